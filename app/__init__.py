@@ -1,0 +1,125 @@
+"""Kamikarte: create_app() builds the Flask application (config, extensions, blueprints, CLI, error pages)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import select
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import db
+from app.config import Config
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """The application factory."""
+    config = config or Config()
+    app = Flask(__name__, static_folder="../static", static_url_path="/static", template_folder="templates")
+    app.config.update(config.as_flask_config())
+    app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    if app.config["TRUST_PROXY"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    logging.basicConfig(level=logging.INFO)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    _init_login(app)
+    _register_blueprints(app)
+    _register_request_hooks(app)
+    _register_template_helpers(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    if app.config["OUTBOX_WORKER_THREAD"] and not app.config["TESTING"]:
+        # Started with the first request, so that CLI commands (db upgrade …) never run a worker.
+        app.before_request(lambda: _start_outbox_thread(app))
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from app.clinics.models import StaffUser
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "ログインしてください"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(identity: str) -> StaffUser | None:
+        try:
+            user_id, epoch = (int(part) for part in identity.split(":"))
+        except ValueError:
+            return None
+        user = db.db_session().scalar(select(StaffUser).where(StaffUser.id == user_id))
+        if user is None or not user.is_active or user.session_epoch != epoch:
+            return None
+        return user
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.auth import bp as auth_bp
+    from app.clinics import bp as clinics_bp
+    from app.core.health import bp as health_bp
+    from app.core.pwa import bp as pwa_bp
+    from app.outbox import bp as outbox_bp
+    from app.patients import bp as patients_bp
+    from app.reception import bp as reception_bp
+
+    for blueprint in (health_bp, pwa_bp, auth_bp, clinics_bp, outbox_bp, reception_bp, patients_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_request_hooks(app: Flask) -> None:
+    from app.core.audit import record_audit
+    from app.core.web import current_actor, enforce_session_rules, register_error_pages, set_security_headers
+
+    app.before_request(enforce_session_rules)
+    app.after_request(set_security_headers)
+    register_error_pages(app)
+
+    @app.errorhandler(CSRFError)
+    def csrf_rejected(exc: CSRFError) -> Any:
+        # A forged or stale token is a security event: audited in its own transaction.
+        actor = current_actor()
+        with db.new_session() as session:
+            record_audit(session, actor, "security.csrf_rejected",
+                         summary={"path": request.path[:200], "reason": exc.description})
+            session.commit()
+        message = "フォームの有効期限が切れたか、正しくない送信です。画面を再読み込みしてからもう一度操作してください。"
+        return render_template("error.html", status=400, message=message), 400
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from app.core import templating
+
+    templating.register(app)
+
+
+def _start_outbox_thread(app: Flask) -> None:
+    """Start the background threads of the embedded default: outbox worker and ORCA poller."""
+    import threading
+
+    from app.outbox.worker import OutboxWorker
+
+    lock = app.extensions.setdefault("outbox_worker_lock", threading.Lock())
+    with lock:
+        if "outbox_worker" in app.extensions:
+            return
+        worker = OutboxWorker(app.extensions["db_sessionmaker"], app.config["OUTBOX_POLL_SECONDS"],
+                              app.config["OUTBOX_BASE_DELAY_SECONDS"])
+        worker.start_thread()
+        app.extensions["outbox_worker"] = worker
+        if app.config["ORCA_POLL_SECONDS"] > 0:
+            from app.reception.poller import OrcaPoller
+
+            poller = OrcaPoller(app.extensions["db_sessionmaker"], app.config["ORCA_POLL_SECONDS"])
+            poller.start_thread()
+            app.extensions["orca_poller"] = poller

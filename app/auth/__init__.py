@@ -1,0 +1,7 @@
+"""Login with a second factor, screen lock, own account."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+from app.auth import views  # noqa: E402,F401

@@ -1,0 +1,63 @@
+"""The steps of a login kept in the signed session cookie between pages (web glue, not business rules)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import current_app, redirect, session, url_for
+from flask_login import login_user
+from werkzeug.wrappers import Response
+
+from app.auth.services import LoginPolicy
+from app.clinics.models import StaffUser
+from app.db import db_session
+
+PENDING_KEY = "pending_login"
+PENDING_SECONDS = 600
+DEVICE_COOKIE = "kamikarte_device"
+DEVICE_COOKIE_DAYS = 400  # browsers cap cookie lifetime at 400 days; the 30-day rule is checked server side
+
+
+def policy() -> LoginPolicy:
+    """Lockout and risk-check numbers from the configuration."""
+    cfg = current_app.config
+    return LoginPolicy(cfg["LOCKOUT_THRESHOLD"], cfg["LOCKOUT_MINUTES"], cfg["TRUSTED_DEVICE_DAYS"])
+
+
+def start_pending(user: StaffUser, stage: str) -> None:
+    """Remember that this browser passed the password step for `user` and must do `stage` next."""
+    session[PENDING_KEY] = {"uid": user.id, "epoch": user.session_epoch, "stage": stage, "at": time.time()}
+
+
+def pending_user(stage: str) -> StaffUser | None:
+    """The user in the middle of a login at `stage`, or None when there is none or it expired."""
+    data: dict[str, Any] | None = session.get(PENDING_KEY)
+    if not data or data.get("stage") != stage or time.time() - data.get("at", 0) > PENDING_SECONDS:
+        return None
+    user = db_session().get(StaffUser, data["uid"])
+    if user is None or not user.is_active or user.session_epoch != data.get("epoch"):
+        return None
+    return user
+
+
+def next_stage_url(stage: str) -> Response:
+    """Redirect to the page of a login stage."""
+    return redirect(url_for({"new_password": "auth.new_password", "enrol": "auth.enrol",
+                             "verify": "auth.verify"}[stage]))
+
+
+def finish_login(user: StaffUser) -> None:
+    """Open the session: a fresh cookie (no fixation), start times for the 12-hour and idle limits."""
+    session.clear()
+    login_user(user)
+    now = time.time()
+    session["auth_at"] = now
+    session["last_seen"] = now
+
+
+def set_device_cookie(response: Response, token: str) -> Response:
+    """The trusted-device cookie (random token; the server keeps its hash)."""
+    response.set_cookie(DEVICE_COOKIE, token, max_age=DEVICE_COOKIE_DAYS * 86400, httponly=True,
+                        secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax")
+    return response

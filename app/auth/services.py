@@ -1,0 +1,225 @@
+"""Login, lockout, the second factor with its risk check, password change and TOTP enrolment."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.auth import totp
+from app.auth.models import RecoveryCode, TrustedDevice
+from app.auth.passwords import check_password_rules, hash_password, verify_password
+from app.clinics.models import StaffUser
+from app.core.audit import Actor, record_audit
+from app.core.errors import DomainError, ValidationError
+from app.core.security import Role
+from app.core.timeutil import to_japan_time
+from app.db import utcnow
+
+WRONG_CREDENTIALS = "ログインIDまたはパスワードが正しくありません"
+
+
+class LoginError(DomainError):
+    """A login step failed; the message is safe to show (it never says which part was wrong)."""
+
+    code = "login_failed"
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """Lockout and risk-check numbers (from the app's configuration)."""
+
+    lockout_threshold: int = 5
+    lockout_minutes: int = 15
+    trusted_device_days: int = 30
+
+
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password(secrets.token_hex(16))
+    return _DUMMY_HASH
+
+
+def find_user_by_login(session: Session, login_id: str) -> StaffUser | None:
+    """The account with this login ID (IDs are unique across the service; compared without case)."""
+    login_id = (login_id or "").strip()
+    if not login_id or len(login_id) > 64:
+        return None
+    return session.scalar(select(StaffUser).where(func.lower(StaffUser.login_id) == login_id.lower()))
+
+
+def _register_failure(session: Session, user: StaffUser, actor: Actor, policy: LoginPolicy, step: str) -> None:
+    """Count a failed attempt; the fifth in a row locks the account for a while."""
+    user.failed_login_count += 1
+    record_audit(session, actor, "auth.login_failed", clinic_id=user.clinic_id, entity_type="staff_user",
+                 entity_id=user.id, summary={"step": step, "failed_count": user.failed_login_count})
+    if user.failed_login_count >= policy.lockout_threshold:
+        user.locked_until = utcnow() + timedelta(minutes=policy.lockout_minutes)
+        user.failed_login_count = 0
+        record_audit(session, actor, "auth.locked", clinic_id=user.clinic_id, entity_type="staff_user",
+                     entity_id=user.id, summary={"locked_until": user.locked_until.isoformat()})
+
+
+def _locked_message(user: StaffUser) -> str:
+    until = to_japan_time(user.locked_until).strftime("%H:%M") if user.locked_until else ""
+    return f"ログインの失敗が続いたため、アカウントをロックしています。{until}以降にもう一度お試しください"
+
+
+def is_locked(user: StaffUser, now: datetime | None = None) -> bool:
+    """Whether the account is inside a lockout period."""
+    return user.locked_until is not None and user.locked_until > (now or utcnow())
+
+
+def authenticate_password(
+    session: Session, login_id: str, password: str, actor: Actor, policy: LoginPolicy
+) -> StaffUser:
+    """First step: login ID and password. Failures are counted and audited before LoginError is raised."""
+    user = find_user_by_login(session, login_id)
+    if user is None or not user.is_active:
+        verify_password(_dummy_hash(), password or "")  # same cost as a real check: no user enumeration
+        record_audit(session, Actor(None, (login_id or "")[:64], None, ip_address=actor.ip_address),
+                     "auth.login_failed", clinic_id=user.clinic_id if user else None,
+                     summary={"step": "password", "reason": "inactive" if user else "unknown_login_id"})
+        raise LoginError(WRONG_CREDENTIALS)
+    actor = Actor(user.id, user.login_id, user.clinic_id, user.role, actor.ip_address, actor.user_agent)
+    if is_locked(user):
+        record_audit(session, actor, "auth.login_refused_locked", entity_type="staff_user", entity_id=user.id)
+        raise LoginError(_locked_message(user))
+    if not verify_password(user.password_hash, password or ""):
+        _register_failure(session, user, actor, policy, "password")
+        if is_locked(user):
+            raise LoginError(_locked_message(user))
+        raise LoginError(WRONG_CREDENTIALS)
+    return user
+
+
+def hash_device_token(token: str) -> str:
+    """Device cookies are kept as SHA-256 hashes (the token itself is random, 256 bits)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def second_factor_required(
+    session: Session, user: StaffUser, device_token: str | None, policy: LoginPolicy
+) -> bool:
+    """Risk check: new device, 30 days since the device's last second factor, administrators, password change."""
+    if user.role == Role.ADMIN or not device_token:
+        return True
+    device = session.scalar(select(TrustedDevice).where(
+        TrustedDevice.user_id == user.id, TrustedDevice.token_hash == hash_device_token(device_token)))
+    if device is None:
+        return True
+    if device.verified_at < utcnow() - timedelta(days=policy.trusted_device_days):
+        return True
+    return device.verified_at < user.password_changed_at
+
+
+def verify_second_factor(
+    session: Session, user: StaffUser, code: str, actor: Actor, policy: LoginPolicy
+) -> str:
+    """Check a TOTP code or a recovery code; return which one was used. Failures count toward lockout."""
+    if is_locked(user):
+        raise LoginError(_locked_message(user))
+    code = (code or "").strip()
+    if len(code) > 32:
+        code = ""
+    if user.totp_secret and code.replace(" ", "").isdigit():
+        step = totp.matching_step(user.totp_secret, code)
+        # A code already used may not be replayed from another address within its 90 s of validity.
+        replayed = step is not None and step <= user.totp_last_step and user.totp_last_ip != actor.ip_address
+        if step is not None and not replayed:
+            user.totp_last_step = max(step, user.totp_last_step)
+            user.totp_last_ip = actor.ip_address
+            return "totp"
+        _register_failure(session, user, actor, policy, "totp_replayed" if replayed else "totp")
+        if replayed:
+            raise LoginError("このワンタイムコードは既に使われています。次のコードが表示されるまでお待ちください")
+        raise LoginError("ワンタイムコードが正しくないか、有効期限が切れています")
+    for row in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id,
+                                                          RecoveryCode.used_at.is_(None))):
+        if totp.recovery_code_matches(row.code_hash, code):
+            row.used_at = utcnow()
+            record_audit(session, actor, "auth.recovery_code_used", entity_type="staff_user", entity_id=user.id)
+            return "recovery"
+    _register_failure(session, user, actor, policy, "recovery_code")
+    raise LoginError("確認コードが正しくないか、既に使用済みです")
+
+
+def trust_device(session: Session, user: StaffUser, device_token: str | None, user_agent: str) -> str | None:
+    """Remember this browser as having passed the second factor now; returns the cookie token."""
+    device = None
+    if device_token:
+        device = session.scalar(select(TrustedDevice).where(
+            TrustedDevice.user_id == user.id, TrustedDevice.token_hash == hash_device_token(device_token)))
+    if device is None:
+        device_token = secrets.token_urlsafe(32)
+        device = TrustedDevice(user_id=user.id, token_hash=hash_device_token(device_token),
+                               user_agent=(user_agent or "")[:255])
+        session.add(device)
+    device.verified_at = utcnow()
+    device.last_seen_at = utcnow()
+    session.flush()
+    return device_token
+
+
+def complete_login(session: Session, user: StaffUser, actor: Actor, method: str) -> None:
+    """Record a successful login: reset the failure count, audit it."""
+    user.failed_login_count = 0
+    user.locked_until = None
+    user.last_login_at = utcnow()
+    record_audit(session, actor, "auth.login", clinic_id=user.clinic_id, entity_type="staff_user",
+                 entity_id=user.id, summary={"second_factor": method})
+
+
+def change_password(
+    session: Session, user: StaffUser, actor: Actor, *, new_password: str, confirmation: str,
+    current_password: str | None = None,
+) -> None:
+    """Set a new password under the rules; every other session of the user ends and 2FA is asked again."""
+    if current_password is not None and not verify_password(user.password_hash, current_password):
+        raise ValidationError("現在のパスワードが正しくありません", field="current_password")
+    if new_password != confirmation:
+        raise ValidationError("確認用のパスワードが一致しません", field="confirmation")
+    check_password_rules(new_password, login_id=user.login_id, names=[user.display_name, user.display_kana])
+    if verify_password(user.password_hash, new_password):
+        raise ValidationError("以前と同じパスワードは使用できません", field="password")
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = False
+    user.password_changed_at = utcnow()
+    user.session_epoch += 1
+    record_audit(session, actor, "auth.password_changed", clinic_id=user.clinic_id, entity_type="staff_user",
+                 entity_id=user.id)
+
+
+def enrol_totp(session: Session, user: StaffUser, actor: Actor, secret: str, code: str) -> list[str]:
+    """Confirm a new authenticator with one of its codes; returns fresh recovery codes (shown once)."""
+    step = totp.matching_step(secret, code)
+    if step is None:
+        raise ValidationError("ワンタイムコードが正しくありません。アプリに表示されている6桁の数字を入力してください",
+                              field="code")
+    user.totp_secret = secret
+    user.totp_enrolled_at = utcnow()
+    user.totp_last_step = step
+    user.totp_last_ip = actor.ip_address
+    codes = replace_recovery_codes(session, user)
+    record_audit(session, actor, "auth.totp_enrolled", clinic_id=user.clinic_id, entity_type="staff_user",
+                 entity_id=user.id)
+    return codes
+
+
+def replace_recovery_codes(session: Session, user: StaffUser) -> list[str]:
+    """Issue a new set of recovery codes, voiding the old ones."""
+    for row in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id,
+                                                          RecoveryCode.used_at.is_(None))):
+        row.used_at = utcnow()
+    codes = totp.new_recovery_codes()
+    session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes)
+    session.flush()
+    return codes

@@ -1,0 +1,258 @@
+"""Login pages (password, new password, TOTP enrolment, second factor), logout, screen lock, own account."""
+
+from __future__ import annotations
+
+import time
+
+from flask import flash, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user, logout_user
+
+from app.auth import bp, flow, totp
+from app.auth import services as auth
+from app.auth.forms import (
+    ChangePasswordForm,
+    EnrolForm,
+    LoginForm,
+    NewPasswordForm,
+    PasswordConfirmForm,
+    SecondFactorForm,
+)
+from app.auth.passwords import verify_password
+from app.core.audit import Actor, record_audit
+from app.core.errors import ValidationError
+from app.core.security import public, requires
+from app.core.web import current_actor
+from app.db import db_session
+
+
+def _actor_for(user) -> Actor:
+    """The user of a login in progress as an Actor (they are not logged in yet)."""
+    return Actor(user.id, user.login_id, user.clinic_id, user.role, request.remote_addr,
+                 request.user_agent.string[:255])
+
+
+def _landing():
+    return redirect(url_for("reception.index"))
+
+
+@bp.route("/", methods=["GET"])
+@public
+def root():
+    """The start page: the reception list, or the login page."""
+    return _landing() if current_user.is_authenticated else redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """Step 1: login ID and password; then whatever the account and the risk check ask for."""
+    if current_user.is_authenticated and not session.get("locked"):
+        return _landing()
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            user = auth.authenticate_password(db, form.login_id.data, form.password.data, current_actor(),
+                                              flow.policy())
+        except auth.LoginError as exc:
+            db.commit()  # the failure count and its audit entry are kept
+            error = exc.message
+        else:
+            if user.must_change_password:
+                stage = "new_password"
+            elif not user.has_totp:
+                stage = "enrol"
+            elif auth.second_factor_required(db, user, request.cookies.get(flow.DEVICE_COOKIE), flow.policy()):
+                stage = "verify"
+            else:
+                auth.complete_login(db, user, _actor_for(user), "trusted_device")
+                db.commit()
+                flow.finish_login(user)
+                return _landing()
+            db.commit()
+            flow.start_pending(user, stage)
+            return flow.next_stage_url(stage)
+    elif request.method == "POST":
+        error = "ログインIDとパスワードを入力してください"
+    if request.args.get("expired"):
+        flash("ログインの有効期間（12時間）が過ぎたため、もう一度ログインしてください", "warning")
+    return render_template("auth/login.html", form=form, error=error), 200 if error is None else 401
+
+
+@bp.route("/login/verify", methods=["GET", "POST"])
+@public
+def verify():
+    """Step 2: the one-time code from the authenticator app (or a recovery code)."""
+    user = flow.pending_user("verify")
+    if user is None:
+        return redirect(url_for("auth.login"))
+    form = SecondFactorForm()
+    error = None
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            method = auth.verify_second_factor(db, user, form.code.data, _actor_for(user), flow.policy())
+        except auth.LoginError as exc:
+            db.commit()
+            error = exc.message
+        else:
+            token = auth.trust_device(db, user, request.cookies.get(flow.DEVICE_COOKIE), request.user_agent.string)
+            auth.complete_login(db, user, _actor_for(user), method)
+            db.commit()
+            flow.finish_login(user)
+            if method == "recovery":
+                flash("リカバリーコードでログインしました。使ったコードは無効になりました。"
+                      "スマートフォンを紛失した場合は管理者に連絡してください。", "warning")
+            return flow.set_device_cookie(_landing(), token)
+    return render_template("auth/verify.html", form=form, error=error, user=user), 200 if error is None else 401
+
+
+@bp.route("/login/new-password", methods=["GET", "POST"])
+@public
+def new_password():
+    """First login (or after a reset): the user chooses their own password."""
+    user = flow.pending_user("new_password")
+    if user is None:
+        return redirect(url_for("auth.login"))
+    form = NewPasswordForm()
+    error = None
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            auth.change_password(db, user, _actor_for(user), new_password=form.password.data,
+                                 confirmation=form.confirmation.data)
+        except ValidationError as exc:
+            db.rollback()
+            error = exc.message
+        else:
+            db.commit()
+            stage = "verify" if user.has_totp else "enrol"
+            flow.start_pending(user, stage)
+            return flow.next_stage_url(stage)
+    return render_template("auth/new_password.html", form=form, error=error, user=user)
+
+
+@bp.route("/login/enrol", methods=["GET", "POST"])
+@public
+def enrol():
+    """Enrol an authenticator app: QR code of the otpauth URI, confirmed with one code."""
+    user = flow.pending_user("enrol")
+    if user is None:
+        return redirect(url_for("auth.login"))
+    secret = session.get("enrol_secret") or totp.new_secret()
+    session["enrol_secret"] = secret
+    form = EnrolForm()
+    error = None
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            codes = auth.enrol_totp(db, user, _actor_for(user), secret, form.code.data)
+        except ValidationError as exc:
+            db.rollback()
+            error = exc.message
+        else:
+            token = auth.trust_device(db, user, request.cookies.get(flow.DEVICE_COOKIE), request.user_agent.string)
+            auth.complete_login(db, user, _actor_for(user), "totp_enrolment")
+            db.commit()
+            flow.finish_login(user)
+            session["show_recovery_codes"] = codes
+            return flow.set_device_cookie(redirect(url_for("auth.recovery_codes")), token)
+    uri = totp.provisioning_uri(secret, user.login_id, user.clinic.name)
+    return render_template("auth/enrol.html", form=form, error=error, user=user, secret=secret,
+                           qr=totp.qr_svg_data_uri(uri), uri=uri)
+
+
+@bp.route("/login/recovery-codes", methods=["GET"])
+@requires("account.self")
+def recovery_codes():
+    """The recovery codes, shown once right after they are made."""
+    codes = session.pop("show_recovery_codes", None)
+    if not codes:
+        return _landing()
+    return render_template("auth/recovery_codes.html", codes=codes)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@public
+def logout():
+    """End the session; the browser is told to drop anything it cached."""
+    if current_user.is_authenticated:
+        db = db_session()
+        record_audit(db, current_actor(), "auth.logout", entity_type="staff_user", entity_id=current_user.id)
+        db.commit()
+    logout_user()
+    session.clear()
+    response = redirect(url_for("auth.login"))
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
+
+
+@bp.route("/lock", methods=["GET"])
+@requires("account.self")
+def lock_screen():
+    """The lock page for a browser without JavaScript (the overlay does the same on every page)."""
+    return render_template("auth/lock.html", next=request.args.get("next", ""), form=PasswordConfirmForm())
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("reception.index")
+
+
+@bp.route("/session/unlock", methods=["POST"])
+@requires("account.self")
+def unlock():
+    """Unlock the screen with the password (JSON from the overlay, or the lock page's form)."""
+    data = request.get_json(silent=True) or request.form
+    password = (data.get("password") or "")[:128]
+    db = db_session()
+    if verify_password(current_user.password_hash, password):
+        session["locked"] = False
+        session["last_seen"] = time.time()
+        if request.is_json:
+            return jsonify({"status": "unlocked"})
+        return redirect(_safe_next(data.get("next")))
+    record_audit(db, current_actor(), "auth.unlock_failed", entity_type="staff_user", entity_id=current_user.id)
+    db.commit()
+    message = "パスワードが正しくありません"
+    if request.is_json:
+        return jsonify({"error": "wrong_password", "message": message}), 403
+    flash(message, "error")
+    return redirect(url_for("auth.lock_screen", next=data.get("next", "")))
+
+
+@bp.route("/session/ping", methods=["POST"])
+@requires("account.self")
+def session_ping():
+    """The page reports user activity, so the server's idle clock agrees with the screen's."""
+    if session.get("locked"):
+        return jsonify({"error": "locked"}), 401
+    session["last_seen"] = time.time()
+    return jsonify({"status": "ok"})
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@requires("account.self")
+def account():
+    """Own account: change password."""
+    form = ChangePasswordForm()
+    error = None
+    if form.validate_on_submit():
+        db = db_session()
+        user = db.merge(current_user._get_current_object())
+        try:
+            auth.change_password(db, user, current_actor(), new_password=form.password.data,
+                                 confirmation=form.confirmation.data, current_password=form.current_password.data)
+        except ValidationError as exc:
+            db.rollback()
+            error = exc.message
+        else:
+            db.commit()
+            # The session epoch changed: log in again, with the second factor (risk check rule).
+            logout_user()
+            session.clear()
+            flash("パスワードを変更しました。新しいパスワードでログインしてください", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/account.html", form=form, error=error)

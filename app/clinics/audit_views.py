@@ -1,0 +1,88 @@
+"""Review screens of the access log and the audit trail, with CSV export (administrators)."""
+
+from __future__ import annotations
+
+from flask import Response, render_template, request
+from flask_login import current_user
+
+from app.clinics import bp
+from app.clinics.forms import AuditFilterForm
+from app.clinics.services import list_staff
+from app.core import audit_queries as q
+from app.core.audit import log_access
+from app.core.jp import parse_date
+from app.core.security import requires
+from app.core.timeutil import japan_today
+from app.core.web import current_actor
+from app.db import db_session
+
+
+def _filter_from_request() -> tuple[AuditFilterForm, q.LogFilter, list[str]]:
+    form = AuditFilterForm(request.args)
+    staff = list_staff(db_session(), current_user.clinic_id)
+    form.user_id.choices = [("", "すべて")] + [(str(u.id), f"{u.display_name}（{u.login_id}）") for u in staff]
+    errors: list[str] = []
+    values: dict[str, object] = {}
+    form.validate()
+    errors.extend(e for field_errors in form.errors.values() for e in field_errors)
+    patient = (form.patient_id.data or "").strip()
+    if patient:
+        if patient.isdigit():
+            values["patient_id"] = int(patient)
+        else:
+            errors.append("患者IDは数字で入力してください")
+    if form.user_id.data and str(form.user_id.data).isdigit():
+        values["user_id"] = int(form.user_id.data)
+    for name in ("date_from", "date_to"):
+        raw = (getattr(form, name).data or "").strip()
+        if raw:
+            try:
+                values[name] = parse_date(raw)
+            except ValueError as exc:
+                errors.append(f"{getattr(form, name).label.text}: {exc}")
+    return form, q.LogFilter(**values), errors  # type: ignore[arg-type]
+
+
+@bp.get("/audit")
+@requires("audit.read")
+def audit_log():
+    """The audit trail (every write) and the access log (every look at a patient), filtered."""
+    form, flt, errors = _filter_from_request()
+    db = db_session()
+    tab = "access" if request.args.get("tab") == "access" else "audit"
+    staff_names = {u.id: u.display_name for u in list_staff(db, current_user.clinic_id)}
+    entries = [] if errors else (q.find_access_entries(db, current_user.clinic_id, flt) if tab == "access"
+                                 else q.find_audit_entries(db, current_user.clinic_id, flt))
+    return render_template("clinics/audit.html", form=form, entries=entries, errors=errors, tab=tab,
+                           staff_names=staff_names)
+
+
+def _csv_response(body: str, name: str) -> Response:
+    filename = f"{name}-{japan_today():%Y%m%d}.csv"
+    return Response(body, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.get("/audit.csv")
+@requires("audit.read")
+def audit_csv():
+    """Export the filtered audit trail as CSV (the export itself is logged)."""
+    _form, flt, errors = _filter_from_request()
+    db = db_session()
+    entries = [] if errors else q.find_audit_entries(db, current_user.clinic_id, flt, limit=None)
+    log_access(db, current_actor(), patient_id=flt.patient_id, action="export", resource="audit.csv")
+    db.commit()
+    return _csv_response(q.audit_csv(entries), "audit-trail")
+
+
+@bp.get("/access-log.csv")
+@requires("audit.read")
+def access_csv():
+    """Export the filtered access log as CSV (the export itself is logged)."""
+    _form, flt, errors = _filter_from_request()
+    db = db_session()
+    entries = [] if errors else q.find_access_entries(db, current_user.clinic_id, flt, limit=None)
+    names = {u.id: u.display_name for u in list_staff(db, current_user.clinic_id)}
+    log_access(db, current_actor(), patient_id=flt.patient_id, action="export", resource="access-log.csv")
+    db.commit()
+    return _csv_response(q.access_csv(entries, names), "access-log")

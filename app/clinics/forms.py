@@ -1,0 +1,57 @@
+"""Clinic settings and staff account forms."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app.core.security import ROLE_LABELS
+
+REQUIRED = "入力してください"
+
+
+def _max(n: int) -> Length:
+    return Length(max=n, message=f"{n}文字以内で入力してください")
+
+
+class ClinicSettingsForm(FlaskForm):
+    """Name, 医療機関コード, address, departments, mode, idle lock."""
+
+    name = StringField("医療機関名", validators=[DataRequired(REQUIRED), _max(100)])
+    institution_code = StringField("医療機関コード（10桁）", validators=[DataRequired(REQUIRED), _max(20)])
+    postal_code = StringField("郵便番号", validators=[Optional(), _max(8)])
+    address = StringField("所在地", validators=[Optional(), _max(200)])
+    phone = StringField("電話番号", validators=[Optional(), _max(20)])
+    departments = TextAreaField("診療科（1行に「01 内科」のように）", validators=[DataRequired(REQUIRED), _max(2000)])
+    is_full_chart_mode = BooleanField("電子カルテモード（SOAP記載）を使う")
+    idle_lock_minutes = IntegerField("画面ロックまでの時間（分）", validators=[
+        DataRequired("1〜60の数字を入力してください"),
+        NumberRange(min=1, max=60, message="1〜60分で指定してください")])
+
+
+class StaffForm(FlaskForm):
+    """A staff account's name and role."""
+
+    display_name = StringField("氏名", validators=[DataRequired(REQUIRED), _max(100)])
+    display_kana = StringField("氏名（カナ）", validators=[Optional(), _max(100)])
+    role = SelectField("職種", choices=list(ROLE_LABELS.items()), validate_choice=False)
+    is_active = BooleanField("有効", default=True)
+
+
+class NewStaffForm(StaffForm):
+    """A new account also gets its login ID."""
+
+    login_id = StringField("ログインID", validators=[DataRequired(REQUIRED), _max(64)])
+
+
+class AuditFilterForm(FlaskForm):
+    """Filters of the audit screens (GET, so no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    patient_id = StringField("患者ID", validators=[Optional(), _max(20)])
+    user_id = SelectField("職員", validate_choice=False)
+    date_from = StringField("開始日", validators=[Optional(), _max(20)])
+    date_to = StringField("終了日", validators=[Optional(), _max(20)])

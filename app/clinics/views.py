@@ -1,0 +1,107 @@
+"""Administrator screens: clinic settings and staff accounts."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from app.clinics import bp
+from app.clinics import services as clinics
+from app.clinics.forms import ClinicSettingsForm, NewStaffForm, StaffForm
+from app.clinics.models import Clinic
+from app.core.errors import ValidationError
+from app.core.security import requires
+from app.core.web import current_actor
+from app.db import db_session
+
+
+def _clinic() -> Clinic:
+    clinic = db_session().get(Clinic, current_user.clinic_id)
+    if clinic is None:
+        abort(404)
+    return clinic
+
+
+@bp.route("/clinic", methods=["GET", "POST"])
+@requires("clinic.manage")
+def settings():
+    """The clinic's settings."""
+    clinic = _clinic()
+    form = ClinicSettingsForm(obj=clinic)
+    if not form.is_submitted():
+        form.departments.data = "\n".join(f"{d['code']} {d['name']}" for d in clinic.departments or [])
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            clinics.update_clinic_settings(db, clinic, current_actor(), form.data)
+        except ValidationError as exc:
+            db.rollback()
+            getattr(form, exc.field or "name").errors.append(exc.message)
+        else:
+            db.commit()
+            flash("医療機関の設定を保存しました", "success")
+            return redirect(url_for("clinics.settings"))
+    return render_template("clinics/settings.html", form=form, clinic_obj=clinic)
+
+
+@bp.route("/staff", methods=["GET"])
+@requires("staff.manage")
+def staff_list():
+    """The clinic's staff accounts."""
+    return render_template("clinics/staff_list.html", staff=clinics.list_staff(db_session(), current_user.clinic_id))
+
+
+@bp.route("/staff/new", methods=["GET", "POST"])
+@requires("staff.manage")
+def staff_new():
+    """Create an account; its initial password is shown once."""
+    form = NewStaffForm()
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            user, initial = clinics.create_staff(db, _clinic(), current_actor(), form.data)
+        except ValidationError as exc:
+            db.rollback()
+            getattr(form, exc.field or "login_id").errors.append(exc.message)
+        else:
+            db.commit()
+            return render_template("clinics/initial_password.html", user=user, initial=initial)
+    return render_template("clinics/staff_form.html", form=form, user=None)
+
+
+@bp.route("/staff/<int:user_id>", methods=["GET", "POST"])
+@requires("staff.manage")
+def staff_edit(user_id: int):
+    """Change an account's name, role or active state."""
+    db = db_session()
+    user = clinics.get_staff(db, current_user.clinic_id, user_id)
+    if user is None:
+        abort(404)
+    form = StaffForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            clinics.update_staff(db, user, current_actor(), form.data)
+        except ValidationError as exc:
+            db.rollback()
+            getattr(form, exc.field or "role").errors.append(exc.message)
+        else:
+            db.commit()
+            flash("職員情報を保存しました", "success")
+            return redirect(url_for("clinics.staff_list"))
+    return render_template("clinics/staff_form.html", form=form, user=user)
+
+
+@bp.route("/staff/<int:user_id>/reset", methods=["POST"])
+@requires("staff.manage")
+def staff_reset(user_id: int):
+    """Reset a forgotten password or a lost authenticator: a new initial password, TOTP again."""
+    db = db_session()
+    user = clinics.get_staff(db, current_user.clinic_id, user_id)
+    if user is None:
+        abort(404)
+    if user.id == current_user.id:
+        flash("自分自身のリセットはできません。別の管理者に依頼してください", "error")
+        return redirect(url_for("clinics.staff_edit", user_id=user_id))
+    initial = clinics.reset_staff_credentials(db, user, current_actor())
+    db.commit()
+    return render_template("clinics/initial_password.html", user=user, initial=initial)

@@ -1,0 +1,106 @@
+"""Configuration read from environment variables (typed), and the test configuration."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    """Read a boolean environment variable ("1", "true", "yes", "on" are true)."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    """Read an integer environment variable."""
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def default_database_url() -> str:
+    """The embedded default: a SQLite file in instance/."""
+    return f"sqlite:///{ROOT / 'instance' / 'kamikarte.sqlite3'}"
+
+
+@dataclass
+class Config:
+    """Settings of one app process; every field can be set by an environment variable."""
+
+    DATABASE_URL: str = field(default_factory=lambda: os.environ.get("DATABASE_URL") or default_database_url())
+    SECRET_KEY: str = field(default_factory=lambda: os.environ.get("SECRET_KEY", ""))
+    #: Secure flag on cookies; off only for the demo served over plain HTTP on loopback.
+    SESSION_COOKIE_SECURE: bool = field(default_factory=lambda: _env_bool("KAMIKARTE_COOKIE_SECURE", True))
+    #: Trust X-Forwarded-* from one proxy (TLS terminated at the load balancer).
+    TRUST_PROXY: bool = field(default_factory=lambda: _env_bool("KAMIKARTE_TRUST_PROXY", False))
+    #: Run the outbox worker as a thread of the app (the embedded default).
+    OUTBOX_WORKER_THREAD: bool = field(default_factory=lambda: _env_bool("KAMIKARTE_OUTBOX_THREAD", True))
+    OUTBOX_POLL_SECONDS: float = field(default_factory=lambda: float(os.environ.get("KAMIKARTE_OUTBOX_POLL", "2")))
+    OUTBOX_MAX_ATTEMPTS: int = field(default_factory=lambda: _env_int("KAMIKARTE_OUTBOX_MAX_ATTEMPTS", 8))
+    OUTBOX_BASE_DELAY_SECONDS: float = field(
+        default_factory=lambda: float(os.environ.get("KAMIKARTE_OUTBOX_BASE_DELAY", "5")))
+    #: Seconds between pulls of the reception list from ORCA (0: no poller thread).
+    ORCA_POLL_SECONDS: float = field(default_factory=lambda: float(os.environ.get("KAMIKARTE_ORCA_POLL", "5")))
+    #: Absolute session limit (hours), whatever the activity.
+    SESSION_MAX_HOURS: int = field(default_factory=lambda: _env_int("KAMIKARTE_SESSION_MAX_HOURS", 12))
+    #: A trusted device must give the second factor again after this many days.
+    TRUSTED_DEVICE_DAYS: int = field(default_factory=lambda: _env_int("KAMIKARTE_TRUSTED_DEVICE_DAYS", 30))
+    LOCKOUT_THRESHOLD: int = 5
+    LOCKOUT_MINUTES: int = 15
+    TESTING: bool = False
+
+    def as_flask_config(self) -> dict:
+        """The values Flask and its extensions read."""
+        secret = self.SECRET_KEY or _instance_secret()
+        return {
+            "DATABASE_URL": self.DATABASE_URL,
+            "SECRET_KEY": secret,
+            "SESSION_COOKIE_SECURE": self.SESSION_COOKIE_SECURE,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_NAME": "kamikarte_session",
+            "REMEMBER_COOKIE_DURATION": 0,
+            "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session (12 h at most)
+            "TRUST_PROXY": self.TRUST_PROXY,
+            "OUTBOX_WORKER_THREAD": self.OUTBOX_WORKER_THREAD,
+            "OUTBOX_POLL_SECONDS": self.OUTBOX_POLL_SECONDS,
+            "OUTBOX_MAX_ATTEMPTS": self.OUTBOX_MAX_ATTEMPTS,
+            "OUTBOX_BASE_DELAY_SECONDS": self.OUTBOX_BASE_DELAY_SECONDS,
+            "ORCA_POLL_SECONDS": self.ORCA_POLL_SECONDS,
+            "SESSION_MAX_HOURS": self.SESSION_MAX_HOURS,
+            "TRUSTED_DEVICE_DAYS": self.TRUSTED_DEVICE_DAYS,
+            "LOCKOUT_THRESHOLD": self.LOCKOUT_THRESHOLD,
+            "LOCKOUT_MINUTES": self.LOCKOUT_MINUTES,
+            "TESTING": self.TESTING,
+        }
+
+
+def _instance_secret() -> str:
+    """A secret kept in instance/ so that sessions survive restarts of a single-machine install."""
+    path = ROOT / "instance" / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+@dataclass
+class TestConfig(Config):
+    """Settings for the test suite: no worker thread, fast back-off, plain-HTTP cookies."""
+
+    SECRET_KEY: str = "test-secret-key-not-for-production"  # noqa: S105 — tests only
+    SESSION_COOKIE_SECURE: bool = False
+    OUTBOX_WORKER_THREAD: bool = False
+    OUTBOX_BASE_DELAY_SECONDS: float = 0.0
+    OUTBOX_MAX_ATTEMPTS: int = 3
+    ORCA_POLL_SECONDS: float = 0
+    TESTING: bool = True

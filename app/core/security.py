@@ -1,0 +1,83 @@
+"""Roles and what each may do: the one table of permissions, and the decorator every route carries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from typing import Any
+
+from flask import abort
+from flask_login import current_user
+
+
+class Role(StrEnum):
+    """Staff roles of a clinic."""
+
+    ADMIN = "admin"
+    DOCTOR = "doctor"
+    NURSE = "nurse"
+    CLERK = "clerk"
+
+
+ROLE_LABELS: dict[str, str] = {
+    Role.ADMIN: "管理者",
+    Role.DOCTOR: "医師",
+    Role.NURSE: "看護師",
+    Role.CLERK: "医療事務",
+}
+
+ALL_ROLES = frozenset(Role)
+CLINICAL = frozenset({Role.DOCTOR, Role.NURSE})
+
+#: Which role may do what. Every route names one of these; tests check that none is missing.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "clinic.manage": frozenset({Role.ADMIN}),
+    "staff.manage": frozenset({Role.ADMIN}),
+    "audit.read": frozenset({Role.ADMIN}),
+    "outbox.read": ALL_ROLES,
+    "outbox.retry": frozenset({Role.ADMIN, Role.CLERK, Role.DOCTOR}),
+    "reception.read": ALL_ROLES,
+    "reception.write": ALL_ROLES,
+    "patient.read": ALL_ROLES,
+    "patient.sync": ALL_ROLES,
+    "clinical.write": CLINICAL,
+    "prescription.write": frozenset({Role.DOCTOR}),
+    "account.self": ALL_ROLES,
+}
+
+
+def role_may(role: str, permission: str) -> bool:
+    """Whether a role holds a permission (unknown permissions are refused, never granted)."""
+    allowed = PERMISSIONS.get(permission)
+    if allowed is None:
+        raise KeyError(f"unknown permission {permission!r}")
+    return role in allowed
+
+
+def requires(permission: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Route decorator: the user must be logged in, unlocked and hold `permission`."""
+    if permission not in PERMISSIONS:
+        raise KeyError(f"unknown permission {permission!r}")
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                from flask import current_app
+
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
+            if not role_may(current_user.role, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_permission = permission  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator
+
+
+def public(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a route that needs no login (login page, health check, PWA shell)."""
+    view.is_public = True  # type: ignore[attr-defined]
+    return view

@@ -1,0 +1,46 @@
+"""Template filters and globals shared by every page (Japan time, 和暦, role names)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, session
+from flask_login import current_user
+
+from app.core.security import ROLE_LABELS, role_may
+from app.core.timeutil import format_japan_datetime
+
+
+def register(app: Flask) -> None:
+    """Install the filters and context processors."""
+
+    @app.template_filter("jst")
+    def jst(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return format_japan_datetime(value, fmt)
+
+    @app.template_filter("wareki")
+    def wareki(value: date | None, style: str = "long") -> str:
+        from app.core.jp import format_wareki
+
+        return format_wareki(value, style) if value else ""
+
+    @app.template_filter("age_on")
+    def age_on(birth: date | None, on: date) -> str:
+        from app.core.jp import format_age
+
+        return format_age(birth, on) if birth else ""
+
+    @app.template_filter("role_label")
+    def role_label(role: str) -> str:
+        return ROLE_LABELS.get(role, role)
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        def may(permission: str) -> bool:
+            return bool(current_user.is_authenticated and role_may(current_user.role, permission))
+
+        clinic = current_user.clinic if current_user.is_authenticated else None
+        from app.db import utcnow
+
+        return {"may": may, "clinic": clinic, "screen_locked": bool(session.get("locked")), "now_utc": utcnow()}

@@ -1,0 +1,99 @@
+"""What views share: the acting user, security headers, session lifetime and idle lock."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Flask, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user, logout_user
+
+from app.core.audit import Actor
+
+#: Routes that work while the screen is locked (to unlock it, or to leave).
+LOCK_EXEMPT = {"auth.unlock", "auth.lock_screen", "auth.logout", "auth.session_ping", "static", "pwa.service_worker",
+               "pwa.manifest", "pwa.offline", "health.healthz"}
+
+
+def client_ip() -> str | None:
+    """The caller's address (behind a trusted proxy, ProxyFix has already rewritten it)."""
+    return request.remote_addr
+
+
+def current_actor() -> Actor:
+    """The logged-in user as an Actor for services (who, which clinic, from where)."""
+    if current_user.is_authenticated:
+        return Actor(current_user.id, current_user.login_id, current_user.clinic_id, current_user.role,
+                     client_ip(), (request.user_agent.string or "")[:255])
+    return Actor(None, None, None, None, client_ip(), (request.user_agent.string or "")[:255])
+
+
+def wants_json() -> bool:
+    """Whether the caller is a script (fetch) rather than a page load."""
+    return request.is_json or request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/")
+
+
+def enforce_session_rules() -> Any:
+    """Before each request: end sessions past 12 hours, lock the screen after the clinic's idle time."""
+    if not current_user.is_authenticated:
+        return None
+    now = time.time()
+    started = session.get("auth_at", 0)
+    if now - started > current_app.config["SESSION_MAX_HOURS"] * 3600:
+        logout_user()
+        session.clear()
+        if wants_json():
+            return jsonify({"error": "session_expired", "message": "ログインの有効期間が過ぎました"}), 401
+        return redirect(url_for("auth.login", expired=1))
+    idle_limit = current_user.clinic.idle_lock_minutes * 60
+    last_seen = session.get("last_seen", now)
+    if now - last_seen > idle_limit:
+        session["locked"] = True
+    if session.get("locked") and request.endpoint not in LOCK_EXEMPT:
+        if wants_json() or request.method != "GET":
+            message = "画面がロックされています。パスワードを入力してください"
+            return jsonify({"error": "locked", "message": message}), 401
+        return redirect(url_for("auth.lock_screen", next=request.full_path.rstrip("?")))
+    if request.endpoint not in ("static", "auth.session_ping") and not session.get("locked"):
+        session["last_seen"] = now
+    return None
+
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "font-src 'self'; connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; "
+       "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def set_security_headers(response: Response) -> Response:
+    """CSP without inline script, no framing, no caching of pages that may hold patient data."""
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if request.is_secure:
+        response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    if request.endpoint != "static" and not getattr(g, "cacheable", False):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def register_error_pages(app: Flask) -> None:
+    """Japanese error pages (and JSON errors for scripts); never a stack trace."""
+    messages = {
+        400: "リクエストが正しくありません。画面を再読み込みしてからもう一度お試しください。",
+        403: "この操作を行う権限がありません。",
+        404: "お探しのページは見つかりませんでした。",
+        405: "この操作は許可されていません。",
+        413: "送信されたデータが大きすぎます。",
+        500: "システムエラーが発生しました。時間をおいてもう一度お試しください。",
+    }
+    for status, message in messages.items():
+        def handler(exc: Any, status: int = status, message: str = message) -> Any:
+            if wants_json():
+                return jsonify({"error": status, "message": message}), status
+            return render_template("error.html", status=status, message=message), status
+
+        app.register_error_handler(status, handler)

@@ -1,0 +1,133 @@
+"""Engine, session factory, declarative Base and the clinic-scoped query helpers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from flask import abort, current_app, g
+from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, Select, create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """The current time in UTC (aware). Everything is stored in UTC and shown in Japan time."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back as an aware datetime (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Refuse naive datetimes: a time without a zone is a bug waiting to happen."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        """Read back as aware UTC."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every model."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ClinicScoped:
+    """Mixin of every clinical table: the row belongs to exactly one clinic."""
+
+    #: The clinic (tenant) that owns this row; every query filters on it.
+    clinic_id: Mapped[int] = mapped_column(Integer, ForeignKey("clinic.id"), index=True)
+
+
+M = TypeVar("M", bound=ClinicScoped)
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def init_app(app: Any) -> None:
+    """Attach an engine and session factory to the app; close the request session at teardown."""
+    engine = make_engine(app.config["DATABASE_URL"])
+    app.extensions["db_engine"] = engine
+    app.extensions["db_sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+
+    @app.teardown_appcontext
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+def get_engine() -> Engine:
+    """The engine of the current app."""
+    return current_app.extensions["db_engine"]
+
+
+def new_session() -> Session:
+    """A fresh session outside any request (CLI, worker)."""
+    return current_app.extensions["db_sessionmaker"]()
+
+
+def db_session() -> Session:
+    """The session of the current request (one per request, closed at teardown)."""
+    if "db_session" not in g:
+        g.db_session = new_session()
+    return g.db_session
+
+
+def scoped(model: type[M], clinic_id: int) -> Select:
+    """SELECT of a clinical model limited to one clinic: the only way to query a clinical table."""
+    return select(model).where(model.clinic_id == clinic_id)
+
+
+def get_scoped(session: Session, model: type[M], clinic_id: int, row_id: int) -> M | None:
+    """One row of a clinical table by id, or None when it is missing or belongs to another clinic."""
+    return session.scalar(scoped(model, clinic_id).where(model.id == row_id))  # type: ignore[attr-defined]
+
+
+def get_scoped_or_404(session: Session, model: type[M], clinic_id: int, row_id: int) -> M:
+    """As get_scoped, but a missing row or another clinic's row answers 404 (never 403: no leak)."""
+    row = get_scoped(session, model, clinic_id, row_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+def timestamp_column(**kwargs: Any) -> Mapped[datetime]:
+    """A UTC timestamp column defaulting to now."""
+    return mapped_column(UTCDateTime(), default=utcnow, **kwargs)

@@ -1,0 +1,31 @@
+"""What the demo does at each start: seed an empty database, point the demo clinics at the simulators."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from sqlalchemy import select
+
+from app.clinics.models import Clinic
+from app.demo.seed import is_empty, seed_demo
+
+log = logging.getLogger(__name__)
+
+
+def prepare_demo(app: Flask, orca_root: str) -> None:
+    """Seed if empty; set the demo clinics' ORCA URL to this run's simulator; pull today's reception list."""
+    factory = app.extensions["db_sessionmaker"]
+    with factory() as session:
+        if is_empty(session):
+            seed_demo(session)
+            log.info("demo seeded")
+        for clinic in session.scalars(select(Clinic)):
+            orca = dict(clinic.integrations.get("orca") or {})
+            if orca.get("demo_simulator"):
+                orca["base_url"] = f"{orca_root}/clinic/{clinic.institution_code}"
+                clinic.integrations = {**clinic.integrations, "orca": orca}
+        session.commit()
+    from app.reception.orca_sync import sync_all_clinics
+
+    sync_all_clinics(factory)

@@ -1,0 +1,12 @@
+"""Every model, imported in one place so Alembic and the tests see the whole schema."""
+
+from app.auth.models import RecoveryCode, TrustedDevice
+from app.clinics.models import Clinic, StaffUser
+from app.core.models import AccessLogEntry, AuditEntry
+from app.db import Base
+from app.outbox.models import OutboxMessage
+from app.patients.models import Patient
+from app.reception.models import SyncState, Visit
+
+__all__ = ["AccessLogEntry", "AuditEntry", "Base", "Clinic", "OutboxMessage", "Patient", "RecoveryCode", "StaffUser",
+           "SyncState", "TrustedDevice", "Visit"]

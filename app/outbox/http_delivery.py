@@ -1,0 +1,37 @@
+"""A generic delivery: POST the payload as JSON to a URL, with the message's idempotency key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from sqlalchemy.orm import Session
+
+from app.outbox.models import OutboxMessage
+from app.outbox.services import DeliveryError, PermanentDeliveryError, register_handler
+
+KIND = "http.post"
+RETRYABLE_STATUS = {408, 425, 429}
+
+
+def deliver_http_post(_session: Session, message: OutboxMessage) -> dict[str, Any] | None:
+    """POST payload["body"] to payload["url"]; 2xx is delivered, 4xx refused for good, the rest retried."""
+    url = message.payload.get("url")
+    if not url:
+        raise PermanentDeliveryError("送信先URLがありません")
+    try:
+        response = requests.post(url, json=message.payload.get("body"), timeout=10,
+                                 headers={"Idempotency-Key": message.idempotency_key})
+    except requests.RequestException as exc:
+        raise DeliveryError(f"送信先に接続できません: {exc}") from exc
+    if 200 <= response.status_code < 300:
+        try:
+            return {"status": response.status_code, "body": response.json()}
+        except ValueError:
+            return {"status": response.status_code}
+    if 400 <= response.status_code < 500 and response.status_code not in RETRYABLE_STATUS:
+        raise PermanentDeliveryError(f"送信先が受け付けませんでした (HTTP {response.status_code})")
+    raise DeliveryError(f"送信先でエラーが起きました (HTTP {response.status_code})")
+
+
+register_handler(KIND, deliver_http_post)

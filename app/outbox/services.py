@@ -1,0 +1,198 @@
+"""Enqueue, claim, deliver and retry outbox messages."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from app.core.audit import Actor, record_audit
+from app.core.errors import ValidationError
+from app.db import scoped, utcnow
+from app.outbox.models import DEAD, DELIVERED, DELIVERING, PENDING, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 120
+MAX_BACKOFF_SECONDS = 3600
+
+
+class DeliveryError(Exception):
+    """Delivery failed for now (receiver down, timeout): try again later."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The receiver refused the message for good (invalid content): no retry will help."""
+
+
+#: A handler delivers one message and returns what the receiver answered (stored on the message).
+Handler = Callable[[Session, OutboxMessage], dict[str, Any] | None]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def register_handler(kind: str, handler: Handler) -> None:
+    """Plug a delivery for one kind of message (each integration registers its own)."""
+    _HANDLERS[kind] = handler
+
+
+def handler_for(kind: str) -> Handler | None:
+    """The registered delivery of a kind, if any."""
+    return _HANDLERS.get(kind)
+
+
+def enqueue(
+    session: Session, *, clinic_id: int, kind: str, payload: dict[str, Any], subject_type: str | None = None,
+    subject_id: Any = None, patient_id: int | None = None, max_attempts: int = 8,
+    idempotency_key: str | None = None,
+) -> OutboxMessage:
+    """Add a message in the caller's transaction: it exists exactly when the change that caused it does."""
+    message = OutboxMessage(
+        clinic_id=clinic_id, kind=kind, payload=payload, subject_type=subject_type,
+        subject_id=None if subject_id is None else str(subject_id), patient_id=patient_id,
+        idempotency_key=idempotency_key or f"{kind}:{uuid.uuid4()}", max_attempts=max_attempts,
+        next_attempt_at=utcnow(),
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def backoff_seconds(attempts: int, base: float) -> float:
+    """Exponential back-off: base, 2×base, 4×base … capped at an hour."""
+    return min(base * (2 ** max(attempts - 1, 0)), MAX_BACKOFF_SECONDS)
+
+
+def claim_due(session: Session, limit: int = 10) -> list[int]:
+    """Take due messages for this worker (a lease), committing so other workers skip them."""
+    now = utcnow()
+    due = or_(
+        and_(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == DELIVERING, OutboxMessage.lease_until < now),  # a worker died mid-delivery
+    )
+    stmt = select(OutboxMessage.id).where(due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list(session.scalars(stmt))
+    claimed: list[int] = []
+    lease = now + timedelta(seconds=LEASE_SECONDS)
+    for message_id in ids:
+        # Compare-and-set: on SQLite (no SKIP LOCKED) two workers may pick the same id; only one wins.
+        result = session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id, due)
+            .values(status=DELIVERING, lease_until=lease)
+        )
+        if result.rowcount == 1:
+            claimed.append(message_id)
+    session.commit()
+    return claimed
+
+
+def _get_message(session: Session, message_id: int) -> OutboxMessage:
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        raise LookupError(f"outbox message {message_id} vanished")
+    return message
+
+
+def deliver_one(session: Session, message_id: int, base_delay: float) -> OutboxMessage:
+    """Deliver one claimed message with its handler and record the outcome."""
+    message = _get_message(session, message_id)
+    attempt = message.attempts + 1
+    handler = handler_for(message.kind)
+    try:
+        if handler is None:
+            raise PermanentDeliveryError(f"配信先が登録されていません（{message.kind}）")
+        response = handler(session, message)
+    except Exception as exc:  # noqa: BLE001 — any failure of a handler is recorded, never lost
+        # The handler's own writes are undone; only the failure is recorded on the message.
+        session.rollback()
+        message = _get_message(session, message_id)
+        message.attempts = attempt
+        _record_failure(message, exc, base_delay)
+    else:
+        message.attempts = attempt
+        message.status = DELIVERED
+        message.delivered_at = utcnow()
+        message.lease_until = None
+        message.last_error = None
+        message.response = response
+    session.commit()
+    return message
+
+
+def _record_failure(message: OutboxMessage, exc: Exception, base_delay: float) -> None:
+    """After a failed try: back off, or mark dead when the tries are used up or the error is permanent."""
+    message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    message.lease_until = None
+    if isinstance(exc, PermanentDeliveryError) or message.attempts >= message.max_attempts:
+        message.status = DEAD
+        log.warning("outbox message %s dead after %s tries: %s", message.id, message.attempts, exc)
+    else:
+        message.status = PENDING
+        message.next_attempt_at = utcnow() + timedelta(seconds=backoff_seconds(message.attempts, base_delay))
+
+
+@dataclass
+class RunResult:
+    """What one pass of the worker did."""
+
+    delivered: int = 0
+    failed: int = 0
+
+
+def run_once(session_factory: Callable[[], Session], base_delay: float, limit: int = 10) -> RunResult:
+    """One pass of a worker: claim due messages and deliver them."""
+    result = RunResult()
+    with session_factory() as session:
+        ids = claim_due(session, limit)
+    for message_id in ids:
+        with session_factory() as session:
+            message = deliver_one(session, message_id, base_delay)
+            if message.status == DELIVERED:
+                result.delivered += 1
+            else:
+                result.failed += 1
+    return result
+
+
+def list_messages(session: Session, clinic_id: int, status: str | None = None, limit: int = 200) -> list[OutboxMessage]:
+    """A clinic's messages, newest first, optionally of one status."""
+    stmt = scoped(OutboxMessage, clinic_id)
+    if status:
+        stmt = stmt.where(OutboxMessage.status == status)
+    return list(session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def count_by_status(session: Session, clinic_id: int) -> dict[str, int]:
+    """How many of a clinic's messages are in each state."""
+    from sqlalchemy import func
+
+    rows = session.execute(
+        select(OutboxMessage.status, func.count()).where(OutboxMessage.clinic_id == clinic_id)
+        .group_by(OutboxMessage.status)
+    ).all()
+    counts = {PENDING: 0, DELIVERING: 0, DELIVERED: 0, DEAD: 0}
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def retry_message(session: Session, message: OutboxMessage, actor: Actor) -> OutboxMessage:
+    """Staff send a failed (or waiting) message again now, with a fresh set of tries."""
+    if message.status == DELIVERED:
+        raise ValidationError("送信済みのメッセージは再送できません")
+    if message.status == DELIVERING:
+        raise ValidationError("送信中のため再送できません。しばらくしてから確認してください")
+    message.status = PENDING
+    message.next_attempt_at = utcnow()
+    if message.attempts >= message.max_attempts:
+        message.max_attempts = message.attempts + 3
+    session.flush()
+    record_audit(session, actor, "outbox.retry", clinic_id=message.clinic_id, entity_type="outbox_message",
+                 entity_id=message.id, patient_id=message.patient_id)
+    return message

@@ -1,0 +1,58 @@
+"""Patients: demographics and insurance synced from ORCA, with Kamikarte's own ID."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+
+SEX_LABELS = {"M": "男", "F": "女", "U": "不明"}
+
+
+class Patient(ClinicScoped, Base):
+    """A patient of one clinic. ORCA is the source of demographics and insurance; the id is Kamikarte's."""
+
+    __tablename__ = "patient"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: ORCA's 患者番号 (zero-padded as ORCA gives it, e.g. "00001").
+    orca_patient_id: Mapped[str] = mapped_column(String(20))
+    #: 氏名 in kanji, family and given name separated by a full-width or ASCII space as ORCA gives it.
+    name: Mapped[str] = mapped_column(String(100))
+    #: 氏名カナ (full-width katakana).
+    kana: Mapped[str] = mapped_column(String(100))
+    #: Search keys: variants folded, kana folded, no spaces (see app.core.jp.search_key).
+    name_key: Mapped[str] = mapped_column(String(100))
+    kana_key: Mapped[str] = mapped_column(String(100))
+    #: M / F (ORCA's 1 / 2).
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    postal_code: Mapped[str] = mapped_column(String(8), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    #: Health insurances as synced from ORCA: [{insurer_number, symbol, number, branch, relation, burden_percent, ...}].
+    insurances: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: 公費 as synced from ORCA: [{law_number, payer_number, recipient_number, name, ...}].
+    public_expenses: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    orca_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "orca_patient_id", name="uq_patient_clinic_orca"),
+        Index("ix_patient_clinic_kana_key", "clinic_id", "kana_key"),
+        Index("ix_patient_clinic_name_key", "clinic_id", "name_key"),
+        Index("ix_patient_clinic_birth", "clinic_id", "birth_date"),
+    )
+
+    def __repr__(self) -> str:
+        return f"<Patient {self.id} orca={self.orca_patient_id}>"
+
+    @property
+    def sex_label(self) -> str:
+        """男 / 女."""
+        return SEX_LABELS.get(self.sex, "")

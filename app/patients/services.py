@@ -1,0 +1,142 @@
+"""Patient search (as clerks type) and the patient master kept in step with ORCA."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.core.audit import Actor, record_audit, summarize_change
+from app.core.jp import WarekiError, parse_date, search_key
+from app.db import get_scoped, scoped, utcnow
+from app.patients.models import Patient
+
+MAX_QUERY_LENGTH = 100
+SEARCH_LIMIT = 50
+_SEX_WORDS = {"男": "M", "男性": "M", "女": "F", "女性": "F"}
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What a typed search string means: a name key, an ID, a birth date, a sex."""
+
+    name_key: str = ""
+    number: str = ""
+    birth_date: date | None = None
+    sex: str | None = None
+    message: str = ""
+
+
+def parse_search(text: str) -> SearchQuery:
+    """Read a clerk's search string: name (any kana form, 異体字), ORCA/Kamikarte number, birth date, sex."""
+    text = (text or "").strip()
+    if len(text) > MAX_QUERY_LENGTH:
+        return SearchQuery(message=f"検索語が長すぎます（{MAX_QUERY_LENGTH}文字以内で入力してください）")
+    tokens = [t for t in re.split(r"[\s\u3000]+", text) if t]
+    sex = None
+    name_parts: list[str] = []
+    number = ""
+    birth: date | None = None
+    for token in tokens:
+        folded = token.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+        if token in _SEX_WORDS:
+            sex = _SEX_WORDS[token]
+            continue
+        if re.fullmatch(r"\d{8}", folded) or re.search(r"[-/.年]", folded) and re.search(r"\d", folded):
+            try:
+                birth = parse_date(folded)
+                continue
+            except (WarekiError, ValueError):
+                if re.fullmatch(r"\d{8}", folded):
+                    number = folded
+                    continue
+        if re.fullmatch(r"[0-9]{1,10}", folded):
+            number = folded
+            continue
+        name_parts.append(token)
+    return SearchQuery(name_key=search_key("".join(name_parts)), number=number, birth_date=birth, sex=sex)
+
+
+def search_patients(
+    session: Session, clinic_id: int, text: str, limit: int = SEARCH_LIMIT
+) -> tuple[list[Patient], str]:
+    """Patients of the clinic matching the search string, by kana; and a message when nothing could be searched."""
+    query = parse_search(text)
+    if query.message:
+        return [], query.message
+    if not (query.name_key or query.number or query.birth_date):
+        if query.sex:
+            return [], "氏名・患者番号・生年月日のいずれかも入力してください"
+        return [], ""
+    stmt = scoped(Patient, clinic_id)
+    if query.name_key:
+        # A prefix range on the key columns uses their index on SQLite and PostgreSQL alike.
+        upper = query.name_key + "\U0010ffff"
+        stmt = stmt.where(or_(
+            (Patient.kana_key >= query.name_key) & (Patient.kana_key < upper),
+            (Patient.name_key >= query.name_key) & (Patient.name_key < upper),
+        ))
+    if query.number:
+        candidates = {query.number, query.number.zfill(5)}
+        conditions = [Patient.orca_patient_id.in_(candidates)]
+        if len(query.number) <= 9:
+            conditions.append(Patient.id == int(query.number))
+        stmt = stmt.where(or_(*conditions))
+    if query.birth_date:
+        stmt = stmt.where(Patient.birth_date == query.birth_date)
+    if query.sex:
+        stmt = stmt.where(Patient.sex == query.sex)
+    rows = list(session.scalars(stmt.order_by(Patient.kana_key, Patient.id).limit(limit)))
+    return rows, "" if rows else "該当する患者はいません"
+
+
+def get_patient(session: Session, clinic_id: int, patient_id: int) -> Patient | None:
+    """One patient of this clinic (None for another clinic's)."""
+    return get_scoped(session, Patient, clinic_id, patient_id)
+
+
+def find_by_orca_id(session: Session, clinic_id: int, orca_patient_id: str) -> Patient | None:
+    """The patient with this ORCA number in this clinic."""
+    return session.scalar(scoped(Patient, clinic_id).where(Patient.orca_patient_id == orca_patient_id))
+
+
+def _snapshot(patient: Patient) -> dict[str, Any]:
+    return {"name": patient.name, "kana": patient.kana, "sex": patient.sex,
+            "birth_date": patient.birth_date.isoformat() if patient.birth_date else None,
+            "postal_code": patient.postal_code, "address": patient.address, "phone": patient.phone,
+            "insurances": patient.insurances, "public_expenses": patient.public_expenses}
+
+
+def upsert_patient(session: Session, clinic_id: int, actor: Actor, data: dict[str, Any]) -> Patient:
+    """Create or update a patient from ORCA's data (ORCA is the source); changes are audited with before/after."""
+    patient = find_by_orca_id(session, clinic_id, data["orca_patient_id"])
+    created = patient is None
+    if patient is None:
+        patient = Patient(clinic_id=clinic_id, orca_patient_id=data["orca_patient_id"])
+        session.add(patient)
+        before: dict[str, Any] = {}
+    else:
+        before = _snapshot(patient)
+    for key in ("name", "kana", "sex", "birth_date", "postal_code", "address", "phone", "insurances",
+                "public_expenses"):
+        if key in data:
+            setattr(patient, key, data[key])
+    patient.name_key = search_key(patient.name)
+    patient.kana_key = search_key(patient.kana)
+    patient.orca_synced_at = utcnow()
+    session.flush()
+    after = _snapshot(patient)
+    if created or after != before:
+        record_audit(session, actor, "patient.create_from_orca" if created else "patient.update_from_orca",
+                     clinic_id=clinic_id, entity_type="patient", entity_id=patient.id, patient_id=patient.id,
+                     summary=summarize_change(before, after))
+    return patient
+
+
+def list_patient_ids(session: Session, clinic_id: int) -> list[int]:
+    """Ids of a clinic's patients (for sync and tests)."""
+    return list(session.scalars(select(Patient.id).where(Patient.clinic_id == clinic_id)))

@@ -1,0 +1,7 @@
+"""受付一覧: the day's visits, sorted and filtered, refreshed live."""
+
+from flask import Blueprint
+
+bp = Blueprint("reception", __name__, template_folder="templates")
+
+from app.reception import views  # noqa: E402,F401

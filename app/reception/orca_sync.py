@@ -1,0 +1,185 @@
+"""Keeping patients and the day's visits in step with ORCA (pulled over the ORCA API, never CLAIM)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clinics.models import Clinic
+from app.core.audit import Actor, record_audit
+from app.core.timeutil import JST, japan_today
+from app.db import scoped, utcnow
+from app.integrations.orca import OrcaClient, OrcaError
+from app.outbox.models import OutboxMessage
+from app.outbox.services import DeliveryError, PermanentDeliveryError, register_handler
+from app.patients import services as patients
+from app.patients.models import Patient
+from app.reception import services as reception
+from app.reception.models import CANCELLED, PAID, Visit
+
+log = logging.getLogger(__name__)
+
+ORCA_SYNC = Actor(user_id=None, login_id="orca-sync", clinic_id=None, role=None)
+#: Demographics older than this are fetched again when the patient shows up in the reception list.
+PATIENT_REFRESH = timedelta(hours=1)
+
+
+def orca_client_for(clinic: Clinic, timeout: float = 5.0) -> OrcaClient | None:
+    """The ORCA client of a clinic from its settings, or None when ORCA is not configured."""
+    settings = (clinic.integrations or {}).get("orca") or {}
+    if not settings.get("base_url"):
+        return None
+    return OrcaClient(settings["base_url"], settings.get("user", ""), settings.get("password", ""),
+                      verify=settings.get("verify", True), cert=settings.get("cert"), timeout=timeout)
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value):
+        value = asdict(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+def patient_data_from_orca(orca_patient: Any) -> dict[str, Any]:
+    """Our patient fields from ORCA's patient (the client has validated it)."""
+    return {
+        "orca_patient_id": orca_patient.patient_id,
+        "name": orca_patient.name,
+        "kana": orca_patient.kana,
+        "sex": orca_patient.sex,
+        "birth_date": orca_patient.birth_date,
+        "insurances": [_insurance_dict(i) for i in orca_patient.insurances],
+        "public_expenses": [_jsonable(p) for p in orca_patient.public_expenses],
+    }
+
+
+def _insurance_dict(insurance: Any) -> dict[str, Any]:
+    data = _jsonable(insurance)
+    data.setdefault("burden_percent", getattr(insurance, "burden_ratio", None))
+    return data
+
+
+def sync_patient(session: Session, clinic: Clinic, client: OrcaClient, orca_patient_id: str) -> Patient:
+    """Fetch one patient from ORCA and store it (ORCA is the source of demographics and insurance)."""
+    orca_patient = client.get_patient(orca_patient_id)
+    return patients.upsert_patient(session, clinic.id, ORCA_SYNC, patient_data_from_orca(orca_patient))
+
+
+def sync_receptions(session: Session, clinic: Clinic, client: OrcaClient, day: date) -> int:
+    """Pull a day's reception list from ORCA into visits; returns how many visits changed.
+
+    ORCA has no 診察中 state: those are Kamikarte's own. ORCA tells us 会計済 (Account_Time) and, by a
+    reception disappearing from its list, 取消.
+    """
+    receptions = client.list_receptions(day)
+    changed = 0
+    seen: set[str] = set()
+    for item in receptions:
+        seen.add(item.reception_id)
+        patient = patients.find_by_orca_id(session, clinic.id, item.patient_id)
+        if patient is None or patient.orca_synced_at is None or patient.orca_synced_at < utcnow() - PATIENT_REFRESH:
+            patient = sync_patient(session, clinic, client, item.patient_id)
+        visit = session.scalar(scoped(Visit, clinic.id).where(Visit.visit_date == day,
+                                                              Visit.orca_acceptance_id == item.reception_id))
+        accepted_at = item.accepted_at if item.accepted_at.tzinfo else item.accepted_at.replace(tzinfo=JST)
+        values = {
+            "patient_id": patient.id, "accepted_at": accepted_at.astimezone(UTC),
+            "department_code": item.department_code or "", "department_name": item.department_name or "",
+            "physician_code": item.physician_code or "", "physician_name": item.physician_name or "",
+            "insurance_summary": (item.insurance_summary or "")[:120],
+        }
+        if visit is None:
+            visit = Visit(clinic_id=clinic.id, visit_date=day, orca_acceptance_id=item.reception_id, source="orca",
+                          **values)
+            session.add(visit)
+            session.flush()
+            changed += 1
+            continue
+        if any(getattr(visit, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(visit, key, value)
+            visit.revision += 1
+            changed += 1
+        if getattr(item, "is_paid", False) and visit.status not in (PAID, CANCELLED):
+            reception.change_status(session, visit, PAID, ORCA_SYNC)
+            changed += 1
+    for visit in session.scalars(scoped(Visit, clinic.id).where(Visit.visit_date == day,
+                                                                Visit.orca_acceptance_id.is_not(None),
+                                                                Visit.status != CANCELLED)):
+        if visit.orca_acceptance_id not in seen:
+            reception.change_status(session, visit, CANCELLED, ORCA_SYNC)
+            changed += 1
+    return changed
+
+
+def sync_clinic(session: Session, clinic: Clinic, day: date | None = None) -> None:
+    """Sync one clinic's day; on failure the list keeps the last synced data and the error is shown."""
+    client = orca_client_for(clinic)
+    state = reception.sync_state(session, clinic.id, "orca.reception")
+    state.last_attempt_at = utcnow()
+    if client is None:
+        state.last_error = "ORCAの接続先が設定されていません"
+        session.commit()
+        return
+    try:
+        sync_receptions(session, clinic, client, day or japan_today())
+    except OrcaError as exc:
+        session.rollback()
+        state = reception.sync_state(session, clinic.id, "orca.reception")
+        state.last_attempt_at = utcnow()
+        state.last_error = exc.message_ja[:500]
+        log.warning("ORCA sync of clinic %s failed: %s", clinic.id, exc)
+    else:
+        state.last_success_at = utcnow()
+        state.last_error = None
+    session.commit()
+
+
+def sync_all_clinics(session_factory: Callable[[], Session], day: date | None = None) -> None:
+    """Sync every clinic that has ORCA configured (the poller's and the demo start's pass)."""
+    with session_factory() as session:
+        clinic_ids = list(session.scalars(select(Clinic.id)))
+    for clinic_id in clinic_ids:
+        with session_factory() as session:
+            clinic = session.get(Clinic, clinic_id)
+            if clinic is not None and (clinic.integrations or {}).get("orca", {}).get("base_url"):
+                sync_clinic(session, clinic, day)
+
+
+def deliver_reception(session: Session, message: OutboxMessage) -> dict[str, Any] | None:
+    """Outbox delivery of a reception registered in Kamikarte: register it in ORCA, keep ORCA's number."""
+    clinic = session.get(Clinic, message.clinic_id)
+    client = orca_client_for(clinic) if clinic else None
+    if client is None:
+        raise DeliveryError("ORCAの接続先が設定されていません")
+    payload = message.payload
+    try:
+        result = client.register_reception(
+            payload["patient_id"], payload["department_code"], payload["physician_code"],
+            datetime.fromisoformat(payload["accepted_at"]).astimezone(JST))
+    except OrcaError as exc:
+        if getattr(exc, "retryable", True):
+            raise DeliveryError(exc.message_ja) from exc
+        raise PermanentDeliveryError(exc.message_ja) from exc
+    visit = session.get(Visit, payload["visit_id"])
+    if visit is not None and visit.clinic_id == message.clinic_id:
+        visit.orca_acceptance_id = result.reception_id
+        visit.revision += 1
+        record_audit(session, ORCA_SYNC, "visit.orca_registered", clinic_id=visit.clinic_id, entity_type="visit",
+                     entity_id=visit.id, patient_id=visit.patient_id,
+                     summary={"after": {"orca_acceptance_id": result.reception_id}})
+    return {"acceptance_id": result.reception_id}
+
+
+register_handler("orca.reception", deliver_reception)

@@ -1,0 +1,116 @@
+"""The day's reception list: listing, sorting, filtering, status changes, registration sent to ORCA."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from app.core.audit import Actor, record_audit
+from app.core.errors import ValidationError
+from app.db import get_scoped, scoped, utcnow
+from app.outbox.services import enqueue
+from app.patients.models import Patient
+from app.reception.models import ACCEPTED, CANCELLED, STATUS_LABELS, STATUS_ORDER, SyncState, Visit
+
+SORTS = ("time", "kana", "doctor", "status")
+
+
+@dataclass(frozen=True)
+class VisitFilter:
+    """Filters of the reception list."""
+
+    day: date
+    sort: str = "time"
+    descending: bool = False
+    department_code: str | None = None
+    physician_code: str | None = None
+    status: str | None = None
+
+
+def list_visits(session: Session, clinic_id: int, flt: VisitFilter) -> list[Visit]:
+    """Visits of one day, sorted and filtered as the clerk asked."""
+    stmt = scoped(Visit, clinic_id).where(Visit.visit_date == flt.day).join(Patient, Visit.patient_id == Patient.id)
+    if flt.department_code:
+        stmt = stmt.where(Visit.department_code == flt.department_code)
+    if flt.physician_code:
+        stmt = stmt.where(Visit.physician_code == flt.physician_code)
+    if flt.status:
+        stmt = stmt.where(Visit.status == flt.status)
+    status_rank = case({s: i for i, s in enumerate(STATUS_ORDER)}, value=Visit.status, else_=99)
+    keys = {
+        "time": [Visit.accepted_at, Visit.id],
+        "kana": [Patient.kana_key, Visit.accepted_at],
+        "doctor": [Visit.physician_name, Visit.accepted_at],
+        "status": [status_rank, Visit.accepted_at],
+    }[flt.sort if flt.sort in SORTS else "time"]
+    stmt = stmt.order_by(*[k.desc() for k in keys] if flt.descending else keys)
+    return list(session.scalars(stmt).unique())
+
+
+def list_revision(session: Session, clinic_id: int, day: date) -> str:
+    """A fingerprint of a day's list: changes whenever any visit of the day changes (for live refresh)."""
+    row = session.execute(
+        select(func.count(Visit.id), func.coalesce(func.sum(Visit.revision), 0), func.max(Visit.id))
+        .where(Visit.clinic_id == clinic_id, Visit.visit_date == day)
+    ).one()
+    return f"{row[0]}-{row[1]}-{row[2] or 0}"
+
+
+def get_visit(session: Session, clinic_id: int, visit_id: int) -> Visit | None:
+    """One visit of this clinic."""
+    return get_scoped(session, Visit, clinic_id, visit_id)
+
+
+def change_status(session: Session, visit: Visit, status: str, actor: Actor) -> Visit:
+    """Move a visit to a new state (one touch at the desk or in the exam room); audited."""
+    if status not in STATUS_LABELS:
+        raise ValidationError("受付状態の指定が正しくありません", field="status")
+    if visit.status == status:
+        return visit
+    before = visit.status
+    visit.status = status
+    visit.status_changed_at = utcnow()
+    visit.revision += 1
+    session.flush()
+    record_audit(session, actor, "visit.status", clinic_id=visit.clinic_id, entity_type="visit", entity_id=visit.id,
+                 patient_id=visit.patient_id, summary={"before": {"status": before}, "after": {"status": status}})
+    return visit
+
+
+def register_visit(
+    session: Session, clinic_id: int, patient: Patient, actor: Actor, *, department_code: str,
+    department_name: str, physician_code: str, physician_name: str, at: datetime, day: date,
+) -> Visit:
+    """Register a reception here; it is sent to ORCA through the outbox (never lost when ORCA is down)."""
+    if patient.clinic_id != clinic_id:
+        raise ValidationError("患者が見つかりません")
+    visit = Visit(clinic_id=clinic_id, patient_id=patient.id, visit_date=day, accepted_at=at,
+                  department_code=department_code, department_name=department_name, physician_code=physician_code,
+                  physician_name=physician_name, status=ACCEPTED, source="kamikarte")
+    session.add(visit)
+    session.flush()
+    enqueue(session, clinic_id=clinic_id, kind="orca.reception", subject_type="visit", subject_id=visit.id,
+            patient_id=patient.id, idempotency_key=f"orca.reception:{clinic_id}:{visit.id}",
+            payload={"visit_id": visit.id, "patient_id": patient.orca_patient_id, "department_code": department_code,
+                     "physician_code": physician_code, "accepted_at": at.isoformat()})
+    record_audit(session, actor, "visit.register", clinic_id=clinic_id, entity_type="visit", entity_id=visit.id,
+                 patient_id=patient.id, summary={"after": {"department": department_code, "physician": physician_code}})
+    return visit
+
+
+def cancel_visit(session: Session, visit: Visit, actor: Actor) -> Visit:
+    """Cancel a reception (取消); the row stays, marked cancelled."""
+    return change_status(session, visit, CANCELLED, actor)
+
+
+def sync_state(session: Session, clinic_id: int, kind: str) -> SyncState:
+    """The sync bookkeeping row of a clinic and kind (created on first use)."""
+    state = session.scalar(scoped(SyncState, clinic_id).where(SyncState.kind == kind))
+    if state is None:
+        state = SyncState(clinic_id=clinic_id, kind=kind)
+        session.add(state)
+        session.flush()
+    return state

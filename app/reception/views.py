@@ -1,0 +1,82 @@
+"""The reception list page, its live-refresh feed and one-touch status changes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.core.errors import ValidationError
+from app.core.security import requires
+from app.core.timeutil import japan_today
+from app.core.web import current_actor
+from app.db import db_session
+from app.reception import bp
+from app.reception import services as reception
+from app.reception.models import STATUS_LABELS, STATUS_ORDER
+
+
+def _filter_from_args() -> tuple[reception.VisitFilter, list[str]]:
+    errors: list[str] = []
+    day = japan_today()
+    raw_date = request.args.get("date", "").strip()
+    if raw_date:
+        try:
+            day = date.fromisoformat(raw_date)
+        except ValueError:
+            errors.append("日付は YYYY-MM-DD の形式で指定してください。今日の受付を表示しています")
+    sort = request.args.get("sort", "time")
+    if sort not in reception.SORTS:
+        sort = "time"
+    status = request.args.get("status") or None
+    flt = reception.VisitFilter(
+        day=day, sort=sort, descending=request.args.get("order") == "desc",
+        department_code=(request.args.get("department") or None),
+        physician_code=(request.args.get("doctor") or None),
+        status=status if status in STATUS_LABELS else None,
+    )
+    return flt, errors
+
+
+@bp.get("/reception")
+@requires("reception.read")
+def index():
+    """Today's (or a chosen day's) 受付一覧."""
+    flt, errors = _filter_from_args()
+    db = db_session()
+    visits = reception.list_visits(db, current_user.clinic_id, flt)
+    sync = reception.sync_state(db, current_user.clinic_id, "orca.reception")
+    db.commit()
+    physicians = sorted({(v.physician_code, v.physician_name) for v in visits if v.physician_code})
+    return render_template("reception/index.html", visits=visits, flt=flt, errors=errors, sync=sync,
+                           status_labels=STATUS_LABELS, status_order=STATUS_ORDER, physicians=physicians,
+                           revision=reception.list_revision(db, current_user.clinic_id, flt.day),
+                           today=japan_today())
+
+
+@bp.get("/reception/revision")
+@requires("reception.read")
+def revision():
+    """A fingerprint of the day's list: the page polls it and reloads its table when it changes."""
+    flt, _errors = _filter_from_args()
+    return jsonify({"revision": reception.list_revision(db_session(), current_user.clinic_id, flt.day)})
+
+
+@bp.post("/reception/visits/<int:visit_id>/status")
+@requires("reception.write")
+def change_status(visit_id: int):
+    """One touch: move a visit to another state."""
+    db = db_session()
+    visit = reception.get_visit(db, current_user.clinic_id, visit_id)
+    if visit is None:
+        abort(404)
+    try:
+        reception.change_status(db, visit, request.form.get("status", ""), current_actor())
+    except ValidationError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+    else:
+        db.commit()
+    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/reception")
+                    else url_for("reception.index"))

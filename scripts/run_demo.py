@@ -1,0 +1,93 @@
+"""The demo runner: simulators on free ports, migrate, seed an empty database, serve on 127.0.0.1:$PORT.
+
+Started by scripts/demo.sh (the README's first Quick start command). Everything it starts stops with it.
+The app reaches the simulators over HTTP only, exactly as it would reach the real systems.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+CHILDREN: list[subprocess.Popen] = []
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def stop_children() -> None:
+    """Stop every process the demo started."""
+    for child in CHILDREN:
+        if child.poll() is None:
+            child.terminate()
+    for child in CHILDREN:
+        try:
+            child.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    """Wait until a URL answers (any status)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer in {timeout:.0f} s")
+
+
+def start_orca_simulator() -> str:
+    """Start the ORCA simulator; return its root URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "simulators.orca", "--host", "127.0.0.1", "--port", str(port)]
+    CHILDREN.append(subprocess.Popen(command, cwd=ROOT))  # noqa: S603 — our own module, fixed arguments
+    url = f"http://127.0.0.1:{port}"
+    wait_http(url + "/")
+    return url
+
+
+def main() -> None:
+    """Run the demo in the foreground until Ctrl-C."""
+    os.environ.setdefault("KAMIKARTE_COOKIE_SECURE", "0")  # plain HTTP on loopback
+    port = int(os.environ.get("PORT", "5000"))
+    atexit.register(stop_children)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+    orca_root = start_orca_simulator()
+    print(f"ORCA simulator: {orca_root}", flush=True)
+
+    from app import create_app
+    from app.cli import upgrade_database
+    from app.config import Config
+    from app.demo.runtime import prepare_demo
+
+    config = Config()
+    upgrade_database(config.DATABASE_URL)
+    app = create_app(config)
+    with app.app_context():
+        prepare_demo(app, orca_root)
+
+    from waitress import serve
+
+    print(f"Kamikarte demo: http://127.0.0.1:{port}/  (database: {config.DATABASE_URL})", flush=True)
+    serve(app, host="127.0.0.1", port=port, threads=8, ident="kamikarte")
+
+
+if __name__ == "__main__":
+    main()

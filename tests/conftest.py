@@ -1,0 +1,121 @@
+"""Fixtures: the app on SQLite and on PostgreSQL (migrated by Alembic), a client, factories, login helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from app import create_app
+from app.auth.passwords import use_fast_hashing_for_tests
+from app.cli import upgrade_database
+from app.config import TestConfig
+from tests.helpers import HTMLClient
+
+use_fast_hashing_for_tests()
+
+POSTGRES_URL = os.environ.get("KAMIKARTE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = [b.strip() for b in os.environ.get("KAMIKARTE_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
+
+
+def _postgres_available() -> str | None:
+    """None when PostgreSQL answers, else the reason."""
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001
+        return str(exc).splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite database migrated once; each test gets a copy."""
+    path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    upgrade_database(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> str:
+    """The test PostgreSQL database, emptied and migrated once per run."""
+    reason = _postgres_available()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI but unreachable: {reason}")
+        pytest.skip(f"PostgreSQL unreachable: {reason}")
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade_database(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+def _truncate_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tables = [r[0] for r in conn.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+        if tables:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A clean, migrated database of each backend."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "test.sqlite3"
+        shutil.copy(template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_schema")
+    _truncate_postgres(url)
+    return url
+
+
+@pytest.fixture
+def config(database_url: str) -> TestConfig:
+    """The test configuration on the fixture's database."""
+    return replace(TestConfig(), DATABASE_URL=database_url)
+
+
+@pytest.fixture
+def app(config: TestConfig) -> Iterator:
+    """The app under test."""
+    application = create_app(config)
+    yield application
+    application.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def session(app):
+    """A database session outside requests, for arranging and checking.
+
+    No app context is held open: each test-client request must get its own `g`, as in production.
+    """
+    s = app.extensions["db_sessionmaker"]()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def client(app) -> HTMLClient:
+    """A browser-like test client: cookies, CSRF tokens read from forms."""
+    return HTMLClient(app.test_client())
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    """Which database this test runs on."""
+    return make_url(database_url).get_backend_name()

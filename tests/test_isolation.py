@@ -1,0 +1,127 @@
+"""Clinic isolation and role checks on every route, found by walking the URL map (new routes are covered
+automatically; a route with a new kind of id fails until RECORD_FACTORIES knows how to make one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+
+from app.core.security import PERMISSIONS, Role, role_may
+from app.db import utcnow
+from app.outbox.services import enqueue
+from app.reception.models import Visit
+from tests.factories import make_clinic, make_patient, make_user
+
+#: A marker that only clinic A's data contains; clinic B must never see it anywhere.
+MARKER_NAME = "異界 守秘"
+MARKER_KANA = "イカイ シュヒ"
+
+
+def _make_visit(session, clinic, patient) -> Visit:
+    visit = Visit(clinic_id=clinic.id, patient_id=patient.id, visit_date=date.today(), accepted_at=utcnow(),
+                  orca_acceptance_id="00077", department_code="01", department_name="内科")
+    session.add(visit)
+    session.flush()
+    return visit
+
+
+#: How to make one record of clinic A for each kind of id a route takes.
+RECORD_FACTORIES: dict[str, Callable] = {
+    "patient_id": lambda s, a: a["patient"].id,
+    "user_id": lambda s, a: a["staff"].id,
+    "visit_id": lambda s, a: a["visit"].id,
+    "message_id": lambda s, a: a["message"].id,
+}
+#: Arguments that are not record ids (file names of public assets).
+NON_RECORD_ARGS = {"filename", "name"}
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions[rule.endpoint]
+        if rule.endpoint == "static" or getattr(view, "is_public", False):
+            continue
+        methods = sorted(m for m in rule.methods if m in {"GET", "POST"})
+        yield rule, view, methods
+
+
+@pytest.fixture
+def two_clinics(session):
+    clinic_a = make_clinic(session)
+    clinic_b = make_clinic(session)
+    patient = make_patient(session, clinic_a, name=MARKER_NAME, kana=MARKER_KANA)
+    a = {
+        "clinic": clinic_a,
+        "staff": make_user(session, clinic_a, role="clerk"),
+        "patient": patient,
+        "visit": _make_visit(session, clinic_a, patient),
+        "message": enqueue(session, clinic_id=clinic_a.id, kind="test.none", payload={"x": 1}, patient_id=patient.id),
+    }
+    b_users = {role: make_user(session, clinic_b, role=role.value) for role in Role}
+    session.commit()
+    return a, b_users
+
+
+def test_every_route_declares_a_permission(app):
+    missing = [rule.rule for rule, view, _ in _routes(app) if not hasattr(view, "required_permission")]
+    assert not missing, f"routes without @requires or @public: {missing}"
+
+
+def test_every_record_route_answers_404_for_another_clinics_record(app, client, session, two_clinics):
+    a, b_users = two_clinics
+    checked = 0
+    for rule, view, methods in _routes(app):
+        args = [arg for arg in rule.arguments if arg not in NON_RECORD_ARGS]
+        if not args:
+            continue
+        unknown = [arg for arg in args if arg not in RECORD_FACTORIES]
+        assert not unknown, f"{rule.rule}: add a factory for {unknown} to RECORD_FACTORIES"
+        permission = view.required_permission
+        role = next(r for r in Role if role_may(r, permission))
+        user = b_users[role]
+        client.raw.delete_cookie("kamikarte_session")
+        client.login(user.login_id, user.totp_secret)
+        url = rule.build({arg: RECORD_FACTORIES[arg](session, a) for arg in args}, append_unknown=False)[1]
+        for method in methods:
+            if method == "GET":
+                response = client.get(url)
+            else:
+                response = client.post(url, {}, form_page="/reception")
+            assert response.status_code == 404, f"{method} {url} as clinic B {role}: {response.status_code}"
+            checked += 1
+    assert checked > 0
+
+
+def test_no_listing_route_shows_another_clinics_data(app, client, session, two_clinics):
+    a, b_users = two_clinics
+    user = b_users[Role.ADMIN]
+    client.login(user.login_id, user.totp_secret)
+    for rule, _view, methods in _routes(app):
+        if rule.arguments or "GET" not in methods:
+            continue
+        queries = ("", "?q=イカイ", "?q=異界", f"?q={a['patient'].orca_patient_id}", f"?patient_id={a['patient'].id}")
+        for query in queries:
+            response = client.get(rule.rule + query)
+            body = response.get_data(as_text=True)
+            assert MARKER_NAME not in body and MARKER_KANA not in body, f"{rule.rule}{query} leaks clinic A data"
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_roles_without_the_permission_get_403(app, client, session, role):
+    clinic = make_clinic(session)
+    user = make_user(session, clinic, role=role.value)
+    session.commit()
+    client.login(user.login_id, user.totp_secret)
+    for rule, view, methods in _routes(app):
+        if role_may(role, view.required_permission) or rule.arguments:
+            continue
+        for method in methods:
+            response = client.get(rule.rule) if method == "GET" else client.post(rule.rule, {}, form_page="/reception")
+            assert response.status_code == 403, f"{method} {rule.rule} as {role}: {response.status_code}"
+
+
+def test_permission_table_names_only_real_roles():
+    for permission, roles in PERMISSIONS.items():
+        assert roles and roles <= set(Role), permission
