@@ -119,3 +119,20 @@ def client(app) -> HTMLClient:
 def backend(database_url: str) -> str:
     """Which database this test runs on."""
     return make_url(database_url).get_backend_name()
+
+
+@pytest.fixture(scope="session")
+def orca_server():
+    """The ORCA simulator on a free port for the whole run (reached over real HTTP only)."""
+    from simulators.orca.testing import start_orca_simulator
+
+    server = start_orca_simulator()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def orca(orca_server):
+    """The simulator with fresh data and no faults."""
+    orca_server.reset()
+    return orca_server

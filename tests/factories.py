@@ -31,7 +31,7 @@ def make_clinic(session: Session, **overrides: Any) -> Clinic:
         "idle_lock_minutes": 10,
     }
     values.update(overrides)
-    from app.clinics.services import luhn_valid
+    from app.core.checkdigit import luhn_valid
 
     code = values["institution_code"]
     if not luhn_valid(code):  # make the check digit right for generated codes

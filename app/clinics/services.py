@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.auth.passwords import hash_password
 from app.clinics.models import Clinic, StaffUser
 from app.core.audit import Actor, record_audit, summarize_change
+from app.core.checkdigit import luhn_valid
 from app.core.errors import ValidationError
 from app.core.security import ROLE_LABELS, Role
 from app.db import get_scoped
@@ -20,19 +21,6 @@ PREFECTURE_CODES = range(1, 48)
 #: 点数表番号: 1 医科, 3 歯科, 4 調剤 (this product serves 医科 clinics, but the code format admits all three).
 SCORE_TABLE_CODES = {"1", "3", "4"}
 IDLE_LOCK_RANGE = range(1, 61)
-
-
-def luhn_valid(digits: str) -> bool:
-    """Whether a string of digits passes the Luhn check (its last digit is the check digit)."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
 
 
 def validate_institution_code(code: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from app.core.jp import strip_control_chars
 from app.core.models import AccessLogEntry, AuditEntry
 
 
@@ -138,8 +139,8 @@ def log_access(
         raise ValueError("access log needs a clinic user")
     entry = AccessLogEntry(
         clinic_id=actor.clinic_id, user_id=actor.user_id, patient_id=patient_id, action=action,
-        resource=resource[:255], ip_address=actor.ip_address,
-        user_agent=(actor.user_agent or "")[:255] or None,
+        resource=strip_control_chars(resource)[:255], ip_address=actor.ip_address,
+        user_agent=strip_control_chars(actor.user_agent or "")[:255] or None,
     )
     session.add(entry)
     session.flush()

@@ -226,6 +226,11 @@ def search_key(text: str) -> str:
     return normalize_kana(normalize_variants(text))
 
 
+def strip_control_chars(text: str) -> str:
+    """Remove control and format characters (NUL and friends) that never belong in typed text."""
+    return "".join(ch for ch in (text or "") if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
+
+
 # --- JIS-based encodings -----------------------------------------------------------------------------
 
 def first_unencodable_char(text: str, encoding: str = "iso2022_jp") -> str | None:

@@ -23,7 +23,7 @@ def prepare_demo(app: Flask, orca_root: str) -> None:
         for clinic in session.scalars(select(Clinic)):
             orca = dict(clinic.integrations.get("orca") or {})
             if orca.get("demo_simulator"):
-                orca["base_url"] = f"{orca_root}/clinic/{clinic.institution_code}"
+                orca["base_url"] = f"{orca_root}/clinic/{clinic.institution_code}/api"
                 clinic.integrations = {**clinic.integrations, "orca": orca}
         session.commit()
     from app.reception.orca_sync import sync_all_clinics

@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.core.audit import Actor, record_audit, summarize_change
-from app.core.jp import WarekiError, parse_date, search_key
+from app.core.jp import WarekiError, parse_date, search_key, strip_control_chars
 from app.db import get_scoped, scoped, utcnow
 from app.patients.models import Patient
 
@@ -33,7 +33,8 @@ class SearchQuery:
 
 def parse_search(text: str) -> SearchQuery:
     """Read a clerk's search string: name (any kana form, 異体字), ORCA/Kamikarte number, birth date, sex."""
-    text = (text or "").strip()
+    # Control characters (NUL and friends) are never part of a name; PostgreSQL refuses NUL outright.
+    text = strip_control_chars(text).strip()
     if len(text) > MAX_QUERY_LENGTH:
         return SearchQuery(message=f"検索語が長すぎます（{MAX_QUERY_LENGTH}文字以内で入力してください）")
     tokens = [t for t in re.split(r"[\s\u3000]+", text) if t]
@@ -104,6 +105,10 @@ def find_by_orca_id(session: Session, clinic_id: int, orca_patient_id: str) -> P
     return session.scalar(scoped(Patient, clinic_id).where(Patient.orca_patient_id == orca_patient_id))
 
 
+_SNAPSHOT_KEYS = ("name", "kana", "sex", "birth_date", "postal_code", "address", "phone", "insurances",
+                  "public_expenses")
+
+
 def _snapshot(patient: Patient) -> dict[str, Any]:
     return {"name": patient.name, "kana": patient.kana, "sex": patient.sex,
             "birth_date": patient.birth_date.isoformat() if patient.birth_date else None,
@@ -111,8 +116,14 @@ def _snapshot(patient: Patient) -> dict[str, Any]:
             "insurances": patient.insurances, "public_expenses": patient.public_expenses}
 
 
-def upsert_patient(session: Session, clinic_id: int, actor: Actor, data: dict[str, Any]) -> Patient:
-    """Create or update a patient from ORCA's data (ORCA is the source); changes are audited with before/after."""
+def upsert_patient(
+    session: Session, clinic_id: int, actor: Actor, data: dict[str, Any], *, complete: bool = True
+) -> Patient:
+    """Create or update a patient from ORCA's data (ORCA is the source); changes are audited with before/after.
+
+    `complete` is False for data from ORCA's list APIs, which lack some details (負担割合): the patient is then
+    due for a refresh from patientgetv2.
+    """
     patient = find_by_orca_id(session, clinic_id, data["orca_patient_id"])
     created = patient is None
     if patient is None:
@@ -121,13 +132,17 @@ def upsert_patient(session: Session, clinic_id: int, actor: Actor, data: dict[st
         before: dict[str, Any] = {}
     else:
         before = _snapshot(patient)
-    for key in ("name", "kana", "sex", "birth_date", "postal_code", "address", "phone", "insurances",
-                "public_expenses"):
+    after_data = {**before, **{k: v for k, v in data.items() if k in _SNAPSHOT_KEYS}}
+    if "birth_date" in data and data["birth_date"] is not None:
+        after_data["birth_date"] = data["birth_date"].isoformat()
+    if not complete and not created and after_data == before:
+        return patient  # nothing new in the list: keep the fuller details we already have
+    for key in _SNAPSHOT_KEYS:
         if key in data:
             setattr(patient, key, data[key])
     patient.name_key = search_key(patient.name)
     patient.kana_key = search_key(patient.kana)
-    patient.orca_synced_at = utcnow()
+    patient.orca_synced_at = utcnow() if complete else None
     session.flush()
     after = _snapshot(patient)
     if created or after != before:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import abort, flash, render_template, request
 from flask_login import current_user
 
 from app.core.audit import log_access
@@ -38,4 +38,12 @@ def show(patient_id: int):
         abort(404)
     log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.page")
     db.commit()
-    return render_template("patients/show.html", patient=patient, today=japan_today())
+    from app.reception.orca_sync import refresh_patient_if_stale
+    from app.reception.services import orca_choices
+
+    warning = refresh_patient_if_stale(db, current_user.clinic, patient)
+    if warning:
+        flash(warning, "warning")
+    departments, physicians = orca_choices(current_user.clinic.integrations)
+    return render_template("patients/show.html", patient=patient, today=japan_today(), departments=departments,
+                           physicians=physicians)

@@ -15,7 +15,7 @@ from app.clinics.models import Clinic
 from app.core.audit import Actor, record_audit
 from app.core.timeutil import JST, japan_today
 from app.db import scoped, utcnow
-from app.integrations.orca import OrcaClient, OrcaError
+from app.integrations.orca import OrcaApiError, OrcaClient, OrcaError
 from app.outbox.models import OutboxMessage
 from app.outbox.services import DeliveryError, PermanentDeliveryError, register_handler
 from app.patients import services as patients
@@ -76,6 +76,53 @@ def sync_patient(session: Session, clinic: Clinic, client: OrcaClient, orca_pati
     return patients.upsert_patient(session, clinic.id, ORCA_SYNC, patient_data_from_orca(orca_patient))
 
 
+def sync_patient_master(session: Session, clinic: Clinic, client: OrcaClient) -> int:
+    """Pull patients created or changed in ORCA since the last pull (all of them the first time)."""
+    state = reception.sync_state(session, clinic.id, "orca.patients")
+    since = date.fromisoformat(state.cursor) if state.cursor else date(1900, 1, 1)
+    today = japan_today()
+    changed_ids = _changed_patient_ids(client, since, today)
+    count = 0
+    for start in range(0, len(changed_ids), 100):  # patientlst2v2 takes 100 numbers at a time
+        for orca_patient in client.get_patients(changed_ids[start:start + 100]):
+            # The list API carries no 負担割合: the patient is marked for a detail refresh when opened.
+            patients.upsert_patient(session, clinic.id, ORCA_SYNC, patient_data_from_orca(orca_patient),
+                                    complete=False)
+            count += 1
+    # Keep the day itself as the next start: ORCA's list is by date, so today's later changes come again.
+    state.cursor = today.isoformat()
+    state.last_success_at = utcnow()
+    return count
+
+
+def _changed_patient_ids(client: OrcaClient, start: date, end: date) -> list[str]:
+    """Numbers changed in a period; ORCA refuses 1,000 or more at once (code 10), so the period is halved."""
+    try:
+        return client.list_patients_changed(start, end)
+    except OrcaApiError as exc:
+        if exc.code != "10" or start >= end:
+            raise
+    middle = start + (end - start) / 2
+    return _changed_patient_ids(client, start, middle) + _changed_patient_ids(client, middle + timedelta(days=1),
+                                                                               end)
+
+
+def refresh_patient_if_stale(session: Session, clinic: Clinic, patient: Patient) -> str | None:
+    """On opening a patient: fetch ORCA's details when ours are old; a failure is a warning, not an error."""
+    if patient.orca_synced_at is not None and patient.orca_synced_at > utcnow() - PATIENT_REFRESH:
+        return None
+    client = orca_client_for(clinic, timeout=3.0)
+    if client is None:
+        return None
+    try:
+        sync_patient(session, clinic, client, patient.orca_patient_id)
+    except OrcaError as exc:
+        session.rollback()
+        return f"ORCAから最新の患者情報を取得できませんでした（{exc.message_ja}）。前回同期した情報を表示しています"
+    session.commit()
+    return None
+
+
 def sync_receptions(session: Session, clinic: Clinic, client: OrcaClient, day: date) -> int:
     """Pull a day's reception list from ORCA into visits; returns how many visits changed.
 
@@ -123,6 +170,16 @@ def sync_receptions(session: Session, clinic: Clinic, client: OrcaClient, day: d
     return changed
 
 
+def refresh_staff_lists(clinic: Clinic, client: OrcaClient) -> None:
+    """Keep ORCA's departments and doctors on the clinic (reception forms offer them; ORCA checks them)."""
+    orca = dict((clinic.integrations or {}).get("orca") or {})
+    physicians = client.list_physicians()
+    departments = client.list_departments()
+    if orca.get("physicians") != physicians or orca.get("departments") != departments:
+        orca.update({"physicians": physicians, "departments": departments})
+        clinic.integrations = {**(clinic.integrations or {}), "orca": orca}
+
+
 def sync_clinic(session: Session, clinic: Clinic, day: date | None = None) -> None:
     """Sync one clinic's day; on failure the list keeps the last synced data and the error is shown."""
     client = orca_client_for(clinic)
@@ -133,6 +190,8 @@ def sync_clinic(session: Session, clinic: Clinic, day: date | None = None) -> No
         session.commit()
         return
     try:
+        refresh_staff_lists(clinic, client)
+        sync_patient_master(session, clinic, client)
         sync_receptions(session, clinic, client, day or japan_today())
     except OrcaError as exc:
         session.rollback()

@@ -101,6 +101,12 @@ def register_visit(
     return visit
 
 
+def orca_choices(clinic_integrations: dict) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Departments and doctors as ORCA last told us (for the registration form)."""
+    orca = (clinic_integrations or {}).get("orca") or {}
+    return list(orca.get("departments") or []), list(orca.get("physicians") or [])
+
+
 def cancel_visit(session: Session, visit: Visit, actor: Actor) -> Visit:
     """Cancel a reception (取消); the row stays, marked cancelled."""
     return change_status(session, visit, CANCELLED, actor)

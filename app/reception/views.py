@@ -80,3 +80,32 @@ def change_status(visit_id: int):
         db.commit()
     return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/reception")
                     else url_for("reception.index"))
+
+
+@bp.post("/patients/<int:patient_id>/visits")
+@requires("reception.write")
+def register(patient_id: int):
+    """A clerk registers today's reception for a patient; ORCA hears of it through the outbox."""
+    from app.clinics.models import Clinic
+    from app.patients.services import get_patient
+
+    db = db_session()
+    patient = get_patient(db, current_user.clinic_id, patient_id)
+    if patient is None:
+        abort(404)
+    clinic = db.get(Clinic, current_user.clinic_id)
+    departments, physicians = reception.orca_choices(clinic.integrations if clinic else {})
+    department = next((d for d in departments if d["code"] == request.form.get("department_code")), None)
+    physician = next((p for p in physicians if p["code"] == request.form.get("physician_code")), None)
+    if department is None or physician is None:
+        flash("診療科と医師を選んでください", "error")
+        return redirect(url_for("patients.show", patient_id=patient_id))
+    from app.db import utcnow
+
+    reception.register_visit(db, current_user.clinic_id, patient, current_actor(),
+                             department_code=department["code"], department_name=department["name"],
+                             physician_code=physician["code"], physician_name=physician["name"],
+                             at=utcnow(), day=japan_today())
+    db.commit()
+    flash(f"{patient.name} さんを受付しました（ORCAへ送信します）", "success")
+    return redirect(url_for("reception.index"))

@@ -1,0 +1,157 @@
+"""Seeded benchmarks of the reception desk: patient search and the reception list (targets from issue 4).
+
+Each figure is measured through the whole Flask stack (routing, login, session, CSRF, templates, database),
+in process, so it is the server's time for one request — what a clerk waits for, minus the network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import create_engine, insert, text
+
+from app import create_app
+from app.auth.passwords import hash_password
+from app.cli import upgrade_database
+from app.config import TestConfig
+from app.core.jp import search_key
+from app.core.timeutil import JST, japan_today
+from app.patients.models import Patient
+from app.reception.models import Visit
+from tests.helpers import HTMLClient
+
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+BENCH_DATABASE = "kamikarte_bench"
+FAMILY = [("山田", "ヤマダ"), ("髙橋", "タカハシ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("田中", "タナカ"),
+          ("渡邉", "ワタナベ"), ("伊藤", "イトウ"), ("中村", "ナカムラ"), ("小林", "コバヤシ"), ("加藤", "カトウ"),
+          ("吉田", "ヨシダ"), ("山本", "ヤマモト"), ("齋藤", "サイトウ"), ("松本", "マツモト"), ("井上", "イノウエ"),
+          ("木村", "キムラ"), ("林", "ハヤシ"), ("清水", "シミズ"), ("山﨑", "ヤマザキ"), ("森", "モリ")]
+GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("一郎", "イチロウ"), ("美咲", "ミサキ"), ("健", "ケン"),
+         ("さくら", "サクラ"), ("翔太", "ショウタ"), ("陽菜", "ヒナ"), ("大輔", "ダイスケ"), ("結衣", "ユイ")]
+
+
+def seed(url: str, n_patients: int, n_visits: int) -> int:
+    """An empty database with one clinic, one clerk, `n_patients` patients and `n_visits` visits today."""
+    rng = random.Random(42)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        clinic_id = conn.execute(text(
+            "INSERT INTO clinic (name, institution_code, postal_code, address, phone, departments, "
+            "is_full_chart_mode, idle_lock_minutes, integrations, created_at) VALUES "
+            "('ベンチ内科', '1310123458', '', '', '', '[{\"code\": \"01\", \"name\": \"内科\"}]', false, 10, '{}', "
+            ":now) RETURNING id"), {"now": datetime.now(UTC)}).scalar_one()
+        conn.execute(text(
+            "INSERT INTO staff_user (clinic_id, login_id, display_name, display_kana, role, is_active, "
+            "password_hash, must_change_password, password_changed_at, totp_last_step, failed_login_count, "
+            "session_epoch, created_at) VALUES (:c, 'bench', 'ベンチ', '', 'clerk', true, :h, false, :now, 0, 0, 0, "
+            ":now)"), {"c": clinic_id, "h": hash_password(f"bench-{rng.random()}"), "now": datetime.now(UTC)})
+        rows = []
+        for i in range(1, n_patients + 1):
+            family, given = rng.choice(FAMILY), rng.choice(GIVEN)
+            name, kana = f"{family[0]}　{given[0]}", f"{family[1]}　{given[1]}"
+            rows.append({"clinic_id": clinic_id, "orca_patient_id": f"{i:06d}", "name": name, "kana": kana,
+                         "name_key": search_key(name), "kana_key": search_key(kana), "sex": rng.choice("MF"),
+                         "birth_date": date(1930, 1, 1) + timedelta(days=rng.randrange(0, 33000)),
+                         "insurances": [], "public_expenses": [], "postal_code": "", "address": "", "phone": ""})
+            if len(rows) == 5000:
+                conn.execute(insert(Patient), rows)
+                rows = []
+        if rows:
+            conn.execute(insert(Patient), rows)
+        today = japan_today()
+        start = datetime.combine(today, datetime.min.time(), tzinfo=JST).replace(hour=9)
+        visits = [{"clinic_id": clinic_id, "patient_id": rng.randrange(1, n_patients + 1), "visit_date": today,
+                   "accepted_at": (start + timedelta(minutes=i)).astimezone(UTC), "orca_acceptance_id": f"{i:05d}",
+                   "department_code": "01", "department_name": "内科", "physician_code": "1000" + str(i % 3),
+                   "physician_name": f"医師{i % 3}", "status": rng.choice(["accepted", "in_exam", "paid"]),
+                   "source": "orca", "revision": 1} for i in range(1, n_visits + 1)]
+        conn.execute(insert(Visit), visits)
+    engine.dispose()
+    return clinic_id
+
+
+def measure(call: Callable[[], object], n: int) -> tuple[float, float]:
+    """p50 and p95 in milliseconds over n calls (after a few warm-up calls)."""
+    for _ in range(5):
+        call()
+    samples = []
+    for _ in range(n):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return round(statistics.median(samples), 2), round(samples[int(len(samples) * 0.95) - 1], 2)
+
+
+def run(db: str, quick: bool) -> None:
+    """Seed, log in, measure, print one JSON object a line."""
+    n_patients = 10_000 if quick else 100_000
+    n_requests = 200 if quick else 1000
+    if db == "sqlite":
+        url = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
+    else:
+        # A database of its own, so a benchmark never touches the test suite's.
+        admin = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {BENCH_DATABASE}"))
+            conn.execute(text(f"CREATE DATABASE {BENCH_DATABASE}"))
+        admin.dispose()
+        url = f"{POSTGRES_SERVER}/{BENCH_DATABASE}"
+    upgrade_database(url)
+    seed(url, n_patients, 300)
+    app = create_app(replace(TestConfig(), DATABASE_URL=url))
+    client = HTMLClient(app.test_client())
+    # A logged-in clerk's session, as after password and TOTP (the login itself is not what is measured).
+    with client.raw.session_transaction() as sess:
+        sess["_user_id"] = "1:0"
+        sess["_fresh"] = True
+        sess["auth_at"] = time.time()
+        sess["last_seen"] = time.time()
+    rng = random.Random(7)
+
+    def get(path: str, **query: str) -> Callable[[], object]:
+        def call() -> object:
+            response = client.raw.get(path, query_string=query)
+            if response.status_code != 200:
+                raise SystemExit(f"{path} answered {response.status_code}")
+            return response
+        return call
+
+    kana_prefixes = ["ヤマ", "たかはし", "ｻﾄｳ", "スズキ ハナコ", "わたなべ", "イトウ", "ナカ", "コバヤシ"]
+    cases = [
+        ("patient_search_kana", lambda: get("/patients", q=rng.choice(kana_prefixes))(), 20),
+        ("patient_search_id", lambda: get("/patients", q=f"{rng.randrange(1, n_patients):06d}")(), 20),
+        ("patient_search_birth_date", lambda: get("/patients", q=rng.choice(["1958-03-02", "S33.3.2", "19900101"]))(),
+         20),
+        ("reception_list", get("/reception"), 30),
+        ("reception_list_sorted_kana", get("/reception", sort="kana", order="desc"), 30),
+    ]
+    for name, call, target in cases:
+        with client.raw.session_transaction() as sess:
+            sess["last_seen"] = time.time()
+        p50, p95 = measure(call, n_requests)
+        print(json.dumps({"name": name, "n": n_patients, "p50_ms": p50, "p95_ms": p95, "target_ms": target,
+                          "db": db}), flush=True)
+    app.extensions["db_engine"].dispose()
+
+
+def main() -> None:
+    """Parse the options and run the benchmarks on each database."""
+    parser = argparse.ArgumentParser(description="Kamikarte benchmarks")
+    parser.add_argument("--quick", action="store_true", help="a data set small enough for about a minute")
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    for db in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+        run(db, args.quick)
+
+
+if __name__ == "__main__":
+    main()
