@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, insert, text
 from app import create_app
 from app.auth.passwords import hash_password
 from app.cli import upgrade_database
-from app.config import TestConfig
+from app.config import ROOT, TestConfig
 from app.core.jp import search_key
 from app.core.timeutil import JST, japan_today
 from app.patients.models import Patient
@@ -36,6 +36,17 @@ FAMILY = [("山田", "ヤマダ"), ("髙橋", "タカハシ"), ("佐藤", "サ�
           ("木村", "キムラ"), ("林", "ハヤシ"), ("清水", "シミズ"), ("山﨑", "ヤマザキ"), ("森", "モリ")]
 GIVEN = [("太郎", "タロウ"), ("花子", "ハナコ"), ("一郎", "イチロウ"), ("美咲", "ミサキ"), ("健", "ケン"),
          ("さくら", "サクラ"), ("翔太", "ショウタ"), ("陽菜", "ヒナ"), ("大輔", "ダイスケ"), ("結衣", "ユイ")]
+
+
+def names() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Family and given names: the common ones above (they are what clerks type) and the simulator's gimei
+    subset (a realistic spread: hundreds of family names, thousands of given names)."""
+    families, givens = list(FAMILY) * 10, list(GIVEN)
+    for line in (ROOT / "simulators" / "orca" / "data" / "names.tsv").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            kind, kanji, kana = line.split("\t")
+            (families if kind == "last" else givens).append((kanji, kana))
+    return families, givens
 
 
 def seed(url: str, n_patients: int, n_visits: int) -> int:
@@ -53,9 +64,10 @@ def seed(url: str, n_patients: int, n_visits: int) -> int:
             "password_hash, must_change_password, password_changed_at, totp_last_step, failed_login_count, "
             "session_epoch, created_at) VALUES (:c, 'bench', 'ベンチ', '', 'clerk', true, :h, false, :now, 0, 0, 0, "
             ":now)"), {"c": clinic_id, "h": hash_password(f"bench-{rng.random()}"), "now": datetime.now(UTC)})
+        families, givens = names()
         rows = []
         for i in range(1, n_patients + 1):
-            family, given = rng.choice(FAMILY), rng.choice(GIVEN)
+            family, given = rng.choice(families), rng.choice(givens)
             name, kana = f"{family[0]}　{given[0]}", f"{family[1]}　{given[1]}"
             rows.append({"clinic_id": clinic_id, "orca_patient_id": f"{i:06d}", "name": name, "kana": kana,
                          "name_key": search_key(name), "kana_key": search_key(kana), "sex": rng.choice("MF"),

@@ -36,7 +36,7 @@ class HTMLClient:
     def get(self, path: str, **kwargs: Any) -> TestResponse:
         """GET a page and remember it (for its CSRF token)."""
         response = self.raw.get(path, **kwargs)
-        if response.mimetype == "text/html":
+        if response.mimetype == "text/html" and response.status_code == 200:
             self.last_html = response.get_data(as_text=True)
         return response
 
@@ -52,7 +52,7 @@ class HTMLClient:
         data = dict(data or {})
         data.setdefault("csrf_token", self.token(form_page))
         response = self.raw.post(path, data=data, **kwargs)
-        if response.mimetype == "text/html":
+        if response.mimetype == "text/html" and response.status_code == 200:
             self.last_html = response.get_data(as_text=True)
         return response
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.core.security import ROLE_LABELS
@@ -55,3 +55,14 @@ class AuditFilterForm(FlaskForm):
     user_id = SelectField("職員", validate_choice=False)
     date_from = StringField("開始日", validators=[Optional(), _max(20)])
     date_to = StringField("終了日", validators=[Optional(), _max(20)])
+
+
+class OrcaSettingsForm(FlaskForm):
+    """The clinic's WebORCA connection."""
+
+    base_url = StringField("ORCA APIのURL", validators=[Optional(), _max(300)])
+    user = StringField("ユーザーID", validators=[Optional(), _max(100)])
+    password = PasswordField("パスワード（APIキー）", validators=[Optional(), _max(200)])
+    verify_tls = BooleanField("サーバー証明書を検証する", default=True)
+    client_cert = StringField("クライアント証明書（PEMファイルのパス）", validators=[Optional(), _max(300)])
+    client_key = StringField("クライアント証明書の秘密鍵（PEMファイルのパス）", validators=[Optional(), _max(300)])

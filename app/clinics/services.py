@@ -177,3 +177,29 @@ def reset_staff_credentials(session: Session, user: StaffUser, actor: Actor) -> 
     record_audit(session, actor, "staff.reset_credentials", clinic_id=user.clinic_id, entity_type="staff_user",
                  entity_id=user.id)
     return initial
+
+
+def update_orca_settings(session: Session, clinic: Clinic, actor: Actor, data: dict[str, Any]) -> Clinic:
+    """Set the WebORCA connection (an empty password keeps the current one); audited without the secret."""
+    base_url = (data.get("base_url") or "").strip().rstrip("/")
+    if base_url and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", base_url):
+        raise ValidationError("URLは http:// または https:// で始まる形で入力してください", field="base_url")
+    if base_url.startswith("http://") and not re.match(r"http://(127\.0\.0\.1|localhost)[:/]", base_url + "/"):
+        raise ValidationError("院外のORCAには https:// で接続してください（患者情報を暗号化せずに送れません）",
+                              field="base_url")
+    orca = dict((clinic.integrations or {}).get("orca") or {})
+    before = {k: orca.get(k) for k in ("base_url", "user", "verify", "cert")}
+    orca.update({"base_url": base_url, "user": (data.get("user") or "").strip(),
+                 "verify": bool(data.get("verify_tls"))})
+    cert, key = (data.get("client_cert") or "").strip(), (data.get("client_key") or "").strip()
+    orca["cert"] = [cert, key] if cert and key else (cert or None)
+    if data.get("password"):
+        orca["password"] = data["password"]
+    orca.pop("demo_simulator", None)
+    clinic.integrations = {**(clinic.integrations or {}), "orca": orca}
+    session.flush()
+    after = {k: orca.get(k) for k in ("base_url", "user", "verify", "cert")}
+    record_audit(session, actor, "clinic.orca_settings", clinic_id=clinic.id, entity_type="clinic",
+                 entity_id=clinic.id, summary={**summarize_change(before, after),
+                                               "password_changed": bool(data.get("password"))})
+    return clinic

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.clinics import bp
 from app.clinics import services as clinics
-from app.clinics.forms import ClinicSettingsForm, NewStaffForm, StaffForm
+from app.clinics.forms import ClinicSettingsForm, NewStaffForm, OrcaSettingsForm, StaffForm
 from app.clinics.models import Clinic
 from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.web import current_actor
 from app.db import db_session
+from app.reception.orca_sync import test_orca_connection
 
 
 def _clinic() -> Clinic:
@@ -105,3 +106,32 @@ def staff_reset(user_id: int):
     initial = clinics.reset_staff_credentials(db, user, current_actor())
     db.commit()
     return render_template("clinics/initial_password.html", user=user, initial=initial)
+
+
+@bp.route("/orca", methods=["GET", "POST"])
+@requires("clinic.manage")
+def orca_settings():
+    """The clinic's WebORCA connection, with a connection test."""
+    clinic = _clinic()
+    orca = (clinic.integrations or {}).get("orca") or {}
+    cert = orca.get("cert")
+    form = OrcaSettingsForm(data={"base_url": orca.get("base_url", ""), "user": orca.get("user", ""),
+                                  "verify_tls": orca.get("verify", True),
+                                  "client_cert": cert[0] if isinstance(cert, list) else (cert or ""),
+                                  "client_key": cert[1] if isinstance(cert, list) else ""})
+    result = None
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            clinics.update_orca_settings(db, clinic, current_actor(), form.data)
+        except ValidationError as exc:
+            db.rollback()
+            getattr(form, exc.field or "base_url").errors.append(exc.message)
+        else:
+            db.commit()
+            if request.form.get("action") == "test":
+                result = test_orca_connection(clinic)
+            else:
+                flash("ORCAの接続設定を保存しました", "success")
+                return redirect(url_for("clinics.orca_settings"))
+    return render_template("clinics/orca.html", form=form, result=result, has_password=bool(orca.get("password")))

@@ -74,13 +74,6 @@ def search_patients(
             return [], "氏名・患者番号・生年月日のいずれかも入力してください"
         return [], ""
     stmt = scoped(Patient, clinic_id)
-    if query.name_key:
-        # A prefix range on the key columns uses their index on SQLite and PostgreSQL alike.
-        upper = query.name_key + "\U0010ffff"
-        stmt = stmt.where(or_(
-            (Patient.kana_key >= query.name_key) & (Patient.kana_key < upper),
-            (Patient.name_key >= query.name_key) & (Patient.name_key < upper),
-        ))
     if query.number:
         candidates = {query.number, query.number.zfill(5)}
         conditions = [Patient.orca_patient_id.in_(candidates)]
@@ -91,7 +84,22 @@ def search_patients(
         stmt = stmt.where(Patient.birth_date == query.birth_date)
     if query.sex:
         stmt = stmt.where(Patient.sex == query.sex)
-    rows = list(session.scalars(stmt.order_by(Patient.kana_key, Patient.id).limit(limit)))
+    if not query.name_key:
+        # A number or a birth date matches a handful of rows: no ORDER BY, so the planner uses the number or
+        # birth-date index instead of walking the kana index over the whole table.
+        rows = sorted(session.scalars(stmt.limit(limit + 1)), key=lambda p: (p.kana_key, p.id))
+    else:
+        # Two prefix ranges, each walked in its own index order and cut at the limit, then merged: an OR of
+        # the two would make the database sort every match (thousands for a common family name).
+        upper = query.name_key + "\U0010ffff"
+        by_kana = stmt.where(Patient.kana_key >= query.name_key, Patient.kana_key < upper)
+        by_name = stmt.where(Patient.name_key >= query.name_key, Patient.name_key < upper)
+        found = {p.id: p for p in session.scalars(by_kana.order_by(Patient.kana_key, Patient.id).limit(limit + 1))}
+        found.update((p.id, p) for p in session.scalars(by_name.order_by(Patient.name_key, Patient.id)
+                                                        .limit(limit + 1)))
+        rows = sorted(found.values(), key=lambda p: (p.kana_key, p.id))
+    if len(rows) > limit:
+        return rows[:limit], f"{limit}件を超えて該当しました。氏名の続きや生年月日で絞り込んでください"
     return rows, "" if rows else "該当する患者はいません"
 
 

@@ -35,8 +35,23 @@ def orca_client_for(clinic: Clinic, timeout: float = 5.0) -> OrcaClient | None:
     settings = (clinic.integrations or {}).get("orca") or {}
     if not settings.get("base_url"):
         return None
+    cert = settings.get("cert")
     return OrcaClient(settings["base_url"], settings.get("user", ""), settings.get("password", ""),
-                      verify=settings.get("verify", True), cert=settings.get("cert"), timeout=timeout)
+                      verify=settings.get("verify", True), cert=tuple(cert) if isinstance(cert, list) else cert,
+                      timeout=timeout)
+
+
+def test_orca_connection(clinic: Clinic) -> tuple[bool, str]:
+    """Try the clinic's ORCA once (department list) and say in Japanese what happened."""
+    client = orca_client_for(clinic, timeout=5.0)
+    if client is None:
+        return False, "ORCAのURLが設定されていません"
+    try:
+        departments = client.list_departments()
+    except OrcaError as exc:
+        return False, exc.message_ja
+    names = "、".join(d["name"] for d in departments) or "なし"
+    return True, f"ORCAに接続できました（診療科: {names}）"
 
 
 def _jsonable(value: Any) -> Any:

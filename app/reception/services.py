@@ -10,10 +10,22 @@ from sqlalchemy.orm import Session
 
 from app.core.audit import Actor, record_audit
 from app.core.errors import ValidationError
-from app.db import get_scoped, scoped, utcnow
+from app.core.jp import format_age
+from app.core.timeutil import to_japan_time
+from app.db import UTCDateTime, get_scoped, scoped, utcnow
 from app.outbox.services import enqueue
-from app.patients.models import Patient
-from app.reception.models import ACCEPTED, CANCELLED, STATUS_LABELS, STATUS_ORDER, SyncState, Visit
+from app.patients.models import SEX_LABELS, Patient
+from app.reception.models import (
+    ACCEPTED,
+    CANCELLED,
+    EXAMINED,
+    IN_EXAM,
+    PAID,
+    STATUS_LABELS,
+    STATUS_ORDER,
+    SyncState,
+    Visit,
+)
 
 SORTS = ("time", "kana", "doctor", "status")
 
@@ -30,9 +42,38 @@ class VisitFilter:
     status: str | None = None
 
 
-def list_visits(session: Session, clinic_id: int, flt: VisitFilter) -> list[Visit]:
-    """Visits of one day, sorted and filtered as the clerk asked."""
-    stmt = scoped(Visit, clinic_id).where(Visit.visit_date == flt.day).join(Patient, Visit.patient_id == Patient.id)
+@dataclass(frozen=True, slots=True)
+class VisitRow:
+    """One line of the reception list, ready to show (the list has hundreds of lines and renders often)."""
+
+    id: int
+    patient_id: int
+    time_text: str
+    acceptance_id: str | None
+    name: str
+    kana: str
+    sex_label: str
+    age_text: str
+    department_name: str
+    physician_code: str
+    physician_name: str
+    insurance_summary: str
+    status: str
+    status_label: str
+    next_status: str | None
+
+
+#: The one-touch step of each state: 受付済 → 診察中 → 診察済 → 会計済.
+NEXT_STATUS = {ACCEPTED: IN_EXAM, IN_EXAM: EXAMINED, EXAMINED: PAID}
+
+
+def list_visits(session: Session, clinic_id: int, flt: VisitFilter) -> list[VisitRow]:
+    """Visits of one day, sorted and filtered as the clerk asked, as display rows (no ORM objects: speed)."""
+    columns = (Visit.id, Visit.patient_id, Visit.accepted_at, Visit.orca_acceptance_id, Visit.department_name,
+               Visit.physician_code, Visit.physician_name, Visit.insurance_summary, Visit.status, Patient.name,
+               Patient.kana, Patient.sex, Patient.birth_date)
+    stmt = (select(*columns).where(Visit.clinic_id == clinic_id, Visit.visit_date == flt.day)
+            .join(Patient, Visit.patient_id == Patient.id))
     if flt.department_code:
         stmt = stmt.where(Visit.department_code == flt.department_code)
     if flt.physician_code:
@@ -47,7 +88,18 @@ def list_visits(session: Session, clinic_id: int, flt: VisitFilter) -> list[Visi
         "status": [status_rank, Visit.accepted_at],
     }[flt.sort if flt.sort in SORTS else "time"]
     stmt = stmt.order_by(*[k.desc() for k in keys] if flt.descending else keys)
-    return list(session.scalars(stmt).unique())
+    accepted_type = UTCDateTime()
+    rows = []
+    for r in session.execute(stmt):
+        accepted = accepted_type.process_result_value(r.accepted_at, session.get_bind().dialect)
+        rows.append(VisitRow(
+            id=r.id, patient_id=r.patient_id, time_text=to_japan_time(accepted).strftime("%H:%M"),
+            acceptance_id=r.orca_acceptance_id, name=r.name, kana=r.kana, sex_label=SEX_LABELS.get(r.sex, ""),
+            age_text=format_age(r.birth_date, flt.day) if r.birth_date <= flt.day else "",
+            department_name=r.department_name, physician_code=r.physician_code, physician_name=r.physician_name,
+            insurance_summary=r.insurance_summary, status=r.status, status_label=STATUS_LABELS.get(r.status, r.status),
+            next_status=NEXT_STATUS.get(r.status)))
+    return rows
 
 
 def list_revision(session: Session, clinic_id: int, day: date) -> str:

@@ -66,20 +66,34 @@ def revision():
 @bp.post("/reception/visits/<int:visit_id>/status")
 @requires("reception.write")
 def change_status(visit_id: int):
-    """One touch: move a visit to another state."""
+    """Move a visit to a given state (API-style: the visit in the URL, the state in the form)."""
+    return _apply_status(visit_id, request.form.get("status", ""))
+
+
+@bp.post("/reception/status")
+@requires("reception.write")
+def step_status():
+    """One touch in the list: the pressed button says which visit moves to which state ("12:in_exam")."""
+    visit_id, _, status = (request.form.get("transition") or "").partition(":")
+    if not visit_id.isdigit():
+        abort(400)
+    return _apply_status(int(visit_id), status)
+
+
+def _apply_status(visit_id: int, status: str):
     db = db_session()
     visit = reception.get_visit(db, current_user.clinic_id, visit_id)
     if visit is None:
         abort(404)
     try:
-        reception.change_status(db, visit, request.form.get("status", ""), current_actor())
+        reception.change_status(db, visit, status, current_actor())
     except ValidationError as exc:
         db.rollback()
         flash(exc.message, "error")
     else:
         db.commit()
-    return redirect(request.form.get("back") if (request.form.get("back") or "").startswith("/reception")
-                    else url_for("reception.index"))
+    back = request.form.get("back") or ""
+    return redirect(back if back.startswith("/reception") and not back.startswith("//") else url_for("reception.index"))
 
 
 @bp.post("/patients/<int:patient_id>/visits")

@@ -238,3 +238,16 @@ def test_a_period_with_a_thousand_patients_is_split():
 
     ids = _changed_patient_ids(FakeOrca(), date(2026, 1, 1), date(2026, 3, 1))
     assert ids[0] == "2026-01-01" and ids[-1] == "2026-03-01"
+
+
+def test_one_touch_button_in_the_list_moves_the_visit_on(app, client, orca_clinic, session):
+    _sync(app)
+    client.login(orca_clinic[1].login_id, orca_clinic[1].totp_secret)
+    html = client.get("/reception?sort=kana").get_data(as_text=True)
+    visit = session.scalars(select(Visit).where(Visit.status == "accepted").order_by(Visit.id)).first()
+    assert f'value="{visit.id}:in_exam"' in html and 'form="status-form"' in html
+    response = client.post("/reception/status", {"transition": f"{visit.id}:in_exam", "back": "/reception?sort=kana"})
+    assert response.status_code == 302 and response.location.endswith("/reception?sort=kana")
+    session.expire_all()
+    assert session.get(Visit, visit.id).status == "in_exam"
+    assert client.post("/reception/status", {"transition": "junk"}).status_code == 400
