@@ -11,4 +11,4 @@ if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -q 2>/dev/null;
   fi
 fi
 .venv/bin/ruff check .
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -q -p no:cacheprovider -n 2 "$@"

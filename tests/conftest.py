@@ -52,13 +52,29 @@ def postgres_schema() -> str:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI but unreachable: {reason}")
         pytest.skip(f"PostgreSQL unreachable: {reason}")
-    engine = create_engine(POSTGRES_URL)
+    url = _worker_database(POSTGRES_URL)
+    engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
-    upgrade_database(POSTGRES_URL)
-    return POSTGRES_URL
+    upgrade_database(url)
+    return url
+
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets its own database (test_gw0 …), created when missing."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _truncate_postgres(url: str) -> None:

@@ -42,6 +42,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "patient.read": ALL_ROLES,
     "patient.sync": ALL_ROLES,
     "clinical.write": CLINICAL,
+    "profile.write": CLINICAL,
+    "diagnosis.write": frozenset({Role.DOCTOR}),
     "prescription.write": frozenset({Role.DOCTOR}),
     "account.self": ALL_ROLES,
 }

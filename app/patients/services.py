@@ -124,6 +124,16 @@ def _snapshot(patient: Patient) -> dict[str, Any]:
             "insurances": patient.insurances, "public_expenses": patient.public_expenses}
 
 
+def _keep_known_burden(incoming: list[dict[str, Any]], stored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """ORCA's list APIs leave out 負担割合: keep the rate we know for the same card rather than erase it."""
+    def card(item: dict[str, Any]) -> tuple[Any, ...]:
+        return item.get("insurer_number"), item.get("symbol"), item.get("number"), item.get("branch")
+
+    known = {card(item): item.get("burden_percent") for item in stored}
+    return [{**item, "burden_percent": known.get(card(item))} if item.get("burden_percent") is None else item
+            for item in incoming]
+
+
 def upsert_patient(
     session: Session, clinic_id: int, actor: Actor, data: dict[str, Any], *, complete: bool = True
 ) -> Patient:
@@ -140,6 +150,8 @@ def upsert_patient(
         before: dict[str, Any] = {}
     else:
         before = _snapshot(patient)
+        if not complete and "insurances" in data:
+            data = {**data, "insurances": _keep_known_burden(data["insurances"], patient.insurances or [])}
     after_data = {**before, **{k: v for k, v in data.items() if k in _SNAPSHOT_KEYS}}
     if "birth_date" in data and data["birth_date"] is not None:
         after_data["birth_date"] = data["birth_date"].isoformat()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, is_dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -138,6 +138,24 @@ def refresh_patient_if_stale(session: Session, clinic: Clinic, patient: Patient)
     return None
 
 
+def reception_insurance_summary(item: Any, patient: Patient) -> str:
+    """The visit's 保険組合せ in one line ("協会けんぽ 本人 3割").
+
+    ORCA's 受付一覧 names the combination but carries no 負担割合; the patient's insurance (synced just
+    before) does, so the rate is taken from the insurance with the same 保険者番号.
+    """
+    combo = item.insurance
+    if combo is None:
+        return item.insurance_summary or ""
+    if combo.burden_percent is None and combo.insurance is not None:
+        for insurance in patient.insurances or []:
+            if (insurance.get("insurer_number") == combo.insurance.insurer_number
+                    and insurance.get("burden_percent") is not None):
+                combo = replace(combo, burden_percent=int(insurance["burden_percent"]))
+                break
+    return combo.summary()
+
+
 def sync_receptions(session: Session, clinic: Clinic, client: OrcaClient, day: date) -> int:
     """Pull a day's reception list from ORCA into visits; returns how many visits changed.
 
@@ -159,7 +177,7 @@ def sync_receptions(session: Session, clinic: Clinic, client: OrcaClient, day: d
             "patient_id": patient.id, "accepted_at": accepted_at.astimezone(UTC),
             "department_code": item.department_code or "", "department_name": item.department_name or "",
             "physician_code": item.physician_code or "", "physician_name": item.physician_name or "",
-            "insurance_summary": (item.insurance_summary or "")[:120],
+            "insurance_summary": reception_insurance_summary(item, patient)[:120],
         }
         if visit is None:
             visit = Visit(clinic_id=clinic.id, visit_date=day, orca_acceptance_id=item.reception_id, source="orca",

@@ -1,4 +1,4 @@
-"""python -m simulators.orca --port N: serve the ORCA simulator on loopback."""
+"""python -m simulators.orca --port N [--host 127.0.0.1]: serve the ORCA simulator (no debugger, no reloader)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,20 @@ from simulators.orca import create_app
 
 def main() -> None:
     """Serve until stopped."""
-    parser = argparse.ArgumentParser(description="ORCA API simulator")
+    parser = argparse.ArgumentParser(description="WebORCA API simulator (several clinics, one per base path)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = make_server(args.host, args.port, create_app(), threaded=True)
-    print(f"ORCA simulator on http://{args.host}:{server.server_port}/clinic/<医療機関コード>/api", flush=True)
-    server.serve_forever()
+    root = f"http://{args.host}:{server.server_port}"
+    print(f"ORCA simulator on {root}/clinic/<医療機関コード>/api (harness: {root}/_sim/)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 if __name__ == "__main__":

@@ -1,51 +1,88 @@
-"""Start the ORCA simulator on a free port in a thread (tests reach it over real HTTP)."""
+"""Start the ORCA simulator on a free port in a thread, for tests (they reach it over real HTTP only).
+
+    orca = start_orca_simulator()
+    client = OrcaClient(orca.base_url("1310123458"), *orca.credentials("1310123458"))
+    orca.set_fault("down", api="acceptlstv2", times=1)
+    orca.stop()
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import requests
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from simulators.orca import create_app
+from simulators.orca.data import DEFAULT_CLINICS, ClinicConfig
 
 
 @dataclass
 class RunningOrca:
-    """A running simulator: root URL, per-clinic base URLs, the harness calls, stop()."""
+    """A running simulator: its root URL, each clinic's base URL and credentials, the harness, stop()."""
 
-    root: str
-    server: object
+    url: str
+    server: BaseWSGIServer
     thread: threading.Thread
+    clinics: list[ClinicConfig] = field(default_factory=lambda: list(DEFAULT_CLINICS))
+
+    @property
+    def root(self) -> str:
+        """The root URL (same as .url)."""
+        return self.url
 
     def base_url(self, institution_code: str) -> str:
         """The base URL a clinic configures (ends in /api, as on WebORCA)."""
-        return f"{self.root}/clinic/{institution_code}/api"
+        config = self._config(institution_code)
+        return f"{self.url}/clinic/{institution_code}{config.api_prefix}"
 
-    def set_fault(self, mode: str, **options: object) -> None:
-        """Inject a fault: down, slow, malformed, error_code."""
-        requests.post(f"{self.root}/_sim/faults", json={"mode": mode, **options}, timeout=5).raise_for_status()
+    def credentials(self, institution_code: str) -> tuple[str, str]:
+        """The clinic's Basic-auth user and password."""
+        config = self._config(institution_code)
+        return config.user, config.password
+
+    def set_fault(self, mode: str, **options: Any) -> None:
+        """Inject a fault: down, slow, malformed (kind=…), error_code (code=…, message=…); scope with
+        clinic=…, api=…, times=…"""
+        self._post("/_sim/faults", {"mode": mode, **options})
 
     def clear_faults(self) -> None:
         """Back to normal."""
-        requests.post(f"{self.root}/_sim/faults", json={}, timeout=5).raise_for_status()
+        self._post("/_sim/faults", {})
 
     def reset(self) -> None:
-        """Fresh data, no faults."""
-        requests.post(f"{self.root}/_sim/reset", timeout=5).raise_for_status()
+        """Fresh seeded data, no fault."""
+        self._post("/_sim/reset", {})
+
+    def account(self, institution_code: str, day: date, acceptance_id: str) -> None:
+        """Finish a reception's 会計 in ORCA (Account_Time, patient_account)."""
+        self._post(f"/_sim/clinic/{institution_code}/receptions/{day.isoformat()}/{acceptance_id}/account", {})
 
     def stop(self) -> None:
-        """Shut the server down."""
-        self.server.shutdown()  # type: ignore[attr-defined]
+        """Shut the server down and free the port."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+    def _config(self, institution_code: str) -> ClinicConfig:
+        for config in self.clinics:
+            if config.institution_code == institution_code:
+                return config
+        raise KeyError(institution_code)
+
+    def _post(self, path: str, payload: dict[str, Any]) -> None:
+        requests.post(self.url + path, json=payload, timeout=5).raise_for_status()
 
 
-def start_orca_simulator(today: date | None = None) -> RunningOrca:
-    """Serve the simulator on 127.0.0.1:<free port> in a daemon thread."""
+def start_orca_simulator(today: date | None = None, clinics: list[ClinicConfig] | None = None) -> RunningOrca:
+    """Serve the simulator on 127.0.0.1:<free port> in a daemon thread; call .stop() when done."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, create_app(today=today), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    configs = list(clinics or DEFAULT_CLINICS)
+    server = make_server("127.0.0.1", 0, create_app(configs, today=today), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="orca-simulator", daemon=True)
     thread.start()
-    return RunningOrca(f"http://127.0.0.1:{server.server_port}", server, thread)
+    return RunningOrca(f"http://127.0.0.1:{server.server_port}", server, thread, configs)

@@ -1,8 +1,21 @@
-"""Client of the WebORCA / 日医標準レセプトソフト API (facts: ../shared/docs/standards/orca.md)."""
+"""Client of the WebORCA / 日医標準レセプトソフト HTTP API (facts: ../shared/docs/standards/orca.md). No CLAIM.
+
+Depends on requests and the standard library only (no Flask, nothing from simulators/).
+"""
 
 from app.integrations.orca.client import OrcaClient
 from app.integrations.orca.errors import OrcaApiError, OrcaAuthError, OrcaError, OrcaProtocolError, OrcaUnavailable
-from app.integrations.orca.models import OrcaInsurance, OrcaPatient, OrcaPublicExpense, OrcaPushEvent, OrcaReception
+from app.integrations.orca.models import (
+    OrcaCombination,
+    OrcaInstitution,
+    OrcaInsurance,
+    OrcaMedicalResult,
+    OrcaPatient,
+    OrcaPublicExpense,
+    OrcaPushEvent,
+    OrcaReception,
+)
 
-__all__ = ["OrcaApiError", "OrcaAuthError", "OrcaClient", "OrcaError", "OrcaInsurance", "OrcaPatient",
-           "OrcaProtocolError", "OrcaPublicExpense", "OrcaPushEvent", "OrcaReception", "OrcaUnavailable"]
+__all__ = ["OrcaApiError", "OrcaAuthError", "OrcaClient", "OrcaCombination", "OrcaError", "OrcaInstitution",
+           "OrcaInsurance", "OrcaMedicalResult", "OrcaPatient", "OrcaProtocolError", "OrcaPublicExpense",
+           "OrcaPushEvent", "OrcaReception", "OrcaUnavailable"]

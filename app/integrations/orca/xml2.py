@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 from typing import Any
-from xml.etree import ElementTree as ET  # noqa: S405 — only ORCA's replies and our own requests are parsed
+from xml.etree import ElementTree as ET  # noqa: S405 — DOCTYPE/ENTITY are refused before parsing
 
 from app.integrations.orca.errors import OrcaProtocolError
 
 
-def parse_xml2(raw: bytes | str) -> tuple[str, dict[str, Any]]:
-    """The response record's name and its content as plain dicts, lists and strings."""
+def parse_xml2(raw: bytes) -> tuple[str, dict[str, Any]]:
+    """The reply record's name and content (<xmlio2><NAME type="record">…) as dicts, lists and strings."""
+    if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
+        raise OrcaProtocolError("ORCAの応答（XML）に DOCTYPE/ENTITY 宣言が含まれています。受け付けません")
     try:
-        root = ET.fromstring(raw)  # noqa: S314 — ORCA is a configured, authenticated peer
+        root = ET.fromstring(raw)  # noqa: S314 — no DTD possible (checked above)
     except ET.ParseError as exc:
-        raise OrcaProtocolError(f"ORCAの応答（XML）を読み取れません: {exc}") from exc
-    if root.tag == "xmlio2":
-        if len(root) != 1:
-            raise OrcaProtocolError("ORCAの応答（XML）に応答レコードがありません")
-        root = root[0]
-    return root.tag, _element_value(root)
+        raise OrcaProtocolError(f"ORCAの応答（XML）を読み取れません（{exc}）") from exc
+    if root.tag != "xmlio2" or len(root) != 1:
+        raise OrcaProtocolError(f"ORCAの応答（XML）が <xmlio2> に応答レコードを1つ持つ形ではありません（<{root.tag}>）")
+    record = root[0]
+    value = _value(record)
+    if not isinstance(value, dict):
+        raise OrcaProtocolError(f"ORCAの応答（XML）の <{record.tag}> がレコードではありません")
+    return record.tag, value
 
 
-def _element_value(element: ET.Element) -> Any:
+def _value(element: ET.Element) -> Any:
     kind = element.get("type")
-    if kind == "array":
-        return [_element_value(child) for child in element]
-    if kind == "record" or (kind is None and len(element)):
-        return {child.tag: _element_value(child) for child in element}
+    children = list(element)
+    if kind == "array" or (kind is None and children and all(c.tag.endswith("_child") for c in children)):
+        return [_value(child) for child in children]
+    if kind == "record" or (kind is None and children):
+        return {child.tag: _value(child) for child in children}
     return element.text or ""
 
 
@@ -34,7 +39,7 @@ def build_xml2(request_name: str, fields: dict[str, Any]) -> bytes:
     """A request body: <data><NAME type="record">…</NAME></data>, UTF-8."""
     data = ET.Element("data")
     _append(data, request_name, fields)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(data, encoding="utf-8")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(data, encoding="utf-8", xml_declaration=False)
 
 
 def _append(parent: ET.Element, name: str, value: Any) -> None:
@@ -42,7 +47,7 @@ def _append(parent: ET.Element, name: str, value: Any) -> None:
         node = ET.SubElement(parent, name, type="record")
         for key, item in value.items():
             _append(node, key, item)
-    elif isinstance(value, list):
+    elif isinstance(value, list | tuple):
         node = ET.SubElement(parent, name, type="array")
         for item in value:
             _append(node, f"{name}_child", item)

@@ -1,0 +1,80 @@
+"""/_sim/…: the test and demo harness (faults, reset, what a clerk does on ORCA's own screens). Not ORCA."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Flask, abort, jsonify, request
+
+from simulators.orca.data import ClinicConfig
+from simulators.orca.faults import FaultBoard
+from simulators.orca.state import ClinicState, parse_day
+
+
+def register_harness(app: Flask, states: dict[str, ClinicState], faults: FaultBoard, configs: list[ClinicConfig],
+                     today: date | None) -> None:
+    """Add the /_sim/ endpoints."""
+
+    def state_of(code: str) -> ClinicState:
+        state = states.get(code)
+        if state is None:
+            abort(404)
+        return state
+
+    def body() -> dict[str, Any]:
+        payload = request.get_json(silent=True, force=True)
+        return payload if isinstance(payload, dict) else {}
+
+    @app.get("/_sim/faults")
+    def show_fault():
+        return jsonify({"fault": faults.describe()})
+
+    @app.post("/_sim/faults")
+    def set_fault():
+        """{"mode": "down"|"slow"|"malformed"|"error_code", …}; {} clears."""
+        try:
+            return jsonify({"fault": faults.set(body())})
+        except (TypeError, ValueError) as exc:
+            return jsonify({"error": str(exc)}), 400
+
+    @app.delete("/_sim/faults")
+    def clear_fault():
+        faults.clear()
+        return jsonify({"fault": None})
+
+    @app.post("/_sim/reset")
+    def reset():
+        """Fresh seeded data in every clinic, no fault."""
+        faults.clear()
+        for config in configs:
+            states[config.institution_code] = ClinicState(config, today)
+        return jsonify({"status": "reset"})
+
+    @app.post("/_sim/clinic/<code>/patients/<patient_id>")
+    def change_patient(code: str, patient_id: str):
+        """Change a patient as a clerk does on ORCA's screen 12 (ORCA field names); patient_information follows."""
+        state = state_of(code)
+        with state.lock:
+            if patient_id not in state.patients:
+                abort(404)
+            return jsonify(state.update_patient(patient_id, body()))
+
+    @app.post("/_sim/clinic/<code>/receptions/<day>/<acceptance_id>/account")
+    def account(code: str, day: str, acceptance_id: str):
+        """会計 as the clerk finishes it in ORCA: Account_Time is set, patient_account is announced."""
+        state = state_of(code)
+        parsed = parse_day(day)
+        with state.lock:
+            reception = state.find_reception(parsed, acceptance_id) if parsed else None
+            if reception is None:
+                abort(404)
+            state.pay(reception)
+            return jsonify({"Acceptance_Id": reception.acceptance_id, "Account_Time": reception.account_time})
+
+    @app.get("/_sim/clinic/<code>/medical")
+    def medical(code: str):
+        """The 中途データ kept from medicalmodv2."""
+        state = state_of(code)
+        with state.lock:
+            return jsonify(state.medical)
