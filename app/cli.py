@@ -1,4 +1,4 @@
-"""Command line: db upgrade, demo seed, audit verify, outbox-worker."""
+"""Command line: db upgrade, demo seed, audit verify, masters import-…, outbox-worker."""
 
 from __future__ import annotations
 
@@ -83,6 +83,26 @@ def register_cli(app: Flask) -> None:
                     click.echo(f"  ほかに: 記録 #{other.entry_id} (clinic {other.clinic_id}): {other.reason}", err=True)
             sys.exit(1)
         click.echo(f"監査証跡は正常です（{total}件、ハッシュチェーン検証済み）")
+
+    @app.cli.group("masters")
+    def masters_group() -> None:
+        """National code masters (drugs, diseases …): load the official files."""
+
+    @masters_group.command("import-drugs")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def masters_import_drugs(path: Path) -> None:
+        """Load the official 医薬品マスター file (y_ALLyyyymmdd.csv, cp932); all rows or none."""
+        from app.prescriptions.drug_master import DrugMasterError, import_official_file
+
+        with current_app.extensions["db_sessionmaker"]() as session:
+            try:
+                count = import_official_file(session, path)
+            except DrugMasterError as exc:
+                session.rollback()
+                click.echo(f"医薬品マスターを読み込めませんでした（何も登録していません）: {exc}", err=True)
+                sys.exit(1)
+            session.commit()
+        click.echo(f"医薬品マスターを{count}件読み込みました")
 
     @app.cli.command("outbox-worker")
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")

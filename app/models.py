@@ -6,7 +6,20 @@ from app.core.models import AccessLogEntry, AuditEntry
 from app.db import Base
 from app.outbox.models import OutboxMessage
 from app.patients.models import Patient
+from app.patients.profile_models import (
+    Allergy,
+    BloodType,
+    CareLevel,
+    Contraindication,
+    Disability,
+    Infection,
+    PastHistory,
+    Vaccination,
+    VitalSign,
+)
+from app.prescriptions.models import Drug
 from app.reception.models import SyncState, Visit
 
-__all__ = ["AccessLogEntry", "AuditEntry", "Base", "Clinic", "OutboxMessage", "Patient", "RecoveryCode", "StaffUser",
-           "SyncState", "TrustedDevice", "Visit"]
+__all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "CareLevel", "Clinic", "Contraindication",
+           "Disability", "Drug", "Infection", "OutboxMessage", "PastHistory", "Patient", "RecoveryCode", "StaffUser",
+           "SyncState", "TrustedDevice", "Vaccination", "Visit", "VitalSign"]

@@ -27,12 +27,27 @@ def _make_visit(session, clinic, patient) -> Visit:
     return visit
 
 
+def _make_allergy(session, clinic, patient):
+    from app.patients.profile_models import Allergy
+
+    allergy = Allergy(clinic_id=clinic.id, patient_id=patient.id, category="food", substance=MARKER_NAME,
+                      severity="mild", recorded_at=utcnow())
+    session.add(allergy)
+    session.flush()
+    allergy.lineage_id = allergy.id
+    return allergy
+
+
 #: How to make one record of clinic A for each kind of id a route takes.
 RECORD_FACTORIES: dict[str, Callable] = {
     "patient_id": lambda s, a: a["patient"].id,
     "user_id": lambda s, a: a["staff"].id,
     "visit_id": lambda s, a: a["visit"].id,
     "message_id": lambda s, a: a["message"].id,
+    # Profile items: the kind is part of the URL; the item is clinic A's allergy.
+    "slug": lambda s, a: "allergies",
+    "item_id": lambda s, a: a["allergy"].id,
+    "lineage_id": lambda s, a: a["allergy"].lineage_id,
 }
 #: Arguments that are not record ids (file names of public assets).
 NON_RECORD_ARGS = {"filename", "name"}
@@ -58,6 +73,7 @@ def two_clinics(session):
         "patient": patient,
         "visit": _make_visit(session, clinic_a, patient),
         "message": enqueue(session, clinic_id=clinic_a.id, kind="test.none", payload={"x": 1}, patient_id=patient.id),
+        "allergy": _make_allergy(session, clinic_a, patient),
     }
     b_users = {role: make_user(session, clinic_b, role=role.value) for role in Role}
     session.commit()

@@ -43,6 +43,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "patient.sync": ALL_ROLES,
     "clinical.write": CLINICAL,
     "profile.write": CLINICAL,
+    "masters.read": ALL_ROLES,
     "diagnosis.write": frozenset({Role.DOCTOR}),
     "prescription.write": frozenset({Role.DOCTOR}),
     "account.self": ALL_ROLES,

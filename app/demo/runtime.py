@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def prepare_demo(app: Flask, orca_root: str) -> None:
-    """Seed if empty; set the demo clinics' ORCA URL to this run's simulator; pull today's reception list."""
+    """Seed if empty; set the demo clinics' ORCA URL to this run's simulator; pull today's reception list; give
+    the fixed patients their clinical records the first time."""
     factory = app.extensions["db_sessionmaker"]
     with factory() as session:
         if is_empty(session):
@@ -26,6 +27,13 @@ def prepare_demo(app: Flask, orca_root: str) -> None:
                 orca["base_url"] = f"{orca_root}/clinic/{clinic.institution_code}/api"
                 clinic.integrations = {**clinic.integrations, "orca": orca}
         session.commit()
+    from app.demo.clinical import load_masters_if_empty, seed_clinical_demo
     from app.reception.orca_sync import sync_all_clinics
 
+    with factory() as session:
+        load_masters_if_empty(session)
+        session.commit()
     sync_all_clinics(factory)
+    with factory() as session:  # the fixed patients exist once ORCA has been pulled
+        seed_clinical_demo(session)
+        session.commit()

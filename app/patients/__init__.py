@@ -1,7 +1,7 @@
-"""Patients: search and the patient's page (header with insurance, links to every screen)."""
+"""Patients: search, the patient's page (header with insurance, links to every screen) and the profile."""
 
 from flask import Blueprint
 
 bp = Blueprint("patients", __name__, template_folder="templates")
 
-from app.patients import views  # noqa: E402,F401
+from app.patients import profile_views, views  # noqa: E402,F401

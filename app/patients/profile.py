@@ -1,0 +1,239 @@
+"""Business rules of the patient profile: add, correct and withdraw items as new versions, read the current
+state and each item's history, vitals series for the trend charts. Every change is audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clinics.services import get_staff
+from app.core.audit import Actor, record_audit, summarize_change
+from app.db import scoped, utcnow
+from app.patients.profile_forms import KINDS, ProfileKind
+from app.patients.profile_models import ProfileVersion, VitalSign
+from app.prescriptions.drug_master import get_drug, search_drugs
+
+
+class ProfileError(ValueError):
+    """A change that cannot be made; `errors` maps field names to Japanese messages."""
+
+    def __init__(self, errors: dict[str, str], candidates: list[Any] | None = None) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+        self.candidates = candidates or []
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+def snapshot(kind: ProfileKind, item: ProfileVersion) -> dict[str, Any]:
+    """The item's own fields (and drug codes) as plain values, for audit summaries."""
+    names = [f.name for f in kind.fields]
+    if kind.uses_drug:
+        names += ["drug_receipt_code", "drug_yj_code", "drug_match_code"]
+    return {name: _jsonable(getattr(item, name)) for name in names}
+
+
+def resolve_drug(session: Session, kind: ProfileKind, values: dict[str, Any], drug_code: str) -> None:
+    """Fill the drug columns from the drug master at the chosen scope; raise ProfileError when the drug is
+    unknown or the typed name matches several products (the candidates are returned to choose from)."""
+    if not kind.uses_drug:
+        return
+    if values.get("category", "drug") != "drug":
+        values.update(drug_scope=None, drug_receipt_code=None, drug_yj_code=None, drug_match_code=None)
+        return
+    drug = get_drug(session, drug_code) if drug_code else None
+    if drug_code and drug is None:
+        raise ProfileError({"substance": f"医薬品コード「{drug_code[:20]}」は医薬品マスターにありません"})
+    if drug is None:
+        typed = values.get("substance") or ""
+        if not typed:
+            raise ProfileError({"substance": "薬剤を医薬品マスターから選んでください"})
+        hits = search_drugs(session, typed, limit=10)
+        if len(hits) != 1:
+            message = "該当する薬剤がありません" if not hits else "候補から薬剤を1つ選んでください"
+            raise ProfileError({"substance": message}, candidates=hits)
+        drug = get_drug(session, hits[0].receipt_code)
+    scope = values.get("drug_scope") or "product"
+    if scope != "product" and len(drug.yj_code) != 12:
+        raise ProfileError({"drug_scope": "この薬剤には薬価基準コードがないため、成分・薬効分類では登録できません"})
+    match_code = {"product": drug.yj_code, "ingredient": drug.ingredient_code, "class": drug.class_code}[scope]
+    generic = drug.generic_name.removeprefix("【般】") if drug.generic_name else drug.name
+    default_name = {"product": drug.name, "ingredient": f"{generic} と同成分の薬剤すべて",
+                    "class": f"薬効分類 {drug.class_code}（{drug.name} と同じ分類）"}[scope]
+    typed = values.get("substance") or ""
+    values.update(drug_scope=scope, drug_receipt_code=drug.receipt_code, drug_yj_code=drug.yj_code or None,
+                  drug_match_code=match_code or None,
+                  # The typed name is kept for a class (the doctor's words, e.g. セフェム系) but a product or
+                  # ingredient is always named as the master names it.
+                  substance=typed if scope == "class" and typed and typed != drug.name else default_name)
+
+
+def _stamp(session: Session, item: ProfileVersion, clinic_id: int, actor: Actor) -> None:
+    staff = get_staff(session, clinic_id, actor.user_id) if actor.user_id else None
+    item.recorded_by_id = actor.user_id
+    item.recorded_by_name = staff.display_name if staff else (actor.login_id or "")
+    item.recorded_at = utcnow()
+
+
+def current_items(session: Session, clinic_id: int, kind: ProfileKind, patient_id: int) -> list[Any]:
+    """The items as they stand now (withdrawn ones left out), newest first."""
+    model = kind.model
+    order = getattr(model, kind.sort_column)
+    return list(session.scalars(scoped(model, clinic_id).where(
+        model.patient_id == patient_id, model.superseded_at.is_(None), model.retracted.is_(False))
+        .order_by(order.desc(), model.id.desc())))
+
+
+def get_current(session: Session, clinic_id: int, kind: ProfileKind, patient_id: int, item_id: int) -> Any | None:
+    """One current version by id (None when it is another clinic's, another patient's, or superseded)."""
+    model = kind.model
+    return session.scalar(scoped(model, clinic_id).where(model.id == item_id, model.patient_id == patient_id,
+                                                         model.superseded_at.is_(None),
+                                                         model.retracted.is_(False)))
+
+
+def item_history(session: Session, clinic_id: int, kind: ProfileKind, patient_id: int, lineage_id: int) -> list[Any]:
+    """Every version of one item, oldest first."""
+    model = kind.model
+    return list(session.scalars(scoped(model, clinic_id).where(model.patient_id == patient_id,
+                                                               model.lineage_id == lineage_id)
+                                .order_by(model.version)))
+
+
+def add_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, patient_id: int,
+             values: dict[str, Any]) -> ProfileVersion:
+    """Record a new item. For a `single` kind (blood type, 要介護度) the current item is corrected instead."""
+    if kind.single:
+        existing = current_items(session, clinic_id, kind, patient_id)
+        if existing:
+            return correct_item(session, clinic_id, actor, kind, existing[0], values, reason="新しい情報で更新")
+    item = kind.model(clinic_id=clinic_id, patient_id=patient_id, version=1, **values)
+    _stamp(session, item, clinic_id, actor)
+    session.add(item)
+    session.flush()
+    item.lineage_id = item.id
+    session.flush()
+    record_audit(session, actor, f"profile.{kind.slug}.create", clinic_id=clinic_id,
+                 entity_type=kind.model.__tablename__, entity_id=item.id, patient_id=patient_id,
+                 summary=summarize_change({}, snapshot(kind, item)))
+    return item
+
+
+def _new_version(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, item: ProfileVersion,
+                 values: dict[str, Any], reason: str, *, retract: bool) -> ProfileVersion:
+    if item.superseded_at is not None or item.retracted:
+        raise ProfileError({"_form": "この記録はすでに修正または取消されています。画面を開き直してください"})
+    reason = (reason or "").strip()
+    if not reason:
+        raise ProfileError({"change_reason": "修正・取消の理由を入力してください"})
+    if len(reason) > 200:
+        raise ProfileError({"change_reason": "理由は200文字以内で入力してください"})
+    now = utcnow()
+    item.superseded_at = now  # the one column a confirmed version ever gets written: "replaced at"
+    fields = {name: getattr(item, name) for name in snapshot(kind, item)}
+    fields.update(values)
+    new = kind.model(clinic_id=clinic_id, patient_id=item.patient_id, lineage_id=item.lineage_id,
+                     version=item.version + 1, retracted=retract, change_reason=reason, **fields)
+    _stamp(session, new, clinic_id, actor)
+    session.add(new)
+    session.flush()
+    action = "retract" if retract else "correct"
+    summary = summarize_change(snapshot(kind, item), snapshot(kind, new)) | {"reason": reason,
+                                                                             "version": new.version}
+    record_audit(session, actor, f"profile.{kind.slug}.{action}", clinic_id=clinic_id,
+                 entity_type=kind.model.__tablename__, entity_id=new.id, patient_id=item.patient_id,
+                 summary=summary)
+    return new
+
+
+def correct_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, item: ProfileVersion,
+                 values: dict[str, Any], reason: str) -> ProfileVersion:
+    """Replace an item by a corrected version; the old version stays visible in the history."""
+    return _new_version(session, clinic_id, actor, kind, item, values, reason, retract=False)
+
+
+def retract_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, item: ProfileVersion,
+                 reason: str) -> ProfileVersion:
+    """Withdraw an item entered in error (取消); it leaves the current list and stays in the history."""
+    return _new_version(session, clinic_id, actor, kind, item, {}, reason, retract=True)
+
+
+# --- vitals ----------------------------------------------------------------------------------------------
+
+def bmi(height_cm: float | None, weight_kg: float | None) -> float | None:
+    """Body-mass index, one decimal (None when height or weight is missing)."""
+    if not height_cm or not weight_kg:
+        return None
+    metres = height_cm / 100
+    return round(weight_kg / (metres * metres), 1)
+
+
+@dataclass(frozen=True)
+class LatestVitals:
+    """The last known value of each measure, with when it was taken (height carries over for BMI)."""
+
+    values: dict[str, tuple[float, datetime]]
+
+    def value(self, name: str) -> float | None:
+        """The last value of one measure."""
+        found = self.values.get(name)
+        return found[0] if found else None
+
+    @property
+    def bmi(self) -> float | None:
+        """BMI from the last height and last weight."""
+        return bmi(self.value("height_cm"), self.value("weight_kg"))
+
+
+VITAL_MEASURES = ("height_cm", "weight_kg", "systolic", "diastolic", "pulse", "temperature_c", "spo2")
+
+
+def vitals_history(session: Session, clinic_id: int, patient_id: int, limit: int = 50) -> list[VitalSign]:
+    """The current vitals entries, newest first."""
+    kind = KINDS["vitals"]
+    return current_items(session, clinic_id, kind, patient_id)[:limit]
+
+
+def latest_vitals(entries: list[VitalSign]) -> LatestVitals:
+    """From entries newest first: the last value of every measure."""
+    found: dict[str, tuple[float, datetime]] = {}
+    for entry in entries:
+        for name in VITAL_MEASURES:
+            value = getattr(entry, name)
+            if value is not None and name not in found:
+                found[name] = (value, entry.measured_at)
+    return LatestVitals(found)
+
+
+def vital_series(entries: list[VitalSign], name: str, points: int = 12) -> list[tuple[datetime, float]]:
+    """Oldest-first (time, value) pairs of one measure, the last `points` of them, for a trend chart."""
+    series = [(e.measured_at, getattr(e, name)) for e in entries if getattr(e, name) is not None]
+    return list(reversed(series[:points]))
+
+
+def profile_overview(session: Session, clinic_id: int, patient_id: int) -> dict[str, list[Any]]:
+    """Every kind's current items, keyed by slug."""
+    return {slug: current_items(session, clinic_id, kind, patient_id) for slug, kind in KINDS.items()}
+
+
+def drug_allergies_and_contraindications(session: Session, clinic_id: int, patient_id: int) -> list[Any]:
+    """Current drug allergies and contraindications (for the prescription checks and the 6 information)."""
+    items: list[Any] = [a for a in current_items(session, clinic_id, KINDS["allergies"], patient_id)
+                        if a.category == "drug"]
+    return items + current_items(session, clinic_id, KINDS["contraindications"], patient_id)
+
+
+def has_any_entry(session: Session, clinic_id: int, patient_id: int) -> bool:
+    """Whether the patient has any profile item at all (the demo seed checks it)."""
+    for kind in KINDS.values():
+        model = kind.model
+        if session.scalar(select(model.id).where(model.clinic_id == clinic_id, model.patient_id == patient_id)
+                          .limit(1)):
+            return True
+    return False

@@ -1,0 +1,7 @@
+"""Prescriptions: the drug master (医薬品マスター) now; orders, checks and printed prescriptions later."""
+
+from flask import Blueprint
+
+bp = Blueprint("prescriptions", __name__, template_folder="templates")
+
+from app.prescriptions import views  # noqa: E402,F401

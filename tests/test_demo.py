@@ -1,0 +1,34 @@
+"""The demo as ACCEPTANCE.md describes it: seeded clinics, the fixed patients pulled from the ORCA simulator,
+and 山田 太郎 / 髙橋 美咲 with their clinical records (added once)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.clinics.models import Clinic
+from app.demo.runtime import prepare_demo
+from app.patients import profile as profiles
+from app.patients.models import Patient
+from app.patients.profile_forms import KINDS
+from app.patients.profile_models import Allergy, VitalSign
+
+
+def _patient(session, orca_id: str) -> Patient:
+    clinic = session.scalar(select(Clinic).where(Clinic.institution_code == "1310123458"))
+    return session.scalar(select(Patient).where(Patient.clinic_id == clinic.id, Patient.orca_patient_id == orca_id))
+
+
+def test_demo_gives_yamada_every_profile_item_and_takahashi_a_drug_allergy(app, orca, session):
+    prepare_demo(app, orca.root)
+    yamada = _patient(session, "00001")
+    assert yamada.name == "山田　太郎"
+    overview = profiles.profile_overview(session, yamada.clinic_id, yamada.id)
+    assert all(overview[slug] for slug in KINDS), [slug for slug in KINDS if not overview[slug]]
+    assert len(overview["vitals"]) == 13  # a year of monthly visits
+    takahashi = _patient(session, "00002")
+    allergy = session.scalars(select(Allergy).where(Allergy.patient_id == takahashi.id)).one()
+    assert allergy.category == "drug" and allergy.drug_match_code and allergy.drug_scope == "ingredient"
+    # A second start adds nothing.
+    prepare_demo(app, orca.root)
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(VitalSign)) == 13
