@@ -1,7 +1,7 @@
 """Patient profile (vitals, blood type, allergies, 薬剤禁忌, 既往歴, 感染症, 予防接種, 障害, 要介護度; versioned)
 and the drug master (医薬品マスター y).
 
-Revision ID: 0003
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25 05:49:53.007376
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0003'
+revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None
