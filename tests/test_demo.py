@@ -11,6 +11,7 @@ from app.patients import profile as profiles
 from app.patients.models import Patient
 from app.patients.profile_forms import KINDS
 from app.patients.profile_models import Allergy, VitalSign
+from app.prescriptions.models import Prescription
 
 
 def _patient(session, orca_id: str) -> Patient:
@@ -25,6 +26,9 @@ def test_demo_gives_yamada_every_profile_item_and_takahashi_a_drug_allergy(app, 
     overview = profiles.profile_overview(session, yamada.clinic_id, yamada.id)
     assert all(overview[slug] for slug in KINDS), [slug for slug in KINDS if not overview[slug]]
     assert len(overview["vitals"]) == 13  # a year of monthly visits
+    prescription = session.scalars(select(Prescription).where(Prescription.patient_id == yamada.id)).one()
+    lines = [line for rp in prescription.rps for line in rp.lines]
+    assert prescription.status == "issued" and len(lines) >= 3 and any(line.by_generic_name for line in lines)
     takahashi = _patient(session, "00002")
     allergy = session.scalars(select(Allergy).where(Allergy.patient_id == takahashi.id)).one()
     assert allergy.category == "drug" and allergy.drug_match_code and allergy.drug_scope == "ingredient"

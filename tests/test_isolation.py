@@ -38,6 +38,18 @@ def _make_allergy(session, clinic, patient):
     return allergy
 
 
+def _make_prescription(session, clinic, patient):
+    from app.prescriptions.models import Prescription, PrescriptionLine, PrescriptionRp
+
+    rx = Prescription(clinic_id=clinic.id, patient_id=patient.id, doctor_name="医師", issued_on=date.today(),
+                      valid_until=date.today(), remarks=MARKER_NAME)
+    rx.rps.append(PrescriptionRp(number=1, form=1, usage_text="１日１回朝食後", quantity=7, lines=[
+        PrescriptionLine(seq=1, drug_receipt_code="620098801", drug_name=MARKER_NAME, dose=1, unit="錠")]))
+    session.add(rx)
+    session.flush()
+    return rx
+
+
 #: How to make one record of clinic A for each kind of id a route takes.
 RECORD_FACTORIES: dict[str, Callable] = {
     "patient_id": lambda s, a: a["patient"].id,
@@ -48,6 +60,7 @@ RECORD_FACTORIES: dict[str, Callable] = {
     "slug": lambda s, a: "allergies",
     "item_id": lambda s, a: a["allergy"].id,
     "lineage_id": lambda s, a: a["allergy"].lineage_id,
+    "prescription_id": lambda s, a: a["prescription"].id,
 }
 #: Arguments that are not record ids (file names of public assets).
 NON_RECORD_ARGS = {"filename", "name"}
@@ -74,6 +87,7 @@ def two_clinics(session):
         "visit": _make_visit(session, clinic_a, patient),
         "message": enqueue(session, clinic_id=clinic_a.id, kind="test.none", payload={"x": 1}, patient_id=patient.id),
         "allergy": _make_allergy(session, clinic_a, patient),
+        "prescription": _make_prescription(session, clinic_a, patient),
     }
     b_users = {role: make_user(session, clinic_b, role=role.value) for role in Role}
     session.commit()

@@ -16,6 +16,8 @@ from app.core.timeutil import JST, japan_today
 from app.patients import profile as profiles
 from app.patients import services as patients
 from app.patients.profile_forms import KINDS
+from app.prescriptions import checks as rx_checks
+from app.prescriptions import services as rx_services
 from app.prescriptions.drug_master import drug_count, load_shipped_subset, search_drugs
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,25 @@ def _yamada_profile(session: Session, clinic: Clinic, patient_id: int) -> None:
                                                              "valid_to": today + timedelta(days=530)})
 
 
+def _yamada_prescription(session: Session, clinic: Clinic, patient_id: int) -> None:
+    """A 院外処方箋 of three drugs, one of them 一般名処方, issued after its checks as a doctor would."""
+    doctor = _actor(session, clinic, "doctor")
+    draft = rx_services.Draft(rps=[
+        rx_services.DraftRp(form="1", usage_code="1013044400000000", quantity="14", lines=[
+            rx_services.DraftLine(drug_code=_drug(session, "ロキソニン", "ロキソニン錠"), dose="3", by_generic_name=True),
+            rx_services.DraftLine(drug_code=_drug(session, "ムコスタ", "ムコスタ錠"), dose="3")]),
+        rx_services.DraftRp(form="1", usage_code="1011000400000000", quantity="28", lines=[
+            rx_services.DraftLine(drug_code=_drug(session, "アムロジピン", "アムロジピン"), dose="1",
+                                  no_substitution=True)]),
+    ], remarks="腰痛時の鎮痛薬は胃薬と併用")
+    rx_services.validate_draft(session, draft)
+    results = rx_checks.run_checks(
+        draft, allergies_and_contraindications=profiles.drug_allergies_and_contraindications(
+            session, clinic.id, patient_id),
+        current=rx_services.current_medicines(session, clinic.id, patient_id), today=japan_today())
+    rx_services.issue(session, clinic.id, doctor, patient_id, draft, [r.as_record() for r in results])
+
+
 def _takahashi_profile(session: Session, clinic: Clinic, patient_id: int) -> None:
     doctor = _actor(session, clinic, "doctor")
     _add(session, clinic, doctor, "allergies", patient_id, {
@@ -105,6 +126,7 @@ def seed_clinical_demo(session: Session) -> bool:
     if yamada is None or takahashi is None or profiles.has_any_entry(session, clinic.id, yamada.id):
         return False
     _yamada_profile(session, clinic, yamada.id)
+    _yamada_prescription(session, clinic, yamada.id)
     _takahashi_profile(session, clinic, takahashi.id)
     log.info("demo clinical records added")
     return True

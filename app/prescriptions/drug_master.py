@@ -26,7 +26,7 @@ OPEN_ENDED = "99999999"
 #: Columns of the official y file (0-based), as masters.md lists them.
 Y_COLUMNS = {"kind": 1, "receipt_code": 2, "name": 4, "kana": 6, "unit": 9, "price": 11, "narcotic_class": 13,
              "generic_flag": 16, "dosage_form": 27, "end_date": 30, "yj_code": 31, "transitional_deadline": 33,
-             "generic_code": 36, "generic_name": 37}
+             "generic_code": 36, "generic_name": 37, "listing_date": 35}
 Y_MIN_COLUMNS = 38
 
 
@@ -92,6 +92,7 @@ def _row_values(raw: dict[str, str], where: str, version: str) -> dict[str, Any]
         "dosage_form": _int(raw.get("dosage_form", ""), where, "剤形"),
         "end_date": _date_or_none(raw.get("end_date", ""), where),
         "transitional_deadline": _date_or_none(raw.get("transitional_deadline", ""), where),
+        "listing_date": _date_or_none(raw.get("listing_date", ""), where),
         "master_version": version or raw.get("master_version", "").strip(),
     }
 

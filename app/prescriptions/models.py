@@ -1,13 +1,14 @@
-"""The drug master: the 支払基金 医薬品マスター (y), one row per レセ電 医薬品コード. National, not per clinic."""
+"""The drug master (支払基金 医薬品マスター y: national, not per clinic) and the clinic's prescriptions."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, Index, Integer, Numeric, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base
+from app.db import Base, ClinicScoped, UTCDateTime, utcnow
 
 #: 麻薬・毒薬・覚醒剤原料・向精神薬 (y master column 13).
 NARCOTIC_CLASSES = {0: "", 1: "麻薬", 2: "毒薬", 3: "覚醒剤原料", 5: "向精神薬"}
@@ -55,6 +56,8 @@ class Drug(Base):
     end_date: Mapped[date | None] = mapped_column(Date)
     #: 経過措置年月日: the last day it may be prescribed under its old listing, None when none.
     transitional_deadline: Mapped[date | None] = mapped_column(Date)
+    #: 薬価基準収載年月日: a new drug may be prescribed for at most 14 days in its first year (投与期間制限).
+    listing_date: Mapped[date | None] = mapped_column(Date)
     #: Which master file the row came from (yyyymmdd).
     master_version: Mapped[str] = mapped_column(String(8), default="")
 
@@ -72,3 +75,96 @@ class Drug(Base):
     def narcotic_label(self) -> str:
         """麻薬 / 向精神薬 … or empty."""
         return NARCOTIC_CLASSES.get(self.narcotic_class, "")
+
+
+# --- prescriptions --------------------------------------------------------------------------------------
+
+#: Rp kinds as the JAHIS 2D symbol numbers them (record 101 剤形区分).
+RP_FORMS = {1: "内服", 2: "頓服", 3: "外用"}
+ISSUED, CANCELLED = "issued", "cancelled"
+
+
+class Prescription(ClinicScoped, Base):
+    """An outpatient prescription (院外処方箋). Immutable once issued: a change is a cancellation plus a new one."""
+
+    __tablename__ = "prescription"
+    __table_args__ = (Index("ix_prescription_patient", "clinic_id", "patient_id", "issued_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    #: The prescribing doctor, and the name as printed.
+    doctor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    doctor_name: Mapped[str] = mapped_column(String(100))
+    #: 交付年月日 and the last day of 処方箋の使用期間 (default: 4 days including the issue date).
+    issued_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: issued / cancelled.
+    status: Mapped[str] = mapped_column(String(12), default=ISSUED)
+    #: paper (printed 院外処方箋) or electronic (電子処方箋).
+    mode: Mapped[str] = mapped_column(String(12), default="paper")
+    #: 備考.
+    remarks: Mapped[str] = mapped_column(Text, default="")
+    #: The check results the doctor saw and acknowledged before issuing (kept with the prescription).
+    acknowledged_checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    #: A prescription this one replaces (after cancelling it), and why it was cancelled.
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("prescription.id"))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str] = mapped_column(String(200), default="")
+
+    rps: Mapped[list[PrescriptionRp]] = relationship(back_populates="prescription", order_by="PrescriptionRp.number",
+                                                     cascade="all, delete-orphan")
+
+
+class PrescriptionRp(Base):
+    """One Rp (剤): lines taken together with one usage for the same days."""
+
+    __tablename__ = "prescription_rp"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescription.id"), index=True)
+    #: Rp number (1, 2, …).
+    number: Mapped[int] = mapped_column(Integer)
+    #: 1 内服, 2 頓服, 3 外用.
+    form: Mapped[int] = mapped_column(Integer)
+    #: JAMI 16-digit 用法コード when the usage comes from the master; empty for a free-text usage (頓用 …).
+    usage_code: Mapped[str] = mapped_column(String(16), default="")
+    #: 用法 as printed, e.g. １日３回朝昼夕食後, 疼痛時.
+    usage_text: Mapped[str] = mapped_column(String(100))
+    times_per_day: Mapped[int | None] = mapped_column(Integer)
+    #: Days (内服) or times (頓服), or 1 for a 外用 supply.
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    prescription: Mapped[Prescription] = relationship(back_populates="rps")
+    lines: Mapped[list[PrescriptionLine]] = relationship(back_populates="rp", order_by="PrescriptionLine.seq",
+                                                         cascade="all, delete-orphan")
+
+
+class PrescriptionLine(Base):
+    """One drug of an Rp."""
+
+    __tablename__ = "prescription_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rp_id: Mapped[int] = mapped_column(ForeignKey("prescription_rp.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    #: The product picked from the drug master (kept as it was at the time).
+    drug_receipt_code: Mapped[str] = mapped_column(String(9))
+    drug_name: Mapped[str] = mapped_column(String(200))
+    yj_code: Mapped[str] = mapped_column(String(12), default="")
+    #: 一般名処方: printed and sent as the 一般名 (code and 【般】 name) instead of the product.
+    by_generic_name: Mapped[bool] = mapped_column(default=False)
+    generic_code: Mapped[str] = mapped_column(String(12), default="")
+    generic_name: Mapped[str] = mapped_column(String(200), default="")
+    #: 変更不可 (医療上必要): the pharmacy may not substitute a generic.
+    no_substitution: Mapped[bool] = mapped_column(default=False)
+    #: 用量: per day for 内服, per time for 頓服, the total for 外用.
+    dose: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(20))
+
+    rp: Mapped[PrescriptionRp] = relationship(back_populates="lines")
+
+    @property
+    def printed_name(self) -> str:
+        """The name as printed: the 一般名 for 一般名処方, else the product."""
+        return self.generic_name if self.by_generic_name and self.generic_name else self.drug_name

@@ -1,15 +1,23 @@
-"""Drug master search for every screen that picks a drug (allergies, contraindications, orders)."""
+"""Drug master search for every screen that picks a drug, and a patient's prescriptions: write with checks,
+issue, show, cancel."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import jsonify, request
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
 
+from app.core.audit import log_access
 from app.core.security import requires
+from app.core.timeutil import japan_today
+from app.core.web import current_actor
 from app.db import db_session
-from app.prescriptions import bp
+from app.patients import profile as profiles
+from app.patients import services as patients
+from app.prescriptions import bp, checks, services
 from app.prescriptions.drug_master import search_drugs
+from app.prescriptions.usage import coded_usages
 
 MAX_QUERY = 100
 
@@ -21,3 +29,132 @@ def drugs():
     text = request.args.get("q", "")[:MAX_QUERY]
     hits = search_drugs(db_session(), text, limit=20)
     return jsonify({"q": text, "items": [asdict(h) for h in hits]})
+
+
+# --- prescriptions of a patient ------------------------------------------------------------------------
+
+
+def _patient_or_404(patient_id: int):
+    patient = patients.get_patient(db_session(), current_user.clinic_id, patient_id)
+    if patient is None:
+        abort(404)
+    return patient
+
+
+def _viewed(patient_id: int, resource: str) -> None:
+    db = db_session()
+    log_access(db, current_actor(), patient_id=patient_id, action="view", resource=resource)
+    db.commit()
+
+
+def _render_order(patient, draft: services.Draft, results=None, status: int = 200):
+    return render_template("prescriptions/order.html", patient=patient, draft=draft, results=results,
+                           usages=coded_usages(), forms=services.FORM_LABELS, today=japan_today(),
+                           max_lines=services.MAX_LINES, max_rps=services.MAX_RPS), status
+
+
+def _checks_for(patient_id: int, draft: services.Draft) -> list[checks.CheckResult]:
+    db = db_session()
+    return checks.run_checks(
+        draft, allergies_and_contraindications=profiles.drug_allergies_and_contraindications(
+            db, current_user.clinic_id, patient_id),
+        current=services.current_medicines(db, current_user.clinic_id, patient_id), today=japan_today())
+
+
+@bp.get("/patients/<int:patient_id>/prescriptions")
+@requires("patient.read")
+def index(patient_id: int):
+    """The patient's prescriptions, newest first, with Do処方 and new."""
+    patient = _patient_or_404(patient_id)
+    _viewed(patient.id, "patient.prescriptions")
+    items = services.list_prescriptions(db_session(), current_user.clinic_id, patient.id)
+    return render_template("prescriptions/index.html", patient=patient, prescriptions=items, today=japan_today())
+
+
+@bp.get("/patients/<int:patient_id>/prescriptions/new")
+@requires("prescription.write")
+def new(patient_id: int):
+    """An empty order form, or a copy of an earlier prescription (?from=ID: Do処方)."""
+    patient = _patient_or_404(patient_id)
+    _viewed(patient.id, "patient.prescriptions.new")
+    source_id = request.args.get("from", type=int)
+    draft = services.Draft()
+    if source_id:
+        source = services.get_prescription(db_session(), current_user.clinic_id, patient.id, source_id)
+        if source is None:
+            abort(404)
+        draft = services.draft_from_prescription(source)
+        if request.args.get("replace") and source.status == "cancelled":
+            draft.replaces_id = source.id
+    return _render_order(patient, draft)
+
+
+@bp.post("/patients/<int:patient_id>/prescriptions/new")
+@requires("prescription.write")
+def order(patient_id: int):
+    """The order form's buttons: add an Rp or a line, run the checks, or issue (after acknowledging them)."""
+    patient = _patient_or_404(patient_id)
+    draft = services.draft_from_form(request.form)
+    action = request.form.get("action", "check")
+    if action == "add_rp" and len(draft.rps) < services.MAX_RPS:
+        draft.rps.append(services.DraftRp())
+        return _render_order(patient, draft)
+    if action.startswith("add_line_"):
+        index = int(action.removeprefix("add_line_")) if action.removeprefix("add_line_").isdigit() else -1
+        if 0 <= index < len(draft.rps) and len(draft.rps[index].lines) < services.MAX_LINES:
+            draft.rps[index].lines.append(services.DraftLine())
+        return _render_order(patient, draft)
+    db = db_session()
+    services.validate_draft(db, draft)
+    if draft.has_errors:
+        return _render_order(patient, draft, status=422)
+    results = _checks_for(patient.id, draft)
+    if action != "issue":
+        return _render_order(patient, draft, results)
+    acknowledged = set(request.form.getlist("ack"))
+    missing = [r for r in checks.needs_acknowledgement(results) if r.key not in acknowledged]
+    if missing:
+        draft.errors.append(f"確認が必要な項目が{len(missing)}件あります。内容を確認してチェックを入れてください")
+        return _render_order(patient, draft, results, status=422)
+    prescription = services.issue(db, current_user.clinic_id, current_actor(), patient.id, draft,
+                                  [r.as_record() for r in results])
+    db.commit()
+    flash("処方箋を発行しました", "success")
+    return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
+
+
+@bp.get("/patients/<int:patient_id>/prescriptions/<int:prescription_id>")
+@requires("patient.read")
+def show(patient_id: int, prescription_id: int):
+    """One prescription as issued, with the checks that were acknowledged, print and cancel."""
+    patient = _patient_or_404(patient_id)
+    prescription = services.get_prescription(db_session(), current_user.clinic_id, patient.id, prescription_id)
+    if prescription is None:
+        abort(404)
+    _viewed(patient.id, f"prescription:{prescription.id}")
+    return render_template("prescriptions/show.html", patient=patient, prescription=prescription,
+                           today=japan_today(), forms=services.FORM_LABELS, severity_labels=checks.SEVERITY_LABELS,
+                           can_print="prescriptions.print_pdf" in current_app.view_functions)
+
+
+@bp.post("/patients/<int:patient_id>/prescriptions/<int:prescription_id>/cancel")
+@requires("prescription.write")
+def cancel(patient_id: int, prescription_id: int):
+    """Cancel an issued prescription; "取り消して修正" then opens a copy to issue anew."""
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    prescription = services.get_prescription(db, current_user.clinic_id, patient.id, prescription_id)
+    if prescription is None:
+        abort(404)
+    try:
+        services.cancel(db, current_user.clinic_id, current_actor(), prescription, request.form.get("reason", ""))
+    except services.PrescriptionError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription_id))
+    db.commit()
+    flash("処方箋を取り消しました（記録は残ります）", "success")
+    if request.form.get("then") == "reissue":
+        return redirect(url_for("prescriptions.new", patient_id=patient.id, **{"from": prescription.id},
+                                replace=1))
+    return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription_id))
