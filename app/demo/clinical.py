@@ -93,7 +93,8 @@ def _yamada_prescription(session: Session, clinic: Clinic, patient_id: int) -> N
     doctor = _actor(session, clinic, "doctor")
     draft = rx_services.Draft(rps=[
         rx_services.DraftRp(form="1", usage_code="1013044400000000", quantity="14", lines=[
-            rx_services.DraftLine(drug_code=_drug(session, "ロキソニン", "ロキソニン錠"), dose="3", by_generic_name=True),
+            rx_services.DraftLine(drug_code=_drug(session, "ロキソニン", "ロキソニン錠"), dose="3",
+                                  by_generic_name=True),
             rx_services.DraftLine(drug_code=_drug(session, "ムコスタ", "ムコスタ錠"), dose="3")]),
         rx_services.DraftRp(form="1", usage_code="1011000400000000", quantity="28", lines=[
             rx_services.DraftLine(drug_code=_drug(session, "アムロジピン", "アムロジピン"), dose="1",
