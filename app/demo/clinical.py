@@ -92,19 +92,22 @@ def _yamada_prescription(session: Session, clinic: Clinic, patient_id: int) -> N
     """A 院外処方箋 of three drugs, one of them 一般名処方, issued after its checks as a doctor would."""
     doctor = _actor(session, clinic, "doctor")
     draft = rx_services.Draft(rps=[
-        rx_services.DraftRp(form="1", usage_code="1013044400000000", quantity="14", lines=[
-            rx_services.DraftLine(drug_code=_drug(session, "ロキソニン", "ロキソニン錠"), dose="3",
-                                  by_generic_name=True),
-            rx_services.DraftLine(drug_code=_drug(session, "ムコスタ", "ムコスタ錠"), dose="3")]),
         rx_services.DraftRp(form="1", usage_code="1011000400000000", quantity="28", lines=[
             rx_services.DraftLine(drug_code=_drug(session, "アムロジピン", "アムロジピン"), dose="1",
+                                  by_generic_name=True),
+            rx_services.DraftLine(drug_code=_drug(session, "メインテート", "メインテート錠２．５"), dose="1",
                                   no_substitution=True)]),
-    ], remarks="腰痛時の鎮痛薬は胃薬と併用")
+        rx_services.DraftRp(form="2", usage_text="疼痛時", quantity="10", lines=[
+            rx_services.DraftLine(drug_code=_drug(session, "カロナール", "カロナール錠３００"), dose="1",
+                                  by_generic_name=True)]),
+    ], remarks="胃潰瘍の既往のためNSAIDsを避け、鎮痛はアセトアミノフェンの頓用とする")
     rx_services.validate_draft(session, draft)
     results = rx_checks.run_checks(
         draft, allergies_and_contraindications=profiles.drug_allergies_and_contraindications(
             session, clinic.id, patient_id),
         current=rx_services.current_medicines(session, clinic.id, patient_id), today=japan_today())
+    if draft.has_errors or any(r.severity == "stop" for r in results):  # a demo must not show a bad prescription
+        raise RuntimeError(f"demo prescription does not pass its checks: {[r.message for r in results]}")
     rx_services.issue(session, clinic.id, doctor, patient_id, draft, [r.as_record() for r in results])
 
 
