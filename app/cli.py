@@ -104,6 +104,35 @@ def register_cli(app: Flask) -> None:
             session.commit()
         click.echo(f"医薬品マスターを{count}件読み込みました")
 
+    def _import_master(label: str, load, path: Path) -> None:
+        from app.diagnoses.masters import MasterError
+
+        with current_app.extensions["db_sessionmaker"]() as session:
+            try:
+                count = load(session, path)
+            except MasterError as exc:
+                session.rollback()
+                click.echo(f"{label}を読み込めませんでした（何も登録していません）: {exc}", err=True)
+                sys.exit(1)
+            session.commit()
+        click.echo(f"{label}を{count}件読み込みました")
+
+    @masters_group.command("import-diseases")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def masters_import_diseases(path: Path) -> None:
+        """Load the official 傷病名マスター file (b_yyyymmdd.txt, cp932); all rows or none."""
+        from app.diagnoses.masters import import_disease_file
+
+        _import_master("傷病名マスター", import_disease_file, path)
+
+    @masters_group.command("import-modifiers")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def masters_import_modifiers(path: Path) -> None:
+        """Load the official 修飾語マスター file (z_yyyymmdd.txt, cp932); all rows or none."""
+        from app.diagnoses.masters import import_modifier_file
+
+        _import_master("修飾語マスター", import_modifier_file, path)
+
     @app.cli.command("outbox-worker")
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
     def outbox_worker(once: bool) -> None:

@@ -4,6 +4,7 @@ from app.auth.models import RecoveryCode, TrustedDevice
 from app.clinics.models import Clinic, StaffUser
 from app.core.models import AccessLogEntry, AuditEntry
 from app.db import Base
+from app.diagnoses.models import Diagnosis, Disease, Modifier
 from app.outbox.models import OutboxMessage
 from app.patients.models import Patient
 from app.patients.profile_models import (
@@ -17,9 +18,10 @@ from app.patients.profile_models import (
     Vaccination,
     VitalSign,
 )
-from app.prescriptions.models import Drug
+from app.prescriptions.models import Drug, Prescription, PrescriptionLine, PrescriptionRp
 from app.reception.models import SyncState, Visit
 
 __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "CareLevel", "Clinic", "Contraindication",
-           "Disability", "Drug", "Infection", "OutboxMessage", "PastHistory", "Patient", "RecoveryCode", "StaffUser",
-           "SyncState", "TrustedDevice", "Vaccination", "Visit", "VitalSign"]
+           "Diagnosis", "Disability", "Disease", "Drug", "Infection", "Modifier", "OutboxMessage", "PastHistory",
+           "Patient", "Prescription", "PrescriptionLine", "PrescriptionRp", "RecoveryCode", "StaffUser", "SyncState",
+           "TrustedDevice", "Vaccination", "Visit", "VitalSign"]

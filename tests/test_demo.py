@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from app.clinics.models import Clinic
 from app.demo.runtime import prepare_demo
+from app.diagnoses import services as diagnoses
 from app.patients import profile as profiles
 from app.patients.models import Patient
 from app.patients.profile_forms import KINDS
@@ -26,6 +27,8 @@ def test_demo_gives_yamada_every_profile_item_and_takahashi_a_drug_allergy(app, 
     overview = profiles.profile_overview(session, yamada.clinic_id, yamada.id)
     assert all(overview[slug] for slug in KINDS), [slug for slug in KINDS if not overview[slug]]
     assert len(overview["vitals"]) == 13  # a year of monthly visits
+    names = [d.display_name for d in diagnoses.current_diagnoses(session, yamada.clinic_id, yamada.id)]
+    assert names[0] == "高血圧症" and "労作性狭心症の疑い" in names and len(names) == 5
     prescription = session.scalars(select(Prescription).where(Prescription.patient_id == yamada.id)).one()
     lines = [line for rp in prescription.rps for line in rp.lines]
     assert prescription.status == "issued" and len(lines) >= 3 and any(line.by_generic_name for line in lines)

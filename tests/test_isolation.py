@@ -50,6 +50,17 @@ def _make_prescription(session, clinic, patient):
     return rx
 
 
+def _make_diagnosis(session, clinic, patient):
+    from app.diagnoses.models import Diagnosis
+
+    item = Diagnosis(clinic_id=clinic.id, patient_id=patient.id, disease_code="8833421", display_name=MARKER_NAME,
+                     started_on=date.today(), recorded_at=utcnow())
+    session.add(item)
+    session.flush()
+    item.lineage_id = item.id
+    return item
+
+
 #: How to make one record of clinic A for each kind of id a route takes.
 RECORD_FACTORIES: dict[str, Callable] = {
     "patient_id": lambda s, a: a["patient"].id,
@@ -61,6 +72,8 @@ RECORD_FACTORIES: dict[str, Callable] = {
     "item_id": lambda s, a: a["allergy"].id,
     "lineage_id": lambda s, a: a["allergy"].lineage_id,
     "prescription_id": lambda s, a: a["prescription"].id,
+    "diagnosis_id": lambda s, a: a["diagnosis"].id,
+    "diagnosis_lineage_id": lambda s, a: a["diagnosis"].lineage_id,
 }
 #: Arguments that are not record ids (file names of public assets).
 NON_RECORD_ARGS = {"filename", "name"}
@@ -88,6 +101,7 @@ def two_clinics(session):
         "message": enqueue(session, clinic_id=clinic_a.id, kind="test.none", payload={"x": 1}, patient_id=patient.id),
         "allergy": _make_allergy(session, clinic_a, patient),
         "prescription": _make_prescription(session, clinic_a, patient),
+        "diagnosis": _make_diagnosis(session, clinic_a, patient),
     }
     b_users = {role: make_user(session, clinic_b, role=role.value) for role in Role}
     session.commit()

@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session
 from app.clinics.models import Clinic, StaffUser
 from app.core.audit import Actor
 from app.core.timeutil import JST, japan_today
+from app.diagnoses import services as diagnoses
+from app.diagnoses.masters import disease_count
+from app.diagnoses.masters import load_shipped_subsets as load_disease_subsets
 from app.patients import profile as profiles
 from app.patients import services as patients
 from app.patients.profile_forms import KINDS
@@ -28,6 +31,25 @@ def load_masters_if_empty(session: Session) -> None:
     """Fill the national code tables from the shipped subsets on a fresh database."""
     if drug_count(session) == 0:
         load_shipped_subset(session)
+    if disease_count(session) == 0:
+        load_disease_subsets(session)
+
+
+def _yamada_diagnoses(session: Session, clinic: Clinic, patient_id: int) -> None:
+    """A main disease, two more chronic ones, a suspected one and an ended one (codes from the shipped master)."""
+    doctor = _actor(session, clinic, "doctor")
+    today = japan_today()
+    for code, prefixes, suspected, main, started, outcome, ended in (
+        ("8833421", [], False, True, today - timedelta(days=4000), "continuing", None),  # 高血圧症
+        ("8844446", [], False, False, today - timedelta(days=2200), "continuing", None),  # 脂質異常症
+        ("8841212", [], True, False, today - timedelta(days=60), "continuing", None),  # 労作性狭心症の疑い
+        ("7242031", [], False, False, today - timedelta(days=400), "continuing", None),  # 慢性腰痛症
+        # 急性上気道炎, cured
+        ("4659007", [], False, False, today - timedelta(days=150), "cured", today - timedelta(days=140)),
+    ):
+        diagnoses.add_diagnosis(session, clinic.id, doctor, patient_id, diagnoses.DiagnosisInput(
+            disease_code=code, prefix_codes=prefixes, is_suspected=suspected, is_main=main,
+            started_on=started.isoformat(), outcome=outcome, ended_on=ended.isoformat() if ended else ""))
 
 
 def _actor(session: Session, clinic: Clinic, login_id: str) -> Actor:
@@ -130,6 +152,7 @@ def seed_clinical_demo(session: Session) -> bool:
     if yamada is None or takahashi is None or profiles.has_any_entry(session, clinic.id, yamada.id):
         return False
     _yamada_profile(session, clinic, yamada.id)
+    _yamada_diagnoses(session, clinic, yamada.id)
     _yamada_prescription(session, clinic, yamada.id)
     _takahashi_profile(session, clinic, takahashi.id)
     log.info("demo clinical records added")

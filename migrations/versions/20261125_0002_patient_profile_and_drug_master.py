@@ -41,8 +41,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('receipt_code', name=op.f('pk_drug'))
     )
     with op.batch_alter_table('drug', schema=None) as batch_op:
-        batch_op.create_index('ix_drug_kana_key', ['kana_key'], unique=False)
-        batch_op.create_index('ix_drug_name_key', ['name_key'], unique=False)
+        batch_op.create_index('ix_drug_kana_key', ['kana_key'], unique=False, postgresql_ops={'kana_key': 'varchar_pattern_ops'})
+        batch_op.create_index('ix_drug_name_key', ['name_key'], unique=False, postgresql_ops={'name_key': 'varchar_pattern_ops'})
         batch_op.create_index('ix_drug_yj_code', ['yj_code'], unique=False)
 
     op.create_table('patient_allergy',

@@ -1,0 +1,165 @@
+"""傷病名 screens: the patient's list with an add form (disease search as you type, or by a plain search
+without JavaScript), correction and 転帰, withdrawal, history; master search as JSON."""
+
+from __future__ import annotations
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from app.core.audit import log_access
+from app.core.security import requires
+from app.core.timeutil import japan_today
+from app.core.web import current_actor
+from app.db import db_session
+from app.diagnoses import bp, masters, services
+from app.diagnoses.models import OUTCOMES, Disease, Modifier
+from app.patients import services as patients
+
+MAX_QUERY = 100
+
+
+def _patient_or_404(patient_id: int):
+    patient = patients.get_patient(db_session(), current_user.clinic_id, patient_id)
+    if patient is None:
+        abort(404)
+    return patient
+
+
+def _modifier_choices() -> tuple[list[Modifier], list[Modifier]]:
+    rows = db_session().scalars(select(Modifier).where(Modifier.end_date.is_(None)).order_by(Modifier.kana_key))
+    prefixes, suffixes = [], []
+    for row in rows:
+        (suffixes if row.is_suffix else prefixes).append(row)
+    return prefixes, [s for s in suffixes if s.code != "8002"]  # の疑い is the 疑い checkbox
+
+
+def _render(patient, *, values=None, errors=None, item=None, status=200):
+    db = db_session()
+    query = request.args.get("q", "")[:MAX_QUERY]
+    candidates = masters.search_diseases(db, query) if query else []
+    values = values or {}
+    chosen = db.get(Disease, values.get("disease_code") or "") if values.get("disease_code") else None
+    prefixes, suffixes = _modifier_choices()
+    template = "diagnoses/edit.html" if item else "diagnoses/index.html"
+    items = [] if item else services.current_diagnoses(db, current_user.clinic_id, patient.id)
+    return render_template(template, patient=patient, today=japan_today(), items=items, item=item, values=values,
+                           errors=errors or {}, q=query, candidates=candidates, chosen=chosen, prefixes=prefixes,
+                           suffixes=suffixes, outcomes=OUTCOMES), status
+
+
+@bp.get("/patients/<int:patient_id>/diagnoses")
+@requires("patient.read")
+def index(patient_id: int):
+    """Active and ended diagnoses with ICD-10, and the add form."""
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.diagnoses")
+    db.commit()
+    values = {"disease_code": request.args.get("disease_code", ""), "started_on": japan_today().isoformat()}
+    return _render(patient, values=values)
+
+
+@bp.post("/patients/<int:patient_id>/diagnoses")
+@requires("diagnosis.write")
+def add(patient_id: int):
+    """Record a new diagnosis."""
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    try:
+        item = services.add_diagnosis(db, current_user.clinic_id, current_actor(), patient.id,
+                                      services.DiagnosisInput.from_form(request.form), birth_date=patient.birth_date)
+    except services.DiagnosisError as exc:
+        db.rollback()
+        return _render(patient, values=services.form_values(request.form), errors=exc.errors, status=422)
+    db.commit()
+    flash(f"傷病名「{item.display_name}」を登録しました", "success")
+    return redirect(url_for("diagnoses.index", patient_id=patient.id))
+
+
+@bp.get("/patients/<int:patient_id>/diagnoses/<int:diagnosis_id>/edit")
+@requires("diagnosis.write")
+def edit(patient_id: int, diagnosis_id: int):
+    """Correct a diagnosis or enter its 転帰."""
+    patient = _patient_or_404(patient_id)
+    item = services.get_current(db_session(), current_user.clinic_id, patient.id, diagnosis_id)
+    if item is None:
+        abort(404)
+    data = services.DiagnosisInput.from_diagnosis(item)
+    values = {**data.__dict__, "is_suspected": "1" if data.is_suspected else "", "is_main": "1" if data.is_main else ""}
+    return _render(patient, values=values, item=item)
+
+
+@bp.post("/patients/<int:patient_id>/diagnoses/<int:diagnosis_id>/edit")
+@requires("diagnosis.write")
+def correct(patient_id: int, diagnosis_id: int):
+    """Save a correction or 転帰 as a new version."""
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    item = services.get_current(db, current_user.clinic_id, patient.id, diagnosis_id)
+    if item is None:
+        abort(404)
+    try:
+        new = services.correct_diagnosis(db, current_user.clinic_id, current_actor(), item,
+                                         services.DiagnosisInput.from_form(request.form),
+                                         request.form.get("change_reason", ""), birth_date=patient.birth_date)
+    except services.DiagnosisError as exc:
+        db.rollback()
+        return _render(patient, values=services.form_values(request.form), errors=exc.errors, item=item, status=422)
+    db.commit()
+    flash(f"傷病名「{new.display_name}」を更新しました（修正前は履歴に残ります）", "success")
+    return redirect(url_for("diagnoses.index", patient_id=patient.id))
+
+
+@bp.post("/patients/<int:patient_id>/diagnoses/<int:diagnosis_id>/retract")
+@requires("diagnosis.write")
+def retract(patient_id: int, diagnosis_id: int):
+    """Withdraw a diagnosis entered in error."""
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    item = services.get_current(db, current_user.clinic_id, patient.id, diagnosis_id)
+    if item is None:
+        abort(404)
+    try:
+        services.retract_diagnosis(db, current_user.clinic_id, current_actor(), item, request.form.get("reason", ""))
+    except services.DiagnosisError as exc:
+        db.rollback()
+        flash(" ".join(exc.errors.values()), "error")
+        return redirect(url_for("diagnoses.edit", patient_id=patient.id, diagnosis_id=diagnosis_id))
+    db.commit()
+    flash("傷病名を取り消しました（履歴に残ります）", "success")
+    return redirect(url_for("diagnoses.index", patient_id=patient.id))
+
+
+@bp.get("/patients/<int:patient_id>/diagnoses/<int:diagnosis_lineage_id>/history")
+@requires("patient.read")
+def item_history(patient_id: int, diagnosis_lineage_id: int):
+    """Every version of one diagnosis with who, when and why."""
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    versions = services.history(db, current_user.clinic_id, patient.id, diagnosis_lineage_id)
+    if not versions:
+        abort(404)
+    log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.diagnoses.history")
+    db.commit()
+    return render_template("diagnoses/history.html", patient=patient, versions=versions, today=japan_today())
+
+
+@bp.get("/masters/diseases")
+@requires("masters.read")
+def disease_search():
+    """JSON: diseases matching ?q= (kana in any form or kanji), with ICD-10."""
+    text = request.args.get("q", "")[:MAX_QUERY]
+    return jsonify({"q": text, "items": [{"code": d.code, "name": d.name, "kana": d.kana, "icd10": d.icd10,
+                                          "exchange_code": d.exchange_code}
+                                         for d in masters.search_diseases(db_session(), text)]})
+
+
+@bp.get("/masters/modifiers")
+@requires("masters.read")
+def modifier_search():
+    """JSON: modifiers matching ?q= (&kind=接頭語|接尾語)."""
+    text = request.args.get("q", "")[:MAX_QUERY]
+    kind = request.args.get("kind") or None
+    return jsonify({"q": text, "items": [{"code": m.code, "name": m.name, "kind": m.kind}
+                                         for m in masters.search_modifiers(db_session(), text, kind)]})
