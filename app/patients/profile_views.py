@@ -84,8 +84,12 @@ def profile(patient_id: int):
     patient = _patient_or_404(patient_id)
     _viewed(patient.id, "patient.profile")
     overview = profiles.profile_overview(db_session(), current_user.clinic_id, patient.id)
-    return render_template("patients/profile.html", overview=overview, **_vitals_context(patient.id),
-                           **_common(patient))
+    from app.diagnoses.services import current_diagnoses  # the doctor glances at the diagnoses here too
+
+    diagnoses = [d for d in current_diagnoses(db_session(), current_user.clinic_id, patient.id)
+                 if d.outcome == "continuing"]
+    return render_template("patients/profile.html", overview=overview, diagnoses=diagnoses,
+                           **_vitals_context(patient.id), **_common(patient))
 
 
 @bp.get("/patients/<int:patient_id>/vitals")

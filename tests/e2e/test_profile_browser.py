@@ -76,3 +76,29 @@ def test_doctor_picks_the_allergy_drug_from_the_master_as_they_type(page, live_s
         allergy = session.scalars(select(Allergy)).one()
         assert allergy.drug_scope == "ingredient" and len(allergy.drug_match_code) == 7
         session.close()
+
+
+def test_doctor_finds_a_disease_as_they_type_and_adds_it(page, live_server, live_app, ward):
+    from app.diagnoses.masters import load_shipped_subsets
+    from app.diagnoses.models import Diagnosis
+
+    with live_app.app_context():
+        session = live_app.extensions["db_sessionmaker"]()
+        load_shipped_subsets(session)
+        session.commit()
+        session.close()
+    page.set_viewport_size({"width": 800, "height": 1280})
+    _login(page, live_server.url, *ward["doctor"])
+    page.goto(f"{live_server.url}/patients/{ward['patient_id']}/diagnoses")
+    page.fill("#disease_query", "こうけつあつしょう")
+    page.locator(".drug-results li", has_text="高血圧症").first.click()
+    page.check('input[name="is_main"]')
+    page.click("form.diagnosis-form button.button-primary")
+    page.wait_for_url("**/diagnoses")
+    expect(page.locator("#active-diagnoses")).to_contain_text("高血圧症")
+    expect(page.locator("#active-diagnoses")).to_contain_text("I10")
+    screenshot(page, "diagnoses-tablet")
+    with live_app.app_context():
+        session = live_app.extensions["db_sessionmaker"]()
+        assert session.scalars(select(Diagnosis)).one().is_main
+        session.close()
