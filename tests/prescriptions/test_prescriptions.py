@@ -223,3 +223,16 @@ def test_another_clinic_cannot_prescribe_for_this_patient(client, desk, session)
     response = client.post(f"/patients/{patient.id}/prescriptions/new", _form(THREE_LINES, action="check"),
                            form_page="/reception")
     assert response.status_code == 404
+
+
+def test_contraindicated_combination_with_a_current_medicine_is_stopped_with_its_source(client, desk, session):
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    patient = desk["patient"]
+    _issue(client, patient, [("1", "1011100000000000", "", "14", [("622374201", "1", False, False)])])  # ベルソムラ
+    page = f"/patients/{patient.id}/prescriptions/new"
+    rps = [("1", "1012040400000000", "", "7", [("620003928", "2", False, False)])]  # クラリスロマイシン錠２００ｍｇ
+    html = client.post(page, _form(rps, action="check"), form_page=page).get_data(as_text=True)
+    assert "併用禁忌: クラリスロマイシン錠２００ｍｇ「ＥＭＥＣ」 と ベルソムラ錠１５ｍｇ" in html
+    assert "相互作用データ 版 2026-11-25a" in html and "クラリシッド錠200mg" in html
+    # Clarithromycin has pairs in the table; a drug without any pair is still named as unchecked.
+    assert "データ未収載）: クラリスロマイシン" not in html
