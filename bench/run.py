@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy.orm import Session
 
 from app import create_app
 from app.auth.passwords import hash_password
@@ -90,6 +91,51 @@ def seed(url: str, n_patients: int, n_visits: int) -> int:
     return clinic_id
 
 
+def seed_drugs(url: str, total: int) -> None:
+    """The shipped drug master, padded to `total` products with variants of its rows (benchmark data only:
+    codes starting with 9 that no real product has)."""
+    from app.prescriptions.drug_master import load_shipped_subset
+    from app.prescriptions.models import Drug
+
+    engine = create_engine(url)
+    with Session(engine) as session:
+        load_shipped_subset(session)
+        real = list(session.scalars(select(Drug)))
+        rows = []
+        for i in range(total - len(real)):
+            base = real[i % len(real)]
+            rows.append({"receipt_code": f"9{i:08d}", "name": f"{base.name}（{i}）", "kana": base.kana,
+                         "name_key": base.name_key + str(i), "kana_key": base.kana_key + str(i), "unit": base.unit,
+                         "yj_code": base.yj_code, "generic_code": base.generic_code, "generic_name": base.generic_name,
+                         "generic_key": base.generic_key, "narcotic_class": 0, "is_generic": True,
+                         "dosage_form": base.dosage_form})
+        session.execute(insert(Drug), rows)
+        session.commit()
+    engine.dispose()
+
+
+def check_case(app) -> Callable[[], object]:
+    """All prescription checks for a 10-line prescription against 30 current medicines and the profile."""
+    from app.prescriptions import checks, services
+    from app.prescriptions.models import Drug
+
+    with app.app_context():
+        session = app.extensions["db_sessionmaker"]()
+        drugs = list(session.scalars(select(Drug).where(Drug.yj_code != "").limit(40)))
+        session.expunge_all()
+        session.close()
+    draft = services.Draft(rps=[services.DraftRp(form="1", usage_code="1013044400000000", quantity="14", lines=[
+        services.DraftLine(drug_code=d.receipt_code, dose="1", drug=d) for d in drugs[i * 5:(i + 1) * 5]])
+        for i in range(2)])
+    today = date.today()
+    current = [services.CurrentMedicine(d.receipt_code, d.name, d.yj_code, d.generic_code, today,
+                                        today + timedelta(27), "当院処方") for d in drugs[10:40]]
+
+    def call() -> object:
+        return checks.run_checks(draft, allergies_and_contraindications=[], current=current, today=today)
+    return call
+
+
 def measure(call: Callable[[], object], n: int) -> tuple[float, float]:
     """p50 and p95 in milliseconds over n calls (after a few warm-up calls)."""
     for _ in range(5):
@@ -119,6 +165,8 @@ def run(db: str, quick: bool) -> None:
         url = f"{POSTGRES_SERVER}/{BENCH_DATABASE}"
     upgrade_database(url)
     seed(url, n_patients, 300)
+    n_drugs = 20_000
+    seed_drugs(url, n_drugs)
     app = create_app(replace(TestConfig(), DATABASE_URL=url))
     client = HTMLClient(app.test_client())
     # A logged-in clerk's session, as after password and TOTP (the login itself is not what is measured).
@@ -146,11 +194,18 @@ def run(db: str, quick: bool) -> None:
         ("reception_list", get("/reception"), 30),
         ("reception_list_sorted_kana", get("/reception", sort="kana", order="desc"), 30),
     ]
-    for name, call, target in cases:
+    drug_prefixes = ["ろきそ", "アムロ", "ﾑｺｿﾙ", "メイン", "くらり", "カロナール", "ヒルド", "アレグラ"]
+    cases += [
+        ("drug_search", lambda: get("/masters/drugs", q=rng.choice(drug_prefixes))(), 15, n_drugs),
+        ("prescription_checks", check_case(app), 20, 10),
+    ]
+    for case in cases:
+        name, call, target = case[:3]
+        n = case[3] if len(case) > 3 else n_patients
         with client.raw.session_transaction() as sess:
             sess["last_seen"] = time.time()
         p50, p95 = measure(call, n_requests)
-        print(json.dumps({"name": name, "n": n_patients, "p50_ms": p50, "p95_ms": p95, "target_ms": target,
+        print(json.dumps({"name": name, "n": n, "p50_ms": p50, "p95_ms": p95, "target_ms": target,
                           "db": db}), flush=True)
     app.extensions["db_engine"].dispose()
 

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.core.jp import search_key
@@ -151,26 +151,26 @@ def import_official_file(session: Session, path: Path) -> int:
 
 
 def search_drugs(session: Session, text: str, *, limit: int = 20, include_ended: bool = False) -> list[DrugHit]:
-    """Products whose name or kana starts with the text (any kana form), then those whose name or 一般名 contains it."""
+    """Products whose kana, name or 一般名 starts with the text (any kana form, width folded).
+
+    Three index-ordered prefix queries rather than one OR: each uses its own index, so the search stays a few
+    milliseconds over the full master (about 20,000 products).
+    """
     key = search_key(text or "").strip()
     if not key:
         return []
-    base = select(Drug)
-    if not include_ended:
-        base = base.where(Drug.end_date.is_(None))
-    prefix = key
-    found: list[Drug] = list(session.scalars(
-        base.where(or_(Drug.kana_key.startswith(prefix, autoescape=True),
-                   Drug.name_key.startswith(prefix, autoescape=True)))
-        .order_by(Drug.kana_key).limit(limit)))
-    if len(found) < limit:
-        seen = {d.receipt_code for d in found}
-        more = session.scalars(base.where(or_(Drug.name_key.contains(prefix, autoescape=True),
-                                              Drug.generic_key.startswith(prefix, autoescape=True)))
-                               .order_by(Drug.kana_key).limit(limit))
-        found += [d for d in more if d.receipt_code not in seen][: limit - len(found)]
+    found: dict[str, Drug] = {}
+    for column in (Drug.kana_key, Drug.name_key, Drug.generic_key):
+        query = select(Drug).where(column.startswith(key, autoescape=True))
+        if not include_ended:
+            query = query.where(Drug.end_date.is_(None))
+        for drug in session.scalars(query.order_by(column).limit(limit)):
+            found.setdefault(drug.receipt_code, drug)
+        if len(found) >= limit:
+            break
+    drugs = sorted(found.values(), key=lambda d: d.kana_key)[:limit]
     return [DrugHit(d.receipt_code, d.name, d.unit, d.yj_code, d.generic_name, d.narcotic_label, d.end_date is not None)
-            for d in found]
+            for d in drugs]
 
 
 def get_drug(session: Session, receipt_code: str) -> Drug | None:

@@ -23,6 +23,7 @@ class Drug(Base):
     __table_args__ = (
         Index("ix_drug_kana_key", "kana_key", postgresql_ops={"kana_key": "varchar_pattern_ops"}),
         Index("ix_drug_name_key", "name_key", postgresql_ops={"name_key": "varchar_pattern_ops"}),
+        Index("ix_drug_generic_key", "generic_key", postgresql_ops={"generic_key": "varchar_pattern_ops"}),
         Index("ix_drug_yj_code", "yj_code"),
     )
 

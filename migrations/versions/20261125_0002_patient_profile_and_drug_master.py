@@ -43,6 +43,7 @@ def upgrade() -> None:
     with op.batch_alter_table('drug', schema=None) as batch_op:
         batch_op.create_index('ix_drug_kana_key', ['kana_key'], unique=False, postgresql_ops={'kana_key': 'varchar_pattern_ops'})
         batch_op.create_index('ix_drug_name_key', ['name_key'], unique=False, postgresql_ops={'name_key': 'varchar_pattern_ops'})
+        batch_op.create_index('ix_drug_generic_key', ['generic_key'], unique=False, postgresql_ops={'generic_key': 'varchar_pattern_ops'})
         batch_op.create_index('ix_drug_yj_code', ['yj_code'], unique=False)
 
     op.create_table('patient_allergy',
@@ -355,6 +356,7 @@ def downgrade() -> None:
     op.drop_table('patient_allergy')
     with op.batch_alter_table('drug', schema=None) as batch_op:
         batch_op.drop_index('ix_drug_yj_code')
+        batch_op.drop_index('ix_drug_generic_key')
         batch_op.drop_index('ix_drug_name_key')
         batch_op.drop_index('ix_drug_kana_key')
 
