@@ -52,10 +52,10 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"{url} did not answer in {timeout:.0f} s")
 
 
-def start_orca_simulator() -> str:
-    """Start the ORCA simulator; return its root URL."""
+def start_simulator(module: str) -> str:
+    """Start one simulator (python -m simulators.<module>) on a free port; return its root URL."""
     port = free_port()
-    command = [sys.executable, "-m", "simulators.orca", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "-m", f"simulators.{module}", "--host", "127.0.0.1", "--port", str(port)]
     CHILDREN.append(subprocess.Popen(command, cwd=ROOT))  # noqa: S603 — our own module, fixed arguments
     url = f"http://127.0.0.1:{port}"
     wait_http(url + "/")
@@ -69,8 +69,10 @@ def main() -> None:
     atexit.register(stop_children)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
-    orca_root = start_orca_simulator()
+    orca_root = start_simulator("orca")
     print(f"ORCA simulator: {orca_root}", flush=True)
+    eprescription_root = start_simulator("eprescription")
+    print(f"電子処方箋 simulator: {eprescription_root}", flush=True)
 
     from app import create_app
     from app.cli import upgrade_database
@@ -81,7 +83,7 @@ def main() -> None:
     upgrade_database(config.DATABASE_URL)
     app = create_app(config)
     with app.app_context():
-        prepare_demo(app, orca_root)
+        prepare_demo(app, orca_root, eprescription_root)
 
     from waitress import serve
 

@@ -152,3 +152,20 @@ def orca(orca_server):
     """The simulator with fresh data and no faults."""
     orca_server.reset()
     return orca_server
+
+
+@pytest.fixture(scope="session")
+def eprescription_server():
+    """The 電子処方箋管理サービス simulator on a free port for the whole run (real HTTP only)."""
+    from simulators.eprescription.testing import start_eprescription_simulator
+
+    server = start_eprescription_simulator()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def eprescription(eprescription_server):
+    """The simulator with no prescriptions and no fault."""
+    eprescription_server.reset()
+    return eprescription_server

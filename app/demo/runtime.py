@@ -8,12 +8,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.clinics.models import Clinic
-from app.demo.seed import is_empty, seed_demo
+from app.demo.seed import EPRESCRIPTION_DEMO_TOKENS, is_empty, seed_demo
 
 log = logging.getLogger(__name__)
 
 
-def prepare_demo(app: Flask, orca_root: str) -> None:
+def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = None) -> None:
     """Seed if empty; set the demo clinics' ORCA URL to this run's simulator; pull today's reception list; give
     the fixed patients their clinical records the first time."""
     factory = app.extensions["db_sessionmaker"]
@@ -26,6 +26,10 @@ def prepare_demo(app: Flask, orca_root: str) -> None:
             if orca.get("demo_simulator"):
                 orca["base_url"] = f"{orca_root}/clinic/{clinic.institution_code}/api"
                 clinic.integrations = {**clinic.integrations, "orca": orca}
+                if eprescription_root and clinic.institution_code in EPRESCRIPTION_DEMO_TOKENS:
+                    clinic.integrations = {**clinic.integrations, "eprescription": {
+                        "base_url": f"{eprescription_root}/clinic/{clinic.institution_code}",
+                        "token": EPRESCRIPTION_DEMO_TOKENS[clinic.institution_code]}}
         session.commit()
     from app.demo.clinical import load_masters_if_empty, seed_clinical_demo
     from app.reception.orca_sync import sync_all_clinics

@@ -39,6 +39,10 @@ class DemoAlreadySeeded(Exception):
     """The database already holds data: the demo is seeded only into an empty one."""
 
 
+#: The demo clinics' tokens at the 電子処方箋 simulator (demo data, like the ORCA passwords above).
+EPRESCRIPTION_DEMO_TOKENS = {"1310123458": "demo-eprescription-a", "1310156789": "demo-eprescription-b"}
+
+
 def is_empty(session: Session) -> bool:
     """Whether the database has no clinic yet."""
     return (session.scalar(select(func.count()).select_from(Clinic)) or 0) == 0

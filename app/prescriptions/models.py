@@ -112,6 +112,13 @@ class Prescription(ClinicScoped, Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("prescription.id"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str] = mapped_column(String(200), default="")
+    #: 電子処方箋: "" (paper), sending, registered, rejected, cancelling, cancelled — delivery state, not content.
+    eprescription_status: Mapped[str] = mapped_column(String(12), default="")
+    #: The service's id, the 引換番号 the patient takes to the pharmacy, and the service's check warnings.
+    eprescription_id: Mapped[str] = mapped_column(String(64), default="")
+    exchange_number: Mapped[str] = mapped_column(String(20), default="")
+    eprescription_warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    eprescription_error: Mapped[str] = mapped_column(String(500), default="")
 
     rps: Mapped[list[PrescriptionRp]] = relationship(back_populates="prescription", order_by="PrescriptionRp.number",
                                                      cascade="all, delete-orphan")

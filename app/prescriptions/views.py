@@ -15,8 +15,9 @@ from app.core.web import current_actor
 from app.db import db_session
 from app.patients import profile as profiles
 from app.patients import services as patients
-from app.prescriptions import bp, checks, services
+from app.prescriptions import bp, checks, eprescription, services
 from app.prescriptions.drug_master import search_drugs
+from app.prescriptions.fhir import EPrescriptionError as EPrescriptionDocumentError
 from app.prescriptions.usage import coded_usages
 
 MAX_QUERY = 100
@@ -50,6 +51,7 @@ def _viewed(patient_id: int, resource: str) -> None:
 def _render_order(patient, draft: services.Draft, results=None, status: int = 200):
     return render_template("prescriptions/order.html", patient=patient, draft=draft, results=results,
                            usages=coded_usages(), forms=services.FORM_LABELS, today=japan_today(),
+                           electronic_available=eprescription.is_available(current_user.clinic),
                            max_lines=services.MAX_LINES, max_rps=services.MAX_RPS), status
 
 
@@ -106,6 +108,8 @@ def order(patient_id: int):
         return _render_order(patient, draft)
     db = db_session()
     services.validate_draft(db, draft)
+    if draft.mode == "electronic" and not eprescription.is_available(current_user.clinic):
+        draft.errors.append("電子処方箋管理サービスの接続が設定されていないため、電子処方箋では発行できません")
     if draft.has_errors:
         return _render_order(patient, draft, status=422)
     results = _checks_for(patient.id, draft)
@@ -118,8 +122,16 @@ def order(patient_id: int):
         return _render_order(patient, draft, results, status=422)
     prescription = services.issue(db, current_user.clinic_id, current_actor(), patient.id, draft,
                                   [r.as_record() for r in results])
+    if draft.mode == "electronic":
+        try:
+            eprescription.queue_registration(db, current_user.clinic, prescription, patient)
+        except EPrescriptionDocumentError as exc:
+            db.rollback()
+            draft.errors.append(f"電子処方箋にできません: {exc}")
+            return _render_order(patient, draft, results, status=422)
     db.commit()
-    flash("処方箋を発行しました", "success")
+    flash("電子処方箋として発行しました。引換番号は登録が済みしだい表示されます" if draft.mode == "electronic"
+          else "処方箋を発行しました", "success")
     return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
 
 
@@ -148,6 +160,7 @@ def cancel(patient_id: int, prescription_id: int):
         abort(404)
     try:
         services.cancel(db, current_user.clinic_id, current_actor(), prescription, request.form.get("reason", ""))
+        eprescription.queue_cancellation(db, current_user.clinic, prescription)
     except services.PrescriptionError as exc:
         db.rollback()
         flash(str(exc), "error")
