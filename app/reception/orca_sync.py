@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass, replace
@@ -213,6 +214,52 @@ def refresh_staff_lists(clinic: Clinic, client: OrcaClient) -> None:
         clinic.integrations = {**(clinic.integrations or {}), "orca": orca}
 
 
+PUSH_SEEN_KEEP = 500  # uuids remembered: ids wrap at 65535, so events are told apart by uuid
+PUSH_RETRY_AFTER = timedelta(minutes=10)  # an ORCA without pusheventgetv2 is asked again only this often
+
+
+def sync_push_events(session: Session, clinic: Clinic, client: OrcaClient) -> set[date]:
+    """Catch up on ORCA's PUSH notifications (pusheventgetv2): a changed patient is fetched at once; the days
+    whose 受付 or 会計 changed are returned for a reception pull. Never fails the pass: an ORCA without the
+    API (on-premise, older) is simply asked again later and the periodic pull covers for it."""
+    state = reception.sync_state(session, clinic.id, "orca.push")
+    cursor = json.loads(state.cursor) if state.cursor and state.cursor.startswith("{") else {}
+    now = utcnow()
+    if cursor.get("retry_at") and datetime.fromisoformat(cursor["retry_at"]) > now:
+        return set()
+    # Minutes are the API's resolution: ask again from the minute of the last pull and drop what was seen.
+    since = datetime.fromisoformat(cursor["since"]) if cursor.get("since") else now - timedelta(hours=1)
+    try:
+        events = client.fetch_push_events(since=since - timedelta(minutes=1))
+    except OrcaError as exc:
+        state.last_error = f"PUSH通知を取得できません（定期取得で同期します）: {exc.message_ja}"[:500]
+        state.cursor = json.dumps({**cursor, "retry_at": (now + PUSH_RETRY_AFTER).isoformat()})
+        return set()
+    seen = list(cursor.get("seen", []))
+    days: set[date] = set()
+    for event in sorted(events, key=lambda e: e.time):
+        if event.uuid in seen:
+            continue
+        seen.append(event.uuid)
+        body = event.body or {}
+        patient_id = str(body.get("Patient_ID") or "")
+        if event.event == "patient_information" and patient_id and body.get("Patient_Mode") != "delete":
+            try:
+                sync_patient(session, clinic, client, patient_id)
+            except OrcaApiError as exc:  # the patient may have gone again: the periodic pull reconciles
+                log.info("push: patient %s not fetched: %s", patient_id, exc.message_ja)
+        elif event.event in ("patient_accept", "patient_account"):
+            stamp = body.get("Accept_Date") or body.get("Perform_Date") or body.get("Information_Date")
+            try:
+                days.add(date.fromisoformat(stamp) if stamp else event.time.astimezone(JST).date())
+            except ValueError:
+                days.add(event.time.astimezone(JST).date())
+    state.cursor = json.dumps({"since": now.isoformat(), "seen": seen[-PUSH_SEEN_KEEP:]})
+    state.last_success_at = now
+    state.last_error = None
+    return days
+
+
 def sync_clinic(session: Session, clinic: Clinic, day: date | None = None) -> None:
     """Sync one clinic's day; on failure the list keeps the last synced data and the error is shown."""
     client = orca_client_for(clinic)
@@ -224,8 +271,12 @@ def sync_clinic(session: Session, clinic: Clinic, day: date | None = None) -> No
         return
     try:
         refresh_staff_lists(clinic, client)
+        push_days = sync_push_events(session, clinic, client)
         sync_patient_master(session, clinic, client)
-        sync_receptions(session, clinic, client, day or japan_today())
+        today = day or japan_today()
+        sync_receptions(session, clinic, client, today)
+        for other_day in sorted(push_days - {today}):  # a change ORCA announced for another day
+            sync_receptions(session, clinic, client, other_day)
     except OrcaError as exc:
         session.rollback()
         state = reception.sync_state(session, clinic.id, "orca.reception")
