@@ -44,8 +44,10 @@ class Patient(ClinicScoped, Base):
 
     __table_args__ = (
         UniqueConstraint("clinic_id", "orca_patient_id", name="uq_patient_clinic_orca"),
-        Index("ix_patient_clinic_kana_key", "clinic_id", "kana_key"),
-        Index("ix_patient_clinic_name_key", "clinic_id", "name_key"),
+        # id is part of the key so that "ORDER BY kana_key, id LIMIT n" is read in index order on PostgreSQL
+        # (SQLite appends the rowid to every index by itself).
+        Index("ix_patient_clinic_kana_key_id", "clinic_id", "kana_key", "id"),
+        Index("ix_patient_clinic_name_key_id", "clinic_id", "name_key", "id"),
         Index("ix_patient_clinic_birth", "clinic_id", "birth_date"),
     )
 
