@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from app.core.audit import Actor, record_audit
 from app.core.errors import ValidationError
 from app.core.jp import format_age
-from app.core.timeutil import to_japan_time
-from app.db import UTCDateTime, get_scoped, scoped, utcnow
+from app.core.timeutil import JST
+from app.db import get_scoped, scoped, utcnow
 from app.outbox.services import enqueue
 from app.patients.models import SEX_LABELS, Patient
 from app.reception.models import (
@@ -88,17 +88,22 @@ def list_visits(session: Session, clinic_id: int, flt: VisitFilter) -> list[Visi
         "status": [status_rank, Visit.accepted_at],
     }[flt.sort if flt.sort in SORTS else "time"]
     stmt = stmt.order_by(*[k.desc() for k in keys] if flt.descending else keys)
-    accepted_type = UTCDateTime()
+    # Per-row work is kept to plain lookups: this list is the busiest page of the day (300 rows in ≤ 30 ms).
+    naive_is_utc = session.get_bind().dialect.name == "sqlite"
+    ages: dict[date, str] = {}
     rows = []
     for r in session.execute(stmt):
-        accepted = accepted_type.process_result_value(r.accepted_at, session.get_bind().dialect)
+        accepted = r.accepted_at.replace(tzinfo=UTC) if naive_is_utc and r.accepted_at.tzinfo is None else r.accepted_at
+        age = ages.get(r.birth_date)
+        if age is None:
+            age = ages[r.birth_date] = format_age(r.birth_date, flt.day) if r.birth_date <= flt.day else ""
+        status = r.status
         rows.append(VisitRow(
-            id=r.id, patient_id=r.patient_id, time_text=to_japan_time(accepted).strftime("%H:%M"),
+            id=r.id, patient_id=r.patient_id, time_text=accepted.astimezone(JST).strftime("%H:%M"),
             acceptance_id=r.orca_acceptance_id, name=r.name, kana=r.kana, sex_label=SEX_LABELS.get(r.sex, ""),
-            age_text=format_age(r.birth_date, flt.day) if r.birth_date <= flt.day else "",
-            department_name=r.department_name, physician_code=r.physician_code, physician_name=r.physician_name,
-            insurance_summary=r.insurance_summary, status=r.status, status_label=STATUS_LABELS.get(r.status, r.status),
-            next_status=NEXT_STATUS.get(r.status)))
+            age_text=age, department_name=r.department_name, physician_code=r.physician_code,
+            physician_name=r.physician_name, insurance_summary=r.insurance_summary, status=status,
+            status_label=STATUS_LABELS.get(status, status), next_status=NEXT_STATUS.get(status)))
     return rows
 
 
