@@ -171,3 +171,35 @@ def cancel(patient_id: int, prescription_id: int):
         return redirect(url_for("prescriptions.new", patient_id=patient.id, **{"from": prescription.id},
                                 replace=1))
     return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription_id))
+
+
+@bp.get("/patients/<int:patient_id>/prescriptions/<int:prescription_id>/print.pdf")
+@requires("patient.read")
+def print_pdf(patient_id: int, prescription_id: int):
+    """The 院外処方箋 as a PDF (?paper=A4 for A4), or the 処方内容（控え） of a 電子処方箋; the print is logged."""
+    from app.core.errors import ValidationError
+    from app.prescriptions.printing import prescription_pdf
+    from app.printing.rx_symbol import SymbolTextError
+
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    prescription = services.get_prescription(db, current_user.clinic_id, patient.id, prescription_id)
+    if prescription is None:
+        abort(404)
+    if prescription.status != "issued":
+        flash("取り消した処方箋は印刷できません", "error")
+        return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
+    if prescription.mode == "electronic" and not prescription.exchange_number:
+        flash("引換番号がまだ届いていないため、控えを印刷できません", "warning")
+        return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
+    paper = "A4" if request.args.get("paper") == "A4" else "A5"
+    try:
+        pdf = prescription_pdf(prescription, patient, current_user.clinic, paper)
+    except (ValidationError, SymbolTextError) as exc:
+        flash(f"印刷できません: {exc}", "error")
+        return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
+    log_access(db, current_actor(), patient_id=patient.id, action="print", resource=f"prescription:{prescription.id}")
+    db.commit()
+    name = f"prescription-{prescription.issued_on.isoformat()}-{prescription.id}.pdf"
+    return current_app.response_class(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})

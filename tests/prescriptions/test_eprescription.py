@@ -76,7 +76,7 @@ def test_document_shape_matches_the_published_examples(app, client, desk, sessio
 
 
 def test_electronic_prescription_gets_its_exchange_number_through_the_outbox(app, client, desk, session,
-                                                                              eprescription):
+                                                                              eprescription, tmp_path):
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
     patient = desk["patient"]
     page = f"/patients/{patient.id}/prescriptions/new"
@@ -91,6 +91,10 @@ def test_electronic_prescription_gets_its_exchange_number_through_the_outbox(app
     assert rx.eprescription_status == "registered" and len(rx.exchange_number) == 8
     html = client.get(issued.location).get_data(as_text=True)
     assert f"引換番号 {rx.exchange_number}" in html
+    from tests.printing.pdf_tools import pdf_text
+
+    copy = client.get(f"/patients/{patient.id}/prescriptions/{rx.id}/print.pdf")
+    assert copy.mimetype == "application/pdf" and rx.exchange_number in pdf_text(copy.data, tmp_path)
     # The service's own check: the same ingredient prescribed again is a duplicate.
     _issue(client, patient, RPS, mode="electronic")
     _deliver(app)

@@ -236,3 +236,25 @@ def test_contraindicated_combination_with_a_current_medicine_is_stopped_with_its
     assert "相互作用データ 版 2026-11-25a" in html and "クラリシッド錠200mg" in html
     # Clarithromycin has pairs in the table; a drug without any pair is still named as unchecked.
     assert "データ未収載）: クラリスロマイシン" not in html
+
+
+def test_issued_prescription_prints_as_a_pdf_whose_symbol_scans(client, desk, session, tmp_path):
+    from app.prescriptions.printing import print_model
+    from app.printing.prescription import jahis_symbol_text
+    from tests.printing.pdf_tools import decode_symbols, page_images, pdf_text
+
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    patient = desk["patient"]
+    _issue(client, patient, THREE_LINES)
+    rx = session.scalars(select(Prescription)).one()
+    response = client.get(f"/patients/{patient.id}/prescriptions/{rx.id}/print.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "no-store"
+    text = pdf_text(response.data, tmp_path)
+    assert "処方箋" in text and "山田" in text and "ロキソプロフェン" in text and "アムロジピン" in text
+    scanned = b"".join(decode_symbols(image) for image in page_images(response.data, tmp_path))
+    expected = jahis_symbol_text(print_model(rx, patient, desk["clinic"]))
+    assert scanned.decode("cp932") == expected  # what a pharmacy's reader gets is the whole prescription
+    assert "1149019F1ZZZ" in expected and "620007817" in expected  # 一般名処方 by its code; the brand by レセ電
+    actions = session.scalars(select(AccessLogEntry.action).where(AccessLogEntry.patient_id == patient.id)).all()
+    assert "print" in actions
