@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass, replace
@@ -16,13 +15,21 @@ from app.clinics.models import Clinic
 from app.core.audit import Actor, record_audit
 from app.core.timeutil import JST, japan_today
 from app.db import scoped, utcnow
-from app.integrations.orca import OrcaApiError, OrcaClient, OrcaError
+from app.integrations.orca import (
+    OrcaApiError,
+    OrcaAuthError,
+    OrcaClient,
+    OrcaError,
+    OrcaProtocolError,
+    OrcaUnavailable,
+)
 from app.outbox.models import OutboxMessage
 from app.outbox.services import DeliveryError, PermanentDeliveryError, register_handler
 from app.patients import services as patients
 from app.patients.models import Patient
 from app.reception import services as reception
 from app.reception.models import CANCELLED, PAID, Visit
+from app.reception.orca_push import PushNews, read_push_events
 
 log = logging.getLogger(__name__)
 
@@ -214,54 +221,55 @@ def refresh_staff_lists(clinic: Clinic, client: OrcaClient) -> None:
         clinic.integrations = {**(clinic.integrations or {}), "orca": orca}
 
 
-PUSH_SEEN_KEEP = 500  # uuids remembered: ids wrap at 65535, so events are told apart by uuid
-PUSH_RETRY_AFTER = timedelta(minutes=10)  # an ORCA without pusheventgetv2 is asked again only this often
+#: With PUSH working, the full pull (staff lists, patient master, today's list) is only a safety net, run this
+#: often; without PUSH it runs on every pass, as before.
+FULL_PULL_EVERY = timedelta(minutes=5)
 
 
-def sync_push_events(session: Session, clinic: Clinic, client: OrcaClient) -> set[date]:
-    """Catch up on ORCA's PUSH notifications (pusheventgetv2): a changed patient is fetched at once; the days
-    whose 受付 or 会計 changed are returned for a reception pull. Never fails the pass: an ORCA without the
-    API (on-premise, older) is simply asked again later and the periodic pull covers for it."""
-    state = reception.sync_state(session, clinic.id, "orca.push")
-    cursor = json.loads(state.cursor) if state.cursor and state.cursor.startswith("{") else {}
-    now = utcnow()
-    if cursor.get("retry_at") and datetime.fromisoformat(cursor["retry_at"]) > now:
-        return set()
-    # Minutes are the API's resolution: ask again from the minute of the last pull and drop what was seen.
-    since = datetime.fromisoformat(cursor["since"]) if cursor.get("since") else now - timedelta(hours=1)
-    try:
-        events = client.fetch_push_events(since=since - timedelta(minutes=1))
-    except OrcaError as exc:
-        state.last_error = f"PUSH通知を取得できません（定期取得で同期します）: {exc.message_ja}"[:500]
-        state.cursor = json.dumps({**cursor, "retry_at": (now + PUSH_RETRY_AFTER).isoformat()})
-        return set()
-    seen = list(cursor.get("seen", []))
-    days: set[date] = set()
-    for event in sorted(events, key=lambda e: e.time):
-        if event.uuid in seen:
+def sync_announced_patients(session: Session, clinic: Clinic, client: OrcaClient, patient_ids: list[str]) -> int:
+    """Fetch the patients a patient_information notification named; returns how many were stored.
+
+    One patient ORCA cannot give (gone again: code 10; a broken record) is logged and left to the periodic
+    pull, which reports it; ORCA itself failing (down, refused) fails the pass.
+    """
+    stored = 0
+    for patient_id in patient_ids:
+        try:
+            sync_patient(session, clinic, client, patient_id)
+        except (OrcaApiError, OrcaProtocolError) as exc:
+            log.warning("clinic %s: announced patient %s not fetched: %s", clinic.id, patient_id, exc.message_ja)
             continue
-        seen.append(event.uuid)
-        body = event.body or {}
-        patient_id = str(body.get("Patient_ID") or "")
-        if event.event == "patient_information" and patient_id and body.get("Patient_Mode") != "delete":
-            try:
-                sync_patient(session, clinic, client, patient_id)
-            except OrcaApiError as exc:  # the patient may have gone again: the periodic pull reconciles
-                log.info("push: patient %s not fetched: %s", patient_id, exc.message_ja)
-        elif event.event in ("patient_accept", "patient_account"):
-            stamp = body.get("Accept_Date") or body.get("Perform_Date") or body.get("Information_Date")
-            try:
-                days.add(date.fromisoformat(stamp) if stamp else event.time.astimezone(JST).date())
-            except ValueError:
-                days.add(event.time.astimezone(JST).date())
-    state.cursor = json.dumps({"since": now.isoformat(), "seen": seen[-PUSH_SEEN_KEEP:]})
-    state.last_success_at = now
-    state.last_error = None
-    return days
+        stored += 1
+    return stored
+
+
+def _full_pull_due(session: Session, clinic_id: int) -> bool:
+    last = reception.sync_state(session, clinic_id, "orca.patients").last_success_at
+    return last is None or last <= utcnow() - FULL_PULL_EVERY
+
+
+def _read_push(session: Session, clinic: Clinic, client: OrcaClient) -> PushNews:
+    """The PUSH part of a pass, committed on its own: what it brought stays even when a pull below fails."""
+    try:
+        news = read_push_events(session, clinic.id, client)
+        sync_announced_patients(session, clinic, client, news.patient_ids)
+    except (OrcaUnavailable, OrcaAuthError):
+        raise  # ORCA itself is unwell: the pass fails and says so
+    except Exception:  # noqa: BLE001 — PUSH only speeds things up: whatever breaks it, the pull still runs
+        log.exception("clinic %s: PUSH notifications not used in this pass", clinic.id)
+        session.rollback()
+        return PushNews(available=False)
+    session.commit()
+    return news
 
 
 def sync_clinic(session: Session, clinic: Clinic, day: date | None = None) -> None:
-    """Sync one clinic's day; on failure the list keeps the last synced data and the error is shown."""
+    """One pass for one clinic; on failure the list keeps the last synced data and the error is shown.
+
+    PUSH first: a patient ORCA announced is fetched at once, a day whose 受付 or 会計 changed is pulled once.
+    The full pull runs when PUSH cannot be used, every FULL_PULL_EVERY otherwise, and whenever `day` is given.
+    With PUSH working and nothing announced, a pass is one pusheventgetv2 call.
+    """
     client = orca_client_for(clinic)
     state = reception.sync_state(session, clinic.id, "orca.reception")
     state.last_attempt_at = utcnow()
@@ -270,13 +278,14 @@ def sync_clinic(session: Session, clinic: Clinic, day: date | None = None) -> No
         session.commit()
         return
     try:
-        refresh_staff_lists(clinic, client)
-        push_days = sync_push_events(session, clinic, client)
-        sync_patient_master(session, clinic, client)
-        today = day or japan_today()
-        sync_receptions(session, clinic, client, today)
-        for other_day in sorted(push_days - {today}):  # a change ORCA announced for another day
-            sync_receptions(session, clinic, client, other_day)
+        news = _read_push(session, clinic, client)
+        days = set(news.days)
+        if day is not None or not news.available or _full_pull_due(session, clinic.id):
+            refresh_staff_lists(clinic, client)
+            sync_patient_master(session, clinic, client)
+            days.add(day or japan_today())
+        for each in sorted(days):
+            sync_receptions(session, clinic, client, each)
     except OrcaError as exc:
         session.rollback()
         state = reception.sync_state(session, clinic.id, "orca.reception")
@@ -284,20 +293,29 @@ def sync_clinic(session: Session, clinic: Clinic, day: date | None = None) -> No
         state.last_error = exc.message_ja[:500]
         log.warning("ORCA sync of clinic %s failed: %s", clinic.id, exc)
     else:
+        state = reception.sync_state(session, clinic.id, "orca.reception")
         state.last_success_at = utcnow()
         state.last_error = None
     session.commit()
 
 
 def sync_all_clinics(session_factory: Callable[[], Session], day: date | None = None) -> None:
-    """Sync every clinic that has ORCA configured (the poller's and the demo start's pass)."""
+    """One pass over every clinic that has ORCA configured (the poller's and the demo start's).
+
+    A clinic whose pass breaks unexpectedly is logged and skipped: the other clinics are still synced.
+    """
     with session_factory() as session:
         clinic_ids = list(session.scalars(select(Clinic.id)))
     for clinic_id in clinic_ids:
         with session_factory() as session:
             clinic = session.get(Clinic, clinic_id)
-            if clinic is not None and (clinic.integrations or {}).get("orca", {}).get("base_url"):
+            if clinic is None or not (clinic.integrations or {}).get("orca", {}).get("base_url"):
+                continue
+            try:
                 sync_clinic(session, clinic, day)
+            except Exception:  # noqa: BLE001 — one clinic's bug or database error must not starve the others
+                log.exception("ORCA sync of clinic %s broke", clinic_id)
+                session.rollback()
 
 
 def deliver_reception(session: Session, message: OutboxMessage) -> dict[str, Any] | None:

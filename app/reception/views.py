@@ -47,12 +47,12 @@ def index():
     db = db_session()
     visits = reception.list_visits(db, current_user.clinic_id, flt)
     sync = reception.sync_state(db, current_user.clinic_id, "orca.reception")
-    db.commit()
+    revision = reception.list_revision(db, current_user.clinic_id, flt.day)
+    db.commit()  # last: every read above shares one connection checkout (on PostgreSQL a ping and a BEGIN each)
     physicians = sorted({(v.physician_code, v.physician_name) for v in visits if v.physician_code})
     return render_template("reception/index.html", visits=visits, flt=flt, errors=errors, sync=sync,
                            status_labels=STATUS_LABELS, status_order=STATUS_ORDER, physicians=physicians,
-                           revision=reception.list_revision(db, current_user.clinic_id, flt.day),
-                           today=japan_today())
+                           revision=revision, today=japan_today())
 
 
 @bp.get("/reception/revision")

@@ -189,11 +189,18 @@ PUSH_ERRORS = {
     "0005": "期間終了日時の日付の入力に誤りがあります。", "0006": "期間終了日時の時刻の入力に誤りがあります。",
     "0007": "対象となるＰＵＳＨ通知が存在しませんでした。", "0008": "期間開始日時＞期間終了日時です。",
 }
+#: start_time / end_time as the page gives them: "2018-01-24 13:00", or the date alone ("日付のみの指定も可能").
+#: A time with seconds is not in the published format and is refused like any other wrong time.
 _STAMP = re.compile(r"^(\S+)(?: (\S+))?$")
+_CLOCK = re.compile(r"^\d\d:\d\d$")
 
 
 def _moment(value: str, date_code: str, time_code: str, end: bool) -> datetime | str | None:
-    """A start/end_time ("YYYY-MM-DD" or "YYYY-MM-DD HH:MM[:SS]") as a JST datetime, or its error code."""
+    """A start/end_time ("YYYY-MM-DD" or "YYYY-MM-DD HH:MM") as a JST datetime, or its error code.
+
+    Minutes are the resolution: a start takes in its whole minute from :00, an end its whole minute to :59
+    (the page's own example window is 13:00 to 12:59 the next day); a date alone is the whole day.
+    """
     if not value:
         return None
     match = _STAMP.match(value)
@@ -203,11 +210,13 @@ def _moment(value: str, date_code: str, time_code: str, end: bool) -> datetime |
     clock = match.group(2) if match else None
     if clock is None:
         return datetime.combine(day, time.max if end else time.min, tzinfo=JST)
+    if not _CLOCK.match(clock):
+        return time_code
     try:
         parsed = time.fromisoformat(clock)
     except ValueError:
         return time_code
-    if end and len(clock) == 5:
+    if end:
         parsed = parsed.replace(second=59, microsecond=999999)
     return datetime.combine(day, parsed, tzinfo=JST)
 

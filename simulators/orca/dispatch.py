@@ -28,6 +28,9 @@ class Api:
     reskey: str
     handler: Callable[[Call], Any]
     json_only: bool = False
+    #: Served by WebORCA (under /api) only: pusheventgetv2 says "現在はクラウド版のみ提供しています" (§6a), so a
+    #: classic on-premises ORCA (api_prefix "") has no such API and answers 404 as for any unknown one.
+    cloud_only: bool = False
 
     @property
     def name(self) -> str:
@@ -50,7 +53,7 @@ APIS = {api.path: api for api in (
     Api("api01rv2/acceptlstv2", "POST", "acceptlstreq", "acceptlstres", "Patient Info", api_reception.acceptlst),
     Api("orca11/acceptmodv2", "POST", "acceptreq", "acceptres", "Acceptance_Info", api_reception.acceptmod),
     Api("api01rv2/pusheventgetv2", "POST", "pusheventgetv2req", "", "", api_reception.pusheventget,
-        json_only=True),
+        json_only=True, cloud_only=True),
     Api("api01rv2/system01lstv2", "POST", "system01_managereq", "system01_manageres", "Patient Info",
         api_system.system01lst),
     Api("api21/medicalmodv2", "POST", "medicalreq", "medicalres", "Medical Info", api_medical.medicalmod),
@@ -92,7 +95,7 @@ def handle(state: ClinicState | None, faults: FaultBoard, code: str, rest: str) 
     if prefix and not rest.startswith(prefix + "/"):
         return _web_ui_router(request.method)
     api = APIS.get(rest[len(prefix) + 1:] if prefix else rest)
-    if api is None:
+    if api is None or (api.cloud_only and not prefix):
         return json_response({"message": "APIが存在しません"}, 404)
     if request.method != api.method:
         response = json_response({"message": "Method Not Allowed"}, 405)

@@ -72,6 +72,17 @@ def register_harness(app: Flask, states: dict[str, ClinicState], faults: FaultBo
             state.pay(reception)
             return jsonify({"Acceptance_Id": reception.acceptance_id, "Account_Time": reception.account_time})
 
+    @app.post("/_sim/clinic/<code>/push/last_id")
+    def push_last_id(code: str):
+        """{"id": N}: the next PUSH notification gets id N+1 (N = 65535 wraps to 1), to exercise the wrap."""
+        state = state_of(code)
+        value = body().get("id")
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+            return jsonify({"error": "id must be 0–65535"}), 400
+        with state.lock:
+            state.event_counter = value
+        return jsonify({"next_id": value % 65535 + 1})
+
     @app.get("/_sim/clinic/<code>/medical")
     def medical(code: str):
         """The 中途データ kept from medicalmodv2."""

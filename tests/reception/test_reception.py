@@ -14,19 +14,8 @@ from app.outbox.models import DELIVERED, OutboxMessage
 from app.patients.models import Patient
 from app.reception.models import Visit
 from app.reception.orca_sync import sync_all_clinics
-from tests.factories import make_clinic, make_user
 
 FIXED = ["山田", "髙橋", "佐々木", "渡邉", "齋藤"]
-
-
-@pytest.fixture
-def orca_clinic(session, orca):
-    clinic = make_clinic(session, institution_code="1310123458", name="かみかるて内科クリニック",
-                         integrations={"orca": {"base_url": orca.base_url("1310123458"), "user": "ormaster-a",
-                                                "password": "orca-demo-a"}})
-    clerk = make_user(session, clinic, role="clerk")
-    session.commit()
-    return clinic, clerk
 
 
 def _sync(app):
