@@ -1,4 +1,5 @@
-"""Seeded benchmarks of the reception desk: patient search and the reception list (targets from issue 4).
+"""Seeded benchmarks: patient search and the reception list (issue 4), drug search, prescription checks and the
+院外処方箋 PDF (issue 6).
 
 Each figure is measured through the whole Flask stack (routing, login, session, CSRF, templates, database),
 in process, so it is the server's time for one request — what a clerk waits for, minus the network.
@@ -136,6 +137,36 @@ def check_case(app) -> Callable[[], object]:
     return call
 
 
+def seed_prescription(url: str) -> tuple[int, int]:
+    """An issued 5-line prescription (内服 4 lines, 頓服 1, one 一般名処方) of the first patient, for its PDF."""
+    from app.prescriptions.models import Drug, Prescription, PrescriptionLine, PrescriptionRp
+
+    engine = create_engine(url)
+    with Session(engine) as session:
+        patient = session.scalars(select(Patient).order_by(Patient.id).limit(1)).one()
+        drugs = list(session.scalars(select(Drug).where(Drug.dosage_form == 1, Drug.generic_code != "")
+                                     .order_by(Drug.receipt_code).limit(5)))
+        today = japan_today()
+        rx = Prescription(clinic_id=patient.clinic_id, patient_id=patient.id, doctor_name="上野　誠", issued_on=today,
+                          valid_until=today + timedelta(days=3), status="issued", mode="paper", remarks="",
+                          acknowledged_checks=[])
+        for number, (form, usage, times, chosen) in enumerate(
+                [(1, "内服・経口・１日３回朝昼夕食後", 3, drugs[:4]), (2, "疼痛時", None, drugs[4:])], start=1):
+            rp = PrescriptionRp(number=number, form=form, usage_code="", usage_text=usage, times_per_day=times,
+                                quantity=14 if form == 1 else 5)
+            for seq, drug in enumerate(chosen, start=1):
+                rp.lines.append(PrescriptionLine(
+                    seq=seq, drug_receipt_code=drug.receipt_code, drug_name=drug.name, yj_code=drug.yj_code,
+                    by_generic_name=seq == 1, generic_code=drug.generic_code, generic_name=drug.generic_name,
+                    no_substitution=False, dose=3 if form == 1 else 1, unit=drug.unit))
+            rx.rps.append(rp)
+        session.add(rx)
+        session.commit()
+        ids = patient.id, rx.id
+    engine.dispose()
+    return ids
+
+
 def measure(call: Callable[[], object], n: int) -> tuple[float, float]:
     """p50 and p95 in milliseconds over n calls (after a few warm-up calls)."""
     for _ in range(5):
@@ -167,6 +198,7 @@ def run(db: str, quick: bool) -> None:
     seed(url, n_patients, 300)
     n_drugs = 20_000
     seed_drugs(url, n_drugs)
+    rx_patient, rx_id = seed_prescription(url)
     if db == "postgresql":  # fresh statistics, as autovacuum would have them on a live database
         engine = create_engine(url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
@@ -203,6 +235,8 @@ def run(db: str, quick: bool) -> None:
     cases += [
         ("drug_search", lambda: get("/masters/drugs", q=rng.choice(drug_prefixes))(), 15, n_drugs),
         ("prescription_checks", check_case(app), 20, 10),
+        # The whole request: load, lay out the 様式第二号, JAHIS symbol, ReportLab with the IPAex subset, access log.
+        ("prescription_pdf", get(f"/patients/{rx_patient}/prescriptions/{rx_id}/print.pdf"), 30, 5),
     ]
     for case in cases:
         name, call, target = case[:3]

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("prescriptions", __name__, template_folder="templates")
 
-from app.prescriptions import eprescription, views  # noqa: E402,F401
+from app.prescriptions import billing, eprescription, views  # noqa: E402,F401

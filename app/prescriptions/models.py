@@ -119,6 +119,13 @@ class Prescription(ClinicScoped, Base):
     exchange_number: Mapped[str] = mapped_column(String(20), default="")
     eprescription_warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
     eprescription_error: Mapped[str] = mapped_column(String(500), default="")
+    #: Billing to ORCA (中途データ, medicalmodv2): "" not sent (no ORCA), sending, sent, rejected, deleting,
+    #: deleted, delete_failed. ORCA's Medical_Uid is the key to delete it when the prescription is cancelled.
+    orca_billing_status: Mapped[str] = mapped_column(String(16), default="")
+    orca_medical_uid: Mapped[str] = mapped_column(String(64), default="")
+    #: Lines ORCA dropped (M01 …) or its notice (既に同日の診療データ…), and the reason of a refusal.
+    orca_billing_warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    orca_billing_error: Mapped[str] = mapped_column(String(500), default="")
 
     rps: Mapped[list[PrescriptionRp]] = relationship(back_populates="prescription", order_by="PrescriptionRp.number",
                                                      cascade="all, delete-orphan")

@@ -27,6 +27,7 @@ from app.prescriptions.models import (
     PrescriptionRp,
 )
 from app.prescriptions.usage import USAGE_ROUTE, find_usage
+from app.printing.rx_symbol import symbol_text_problem
 
 MAX_RPS, MAX_LINES = 15, 10
 MAX_DAYS = 365
@@ -192,6 +193,8 @@ def _validate_rp(rp: DraftRp) -> None:
                              f"{FORM_LABELS[rp.form_number]}の剤には使えません")
     elif not rp.usage_text:
         rp.errors.append("用法を選ぶか入力してください（頓服は「疼痛時」などの条件）")
+    elif problem := symbol_text_problem("用法", rp.usage_text):
+        rp.errors.append(problem)
     quantity = rp.quantity_value
     unit = "回分" if rp.form_number == 2 else "日分"
     if quantity is None:
@@ -217,6 +220,8 @@ def validate_draft(session: Session, draft: Draft) -> Draft:
         draft.errors.append("薬剤を1つ以上入力してください")
     if draft.mode not in ("paper", "electronic"):
         draft.errors.append("発行方法を選んでください")
+    if problem := symbol_text_problem("備考", draft.remarks):
+        draft.errors.append(problem)
     return draft
 
 

@@ -15,7 +15,7 @@ from app.core.web import current_actor
 from app.db import db_session
 from app.patients import profile as profiles
 from app.patients import services as patients
-from app.prescriptions import bp, checks, eprescription, services
+from app.prescriptions import billing, bp, checks, eprescription, services
 from app.prescriptions.drug_master import search_drugs
 from app.prescriptions.fhir import EPrescriptionError as EPrescriptionDocumentError
 from app.prescriptions.usage import coded_usages
@@ -129,6 +129,7 @@ def order(patient_id: int):
             db.rollback()
             draft.errors.append(f"電子処方箋にできません: {exc}")
             return _render_order(patient, draft, results, status=422)
+    billing.queue_billing(db, current_user.clinic, prescription)
     db.commit()
     flash("電子処方箋として発行しました。引換番号は登録が済みしだい表示されます" if draft.mode == "electronic"
           else "処方箋を発行しました", "success")
@@ -146,6 +147,8 @@ def show(patient_id: int, prescription_id: int):
     _viewed(patient.id, f"prescription:{prescription.id}")
     return render_template("prescriptions/show.html", patient=patient, prescription=prescription,
                            today=japan_today(), forms=services.FORM_LABELS, severity_labels=checks.SEVERITY_LABELS,
+                           billing_labels=billing.STATUS_LABELS,
+                           billing_waiting=billing.waiting_reason(db_session(), prescription),
                            can_print="prescriptions.print_pdf" in current_app.view_functions)
 
 
@@ -161,6 +164,7 @@ def cancel(patient_id: int, prescription_id: int):
     try:
         services.cancel(db, current_user.clinic_id, current_actor(), prescription, request.form.get("reason", ""))
         eprescription.queue_cancellation(db, current_user.clinic, prescription)
+        billing.queue_billing_delete(db, current_user.clinic, prescription)
     except services.PrescriptionError as exc:
         db.rollback()
         flash(str(exc), "error")

@@ -81,6 +81,19 @@ class JahisSymbol:
         return self.text.encode(ENCODING)
 
 
+def symbol_text_problem(label: str, value: str) -> str | None:
+    """Why clinical text (用法, 備考 …) cannot go into the 2D symbol, in Japanese; None when it can.
+
+    Order entry asks this before a prescription is issued, so the doctor rewrites the character then instead of
+    meeting a print that cannot be made afterwards.
+    """
+    try:
+        _Records().text(label, value)
+    except SymbolTextError as exc:
+        return str(exc)
+    return None
+
+
 def _encodable(char: str) -> bool:
     return first_unencodable_char(char, ENCODING) is None
 

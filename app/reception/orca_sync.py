@@ -22,6 +22,7 @@ from app.integrations.orca import (
     OrcaError,
     OrcaProtocolError,
     OrcaUnavailable,
+    client_from_settings,
 )
 from app.outbox.models import OutboxMessage
 from app.outbox.services import DeliveryError, PermanentDeliveryError, register_handler
@@ -40,13 +41,7 @@ PATIENT_REFRESH = timedelta(hours=1)
 
 def orca_client_for(clinic: Clinic, timeout: float = 5.0) -> OrcaClient | None:
     """The ORCA client of a clinic from its settings, or None when ORCA is not configured."""
-    settings = (clinic.integrations or {}).get("orca") or {}
-    if not settings.get("base_url"):
-        return None
-    cert = settings.get("cert")
-    return OrcaClient(settings["base_url"], settings.get("user", ""), settings.get("password", ""),
-                      verify=settings.get("verify", True), cert=tuple(cert) if isinstance(cert, list) else cert,
-                      timeout=timeout)
+    return client_from_settings((clinic.integrations or {}).get("orca"), timeout=timeout)
 
 
 def test_orca_connection(clinic: Clinic) -> tuple[bool, str]:
@@ -186,6 +181,8 @@ def sync_receptions(session: Session, clinic: Clinic, client: OrcaClient, day: d
             "department_code": item.department_code or "", "department_name": item.department_name or "",
             "physician_code": item.physician_code or "", "physician_name": item.physician_name or "",
             "insurance_summary": reception_insurance_summary(item, patient)[:120],
+            # 保険組合せ of the 受付: what billing sent to ORCA for this visit is charged to.
+            "insurance_combination": (getattr(item, "insurance_combination", "") or "")[:10],
         }
         if visit is None:
             visit = Visit(clinic_id=clinic.id, visit_date=day, orca_acceptance_id=item.reception_id, source="orca",

@@ -111,6 +111,11 @@ def medicalmod(call: Call) -> Reply:
     key = (day.isoformat(), patient["Patient_ID"], dept)
     existing = next((m for m in state.medical if (m["Perform_Date"], m["Patient_ID"], m["Department_Code"]) == key
                      and (not uid or m["Medical_Uid"] == uid)), None)
+    if existing is not None and existing["Medical_Mode"] == "1" and number in ("02", "03"):
+        # The clerk has it open (展開中, orca.md §7c): "内容が更新されている可能性があります".
+        if number == "02":
+            return fail("31", "削除対象の中途終了データがありません。内容が更新されている可能性があります")
+        return fail("33", "置換対象の中途終了データがありません。内容が更新されている可能性があります")
     if number == "02":
         if existing is None:
             return fail("30", "削除対象の中途終了データがありません")

@@ -83,6 +83,17 @@ def register_harness(app: Flask, states: dict[str, ClinicState], faults: FaultBo
             state.event_counter = value
         return jsonify({"next_id": value % 65535 + 1})
 
+    @app.post("/_sim/clinic/<code>/medical/<uid>/open")
+    def open_medical(code: str, uid: str):
+        """The clerk opens a 中途データ in 「21 診療行為」 (Medical_Mode 1): the API can no longer delete it."""
+        state = state_of(code)
+        with state.lock:
+            entry = next((m for m in state.medical if m["Medical_Uid"] == uid), None)
+            if entry is None:
+                return jsonify({"error": "no such Medical_Uid"}), 404
+            entry["Medical_Mode"] = "1"
+            return jsonify(entry)
+
     @app.get("/_sim/clinic/<code>/medical")
     def medical(code: str):
         """The 中途データ kept from medicalmodv2."""

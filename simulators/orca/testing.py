@@ -62,6 +62,16 @@ class RunningOrca:
         """Finish a reception's 会計 in ORCA (Account_Time, patient_account)."""
         self._post(f"/_sim/clinic/{institution_code}/receptions/{day.isoformat()}/{acceptance_id}/account", {})
 
+    def medical(self, institution_code: str) -> list[dict[str, Any]]:
+        """The 中途データ the clinic's ORCA keeps (what medicalmodv2 registered)."""
+        response = requests.get(f"{self.url}/_sim/clinic/{institution_code}/medical", timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+    def open_medical(self, institution_code: str, medical_uid: str) -> None:
+        """A clerk opens that 中途データ in ORCA (the API can no longer delete or replace it)."""
+        self._post(f"/_sim/clinic/{institution_code}/medical/{medical_uid}/open", {})
+
     def stop(self) -> None:
         """Shut the server down and free the port."""
         self.server.shutdown()

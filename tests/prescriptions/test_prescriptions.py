@@ -142,6 +142,9 @@ def test_same_ingredient_twice_is_a_duplicate_and_current_medicines_count(client
     ([("1", AFTER_MEALS_3, "", "7", [(MUCOSTA, "3", True, False)])],
      "一般名コードがないため一般名処方にできません"),
     ([("2", "", "", "5", [(LOXONIN, "1", False, False)])], "用法を選ぶか入力してください"),
+    # A character the Shift_JIS 2D symbol cannot carry is refused before issue, not when printing fails later.
+    ([("2", "", "\U0001F915時", "5", [(LOXONIN, "1", False, False)])],
+     "「用法」の「\U0001F915」(U+1F915)は処方箋の2次元シンボル（Shift_JIS）で送れない文字です"),
 ])
 def test_bad_orders_get_a_japanese_message_and_nothing_is_issued(client, desk, session, rps, message):
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
@@ -151,6 +154,18 @@ def test_bad_orders_get_a_japanese_message_and_nothing_is_issued(client, desk, s
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert session.scalar(select(Prescription.id)) is None
+
+
+def test_remarks_the_symbol_cannot_carry_are_refused_and_variants_folded(client, desk, session):
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    page = f"/patients/{desk['patient'].id}/prescriptions/new"
+    refused = client.post(page, _form(THREE_LINES, action="issue", remarks="粉砕 \U0001F48A"), form_page=page)
+    assert refused.status_code == 422
+    assert "「備考」の「\U0001F48A」(U+1F48A)は処方箋の2次元シンボル（Shift_JIS）で送れない文字です" in \
+        refused.get_data(as_text=True)
+    _, issued = _issue(client, desk["patient"], THREE_LINES, remarks="髙橋医院より紹介")  # 髙 has an everyday form
+    assert issued.status_code == 302
+    assert session.scalars(select(Prescription)).one().remarks == "髙橋医院より紹介"
 
 
 def test_prn_and_topical_rps_are_accepted(client, desk, session):

@@ -3,7 +3,7 @@
 Depends on requests and the standard library only (no Flask, nothing from simulators/).
 """
 
-from app.integrations.orca.client import OrcaClient
+from app.integrations.orca.client import OrcaClient, client_from_settings
 from app.integrations.orca.errors import OrcaApiError, OrcaAuthError, OrcaError, OrcaProtocolError, OrcaUnavailable
 from app.integrations.orca.models import (
     OrcaCombination,
@@ -18,4 +18,4 @@ from app.integrations.orca.models import (
 
 __all__ = ["OrcaApiError", "OrcaAuthError", "OrcaClient", "OrcaCombination", "OrcaError", "OrcaInstitution",
            "OrcaInsurance", "OrcaMedicalResult", "OrcaPatient", "OrcaProtocolError", "OrcaPublicExpense",
-           "OrcaPushEvent", "OrcaReception", "OrcaUnavailable"]
+           "OrcaPushEvent", "OrcaReception", "OrcaUnavailable", "client_from_settings"]

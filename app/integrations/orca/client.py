@@ -277,3 +277,14 @@ def _decode(raw: bytes, api: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise OrcaProtocolError(f"ORCAの応答を読み取れません（{api}: JSONでもXMLでもありません）") from exc
+
+
+def client_from_settings(settings: dict[str, Any] | None, timeout: float = 5.0) -> OrcaClient | None:
+    """The client a clinic's ORCA settings describe (base_url, user, password, verify, cert), None without a URL."""
+    settings = settings or {}
+    if not settings.get("base_url"):
+        return None
+    cert = settings.get("cert")
+    return OrcaClient(settings["base_url"], settings.get("user", ""), settings.get("password", ""),
+                      verify=settings.get("verify", True), cert=tuple(cert) if isinstance(cert, list) else cert,
+                      timeout=timeout)
