@@ -32,6 +32,7 @@ def test_demo_gives_yamada_every_profile_item_and_takahashi_a_drug_allergy(app, 
     prescription = session.scalars(select(Prescription).where(Prescription.patient_id == yamada.id)).one()
     lines = [line for rp in prescription.rps for line in rp.lines]
     assert prescription.status == "issued" and len(lines) >= 3 and any(line.by_generic_name for line in lines)
+    assert prescription.orca_billing_status in ("sending", "sent")  # queued for ORCA's 会計 like any other
     takahashi = _patient(session, "00002")
     allergy = session.scalars(select(Allergy).where(Allergy.patient_id == takahashi.id)).one()
     assert allergy.category == "drug" and allergy.drug_match_code and allergy.drug_scope == "ingredient"

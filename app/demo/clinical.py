@@ -19,6 +19,7 @@ from app.diagnoses.masters import load_shipped_subsets as load_disease_subsets
 from app.patients import profile as profiles
 from app.patients import services as patients
 from app.patients.profile_forms import KINDS
+from app.prescriptions import billing as rx_billing
 from app.prescriptions import checks as rx_checks
 from app.prescriptions import services as rx_services
 from app.prescriptions.drug_master import drug_count, load_shipped_subset, search_drugs
@@ -130,7 +131,9 @@ def _yamada_prescription(session: Session, clinic: Clinic, patient_id: int) -> N
         current=rx_services.current_medicines(session, clinic.id, patient_id), today=japan_today())
     if draft.has_errors or any(r.severity == "stop" for r in results):  # a demo must not show a bad prescription
         raise RuntimeError(f"demo prescription does not pass its checks: {[r.message for r in results]}")
-    rx_services.issue(session, clinic.id, doctor, patient_id, draft, [r.as_record() for r in results])
+    prescription = rx_services.issue(session, clinic.id, doctor, patient_id, draft,
+                                     [r.as_record() for r in results])
+    rx_billing.queue_billing(session, clinic, prescription)  # today's 受付 is in ORCA: the clerk finds it there
 
 
 def _takahashi_profile(session: Session, clinic: Clinic, patient_id: int) -> None:
