@@ -15,6 +15,7 @@ from app.db import db_session
 from app.reception import bp
 from app.reception import services as reception
 from app.reception.models import STATUS_LABELS, STATUS_ORDER
+from app.reception.rows import render_rows
 
 
 def _filter_from_args() -> tuple[reception.VisitFilter, list[str]]:
@@ -52,7 +53,7 @@ def index():
     physicians = sorted({(v.physician_code, v.physician_name) for v in visits if v.physician_code})
     return render_template("reception/index.html", visits=visits, flt=flt, errors=errors, sync=sync,
                            status_labels=STATUS_LABELS, status_order=STATUS_ORDER, physicians=physicians,
-                           revision=revision, today=japan_today())
+                           revision=revision, today=japan_today(), render_rows=render_rows)
 
 
 @bp.get("/reception/revision")

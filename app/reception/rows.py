@@ -1,0 +1,42 @@
+"""The rows of the 受付一覧 as HTML.
+
+The list is the busiest page of the day (300 rows re-read by every tablet within 2 seconds of a change, target
+p95 ≤ 30 ms). Rendered by Jinja, its ~20 expressions a row cost about half of the page's time; one str.format a
+row with html.escape (faster than markupsafe's on short text) does the same in a fraction. The markup is the
+template's: change both together (reception/index.html renders the header, the empty list and all around).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from html import escape
+
+from markupsafe import Markup
+
+from app.reception.services import VisitRow
+
+_ROW = ('<tr data-href="/patients/{patient_id}" data-visit="{id}" class="visit-{status}">'
+        '<td class="nowrap">{time}</td><td>{acceptance}</td>'
+        '<td><a href="/patients/{patient_id}">{name}</a><span class="kana">{kana}</span></td>'
+        '<td>{sex}</td><td class="nowrap">{age}</td><td>{department}</td><td>{physician}</td>'
+        '<td><small>{insurance}</small></td>'
+        '<td><span class="status status-visit-{status}">{status_label}</span></td>'
+        '<td class="nowrap">{button}</td></tr>\n')
+_BUTTON = ('<button type="submit" form="status-form" name="transition" value="{id}:{next}" '
+           'class="button button-small">{label}へ</button>')
+
+
+def render_rows(visits: Iterable[VisitRow], status_labels: dict[str, str], can_write: bool) -> Markup:
+    """The <tr> of every visit (escaped here: the values are ORCA's and the clerks' text)."""
+    out = []
+    for v in visits:
+        status = escape(v.status or "")
+        button = _BUTTON.format(id=v.id, next=escape(v.next_status), label=escape(status_labels[v.next_status])) \
+            if v.next_status and can_write else ""
+        out.append(_ROW.format(
+            patient_id=int(v.patient_id), id=int(v.id), status=status, time=escape(v.time_text),
+            acceptance=escape(v.acceptance_id or "送信待ち"), name=escape(v.name), kana=escape(v.kana),
+            sex=escape(v.sex_label), age=escape(v.age_text), department=escape(v.department_name),
+            physician=escape(v.physician_name), insurance=escape(v.insurance_summary),
+            status_label=escape(v.status_label), button=button))
+    return Markup("".join(out))  # noqa: S704 — every value was escaped (or is an int) as it went in
