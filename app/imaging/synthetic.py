@@ -1,0 +1,149 @@
+"""Small synthetic DICOM studies made with pydicom, for the demo PACS and the tests (no real patient images).
+
+Images are tiny (64×64 or 128×128) so that a test run stays fast. Names are written in ISO 2022 IR 87 with
+the alphabetic, ideographic and phonetic components, as Japanese modalities send them.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+from dataclasses import dataclass, field
+from datetime import date
+
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+SOP_CLASSES = {
+    "CR": "1.2.840.10008.5.1.4.1.1.1",  # Computed Radiography Image Storage
+    "DX": "1.2.840.10008.5.1.4.1.1.1.1",  # Digital X-Ray Image Storage - For Presentation
+    "CT": CTImageStorage,
+    "US": "1.2.840.10008.5.1.4.1.1.3.1",  # Ultrasound Multi-frame Image Storage
+    "OT": "1.2.840.10008.5.1.4.1.1.7",  # Secondary Capture
+}
+
+
+@dataclass
+class PatientNames:
+    """A patient's name in the three components of a Japanese PN: romaji, kanji, kana."""
+
+    alphabetic: str
+    ideographic: str
+    phonetic: str
+
+    def pn(self) -> str:
+        """The PN value: alphabetic=ideographic=phonetic (family^given in each)."""
+        return f"{self.alphabetic}={self.ideographic}={self.phonetic}"
+
+
+@dataclass
+class SeriesSpec:
+    """One series to generate: modality, description, images, frames per image, size."""
+
+    modality: str
+    description: str
+    images: int = 1
+    frames: int = 1
+    size: int = 64
+    body_part: str = ""
+    series_uid: str = field(default_factory=generate_uid)
+
+
+def _pixels(size: int, seed: int, frame: int, modality: str) -> tuple[bytes, int]:
+    """16-bit pixels: a gradient with a bright disc whose place moves with seed/frame (so images differ)."""
+    values = []
+    cx = size / 2 + (seed * 5 + frame * 3) % (size // 3) - size / 6
+    cy = size / 2
+    radius = size / 4
+    top = 3000 if modality == "CT" else 4000
+    for y in range(size):
+        for x in range(size):
+            v = int(top * 0.6 * x / size)
+            if math.hypot(x - cx, y - cy) < radius:
+                v = int(top * (0.75 + 0.25 * y / size))
+            values.append(v)
+    return struct.pack(f"<{len(values)}H", *values), top
+
+
+def make_instance(*, patient_id: str, names: PatientNames, birth_date: date | None, sex: str, study_uid: str,
+                  study_date: date, study_description: str, accession: str, series: SeriesSpec, series_number: int,
+                  instance_number: int, sop_uid: str | None = None) -> bytes:
+    """One DICOM Part 10 file as bytes."""
+    sop_class = SOP_CLASSES.get(series.modality, SOP_CLASSES["OT"])
+    sop_uid = sop_uid or generate_uid()
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SpecificCharacterSet = ["", "ISO 2022 IR 87"]
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = sop_uid
+    ds.PatientID = patient_id
+    ds.PatientName = names.pn()
+    ds.PatientBirthDate = birth_date.strftime("%Y%m%d") if birth_date else ""
+    ds.PatientSex = {"M": "M", "F": "F"}.get(sex, "O")
+    ds.StudyInstanceUID = study_uid
+    ds.StudyDate = study_date.strftime("%Y%m%d")
+    ds.StudyTime = "093000"
+    ds.StudyDescription = study_description
+    ds.AccessionNumber = accession
+    ds.StudyID = accession[-8:]
+    ds.ReferringPhysicianName = ""
+    ds.SeriesInstanceUID = series.series_uid
+    ds.SeriesNumber = series_number
+    ds.SeriesDescription = series.description
+    ds.Modality = series.modality
+    ds.BodyPartExamined = series.body_part
+    ds.InstanceNumber = instance_number
+    ds.InstitutionName = "KAMIKARTE DEMO"
+    ds.Rows = ds.Columns = series.size
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = 16
+    ds.BitsStored = 12
+    ds.HighBit = 11
+    ds.PixelRepresentation = 0
+    ds.PixelSpacing = [0.7, 0.7]
+    frames = []
+    top = 4000
+    for frame in range(series.frames):
+        data, top = _pixels(series.size, instance_number, frame, series.modality)
+        frames.append(data)
+    if series.frames > 1:
+        ds.NumberOfFrames = series.frames
+        ds.FrameIncrementPointer = 0x00181063
+        ds.FrameTime = 40.0
+    if series.modality == "CT":
+        # Stored values map to Hounsfield units through the rescale; the default window is the 縦隔 window.
+        ds.RescaleIntercept = -1024
+        ds.RescaleSlope = 1
+        ds.RescaleType = "HU"
+        ds.SliceThickness = 5.0
+        ds.ImagePositionPatient = [0, 0, -5.0 * instance_number]
+        ds.WindowCenter = 40
+        ds.WindowWidth = 400
+    else:
+        ds.WindowCenter = top // 2
+        ds.WindowWidth = top
+    ds.PixelData = b"".join(frames)
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def make_study(*, patient_id: str, names: PatientNames, birth_date: date | None, sex: str, study_date: date,
+               description: str, accession: str, series: list[SeriesSpec],
+               study_uid: str | None = None) -> tuple[str, list[bytes]]:
+    """A whole study: its StudyInstanceUID and the DICOM files of every image of every series."""
+    study_uid = study_uid or generate_uid()
+    files = []
+    for number, spec in enumerate(series, start=1):
+        for index in range(1, spec.images + 1):
+            files.append(make_instance(patient_id=patient_id, names=names, birth_date=birth_date, sex=sex,
+                                       study_uid=study_uid, study_date=study_date, study_description=description,
+                                       accession=accession, series=spec, series_number=number,
+                                       instance_number=index))
+    return study_uid, files
