@@ -25,3 +25,16 @@ def upload_study(orthanc, patient_id: str, *, study_date: date = date(2026, 10, 
     for data in files:
         orthanc.upload(data)
     return study_uid, files
+
+
+def broken_pixels(dicom: bytes) -> bytes:
+    """The same instance with its pixel data cut short: a file the PACS stores but cannot render."""
+    import io
+
+    import pydicom
+
+    ds = pydicom.dcmread(io.BytesIO(dicom))
+    ds.PixelData = ds.PixelData[:100]
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()

@@ -208,9 +208,10 @@ class DicomWebClient:
             raise PacsAuthError(MSG_AUTH)
         if response.status_code == 404:
             raise PacsNotFound(not_found or "指定された画像がPACSにありません")
+        if response.status_code >= 400 and "/rendered" in path:
+            # Orthanc answers 400 ("Parameter out of range") or 500 when the pixel data is broken.
+            raise PacsBadData(MSG_RENDER)
         if response.status_code >= 500:
-            if "/rendered" in path:
-                raise PacsBadData(MSG_RENDER)
             raise PacsUnavailable(f"PACS（画像サーバー）がエラーを返しました（HTTP {response.status_code}）")
         if response.status_code >= 400:
             raise PacsError(f"PACS（画像サーバー）が要求を受け付けませんでした（HTTP {response.status_code}）")
@@ -269,7 +270,8 @@ class DicomWebClient:
         path = f"studies/{self._uid(study_uid)}"
         if series_uid:
             path += f"/series/{self._uid(series_uid)}"
-        query = "includefield=00280008&includefield=00280010&includefield=00280011&includefield=00200013"
+        query = ("includefield=00280008&includefield=00280010&includefield=00280011&includefield=00200013"
+                 "&includefield=00281050&includefield=00281051")
         if patient_id is not None:
             query += f"&PatientID={quote(patient_id, safe='')}"
         items = [Instance.from_json(i) for i in self._json(f"{path}/instances?{query}")]
