@@ -15,6 +15,8 @@ from datetime import date
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
+from app.core.jp import is_jis_encodable, normalize_variants
+
 SOP_CLASSES = {
     "CR": "1.2.840.10008.5.1.4.1.1.1",  # Computed Radiography Image Storage
     "DX": "1.2.840.10008.5.1.4.1.1.1.1",  # Digital X-Ray Image Storage - For Presentation
@@ -33,8 +35,22 @@ class PatientNames:
     phonetic: str
 
     def pn(self) -> str:
-        """The PN value: alphabetic=ideographic=phonetic (family^given in each)."""
-        return f"{self.alphabetic}={self.ideographic}={self.phonetic}"
+        """The PN value: alphabetic=ideographic=phonetic (family^given in each), in characters ISO 2022 IR 87
+        can carry: a 異体字 outside JIS X 0208 (髙, 﨑 …) is written in its everyday form, as a modality's
+        operator would type it; a character with no such form is a ValueError, never a silent '?'."""
+        return f"{self.alphabetic}={jis_x0208(self.ideographic)}={jis_x0208(self.phonetic)}"
+
+
+def jis_x0208(text: str) -> str:
+    """Text ISO 2022 IR 87 can encode: characters outside JIS X 0208 folded to their everyday 異体字."""
+    out = []
+    for char in text:
+        if not is_jis_encodable(char):
+            char = normalize_variants(char)
+            if not is_jis_encodable(char):
+                raise ValueError(f"「{char}」は ISO 2022 IR 87（JIS X 0208）で表せない文字です")
+        out.append(char)
+    return "".join(out)
 
 
 @dataclass
@@ -134,16 +150,25 @@ def make_instance(*, patient_id: str, names: PatientNames, birth_date: date | No
     return buffer.getvalue()
 
 
+def _uid(seed: str | None, *parts: object) -> str:
+    """A fresh UID, or with a seed the same UID every time (the demo re-seeds its PACS at each start and its
+    key image must still point at the same image)."""
+    return generate_uid(entropy_srcs=[seed, *map(str, parts)]) if seed else generate_uid()
+
+
 def make_study(*, patient_id: str, names: PatientNames, birth_date: date | None, sex: str, study_date: date,
-               description: str, accession: str, series: list[SeriesSpec],
-               study_uid: str | None = None) -> tuple[str, list[bytes]]:
+               description: str, accession: str, series: list[SeriesSpec], study_uid: str | None = None,
+               uid_seed: str | None = None) -> tuple[str, list[bytes]]:
     """A whole study: its StudyInstanceUID and the DICOM files of every image of every series."""
-    study_uid = study_uid or generate_uid()
+    study_uid = study_uid or _uid(uid_seed, "study")
     files = []
     for number, spec in enumerate(series, start=1):
+        if uid_seed:
+            spec.series_uid = _uid(uid_seed, "series", number)
         for index in range(1, spec.images + 1):
             files.append(make_instance(patient_id=patient_id, names=names, birth_date=birth_date, sex=sex,
                                        study_uid=study_uid, study_date=study_date, study_description=description,
                                        accession=accession, series=spec, series_number=number,
-                                       instance_number=index))
+                                       instance_number=index, sop_uid=_uid(uid_seed, "image", number, index)
+                                       if uid_seed else None))
     return study_uid, files

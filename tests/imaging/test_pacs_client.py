@@ -110,3 +110,19 @@ def test_unreachable_pacs_is_a_clear_error():
     client = DicomWebClient(f"http://127.0.0.1:{free_port()}/dicom-web", "u", "p", timeout=1)
     with pytest.raises(PacsUnavailable, match="接続できません"):
         client.studies("P1")
+
+
+def test_names_outside_jis_x0208_are_written_in_their_everyday_form(orthanc_server, pacs):
+    from app.imaging.synthetic import PatientNames, jis_x0208
+
+    assert jis_x0208("髙橋^美咲") == "高橋^美咲"
+    with pytest.raises(ValueError, match="表せない文字"):
+        jis_x0208("🙂")
+    pid = new_patient_id()
+    from app.imaging.synthetic import make_study
+
+    _, files = make_study(patient_id=pid, names=PatientNames("Takahashi^Misaki", "髙橋^美咲", "たかはし^みさき"),
+                          birth_date=None, sex="F", study_date=date(2026, 1, 1), description="胸部",
+                          accession="A1", series=[SeriesSpec("CR", "PA")])
+    orthanc_server.upload(files[0])
+    assert pacs.studies(pid)[0].patient_name == "高橋 美咲"
