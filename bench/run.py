@@ -164,7 +164,10 @@ def run(db: str, quick: bool) -> None:
         admin.dispose()
         url = f"{POSTGRES_SERVER}/{BENCH_DATABASE}"
     upgrade_database(url)
-    seed(url, n_patients, 300)
+    clinic_id = seed(url, n_patients, 300)
+    from bench import imaging as imaging_bench
+
+    orthanc = imaging_bench.start(url, clinic_id)
     n_drugs = 20_000
     seed_drugs(url, n_drugs)
     if db == "postgresql":  # fresh statistics, as autovacuum would have them on a live database
@@ -204,6 +207,8 @@ def run(db: str, quick: bool) -> None:
         ("drug_search", lambda: get("/masters/drugs", q=rng.choice(drug_prefixes))(), 15, n_drugs),
         ("prescription_checks", check_case(app), 20, 10),
     ]
+    if orthanc is not None:
+        cases += imaging_bench.cases(client, get)
     for case in cases:
         name, call, target = case[:3]
         n = case[3] if len(case) > 3 else n_patients
@@ -213,6 +218,8 @@ def run(db: str, quick: bool) -> None:
         print(json.dumps({"name": name, "n": n, "p50_ms": p50, "p95_ms": p95, "target_ms": target,
                           "db": db}), flush=True)
     app.extensions["db_engine"].dispose()
+    if orthanc is not None:
+        orthanc.stop()
 
 
 def main() -> None:
