@@ -177,3 +177,9 @@ def key_images_for_patient(session: Session, clinic_id: int, patient_id: int) ->
                          study_uid=k.study_uid, series_uid=k.series_uid, instance_uid=k.instance_uid, frame=k.frame,
                          recorded_at=k.recorded_at, recorded_by_name=k.recorded_by_name)
             for k in current_key_images(session, clinic_id, patient_id)]
+
+
+def key_image_copy(session: Session, clinic_id: int, patient_id: int, key_image_id: int) -> KeyImageCopy | None:
+    """One current key image of the patient for printing (a letter attaches it by id); None when it is not
+    this clinic's and patient's current version."""
+    return next((k for k in key_images_for_patient(session, clinic_id, patient_id) if k.id == key_image_id), None)

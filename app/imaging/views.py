@@ -16,7 +16,7 @@ from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor
 from app.db import db_session
-from app.imaging import bp, pacs, services
+from app.imaging import bp, importing, pacs, services
 from app.integrations.pacs.client import PacsError, PacsNotFound, valid_uid
 from app.patients import services as patients
 
@@ -158,6 +158,27 @@ def add_key_image(patient_id: int, study_uid: str):
         flash(f"キー画像「{item.caption}」を保存しました", "success")
         return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
     return redirect(url_for("imaging.viewer", patient_id=patient.id, study_uid=study_uid))
+
+
+@bp.post("/patients/<int:patient_id>/images/import")
+@requires("clinical.write")
+def import_files(patient_id: int):
+    """Import DICOM files the patient brought (持参CD) into the clinic's PACS under this patient's PatientID."""
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    uploads = [(f.filename or "（名前なし）", f.read()) for f in request.files.getlist("files") if f and f.filename]
+    try:
+        result = importing.import_dicom_files(db, _clinic(), current_actor(), patient, uploads)
+    except ValidationError as exc:
+        db.rollback()
+        flash(f"取り込めませんでした: {exc.message}", "error")
+    except PacsError as exc:
+        db.rollback()
+        flash(f"取り込めませんでした: {exc.message_ja}", "error")
+    else:
+        db.commit()
+        flash(f"{len(result.study_uids)}件の検査（{result.images}枚）を取り込みました", "success")
+    return redirect(url_for("imaging.index", patient_id=patient.id))
 
 
 def _key_image_or_404(patient_id: int, key_image_id: int, *, current: bool = False):

@@ -88,7 +88,7 @@ def test_viewer_shows_what_orthanc_renders_swipes_windows_and_keeps_a_key_image(
     page.mouse.up()
     expect(page.locator("[data-position]")).to_have_text("2 / 3")
     _wait_loaded(page)
-    page.wait_for_function("() => document.querySelector('[data-image]').src.includes(%r)" % second.instance_uid)
+    page.wait_for_function(f"() => document.querySelector('[data-image]').src.includes('{second.instance_uid}')")
     _wait_loaded(page)
     assert _difference(page.locator("[data-image]").screenshot(), expected_second) <= TOLERANCE
 
@@ -100,6 +100,20 @@ def test_viewer_shows_what_orthanc_renders_swipes_windows_and_keeps_a_key_image(
     expected_lung, _ = pacs.rendered(study, second.series_uid, second.instance_uid, window=(-600, 1500))
     assert expected_lung != expected_second
     assert _difference(page.locator("[data-image]").screenshot(), expected_lung) <= TOLERANCE
+
+    # Free window/level: in WL/WW mode a drag down and to the right changes both, and the server renders it.
+    page.get_by_role("button", name="WL/WW ドラッグ").click()
+    page.mouse.move(box["x"] + box["width"] * 0.5, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5 + 40, y + 30, steps=4)
+    page.mouse.up()
+    page.wait_for_function("() => !document.querySelector('[data-image]').src.includes('wc=-600')")
+    readout = page.locator("[data-window-readout]").inner_text()
+    assert readout != "WL -600 / WW 1500" and readout.startswith("WL ")
+    _wait_loaded(page)
+    page.get_by_role("button", name="肺野", exact=True).click()  # back to the lung window for the key image
+    page.wait_for_function("() => document.querySelector('[data-image]').src.includes('wc=-600')")
+    _wait_loaded(page)
 
     # Touch targets of the viewer are at least 44 px.
     for button in page.locator(".viewer-bar button").all():

@@ -362,3 +362,76 @@ def test_pacs_settings_saved_tested_and_audited_without_the_password(client, ses
 def test_pacs_settings_are_for_administrators(client, world):
     login(client, world.doctor)
     assert client.get("/clinic/pacs").status_code == 403
+
+
+def test_key_image_copy_by_id_for_a_letter(client, session, world):
+    login(client, world.doctor)
+    _add_key_image(client, world)
+    item = session.scalars(select(KeyImage)).one()
+    copy = services.key_image_copy(session, world.clinic.id, world.patient.id, item.id)
+    assert copy is not None and copy.image_bytes == item.image_bytes
+    assert services.key_image_copy(session, world.clinic.id, world.other_patient.id, item.id) is None
+    assert services.key_image_copy(session, make_clinic(session).id, world.patient.id, item.id) is None
+
+
+def test_nothing_confirmed_for_one_clinic_is_reused_by_another(client, session, world, orthanc_server):
+    # Clinic A looks at its patient's study: the ownership of its images is confirmed and kept briefly.
+    login(client, world.doctor)
+    frames = frames_of(client.get(f"/patients/{world.patient.id}/images/{world.ct_uid}").get_data(as_text=True))
+    # Clinic B has a patient with the same ORCA number, but its own PACS settings (a wrong password here).
+    clinic_b = make_clinic(session)
+    patient_b = make_patient(session, clinic_b, orca_patient_id=world.patient.orca_patient_id)
+    doctor_b = make_user(session, clinic_b, role="doctor")
+    configure(session, clinic_b, orthanc_server, password="clinic-b-wrong")
+    login(client, doctor_b)
+    f = frames[0]
+    response = client.get(f"/patients/{patient_b.id}/images/{world.ct_uid}/series/{f['series']}/instances/"
+                          f"{f['instance']}/frames/1/rendered")
+    assert response.status_code == 502 and "認証に失敗" in response.get_data(as_text=True)
+
+
+def test_import_a_patients_cd_under_our_patient_id(client, session, world, orthanc_server):
+    from app.imaging.synthetic import make_study
+    from tests.imaging.pacs_data import YAMADA
+
+    foreign_id = "OTHER-HOSP-123"
+    study_uid, files = make_study(patient_id=foreign_id, names=YAMADA, birth_date=None, sex="M",
+                                  study_date=date(2026, 8, 8), description="他院 頭部MRI", accession="X1",
+                                  series=[SeriesSpec("OT", "T2", images=2)])
+    login(client, world.doctor)
+    client.get(f"/patients/{world.patient.id}/images")
+    response = client.post(f"/patients/{world.patient.id}/images/import", {
+        "files": [(io.BytesIO(data), f"IM{i}.dcm") for i, data in enumerate(files)]},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    html = client.get(response.location).get_data(as_text=True)
+    assert "1件の検査（2枚）を取り込みました" in html and "他院 頭部MRI" in html
+    pacs = DicomWebClient(orthanc_server.dicomweb_url, orthanc_server.username, orthanc_server.password)
+    assert pacs.studies(foreign_id) == []
+    meta = pacs.metadata(study_uid)
+    assert meta[0]["00101002"]["Value"][0]["00100020"]["Value"] == [foreign_id]  # OtherPatientIDsSequence
+    assert session.scalars(select(AuditEntry.action).where(AuditEntry.patient_id == world.patient.id)).all() == [
+        "imaging.import"]
+
+
+def test_import_refuses_broken_dicom_and_stores_nothing_of_the_batch(client, session, world, orthanc_server):
+    from app.imaging.synthetic import make_study
+    from tests.imaging.pacs_data import YAMADA
+
+    study_uid, files = make_study(patient_id="ELSEWHERE", names=YAMADA, birth_date=None, sex="M",
+                                  study_date=date(2026, 8, 9), description="他院 胸部", accession="X2",
+                                  series=[SeriesSpec("CR", "PA")])
+    login(client, world.doctor)
+    for name, data, reason in (("good.dcm", b"", "選んでください"),
+                               ("notes.txt", b"this is not dicom", "DICOMファイルとして読めません"),
+                               ("cut.dcm", files[0][:300], "")):
+        client.get(f"/patients/{world.patient.id}/images")
+        upload = [(io.BytesIO(files[0]), "good.dcm"), (io.BytesIO(data), name)] if data else []
+        response = client.post(f"/patients/{world.patient.id}/images/import", {"files": upload},
+                               content_type="multipart/form-data")
+        html = client.get(response.location).get_data(as_text=True)
+        assert "取り込めませんでした" in html and reason in html
+    pacs = DicomWebClient(orthanc_server.dicomweb_url, orthanc_server.username, orthanc_server.password)
+    assert pacs.studies(world.patient.orca_patient_id)[0].study_uid != study_uid
+    assert all(s.study_uid != study_uid for s in pacs.studies(world.patient.orca_patient_id))
+    assert session.scalars(select(AuditEntry).where(AuditEntry.action == "imaging.import")).all() == []
