@@ -34,17 +34,23 @@ def _names(patient) -> PatientNames:
     return PatientNames(ROMAJI.get(patient.orca_patient_id, ""), f"{family}^{given}", f"{kana_family}^{kana_given}")
 
 
+def _chest_cr() -> SeriesSpec:
+    return SeriesSpec("CR", "胸部 PA", size=128, body_part="CHEST", phantom=True)
+
+
 def _studies(orca_id: str) -> list[tuple[str, int, str, list[SeriesSpec]]]:
     """(seed, days ago, description, series) of each demo study of a patient."""
     if orca_id == "00001":
         return [
-            ("yamada-ct", 14, "胸部CT 単純", [SeriesSpec("CT", "肺野 5mm", images=6, size=64, body_part="CHEST")]),
-            ("yamada-cr-2", 14, "胸部X線 正面", [SeriesSpec("CR", "胸部 PA", size=128, body_part="CHEST")]),
-            ("yamada-us", 90, "腹部超音波", [SeriesSpec("US", "肝・胆・膵", frames=8, size=64, body_part="ABDOMEN")]),
-            ("yamada-cr-1", 400, "胸部X線 正面", [SeriesSpec("CR", "胸部 PA", size=128, body_part="CHEST")]),
+            ("yamada-ct", 14, "胸部CT 単純", [SeriesSpec("CT", "胸部 5mm", images=6, size=128, body_part="CHEST",
+                                                         phantom=True)]),
+            ("yamada-cr-2", 14, "胸部X線 正面", [_chest_cr()]),
+            ("yamada-us", 90, "腹部超音波", [SeriesSpec("US", "肝・胆・膵", frames=8, size=96, body_part="ABDOMEN",
+                                                      phantom=True)]),
+            ("yamada-cr-1", 400, "胸部X線 正面", [_chest_cr()]),
         ]
     if orca_id == "00002":
-        return [("takahashi-cr", 30, "胸部X線 正面", [SeriesSpec("CR", "胸部 PA", size=128, body_part="CHEST")])]
+        return [("takahashi-cr", 30, "胸部X線 正面", [_chest_cr()])]
     return []
 
 
@@ -87,7 +93,7 @@ def _keep_yamada_key_image(session: Session, clinic: Clinic, patient) -> None:
 
     ct = next(s for s in pacs_settings.list_studies(clinic, patient) if "CT" in s.modalities)
     images = pacs_settings.study_images(clinic, patient, ct.study_uid)
-    image = images[len(images) // 2]
+    image = next((i for i in images if i.number == 3), images[len(images) // 2])  # the slice with the nodule
     try:
         key_images.add_key_image(session, clinic, _actor(session, clinic, "doctor"), patient, study_uid=ct.study_uid,
                                  series_uid=image.series_uid, instance_uid=image.instance_uid, frame=1,

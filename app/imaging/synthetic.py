@@ -64,6 +64,9 @@ class SeriesSpec:
     size: int = 64
     body_part: str = ""
     series_uid: str = field(default_factory=generate_uid)
+    #: Draw a crude body phantom (chest CT in Hounsfield units, chest radiograph, ultrasound sector) instead of
+    #: the test pattern: the demo's windows then show what they are for (肺野 opens the lungs, 骨 the spine).
+    phantom: bool = False
 
 
 def _pixels(size: int, seed: int, frame: int, modality: str) -> tuple[bytes, int]:
@@ -79,6 +82,56 @@ def _pixels(size: int, seed: int, frame: int, modality: str) -> tuple[bytes, int
             if math.hypot(x - cx, y - cy) < radius:
                 v = int(top * (0.75 + 0.25 * y / size))
             values.append(v)
+    return struct.pack(f"<{len(values)}H", *values), top
+
+
+def _inside(x: float, y: float, cx: float, cy: float, rx: float, ry: float) -> bool:
+    return ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1.0
+
+
+def _phantom(size: int, slice_index: int, frame: int, modality: str) -> tuple[bytes, int]:
+    """16-bit pixels of a crude phantom. CT: stored value = HU + 1024 (rescale intercept -1024)."""
+    values = []
+    s = size
+    for yi in range(s):
+        for xi in range(s):
+            x, y = xi / s, yi / s
+            if modality == "CT":
+                hu = -1000  # air
+                if _inside(x, y, .5, .52, .44, .34):
+                    hu = 40  # soft tissue
+                    if _inside(x, y, .30, .48, .15, .23) or _inside(x, y, .70, .48, .15, .23):
+                        hu = -850  # lungs
+                        # A small nodule in the right lung (the image's left) on the middle slices.
+                        if slice_index in (3, 4) and _inside(x, y, .27, .55, .035, .035):
+                            hu = 30
+                    if _inside(x, y, .5, .78, .07, .06):
+                        hu = 700  # vertebral body
+                    if _inside(x, y, .53, .42, .11, .10):
+                        hu = 45 if hu != 700 else hu  # heart
+                values.append(max(0, hu + 1024))
+            elif modality == "US":
+                # A sector with speckle; a dark round structure (gallbladder) that moves with the frame.
+                angle = math.atan2(x - .5, y + .05)
+                radius = math.hypot(x - .5, y + .05)
+                v = 0
+                if abs(angle) < .7 and .15 < radius < 1.0:
+                    v = 700 + ((xi * 73856093) ^ (yi * 19349663) ^ (frame * 83492791)) % 1400
+                    if _inside(x, y, .45 + .02 * frame, .55, .12, .09):
+                        v = 150
+                values.append(v)
+            else:
+                v = 300  # background
+                if _inside(x, y, .5, .55, .42, .45):
+                    v = 2600  # soft tissue
+                    if _inside(x, y, .32, .48, .14, .30) or _inside(x, y, .68, .48, .14, .30):
+                        v = 900  # lungs
+                    if abs(x - .5) < .035:
+                        v = 3400  # spine
+                    if _inside(x, y, .56, .62, .13, .11):
+                        v = 3000  # heart shadow
+                values.append(v)
+    top = 3000 if modality == "CT" else 4000
     return struct.pack(f"<{len(values)}H", *values), top
 
 
@@ -126,7 +179,10 @@ def make_instance(*, patient_id: str, names: PatientNames, birth_date: date | No
     frames = []
     top = 4000
     for frame in range(series.frames):
-        data, top = _pixels(series.size, instance_number, frame, series.modality)
+        if series.phantom:
+            data, top = _phantom(series.size, instance_number, frame, series.modality)
+        else:
+            data, top = _pixels(series.size, instance_number, frame, series.modality)
         frames.append(data)
     if series.frames > 1:
         ds.NumberOfFrames = series.frames

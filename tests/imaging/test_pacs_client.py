@@ -126,3 +126,18 @@ def test_names_outside_jis_x0208_are_written_in_their_everyday_form(orthanc_serv
                           accession="A1", series=[SeriesSpec("CR", "PA")])
     orthanc_server.upload(files[0])
     assert pacs.studies(pid)[0].patient_name == "高橋 美咲"
+
+
+def test_ct_phantom_in_hounsfield_units_answers_to_the_windows(orthanc_server, pacs):
+    pid = new_patient_id()
+    study_uid, _ = upload_study(orthanc_server, pid, series=[SeriesSpec("CT", "胸部", images=1, size=64,
+                                                                        phantom=True)])
+    image = pacs.instances(study_uid)[0]
+
+    def grey(window, x, y) -> int:
+        png, _ = pacs.rendered(study_uid, image.series_uid, image.instance_uid, window=window)
+        return Image.open(io.BytesIO(png)).convert("L").getpixel((x, y))
+
+    lung, soft = (14, 26), (32, 16)  # a point in the left lung field, one in the chest wall
+    assert grey((40, 400), *lung) == 0 and grey((40, 400), *soft) > 100  # 縦隔: lungs black, tissue grey
+    assert 40 < grey((-600, 1500), *lung) < 160 and grey((-600, 1500), *soft) > 200  # 肺野: lungs grey
