@@ -110,14 +110,15 @@ def forget_clinic(clinic_id: int) -> None:
             del _owned[key]
 
 
-def study_images(clinic: Clinic, patient: Patient, study_uid: str) -> list[Instance]:
-    """The images of one of this patient's studies (PacsNotFound if the study is not theirs)."""
+def study_images(clinic: Clinic, patient: Patient, study_uid: str, *, fresh: bool = False) -> list[Instance]:
+    """The images of one of this patient's studies (PacsNotFound if the study is not theirs); `fresh` asks the
+    PACS again (the viewer page does, so images that arrived a moment ago are listed)."""
     settings = settings_or_error(clinic)
     pid = settings.patient_id_for(patient)
     key = (clinic.id, pid, study_uid)
     with _owned_lock:
         hit = _owned.get(key)
-    if hit and time.monotonic() - hit[0] < OWNERSHIP_TTL:
+    if hit and not fresh and time.monotonic() - hit[0] < OWNERSHIP_TTL:
         return hit[1]
     images = settings.client().instances(study_uid, patient_id=pid)
     if not images:
@@ -140,7 +141,7 @@ def study_detail(clinic: Clinic, patient: Patient, study_uid: str) -> tuple[Stud
     settings = settings_or_error(clinic)
     client = settings.client()
     study = client.study(settings.patient_id_for(patient), study_uid)
-    return study, client.series(study_uid), study_images(clinic, patient, study_uid)
+    return study, client.series(study_uid), study_images(clinic, patient, study_uid, fresh=True)
 
 
 def find_image(clinic: Clinic, patient: Patient, study_uid: str, series_uid: str, instance_uid: str,

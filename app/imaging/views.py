@@ -50,6 +50,13 @@ def _image_error(exc: PacsError | ValidationError) -> Response:
     return Response(message, status=status, mimetype="text/plain")
 
 
+def _log_look(patient_id: int, resource: str) -> None:
+    """Every image shown is a look at the patient's record: logged once it has been served."""
+    db = db_session()
+    log_access(db, current_actor(), patient_id=patient_id, action="view", resource=resource)
+    db.commit()
+
+
 def _image(data: bytes, media_type: str) -> Response:
     return Response(data, mimetype=media_type)
 
@@ -109,9 +116,11 @@ def thumbnail(patient_id: int, study_uid: str):
     patient = _patient_or_404(patient_id)
     _uid_or_404(study_uid)
     try:
-        return _image(*pacs.thumbnail(_clinic(), patient, study_uid))
+        image = _image(*pacs.thumbnail(_clinic(), patient, study_uid))
     except PacsError as exc:
         return _image_error(exc)
+    _log_look(patient.id, f"patient.images.thumbnail:{study_uid}")
+    return image
 
 
 @bp.get("/patients/<int:patient_id>/images/<study_uid>/series/<series_uid>/instances/<instance_uid>"
@@ -124,10 +133,12 @@ def rendered(patient_id: int, study_uid: str, series_uid: str, instance_uid: str
     media_type = "image/jpeg" if request.args.get("format") == "jpeg" else "image/png"
     try:
         window = services.parse_window(request.args.get("wc"), request.args.get("ww"))
-        return _image(*pacs.render_image(_clinic(), patient, study_uid, series_uid, instance_uid, frame=frame,
-                                         window=window, media_type=media_type))
+        image = _image(*pacs.render_image(_clinic(), patient, study_uid, series_uid, instance_uid, frame=frame,
+                                          window=window, media_type=media_type))
     except (PacsError, ValidationError) as exc:
         return _image_error(exc)
+    _log_look(patient.id, f"patient.images.image:{instance_uid}#{frame}")
+    return image
 
 
 @bp.post("/patients/<int:patient_id>/images/<study_uid>/key-images")

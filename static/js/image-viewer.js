@@ -101,7 +101,7 @@ if (root) {
     return Math.hypot(a.x - b.x, a.y - b.y);
   };
   viewport.addEventListener("pointerdown", (event) => {
-    viewport.setPointerCapture(event.pointerId);
+    try { viewport.setPointerCapture(event.pointerId); } catch (_) { /* a pointer the browser no longer tracks */ }
     pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
     if (pointers.size === 2) {
       gesture = { kind: "pinch", startDistance: distance(), startScale: state.scale };

@@ -101,6 +101,23 @@ def test_viewer_shows_what_orthanc_renders_swipes_windows_and_keeps_a_key_image(
     assert expected_lung != expected_second
     assert _difference(page.locator("[data-image]").screenshot(), expected_lung) <= TOLERANCE
 
+    # Pinch: two touch pointers moving apart zoom the image in; 拡大解除 puts it back.
+    page.evaluate("""() => {
+        const v = document.querySelector('[data-viewport]');
+        const r = v.getBoundingClientRect();
+        const cx = r.left + r.width / 2, cy = r.top + r.height / 2;
+        const fire = (type, id, x) => v.dispatchEvent(new PointerEvent(type, {pointerId: id, pointerType: 'touch',
+            clientX: x, clientY: cy, bubbles: true, isPrimary: id === 11}));
+        fire('pointerdown', 11, cx - 40); fire('pointerdown', 12, cx + 40);
+        for (let d = 50; d <= 120; d += 10) { fire('pointermove', 11, cx - d); fire('pointermove', 12, cx + d); }
+        fire('pointerup', 11, cx - 120); fire('pointerup', 12, cx + 120);
+    }""")
+    transform = page.locator("[data-image]").evaluate("i => i.style.transform")
+    assert "scale(3)" in transform, transform
+    expect(page.locator("[data-position]")).to_have_text("2 / 3")  # a pinch is not a swipe
+    page.get_by_role("button", name="拡大解除").click()
+    assert "scale(1)" in page.locator("[data-image]").evaluate("i => i.style.transform")
+
     # Free window/level: in WL/WW mode a drag down and to the right changes both, and the server renders it.
     page.get_by_role("button", name="WL/WW ドラッグ").click()
     page.mouse.move(box["x"] + box["width"] * 0.5, y)

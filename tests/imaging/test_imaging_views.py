@@ -83,8 +83,10 @@ def test_study_list_newest_first_with_thumbnails_and_access_log(client, session,
     thumb = client.get(f"/patients/{world.patient.id}/images/{world.ct_uid}/thumbnail")
     assert thumb.status_code == 200 and thumb.mimetype == "image/jpeg"
     assert Image.open(io.BytesIO(thumb.data)).size == (128, 128)
-    logged = session.scalars(select(AccessLogEntry).where(AccessLogEntry.patient_id == world.patient.id)).all()
-    assert [e.resource for e in logged] == ["patient.images"]
+    logged = session.scalars(select(AccessLogEntry).where(AccessLogEntry.patient_id == world.patient.id)
+                             .order_by(AccessLogEntry.id)).all()
+    assert [e.resource for e in logged] == ["patient.images", f"patient.images.thumbnail:{world.ct_uid}"]
+    assert {e.user_id for e in logged} == {world.clerk.id}
 
 
 def test_patient_page_links_to_images(client, world):
@@ -105,7 +107,8 @@ def test_viewer_shows_study_series_and_every_frame(client, session, world):
     image = client.get(frames[4]["url"])
     assert image.status_code == 200 and image.mimetype == "image/png"
     assert session.scalars(select(AccessLogEntry.resource).where(
-        AccessLogEntry.patient_id == world.patient.id)).all() == [f"patient.images.study:{world.ct_uid}"]
+        AccessLogEntry.patient_id == world.patient.id).order_by(AccessLogEntry.id)).all() == [
+        f"patient.images.study:{world.ct_uid}", f"patient.images.image:{frames[4]['instance']}#2"]
 
 
 def test_rendered_image_is_what_the_pacs_renders_with_the_window(client, world, orthanc_server):
