@@ -170,3 +170,39 @@ def thumbnail(clinic: Clinic, patient: Patient, study_uid: str, size: int = 128)
     first = study_images(clinic, patient, study_uid)[0]
     return render_image(clinic, patient, study_uid, first.series_uid, first.instance_uid,
                         viewport=(size, size), media_type="image/jpeg")
+
+
+@dataclass(frozen=True)
+class SeriesFacts:
+    """What the viewer shows about a series, read from WADO-RS metadata (first image of the series)."""
+
+    series_uid: str
+    body_part: str
+    slice_thickness: str
+    pixel_spacing: str
+    matrix: str
+    frames: int
+    manufacturer: str
+
+
+def _meta(item: dict[str, Any], tag: str) -> str:
+    values = (item.get(tag) or {}).get("Value") or []
+    return "\\".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
+def series_facts(clinic: Clinic, patient: Patient, study_uid: str) -> dict[str, SeriesFacts]:
+    """Per series of one of the patient's studies: body part, slice thickness, pixel spacing, matrix, frames
+    (WADO-RS metadata, asked only after the study is confirmed to be the patient's)."""
+    study_images(clinic, patient, study_uid)
+    facts: dict[str, SeriesFacts] = {}
+    for item in settings_or_error(clinic).client().metadata(study_uid):
+        uid = _meta(item, "0020000E")
+        if uid in facts:
+            continue
+        rows, columns = _meta(item, "00280010"), _meta(item, "00280011")
+        facts[uid] = SeriesFacts(series_uid=uid, body_part=_meta(item, "00180015"),
+                                 slice_thickness=_meta(item, "00180050"),
+                                 pixel_spacing=_meta(item, "00280030").replace("\\", " × "),
+                                 matrix=f"{columns} × {rows}" if rows and columns else "",
+                                 frames=int(_meta(item, "00280008") or 1), manufacturer=_meta(item, "00080070"))
+    return facts

@@ -88,6 +88,7 @@ def viewer(patient_id: int, study_uid: str):
     db = db_session()
     try:
         study, series, images = pacs.study_detail(_clinic(), patient, study_uid)
+        facts = pacs.series_facts(_clinic(), patient, study_uid)
     except PacsNotFound as exc:
         return render_template("error.html", status=404, message=exc.message_ja), 404
     except PacsError as exc:
@@ -106,7 +107,8 @@ def viewer(patient_id: int, study_uid: str):
               for s in series for img in images if img.series_uid == s.series_uid
               for n in range(1, img.frames + 1)]
     return render_template("imaging/viewer.html", patient=patient, today=japan_today(), study=study, series=series,
-                           frames=frames, presets=CT_PRESETS, has_ct=any(s.modality == "CT" for s in series))
+                           frames=frames, presets=CT_PRESETS, has_ct=any(s.modality == "CT" for s in series),
+                           facts=facts)
 
 
 @bp.get("/patients/<int:patient_id>/images/<study_uid>/thumbnail")

@@ -101,6 +101,7 @@ def test_viewer_shows_study_series_and_every_frame(client, session, world):
     assert response.status_code == 200
     assert "胸部CT" in html and "単純 5mm" in html and "腹部" in html
     assert all(label in html for label in ("肺野", "縦隔", "骨", "腹部"))
+    assert "5 mm" in html and "0.7 × 0.7 mm" in html and "64 × 64" in html and "（3フレーム）" in html
     frames = frames_of(html)
     assert len(frames) == 3 + 3 and [f["frame"] for f in frames[3:]] == [1, 2, 3]
     assert 'id="key-image-form"' in html
