@@ -195,7 +195,10 @@ def run(db: str, quick: bool) -> None:
         admin.dispose()
         url = f"{POSTGRES_SERVER}/{BENCH_DATABASE}"
     upgrade_database(url)
-    seed(url, n_patients, 300)
+    clinic_id = seed(url, n_patients, 300)
+    from bench import imaging as imaging_bench
+
+    orthanc = imaging_bench.start(url, clinic_id)
     n_drugs = 20_000
     seed_drugs(url, n_drugs)
     rx_patient, rx_id = seed_prescription(url)
@@ -238,6 +241,8 @@ def run(db: str, quick: bool) -> None:
         # The whole request: load, lay out the 様式第二号, JAHIS symbol, ReportLab with the IPAex subset, access log.
         ("prescription_pdf", get(f"/patients/{rx_patient}/prescriptions/{rx_id}/print.pdf"), 30, 5),
     ]
+    if orthanc is not None:
+        cases += imaging_bench.cases(client, get)
     for case in cases:
         name, call, target = case[:3]
         n = case[3] if len(case) > 3 else n_patients
@@ -247,6 +252,8 @@ def run(db: str, quick: bool) -> None:
         print(json.dumps({"name": name, "n": n, "p50_ms": p50, "p95_ms": p95, "target_ms": target,
                           "db": db}), flush=True)
     app.extensions["db_engine"].dispose()
+    if orthanc is not None:
+        orthanc.stop()
 
 
 def main() -> None:

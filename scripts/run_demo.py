@@ -62,6 +62,20 @@ def start_simulator(module: str) -> str:
     return url
 
 
+def start_pacs():
+    """Start Orthanc as the demo PACS (stopped with the demo), or say plainly why there is none."""
+    from app.integrations.pacs.orthanc_process import orthanc_missing_reason, start_orthanc
+
+    reason = orthanc_missing_reason()
+    if reason:
+        print(f"PACS: なし — {reason}。画像の画面は「PACSが設定されていません」などと表示します", flush=True)
+        return None
+    pacs = start_orthanc()
+    atexit.register(pacs.stop)
+    print(f"PACS (Orthanc): {pacs.dicomweb_url}", flush=True)
+    return pacs
+
+
 def main() -> None:
     """Run the demo in the foreground until Ctrl-C."""
     os.environ.setdefault("KAMIKARTE_COOKIE_SECURE", "0")  # plain HTTP on loopback
@@ -74,6 +88,8 @@ def main() -> None:
     eprescription_root = start_simulator("eprescription")
     print(f"電子処方箋 simulator: {eprescription_root}", flush=True)
 
+    pacs = start_pacs()
+
     from app import create_app
     from app.cli import upgrade_database
     from app.config import Config
@@ -83,7 +99,7 @@ def main() -> None:
     upgrade_database(config.DATABASE_URL)
     app = create_app(config)
     with app.app_context():
-        prepare_demo(app, orca_root, eprescription_root)
+        prepare_demo(app, orca_root, eprescription_root, pacs=pacs)
 
     from waitress import serve
 

@@ -169,3 +169,19 @@ def eprescription(eprescription_server):
     """The simulator with no prescriptions and no fault."""
     eprescription_server.reset()
     return eprescription_server
+
+
+@pytest.fixture(scope="session")
+def orthanc_server():
+    """A private Orthanc (authentication on, DICOMweb) for the whole run; under xdist one per worker, each on
+    its own free port. Tests use PatientIDs of their own, so they never see each other's studies."""
+    from app.integrations.pacs.orthanc_process import orthanc_missing_reason, start_orthanc
+
+    reason = orthanc_missing_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"Orthanc is required in CI: {reason}")
+        pytest.skip(reason)
+    server = start_orthanc()
+    yield server
+    server.stop()

@@ -61,6 +61,18 @@ def _make_diagnosis(session, clinic, patient):
     return item
 
 
+def _make_key_image(session, clinic, patient):
+    from app.imaging.models import KeyImage
+
+    item = KeyImage(clinic_id=clinic.id, patient_id=patient.id, study_uid="1.2.3", series_uid="1.2.3.1",
+                    instance_uid="1.2.3.1.1", frame=1, caption=MARKER_NAME, image_bytes=b"\x89PNG",
+                    image_sha256="0" * 64, recorded_at=utcnow())
+    session.add(item)
+    session.flush()
+    item.lineage_id = item.id
+    return item
+
+
 #: How to make one record of clinic A for each kind of id a route takes.
 RECORD_FACTORIES: dict[str, Callable] = {
     "patient_id": lambda s, a: a["patient"].id,
@@ -74,6 +86,12 @@ RECORD_FACTORIES: dict[str, Callable] = {
     "prescription_id": lambda s, a: a["prescription"].id,
     "diagnosis_id": lambda s, a: a["diagnosis"].id,
     "diagnosis_lineage_id": lambda s, a: a["diagnosis"].lineage_id,
+    # Imaging: PACS UIDs (the study belongs to clinic A's patient only through that patient), a key image.
+    "study_uid": lambda s, a: "1.2.3",
+    "series_uid": lambda s, a: "1.2.3.1",
+    "instance_uid": lambda s, a: "1.2.3.1.1",
+    "frame": lambda s, a: 1,
+    "key_image_id": lambda s, a: a["key_image"].id,
 }
 #: Arguments that are not record ids (file names of public assets).
 NON_RECORD_ARGS = {"filename", "name"}
@@ -102,6 +120,7 @@ def two_clinics(session):
         "allergy": _make_allergy(session, clinic_a, patient),
         "prescription": _make_prescription(session, clinic_a, patient),
         "diagnosis": _make_diagnosis(session, clinic_a, patient),
+        "key_image": _make_key_image(session, clinic_a, patient),
     }
     b_users = {role: make_user(session, clinic_b, role=role.value) for role in Role}
     session.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
@@ -13,9 +14,10 @@ from app.demo.seed import EPRESCRIPTION_DEMO_TOKENS, is_empty, seed_demo
 log = logging.getLogger(__name__)
 
 
-def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = None) -> None:
+def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = None, pacs: Any = None) -> None:
     """Seed if empty; set the demo clinics' ORCA URL to this run's simulator; pull today's reception list; give
-    the fixed patients their clinical records the first time."""
+    the fixed patients their clinical records the first time; with `pacs` (a RunningOrthanc), store the demo
+    studies in it and point clinic A at it."""
     factory = app.extensions["db_sessionmaker"]
     with factory() as session:
         if is_empty(session):
@@ -41,3 +43,9 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
     with factory() as session:  # the fixed patients exist once ORCA has been pulled
         seed_clinical_demo(session)
         session.commit()
+    if pacs is not None:
+        from app.demo.imaging import seed_demo_pacs
+
+        with factory() as session:
+            seed_demo_pacs(session, pacs.dicomweb_url, pacs.username, pacs.password)
+            session.commit()

@@ -1,0 +1,7 @@
+"""Imaging: a patient's studies from the clinic's PACS (DICOMweb), the tablet viewer and key images."""
+
+from flask import Blueprint
+
+bp = Blueprint("imaging", __name__, template_folder="templates")
+
+from app.imaging import views  # noqa: E402,F401

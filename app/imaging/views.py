@@ -1,0 +1,315 @@
+"""Imaging screens: the patient's studies, the tablet viewer, rendered images and thumbnails (through Kamikarte,
+same origin, clinic- and patient-checked, never straight from the PACS), key images, the PACS settings."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from app.clinics.models import Clinic
+from app.core.audit import log_access
+from app.core.errors import ValidationError
+from app.core.security import requires
+from app.core.timeutil import japan_today
+from app.core.web import current_actor
+from app.db import db_session
+from app.imaging import bp, importing, pacs, services
+from app.integrations.pacs.client import PacsError, PacsNotFound, valid_uid
+from app.patients import services as patients
+
+#: Window presets (WL, WW) offered for CT, in Hounsfield units.
+CT_PRESETS = [("肺野", -600, 1500), ("縦隔", 40, 400), ("骨", 500, 2000), ("腹部", 40, 350)]
+
+
+def _patient_or_404(patient_id: int):
+    patient = patients.get_patient(db_session(), current_user.clinic_id, patient_id)
+    if patient is None:
+        abort(404)
+    return patient
+
+
+def _clinic() -> Clinic:
+    clinic = db_session().get(Clinic, current_user.clinic_id)
+    if clinic is None:
+        abort(404)
+    return clinic
+
+
+def _uid_or_404(*uids: str) -> None:
+    if not all(valid_uid(u) for u in uids):
+        abort(404)
+
+
+def _image_error(exc: PacsError | ValidationError) -> Response:
+    """An image route's failure as a short Japanese text (the page shows it where the image would be)."""
+    status = exc.status if isinstance(exc, PacsError) else 400
+    message = exc.message_ja if isinstance(exc, PacsError) else exc.message
+    return Response(message, status=status, mimetype="text/plain")
+
+
+def _log_look(patient_id: int, resource: str) -> None:
+    """Every image shown is a look at the patient's record: logged once it has been served."""
+    db = db_session()
+    log_access(db, current_actor(), patient_id=patient_id, action="view", resource=resource)
+    db.commit()
+
+
+def _image(data: bytes, media_type: str) -> Response:
+    return Response(data, mimetype=media_type)
+
+
+@bp.get("/patients/<int:patient_id>/images")
+@requires("patient.read")
+def index(patient_id: int):
+    """The patient's studies (newest first, with thumbnails) and key images."""
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.images")
+    db.commit()
+    studies, error = [], None
+    try:
+        studies = pacs.list_studies(_clinic(), patient)
+    except PacsError as exc:
+        error = exc.message_ja
+    key_images = services.current_key_images(db, current_user.clinic_id, patient.id)
+    return render_template("imaging/index.html", patient=patient, today=japan_today(), studies=studies,
+                           error=error, key_images=key_images)
+
+
+@bp.get("/patients/<int:patient_id>/images/<study_uid>")
+@requires("patient.read")
+def viewer(patient_id: int, study_uid: str):
+    """The tablet viewer of one study: swipe through images and frames, pinch to zoom, windows."""
+    patient = _patient_or_404(patient_id)
+    _uid_or_404(study_uid)
+    db = db_session()
+    try:
+        study, series, images = pacs.study_detail(_clinic(), patient, study_uid)
+        facts = pacs.series_facts(_clinic(), patient, study_uid)
+    except PacsNotFound as exc:
+        return render_template("error.html", status=404, message=exc.message_ja), 404
+    except PacsError as exc:
+        return render_template("imaging/unavailable.html", patient=patient, today=japan_today(),
+                               message=exc.message_ja), exc.status
+    log_access(db, current_actor(), patient_id=patient.id, action="view",
+               resource=f"patient.images.study:{study_uid}")
+    db.commit()
+    series_by_uid = {s.series_uid: s for s in series}
+    frames = [{"series": img.series_uid, "instance": img.instance_uid, "frame": n, "frames": img.frames,
+               "number": img.number, "modality": series_by_uid.get(img.series_uid).modality
+               if img.series_uid in series_by_uid else "",
+               "wc": img.window_center, "ww": img.window_width,
+               "url": url_for("imaging.rendered", patient_id=patient.id, study_uid=study_uid,
+                              series_uid=img.series_uid, instance_uid=img.instance_uid, frame=n)}
+              for s in series for img in images if img.series_uid == s.series_uid
+              for n in range(1, img.frames + 1)]
+    return render_template("imaging/viewer.html", patient=patient, today=japan_today(), study=study, series=series,
+                           frames=frames, presets=CT_PRESETS, has_ct=any(s.modality == "CT" for s in series),
+                           facts=facts)
+
+
+@bp.get("/patients/<int:patient_id>/images/<study_uid>/thumbnail")
+@requires("patient.read")
+def thumbnail(patient_id: int, study_uid: str):
+    """A small JPEG of the study's first image."""
+    patient = _patient_or_404(patient_id)
+    _uid_or_404(study_uid)
+    try:
+        image = _image(*pacs.thumbnail(_clinic(), patient, study_uid))
+    except PacsError as exc:
+        return _image_error(exc)
+    _log_look(patient.id, f"patient.images.thumbnail:{study_uid}")
+    return image
+
+
+@bp.get("/patients/<int:patient_id>/images/<study_uid>/series/<series_uid>/instances/<instance_uid>"
+        "/frames/<int:frame>/rendered")
+@requires("patient.read")
+def rendered(patient_id: int, study_uid: str, series_uid: str, instance_uid: str, frame: int):
+    """One image or frame as PNG (or ?format=jpeg), with an optional window ?wc=&ww=."""
+    patient = _patient_or_404(patient_id)
+    _uid_or_404(study_uid, series_uid, instance_uid)
+    media_type = "image/jpeg" if request.args.get("format") == "jpeg" else "image/png"
+    try:
+        window = services.parse_window(request.args.get("wc"), request.args.get("ww"))
+        image = _image(*pacs.render_image(_clinic(), patient, study_uid, series_uid, instance_uid, frame=frame,
+                                          window=window, media_type=media_type))
+    except (PacsError, ValidationError) as exc:
+        return _image_error(exc)
+    _log_look(patient.id, f"patient.images.image:{instance_uid}#{frame}")
+    return image
+
+
+@bp.post("/patients/<int:patient_id>/images/<study_uid>/key-images")
+@requires("clinical.write")
+def add_key_image(patient_id: int, study_uid: str):
+    """Keep the image on screen as a key image with a caption."""
+    patient = _patient_or_404(patient_id)
+    _uid_or_404(study_uid)
+    db = db_session()
+    form = request.form
+    try:
+        frame = int(form.get("frame") or "1")
+        window = services.parse_window(form.get("wc"), form.get("ww"))
+        item = services.add_key_image(db, _clinic(), current_actor(), patient, study_uid=study_uid,
+                                      series_uid=form.get("series_uid", ""), instance_uid=form.get("instance_uid", ""),
+                                      frame=frame, window=window, caption=form.get("caption", ""))
+    except ValueError:
+        db.rollback()
+        flash("フレーム番号が正しくありません", "error")
+    except ValidationError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+    except PacsError as exc:
+        db.rollback()
+        flash(f"キー画像を保存できませんでした: {exc.message_ja}", "error")
+    else:
+        db.commit()
+        flash(f"キー画像「{item.caption}」を保存しました", "success")
+        return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
+    return redirect(url_for("imaging.viewer", patient_id=patient.id, study_uid=study_uid))
+
+
+@bp.post("/patients/<int:patient_id>/images/import")
+@requires("clinical.write")
+def import_files(patient_id: int):
+    """Import DICOM files the patient brought (持参CD) into the clinic's PACS under this patient's PatientID."""
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    uploads = [(f.filename or "（名前なし）", f.read()) for f in request.files.getlist("files") if f and f.filename]
+    try:
+        result = importing.import_dicom_files(db, _clinic(), current_actor(), patient, uploads)
+    except ValidationError as exc:
+        db.rollback()
+        flash(f"取り込めませんでした: {exc.message}", "error")
+    except PacsError as exc:
+        db.rollback()
+        flash(f"取り込めませんでした: {exc.message_ja}", "error")
+    else:
+        db.commit()
+        flash(f"{len(result.study_uids)}件の検査（{result.images}枚）を取り込みました", "success")
+    return redirect(url_for("imaging.index", patient_id=patient.id))
+
+
+def _key_image_or_404(patient_id: int, key_image_id: int, *, current: bool = False):
+    item = services.get_key_image(db_session(), current_user.clinic_id, patient_id, key_image_id)
+    if item is None or (current and (item.superseded_at is not None or item.retracted)):
+        abort(404)
+    return item
+
+
+@bp.get("/patients/<int:patient_id>/key-images/<int:key_image_id>/image")
+@requires("patient.read")
+def key_image(patient_id: int, key_image_id: int):
+    """The stored bytes of a key image (what letters print), not the PACS's current rendering."""
+    patient = _patient_or_404(patient_id)
+    item = _key_image_or_404(patient.id, key_image_id)
+    db = db_session()
+    log_access(db, current_actor(), patient_id=patient.id, action="view", resource=f"patient.key_image:{item.id}")
+    db.commit()
+    response = _image(item.image_bytes, item.media_type)
+    response.headers["X-Content-SHA256"] = item.image_sha256
+    return response
+
+
+@bp.get("/patients/<int:patient_id>/key-images/<int:key_image_id>/history")
+@requires("patient.read")
+def key_image_history(patient_id: int, key_image_id: int):
+    """Every version of one key image with who, when and why."""
+    patient = _patient_or_404(patient_id)
+    item = _key_image_or_404(patient.id, key_image_id)
+    db = db_session()
+    versions = services.history(db, current_user.clinic_id, patient.id, item.lineage_id or item.id)
+    log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.key_image.history")
+    db.commit()
+    return render_template("imaging/history.html", patient=patient, today=japan_today(), versions=versions)
+
+
+@bp.post("/patients/<int:patient_id>/key-images/<int:key_image_id>/caption")
+@requires("clinical.write")
+def correct_key_image(patient_id: int, key_image_id: int):
+    """Change a key image's caption (a new version; the old one stays in the history)."""
+    patient = _patient_or_404(patient_id)
+    item = _key_image_or_404(patient.id, key_image_id, current=True)
+    db = db_session()
+    try:
+        services.correct_caption(db, current_user.clinic_id, current_actor(), item, request.form.get("caption", ""),
+                                 request.form.get("change_reason", ""))
+    except ValidationError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+    else:
+        db.commit()
+        flash("キー画像の説明を修正しました（修正前は履歴に残ります）", "success")
+    return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
+
+
+@bp.post("/patients/<int:patient_id>/key-images/<int:key_image_id>/retract")
+@requires("clinical.write")
+def retract_key_image(patient_id: int, key_image_id: int):
+    """Withdraw a key image kept in error (it stays in the history)."""
+    patient = _patient_or_404(patient_id)
+    item = _key_image_or_404(patient.id, key_image_id, current=True)
+    db = db_session()
+    try:
+        services.retract_key_image(db, current_user.clinic_id, current_actor(), item, request.form.get("reason", ""))
+    except ValidationError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+    else:
+        db.commit()
+        flash("キー画像を取り消しました（履歴に残ります）", "success")
+    return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
+
+
+def _max(n: int) -> Length:
+    return Length(max=n, message=f"{n}文字以内で入力してください")
+
+
+class PacsSettingsForm(FlaskForm):
+    """The clinic's PACS connection."""
+
+    base_url = StringField("DICOMwebのURL", validators=[Optional(), _max(300)])
+    username = StringField("ユーザー名", validators=[Optional(), _max(100)])
+    password = PasswordField("パスワード", validators=[Optional(), _max(200)])
+    id_source = SelectField("PACSの患者ID（PatientID）に使う番号", choices=list(pacs.ID_SOURCES.items()),
+                            validate_choice=False)
+    id_prefix = StringField("患者IDの接頭辞（あれば）", validators=[Optional(), _max(16)])
+
+
+@bp.route("/clinic/pacs", methods=["GET", "POST"])
+@requires("clinic.manage")
+def pacs_settings():
+    """The clinic's PACS connection, with a connection test."""
+    clinic = _clinic()
+    raw = (clinic.integrations or {}).get("pacs") or {}
+    form = PacsSettingsForm(data={"base_url": raw.get("base_url", ""), "username": raw.get("username", ""),
+                                  "id_source": raw.get("id_source", "orca"), "id_prefix": raw.get("id_prefix", "")})
+    result = None
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            pacs.update_pacs_settings(db, clinic, current_actor(), form.data)
+        except ValidationError as exc:
+            db.rollback()
+            getattr(form, exc.field or "base_url").errors.append(exc.message)
+        else:
+            db.commit()
+            if request.form.get("action") == "test":
+                result = _test_connection(clinic)
+            else:
+                flash("PACSの接続設定を保存しました", "success")
+                return redirect(url_for("imaging.pacs_settings"))
+    return render_template("imaging/pacs_settings.html", form=form, result=result,
+                           has_password=bool(raw.get("password")))
+
+
+def _test_connection(clinic: Clinic) -> tuple[bool, str]:
+    try:
+        pacs.settings_or_error(clinic).client().check()
+    except PacsError as exc:
+        return False, exc.message_ja
+    return True, "PACSに接続できました"
