@@ -38,12 +38,15 @@ def show(patient_id: int):
         abort(404)
     log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.page")
     db.commit()
+    from app.reception.models import STATUS_LABELS
     from app.reception.orca_sync import refresh_patient_if_stale
-    from app.reception.services import orca_choices
+    from app.reception.services import orca_choices, patient_visits_on
 
     warning = refresh_patient_if_stale(db, current_user.clinic, patient)
     if warning:
         flash(warning, "warning")
     departments, physicians = orca_choices(current_user.clinic.integrations)
     return render_template("patients/show.html", patient=patient, today=japan_today(), departments=departments,
-                           physicians=physicians)
+                           physicians=physicians,
+                           todays_visits=patient_visits_on(db, current_user.clinic_id, patient.id, japan_today()),
+                           status_labels=STATUS_LABELS)

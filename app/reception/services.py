@@ -117,6 +117,13 @@ def list_revision(session: Session, clinic_id: int, day: date) -> str:
     return f"{row[0]}-{row[1]}-{row[2] or 0}"
 
 
+def patient_visits_on(session: Session, clinic_id: int, patient_id: int, day: date) -> list[Visit]:
+    """One patient's receptions of a day (cancelled ones too), in reception order."""
+    return list(session.scalars(scoped(Visit, clinic_id).where(Visit.patient_id == patient_id,
+                                                                Visit.visit_date == day)
+                                .order_by(Visit.accepted_at)))
+
+
 def get_visit(session: Session, clinic_id: int, visit_id: int) -> Visit | None:
     """One visit of this clinic."""
     return get_scoped(session, Visit, clinic_id, visit_id)

@@ -243,3 +243,17 @@ def test_one_touch_button_in_the_list_moves_the_visit_on(app, client, orca_clini
     session.expire_all()
     assert session.get(Visit, visit.id).status == "in_exam"
     assert client.post("/reception/status", {"transition": "junk"}).status_code == 400
+
+
+def test_the_patient_page_says_when_the_patient_is_already_in_todays_list(app, client, orca_clinic, session):
+    _sync(app)
+    client.login(orca_clinic[1].login_id, orca_clinic[1].totp_secret)
+    yamada = session.scalars(select(Patient).where(Patient.orca_patient_id == "00001")).one()
+    visit = session.scalars(select(Visit).where(Visit.patient_id == yamada.id)).one()
+    html = client.get(f"/patients/{yamada.id}").get_data(as_text=True)
+    assert "本日受付済み" in html and f"受付番号 {visit.orca_acceptance_id}" in html
+    from app.reception.orca_sync import orca_client_for, sync_patient
+
+    hino = sync_patient(session, orca_clinic[0], orca_client_for(orca_clinic[0]), "00006")  # not in today's list
+    session.commit()
+    assert "本日受付済み" not in client.get(f"/patients/{hino.id}").get_data(as_text=True)
