@@ -5,6 +5,7 @@ from app.clinics.models import Clinic, StaffUser
 from app.core.models import AccessLogEntry, AuditEntry
 from app.db import Base
 from app.diagnoses.models import Diagnosis, Disease, Modifier
+from app.labs.models import LabItem, LabMessage, LabOrder, LabResult, LabSet, LabSpecimen
 from app.outbox.models import OutboxMessage
 from app.patients.models import Patient
 from app.patients.profile_models import (
@@ -22,6 +23,7 @@ from app.prescriptions.models import Drug, Prescription, PrescriptionLine, Presc
 from app.reception.models import SyncState, Visit
 
 __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "CareLevel", "Clinic", "Contraindication",
-           "Diagnosis", "Disability", "Disease", "Drug", "Infection", "Modifier", "OutboxMessage", "PastHistory",
+           "Diagnosis", "Disability", "Disease", "Drug", "Infection", "LabItem", "LabMessage",
+           "LabOrder", "LabResult", "LabSet", "LabSpecimen", "Modifier", "OutboxMessage", "PastHistory",
            "Patient", "Prescription", "PrescriptionLine", "PrescriptionRp", "RecoveryCode", "StaffUser", "SyncState",
            "TrustedDevice", "Vaccination", "Visit", "VitalSign"]
