@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.core.audit import SYSTEM, record_audit
@@ -420,8 +421,12 @@ def import_message(session: Session, clinic_id: int, data: bytes, *, source: str
                      summary={"after": {"results": count, "type": kind, "source": source}})
         session.commit()
         return ImportOutcome(True, "imported", stored.id, "", build_ack("AA", "", message, clinic_code), count)
-    except ImportRefused as exc:
+    except (ImportRefused, SQLAlchemyError, ValueError) as exc:
+        # A database refusal (a value too long for its column …) is a failed import like any other: nothing of
+        # the message is kept but the raw bytes and the reason.
         session.rollback()
+        if not isinstance(exc, ImportRefused):
+            exc = ImportRefused(f"取り込み中にエラーが発生しました（{type(exc).__name__}）。内容を確認してください")
         stored = session.get(LabMessage, stored.id)
         stored.status, stored.error = "failed", str(exc)[:2000]
         if message is not None:

@@ -166,7 +166,7 @@ class LabResult(PatientRecordVersion, Base):
     #: OBX-4 sub-ID: tells apart several results of one item (e.g. two organisms of one culture).
     sub_id: Mapped[str] = mapped_column(String(20), default="")
     #: OBX-2 and OBX-5: the value as reported, and as a number when it is one.
-    value_type: Mapped[str] = mapped_column(String(2), default="NM")
+    value_type: Mapped[str] = mapped_column(String(3), default="NM")
     value: Mapped[str] = mapped_column(String(200), default="")
     numeric_value: Mapped[float | None] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(30), default="")

@@ -131,7 +131,7 @@ def upgrade() -> None:
     sa.Column('jlac10', sa.String(length=17), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('sub_id', sa.String(length=20), nullable=False),
-    sa.Column('value_type', sa.String(length=2), nullable=False),
+    sa.Column('value_type', sa.String(length=3), nullable=False),
     sa.Column('value', sa.String(length=200), nullable=False),
     sa.Column('numeric_value', sa.Float(), nullable=True),
     sa.Column('unit', sa.String(length=30), nullable=False),
