@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.core.audit import SYSTEM, record_audit
 from app.core.jp import search_key
@@ -87,8 +87,6 @@ class _Group:
 @dataclass
 class _Row:
     values: dict[str, Any]
-    item: LabItem
-    specimen: LabSpecimen | None
 
 
 def _refuse(text: str, ack_code: str = "AE") -> ImportRefused:
@@ -122,7 +120,7 @@ def _check_header(message: Message) -> str:
     return kind
 
 
-def _patient(session: Session, clinic_id: int, message: Message) -> Patient:
+def _patient(batch: _Batch, message: Message) -> Patient:
     pids = [s for s in message.segments if s.name == "PID"]
     if not pids:
         raise _refuse("患者（PID セグメント）がありません")
@@ -132,7 +130,7 @@ def _patient(session: Session, clinic_id: int, message: Message) -> Patient:
     patient_id = pid.component(3)
     if not patient_id:
         raise _refuse("患者ID（PID-3）がありません")
-    patient = session.scalar(scoped(Patient, clinic_id).where(Patient.orca_patient_id == patient_id))
+    patient = batch.patient(patient_id)
     if patient is None:
         raise _refuse(f"患者ID「{patient_id}」の患者は当院に登録されていません")
     kana = next((rep for rep in pid.get(5).split("~") if rep.split("^")[6:7] == ["P"]), "")
@@ -170,9 +168,14 @@ def _groups(message: Message, kind: str) -> list[_Group]:
     return groups
 
 
+_WHEN_CACHE: dict[str, datetime] = {}
+
+
 def _when(text: str, where: str) -> datetime | None:
     if not text:
         return None
+    if text in _WHEN_CACHE:
+        return _WHEN_CACHE[text]
     parts = timestamp(text)
     if parts is None:
         raise _refuse(f"{where}「{text[:30]}」が日時（YYYYMMDDHHMM）の形ではありません")
@@ -182,21 +185,43 @@ def _when(text: str, where: str) -> datetime | None:
         raise _refuse(f"{where}「{text[:30]}」はありえない日時です") from exc
     if value.astimezone(UTC) > utcnow() + timedelta(days=1):
         raise _refuse(f"{where}「{text[:30]}」が未来の日時です")
-    return value.astimezone(UTC)
+    if len(_WHEN_CACHE) > 10_000:
+        _WHEN_CACHE.clear()
+    _WHEN_CACHE[text] = value.astimezone(UTC)
+    return _WHEN_CACHE[text]
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """A master item as plain values (read thousands of times an import: no ORM attribute machinery)."""
+
+    lab_code: str
+    jlac10: str
+    name: str
+    unit: str
+    ref_male: str
+    ref_female: str
+
+    def reference_for(self, sex: str) -> str:
+        """The reference range for a patient's sex."""
+        return self.ref_female if sex == "F" else self.ref_male
 
 
 class _Master:
     """The lab-item master, read once per import and kept for the next messages."""
 
     def __init__(self, session: Session) -> None:
-        items = list(session.scalars(select(LabItem)))
+        items = [_Item(i.lab_code, i.jlac10, i.name, i.unit, i.ref_male, i.ref_female)
+                 for i in session.scalars(select(LabItem))]
         self.by_lab_code = {i.lab_code: i for i in items}
         self.by_jlac10 = {i.jlac10: i for i in items}
-        self.by_prefix: dict[str, list[LabItem]] = {}
+        self.by_prefix: dict[str, list[_Item]] = {}
         for item in items:
             self.by_prefix.setdefault(item.jlac10[:12], []).append(item)
 
-    def find(self, obx: Segment) -> LabItem | None:
+    def find(self, obx: Segment) -> _Item | None:
+        """The master item an OBX-3 names: JLAC10, else the lab's local code, else the one item with the same
+        analyte, identification and material (lab.md's fallback when only the method differs)."""
         code, system = obx.component(3, 1), obx.component(3, 3)
         alt_code, alt_system = obx.component(3, 4), obx.component(3, 6)
         if system in ("JC10", "JC11") or len(code) == 17:
@@ -206,7 +231,6 @@ class _Master:
         for local, local_system in ((code, system), (alt_code, alt_system)):
             if local and local_system.startswith("99") and local in self.by_lab_code:
                 return self.by_lab_code[local]
-        # The same analyte, identification and material reported with another method: lab.md's fallback.
         if len(code) == 17:
             candidates = self.by_prefix.get(code[:12], [])
             if len(candidates) == 1:
@@ -236,25 +260,69 @@ def _value(obx: Segment, where: str) -> tuple[str, float | None]:
     return unescape(raw).strip(), None
 
 
-def _rows(session: Session, clinic_id: int, patient: Patient, kind: str, groups: list[_Group],
-          master: _Master) -> list[_Row]:
+class _Batch:
+    """What the messages of one import read from the database, read once: patients, specimens, orders and the
+    current result of each (specimen, item, sub-ID)."""
+
+    def __init__(self, session: Session, clinic_id: int, master: _Master) -> None:
+        self.session, self.clinic_id, self.master = session, clinic_id, master
+        self.patients: dict[str, Patient | None] = {}
+        self.specimens: dict[str, LabSpecimen | None] = {}
+        self.orders: dict[str, LabOrder | None] = {}
+        self.current: dict[tuple[str, str, str], tuple] = {}
+        self.loaded_numbers: set[str] = set()
+
+    def patient(self, orca_id: str) -> Patient | None:
+        """The clinic's patient with this ORCA number."""
+        if orca_id not in self.patients:
+            self.patients[orca_id] = self.session.scalar(
+                scoped(Patient, self.clinic_id).where(Patient.orca_patient_id == orca_id))
+        return self.patients[orca_id]
+
+    def order(self, number: str) -> LabOrder | None:
+        """The clinic's order with this placer number."""
+        if number not in self.orders:
+            self.orders[number] = self.session.scalar(
+                scoped(LabOrder, self.clinic_id).where(LabOrder.order_number == number))
+        return self.orders[number]
+
+    def preload(self, numbers: set[str]) -> None:
+        """Read the specimens and their current results for these specimen numbers (one query each)."""
+        wanted = sorted(n for n in numbers if n and n not in self.loaded_numbers)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            for specimen in self.session.scalars(scoped(LabSpecimen, self.clinic_id)
+                                                 .where(LabSpecimen.specimen_number.in_(chunk))):
+                self.specimens[specimen.specimen_number] = specimen
+            for row in self.session.execute(select(
+                    LabResult.specimen_number, LabResult.lab_code, LabResult.sub_id, LabResult.id, LabResult.version,
+                    LabResult.lineage_id, LabResult.value, LabResult.result_status, LabResult.flag, LabResult.comment)
+                    .where(LabResult.clinic_id == self.clinic_id, LabResult.superseded_at.is_(None),
+                           LabResult.specimen_number.in_(chunk))):
+                self.current[(row[0], row[1], row[2])] = tuple(row[3:])
+            self.loaded_numbers.update(chunk)
+
+    def specimen(self, number: str) -> LabSpecimen | None:
+        """The clinic's specimen with this number."""
+        if number not in self.loaded_numbers:
+            self.preload({number})
+        return self.specimens.get(number)
+
+
+def _rows(batch: _Batch, patient: Patient, kind: str, groups: list[_Group]) -> list[_Row]:
     rows: list[_Row] = []
-    specimens: dict[str, LabSpecimen] = {}
     for group in groups:
         spm = group.spm
         number = (spm.component(2, 1) or spm.component(2, 2)) if spm else ""
         specimen: LabSpecimen | None = None
         order: LabOrder | None = None
         if number:
-            specimen = specimens.get(number) or session.scalar(
-                scoped(LabSpecimen, clinic_id).where(LabSpecimen.specimen_number == number))
+            specimen = batch.specimen(number)
             if specimen is None or specimen.patient_id != patient.id:
                 raise _refuse(f"検体番号「{number}」はこの患者の検査依頼にありません")
-            specimens[number] = specimen
         else:
             placer = group.obr.component(2)
-            order = session.scalar(scoped(LabOrder, clinic_id).where(LabOrder.order_number == placer)) \
-                if placer else None
+            order = batch.order(placer) if placer else None
             if order is None or order.patient_id != patient.id:
                 raise _refuse(f"検体番号がなく、依頼番号「{placer or '空'}」もこの患者の検査依頼にありません")
         collected_default = (_when(spm.get(17).split("^")[0], "SPM-17（採取日時）") if spm else None) \
@@ -267,7 +335,7 @@ def _rows(session: Session, clinic_id: int, patient: Patient, kind: str, groups:
             if status not in STATUSES:
                 raise _refuse(f"{where}: 結果状態（OBX-11）「{status[:5] or '空'}」がありません。"
                               "メッセージが途中で切れている可能性があります")
-            item = master.find(obx)
+            item = batch.master.find(obx)
             if item is None:
                 raise _refuse(f"{where}: 検査コード「{obx.component(3, 1)[:20]}」（{obx.component(3, 2)[:30]}）は"
                               "検査項目マスターにありません")
@@ -295,61 +363,143 @@ def _rows(session: Session, clinic_id: int, patient: Patient, kind: str, groups:
                 "specimen_number": target.specimen_number if target else number,
                 "specimen_id": target.id if target else None,
                 "order_id": target.order_id if target else (order.id if order else None),
-            }, item, target))
+            }))
     return rows
 
 
-def _store(session: Session, clinic_id: int, patient: Patient, message_row: LabMessage, rows: list[_Row]) -> int:
-    """Write the results: new ones inserted, a correction or final report supersedes the current version."""
-    now = utcnow()
-    keys = {(r.values["specimen_number"], r.values["lab_code"], r.values["sub_id"]) for r in rows}
-    numbers = {k[0] for k in keys}
-    current = {}
-    if numbers:
-        for existing in session.scalars(scoped(LabResult, clinic_id).where(
-                LabResult.patient_id == patient.id, LabResult.superseded_at.is_(None),
-                LabResult.specimen_number.in_(numbers))):
-            current[(existing.specimen_number, existing.lab_code, existing.sub_id)] = existing
-    inserts: list[dict[str, Any]] = []
-    superseded: list[int] = []
-    for row in rows:
+CHANGE_REASONS = {"C": "検査会社からの訂正報告", "D": "検査会社による結果の削除", "F": "最終報告"}
+
+
+@dataclass
+class _Pending:
+    """One message on its way through a batch."""
+
+    index: int
+    data: bytes
+    filename: str
+    message_id: int | None = None
+    message: Message | None = None
+    kind: str = ""
+    control_key: str = ""
+    outcome: ImportOutcome | None = None
+    patient: Patient | None = None
+    rows: list[_Row] = field(default_factory=list)
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    superseded: list[int] = field(default_factory=list)
+    error: ImportRefused | None = None
+
+
+def _changes(batch: _Batch, pending: _Pending, now: datetime) -> None:
+    """The rows to insert and the versions they supersede (a report identical to the current one adds nothing)."""
+    for row in pending.rows:
         values = row.values
         key = (values["specimen_number"], values["lab_code"], values["sub_id"])
-        old = current.get(key)
-        base = {**values, "clinic_id": clinic_id, "patient_id": patient.id, "message_id": message_row.id,
-                "recorded_at": now, "recorded_by_name": "検査会社", "retracted": values["result_status"] == "D",
-                "version": 1, "lineage_id": None, "change_reason": "", "superseded_at": None,
-                "recorded_by_id": None}
+        old = batch.current.get(key)
+        base = {**values, "clinic_id": batch.clinic_id, "patient_id": pending.patient.id,  # type: ignore[union-attr]
+                "message_id": pending.message_id, "recorded_at": now, "recorded_by_name": "検査会社",
+                "retracted": values["result_status"] == "D", "version": 1, "lineage_id": None, "change_reason": "",
+                "superseded_at": None, "recorded_by_id": None}
         if old is not None:
-            same = (old.value == values["value"] and old.result_status == values["result_status"]
-                    and old.flag == values["flag"] and old.comment == values["comment"])
-            if same:
+            old_id, old_version, old_lineage, old_value, old_status, old_flag, old_comment = old
+            if (old_value, old_status, old_flag, old_comment) == (values["value"], values["result_status"],
+                                                                   values["flag"], values["comment"]):
                 continue  # the same result reported again (a cumulative report): nothing new
-            base.update(version=old.version + 1, lineage_id=old.lineage_id or old.id,
-                        change_reason={"C": "検査会社からの訂正報告", "D": "検査会社による結果の削除",
-                                       "F": "最終報告"}.get(values["result_status"], "再報告"))
-            superseded.append(old.id)
-        inserts.append(base)
+            base.update(version=old_version + 1, lineage_id=old_lineage or old_id,
+                        change_reason=CHANGE_REASONS.get(values["result_status"], "再報告"))
+            pending.superseded.append(old_id)
+        pending.inserts.append(base)
+
+
+def _prepare(batch: _Batch, pending: _Pending, clinic_code: str, seen_controls: set[str]) -> None:
+    """Read and check one message entirely in memory; on a refusal its error and ACK are set."""
+    try:
+        if pending.message is None:
+            try:
+                pending.message = split_message(pending.data)
+            except (HL7DecodeError, HL7SyntaxError) as exc:
+                raise _refuse(str(exc), "AR") from exc
+        _check_truncation(pending.data, pending.message)
+        pending.kind = _check_header(pending.message)
+        msh = pending.message.msh
+        pending.control_key = f"{msh.component(3)}|{msh.component(4)}|{msh.component(10)}"[:120]
+        if pending.control_key in seen_controls:
+            return
+        pending.patient = _patient(batch, pending.message)
+        pending.rows = _rows(batch, pending.patient, pending.kind, _groups(pending.message, pending.kind))
+    except ImportRefused as exc:
+        pending.error = exc
+        pending.outcome = ImportOutcome(False, "failed", pending.message_id, str(exc),
+                                        build_ack(exc.ack_code, str(exc), pending.message, clinic_code))
+
+
+def _write(session: Session, batch: _Batch, group: list[_Pending], clinic_code: str, source: str) -> None:
+    """Write a group of checked messages in ONE transaction: results, superseded versions, message states, order
+    states, one audit entry. Each message is wholly in or (refused) wholly out."""
+    now = utcnow()
+    inserts = [row for p in group if p.error is None and p.outcome is None for row in p.inserts]
+    superseded = [old for p in group if p.error is None and p.outcome is None for old in p.superseded]
     if superseded:
         session.execute(update(LabResult).where(LabResult.id.in_(superseded)).values(superseded_at=now))
     if inserts:
-        session.execute(insert(LabResult), inserts)
-        session.execute(update(LabResult).where(LabResult.message_id == message_row.id,
+        session.execute(insert(LabResult.__table__), inserts)
+        imported_ids = [p.message_id for p in group if p.error is None and p.outcome is None]
+        session.execute(update(LabResult).where(LabResult.message_id.in_(imported_ids),
                                                 LabResult.lineage_id.is_(None)).values(lineage_id=LabResult.id))
-    return len(inserts)
+    states = []
+    for p in group:
+        message = p.message
+        codec = message.codec if message else ""
+        kind = message.message_type[:20] if message else ""
+        if p.error is not None:
+            states.append({"id": p.message_id, "status": "failed", "error": str(p.error)[:2000], "codec": codec,
+                           "message_type": kind, "control_key": p.control_key, "patient_id": None,
+                           "result_count": 0, "imported_at": None})
+        elif p.outcome is not None:  # a duplicate of a message imported before
+            states.append({"id": p.message_id, "status": "duplicate", "error": p.outcome.error, "codec": codec,
+                           "message_type": kind, "control_key": p.control_key, "patient_id": None,
+                           "result_count": 0, "imported_at": None})
+        else:
+            states.append({"id": p.message_id, "status": "imported", "error": "", "codec": codec,
+                           "message_type": kind, "control_key": p.control_key,
+                           "patient_id": p.patient.id if p.patient else None, "result_count": len(p.inserts),
+                           "imported_at": now})
+    if states:
+        table = LabMessage.__table__
+        session.execute(update(table).where(table.c.id == bindparam("b_id")),
+                        [{**{k: v for k, v in state.items() if k != "id"}, "b_id": state["id"]} for state in states])
+    _update_orders(session, batch.clinic_id, [row for p in group if p.error is None and p.outcome is None
+                                              for row in p.rows])
+    done = [p for p in group if p.error is None and p.outcome is None]
+    if done:
+        record_audit(session, SYSTEM, "lab.results_imported", clinic_id=batch.clinic_id, entity_type="lab_message",
+                     entity_id=done[0].message_id if len(done) == 1 else None,
+                     patient_id=done[0].patient.id if len({p.patient.id for p in done}) == 1 else None,  # type: ignore
+                     summary={"after": {"messages": [p.message_id for p in done],
+                                        "patients": sorted({p.patient.id for p in done}),  # type: ignore[union-attr]
+                                        "results": len(inserts), "source": source}})
+    session.commit()
+    for p in done:
+        p.outcome = ImportOutcome(True, "imported", p.message_id, "", build_ack("AA", "", p.message, clinic_code),
+                                  len(p.inserts))
+        for row in p.inserts:  # later messages of this import see these results as the current ones
+            batch.current.pop((row["specimen_number"], row["lab_code"], row["sub_id"]), None)
+            batch.loaded_numbers.discard(row["specimen_number"])
 
 
 def _update_orders(session: Session, clinic_id: int, rows: list[_Row]) -> None:
-    order_ids = {r.values["order_id"] for r in rows if r.values["order_id"]}
-    for order_id in order_ids:
-        order = session.get(LabOrder, order_id)
-        if order is None or order.clinic_id != clinic_id:
-            continue
+    order_ids = sorted({r.values["order_id"] for r in rows if r.values["order_id"]})
+    if not order_ids:
+        return
+    have: dict[int, set[tuple[str, str]]] = {}
+    for order_id, number, code in session.execute(select(LabResult.order_id, LabResult.specimen_number,
+                                                         LabResult.lab_code).where(
+            LabResult.clinic_id == clinic_id, LabResult.order_id.in_(order_ids), LabResult.superseded_at.is_(None),
+            LabResult.result_status.in_(("F", "C")))):
+        have.setdefault(order_id, set()).add((number, code))
+    for order in session.scalars(scoped(LabOrder, clinic_id).where(LabOrder.id.in_(order_ids))
+                                 .options(selectinload(LabOrder.specimens))):
         wanted = {(s.specimen_number, i["lab_code"]) for s in order.specimens for i in s.items}
-        have = set(session.execute(select(LabResult.specimen_number, LabResult.lab_code).where(
-            LabResult.clinic_id == clinic_id, LabResult.order_id == order_id, LabResult.superseded_at.is_(None),
-            LabResult.result_status.in_(("F", "C")))).all())
-        order.status = "complete" if wanted <= have else "partial"
+        order.status = "complete" if wanted <= have.get(order.id, set()) else "partial"
 
 
 def build_ack(code: str, text: str, message: Message | None, clinic_code: str) -> bytes:
@@ -371,69 +521,147 @@ def build_ack(code: str, text: str, message: Message | None, clinic_code: str) -
     return ("\r".join(segments) + "\r").encode(ISO2022, errors="replace")
 
 
-def import_message(session: Session, clinic_id: int, data: bytes, *, source: str, filename: str = "",
-                   master: _Master | None = None) -> ImportOutcome:
-    """Store, then import one message in one transaction; or keep it as failed with the reason. Never raises for
-    bad content: the outcome says what happened and carries the ACK to answer with."""
+def _store_raw(session: Session, clinic_id: int, pending: list[_Pending], source: str, clinic_code: str) -> None:
+    """Keep every message as received (committed before anything else); known bytes are not stored twice."""
+    digests = [hashlib.sha256(p.data).hexdigest() for p in pending]
+    known: dict[str, LabMessage] = {}
+    for start in range(0, len(digests), 500):
+        for row in session.scalars(scoped(LabMessage, clinic_id).where(
+                LabMessage.sha256.in_(digests[start:start + 500]))):
+            known[row.sha256] = row
+    new_rows: list[dict[str, Any]] = []
+    first_of: dict[str, _Pending] = {}
+    for p, digest in zip(pending, digests, strict=True):
+        stored = known.get(digest)
+        if stored is not None and stored.status in ("imported", "duplicate"):
+            p.message_id = stored.id
+            p.outcome = ImportOutcome(True, stored.status, stored.id, "",
+                                      build_ack("AA", "受信済み（重複）", _try_split(p.data), clinic_code),
+                                      duplicate=True)
+        elif stored is not None:
+            p.message_id = stored.id  # failed before: try again with today's master and patients
+        elif digest in first_of:
+            p.message_id = -1  # the same bytes twice in one delivery: resolved after the first
+        else:
+            first_of[digest] = p
+            new_rows.append({"clinic_id": clinic_id, "source": source, "filename": p.filename[:255], "raw": p.data,
+                             "sha256": digest, "status": "received", "received_at": utcnow(), "codec": "",
+                             "message_type": "", "control_key": "", "error": "", "result_count": 0})
+    if new_rows:
+        ids = session.scalars(insert(LabMessage).returning(LabMessage.id, sort_by_parameter_order=True), new_rows).all()
+        for row, message_id in zip(new_rows, ids, strict=True):
+            first_of[row["sha256"]].message_id = message_id
+    session.commit()
+    for p, digest in zip(pending, digests, strict=True):
+        if p.message_id == -1:
+            p.message_id = first_of[digest].message_id
+            p.outcome = ImportOutcome(True, "duplicate", p.message_id, "",
+                                      build_ack("AA", "受信済み（重複）", _try_split(p.data), clinic_code),
+                                      duplicate=True)
+
+
+def import_messages(session: Session, clinic_id: int, payloads: list[tuple[bytes, str]], *, source: str,
+                    master: _Master | None = None, group_size: int = 200) -> list[ImportOutcome]:
+    """Store every message raw first, then import each whole or not at all; a duplicate is imported once.
+    Messages are checked in memory and written in groups (one transaction a group) for throughput; a group
+    the database refuses is written again one message at a time so that only the culprit fails."""
     from app.clinics.models import Clinic
 
     clinic = session.get(Clinic, clinic_id)
     clinic_code = clinic.institution_code if clinic else ""
-    digest = hashlib.sha256(data).hexdigest()
-    stored = session.scalar(scoped(LabMessage, clinic_id).where(LabMessage.sha256 == digest))
-    if stored is not None and stored.status in ("imported", "duplicate"):
-        ack = build_ack("AA", "受信済み（重複）", _try_split(data), clinic_code)
-        return ImportOutcome(True, stored.status, stored.id, "", ack, 0, duplicate=True)
-    if stored is None:
-        stored = LabMessage(clinic_id=clinic_id, source=source, filename=filename[:255], raw=data, sha256=digest,
-                            status="received")
-        session.add(stored)
-    session.commit()  # the raw message is kept whatever happens next
-    message: Message | None = None
-    try:
-        try:
-            message = split_message(data)
-        except (HL7DecodeError, HL7SyntaxError) as exc:
-            raise _refuse(str(exc), "AR") from exc
-        stored.codec = message.codec
-        stored.message_type = message.message_type[:20]
-        _check_truncation(data, message)
-        kind = _check_header(message)
-        msh = message.msh
-        stored.control_key = f"{msh.component(3)}|{msh.component(4)}|{msh.component(10)}"[:120]
-        earlier = session.scalar(scoped(LabMessage, clinic_id).where(
-            LabMessage.control_key == stored.control_key, LabMessage.status == "imported",
-            LabMessage.id != stored.id))
-        if earlier is not None:
-            stored.status, stored.error = "duplicate", f"受信済みのメッセージ #{earlier.id} と同じ制御IDです"
-            stored.patient_id = earlier.patient_id
-            session.commit()
-            return ImportOutcome(True, "duplicate", stored.id, "", build_ack("AA", "受信済み（重複）", message,
-                                                                            clinic_code), 0, duplicate=True)
-        patient = _patient(session, clinic_id, message)
-        rows = _rows(session, clinic_id, patient, kind, _groups(message, kind), master or _Master(session))
-        count = _store(session, clinic_id, patient, stored, rows)
-        _update_orders(session, clinic_id, rows)
-        stored.status, stored.error, stored.patient_id = "imported", "", patient.id
-        stored.result_count, stored.imported_at = count, utcnow()
-        record_audit(session, SYSTEM, "lab.results_imported", clinic_id=clinic_id, entity_type="lab_message",
-                     entity_id=stored.id, patient_id=patient.id,
-                     summary={"after": {"results": count, "type": kind, "source": source}})
+    pending = [_Pending(index, data, filename) for index, (data, filename) in enumerate(payloads)]
+    _store_raw(session, clinic_id, pending, source, clinic_code)
+    batch = _Batch(session, clinic_id, master or _Master(session))
+    todo = [p for p in pending if p.outcome is None]
+    for p in todo:
+        p.message = _try_split(p.data)
+    imported_controls = _imported_controls(session, clinic_id, todo)
+    group: list[_Pending] = []
+    touched: set[tuple[str, str, str]] = set()
+    seen_controls: set[str] = set()
+
+    def flush() -> None:
+        nonlocal group, touched, seen_controls
+        if group:
+            try:
+                _write(session, batch, group, clinic_code, source)
+            except SQLAlchemyError:
+                session.rollback()
+                batch.__init__(session, clinic_id, batch.master)  # type: ignore[misc]
+                if len(group) == 1:
+                    _fail(session, group[0], clinic_code)
+                else:
+                    for single in group:
+                        single.inserts, single.superseded, single.outcome = [], [], None
+                        _prepare(batch, single, clinic_code, set())
+                        if single.error is None:
+                            _changes(batch, single, utcnow())
+                        try:
+                            _write(session, batch, [single], clinic_code, source)
+                        except SQLAlchemyError:
+                            session.rollback()
+                            _fail(session, single, clinic_code)
+        group, touched, seen_controls = [], set(), set()
+
+    numbers = set()
+    for p in todo:
+        if p.message is not None:
+            numbers.update(s.component(2, 1) or s.component(2, 2) for s in p.message.segments if s.name == "SPM")
+    batch.preload(numbers)
+    for p in todo:
+        _prepare(batch, p, clinic_code, seen_controls)
+        if p.error is None and (p.control_key in imported_controls or p.control_key in seen_controls):
+            p.outcome = ImportOutcome(True, "duplicate", p.message_id, "同じ制御IDのメッセージを受信済みです",
+                                      build_ack("AA", "受信済み（重複）", p.message, clinic_code), duplicate=True)
+        elif p.error is None:
+            keys = {(r.values["specimen_number"], r.values["lab_code"], r.values["sub_id"]) for r in p.rows}
+            if keys & touched:  # a later report on a result of this group: write the group first
+                flush()
+                batch.preload({k[0] for k in keys})
+                p.rows = _rows(batch, p.patient, p.kind, _groups(p.message, p.kind))  # type: ignore[arg-type]
+            _changes(batch, p, utcnow())
+            touched |= keys
+            seen_controls.add(p.control_key)
+        group.append(p)
+        if len(group) >= group_size:
+            flush()
+    flush()
+    return [p.outcome for p in pending]  # type: ignore[misc]
+
+
+def _imported_controls(session: Session, clinic_id: int, pending: list[_Pending]) -> set[str]:
+    """Control keys of these messages already imported earlier (read before parsing: MSH is cheap to find)."""
+    keys = set()
+    for p in pending:
+        if p.message is not None:
+            msh = p.message.msh
+            keys.add(f"{msh.component(3)}|{msh.component(4)}|{msh.component(10)}"[:120])
+    found: set[str] = set()
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        found.update(session.scalars(select(LabMessage.control_key).where(
+            LabMessage.clinic_id == clinic_id, LabMessage.status == "imported",
+            LabMessage.control_key.in_(ordered[start:start + 500]))))
+    return found
+
+
+def _fail(session: Session, pending: _Pending, clinic_code: str) -> None:
+    """Keep a message the database refused as failed, with the reason."""
+    text = "取り込み中にエラーが発生しました（データベースが受け付けませんでした）。内容を確認してください"
+    stored = session.get(LabMessage, pending.message_id)
+    if stored is not None:
+        stored.status, stored.error = "failed", text
         session.commit()
-        return ImportOutcome(True, "imported", stored.id, "", build_ack("AA", "", message, clinic_code), count)
-    except (ImportRefused, SQLAlchemyError, ValueError) as exc:
-        # A database refusal (a value too long for its column …) is a failed import like any other: nothing of
-        # the message is kept but the raw bytes and the reason.
-        session.rollback()
-        if not isinstance(exc, ImportRefused):
-            exc = ImportRefused(f"取り込み中にエラーが発生しました（{type(exc).__name__}）。内容を確認してください")
-        stored = session.get(LabMessage, stored.id)
-        stored.status, stored.error = "failed", str(exc)[:2000]
-        if message is not None:
-            stored.codec, stored.message_type = message.codec, message.message_type[:20]
-        session.commit()
-        return ImportOutcome(False, "failed", stored.id, str(exc), build_ack(exc.ack_code, str(exc), message,
-                                                                             clinic_code))
+    pending.error = ImportRefused(text)
+    pending.outcome = ImportOutcome(False, "failed", pending.message_id, text,
+                                    build_ack("AE", text, pending.message, clinic_code))
+
+
+def import_message(session: Session, clinic_id: int, data: bytes, *, source: str, filename: str = "",
+                   master: _Master | None = None) -> ImportOutcome:
+    """Store, then import one message in one transaction; or keep it as failed with the reason. Never raises for
+    bad content: the outcome says what happened and carries the ACK to answer with."""
+    return import_messages(session, clinic_id, [(data, filename)], source=source, master=master)[0]
 
 
 def _try_split(data: bytes) -> Message | None:

@@ -155,10 +155,11 @@ class LabResult(PatientRecordVersion, Base):
 
     __tablename__ = "lab_result"
 
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("lab_message.id"))
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("lab_message.id"), index=True)
     specimen_id: Mapped[int | None] = mapped_column(ForeignKey("lab_specimen.id"))
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("lab_order.id"))
-    specimen_number: Mapped[str] = mapped_column(String(20), default="")
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("lab_order.id"), index=True)
+    #: The specimen the result belongs to: a correction finds the version it replaces by it.
+    specimen_number: Mapped[str] = mapped_column(String(20), default="", index=True)
     #: The master item, and the codes the lab reported.
     lab_code: Mapped[str] = mapped_column(String(16))
     jlac10: Mapped[str] = mapped_column(String(17), default="")

@@ -164,12 +164,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_lab_result_clinic_id'), ['clinic_id'], unique=False)
         batch_op.create_index('ix_lab_result_current', ['clinic_id', 'patient_id', 'superseded_at'], unique=False)
         batch_op.create_index('ix_lab_result_lineage', ['lineage_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_lab_result_message_id'), ['message_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_lab_result_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_lab_result_specimen_number'), ['specimen_number'], unique=False)
 
 
 
 def downgrade() -> None:
     """Revert."""
     with op.batch_alter_table('lab_result', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_lab_result_specimen_number'))
+        batch_op.drop_index(batch_op.f('ix_lab_result_order_id'))
+        batch_op.drop_index(batch_op.f('ix_lab_result_message_id'))
         batch_op.drop_index('ix_lab_result_lineage')
         batch_op.drop_index('ix_lab_result_current')
         batch_op.drop_index(batch_op.f('ix_lab_result_clinic_id'))
