@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlalchemy import insert, select
 
 from app.core.audit import Actor
 from app.labs import services as labs
+from app.labs.hl7 import escape
 from app.labs.importer import _Master, import_messages
 from app.labs.masters import load_shipped_subset
 from app.labs.models import LabItem, LabResult
@@ -38,7 +38,8 @@ def _message(patient: Patient, number: str, items: list[LabItem], control: str, 
              f"SPM|1|{number}||023^血清^JC10|||||||||||||{stamp}", "OBR|1|X||LAB^臨床検査^99LAB"]
     for index, item in enumerate(items, start=1):
         lines.append(f"OBX|{index}|NM|{item.jlac10}^{item.name}^JC10^{item.lab_code}^{item.short_name}^99LAB||"
-                     f"{10 + index}.{index % 10}|{item.unit_ascii}^{item.unit}^99LAB|{item.ref_male}||||F|||{stamp}")
+                     f"{10 + index}.{index % 10}|{escape(item.unit_ascii)}^{escape(item.unit)}^99LAB|"
+                     f"{item.ref_male}||||F|||{stamp}")
     lines.append("NTE|1||本検体は軽度の溶血を認めます")
     return ("\r".join(lines) + "\r").encode("iso2022_jp")
 
@@ -108,17 +109,16 @@ def seed_history(app: Any, years: int = 10) -> int:
         return patient.id
 
 
-def label_case(app: Any) -> Callable[[], bytes]:
-    """Rendering the labels of a three-container order (the PDF alone, as the print route returns it)."""
+def label_order(app: Any) -> tuple[int, int]:
+    """A three-container order (生活習慣病セット and 血算) to print labels of: (patient id, order id)."""
     from app.clinics.models import Clinic
-    from app.labs.views import label_pdf
 
     factory = app.extensions["db_sessionmaker"]
-    session = factory()
-    clinic_id = session.scalar(select(Patient.clinic_id).limit(1))
-    clinic = session.get(Clinic, clinic_id)
-    patient = _patient(session, clinic_id, "LAB00003")
-    order = labs.create_order(session, clinic, Actor(None, "bench", clinic_id), patient,
-                              labs.OrderInput(set_codes=["S001", "S004"]))
-    session.commit()
-    return lambda: label_pdf(order, patient, clinic)
+    with factory() as session:
+        clinic_id = session.scalar(select(Patient.clinic_id).limit(1))
+        clinic = session.get(Clinic, clinic_id)
+        patient = _patient(session, clinic_id, "LAB00003")
+        order = labs.create_order(session, clinic, Actor(None, "bench", clinic_id), patient,
+                                  labs.OrderInput(set_codes=["S001", "S004"]))
+        session.commit()
+        return patient.id, order.id

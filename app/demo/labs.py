@@ -14,6 +14,7 @@ from app.clinics.models import Clinic, StaffUser
 from app.core.audit import Actor
 from app.core.timeutil import JST, japan_today
 from app.labs import services as labs
+from app.labs.hl7 import escape
 from app.labs.importer import import_message
 from app.labs.masters import item_count, load_shipped_subset
 from app.labs.models import LabItem, LabOrder, LabSpecimen
@@ -63,7 +64,7 @@ def _message(patient, order: LabOrder, specimen: LabSpecimen, items: dict[str, L
         if corrected == item.lab_code:
             value, status = f"{float(value) * 0.9:.0f}", "C"
         lines.append(f"OBX|{number}|NM|{item.jlac10}^{item.name}^JC10^{item.lab_code}^{item.short_name}^99LAB||"
-                     f"{value}|{item.unit_ascii}^{item.unit}^99LAB|{item.ref_male}|{flag}|||{status}|||{stamp}")
+                     f"{value}|{escape(item.unit_ascii)}^{escape(item.unit)}^99LAB|{item.ref_male}|{flag}|||{status}|||{stamp}")
         if item.lab_code in COMMENTS and month == months - 1:
             lines.append(f"NTE|1||{COMMENTS[item.lab_code]}")
         if status == "C":

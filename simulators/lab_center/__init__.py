@@ -116,6 +116,10 @@ def check_order(text: str, menu: dict[str, dict[str, str]]) -> tuple[dict[str, A
             "sex": pid[8] if len(pid) > 8 else ""}, "", ""
 
 
+def _esc(text: str) -> str:
+    return text.replace("\\", "\\E\\").replace("|", "\\F\\").replace("^", "\\S\\").replace("&", "\\T\\")
+
+
 def _decimals(text: str) -> int:
     return len(text.split(".")[1]) if "." in text else 0
 
@@ -167,7 +171,8 @@ def build_result(order: dict[str, Any], specimen: dict[str, Any], menu: dict[str
         if kind == "corrected" and index == 0 and item["value_type"] == "NM":
             value = f"{float(value) * 1.1:.{_decimals(value)}f}"
         status = "C" if kind == "corrected" and index == 0 else "F"
-        unit = f"{item['unit_ascii']}^{item['unit']}^99LAB" if item["unit"] else ""
+        # "10^3/μL": a caret in a value is escaped (\S\), as HL7 requires.
+        unit = f"{_esc(item['unit_ascii'])}^{_esc(item['unit'])}^99LAB" if item["unit"] else ""
         lines.append(f"OBX|{index + 1}|{item['value_type']}|{item['jlac10']}^{item['name']}^JC10^{code}^"
                      f"{item['short_name']}^99LAB||{value}|{unit}|{reference}|{flag}|||{status}|||{taken}")
         if kind == "corrected" and index == 0:
