@@ -127,3 +127,39 @@ def poll_all_clinics(session_factory: Any) -> None:
 
 
 register_handler(SEND_ORDER, deliver_order)
+
+
+def update_settings(session: Session, clinic: Clinic, actor: Any, form: dict[str, str]) -> dict[str, str]:
+    """Save the clinic's lab link and label settings; returns field errors (nothing saved when there are any)."""
+    from app.core.audit import record_audit as audit
+    from app.labs.labels import MAX_SIZE_MM, MIN_SIZE_MM, SYMBOLOGIES
+
+    errors: dict[str, str] = {}
+    current = dict((clinic.integrations or {}).get("lab_center") or {})
+    values: dict[str, Any] = {"base_url": (form.get("base_url") or "").strip()[:300]}
+    if values["base_url"] and not values["base_url"].startswith(("https://", "http://")):
+        errors["base_url"] = "接続先は https:// で始まるURLを入力してください"
+    for key in ("token", "inbound_token"):
+        text = (form.get(key) or "").strip()[:200]
+        values[key] = text or current.get(key, "")  # empty keeps the stored secret
+    sizes = {}
+    for key, label, low, high in (("label_width_mm", "ラベルの幅", MIN_SIZE_MM[0], MAX_SIZE_MM[0]),
+                                  ("label_height_mm", "ラベルの高さ", MIN_SIZE_MM[1], MAX_SIZE_MM[1])):
+        try:
+            sizes[key] = int((form.get(key) or "").strip())
+        except ValueError:
+            errors[key] = f"{label}をmm単位の整数で入力してください"
+            continue
+        if not low <= sizes[key] <= high:
+            errors[key] = f"{label}は{low}〜{high}mmにしてください"
+    barcode = form.get("barcode") or ""
+    if barcode not in SYMBOLOGIES:
+        errors["barcode"] = "バーコードの種類を選んでください"
+    if errors:
+        return errors
+    new = {**current, **values, **sizes, "barcode": barcode}
+    clinic.integrations = {**(clinic.integrations or {}), "lab_center": new}
+    shown = {k: v for k, v in new.items() if k not in ("token", "inbound_token")}
+    audit(session, actor, "lab.settings", clinic_id=clinic.id, entity_type="clinic", entity_id=clinic.id,
+          summary={"after": shown})
+    return {}

@@ -253,3 +253,26 @@ def receive_results(institution_code: str):
 def lab_item(code: str) -> LabItem | None:
     """A master item by code (templates use it for names)."""
     return db_session().get(LabItem, code)
+
+
+@bp.route("/admin/lab", methods=["GET", "POST"])
+@requires("clinic.manage")
+def settings():
+    """The clinic's lab company link (Web API, tokens) and its specimen labels (size, barcode symbology)."""
+    db = db_session()
+    from app.clinics.models import Clinic
+
+    clinic = db.get(Clinic, current_user.clinic_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        errors = delivery.update_settings(db, clinic, current_actor(), request.form)
+        if not errors:
+            db.commit()
+            flash("検査会社・検体ラベルの設定を保存しました", "success")
+            return redirect(url_for("labs.settings"))
+        db.rollback()
+    values = request.form if errors else delivery.settings_of(clinic)
+    push_url = url_for("labs.receive_results", institution_code=clinic.institution_code, _external=True)
+    return render_template("labs/settings.html", values=values, errors=errors, symbologies=SYMBOLOGIES,
+                           push_url=push_url, has_token=bool(delivery.settings_of(clinic).get("token")),
+                           has_inbound=bool(delivery.settings_of(clinic).get("inbound_token"))), 422 if errors else 200

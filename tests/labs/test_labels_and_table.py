@@ -96,3 +96,30 @@ def test_the_results_page_lists_orders_with_their_state(app, client, session, la
     deliver(app)
     page = client.get(f"/patients/{desk['patient'].id}/labs").get_data(as_text=True)
     assert "受付済み" in page and "ラベル" in page
+
+
+def test_the_administrator_sets_label_size_and_symbology(client, session, tmp_path):
+    from app.clinics.models import Clinic
+    from tests.factories import make_user
+
+    desk = make_desk(session)
+    admin = make_user(session, desk["clinic"], role="admin")
+    session.commit()
+    client.login(admin.login_id, admin.totp_secret)
+    page = client.get("/admin/lab").get_data(as_text=True)
+    assert 'value="50"' in page and "/integrations/lab/1310123458/results" in page
+    bad = client.post("/admin/lab", {"base_url": "ftp://lab", "label_width_mm": "5", "label_height_mm": "x",
+                                     "barcode": "qr"})
+    text = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "30〜100mm" in text and "整数" in text and "https://" in text
+    ok = client.post("/admin/lab", {"base_url": "https://lab.example.jp/api", "label_width_mm": "60",
+                                    "label_height_mm": "30", "barcode": "code128", "token": ""})
+    assert ok.status_code == 302
+    session.expire_all()
+    saved = session.get(Clinic, desk["clinic"].id).integrations["lab_center"]
+    assert saved["label_width_mm"] == 60 and saved["barcode"] == "code128"
+    assert saved["inbound_token"] == "inbound-secret-a"  # an empty secret field keeps the stored one
+    nurse = desk["nurse"]
+    client.raw.delete_cookie("kamikarte_session")
+    client.login(nurse.login_id, nurse.totp_secret)
+    assert client.get("/admin/lab").status_code == 403
