@@ -133,6 +133,26 @@ def register_cli(app: Flask) -> None:
 
         _import_master("修飾語マスター", import_modifier_file, path)
 
+    @masters_group.command("import-lab-items")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def masters_import_lab_items(path: Path) -> None:
+        """Load a lab company's item master (CSV: lab code, JLAC10, JLAC11, name …); all rows or none."""
+        from app.labs.masters import LabMasterError, import_item_file
+
+        with current_app.extensions["db_sessionmaker"]() as session:
+            try:
+                count = import_item_file(session, path)
+            except LabMasterError as exc:
+                session.rollback()
+                click.echo(f"検査項目マスターを読み込めませんでした（何も登録していません）: {exc}", err=True)
+                sys.exit(1)
+            session.commit()
+        click.echo(f"検査項目マスターを{count}件読み込みました")
+
+    from app.labs.cli import register_lab_cli
+
+    register_lab_cli(app)
+
     @app.cli.command("outbox-worker")
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
     def outbox_worker(once: bool) -> None:

@@ -6,6 +6,7 @@ from app.core.models import AccessLogEntry, AuditEntry
 from app.db import Base
 from app.diagnoses.models import Diagnosis, Disease, Modifier
 from app.imaging.models import KeyImage
+from app.labs.models import LabItem, LabMessage, LabOrder, LabResult, LabSet, LabSpecimen
 from app.outbox.models import OutboxMessage
 from app.patients.models import Patient
 from app.patients.profile_models import (
@@ -23,7 +24,7 @@ from app.prescriptions.models import Drug, Prescription, PrescriptionLine, Presc
 from app.reception.models import SyncState, Visit
 
 __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "CareLevel", "Clinic", "Contraindication",
-           "Diagnosis", "Disability", "Disease", "Drug", "Infection", "KeyImage", "Modifier", "OutboxMessage",
-           "PastHistory",
+           "Diagnosis", "Disability", "Disease", "Drug", "Infection", "KeyImage", "LabItem", "LabMessage",
+           "LabOrder", "LabResult", "LabSet", "LabSpecimen", "Modifier", "OutboxMessage", "PastHistory",
            "Patient", "Prescription", "PrescriptionLine", "PrescriptionRp", "RecoveryCode", "StaffUser", "SyncState",
            "TrustedDevice", "Vaccination", "Visit", "VitalSign"]

@@ -243,6 +243,14 @@ def run(db: str, quick: bool) -> None:
     ]
     if orthanc is not None:
         cases += imaging_bench.cases(client, get)
+    from bench.labs import import_case, label_order, seed_history
+
+    history_patient = seed_history(app)
+    label_patient, label_order_id = label_order(app)
+    cases += [
+        ("lab_result_table", get(f"/patients/{history_patient}/labs"), 50, 4080),
+        ("lab_label_pdf", get(f"/patients/{label_patient}/labs/orders/{label_order_id}/labels.pdf"), 10, 3),
+    ]
     for case in cases:
         name, call, target = case[:3]
         n = case[3] if len(case) > 3 else n_patients
@@ -251,6 +259,10 @@ def run(db: str, quick: bool) -> None:
         p50, p95 = measure(call, n_requests)
         print(json.dumps({"name": name, "n": n, "p50_ms": p50, "p95_ms": p95, "target_ms": target,
                           "db": db}), flush=True)
+    # Import throughput: lines a second over a file drop of 17-result messages; p50/p95 are one pushed message.
+    figures = import_case(app, 300 if quick else 1500)
+    print(json.dumps({"name": "lab_import", **figures, "target_ms": 50, "target_lines_per_s": 20000, "db": db}),
+          flush=True)
     app.extensions["db_engine"].dispose()
     if orthanc is not None:
         orthanc.stop()

@@ -185,3 +185,20 @@ def orthanc_server():
     server = start_orthanc()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def lab_center_server():
+    """The lab company simulator on a free port for the whole run (real HTTP only)."""
+    from simulators.lab_center.testing import start_lab_simulator
+
+    server = start_lab_simulator()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def lab_center(lab_center_server):
+    """The lab simulator with no orders, no results, no fault."""
+    lab_center_server.reset()
+    return lab_center_server

@@ -40,3 +40,24 @@ def test_demo_gives_yamada_every_profile_item_and_takahashi_a_drug_allergy(app, 
     prepare_demo(app, orca.root)
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(VitalSign)) == 13
+
+
+def test_demo_gives_yamada_a_lab_order_with_labels_and_a_year_of_monthly_results(app, orca, session, client):
+    from app.labs.models import LabOrder, LabResult
+
+    prepare_demo(app, orca.root)
+    yamada = _patient(session, "00001")
+    orders = session.scalars(select(LabOrder).where(LabOrder.patient_id == yamada.id).order_by(LabOrder.id)).all()
+    assert len(orders) == 13 and orders[-1].status == "queued" and len(orders[-1].specimens) == 3
+    days = session.scalars(select(LabResult.collected_on).where(LabResult.patient_id == yamada.id).distinct()).all()
+    assert len(days) == 12
+    corrected = session.scalars(select(LabResult).where(LabResult.patient_id == yamada.id,
+                                                        LabResult.result_status == "C")).one()
+    assert corrected.version == 2 and corrected.lab_code == "K0144"
+    client.login("doctor", "IA6YOND7VRBS563LAATXBI6DNXZI4KME", password="kamikarte-demo-2026")
+    page = client.get(f"/patients/{yamada.id}/labs").get_data(as_text=True)
+    assert "LDL-コレステロール" in page and "本検体は乳びを認めます" in page
+    labels = client.get(f"/patients/{yamada.id}/labs/orders/{orders[-1].id}/labels.pdf")
+    assert labels.status_code == 200 and labels.mimetype == "application/pdf"
+    prepare_demo(app, orca.root)  # a second start adds nothing
+    assert session.scalar(select(func.count()).select_from(LabOrder)) == 13

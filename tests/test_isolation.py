@@ -73,6 +73,25 @@ def _make_key_image(session, clinic, patient):
     return item
 
 
+def _make_lab_records(session, clinic, patient):
+    from app.labs.models import LabMessage, LabOrder, LabResult, LabSpecimen
+
+    order = LabOrder(clinic_id=clinic.id, patient_id=patient.id, order_number="L000000001", ordered_on=date.today(),
+                     comment=MARKER_NAME)
+    order.specimens.append(LabSpecimen(clinic_id=clinic.id, patient_id=patient.id, seq=1, specimen_number="0000001018",
+                                       specimen="血清", specimen_code="023", container=MARKER_NAME, items=[]))
+    message = LabMessage(clinic_id=clinic.id, source="file", raw=MARKER_NAME.encode(), sha256="0" * 64,
+                         status="failed", error=MARKER_NAME, patient_id=patient.id)
+    session.add_all([order, message])
+    session.flush()
+    result = LabResult(clinic_id=clinic.id, patient_id=patient.id, message_id=message.id, lab_code="K0111",
+                       name=MARKER_NAME, value="1", collected_on=date.today(), recorded_at=utcnow())
+    session.add(result)
+    session.flush()
+    result.lineage_id = result.id
+    return {"order": order, "lab_message": message, "lab_result": result}
+
+
 #: How to make one record of clinic A for each kind of id a route takes.
 RECORD_FACTORIES: dict[str, Callable] = {
     "patient_id": lambda s, a: a["patient"].id,
@@ -92,6 +111,9 @@ RECORD_FACTORIES: dict[str, Callable] = {
     "instance_uid": lambda s, a: "1.2.3.1.1",
     "frame": lambda s, a: 1,
     "key_image_id": lambda s, a: a["key_image"].id,
+    "order_id": lambda s, a: a["labs"]["order"].id,
+    "lab_message_id": lambda s, a: a["labs"]["lab_message"].id,
+    "result_lineage_id": lambda s, a: a["labs"]["lab_result"].lineage_id,
 }
 #: Arguments that are not record ids (file names of public assets).
 NON_RECORD_ARGS = {"filename", "name"}
@@ -121,6 +143,7 @@ def two_clinics(session):
         "prescription": _make_prescription(session, clinic_a, patient),
         "diagnosis": _make_diagnosis(session, clinic_a, patient),
         "key_image": _make_key_image(session, clinic_a, patient),
+        "labs": _make_lab_records(session, clinic_a, patient),
     }
     b_users = {role: make_user(session, clinic_b, role=role.value) for role in Role}
     session.commit()

@@ -46,6 +46,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "masters.read": ALL_ROLES,
     "diagnosis.write": frozenset({Role.DOCTOR}),
     "prescription.write": frozenset({Role.DOCTOR}),
+    "lab.order": CLINICAL,
+    "lab.messages": ALL_ROLES,
     "account.self": ALL_ROLES,
 }
 

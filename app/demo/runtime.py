@@ -9,12 +9,19 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.clinics.models import Clinic
-from app.demo.seed import EPRESCRIPTION_DEMO_TOKENS, is_empty, seed_demo
+from app.demo.seed import (
+    EPRESCRIPTION_DEMO_TOKENS,
+    LAB_DEMO_TOKENS,
+    LAB_INBOUND_DEMO_TOKENS,
+    is_empty,
+    seed_demo,
+)
 
 log = logging.getLogger(__name__)
 
 
-def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = None, pacs: Any = None) -> None:
+def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = None, pacs: Any = None,
+                 lab_root: str | None = None) -> None:
     """Seed if empty; set the demo clinics' ORCA URL to this run's simulator; pull today's reception list; give
     the fixed patients their clinical records the first time; with `pacs` (a RunningOrthanc), store the demo
     studies in it and point clinic A at it."""
@@ -32,6 +39,12 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
                     clinic.integrations = {**clinic.integrations, "eprescription": {
                         "base_url": f"{eprescription_root}/clinic/{clinic.institution_code}",
                         "token": EPRESCRIPTION_DEMO_TOKENS[clinic.institution_code]}}
+                if lab_root and clinic.institution_code in LAB_DEMO_TOKENS:
+                    lab = dict(clinic.integrations.get("lab_center") or {})
+                    lab.update(base_url=f"{lab_root}/clinic/{clinic.institution_code}",
+                               token=LAB_DEMO_TOKENS[clinic.institution_code],
+                               inbound_token=LAB_INBOUND_DEMO_TOKENS[clinic.institution_code])
+                    clinic.integrations = {**clinic.integrations, "lab_center": lab}
         session.commit()
     from app.demo.clinical import load_masters_if_empty, seed_clinical_demo
     from app.reception.orca_sync import sync_all_clinics
@@ -49,3 +62,8 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
         with factory() as session:
             seed_demo_pacs(session, pacs.dicomweb_url, pacs.username, pacs.password)
             session.commit()
+    from app.demo.labs import seed_lab_demo
+
+    with factory() as session:
+        seed_lab_demo(session)
+        session.commit()

@@ -1,0 +1,125 @@
+"""HTTP client of a lab company's Web API.
+
+Lab companies publish no common Web API; this is the shape the simulator (simulators/lab_center) implements and
+that file-drop labs map onto: the body of every call is one HL7 v2.5 message as bytes (ISO-2022-JP unless the
+link agreed UTF-8) with the media type x-application/hl7-v2+er7, and every call carries the clinic's bearer token.
+
+- POST {base}/orders — an OML^O33; the answer is its acknowledgement (ORL^O34) with MSA-1 AA, AE or AR.
+- GET {base}/results — results not yet acknowledged: JSON {"messages": [{"id", "hl7" (base64)}]}.
+- POST {base}/results/{id}/ack — our ACK of one result message; the lab stops offering it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+
+import requests
+
+HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
+
+
+class LabCenterError(Exception):
+    """The lab's API could not be used; `message_ja` is for staff, `retryable` whether to try later."""
+
+    retryable = True
+
+    def __init__(self, message_ja: str) -> None:
+        super().__init__(message_ja)
+        self.message_ja = message_ja
+
+
+class LabCenterUnavailable(LabCenterError):
+    """Not reachable, timed out, or 5xx."""
+
+
+class LabCenterRejected(LabCenterError):
+    """The lab refused the call for good (authentication, a message it cannot read)."""
+
+    retryable = False
+
+
+@dataclass(frozen=True)
+class LabAck:
+    """The lab's acknowledgement: MSA-1 (AA accepted, AE error, AR rejected), MSA-2 and the reason text."""
+
+    code: str
+    control_id: str
+    text: str
+    raw: bytes
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the lab took the message."""
+        return self.code in ("AA", "CA")
+
+
+@dataclass(frozen=True)
+class PendingResult:
+    """A result message the lab offers: its id at the lab and the bytes."""
+
+    id: str
+    data: bytes
+
+
+def parse_ack(data: bytes) -> LabAck:
+    """Read MSA and ERR of an ACK / ORL message."""
+    from app.labs.hl7 import HL7DecodeError, HL7SyntaxError, split_message
+
+    try:
+        message = split_message(data)
+    except (HL7DecodeError, HL7SyntaxError) as exc:
+        raise LabCenterRejected(f"検査会社の応答が HL7 の ACK ではありません: {exc}") from exc
+    msa = next((s for s in message.segments if s.name == "MSA"), None)
+    if msa is None:
+        raise LabCenterRejected("検査会社の応答に MSA セグメントがありません")
+    texts = [msa.component(3)] + [s.component(8) or s.component(3, 5) for s in message.segments if s.name == "ERR"]
+    return LabAck(msa.component(1), msa.component(2), " / ".join(t for t in texts if t), data)
+
+
+class LabCenterClient:
+    """One clinic's link to its lab company: base URL and bearer token."""
+
+    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: bytes | None = None, charset: str = "iso-2022-jp"
+              ) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": f"{HL7_MEDIA_TYPE}, application/json"}
+        if body is not None:
+            headers["Content-Type"] = f"{HL7_MEDIA_TYPE}; charset={charset}"
+        try:
+            response = requests.request(method, f"{self.base_url}/{path}", data=body, headers=headers,
+                                        timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise LabCenterUnavailable(f"検査会社に接続できません（{type(exc).__name__}）") from exc
+        if response.status_code >= 500:
+            raise LabCenterUnavailable(f"検査会社が応答しません（HTTP {response.status_code}）")
+        if response.status_code in (401, 403):
+            raise LabCenterRejected("検査会社の認証に失敗しました。接続設定を確認してください")
+        return response
+
+    def send_order(self, data: bytes, charset: str = "iso-2022-jp") -> LabAck:
+        """Send one OML^O33; the lab's ORL^O34 (accepted or refused with its reason)."""
+        response = self._call("POST", "orders", data, charset)
+        if not response.content:
+            raise LabCenterRejected(f"検査会社の応答が空です（HTTP {response.status_code}）")
+        return parse_ack(response.content)
+
+    def fetch_results(self) -> list[PendingResult]:
+        """The result messages the lab has not had an ACK for yet."""
+        response = self._call("GET", "results")
+        try:
+            items = response.json()["messages"]
+            return [PendingResult(str(i["id"]), base64.b64decode(i["hl7"], validate=True)) for i in items]
+        except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+            raise LabCenterRejected("検査会社の結果一覧が読めません") from exc
+
+    def acknowledge(self, result_id: str, ack: bytes) -> None:
+        """Send our ACK of one result message."""
+        response = self._call("POST", f"results/{result_id}/ack", ack)
+        if response.status_code >= 400:
+            raise LabCenterRejected(f"検査会社が ACK を受け付けませんでした（HTTP {response.status_code}）")

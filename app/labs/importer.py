@@ -1,0 +1,687 @@
+"""Result import: OUL^R22 and ORU^R01 from a lab (pushed, polled or dropped as files).
+
+Every message is stored raw and committed first; then it is read and imported in ONE transaction, or refused as
+a whole with the reason kept on the stored message and shown to staff — never half-imported. A message
+delivered again (same bytes, or the same MSH-10 from the same sender) is imported once. The answer is an HL7
+ACK: AA imported, AE refused for its content, AR not a message we can read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from app.core.audit import SYSTEM, record_audit
+from app.core.jp import search_key
+from app.core.timeutil import JST
+from app.db import scoped, utcnow
+from app.labs.hl7 import (
+    CHARSET_FIELDS,
+    ISO2022,
+    HL7DecodeError,
+    HL7SyntaxError,
+    Message,
+    Segment,
+    escape,
+    split_message,
+    timestamp,
+)
+from app.labs.models import LabItem, LabMessage, LabOrder, LabResult, LabSpecimen
+from app.patients.models import Patient
+
+#: HL7 v2.5 abstract message structures, as regular expressions over the segment names (each followed by a
+#: space). Segments we do not use (SFT, PD1, TQ1 …) are allowed where the standard puts them.
+STRUCTURES = {
+    "OUL^R22": re.compile(r"MSH (SFT )*(NTE )?(PID (PD1 )?(NTE )*(PV1 (PV2 )?)?)?"
+                          r"(SPM (OBX )*(SAC (INV )?)*(OBR (ORC )?(NTE )*(TQ1 (TQ2 )*)*(OBX (TCD )?(SID )*(NTE )*)*"
+                          r"(CTI )*)*)+(DSC )?"),
+    "ORU^R01": re.compile(r"MSH (SFT )*((PID (PD1 )?(NTE )*(NK1 )*(PV1 (PV2 )?)?)?"
+                          r"((ORC )?OBR (NTE )*(TQ1 (TQ2 )*)*(CTD )?(OBX (NTE )*)*(FT1 )*(CTI )*(SPM (OBX )*)*)+)+"
+                          r"(DSC )?"),
+}
+STRUCTURE_TEXT = {"OUL^R22": "MSH [PID [PV1]] { SPM [{OBX}] { OBR [ORC] [{NTE}] { OBX [{NTE}] } } }",
+                  "ORU^R01": "MSH { [PID [PV1]] { [ORC] OBR [{NTE}] { OBX [{NTE}] } [{SPM}] } }"}
+VALUE_TYPES = {"NM", "SN", "ST", "TX", "FT", "CWE", "CE"}
+FLAGS = {"", "H", "L", "HH", "LL", "N", "A", "AA", "<", ">"}
+STATUSES = {"F", "C", "P", "X", "D"}
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+SN_COMPARATORS = {"", "<", ">", "<=", ">=", "=", "<>"}
+
+
+class ImportRefused(ValueError):
+    """A message we will not import; the text is for staff (Japanese), `ack_code` AE or AR."""
+
+    def __init__(self, message: str, ack_code: str = "AE") -> None:
+        super().__init__(message)
+        self.ack_code = ack_code
+
+
+@dataclass
+class ImportOutcome:
+    """What became of one incoming message."""
+
+    ok: bool
+    status: str
+    message_id: int | None
+    error: str
+    ack: bytes
+    results: int = 0
+    duplicate: bool = False
+
+
+@dataclass
+class _Group:
+    obr: Segment
+    spm: Segment | None
+    results: list[tuple[Segment, list[str]]] = field(default_factory=list)
+    in_specimen: bool = False
+
+
+@dataclass
+class _Row:
+    values: dict[str, Any]
+
+
+def _refuse(text: str, ack_code: str = "AE") -> ImportRefused:
+    return ImportRefused(text, ack_code)
+
+
+def _check_truncation(data: bytes, message: Message) -> None:
+    # ISO-2022-JP text always switches back to ASCII (ESC ( B) before the end; a message that stops inside
+    # kanji was cut off in transit.
+    if message.codec.startswith("iso2022"):
+        last_escape = data.rfind(b"\x1b")
+        if data[last_escape:last_escape + 3] not in (b"\x1b(B", b"\x1b(J"):
+            raise _refuse("メッセージが途中で切れています（漢字の途中で終わっています）", "AR")
+
+
+def _check_header(message: Message) -> str:
+    msh = message.msh
+    kind = message.message_type
+    if kind not in STRUCTURES:
+        raise _refuse(f"検査結果のメッセージではありません（MSH-9 = {msh.get(9)[:30] or '空'}）。"
+                      "受け付けるのは OUL^R22 と ORU^R01 です", "AR")
+    version = msh.component(12)
+    if not version.startswith("2.5"):
+        raise _refuse(f"HL7 のバージョンが 2.5 ではありません（MSH-12 = {version[:20] or '空'}）", "AR")
+    if not msh.component(10):
+        raise _refuse("メッセージ制御ID（MSH-10）がありません", "AR")
+    names = message.names()
+    if not STRUCTURES[kind].fullmatch(names):
+        raise _refuse(f"セグメントの順序が {kind} の構造（{STRUCTURE_TEXT[kind]}）に合いません: "
+                      f"{names.strip().replace(' ', '-')[:300]}", "AR")
+    return kind
+
+
+def _patient(batch: _Batch, message: Message) -> Patient:
+    pids = [s for s in message.segments if s.name == "PID"]
+    if not pids:
+        raise _refuse("患者（PID セグメント）がありません")
+    if len(pids) > 1:
+        raise _refuse("1つのメッセージに複数の患者が含まれています。患者ごとに分けて送ってください")
+    pid = pids[0]
+    patient_id = pid.component(3)
+    if not patient_id:
+        raise _refuse("患者ID（PID-3）がありません")
+    patient = batch.patient(patient_id)
+    if patient is None:
+        raise _refuse(f"患者ID「{patient_id}」の患者は当院に登録されていません")
+    kana = next((rep for rep in pid.get(5).split("~") if rep.split("^")[6:7] == ["P"]), "")
+    if kana:
+        reported = search_key("".join(kana.split("^")[:2]))
+        if reported and reported != search_key(patient.kana.replace(" ", "").replace("\u3000", "")):
+            raise _refuse(f"患者ID「{patient_id}」の氏名（カナ）が当院の記録と一致しません")
+    birth = pid.component(7)
+    if birth and birth[:8] != patient.birth_date.strftime("%Y%m%d"):
+        raise _refuse(f"患者ID「{patient_id}」の生年月日が当院の記録と一致しません")
+    return patient
+
+
+def _groups(message: Message, kind: str) -> list[_Group]:
+    groups: list[_Group] = []
+    current_spm: Segment | None = None
+    group: _Group | None = None
+    for segment in message.segments:
+        if segment.name == "SPM":
+            if kind == "OUL^R22":
+                current_spm, group = segment, None
+            elif group is not None:
+                group.spm, group.in_specimen = segment, True
+        elif segment.name == "OBR":
+            group = _Group(segment, current_spm if kind == "OUL^R22" else None)
+            groups.append(group)
+        elif segment.name == "OBX":
+            # An OBX under SPM (OUL) or after the SPM (ORU) describes the specimen, not a result.
+            if group is not None and not group.in_specimen:
+                group.results.append((segment, []))
+        elif segment.name == "NTE" and group is not None and group.results and not group.in_specimen:
+            group.results[-1][1].append(segment.component(3))
+    if not any(g.results for g in groups):
+        raise _refuse("結果（OBX）が1件もありません")
+    return groups
+
+
+_WHEN_CACHE: dict[str, datetime] = {}
+
+
+def _when(text: str, where: str) -> datetime | None:
+    if not text:
+        return None
+    if text in _WHEN_CACHE:
+        return _WHEN_CACHE[text]
+    parts = timestamp(text)
+    if parts is None:
+        raise _refuse(f"{where}「{text[:30]}」が日時（YYYYMMDDHHMM）の形ではありません")
+    try:
+        value = datetime(*parts, tzinfo=JST)
+    except ValueError as exc:
+        raise _refuse(f"{where}「{text[:30]}」はありえない日時です") from exc
+    if value.astimezone(UTC) > utcnow() + timedelta(days=1):
+        raise _refuse(f"{where}「{text[:30]}」が未来の日時です")
+    if len(_WHEN_CACHE) > 10_000:
+        _WHEN_CACHE.clear()
+    _WHEN_CACHE[text] = value.astimezone(UTC)
+    return _WHEN_CACHE[text]
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """A master item as plain values (read thousands of times an import: no ORM attribute machinery)."""
+
+    lab_code: str
+    jlac10: str
+    name: str
+    unit: str
+    ref_male: str
+    ref_female: str
+
+    def reference_for(self, sex: str) -> str:
+        """The reference range for a patient's sex."""
+        return self.ref_female if sex == "F" else self.ref_male
+
+
+class _Master:
+    """The lab-item master, read once per import and kept for the next messages."""
+
+    def __init__(self, session: Session) -> None:
+        items = [_Item(i.lab_code, i.jlac10, i.name, i.unit, i.ref_male, i.ref_female)
+                 for i in session.scalars(select(LabItem))]
+        self.by_lab_code = {i.lab_code: i for i in items}
+        self.by_jlac10 = {i.jlac10: i for i in items}
+        self.by_prefix: dict[str, list[_Item]] = {}
+        for item in items:
+            self.by_prefix.setdefault(item.jlac10[:12], []).append(item)
+
+    def find(self, obx: Segment) -> _Item | None:
+        """The master item an OBX-3 names: JLAC10, else the lab's local code, else the one item with the same
+        analyte, identification and material (lab.md's fallback when only the method differs)."""
+        code, system = obx.component(3, 1), obx.component(3, 3)
+        alt_code, alt_system = obx.component(3, 4), obx.component(3, 6)
+        if system in ("JC10", "JC11") or len(code) == 17:
+            item = self.by_jlac10.get(code)
+            if item:
+                return item
+        for local, local_system in ((code, system), (alt_code, alt_system)):
+            if local and local_system.startswith("99") and local in self.by_lab_code:
+                return self.by_lab_code[local]
+        if len(code) == 17:
+            candidates = self.by_prefix.get(code[:12], [])
+            if len(candidates) == 1:
+                return candidates[0]
+        return None
+
+
+def _value(obx: Segment, where: str) -> tuple[str, float | None]:
+    value_type = obx.get(2)
+    raw = obx.get(5).split("~", 1)[0]
+    if value_type == "NM":
+        text = raw.strip()
+        if not NUMBER.fullmatch(text):
+            raise _refuse(f"{where}: 数値型（NM）の結果「{text[:20]}」が数値ではありません")
+        return text, float(text)
+    if value_type == "SN":
+        parts = (raw.split("^") + ["", "", "", ""])[:4]
+        comparator, number = parts[0], parts[1].strip()
+        if comparator not in SN_COMPARATORS or (number and not NUMBER.fullmatch(number)):
+            raise _refuse(f"{where}: 構造化数値（SN）の結果「{raw[:20]}」が正しくありません")
+        text = f"{comparator}{number}{parts[2]}{parts[3]}"
+        return text, float(number) if number and not comparator.strip("=") else None
+    if value_type in ("CWE", "CE"):
+        return obx.component(5, 2) or obx.component(5, 1), None
+    from app.labs.hl7 import unescape
+
+    return unescape(raw).strip(), None
+
+
+class _Batch:
+    """What the messages of one import read from the database, read once: patients, specimens, orders and the
+    current result of each (specimen, item, sub-ID)."""
+
+    def __init__(self, session: Session, clinic_id: int, master: _Master) -> None:
+        self.session, self.clinic_id, self.master = session, clinic_id, master
+        self.patients: dict[str, Patient | None] = {}
+        self.specimens: dict[str, LabSpecimen | None] = {}
+        self.orders: dict[str, LabOrder | None] = {}
+        self.current: dict[tuple[str, str, str], tuple] = {}
+        self.loaded_numbers: set[str] = set()
+
+    def patient(self, orca_id: str) -> Patient | None:
+        """The clinic's patient with this ORCA number."""
+        if orca_id not in self.patients:
+            self.patients[orca_id] = self.session.scalar(
+                scoped(Patient, self.clinic_id).where(Patient.orca_patient_id == orca_id))
+        return self.patients[orca_id]
+
+    def order(self, number: str) -> LabOrder | None:
+        """The clinic's order with this placer number."""
+        if number not in self.orders:
+            self.orders[number] = self.session.scalar(
+                scoped(LabOrder, self.clinic_id).where(LabOrder.order_number == number))
+        return self.orders[number]
+
+    def preload(self, numbers: set[str]) -> None:
+        """Read the specimens and their current results for these specimen numbers (one query each)."""
+        wanted = sorted(n for n in numbers if n and n not in self.loaded_numbers)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            for specimen in self.session.scalars(scoped(LabSpecimen, self.clinic_id)
+                                                 .where(LabSpecimen.specimen_number.in_(chunk))):
+                self.specimens[specimen.specimen_number] = specimen
+            for row in self.session.execute(select(
+                    LabResult.specimen_number, LabResult.lab_code, LabResult.sub_id, LabResult.id, LabResult.version,
+                    LabResult.lineage_id, LabResult.value, LabResult.result_status, LabResult.flag, LabResult.comment)
+                    .where(LabResult.clinic_id == self.clinic_id, LabResult.superseded_at.is_(None),
+                           LabResult.specimen_number.in_(chunk))):
+                self.current[(row[0], row[1], row[2])] = tuple(row[3:])
+            self.loaded_numbers.update(chunk)
+
+    def specimen(self, number: str) -> LabSpecimen | None:
+        """The clinic's specimen with this number."""
+        if number not in self.loaded_numbers:
+            self.preload({number})
+        return self.specimens.get(number)
+
+
+def _rows(batch: _Batch, patient: Patient, kind: str, groups: list[_Group]) -> list[_Row]:
+    rows: list[_Row] = []
+    for group in groups:
+        spm = group.spm
+        number = (spm.component(2, 1) or spm.component(2, 2)) if spm else ""
+        specimen: LabSpecimen | None = None
+        order: LabOrder | None = None
+        if number:
+            specimen = batch.specimen(number)
+            if specimen is None or specimen.patient_id != patient.id:
+                raise _refuse(f"検体番号「{number}」はこの患者の検査依頼にありません")
+        else:
+            placer = group.obr.component(2)
+            order = batch.order(placer) if placer else None
+            if order is None or order.patient_id != patient.id:
+                raise _refuse(f"検体番号がなく、依頼番号「{placer or '空'}」もこの患者の検査依頼にありません")
+        collected_default = (_when(spm.get(17).split("^")[0], "SPM-17（採取日時）") if spm else None) \
+            or _when(group.obr.component(7), "OBR-7（採取日時）")
+        for obx, comments in group.results:
+            where = f"OBX {obx.get(1) or '?'}（{obx.line}行目）"
+            if obx.get(2) not in VALUE_TYPES:
+                raise _refuse(f"{where}: 値の型（OBX-2）「{obx.get(2)[:10] or '空'}」には対応していません")
+            status = obx.get(11)
+            if status not in STATUSES:
+                raise _refuse(f"{where}: 結果状態（OBX-11）「{status[:5] or '空'}」がありません。"
+                              "メッセージが途中で切れている可能性があります")
+            item = batch.master.find(obx)
+            if item is None:
+                raise _refuse(f"{where}: 検査コード「{obx.component(3, 1)[:20]}」（{obx.component(3, 2)[:30]}）は"
+                              "検査項目マスターにありません")
+            value, numeric = ("", None) if status in ("X", "D") and not obx.get(5) else _value(obx, where)
+            if not value and status not in ("X", "D"):
+                raise _refuse(f"{where}: 結果の値（OBX-5）がありません")
+            flag = obx.component(8)
+            if flag not in FLAGS:
+                raise _refuse(f"{where}: 異常値フラグ（OBX-8）「{flag[:5]}」が正しくありません")
+            collected = _when(obx.component(14), f"{where} OBX-14（検査日時）") or collected_default
+            if collected is None:
+                raise _refuse(f"{where}: 採取日時（OBX-14・SPM-17・OBR-7）がありません")
+            target = specimen
+            if target is None and order is not None:
+                target = next((s for s in order.specimens if any(i["lab_code"] == item.lab_code for i in s.items)),
+                              None)
+            unit = obx.component(6, 2) or obx.component(6, 1) or item.unit
+            rows.append(_Row({
+                "lab_code": item.lab_code, "jlac10": obx.component(3, 1)[:17], "name": item.name,
+                "sub_id": obx.get(4)[:20], "value_type": obx.get(2), "value": value[:200], "numeric_value": numeric,
+                "unit": unit[:30], "reference_range": (obx.component(7) or item.reference_for(patient.sex))[:60],
+                "flag": "" if flag == "N" else flag, "result_status": status,
+                "comment": " / ".join(c for c in comments if c)[:500],
+                "collected_at": collected, "collected_on": collected.astimezone(JST).date(),
+                "specimen_number": target.specimen_number if target else number,
+                "specimen_id": target.id if target else None,
+                "order_id": target.order_id if target else (order.id if order else None),
+            }))
+    return rows
+
+
+CHANGE_REASONS = {"C": "検査会社からの訂正報告", "D": "検査会社による結果の削除", "F": "最終報告"}
+
+
+@dataclass
+class _Pending:
+    """One message on its way through a batch."""
+
+    index: int
+    data: bytes
+    filename: str
+    message_id: int | None = None
+    message: Message | None = None
+    kind: str = ""
+    control_key: str = ""
+    outcome: ImportOutcome | None = None
+    patient: Patient | None = None
+    rows: list[_Row] = field(default_factory=list)
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    superseded: list[int] = field(default_factory=list)
+    error: ImportRefused | None = None
+
+
+def _changes(batch: _Batch, pending: _Pending, now: datetime) -> None:
+    """The rows to insert and the versions they supersede (a report identical to the current one adds nothing)."""
+    for row in pending.rows:
+        values = row.values
+        key = (values["specimen_number"], values["lab_code"], values["sub_id"])
+        old = batch.current.get(key)
+        base = {**values, "clinic_id": batch.clinic_id, "patient_id": pending.patient.id,  # type: ignore[union-attr]
+                "message_id": pending.message_id, "recorded_at": now, "recorded_by_name": "検査会社",
+                "retracted": values["result_status"] == "D", "version": 1, "lineage_id": None, "change_reason": "",
+                "superseded_at": None, "recorded_by_id": None}
+        if old is not None:
+            old_id, old_version, old_lineage, old_value, old_status, old_flag, old_comment = old
+            if (old_value, old_status, old_flag, old_comment) == (values["value"], values["result_status"],
+                                                                   values["flag"], values["comment"]):
+                continue  # the same result reported again (a cumulative report): nothing new
+            base.update(version=old_version + 1, lineage_id=old_lineage or old_id,
+                        change_reason=CHANGE_REASONS.get(values["result_status"], "再報告"))
+            pending.superseded.append(old_id)
+        pending.inserts.append(base)
+
+
+def _prepare(batch: _Batch, pending: _Pending, clinic_code: str, seen_controls: set[str]) -> None:
+    """Read and check one message entirely in memory; on a refusal its error and ACK are set."""
+    try:
+        if pending.message is None:
+            try:
+                pending.message = split_message(pending.data)
+            except (HL7DecodeError, HL7SyntaxError) as exc:
+                raise _refuse(str(exc), "AR") from exc
+        _check_truncation(pending.data, pending.message)
+        pending.kind = _check_header(pending.message)
+        msh = pending.message.msh
+        pending.control_key = f"{msh.component(3)}|{msh.component(4)}|{msh.component(10)}"[:120]
+        if pending.control_key in seen_controls:
+            return
+        pending.patient = _patient(batch, pending.message)
+        pending.rows = _rows(batch, pending.patient, pending.kind, _groups(pending.message, pending.kind))
+    except ImportRefused as exc:
+        pending.error = exc
+        pending.outcome = ImportOutcome(False, "failed", pending.message_id, str(exc),
+                                        build_ack(exc.ack_code, str(exc), pending.message, clinic_code))
+
+
+def _write(session: Session, batch: _Batch, group: list[_Pending], clinic_code: str, source: str) -> None:
+    """Write a group of checked messages in ONE transaction: results, superseded versions, message states, order
+    states, one audit entry. Each message is wholly in or (refused) wholly out."""
+    now = utcnow()
+    inserts = [row for p in group if p.error is None and p.outcome is None for row in p.inserts]
+    superseded = [old for p in group if p.error is None and p.outcome is None for old in p.superseded]
+    if superseded:
+        session.execute(update(LabResult).where(LabResult.id.in_(superseded)).values(superseded_at=now))
+    if inserts:
+        session.execute(insert(LabResult.__table__), inserts)
+        imported_ids = [p.message_id for p in group if p.error is None and p.outcome is None]
+        session.execute(update(LabResult).where(LabResult.message_id.in_(imported_ids),
+                                                LabResult.lineage_id.is_(None)).values(lineage_id=LabResult.id))
+    states = []
+    for p in group:
+        message = p.message
+        codec = message.codec if message else ""
+        kind = message.message_type[:20] if message else ""
+        if p.error is not None:
+            states.append({"id": p.message_id, "status": "failed", "error": str(p.error)[:2000], "codec": codec,
+                           "message_type": kind, "control_key": p.control_key, "patient_id": None,
+                           "result_count": 0, "imported_at": None})
+        elif p.outcome is not None:  # a duplicate of a message imported before
+            states.append({"id": p.message_id, "status": "duplicate", "error": p.outcome.error, "codec": codec,
+                           "message_type": kind, "control_key": p.control_key, "patient_id": None,
+                           "result_count": 0, "imported_at": None})
+        else:
+            states.append({"id": p.message_id, "status": "imported", "error": "", "codec": codec,
+                           "message_type": kind, "control_key": p.control_key,
+                           "patient_id": p.patient.id if p.patient else None, "result_count": len(p.inserts),
+                           "imported_at": now})
+    if states:
+        table = LabMessage.__table__
+        session.execute(update(table).where(table.c.id == bindparam("b_id")),
+                        [{**{k: v for k, v in state.items() if k != "id"}, "b_id": state["id"]} for state in states])
+    _update_orders(session, batch.clinic_id, [row for p in group if p.error is None and p.outcome is None
+                                              for row in p.rows])
+    done = [p for p in group if p.error is None and p.outcome is None]
+    if done:
+        record_audit(session, SYSTEM, "lab.results_imported", clinic_id=batch.clinic_id, entity_type="lab_message",
+                     entity_id=done[0].message_id if len(done) == 1 else None,
+                     patient_id=done[0].patient.id if len({p.patient.id for p in done}) == 1 else None,  # type: ignore
+                     summary={"after": {"messages": [p.message_id for p in done],
+                                        "patients": sorted({p.patient.id for p in done}),  # type: ignore[union-attr]
+                                        "results": len(inserts), "source": source}})
+    session.commit()
+    for p in done:
+        p.outcome = ImportOutcome(True, "imported", p.message_id, "", build_ack("AA", "", p.message, clinic_code),
+                                  len(p.inserts))
+        for row in p.inserts:  # later messages of this import see these results as the current ones
+            batch.current.pop((row["specimen_number"], row["lab_code"], row["sub_id"]), None)
+            batch.loaded_numbers.discard(row["specimen_number"])
+
+
+def _update_orders(session: Session, clinic_id: int, rows: list[_Row]) -> None:
+    order_ids = sorted({r.values["order_id"] for r in rows if r.values["order_id"]})
+    if not order_ids:
+        return
+    have: dict[int, set[tuple[str, str]]] = {}
+    for order_id, number, code in session.execute(select(LabResult.order_id, LabResult.specimen_number,
+                                                         LabResult.lab_code).where(
+            LabResult.clinic_id == clinic_id, LabResult.order_id.in_(order_ids), LabResult.superseded_at.is_(None),
+            LabResult.result_status.in_(("F", "C")))):
+        have.setdefault(order_id, set()).add((number, code))
+    for order in session.scalars(scoped(LabOrder, clinic_id).where(LabOrder.id.in_(order_ids))
+                                 .options(selectinload(LabOrder.specimens))):
+        wanted = {(s.specimen_number, i["lab_code"]) for s in order.specimens for i in s.items}
+        order.status = "complete" if wanted <= have.get(order.id, set()) else "partial"
+
+
+def build_ack(code: str, text: str, message: Message | None, clinic_code: str) -> bytes:
+    """The ACK we answer with (ISO-2022-JP, as the link speaks): MSA-1 AA / AE / AR, and ERR with the reason."""
+    from app.labs.hl7 import normalise_for_sending
+
+    msh = message.msh if message is not None else None
+    charset, alternate = CHARSET_FIELDS[ISO2022]
+    event = msh.component(9, 2) if msh else ""
+    control = msh.component(10) if msh else ""
+    now = datetime.now(JST).strftime("%Y%m%d%H%M%S")
+    segments = [f"MSH|^~\\&|KAMIKARTE|{clinic_code}|{escape(msh.component(3)) if msh else ''}|"
+                f"{escape(msh.component(4)) if msh else ''}|{now}||ACK^{event}^ACK|ACK{now}{control[-8:]}|P|2.5"
+                f"||||||{charset}||{alternate}",
+                f"MSA|{code}|{escape(control)}|{escape(normalise_for_sending(text))[:400]}"]
+    if code != "AA":
+        severity = "E"
+        segments.append(f"ERR||||{severity}|||{escape(normalise_for_sending(text))[:400]}")
+    return ("\r".join(segments) + "\r").encode(ISO2022, errors="replace")
+
+
+def _store_raw(session: Session, clinic_id: int, pending: list[_Pending], source: str, clinic_code: str) -> None:
+    """Keep every message as received (committed before anything else); known bytes are not stored twice."""
+    digests = [hashlib.sha256(p.data).hexdigest() for p in pending]
+    known: dict[str, LabMessage] = {}
+    for start in range(0, len(digests), 500):
+        for row in session.scalars(scoped(LabMessage, clinic_id).where(
+                LabMessage.sha256.in_(digests[start:start + 500]))):
+            known[row.sha256] = row
+    new_rows: list[dict[str, Any]] = []
+    first_of: dict[str, _Pending] = {}
+    for p, digest in zip(pending, digests, strict=True):
+        stored = known.get(digest)
+        if stored is not None and stored.status in ("imported", "duplicate"):
+            p.message_id = stored.id
+            p.outcome = ImportOutcome(True, stored.status, stored.id, "",
+                                      build_ack("AA", "受信済み（重複）", _try_split(p.data), clinic_code),
+                                      duplicate=True)
+        elif stored is not None:
+            p.message_id = stored.id  # failed before: try again with today's master and patients
+        elif digest in first_of:
+            p.message_id = -1  # the same bytes twice in one delivery: resolved after the first
+        else:
+            first_of[digest] = p
+            new_rows.append({"clinic_id": clinic_id, "source": source, "filename": p.filename[:255], "raw": p.data,
+                             "sha256": digest, "status": "received", "received_at": utcnow(), "codec": "",
+                             "message_type": "", "control_key": "", "error": "", "result_count": 0})
+    if new_rows:
+        ids = session.scalars(insert(LabMessage).returning(LabMessage.id, sort_by_parameter_order=True), new_rows).all()
+        for row, message_id in zip(new_rows, ids, strict=True):
+            first_of[row["sha256"]].message_id = message_id
+    session.commit()
+    for p, digest in zip(pending, digests, strict=True):
+        if p.message_id == -1:
+            p.message_id = first_of[digest].message_id
+            p.outcome = ImportOutcome(True, "duplicate", p.message_id, "",
+                                      build_ack("AA", "受信済み（重複）", _try_split(p.data), clinic_code),
+                                      duplicate=True)
+
+
+def import_messages(session: Session, clinic_id: int, payloads: list[tuple[bytes, str]], *, source: str,
+                    master: _Master | None = None, group_size: int = 200) -> list[ImportOutcome]:
+    """Store every message raw first, then import each whole or not at all; a duplicate is imported once.
+    Messages are checked in memory and written in groups (one transaction a group) for throughput; a group
+    the database refuses is written again one message at a time so that only the culprit fails."""
+    from app.clinics.models import Clinic
+
+    clinic = session.get(Clinic, clinic_id)
+    clinic_code = clinic.institution_code if clinic else ""
+    pending = [_Pending(index, data, filename) for index, (data, filename) in enumerate(payloads)]
+    _store_raw(session, clinic_id, pending, source, clinic_code)
+    batch = _Batch(session, clinic_id, master or _Master(session))
+    todo = [p for p in pending if p.outcome is None]
+    for p in todo:
+        p.message = _try_split(p.data)
+    imported_controls = _imported_controls(session, clinic_id, todo)
+    group: list[_Pending] = []
+    touched: set[tuple[str, str, str]] = set()
+    seen_controls: set[str] = set()
+
+    def flush() -> None:
+        nonlocal group, touched, seen_controls
+        if group:
+            try:
+                _write(session, batch, group, clinic_code, source)
+            except SQLAlchemyError:
+                session.rollback()
+                batch.__init__(session, clinic_id, batch.master)  # type: ignore[misc]
+                if len(group) == 1:
+                    _fail(session, group[0], clinic_code)
+                else:
+                    for single in group:
+                        single.inserts, single.superseded, single.outcome = [], [], None
+                        _prepare(batch, single, clinic_code, set())
+                        if single.error is None:
+                            _changes(batch, single, utcnow())
+                        try:
+                            _write(session, batch, [single], clinic_code, source)
+                        except SQLAlchemyError:
+                            session.rollback()
+                            _fail(session, single, clinic_code)
+        group, touched, seen_controls = [], set(), set()
+
+    numbers = set()
+    for p in todo:
+        if p.message is not None:
+            numbers.update(s.component(2, 1) or s.component(2, 2) for s in p.message.segments if s.name == "SPM")
+    batch.preload(numbers)
+    for p in todo:
+        _prepare(batch, p, clinic_code, seen_controls)
+        if p.error is None and (p.control_key in imported_controls or p.control_key in seen_controls):
+            p.outcome = ImportOutcome(True, "duplicate", p.message_id, "同じ制御IDのメッセージを受信済みです",
+                                      build_ack("AA", "受信済み（重複）", p.message, clinic_code), duplicate=True)
+        elif p.error is None:
+            keys = {(r.values["specimen_number"], r.values["lab_code"], r.values["sub_id"]) for r in p.rows}
+            if keys & touched:  # a later report on a result of this group: write the group first
+                flush()
+                batch.preload({k[0] for k in keys})
+                p.rows = _rows(batch, p.patient, p.kind, _groups(p.message, p.kind))  # type: ignore[arg-type]
+            _changes(batch, p, utcnow())
+            touched |= keys
+            seen_controls.add(p.control_key)
+        group.append(p)
+        if len(group) >= group_size:
+            flush()
+    flush()
+    return [p.outcome for p in pending]  # type: ignore[misc]
+
+
+def _imported_controls(session: Session, clinic_id: int, pending: list[_Pending]) -> set[str]:
+    """Control keys of these messages already imported earlier (read before parsing: MSH is cheap to find)."""
+    keys = set()
+    for p in pending:
+        if p.message is not None:
+            msh = p.message.msh
+            keys.add(f"{msh.component(3)}|{msh.component(4)}|{msh.component(10)}"[:120])
+    found: set[str] = set()
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        found.update(session.scalars(select(LabMessage.control_key).where(
+            LabMessage.clinic_id == clinic_id, LabMessage.status == "imported",
+            LabMessage.control_key.in_(ordered[start:start + 500]))))
+    return found
+
+
+def _fail(session: Session, pending: _Pending, clinic_code: str) -> None:
+    """Keep a message the database refused as failed, with the reason."""
+    text = "取り込み中にエラーが発生しました（データベースが受け付けませんでした）。内容を確認してください"
+    stored = session.get(LabMessage, pending.message_id)
+    if stored is not None:
+        stored.status, stored.error = "failed", text
+        session.commit()
+    pending.error = ImportRefused(text)
+    pending.outcome = ImportOutcome(False, "failed", pending.message_id, text,
+                                    build_ack("AE", text, pending.message, clinic_code))
+
+
+def import_message(session: Session, clinic_id: int, data: bytes, *, source: str, filename: str = "",
+                   master: _Master | None = None) -> ImportOutcome:
+    """Store, then import one message in one transaction; or keep it as failed with the reason. Never raises for
+    bad content: the outcome says what happened and carries the ACK to answer with."""
+    return import_messages(session, clinic_id, [(data, filename)], source=source, master=master)[0]
+
+
+def _try_split(data: bytes) -> Message | None:
+    try:
+        return split_message(data)
+    except (HL7DecodeError, HL7SyntaxError):
+        return None
+
+
+def failed_messages(session: Session, clinic_id: int, limit: int = 100) -> list[LabMessage]:
+    """The clinic's messages that could not be imported, newest first (shown to staff)."""
+    return list(session.scalars(scoped(LabMessage, clinic_id).where(LabMessage.status == "failed")
+                                .order_by(LabMessage.id.desc()).limit(limit)))
+
+
+def recent_messages(session: Session, clinic_id: int, limit: int = 100) -> list[LabMessage]:
+    """The clinic's latest incoming messages of any state."""
+    return list(session.scalars(scoped(LabMessage, clinic_id).order_by(LabMessage.id.desc()).limit(limit)))
+
+
+def get_message(session: Session, clinic_id: int, message_id: int) -> LabMessage | None:
+    """One stored message of this clinic."""
+    return session.scalar(scoped(LabMessage, clinic_id).where(LabMessage.id == message_id))

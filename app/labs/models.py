@@ -1,0 +1,183 @@
+"""Lab-item master, orders with their specimens, incoming result messages (stored raw first) and results."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.versioning import PatientRecordVersion
+from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+
+#: Order states as staff see them.
+ORDER_STATES = {"queued": "送信待ち", "sent": "送信済み", "accepted": "受付済み", "rejected": "受付拒否",
+                "partial": "結果一部到着", "complete": "結果到着（完了）"}
+#: OBX-11 result status (HL7 table 0085) as stored.
+RESULT_STATES = {"F": "確定", "C": "訂正", "P": "仮報告", "X": "検査不能"}
+
+
+class LabItem(Base):
+    """One test of the lab company's menu (検査項目マスター)."""
+
+    __tablename__ = "lab_item"
+    __table_args__ = (Index("ix_lab_item_kana_key", "kana_key", postgresql_ops={"kana_key": "varchar_pattern_ops"}),
+                      Index("ix_lab_item_name_key", "name_key", postgresql_ops={"name_key": "varchar_pattern_ops"}))
+
+    #: The lab company's own item code (what its order and result messages carry as a local code).
+    lab_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    #: JLAC10 (17 characters) and JLAC11 (17 characters, may be empty): both kept, they do not map one to one.
+    jlac10: Mapped[str] = mapped_column(String(17), index=True)
+    jlac11: Mapped[str] = mapped_column(String(17), default="")
+    #: Name, the abbreviation printed on labels, and kana for search.
+    name: Mapped[str] = mapped_column(String(100))
+    short_name: Mapped[str] = mapped_column(String(30), default="")
+    kana: Mapped[str] = mapped_column(String(100), default="")
+    name_key: Mapped[str] = mapped_column(String(200))
+    kana_key: Mapped[str] = mapped_column(String(200))
+    #: Specimen (材料) and its JLAC10 material code (023 血清, 022 血漿, 019 全血(添加物入り), 001 尿).
+    specimen: Mapped[str] = mapped_column(String(40))
+    specimen_code: Mapped[str] = mapped_column(String(3))
+    #: The container (採取容器) the lab asks for: tests sharing specimen and container share one tube.
+    container: Mapped[str] = mapped_column(String(60))
+    #: Display unit and its ASCII (ISO+) form for OBX-6.
+    unit: Mapped[str] = mapped_column(String(30), default="")
+    unit_ascii: Mapped[str] = mapped_column(String(30), default="")
+    #: HL7 value type of the result: NM (number) or ST (text).
+    value_type: Mapped[str] = mapped_column(String(2), default="NM")
+    #: Reference range by sex, "low-high" (a qualitative item holds its normal text, e.g. (−)).
+    ref_male: Mapped[str] = mapped_column(String(40), default="")
+    ref_female: Mapped[str] = mapped_column(String(40), default="")
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    def reference_for(self, sex: str) -> str:
+        """The reference range for a patient's sex (M/F)."""
+        return self.ref_female if sex == "F" else self.ref_male
+
+
+class LabSet(Base):
+    """A set of tests ordered together (e.g. 生活習慣病セット)."""
+
+    __tablename__ = "lab_set"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kana: Mapped[str] = mapped_column(String(100), default="")
+    name_key: Mapped[str] = mapped_column(String(200))
+    kana_key: Mapped[str] = mapped_column(String(200))
+    #: The lab codes of the set, in order.
+    lab_codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class LabOrder(ClinicScoped, Base):
+    """An order to the outside lab: tests grouped into specimens, sent as OML^O33."""
+
+    __tablename__ = "lab_order"
+    __table_args__ = (UniqueConstraint("clinic_id", "order_number", name="uq_lab_order_number"),
+                      Index("ix_lab_order_patient", "clinic_id", "patient_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    #: Placer order number (ORC-2 / OBR-2).
+    order_number: Mapped[str] = mapped_column(String(20))
+    #: The day the specimens are taken (採取日) in Japan.
+    ordered_on: Mapped[date] = mapped_column(Date)
+    ordered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ordered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    ordered_by_name: Mapped[str] = mapped_column(String(100), default="")
+    #: queued, sent, accepted, rejected, partial, complete (ORDER_STATES) and the lab's words on the last change.
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status_detail: Mapped[str] = mapped_column(String(500), default="")
+    #: MSH-10 of the OML^O33 sent.
+    message_control_id: Mapped[str] = mapped_column(String(40), default="")
+    comment: Mapped[str] = mapped_column(String(200), default="")
+
+    specimens: Mapped[list[LabSpecimen]] = relationship(back_populates="order", order_by="LabSpecimen.seq",
+                                                        cascade="all, delete-orphan")
+
+    @property
+    def status_label(self) -> str:
+        """The state in Japanese."""
+        return ORDER_STATES.get(self.status, self.status)
+
+
+class LabSpecimen(ClinicScoped, Base):
+    """One container of an order, with its specimen number (the barcode on the label)."""
+
+    __tablename__ = "lab_specimen"
+    __table_args__ = (UniqueConstraint("clinic_id", "specimen_number", name="uq_lab_specimen_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("lab_order.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    #: 検体番号: digits with a check digit (SPM-2).
+    specimen_number: Mapped[str] = mapped_column(String(20))
+    specimen: Mapped[str] = mapped_column(String(40))
+    specimen_code: Mapped[str] = mapped_column(String(3))
+    container: Mapped[str] = mapped_column(String(60))
+    #: The tests in this container: [{lab_code, jlac10, name, short_name}].
+    items: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+    order: Mapped[LabOrder] = relationship(back_populates="specimens")
+
+
+class LabMessage(ClinicScoped, Base):
+    """An incoming result message, stored raw before anything else; imported once, or failed with the reason."""
+
+    __tablename__ = "lab_message"
+    __table_args__ = (UniqueConstraint("clinic_id", "sha256", name="uq_lab_message_sha256"),
+                      Index("ix_lab_message_status", "clinic_id", "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: push (the lab posted it), poll (we fetched it), file (lab import CLI).
+    source: Mapped[str] = mapped_column(String(8))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    #: The codec the bytes were read with (iso2022_jp, …, cp932, utf-8).
+    codec: Mapped[str] = mapped_column(String(20), default="")
+    message_type: Mapped[str] = mapped_column(String(20), default="")
+    #: MSH-3/MSH-4/MSH-10: the same control id from the same sender is the same message delivered again.
+    control_key: Mapped[str] = mapped_column(String(120), default="", index=True)
+    #: received, imported, failed, duplicate.
+    status: Mapped[str] = mapped_column(String(12), default="received")
+    error: Mapped[str] = mapped_column(Text, default="")
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
+    result_count: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class LabResult(PatientRecordVersion, Base):
+    """One test result; a corrected result (OBX-11 C) is a new version and the old one stays in the history."""
+
+    __tablename__ = "lab_result"
+
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("lab_message.id"), index=True)
+    specimen_id: Mapped[int | None] = mapped_column(ForeignKey("lab_specimen.id"))
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("lab_order.id"), index=True)
+    #: The specimen the result belongs to: a correction finds the version it replaces by it.
+    specimen_number: Mapped[str] = mapped_column(String(20), default="", index=True)
+    #: The master item, and the codes the lab reported.
+    lab_code: Mapped[str] = mapped_column(String(16))
+    jlac10: Mapped[str] = mapped_column(String(17), default="")
+    name: Mapped[str] = mapped_column(String(100))
+    #: OBX-4 sub-ID: tells apart several results of one item (e.g. two organisms of one culture).
+    sub_id: Mapped[str] = mapped_column(String(20), default="")
+    #: OBX-2 and OBX-5: the value as reported, and as a number when it is one.
+    value_type: Mapped[str] = mapped_column(String(3), default="NM")
+    value: Mapped[str] = mapped_column(String(200), default="")
+    numeric_value: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(30), default="")
+    reference_range: Mapped[str] = mapped_column(String(60), default="")
+    #: OBX-8 abnormal flag (H, L, HH, LL, A …), empty when normal.
+    flag: Mapped[str] = mapped_column(String(4), default="")
+    #: OBX-11: F final, C corrected, P preliminary, X no result.
+    result_status: Mapped[str] = mapped_column(String(1), default="F")
+    #: The lab's comments (NTE after the OBX).
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    #: When the specimen was taken (OBX-14 / SPM-17) and that day in Japan: the column of the result table.
+    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    collected_on: Mapped[date] = mapped_column(Date)

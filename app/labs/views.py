@@ -1,0 +1,278 @@
+"""Lab screens: the patient's result table with its orders, the order form (items and sets found as you type),
+an order with its state and labels, a trend chart and a result's history; the incoming-message list for staff;
+the endpoint a lab pushes results to; the HL7 documents themselves."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app import csrf
+from app.core.audit import log_access
+from app.core.jp import format_age
+from app.core.security import public, requires
+from app.core.timeutil import japan_today
+from app.core.web import current_actor
+from app.db import db_session
+from app.labs import bp, delivery, importer, masters, results, services
+from app.labs.labels import SYMBOLOGIES, Label, render_labels
+from app.labs.models import LabItem
+from app.patients import services as patients
+
+MAX_QUERY = 100
+HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
+
+
+def _patient_or_404(patient_id: int):
+    patient = patients.get_patient(db_session(), current_user.clinic_id, patient_id)
+    if patient is None:
+        abort(404)
+    return patient
+
+
+def _order_or_404(patient, order_id: int):
+    order = services.get_order(db_session(), current_user.clinic_id, patient.id, order_id)
+    if order is None:
+        abort(404)
+    return order
+
+
+def _logged(patient_id: int, action: str, resource: str) -> None:
+    db = db_session()
+    log_access(db, current_actor(), patient_id=patient_id, action=action, resource=resource)
+    db.commit()
+
+
+@bp.get("/masters/lab-items")
+@requires("masters.read")
+def item_search():
+    """JSON: sets and tests matching ?q= (name, abbreviation, kana in any form, lab code or JLAC10)."""
+    text = request.args.get("q", "")[:MAX_QUERY]
+    sets, items = masters.search_items(db_session(), text)
+    return jsonify({"q": text,
+                    "sets": [{"code": s.code, "name": s.name, "kana": s.kana, "lab_codes": s.lab_codes} for s in sets],
+                    "items": [{"code": i.lab_code, "name": i.name, "short_name": i.short_name, "kana": i.kana,
+                               "jlac10": i.jlac10, "jlac11": i.jlac11, "specimen": i.specimen,
+                               "container": i.container, "unit": i.unit} for i in items]})
+
+
+@bp.get("/patients/<int:patient_id>/labs")
+@requires("patient.read")
+def index(patient_id: int):
+    """The result table (tests × days, units, ranges, H/L, comments), a trend chart, and the orders."""
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    before = None
+    if request.args.get("before"):
+        try:
+            before = date.fromisoformat(request.args["before"][:10])
+        except ValueError:
+            before = None
+    table = results.result_table(db, current_user.clinic_id, patient.id, patient.sex, before=before)
+    trend_code = request.args.get("trend", "")[:16]
+    chart = results.trend(db, current_user.clinic_id, patient.id, trend_code) if trend_code else None
+    orders = services.list_orders(db, current_user.clinic_id, patient.id)
+    _logged(patient.id, "view", "patient.labs")
+    return render_template("labs/index.html", patient=patient, today=japan_today(), table=table, chart=chart,
+                           trend_code=trend_code, orders=orders)
+
+
+def _render_form(patient, *, values=None, errors=None, status=200):
+    db = db_session()
+    query = request.args.get("q", "")[:MAX_QUERY]
+    sets, items = masters.search_items(db, query)
+    values = values or {"lab_codes": [], "set_codes": [], "ordered_on": japan_today().isoformat(), "comment": ""}
+    chosen = services.items_for_codes(db, values["lab_codes"])
+    chosen_sets = [s for s in sets if s.code in values["set_codes"]]
+    return render_template("labs/order_form.html", patient=patient, today=japan_today(), q=query, sets=sets,
+                           items=items, values=values, chosen=chosen, chosen_sets=chosen_sets, errors=errors or {},
+                           connected=delivery.is_connected(current_user.clinic)), status
+
+
+@bp.get("/patients/<int:patient_id>/labs/orders/new")
+@requires("lab.order")
+def new_order(patient_id: int):
+    """The order form: sets and tests, searchable as you type (or with 検索 without JavaScript)."""
+    patient = _patient_or_404(patient_id)
+    values = {"lab_codes": request.args.getlist("lab_code"), "set_codes": request.args.getlist("set_code"),
+              "ordered_on": request.args.get("ordered_on") or japan_today().isoformat(),
+              "comment": request.args.get("comment", "")}
+    return _render_form(patient, values=values)
+
+
+@bp.post("/patients/<int:patient_id>/labs/orders")
+@requires("lab.order")
+def create_order(patient_id: int):
+    """Record the order, number its specimens and queue it for the lab."""
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    data = services.OrderInput.from_form(request.form)
+    try:
+        order = services.create_order(db, current_user.clinic, current_actor(), patient, data)
+    except services.LabOrderError as exc:
+        db.rollback()
+        values = {"lab_codes": data.lab_codes, "set_codes": data.set_codes, "ordered_on": data.ordered_on,
+                  "comment": data.comment}
+        return _render_form(patient, values=values, errors=exc.errors, status=422)
+    db.commit()
+    flash(f"検査を依頼しました（依頼番号 {order.order_number}、検体 {len(order.specimens)}本）。"
+          "検体ラベルを印刷してください", "success")
+    return redirect(url_for("labs.show_order", patient_id=patient.id, order_id=order.id))
+
+
+@bp.get("/patients/<int:patient_id>/labs/orders/<int:order_id>")
+@requires("patient.read")
+def show_order(patient_id: int, order_id: int):
+    """One order: its specimens and tests, its state at the lab, labels and the message sent."""
+    patient = _patient_or_404(patient_id)
+    order = _order_or_404(patient, order_id)
+    _logged(patient.id, "view", f"lab_order:{order.id}")
+    settings = delivery.settings_of(current_user.clinic)
+    return render_template("labs/order.html", patient=patient, order=order, today=japan_today(), settings=settings,
+                           symbologies=SYMBOLOGIES, connected=delivery.is_connected(current_user.clinic))
+
+
+def label_pdf(order, patient, clinic) -> bytes:
+    """The labels of an order as a PDF with the clinic's label size and symbology."""
+    settings = delivery.settings_of(clinic)
+    age = format_age(patient.birth_date, order.ordered_on)
+    labels = [Label(s.specimen_number, patient.kana, patient.sex_label, age, s.container,
+                    " ".join(i.get("short_name") or i["name"] for i in s.items), order.ordered_on)
+              for s in order.specimens]
+    return render_labels(labels, width_mm=float(settings["label_width_mm"]),
+                         height_mm=float(settings["label_height_mm"]), symbology=settings["barcode"])
+
+
+@bp.get("/patients/<int:patient_id>/labs/orders/<int:order_id>/labels.pdf")
+@requires("patient.read")
+def labels(patient_id: int, order_id: int):
+    """The specimen labels (one per container) as a PDF; the print is logged."""
+    patient = _patient_or_404(patient_id)
+    order = _order_or_404(patient, order_id)
+    pdf = label_pdf(order, patient, current_user.clinic)
+    _logged(patient.id, "print", f"lab_labels:{order.id}")
+    return current_app.response_class(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="labels-{order.order_number}.pdf"', "Cache-Control": "no-store"})
+
+
+@bp.get("/patients/<int:patient_id>/labs/orders/<int:order_id>/order.hl7")
+@requires("patient.read")
+def order_message(patient_id: int, order_id: int):
+    """The OML^O33 sent for this order, as the lab received it (ISO-2022-JP bytes)."""
+    from sqlalchemy import select
+
+    from app.labs.hl7 import encode_message
+    from app.outbox.models import OutboxMessage
+
+    patient = _patient_or_404(patient_id)
+    order = _order_or_404(patient, order_id)
+    message = db_session().scalar(
+        select(OutboxMessage.payload).where(OutboxMessage.clinic_id == current_user.clinic_id,
+                                            OutboxMessage.subject_type == "lab_order",
+                                            OutboxMessage.subject_id == str(order.id))
+        .order_by(OutboxMessage.id.desc()).limit(1))
+    if not message:
+        abort(404)
+    _logged(patient.id, "export", f"lab_order_hl7:{order.id}")
+    return current_app.response_class(encode_message(message["hl7"]), mimetype=HL7_MEDIA_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="{order.order_number}.hl7"', "Cache-Control": "no-store"})
+
+
+@bp.get("/patients/<int:patient_id>/labs/messages/<int:lab_message_id>.hl7")
+@requires("patient.read")
+def result_message(patient_id: int, lab_message_id: int):
+    """A result message of this patient exactly as it was received."""
+    patient = _patient_or_404(patient_id)
+    stored = importer.get_message(db_session(), current_user.clinic_id, lab_message_id)
+    if stored is None or stored.patient_id != patient.id:
+        abort(404)
+    _logged(patient.id, "export", f"lab_message:{stored.id}")
+    return current_app.response_class(stored.raw, mimetype=HL7_MEDIA_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="result-{stored.id}.hl7"', "Cache-Control": "no-store"})
+
+
+@bp.get("/patients/<int:patient_id>/labs/results/<int:result_lineage_id>/history")
+@requires("patient.read")
+def result_history(patient_id: int, result_lineage_id: int):
+    """Every version of one result: the report, then each correction, with the message it came in."""
+    patient = _patient_or_404(patient_id)
+    versions = results.history(db_session(), current_user.clinic_id, patient.id, result_lineage_id)
+    if not versions:
+        abort(404)
+    _logged(patient.id, "view", "patient.labs.history")
+    return render_template("labs/history.html", patient=patient, versions=versions, today=japan_today())
+
+
+@bp.get("/labs/messages")
+@requires("lab.messages")
+def messages():
+    """Incoming result messages of the clinic, failed ones with their reason first."""
+    db = db_session()
+    failed = importer.failed_messages(db, current_user.clinic_id)
+    recent = importer.recent_messages(db, current_user.clinic_id, limit=50)
+    return render_template("labs/messages.html", failed=failed, recent=recent)
+
+
+@bp.post("/labs/poll")
+@requires("lab.messages")
+def poll_now():
+    """Fetch waiting results from the lab now (the poller does it on its own every few minutes)."""
+    from app.integrations.lab_center import LabCenterError
+    from app.outbox.services import DeliveryError
+
+    try:
+        imported, failed = delivery.poll_results(current_app.extensions["db_sessionmaker"], current_user.clinic_id)
+    except (LabCenterError, DeliveryError) as exc:
+        flash(f"検査会社から結果を取得できませんでした: {getattr(exc, 'message_ja', exc)}", "error")
+    else:
+        flash(f"検査結果を取得しました（取り込み {imported}件、取り込めなかったもの {failed}件）",
+              "success" if not failed else "warning")
+    return redirect(url_for("labs.messages"))
+
+
+@bp.post("/integrations/lab/<institution_code>/results")
+@public
+@csrf.exempt
+def receive_results(institution_code: str):
+    """The endpoint a lab pushes OUL^R22 / ORU^R01 to (bearer token of the clinic's lab link); answers the ACK."""
+    from sqlalchemy import select
+
+    from app.clinics.models import Clinic
+
+    db = db_session()
+    clinic = db.scalar(select(Clinic).where(Clinic.institution_code == institution_code[:10]))
+    token = delivery.settings_of(clinic).get("inbound_token") if clinic else None
+    if not token or request.headers.get("Authorization") != f"Bearer {token}":
+        return jsonify({"error": "unauthorized", "message": "認証に失敗しました"}), 401
+    outcome = importer.import_message(db, clinic.id, request.get_data(cache=False), source="push")
+    return current_app.response_class(outcome.ack, status=200 if outcome.ok else 422, mimetype=HL7_MEDIA_TYPE)
+
+
+def lab_item(code: str) -> LabItem | None:
+    """A master item by code (templates use it for names)."""
+    return db_session().get(LabItem, code)
+
+
+@bp.route("/admin/lab", methods=["GET", "POST"])
+@requires("clinic.manage")
+def settings():
+    """The clinic's lab company link (Web API, tokens) and its specimen labels (size, barcode symbology)."""
+    db = db_session()
+    from app.clinics.models import Clinic
+
+    clinic = db.get(Clinic, current_user.clinic_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        errors = delivery.update_settings(db, clinic, current_actor(), request.form)
+        if not errors:
+            db.commit()
+            flash("検査会社・検体ラベルの設定を保存しました", "success")
+            return redirect(url_for("labs.settings"))
+        db.rollback()
+    values = request.form if errors else delivery.settings_of(clinic)
+    push_url = url_for("labs.receive_results", institution_code=clinic.institution_code, _external=True)
+    return render_template("labs/settings.html", values=values, errors=errors, symbologies=SYMBOLOGIES,
+                           push_url=push_url, has_token=bool(delivery.settings_of(clinic).get("token")),
+                           has_inbound=bool(delivery.settings_of(clinic).get("inbound_token"))), 422 if errors else 200

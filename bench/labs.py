@@ -1,0 +1,124 @@
+"""Lab benchmarks (issue 7): result import throughput, the result table of a patient with ten years of monthly
+panels, the specimen-label PDF. Seeded through the real services and the real import."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from app.core.audit import Actor
+from app.labs import services as labs
+from app.labs.hl7 import escape
+from app.labs.importer import _Master, import_messages
+from app.labs.masters import load_shipped_subset
+from app.labs.models import LabItem, LabResult
+from app.patients.models import Patient
+
+PANEL = ["K0101", "K0102", "K0103", "K0111", "K0112", "K0113", "K0121", "K0122", "K0123", "K0131", "K0132", "K0133",
+         "K0141", "K0142", "K0143", "K0144", "K0161"]  # one serum tube: 17 results a message
+
+
+def _patient(session, clinic_id: int, orca_id: str) -> Patient:
+    patient = Patient(clinic_id=clinic_id, orca_patient_id=orca_id, name="検査 太郎", kana="ケンサ タロウ",
+                      name_key="検査太郎", kana_key="ケンサタロウ", sex="M", birth_date=date(1958, 3, 2))
+    session.add(patient)
+    session.flush()
+    return patient
+
+
+def _message(patient: Patient, number: str, items: list[LabItem], control: str, day: date) -> bytes:
+    stamp = f"{day:%Y%m%d}0930"
+    lines = [f"MSH|^~\\&|LABCENTER|LABCENTER|KAMIKARTE||{stamp}||OUL^R22^OUL_R22|{control}|P|2.5||||||~ISO IR87||"
+             "ISO 2022-1994",
+             f"PID|1||{patient.orca_patient_id}^^^^PI||検査^太郎^^^^^L^I~ケンサ^タロウ^^^^^L^P||19580302|M",
+             f"SPM|1|{number}||023^血清^JC10|||||||||||||{stamp}", "OBR|1|X||LAB^臨床検査^99LAB"]
+    for index, item in enumerate(items, start=1):
+        lines.append(f"OBX|{index}|NM|{item.jlac10}^{item.name}^JC10^{item.lab_code}^{item.short_name}^99LAB||"
+                     f"{10 + index}.{index % 10}|{escape(item.unit_ascii)}^{escape(item.unit)}^99LAB|"
+                     f"{item.ref_male}||||F|||{stamp}")
+    lines.append("NTE|1||本検体は軽度の溶血を認めます")
+    return ("\r".join(lines) + "\r").encode("iso2022_jp")
+
+
+def import_case(app: Any, messages: int) -> dict[str, Any]:
+    """Import `messages` OUL^R22 (17 results each) for as many orders; lines per second and ms per message."""
+    factory = app.extensions["db_sessionmaker"]
+    with factory() as session:
+        load_shipped_subset(session)
+        clinic_id = session.scalar(select(Patient.clinic_id).limit(1))
+        items = [session.get(LabItem, code) for code in PANEL]
+        from app.clinics.models import Clinic
+
+        clinic = session.get(Clinic, clinic_id)
+        patient = _patient(session, clinic_id, "LAB00001")
+        session.commit()
+        actor = Actor(None, "bench", clinic_id)
+        payloads = []
+        for n in range(messages):
+            order = labs.create_order(session, clinic, actor, patient, labs.OrderInput(lab_codes=PANEL))
+            session.commit()
+            payloads.append(_message(patient, order.specimens[0].specimen_number, items, f"B{n:08d}",
+                                     date.today() - timedelta(days=n)))
+        master = _Master(session)
+        started = time.perf_counter()
+        outcomes = import_messages(session, clinic_id, [(data, f"bench-{n}") for n, data in enumerate(payloads)],
+                                   source="file", master=master)
+        elapsed = time.perf_counter() - started
+        failed = [o.error for o in outcomes if not o.ok]
+        if failed:
+            raise SystemExit(f"bench import failed: {failed[0]}")
+        # One message on its own (what a push or a poll does), for the per-message figures.
+        samples = []
+        for n in range(20):
+            extra = labs.create_order(session, clinic, actor, patient, labs.OrderInput(lab_codes=PANEL))
+            session.commit()
+            data = _message(patient, extra.specimens[0].specimen_number, items, f"S{n:08d}", date.today())
+            one = time.perf_counter()
+            import_messages(session, clinic_id, [(data, "single")], source="push", master=master)
+            samples.append((time.perf_counter() - one) * 1000)
+    lines = messages * len(PANEL)
+    return {"n": lines, "p50_ms": round(statistics.median(samples), 2),
+            "p95_ms": round(samples[int(len(samples) * 0.95) - 1], 2), "lines_per_s": round(lines / elapsed)}
+
+
+def seed_history(app: Any, years: int = 10) -> int:
+    """A patient with `years` of monthly panels (≈ 33 results a month) written straight into the table; their id."""
+    factory = app.extensions["db_sessionmaker"]
+    with factory() as session:
+        load_shipped_subset(session)
+        clinic_id = session.scalar(select(Patient.clinic_id).limit(1))
+        patient = _patient(session, clinic_id, "LAB00002")
+        items = list(session.scalars(select(LabItem).where(LabItem.value_type == "NM")))
+        rows = []
+        today = date.today()
+        for month in range(years * 12):
+            day = today - timedelta(days=30 * month)
+            for item in items:
+                rows.append({"clinic_id": clinic_id, "patient_id": patient.id, "lab_code": item.lab_code,
+                             "jlac10": item.jlac10, "name": item.name, "value": "12.3", "numeric_value": 12.3,
+                             "unit": item.unit, "reference_range": item.ref_male, "flag": "H" if month % 7 == 0 else "",
+                             "result_status": "F", "collected_on": day, "specimen_number": f"H{month:05d}",
+                             "version": 1, "recorded_by_name": "検査会社", "change_reason": "", "retracted": False,
+                             "comment": "本検体は乳び" if month % 11 == 0 else "", "sub_id": "", "value_type": "NM"})
+        session.execute(insert(LabResult), rows)
+        session.commit()
+        return patient.id
+
+
+def label_order(app: Any) -> tuple[int, int]:
+    """A three-container order (生活習慣病セット and 血算) to print labels of: (patient id, order id)."""
+    from app.clinics.models import Clinic
+
+    factory = app.extensions["db_sessionmaker"]
+    with factory() as session:
+        clinic_id = session.scalar(select(Patient.clinic_id).limit(1))
+        clinic = session.get(Clinic, clinic_id)
+        patient = _patient(session, clinic_id, "LAB00003")
+        order = labs.create_order(session, clinic, Actor(None, "bench", clinic_id), patient,
+                                  labs.OrderInput(set_codes=["S001", "S004"]))
+        session.commit()
+        return patient.id, order.id
