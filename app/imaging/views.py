@@ -106,7 +106,12 @@ def viewer(patient_id: int, study_uid: str):
                               series_uid=img.series_uid, instance_uid=img.instance_uid, frame=n)}
               for s in series for img in images if img.series_uid == s.series_uid
               for n in range(1, img.frames + 1)]
+    try:  # ?i=N shows the N-th image first: the ◀ ▶ links work without JavaScript too
+        index = min(max(int(request.args.get("i", "1")), 1), max(len(frames), 1)) - 1
+    except ValueError:
+        index = 0
     return render_template("imaging/viewer.html", patient=patient, today=japan_today(), study=study, series=series,
+                           index=index,
                            frames=frames, presets=CT_PRESETS, has_ct=any(s.modality == "CT" for s in series),
                            facts=facts)
 

@@ -13,7 +13,7 @@ if (root) {
   const seriesLabel = root.querySelector("[data-series-label]");
   const modeButton = root.querySelector("[data-mode]");
   const form = document.getElementById("key-image-form");
-  const state = { index: 0, wc: null, ww: null, scale: 1, tx: 0, ty: 0, wlMode: false };
+  const state = { index: Number(root.dataset.index || 0), wc: null, ww: null, scale: 1, tx: 0, ty: 0, wlMode: false };
   const SWIPE_PX = 40;
 
   const defaultWindow = (f) => {
@@ -67,8 +67,9 @@ if (root) {
     error.hidden = false;
   });
 
-  root.querySelector("[data-prev]").addEventListener("click", () => go(-1));
-  root.querySelector("[data-next]").addEventListener("click", () => go(1));
+  // ◀ ▶ are links (?i=N) so that they work without JavaScript; here they move without a page load.
+  root.querySelector("[data-prev]").addEventListener("click", (event) => { event.preventDefault(); go(-1); });
+  root.querySelector("[data-next]").addEventListener("click", (event) => { event.preventDefault(); go(1); });
   slider.addEventListener("input", () => { state.index = Number(slider.value) - 1; show(); });
   root.querySelector("[data-zoom-reset]").addEventListener("click", resetZoom);
   root.querySelectorAll("[data-preset]").forEach((button) => button.addEventListener("click", () => {

@@ -133,7 +133,7 @@ def test_viewer_shows_what_orthanc_renders_swipes_windows_and_keeps_a_key_image(
     _wait_loaded(page)
 
     # Touch targets of the viewer are at least 44 px.
-    for button in page.locator(".viewer-bar button").all():
+    for button in page.locator(".viewer-bar .button").all():
         size = button.bounding_box()
         assert size["height"] >= 44 and size["width"] >= 44
 

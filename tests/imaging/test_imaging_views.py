@@ -112,6 +112,16 @@ def test_viewer_shows_study_series_and_every_frame(client, session, world):
         f"patient.images.study:{world.ct_uid}", f"patient.images.image:{frames[4]['instance']}#2"]
 
 
+def test_viewer_pages_through_images_without_javascript(client, world):
+    login(client, world.clerk)
+    frames = frames_of(client.get(f"/patients/{world.patient.id}/images/{world.ct_uid}").get_data(as_text=True))
+    html = client.get(f"/patients/{world.patient.id}/images/{world.ct_uid}?i=3").get_data(as_text=True)
+    assert f'src="{frames[2]["url"]}"' in html and "3 / 6" in html
+    assert 'href="?i=2"' in html and 'href="?i=4"' in html
+    for wrong in ("0", "99", "x"):
+        assert client.get(f"/patients/{world.patient.id}/images/{world.ct_uid}?i={wrong}").status_code == 200
+
+
 def test_rendered_image_is_what_the_pacs_renders_with_the_window(client, world, orthanc_server):
     login(client, world.clerk)
     frames = frames_of(client.get(f"/patients/{world.patient.id}/images/{world.ct_uid}").get_data(as_text=True))

@@ -141,3 +141,23 @@ def test_ct_phantom_in_hounsfield_units_answers_to_the_windows(orthanc_server, p
     lung, soft = (14, 26), (32, 16)  # a point in the left lung field, one in the chest wall
     assert grey((40, 400), *lung) == 0 and grey((40, 400), *soft) > 100  # 縦隔: lungs black, tissue grey
     assert 40 < grey((-600, 1500), *lung) < 160 and grey((-600, 1500), *soft) > 200  # 肺野: lungs grey
+
+
+def test_a_pacs_that_never_answers_times_out_with_a_clear_error():
+    import socket
+
+    with socket.socket() as silent:  # accepts the connection, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        client = DicomWebClient(f"http://127.0.0.1:{silent.getsockname()[1]}/dicom-web", "u", "p", timeout=0.5)
+        with pytest.raises(PacsUnavailable, match="時間内に応答しません"):
+            client.studies("P1")
+
+
+def test_images_come_in_series_number_order(orthanc_server, pacs):
+    pid = new_patient_id()
+    specs = [SeriesSpec("CT", f"series {n}", images=2) for n in range(1, 5)]
+    study_uid, _ = upload_study(orthanc_server, pid, series=specs)
+    images = pacs.instances(study_uid)
+    assert [(i.series_number, i.number) for i in images] == [(s, n) for s in range(1, 5) for n in (1, 2)]
+    assert images[0].series_uid == specs[0].series_uid

@@ -164,6 +164,7 @@ class Instance:
     instance_uid: str
     number: int
     frames: int
+    series_number: int = 0
     rows: int = 0
     columns: int = 0
     window_center: float | None = None
@@ -182,7 +183,8 @@ class Instance:
 
         return cls(study_uid=_value(item, "0020000D", ""), series_uid=_value(item, "0020000E", ""),
                    instance_uid=_value(item, "00080018", ""), number=_int(_value(item, "00200013")),
-                   frames=max(1, _int(_value(item, "00280008"), 1)), rows=_int(_value(item, "00280010")),
+                   frames=max(1, _int(_value(item, "00280008"), 1)), series_number=_int(_value(item, "00200011")),
+                   rows=_int(_value(item, "00280010")),
                    columns=_int(_value(item, "00280011")), window_center=number("00281050"),
                    window_width=number("00281051"))
 
@@ -265,17 +267,17 @@ class DicomWebClient:
 
     def instances(self, study_uid: str, series_uid: str | None = None, *,
                   patient_id: str | None = None) -> list[Instance]:
-        """QIDO-RS: the images of a study (or one series), by series then instance number; with `patient_id`
+        """QIDO-RS: the images of a study (or one series), by series number then instance number; with `patient_id`
         only those of that patient (the PACS filters on the study's PatientID)."""
         path = f"studies/{self._uid(study_uid)}"
         if series_uid:
             path += f"/series/{self._uid(series_uid)}"
         query = ("includefield=00280008&includefield=00280010&includefield=00280011&includefield=00200013"
-                 "&includefield=00281050&includefield=00281051")
+                 "&includefield=00281050&includefield=00281051&includefield=00200011")
         if patient_id is not None:
             query += f"&PatientID={quote(patient_id, safe='')}"
         items = [Instance.from_json(i) for i in self._json(f"{path}/instances?{query}")]
-        return sorted(items, key=lambda i: (i.series_uid, i.number, i.instance_uid))
+        return sorted(items, key=lambda i: (i.series_number, i.series_uid, i.number, i.instance_uid))
 
     def metadata(self, study_uid: str, series_uid: str | None = None) -> list[dict[str, Any]]:
         """WADO-RS metadata (DICOM JSON, no bulk data) of a study or a series."""
