@@ -83,9 +83,10 @@ def _register_blueprints(app: Flask) -> None:
     from app.patients import bp as patients_bp
     from app.prescriptions import bp as prescriptions_bp
     from app.reception import bp as reception_bp
+    from app.sharing import bp as sharing_bp
 
     for blueprint in (health_bp, pwa_bp, auth_bp, clinics_bp, outbox_bp, reception_bp, patients_bp,
-                      prescriptions_bp, diagnoses_bp):
+                      prescriptions_bp, diagnoses_bp, sharing_bp):
         app.register_blueprint(blueprint)
 
 

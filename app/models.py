@@ -5,6 +5,7 @@ from app.clinics.models import Clinic, StaffUser
 from app.core.models import AccessLogEntry, AuditEntry
 from app.db import Base
 from app.diagnoses.models import Diagnosis, Disease, Modifier
+from app.documents.models import ReferralLetter
 from app.outbox.models import OutboxMessage
 from app.patients.models import Patient
 from app.patients.profile_models import (
@@ -20,8 +21,10 @@ from app.patients.profile_models import (
 )
 from app.prescriptions.models import Drug, Prescription, PrescriptionLine, PrescriptionRp
 from app.reception.models import SyncState, Visit
+from app.sharing.models import SharingConsent, SharingRegistration
 
 __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "CareLevel", "Clinic", "Contraindication",
            "Diagnosis", "Disability", "Disease", "Drug", "Infection", "Modifier", "OutboxMessage", "PastHistory",
            "Patient", "Prescription", "PrescriptionLine", "PrescriptionRp", "RecoveryCode", "StaffUser", "SyncState",
-           "TrustedDevice", "Vaccination", "Visit", "VitalSign"]
+           "TrustedDevice", "Vaccination", "Visit", "VitalSign", "ReferralLetter", "SharingConsent",
+           "SharingRegistration"]

@@ -47,6 +47,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "diagnosis.write": frozenset({Role.DOCTOR}),
     "prescription.write": frozenset({Role.DOCTOR}),
     "account.self": ALL_ROLES,
+    # National 6 information and documents are clinical data: doctors and nurses only (clerks record consent).
+    "sharing.read": CLINICAL,
+    "sharing.consent": ALL_ROLES,
+    "letter.read": CLINICAL,
+    "letter.write": frozenset({Role.DOCTOR}),
 }
 
 

@@ -11,6 +11,7 @@ from app.prescriptions.models import Prescription, PrescriptionLine, Prescriptio
 from tests.factories import make_clinic, make_patient, make_user
 
 CLINIC_A = "1310123458"
+MEMBER = "01130012:７５１３１３７８:7812312:00"
 INSURANCE = [{"name": "協会けんぽ", "insurer_number": "01130012", "symbol": "７５１３１３７８", "number": "7812312",
               "branch": "00", "relation": "本人", "burden_percent": 30}]
 WHEN = datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
@@ -21,16 +22,31 @@ def _versioned(model, clinic, patient, **values):
                  **values)
 
 
-def arrange(session, *, institution_code: str = CLINIC_A, insurances=None) -> dict:
+def connect(orca=None, sharing=None, institution_code: str = CLINIC_A) -> dict:
+    """The clinic's integrations with the simulators (ORCA for the eligibility result, the sharing service)."""
+    found = {}
+    if orca is not None:
+        found["orca"] = {"base_url": orca.base_url(institution_code), "user": "ormaster-a", "password": "orca-demo-a"}
+    if sharing is not None:
+        found["sharing"] = {"base_url": sharing.base_url(institution_code), "token": sharing.token(institution_code)}
+    return found
+
+
+def arrange(session, *, institution_code: str = CLINIC_A, insurances=None, integrations=None,
+            orca_patient_id: str = "00001", records: bool = True) -> dict:
     """A clinic, a doctor, a nurse, a clerk and 山田 太郎 with a diagnosis, two allergies, a 薬剤禁忌, an infection
     and an issued prescription of two drugs (one 一般名処方)."""
     load_shipped_subsets(session)
-    clinic = make_clinic(session, institution_code=institution_code)
+    clinic = make_clinic(session, institution_code=institution_code, integrations=integrations or {})
     doctor = make_user(session, clinic, role="doctor", display_name="医師 一郎")
     nurse = make_user(session, clinic, role="nurse")
     clerk = make_user(session, clinic, role="clerk")
     patient = make_patient(session, clinic, name="山田　太郎", kana="ヤマダ　タロウ", birth_date=date(1958, 3, 2),
-                           insurances=INSURANCE if insurances is None else insurances)
+                           insurances=INSURANCE if insurances is None else insurances,
+                           orca_patient_id=orca_patient_id)
+    if not records:
+        session.commit()
+        return {"clinic": clinic, "doctor": doctor, "nurse": nurse, "clerk": clerk, "patient": patient}
     rows = [
         _versioned(Diagnosis, clinic, patient, disease_code="8833421", display_name="高血圧症", icd10="I10",
                    started_on=date(2020, 4, 1), is_main=True),
