@@ -28,7 +28,8 @@ from flask import Flask, jsonify, request
 from simulators.sharing_service import demo_data
 
 FHIR_JSON = "application/fhir+json"
-DEMO_TOKENS = {"1310123458": "demo-sharing-a", "1310156789": "demo-sharing-b"}
+#: Bearer tokens: the demo clinics, and the fictitious hospital of demo_data (so tests can act as a recipient).
+DEMO_TOKENS = {"1310123458": "demo-sharing-a", "1310156789": "demo-sharing-b", "1310000009": "demo-sharing-hospital"}
 CLINS = "http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Bundle_CLINS"
 REFERRAL = "http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Bundle_eReferral"
 MEMBER = "http://jpfhir.jp/fhir/clins/Idsystem/JP_Insurance_memberID"
@@ -235,8 +236,10 @@ def create_app() -> Flask:
     def received(code: str):
         if (reply := guard(code)) is not None:
             return reply
+        member = request.args.get("identifier", "").split("|")[-1]
         with state.lock:
-            found = [(doc_id, d) for doc_id, d in state.documents.items() if d["recipient"] == code]
+            found = [(doc_id, d) for doc_id, d in state.documents.items()
+                     if d["recipient"] == code and (not member or d["member"] == member)]
         entries = [{"fullUrl": f"Bundle/{doc_id}", "resource": d["bundle"]["entry"][0]["resource"]
                     | {"id": doc_id}, "search": {"mode": "match"}} for doc_id, d in found]
         return _fhir({"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries})
@@ -300,8 +303,11 @@ def create_app() -> Flask:
         bundle = body["bundle"]
         document_id = (bundle.get("identifier") or {}).get("value") or uuid.uuid4().hex
         with state.lock:
+            patient = next((e["resource"] for e in bundle.get("entry", [])
+                            if e.get("resource", {}).get("resourceType") == "Patient"), {})
+            member = next((i.get("value", "") for i in patient.get("identifier", []) if i.get("system") == MEMBER), "")
             state.documents[document_id] = {"bundle": bundle, "sender": body["sender"], "recipient": body["recipient"],
-                                            "member": body.get("member_id", ""), "read_at": None,
+                                            "member": member, "read_at": None,
                                             "registered_at": datetime.now().isoformat(timespec="seconds")}
         return jsonify({"id": document_id})
 

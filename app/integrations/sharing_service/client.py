@@ -100,9 +100,9 @@ class SharingClient:
         return _resources(self._call("GET", "Observation", params={"identifier": member_id,
                                                                    "category": "health-check"}))
 
-    def received_documents(self) -> list[dict[str, Any]]:
-        """Compositions of the documents other institutions addressed to us (each with its document id)."""
-        return _resources(self._call("GET", "Composition"))
+    def received_documents(self, member_id: str) -> list[dict[str, Any]]:
+        """Compositions of the documents other institutions addressed to us about a patient (id = document id)."""
+        return _resources(self._call("GET", "Composition", params={"identifier": member_id}))
 
     def fetch_document(self, document_id: str) -> dict[str, Any]:
         """One document Bundle (the recipient fetching it marks it read at the service)."""
