@@ -73,6 +73,8 @@ def main() -> None:
     print(f"ORCA simulator: {orca_root}", flush=True)
     eprescription_root = start_simulator("eprescription")
     print(f"電子処方箋 simulator: {eprescription_root}", flush=True)
+    sharing_root = start_simulator("sharing_service")
+    print(f"電子カルテ情報共有サービス simulator: {sharing_root}", flush=True)
 
     from app import create_app
     from app.cli import upgrade_database
@@ -83,7 +85,7 @@ def main() -> None:
     upgrade_database(config.DATABASE_URL)
     app = create_app(config)
     with app.app_context():
-        prepare_demo(app, orca_root, eprescription_root)
+        prepare_demo(app, orca_root, eprescription_root, sharing_root)
 
     from waitress import serve
 

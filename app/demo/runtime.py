@@ -9,11 +9,13 @@ from sqlalchemy import select
 
 from app.clinics.models import Clinic
 from app.demo.seed import EPRESCRIPTION_DEMO_TOKENS, is_empty, seed_demo
+from app.demo.sharing import connection as sharing_connection
 
 log = logging.getLogger(__name__)
 
 
-def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = None) -> None:
+def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = None,
+                 sharing_root: str | None = None) -> None:
     """Seed if empty; set the demo clinics' ORCA URL to this run's simulator; pull today's reception list; give
     the fixed patients their clinical records the first time."""
     factory = app.extensions["db_sessionmaker"]
@@ -30,6 +32,8 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
                     clinic.integrations = {**clinic.integrations, "eprescription": {
                         "base_url": f"{eprescription_root}/clinic/{clinic.institution_code}",
                         "token": EPRESCRIPTION_DEMO_TOKENS[clinic.institution_code]}}
+                if sharing_root and (shared := sharing_connection(sharing_root, clinic.institution_code)):
+                    clinic.integrations = {**clinic.integrations, "sharing": shared}
         session.commit()
     from app.demo.clinical import load_masters_if_empty, seed_clinical_demo
     from app.reception.orca_sync import sync_all_clinics
@@ -41,3 +45,10 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
     with factory() as session:  # the fixed patients exist once ORCA has been pulled
         seed_clinical_demo(session)
         session.commit()
+    if sharing_root:  # the simulator forgets everything when stopped: tell it again at each start
+        from app.demo.sharing import seed_clinic_records, seed_simulator
+
+        with factory() as session:
+            seed_simulator(session, sharing_root)
+            seed_clinic_records(session)
+            session.commit()
