@@ -119,7 +119,7 @@ def _split(name: str) -> tuple[str, str]:
     return (parts[0], parts[1].strip()) if len(parts) == 2 else (name, "")
 
 
-def patient_resource(patient: Any, ctx: Context) -> dict[str, Any]:
+def patient_resource(patient: Any, ctx: Context, *, check: bool = True) -> dict[str, Any]:
     """JP_Patient_eCS: our patient number and the insurance member ID; kanji and kana names."""
     names = []
     for text, representation in ((patient.name, "IDE"), (patient.kana, "SYL")):
@@ -133,11 +133,11 @@ def patient_resource(patient: Any, ctx: Context) -> dict[str, Any]:
                                {"system": S.INSURANCE_MEMBER, "value": ctx.member_id}],
                 "name": names, "gender": {"M": "male", "F": "female"}.get(patient.sex, "unknown"),
                 "birthDate": _day(patient.birth_date)}
-    validate_resource(resource)
+    _checked(resource, check)
     return resource
 
 
-def condition_resource(diagnosis: Any, ctx: Context, disease: Any = None) -> dict[str, Any]:
+def condition_resource(diagnosis: Any, ctx: Context, disease: Any = None, *, check: bool = True) -> dict[str, Any]:
     """JP_Condition_eCS from a diagnosis: MEDIS 病名管理番号 (from the disease master row) and ICD-10."""
     resource = _common("Condition", S.CONDITION, ctx, f"Condition-{diagnosis.lineage_id or diagnosis.id}-"
                                                       f"{diagnosis.version}", diagnosis.recorded_at, department=True)
@@ -157,7 +157,7 @@ def condition_resource(diagnosis: Any, ctx: Context, disease: Any = None) -> dic
         "recordedDate": _day(diagnosis.recorded_at.date()) if diagnosis.recorded_at else None}
     if diagnosis.ended_on:
         resource["abatementDateTime"] = _day(diagnosis.ended_on)
-    validate_resource(_clean(resource))
+    _checked(_clean(resource), check)
     return resource
 
 
@@ -169,7 +169,7 @@ def _drug_code(item: Any) -> dict[str, Any]:
     return {"coding": coding, "text": item.substance} if coding else {"text": item.substance}
 
 
-def allergy_resource(allergy: Any, ctx: Context) -> dict[str, Any]:
+def allergy_resource(allergy: Any, ctx: Context, *, check: bool = True) -> dict[str, Any]:
     """JP_AllergyIntolerance_eCS from an allergy (drug, food or other), tagged for long-term keeping (LTS)."""
     resource = _common("AllergyIntolerance", S.ALLERGY, ctx,
                        f"Allergy-{allergy.lineage_id or allergy.id}-{allergy.version}", allergy.recorded_at)
@@ -188,11 +188,11 @@ def allergy_resource(allergy: Any, ctx: Context) -> dict[str, Any]:
         resource["reaction"] = [reaction]
     if allergy.notes:
         resource["note"] = [{"text": allergy.notes}]
-    validate_resource(_clean(resource))
+    _checked(_clean(resource), check)
     return resource
 
 
-def contraindication_resource(item: Any, ctx: Context) -> dict[str, Any]:
+def contraindication_resource(item: Any, ctx: Context, *, check: bool = True) -> dict[str, Any]:
     """薬剤禁忌 as JP_AllergyIntolerance_eCS with the drug as code (fhir_jp.md): type intolerance, category
     medication, criticality high, the reason as a note — how our reader tells it from a drug allergy."""
     resource = _common("AllergyIntolerance", S.ALLERGY, ctx,
@@ -203,11 +203,11 @@ def contraindication_resource(item: Any, ctx: Context) -> dict[str, Any]:
                  "type": "intolerance", "category": ["medication"], "criticality": "high",
                  "code": _drug_code(item), "patient": _subject(ctx),
                  "note": [{"text": f"薬剤禁忌: {item.reason}"}]}
-    validate_resource(resource)
+    _checked(resource, check)
     return resource
 
 
-def infection_resource(item: Any, ctx: Context) -> dict[str, Any]:
+def infection_resource(item: Any, ctx: Context, *, check: bool = True) -> dict[str, Any]:
     """感染症 as JP_Observation_Common_eCS: the test by name, the result as HL7 interpretation POS/NEG/IND."""
     resource = _common("Observation", S.OBSERVATION_COMMON, ctx,
                        f"Infection-{item.lineage_id or item.id}-{item.version}", item.recorded_at)
@@ -218,11 +218,11 @@ def infection_resource(item: Any, ctx: Context) -> dict[str, Any]:
                  "code": {"text": f"感染症 {name}"}, "subject": _subject(ctx),
                  "effectiveDateTime": _day(item.tested_on), "valueString": word,
                  "interpretation": [{"coding": [{"system": S.INTERPRETATION, "code": code}], "text": word}]}
-    validate_resource(_clean(resource))
+    _checked(_clean(resource), check)
     return resource
 
 
-def lab_result_resource(result: LabResult, ctx: Context) -> dict[str, Any]:
+def lab_result_resource(result: LabResult, ctx: Context, *, check: bool = True) -> dict[str, Any]:
     """JP_Observation_LabResult_eCS: the lab's own code (required), JLAC10 and, for core items, the core code."""
     from app.sharing.fhir.validation import core_lab_codes
 
@@ -243,11 +243,11 @@ def lab_result_resource(result: LabResult, ctx: Context) -> dict[str, Any]:
                  "category": [{"coding": [{"system": S.OBSERVATION_CATEGORY, "code": "laboratory"}]}],
                  "code": {"coding": coding, "text": result.name}, "subject": _subject(ctx),
                  "effectiveDateTime": _instant(result.effective), **value}
-    validate_resource(resource)
+    _checked(resource, check)
     return resource
 
 
-def medication_request_resources(prescription: Any, ctx: Context) -> list[dict[str, Any]]:
+def medication_request_resources(prescription: Any, ctx: Context, *, check: bool = True) -> list[dict[str, Any]]:
     """JP_MedicationRequest_eCS, one per drug line of an issued prescription (YJ or 一般名 code, usage)."""
     found = []
     for rp in prescription.rps:
@@ -286,7 +286,7 @@ def medication_request_resources(prescription: Any, ctx: Context) -> list[dict[s
                                        "route": {"coding": [{"system": S.ROUTE, "code": route,
                                                              "display": route_name}]}}],
                 "dispenseRequest": {"quantity": quantity}}
-            validate_resource(resource)
+            _checked(resource, check)
             found.append(resource)
     return found
 
@@ -305,6 +305,13 @@ def registration_bundle(patient: dict[str, Any], resources: list[dict[str, Any]]
               "entry": [{"fullUrl": _urn(), "resource": r} for r in [patient, *resources]]}
     validate_bundle(bundle)
     return bundle
+
+
+def _checked(resource: dict[str, Any], check: bool) -> None:
+    """Validate a resource now, unless the caller puts it into a bundle that validate_bundle checks whole
+    (each resource is then parsed once, not twice)."""
+    if check:
+        validate_resource(resource)
 
 
 def _clean(resource: dict[str, Any]) -> dict[str, Any]:
