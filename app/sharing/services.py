@@ -23,6 +23,8 @@ from app.sharing.models import CONSENT_SOURCE, SharingConsent
 
 #: Institutions the demo's other side uses, for showing a name beside the code (unknown codes show the code).
 KNOWN_INSTITUTIONS = {"1310000009": "みなと総合病院", "1310000017": "かもめ循環器クリニック"}
+CONDITION_STATUS = {"active": "継続", "recurrence": "再発", "relapse": "再燃", "inactive": "終了",
+                    "remission": "寛解", "resolved": "治癒"}
 ORDER = ["condition", "drug_allergy", "other_allergy", "infection", "contraindication", "lab_result", "medication"]
 
 
@@ -95,7 +97,9 @@ def refresh_consent_from_orca(session: Session, clinic: Clinic, actor: Actor, pa
     if existing and (existing.given_on, existing.valid_until) == (found.given_on, found.valid_until):
         return existing, "同意は記録済みです（変更はありません）"
     consent = record_consent(session, clinic.id, actor, patient.id, found.given_on, found.valid_until, recorded_by)
-    return consent, f"同意を記録しました（{found.given_on:%Y-%m-%d} 同意、{found.valid_until:%Y-%m-%d} まで有効）"
+    expired = "。ただし有効期限が過ぎています" if found.valid_until < japan_today() else ""
+    period = f"{found.given_on:%Y-%m-%d} 同意、{found.valid_until:%Y-%m-%d} まで有効"
+    return consent, f"同意を記録しました（{period}）{expired}"
 
 
 # --- the national service's 6 information ---------------------------------------------------------------------
@@ -180,7 +184,8 @@ def _value(resource: dict[str, Any]) -> str:
 def _entry(resource: dict[str, Any], kind: str) -> NationalEntry:
     code = _institution(resource)
     if kind == "condition":
-        title, detail = _text(resource.get("code")), _text(resource.get("clinicalStatus"))
+        status = _text(resource.get("clinicalStatus"))
+        title, detail = _text(resource.get("code")), CONDITION_STATUS.get(status, status)
         day = resource.get("onsetDateTime") or resource.get("recordedDate") or ""
     elif kind in ("drug_allergy", "other_allergy", "contraindication"):
         title = _text(resource.get("code"))
@@ -240,6 +245,8 @@ def national_view(session: Session, clinic: Clinic, patient: Any) -> NationalVie
         return view
     view.fetched = True
     for resource in resources:
+        if _institution(resource) == clinic.institution_code:
+            continue  # our own registrations: shown once, as ours, with their registration state
         kind = classify(resource)
         if kind:
             view.entries[kind].append(_entry(resource, kind))

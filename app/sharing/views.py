@@ -61,6 +61,7 @@ def refresh_consent(patient_id: int):
     _, message = services.refresh_consent_from_orca(db, clinic, current_actor(), patient,
                                                     recorded_by=current_user.display_name)
     db.commit()
-    flash(message, "success" if message.startswith("同意を記録") or "記録済み" in message else "warning")
+    ok = (message.startswith("同意を記録") or "記録済み" in message) and "過ぎています" not in message
+    flash(message, "success" if ok else "warning")
     target = "sharing.index" if current_user.role in ("doctor", "nurse") else "patients.show"
     return redirect(url_for(target, patient_id=patient.id))

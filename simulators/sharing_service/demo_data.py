@@ -129,7 +129,7 @@ def health_checks(member: str, today: date, kinds: tuple[str, ...] = ("特定健
                              "code": f"HC-{n + 1:03d}", "display": name},
                             {"system": "http://medis.or.jp/CodeSystem/master-JLAC10-17digits", "code": jlac}],
                             "text": name},
-                        "valueQuantity": {"value": round(start + step * year, 2), "unit": unit,
+                        "valueQuantity": {"value": round(start + step * (year + k * 0.5), 2), "unit": unit,
                                           "system": "http://unitsofmeasure.org", "code": unit},
                         "effectiveDateTime": day.isoformat()}
                 found.append(obs)

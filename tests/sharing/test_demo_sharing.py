@@ -31,7 +31,7 @@ def test_demo_gives_yamada_consent_a_letter_and_national_data(app, client, orca,
     client.login("doctor", "IA6YOND7VRBS563LAATXBI6DNXZI4KME", password="kamikarte-demo-2026")
     html = client.get(f"/patients/{yamada.id}/sharing").get_data(as_text=True)
     assert "みなと総合病院" in html and "２型糖尿病" in html and "高血圧症" in html and "特定健診" in html
-    assert "登録済" in html
+    assert "登録済" in html and "医療機関コード 1310123458" not in html  # ours once, as ours
     letters = client.get(f"/patients/{yamada.id}/letters").get_data(as_text=True)
     assert "他院から届いた文書" in letters and "診療情報提供書" in letters
     hino = _patient(session, "00006")
