@@ -174,3 +174,30 @@ def test_printing_is_sandboxed_and_fetches_nothing_from_outside(session, desk, t
     pdf = render_pdf("referral_letter", letter_context(letter, desk["patient"], desk["clinic"]), refused)
     text = _text(pdf, tmp_path)
     assert "{{ 7*7 }}" in text and "<img src='file:///etc/passwd'>" in text and refused == []
+
+
+def test_sharing_while_the_service_is_down_is_retried_and_a_refusal_is_explained(app, client, session, desk,
+                                                                                 sharing):
+    patient = desk["patient"]
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    _, created = _write(client, patient)
+    client.post(f"{created.location}/confirm", {}, form_page=created.location)
+    client.post(f"{created.location}/share", {}, form_page=created.location)
+    sharing.set_fault("down")
+    outbox.run_once(app.extensions["db_sessionmaker"], base_delay=0)
+    session.expire_all()
+    letter = session.scalars(select(ReferralLetter)).one()
+    assert letter.share_status == "retrying" and "サービス停止中" in letter.share_error
+    assert "再送待ち" in client.get(created.location).get_data(as_text=True)
+    outbox.run_once(app.extensions["db_sessionmaker"], base_delay=0)
+    session.expire_all()
+    assert session.get(ReferralLetter, letter.id).share_status == "shared"
+    # A patient the service cannot identify: refused, with the service's reason on the letter.
+    patient.insurances = [{"insurer_number": "12", "symbol": "", "number": "3", "branch": "00"}]
+    session.commit()
+    _, second = _write(client, patient)
+    client.post(f"{second.location}/confirm", {}, form_page=second.location)
+    client.post(f"{second.location}/share", {}, form_page=second.location)
+    outbox.run_once(app.extensions["db_sessionmaker"], base_delay=0)
+    html = client.get(second.location).get_data(as_text=True)
+    assert "共有拒否" in html and "被保険者番号がありません" in html
