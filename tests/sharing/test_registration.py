@@ -116,3 +116,22 @@ def test_nothing_is_queued_when_the_clinic_is_not_connected(client, session):
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
     assert _add_diagnosis(client, desk["patient"]).status_code == 302
     assert session.scalars(select(SharingRegistration)).all() == []
+
+
+def test_a_correction_replaces_the_registered_item_at_the_service(app, client, session, sharing):
+    from app.diagnoses.models import Diagnosis
+
+    desk = arrange(session, integrations=connect(sharing=sharing), records=False)
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    _add_diagnosis(client, desk["patient"])
+    _deliver(app)
+    first = session.scalars(select(Diagnosis)).one()
+    edit = f"/patients/{desk['patient'].id}/diagnoses/{first.id}/edit"
+    client.get(edit)
+    response = client.post(edit, {"disease_code": "2500015", "started_on": "2026-04-01", "outcome": "cured",
+                                  "ended_on": "2026-10-01", "change_reason": "治癒を確認"}, form_page=edit)
+    assert response.status_code == 302
+    _deliver(app)
+    held = sharing.registered()["patients"][MEMBER]["resources"]
+    assert len(held) == 1 and held[0]["clinicalStatus"]["coding"][0]["code"] == "resolved"
+    assert held[0]["abatementDateTime"] == "2026-10-01"

@@ -99,6 +99,8 @@ def _day(value: date | None) -> str | None:
 
 def _common(kind: str, profile: str, ctx: Context, instance: str, recorded: datetime | None,
             department: bool = False) -> dict[str, Any]:
+    """Elements every 6-information resource has. The instance identifier names the item's lineage, not its
+    version, so that registering a correction replaces the earlier version at the service."""
     extension = [{"url": S.INSTITUTION_EXT, "valueIdentifier": {"system": S.INSTITUTION_NO,
                                                                 "value": ctx.institution_code}}]
     if department:
@@ -139,8 +141,8 @@ def patient_resource(patient: Any, ctx: Context, *, check: bool = True) -> dict[
 
 def condition_resource(diagnosis: Any, ctx: Context, disease: Any = None, *, check: bool = True) -> dict[str, Any]:
     """JP_Condition_eCS from a diagnosis: MEDIS 病名管理番号 (from the disease master row) and ICD-10."""
-    resource = _common("Condition", S.CONDITION, ctx, f"Condition-{diagnosis.lineage_id or diagnosis.id}-"
-                                                      f"{diagnosis.version}", diagnosis.recorded_at, department=True)
+    resource = _common("Condition", S.CONDITION, ctx, f"Condition-{diagnosis.lineage_id or diagnosis.id}",
+                       diagnosis.recorded_at, department=True)
     coding = []
     if disease is not None and getattr(disease, "medis_key", ""):
         coding.append({"system": S.DISEASE_KEY, "code": disease.medis_key, "display": disease.name})
@@ -172,7 +174,7 @@ def _drug_code(item: Any) -> dict[str, Any]:
 def allergy_resource(allergy: Any, ctx: Context, *, check: bool = True) -> dict[str, Any]:
     """JP_AllergyIntolerance_eCS from an allergy (drug, food or other), tagged for long-term keeping (LTS)."""
     resource = _common("AllergyIntolerance", S.ALLERGY, ctx,
-                       f"Allergy-{allergy.lineage_id or allergy.id}-{allergy.version}", allergy.recorded_at)
+                       f"Allergy-{allergy.lineage_id or allergy.id}", allergy.recorded_at)
     resource["meta"]["tag"] = [{"system": S.EHRSHRS_INDICATION, "code": "LTS", "display": "長期保存"}]
     resource |= {
         "clinicalStatus": {"coding": [{"system": S.ALLERGY_CLINICAL, "code": "active"}]},
@@ -196,7 +198,7 @@ def contraindication_resource(item: Any, ctx: Context, *, check: bool = True) ->
     """薬剤禁忌 as JP_AllergyIntolerance_eCS with the drug as code (fhir_jp.md): type intolerance, category
     medication, criticality high, the reason as a note — how our reader tells it from a drug allergy."""
     resource = _common("AllergyIntolerance", S.ALLERGY, ctx,
-                       f"Contraindication-{item.lineage_id or item.id}-{item.version}", item.recorded_at)
+                       f"Contraindication-{item.lineage_id or item.id}", item.recorded_at)
     resource["meta"]["tag"] = [{"system": S.EHRSHRS_INDICATION, "code": "LTS", "display": "長期保存"}]
     resource |= {"clinicalStatus": {"coding": [{"system": S.ALLERGY_CLINICAL, "code": "active"}]},
                  "verificationStatus": {"coding": [{"system": S.ALLERGY_VER, "code": "confirmed"}]},
@@ -210,7 +212,7 @@ def contraindication_resource(item: Any, ctx: Context, *, check: bool = True) ->
 def infection_resource(item: Any, ctx: Context, *, check: bool = True) -> dict[str, Any]:
     """感染症 as JP_Observation_Common_eCS: the test by name, the result as HL7 interpretation POS/NEG/IND."""
     resource = _common("Observation", S.OBSERVATION_COMMON, ctx,
-                       f"Infection-{item.lineage_id or item.id}-{item.version}", item.recorded_at)
+                       f"Infection-{item.lineage_id or item.id}", item.recorded_at)
     code, word = INFECTION_RESULTS.get(item.result, ("IND", item.result))
     name = item.kind_other if item.kind == "other" else INFECTION_NAMES.get(item.kind, item.kind)
     resource |= {"status": "final",
