@@ -132,6 +132,7 @@ def test_clerks_record_consent_but_do_not_see_national_data(client, session, orc
     client.login(desk["clerk"].login_id, desk["clerk"].totp_secret)
     assert _page(client, desk).status_code == 403
     page = f"/patients/{desk['patient'].id}"
+    assert "情報共有の同意を資格確認から取り込む" in client.get(page).get_data(as_text=True)
     response = client.post(f"/patients/{desk['patient'].id}/sharing/consent", {}, form_page=page)
     assert response.status_code == 302 and response.location.endswith(page)
     assert session.scalars(select(SharingConsent)).one().patient_id == desk["patient"].id
