@@ -108,6 +108,14 @@ def test_patient_bundle_is_a_valid_clins_collection(session):
     broken["entry"].reverse()
     with pytest.raises(FhirValidationError, match="最初の entry が Patient"):
         validate_bundle(broken)
+    broken = copy.deepcopy(bundle)
+    broken["entry"][1]["resource"]["onsetDateTime"] = "昨日"
+    with pytest.raises(FhirValidationError, match="Condition: FHIR として正しくありません"):
+        validate_bundle(broken)
+    broken = copy.deepcopy(bundle)
+    broken["entry"][1]["resource"]["subject"] = {"reference": "urn:uuid:00000000-0000-0000-0000-000000000000"}
+    with pytest.raises(FhirValidationError, match="文書内で解決できない参照"):
+        validate_bundle(broken)
 
 
 def test_lab_results_map_with_local_and_core_codes():
