@@ -79,15 +79,17 @@ def _register_blueprints(app: Flask) -> None:
     from app.core.health import bp as health_bp
     from app.core.pwa import bp as pwa_bp
     from app.diagnoses import bp as diagnoses_bp
+    from app.documents import bp as documents_bp
     from app.imaging import bp as imaging_bp
     from app.labs import bp as labs_bp
     from app.outbox import bp as outbox_bp
     from app.patients import bp as patients_bp
     from app.prescriptions import bp as prescriptions_bp
     from app.reception import bp as reception_bp
+    from app.sharing import bp as sharing_bp
 
     for blueprint in (health_bp, pwa_bp, auth_bp, clinics_bp, outbox_bp, reception_bp, patients_bp,
-                      prescriptions_bp, diagnoses_bp, imaging_bp, labs_bp):
+                      prescriptions_bp, diagnoses_bp, imaging_bp, labs_bp, sharing_bp, documents_bp):
         app.register_blueprint(blueprint)
 
 

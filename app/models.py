@@ -5,6 +5,7 @@ from app.clinics.models import Clinic, StaffUser
 from app.core.models import AccessLogEntry, AuditEntry
 from app.db import Base
 from app.diagnoses.models import Diagnosis, Disease, Modifier
+from app.documents.models import ReferralLetter
 from app.imaging.models import KeyImage
 from app.labs.models import LabItem, LabMessage, LabOrder, LabResult, LabSet, LabSpecimen
 from app.outbox.models import OutboxMessage
@@ -22,9 +23,11 @@ from app.patients.profile_models import (
 )
 from app.prescriptions.models import Drug, Prescription, PrescriptionLine, PrescriptionRp
 from app.reception.models import SyncState, Visit
+from app.sharing.models import SharingConsent, SharingRegistration
 
 __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "CareLevel", "Clinic", "Contraindication",
            "Diagnosis", "Disability", "Disease", "Drug", "Infection", "KeyImage", "LabItem", "LabMessage",
            "LabOrder", "LabResult", "LabSet", "LabSpecimen", "Modifier", "OutboxMessage", "PastHistory",
            "Patient", "Prescription", "PrescriptionLine", "PrescriptionRp", "RecoveryCode", "StaffUser", "SyncState",
-           "TrustedDevice", "Vaccination", "Visit", "VitalSign"]
+           "TrustedDevice", "Vaccination", "Visit", "VitalSign", "ReferralLetter", "SharingConsent",
+           "SharingRegistration"]

@@ -202,3 +202,20 @@ def lab_center(lab_center_server):
     """The lab simulator with no orders, no results, no fault."""
     lab_center_server.reset()
     return lab_center_server
+
+
+@pytest.fixture(scope="session")
+def sharing_server():
+    """The 電子カルテ情報共有サービス simulator on a free port for the whole run (real HTTP only)."""
+    from simulators.sharing_service.testing import start_sharing_simulator
+
+    server = start_sharing_simulator()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sharing(sharing_server):
+    """The simulator holding nothing, with no fault."""
+    sharing_server.reset()
+    return sharing_server

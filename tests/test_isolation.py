@@ -92,6 +92,16 @@ def _make_lab_records(session, clinic, patient):
     return {"order": order, "lab_message": message, "lab_result": result}
 
 
+def _make_letter(session, clinic, patient):
+    from app.documents.models import ReferralLetter
+
+    letter = ReferralLetter(clinic_id=clinic.id, patient_id=patient.id, author_name="医師", written_on=date.today(),
+                            to_institution=MARKER_NAME, purpose=MARKER_NAME)
+    session.add(letter)
+    session.flush()
+    return letter
+
+
 #: How to make one record of clinic A for each kind of id a route takes.
 RECORD_FACTORIES: dict[str, Callable] = {
     "patient_id": lambda s, a: a["patient"].id,
@@ -114,6 +124,10 @@ RECORD_FACTORIES: dict[str, Callable] = {
     "order_id": lambda s, a: a["labs"]["order"].id,
     "lab_message_id": lambda s, a: a["labs"]["lab_message"].id,
     "result_lineage_id": lambda s, a: a["labs"]["lab_result"].lineage_id,
+    "letter_id": lambda s, a: a["letter"].id,
+    "action": lambda s, a: "confirm",
+    # A received document is read through the patient: another clinic's patient answers 404 before any fetch.
+    "document_id": lambda s, a: "1310000009^2026^Referral-1",
 }
 #: Arguments that are not record ids (file names of public assets).
 NON_RECORD_ARGS = {"filename", "name"}
@@ -144,6 +158,7 @@ def two_clinics(session):
         "diagnosis": _make_diagnosis(session, clinic_a, patient),
         "key_image": _make_key_image(session, clinic_a, patient),
         "labs": _make_lab_records(session, clinic_a, patient),
+        "letter": _make_letter(session, clinic_a, patient),
     }
     b_users = {role: make_user(session, clinic_b, role=role.value) for role in Role}
     session.commit()

@@ -49,6 +49,11 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "lab.order": CLINICAL,
     "lab.messages": ALL_ROLES,
     "account.self": ALL_ROLES,
+    # National 6 information and documents are clinical data: doctors and nurses only (clerks record consent).
+    "sharing.read": CLINICAL,
+    "sharing.consent": ALL_ROLES,
+    "letter.read": CLINICAL,
+    "letter.write": frozenset({Role.DOCTOR}),
 }
 
 

@@ -16,12 +16,13 @@ from app.demo.seed import (
     is_empty,
     seed_demo,
 )
+from app.demo.sharing import connection as sharing_connection
 
 log = logging.getLogger(__name__)
 
 
 def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = None, pacs: Any = None,
-                 lab_root: str | None = None) -> None:
+                 lab_root: str | None = None, sharing_root: str | None = None) -> None:
     """Seed if empty; set the demo clinics' ORCA URL to this run's simulator; pull today's reception list; give
     the fixed patients their clinical records the first time; with `pacs` (a RunningOrthanc), store the demo
     studies in it and point clinic A at it."""
@@ -45,6 +46,8 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
                                token=LAB_DEMO_TOKENS[clinic.institution_code],
                                inbound_token=LAB_INBOUND_DEMO_TOKENS[clinic.institution_code])
                     clinic.integrations = {**clinic.integrations, "lab_center": lab}
+                if sharing_root and (shared := sharing_connection(sharing_root, clinic.institution_code)):
+                    clinic.integrations = {**clinic.integrations, "sharing": shared}
         session.commit()
     from app.demo.clinical import load_masters_if_empty, seed_clinical_demo
     from app.reception.orca_sync import sync_all_clinics
@@ -67,3 +70,10 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
     with factory() as session:
         seed_lab_demo(session)
         session.commit()
+    if sharing_root:  # the simulator forgets everything when stopped: tell it again at each start
+        from app.demo.sharing import seed_clinic_records, seed_simulator
+
+        with factory() as session:
+            seed_simulator(session, sharing_root)
+            seed_clinic_records(session)
+            session.commit()

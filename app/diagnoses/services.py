@@ -164,7 +164,15 @@ def add_diagnosis(session: Session, clinic_id: int, actor: Actor, patient_id: in
     item.lineage_id = item.id
     record_audit(session, actor, "diagnosis.create", clinic_id=clinic_id, entity_type="patient_diagnosis",
                  entity_id=item.id, patient_id=patient_id, summary=summarize_change({}, _snapshot(item)))
+    _share(session, item)
     return item
+
+
+def _share(session: Session, item: Diagnosis) -> None:
+    """Queue the confirmed diagnosis for the 電子カルテ情報共有サービス (app.sharing; no-op when not set up)."""
+    from app.sharing.registration import record_confirmed
+
+    record_confirmed(session, item)
 
 
 def _new_version(session: Session, clinic_id: int, actor: Actor, item: Diagnosis, values: dict[str, Any],
@@ -185,6 +193,7 @@ def _new_version(session: Session, clinic_id: int, actor: Actor, item: Diagnosis
     record_audit(session, actor, f"diagnosis.{action}", clinic_id=clinic_id, entity_type="patient_diagnosis",
                  entity_id=new.id, patient_id=item.patient_id,
                  summary=summarize_change(_snapshot(item), _snapshot(new)) | {"reason": reason[:200]})
+    _share(session, new)
     return new
 
 

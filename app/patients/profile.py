@@ -122,7 +122,16 @@ def add_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, 
     record_audit(session, actor, f"profile.{kind.slug}.create", clinic_id=clinic_id,
                  entity_type=kind.model.__tablename__, entity_id=item.id, patient_id=patient_id,
                  summary=summarize_change({}, snapshot(kind, item)))
+    _share(session, item)
     return item
+
+
+def _share(session: Session, item: ProfileVersion) -> None:
+    """Queue a confirmed allergy, 薬剤禁忌 or infection for the 電子カルテ情報共有サービス (app.sharing decides
+    which kinds are 6 information; no-op when the clinic is not connected)."""
+    from app.sharing.registration import record_confirmed
+
+    record_confirmed(session, item)
 
 
 def _new_version(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, item: ProfileVersion,
@@ -149,6 +158,7 @@ def _new_version(session: Session, clinic_id: int, actor: Actor, kind: ProfileKi
     record_audit(session, actor, f"profile.{kind.slug}.{action}", clinic_id=clinic_id,
                  entity_type=kind.model.__tablename__, entity_id=new.id, patient_id=item.patient_id,
                  summary=summary)
+    _share(session, new)
     return new
 
 

@@ -261,6 +261,9 @@ def issue(session: Session, clinic_id: int, actor: Actor, patient_id: int, draft
                                               f"{rp.usage_text} {rp.quantity}" for rp in prescription.rps
                                               for line in rp.lines], "mode": draft.mode,
                                     "replaces": draft.replaces_id, "acknowledged": len(acknowledged)}})
+    from app.sharing.registration import record_confirmed  # 6 information: 処方 (no-op when not connected)
+
+    record_confirmed(session, prescription)
     return prescription
 
 

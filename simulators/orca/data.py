@@ -51,6 +51,8 @@ class FixedPatient:
     burden: int | None = None  # percent; None: by age
     publics: tuple[str, ...] = ()  # 法別番号 of PUBLIC_EXPENSES
     visit: tuple[str, str] | None = None  # today's reception: (time, physician code)
+    #: オンライン資格確認 consent to 電子カルテ情報共有サービス: (given so many days ago, valid for so many days).
+    sharing_consent: tuple[int, int] | None = None
 
 
 @dataclass
@@ -100,13 +102,16 @@ ADDRESSES = [
 ]
 
 FIXED_A = (
-    FixedPatient("00001", "山田　太郎", "ヤマダ　タロウ", "1", "1958-03-02", "kyokai", visit=("09:02:11", "10001")),
-    FixedPatient("00002", "髙橋　美咲", "タカハシ　ミサキ", "2", "1990-11-20", "kumiai", visit=("09:10:45", "10001")),
+    FixedPatient("00001", "山田　太郎", "ヤマダ　タロウ", "1", "1958-03-02", "kyokai", visit=("09:02:11", "10001"),
+                 sharing_consent=(0, 365)),
+    FixedPatient("00002", "髙橋　美咲", "タカハシ　ミサキ", "2", "1990-11-20", "kumiai", visit=("09:10:45", "10001"),
+                 sharing_consent=(0, 365)),
     FixedPatient("00003", "佐々木　一郎", "ササキ　イチロウ", "1", "1945-01-05", "kouki", burden=10,
-                 visit=("09:18:30", "10002")),
+                 visit=("09:18:30", "10002"), sharing_consent=(400, 365)),  # expired: the screen says so
     FixedPatient("00004", "渡邉　さくら", "ワタナベ　サクラ", "2", "2019-05-01", "kokuho", relation="2",
-                 visit=("09:31:02", "10001")),
-    FixedPatient("00005", "齋藤　健", "サイトウ　ケン", "1", "1989-01-07", "kokuho", visit=("09:44:17", "10002")),
+                 visit=("09:31:02", "10001"), sharing_consent=(0, 365)),
+    FixedPatient("00005", "齋藤　健", "サイトウ　ケン", "1", "1989-01-07", "kokuho", visit=("09:44:17", "10002"),
+                 sharing_consent=(0, 365)),
     FixedPatient("00006", "日野　ちよ", "ヒノ　チヨ", "2", "1925-02-11", "kouki", burden=10, publics=("15",)),
 )
 FIXED_B = (
@@ -315,10 +320,22 @@ def make_patients(clinic: ClinicConfig, today: date) -> dict[str, dict[str, Any]
             "CreateDate": created.isoformat(), "UpdateDate": updated.isoformat(),
             "UpdateTime": f"{rng.randrange(9, 19):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}",
         }
+        if spec is not None and spec.sharing_consent is not None:
+            patient["ResultOfQualificationConfirmation"] = qualification(today, *spec.sharing_consent)
         if rng.random() < 0.4:
             patient["CellularNumber"] = f"090-0000-{rng.randrange(0, 9999):04d}"
         patients[pid] = patient
     return patients
+
+
+def qualification(today: date, given_days_ago: int, valid_days: int) -> dict[str, str]:
+    """ResultOfQualificationConfirmation of patientgetv2 (オンライン資格確認): FaceInfExistence is ORCA's; the
+    consent tags for the 電子カルテ情報共有サービス are this simulator's own names (ORCA's are not published
+    in the sources we have) — the app's ORCA client reads exactly these."""
+    given = today - timedelta(days=given_days_ago)
+    return {"FaceInfExistence": "True", "QualificationValidity": "1",
+            "EhrSharing_Consent": "True", "EhrSharing_Consent_Date": given.isoformat(),
+            "EhrSharing_Consent_ExpiredDate": (given + timedelta(days=valid_days - 1)).isoformat()}
 
 
 #: Fields of the patient record that only the list APIs show (patientlst1v2), not patientgetv2.

@@ -72,6 +72,14 @@ class OrcaCombination:
 
 
 @dataclass(frozen=True)
+class OrcaSharingConsent:
+    """The patient's consent to the 電子カルテ情報共有サービス, from オンライン資格確認 (with the My Number card)."""
+
+    given_on: date
+    valid_until: date
+
+
+@dataclass(frozen=True)
 class OrcaPatient:
     """A patient as ORCA knows it. Insurances and 公費 are listed once each; `combinations` pairs them."""
 
@@ -86,6 +94,8 @@ class OrcaPatient:
     insurances: tuple[OrcaInsurance, ...] = ()
     public_expenses: tuple[OrcaPublicExpense, ...] = ()
     combinations: tuple[OrcaCombination, ...] = ()
+    #: From ResultOfQualificationConfirmation, when the patient consented at reception (None otherwise).
+    sharing_consent: OrcaSharingConsent | None = None
 
 
 WAITING = "waiting"  # 受付中 (会計待ち)

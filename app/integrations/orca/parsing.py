@@ -21,6 +21,7 @@ from app.integrations.orca.models import (
     OrcaPublicExpense,
     OrcaPushEvent,
     OrcaReception,
+    OrcaSharingConsent,
 )
 
 JST = timezone(timedelta(hours=9), "JST")
@@ -292,13 +293,19 @@ def read_patient(record: Any) -> OrcaPatient:
     for public in r.records("PublicInsurance_Information", "公費"):
         _add(publics, read_public_expense(public))
     address = r.sub("Home_Address_Information", "住所")
+    qualification = r.sub("ResultOfQualificationConfirmation", "資格確認結果")
+    consent = None
+    if qualification is not None and qualification.text("EhrSharing_Consent", "情報共有同意") == "True":
+        consent = OrcaSharingConsent(qualification.required_day("EhrSharing_Consent_Date", "同意日"),
+                                     qualification.required_day("EhrSharing_Consent_ExpiredDate", "同意有効期限"))
     return OrcaPatient(
         patient_id=patient_id, name=name, kana=kana, sex=SEXES[sex], birth_date=birth,
         postal_code=address.text("Address_ZipCode", "郵便番号") if address else "",
         address=(address.text("WholeAddress1", "住所") + address.text("WholeAddress2", "住所")
                  or address.text("WholeAddress", "住所")) if address else "",
         phone=(address.text("PhoneNumber1", "電話番号") if address else "") or r.text("CellularNumber", "携帯電話"),
-        insurances=tuple(insurances), public_expenses=tuple(publics), combinations=tuple(combinations))
+        insurances=tuple(insurances), public_expenses=tuple(publics), combinations=tuple(combinations),
+        sharing_consent=consent)
 
 
 def read_reception(record: Any, day: date) -> OrcaReception:

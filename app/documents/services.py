@@ -1,0 +1,312 @@
+"""Referral letters: draft one with the record pulled in (自動引用), edit it while a draft, confirm it, print it,
+mark it sent, share it as a FHIR document through the outbox; documents other institutions sent us."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clinics.models import Clinic
+from app.clinics.services import get_staff
+from app.core.audit import SYSTEM, Actor, record_audit
+from app.core.timeutil import japan_today
+from app.db import scoped, utcnow
+from app.diagnoses.models import Disease
+from app.diagnoses.services import current_diagnoses
+from app.documents.fhir import document_id, referral_document
+from app.documents.models import DRAFT, FINAL, ReferralLetter
+from app.integrations.sharing_service import SharingError
+from app.outbox.models import OutboxMessage
+from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, register_handler
+from app.patients.models import Patient
+from app.patients.profile_models import Allergy, Contraindication, PastHistory
+from app.prescriptions.services import current_medicines
+from app.sharing import sources
+from app.sharing.fhir.mapping import MappingError, member_id
+from app.sharing.fhir.validation import FhirValidationError
+from app.sharing.services import client_for, settings_of
+
+SHARE = "sharing.document"
+#: The letter's editable text fields with their labels and length limits.
+FIELDS = {"to_institution": ("紹介先医療機関", 200), "to_institution_code": ("紹介先の医療機関コード", 10),
+          "to_department": ("診療科", 100), "to_doctor": ("担当医", 100), "purpose": ("紹介目的", 4000),
+          "diagnoses": ("傷病名", 4000), "history": ("既往歴及び家族歴", 4000),
+          "course": ("症状経過", 8000), "medicines": ("現在の処方", 4000), "lab_results": ("検査結果", 8000),
+          "allergies": ("アレルギー・薬剤禁忌", 4000), "images": ("添付画像", 2000), "remarks": ("備考", 4000)}
+
+
+class LetterError(ValueError):
+    """A letter that cannot be saved or changed; `errors` maps field names to Japanese messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def _current(session: Session, model: Any, clinic_id: int, patient_id: int) -> list[Any]:
+    return list(session.scalars(scoped(model, clinic_id).where(
+        model.patient_id == patient_id, model.superseded_at.is_(None), model.retracted.is_(False))
+        .order_by(model.recorded_at)))
+
+
+def quoted_from_record(session: Session, clinic_id: int, patient_id: int) -> dict[str, str]:
+    """自動引用: the parts of a letter the record already holds, as editable text."""
+    diagnoses = current_diagnoses(session, clinic_id, patient_id)
+    history = _current(session, PastHistory, clinic_id, patient_id)
+    allergies = _current(session, Allergy, clinic_id, patient_id)
+    contraindications = _current(session, Contraindication, clinic_id, patient_id)
+    labs = sources.lab_results_for(session, clinic_id, patient_id)
+    images = sources.key_images_for(session, clinic_id, patient_id)
+    return {
+        "diagnoses": "\n".join(f"{d.display_name}（{d.started_on:%Y-%m-%d}〜、{d.outcome_label}）" for d in diagnoses),
+        "history": "\n".join(f"{h.disease}（{h.period}）" if h.period else h.disease for h in history),
+        "medicines": "\n".join(f"{m.name}（{m.issued_on:%Y-%m-%d} 処方、{m.until:%Y-%m-%d} まで）"
+                               for m in current_medicines(session, clinic_id, patient_id)),
+        "lab_results": "\n".join(f"{r.effective:%Y-%m-%d} {r.name} {r.value} {r.unit}".strip() for r in labs),
+        "allergies": "\n".join([f"{a.substance}：{a.reaction or '症状不明'}" for a in allergies]
+                               + [f"【禁忌】{c.substance}：{c.reason}" for c in contraindications]),
+        "images": "\n".join(f"{i.study_date} {i.title}" for i in images),
+    }
+
+
+def read_form(form: Any) -> dict[str, str]:
+    """The posted letter fields, trimmed (line breaks kept)."""
+    return {name: (form.get(name) or "").replace("\r\n", "\n").strip() for name in FIELDS}
+
+
+def _check(values: dict[str, str]) -> None:
+    errors = {name: f"{label}は{limit}文字以内で入力してください"
+              for name, (label, limit) in FIELDS.items() if len(values.get(name, "")) > limit}
+    if not values.get("to_institution"):
+        errors["to_institution"] = "紹介先医療機関を入力してください"
+    if not values.get("purpose"):
+        errors["purpose"] = "紹介目的を入力してください"
+    code = values.get("to_institution_code", "")
+    if code and not (code.isdigit() and len(code) == 10):
+        errors["to_institution_code"] = "医療機関コードは10桁の数字です（わからなければ空欄）"
+    if errors:
+        raise LetterError(errors)
+
+
+def create_letter(session: Session, clinic_id: int, actor: Actor, patient_id: int,
+                  values: dict[str, str]) -> ReferralLetter:
+    """Save a new draft letter."""
+    _check(values)
+    staff = get_staff(session, clinic_id, actor.user_id) if actor.user_id else None
+    letter = ReferralLetter(clinic_id=clinic_id, patient_id=patient_id, author_id=actor.user_id,
+                            author_name=staff.display_name if staff else (actor.login_id or ""),
+                            written_on=japan_today(), status=DRAFT, **values)
+    session.add(letter)
+    session.flush()
+    record_audit(session, actor, "letter.create", clinic_id=clinic_id, entity_type="referral_letter",
+                 entity_id=letter.id, patient_id=patient_id, summary={"after": {"to": letter.to_institution}})
+    return letter
+
+
+def update_letter(session: Session, actor: Actor, letter: ReferralLetter, values: dict[str, str]) -> ReferralLetter:
+    """Change a draft (a confirmed letter is never edited: write a new one)."""
+    if letter.status != DRAFT:
+        raise LetterError({"_form": "確定した紹介状は編集できません。新しく作成してください"})
+    _check(values)
+    before = {k: getattr(letter, k) for k in values}
+    for name, value in values.items():
+        setattr(letter, name, value)
+    letter.written_on = japan_today()
+    record_audit(session, actor, "letter.update", clinic_id=letter.clinic_id, entity_type="referral_letter",
+                 entity_id=letter.id, patient_id=letter.patient_id,
+                 summary={"changed": sorted(k for k in values if before[k] != values[k])})
+    return letter
+
+
+def confirm_letter(session: Session, actor: Actor, letter: ReferralLetter) -> ReferralLetter:
+    """Confirm a draft: from now on it is printed, sent and shared exactly as it stands."""
+    if letter.status != DRAFT:
+        raise LetterError({"_form": "この紹介状はすでに確定しています"})
+    letter.status, letter.confirmed_at = FINAL, utcnow()
+    record_audit(session, actor, "letter.confirm", clinic_id=letter.clinic_id, entity_type="referral_letter",
+                 entity_id=letter.id, patient_id=letter.patient_id)
+    return letter
+
+
+def mark(session: Session, actor: Actor, letter: ReferralLetter, what: str) -> ReferralLetter:
+    """Record that a confirmed letter was printed or sent (handed over / posted)."""
+    if letter.status != FINAL:
+        raise LetterError({"_form": "確定してから印刷・送付してください"})
+    column = {"printed": "printed_at", "sent": "sent_at"}[what]
+    if getattr(letter, column) is None:
+        setattr(letter, column, utcnow())
+        record_audit(session, actor, f"letter.{what}", clinic_id=letter.clinic_id, entity_type="referral_letter",
+                     entity_id=letter.id, patient_id=letter.patient_id)
+    return letter
+
+
+def list_letters(session: Session, clinic_id: int, patient_id: int) -> list[ReferralLetter]:
+    """A patient's letters, newest first."""
+    return list(session.scalars(scoped(ReferralLetter, clinic_id).where(ReferralLetter.patient_id == patient_id)
+                                .order_by(ReferralLetter.created_at.desc(), ReferralLetter.id.desc())))
+
+
+def get_letter(session: Session, clinic_id: int, patient_id: int, letter_id: int) -> ReferralLetter | None:
+    """One letter of this clinic's patient."""
+    return session.scalar(scoped(ReferralLetter, clinic_id).where(ReferralLetter.id == letter_id,
+                                                                  ReferralLetter.patient_id == patient_id))
+
+
+def build_document(session: Session, letter: ReferralLetter) -> dict[str, Any]:
+    """The letter's FHIR document (validated), with the patient's coded diagnoses and allergies."""
+    clinic = session.get(Clinic, letter.clinic_id)
+    patient = session.scalar(scoped(Patient, letter.clinic_id).where(Patient.id == letter.patient_id))
+    diagnoses = current_diagnoses(session, letter.clinic_id, letter.patient_id)
+    diseases = {d.code: d for d in session.scalars(select(Disease).where(
+        Disease.code.in_({x.disease_code for x in diagnoses})))} if diagnoses else {}
+    allergies = (_current(session, Allergy, letter.clinic_id, letter.patient_id)
+                 + _current(session, Contraindication, letter.clinic_id, letter.patient_id))
+    return referral_document(letter, patient, clinic, diagnoses=diagnoses, diseases=diseases, allergies=allergies)
+
+
+def queue_share(session: Session, actor: Actor, letter: ReferralLetter) -> OutboxMessage:
+    """Share a confirmed letter through the service: checked now (refused with a reason if it cannot be a valid
+    document), delivered by the outbox."""
+    clinic = session.get(Clinic, letter.clinic_id)
+    if letter.status != FINAL:
+        raise LetterError({"_form": "確定してから共有してください"})
+    if not settings_of(clinic):
+        raise LetterError({"_form": "電子カルテ情報共有サービスの接続先が設定されていません"})
+    if not letter.to_institution_code:
+        raise LetterError({"_form": "電子的に共有するには紹介先の医療機関コードが必要です"})
+    try:
+        build_document(session, letter)
+    except (MappingError, FhirValidationError) as exc:
+        raise LetterError({"_form": f"共有できません: {exc}"}) from exc
+    letter.share_status, letter.share_error = "queued", ""
+    record_audit(session, actor, "letter.share", clinic_id=letter.clinic_id, entity_type="referral_letter",
+                 entity_id=letter.id, patient_id=letter.patient_id)
+    return enqueue(session, clinic_id=letter.clinic_id, kind=SHARE, payload={"letter_id": letter.id},
+                   subject_type="referral_letter", subject_id=letter.id, patient_id=letter.patient_id,
+                   idempotency_key=f"{SHARE}:{letter.clinic_id}:{letter.id}:{utcnow().timestamp()}")
+
+
+def deliver_share(session: Session, message: OutboxMessage) -> dict[str, Any]:
+    """Outbox delivery: send the document; keep the service's answer on the letter."""
+    letter = session.get(ReferralLetter, message.payload["letter_id"])
+    if letter is None or letter.clinic_id != message.clinic_id:
+        raise PermanentDeliveryError("紹介状が見つかりません")
+    clinic = session.get(Clinic, letter.clinic_id)
+    client = client_for(clinic) if clinic else None
+    if client is None:
+        raise DeliveryError("電子カルテ情報共有サービスの接続先が設定されていません")
+    try:
+        bundle = build_document(session, letter)
+        client.register(bundle)
+    except (MappingError, FhirValidationError) as exc:
+        letter.share_status, letter.share_error = "refused", str(exc)[:2000]
+        session.commit()
+        raise PermanentDeliveryError(str(exc)) from exc
+    except SharingError as exc:
+        letter.share_status, letter.share_error = ("retrying" if exc.retryable else "refused"), exc.message_ja[:2000]
+        session.commit()
+        raise (DeliveryError if exc.retryable else PermanentDeliveryError)(exc.message_ja) from exc
+    letter.share_status, letter.share_error, letter.shared_at = "shared", "", utcnow()
+    letter.document_id = document_id(letter, clinic)
+    record_audit(session, SYSTEM, "letter.shared", clinic_id=letter.clinic_id, entity_type="referral_letter",
+                 entity_id=letter.id, patient_id=letter.patient_id, summary={"after": {"id": letter.document_id}})
+    return {"document_id": letter.document_id}
+
+
+def refresh_read_state(session: Session, letter: ReferralLetter) -> str | None:
+    """Ask the service whether the recipient has read a shared letter; a Japanese note when it cannot say."""
+    if letter.share_status != "shared" or letter.read_at is not None or not letter.document_id:
+        return None
+    client = client_for(session.get(Clinic, letter.clinic_id))
+    if client is None:
+        return None
+    try:
+        read_at = client.document_read_at(letter.document_id)
+    except SharingError as exc:
+        return f"既読状態を確認できませんでした: {exc.message_ja}"
+    if read_at:
+        from datetime import datetime
+
+        from app.core.timeutil import JST
+
+        letter.read_at = datetime.fromisoformat(read_at).replace(tzinfo=JST)
+    return None
+
+
+@dataclass
+class ReceivedDocument:
+    """A document another institution addressed to us about this patient."""
+
+    document_id: str
+    title: str
+    date: str
+    sender: str
+
+
+def received_documents(session: Session, clinic: Clinic, patient: Any) -> tuple[list[ReceivedDocument], str | None]:
+    """Letters other institutions sent us about this patient, and a Japanese note when they cannot be listed."""
+    client = client_for(clinic)
+    if client is None:
+        return [], None
+    try:
+        member = member_id(patient)
+        compositions = client.received_documents(member)
+    except MappingError as exc:
+        return [], str(exc)
+    except SharingError as exc:
+        return [], f"受け取った文書を確認できませんでした: {exc.message_ja}"
+    found = [ReceivedDocument(c.get("id", ""), c.get("title", "文書"), str(c.get("date", ""))[:10],
+                              next((s.get("text", {}).get("div", "") for s in c.get("section", [])
+                                    if s.get("code", {}).get("coding", [{}])[0].get("code") == "920"), ""))
+             for c in compositions]
+    return found, None
+
+
+def fetch_received(session: Session, clinic: Clinic, patient: Any, document_id_: str) -> dict[str, Any]:
+    """One received document (the service marks it read), checked to be about this patient."""
+    client = client_for(clinic)
+    if client is None:
+        raise LetterError({"_form": "電子カルテ情報共有サービスの接続先が設定されていません"})
+    try:
+        bundle = client.fetch_document(document_id_)
+    except SharingError as exc:
+        raise LetterError({"_form": exc.message_ja}) from exc
+    member = member_id(patient)
+    patients = [e["resource"] for e in bundle.get("entry", []) if e.get("resource", {}).get("resourceType")
+                == "Patient"]
+    if not any(i.get("value") == member for p in patients for i in p.get("identifier", [])):
+        raise LetterError({"_form": "この患者の文書ではありません"})
+    return bundle
+
+
+def section_texts(bundle: dict[str, Any]) -> list[tuple[str, str]]:
+    """(title, plain text) of each section of a document, subsections flattened, for reading on screen."""
+    import html
+    import re
+
+    def walk(sections: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        found = []
+        for section in sections:
+            div = (section.get("text") or {}).get("div", "")
+            text = html.unescape(re.sub(r"<[^>]+>", "", div.replace("<br/>", "\n")))
+            if div:
+                found.append((section.get("title", ""), text))
+            found += walk(section.get("section", []))
+        return found
+
+    composition = (bundle.get("entry") or [{}])[0].get("resource", {})
+    return walk(composition.get("section", []))
+
+
+def age(birth: date, on: date) -> int:
+    """Completed years."""
+    from app.core.jp import age_on
+
+    return age_on(birth, on)
+
+
+register_handler(SHARE, deliver_share)

@@ -1,0 +1,203 @@
+"""Referral letter screens: list (ours and received), write with 自動引用, edit a draft, confirm, print (PDF),
+mark sent, share electronically, download the FHIR document, read a received letter."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.clinics.models import Clinic
+from app.core.audit import log_access
+from app.core.security import requires
+from app.core.timeutil import japan_today
+from app.core.web import current_actor
+from app.db import db_session
+from app.documents import bp, printing, services
+from app.documents.models import DRAFT
+from app.patients import services as patients
+from app.sharing.fhir.mapping import MappingError
+from app.sharing.fhir.validation import FhirValidationError
+
+
+def _patient_or_404(patient_id: int):
+    patient = patients.get_patient(db_session(), current_user.clinic_id, patient_id)
+    if patient is None:
+        abort(404)
+    return patient
+
+
+def _letter_or_404(patient, letter_id: int):
+    letter = services.get_letter(db_session(), current_user.clinic_id, patient.id, letter_id)
+    if letter is None:
+        abort(404)
+    return letter
+
+
+def _log(patient, action: str, resource: str) -> None:
+    db = db_session()
+    log_access(db, current_actor(), patient_id=patient.id, action=action, resource=resource)
+    db.commit()
+
+
+@bp.get("/patients/<int:patient_id>/letters")
+@requires("letter.read")
+def index(patient_id: int):
+    """The patient's referral letters with their states, and letters received from other institutions."""
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    _log(patient, "view", "patient.letters")
+    clinic = db.get(Clinic, current_user.clinic_id)
+    received, problem = services.received_documents(db, clinic, patient)
+    return render_template("documents/index.html", patient=patient, letters=services.list_letters(
+        db, clinic.id, patient.id), received=received, received_problem=problem, today=japan_today())
+
+
+@bp.get("/patients/<int:patient_id>/letters/new")
+@requires("letter.write")
+def new(patient_id: int):
+    """A new letter with the record pulled in (自動引用), ready to edit."""
+    patient = _patient_or_404(patient_id)
+    _log(patient, "view", "patient.letters.new")
+    values = services.quoted_from_record(db_session(), current_user.clinic_id, patient.id)
+    return render_template("documents/form.html", patient=patient, values=values, errors={}, letter=None,
+                           fields=services.FIELDS, today=japan_today())
+
+
+@bp.post("/patients/<int:patient_id>/letters")
+@requires("letter.write")
+def create(patient_id: int):
+    """Save a new draft."""
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    values = services.read_form(request.form)
+    try:
+        letter = services.create_letter(db, current_user.clinic_id, current_actor(), patient.id, values)
+    except services.LetterError as exc:
+        db.rollback()
+        return render_template("documents/form.html", patient=patient, values=values, errors=exc.errors,
+                               letter=None, fields=services.FIELDS, today=japan_today()), 422
+    db.commit()
+    flash("紹介状を下書き保存しました。内容を確認して確定してください", "success")
+    return redirect(url_for("documents.show", patient_id=patient.id, letter_id=letter.id))
+
+
+@bp.get("/patients/<int:patient_id>/letters/<int:letter_id>")
+@requires("letter.read")
+def show(patient_id: int, letter_id: int):
+    """One letter with its states (sent, printed, shared, read)."""
+    patient = _patient_or_404(patient_id)
+    letter = _letter_or_404(patient, letter_id)
+    db = db_session()
+    note = services.refresh_read_state(db, letter)
+    _log(patient, "view", f"letter:{letter.id}")
+    return render_template("documents/show.html", patient=patient, letter=letter, note=note, today=japan_today())
+
+
+@bp.route("/patients/<int:patient_id>/letters/<int:letter_id>/edit", methods=["GET", "POST"])
+@requires("letter.write")
+def edit(patient_id: int, letter_id: int):
+    """Edit a draft."""
+    patient = _patient_or_404(patient_id)
+    letter = _letter_or_404(patient, letter_id)
+    db = db_session()
+    if request.method == "GET":
+        _log(patient, "view", f"letter:{letter.id}")
+        values = {name: getattr(letter, name) for name in services.FIELDS}
+        return render_template("documents/form.html", patient=patient, values=values, errors={}, letter=letter,
+                               fields=services.FIELDS, today=japan_today())
+    values = services.read_form(request.form)
+    try:
+        services.update_letter(db, current_actor(), letter, values)
+    except services.LetterError as exc:
+        db.rollback()
+        return render_template("documents/form.html", patient=patient, values=values, errors=exc.errors,
+                               letter=letter, fields=services.FIELDS, today=japan_today()), 422
+    db.commit()
+    flash("紹介状を保存しました", "success")
+    return redirect(url_for("documents.show", patient_id=patient.id, letter_id=letter.id))
+
+
+@bp.post("/patients/<int:patient_id>/letters/<int:letter_id>/<any(confirm, sent, share):action>")
+@requires("letter.write")
+def act(patient_id: int, letter_id: int, action: str):
+    """Confirm a draft, mark a letter sent (handed over or posted), or share it electronically."""
+    patient = _patient_or_404(patient_id)
+    letter = _letter_or_404(patient, letter_id)
+    db = db_session()
+    try:
+        if action == "confirm":
+            services.confirm_letter(db, current_actor(), letter)
+            message = "紹介状を確定しました"
+        elif action == "sent":
+            services.mark(db, current_actor(), letter, "sent")
+            message = "送付済みにしました"
+        else:
+            services.queue_share(db, current_actor(), letter)
+            message = "電子カルテ情報共有サービスへの共有を受け付けました（送信は自動で行われます）"
+    except services.LetterError as exc:
+        db.rollback()
+        flash(next(iter(exc.errors.values())), "error")
+    else:
+        db.commit()
+        flash(message, "success")
+    return redirect(url_for("documents.show", patient_id=patient.id, letter_id=letter.id))
+
+
+@bp.get("/patients/<int:patient_id>/letters/<int:letter_id>/pdf")
+@requires("letter.read")
+def pdf(patient_id: int, letter_id: int):
+    """The letter as a PDF in the MHLW layout (a confirmed letter's first print is recorded)."""
+    patient = _patient_or_404(patient_id)
+    letter = _letter_or_404(patient, letter_id)
+    db = db_session()
+    clinic = db.get(Clinic, current_user.clinic_id)
+    body = printing.letter_pdf(letter, patient, clinic)
+    if letter.status != DRAFT:
+        services.mark(db, current_actor(), letter, "printed")
+    log_access(db, current_actor(), patient_id=patient.id, action="print", resource=f"letter:{letter.id}")
+    db.commit()
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="referral-{letter.id}.pdf"',
+                             "Cache-Control": "no-store"})
+
+
+@bp.get("/patients/<int:patient_id>/letters/<int:letter_id>/fhir")
+@requires("letter.read")
+def fhir(patient_id: int, letter_id: int):
+    """The letter's FHIR document (Bundle type document) to download."""
+    patient = _patient_or_404(patient_id)
+    letter = _letter_or_404(patient, letter_id)
+    db = db_session()
+    try:
+        bundle = services.build_document(db, letter)
+    except (MappingError, FhirValidationError) as exc:
+        flash(f"FHIR文書を作れません: {exc}", "error")
+        return redirect(url_for("documents.show", patient_id=patient.id, letter_id=letter.id))
+    log_access(db, current_actor(), patient_id=patient.id, action="export", resource=f"letter:{letter.id}:fhir")
+    db.commit()
+    return Response(json.dumps(bundle, ensure_ascii=False, indent=1), mimetype="application/fhir+json",
+                    headers={"Content-Disposition": f'attachment; filename="referral-{letter.id}.json"',
+                             "Cache-Control": "no-store"})
+
+
+@bp.get("/patients/<int:patient_id>/letters/received/<document_id>")
+@requires("letter.read")
+def received(patient_id: int, document_id: str):
+    """Read a letter another institution sent about this patient."""
+    patient = _patient_or_404(patient_id)
+    db = db_session()
+    clinic = db.get(Clinic, current_user.clinic_id)
+    try:
+        bundle = services.fetch_received(db, clinic, patient, document_id[:120])
+    except (services.LetterError, MappingError) as exc:
+        message = next(iter(exc.errors.values())) if isinstance(exc, services.LetterError) else str(exc)
+        if message == "この患者の文書ではありません":
+            abort(404)
+        flash(message, "error")
+        return redirect(url_for("documents.index", patient_id=patient.id))
+    _log(patient, "view", f"received:{document_id[:100]}")
+    composition = bundle["entry"][0]["resource"]
+    return render_template("documents/received.html", patient=patient, composition=composition,
+                           sections=services.section_texts(bundle), today=japan_today())

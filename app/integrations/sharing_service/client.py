@@ -1,0 +1,118 @@
+"""HTTP client of the 電子カルテ情報共有サービス: register 6 information, search a patient's 6 information and
+health checks (consent needed), share a referral document, list and fetch documents sent to us.
+
+The national API is reached as FHIR R4 over HTTPS with application/fhir+json; errors come back as an
+OperationOutcome, whose diagnostics are shown to staff as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+FHIR_JSON = "application/fhir+json"
+
+
+class SharingError(Exception):
+    """The service could not be used; `message_ja` is for staff, `retryable` says whether to try later."""
+
+    retryable = True
+
+    def __init__(self, message_ja: str, issues: list[str] | None = None) -> None:
+        super().__init__(message_ja)
+        self.message_ja = message_ja
+        self.issues = issues or []
+
+
+class SharingUnavailable(SharingError):
+    """Not reachable, timed out, or 5xx."""
+
+
+class SharingRejected(SharingError):
+    """The service refused the request (invalid bundle, authentication, unknown document)."""
+
+    retryable = False
+
+
+class SharingConsentRequired(SharingRejected):
+    """The patient's consent is missing or has expired (403 forbidden)."""
+
+
+def issues_of(payload: Any) -> list[str]:
+    """The diagnostics of an OperationOutcome (empty for anything else)."""
+    if not isinstance(payload, dict) or payload.get("resourceType") != "OperationOutcome":
+        return []
+    return [str(i.get("diagnostics") or i.get("code") or "") for i in payload.get("issue") or []
+            if isinstance(i, dict)]
+
+
+class SharingClient:
+    """One clinic's connection: base URL (…/clinic/<code>/fhir) and bearer token."""
+
+    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, *, body: dict[str, Any] | None = None,
+              params: dict[str, str] | None = None) -> Any:
+        try:
+            response = requests.request(method, f"{self.base_url}/{path}", json=body, params=params,
+                                        timeout=self.timeout,
+                                        headers={"Authorization": f"Bearer {self.token}", "Accept": FHIR_JSON,
+                                                 **({"Content-Type": FHIR_JSON} if body is not None else {})})
+        except requests.Timeout as exc:
+            raise SharingUnavailable("電子カルテ情報共有サービスが時間内に応答しませんでした") from exc
+        except requests.RequestException as exc:
+            raise SharingUnavailable(f"電子カルテ情報共有サービスに接続できません（{type(exc).__name__}）") from exc
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        issues = issues_of(payload)
+        details = "、".join(i for i in issues if i) or f"HTTP {response.status_code}"
+        if response.status_code >= 500:
+            raise SharingUnavailable(f"電子カルテ情報共有サービスでエラーが起きました: {details}", issues)
+        if response.status_code in (401,):
+            raise SharingRejected("電子カルテ情報共有サービスの認証に失敗しました。接続設定を確認してください", issues)
+        if response.status_code == 403:
+            raise SharingConsentRequired(f"電子カルテ情報共有サービスが閲覧を拒否しました: {details}", issues)
+        if response.status_code in (408, 429):
+            raise SharingUnavailable(f"電子カルテ情報共有サービスが混み合っています: {details}", issues)
+        if response.status_code >= 400:
+            raise SharingRejected(f"電子カルテ情報共有サービスが受け付けませんでした: {details}", issues)
+        if not isinstance(payload, dict):
+            raise SharingUnavailable("電子カルテ情報共有サービスの応答が FHIR JSON ではありません")
+        return payload
+
+    def register(self, bundle: dict[str, Any]) -> list[str]:
+        """Register a 6-information collection or share a document; the locations the service gave."""
+        payload = self._call("POST", "Bundle", body=bundle)
+        return [e.get("response", {}).get("location", "") for e in payload.get("entry", [])]
+
+    def search(self, member_id: str) -> list[dict[str, Any]]:
+        """Every institution's 6-information resources of a patient (SharingConsentRequired without consent)."""
+        return _resources(self._call("GET", "Bundle", params={"identifier": member_id}))
+
+    def health_checks(self, member_id: str) -> list[dict[str, Any]]:
+        """The patient's health-check results (Observation), consent needed."""
+        return _resources(self._call("GET", "Observation", params={"identifier": member_id,
+                                                                   "category": "health-check"}))
+
+    def received_documents(self, member_id: str) -> list[dict[str, Any]]:
+        """Compositions of the documents other institutions addressed to us about a patient (id = document id)."""
+        return _resources(self._call("GET", "Composition", params={"identifier": member_id}))
+
+    def fetch_document(self, document_id: str) -> dict[str, Any]:
+        """One document Bundle (the recipient fetching it marks it read at the service)."""
+        return self._call("GET", f"Bundle/{document_id}")
+
+    def document_read_at(self, document_id: str) -> str | None:
+        """When the recipient read a document we shared (None while unread)."""
+        return self._call("GET", f"Bundle/{document_id}/_status").get("read_at")
+
+
+def _resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle.get("entry") or [] if isinstance(e, dict) and isinstance(e.get("resource"),
+                                                                                                   dict)]

@@ -1,0 +1,256 @@
+"""Consent and the national service's 6 information: record the consent from the online eligibility data (via
+ORCA), and — only while it is valid — fetch a patient's 6 information and health checks from the service, each
+entry marked with its source institution and date, checked by our JP-CLINS validator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.clinics.models import Clinic
+from app.core.audit import Actor, record_audit
+from app.core.timeutil import japan_today
+from app.db import scoped
+from app.integrations.orca import OrcaError
+from app.integrations.sharing_service import SharingClient, SharingConsentRequired, SharingError
+from app.sharing.fhir import mapping
+from app.sharing.fhir import systems as S
+from app.sharing.fhir.validation import profile_problems
+from app.sharing.models import CONSENT_SOURCE, SharingConsent
+
+#: Institutions the demo's other side uses, for showing a name beside the code (unknown codes show the code).
+KNOWN_INSTITUTIONS = {"1310000009": "みなと総合病院", "1310000017": "かもめ循環器クリニック"}
+CONDITION_STATUS = {"active": "継続", "recurrence": "再発", "relapse": "再燃", "inactive": "終了",
+                    "remission": "寛解", "resolved": "治癒"}
+ORDER = ["condition", "drug_allergy", "other_allergy", "infection", "contraindication", "lab_result", "medication"]
+
+
+class SharingUnavailable(Exception):
+    """Sharing is not set up for the clinic, or the patient cannot be identified; str() is for staff."""
+
+
+def settings_of(clinic: Clinic) -> dict[str, Any]:
+    """The clinic's connection to the service (base_url, token), empty when not set up."""
+    settings = (clinic.integrations or {}).get("sharing") or {}
+    return settings if settings.get("base_url") and settings.get("token") else {}
+
+
+def client_for(clinic: Clinic, timeout: float = 10.0) -> SharingClient | None:
+    """The clinic's client of the service, or None when not set up."""
+    settings = settings_of(clinic)
+    return SharingClient(settings["base_url"], settings["token"], timeout=timeout) if settings else None
+
+
+# --- consent -------------------------------------------------------------------------------------------------
+
+def current_consent(session: Session, clinic_id: int, patient_id: int) -> SharingConsent | None:
+    """The latest recorded consent of a patient."""
+    return session.scalar(scoped(SharingConsent, clinic_id).where(SharingConsent.patient_id == patient_id)
+                          .order_by(SharingConsent.recorded_at.desc(), SharingConsent.id.desc()).limit(1))
+
+
+def consent_problem(consent: SharingConsent | None, today: date | None = None) -> str | None:
+    """Why nothing may be fetched (Japanese), or None when the consent is valid today."""
+    today = today or japan_today()
+    if consent is None:
+        return ("患者の同意が記録されていません。受付でマイナ保険証による同意を得たうえで、"
+                "「資格確認から同意を取り込む」を押してください。")
+    if consent.valid_until < today:
+        return (f"患者の同意の有効期限（{consent.valid_until:%Y-%m-%d}）が過ぎています。"
+                "受付で改めて同意を得てから取り込んでください。")
+    return None
+
+
+def record_consent(session: Session, clinic_id: int, actor: Actor, patient_id: int, given_on: date,
+                   valid_until: date, recorded_by: str = "") -> SharingConsent:
+    """Store a consent (audited)."""
+    consent = SharingConsent(clinic_id=clinic_id, patient_id=patient_id, given_on=given_on, valid_until=valid_until,
+                             source=CONSENT_SOURCE, recorded_by_name=recorded_by or (actor.login_id or ""))
+    session.add(consent)
+    session.flush()
+    record_audit(session, actor, "sharing.consent", clinic_id=clinic_id, entity_type="sharing_consent",
+                 entity_id=consent.id, patient_id=patient_id,
+                 summary={"after": {"given_on": given_on.isoformat(), "valid_until": valid_until.isoformat()}})
+    return consent
+
+
+def refresh_consent_from_orca(session: Session, clinic: Clinic, actor: Actor, patient: Any,
+                              recorded_by: str = "") -> tuple[SharingConsent | None, str]:
+    """Read the patient's online eligibility result from ORCA and record the consent it carries.
+    Returns the current consent and a Japanese message saying what happened."""
+    from app.reception.orca_sync import orca_client_for
+
+    client = orca_client_for(clinic)
+    if client is None:
+        return current_consent(session, clinic.id, patient.id), "ORCAが設定されていないため資格確認結果を読めません"
+    try:
+        orca_patient = client.get_patient(patient.orca_patient_id)
+    except OrcaError as exc:
+        return current_consent(session, clinic.id, patient.id), f"資格確認結果を読めませんでした: {exc.message_ja}"
+    found = orca_patient.sharing_consent
+    if found is None:
+        return current_consent(session, clinic.id, patient.id), "オンライン資格確認の結果に情報共有への同意がありません"
+    existing = current_consent(session, clinic.id, patient.id)
+    if existing and (existing.given_on, existing.valid_until) == (found.given_on, found.valid_until):
+        return existing, "同意は記録済みです（変更はありません）"
+    consent = record_consent(session, clinic.id, actor, patient.id, found.given_on, found.valid_until, recorded_by)
+    expired = "。ただし有効期限が過ぎています" if found.valid_until < japan_today() else ""
+    period = f"{found.given_on:%Y-%m-%d} 同意、{found.valid_until:%Y-%m-%d} まで有効"
+    return consent, f"同意を記録しました（{period}）{expired}"
+
+
+# --- the national service's 6 information ---------------------------------------------------------------------
+
+@dataclass
+class NationalEntry:
+    """One entry the service holds, as shown beside ours."""
+
+    kind: str
+    title: str
+    detail: str
+    day: str
+    institution_code: str
+    institution_name: str
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckupSeries:
+    """One health-check item of one kind of check over the years (oldest first)."""
+
+    kind: str
+    name: str
+    unit: str
+    points: list[tuple[str, float]]
+
+    @property
+    def trend(self) -> str:
+        """↑ / ↓ / → between the last two results."""
+        if len(self.points) < 2:
+            return ""
+        last, previous = self.points[-1][1], self.points[-2][1]
+        return "↑" if last > previous else ("↓" if last < previous else "→")
+
+
+@dataclass
+class NationalView:
+    """What the screen shows of the service: entries by kind and health checks, or why there are none."""
+
+    entries: dict[str, list[NationalEntry]] = field(default_factory=dict)
+    checkups: list[CheckupSeries] = field(default_factory=list)
+    problem: str | None = None
+    fetched: bool = False
+
+
+def _institution(resource: dict[str, Any]) -> str:
+    return next((e.get("valueIdentifier", {}).get("value", "") for e in resource.get("extension", [])
+                 if e.get("url") == S.INSTITUTION_EXT), "")
+
+
+def _text(concept: dict[str, Any] | None) -> str:
+    concept = concept or {}
+    return concept.get("text") or next((c.get("display") or c.get("code", "") for c in concept.get("coding", [])), "")
+
+
+def classify(resource: dict[str, Any]) -> str | None:
+    """Which of the 6 information a resource is (None for anything else)."""
+    kind = resource.get("resourceType")
+    if kind == "Condition":
+        return "condition"
+    if kind == "AllergyIntolerance":
+        if resource.get("type") == "intolerance" and resource.get("category") == ["medication"]:
+            return "contraindication"
+        return "drug_allergy" if "medication" in (resource.get("category") or []) else "other_allergy"
+    if kind == "Observation":
+        profiles = [p.split("|")[0] for p in (resource.get("meta") or {}).get("profile", [])]
+        if S.LAB_RESULT in profiles:
+            return "lab_result"
+        return "infection" if _text(resource.get("code")).startswith("感染症") else None
+    if kind == "MedicationRequest":
+        return "medication"
+    return None
+
+
+def _value(resource: dict[str, Any]) -> str:
+    if "valueQuantity" in resource:
+        quantity = resource["valueQuantity"]
+        return f"{quantity.get('value', '')} {quantity.get('unit', '')}".strip()
+    return str(resource.get("valueString") or _text(resource.get("valueCodeableConcept")))
+
+
+def _entry(resource: dict[str, Any], kind: str) -> NationalEntry:
+    code = _institution(resource)
+    if kind == "condition":
+        status = _text(resource.get("clinicalStatus"))
+        title, detail = _text(resource.get("code")), CONDITION_STATUS.get(status, status)
+        day = resource.get("onsetDateTime") or resource.get("recordedDate") or ""
+    elif kind in ("drug_allergy", "other_allergy", "contraindication"):
+        title = _text(resource.get("code"))
+        reactions = [_text(m) for r in resource.get("reaction", []) for m in r.get("manifestation", [])]
+        detail = "、".join(reactions + [n.get("text", "") for n in resource.get("note", [])])
+        day = resource.get("recordedDate") or resource.get("onsetDateTime") or ""
+    elif kind == "medication":
+        title = _text(resource.get("medicationCodeableConcept"))
+        detail = "、".join(d.get("text", "") for d in resource.get("dosageInstruction", []))
+        day = resource.get("authoredOn") or ""
+    else:
+        title, detail = _text(resource.get("code")), _value(resource)
+        day = resource.get("effectiveDateTime") or ""
+    return NationalEntry(kind, title or "（名称なし）", detail, str(day)[:10], code,
+                         KNOWN_INSTITUTIONS.get(code, ""), profile_problems(resource))
+
+
+def _checkups(resources: list[dict[str, Any]]) -> list[CheckupSeries]:
+    series: dict[tuple[str, str], CheckupSeries] = {}
+    for resource in resources:
+        kind = next((c.get("text") for c in resource.get("category", []) if c.get("text")), "健診")
+        quantity = resource.get("valueQuantity") or {}
+        if not isinstance(quantity.get("value"), int | float):
+            continue
+        name = _text(resource.get("code"))
+        item = series.setdefault((kind, name), CheckupSeries(kind, name, quantity.get("unit", ""), []))
+        item.points.append((str(resource.get("effectiveDateTime", ""))[:10], float(quantity["value"])))
+    for item in series.values():
+        item.points.sort()
+    return sorted(series.values(), key=lambda s: (s.kind, s.name))
+
+
+def national_view(session: Session, clinic: Clinic, patient: Any) -> NationalView:
+    """The patient's 6 information and health checks from the service — only with a valid consent."""
+    view = NationalView(entries={kind: [] for kind in ORDER})
+    problem = consent_problem(current_consent(session, clinic.id, patient.id))
+    if problem:
+        view.problem = problem
+        return view
+    client = client_for(clinic)
+    if client is None:
+        view.problem = "電子カルテ情報共有サービスの接続先が設定されていません（管理者の設定が必要です）"
+        return view
+    try:
+        member = mapping.member_id(patient)
+    except mapping.MappingError as exc:
+        view.problem = str(exc)
+        return view
+    try:
+        resources = client.search(member)
+        checkups = client.health_checks(member)
+    except SharingConsentRequired as exc:  # e.g. the consent expired at the service mid-session
+        view.problem = f"{exc.message_ja}。受付で改めて同意を得てください。"
+        return view
+    except SharingError as exc:
+        view.problem = f"{exc.message_ja}。時間をおいて開き直してください（記録は失われていません）。"
+        return view
+    view.fetched = True
+    for resource in resources:
+        if _institution(resource) == clinic.institution_code:
+            continue  # our own registrations: shown once, as ours, with their registration state
+        kind = classify(resource)
+        if kind:
+            view.entries[kind].append(_entry(resource, kind))
+    for entries in view.entries.values():
+        entries.sort(key=lambda e: e.day, reverse=True)
+    view.checkups = _checkups(checkups)
+    return view

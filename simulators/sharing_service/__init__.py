@@ -1,0 +1,332 @@
+"""Simulator of the 電子カルテ情報共有サービス (reached over HTTP only; the app never imports it).
+
+FHIR R4 over HTTP as the national service is described (fhir_jp.md): per clinic /clinic/<医療機関コード>/fhir/…
+with a bearer token.
+- POST Bundle: a JP_Bundle_CLINS collection (6 information) or a JP_Bundle_eReferral document (診療情報提供書 to
+  another institution). Refused with an OperationOutcome (422) when it is not such a bundle.
+- GET Bundle?identifier=<保険者番号:記号:番号:枝番>: every institution's 6 information of a patient (searchset);
+  GET Observation?identifier=…&category=health-check: health-check results. Both need the patient's consent
+  (403 OperationOutcome without it, or once it has expired).
+- GET Composition?recipient=<own code>: documents other institutions addressed to this one; GET Bundle/<id>: one
+  document (a fetch by the recipient marks it read); GET Bundle/<id>/_status: whether the recipient read it.
+Harness for tests and the demo: /_sim/reset, /_sim/faults, /_sim/patients (consent + other institutions' data),
+/_sim/registered.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import threading
+import time
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from flask import Flask, jsonify, request
+
+from simulators.sharing_service import demo_data
+
+FHIR_JSON = "application/fhir+json"
+#: Bearer tokens: the demo clinics, and the fictitious hospital of demo_data (so tests can act as a recipient).
+DEMO_TOKENS = {"1310123458": "demo-sharing-a", "1310156789": "demo-sharing-b", "1310000009": "demo-sharing-hospital"}
+CLINS = "http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Bundle_CLINS"
+REFERRAL = "http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Bundle_eReferral"
+MEMBER = "http://jpfhir.jp/fhir/clins/Idsystem/JP_Insurance_memberID"
+INSTANCE = "http://jpfhir.jp/fhir/core/IdSystem/resourceInstance-identifier"
+INSTITUTION_EXT = "http://jpfhir.jp/fhir/clins/Extension/StructureDefinition/JP_eCS_InstitutionNumber"
+DISEASE_SYSTEMS = {"http://medis.or.jp/CodeSystem/master-disease-keyNumber",
+                   "http://medis.or.jp/CodeSystem/master-disease-exCode"}
+MEMBER_PATTERN = re.compile(r"^\d{6,8}:[^:]*:[^:]+:\d{2}$")
+KINDS = ("Condition", "AllergyIntolerance", "Observation", "MedicationRequest")
+
+
+def outcome(issues: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """An OperationOutcome with (severity, code, diagnostics) issues."""
+    return {"resourceType": "OperationOutcome",
+            "issue": [{"severity": s, "code": c, "diagnostics": d} for s, c, d in issues]}
+
+
+def _fhir(body: dict[str, Any], status: int = 200):
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = FHIR_JSON
+    return response
+
+
+def _profiles(resource: dict[str, Any]) -> list[str]:
+    return [p.split("|", 1)[0] for p in (resource.get("meta") or {}).get("profile", [])]
+
+
+def _member_of(resource: dict[str, Any]) -> str:
+    holder = resource.get("subject") or resource.get("patient") or {}
+    identifier = holder.get("identifier") or {}
+    return identifier.get("value", "") if identifier.get("system") == MEMBER else ""
+
+
+def _instance(resource: dict[str, Any]) -> str:
+    return next((i.get("value", "") for i in resource.get("identifier", []) if i.get("system") == INSTANCE), "")
+
+
+def registration_problems(bundle: dict[str, Any], code: str) -> list[str]:
+    """Why the service refuses a 6-information registration (empty when it accepts it)."""
+    entries = [e.get("resource") or {} for e in bundle.get("entry") or []]
+    if not entries or entries[0].get("resourceType") != "Patient":
+        return ["最初の entry が Patient ではありません"]
+    member = next((i.get("value", "") for i in entries[0].get("identifier", []) if i.get("system") == MEMBER), "")
+    if not MEMBER_PATTERN.match(member):
+        return [f"被保険者番号（{MEMBER}）が 保険者番号:記号:番号:枝番 の形ではありません: {member}"]
+    problems = []
+    for n, resource in enumerate(entries[1:], start=2):
+        kind = resource.get("resourceType")
+        where = f"entry[{n}] {kind}"
+        if kind not in KINDS:
+            problems.append(f"{where}: 6情報として登録できないリソースです")
+            continue
+        if _member_of(resource) != member:
+            problems.append(f"{where}: 患者の被保険者番号が Patient と一致しません")
+        institution = next((e.get("valueIdentifier", {}).get("value") for e in resource.get("extension", [])
+                            if e.get("url") == INSTITUTION_EXT), None)
+        if institution != code:
+            problems.append(f"{where}: 医療機関コード（JP_eCS_InstitutionNumber）が送信元 {code} と一致しません")
+        if not _instance(resource):
+            problems.append(f"{where}: リソース識別子（resourceInstance-identifier）がありません")
+        if kind == "Condition" and not any(c.get("system") in DISEASE_SYSTEMS
+                                           for c in (resource.get("code") or {}).get("coding", [])):
+            problems.append(f"{where}: 標準病名コード（MEDIS 病名管理番号・交換用コード）のない傷病名は登録できません"
+                            f"（{(resource.get('code') or {}).get('text', '')}）")
+    return problems
+
+
+class State:
+    """Everything the service holds, and injected faults."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything."""
+        #: member ID → {"consent_until": date | None, "resources": {instance: resource}, "checkups": [...]}
+        self.patients: dict[str, dict[str, Any]] = {}
+        #: document id → {"bundle", "sender", "recipient", "member", "read_at", "registered_at"}
+        self.documents: dict[str, dict[str, Any]] = {}
+        self.fault: dict[str, Any] = {}
+        self.registrations = 0
+
+    def patient(self, member: str) -> dict[str, Any]:
+        """The service's record of an insured person (created on first mention)."""
+        return self.patients.setdefault(member, {"consent_until": None, "resources": {}, "checkups": []})
+
+
+def create_app() -> Flask:
+    """The simulator as a WSGI app."""
+    app = Flask(__name__)
+    state = State()
+
+    def authorised(code: str) -> bool:
+        token = DEMO_TOKENS.get(code)
+        return bool(token) and request.headers.get("Authorization") == f"Bearer {token}"
+
+    def guard(code: str):
+        fault = state.fault
+        if fault.get("times", 0) > 0:
+            fault["times"] -= 1
+            if fault.get("mode") == "down":
+                return _fhir(outcome([("fatal", "transient", "サービス停止中です")]), 503)
+            if fault.get("mode") == "slow":
+                time.sleep(float(fault.get("seconds", 2)))
+        if not authorised(code):
+            return _fhir(outcome([("error", "security", "認証に失敗しました")]), 401)
+        return None
+
+    def consent_problem(member: str) -> Any:
+        record = state.patients.get(member)
+        until = record and record["consent_until"]
+        if not until:
+            return _fhir(outcome([("error", "forbidden", "患者の閲覧同意がありません")]), 403)
+        if until < date.today():
+            return _fhir(outcome([("error", "forbidden",
+                                   f"患者の閲覧同意の有効期限（{until.isoformat()}）が過ぎています")]), 403)
+        return None
+
+    @app.get("/")
+    def root():
+        return jsonify({"service": "電子カルテ情報共有サービス simulator"})
+
+    @app.post("/clinic/<code>/fhir/Bundle")
+    def register(code: str):
+        if (reply := guard(code)) is not None:
+            return reply
+        bundle = request.get_json(silent=True)
+        if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+            return _fhir(outcome([("error", "structure", "FHIR の Bundle ではありません")]), 400)
+        profiles = _profiles(bundle)
+        if CLINS in profiles and bundle.get("type") == "collection":
+            problems = registration_problems(bundle, code)
+            if problems:
+                return _fhir(outcome([("error", "business-rule", p) for p in problems]), 422)
+            entries = [e["resource"] for e in bundle["entry"]]
+            member = _member_of(entries[1]) if len(entries) > 1 else ""
+            member = member or next(i["value"] for i in entries[0]["identifier"] if i.get("system") == MEMBER)
+            with state.lock:
+                held = state.patient(member)["resources"]
+                for resource in entries[1:]:
+                    held[_instance(resource)] = copy.deepcopy(resource) | {
+                        "id": uuid.uuid5(uuid.NAMESPACE_URL, _instance(resource)).hex}
+                state.registrations += 1
+            return _fhir({"resourceType": "Bundle", "type": "transaction-response", "entry": [
+                {"response": {"status": "201 Created",
+                              "location": f"{r['resourceType']}/{uuid.uuid5(uuid.NAMESPACE_URL, _instance(r)).hex}"}}
+                for r in entries[1:]]}, 201)
+        if REFERRAL in profiles and bundle.get("type") == "document":
+            return register_document(code, bundle)
+        return _fhir(outcome([("error", "not-supported", "JP_Bundle_CLINS（collection）または JP_Bundle_eReferral"
+                                                          "（document）ではありません")]), 422)
+
+    def register_document(code: str, bundle: dict[str, Any]):
+        entries = [e.get("resource") or {} for e in bundle.get("entry") or []]
+        if not entries or entries[0].get("resourceType") != "Composition":
+            return _fhir(outcome([("error", "structure", "最初の entry が Composition ではありません")]), 422)
+        patient = next((r for r in entries if r.get("resourceType") == "Patient"), {})
+        member = next((i.get("value", "") for i in patient.get("identifier", []) if i.get("system") == MEMBER), "")
+        recipient = next((i.get("value") for r in entries if r.get("resourceType") == "Organization"
+                          and r.get("id") == "recipient" for i in r.get("identifier", [])), "")
+        if not MEMBER_PATTERN.match(member):
+            return _fhir(outcome([("error", "required", "患者の被保険者番号がありません")]), 422)
+        if not recipient:
+            return _fhir(outcome([("error", "required", "紹介先医療機関（Organization id=recipient）がありません")]),
+                         422)
+        document_id = (bundle.get("identifier") or {}).get("value") or uuid.uuid4().hex
+        with state.lock:
+            state.documents[document_id] = {"bundle": copy.deepcopy(bundle), "sender": code, "recipient": recipient,
+                                            "member": member, "read_at": None,
+                                            "registered_at": datetime.now().isoformat(timespec="seconds")}
+        return _fhir({"resourceType": "Bundle", "type": "transaction-response", "entry": [
+            {"response": {"status": "201 Created", "location": f"Bundle/{document_id}"}}]}, 201)
+
+    @app.get("/clinic/<code>/fhir/Bundle")
+    def search(code: str):
+        if (reply := guard(code)) is not None:
+            return reply
+        member = request.args.get("identifier", "")
+        if "|" in member:
+            member = member.split("|", 1)[1]
+        if not MEMBER_PATTERN.match(member):
+            return _fhir(outcome([("error", "required", "identifier（被保険者番号）を指定してください")]), 400)
+        if (reply := consent_problem(member)) is not None:
+            return reply
+        with state.lock:
+            resources = list(state.patients[member]["resources"].values())
+        return _fhir(_searchset(resources))
+
+    @app.get("/clinic/<code>/fhir/Observation")
+    def checkups(code: str):
+        if (reply := guard(code)) is not None:
+            return reply
+        member = request.args.get("identifier", "").split("|")[-1]
+        if request.args.get("category") != "health-check":
+            return _fhir(outcome([("error", "not-supported", "category=health-check のみ検索できます")]), 400)
+        if (reply := consent_problem(member)) is not None:
+            return reply
+        with state.lock:
+            return _fhir(_searchset(list(state.patients[member]["checkups"])))
+
+    @app.get("/clinic/<code>/fhir/Composition")
+    def received(code: str):
+        if (reply := guard(code)) is not None:
+            return reply
+        member = request.args.get("identifier", "").split("|")[-1]
+        with state.lock:
+            found = [(doc_id, d) for doc_id, d in state.documents.items()
+                     if d["recipient"] == code and (not member or d["member"] == member)]
+        entries = [{"fullUrl": f"Bundle/{doc_id}", "resource": d["bundle"]["entry"][0]["resource"]
+                    | {"id": doc_id}, "search": {"mode": "match"}} for doc_id, d in found]
+        return _fhir({"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries})
+
+    @app.get("/clinic/<code>/fhir/Bundle/<document_id>")
+    def fetch(code: str, document_id: str):
+        if (reply := guard(code)) is not None:
+            return reply
+        with state.lock:
+            document = state.documents.get(document_id)
+            if document is None or code not in (document["sender"], document["recipient"]):
+                return _fhir(outcome([("error", "not-found", "文書が見つかりません")]), 404)
+            if code == document["recipient"] and not document["read_at"]:
+                document["read_at"] = datetime.now().isoformat(timespec="seconds")
+            return _fhir(document["bundle"])
+
+    @app.get("/clinic/<code>/fhir/Bundle/<document_id>/_status")
+    def status(code: str, document_id: str):
+        if (reply := guard(code)) is not None:
+            return reply
+        with state.lock:
+            document = state.documents.get(document_id)
+            if document is None or document["sender"] != code:
+                return _fhir(outcome([("error", "not-found", "文書が見つかりません")]), 404)
+            return jsonify({"id": document_id, "read_at": document["read_at"]})
+
+    @app.post("/_sim/reset")
+    def reset():
+        with state.lock:
+            state.reset()
+        return jsonify({"ok": True})
+
+    @app.post("/_sim/faults")
+    def faults():
+        state.fault = request.get_json(silent=True) or {}
+        return jsonify({"ok": True})
+
+    @app.post("/_sim/patients")
+    def seed_patient():
+        """{member_id, consent_until (YYYY-MM-DD or null), other_institutions: bool, checkups: [kinds]}."""
+        body = request.get_json(silent=True) or {}
+        member = body.get("member_id", "")
+        if not MEMBER_PATTERN.match(member):
+            return jsonify({"error": "member_id"}), 400
+        today = date.today()
+        with state.lock:
+            record = state.patient(member)
+            if "consent_until" in body:
+                record["consent_until"] = date.fromisoformat(body["consent_until"]) if body["consent_until"] else None
+            if body.get("other_institutions"):
+                for resource in demo_data.six_information(member, today):
+                    record["resources"][_instance(resource)] = resource | {"id": uuid.uuid4().hex}
+            if body.get("checkups"):
+                record["checkups"] = demo_data.health_checks(member, today, tuple(body["checkups"]))
+        return jsonify({"ok": True})
+
+    @app.post("/_sim/documents")
+    def seed_document():
+        """{"bundle": a referral document, "sender": code, "recipient": code}: a letter another institution sent."""
+        body = request.get_json(silent=True) or {}
+        bundle = body["bundle"]
+        document_id = (bundle.get("identifier") or {}).get("value") or uuid.uuid4().hex
+        with state.lock:
+            patient = next((e["resource"] for e in bundle.get("entry", [])
+                            if e.get("resource", {}).get("resourceType") == "Patient"), {})
+            member = next((i.get("value", "") for i in patient.get("identifier", []) if i.get("system") == MEMBER), "")
+            state.documents[document_id] = {"bundle": bundle, "sender": body["sender"], "recipient": body["recipient"],
+                                            "member": member, "read_at": None,
+                                            "registered_at": datetime.now().isoformat(timespec="seconds")}
+        return jsonify({"id": document_id})
+
+    @app.get("/_sim/registered")
+    def registered():
+        with state.lock:
+            return jsonify({"registrations": state.registrations,
+                            "patients": {m: {"consent_until": p["consent_until"] and p["consent_until"].isoformat(),
+                                             "resources": list(p["resources"].values())}
+                                         for m, p in state.patients.items()},
+                            "documents": {k: {kk: vv for kk, vv in v.items() if kk != "bundle"}
+                                          for k, v in state.documents.items()}})
+
+    return app
+
+
+def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
+            "entry": [{"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": r, "search": {"mode": "match"}}
+                      for r in resources]}
+
+
