@@ -1,33 +1,62 @@
-"""Integration points for records other branches build. Each returns what it can today and names its issue.
+"""Records of other domains as the 6 information and referral letters take them.
 
-- `lab_results_for`: the patient's lab results for the 6 information and referral letters — issue 7 (labs).
-- `key_images_for`: the key images of a patient for referral letters — issue 9 (imaging).
+- `lab_results_for`: the patient's lab results (app/labs) with their JLAC10 code.
+- `key_images_for`: the patient's key images (app/imaging), from the stored copy (never the PACS).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.timeutil import JST, japan_today
+from app.imaging.services import key_images_for_patient
+from app.labs.models import LabResult as LabResultRecord
 from app.sharing.fhir.mapping import LabResult
+
+#: How far back results are shared and quoted: a year, the window of the national service's lab results.
+LAB_WINDOW = timedelta(days=365)
 
 
 @dataclass(frozen=True)
 class KeyImage:
-    """A key image as the imaging domain will hand it over (issue 9): a title and where to fetch it."""
+    """A key image as letters use it: id (to attach), title, the date it was taken, and the stored image."""
 
+    id: int
     title: str
     study_date: str
-    url: str
+    image_bytes: bytes
+    media_type: str
+    sha256: str
 
 
 def lab_results_for(session: Session, clinic_id: int, patient_id: int) -> list[LabResult]:
-    """The patient's lab results (newest first). Returns [] until issue 7 (labs) is merged: wire the labs
-    domain's service here, mapping each result to LabResult (local code, JLAC10, value, unit, time)."""
-    return []
+    """The patient's current results of the last year that carry a JLAC10 code, newest first (a result the lab
+    corrected counts once, as corrected; one without JLAC10 cannot be coded for the service)."""
+    since = japan_today() - LAB_WINDOW
+    rows = session.scalars(select(LabResultRecord).where(
+        LabResultRecord.clinic_id == clinic_id, LabResultRecord.patient_id == patient_id,
+        LabResultRecord.superseded_at.is_(None), LabResultRecord.retracted.is_(False),
+        LabResultRecord.jlac10 != "", LabResultRecord.result_status.in_(("F", "C")),
+        LabResultRecord.collected_on >= since)
+        .order_by(LabResultRecord.collected_on.desc(), LabResultRecord.lab_code))
+    return [LabResult(local_code=r.lab_code, name=r.name, jlac10=r.jlac10,
+                      value=r.numeric_value if r.numeric_value is not None else r.value, unit=r.unit,
+                      effective=_effective(r)) for r in rows]
+
+
+def _effective(result: LabResultRecord) -> datetime:
+    if result.collected_at is not None:
+        moment = result.collected_at
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.combine(result.collected_on, time(0), tzinfo=JST)
 
 
 def key_images_for(session: Session, clinic_id: int, patient_id: int) -> list[KeyImage]:
-    """The patient's key images for a referral letter. Returns [] until issue 9 (imaging) is merged."""
-    return []
+    """The patient's current key images, oldest first, each with the image as it was kept."""
+    return [KeyImage(id=k.id, title=k.caption, study_date=k.taken_on.isoformat() if k.taken_on else "",
+                     image_bytes=k.image_bytes, media_type=k.media_type, sha256=k.sha256)
+            for k in key_images_for_patient(session, clinic_id, patient_id) if k.is_intact]
