@@ -21,6 +21,7 @@ from app.documents.models import ReferralLetter
 from app.patients import services as patients
 from app.reception.orca_sync import orca_client_for
 from app.sharing import services as sharing
+from app.sharing import sources
 from app.sharing.fhir.mapping import MappingError, member_id
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,9 @@ def seed_clinic_records(session: Session) -> bool:
                "purpose": "労作時の胸部圧迫感があり、労作性狭心症の精査をお願いいたします。",
                "course": "半年前から坂道で胸部圧迫感（数分で消失）。安静時心電図は正常。高血圧症で当院通院中。",
                "remarks": "ご多忙のところ恐れ入りますが、よろしくお願いいたします。"}
-    letter = letters.create_letter(session, clinic.id, doctor, yamada.id, values)
+    # The key image the imaging demo kept (the nodule slice) goes with the letter when the PACS demo ran.
+    key_images = [i.id for i in sources.key_images_for(session, clinic.id, yamada.id)]
+    letter = letters.create_letter(session, clinic.id, doctor, yamada.id, values, key_images)
     letters.confirm_letter(session, doctor, letter)
     log.info("demo referral letter added")
     return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, ClinicScoped, UTCDateTime, utcnow
@@ -41,6 +41,8 @@ class ReferralLetter(ClinicScoped, Base):
     lab_results: Mapped[str] = mapped_column(Text, default="")
     allergies: Mapped[str] = mapped_column(Text, default="")
     images: Mapped[str] = mapped_column(Text, default="")
+    #: Key images attached (app/imaging KeyImage ids): printed in the letter from their stored copies.
+    key_image_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     remarks: Mapped[str] = mapped_column(Text, default="")
     #: 記載日.
     written_on: Mapped[date] = mapped_column(Date)

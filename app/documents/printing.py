@@ -11,13 +11,19 @@ from app.printing.html_pdf import render_pdf
 TEMPLATE = "referral_letter"
 
 
-def letter_context(letter: Any, patient: Any, clinic: Any) -> dict[str, Any]:
-    """What the template needs: the letter, the clinic, the patient, and dates for 和暦."""
+def letter_context(letter: Any, patient: Any, clinic: Any, images: list[Any] = ()) -> dict[str, Any]:
+    """What the template needs: the letter, the clinic, the patient, dates for 和暦, and the attached key images
+    (caption, date and the asset name their bytes are served under)."""
     return {"letter": letter, "clinic": clinic, "patient": patient, "written_on": letter.written_on,
             "birth_date": patient.birth_date, "age": age_on(patient.birth_date, letter.written_on),
-            "sex": SEX_LABELS.get(patient.sex, "")}
+            "sex": SEX_LABELS.get(patient.sex, ""),
+            "key_images": [{"asset": f"key-image-{n}", "title": i.title, "study_date": i.study_date}
+                           for n, i in enumerate(images, start=1)]}
 
 
-def letter_pdf(letter: Any, patient: Any, clinic: Any, refused: list[str] | None = None) -> bytes:
-    """The letter as PDF bytes (MHLW 診療情報提供書 layout, IPAex fonts embedded)."""
-    return render_pdf(TEMPLATE, letter_context(letter, patient, clinic), refused)
+def letter_pdf(letter: Any, patient: Any, clinic: Any, refused: list[str] | None = None,
+               images: list[Any] = ()) -> bytes:
+    """The letter as PDF bytes (MHLW 診療情報提供書 layout, IPAex fonts embedded, key images from their stored
+    copies — see app.sharing.sources.key_images_by_id)."""
+    attachments = {f"key-image-{n}": (i.image_bytes, i.media_type) for n, i in enumerate(images, start=1)}
+    return render_pdf(TEMPLATE, letter_context(letter, patient, clinic, images), refused, attachments)

@@ -73,6 +73,18 @@ def quoted_from_record(session: Session, clinic_id: int, patient_id: int) -> dic
     }
 
 
+def read_key_image_ids(session: Session, clinic_id: int, patient_id: int, form: Any) -> list[int]:
+    """The key images ticked on the letter form; an id that is not one of this patient's current key images is
+    refused (LetterError), so a letter can never print another patient's image."""
+    wanted = [int(v) for v in form.getlist("key_image") if str(v).isdigit()]
+    if len(wanted) != len(form.getlist("key_image")):
+        raise LetterError({"key_image": "添付画像の指定が正しくありません"})
+    available = {k.id for k in sources.key_images_for(session, clinic_id, patient_id)}
+    if any(i not in available for i in wanted):
+        raise LetterError({"key_image": "この患者のキー画像ではない画像は添付できません"})
+    return list(dict.fromkeys(wanted))
+
+
 def read_form(form: Any) -> dict[str, str]:
     """The posted letter fields, trimmed (line breaks kept)."""
     return {name: (form.get(name) or "").replace("\r\n", "\n").strip() for name in FIELDS}
@@ -93,13 +105,14 @@ def _check(values: dict[str, str]) -> None:
 
 
 def create_letter(session: Session, clinic_id: int, actor: Actor, patient_id: int,
-                  values: dict[str, str]) -> ReferralLetter:
-    """Save a new draft letter."""
+                  values: dict[str, str], key_image_ids: list[int] | None = None) -> ReferralLetter:
+    """Save a new draft letter (with the key images to attach, already checked by read_key_image_ids)."""
     _check(values)
     staff = get_staff(session, clinic_id, actor.user_id) if actor.user_id else None
     letter = ReferralLetter(clinic_id=clinic_id, patient_id=patient_id, author_id=actor.user_id,
                             author_name=staff.display_name if staff else (actor.login_id or ""),
-                            written_on=japan_today(), status=DRAFT, **values)
+                            written_on=japan_today(), status=DRAFT, key_image_ids=list(key_image_ids or []),
+                            **values)
     session.add(letter)
     session.flush()
     record_audit(session, actor, "letter.create", clinic_id=clinic_id, entity_type="referral_letter",
@@ -107,18 +120,22 @@ def create_letter(session: Session, clinic_id: int, actor: Actor, patient_id: in
     return letter
 
 
-def update_letter(session: Session, actor: Actor, letter: ReferralLetter, values: dict[str, str]) -> ReferralLetter:
+def update_letter(session: Session, actor: Actor, letter: ReferralLetter, values: dict[str, str],
+                  key_image_ids: list[int] | None = None) -> ReferralLetter:
     """Change a draft (a confirmed letter is never edited: write a new one)."""
     if letter.status != DRAFT:
         raise LetterError({"_form": "確定した紹介状は編集できません。新しく作成してください"})
     _check(values)
     before = {k: getattr(letter, k) for k in values}
+    changed = sorted(k for k in values if before[k] != values[k])
     for name, value in values.items():
         setattr(letter, name, value)
+    if key_image_ids is not None and list(key_image_ids) != list(letter.key_image_ids or []):
+        letter.key_image_ids = list(key_image_ids)
+        changed.append("key_image_ids")
     letter.written_on = japan_today()
     record_audit(session, actor, "letter.update", clinic_id=letter.clinic_id, entity_type="referral_letter",
-                 entity_id=letter.id, patient_id=letter.patient_id,
-                 summary={"changed": sorted(k for k in values if before[k] != values[k])})
+                 entity_id=letter.id, patient_id=letter.patient_id, summary={"changed": changed})
     return letter
 
 

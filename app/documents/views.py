@@ -17,6 +17,7 @@ from app.db import db_session
 from app.documents import bp, printing, services
 from app.documents.models import DRAFT
 from app.patients import services as patients
+from app.sharing import sources
 from app.sharing.fhir.mapping import MappingError
 from app.sharing.fhir.validation import FhirValidationError
 
@@ -60,9 +61,17 @@ def new(patient_id: int):
     """A new letter with the record pulled in (自動引用), ready to edit."""
     patient = _patient_or_404(patient_id)
     _log(patient, "view", "patient.letters.new")
-    values = services.quoted_from_record(db_session(), current_user.clinic_id, patient.id)
-    return render_template("documents/form.html", patient=patient, values=values, errors={}, letter=None,
-                           fields=services.FIELDS, today=japan_today())
+    db = db_session()
+    values = services.quoted_from_record(db, current_user.clinic_id, patient.id)
+    images = sources.key_images_for(db, current_user.clinic_id, patient.id)
+    return _form(patient, values, {}, None, images, [i.id for i in images])
+
+
+def _form(patient, values, errors, letter, images, chosen, status: int = 200):
+    """The letter form; `images` are the patient's key images to choose from, `chosen` the ticked ids."""
+    return render_template("documents/form.html", patient=patient, values=values, errors=errors, letter=letter,
+                           fields=services.FIELDS, today=japan_today(), key_images=images,
+                           chosen_images=set(chosen)), status
 
 
 @bp.post("/patients/<int:patient_id>/letters")
@@ -72,12 +81,14 @@ def create(patient_id: int):
     patient = _patient_or_404(patient_id)
     db = db_session()
     values = services.read_form(request.form)
+    images = sources.key_images_for(db, current_user.clinic_id, patient.id)
+    chosen: list[int] = []
     try:
-        letter = services.create_letter(db, current_user.clinic_id, current_actor(), patient.id, values)
+        chosen = services.read_key_image_ids(db, current_user.clinic_id, patient.id, request.form)
+        letter = services.create_letter(db, current_user.clinic_id, current_actor(), patient.id, values, chosen)
     except services.LetterError as exc:
         db.rollback()
-        return render_template("documents/form.html", patient=patient, values=values, errors=exc.errors,
-                               letter=None, fields=services.FIELDS, today=japan_today()), 422
+        return _form(patient, values, exc.errors, None, images, chosen, 422)
     db.commit()
     flash("紹介状を下書き保存しました。内容を確認して確定してください", "success")
     return redirect(url_for("documents.show", patient_id=patient.id, letter_id=letter.id))
@@ -92,7 +103,9 @@ def show(patient_id: int, letter_id: int):
     db = db_session()
     note = services.refresh_read_state(db, letter)
     _log(patient, "view", f"letter:{letter.id}")
-    return render_template("documents/show.html", patient=patient, letter=letter, note=note, today=japan_today())
+    attached = sources.key_images_by_id(db, current_user.clinic_id, patient.id, letter.key_image_ids or [])
+    return render_template("documents/show.html", patient=patient, letter=letter, note=note, today=japan_today(),
+                           attached_images=attached)
 
 
 @bp.route("/patients/<int:patient_id>/letters/<int:letter_id>/edit", methods=["GET", "POST"])
@@ -102,18 +115,19 @@ def edit(patient_id: int, letter_id: int):
     patient = _patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
+    images = sources.key_images_for(db, current_user.clinic_id, patient.id)
     if request.method == "GET":
         _log(patient, "view", f"letter:{letter.id}")
         values = {name: getattr(letter, name) for name in services.FIELDS}
-        return render_template("documents/form.html", patient=patient, values=values, errors={}, letter=letter,
-                               fields=services.FIELDS, today=japan_today())
+        return _form(patient, values, {}, letter, images, letter.key_image_ids or [])
     values = services.read_form(request.form)
+    chosen: list[int] = []
     try:
-        services.update_letter(db, current_actor(), letter, values)
+        chosen = services.read_key_image_ids(db, current_user.clinic_id, patient.id, request.form)
+        services.update_letter(db, current_actor(), letter, values, chosen)
     except services.LetterError as exc:
         db.rollback()
-        return render_template("documents/form.html", patient=patient, values=values, errors=exc.errors,
-                               letter=letter, fields=services.FIELDS, today=japan_today()), 422
+        return _form(patient, values, exc.errors, letter, images, chosen, 422)
     db.commit()
     flash("紹介状を保存しました", "success")
     return redirect(url_for("documents.show", patient_id=patient.id, letter_id=letter.id))
@@ -153,7 +167,8 @@ def pdf(patient_id: int, letter_id: int):
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
     clinic = db.get(Clinic, current_user.clinic_id)
-    body = printing.letter_pdf(letter, patient, clinic)
+    images = sources.key_images_by_id(db, current_user.clinic_id, patient.id, letter.key_image_ids or [])
+    body = printing.letter_pdf(letter, patient, clinic, images=images)
     if letter.status != DRAFT:
         services.mark(db, current_actor(), letter, "printed")
     log_access(db, current_actor(), patient_id=patient.id, action="print", resource=f"letter:{letter.id}")

@@ -27,16 +27,24 @@ def _assets(name: str) -> dict[str, tuple[Path, str]]:
             "style.css": (PRINT_TEMPLATES / name / "style.css", "text/css")}
 
 
-def make_fetcher(name: str, refused: list[str] | None = None) -> Any:
-    """A WeasyPrint URL fetcher serving only kamikarte-asset:<asset>; every other URL is refused (and listed in
-    `refused` when given, for tests)."""
+#: In-memory assets a document brings (a letter's key images): name → (bytes, media type).
+Attachments = dict[str, tuple[bytes, str]]
+
+
+def make_fetcher(name: str, refused: list[str] | None = None, attachments: Attachments | None = None) -> Any:
+    """A WeasyPrint URL fetcher serving only kamikarte-asset:<asset> (the template's own files and the document's
+    `attachments`, kept in memory); every other URL is refused (and listed in `refused` when given, for tests)."""
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     assets = _assets(name)
+    attached = attachments or {}
 
     class AssetOnlyFetcher(URLFetcher):
         def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:  # noqa: ARG002 — WeasyPrint's API
             key = url[len(ASSET_SCHEME):] if url.startswith(ASSET_SCHEME) else None
+            if key in attached:
+                body, media_type = attached[key]
+                return URLFetcherResponse(url, body=body, headers={"Content-Type": media_type})
             if key not in assets:
                 if refused is not None:
                     refused.append(url)
@@ -61,9 +69,11 @@ def render_html(name: str, context: dict[str, Any]) -> str:
     return _environment(name).get_template("template.html").render(asset=ASSET_SCHEME, **context)
 
 
-def render_pdf(name: str, context: dict[str, Any], refused: list[str] | None = None) -> bytes:
-    """The print template as PDF bytes, fonts embedded, nothing fetched from outside."""
+def render_pdf(name: str, context: dict[str, Any], refused: list[str] | None = None,
+               attachments: Attachments | None = None) -> bytes:
+    """The print template as PDF bytes, fonts embedded, nothing fetched from outside (images a document brings
+    are passed in `attachments` and referenced as kamikarte-asset:<name>)."""
     from weasyprint import HTML
 
     return HTML(string=render_html(name, context), base_url=ASSET_SCHEME,
-                url_fetcher=make_fetcher(name, refused)).write_pdf()
+                url_fetcher=make_fetcher(name, refused, attachments)).write_pdf()

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.timeutil import JST, japan_today
-from app.imaging.services import key_images_for_patient
+from app.imaging.models import KeyImage as KeyImageRecord
+from app.imaging.services import key_images_for_patient, sha256_hex
 from app.labs.models import LabResult as LabResultRecord
 from app.sharing.fhir.mapping import LabResult
 
@@ -60,3 +61,17 @@ def key_images_for(session: Session, clinic_id: int, patient_id: int) -> list[Ke
     return [KeyImage(id=k.id, title=k.caption, study_date=k.taken_on.isoformat() if k.taken_on else "",
                      image_bytes=k.image_bytes, media_type=k.media_type, sha256=k.sha256)
             for k in key_images_for_patient(session, clinic_id, patient_id) if k.is_intact]
+
+
+def key_images_by_id(session: Session, clinic_id: int, patient_id: int, ids: list[int]) -> list[KeyImage]:
+    """The key images a letter attached, in its order, exactly as they were attached (a caption corrected later
+    is a new version with a new id; the letter keeps showing the one it was written with). A copy whose bytes no
+    longer match their SHA-256 is left out rather than printed wrong."""
+    if not ids:
+        return []
+    rows = {k.id: k for k in session.scalars(select(KeyImageRecord).where(
+        KeyImageRecord.clinic_id == clinic_id, KeyImageRecord.patient_id == patient_id,
+        KeyImageRecord.id.in_(ids)))}
+    return [KeyImage(id=k.id, title=k.caption, study_date=k.study_date.isoformat() if k.study_date else "",
+                     image_bytes=k.image_bytes, media_type=k.media_type, sha256=k.image_sha256)
+            for k in (rows.get(i) for i in ids) if k is not None and sha256_hex(k.image_bytes) == k.image_sha256]

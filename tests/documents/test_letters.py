@@ -201,3 +201,59 @@ def test_sharing_while_the_service_is_down_is_retried_and_a_refusal_is_explained
     outbox.run_once(app.extensions["db_sessionmaker"], base_delay=0)
     html = client.get(second.location).get_data(as_text=True)
     assert "共有拒否" in html and "被保険者番号がありません" in html
+
+
+def _key_image(session, desk, patient=None, caption="右肺下葉の結節"):
+    import io
+    from datetime import UTC, date, datetime
+
+    from PIL import Image
+
+    from app.imaging.models import KeyImage
+    from app.imaging.services import sha256_hex
+
+    buffer = io.BytesIO()
+    Image.new("L", (64, 64), 200).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    owner = patient or desk["patient"]
+    item = KeyImage(clinic_id=owner.clinic_id, patient_id=owner.id, study_uid="1.2.3", series_uid="1.2.3.1",
+                    instance_uid="1.2.3.1.1", frame=1, caption=caption, image_bytes=data, media_type="image/png",
+                    image_sha256=sha256_hex(data), study_date=date(2026, 11, 15), recorded_at=datetime.now(UTC))
+    session.add(item)
+    session.flush()
+    item.lineage_id = item.id
+    session.commit()
+    return item
+
+
+def test_a_key_image_is_chosen_shown_and_printed_from_its_stored_copy(client, session, desk, tmp_path):
+    image = _key_image(session, desk)
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    form, created = _write(client, desk["patient"], key_image=str(image.id))
+    # The form offers the patient's key images, ticked (自動引用), with their stored picture.
+    assert f'name="key_image" value="{image.id}" checked' in form and "右肺下葉の結節" in form
+    assert created.status_code == 302
+    letter = session.scalars(select(ReferralLetter)).one()
+    assert letter.key_image_ids == [image.id]
+    page = client.get(created.location).get_data(as_text=True)
+    assert f"/key-images/{image.id}/image" in page and "添付キー画像" in page
+    pdf = client.get(f"{created.location}/pdf").data
+    assert "2026-11-15 右肺下葉の結節" in _text(pdf, tmp_path)
+    path = tmp_path / "letter.pdf"
+    path.write_bytes(pdf)
+    listed = subprocess.run([_tool("pdfimages"), "-list", str(path)], capture_output=True, text=True,  # noqa: S603
+                            check=True).stdout
+    assert re.search(r"\bimage\s+64\s+64\b", listed), listed
+
+
+def test_another_patients_key_image_cannot_be_attached(client, session, desk):
+    from tests.factories import make_patient
+
+    other = make_patient(session, desk["clinic"], name="別人　花子")
+    session.commit()
+    foreign = _key_image(session, desk, patient=other, caption="別人の画像")
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    _, refused = _write(client, desk["patient"], key_image=str(foreign.id))
+    assert refused.status_code == 422
+    assert "この患者のキー画像ではない画像は添付できません" in refused.get_data(as_text=True)
+    assert session.scalar(select(ReferralLetter.id)) is None
