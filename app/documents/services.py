@@ -4,7 +4,6 @@ mark it sent, share it as a FHIR document through the outbox; documents other in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -317,13 +316,6 @@ def section_texts(bundle: dict[str, Any]) -> list[tuple[str, str]]:
 
     composition = (bundle.get("entry") or [{}])[0].get("resource", {})
     return walk(composition.get("section", []))
-
-
-def age(birth: date, on: date) -> int:
-    """Completed years."""
-    from app.core.jp import age_on
-
-    return age_on(birth, on)
 
 
 register_handler(SHARE, deliver_share)

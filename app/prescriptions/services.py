@@ -280,6 +280,9 @@ def cancel(session: Session, clinic_id: int, actor: Actor, prescription: Prescri
     record_audit(session, actor, "prescription.cancel", clinic_id=clinic_id, entity_type="prescription",
                  entity_id=prescription.id, patient_id=prescription.patient_id,
                  summary={"before": {"status": ISSUED}, "after": {"status": CANCELLED}, "reason": reason[:200]})
+    from app.sharing.registration import record_confirmed  # the service hears the 処方 is cancelled
+
+    record_confirmed(session, prescription)
     return prescription
 
 

@@ -12,7 +12,9 @@ from app.db import Base, ClinicScoped, UTCDateTime, utcnow
 CONSENT_SOURCE = "オンライン資格確認"
 #: Registration states: waiting for the outbox, delivered, refused for good by the service, to be retried.
 QUEUED, REGISTERED, REFUSED, RETRYING = "queued", "registered", "refused", "retrying"
-STATUS_LABELS = {QUEUED: "送信待ち", REGISTERED: "登録済", REFUSED: "登録拒否", RETRYING: "再送待ち"}
+WITHDRAWN = "withdrawn"  # a withdrawn (取消) item taken back from the service
+STATUS_LABELS = {QUEUED: "送信待ち", REGISTERED: "登録済", REFUSED: "登録拒否", RETRYING: "再送待ち",
+                 WITHDRAWN: "取下げ済"}
 
 
 class SharingConsent(ClinicScoped, Base):
@@ -45,7 +47,7 @@ class SharingRegistration(ClinicScoped, Base):
     subject_type: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))
-    #: queued / registered / refused / retrying, and the service's reason when it refused or failed.
+    #: queued / registered / refused / retrying / withdrawn, and the service's reason when it refused or failed.
     status: Mapped[str] = mapped_column(String(12), default=QUEUED)
     reason: Mapped[str] = mapped_column(Text, default="")
     outbox_message_id: Mapped[int | None] = mapped_column(Integer)

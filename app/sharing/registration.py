@@ -21,8 +21,9 @@ from app.patients.models import Patient
 from app.patients.profile_models import Allergy, Contraindication, Infection
 from app.prescriptions.models import Prescription, PrescriptionRp
 from app.sharing.fhir import mapping
+from app.sharing.fhir.systems import RESOURCE_INSTANCE
 from app.sharing.fhir.validation import FhirValidationError
-from app.sharing.models import REFUSED, REGISTERED, RETRYING, SharingRegistration
+from app.sharing.models import REFUSED, REGISTERED, RETRYING, WITHDRAWN, SharingRegistration
 from app.sharing.services import client_for, settings_of
 
 KIND = "sharing.register"
@@ -42,8 +43,6 @@ def _kind_of(record: Any) -> str:
 def record_confirmed(session: Session, record: Any) -> SharingRegistration | None:
     """Hook for the save services: queue a confirmed record's registration (nothing when the clinic has no
     connection to the service, or the version withdraws the item). Runs in the caller's transaction."""
-    if getattr(record, "retracted", False):
-        return None  # withdrawing at the service is not done yet (see the report); never send a withdrawn item
     subject_type = record.__tablename__
     if subject_type not in SUBJECTS:
         return None
@@ -54,9 +53,11 @@ def record_confirmed(session: Session, record: Any) -> SharingRegistration | Non
                                        subject_type=subject_type, subject_id=record.id, kind=_kind_of(record))
     session.add(registration)
     session.flush()
-    message = enqueue(session, clinic_id=record.clinic_id, kind=KIND, payload={"registration_id": registration.id},
+    withdraw = bool(getattr(record, "retracted", False))  # 取消: the item leaves the service too
+    message = enqueue(session, clinic_id=record.clinic_id, kind=KIND,
+                      payload={"registration_id": registration.id, "withdraw": withdraw},
                       subject_type="sharing_registration", subject_id=registration.id, patient_id=record.patient_id,
-                      idempotency_key=f"{KIND}:{record.clinic_id}:{subject_type}:{record.id}")
+                      idempotency_key=f"{KIND}:{record.clinic_id}:{registration.id}")
     registration.outbox_message_id = message.id
     return registration
 
@@ -69,7 +70,8 @@ def _record(session: Session, registration: SharingRegistration) -> Any:
     return session.scalar(query)
 
 
-def build_registration_bundle(session: Session, registration: SharingRegistration) -> dict[str, Any]:
+def build_registration_bundle(session: Session, registration: SharingRegistration, *,
+                              check: bool = True) -> dict[str, Any]:
     """The validated JP_Bundle_CLINS of one registration (MappingError / FhirValidationError when it cannot be)."""
     clinic = session.get(Clinic, registration.clinic_id)
     patient = session.scalar(scoped(Patient, registration.clinic_id).where(Patient.id == registration.patient_id))
@@ -87,6 +89,9 @@ def build_registration_bundle(session: Session, registration: SharingRegistratio
         resources = [mapping.infection_resource(record, ctx)]
     else:
         resources = mapping.medication_request_resources(record, ctx)
+    if not check:  # only the identifiers are needed (withdrawal): no validation of a withdrawn item's content
+        return {"entry": [{"resource": r} for r in [mapping.patient_resource(patient, ctx, check=False),
+                                                    *resources]]}
     return mapping.registration_bundle(mapping.patient_resource(patient, ctx), resources, ctx,
                                        document_id=f"6info-{registration.subject_type}-{registration.subject_id}")
 
@@ -102,6 +107,8 @@ def deliver_registration(session: Session, message: OutboxMessage) -> dict[str, 
         session.commit()  # the reason stays on the registration although the message fails for good
         return PermanentDeliveryError(reason)
 
+    if message.payload.get("withdraw"):
+        return _withdraw(session, registration, refuse)
     try:
         bundle = build_registration_bundle(session, registration)
     except FhirValidationError as exc:
@@ -125,6 +132,33 @@ def deliver_registration(session: Session, message: OutboxMessage) -> dict[str, 
                  entity_type=registration.subject_type, entity_id=registration.subject_id,
                  patient_id=registration.patient_id, summary={"after": {"locations": locations}})
     return {"locations": locations}
+
+
+def _withdraw(session: Session, registration: SharingRegistration, refuse: Any) -> dict[str, Any]:
+    """Withdraw a withdrawn (取消) item at the service by its resource instance identifier."""
+    try:
+        bundle = build_registration_bundle(session, registration, check=False)
+    except mapping.MappingError as exc:
+        raise refuse(str(exc)) from exc
+    clinic = session.get(Clinic, registration.clinic_id)
+    client = client_for(clinic) if clinic else None
+    if client is None:
+        raise DeliveryError("電子カルテ情報共有サービスの接続先が設定されていません")
+    withdrawn = []
+    try:
+        for entry in bundle["entry"][1:]:
+            resource = entry["resource"]
+            instance = next(i["value"] for i in resource["identifier"] if i["system"] == RESOURCE_INSTANCE)
+            client.withdraw(resource["resourceType"], instance)
+            withdrawn.append(instance)
+    except SharingError as exc:
+        if not exc.retryable:
+            raise refuse(exc.message_ja) from exc
+        registration.status, registration.reason = RETRYING, exc.message_ja[:2000]
+        session.commit()
+        raise DeliveryError(exc.message_ja) from exc
+    registration.status, registration.reason, registration.registered_at = WITHDRAWN, "", utcnow()
+    return {"withdrawn": withdrawn}
 
 
 def latest_by_subject(session: Session, clinic_id: int, patient_id: int) -> dict[tuple[str, int], SharingRegistration]:

@@ -195,6 +195,8 @@ def _entry(resource: dict[str, Any], kind: str) -> NationalEntry:
     elif kind == "medication":
         title = _text(resource.get("medicationCodeableConcept"))
         detail = "、".join(d.get("text", "") for d in resource.get("dosageInstruction", []))
+        if resource.get("status") in ("cancelled", "entered-in-error", "stopped"):
+            detail = f"【中止・取消】{detail}"
         day = resource.get("authoredOn") or ""
     else:
         title, detail = _text(resource.get("code")), _value(resource)

@@ -14,7 +14,7 @@ from app.db import db_session
 from app.patients import services as patients
 from app.patients.profile_views import sparkline
 from app.sharing import bp, records, registration, services
-from app.sharing.fhir.mapping import KINDS, MappingError
+from app.sharing.fhir.mapping import KINDS, MappingError, member_id
 
 
 def _patient_or_404(patient_id: int):
@@ -41,11 +41,10 @@ def index(patient_id: int):
     states = registration.latest_by_subject(db, clinic.id, patient.id)
     charts = [(series, sparkline([(day, value) for day, value in series.points], min_span=0.1))
               for series in view.checkups]
-    member = None
     try:
-        member = services.mapping.member_id(patient)
+        member = member_id(patient)
     except MappingError:
-        pass
+        member = None  # the screen shows the patient cannot be identified at the service
     return render_template("sharing/index.html", patient=patient, consent=consent, view=view, own=own,
                            kinds=KINDS, order=services.ORDER, states=states, charts=charts, member=member,
                            connected=bool(services.settings_of(clinic)), today=japan_today())

@@ -184,6 +184,27 @@ def create_app() -> Flask:
         return _fhir(outcome([("error", "not-supported", "JP_Bundle_CLINS（collection）または JP_Bundle_eReferral"
                                                           "（document）ではありません")]), 422)
 
+    @app.delete("/clinic/<code>/fhir/<kind>")
+    def withdraw(code: str, kind: str):
+        """Conditional delete by resource instance identifier: withdraw an item the institution registered
+        (another institution's items are never touched). Idempotent: nothing left to delete is success too."""
+        if (reply := guard(code)) is not None:
+            return reply
+        value = request.args.get("identifier", "").split("|")[-1]
+        if kind not in KINDS or not value:
+            return _fhir(outcome([("error", "required", "resourceType と identifier を指定してください")]), 400)
+        removed = 0
+        with state.lock:
+            for record in state.patients.values():
+                for instance, resource in list(record["resources"].items()):
+                    institution = next((e.get("valueIdentifier", {}).get("value") for e in resource.get("extension",
+                                                                                                         [])
+                                        if e.get("url") == INSTITUTION_EXT), None)
+                    if instance == value and resource.get("resourceType") == kind and institution == code:
+                        del record["resources"][instance]
+                        removed += 1
+        return _fhir(outcome([("information", "informational", f"{removed}件を取り下げました")]), 200)
+
     def register_document(code: str, bundle: dict[str, Any]):
         entries = [e.get("resource") or {} for e in bundle.get("entry") or []]
         if not entries or entries[0].get("resourceType") != "Composition":

@@ -135,3 +135,34 @@ def test_a_correction_replaces_the_registered_item_at_the_service(app, client, s
     held = sharing.registered()["patients"][MEMBER]["resources"]
     assert len(held) == 1 and held[0]["clinicalStatus"]["coding"][0]["code"] == "resolved"
     assert held[0]["abatementDateTime"] == "2026-10-01"
+
+
+def test_a_withdrawn_item_and_a_cancelled_prescription_reach_the_service(app, client, session, sharing):
+    from app.patients.profile_models import Allergy
+    from app.prescriptions.models import Prescription
+
+    desk = arrange(session, integrations=connect(sharing=sharing), records=False)
+    load_shipped_subset(session)
+    session.commit()
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    patient = desk["patient"]
+    page = f"/patients/{patient.id}/profile/allergies/new"
+    client.post(f"/patients/{patient.id}/profile/allergies", {"category": "food", "drug_scope": "product",
+                                                             "substance": "そば", "severity": "mild"}, form_page=page)
+    _issue(client, patient, THREE_LINES)
+    _deliver(app)
+    held = sharing.registered()["patients"][MEMBER]["resources"]
+    assert sorted(r["resourceType"] for r in held) == ["AllergyIntolerance"] + ["MedicationRequest"] * 3
+    allergy = session.scalars(select(Allergy)).one()
+    edit = f"/patients/{patient.id}/profile/allergies/{allergy.id}/edit"
+    assert client.post(f"/patients/{patient.id}/profile/allergies/{allergy.id}/retract", {"reason": "別患者の記録"},
+                       form_page=edit).status_code == 302
+    rx = session.scalars(select(Prescription)).one()
+    show = f"/patients/{patient.id}/prescriptions/{rx.id}"
+    assert client.post(f"{show}/cancel", {"reason": "用量の誤り", "then": ""}, form_page=show).status_code == 302
+    _deliver(app)
+    held = sharing.registered()["patients"][MEMBER]["resources"]
+    assert [r["resourceType"] for r in held] == ["MedicationRequest"] * 3  # the allergy is withdrawn
+    assert {r["status"] for r in held} == {"cancelled"}  # the same three items, now cancelled
+    states = {r.kind: r.status for r in session.scalars(select(SharingRegistration).order_by(SharingRegistration.id))}
+    assert states["other_allergy"] == "withdrawn"

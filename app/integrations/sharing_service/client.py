@@ -91,6 +91,11 @@ class SharingClient:
         payload = self._call("POST", "Bundle", body=bundle)
         return [e.get("response", {}).get("location", "") for e in payload.get("entry", [])]
 
+    def withdraw(self, resource_type: str, instance_id: str) -> None:
+        """Withdraw an item we registered (conditional delete by its resource instance identifier)."""
+        self._call("DELETE", resource_type, params={
+            "identifier": f"http://jpfhir.jp/fhir/core/IdSystem/resourceInstance-identifier|{instance_id}"})
+
     def search(self, member_id: str) -> list[dict[str, Any]]:
         """Every institution's 6-information resources of a patient (SharingConsentRequired without consent)."""
         return _resources(self._call("GET", "Bundle", params={"identifier": member_id}))
