@@ -66,7 +66,7 @@ def own_items(session: Session, clinic: Any, patient: Any, *, with_resources: bo
                              [mapping.infection_resource(i, ctx, check=check)] if ctx else []))
     for r in sources.lab_results_for(session, clinic.id, patient.id):
         items.append(OwnItem("lab_result", r.name, f"{r.value} {r.unit}".strip(), r.effective.date(), "lab_result",
-                             0, [mapping.lab_result_resource(r, ctx, check=check)] if ctx else []))
+                             r.record_id, [mapping.lab_result_resource(r, ctx, check=check)] if ctx else []))
     prescriptions = session.scalars(scoped(Prescription, clinic.id).where(
         Prescription.patient_id == patient.id, Prescription.status == ISSUED)
         .options(selectinload(Prescription.rps).selectinload(PrescriptionRp.lines))

@@ -15,11 +15,13 @@ from app.core.audit import SYSTEM, record_audit
 from app.db import scoped, utcnow
 from app.diagnoses.models import Diagnosis, Disease
 from app.integrations.sharing_service import SharingError
+from app.labs.models import LabResult
 from app.outbox.models import OutboxMessage
 from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, register_handler
 from app.patients.models import Patient
 from app.patients.profile_models import Allergy, Contraindication, Infection
 from app.prescriptions.models import Prescription, PrescriptionRp
+from app.sharing import sources
 from app.sharing.fhir import mapping
 from app.sharing.fhir.systems import RESOURCE_INSTANCE
 from app.sharing.fhir.validation import FhirValidationError
@@ -30,14 +32,14 @@ KIND = "sharing.register"
 #: Tables whose confirmed rows are 6 information.
 SUBJECTS: dict[str, Any] = {"patient_diagnosis": Diagnosis, "patient_allergy": Allergy,
                             "patient_contraindication": Contraindication, "patient_infection": Infection,
-                            "prescription": Prescription}
+                            "prescription": Prescription, "lab_result": LabResult}
 
 
 def _kind_of(record: Any) -> str:
     if isinstance(record, Allergy):
         return "drug_allergy" if record.category == "drug" else "other_allergy"
     return {Diagnosis: "condition", Contraindication: "contraindication", Infection: "infection",
-            Prescription: "medication"}[type(record)]
+            Prescription: "medication", LabResult: "lab_result"}[type(record)]
 
 
 def record_confirmed(session: Session, record: Any) -> SharingRegistration | None:
@@ -87,6 +89,8 @@ def build_registration_bundle(session: Session, registration: SharingRegistratio
         resources = [mapping.contraindication_resource(record, ctx)]
     elif isinstance(record, Infection):
         resources = [mapping.infection_resource(record, ctx)]
+    elif isinstance(record, LabResult):
+        resources = [mapping.lab_result_resource(sources.as_lab_result(record), ctx)]
     else:
         resources = mapping.medication_request_resources(record, ctx)
     if not check:  # only the identifiers are needed (withdrawal): no validation of a withdrawn item's content

@@ -44,9 +44,14 @@ def lab_results_for(session: Session, clinic_id: int, patient_id: int) -> list[L
         LabResultRecord.jlac10 != "", LabResultRecord.result_status.in_(("F", "C")),
         LabResultRecord.collected_on >= since)
         .order_by(LabResultRecord.collected_on.desc(), LabResultRecord.lab_code))
-    return [LabResult(local_code=r.lab_code, name=r.name, jlac10=r.jlac10,
-                      value=r.numeric_value if r.numeric_value is not None else r.value, unit=r.unit,
-                      effective=_effective(r)) for r in rows]
+    return [as_lab_result(r) for r in rows]
+
+
+def as_lab_result(record: LabResultRecord) -> LabResult:
+    """One stored result as the FHIR mapping takes it."""
+    return LabResult(local_code=record.lab_code, name=record.name, jlac10=record.jlac10,
+                     value=record.numeric_value if record.numeric_value is not None else record.value,
+                     unit=record.unit, effective=_effective(record), record_id=record.id)
 
 
 def _effective(result: LabResultRecord) -> datetime:

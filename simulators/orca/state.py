@@ -12,6 +12,8 @@ from simulators.orca.visits import Reception, make_receptions
 
 #: PUSH notifications older than this are deleted (pusheventgetv2: "about 7 days").
 PUSH_KEEP = timedelta(days=7)
+#: How long before the first look a seeded day's receptions count as made (their PUSH time).
+SEEDED_BEFORE = timedelta(minutes=10)
 
 
 class ClinicState:
@@ -86,9 +88,12 @@ class ClinicState:
             self.receptions[day] = rows
             self.last_acceptance[day] = len(rows)
             if day == self.today():
+                # Never stamped in the future: a run just after midnight finds today's morning list as if made
+                # before the simulator started (SEEDED_BEFORE ago), like any list made earlier in the day.
+                made = max(self.now() - SEEDED_BEFORE, datetime.combine(day, time.min, tzinfo=JST))
                 for row in rows:
                     self.notify("patient_accept", self.accept_body("add", row),
-                                at=datetime.combine(day, row.at, tzinfo=JST))
+                                at=min(datetime.combine(day, row.at, tzinfo=JST), made))
         return self.receptions[day]
 
     def next_acceptance_id(self, day: date) -> str:

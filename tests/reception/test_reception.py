@@ -182,7 +182,7 @@ def test_cancelled_in_orca_shows_as_cancelled(app, orca, orca_clinic, session):
     from app.integrations.orca import OrcaClient
 
     client = OrcaClient(orca.base_url("1310123458"), "ormaster-a", "orca-demo-a")
-    client.cancel_reception("00005", "00005", date.today())
+    client.cancel_reception("00005", "00005", japan_today())  # ORCA's day is Japan's (not the machine's UTC)
     _sync(app)
     session.expire_all()
     visit = session.scalars(select(Visit).where(Visit.orca_acceptance_id == "00005")).one()

@@ -63,6 +63,8 @@ class LabResult:
     unit: str
     effective: datetime
     abbreviation: str = ""
+    #: The lab_result row it comes from (0 when it is not one of ours): its registration is kept by it.
+    record_id: int = 0
 
 
 def member_id(patient: Any) -> str:
