@@ -265,3 +265,16 @@ def test_polling_fetches_imports_and_acknowledges(app, client, session, lab_cent
     lab_center.release(order.order_number, kind="corrected")
     client.post("/labs/poll", {}, form_page="/labs/messages")
     assert [v.result_status for v in _results(session, lab_code="K0201")] == ["F", "C"]
+
+
+def test_the_background_poller_imports_what_the_lab_holds(app, client, session, lab_center):
+    from app.labs.poller import LabPoller
+
+    desk = make_desk(session, lab_center)
+    client.login(desk["nurse"].login_id, desk["nurse"].totp_secret)
+    place_order(client, desk["patient"], sets=["S005"])
+    deliver(app)
+    lab_center.release(latest_order(session).order_number, kind="abnormal")
+    LabPoller(app.extensions["db_sessionmaker"], 300).run_once()
+    assert latest_order(session).status == "complete"
+    assert {r.value for r in _results(session)} == {"(+)", "(−)"}
