@@ -139,3 +139,6 @@ def _start_outbox_thread(app: Flask) -> None:
             poller = OrcaPoller(app.extensions["db_sessionmaker"], app.config["ORCA_POLL_SECONDS"])
             poller.start_thread()
             app.extensions["orca_poller"] = poller
+        from app.labs.poller import start_lab_poller
+
+        start_lab_poller(app)

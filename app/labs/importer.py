@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from app.core.audit import SYSTEM, record_audit
 from app.core.jp import search_key
@@ -487,19 +487,28 @@ def _write(session: Session, batch: _Batch, group: list[_Pending], clinic_code: 
 
 
 def _update_orders(session: Session, clinic_id: int, rows: list[_Row]) -> None:
+    """Set each touched order to partial or complete from its current final results (plain column reads and one
+    executemany: an import touches hundreds of orders)."""
     order_ids = sorted({r.values["order_id"] for r in rows if r.values["order_id"]})
     if not order_ids:
         return
     have: dict[int, set[tuple[str, str]]] = {}
-    for order_id, number, code in session.execute(select(LabResult.order_id, LabResult.specimen_number,
-                                                         LabResult.lab_code).where(
-            LabResult.clinic_id == clinic_id, LabResult.order_id.in_(order_ids), LabResult.superseded_at.is_(None),
-            LabResult.result_status.in_(("F", "C")))):
-        have.setdefault(order_id, set()).add((number, code))
-    for order in session.scalars(scoped(LabOrder, clinic_id).where(LabOrder.id.in_(order_ids))
-                                 .options(selectinload(LabOrder.specimens))):
-        wanted = {(s.specimen_number, i["lab_code"]) for s in order.specimens for i in s.items}
-        order.status = "complete" if wanted <= have.get(order.id, set()) else "partial"
+    wanted: dict[int, set[tuple[str, str]]] = {}
+    for start in range(0, len(order_ids), 500):
+        chunk = order_ids[start:start + 500]
+        for order_id, number, code in session.execute(select(
+                LabResult.order_id, LabResult.specimen_number, LabResult.lab_code).where(
+                LabResult.clinic_id == clinic_id, LabResult.order_id.in_(chunk), LabResult.superseded_at.is_(None),
+                LabResult.result_status.in_(("F", "C")))):
+            have.setdefault(order_id, set()).add((number, code))
+        for order_id, number, items in session.execute(select(
+                LabSpecimen.order_id, LabSpecimen.specimen_number, LabSpecimen.items).where(
+                LabSpecimen.clinic_id == clinic_id, LabSpecimen.order_id.in_(chunk))):
+            wanted.setdefault(order_id, set()).update((number, i["lab_code"]) for i in items)
+    table = LabOrder.__table__
+    session.execute(update(table).where(table.c.id == bindparam("b_id"), table.c.clinic_id == clinic_id), [
+        {"b_id": order_id, "status": "complete" if wanted.get(order_id, set()) <= have.get(order_id, set())
+         else "partial"} for order_id in order_ids])
 
 
 def build_ack(code: str, text: str, message: Message | None, clinic_code: str) -> bytes:
@@ -561,7 +570,7 @@ def _store_raw(session: Session, clinic_id: int, pending: list[_Pending], source
 
 
 def import_messages(session: Session, clinic_id: int, payloads: list[tuple[bytes, str]], *, source: str,
-                    master: _Master | None = None, group_size: int = 200) -> list[ImportOutcome]:
+                    master: _Master | None = None, group_size: int = 500) -> list[ImportOutcome]:
     """Store every message raw first, then import each whole or not at all; a duplicate is imported once.
     Messages are checked in memory and written in groups (one transaction a group) for throughput; a group
     the database refuses is written again one message at a time so that only the culprit fails."""

@@ -265,3 +265,37 @@ def test_polling_fetches_imports_and_acknowledges(app, client, session, lab_cent
     lab_center.release(order.order_number, kind="corrected")
     client.post("/labs/poll", {}, form_page="/labs/messages")
     assert [v.result_status for v in _results(session, lab_code="K0201")] == ["F", "C"]
+
+
+def test_the_background_poller_imports_what_the_lab_holds(app, client, session, lab_center):
+    from app.labs.poller import LabPoller
+
+    desk = make_desk(session, lab_center)
+    client.login(desk["nurse"].login_id, desk["nurse"].totp_secret)
+    place_order(client, desk["patient"], sets=["S005"])
+    deliver(app)
+    lab_center.release(latest_order(session).order_number, kind="abnormal")
+    LabPoller(app.extensions["db_sessionmaker"], 300).run_once()
+    assert latest_order(session).status == "complete"
+    assert {r.value for r in _results(session)} == {"(+)", "(−)"}
+
+
+def test_an_oru_r01_without_spm_is_matched_by_our_order_number(client, session):
+    desk = make_desk(session)
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    place_order(client, desk["patient"], items=["K0161", "K0201"])
+    order = latest_order(session)
+    patient = desk["patient"]
+    day = date.today().strftime("%Y%m%d")
+    text = (f"MSH|^~\\&|LAB|LAB|KAMIKARTE||{day}1200||ORU^R01^ORU_R01|ORU0001|P|2.5||||||~ISO IR87||ISO 2022-1994\r"
+            f"PID|1||{patient.orca_patient_id}^^^^PI||山田^太郎^^^^^L^I~ヤマダ^タロウ^^^^^L^P||19580302|M\r"
+            f"ORC|SC|{order.order_number}\rOBR|1|{order.order_number}||LAB^臨床検査^99LAB|||{day}0900\r"
+            "OBX|1|NM|5C070000002306201^ＣＲＰ^JC10||0.35|mg/dL^mg/dL^99LAB|0.00-0.14|H|||F\r"
+            "NTE|1||奥歯の治療中とのこと\r"
+            "OBX|2|NM|2A990000001930952^白血球数^JC10||9.1|10*3/uL^10\\S\\3/μL^99LAB|3.3-8.6|H|||F\r")
+    outcome = import_message(session, desk["clinic"].id, text.encode("iso2022_jp"), source="push")
+    assert outcome.ok, outcome.error
+    results = {r.lab_code: r for r in _results(session)}
+    assert results["K0161"].comment == "奥歯の治療中とのこと" and results["K0201"].unit == "10^3/μL"
+    assert {r.specimen_number for r in results.values()} == {s.specimen_number for s in order.specimens}
+    assert latest_order(session).status == "complete"
