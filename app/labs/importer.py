@@ -469,6 +469,8 @@ def _write(session: Session, batch: _Batch, group: list[_Pending], clinic_code: 
                         [{**{k: v for k, v in state.items() if k != "id"}, "b_id": state["id"]} for state in states])
     _update_orders(session, batch.clinic_id, [row for p in group if p.error is None and p.outcome is None
                                               for row in p.rows])
+    if inserts:
+        _queue_sharing(session, batch.clinic_id, imported_ids)
     done = [p for p in group if p.error is None and p.outcome is None]
     if done:
         record_audit(session, SYSTEM, "lab.results_imported", clinic_id=batch.clinic_id, entity_type="lab_message",
@@ -484,6 +486,25 @@ def _write(session: Session, batch: _Batch, group: list[_Pending], clinic_code: 
         for row in p.inserts:  # later messages of this import see these results as the current ones
             batch.current.pop((row["specimen_number"], row["lab_code"], row["sub_id"]), None)
             batch.loaded_numbers.discard(row["specimen_number"])
+
+
+def _queue_sharing(session: Session, clinic_id: int, message_ids: list[int]) -> None:
+    """Queue the new final results for the 電子カルテ情報共有サービス (lab results are one of the 6 information), in
+    the import's transaction; nothing when the clinic is not connected to the service."""
+    # Imported here: the sharing side reads lab results, so a module-level import would be circular.
+    from app.clinics.models import Clinic
+    from app.sharing.registration import record_confirmed
+    from app.sharing.services import settings_of
+    from app.sharing.sources import LAB_WINDOW
+
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None or not settings_of(clinic):
+        return
+    since = datetime.now(JST).date() - LAB_WINDOW  # an old result arriving late is kept here, not shared
+    for result in session.scalars(select(LabResult).where(
+            LabResult.clinic_id == clinic_id, LabResult.message_id.in_(message_ids), LabResult.jlac10 != "",
+            LabResult.result_status.in_(("F", "C")), LabResult.collected_on >= since)):
+        record_confirmed(session, result)
 
 
 def _update_orders(session: Session, clinic_id: int, rows: list[_Row]) -> None:
