@@ -65,11 +65,25 @@ def quoted_from_record(session: Session, clinic_id: int, patient_id: int) -> dic
         "history": "\n".join(f"{h.disease}（{h.period}）" if h.period else h.disease for h in history),
         "medicines": "\n".join(f"{m.name}（{m.issued_on:%Y-%m-%d} 処方、{m.until:%Y-%m-%d} まで）"
                                for m in current_medicines(session, clinic_id, patient_id)),
-        "lab_results": "\n".join(f"{r.effective:%Y-%m-%d} {r.name} {r.value} {r.unit}".strip() for r in labs),
+        "lab_results": "\n".join(f"{r.effective:%Y-%m-%d} {r.name} "
+                                 f"{f'{r.value:g}' if isinstance(r.value, float) else r.value} {r.unit}".strip()
+                                 for r in _latest_per_test(labs)),
         "allergies": "\n".join([f"{a.substance}：{a.reaction or '症状不明'}" for a in allergies]
                                + [f"【禁忌】{c.substance}：{c.reason}" for c in contraindications]),
         "images": "\n".join(f"{i.study_date} {i.title}" for i in images),
     }
+
+
+#: A letter quotes the latest value of this many tests at most (the whole year's table would run to pages).
+QUOTED_TESTS = 20
+
+
+def _latest_per_test(results: list[Any]) -> list[Any]:
+    """The newest result of each test (results come newest first), in that order."""
+    latest: dict[str, Any] = {}
+    for result in results:
+        latest.setdefault(result.local_code, result)
+    return list(latest.values())[:QUOTED_TESTS]
 
 
 def read_key_image_ids(session: Session, clinic_id: int, patient_id: int, form: Any) -> list[int]:

@@ -54,3 +54,18 @@ def test_key_images_come_from_the_stored_copy_and_a_damaged_one_is_left_out(sess
     session.commit()
     [image] = sources.key_images_for(session, desk["clinic"].id, desk["patient"].id)
     assert (image.title, image.study_date, image.image_bytes) == ("右肺下葉の結節", "2026-11-15", PNG)
+
+
+def test_a_letter_quotes_the_latest_value_of_each_test(session):
+    from app.documents.services import quoted_from_record
+
+    desk = arrange(session)
+    rows = [_result(desk, "K0111", "3B035000002327201", "AST(GOT)", 25 + month, 30 * month) for month in range(12)]
+    rows.append(_result(desk, "K0112", "3B045000002327201", "ALT(GPT)", 18, 30))
+    session.add_all(rows)
+    session.flush()
+    for row in rows:
+        row.lineage_id = row.id
+    session.commit()
+    quoted = quoted_from_record(session, desk["clinic"].id, desk["patient"].id)["lab_results"].splitlines()
+    assert len(quoted) == 2 and quoted[0].endswith("AST(GOT) 25 U/L") and "ALT(GPT) 18 U/L" in quoted[1]
