@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from app.core.audit import Actor, record_audit, summarize_change
 from app.core.jp import WarekiError, parse_date, search_key, strip_control_chars
 from app.db import get_scoped, scoped, utcnow
-from app.patients.models import Patient
+from app.patients.models import SEX_LABELS, Patient
 
 MAX_QUERY_LENGTH = 100
 SEARCH_LIMIT = 50
@@ -62,9 +62,33 @@ def parse_search(text: str) -> SearchQuery:
     return SearchQuery(name_key=search_key("".join(name_parts)), number=number, birth_date=birth, sex=sex)
 
 
+@dataclass(frozen=True)
+class PatientHit:
+    """One line of the search results: only what the list shows (the search runs at every keystroke)."""
+
+    id: int
+    orca_patient_id: str
+    name: str
+    kana: str
+    sex: str
+    birth_date: date
+    kana_key: str
+
+    @property
+    def sex_label(self) -> str:
+        """男 / 女."""
+        return SEX_LABELS.get(self.sex, "")
+
+
+#: The columns of a PatientHit, in its field order (plain rows: loading whole Patient objects with their insurance
+#: JSON was most of a search's database time).
+_HIT_COLUMNS = (Patient.id, Patient.orca_patient_id, Patient.name, Patient.kana, Patient.sex, Patient.birth_date,
+                Patient.kana_key)
+
+
 def search_patients(
     session: Session, clinic_id: int, text: str, limit: int = SEARCH_LIMIT
-) -> tuple[list[Patient], str]:
+) -> tuple[list[PatientHit], str]:
     """Patients of the clinic matching the search string, by kana; and a message when nothing could be searched."""
     query = parse_search(text)
     if query.message:
@@ -73,7 +97,7 @@ def search_patients(
         if query.sex:
             return [], "氏名・患者番号・生年月日のいずれかも入力してください"
         return [], ""
-    stmt = scoped(Patient, clinic_id)
+    stmt = select(*_HIT_COLUMNS).where(Patient.clinic_id == clinic_id)  # clinic isolation, as scoped() does
     if query.number:
         candidates = {query.number, query.number.zfill(5)}
         conditions = [Patient.orca_patient_id.in_(candidates)]
@@ -87,20 +111,24 @@ def search_patients(
     if not query.name_key:
         # A number or a birth date matches a handful of rows: no ORDER BY, so the planner uses the number or
         # birth-date index instead of walking the kana index over the whole table.
-        rows = sorted(session.scalars(stmt.limit(limit + 1)), key=lambda p: (p.kana_key, p.id))
+        rows = sorted(_hits(session, stmt.limit(limit + 1)), key=lambda p: (p.kana_key, p.id))
     else:
         # Two prefix ranges, each walked in its own index order and cut at the limit, then merged: an OR of
         # the two would make the database sort every match (thousands for a common family name).
         upper = query.name_key + "\U0010ffff"
         by_kana = stmt.where(Patient.kana_key >= query.name_key, Patient.kana_key < upper)
         by_name = stmt.where(Patient.name_key >= query.name_key, Patient.name_key < upper)
-        found = {p.id: p for p in session.scalars(by_kana.order_by(Patient.kana_key, Patient.id).limit(limit + 1))}
-        found.update((p.id, p) for p in session.scalars(by_name.order_by(Patient.name_key, Patient.id)
-                                                        .limit(limit + 1)))
+        found = {p.id: p for p in _hits(session, by_kana.order_by(Patient.kana_key, Patient.id).limit(limit + 1))}
+        found.update((p.id, p) for p in _hits(session, by_name.order_by(Patient.name_key, Patient.id)
+                                              .limit(limit + 1)))
         rows = sorted(found.values(), key=lambda p: (p.kana_key, p.id))
     if len(rows) > limit:
         return rows[:limit], f"{limit}件を超えて該当しました。氏名の続きや生年月日で絞り込んでください"
     return rows, "" if rows else "該当する患者はいません"
+
+
+def _hits(session: Session, stmt: Any) -> list[PatientHit]:
+    return [PatientHit(*row) for row in session.execute(stmt)]
 
 
 def get_patient(session: Session, clinic_id: int, patient_id: int) -> Patient | None:

@@ -89,18 +89,19 @@ def list_visits(session: Session, clinic_id: int, flt: VisitFilter) -> list[Visi
     }[flt.sort if flt.sort in SORTS else "time"]
     stmt = stmt.order_by(*[k.desc() for k in keys] if flt.descending else keys)
     # Per-row work is kept to plain lookups: this list is the busiest page of the day (300 rows in ≤ 30 ms).
-    # Core execution on the session's connection (nothing for the ORM to load) and rows unpacked as tuples:
-    # on PostgreSQL, Row attribute access alone took about 3 ms for 300 rows, unpacking 0.1 ms.
+    # Core execution on the session's connection (nothing for the ORM to load), all rows fetched at once (row by
+    # row, psycopg's fetchone cost ~2.5 ms for 300 rows) and unpacked as tuples (Row attribute access ~3 ms).
     ages: dict[date, str] = {}
     rows = []
     append = rows.append
     for (visit_id, patient_id, accepted_at, acceptance_id, department_name, physician_code, physician_name,
-         insurance_summary, status, name, kana, sex, birth_date) in session.connection().execute(stmt):
+         insurance_summary, status, name, kana, sex, birth_date) in session.connection().execute(stmt).all():
         age = ages.get(birth_date)
         if age is None:
             age = ages[birth_date] = format_age(birth_date, flt.day) if birth_date <= flt.day else ""
+        local = accepted_at.astimezone(JST)
         append(VisitRow(
-            id=visit_id, patient_id=patient_id, time_text=accepted_at.astimezone(JST).strftime("%H:%M"),
+            id=visit_id, patient_id=patient_id, time_text=f"{local.hour:02d}:{local.minute:02d}",
             acceptance_id=acceptance_id, name=name, kana=kana, sex_label=SEX_LABELS.get(sex, ""), age_text=age,
             department_name=department_name, physician_code=physician_code, physician_name=physician_name,
             insurance_summary=insurance_summary, status=status, status_label=STATUS_LABELS.get(status, status),

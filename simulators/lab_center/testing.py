@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
 from typing import Any
 
 import requests
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from simulators.lab_center import DEMO_TOKENS, create_app
+from simulators.testing import RunningSimulator, serve
 
 
-@dataclass
-class RunningLabCenter:
-    """A running simulator: its root URL, each clinic's base URL and token, the harness, stop()."""
-
-    url: str
-    server: BaseWSGIServer
-    thread: threading.Thread
+class RunningLabCenter(RunningSimulator):
+    """The running simulator: each clinic's base URL and token, its harness calls."""
 
     def base_url(self, institution_code: str) -> str:
         """The base URL a clinic configures."""
@@ -28,14 +21,6 @@ class RunningLabCenter:
     def token(institution_code: str) -> str:
         """The clinic's bearer token."""
         return DEMO_TOKENS[institution_code]
-
-    def reset(self) -> None:
-        """Forget every order and result; no fault; no push target."""
-        requests.post(f"{self.url}/_sim/reset", timeout=5).raise_for_status()
-
-    def set_fault(self, mode: str, **options: Any) -> None:
-        """Inject a fault (down, times=N)."""
-        requests.post(f"{self.url}/_sim/faults", json={"mode": mode, **options}, timeout=5).raise_for_status()
 
     def set_push(self, institution_code: str, url: str, token: str) -> None:
         """Push results of a clinic to its endpoint."""
@@ -57,16 +42,7 @@ class RunningLabCenter:
         """Every result message with its ACK state."""
         return requests.get(f"{self.url}/_sim/results", timeout=5).json()
 
-    def stop(self) -> None:
-        """Shut down and free the port."""
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-
 
 def start_lab_simulator() -> RunningLabCenter:
     """Serve the simulator on 127.0.0.1:<free port> (results only when released)."""
-    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return RunningLabCenter(f"http://127.0.0.1:{server.server_port}", server, thread)
+    return serve(create_app(), RunningLabCenter)

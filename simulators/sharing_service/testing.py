@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
 from typing import Any
 
 import requests
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from simulators.sharing_service import DEMO_TOKENS, create_app
+from simulators.testing import RunningSimulator, serve
 
 
-@dataclass
-class RunningSharingService:
-    """A running simulator: its root URL, each clinic's base URL and token, harness calls, stop()."""
-
-    url: str
-    server: BaseWSGIServer
-    thread: threading.Thread
+class RunningSharingService(RunningSimulator):
+    """The running simulator: each clinic's base URL and token, its harness calls."""
 
     def base_url(self, institution_code: str) -> str:
         """The base URL a clinic configures."""
@@ -29,14 +22,9 @@ class RunningSharingService:
         """The clinic's bearer token."""
         return DEMO_TOKENS[institution_code]
 
-    def reset(self) -> None:
-        """Forget everything; no fault."""
-        requests.post(f"{self.url}/_sim/reset", timeout=5).raise_for_status()
-
     def set_fault(self, mode: str, **options: Any) -> None:
         """Inject a fault: down (503) or slow (sleep `seconds`), for `times` requests."""
-        requests.post(f"{self.url}/_sim/faults", json={"mode": mode, "times": 1, **options},
-                      timeout=5).raise_for_status()
+        super().set_fault(mode, **{"times": 1, **options})
 
     def seed_patient(self, member_id: str, **body: Any) -> None:
         """Consent (consent_until), other institutions' data (other_institutions=True), checkups=[kinds]."""
@@ -54,16 +42,6 @@ class RunningSharingService:
         """What the service holds."""
         return requests.get(f"{self.url}/_sim/registered", timeout=5).json()
 
-    def stop(self) -> None:
-        """Shut down and free the port."""
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=5)
-
-
 def start_sharing_simulator() -> RunningSharingService:
     """Serve the simulator on 127.0.0.1:<free port>."""
-    server = make_server("127.0.0.1", 0, create_app(), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return RunningSharingService(f"http://127.0.0.1:{server.server_port}", server, thread)
+    return serve(create_app(), RunningSharingService)
