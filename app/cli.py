@@ -88,50 +88,41 @@ def register_cli(app: Flask) -> None:
     def masters_group() -> None:
         """National code masters (drugs, diseases …): load the official files."""
 
-    @masters_group.command("import-drugs")
-    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    def masters_import_drugs(path: Path) -> None:
-        """Load the official 医薬品マスター file (y_ALLyyyymmdd.csv, cp932); all rows or none."""
-        from app.prescriptions.drug_master import DrugMasterError, import_official_file
-
-        with current_app.extensions["db_sessionmaker"]() as session:
-            try:
-                count = import_official_file(session, path)
-            except DrugMasterError as exc:
-                session.rollback()
-                click.echo(f"医薬品マスターを読み込めませんでした（何も登録していません）: {exc}", err=True)
-                sys.exit(1)
-            session.commit()
-        click.echo(f"医薬品マスターを{count}件読み込みました")
-
-    def _import_master(label: str, load, path: Path) -> None:
-        from app.diagnoses.masters import MasterError
-
+    def _import_master(label: str, load, path: Path, error: type[Exception]) -> None:
+        """Load one master file in one transaction; on `error` nothing is kept and the command exits 1."""
         with current_app.extensions["db_sessionmaker"]() as session:
             try:
                 count = load(session, path)
-            except MasterError as exc:
+            except error as exc:
                 session.rollback()
                 click.echo(f"{label}を読み込めませんでした（何も登録していません）: {exc}", err=True)
                 sys.exit(1)
             session.commit()
         click.echo(f"{label}を{count}件読み込みました")
 
+    @masters_group.command("import-drugs")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def masters_import_drugs(path: Path) -> None:
+        """Load the official 医薬品マスター file (y_ALLyyyymmdd.csv, cp932); all rows or none."""
+        from app.prescriptions.drug_master import DrugMasterError, import_official_file
+
+        _import_master("医薬品マスター", import_official_file, path, DrugMasterError)
+
     @masters_group.command("import-diseases")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     def masters_import_diseases(path: Path) -> None:
         """Load the official 傷病名マスター file (b_yyyymmdd.txt, cp932); all rows or none."""
-        from app.diagnoses.masters import import_disease_file
+        from app.diagnoses.masters import MasterError, import_disease_file
 
-        _import_master("傷病名マスター", import_disease_file, path)
+        _import_master("傷病名マスター", import_disease_file, path, MasterError)
 
     @masters_group.command("import-modifiers")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     def masters_import_modifiers(path: Path) -> None:
         """Load the official 修飾語マスター file (z_yyyymmdd.txt, cp932); all rows or none."""
-        from app.diagnoses.masters import import_modifier_file
+        from app.diagnoses.masters import MasterError, import_modifier_file
 
-        _import_master("修飾語マスター", import_modifier_file, path)
+        _import_master("修飾語マスター", import_modifier_file, path, MasterError)
 
     @masters_group.command("import-lab-items")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -139,15 +130,7 @@ def register_cli(app: Flask) -> None:
         """Load a lab company's item master (CSV: lab code, JLAC10, JLAC11, name …); all rows or none."""
         from app.labs.masters import LabMasterError, import_item_file
 
-        with current_app.extensions["db_sessionmaker"]() as session:
-            try:
-                count = import_item_file(session, path)
-            except LabMasterError as exc:
-                session.rollback()
-                click.echo(f"検査項目マスターを読み込めませんでした（何も登録していません）: {exc}", err=True)
-                sys.exit(1)
-            session.commit()
-        click.echo(f"検査項目マスターを{count}件読み込みました")
+        _import_master("検査項目マスター", import_item_file, path, LabMasterError)
 
     from app.labs.cli import register_lab_cli
 

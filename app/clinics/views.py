@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
+from werkzeug.wrappers import Response as HTTPResponse
 
 from app.clinics import bp
 from app.clinics import services as clinics
@@ -11,7 +12,7 @@ from app.clinics.forms import ClinicSettingsForm, NewStaffForm, OrcaSettingsForm
 from app.clinics.models import Clinic
 from app.core.errors import ValidationError
 from app.core.security import requires
-from app.core.web import current_actor
+from app.core.web import current_actor, save_connection_settings
 from app.db import db_session
 from app.reception.orca_sync import test_orca_connection
 
@@ -119,19 +120,9 @@ def orca_settings():
                                   "verify_tls": orca.get("verify", True),
                                   "client_cert": cert[0] if isinstance(cert, list) else (cert or ""),
                                   "client_key": cert[1] if isinstance(cert, list) else ""})
-    result = None
-    if form.validate_on_submit():
-        db = db_session()
-        try:
-            clinics.update_orca_settings(db, clinic, current_actor(), form.data)
-        except ValidationError as exc:
-            db.rollback()
-            getattr(form, exc.field or "base_url").errors.append(exc.message)
-        else:
-            db.commit()
-            if request.form.get("action") == "test":
-                result = test_orca_connection(clinic)
-            else:
-                flash("ORCAの接続設定を保存しました", "success")
-                return redirect(url_for("clinics.orca_settings"))
+    result = save_connection_settings(
+        form, lambda db, data: clinics.update_orca_settings(db, clinic, current_actor(), data),
+        lambda: test_orca_connection(clinic), "ORCAの接続設定を保存しました", "clinics.orca_settings")
+    if isinstance(result, HTTPResponse):  # saved: back to the page
+        return result
     return render_template("clinics/orca.html", form=form, result=result, has_password=bool(orca.get("password")))

@@ -5,10 +5,24 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Flask, Response, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, logout_user
 
 from app.core.audit import Actor
+from app.core.errors import ValidationError
+from app.db import db_session
 
 #: Routes that work while the screen is locked (to unlock it, or to leave).
 LOCK_EXEMPT = {"auth.unlock", "auth.lock_screen", "auth.logout", "auth.session_ping", "static", "pwa.service_worker",
@@ -97,3 +111,23 @@ def register_error_pages(app: Flask) -> None:
             return render_template("error.html", status=status, message=message), status
 
         app.register_error_handler(status, handler)
+
+
+def save_connection_settings(form: Any, save: Any, test: Any, saved_message: str, endpoint: str) -> Any:
+    """The flow of a connection-settings page (ORCA, PACS): when the posted form is valid, `save(db, data)` in one
+    transaction (a ValidationError marks its field), then either `test()` — its (ok, message) is returned for the
+    page to show — or say `saved_message` and redirect to `endpoint`. None when nothing was saved."""
+    if not form.validate_on_submit():
+        return None
+    db = db_session()
+    try:
+        save(db, form.data)
+    except ValidationError as exc:
+        db.rollback()
+        getattr(form, exc.field or "base_url").errors.append(exc.message)
+        return None
+    db.commit()
+    if request.form.get("action") == "test":
+        return test()
+    flash(saved_message, "success")
+    return redirect(url_for(endpoint))

@@ -78,19 +78,29 @@ def _form(patient, values, errors, letter, images, chosen, status: int = 200):
 @requires("letter.write")
 def create(patient_id: int):
     """Save a new draft."""
-    patient = _patient_or_404(patient_id)
+    return _save(_patient_or_404(patient_id), None)
+
+
+def _save(patient, letter):
+    """Create (`letter` None) or change a draft from the posted form; on refusal the form again with its messages
+    (the patient's key images are read only then: on success read_key_image_ids has checked the choice)."""
     db = db_session()
     values = services.read_form(request.form)
-    images = sources.key_images_for(db, current_user.clinic_id, patient.id)
     chosen: list[int] = []
     try:
         chosen = services.read_key_image_ids(db, current_user.clinic_id, patient.id, request.form)
-        letter = services.create_letter(db, current_user.clinic_id, current_actor(), patient.id, values, chosen)
+        if letter is None:
+            letter = services.create_letter(db, current_user.clinic_id, current_actor(), patient.id, values, chosen)
+            saved = "紹介状を下書き保存しました。内容を確認して確定してください"
+        else:
+            services.update_letter(db, current_actor(), letter, values, chosen)
+            saved = "紹介状を保存しました"
     except services.LetterError as exc:
         db.rollback()
-        return _form(patient, values, exc.errors, None, images, chosen, 422)
+        images = sources.key_images_for(db, current_user.clinic_id, patient.id)
+        return _form(patient, values, exc.errors, letter, images, chosen, 422)
     db.commit()
-    flash("紹介状を下書き保存しました。内容を確認して確定してください", "success")
+    flash(saved, "success")
     return redirect(url_for("documents.show", patient_id=patient.id, letter_id=letter.id))
 
 
@@ -114,23 +124,12 @@ def edit(patient_id: int, letter_id: int):
     """Edit a draft."""
     patient = _patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
-    db = db_session()
-    images = sources.key_images_for(db, current_user.clinic_id, patient.id)
-    if request.method == "GET":
-        _log(patient, "view", f"letter:{letter.id}")
-        values = {name: getattr(letter, name) for name in services.FIELDS}
-        return _form(patient, values, {}, letter, images, letter.key_image_ids or [])
-    values = services.read_form(request.form)
-    chosen: list[int] = []
-    try:
-        chosen = services.read_key_image_ids(db, current_user.clinic_id, patient.id, request.form)
-        services.update_letter(db, current_actor(), letter, values, chosen)
-    except services.LetterError as exc:
-        db.rollback()
-        return _form(patient, values, exc.errors, letter, images, chosen, 422)
-    db.commit()
-    flash("紹介状を保存しました", "success")
-    return redirect(url_for("documents.show", patient_id=patient.id, letter_id=letter.id))
+    if request.method == "POST":
+        return _save(patient, letter)
+    _log(patient, "view", f"letter:{letter.id}")
+    values = {name: getattr(letter, name) for name in services.FIELDS}
+    images = sources.key_images_for(db_session(), current_user.clinic_id, patient.id)
+    return _form(patient, values, {}, letter, images, letter.key_image_ids or [])
 
 
 @bp.post("/patients/<int:patient_id>/letters/<int:letter_id>/<any(confirm, sent, share):action>")

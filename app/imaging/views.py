@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response as HTTPResponse
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
@@ -14,7 +15,7 @@ from app.core.audit import log_access
 from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor
+from app.core.web import current_actor, save_connection_settings
 from app.db import db_session
 from app.imaging import bp, importing, pacs, services
 from app.integrations.pacs.client import PacsError, PacsNotFound, valid_uid
@@ -293,21 +294,11 @@ def pacs_settings():
     raw = (clinic.integrations or {}).get("pacs") or {}
     form = PacsSettingsForm(data={"base_url": raw.get("base_url", ""), "username": raw.get("username", ""),
                                   "id_source": raw.get("id_source", "orca"), "id_prefix": raw.get("id_prefix", "")})
-    result = None
-    if form.validate_on_submit():
-        db = db_session()
-        try:
-            pacs.update_pacs_settings(db, clinic, current_actor(), form.data)
-        except ValidationError as exc:
-            db.rollback()
-            getattr(form, exc.field or "base_url").errors.append(exc.message)
-        else:
-            db.commit()
-            if request.form.get("action") == "test":
-                result = _test_connection(clinic)
-            else:
-                flash("PACSの接続設定を保存しました", "success")
-                return redirect(url_for("imaging.pacs_settings"))
+    result = save_connection_settings(
+        form, lambda db, data: pacs.update_pacs_settings(db, clinic, current_actor(), data),
+        lambda: _test_connection(clinic), "PACSの接続設定を保存しました", "imaging.pacs_settings")
+    if isinstance(result, HTTPResponse):  # saved: back to the page
+        return result
     return render_template("imaging/pacs_settings.html", form=form, result=result,
                            has_password=bool(raw.get("password")))
 

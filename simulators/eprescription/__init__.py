@@ -16,6 +16,8 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 
+from simulators.common import add_reset_and_faults, bearer_ok, take_fault
+
 DEMO_TOKENS = {"1310123458": "demo-eprescription-a", "1310156789": "demo-eprescription-b"}
 FHIR_JSON = "application/fhir+json"
 YJ = "urn:oid:1.2.392.100495.20.1.73"
@@ -105,13 +107,10 @@ def create_app() -> Flask:
     state = State()
 
     def authorised(code: str) -> bool:
-        token = DEMO_TOKENS.get(code)
-        return bool(token) and request.headers.get("Authorization") == f"Bearer {token}"
+        return bearer_ok(DEMO_TOKENS, code)
 
     def fault_reply():
-        fault = state.fault
-        if fault.get("mode") == "down" and fault.get("times", 1) > 0:
-            fault["times"] = fault.get("times", 1) - 1
+        if take_fault(state) == "down":
             return jsonify(_outcome([("fatal", "transient", "サービス停止中")])), 503
         return None
 
@@ -164,16 +163,7 @@ def create_app() -> Flask:
             item["status"] = "cancelled"
         return jsonify({"id": prescription_id, "status": "cancelled"})
 
-    @app.post("/_sim/reset")
-    def reset():
-        with state.lock:
-            state.reset()
-        return jsonify({"ok": True})
-
-    @app.post("/_sim/faults")
-    def faults():
-        state.fault = request.get_json(silent=True) or {}
-        return jsonify({"ok": True})
+    add_reset_and_faults(app, state)
 
     @app.get("/_sim/prescriptions")
     def listing():

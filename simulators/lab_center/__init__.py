@@ -23,6 +23,8 @@ from typing import Any
 import requests
 from flask import Flask, Response, jsonify, request
 
+from simulators.common import add_reset_and_faults, bearer_ok, take_fault
+
 DEMO_TOKENS = {"1310123458": "demo-lab-a", "1310156789": "demo-lab-b"}
 HL7 = "x-application/hl7-v2+er7"
 JST = timezone(timedelta(hours=9))
@@ -193,13 +195,10 @@ def create_app(menu_path: Path = MENU_FILE, auto_release_seconds: float = 0) -> 
     menu = load_menu(menu_path)
 
     def authorised(code: str) -> bool:
-        token = DEMO_TOKENS.get(code)
-        return bool(token) and request.headers.get("Authorization") == f"Bearer {token}"
+        return bearer_ok(DEMO_TOKENS, code)
 
     def fault_reply() -> Any:
-        fault = state.fault
-        if fault.get("mode") == "down" and fault.get("times", 1) > 0:
-            fault["times"] = fault.get("times", 1) - 1
+        if take_fault(state) == "down":
             return Response("service down", status=503)
         return None
 
@@ -288,16 +287,7 @@ def create_app(menu_path: Path = MENU_FILE, auto_release_seconds: float = 0) -> 
             result["acked"] = msa[0][1] if msa and len(msa[0]) > 1 else "?"
         return "", 204
 
-    @app.post("/_sim/reset")
-    def reset():
-        with state.lock:
-            state.reset()
-        return jsonify({"ok": True})
-
-    @app.post("/_sim/faults")
-    def faults():
-        state.fault = request.get_json(silent=True) or {}
-        return jsonify({"ok": True})
+    add_reset_and_faults(app, state)
 
     @app.post("/_sim/push")
     def set_push():

@@ -25,6 +25,7 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 
+from simulators.common import add_reset_and_faults, bearer_ok, take_fault
 from simulators.sharing_service import demo_data
 
 FHIR_JSON = "application/fhir+json"
@@ -125,17 +126,14 @@ def create_app() -> Flask:
     state = State()
 
     def authorised(code: str) -> bool:
-        token = DEMO_TOKENS.get(code)
-        return bool(token) and request.headers.get("Authorization") == f"Bearer {token}"
+        return bearer_ok(DEMO_TOKENS, code)
 
     def guard(code: str):
-        fault = state.fault
-        if fault.get("times", 0) > 0:
-            fault["times"] -= 1
-            if fault.get("mode") == "down":
-                return _fhir(outcome([("fatal", "transient", "サービス停止中です")]), 503)
-            if fault.get("mode") == "slow":
-                time.sleep(float(fault.get("seconds", 2)))
+        mode = take_fault(state)
+        if mode == "down":
+            return _fhir(outcome([("fatal", "transient", "サービス停止中です")]), 503)
+        if mode == "slow":
+            time.sleep(float(state.fault.get("seconds", 2)))
         if not authorised(code):
             return _fhir(outcome([("error", "security", "認証に失敗しました")]), 401)
         return None
@@ -287,16 +285,7 @@ def create_app() -> Flask:
                 return _fhir(outcome([("error", "not-found", "文書が見つかりません")]), 404)
             return jsonify({"id": document_id, "read_at": document["read_at"]})
 
-    @app.post("/_sim/reset")
-    def reset():
-        with state.lock:
-            state.reset()
-        return jsonify({"ok": True})
-
-    @app.post("/_sim/faults")
-    def faults():
-        state.fault = request.get_json(silent=True) or {}
-        return jsonify({"ok": True})
+    add_reset_and_faults(app, state)
 
     @app.post("/_sim/patients")
     def seed_patient():
