@@ -13,9 +13,10 @@ from sqlalchemy import insert, select
 from app.core.audit import Actor
 from app.labs import services as labs
 from app.labs.hl7 import escape
-from app.labs.importer import _Master, import_messages
+from app.labs.importer import import_messages
 from app.labs.masters import load_shipped_subset
 from app.labs.models import LabItem, LabResult
+from app.labs.result_reading import ItemMaster
 from app.patients.models import Patient
 
 PANEL = ["K0101", "K0102", "K0103", "K0111", "K0112", "K0113", "K0121", "K0122", "K0123", "K0131", "K0132", "K0133",
@@ -63,7 +64,7 @@ def import_case(app: Any, messages: int) -> dict[str, Any]:
             session.commit()
             payloads.append(_message(patient, order.specimens[0].specimen_number, items, f"B{n:08d}",
                                      date.today() - timedelta(days=n)))
-        master = _Master(session)
+        master = ItemMaster(session)
         started = time.perf_counter()
         outcomes = import_messages(session, clinic_id, [(data, f"bench-{n}") for n, data in enumerate(payloads)],
                                    source="file", master=master)

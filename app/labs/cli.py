@@ -24,7 +24,8 @@ def register_lab_cli(app: Flask) -> None:
         """Import result messages (OUL^R22 / ORU^R01) from files; exit 0 only when every file imported. A file
         that fails is kept (raw, with its reason) and listed at /labs/messages."""
         from app.clinics.models import Clinic
-        from app.labs.importer import _Master, import_message
+        from app.labs.importer import import_message
+        from app.labs.result_reading import ItemMaster
 
         factory = current_app.extensions["db_sessionmaker"]
         with factory() as session:
@@ -32,7 +33,7 @@ def register_lab_cli(app: Flask) -> None:
             if clinic is None:
                 click.echo(f"医療機関コード {clinic_code} の医療機関はありません", err=True)
                 sys.exit(2)
-            master = _Master(session)
+            master = ItemMaster(session)
             failed = 0
             for path in files:
                 outcome = import_message(session, clinic.id, path.read_bytes(), source="file", filename=str(path),

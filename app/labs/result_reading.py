@@ -1,0 +1,349 @@
+"""Reading an incoming result message (OUL^R22 / ORU^R01): its structure and header checked, its patient, specimens
+and results found against the lab-item master and what the database holds (read once per import, in a Batch), and
+turned into result rows — or refused whole with a Japanese reason (ImportRefused). Nothing here writes; importer.py
+stores, imports and acknowledges.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.jp import search_key
+from app.core.timeutil import JST
+from app.db import scoped, utcnow
+from app.labs.hl7 import Message, Segment, timestamp
+from app.labs.models import LabItem, LabOrder, LabResult, LabSpecimen
+from app.patients.models import Patient
+
+#: HL7 v2.5 abstract message structures, as regular expressions over the segment names (each followed by a
+#: space). Segments we do not use (SFT, PD1, TQ1 …) are allowed where the standard puts them.
+STRUCTURES = {
+    "OUL^R22": re.compile(r"MSH (SFT )*(NTE )?(PID (PD1 )?(NTE )*(PV1 (PV2 )?)?)?"
+                          r"(SPM (OBX )*(SAC (INV )?)*(OBR (ORC )?(NTE )*(TQ1 (TQ2 )*)*(OBX (TCD )?(SID )*(NTE )*)*"
+                          r"(CTI )*)*)+(DSC )?"),
+    "ORU^R01": re.compile(r"MSH (SFT )*((PID (PD1 )?(NTE )*(NK1 )*(PV1 (PV2 )?)?)?"
+                          r"((ORC )?OBR (NTE )*(TQ1 (TQ2 )*)*(CTD )?(OBX (NTE )*)*(FT1 )*(CTI )*(SPM (OBX )*)*)+)+"
+                          r"(DSC )?"),
+}
+STRUCTURE_TEXT = {"OUL^R22": "MSH [PID [PV1]] { SPM [{OBX}] { OBR [ORC] [{NTE}] { OBX [{NTE}] } } }",
+                  "ORU^R01": "MSH { [PID [PV1]] { [ORC] OBR [{NTE}] { OBX [{NTE}] } [{SPM}] } }"}
+VALUE_TYPES = {"NM", "SN", "ST", "TX", "FT", "CWE", "CE"}
+FLAGS = {"", "H", "L", "HH", "LL", "N", "A", "AA", "<", ">"}
+STATUSES = {"F", "C", "P", "X", "D"}
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+SN_COMPARATORS = {"", "<", ">", "<=", ">=", "=", "<>"}
+
+
+class ImportRefused(ValueError):
+    """A message we will not import; the text is for staff (Japanese), `ack_code` AE or AR."""
+
+    def __init__(self, message: str, ack_code: str = "AE") -> None:
+        super().__init__(message)
+        self.ack_code = ack_code
+
+
+@dataclass
+class ResultGroup:
+    """One OBR with its specimen (SPM) and its OBX results, each with the NTE comments after it."""
+
+    obr: Segment
+    spm: Segment | None
+    results: list[tuple[Segment, list[str]]] = field(default_factory=list)
+    in_specimen: bool = False
+
+
+@dataclass
+class ResultRow:
+    """One result ready to insert (lab_result column values)."""
+
+    values: dict[str, Any]
+
+
+def refuse(text: str, ack_code: str = "AE") -> ImportRefused:
+    """A refusal with its Japanese reason and ACK code (AE content, AR unreadable)."""
+    return ImportRefused(text, ack_code)
+
+
+def check_truncation(data: bytes, message: Message) -> None:
+    """Refuse an ISO-2022-JP message cut short in transit (it ends inside kanji)."""
+    # ISO-2022-JP text always switches back to ASCII (ESC ( B) before the end; a message that stops inside
+    # kanji was cut off in transit.
+    if message.codec.startswith("iso2022"):
+        last_escape = data.rfind(b"\x1b")
+        if data[last_escape:last_escape + 3] not in (b"\x1b(B", b"\x1b(J"):
+            raise refuse("メッセージが途中で切れています（漢字の途中で終わっています）", "AR")
+
+
+def check_header(message: Message) -> str:
+    """Check MSH (message type, version 2.5, control ID) and the segment order; returns the message type."""
+    msh = message.msh
+    kind = message.message_type
+    if kind not in STRUCTURES:
+        raise refuse(f"検査結果のメッセージではありません（MSH-9 = {msh.get(9)[:30] or '空'}）。"
+                      "受け付けるのは OUL^R22 と ORU^R01 です", "AR")
+    version = msh.component(12)
+    if not version.startswith("2.5"):
+        raise refuse(f"HL7 のバージョンが 2.5 ではありません（MSH-12 = {version[:20] or '空'}）", "AR")
+    if not msh.component(10):
+        raise refuse("メッセージ制御ID（MSH-10）がありません", "AR")
+    names = message.names()
+    if not STRUCTURES[kind].fullmatch(names):
+        raise refuse(f"セグメントの順序が {kind} の構造（{STRUCTURE_TEXT[kind]}）に合いません: "
+                      f"{names.strip().replace(' ', '-')[:300]}", "AR")
+    return kind
+
+
+def find_patient(batch: Batch, message: Message) -> Patient:
+    """The clinic's patient the PID names (by ORCA number, kana and birth date checked); refused otherwise."""
+    pids = [s for s in message.segments if s.name == "PID"]
+    if not pids:
+        raise refuse("患者（PID セグメント）がありません")
+    if len(pids) > 1:
+        raise refuse("1つのメッセージに複数の患者が含まれています。患者ごとに分けて送ってください")
+    pid = pids[0]
+    patient_id = pid.component(3)
+    if not patient_id:
+        raise refuse("患者ID（PID-3）がありません")
+    patient = batch.patient(patient_id)
+    if patient is None:
+        raise refuse(f"患者ID「{patient_id}」の患者は当院に登録されていません")
+    kana = next((rep for rep in pid.get(5).split("~") if rep.split("^")[6:7] == ["P"]), "")
+    if kana:
+        reported = search_key("".join(kana.split("^")[:2]))
+        if reported and reported != search_key(patient.kana.replace(" ", "").replace("\u3000", "")):
+            raise refuse(f"患者ID「{patient_id}」の氏名（カナ）が当院の記録と一致しません")
+    birth = pid.component(7)
+    if birth and birth[:8] != patient.birth_date.strftime("%Y%m%d"):
+        raise refuse(f"患者ID「{patient_id}」の生年月日が当院の記録と一致しません")
+    return patient
+
+
+def group_results(message: Message, kind: str) -> list[ResultGroup]:
+    """The message's OBR groups with their specimen and results, in order."""
+    groups: list[ResultGroup] = []
+    current_spm: Segment | None = None
+    group: ResultGroup | None = None
+    for segment in message.segments:
+        if segment.name == "SPM":
+            if kind == "OUL^R22":
+                current_spm, group = segment, None
+            elif group is not None:
+                group.spm, group.in_specimen = segment, True
+        elif segment.name == "OBR":
+            group = ResultGroup(segment, current_spm if kind == "OUL^R22" else None)
+            groups.append(group)
+        elif segment.name == "OBX":
+            # An OBX under SPM (OUL) or after the SPM (ORU) describes the specimen, not a result.
+            if group is not None and not group.in_specimen:
+                group.results.append((segment, []))
+        elif segment.name == "NTE" and group is not None and group.results and not group.in_specimen:
+            group.results[-1][1].append(segment.component(3))
+    if not any(g.results for g in groups):
+        raise refuse("結果（OBX）が1件もありません")
+    return groups
+
+
+_WHEN_CACHE: dict[str, datetime] = {}
+
+
+def _when(text: str, where: str) -> datetime | None:
+    if not text:
+        return None
+    if text in _WHEN_CACHE:
+        return _WHEN_CACHE[text]
+    parts = timestamp(text)
+    if parts is None:
+        raise refuse(f"{where}「{text[:30]}」が日時（YYYYMMDDHHMM）の形ではありません")
+    try:
+        value = datetime(*parts, tzinfo=JST)
+    except ValueError as exc:
+        raise refuse(f"{where}「{text[:30]}」はありえない日時です") from exc
+    if value.astimezone(UTC) > utcnow() + timedelta(days=1):
+        raise refuse(f"{where}「{text[:30]}」が未来の日時です")
+    if len(_WHEN_CACHE) > 10_000:
+        _WHEN_CACHE.clear()
+    _WHEN_CACHE[text] = value.astimezone(UTC)
+    return _WHEN_CACHE[text]
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """A master item as plain values (read thousands of times an import: no ORM attribute machinery)."""
+
+    lab_code: str
+    jlac10: str
+    name: str
+    unit: str
+    ref_male: str
+    ref_female: str
+
+    def reference_for(self, sex: str) -> str:
+        """The reference range for a patient's sex."""
+        return self.ref_female if sex == "F" else self.ref_male
+
+
+class ItemMaster:
+    """The lab-item master, read once per import and kept for the next messages."""
+
+    def __init__(self, session: Session) -> None:
+        items = [_Item(i.lab_code, i.jlac10, i.name, i.unit, i.ref_male, i.ref_female)
+                 for i in session.scalars(select(LabItem))]
+        self.by_lab_code = {i.lab_code: i for i in items}
+        self.by_jlac10 = {i.jlac10: i for i in items}
+        self.by_prefix: dict[str, list[_Item]] = {}
+        for item in items:
+            self.by_prefix.setdefault(item.jlac10[:12], []).append(item)
+
+    def find(self, obx: Segment) -> _Item | None:
+        """The master item an OBX-3 names: JLAC10, else the lab's local code, else the one item with the same
+        analyte, identification and material (lab.md's fallback when only the method differs)."""
+        code, system = obx.component(3, 1), obx.component(3, 3)
+        alt_code, alt_system = obx.component(3, 4), obx.component(3, 6)
+        if system in ("JC10", "JC11") or len(code) == 17:
+            item = self.by_jlac10.get(code)
+            if item:
+                return item
+        for local, local_system in ((code, system), (alt_code, alt_system)):
+            if local and local_system.startswith("99") and local in self.by_lab_code:
+                return self.by_lab_code[local]
+        if len(code) == 17:
+            candidates = self.by_prefix.get(code[:12], [])
+            if len(candidates) == 1:
+                return candidates[0]
+        return None
+
+
+def _value(obx: Segment, where: str) -> tuple[str, float | None]:
+    value_type = obx.get(2)
+    raw = obx.get(5).split("~", 1)[0]
+    if value_type == "NM":
+        text = raw.strip()
+        if not NUMBER.fullmatch(text):
+            raise refuse(f"{where}: 数値型（NM）の結果「{text[:20]}」が数値ではありません")
+        return text, float(text)
+    if value_type == "SN":
+        parts = (raw.split("^") + ["", "", "", ""])[:4]
+        comparator, number = parts[0], parts[1].strip()
+        if comparator not in SN_COMPARATORS or (number and not NUMBER.fullmatch(number)):
+            raise refuse(f"{where}: 構造化数値（SN）の結果「{raw[:20]}」が正しくありません")
+        text = f"{comparator}{number}{parts[2]}{parts[3]}"
+        return text, float(number) if number and not comparator.strip("=") else None
+    if value_type in ("CWE", "CE"):
+        return obx.component(5, 2) or obx.component(5, 1), None
+    from app.labs.hl7 import unescape
+
+    return unescape(raw).strip(), None
+
+
+class Batch:
+    """What the messages of one import read from the database, read once: patients, specimens, orders and the
+    current result of each (specimen, item, sub-ID)."""
+
+    def __init__(self, session: Session, clinic_id: int, master: ItemMaster) -> None:
+        self.session, self.clinic_id, self.master = session, clinic_id, master
+        self.patients: dict[str, Patient | None] = {}
+        self.specimens: dict[str, LabSpecimen | None] = {}
+        self.orders: dict[str, LabOrder | None] = {}
+        self.current: dict[tuple[str, str, str], tuple] = {}
+        self.loaded_numbers: set[str] = set()
+
+    def patient(self, orca_id: str) -> Patient | None:
+        """The clinic's patient with this ORCA number."""
+        if orca_id not in self.patients:
+            self.patients[orca_id] = self.session.scalar(
+                scoped(Patient, self.clinic_id).where(Patient.orca_patient_id == orca_id))
+        return self.patients[orca_id]
+
+    def order(self, number: str) -> LabOrder | None:
+        """The clinic's order with this placer number."""
+        if number not in self.orders:
+            self.orders[number] = self.session.scalar(
+                scoped(LabOrder, self.clinic_id).where(LabOrder.order_number == number))
+        return self.orders[number]
+
+    def preload(self, numbers: set[str]) -> None:
+        """Read the specimens and their current results for these specimen numbers (one query each)."""
+        wanted = sorted(n for n in numbers if n and n not in self.loaded_numbers)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            for specimen in self.session.scalars(scoped(LabSpecimen, self.clinic_id)
+                                                 .where(LabSpecimen.specimen_number.in_(chunk))):
+                self.specimens[specimen.specimen_number] = specimen
+            for row in self.session.execute(select(
+                    LabResult.specimen_number, LabResult.lab_code, LabResult.sub_id, LabResult.id, LabResult.version,
+                    LabResult.lineage_id, LabResult.value, LabResult.result_status, LabResult.flag, LabResult.comment)
+                    .where(LabResult.clinic_id == self.clinic_id, LabResult.superseded_at.is_(None),
+                           LabResult.specimen_number.in_(chunk))):
+                self.current[(row[0], row[1], row[2])] = tuple(row[3:])
+            self.loaded_numbers.update(chunk)
+
+    def specimen(self, number: str) -> LabSpecimen | None:
+        """The clinic's specimen with this number."""
+        if number not in self.loaded_numbers:
+            self.preload({number})
+        return self.specimens.get(number)
+
+
+def result_rows(batch: Batch, patient: Patient, kind: str, groups: list[ResultGroup]) -> list[ResultRow]:
+    """Every result of the groups as a row to insert, checked against the master, specimens and types."""
+    rows: list[ResultRow] = []
+    for group in groups:
+        spm = group.spm
+        number = (spm.component(2, 1) or spm.component(2, 2)) if spm else ""
+        specimen: LabSpecimen | None = None
+        order: LabOrder | None = None
+        if number:
+            specimen = batch.specimen(number)
+            if specimen is None or specimen.patient_id != patient.id:
+                raise refuse(f"検体番号「{number}」はこの患者の検査依頼にありません")
+        else:
+            placer = group.obr.component(2)
+            order = batch.order(placer) if placer else None
+            if order is None or order.patient_id != patient.id:
+                raise refuse(f"検体番号がなく、依頼番号「{placer or '空'}」もこの患者の検査依頼にありません")
+        collected_default = (_when(spm.get(17).split("^")[0], "SPM-17（採取日時）") if spm else None) \
+            or _when(group.obr.component(7), "OBR-7（採取日時）")
+        for obx, comments in group.results:
+            where = f"OBX {obx.get(1) or '?'}（{obx.line}行目）"
+            if obx.get(2) not in VALUE_TYPES:
+                raise refuse(f"{where}: 値の型（OBX-2）「{obx.get(2)[:10] or '空'}」には対応していません")
+            status = obx.get(11)
+            if status not in STATUSES:
+                raise refuse(f"{where}: 結果状態（OBX-11）「{status[:5] or '空'}」がありません。"
+                              "メッセージが途中で切れている可能性があります")
+            item = batch.master.find(obx)
+            if item is None:
+                raise refuse(f"{where}: 検査コード「{obx.component(3, 1)[:20]}」（{obx.component(3, 2)[:30]}）は"
+                              "検査項目マスターにありません")
+            value, numeric = ("", None) if status in ("X", "D") and not obx.get(5) else _value(obx, where)
+            if not value and status not in ("X", "D"):
+                raise refuse(f"{where}: 結果の値（OBX-5）がありません")
+            flag = obx.component(8)
+            if flag not in FLAGS:
+                raise refuse(f"{where}: 異常値フラグ（OBX-8）「{flag[:5]}」が正しくありません")
+            collected = _when(obx.component(14), f"{where} OBX-14（検査日時）") or collected_default
+            if collected is None:
+                raise refuse(f"{where}: 採取日時（OBX-14・SPM-17・OBR-7）がありません")
+            target = specimen
+            if target is None and order is not None:
+                target = next((s for s in order.specimens if any(i["lab_code"] == item.lab_code for i in s.items)),
+                              None)
+            unit = obx.component(6, 2) or obx.component(6, 1) or item.unit
+            rows.append(ResultRow({
+                "lab_code": item.lab_code, "jlac10": obx.component(3, 1)[:17], "name": item.name,
+                "sub_id": obx.get(4)[:20], "value_type": obx.get(2), "value": value[:200], "numeric_value": numeric,
+                "unit": unit[:30], "reference_range": (obx.component(7) or item.reference_for(patient.sex))[:60],
+                "flag": "" if flag == "N" else flag, "result_status": status,
+                "comment": " / ".join(c for c in comments if c)[:500],
+                "collected_at": collected, "collected_on": collected.astimezone(JST).date(),
+                "specimen_number": target.specimen_number if target else number,
+                "specimen_id": target.id if target else None,
+                "order_id": target.order_id if target else (order.id if order else None),
+            }))
+    return rows
