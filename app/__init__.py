@@ -82,6 +82,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.documents import bp as documents_bp
     from app.imaging import bp as imaging_bp
     from app.labs import bp as labs_bp
+    from app.notes import bp as notes_bp
     from app.outbox import bp as outbox_bp
     from app.patients import bp as patients_bp
     from app.prescriptions import bp as prescriptions_bp
@@ -89,7 +90,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.sharing import bp as sharing_bp
 
     for blueprint in (health_bp, pwa_bp, auth_bp, clinics_bp, outbox_bp, reception_bp, patients_bp,
-                      prescriptions_bp, diagnoses_bp, imaging_bp, labs_bp, sharing_bp, documents_bp):
+                      prescriptions_bp, diagnoses_bp, imaging_bp, labs_bp, sharing_bp, documents_bp,
+                      notes_bp):
         app.register_blueprint(blueprint)
 
 

@@ -8,6 +8,7 @@ from app.diagnoses.models import Diagnosis, Disease, Modifier
 from app.documents.models import ReferralLetter
 from app.imaging.models import KeyImage
 from app.labs.models import LabItem, LabMessage, LabOrder, LabResult, LabSet, LabSpecimen
+from app.notes.models import ProgressNote
 from app.outbox.models import OutboxMessage
 from app.patients.models import Patient
 from app.patients.profile_models import (
@@ -30,4 +31,4 @@ __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "Care
            "LabOrder", "LabResult", "LabSet", "LabSpecimen", "Modifier", "OutboxMessage", "PastHistory",
            "Patient", "Prescription", "PrescriptionLine", "PrescriptionRp", "RecoveryCode", "StaffUser", "SyncState",
            "TrustedDevice", "Vaccination", "Visit", "VitalSign", "ReferralLetter", "SharingConsent",
-           "SharingRegistration"]
+           "SharingRegistration", "ProgressNote"]

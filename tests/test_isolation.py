@@ -73,6 +73,17 @@ def _make_key_image(session, clinic, patient):
     return item
 
 
+def _make_note(session, clinic, patient):
+    from app.notes.models import ProgressNote
+
+    note = ProgressNote(clinic_id=clinic.id, patient_id=patient.id, note_date=date.today(), subjective=MARKER_NAME,
+                        recorded_at=utcnow())
+    session.add(note)
+    session.flush()
+    note.lineage_id = note.id
+    return note
+
+
 def _make_lab_records(session, clinic, patient):
     from app.labs.models import LabMessage, LabOrder, LabResult, LabSpecimen
 
@@ -125,6 +136,8 @@ RECORD_FACTORIES: dict[str, Callable] = {
     "lab_message_id": lambda s, a: a["labs"]["lab_message"].id,
     "result_lineage_id": lambda s, a: a["labs"]["lab_result"].lineage_id,
     "letter_id": lambda s, a: a["letter"].id,
+    "note_id": lambda s, a: a["note"].id,
+    "day": lambda s, a: a["note"].note_date.isoformat(),
     "action": lambda s, a: "confirm",
     # A received document is read through the patient: another clinic's patient answers 404 before any fetch.
     "document_id": lambda s, a: "1310000009^2026^Referral-1",
@@ -159,6 +172,7 @@ def two_clinics(session):
         "key_image": _make_key_image(session, clinic_a, patient),
         "labs": _make_lab_records(session, clinic_a, patient),
         "letter": _make_letter(session, clinic_a, patient),
+        "note": _make_note(session, clinic_a, patient),
     }
     b_users = {role: make_user(session, clinic_b, role=role.value) for role in Role}
     session.commit()

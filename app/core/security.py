@@ -52,6 +52,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # National 6 information and documents are clinical data: doctors and nurses only (clerks record consent).
     "sharing.read": CLINICAL,
     "sharing.consent": ALL_ROLES,
+    "note.read": CLINICAL,
+    "note.write": CLINICAL,
     "letter.read": CLINICAL,
     "letter.write": frozenset({Role.DOCTOR}),
 }

@@ -183,3 +183,13 @@ def key_image_copy(session: Session, clinic_id: int, patient_id: int, key_image_
     """One current key image of the patient for printing (a letter attaches it by id); None when it is not
     this clinic's and patient's current version."""
     return next((k for k in key_images_for_patient(session, clinic_id, patient_id) if k.id == key_image_id), None)
+
+
+def key_image_versions(session: Session, clinic_id: int, patient_id: int, ids: list[int]) -> list[KeyImage]:
+    """The key-image versions with these ids (of this clinic's patient), in the order given: what a note attached,
+    exactly as it was attached even if its caption was corrected or it was withdrawn later."""
+    if not ids:
+        return []
+    rows = {k.id: k for k in session.scalars(scoped(KeyImage, clinic_id).where(KeyImage.patient_id == patient_id,
+                                                                               KeyImage.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]

@@ -154,3 +154,35 @@ def history(session: Session, clinic_id: int, patient_id: int, lineage_id: int) 
     return list(session.scalars(select(LabResult).where(
         LabResult.clinic_id == clinic_id, LabResult.patient_id == patient_id, LabResult.lineage_id == lineage_id)
         .order_by(LabResult.version)))
+
+
+def results_as_text(session: Session, clinic_id: int, patient_id: int, days: list[date],
+                    lab_codes: list[str]) -> str:
+    """The current results of the chosen days (only the chosen tests, when any are chosen) as lines for the O of a
+    note: one heading per day, then 「name value unit flag」 per test in master order, the lab's comments after."""
+    if not days:
+        return ""
+    stmt = select(LabResult.collected_on, LabResult.lab_code, LabResult.sub_id, LabResult.name, LabResult.value,
+                  LabResult.unit, LabResult.flag, LabResult.result_status, LabResult.comment).where(
+        LabResult.clinic_id == clinic_id, LabResult.patient_id == patient_id, LabResult.superseded_at.is_(None),
+        LabResult.retracted.is_(False), LabResult.collected_on.in_(days))
+    if lab_codes:
+        stmt = stmt.where(LabResult.lab_code.in_(lab_codes))
+    order = {code: index for index, code in enumerate(session.scalars(select(LabItem.lab_code)
+                                                                       .order_by(LabItem.lab_code)))}
+    records = sorted(session.execute(stmt).all(),
+                     key=lambda r: (-r.collected_on.toordinal(), order.get(r.lab_code, 10**6), r.name, r.sub_id))
+    blocks: list[str] = []
+    for day in sorted({r.collected_on for r in records}, reverse=True):
+        lines = [f"【検査結果 {day:%Y/%m/%d} 採取】"]
+        comments: list[str] = []
+        for r in (r for r in records if r.collected_on == day):
+            name = r.name + (f" ({r.sub_id})" if r.sub_id else "")
+            value = "検査不能" if r.result_status == "X" else (r.value or "—")
+            extra = "（仮）" if r.result_status == "P" else ""
+            lines.append(" ".join(part for part in (name, value + extra, r.unit, r.flag) if part))
+            if r.comment and r.comment not in comments:
+                comments.append(r.comment)
+        lines += [f"※{c}" for c in comments]
+        blocks.append("\n".join(lines))
+    return "\n".join(blocks)
