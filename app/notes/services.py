@@ -20,7 +20,7 @@ from app.patients.models import Patient
 
 #: Longest text one SOAP part may hold (a long note is a few thousand characters; this only stops accidents).
 MAX_PART = 20_000
-PARTS = (("subjective", "S（主訴・所見）"), ("objective", "O（客観的所見）"), ("assessment", "A（評価）"),
+PARTS = (("subjective", "S（主訴・自覚症状）"), ("objective", "O（客観的所見）"), ("assessment", "A（評価）"),
          ("plan", "P（計画）"))
 
 
