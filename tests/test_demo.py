@@ -6,8 +6,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.clinics.models import Clinic
+from app.core.timeutil import japan_today
 from app.demo.runtime import prepare_demo
 from app.diagnoses import services as diagnoses
+from app.notes.models import ProgressNote
 from app.patients import profile as profiles
 from app.patients.models import Patient
 from app.patients.profile_forms import KINDS
@@ -36,10 +38,19 @@ def test_demo_gives_yamada_every_profile_item_and_takahashi_a_drug_allergy(app, 
     takahashi = _patient(session, "00002")
     allergy = session.scalars(select(Allergy).where(Allergy.patient_id == takahashi.id)).one()
     assert allergy.category == "drug" and allergy.drug_match_code and allergy.drug_scope == "ingredient"
+    # Clinic B (full-chart mode): its own 山田 太郎 has three days' SOAP notes, one corrected with a reason.
+    notes = session.scalars(select(ProgressNote).order_by(ProgressNote.note_date, ProgressNote.version)).all()
+    b_yamada = session.get(Patient, notes[0].patient_id)
+    assert b_yamada.birth_date.isoformat() == "1972-08-15" and b_yamada.clinic_id != yamada.clinic_id
+    today = japan_today()
+    assert [((today - n.note_date).days, n.version, n.superseded_at is None) for n in notes] == [
+        (28, 1, True), (14, 1, False), (14, 2, True), (0, 1, True)]
+    assert [n.change_reason for n in notes if n.version == 2] == ["評価の追記"]
     # A second start adds nothing.
     prepare_demo(app, orca.root)
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(VitalSign)) == 13
+    assert session.scalar(select(func.count()).select_from(ProgressNote)) == 4
 
 
 def test_demo_gives_yamada_a_lab_order_with_labels_and_a_year_of_monthly_results(app, orca, session, client):

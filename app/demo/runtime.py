@@ -56,8 +56,11 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
         load_masters_if_empty(session)
         session.commit()
     sync_all_clinics(factory)
+    from app.demo.notes import seed_notes_demo
+
     with factory() as session:  # the fixed patients exist once ORCA has been pulled
         seed_clinical_demo(session)
+        seed_notes_demo(session)
         session.commit()
     if pacs is not None:
         from app.demo.imaging import seed_demo_pacs
