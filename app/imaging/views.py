@@ -13,7 +13,7 @@ from wtforms.validators import Length, Optional
 from app.clinics.models import Clinic
 from app.core.audit import log_access
 from app.core.errors import ValidationError
-from app.core.security import requires
+from app.core.security import requires, role_may
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, save_connection_settings
 from app.db import db_session
@@ -173,10 +173,29 @@ def add_key_image(patient_id: int, study_uid: str):
         db.rollback()
         flash(f"キー画像を保存できませんでした: {exc.message_ja}", "error")
     else:
+        attached = _attach_to_todays_note(patient, item) if form.get("attach_to_note") else None
         db.commit()
-        flash(f"キー画像「{item.caption}」を保存しました", "success")
+        flash(f"キー画像「{item.caption}」を保存しました" + ("（本日の経過記録に添付）" if attached else ""), "success")
+        if attached is not None and not attached:
+            flash("経過記録には添付できませんでした。キー画像の一覧から添付し直してください", "error")
         return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
     return redirect(url_for("imaging.viewer", patient_id=patient.id, study_uid=study_uid))
+
+
+def _attach_to_todays_note(patient, item) -> bool:
+    """Attach a just-kept key image to today's note in the same save (full-chart mode, a doctor or nurse); False
+    when the note refused it — the key image is kept either way."""
+    from app.notes import services as notes
+
+    if not role_may(current_user.role, "note.write"):
+        return False
+    db = db_session()
+    try:
+        with db.begin_nested():
+            notes.attach_key_image(db, _clinic(), current_actor(), patient, item.id, today=japan_today())
+    except ValidationError:
+        return False
+    return True
 
 
 @bp.post("/patients/<int:patient_id>/images/import")

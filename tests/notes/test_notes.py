@@ -199,3 +199,22 @@ def test_paper_chart_clinics_clerks_and_other_clinics_are_refused(client, sessio
     assert client.get(f"/patients/{other_patient.id}/notes").status_code == 403
     assert client.post(f"/patients/{other_patient.id}/notes/{japan_today().isoformat()}",
                        {"subjective": "x", "base_version": "1"}, form_page="/reception").status_code == 403
+
+
+def test_the_viewer_keeps_a_key_image_and_attaches_it_to_todays_note_at_once(client, session, world):
+    _full_chart(session, world.clinic)
+    login(client, world.doctor)
+    html = client.get(f"/patients/{world.patient.id}/images/{world.ct_uid}").get_data(as_text=True)
+    assert "本日の経過記録にも添付する" in html
+    f = imaging_views.frames_of(html)[0]
+    response = client.post(f"/patients/{world.patient.id}/images/{world.ct_uid}/key-images", {
+        "series_uid": f["series"], "instance_uid": f["instance"], "frame": f["frame"], "wc": "", "ww": "",
+        "caption": "肺野条件 右S6結節", "attach_to_note": "1"})
+    assert response.status_code == 302
+    item = session.scalars(select(KeyImage).where(KeyImage.patient_id == world.patient.id)).one()
+    note, = _notes(session, world.patient.id)
+    assert note.key_image_ids == [item.id] and note.note_date == japan_today()
+    # A clerk keeps no key images and writes no notes: neither the form nor the box is offered.
+    login(client, world.clerk)
+    assert "本日の経過記録にも添付する" not in client.get(
+        f"/patients/{world.patient.id}/images/{world.ct_uid}").get_data(as_text=True)
