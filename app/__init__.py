@@ -29,6 +29,9 @@ def create_app(config: Config | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     logging.basicConfig(level=logging.INFO)
 
+    from app.core import secrets
+
+    secrets.configure(app.config["SECRETS_KEY"] or app.config["SECRET_KEY"])
     db.init_app(app)
     csrf.init_app(app)
     _init_login(app)

@@ -35,6 +35,9 @@ class Config:
 
     DATABASE_URL: str = field(default_factory=lambda: os.environ.get("DATABASE_URL") or default_database_url())
     SECRET_KEY: str = field(default_factory=lambda: os.environ.get("SECRET_KEY", ""))
+    #: Key material for sealing integration passwords and tokens at rest (default: derived from SECRET_KEY, so
+    #: changing SECRET_KEY then means entering those secrets again).
+    SECRETS_KEY: str = field(default_factory=lambda: os.environ.get("KAMIKARTE_SECRETS_KEY", ""))
     #: Secure flag on cookies; off only for the demo served over plain HTTP on loopback.
     SESSION_COOKIE_SECURE: bool = field(default_factory=lambda: _env_bool("KAMIKARTE_COOKIE_SECURE", True))
     #: Trust X-Forwarded-* from one proxy (TLS terminated at the load balancer).
@@ -61,6 +64,7 @@ class Config:
         return {
             "DATABASE_URL": self.DATABASE_URL,
             "SECRET_KEY": secret,
+            "SECRETS_KEY": self.SECRETS_KEY,
             "SESSION_COOKIE_SECURE": self.SESSION_COOKIE_SECURE,
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",

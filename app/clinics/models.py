@@ -9,6 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.secrets import SealedJSON
 from app.db import Base, UTCDateTime, utcnow
 
 #: Departments a new clinic starts with (ORCA / レセ電 診療科 codes).
@@ -33,8 +34,9 @@ class Clinic(Base):
     is_full_chart_mode: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Minutes of inactivity before the screen locks and asks for the password again.
     idle_lock_minutes: Mapped[int] = mapped_column(Integer, default=10)
-    #: Connections to outside systems: {"orca": {"base_url": ..., "user": ..., ...}, ...}.
-    integrations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Connections to outside systems: {"orca": {"base_url": ..., "user": ..., ...}, ...}; passwords and tokens
+    #: are sealed at rest (app.core.secrets).
+    integrations: Mapped[dict[str, Any]] = mapped_column(SealedJSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     staff: Mapped[list[StaffUser]] = relationship(back_populates="clinic")
