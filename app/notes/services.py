@@ -111,16 +111,21 @@ def save_note(session: Session, clinic: Clinic, actor: Actor, patient: Patient, 
     session.flush()
     if note.lineage_id is None:
         note.lineage_id = note.id
-    before = NoteContent.of(current)
-    changed = [name for name, _label in PARTS if getattr(before, name) != getattr(content, name)]
-    if before.key_image_ids != content.key_image_ids:
-        changed.append("key_image_ids")
+    changed = changed_parts(current, note)
     # The versions are the note's history; the audit trail says who changed which parts, not the text again.
     record_audit(session, actor, "note.revise" if current else "note.create", clinic_id=clinic.id,
                  entity_type="progress_note", entity_id=note.id, patient_id=patient.id,
                  summary={"note_date": day.isoformat(), "version": note.version, "changed": changed}
                  | ({"reason": reason} if reason else {}))
     return note
+
+
+def changed_parts(before: ProgressNote | None, after: ProgressNote) -> list[str]:
+    """The SOAP parts (and "key_image_ids") a version changed from the one before it (all that it holds, for a
+    first version)."""
+    old, new = NoteContent.of(before), NoteContent.of(after)
+    changed = [name for name, _label in PARTS if getattr(old, name) != getattr(new, name)]
+    return changed + (["key_image_ids"] if old.key_image_ids != new.key_image_ids else [])
 
 
 def append_to_objective(session: Session, clinic: Clinic, actor: Actor, patient: Patient, text: str, *,

@@ -128,9 +128,11 @@ def history(patient_id: int, note_id: int):
         abort(404)
     versions = services.history(db, current_user.clinic_id, patient.id, note.lineage_id or note.id)
     images = {v.id: services.attached_images(db, current_user.clinic_id, v) for v in versions}
+    previous = [None, *versions[:-1]]
+    changed = {v.id: services.changed_parts(before, v) for before, v in zip(previous, versions, strict=True)}
     _logged(patient.id, "patient.notes.history")
     return render_template("notes/history.html", patient=patient, today=japan_today(), versions=versions,
-                           images=images, parts=services.PARTS, day=note.note_date)
+                           images=images, changed=changed, parts=services.PARTS, day=note.note_date)
 
 
 @bp.post("/patients/<int:patient_id>/notes/today/lab-results")

@@ -110,7 +110,9 @@ def test_changing_an_earlier_days_note_needs_a_reason(client, session):
     _save(client, patient.id, last_week, base=1, assessment="本態性高血圧症", change_reason="病名の記載誤り")
     current = _notes(session, patient.id)[-1]
     assert (current.version, current.change_reason, current.note_date) == (2, "病名の記載誤り", last_week)
-    assert "病名の記載誤り" in client.get(f"/patients/{patient.id}/notes/versions/{current.id}").get_data(as_text=True)
+    history = client.get(f"/patients/{patient.id}/notes/versions/{current.id}").get_data(as_text=True)
+    assert "病名の記載誤り" in history
+    assert history.count("この版で修正") == 1 and '<dd class="changed">本態性高血圧症' in history
 
 
 def test_lab_results_are_copied_into_todays_objective(client, session):
