@@ -81,22 +81,24 @@ def build_registration_bundle(session: Session, registration: SharingRegistratio
     if clinic is None or patient is None or record is None:
         raise mapping.MappingError("登録する記録が見つかりません")
     ctx = mapping.context_for(clinic, patient)
+    # Each resource is built unchecked: registration_bundle validates the whole bundle once (checking each
+    # resource here as well parsed every resource twice); a withdrawal needs only the identifiers.
     if isinstance(record, Diagnosis):
-        resources = [mapping.condition_resource(record, ctx, session.get(Disease, record.disease_code))]
+        resources = [mapping.condition_resource(record, ctx, session.get(Disease, record.disease_code), check=False)]
     elif isinstance(record, Allergy):
-        resources = [mapping.allergy_resource(record, ctx)]
+        resources = [mapping.allergy_resource(record, ctx, check=False)]
     elif isinstance(record, Contraindication):
-        resources = [mapping.contraindication_resource(record, ctx)]
+        resources = [mapping.contraindication_resource(record, ctx, check=False)]
     elif isinstance(record, Infection):
-        resources = [mapping.infection_resource(record, ctx)]
+        resources = [mapping.infection_resource(record, ctx, check=False)]
     elif isinstance(record, LabResult):
-        resources = [mapping.lab_result_resource(sources.as_lab_result(record), ctx)]
+        resources = [mapping.lab_result_resource(sources.as_lab_result(record), ctx, check=False)]
     else:
-        resources = mapping.medication_request_resources(record, ctx)
+        resources = mapping.medication_request_resources(record, ctx, check=False)
+    patient_resource = mapping.patient_resource(patient, ctx, check=False)
     if not check:  # only the identifiers are needed (withdrawal): no validation of a withdrawn item's content
-        return {"entry": [{"resource": r} for r in [mapping.patient_resource(patient, ctx, check=False),
-                                                    *resources]]}
-    return mapping.registration_bundle(mapping.patient_resource(patient, ctx), resources, ctx,
+        return {"entry": [{"resource": r} for r in [patient_resource, *resources]]}
+    return mapping.registration_bundle(patient_resource, resources, ctx,
                                        document_id=f"6info-{registration.subject_type}-{registration.subject_id}")
 
 

@@ -4,7 +4,10 @@ fhir_jp.md names, the codes a kind must carry, references that resolve inside th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
+import hashlib
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -161,8 +164,38 @@ def _observation(resource: dict[str, Any], label: str) -> list[str]:
     return problems
 
 
+def _document_reference(resource: dict[str, Any], label: str) -> list[str]:
+    """An attached file (JP_DocumentReference_eCS): status, content with a contentType, and embedded data that
+    matches its size and hash (FHIR R4 Attachment.hash: SHA-1 of the data, base64) — a damaged copy must not
+    leave as if it were the image the doctor attached."""
+    problems = []
+    if resource.get("status") != "current":
+        problems.append(f"{label}: status は current である必要があります")
+    contents = resource.get("content") or []
+    if not contents:
+        problems.append(f"{label}: 添付ファイル（content）がありません")
+    for content in contents:
+        attachment = content.get("attachment") or {}
+        if not attachment.get("contentType"):
+            problems.append(f"{label}: 添付ファイルの contentType がありません")
+        if not attachment.get("data") and not attachment.get("url"):
+            problems.append(f"{label}: 添付ファイルの data も url もありません")
+        if not attachment.get("data"):
+            continue
+        try:
+            data = base64.b64decode(attachment["data"], validate=True)
+        except (binascii.Error, ValueError):
+            problems.append(f"{label}: 添付ファイルの data が base64 ではありません")
+            continue
+        if "size" in attachment and attachment["size"] != len(data):
+            problems.append(f"{label}: 添付ファイルの size が data の長さと一致しません")
+        if "hash" in attachment and attachment["hash"] != base64.b64encode(hashlib.sha1(data).digest()).decode():  # noqa: S324 — R4 defines it as SHA-1
+            problems.append(f"{label}: 添付ファイルの hash（SHA-1）が data と一致しません")
+    return problems
+
+
 _KIND_RULES = {"Condition": _condition, "AllergyIntolerance": _allergy, "MedicationRequest": _medication_request,
-               "Observation": _observation}
+               "Observation": _observation, "DocumentReference": _document_reference}
 
 
 def _parse(resource: dict[str, Any]) -> str | None:
