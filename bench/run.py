@@ -227,7 +227,30 @@ def sharing_cases(app) -> list[tuple]:
 
     return [("six_information_bundle", lambda: patient_bundle(session, clinic, patient), 50, size),
             ("six_information_bundle_cold", cold, 50, size),
-            ("referral_letter_pdf", lambda: letter_pdf(letter, patient, clinic), 400, 1, 30)]
+            ("referral_letter_pdf", lambda: letter_pdf(letter, patient, clinic), 400, 1, 30),
+            # The same letter with a key image as the viewer keeps one (a 512×512 CT slice as PNG).
+            ("referral_letter_pdf_key_image", lambda: letter_pdf(letter, patient, clinic, images=[ct_slice()]), 400,
+             1, 30)]
+
+
+def ct_slice() -> object:
+    """A key image like a kept CT slice: 512×512 grey PNG with a body-shaped disc and noise (benchmark data)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from app.imaging.services import sha256_hex
+    from app.sharing.sources import KeyImage
+
+    rng = random.Random(3)
+    picture = Image.effect_noise((512, 512), 40).convert("L")
+    ImageDraw.Draw(picture).ellipse((60, 110, 452, 400), outline=220, width=18)
+    picture.putpixel((rng.randrange(512), rng.randrange(512)), 255)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    data = buffer.getvalue()
+    return KeyImage(id=1, title="右肺下葉に小結節", study_date="2026-11-15", image_bytes=data, media_type="image/png",
+                    sha256=sha256_hex(data))
 
 
 def measure(call: Callable[[], object], n: int) -> tuple[float, float]:
