@@ -171,7 +171,8 @@ def seed_prescription(url: str) -> tuple[int, int]:
 
 def sharing_cases(app) -> list[tuple]:
     """A patient with a typical record (8 diagnoses, 6 allergies and 禁忌, 3 infections, 5 prescriptions of 3
-    drugs): the 6-information bundle built and validated; a full referral letter as PDF."""
+    drugs): the 6-information bundle built and validated — as again (the unchanged resources' checks memoised)
+    and cold (every resource parsed) —; a full referral letter as PDF."""
     from app.clinics.models import Clinic
     from app.diagnoses.masters import load_shipped_subsets
     from app.diagnoses.models import Diagnosis, Disease
@@ -179,6 +180,7 @@ def sharing_cases(app) -> list[tuple]:
     from app.documents.printing import letter_pdf
     from app.patients.profile_models import Allergy, Contraindication, Infection
     from app.prescriptions.models import Drug, Prescription, PrescriptionLine, PrescriptionRp
+    from app.sharing.fhir.validation import forget_checked
     from app.sharing.records import patient_bundle
 
     session = app.extensions["db_sessionmaker"]()
@@ -219,8 +221,36 @@ def sharing_cases(app) -> list[tuple]:
     session.add(letter)
     session.commit()
     size = len(patient_bundle(session, clinic, patient)["entry"])
+    def cold() -> object:
+        forget_checked()  # every resource parsed again, as the first time a patient's record is shown
+        return patient_bundle(session, clinic, patient)
+
     return [("six_information_bundle", lambda: patient_bundle(session, clinic, patient), 50, size),
-            ("referral_letter_pdf", lambda: letter_pdf(letter, patient, clinic), 400, 1, 30)]
+            ("six_information_bundle_cold", cold, 50, size),
+            ("referral_letter_pdf", lambda: letter_pdf(letter, patient, clinic), 400, 1, 30),
+            # The same letter with a key image as the viewer keeps one (a 512×512 CT slice as PNG).
+            ("referral_letter_pdf_key_image", lambda: letter_pdf(letter, patient, clinic, images=[ct_slice()]), 400,
+             1, 30)]
+
+
+def ct_slice() -> object:
+    """A key image like a kept CT slice: 512×512 grey PNG with a body-shaped disc and noise (benchmark data)."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from app.imaging.services import sha256_hex
+    from app.sharing.sources import KeyImage
+
+    rng = random.Random(3)
+    picture = Image.effect_noise((512, 512), 40).convert("L")
+    ImageDraw.Draw(picture).ellipse((60, 110, 452, 400), outline=220, width=18)
+    picture.putpixel((rng.randrange(512), rng.randrange(512)), 255)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    data = buffer.getvalue()
+    return KeyImage(id=1, title="右肺下葉に小結節", study_date="2026-11-15", image_bytes=data, media_type="image/png",
+                    sha256=sha256_hex(data))
 
 
 def measure(call: Callable[[], object], n: int) -> tuple[float, float]:

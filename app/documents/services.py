@@ -187,7 +187,8 @@ def get_letter(session: Session, clinic_id: int, patient_id: int, letter_id: int
 
 
 def build_document(session: Session, letter: ReferralLetter) -> dict[str, Any]:
-    """The letter's FHIR document (validated), with the patient's coded diagnoses and allergies."""
+    """The letter's FHIR document (validated), with the patient's coded diagnoses and allergies and the key
+    images it attached (their stored copies, in the 添付情報 section)."""
     clinic = session.get(Clinic, letter.clinic_id)
     patient = session.scalar(scoped(Patient, letter.clinic_id).where(Patient.id == letter.patient_id))
     diagnoses = current_diagnoses(session, letter.clinic_id, letter.patient_id)
@@ -195,7 +196,9 @@ def build_document(session: Session, letter: ReferralLetter) -> dict[str, Any]:
         Disease.code.in_({x.disease_code for x in diagnoses})))} if diagnoses else {}
     allergies = (_current(session, Allergy, letter.clinic_id, letter.patient_id)
                  + _current(session, Contraindication, letter.clinic_id, letter.patient_id))
-    return referral_document(letter, patient, clinic, diagnoses=diagnoses, diseases=diseases, allergies=allergies)
+    images = sources.key_images_by_id(session, letter.clinic_id, letter.patient_id, letter.key_image_ids or [])
+    return referral_document(letter, patient, clinic, diagnoses=diagnoses, diseases=diseases, allergies=allergies,
+                             images=images)
 
 
 def queue_share(session: Session, actor: Actor, letter: ReferralLetter) -> OutboxMessage:

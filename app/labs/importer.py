@@ -161,7 +161,7 @@ def _write(session: Session, batch: Batch, group: list[_Pending], clinic_code: s
     _update_orders(session, batch.clinic_id, [row for p in group if p.error is None and p.outcome is None
                                               for row in p.rows])
     if inserts:
-        _queue_sharing(session, batch.clinic_id, imported_ids)
+        _queue_sharing(session, batch.clinic_id, imported_ids, superseded)
     done = [p for p in group if p.error is None and p.outcome is None]
     if done:
         record_audit(session, SYSTEM, "lab.results_imported", clinic_id=batch.clinic_id, entity_type="lab_message",
@@ -179,12 +179,14 @@ def _write(session: Session, batch: Batch, group: list[_Pending], clinic_code: s
             batch.loaded_numbers.discard(row["specimen_number"])
 
 
-def _queue_sharing(session: Session, clinic_id: int, message_ids: list[int]) -> None:
+def _queue_sharing(session: Session, clinic_id: int, message_ids: list[int], superseded: list[int]) -> None:
     """Queue the new final results for the 電子カルテ情報共有サービス (lab results are one of the 6 information), in
-    the import's transaction; nothing when the clinic is not connected to the service."""
+    the import's transaction; nothing when the clinic is not connected to the service. A new version of a result
+    the service already holds (the lab corrected or deleted it) changes it there: 取消 of the registered version
+    and, for a correction that is still shareable, 再登録 of the new one."""
     # Imported here: the sharing side reads lab results, so a module-level import would be circular.
     from app.clinics.models import Clinic
-    from app.sharing.registration import record_confirmed
+    from app.sharing.registration import record_confirmed, replace_registered
     from app.sharing.services import settings_of
     from app.sharing.sources import LAB_WINDOW
 
@@ -192,10 +194,20 @@ def _queue_sharing(session: Session, clinic_id: int, message_ids: list[int]) -> 
     if clinic is None or not settings_of(clinic):
         return
     since = datetime.now(JST).date() - LAB_WINDOW  # an old result arriving late is kept here, not shared
+    shareable = (LabResult.jlac10 != "") & LabResult.result_status.in_(("F", "C")) & (LabResult.collected_on >= since)
+    handled: set[int] = set()
+    if superseded:  # corrections are few: only their rows are read in full
+        previous = {r.lineage_id: r for r in session.scalars(select(LabResult).where(
+            LabResult.clinic_id == clinic_id, LabResult.id.in_(superseded)))}
+        for result, ok in session.execute(select(LabResult, shareable).where(
+                LabResult.clinic_id == clinic_id, LabResult.message_id.in_(message_ids), LabResult.version > 1)):
+            old = previous.get(result.lineage_id)
+            if old is not None and replace_registered(session, old, result, withdraw=not ok) is not None:
+                handled.add(result.id)
     for result in session.scalars(select(LabResult).where(
-            LabResult.clinic_id == clinic_id, LabResult.message_id.in_(message_ids), LabResult.jlac10 != "",
-            LabResult.result_status.in_(("F", "C")), LabResult.collected_on >= since)):
-        record_confirmed(session, result)
+            LabResult.clinic_id == clinic_id, LabResult.message_id.in_(message_ids), shareable)):
+        if result.id not in handled:
+            record_confirmed(session, result)
 
 
 def _update_orders(session: Session, clinic_id: int, rows: list[ResultRow]) -> None:

@@ -13,8 +13,11 @@ CONSENT_SOURCE = "オンライン資格確認"
 #: Registration states: waiting for the outbox, delivered, refused for good by the service, to be retried.
 QUEUED, REGISTERED, REFUSED, RETRYING = "queued", "registered", "refused", "retrying"
 WITHDRAWN = "withdrawn"  # a withdrawn (取消) item taken back from the service
+REPLACED = "replaced"  # taken back from the service because a corrected version was registered in its place
 STATUS_LABELS = {QUEUED: "送信待ち", REGISTERED: "登録済", REFUSED: "登録拒否", RETRYING: "再送待ち",
-                 WITHDRAWN: "取下げ済"}
+                 WITHDRAWN: "取下げ済", REPLACED: "訂正で置換済"}
+#: States in which the item is (or is about to be) held at the service.
+LIVE = (QUEUED, REGISTERED, RETRYING)
 
 
 class SharingConsent(ClinicScoped, Base):
@@ -47,7 +50,8 @@ class SharingRegistration(ClinicScoped, Base):
     subject_type: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))
-    #: queued / registered / refused / retrying / withdrawn, and the service's reason when it refused or failed.
+    #: queued / registered / refused / retrying / withdrawn / replaced, and the service's reason when it refused or
+    #: failed (or what was done, for a change).
     status: Mapped[str] = mapped_column(String(12), default=QUEUED)
     reason: Mapped[str] = mapped_column(Text, default="")
     outbox_message_id: Mapped[int | None] = mapped_column(Integer)
@@ -56,5 +60,5 @@ class SharingRegistration(ClinicScoped, Base):
 
     @property
     def status_label(self) -> str:
-        """送信待ち / 登録済 / 登録拒否 / 再送待ち."""
+        """送信待ち / 登録済 / 登録拒否 / 再送待ち / 取下げ済 / 訂正で置換済."""
         return STATUS_LABELS.get(self.status, self.status)

@@ -1,7 +1,14 @@
 """Registering the clinic's own 6 information: when a record is confirmed, its save service calls
 `record_confirmed`, which adds a SharingRegistration and an outbox message in the same transaction. The outbox
 delivers it: the resource is built from the record and validated, sent as a JP_Bundle_CLINS collection, and the
-service's answer kept on the registration (registered, or refused with its reason; timeouts and 5xx retried)."""
+service's answer kept on the registration (registered, or refused with its reason; timeouts and 5xx retried).
+
+A registered item that later changes is changed at the service the way the service defines a change: 取消 of
+the registered item (keyed by institution, the patient's insurance member ID and the resource instance
+identifier), then 再登録 of the new version (MHLW 電子カルテ情報共有サービス システムベンダ向け技術解説書(案):
+「登録済み情報の変更（情報の取消と再登録）」; a deletion is the 取消 alone). `replace_registered` queues that
+for a new version of a registered record (a lab's correction or deletion of a result); the simulator speaks the
+same through FHIR REST: conditional DELETE by identifier and patient.identifier, then POST of the new Bundle."""
 
 from __future__ import annotations
 
@@ -23,9 +30,9 @@ from app.patients.profile_models import Allergy, Contraindication, Infection
 from app.prescriptions.models import Prescription, PrescriptionRp
 from app.sharing import sources
 from app.sharing.fhir import mapping
-from app.sharing.fhir.systems import RESOURCE_INSTANCE
+from app.sharing.fhir.systems import INSURANCE_MEMBER, RESOURCE_INSTANCE
 from app.sharing.fhir.validation import FhirValidationError
-from app.sharing.models import REFUSED, REGISTERED, RETRYING, WITHDRAWN, SharingRegistration
+from app.sharing.models import LIVE, REFUSED, REGISTERED, REPLACED, RETRYING, WITHDRAWN, SharingRegistration
 from app.sharing.services import client_for, settings_of
 
 KIND = "sharing.register"
@@ -64,6 +71,34 @@ def record_confirmed(session: Session, record: Any) -> SharingRegistration | Non
     return registration
 
 
+def _live_registration(session: Session, subject_type: str, subject_id: int) -> SharingRegistration | None:
+    """The newest registration of a record version if the item is (or is about to be) held at the service."""
+    latest = session.scalars(select(SharingRegistration).where(
+        SharingRegistration.subject_type == subject_type, SharingRegistration.subject_id == subject_id)
+        .order_by(SharingRegistration.id.desc()).limit(1)).first()
+    return latest if latest is not None and latest.status in LIVE else None
+
+
+def replace_registered(session: Session, old: Any, new: Any, *, withdraw: bool) -> SharingRegistration | None:
+    """Hook for a new version `new` of a record whose version `old` was registered: queue, in the caller's
+    transaction, the 取消 of the registered item and (unless `withdraw`: deleted, or no longer shareable) the
+    再登録 of the new version in its place. None when `old` is not held at the service (never registered,
+    refused or already withdrawn): the caller then registers `new` as a new item, if it should be shared."""
+    previous = _live_registration(session, old.__tablename__, old.id)
+    if previous is None:
+        return None
+    registration = SharingRegistration(clinic_id=new.clinic_id, patient_id=new.patient_id,
+                                       subject_type=new.__tablename__, subject_id=new.id, kind=_kind_of(new))
+    session.add(registration)
+    session.flush()
+    message = enqueue(session, clinic_id=new.clinic_id, kind=KIND,
+                      payload={"registration_id": registration.id, "withdraw": withdraw, "replaces": previous.id},
+                      subject_type="sharing_registration", subject_id=registration.id, patient_id=new.patient_id,
+                      idempotency_key=f"{KIND}:{new.clinic_id}:{registration.id}")
+    registration.outbox_message_id = message.id
+    return registration
+
+
 def _record(session: Session, registration: SharingRegistration) -> Any:
     model = SUBJECTS[registration.subject_type]
     query = scoped(model, registration.clinic_id).where(model.id == registration.subject_id)
@@ -81,22 +116,24 @@ def build_registration_bundle(session: Session, registration: SharingRegistratio
     if clinic is None or patient is None or record is None:
         raise mapping.MappingError("登録する記録が見つかりません")
     ctx = mapping.context_for(clinic, patient)
+    # Each resource is built unchecked: registration_bundle validates the whole bundle once (checking each
+    # resource here as well parsed every resource twice); a withdrawal needs only the identifiers.
     if isinstance(record, Diagnosis):
-        resources = [mapping.condition_resource(record, ctx, session.get(Disease, record.disease_code))]
+        resources = [mapping.condition_resource(record, ctx, session.get(Disease, record.disease_code), check=False)]
     elif isinstance(record, Allergy):
-        resources = [mapping.allergy_resource(record, ctx)]
+        resources = [mapping.allergy_resource(record, ctx, check=False)]
     elif isinstance(record, Contraindication):
-        resources = [mapping.contraindication_resource(record, ctx)]
+        resources = [mapping.contraindication_resource(record, ctx, check=False)]
     elif isinstance(record, Infection):
-        resources = [mapping.infection_resource(record, ctx)]
+        resources = [mapping.infection_resource(record, ctx, check=False)]
     elif isinstance(record, LabResult):
-        resources = [mapping.lab_result_resource(sources.as_lab_result(record), ctx)]
+        resources = [mapping.lab_result_resource(sources.as_lab_result(record), ctx, check=False)]
     else:
-        resources = mapping.medication_request_resources(record, ctx)
+        resources = mapping.medication_request_resources(record, ctx, check=False)
+    patient_resource = mapping.patient_resource(patient, ctx, check=False)
     if not check:  # only the identifiers are needed (withdrawal): no validation of a withdrawn item's content
-        return {"entry": [{"resource": r} for r in [mapping.patient_resource(patient, ctx, check=False),
-                                                    *resources]]}
-    return mapping.registration_bundle(mapping.patient_resource(patient, ctx), resources, ctx,
+        return {"entry": [{"resource": r} for r in [patient_resource, *resources]]}
+    return mapping.registration_bundle(patient_resource, resources, ctx,
                                        document_id=f"6info-{registration.subject_type}-{registration.subject_id}")
 
 
@@ -111,6 +148,13 @@ def deliver_registration(session: Session, message: OutboxMessage) -> dict[str, 
         session.commit()  # the reason stays on the registration although the message fails for good
         return PermanentDeliveryError(reason)
 
+    if registration.status in (REPLACED, WITHDRAWN) and not message.payload.get("withdraw"):
+        # A newer version was put in its place (or it was taken back) before this message went out: sending it
+        # now would bring the old value back at the service.
+        return {"skipped": registration.status}
+    if message.payload.get("replaces"):
+        return _replace(session, registration, message.payload["replaces"], bool(message.payload.get("withdraw")),
+                        refuse)
     if message.payload.get("withdraw"):
         return _withdraw(session, registration, refuse)
     try:
@@ -138,31 +182,120 @@ def deliver_registration(session: Session, message: OutboxMessage) -> dict[str, 
     return {"locations": locations}
 
 
+def _client_or_retry(session: Session, registration: SharingRegistration) -> Any:
+    clinic = session.get(Clinic, registration.clinic_id)
+    client = client_for(clinic) if clinic else None
+    if client is None:
+        raise DeliveryError("電子カルテ情報共有サービスの接続先が設定されていません")
+    return client
+
+
+def _service_failed(session: Session, registration: SharingRegistration, exc: SharingError, refuse: Any) -> Exception:
+    """The error to raise for a service answer: refused for good, or kept for a retry with its reason."""
+    if not exc.retryable:
+        return refuse(exc.message_ja)
+    registration.status, registration.reason = RETRYING, exc.message_ja[:2000]
+    session.commit()
+    return DeliveryError(exc.message_ja)
+
+
+def _withdraw_items(client: Any, bundle: dict[str, Any]) -> list[str]:
+    """取消 of every item of a registration bundle at the service, keyed by instance identifier and member ID
+    (idempotent: an item already gone is not an error)."""
+    withdrawn = []
+    for entry in bundle["entry"][1:]:
+        resource = entry["resource"]
+        instance = next(i["value"] for i in resource["identifier"] if i["system"] == RESOURCE_INSTANCE)
+        holder = (resource.get("subject") or resource.get("patient") or {}).get("identifier") or {}
+        member = holder.get("value", "") if holder.get("system") == INSURANCE_MEMBER else ""
+        client.withdraw(resource["resourceType"], instance, member)
+        withdrawn.append(instance)
+    return withdrawn
+
+
 def _withdraw(session: Session, registration: SharingRegistration, refuse: Any) -> dict[str, Any]:
     """Withdraw a withdrawn (取消) item at the service by its resource instance identifier."""
     try:
         bundle = build_registration_bundle(session, registration, check=False)
     except mapping.MappingError as exc:
         raise refuse(str(exc)) from exc
-    clinic = session.get(Clinic, registration.clinic_id)
-    client = client_for(clinic) if clinic else None
-    if client is None:
-        raise DeliveryError("電子カルテ情報共有サービスの接続先が設定されていません")
-    withdrawn = []
+    client = _client_or_retry(session, registration)
     try:
-        for entry in bundle["entry"][1:]:
-            resource = entry["resource"]
-            instance = next(i["value"] for i in resource["identifier"] if i["system"] == RESOURCE_INSTANCE)
-            client.withdraw(resource["resourceType"], instance)
-            withdrawn.append(instance)
+        withdrawn = _withdraw_items(client, bundle)
     except SharingError as exc:
-        if not exc.retryable:
-            raise refuse(exc.message_ja) from exc
-        registration.status, registration.reason = RETRYING, exc.message_ja[:2000]
-        session.commit()
-        raise DeliveryError(exc.message_ja) from exc
+        raise _service_failed(session, registration, exc, refuse) from exc
     registration.status, registration.reason, registration.registered_at = WITHDRAWN, "", utcnow()
     return {"withdrawn": withdrawn}
+
+
+def _replace(session: Session, registration: SharingRegistration, previous_id: int, withdraw: bool,
+             refuse: Any) -> dict[str, Any]:
+    """A change at the service: 取消 of the previously registered version, then 再登録 of the new one (unless
+    `withdraw`). A new version that cannot be registered (invalid) still has the old one taken back — the old
+    value is wrong now — and is refused with its reason; a retry repeats both steps harmlessly."""
+    previous = session.get(SharingRegistration, previous_id)
+    if previous is None or previous.clinic_id != registration.clinic_id:
+        raise refuse("置き換える登録の記録が見つかりません")
+    invalid, bundle = None, None
+    if not withdraw:
+        try:
+            bundle = build_registration_bundle(session, registration)
+        except FhirValidationError as exc:
+            invalid = "送信前の検証で不備が見つかりました: " + "、".join(exc.problems)
+        except mapping.MappingError as exc:
+            invalid = str(exc)
+    try:
+        old_bundle = build_registration_bundle(session, previous, check=False)
+    except mapping.MappingError as exc:
+        raise refuse(str(exc)) from exc
+    client = _client_or_retry(session, registration)
+    try:
+        withdrawn = _withdraw_items(client, old_bundle)
+        locations = client.register(bundle) if bundle is not None else []
+    except SharingError as exc:
+        raise _service_failed(session, registration, exc, refuse) from exc
+    now = utcnow()
+    previous.status = REPLACED if bundle is not None else WITHDRAWN
+    previous.reason = "新しい版に置き換えました" if bundle is not None else "取り下げました"
+    if invalid is not None:
+        previous.reason = "取り下げました（新しい版は登録できませんでした）"
+        raise refuse(invalid)
+    registration.registered_at = now
+    if bundle is None:
+        registration.status, registration.reason = WITHDRAWN, "前の版を取り下げました"
+    else:
+        registration.status, registration.reason = REGISTERED, "前の版を取り消して登録しました（変更）"
+    record_audit(session, SYSTEM, "sharing.replaced" if bundle is not None else "sharing.withdrawn",
+                 clinic_id=registration.clinic_id, entity_type=registration.subject_type,
+                 entity_id=registration.subject_id, patient_id=registration.patient_id,
+                 summary={"before": {"registration": previous.id, "withdrawn": withdrawn},
+                          "after": {"locations": locations}})
+    return {"withdrawn": withdrawn, "locations": locations}
+
+
+def changed_registrations(session: Session, clinic_id: int, patient_id: int) -> list[tuple[SharingRegistration, str]]:
+    """A patient's items taken back from the service (withdrawn, or replaced by a corrected version), newest
+    first, each with what the record was (e.g. a lab result's name, value and date), for the 6-information
+    screen."""
+    rows = list(session.scalars(select(SharingRegistration).where(
+        SharingRegistration.clinic_id == clinic_id, SharingRegistration.patient_id == patient_id,
+        SharingRegistration.status.in_((WITHDRAWN, REPLACED))).order_by(SharingRegistration.id.desc())))
+    return [(r, _describe(session.get(SUBJECTS[r.subject_type], r.subject_id))) for r in rows
+            if r.subject_type in SUBJECTS]
+
+
+def _describe(record: Any) -> str:
+    if record is None:
+        return ""
+    if isinstance(record, LabResult):
+        return f"{record.name} {record.value}{record.unit}（{record.collected_on:%Y-%m-%d}採取）"
+    if isinstance(record, Diagnosis):
+        return record.display_name
+    if isinstance(record, Allergy | Contraindication):
+        return record.substance
+    if isinstance(record, Infection):
+        return mapping.INFECTION_NAMES.get(record.kind, record.kind)
+    return f"処方（{record.issued_on:%Y-%m-%d}）" if getattr(record, "issued_on", None) else "処方"
 
 
 def latest_by_subject(session: Session, clinic_id: int, patient_id: int) -> dict[tuple[str, int], SharingRegistration]:

@@ -99,6 +99,8 @@ def refresh_consent_from_orca(session: Session, clinic: Clinic, actor: Actor, pa
     consent = record_consent(session, clinic.id, actor, patient.id, found.given_on, found.valid_until, recorded_by)
     expired = "。ただし有効期限が過ぎています" if found.valid_until < japan_today() else ""
     period = f"{found.given_on:%Y-%m-%d} 同意、{found.valid_until:%Y-%m-%d} まで有効"
+    if found.kinds:
+        period += f"：{'・'.join(found.kinds)}"
     return consent, f"同意を記録しました（{period}）{expired}"
 
 

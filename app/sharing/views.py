@@ -39,6 +39,7 @@ def index(patient_id: int):
     for item in records.own_items(db, clinic, patient, with_resources=False):
         own[item.kind].append(item)
     states = registration.latest_by_subject(db, clinic.id, patient.id)
+    changed = registration.changed_registrations(db, clinic.id, patient.id)
     charts = [(series, sparkline([(day, value) for day, value in series.points], min_span=0.1))
               for series in view.checkups]
     try:
@@ -46,7 +47,8 @@ def index(patient_id: int):
     except MappingError:
         member = None  # the screen shows the patient cannot be identified at the service
     return render_template("sharing/index.html", patient=patient, consent=consent, view=view, own=own,
-                           kinds=KINDS, order=services.ORDER, states=states, charts=charts, member=member,
+                           kinds=KINDS, order=services.ORDER, states=states, changed=changed, charts=charts,
+                           member=member,
                            connected=bool(services.settings_of(clinic)), today=japan_today())
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -329,13 +329,21 @@ def make_patients(clinic: ClinicConfig, today: date) -> dict[str, dict[str, Any]
 
 
 def qualification(today: date, given_days_ago: int, valid_days: int) -> dict[str, str]:
-    """ResultOfQualificationConfirmation of patientgetv2 (オンライン資格確認): FaceInfExistence is ORCA's; the
-    consent tags for the 電子カルテ情報共有サービス are this simulator's own names (ORCA's are not published
-    in the sources we have) — the app's ORCA client reads exactly these."""
-    given = today - timedelta(days=given_days_ago)
-    return {"FaceInfExistence": "True", "QualificationValidity": "1",
-            "EhrSharing_Consent": "True", "EhrSharing_Consent_Date": given.isoformat(),
-            "EhrSharing_Consent_ExpiredDate": (given + timedelta(days=valid_days - 1)).isoformat()}
+    """ResultOfQualificationConfirmation of patientgetv2 (オンライン資格確認) with ORCA's field names (ORCA API
+    患者基本情報, レスポンス一覧 6-52): the 電子カルテ情報共有サービス's six 閲覧同意 (added 2025-01-28) given
+    `given_days_ago`, valid `valid_days`, and the 2024 items. Times as online eligibility writes them
+    (YYYYMMDDHHMMSS); how ORCA formats them is not shown in its documentation."""
+    given = datetime.combine(today - timedelta(days=given_days_ago), time(9, 12, 30))
+    until = (given + timedelta(days=valid_days - 1)).replace(hour=23, minute=59, second=59)
+    record = {"FaceInfExistence": "True", "PrescriptionIssueSelect": "1", "QualificationValidity": "1",
+              "LimitApplicationCertificateRelatedConsFlg": "1"}
+    for prefix in ("SpecificHealthCheckupsInfo", "PharmacistsInfo", "DiagnosisInfo", "OperationInfo"):
+        record |= {f"{prefix}ConsFlg": "1", f"{prefix}AvailableTime": f"{until:%Y%m%d%H%M%S}"}
+    for prefix in ("DiagnosisName", "InfectiousInfo", "AllergyInfo", "ContraindicationInfo", "TestInfo",
+                   "PrescriptionInfo"):
+        record |= {f"{prefix}ConsFlg": "1", f"{prefix}ConsTime": f"{given:%Y%m%d%H%M%S}",
+                   f"{prefix}AvailableTime": f"{until:%Y%m%d%H%M%S}"}
+    return record
 
 
 #: Fields of the patient record that only the list APIs show (patientlst1v2), not patientgetv2.

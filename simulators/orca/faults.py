@@ -117,8 +117,9 @@ def corrupt(value: Any, kind: str) -> Any:
 
 def corrupt_body(body: bytes, kind: str) -> bytes:
     """Break a reply's bytes: cut it short ("syntax") or send Shift_JIS where UTF-8 is promised ("encoding")."""
-    if kind == "syntax":
-        return body[: max(len(body) // 2, 1)]
+    if kind == "syntax":  # cut between characters, so the fault is the syntax and never the encoding
+        text = body.decode("utf-8")
+        return text[: max(len(text) // 2, 1)].encode("utf-8")
     if kind == "encoding":
         return body.decode("utf-8").encode("cp932", errors="replace")
     return body

@@ -7,6 +7,8 @@ with a bearer token.
 - GET Bundle?identifier=<保険者番号:記号:番号:枝番>: every institution's 6 information of a patient (searchset);
   GET Observation?identifier=…&category=health-check: health-check results. Both need the patient's consent
   (403 OperationOutcome without it, or once it has expired).
+- DELETE <kind>?identifier=<resourceInstance>&patient.identifier=<member>: 取消 of an item the institution
+  registered (a change is 取消 then a new POST, as the service defines 変更).
 - GET Composition?recipient=<own code>: documents other institutions addressed to this one; GET Bundle/<id>: one
   document (a fetch by the recipient marks it read); GET Bundle/<id>/_status: whether the recipient read it.
 Harness for tests and the demo: /_sim/reset, /_sim/faults, /_sim/patients (consent + other institutions' data),
@@ -114,6 +116,7 @@ class State:
         self.documents: dict[str, dict[str, Any]] = {}
         self.fault: dict[str, Any] = {}
         self.registrations = 0
+        self.withdrawals = 0
 
     def patient(self, member: str) -> dict[str, Any]:
         """The service's record of an insured person (created on first mention)."""
@@ -184,23 +187,27 @@ def create_app() -> Flask:
 
     @app.delete("/clinic/<code>/fhir/<kind>")
     def withdraw(code: str, kind: str):
-        """Conditional delete by resource instance identifier: withdraw an item the institution registered
-        (another institution's items are never touched). Idempotent: nothing left to delete is success too."""
+        """取消 of an item the institution registered: conditional delete keyed, as the service keys a 取消, by the
+        institution (URL), the patient's insurance member ID (patient.identifier) and the resource instance
+        identifier (identifier); another institution's items are never touched. A change (変更) is this 取消
+        followed by a new POST. Idempotent: nothing left to delete is success too."""
         if (reply := guard(code)) is not None:
             return reply
         value = request.args.get("identifier", "").split("|")[-1]
-        if kind not in KINDS or not value:
-            return _fhir(outcome([("error", "required", "resourceType と identifier を指定してください")]), 400)
+        member = request.args.get("patient.identifier", "").split("|")[-1]
+        if kind not in KINDS or not value or not member:
+            return _fhir(outcome([("error", "required", "resourceType、identifier（リソース識別子）と "
+                                                        "patient.identifier（被保険者番号）を指定してください")]), 400)
         removed = 0
         with state.lock:
-            for record in state.patients.values():
-                for instance, resource in list(record["resources"].items()):
-                    institution = next((e.get("valueIdentifier", {}).get("value") for e in resource.get("extension",
-                                                                                                         [])
-                                        if e.get("url") == INSTITUTION_EXT), None)
-                    if instance == value and resource.get("resourceType") == kind and institution == code:
-                        del record["resources"][instance]
-                        removed += 1
+            record = state.patients.get(member, {"resources": {}})
+            for instance, resource in list(record["resources"].items()):
+                institution = next((e.get("valueIdentifier", {}).get("value") for e in resource.get("extension", [])
+                                    if e.get("url") == INSTITUTION_EXT), None)
+                if instance == value and resource.get("resourceType") == kind and institution == code:
+                    del record["resources"][instance]
+                    removed += 1
+            state.withdrawals += removed
         return _fhir(outcome([("information", "informational", f"{removed}件を取り下げました")]), 200)
 
     def register_document(code: str, bundle: dict[str, Any]):
@@ -324,7 +331,7 @@ def create_app() -> Flask:
     @app.get("/_sim/registered")
     def registered():
         with state.lock:
-            return jsonify({"registrations": state.registrations,
+            return jsonify({"registrations": state.registrations, "withdrawals": state.withdrawals,
                             "patients": {m: {"consent_until": p["consent_until"] and p["consent_until"].isoformat(),
                                              "resources": list(p["resources"].values())}
                                          for m, p in state.patients.items()},

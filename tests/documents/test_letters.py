@@ -257,3 +257,75 @@ def test_another_patients_key_image_cannot_be_attached(client, session, desk):
     assert refused.status_code == 422
     assert "この患者のキー画像ではない画像は添付できません" in refused.get_data(as_text=True)
     assert session.scalar(select(ReferralLetter.id)) is None
+
+
+def test_the_fhir_document_carries_the_key_images_in_the_attachment_section(app, client, session, desk, sharing):
+    """添付情報 (210): each attached key image as a DocumentReference with the stored bytes, contentType, caption,
+    SHA-1 hash (R4 Attachment.hash); validated by the R4B models and our rules, and shared as it is."""
+    import base64
+    import hashlib
+
+    from fhir.resources.R4B.bundle import Bundle
+
+    image = _key_image(session, desk)
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    _, created = _write(client, desk["patient"], key_image=str(image.id))
+    bundle = json.loads(client.get(f"{created.location}/fhir").data)
+    validate_bundle(bundle)
+    Bundle.model_validate(bundle)  # the whole document as one R4B model, as a receiver would parse it
+    composition = bundle["entry"][0]["resource"]
+    attached = [s for s in composition["section"] if s["code"]["coding"][0]["code"] == "210"]
+    assert len(attached) == 1 and attached[0]["title"] == "添付情報"
+    assert attached[0]["code"]["coding"][0] == {"system": "http://jpfhir.jp/fhir/clins/CodeSystem/document-section",
+                                                "code": "210", "display": "添付情報セクション"}
+    assert attached[0]["text"]["status"] == "additional" and "右肺下葉の結節" in attached[0]["text"]["div"]
+    by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+    [reference] = attached[0]["entry"]
+    document = by_url[reference["reference"]]
+    assert document["resourceType"] == "DocumentReference" and reference["type"] == "DocumentReference"
+    assert document["meta"]["profile"] == ["http://jpfhir.jp/fhir/eCS/StructureDefinition/JP_DocumentReference_eCS"]
+    assert document["status"] == "current" and document["description"] == "右肺下葉の結節"
+    assert document["subject"]["reference"] == composition["subject"]["reference"]
+    content = document["content"][0]["attachment"]
+    assert base64.b64decode(content["data"]) == image.image_bytes
+    assert hashlib.sha256(base64.b64decode(content["data"])).hexdigest() == image.image_sha256
+    assert content["contentType"] == "image/png" and content["title"] == "2026-11-15 右肺下葉の結節"
+    assert content["hash"] == base64.b64encode(hashlib.sha1(image.image_bytes).digest()).decode()  # noqa: S324
+    assert content["size"] == len(image.image_bytes) and content["creation"] == "2026-11-15"
+    assert not any(e["resource"]["resourceType"] == "Binary" for e in bundle["entry"])  # not allowed since IG 1.2
+    # Shared through the service, the recipient gets the same image.
+    client.post(f"{created.location}/confirm", {}, form_page=created.location)
+    client.post(f"{created.location}/share", {}, form_page=created.location)
+    outbox.run_once(app.extensions["db_sessionmaker"], base_delay=0)
+    session.expire_all()
+    letter = session.scalars(select(ReferralLetter)).one()
+    assert letter.share_status == "shared", letter.share_error
+    import requests
+
+    held = requests.get(f"{sharing.base_url(HOSPITAL)}/Bundle/{letter.document_id}", timeout=5,
+                        headers={"Authorization": f"Bearer {sharing.token(HOSPITAL)}"}).json()
+    shared = [e["resource"] for e in held["entry"] if e["resource"]["resourceType"] == "DocumentReference"]
+    assert base64.b64decode(shared[0]["content"][0]["attachment"]["data"]) == image.image_bytes
+
+
+def test_a_letter_without_key_images_has_no_attachment_section_and_a_damaged_attachment_is_refused(client, session,
+                                                                                                  desk):
+    import base64
+
+    from app.sharing.fhir.validation import FhirValidationError
+
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    _, created = _write(client, desk["patient"])
+    bundle = json.loads(client.get(f"{created.location}/fhir").data)
+    assert all(s["code"]["coding"][0]["code"] != "210" for s in bundle["entry"][0]["resource"]["section"])
+    image = _key_image(session, desk)
+    letter = session.scalars(select(ReferralLetter)).one()
+    letter.key_image_ids = [image.id]
+    session.commit()
+    bundle = json.loads(client.get(f"{created.location}/fhir").data)
+    document = next(e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "DocumentReference")
+    attachment = document["content"][0]["attachment"]
+    attachment["data"] = base64.b64encode(base64.b64decode(attachment["data"]) + b"x").decode()
+    with pytest.raises(FhirValidationError) as refused:
+        validate_bundle(bundle)
+    assert any("hash" in p for p in refused.value.problems) and any("size" in p for p in refused.value.problems)

@@ -58,3 +58,28 @@ def test_orca_gives_the_consent_of_the_eligibility_result(orca):
     expired = client.get_patient("00003").sharing_consent
     assert expired is not None and expired.valid_until < japan_today()
     assert client.get_patient("00006").sharing_consent is None
+
+
+def test_the_consent_is_read_from_orcas_six_information_flags():
+    """ORCA's names (patientgetv2 ResultOfQualificationConfirmation 6-52-13…30): a flag "1" per item with its
+    ConsTime and AvailableTime; the consent runs from the latest consent to the earliest end; the 2024 flags
+    (online eligibility's own records) do not count; a time that is not a date is refused with its field."""
+    from app.integrations.orca.errors import OrcaProtocolError
+    from app.integrations.orca.parsing import read_patient
+
+    base = {"Patient_ID": "00001", "WholeName": "山田　太郎", "WholeName_inKana": "ヤマダ　タロウ",
+            "BirthDate": "1958-03-02", "Sex": "1"}
+    only_2024 = {"FaceInfExistence": "True", "DiagnosisInfoConsFlg": "1",
+                 "DiagnosisInfoAvailableTime": "20261231235959"}
+    assert read_patient(base | {"ResultOfQualificationConfirmation": only_2024}).sharing_consent is None
+    two = only_2024 | {"DiagnosisNameConsFlg": "1", "DiagnosisNameConsTime": "20261101091230",
+                       "DiagnosisNameAvailableTime": "20271031235959", "TestInfoConsFlg": "1",
+                       "TestInfoConsTime": "2026-11-05T10:00:00", "TestInfoAvailableTime": "2027-06-30",
+                       "PrescriptionInfoConsFlg": "0", "PrescriptionInfoConsTime": "",
+                       "PrescriptionInfoAvailableTime": ""}
+    consent = read_patient(base | {"ResultOfQualificationConfirmation": two}).sharing_consent
+    assert consent is not None and consent.kinds == ("傷病名", "検査情報")
+    assert (consent.given_on, consent.valid_until) == (date(2026, 11, 5), date(2027, 6, 30))
+    broken = two | {"TestInfoAvailableTime": "来年"}
+    with pytest.raises(OrcaProtocolError, match="検査情報閲覧有効期限（TestInfoAvailableTime=来年）"):
+        read_patient(base | {"ResultOfQualificationConfirmation": broken})

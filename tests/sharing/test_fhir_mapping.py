@@ -134,3 +134,29 @@ def test_a_patient_without_insurance_cannot_be_identified(session):
     desk = arrange(session, insurances=[])
     with pytest.raises(mapping.MappingError, match="保険情報"):
         patient_bundle(session, desk["clinic"], desk["patient"])
+
+
+def test_a_resource_checked_before_is_not_parsed_again_but_any_change_is_checked_afresh(monkeypatch):
+    """The memo of checked resources (pure function of the JSON): an identical resource is answered from it; an
+    edited one — valid or broken — is parsed again, and a refused one stays refused."""
+    from app.sharing.fhir import validation
+
+    validation.forget_checked()
+    parsed = []
+    real = validation._parse
+    monkeypatch.setattr(validation, "_parse", lambda r: parsed.append(r.get("id")) or real(r))
+    resource = json.loads((EXAMPLES / "Condition-Example-JP-Condition-eCS-01.json").read_text(encoding="utf-8"))
+    validate_resource(resource)
+    validate_resource(copy.deepcopy(resource))
+    assert len(parsed) == 1
+    broken = copy.deepcopy(resource)
+    broken["clinicalStatus"] = {"coding": [{"system": S.CONDITION_CLINICAL, "code": 12}]}
+    for _ in range(2):
+        with pytest.raises(FhirValidationError):
+            validate_resource(broken)
+    assert len(parsed) == 2
+    resource["code"]["coding"].append({"system": "http://example.org/local", "code": "X1"})
+    with pytest.raises(FhirValidationError, match="未知のコード体系"):
+        validate_resource(resource)
+    assert len(parsed) == 3
+    validation.forget_checked()

@@ -77,6 +77,8 @@ class OrcaSharingConsent:
 
     given_on: date
     valid_until: date
+    #: The 6-information items consented to (傷病名, 感染症情報, …), as the eligibility result lists them.
+    kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,17 @@ from app.integrations.orca.models import (
 
 JST = timezone(timedelta(hours=9), "JST")
 OPEN_ENDS = {"9999-12-31", "99999999"}
+#: The 6 information's 閲覧同意 as オンライン資格確認 gives them and ORCA relays them in patientgetv2's
+#: ResultOfQualificationConfirmation (ORCA API 患者基本情報, レスポンス一覧 6-52-13 … 6-52-30, added 2025-01-28,
+#: https://www.orca.med.or.jp/receipt/tec/api/patientget.html): <prefix>ConsFlg (同意フラグ), <prefix>ConsTime
+#: (同意日時), <prefix>AvailableTime (閲覧有効期限). The 2024 items (6-52-5 … 6-52-12: 特定健診・薬剤・診療・手術
+#: 情報, SpecificHealthCheckupsInfo…, PharmacistsInfo…, DiagnosisInfo…, OperationInfo…) are online
+#: eligibility's own records (レセプト-based), not the 電子カルテ情報共有サービス's, and are not read as its consent.
+SIX_INFORMATION_CONSENTS = (("DiagnosisName", "傷病名"), ("InfectiousInfo", "感染症情報"),
+                            ("AllergyInfo", "その他アレルギー等情報"), ("ContraindicationInfo", "薬剤アレルギー等情報"),
+                            ("TestInfo", "検査情報"), ("PrescriptionInfo", "処方情報"))
+#: A consent flag's value for 同意あり, as online eligibility writes it.
+CONSENTED = "1"
 SEXES = {"1": "M", "2": "F"}
 RELATIONS = {"": "", "1": "本人", "2": "家族"}
 #: 法別番号 (first two digits of an 8-digit 保険者番号) → the insurance as staff call it. 6 digits: 国保.
@@ -294,10 +305,7 @@ def read_patient(record: Any) -> OrcaPatient:
         _add(publics, read_public_expense(public))
     address = r.sub("Home_Address_Information", "住所")
     qualification = r.sub("ResultOfQualificationConfirmation", "資格確認結果")
-    consent = None
-    if qualification is not None and qualification.text("EhrSharing_Consent", "情報共有同意") == "True":
-        consent = OrcaSharingConsent(qualification.required_day("EhrSharing_Consent_Date", "同意日"),
-                                     qualification.required_day("EhrSharing_Consent_ExpiredDate", "同意有効期限"))
+    consent = read_sharing_consent(qualification) if qualification is not None else None
     return OrcaPatient(
         patient_id=patient_id, name=name, kana=kana, sex=SEXES[sex], birth_date=birth,
         postal_code=address.text("Address_ZipCode", "郵便番号") if address else "",
@@ -370,3 +378,32 @@ def read_code_list(record: dict[str, Any], key: str, what: str) -> list[dict[str
         item.where = f"{what} {code}"
         items.append({"code": code, "name": item.text("WholeName", "名称", required=True)})
     return items
+
+
+def _moment_day(reader: Reader, key: str, what: str) -> date:
+    """The date of a consent time. ORCA's page does not show how it formats these; online eligibility writes
+    YYYYMMDDHHMMSS, so that, YYYYMMDD and the ISO forms ORCA uses elsewhere are all read."""
+    value = reader.text(key, what, required=True)
+    digits = value.replace("-", "").replace("/", "").replace(":", "").replace("T", "").replace(" ", "")
+    try:
+        if not digits.isdigit() or len(digits) not in (8, 12, 14):
+            raise ValueError(value)
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        raise reader.fail(f"{what}（{key}={value}）が正しい日時ではありません") from None
+
+
+def read_sharing_consent(qualification: Reader) -> OrcaSharingConsent | None:
+    """The patient's consent to the 電子カルテ情報共有サービス from the eligibility result: the 6-information items
+    consented to (flag "1"), given on the latest consent date, valid until the earliest end among them (so the
+    consent we record never outlives one of its parts); None when none is consented."""
+    given, until, kinds = [], [], []
+    for prefix, what in SIX_INFORMATION_CONSENTS:
+        if qualification.text(f"{prefix}ConsFlg", f"{what}閲覧同意フラグ") != CONSENTED:
+            continue
+        given.append(_moment_day(qualification, f"{prefix}ConsTime", f"{what}閲覧同意日時"))
+        until.append(_moment_day(qualification, f"{prefix}AvailableTime", f"{what}閲覧有効期限"))
+        kinds.append(what)
+    if not kinds:
+        return None
+    return OrcaSharingConsent(max(given), min(until), tuple(kinds))

@@ -91,10 +91,12 @@ class SharingClient:
         payload = self._call("POST", "Bundle", body=bundle)
         return [e.get("response", {}).get("location", "") for e in payload.get("entry", [])]
 
-    def withdraw(self, resource_type: str, instance_id: str) -> None:
-        """Withdraw an item we registered (conditional delete by its resource instance identifier)."""
+    def withdraw(self, resource_type: str, instance_id: str, member_id: str) -> None:
+        """Withdraw (取消) an item we registered: a conditional delete keyed, as the service keys a 取消, by our
+        institution (the URL), the patient's insurance member ID and the resource instance identifier."""
         self._call("DELETE", resource_type, params={
-            "identifier": f"http://jpfhir.jp/fhir/core/IdSystem/resourceInstance-identifier|{instance_id}"})
+            "identifier": f"http://jpfhir.jp/fhir/core/IdSystem/resourceInstance-identifier|{instance_id}",
+            "patient.identifier": f"http://jpfhir.jp/fhir/clins/Idsystem/JP_Insurance_memberID|{member_id}"})
 
     def search(self, member_id: str) -> list[dict[str, Any]]:
         """Every institution's 6-information resources of a patient (SharingConsentRequired without consent)."""

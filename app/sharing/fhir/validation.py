@@ -4,7 +4,13 @@ fhir_jp.md names, the codes a kind must carry, references that resolve inside th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
+import hashlib
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -161,8 +167,38 @@ def _observation(resource: dict[str, Any], label: str) -> list[str]:
     return problems
 
 
+def _document_reference(resource: dict[str, Any], label: str) -> list[str]:
+    """An attached file (JP_DocumentReference_eCS): status, content with a contentType, and embedded data that
+    matches its size and hash (FHIR R4 Attachment.hash: SHA-1 of the data, base64) — a damaged copy must not
+    leave as if it were the image the doctor attached."""
+    problems = []
+    if resource.get("status") != "current":
+        problems.append(f"{label}: status は current である必要があります")
+    contents = resource.get("content") or []
+    if not contents:
+        problems.append(f"{label}: 添付ファイル（content）がありません")
+    for content in contents:
+        attachment = content.get("attachment") or {}
+        if not attachment.get("contentType"):
+            problems.append(f"{label}: 添付ファイルの contentType がありません")
+        if not attachment.get("data") and not attachment.get("url"):
+            problems.append(f"{label}: 添付ファイルの data も url もありません")
+        if not attachment.get("data"):
+            continue
+        try:
+            data = base64.b64decode(attachment["data"], validate=True)
+        except (binascii.Error, ValueError):
+            problems.append(f"{label}: 添付ファイルの data が base64 ではありません")
+            continue
+        if "size" in attachment and attachment["size"] != len(data):
+            problems.append(f"{label}: 添付ファイルの size が data の長さと一致しません")
+        if "hash" in attachment and attachment["hash"] != base64.b64encode(hashlib.sha1(data).digest()).decode():  # noqa: S324 — R4 defines it as SHA-1
+            problems.append(f"{label}: 添付ファイルの hash（SHA-1）が data と一致しません")
+    return problems
+
+
 _KIND_RULES = {"Condition": _condition, "AllergyIntolerance": _allergy, "MedicationRequest": _medication_request,
-               "Observation": _observation}
+               "Observation": _observation, "DocumentReference": _document_reference}
 
 
 def _parse(resource: dict[str, Any]) -> str | None:
@@ -177,13 +213,53 @@ def _parse(resource: dict[str, Any]) -> str | None:
     return None
 
 
-def validate_resource(resource: dict[str, Any]) -> None:
-    """Refuse a single resource that is not valid FHIR R4 or breaks our JP-CLINS rules."""
+#: Results of checking one resource, by a digest of its canonical JSON (see resource_problems).
+_checked: OrderedDict[bytes, tuple[str, ...]] = OrderedDict()
+_checked_lock = threading.Lock()
+CHECKED_MEMO_SIZE = 4096
+
+
+def _check_resource(resource: dict[str, Any], with_profile: bool) -> list[str]:
     problems = []
     if (error := _parse(resource)) is not None:
         problems.append(f"{_label(resource)}: FHIR として正しくありません: {error}")
-    problems += profile_problems(resource)
-    if problems:
+    if with_profile:
+        problems += profile_problems(resource)
+    return problems
+
+
+def resource_problems(resource: dict[str, Any], *, with_profile: bool = True) -> list[str]:
+    """Structure (R4B models) and, `with_profile`, our JP-CLINS rules for one resource (empty when it passes).
+
+    Memoised by content: the check is a pure function of the resource's JSON (the models and the code lists
+    are fixed for the process), and the same unchanged records are mapped again each time a patient's 6
+    information is shown or registered, so a resource identical to one already checked is not parsed again
+    (parsing is four fifths of building a bundle). The key is a BLAKE2b digest of the canonical JSON; a changed
+    resource, even by one character, is checked afresh."""
+    canonical = json.dumps(resource, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    key = hashlib.blake2b(f"{int(with_profile)}{canonical}".encode(), digest_size=20).digest()
+    with _checked_lock:
+        known = _checked.get(key)
+        if known is not None:
+            _checked.move_to_end(key)
+            return list(known)
+    problems = _check_resource(resource, with_profile)
+    with _checked_lock:
+        _checked[key] = tuple(problems)
+        while len(_checked) > CHECKED_MEMO_SIZE:
+            _checked.popitem(last=False)
+    return problems
+
+
+def forget_checked() -> None:
+    """Empty the memo of checked resources (tests and the benchmark's cold case)."""
+    with _checked_lock:
+        _checked.clear()
+
+
+def validate_resource(resource: dict[str, Any]) -> None:
+    """Refuse a single resource that is not valid FHIR R4 or breaks our JP-CLINS rules."""
+    if problems := resource_problems(resource):
         raise FhirValidationError(problems)
 
 
@@ -201,8 +277,8 @@ def validate_bundle(bundle: dict[str, Any]) -> None:
         problems.append(f"Bundle: FHIR として正しくありません: {error}")
     for entry in entries:
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and (error := _parse(resource)) is not None:
-            problems.append(f"{_label(resource)}: FHIR として正しくありません: {error}")
+        if isinstance(resource, dict):  # the Composition is checked for structure only (its own rules below)
+            problems += resource_problems(resource, with_profile=resource.get("resourceType") != "Composition")
     profiles = [_strip_version(p) for p in (bundle.get("meta") or {}).get("profile", [])]
     if S.BUNDLE_CLINS in profiles:
         if bundle.get("type") != "collection":
@@ -229,8 +305,6 @@ def validate_bundle(bundle: dict[str, Any]) -> None:
                 problems.append(f"{_label(resource)}: 文書内で解決できない参照 {reference}")
             elif reference.startswith("#") and reference not in local_ids:
                 problems.append(f"{_label(resource)}: contained にない参照 {reference}")
-        if resource.get("resourceType") != "Composition":
-            problems += profile_problems(resource)
     if problems:
         raise FhirValidationError(problems)
 
