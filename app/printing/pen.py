@@ -32,7 +32,7 @@ def _glyphs(font: str) -> frozenset[int]:
 def printable(text: str, font: str) -> str:
     """The text with characters the font cannot draw folded to their everyday form (𠮷→吉), else ■."""
     glyphs = _glyphs(font)
-    if all(ord(ch) in glyphs for ch in text):
+    if glyphs.issuperset(map(ord, text)):
         return text
     out = []
     for char in text:
