@@ -19,7 +19,8 @@ from reportlab.lib.pagesizes import A4, A5
 from reportlab.pdfgen.canvas import Canvas
 
 from app.printing import qr
-from app.printing.fonts import register_fonts, reserve_glyphs
+from app.printing.font_subsets import reserve_glyphs
+from app.printing.fonts import register_fonts
 from app.printing.pen import Pen
 from app.printing.rx_geometry import PAGE_H, Fonts
 from app.printing.rx_layout import FORM_GLYPHS, draw_continuation_page, draw_first_page, draw_symbol_page
