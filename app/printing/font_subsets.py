@@ -25,7 +25,6 @@ from reportlab.pdfgen.canvas import Canvas
 
 #: Subsets kept per process: the form's fixed ones, and recent ones (a prescription printed again).
 CACHE_SIZE = 32
-_FLATE = PDFArray([PDFName("FlateDecode")])
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -59,7 +58,7 @@ def _widths(widths: tuple[int, ...]) -> _Formatted:
 def _store_compressed(stream: PDFObject, data: bytes) -> None:
     # With /Filter already in its dictionary, a PDFStream writes its content as it is.
     stream.content = data
-    stream.dictionary["Filter"] = _FLATE
+    stream.dictionary["Filter"] = PDFArray([PDFName("FlateDecode")])
 
 
 class SubsetCachingFace(TTFontFace):
