@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.clinics.services import get_staff
 from app.core.audit import Actor, record_audit
@@ -287,10 +287,12 @@ def cancel(session: Session, clinic_id: int, actor: Actor, prescription: Prescri
 
 
 def get_prescription(session: Session, clinic_id: int, patient_id: int, prescription_id: int) -> Prescription | None:
-    """One prescription of this clinic's patient, with its Rps and lines."""
-    return session.scalar(scoped(Prescription, clinic_id).where(Prescription.id == prescription_id,
-                                                                Prescription.patient_id == patient_id)
-                          .options(selectinload(Prescription.rps).selectinload(PrescriptionRp.lines)))
+    """One prescription of this clinic's patient, with its Rps and lines (one query: a prescription has a few
+    rows, and each round trip counts when it is printed)."""
+    return session.scalars(scoped(Prescription, clinic_id).where(Prescription.id == prescription_id,
+                                                                 Prescription.patient_id == patient_id)
+                           .options(joinedload(Prescription.rps).joinedload(PrescriptionRp.lines))
+                           ).unique().one_or_none()
 
 
 def list_prescriptions(session: Session, clinic_id: int, patient_id: int, limit: int = 50) -> list[Prescription]:

@@ -2,7 +2,8 @@
 
 ReportLab embeds a TrueType font as a subset of the glyphs a document uses, so a PDF carries its own
 Japanese glyphs (a pharmacy's viewer needs no font) and stays small. Loading a 6 MB font file takes
-about 0.1 s, so each font is registered once per process.
+about 0.1 s, so each font is registered once per process; its subsets are built once per process too
+(font_subsets.py).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from functools import cache
 from pathlib import Path
 
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+
+from app.printing.font_subsets import SubsetCachingTTFont
 
 GOTHIC = "IPAexGothic"
 MINCHO = "IPAexMincho"
@@ -45,8 +47,8 @@ def register_fonts() -> tuple[str, str]:
     """Register IPAex Gothic and Mincho with ReportLab (once) and return their names (gothic, mincho)."""
     for name in (GOTHIC, MINCHO):
         if name not in pdfmetrics.getRegisteredFontNames():
-            # subfontIndex 0, embedded as a subset (ReportLab's default for TrueType).
-            pdfmetrics.registerFont(TTFont(name, str(font_path(name))))
+            # subfontIndex 0, embedded as subsets (ReportLab's default for TrueType).
+            pdfmetrics.registerFont(SubsetCachingTTFont(name, str(font_path(name))))
     return GOTHIC, MINCHO
 
 

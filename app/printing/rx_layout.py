@@ -10,6 +10,9 @@ columns and リフィル可; 備考 with 保険医署名, the remarks, 残薬 ha
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 from app.core.errors import ValidationError
 from app.core.jp import format_wareki
 from app.printing.pen import Pen, wrap_words
@@ -62,6 +65,7 @@ FOOTNOTES = (
     "第１条の公費負担医療については、「保険医療機関」とあるのは「公費負担医療の担当医療機関」と、"
     "「保険医氏名」とあるのは「公費負担医療の担当医氏名」と読み替えるものとすること。",
 )
+
 
 
 # --- the parts of the form -----------------------------------------------------------------------------
@@ -380,6 +384,24 @@ def draw_first_page(pen: Pen, fonts: Fonts, doc: PrescriptionPrint, rows: list[R
     draw_remarks(pen, fonts, doc, remarks_top, grid, symbols_on_page)
     draw_refill_and_pharmacy(pen, fonts, doc)
     draw_footnotes(pen, fonts)
+
+
+def _form_glyphs() -> str:
+    """Every character written in this module's strings, docstrings aside, in order of first appearance: the
+    form's labels and notes, which every prescription prints. Reserved first in each document
+    (fonts.reserve_glyphs), they make the font's first subsets the same in every PDF, so those are built once
+    per process; read from the source so that a label added or changed here needs no list kept in step, and
+    in source order so that a label's characters mostly share a subset (one font switch fewer each)."""
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+    strings = sorted((node for node in ast.walk(tree)
+                      if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings),
+                     key=lambda node: (node.lineno, node.col_offset))
+    return "".join(dict.fromkeys(char for node in strings for char in node.value))
+
+
+#: The characters the form prints whatever the prescription (see _form_glyphs).
+FORM_GLYPHS = _form_glyphs()
 
 
 def _continuation_header(pen: Pen, fonts: Fonts, doc: PrescriptionPrint, page_note: str) -> None:

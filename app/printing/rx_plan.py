@@ -109,7 +109,15 @@ def plan_pages(text: str, rows: list[RxRow], with_symbols: bool = True) -> PageP
         _, style, _ = _style_for(len(rows), remarks_height(None))
         return PagePlan(style, _row_pages(rows, rx_rows_capacity(remarks_height(None), style), style), None, None,
                         None)
-    candidates = [c for v in QR_VERSION_RANGE if (c := _candidate(text, len(rows), v))]
+    candidates = []
+    for version in QR_VERSION_RANGE:
+        candidate = _candidate(text, len(rows), version)
+        if candidate:
+            candidates.append(candidate)
+            if candidate.key[2] == 1:
+                # The text fits one symbol: every larger version gives the same one symbol, and the smallest
+                # version wins a tie.
+                break
     if not candidates:
         raise qr.SymbolOverflowError("the symbol text needs more than 16 symbols")
     best = min(candidates, key=lambda c: (c.key, c.max_version))
