@@ -9,26 +9,18 @@ from werkzeug.wrappers import Response as HTTPResponse
 from app.clinics import bp
 from app.clinics import services as clinics
 from app.clinics.forms import ClinicSettingsForm, NewStaffForm, OrcaSettingsForm, StaffForm
-from app.clinics.models import Clinic
 from app.core.errors import ValidationError
 from app.core.security import requires
-from app.core.web import current_actor, save_connection_settings
+from app.core.web import current_actor, current_clinic, save_connection_settings
 from app.db import db_session
 from app.reception.orca_sync import test_orca_connection
-
-
-def _clinic() -> Clinic:
-    clinic = db_session().get(Clinic, current_user.clinic_id)
-    if clinic is None:
-        abort(404)
-    return clinic
 
 
 @bp.route("/clinic", methods=["GET", "POST"])
 @requires("clinic.manage")
 def settings():
     """The clinic's settings."""
-    clinic = _clinic()
+    clinic = current_clinic()
     form = ClinicSettingsForm(obj=clinic)
     if not form.is_submitted():
         form.departments.data = "\n".join(f"{d['code']} {d['name']}" for d in clinic.departments or [])
@@ -61,7 +53,7 @@ def staff_new():
     if form.validate_on_submit():
         db = db_session()
         try:
-            user, initial = clinics.create_staff(db, _clinic(), current_actor(), form.data)
+            user, initial = clinics.create_staff(db, current_clinic(), current_actor(), form.data)
         except ValidationError as exc:
             db.rollback()
             getattr(form, exc.field or "login_id").errors.append(exc.message)
@@ -113,7 +105,7 @@ def staff_reset(user_id: int):
 @requires("clinic.manage")
 def orca_settings():
     """The clinic's WebORCA connection, with a connection test."""
-    clinic = _clinic()
+    clinic = current_clinic()
     orca = (clinic.integrations or {}).get("orca") or {}
     cert = orca.get("cert")
     form = OrcaSettingsForm(data={"base_url": orca.get("base_url", ""), "user": orca.get("user", ""),

@@ -8,6 +8,7 @@ from typing import Any
 from flask import (
     Flask,
     Response,
+    abort,
     current_app,
     flash,
     g,
@@ -27,6 +28,27 @@ from app.db import db_session
 #: Routes that work while the screen is locked (to unlock it, or to leave).
 LOCK_EXEMPT = {"auth.unlock", "auth.lock_screen", "auth.logout", "auth.session_ping", "static", "pwa.service_worker",
                "pwa.manifest", "pwa.offline", "health.healthz"}
+
+
+def patient_or_404(patient_id: int) -> Any:
+    """The logged-in clinic's patient of a /patients/<id>/… route; no patient, or another clinic's, answers 404
+    (never 403: whether a record exists elsewhere is not told)."""
+    from app.patients.services import get_patient
+
+    patient = get_patient(db_session(), current_user.clinic_id, patient_id)
+    if patient is None:
+        abort(404)
+    return patient
+
+
+def current_clinic() -> Any:
+    """The logged-in user's clinic (404 if it is gone)."""
+    from app.clinics.models import Clinic
+
+    clinic = db_session().get(Clinic, current_user.clinic_id)
+    if clinic is None:
+        abort(404)
+    return clinic
 
 
 def client_ip() -> str | None:

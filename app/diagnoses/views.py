@@ -10,20 +10,13 @@ from sqlalchemy import select
 from app.core.audit import log_access
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor
+from app.core.web import current_actor, patient_or_404
 from app.db import db_session
 from app.diagnoses import bp, masters, services
 from app.diagnoses.models import OUTCOMES, Disease, Modifier
-from app.patients import services as patients
 
 MAX_QUERY = 100
 
-
-def _patient_or_404(patient_id: int):
-    patient = patients.get_patient(db_session(), current_user.clinic_id, patient_id)
-    if patient is None:
-        abort(404)
-    return patient
 
 
 def _modifier_choices() -> tuple[list[Modifier], list[Modifier]]:
@@ -52,7 +45,7 @@ def _render(patient, *, values=None, errors=None, item=None, status=200):
 @requires("patient.read")
 def index(patient_id: int):
     """Active and ended diagnoses with ICD-10, and the add form."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.diagnoses")
     db.commit()
@@ -64,7 +57,7 @@ def index(patient_id: int):
 @requires("diagnosis.write")
 def add(patient_id: int):
     """Record a new diagnosis."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     try:
         item = services.add_diagnosis(db, current_user.clinic_id, current_actor(), patient.id,
@@ -81,7 +74,7 @@ def add(patient_id: int):
 @requires("diagnosis.write")
 def edit(patient_id: int, diagnosis_id: int):
     """Correct a diagnosis or enter its 転帰."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     item = services.get_current(db_session(), current_user.clinic_id, patient.id, diagnosis_id)
     if item is None:
         abort(404)
@@ -94,7 +87,7 @@ def edit(patient_id: int, diagnosis_id: int):
 @requires("diagnosis.write")
 def correct(patient_id: int, diagnosis_id: int):
     """Save a correction or 転帰 as a new version."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     item = services.get_current(db, current_user.clinic_id, patient.id, diagnosis_id)
     if item is None:
@@ -115,7 +108,7 @@ def correct(patient_id: int, diagnosis_id: int):
 @requires("diagnosis.write")
 def retract(patient_id: int, diagnosis_id: int):
     """Withdraw a diagnosis entered in error."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     item = services.get_current(db, current_user.clinic_id, patient.id, diagnosis_id)
     if item is None:
@@ -135,7 +128,7 @@ def retract(patient_id: int, diagnosis_id: int):
 @requires("patient.read")
 def item_history(patient_id: int, diagnosis_lineage_id: int):
     """Every version of one diagnosis with who, when and why."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     versions = services.history(db, current_user.clinic_id, patient.id, diagnosis_lineage_id)
     if not versions:

@@ -12,21 +12,13 @@ from app.clinics.models import Clinic
 from app.core.audit import log_access
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor
+from app.core.web import current_actor, patient_or_404
 from app.db import db_session
 from app.documents import bp, printing, services
 from app.documents.models import DRAFT
-from app.patients import services as patients
 from app.sharing import sources
 from app.sharing.fhir.mapping import MappingError
 from app.sharing.fhir.validation import FhirValidationError
-
-
-def _patient_or_404(patient_id: int):
-    patient = patients.get_patient(db_session(), current_user.clinic_id, patient_id)
-    if patient is None:
-        abort(404)
-    return patient
 
 
 def _letter_or_404(patient, letter_id: int):
@@ -46,7 +38,7 @@ def _log(patient, action: str, resource: str) -> None:
 @requires("letter.read")
 def index(patient_id: int):
     """The patient's referral letters with their states, and letters received from other institutions."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     _log(patient, "view", "patient.letters")
     clinic = db.get(Clinic, current_user.clinic_id)
@@ -59,7 +51,7 @@ def index(patient_id: int):
 @requires("letter.write")
 def new(patient_id: int):
     """A new letter with the record pulled in (自動引用), ready to edit."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     _log(patient, "view", "patient.letters.new")
     db = db_session()
     values = services.quoted_from_record(db, current_user.clinic_id, patient.id)
@@ -78,7 +70,7 @@ def _form(patient, values, errors, letter, images, chosen, status: int = 200):
 @requires("letter.write")
 def create(patient_id: int):
     """Save a new draft."""
-    return _save(_patient_or_404(patient_id), None)
+    return _save(patient_or_404(patient_id), None)
 
 
 def _save(patient, letter):
@@ -108,7 +100,7 @@ def _save(patient, letter):
 @requires("letter.read")
 def show(patient_id: int, letter_id: int):
     """One letter with its states (sent, printed, shared, read)."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
     note = services.refresh_read_state(db, letter)
@@ -122,7 +114,7 @@ def show(patient_id: int, letter_id: int):
 @requires("letter.write")
 def edit(patient_id: int, letter_id: int):
     """Edit a draft."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     if request.method == "POST":
         return _save(patient, letter)
@@ -136,7 +128,7 @@ def edit(patient_id: int, letter_id: int):
 @requires("letter.write")
 def act(patient_id: int, letter_id: int, action: str):
     """Confirm a draft, mark a letter sent (handed over or posted), or share it electronically."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
     try:
@@ -162,7 +154,7 @@ def act(patient_id: int, letter_id: int, action: str):
 @requires("letter.read")
 def pdf(patient_id: int, letter_id: int):
     """The letter as a PDF in the MHLW layout (a confirmed letter's first print is recorded)."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
     clinic = db.get(Clinic, current_user.clinic_id)
@@ -181,7 +173,7 @@ def pdf(patient_id: int, letter_id: int):
 @requires("letter.read")
 def fhir(patient_id: int, letter_id: int):
     """The letter's FHIR document (Bundle type document) to download."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
     try:
@@ -200,7 +192,7 @@ def fhir(patient_id: int, letter_id: int):
 @requires("letter.read")
 def received(patient_id: int, document_id: str):
     """Read a letter another institution sent about this patient."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     clinic = db.get(Clinic, current_user.clinic_id)
     try:

@@ -15,28 +15,15 @@ from app.core.audit import log_access
 from app.core.errors import ValidationError
 from app.core.security import requires, role_may
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, save_connection_settings
+from app.core.web import current_actor, current_clinic, patient_or_404, save_connection_settings
 from app.db import db_session
 from app.imaging import bp, importing, pacs, services
 from app.integrations.pacs.client import PacsError, PacsNotFound, valid_uid
-from app.patients import services as patients
 
 #: Window presets (WL, WW) offered for CT, in Hounsfield units.
 CT_PRESETS = [("肺野", -600, 1500), ("縦隔", 40, 400), ("骨", 500, 2000), ("腹部", 40, 350)]
 
 
-def _patient_or_404(patient_id: int):
-    patient = patients.get_patient(db_session(), current_user.clinic_id, patient_id)
-    if patient is None:
-        abort(404)
-    return patient
-
-
-def _clinic() -> Clinic:
-    clinic = db_session().get(Clinic, current_user.clinic_id)
-    if clinic is None:
-        abort(404)
-    return clinic
 
 
 def _uid_or_404(*uids: str) -> None:
@@ -66,13 +53,13 @@ def _image(data: bytes, media_type: str) -> Response:
 @requires("patient.read")
 def index(patient_id: int):
     """The patient's studies (newest first, with thumbnails) and key images."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.images")
     db.commit()
     studies, error = [], None
     try:
-        studies = pacs.list_studies(_clinic(), patient)
+        studies = pacs.list_studies(current_clinic(), patient)
     except PacsError as exc:
         error = exc.message_ja
     key_images = services.current_key_images(db, current_user.clinic_id, patient.id)
@@ -84,12 +71,12 @@ def index(patient_id: int):
 @requires("patient.read")
 def viewer(patient_id: int, study_uid: str):
     """The tablet viewer of one study: swipe through images and frames, pinch to zoom, windows."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     _uid_or_404(study_uid)
     db = db_session()
     try:
-        study, series, images = pacs.study_detail(_clinic(), patient, study_uid)
-        facts = pacs.series_facts(_clinic(), patient, study_uid)
+        study, series, images = pacs.study_detail(current_clinic(), patient, study_uid)
+        facts = pacs.series_facts(current_clinic(), patient, study_uid)
     except PacsNotFound as exc:
         return render_template("error.html", status=404, message=exc.message_ja), 404
     except PacsError as exc:
@@ -121,10 +108,10 @@ def viewer(patient_id: int, study_uid: str):
 @requires("patient.read")
 def thumbnail(patient_id: int, study_uid: str):
     """A small JPEG of the study's first image."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     _uid_or_404(study_uid)
     try:
-        image = _image(*pacs.thumbnail(_clinic(), patient, study_uid))
+        image = _image(*pacs.thumbnail(current_clinic(), patient, study_uid))
     except PacsError as exc:
         return _image_error(exc)
     _log_look(patient.id, f"patient.images.thumbnail:{study_uid}")
@@ -136,12 +123,12 @@ def thumbnail(patient_id: int, study_uid: str):
 @requires("patient.read")
 def rendered(patient_id: int, study_uid: str, series_uid: str, instance_uid: str, frame: int):
     """One image or frame as PNG (or ?format=jpeg), with an optional window ?wc=&ww=."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     _uid_or_404(study_uid, series_uid, instance_uid)
     media_type = "image/jpeg" if request.args.get("format") == "jpeg" else "image/png"
     try:
         window = services.parse_window(request.args.get("wc"), request.args.get("ww"))
-        image = _image(*pacs.render_image(_clinic(), patient, study_uid, series_uid, instance_uid, frame=frame,
+        image = _image(*pacs.render_image(current_clinic(), patient, study_uid, series_uid, instance_uid, frame=frame,
                                           window=window, media_type=media_type))
     except (PacsError, ValidationError) as exc:
         return _image_error(exc)
@@ -153,14 +140,14 @@ def rendered(patient_id: int, study_uid: str, series_uid: str, instance_uid: str
 @requires("clinical.write")
 def add_key_image(patient_id: int, study_uid: str):
     """Keep the image on screen as a key image with a caption."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     _uid_or_404(study_uid)
     db = db_session()
     form = request.form
     try:
         frame = int(form.get("frame") or "1")
         window = services.parse_window(form.get("wc"), form.get("ww"))
-        item = services.add_key_image(db, _clinic(), current_actor(), patient, study_uid=study_uid,
+        item = services.add_key_image(db, current_clinic(), current_actor(), patient, study_uid=study_uid,
                                       series_uid=form.get("series_uid", ""), instance_uid=form.get("instance_uid", ""),
                                       frame=frame, window=window, caption=form.get("caption", ""))
     except ValueError:
@@ -192,7 +179,7 @@ def _attach_to_todays_note(patient, item) -> bool:
     db = db_session()
     try:
         with db.begin_nested():
-            notes.attach_key_image(db, _clinic(), current_actor(), patient, item.id, today=japan_today())
+            notes.attach_key_image(db, current_clinic(), current_actor(), patient, item.id, today=japan_today())
     except ValidationError:
         return False
     return True
@@ -202,11 +189,11 @@ def _attach_to_todays_note(patient, item) -> bool:
 @requires("clinical.write")
 def import_files(patient_id: int):
     """Import DICOM files the patient brought (持参CD) into the clinic's PACS under this patient's PatientID."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     uploads = [(f.filename or "（名前なし）", f.read()) for f in request.files.getlist("files") if f and f.filename]
     try:
-        result = importing.import_dicom_files(db, _clinic(), current_actor(), patient, uploads)
+        result = importing.import_dicom_files(db, current_clinic(), current_actor(), patient, uploads)
     except ValidationError as exc:
         db.rollback()
         flash(f"取り込めませんでした: {exc.message}", "error")
@@ -230,7 +217,7 @@ def _key_image_or_404(patient_id: int, key_image_id: int, *, current: bool = Fal
 @requires("patient.read")
 def key_image(patient_id: int, key_image_id: int):
     """The stored bytes of a key image (what letters print), not the PACS's current rendering."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     item = _key_image_or_404(patient.id, key_image_id)
     db = db_session()
     log_access(db, current_actor(), patient_id=patient.id, action="view", resource=f"patient.key_image:{item.id}")
@@ -244,7 +231,7 @@ def key_image(patient_id: int, key_image_id: int):
 @requires("patient.read")
 def key_image_history(patient_id: int, key_image_id: int):
     """Every version of one key image with who, when and why."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     item = _key_image_or_404(patient.id, key_image_id)
     db = db_session()
     versions = services.history(db, current_user.clinic_id, patient.id, item.lineage_id or item.id)
@@ -257,7 +244,7 @@ def key_image_history(patient_id: int, key_image_id: int):
 @requires("clinical.write")
 def correct_key_image(patient_id: int, key_image_id: int):
     """Change a key image's caption (a new version; the old one stays in the history)."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     item = _key_image_or_404(patient.id, key_image_id, current=True)
     db = db_session()
     try:
@@ -276,7 +263,7 @@ def correct_key_image(patient_id: int, key_image_id: int):
 @requires("clinical.write")
 def retract_key_image(patient_id: int, key_image_id: int):
     """Withdraw a key image kept in error (it stays in the history)."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     item = _key_image_or_404(patient.id, key_image_id, current=True)
     db = db_session()
     try:
@@ -309,7 +296,7 @@ class PacsSettingsForm(FlaskForm):
 @requires("clinic.manage")
 def pacs_settings():
     """The clinic's PACS connection, with a connection test."""
-    clinic = _clinic()
+    clinic = current_clinic()
     raw = (clinic.integrations or {}).get("pacs") or {}
     form = PacsSettingsForm(data={"base_url": raw.get("base_url", ""), "username": raw.get("username", ""),
                                   "id_source": raw.get("id_source", "orca"), "id_prefix": raw.get("id_prefix", "")})

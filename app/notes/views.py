@@ -8,31 +8,15 @@ from datetime import date
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.clinics.models import Clinic
 from app.core.audit import log_access
 from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor
+from app.core.web import current_actor, current_clinic, patient_or_404
 from app.db import db_session
 from app.imaging import services as imaging
 from app.labs import results as lab_results
 from app.notes import bp, services
-from app.patients import services as patients
-
-
-def _patient_or_404(patient_id: int):
-    patient = patients.get_patient(db_session(), current_user.clinic_id, patient_id)
-    if patient is None:
-        abort(404)
-    return patient
-
-
-def _clinic() -> Clinic:
-    clinic = db_session().get(Clinic, current_user.clinic_id)
-    if clinic is None:
-        abort(404)
-    return clinic
 
 
 def _day_or_404(raw: str) -> date:
@@ -52,8 +36,8 @@ def _logged(patient_id: int, resource: str) -> None:
 @requires("note.read")
 def index(patient_id: int):
     """The patient's day notes, newest first, with the key images each attached."""
-    patient = _patient_or_404(patient_id)
-    clinic = _clinic()
+    patient = patient_or_404(patient_id)
+    clinic = current_clinic()
     db = db_session()
     notes = services.chart(db, clinic.id, patient.id) if clinic.is_full_chart_mode else []
     images = {note.id: services.attached_images(db, clinic.id, note) for note in notes}
@@ -66,8 +50,8 @@ def index(patient_id: int):
 @requires("note.write")
 def edit(patient_id: int, day: str):
     """Write or continue the note of a day (today unless the doctor opened an earlier day)."""
-    patient = _patient_or_404(patient_id)
-    clinic = _clinic()
+    patient = patient_or_404(patient_id)
+    clinic = current_clinic()
     if not clinic.is_full_chart_mode:
         return redirect(url_for("notes.index", patient_id=patient.id))
     when = _day_or_404(day)
@@ -93,7 +77,7 @@ def _render_form(patient, when: date, note, content: services.NoteContent, *, re
 @requires("note.write")
 def save(patient_id: int, day: str):
     """Save the day's note as a new version (the earlier one stays in the history)."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     when = _day_or_404(day)
     form = request.form
     try:
@@ -105,8 +89,9 @@ def save(patient_id: int, day: str):
                                    key_image_ids=image_ids)
     db = db_session()
     try:
-        note = services.save_note(db, _clinic(), current_actor(), patient, when, content, base_version=base_version,
-                                  today=japan_today(), reason=form.get("change_reason", ""))
+        note = services.save_note(db, current_clinic(), current_actor(), patient, when, content,
+                                  base_version=base_version, today=japan_today(),
+                                  reason=form.get("change_reason", ""))
     except ValidationError as exc:
         db.rollback()
         note = services.current_note(db, current_user.clinic_id, patient.id, when)
@@ -121,7 +106,7 @@ def save(patient_id: int, day: str):
 @requires("note.read")
 def history(patient_id: int, note_id: int):
     """Every version of one day's note: who saved it when, why, and what it said."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     note = services.get_note(db, current_user.clinic_id, patient.id, note_id)
     if note is None:
@@ -139,7 +124,7 @@ def history(patient_id: int, note_id: int):
 @requires("note.write")
 def copy_lab_results(patient_id: int):
     """Copy the chosen results (days, and tests when any are chosen) to the end of O in today's note."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     days = []
     for raw in request.form.getlist("days"):
         try:
@@ -150,7 +135,7 @@ def copy_lab_results(patient_id: int):
     db = db_session()
     text = lab_results.results_as_text(db, current_user.clinic_id, patient.id, days, codes)
     try:
-        note = services.append_to_objective(db, _clinic(), current_actor(), patient, text, today=japan_today())
+        note = services.append_to_objective(db, current_clinic(), current_actor(), patient, text, today=japan_today())
     except ValidationError as exc:
         db.rollback()
         flash(exc.message, "error")
@@ -164,13 +149,13 @@ def copy_lab_results(patient_id: int):
 @requires("note.write")
 def attach_key_image(patient_id: int, key_image_id: int):
     """Attach a key image (its current version) to today's note."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     item = imaging.get_key_image(db, current_user.clinic_id, patient.id, key_image_id)
     if item is None or item.superseded_at is not None or item.retracted:
         abort(404)
     try:
-        services.attach_key_image(db, _clinic(), current_actor(), patient, item.id, today=japan_today())
+        services.attach_key_image(db, current_clinic(), current_actor(), patient, item.id, today=japan_today())
     except ValidationError as exc:
         db.rollback()
         flash(exc.message, "error")

@@ -11,11 +11,10 @@ from flask_login import current_user
 from app.core.audit import log_access
 from app.core.security import requires
 from app.core.timeutil import JST, japan_today
-from app.core.web import current_actor
+from app.core.web import current_actor, patient_or_404
 from app.db import db_session, utcnow
 from app.patients import bp
 from app.patients import profile as profiles
-from app.patients import services as patients
 from app.patients.profile_forms import FOOD_ALLERGENS, KINDS, ProfileKind, parse_form, warnings_for
 
 SPARK_WIDTH, SPARK_HEIGHT = 160, 40
@@ -24,12 +23,6 @@ SPARK_MEASURES = (("systolic", "収縮期血圧", "mmHg", 40), ("diastolic", "�
                   ("pulse", "脈拍", "/分", 30), ("temperature_c", "体温", "℃", 2.0), ("spo2", "SpO2", "%", 8),
                   ("weight_kg", "体重", "kg", 6))
 
-
-def _patient_or_404(patient_id: int) -> Any:
-    patient = patients.get_patient(db_session(), current_user.clinic_id, patient_id)
-    if patient is None:
-        abort(404)
-    return patient
 
 
 def _kind_or_404(slug: str) -> ProfileKind:
@@ -81,7 +74,7 @@ def _common(patient: Any) -> dict[str, Any]:
 @requires("patient.read")
 def profile(patient_id: int):
     """Everything a doctor glances at before seeing the patient, on one screen."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     _viewed(patient.id, "patient.profile")
     overview = profiles.profile_overview(db_session(), current_user.clinic_id, patient.id)
     from app.diagnoses.services import current_diagnoses  # the doctor glances at the diagnoses here too
@@ -96,7 +89,7 @@ def profile(patient_id: int):
 @requires("patient.read")
 def vitals(patient_id: int):
     """The intake form: numeric keypad, last values shown, time set to now."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     _viewed(patient.id, "patient.vitals")
     return render_template("patients/vitals.html", values={"measured_at": _now_local()}, errors={},
                            **_vitals_context(patient.id), **_common(patient))
@@ -156,14 +149,14 @@ def _save(patient: Any, kind: ProfileKind, item: Any = None) -> Any:
 @requires("profile.write")
 def save_vitals(patient_id: int):
     """Save one set of vitals from the intake form."""
-    return _save(_patient_or_404(patient_id), KINDS["vitals"])
+    return _save(patient_or_404(patient_id), KINDS["vitals"])
 
 
 @bp.get("/patients/<int:patient_id>/profile/<slug>/new")
 @requires("profile.write")
 def new_item(patient_id: int, slug: str):
     """An empty entry form for one kind."""
-    patient, kind = _patient_or_404(patient_id), _kind_or_404(slug)
+    patient, kind = patient_or_404(patient_id), _kind_or_404(slug)
     if kind.slug == "vitals":
         return redirect(url_for("patients.vitals", patient_id=patient.id))
     existing = profiles.current_items(db_session(), current_user.clinic_id, kind, patient.id) if kind.single else []
@@ -176,14 +169,14 @@ def new_item(patient_id: int, slug: str):
 @requires("profile.write")
 def add_item(patient_id: int, slug: str):
     """Record a new item."""
-    return _save(_patient_or_404(patient_id), _kind_or_404(slug))
+    return _save(patient_or_404(patient_id), _kind_or_404(slug))
 
 
 @bp.get("/patients/<int:patient_id>/profile/<slug>/<int:item_id>/edit")
 @requires("profile.write")
 def edit_item(patient_id: int, slug: str, item_id: int):
     """The correction form, filled with the current version."""
-    patient, kind = _patient_or_404(patient_id), _kind_or_404(slug)
+    patient, kind = patient_or_404(patient_id), _kind_or_404(slug)
     item = profiles.get_current(db_session(), current_user.clinic_id, kind, patient.id, item_id)
     if item is None:
         abort(404)
@@ -195,7 +188,7 @@ def edit_item(patient_id: int, slug: str, item_id: int):
 @requires("profile.write")
 def correct_item(patient_id: int, slug: str, item_id: int):
     """Save a correction as a new version."""
-    patient, kind = _patient_or_404(patient_id), _kind_or_404(slug)
+    patient, kind = patient_or_404(patient_id), _kind_or_404(slug)
     item = profiles.get_current(db_session(), current_user.clinic_id, kind, patient.id, item_id)
     if item is None:
         abort(404)
@@ -206,7 +199,7 @@ def correct_item(patient_id: int, slug: str, item_id: int):
 @requires("profile.write")
 def retract_item(patient_id: int, slug: str, item_id: int):
     """Withdraw an item entered in error; it stays in its history."""
-    patient, kind = _patient_or_404(patient_id), _kind_or_404(slug)
+    patient, kind = patient_or_404(patient_id), _kind_or_404(slug)
     db = db_session()
     item = profiles.get_current(db, current_user.clinic_id, kind, patient.id, item_id)
     if item is None:
@@ -226,7 +219,7 @@ def retract_item(patient_id: int, slug: str, item_id: int):
 @requires("patient.read")
 def item_history(patient_id: int, slug: str, lineage_id: int):
     """Every version of one item: who entered or changed it, when, and why."""
-    patient, kind = _patient_or_404(patient_id), _kind_or_404(slug)
+    patient, kind = patient_or_404(patient_id), _kind_or_404(slug)
     versions = profiles.item_history(db_session(), current_user.clinic_id, kind, patient.id, lineage_id)
     if not versions:
         abort(404)

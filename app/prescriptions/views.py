@@ -11,10 +11,9 @@ from flask_login import current_user
 from app.core.audit import log_access
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor
+from app.core.web import current_actor, patient_or_404
 from app.db import db_session
 from app.patients import profile as profiles
-from app.patients import services as patients
 from app.prescriptions import billing, bp, checks, eprescription, services
 from app.prescriptions.drug_master import search_drugs
 from app.prescriptions.fhir import EPrescriptionError as EPrescriptionDocumentError
@@ -34,12 +33,6 @@ def drugs():
 
 # --- prescriptions of a patient ------------------------------------------------------------------------
 
-
-def _patient_or_404(patient_id: int):
-    patient = patients.get_patient(db_session(), current_user.clinic_id, patient_id)
-    if patient is None:
-        abort(404)
-    return patient
 
 
 def _viewed(patient_id: int, resource: str) -> None:
@@ -67,7 +60,7 @@ def _checks_for(patient_id: int, draft: services.Draft) -> list[checks.CheckResu
 @requires("patient.read")
 def index(patient_id: int):
     """The patient's prescriptions, newest first, with Do処方 and new."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     _viewed(patient.id, "patient.prescriptions")
     items = services.list_prescriptions(db_session(), current_user.clinic_id, patient.id)
     return render_template("prescriptions/index.html", patient=patient, prescriptions=items, today=japan_today())
@@ -77,7 +70,7 @@ def index(patient_id: int):
 @requires("prescription.write")
 def new(patient_id: int):
     """An empty order form, or a copy of an earlier prescription (?from=ID: Do処方)."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     _viewed(patient.id, "patient.prescriptions.new")
     source_id = request.args.get("from", type=int)
     draft = services.Draft()
@@ -95,7 +88,7 @@ def new(patient_id: int):
 @requires("prescription.write")
 def order(patient_id: int):
     """The order form's buttons: add an Rp or a line, run the checks, or issue (after acknowledging them)."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     draft = services.draft_from_form(request.form)
     action = request.form.get("action", "check")
     if action == "add_rp" and len(draft.rps) < services.MAX_RPS:
@@ -140,7 +133,7 @@ def order(patient_id: int):
 @requires("patient.read")
 def show(patient_id: int, prescription_id: int):
     """One prescription as issued, with the checks that were acknowledged, print and cancel."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     prescription = services.get_prescription(db_session(), current_user.clinic_id, patient.id, prescription_id)
     if prescription is None:
         abort(404)
@@ -156,7 +149,7 @@ def show(patient_id: int, prescription_id: int):
 @requires("prescription.write")
 def cancel(patient_id: int, prescription_id: int):
     """Cancel an issued prescription; "取り消して修正" then opens a copy to issue anew."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     prescription = services.get_prescription(db, current_user.clinic_id, patient.id, prescription_id)
     if prescription is None:
@@ -185,7 +178,7 @@ def print_pdf(patient_id: int, prescription_id: int):
     from app.prescriptions.printing import prescription_pdf
     from app.printing.rx_symbol import SymbolTextError
 
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     prescription = services.get_prescription(db, current_user.clinic_id, patient.id, prescription_id)
     if prescription is None:

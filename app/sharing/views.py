@@ -2,33 +2,25 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.clinics.models import Clinic
 from app.core.audit import log_access
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor
+from app.core.web import current_actor, patient_or_404
 from app.db import db_session
-from app.patients import services as patients
 from app.patients.profile_views import sparkline
 from app.sharing import bp, records, registration, services
 from app.sharing.fhir.mapping import KINDS, MappingError, member_id
-
-
-def _patient_or_404(patient_id: int):
-    patient = patients.get_patient(db_session(), current_user.clinic_id, patient_id)
-    if patient is None:
-        abort(404)
-    return patient
 
 
 @bp.get("/patients/<int:patient_id>/sharing")
 @requires("sharing.read")
 def index(patient_id: int):
     """The national service's 6 information and health checks beside the clinic's own (with consent only)."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     clinic = db.get(Clinic, current_user.clinic_id)
     log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.sharing")
@@ -56,7 +48,7 @@ def index(patient_id: int):
 @requires("sharing.consent")
 def refresh_consent(patient_id: int):
     """Record the consent from the online eligibility result ORCA holds."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     clinic = db.get(Clinic, current_user.clinic_id)
     _, message = services.refresh_consent_from_orca(db, clinic, current_actor(), patient,
