@@ -151,7 +151,7 @@ SEND, DELETE = KIND.send_kind, KIND.delete_kind
 def queue_billing(session: Session, clinic: Clinic, order: LabOrder) -> OutboxMessage | None:
     """Queue the order's 中途データ in the caller's transaction (None when ORCA is not set up or no test of the
     order has a billing code)."""
-    if plan(session, order).is_empty:
+    if not orca_interim.is_available(clinic) or plan(session, order).is_empty:
         return None
     return orca_interim.queue_send(session, clinic, KIND, order)
 
