@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, TypeVar
 
 from flask import abort, current_app, g
@@ -74,22 +75,22 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     connection = session.connection()
     dialect = connection.dialect
     names = list(rows[0])
-    converters = []
-    for name in names:
+    converters = []  # (position, conversion, its results so far) of the columns whose type converts values
+    for position, name in enumerate(names):
         processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        converters.append(None if processor is None else (processor, {}))
+        if processor is not None:
+            converters.append((position, processor, {}))
+    pick = itemgetter(*names)
     values = []
     for row in rows:
-        line = []
-        for name, converter in zip(names, converters, strict=True):
-            value = row[name]
-            if converter is not None and value is not None:
-                processor, seen = converter
+        line = list(pick(row))
+        for position, processor, seen in converters:
+            value = line[position]
+            if value is not None:
                 converted = seen.get(value)
                 if converted is None:
                     converted = seen[value] = processor(value)
-                value = converted
-            line.append(value)
+                line[position] = converted
         values.append(line)
     quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(name) for name in names)
