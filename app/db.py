@@ -7,7 +7,21 @@ from operator import itemgetter
 from typing import Any, TypeVar
 
 from flask import abort, current_app, g
-from sqlalchemy import DateTime, ForeignKey, Integer, MetaData, Select, Table, create_engine, event, select, text
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    create_engine,
+    event,
+    false,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -104,9 +118,10 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         except dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
         return
+    # Names come from the table's metadata (quoted), values are bound: nothing here is user text.
     marks = ", ".join("?" for _ in names)
-    connection.exec_driver_sql(f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})",
-                               [tuple(line) for line in values])
+    statement = f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})"  # noqa: S608
+    connection.exec_driver_sql(statement, [tuple(line) for line in values])
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
@@ -121,8 +136,8 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
         return list(session.scalars(text(
             "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :count)"),
             {"table": name, "count": count}))
-    session.execute(text(f'UPDATE "{name}" SET id = id WHERE 0'))
-    start = session.scalar(text(f'SELECT coalesce(max(id), 0) FROM "{name}"')) or 0
+    session.execute(update(table).where(false()).values(id=table.c.id))
+    start = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
     return list(range(start + 1, start + 1 + count))
 
 
