@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -282,9 +282,10 @@ def _store_raw(session: Session, clinic_id: int, pending: list[_Pending], source
                              "sha256": digest, "status": "received", "received_at": utcnow(), "codec": "",
                              "message_type": "", "control_key": "", "error": "", "result_count": 0})
     if new_rows:
-        ids = session.scalars(insert(LabMessage).returning(LabMessage.id, sort_by_parameter_order=True), new_rows).all()
-        for row, message_id in zip(new_rows, ids, strict=True):
+        for row, message_id in zip(new_rows, reserve_ids(session, LabMessage.__table__, len(new_rows)), strict=True):
+            row["id"] = message_id
             first_of[row["sha256"]].message_id = message_id
+        bulk_insert(session, LabMessage.__table__, new_rows)
     session.commit()
     for p, digest in zip(pending, digests, strict=True):
         if p.message_id == -1:
