@@ -17,11 +17,13 @@ from app.integrations.lab_center import LabCenterClient, LabCenterError
 from app.labs.hl7 import HL7EncodingError
 from app.labs.models import LabOrder
 from app.labs.oml import OrderMessageError, build_oml, validate_oml
-from app.outbox.models import OutboxMessage
+from app.outbox.models import DELIVERED, DELIVERING, PENDING, OutboxMessage
 from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, register_handler
+from app.patients.models import Patient
 
 log = logging.getLogger(__name__)
 SEND_ORDER = "lab.order"
+CANCEL_ORDER = "lab.order_cancel"
 LABEL_DEFAULTS = {"label_width_mm": 50, "label_height_mm": 25, "barcode": "codabar"}
 
 
@@ -39,20 +41,36 @@ def is_connected(clinic: Clinic) -> bool:
 def queue_order(session: Session, clinic: Clinic, order: LabOrder, patient: Any) -> OutboxMessage:
     """Build and validate the OML^O33 now (so a wrong order is refused while the doctor is still there) and queue
     it. Raises LabOrderError naming the problem."""
+    control_id, text = _checked_message(order, patient, clinic, "NW")
+    order.message_control_id = control_id
+    return enqueue(session, clinic_id=clinic.id, kind=SEND_ORDER, payload={"order_id": order.id, "hl7": text},
+                   subject_type="lab_order", subject_id=order.id, patient_id=order.patient_id,
+                   idempotency_key=f"{SEND_ORDER}:{control_id}")
+
+
+def _checked_message(order: LabOrder, patient: Any, clinic: Clinic, order_control: str) -> tuple[str, str]:
     from app.labs.hl7 import encode_message
     from app.labs.services import LabOrderError
 
     control_id = f"KMK{uuid.uuid4().hex[:16].upper()}"
     try:
-        text = build_oml(order, patient, clinic, control_id=control_id, now=utcnow())
+        text = build_oml(order, patient, clinic, control_id=control_id, now=utcnow(), order_control=order_control)
         validate_oml(text)
         encode_message(text)  # refuse now a character the lab could not receive
     except (HL7EncodingError, OrderMessageError) as exc:
         raise LabOrderError({"items": str(exc)}) from exc
-    order.message_control_id = control_id
-    return enqueue(session, clinic_id=clinic.id, kind=SEND_ORDER, payload={"order_id": order.id, "hl7": text},
-                   subject_type="lab_order", subject_id=order.id, patient_id=order.patient_id,
-                   idempotency_key=f"{SEND_ORDER}:{control_id}")
+    return control_id, text
+
+
+def queue_cancellation(session: Session, clinic: Clinic, order: LabOrder, before: str) -> OutboxMessage | None:
+    """Queue the lab's cancel request (OML^O33 with ORC-1 CA) for an order the lab may hold; None when the lab
+    refused it anyway. An order whose send had not gone out yet is simply never sent (deliver_order skips it)."""
+    if before == "rejected":
+        return None
+    patient = session.get(Patient, order.patient_id)
+    _, text = _checked_message(order, patient, clinic, "CA")
+    return enqueue(session, clinic_id=clinic.id, kind=CANCEL_ORDER, payload={"order_id": order.id, "hl7": text},
+                   subject_type="lab_order", subject_id=order.id, patient_id=order.patient_id)
 
 
 def _client(clinic: Clinic | None) -> LabCenterClient:
@@ -66,9 +84,9 @@ def deliver_order(session: Session, message: OutboxMessage) -> dict[str, Any]:
     """Outbox delivery: send the OML^O33; the lab's ACK decides accepted or rejected (with its reason)."""
     from app.labs.hl7 import encode_message
 
-    order = session.get(LabOrder, message.payload["order_id"])
-    if order is None or order.clinic_id != message.clinic_id:
-        raise PermanentDeliveryError("検査依頼が見つかりません")
+    order = _order(session, message)
+    if order.status == "cancelled":  # cancelled before it went out: the lab never hears of it
+        return {"skipped": "cancelled"}
     clinic = session.get(Clinic, message.clinic_id)
     try:
         ack = _client(clinic).send_order(encode_message(message.payload["hl7"]))
@@ -78,6 +96,9 @@ def deliver_order(session: Session, message: OutboxMessage) -> dict[str, Any]:
         order.status, order.status_detail = "rejected", exc.message_ja[:500]
         session.commit()  # keep the reason on the order although the message fails for good
         raise PermanentDeliveryError(exc.message_ja) from exc
+    session.refresh(order)  # staff may have cancelled it while we waited for the lab: keep that state
+    if order.status == "cancelled":
+        return {"ack": ack.code, "text": ack.text}
     if not ack.accepted:
         order.status = "rejected"
         order.status_detail = f"検査会社が受け付けませんでした（{ack.code}）: {ack.text}"[:500]
@@ -90,6 +111,43 @@ def deliver_order(session: Session, message: OutboxMessage) -> dict[str, Any]:
         order.status = "accepted"
     order.status_detail = ack.text[:500]
     record_audit(session, SYSTEM, "lab.order_accepted", clinic_id=order.clinic_id, entity_type="lab_order",
+                 entity_id=order.id, patient_id=order.patient_id, summary={"after": {"ack": ack.code}})
+    return {"ack": ack.code, "text": ack.text}
+
+
+def _order(session: Session, message: OutboxMessage) -> LabOrder:
+    order = session.get(LabOrder, message.payload["order_id"])
+    if order is None or order.clinic_id != message.clinic_id:
+        raise PermanentDeliveryError("検査依頼が見つかりません")
+    return order
+
+
+def deliver_cancellation(session: Session, message: OutboxMessage) -> dict[str, Any]:
+    """Outbox delivery: ask the lab to cancel an order it received (after the order's own send has settled)."""
+    from app.labs.hl7 import encode_message
+
+    order = _order(session, message)
+    send = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.clinic_id == order.clinic_id, OutboxMessage.kind == SEND_ORDER,
+        OutboxMessage.subject_id == str(order.id)).order_by(OutboxMessage.id.desc())).first()
+    if send is not None and send.status in (PENDING, DELIVERING):
+        raise DeliveryError("依頼の送信が終わっていないため、取り消しを待っています")
+    if send is None or send.status != DELIVERED or "skipped" in (send.response or {}):
+        return {"skipped": "the lab never received the order"}
+    try:
+        ack = _client(session.get(Clinic, message.clinic_id)).send_order(encode_message(message.payload["hl7"]))
+    except LabCenterError as exc:
+        if exc.retryable:
+            raise DeliveryError(exc.message_ja) from exc
+        order.status_detail = f"検査会社へ取り消しを伝えられませんでした: {exc.message_ja}"[:500]
+        session.commit()
+        raise PermanentDeliveryError(exc.message_ja) from exc
+    if not ack.accepted:
+        order.status_detail = f"検査会社が取り消しを受け付けませんでした（{ack.code}）: {ack.text}"[:500]
+        session.commit()
+        raise PermanentDeliveryError(order.status_detail)
+    order.status_detail = f"検査会社が取り消しを受け付けました: {ack.text}"[:500]
+    record_audit(session, SYSTEM, "lab.order_cancel_accepted", clinic_id=order.clinic_id, entity_type="lab_order",
                  entity_id=order.id, patient_id=order.patient_id, summary={"after": {"ack": ack.code}})
     return {"ack": ack.code, "text": ack.text}
 
@@ -127,6 +185,7 @@ def poll_all_clinics(session_factory: Any) -> None:
 
 
 register_handler(SEND_ORDER, deliver_order)
+register_handler(CANCEL_ORDER, deliver_cancellation)
 
 
 def update_settings(session: Session, clinic: Clinic, actor: Any, form: dict[str, str]) -> dict[str, str]:

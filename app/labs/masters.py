@@ -29,7 +29,7 @@ class LabMasterError(ValueError):
 def _item_values(raw: dict[str, str], where: str) -> dict[str, Any]:
     values = {key: (raw.get(key) or "").strip() for key in (
         "lab_code", "jlac10", "jlac11", "name", "short_name", "kana", "specimen", "specimen_code", "container",
-        "unit", "unit_ascii", "value_type", "ref_male", "ref_female")}
+        "unit", "unit_ascii", "value_type", "ref_male", "ref_female", "receipt_code")}
     for key in REQUIRED:
         if not values[key]:
             raise LabMasterError(f"{where}: {key} がありません")
@@ -38,6 +38,8 @@ def _item_values(raw: dict[str, str], where: str) -> dict[str, Any]:
     for key in ("jlac10", "jlac11"):
         if values[key] and not JLAC_PATTERN.match(values[key]):
             raise LabMasterError(f"{where}: {key.upper()}「{values[key]}」が17桁の英数字ではありません")
+    if values["receipt_code"] and not re.fullmatch(r"\d{9}", values["receipt_code"]):
+        raise LabMasterError(f"{where}: 診療行為コード「{values['receipt_code']}」が9桁の数字ではありません")
     if not re.fullmatch(r"\d{3}", values["specimen_code"]):
         raise LabMasterError(f"{where}: 材料コード「{values['specimen_code']}」が3桁の数字ではありません")
     values["value_type"] = values["value_type"] or "NM"
@@ -70,10 +72,13 @@ def parse_item_file(data: bytes) -> list[dict[str, Any]]:
     if missing:
         raise LabMasterError(f"見出し行に列 {', '.join(missing)} がありません")
     rows, seen = [], set()
+    has_receipt_codes = "receipt_code" in (reader.fieldnames or [])
     for number, raw in enumerate(reader, start=2):
         if not any((v or "").strip() for v in raw.values()):
             continue
         values = _item_values(raw, f"{number}行目")
+        if not has_receipt_codes:  # a lab's file without the column keeps the billing codes already mapped
+            del values["receipt_code"]
         if values["lab_code"] in seen:
             raise LabMasterError(f"{number}行目: 項目コード「{values['lab_code']}」が重複しています")
         seen.add(values["lab_code"])

@@ -13,7 +13,7 @@ from app.db import Base, ClinicScoped, UTCDateTime, utcnow
 
 #: Order states as staff see them.
 ORDER_STATES = {"queued": "送信待ち", "sent": "送信済み", "accepted": "受付済み", "rejected": "受付拒否",
-                "partial": "結果一部到着", "complete": "結果到着（完了）"}
+                "partial": "結果一部到着", "complete": "結果到着（完了）", "cancelled": "取消"}
 #: OBX-11 result status (HL7 table 0085) as stored.
 RESULT_STATES = {"F": "確定", "C": "訂正", "P": "仮報告", "X": "検査不能"}
 
@@ -50,6 +50,9 @@ class LabItem(Base):
     ref_male: Mapped[str] = mapped_column(String(40), default="")
     ref_female: Mapped[str] = mapped_column(String(40), default="")
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: レセ電算 診療行為コード (9 digits) ORCA bills the test under; empty when unknown (shown as 請求コード未設定).
+    #: Several items may share one (the 血算 items are one 末梢血液一般検査).
+    receipt_code: Mapped[str] = mapped_column(String(9), default="")
 
     def reference_for(self, sex: str) -> str:
         """The reference range for a patient's sex (M/F)."""
@@ -92,6 +95,16 @@ class LabOrder(ClinicScoped, Base):
     #: MSH-10 of the OML^O33 sent.
     message_control_id: Mapped[str] = mapped_column(String(40), default="")
     comment: Mapped[str] = mapped_column(String(200), default="")
+    #: A cancelled order keeps its row: when and why (the lab and ORCA are told through the outbox).
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str] = mapped_column(String(200), default="")
+    #: Billing to ORCA (中途データ, medicalmodv2; app/billing/orca_interim.py): "" not sent (no ORCA, or nothing
+    #: with a billing code), sending, sent, rejected, deleting, deleted, delete_failed; ORCA's Medical_Uid.
+    orca_billing_status: Mapped[str] = mapped_column(String(16), default="")
+    orca_medical_uid: Mapped[str] = mapped_column(String(64), default="")
+    #: Lines ORCA dropped (M01 …) or its notice, and the reason of a refusal.
+    orca_billing_warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    orca_billing_error: Mapped[str] = mapped_column(String(500), default="")
 
     specimens: Mapped[list[LabSpecimen]] = relationship(back_populates="order", order_by="LabSpecimen.seq",
                                                         cascade="all, delete-orphan")
@@ -117,7 +130,7 @@ class LabSpecimen(ClinicScoped, Base):
     specimen: Mapped[str] = mapped_column(String(40))
     specimen_code: Mapped[str] = mapped_column(String(3))
     container: Mapped[str] = mapped_column(String(60))
-    #: The tests in this container: [{lab_code, jlac10, name, short_name}].
+    #: The tests in this container: [{lab_code, jlac10, name, short_name, receipt_code}] as the master had them.
     items: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
     order: Mapped[LabOrder] = relationship(back_populates="specimens")

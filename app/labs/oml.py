@@ -31,8 +31,9 @@ def _name_parts(name: str) -> tuple[str, str]:
 
 
 def build_oml(order: Any, patient: Any, clinic: Any, *, control_id: str, now: datetime,
-              lab_facility: str = "LABCENTER") -> str:
-    """The OML^O33 text (segments separated by CR) of an order with its specimens."""
+              lab_facility: str = "LABCENTER", order_control: str = "NW") -> str:
+    """The OML^O33 text (segments separated by CR) of an order with its specimens; ORC-1 (HL7 table 0119) is
+    NW for a new order, CA to ask the lab to cancel it."""
     family, given = _name_parts(normalise_for_sending(patient.name))
     kana_family, kana_given = _name_parts(normalise_for_sending(patient.kana))
     charset, alternate = CHARSET_FIELDS[ISO2022]
@@ -50,7 +51,7 @@ def build_oml(order: Any, patient: Any, clinic: Any, *, control_id: str, now: da
         collected = f"{order.ordered_on:%Y%m%d}"
         segments.append(f"SPM|{specimen.seq}|{specimen.specimen_number}||{specimen.specimen_code}^"
                         f"{escape(specimen.specimen)}^JC10|||||||||||||{collected}")
-        segments.append(f"ORC|NW|{order.order_number}|||||||{ordered_at}|||^{doctor}")
+        segments.append(f"ORC|{order_control}|{order.order_number}|||||||{ordered_at}|||^{doctor}")
         container = escape(normalise_for_sending(specimen.container))
         segments.append(f"OBR|{specimen.seq}|{order.order_number}||{specimen.specimen_code}{specimen.seq:02d}^"
                         f"{container}^99KMK|||{collected}")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.core.jp import search_key
 from app.core.timeutil import JST
 from app.db import scoped, utcnow
-from app.labs.hl7 import Message, Segment, timestamp
+from app.labs.hl7 import Message, Segment, timestamp, unescape
 from app.labs.models import LabItem, LabOrder, LabResult, LabSpecimen
 from app.patients.models import Patient
 
@@ -203,8 +203,13 @@ class ItemMaster:
     def find(self, obx: Segment) -> _Item | None:
         """The master item an OBX-3 names: JLAC10, else the lab's local code, else the one item with the same
         analyte, identification and material (lab.md's fallback when only the method differs)."""
-        code, system = obx.component(3, 1), obx.component(3, 3)
-        alt_code, alt_system = obx.component(3, 4), obx.component(3, 6)
+        return self.find_code(_components(obx.get(3)))
+
+    def find_code(self, parts: list[str]) -> _Item | None:
+        """find() for OBX-3 already split into its (unescaped) components."""
+        code, system = parts[0], parts[2] if len(parts) > 2 else ""
+        alt_code = parts[3] if len(parts) > 3 else ""
+        alt_system = parts[5] if len(parts) > 5 else ""
         if system in ("JC10", "JC11") or len(code) == 17:
             item = self.by_jlac10.get(code)
             if item:
@@ -219,25 +224,29 @@ class ItemMaster:
         return None
 
 
-def _value(obx: Segment, where: str) -> tuple[str, float | None]:
+def _components(field_text: str) -> list[str]:
+    """The unescaped components of a field's first repetition (what Segment.component reads one at a time)."""
+    parts = field_text.split("~", 1)[0].split("^")
+    return [unescape(part) for part in parts] if "\\" in field_text else parts
+
+
+def _value(obx: Segment) -> tuple[str, float | None]:
     value_type = obx.get(2)
     raw = obx.get(5).split("~", 1)[0]
     if value_type == "NM":
         text = raw.strip()
         if not NUMBER.fullmatch(text):
-            raise refuse(f"{where}: 数値型（NM）の結果「{text[:20]}」が数値ではありません")
+            raise refuse(f"{_where(obx)}: 数値型（NM）の結果「{text[:20]}」が数値ではありません")
         return text, float(text)
     if value_type == "SN":
         parts = (raw.split("^") + ["", "", "", ""])[:4]
         comparator, number = parts[0], parts[1].strip()
         if comparator not in SN_COMPARATORS or (number and not NUMBER.fullmatch(number)):
-            raise refuse(f"{where}: 構造化数値（SN）の結果「{raw[:20]}」が正しくありません")
+            raise refuse(f"{_where(obx)}: 構造化数値（SN）の結果「{raw[:20]}」が正しくありません")
         text = f"{comparator}{number}{parts[2]}{parts[3]}"
         return text, float(number) if number and not comparator.strip("=") else None
     if value_type in ("CWE", "CE"):
         return obx.component(5, 2) or obx.component(5, 1), None
-    from app.labs.hl7 import unescape
-
     return unescape(raw).strip(), None
 
 
@@ -290,6 +299,11 @@ class Batch:
         return self.specimens.get(number)
 
 
+def _where(obx: Segment) -> str:
+    """How a refusal names the OBX."""
+    return f"OBX {obx.get(1) or '?'}（{obx.line}行目）"
+
+
 def result_rows(batch: Batch, patient: Patient, kind: str, groups: list[ResultGroup]) -> list[ResultRow]:
     """Every result of the groups as a row to insert, checked against the master, specimens and types."""
     rows: list[ResultRow] = []
@@ -310,35 +324,41 @@ def result_rows(batch: Batch, patient: Patient, kind: str, groups: list[ResultGr
         collected_default = (_when(spm.get(17).split("^")[0], "SPM-17（採取日時）") if spm else None) \
             or _when(group.obr.component(7), "OBR-7（採取日時）")
         for obx, comments in group.results:
-            where = f"OBX {obx.get(1) or '?'}（{obx.line}行目）"
-            if obx.get(2) not in VALUE_TYPES:
-                raise refuse(f"{where}: 値の型（OBX-2）「{obx.get(2)[:10] or '空'}」には対応していません")
-            status = obx.get(11)
+            # Each field is split once here (this loop runs for every result of an import).
+            fields = obx.fields if len(obx.fields) > 14 else obx.fields + [""] * (15 - len(obx.fields))
+            value_type, status = fields[2], fields[11]
+            if value_type not in VALUE_TYPES:
+                raise refuse(f"{_where(obx)}: 値の型（OBX-2）「{value_type[:10] or '空'}」には対応していません")
             if status not in STATUSES:
-                raise refuse(f"{where}: 結果状態（OBX-11）「{status[:5] or '空'}」がありません。"
+                raise refuse(f"{_where(obx)}: 結果状態（OBX-11）「{status[:5] or '空'}」がありません。"
                               "メッセージが途中で切れている可能性があります")
-            item = batch.master.find(obx)
+            code = _components(fields[3])
+            item = batch.master.find_code(code)
             if item is None:
-                raise refuse(f"{where}: 検査コード「{obx.component(3, 1)[:20]}」（{obx.component(3, 2)[:30]}）は"
+                raise refuse(f"{_where(obx)}: 検査コード「{code[0][:20]}」（{(code + ['', ''])[1][:30]}）は"
                               "検査項目マスターにありません")
-            value, numeric = ("", None) if status in ("X", "D") and not obx.get(5) else _value(obx, where)
+            value, numeric = ("", None) if status in ("X", "D") and not fields[5] else _value(obx)
             if not value and status not in ("X", "D"):
-                raise refuse(f"{where}: 結果の値（OBX-5）がありません")
-            flag = obx.component(8)
+                raise refuse(f"{_where(obx)}: 結果の値（OBX-5）がありません")
+            flag = _components(fields[8])[0]
             if flag not in FLAGS:
-                raise refuse(f"{where}: 異常値フラグ（OBX-8）「{flag[:5]}」が正しくありません")
-            collected = _when(obx.component(14), f"{where} OBX-14（検査日時）") or collected_default
+                raise refuse(f"{_where(obx)}: 異常値フラグ（OBX-8）「{flag[:5]}」が正しくありません")
+            observed = _components(fields[14])[0]
+            collected = ((_WHEN_CACHE.get(observed) or _when(observed, f"{_where(obx)} OBX-14（検査日時）"))
+                         if observed else None) or collected_default
             if collected is None:
-                raise refuse(f"{where}: 採取日時（OBX-14・SPM-17・OBR-7）がありません")
+                raise refuse(f"{_where(obx)}: 採取日時（OBX-14・SPM-17・OBR-7）がありません")
             target = specimen
             if target is None and order is not None:
                 target = next((s for s in order.specimens if any(i["lab_code"] == item.lab_code for i in s.items)),
                               None)
-            unit = obx.component(6, 2) or obx.component(6, 1) or item.unit
+            units = _components(fields[6])
+            unit = (units[1] if len(units) > 1 else "") or units[0] or item.unit
+            reference = _components(fields[7])[0]
             rows.append(ResultRow({
-                "lab_code": item.lab_code, "jlac10": obx.component(3, 1)[:17], "name": item.name,
-                "sub_id": obx.get(4)[:20], "value_type": obx.get(2), "value": value[:200], "numeric_value": numeric,
-                "unit": unit[:30], "reference_range": (obx.component(7) or item.reference_for(patient.sex))[:60],
+                "lab_code": item.lab_code, "jlac10": code[0][:17], "name": item.name,
+                "sub_id": fields[4][:20], "value_type": value_type, "value": value[:200], "numeric_value": numeric,
+                "unit": unit[:30], "reference_range": (reference or item.reference_for(patient.sex))[:60],
                 "flag": "" if flag == "N" else flag, "result_status": status,
                 "comment": " / ".join(c for c in comments if c)[:500],
                 "collected_at": collected, "collected_on": collected.astimezone(JST).date(),

@@ -15,7 +15,7 @@ from app.clinics.services import get_staff
 from app.core.audit import Actor, record_audit
 from app.core.jp import WarekiError, parse_date, strip_control_chars
 from app.core.timeutil import japan_today
-from app.db import get_scoped, scoped
+from app.db import get_scoped, scoped, utcnow
 from app.labs.models import LabItem, LabOrder, LabSet, LabSpecimen
 
 MAX_ITEMS = 60
@@ -123,16 +123,45 @@ def create_order(session: Session, clinic: Any, actor: Actor, patient: Any, data
         order.specimens.append(LabSpecimen(
             clinic_id=clinic.id, patient_id=patient.id, seq=seq, specimen_number=specimen_number(order.id, seq),
             specimen=specimen, specimen_code=specimen_code, container=container,
-            items=[{"lab_code": i.lab_code, "jlac10": i.jlac10, "name": i.name, "short_name": i.short_name}
-                   for i in members]))
+            items=[{"lab_code": i.lab_code, "jlac10": i.jlac10, "name": i.name, "short_name": i.short_name,
+                    "receipt_code": i.receipt_code} for i in members]))
     session.flush()
     record_audit(session, actor, "lab.order", clinic_id=clinic.id, entity_type="lab_order", entity_id=order.id,
                  patient_id=patient.id, summary={"after": {"order_number": order.order_number,
                                                            "items": [i.lab_code for i in items],
                                                            "ordered_on": ordered_on.isoformat()}})
+    from app.labs.billing import queue_billing
     from app.labs.delivery import queue_order
 
     queue_order(session, clinic, order, patient)
+    queue_billing(session, clinic, order)
+    return order
+
+
+#: States in which an order may still be cancelled: no result has arrived.
+CANCELLABLE = ("queued", "sent", "accepted", "rejected")
+
+
+def cancel_order(session: Session, clinic: Any, actor: Actor, order: LabOrder, reason: str) -> LabOrder:
+    """Cancel an order before any result has come (the row stays, marked); the lab is told to cancel it when it
+    had the order, and its 中途データ is deleted from ORCA. LabOrderError when it cannot be cancelled."""
+    reason = strip_control_chars(reason or "").strip()
+    if order.status not in CANCELLABLE:
+        raise LabOrderError({"cancel": "結果が届いている依頼、または取り消し済みの依頼は取り消せません"})
+    if not reason:
+        raise LabOrderError({"cancel": "取り消しの理由を入力してください"})
+    if len(reason) > 200:
+        raise LabOrderError({"cancel": "取り消しの理由は200文字までです"})
+    before = order.status
+    order.status, order.cancelled_at, order.cancel_reason = "cancelled", utcnow(), reason
+    record_audit(session, actor, "lab.order_cancelled", clinic_id=clinic.id, entity_type="lab_order",
+                 entity_id=order.id, patient_id=order.patient_id,
+                 summary={"before": {"status": before}, "after": {"status": "cancelled", "reason": reason}})
+    from app.labs.billing import queue_billing_delete
+    from app.labs.delivery import queue_cancellation
+
+    queue_cancellation(session, clinic, order, before)
+    queue_billing_delete(session, clinic, order)
     return order
 
 

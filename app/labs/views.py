@@ -16,7 +16,7 @@ from app.core.security import public, requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor
 from app.db import db_session
-from app.labs import bp, delivery, importer, masters, results, services
+from app.labs import billing, bp, delivery, importer, masters, results, services
 from app.labs.labels import SYMBOLOGIES, Label, render_labels
 from app.labs.models import LabItem
 from app.patients import services as patients
@@ -130,8 +130,31 @@ def show_order(patient_id: int, order_id: int):
     order = _order_or_404(patient, order_id)
     _logged(patient.id, "view", f"lab_order:{order.id}")
     settings = delivery.settings_of(current_user.clinic)
+    db = db_session()
     return render_template("labs/order.html", patient=patient, order=order, today=japan_today(), settings=settings,
-                           symbologies=SYMBOLOGIES, connected=delivery.is_connected(current_user.clinic))
+                           symbologies=SYMBOLOGIES, connected=delivery.is_connected(current_user.clinic),
+                           billing_shown=billing.is_available(current_user.clinic) or bool(order.orca_billing_status),
+                           billing_plan=billing.plan(db, order), billing_labels=billing.STATUS_LABELS,
+                           billing_waiting=billing.waiting_reason(db, order),
+                           cancellable=order.status in services.CANCELLABLE)
+
+
+@bp.post("/patients/<int:patient_id>/labs/orders/<int:order_id>/cancel")
+@requires("lab.order")
+def cancel_order(patient_id: int, order_id: int):
+    """Cancel an order no result has come for: the lab is told, and its ORCA 中途データ is deleted."""
+    patient = _patient_or_404(patient_id)
+    order = _order_or_404(patient, order_id)
+    db = db_session()
+    try:
+        services.cancel_order(db, current_user.clinic, current_actor(), order, request.form.get("reason", ""))
+    except services.LabOrderError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+    else:
+        db.commit()
+        flash("検査依頼を取り消しました（記録は残ります）", "success")
+    return redirect(url_for("labs.show_order", patient_id=patient.id, order_id=order_id))
 
 
 def label_pdf(order, patient, clinic) -> bytes:
@@ -170,7 +193,7 @@ def order_message(patient_id: int, order_id: int):
     order = _order_or_404(patient, order_id)
     message = db_session().scalar(
         select(OutboxMessage.payload).where(OutboxMessage.clinic_id == current_user.clinic_id,
-                                            OutboxMessage.subject_type == "lab_order",
+                                            OutboxMessage.kind == delivery.SEND_ORDER,
                                             OutboxMessage.subject_id == str(order.id))
         .order_by(OutboxMessage.id.desc()).limit(1))
     if not message:

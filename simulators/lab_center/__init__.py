@@ -5,7 +5,9 @@ checks them and answers ORL^O34 with MSA AA, or AR/AE and ERR naming the problem
 OUL^R22 (normal, abnormal with H/L, corrected with OBX-11 C, comments in NTE with kanji such as 本 図 奥 whose JIS
 bytes equal HL7 delimiters). Results wait to be fetched (GET …/results, then POST …/results/<id>/ack), and are
 pushed to the clinic's endpoint when one is set. Its menu is the lab's published item master (the same file a
-clinic imports). Harness: /_sim/reset, /_sim/faults, /_sim/push, /_sim/release, /_sim/orders, /_sim/results.
+clinic imports). An order sent again with ORC-1 CA is cancelled (refused once results exist).
+Harness: /_sim/reset, /_sim/faults, /_sim/push, /_sim/release, /_sim/orders, /_sim/cancelled,
+/_sim/results.
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ def check_order(text: str, menu: dict[str, dict[str, str]]) -> tuple[dict[str, A
     if len(pid) < 4 or not pid[3].split("^")[0]:
         return None, "AE", "患者ID（PID-3）がありません"
     specimens: list[dict[str, Any]] = []
-    order_number = ""
+    order_number, order_control = "", ""
     for seg in segs:
         if seg[0] == "SPM":
             number = seg[2].split("^")[0] if len(seg) > 2 else ""
@@ -97,6 +99,9 @@ def check_order(text: str, menu: dict[str, dict[str, str]]) -> tuple[dict[str, A
             specimens.append({"number": number, "material": material, "items": []})
         elif seg[0] == "ORC":
             order_number = seg[2] if len(seg) > 2 else order_number
+            order_control = seg[1] if len(seg) > 1 else ""
+            if order_control not in ("NW", "CA"):  # HL7 table 0119: new order, or cancel order request
+                return None, "AE", f"オーダ制御（ORC-1）「{order_control}」は受けられません（NW / CA）"
         elif seg[0] == "OBX":
             if not specimens:
                 return None, "AR", "SPM より前に OBX があります"
@@ -115,7 +120,7 @@ def check_order(text: str, menu: dict[str, dict[str, str]]) -> tuple[dict[str, A
     if not order_number:
         return None, "AE", "依頼番号（ORC-2）がありません"
     return {"control": msh[10], "order_number": order_number, "pid": "|".join(pid), "specimens": specimens,
-            "sex": pid[8] if len(pid) > 8 else ""}, "", ""
+            "sex": pid[8] if len(pid) > 8 else "", "order_control": order_control}, "", ""
 
 
 def _esc(text: str) -> str:
@@ -154,6 +159,7 @@ class State:
         self.results: dict[str, dict[str, Any]] = {}
         self.fault: dict[str, Any] = {}
         self.push: dict[str, dict[str, str]] = {}
+        self.cancelled: set[str] = set()
         self.sequence = 0
 
 
@@ -255,6 +261,8 @@ def create_app(menu_path: Path = MENU_FILE, auto_release_seconds: float = 0) -> 
         control = _segments(text)[0][9] if _segments(text) and len(_segments(text)[0]) > 9 else ""
         if order is None:
             return Response(_ack("ORL^O34^ORL_O34", code_ack, control, reason), status=422, mimetype=HL7)
+        if order["order_control"] == "CA":
+            return cancel(code, order, control)
         with state.lock:
             known = state.orders.get(f"{code}:{order['order_number']}")
             if known is None:  # the same order sent again (a retry) is accepted once
@@ -263,6 +271,16 @@ def create_app(menu_path: Path = MENU_FILE, auto_release_seconds: float = 0) -> 
         if known is None and auto_release_seconds > 0:
             threading.Thread(target=auto, args=(order["order_number"],), daemon=True).start()
         return Response(_ack("ORL^O34^ORL_O34", "AA", control, "受付しました"), mimetype=HL7)
+
+    def cancel(code: str, order: dict[str, Any], control: str) -> Response:
+        """ORC-1 CA: forget the order (a repeated request is answered the same); refused once results exist."""
+        with state.lock:
+            if any(r["clinic"] == code and r["order_number"] == order["order_number"] for r in state.results.values()):
+                return Response(_ack("ORL^O34^ORL_O34", "AE", control, "結果を報告済みのため取り消せません"),
+                                status=422, mimetype=HL7)
+            state.orders.pop(f"{code}:{order['order_number']}", None)
+            state.cancelled.add(f"{code}:{order['order_number']}")
+        return Response(_ack("ORL^O34^ORL_O34", "AA", control, "取り消しました"), mimetype=HL7)
 
     @app.get("/clinic/<code>/results")
     def pending(code: str):
@@ -305,6 +323,11 @@ def create_app(menu_path: Path = MENU_FILE, auto_release_seconds: float = 0) -> 
     def orders():
         with state.lock:
             return jsonify({k: {**v, "received_at": v["received_at"].isoformat()} for k, v in state.orders.items()})
+
+    @app.get("/_sim/cancelled")
+    def cancelled():
+        with state.lock:
+            return jsonify(sorted(state.cancelled))
 
     @app.get("/_sim/results")
     def results():

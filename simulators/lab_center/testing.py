@@ -38,6 +38,10 @@ class RunningLabCenter(RunningSimulator):
         """What the lab holds."""
         return requests.get(f"{self.url}/_sim/orders", timeout=5).json()
 
+    def cancelled(self) -> list[str]:
+        """The orders cancelled with ORC-1 CA ("<clinic>:<order number>")."""
+        return requests.get(f"{self.url}/_sim/cancelled", timeout=5).json()
+
     def results(self) -> dict[str, Any]:
         """Every result message with its ACK state."""
         return requests.get(f"{self.url}/_sim/results", timeout=5).json()

@@ -182,6 +182,12 @@ def test_a_corrected_result_replaces_the_final_and_keeps_the_history(client, ses
     history = client.get(f"/patients/{patient.id}/labs/results/{versions[0].lineage_id}/history")
     text = history.get_data(as_text=True)
     assert "7.2" in text and "6.4" in text and "検査会社からの訂正報告" in text
+    # Ids are reserved before the bulk insert: a first report is its own lineage, a correction joins it, and the
+    # timestamps written by the driver read back as the same aware times.
+    assert [v.lineage_id for v in versions] == [versions[0].id, versions[0].id]
+    assert all(r.lineage_id == r.id for r in _results(session) if r.version == 1)
+    assert versions[0].collected_at.isoformat() == "2011-12-19T06:00:00+00:00"
+    assert versions[1].recorded_at > versions[0].recorded_at
 
 
 def test_cli_exit_code_says_whether_every_file_imported(app, session, tmp_path):
@@ -299,3 +305,23 @@ def test_an_oru_r01_without_spm_is_matched_by_our_order_number(client, session):
     assert results["K0161"].comment == "奥歯の治療中とのこと" and results["K0201"].unit == "10^3/μL"
     assert {r.specimen_number for r in results.values()} == {s.specimen_number for s in order.specimens}
     assert latest_order(session).status == "complete"
+
+
+def test_bulk_insert_refusals_are_sqlalchemy_errors_so_a_group_falls_back_to_single_messages(session):
+    """The importer writes again one message at a time when a group is refused; the driver-speed insert (COPY on
+    PostgreSQL) must therefore raise SQLAlchemy's errors like session.execute does, leaving a rollback-able
+    session."""
+    from sqlalchemy.exc import IntegrityError
+
+    from app.db import bulk_insert, utcnow
+
+    desk = make_desk(session)
+    row = {"clinic_id": desk["clinic"].id, "patient_id": None, "lab_code": "K0101", "name": "総蛋白",
+           "collected_on": date(2026, 1, 5), "recorded_at": utcnow(), "version": 1, "recorded_by_name": "検査会社",
+           "retracted": False, "change_reason": "", "specimen_number": "", "jlac10": "", "sub_id": "",
+           "value_type": "NM", "value": "7.0", "unit": "", "reference_range": "", "flag": "", "result_status": "F",
+           "comment": ""}
+    with pytest.raises(IntegrityError):
+        bulk_insert(session, LabResult.__table__, [row])
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(LabResult)) == 0
