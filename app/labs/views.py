@@ -14,22 +14,15 @@ from app.core.audit import log_access
 from app.core.jp import format_age
 from app.core.security import public, requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor
+from app.core.web import current_actor, patient_or_404
 from app.db import db_session
 from app.labs import billing, bp, delivery, importer, masters, results, services
 from app.labs.labels import SYMBOLOGIES, Label, render_labels
 from app.labs.models import LabItem
-from app.patients import services as patients
 
 MAX_QUERY = 100
 HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
 
-
-def _patient_or_404(patient_id: int):
-    patient = patients.get_patient(db_session(), current_user.clinic_id, patient_id)
-    if patient is None:
-        abort(404)
-    return patient
 
 
 def _order_or_404(patient, order_id: int):
@@ -62,7 +55,7 @@ def item_search():
 @requires("patient.read")
 def index(patient_id: int):
     """The result table (tests × days, units, ranges, H/L, comments), a trend chart, and the orders."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     before = None
     if request.args.get("before"):
@@ -95,7 +88,7 @@ def _render_form(patient, *, values=None, errors=None, status=200):
 @requires("lab.order")
 def new_order(patient_id: int):
     """The order form: sets and tests, searchable as you type (or with 検索 without JavaScript)."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     values = {"lab_codes": request.args.getlist("lab_code"), "set_codes": request.args.getlist("set_code"),
               "ordered_on": request.args.get("ordered_on") or japan_today().isoformat(),
               "comment": request.args.get("comment", "")}
@@ -106,7 +99,7 @@ def new_order(patient_id: int):
 @requires("lab.order")
 def create_order(patient_id: int):
     """Record the order, number its specimens and queue it for the lab."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     db = db_session()
     data = services.OrderInput.from_form(request.form)
     try:
@@ -126,7 +119,7 @@ def create_order(patient_id: int):
 @requires("patient.read")
 def show_order(patient_id: int, order_id: int):
     """One order: its specimens and tests, its state at the lab, labels and the message sent."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     order = _order_or_404(patient, order_id)
     _logged(patient.id, "view", f"lab_order:{order.id}")
     settings = delivery.settings_of(current_user.clinic)
@@ -143,7 +136,7 @@ def show_order(patient_id: int, order_id: int):
 @requires("lab.order")
 def cancel_order(patient_id: int, order_id: int):
     """Cancel an order no result has come for: the lab is told, and its ORCA 中途データ is deleted."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     order = _order_or_404(patient, order_id)
     db = db_session()
     try:
@@ -172,7 +165,7 @@ def label_pdf(order, patient, clinic) -> bytes:
 @requires("patient.read")
 def labels(patient_id: int, order_id: int):
     """The specimen labels (one per container) as a PDF; the print is logged."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     order = _order_or_404(patient, order_id)
     pdf = label_pdf(order, patient, current_user.clinic)
     _logged(patient.id, "print", f"lab_labels:{order.id}")
@@ -189,7 +182,7 @@ def order_message(patient_id: int, order_id: int):
     from app.labs.hl7 import encode_message
     from app.outbox.models import OutboxMessage
 
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     order = _order_or_404(patient, order_id)
     message = db_session().scalar(
         select(OutboxMessage.payload).where(OutboxMessage.clinic_id == current_user.clinic_id,
@@ -207,7 +200,7 @@ def order_message(patient_id: int, order_id: int):
 @requires("patient.read")
 def result_message(patient_id: int, lab_message_id: int):
     """A result message of this patient exactly as it was received."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     stored = importer.get_message(db_session(), current_user.clinic_id, lab_message_id)
     if stored is None or stored.patient_id != patient.id:
         abort(404)
@@ -220,7 +213,7 @@ def result_message(patient_id: int, lab_message_id: int):
 @requires("patient.read")
 def result_history(patient_id: int, result_lineage_id: int):
     """Every version of one result: the report, then each correction, with the message it came in."""
-    patient = _patient_or_404(patient_id)
+    patient = patient_or_404(patient_id)
     versions = results.history(db_session(), current_user.clinic_id, patient.id, result_lineage_id)
     if not versions:
         abort(404)
