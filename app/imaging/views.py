@@ -64,7 +64,17 @@ def index(patient_id: int):
         error = exc.message_ja
     key_images = services.current_key_images(db, current_user.clinic_id, patient.id)
     return render_template("imaging/index.html", patient=patient, today=japan_today(), studies=studies,
-                           error=error, key_images=key_images)
+                           error=error, key_images=key_images, in_todays_note=_in_todays_note(patient))
+
+
+def _in_todays_note(patient) -> set[int]:
+    """Ids of the key images today's note already shows (full-chart mode), so the page says 添付済み."""
+    from app.notes import services as notes
+
+    if not current_clinic().is_full_chart_mode:
+        return set()
+    note = notes.current_note(db_session(), current_user.clinic_id, patient.id, japan_today())
+    return set(note.key_image_ids or []) if note else set()
 
 
 @bp.get("/patients/<int:patient_id>/images/<study_uid>")

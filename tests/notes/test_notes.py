@@ -158,6 +158,7 @@ def test_key_images_attach_to_todays_note_as_kept(client, session, world):
                 form_page=f"/patients/{world.patient.id}/images")  # twice is once
     note, = _notes(session, world.patient.id)
     assert note.key_image_ids == [item.id]
+    assert "本日の経過記録に添付済み" in client.get(f"/patients/{world.patient.id}/images").get_data(as_text=True)
     chart = client.get(f"/patients/{world.patient.id}/notes").get_data(as_text=True)
     assert f"/key-images/{item.id}/image" in chart and "右下肺野に浸潤影" in chart
     # The caption is corrected later: the note keeps showing the image as it was attached.
