@@ -175,6 +175,14 @@ def _share(session: Session, item: Diagnosis) -> None:
     record_confirmed(session, item)
 
 
+
+def _share_change(session: Session, old: Diagnosis, new: Diagnosis) -> None:
+    """A correction or withdrawal reaches the 電子カルテ情報共有サービス as the service defines a change (取消 of the
+    registered version, then 再登録); no-op when the clinic is not connected."""
+    from app.sharing.registration import record_changed
+
+    record_changed(session, old, new)
+
 def _new_version(session: Session, clinic_id: int, actor: Actor, item: Diagnosis, values: dict[str, Any],
                  reason: str, action: str, *, retract: bool = False) -> Diagnosis:
     if item.superseded_at is not None or item.retracted:
@@ -193,7 +201,7 @@ def _new_version(session: Session, clinic_id: int, actor: Actor, item: Diagnosis
     record_audit(session, actor, f"diagnosis.{action}", clinic_id=clinic_id, entity_type="patient_diagnosis",
                  entity_id=new.id, patient_id=item.patient_id,
                  summary=summarize_change(_snapshot(item), _snapshot(new)) | {"reason": reason[:200]})
-    _share(session, new)
+    _share_change(session, item, new)
     return new
 
 

@@ -134,6 +134,14 @@ def _share(session: Session, item: ProfileVersion) -> None:
     record_confirmed(session, item)
 
 
+
+def _share_change(session: Session, old: ProfileVersion, new: ProfileVersion) -> None:
+    """A correction or withdrawal reaches the 電子カルテ情報共有サービス as the service defines a change (取消 of the
+    registered version, then 再登録); no-op when the clinic is not connected."""
+    from app.sharing.registration import record_changed
+
+    record_changed(session, old, new)
+
 def _new_version(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, item: ProfileVersion,
                  values: dict[str, Any], reason: str, *, retract: bool) -> ProfileVersion:
     if item.superseded_at is not None or item.retracted:
@@ -158,7 +166,7 @@ def _new_version(session: Session, clinic_id: int, actor: Actor, kind: ProfileKi
     record_audit(session, actor, f"profile.{kind.slug}.{action}", clinic_id=clinic_id,
                  entity_type=kind.model.__tablename__, entity_id=new.id, patient_id=item.patient_id,
                  summary=summary)
-    _share(session, new)
+    _share_change(session, item, new)
     return new
 
 

@@ -99,6 +99,15 @@ def replace_registered(session: Session, old: Any, new: Any, *, withdraw: bool) 
     return registration
 
 
+def record_changed(session: Session, old: Any, new: Any) -> SharingRegistration | None:
+    """Hook for a correction or withdrawal (a new version `new` of a record whose version `old` may be held at the
+    service): a change is 取消 of the registered item then 再登録 of the new version (a withdrawal: the 取消
+    alone), as the service defines it; when `old` was never held there, the new version is registered as any
+    confirmed record is."""
+    replaced = replace_registered(session, old, new, withdraw=bool(getattr(new, "retracted", False)))
+    return replaced if replaced is not None else record_confirmed(session, new)
+
+
 def _record(session: Session, registration: SharingRegistration) -> Any:
     model = SUBJECTS[registration.subject_type]
     query = scoped(model, registration.clinic_id).where(model.id == registration.subject_id)

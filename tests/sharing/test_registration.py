@@ -135,6 +135,11 @@ def test_a_correction_replaces_the_registered_item_at_the_service(app, client, s
     held = sharing.registered()["patients"][MEMBER]["resources"]
     assert len(held) == 1 and held[0]["clinicalStatus"]["coding"][0]["code"] == "resolved"
     assert held[0]["abatementDateTime"] == "2026-10-01"
+    # As the service defines a change: 取消 of the registered item, then 再登録 of the corrected version.
+    assert sharing.registered()["withdrawals"] == 1
+    session.expire_all()
+    states = session.scalars(select(SharingRegistration.status).order_by(SharingRegistration.id)).all()
+    assert states == ["replaced", REGISTERED]
 
 
 def test_a_withdrawn_item_and_a_cancelled_prescription_reach_the_service(app, client, session, sharing):
