@@ -32,7 +32,7 @@ from app.labs.hl7 import (
     escape,
     split_message,
 )
-from app.labs.models import LabMessage, LabOrder, LabResult, LabSpecimen
+from app.labs.models import LabMessage, LabResult
 from app.labs.result_reading import (
     Batch,
     ImportRefused,
@@ -45,6 +45,7 @@ from app.labs.result_reading import (
     refuse,
     result_rows,
 )
+from app.labs.services import update_order_states
 from app.patients.models import Patient
 
 
@@ -143,10 +144,14 @@ def _write(session: Session, batch: Batch, group: list[_Pending], clinic_code: s
             if row["lineage_id"] is None:
                 row["lineage_id"] = new_id
         bulk_insert(session, LabResult.__table__, inserts)
-    _update_orders(session, batch.clinic_id, [row for p in group if p.error is None and p.outcome is None
-                                              for row in p.rows])
+    update_order_states(session, batch.clinic_id, sorted({row.values["order_id"] for p in group
+                                                          if p.error is None and p.outcome is None
+                                                          for row in p.rows if row.values["order_id"]}))
     if inserts:
-        _queue_sharing(session, batch.clinic_id, imported_ids, superseded)
+        # The sharing side reads lab results, so it is imported here (a module-level import would be circular).
+        from app.sharing.registration import queue_lab_results
+
+        queue_lab_results(session, batch.clinic_id, imported_ids, superseded)
     done = [p for p in group if p.error is None and p.outcome is None]
     if done:
         record_audit(session, SYSTEM, "lab.results_imported", clinic_id=batch.clinic_id, entity_type="lab_message",
@@ -188,64 +193,6 @@ def _write_states(session: Session, group: list[_Pending], now: datetime) -> Non
         table = LabMessage.__table__
         session.execute(update(table).where(table.c.id == bindparam("b_id")),
                         [{**{k: v for k, v in state.items() if k != "id"}, "b_id": state["id"]} for state in states])
-
-
-def _queue_sharing(session: Session, clinic_id: int, message_ids: list[int], superseded: list[int]) -> None:
-    """Queue the new final results for the 電子カルテ情報共有サービス (lab results are one of the 6 information), in
-    the import's transaction; nothing when the clinic is not connected to the service. A new version of a result
-    the service already holds (the lab corrected or deleted it) changes it there: 取消 of the registered version
-    and, for a correction that is still shareable, 再登録 of the new one."""
-    # Imported here: the sharing side reads lab results, so a module-level import would be circular.
-    from app.clinics.models import Clinic
-    from app.sharing.registration import record_confirmed, replace_registered
-    from app.sharing.services import settings_of
-    from app.sharing.sources import LAB_WINDOW
-
-    clinic = session.get(Clinic, clinic_id)
-    if clinic is None or not settings_of(clinic):
-        return
-    since = datetime.now(JST).date() - LAB_WINDOW  # an old result arriving late is kept here, not shared
-    shareable = (LabResult.jlac10 != "") & LabResult.result_status.in_(("F", "C")) & (LabResult.collected_on >= since)
-    handled: set[int] = set()
-    if superseded:  # corrections are few: only their rows are read in full
-        previous = {r.lineage_id: r for r in session.scalars(select(LabResult).where(
-            LabResult.clinic_id == clinic_id, LabResult.id.in_(superseded)))}
-        for result, ok in session.execute(select(LabResult, shareable).where(
-                LabResult.clinic_id == clinic_id, LabResult.message_id.in_(message_ids), LabResult.version > 1)):
-            old = previous.get(result.lineage_id)
-            if old is not None and replace_registered(session, old, result, withdraw=not ok) is not None:
-                handled.add(result.id)
-    for result in session.scalars(select(LabResult).where(
-            LabResult.clinic_id == clinic_id, LabResult.message_id.in_(message_ids), shareable)):
-        if result.id not in handled:
-            record_confirmed(session, result)
-
-
-def _update_orders(session: Session, clinic_id: int, rows: list[ResultRow]) -> None:
-    """Set each touched order to partial or complete from its current final results (plain column reads and one
-    executemany: an import touches hundreds of orders)."""
-    order_ids = sorted({r.values["order_id"] for r in rows if r.values["order_id"]})
-    if not order_ids:
-        return
-    have: dict[int, set[tuple[str, str]]] = {}
-    wanted: dict[int, set[tuple[str, str]]] = {}
-    for start in range(0, len(order_ids), 500):
-        chunk = order_ids[start:start + 500]
-        for order_id, number, code in session.execute(select(
-                LabResult.order_id, LabResult.specimen_number, LabResult.lab_code).where(
-                LabResult.clinic_id == clinic_id, LabResult.order_id.in_(chunk), LabResult.superseded_at.is_(None),
-                LabResult.result_status.in_(("F", "C")))):
-            have.setdefault(order_id, set()).add((number, code))
-        for order_id, number, items in session.execute(select(
-                LabSpecimen.order_id, LabSpecimen.specimen_number, LabSpecimen.items).where(
-                LabSpecimen.clinic_id == clinic_id, LabSpecimen.order_id.in_(chunk))):
-            wanted.setdefault(order_id, set()).update((number, i["lab_code"]) for i in items)
-    complete = [i for i in order_ids if wanted.get(i, set()) <= have.get(i, set())]
-    partial = sorted(set(order_ids) - set(complete))
-    for status, ids in (("complete", complete), ("partial", partial)):  # two statements, not one per order
-        for start in range(0, len(ids), 500):
-            session.execute(update(LabOrder).where(LabOrder.clinic_id == clinic_id,
-                                                   LabOrder.id.in_(ids[start:start + 500])).values(status=status))
 
 
 def build_ack(code: str, text: str, message: Message | None, clinic_code: str) -> bytes:

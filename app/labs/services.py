@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from app.clinics.services import get_staff
@@ -16,7 +16,7 @@ from app.core.audit import Actor, record_audit
 from app.core.jp import WarekiError, parse_date, strip_control_chars
 from app.core.timeutil import japan_today
 from app.db import get_scoped, scoped, utcnow
-from app.labs.models import LabItem, LabOrder, LabSet, LabSpecimen
+from app.labs.models import LabItem, LabOrder, LabResult, LabSet, LabSpecimen
 
 MAX_ITEMS = 60
 
@@ -192,3 +192,29 @@ def items_for_codes(session: Session, codes: list[str]) -> list[LabItem]:
     """Master items by code, in the given order (unknown codes skipped)."""
     found = {i.lab_code: i for i in session.scalars(select(LabItem).where(LabItem.lab_code.in_(codes)))}
     return [found[c] for c in codes if c in found]
+
+
+def update_order_states(session: Session, clinic_id: int, order_ids: list[int]) -> None:
+    """Set each order a result import touched to partial or complete from its current final results (plain column
+    reads and two UPDATEs: an import touches hundreds of orders)."""
+    if not order_ids:
+        return
+    have: dict[int, set[tuple[str, str]]] = {}
+    wanted: dict[int, set[tuple[str, str]]] = {}
+    for start in range(0, len(order_ids), 500):
+        chunk = order_ids[start:start + 500]
+        for order_id, number, code in session.execute(select(
+                LabResult.order_id, LabResult.specimen_number, LabResult.lab_code).where(
+                LabResult.clinic_id == clinic_id, LabResult.order_id.in_(chunk), LabResult.superseded_at.is_(None),
+                LabResult.result_status.in_(("F", "C")))):
+            have.setdefault(order_id, set()).add((number, code))
+        for order_id, number, items in session.execute(select(
+                LabSpecimen.order_id, LabSpecimen.specimen_number, LabSpecimen.items).where(
+                LabSpecimen.clinic_id == clinic_id, LabSpecimen.order_id.in_(chunk))):
+            wanted.setdefault(order_id, set()).update((number, i["lab_code"]) for i in items)
+    complete = [i for i in order_ids if wanted.get(i, set()) <= have.get(i, set())]
+    partial = sorted(set(order_ids) - set(complete))
+    for status, ids in (("complete", complete), ("partial", partial)):  # two statements, not one per order
+        for start in range(0, len(ids), 500):
+            session.execute(update(LabOrder).where(LabOrder.clinic_id == clinic_id,
+                                                   LabOrder.id.in_(ids[start:start + 500])).values(status=status))

@@ -12,6 +12,7 @@ same through FHIR REST: conditional DELETE by identifier and patient.identifier,
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.clinics.models import Clinic
 from app.core.audit import SYSTEM, record_audit
+from app.core.timeutil import JST
 from app.db import scoped, utcnow
 from app.diagnoses.models import Diagnosis, Disease
 from app.integrations.sharing_service import SharingError
@@ -106,6 +108,31 @@ def record_changed(session: Session, old: Any, new: Any) -> SharingRegistration 
     confirmed record is."""
     replaced = replace_registered(session, old, new, withdraw=bool(getattr(new, "retracted", False)))
     return replaced if replaced is not None else record_confirmed(session, new)
+
+
+def queue_lab_results(session: Session, clinic_id: int, message_ids: list[int], superseded: list[int]) -> None:
+    """Queue the new final results for the 電子カルテ情報共有サービス (lab results are one of the 6 information), in
+    the import's transaction; nothing when the clinic is not connected to the service. A new version of a result
+    the service already holds (the lab corrected or deleted it) changes it there: 取消 of the registered version
+    and, for a correction that is still shareable, 再登録 of the new one."""
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None or not settings_of(clinic):
+        return
+    since = datetime.now(JST).date() - sources.LAB_WINDOW  # an old result arriving late is kept here, not shared
+    shareable = (LabResult.jlac10 != "") & LabResult.result_status.in_(("F", "C")) & (LabResult.collected_on >= since)
+    handled: set[int] = set()
+    if superseded:  # corrections are few: only their rows are read in full
+        previous = {r.lineage_id: r for r in session.scalars(select(LabResult).where(
+            LabResult.clinic_id == clinic_id, LabResult.id.in_(superseded)))}
+        for result, ok in session.execute(select(LabResult, shareable).where(
+                LabResult.clinic_id == clinic_id, LabResult.message_id.in_(message_ids), LabResult.version > 1)):
+            old = previous.get(result.lineage_id)
+            if old is not None and replace_registered(session, old, result, withdraw=not ok) is not None:
+                handled.add(result.id)
+    for result in session.scalars(select(LabResult).where(
+            LabResult.clinic_id == clinic_id, LabResult.message_id.in_(message_ids), shareable)):
+        if result.id not in handled:
+            record_confirmed(session, result)
 
 
 def _record(session: Session, registration: SharingRegistration) -> Any:
