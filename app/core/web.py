@@ -51,6 +51,16 @@ def current_clinic() -> Any:
     return clinic
 
 
+def log_look(patient_id: int, resource: str, action: str = "view") -> None:
+    """Record a look at a patient's record (view, print, export) in the access log and commit it at once, so it
+    stays even if the rest of the request fails."""
+    from app.core.audit import log_access
+
+    db = db_session()
+    log_access(db, current_actor(), patient_id=patient_id, action=action, resource=resource)
+    db.commit()
+
+
 def client_ip() -> str | None:
     """The caller's address (behind a trusted proxy, ProxyFix has already rewritten it)."""
     return request.remote_addr

@@ -12,7 +12,7 @@ from app.clinics.models import Clinic
 from app.core.audit import log_access
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, patient_or_404
+from app.core.web import current_actor, log_look, patient_or_404
 from app.db import db_session
 from app.documents import bp, printing, services
 from app.documents.models import DRAFT
@@ -28,11 +28,6 @@ def _letter_or_404(patient, letter_id: int):
     return letter
 
 
-def _log(patient, action: str, resource: str) -> None:
-    db = db_session()
-    log_access(db, current_actor(), patient_id=patient.id, action=action, resource=resource)
-    db.commit()
-
 
 @bp.get("/patients/<int:patient_id>/letters")
 @requires("letter.read")
@@ -40,7 +35,7 @@ def index(patient_id: int):
     """The patient's referral letters with their states, and letters received from other institutions."""
     patient = patient_or_404(patient_id)
     db = db_session()
-    _log(patient, "view", "patient.letters")
+    log_look(patient.id, "patient.letters")
     clinic = db.get(Clinic, current_user.clinic_id)
     received, problem = services.received_documents(db, clinic, patient)
     return render_template("documents/index.html", patient=patient, letters=services.list_letters(
@@ -52,7 +47,7 @@ def index(patient_id: int):
 def new(patient_id: int):
     """A new letter with the record pulled in (自動引用), ready to edit."""
     patient = patient_or_404(patient_id)
-    _log(patient, "view", "patient.letters.new")
+    log_look(patient.id, "patient.letters.new")
     db = db_session()
     values = services.quoted_from_record(db, current_user.clinic_id, patient.id)
     images = sources.key_images_for(db, current_user.clinic_id, patient.id)
@@ -104,7 +99,7 @@ def show(patient_id: int, letter_id: int):
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
     note = services.refresh_read_state(db, letter)
-    _log(patient, "view", f"letter:{letter.id}")
+    log_look(patient.id, f"letter:{letter.id}")
     attached = sources.key_images_by_id(db, current_user.clinic_id, patient.id, letter.key_image_ids or [])
     return render_template("documents/show.html", patient=patient, letter=letter, note=note, today=japan_today(),
                            attached_images=attached)
@@ -118,7 +113,7 @@ def edit(patient_id: int, letter_id: int):
     letter = _letter_or_404(patient, letter_id)
     if request.method == "POST":
         return _save(patient, letter)
-    _log(patient, "view", f"letter:{letter.id}")
+    log_look(patient.id, f"letter:{letter.id}")
     values = {name: getattr(letter, name) for name in services.FIELDS}
     images = sources.key_images_for(db_session(), current_user.clinic_id, patient.id)
     return _form(patient, values, {}, letter, images, letter.key_image_ids or [])
@@ -203,7 +198,7 @@ def received(patient_id: int, document_id: str):
             abort(404)
         flash(message, "error")
         return redirect(url_for("documents.index", patient_id=patient.id))
-    _log(patient, "view", f"received:{document_id[:100]}")
+    log_look(patient.id, f"received:{document_id[:100]}")
     composition = bundle["entry"][0]["resource"]
     return render_template("documents/received.html", patient=patient, composition=composition,
                            sections=services.section_texts(bundle), today=japan_today())

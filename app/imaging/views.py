@@ -15,7 +15,7 @@ from app.core.audit import log_access
 from app.core.errors import ValidationError
 from app.core.security import requires, role_may
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, current_clinic, patient_or_404, save_connection_settings
+from app.core.web import current_actor, current_clinic, log_look, patient_or_404, save_connection_settings
 from app.db import db_session
 from app.imaging import bp, importing, pacs, services
 from app.integrations.pacs.client import PacsError, PacsNotFound, valid_uid
@@ -37,12 +37,6 @@ def _image_error(exc: PacsError | ValidationError) -> Response:
     message = exc.message_ja if isinstance(exc, PacsError) else exc.message
     return Response(message, status=status, mimetype="text/plain")
 
-
-def _log_look(patient_id: int, resource: str) -> None:
-    """Every image shown is a look at the patient's record: logged once it has been served."""
-    db = db_session()
-    log_access(db, current_actor(), patient_id=patient_id, action="view", resource=resource)
-    db.commit()
 
 
 def _image(data: bytes, media_type: str) -> Response:
@@ -124,7 +118,7 @@ def thumbnail(patient_id: int, study_uid: str):
         image = _image(*pacs.thumbnail(current_clinic(), patient, study_uid))
     except PacsError as exc:
         return _image_error(exc)
-    _log_look(patient.id, f"patient.images.thumbnail:{study_uid}")
+    log_look(patient.id, f"patient.images.thumbnail:{study_uid}")
     return image
 
 
@@ -142,7 +136,7 @@ def rendered(patient_id: int, study_uid: str, series_uid: str, instance_uid: str
                                           window=window, media_type=media_type))
     except (PacsError, ValidationError) as exc:
         return _image_error(exc)
-    _log_look(patient.id, f"patient.images.image:{instance_uid}#{frame}")
+    log_look(patient.id, f"patient.images.image:{instance_uid}#{frame}")
     return image
 
 

@@ -10,11 +10,10 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from flask_login import current_user
 
 from app import csrf
-from app.core.audit import log_access
 from app.core.jp import format_age
 from app.core.security import public, requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, patient_or_404
+from app.core.web import current_actor, log_look, patient_or_404
 from app.db import db_session
 from app.labs import billing, bp, delivery, importer, masters, results, services
 from app.labs.labels import SYMBOLOGIES, Label, render_labels
@@ -31,11 +30,6 @@ def _order_or_404(patient, order_id: int):
         abort(404)
     return order
 
-
-def _logged(patient_id: int, action: str, resource: str) -> None:
-    db = db_session()
-    log_access(db, current_actor(), patient_id=patient_id, action=action, resource=resource)
-    db.commit()
 
 
 @bp.get("/masters/lab-items")
@@ -67,7 +61,7 @@ def index(patient_id: int):
     trend_code = request.args.get("trend", "")[:16]
     chart = results.trend(db, current_user.clinic_id, patient.id, trend_code) if trend_code else None
     orders = services.list_orders(db, current_user.clinic_id, patient.id)
-    _logged(patient.id, "view", "patient.labs")
+    log_look(patient.id, "patient.labs")
     return render_template("labs/index.html", patient=patient, today=japan_today(), table=table, chart=chart,
                            trend_code=trend_code, orders=orders)
 
@@ -121,7 +115,7 @@ def show_order(patient_id: int, order_id: int):
     """One order: its specimens and tests, its state at the lab, labels and the message sent."""
     patient = patient_or_404(patient_id)
     order = _order_or_404(patient, order_id)
-    _logged(patient.id, "view", f"lab_order:{order.id}")
+    log_look(patient.id, f"lab_order:{order.id}")
     settings = delivery.settings_of(current_user.clinic)
     db = db_session()
     return render_template("labs/order.html", patient=patient, order=order, today=japan_today(), settings=settings,
@@ -168,7 +162,7 @@ def labels(patient_id: int, order_id: int):
     patient = patient_or_404(patient_id)
     order = _order_or_404(patient, order_id)
     pdf = label_pdf(order, patient, current_user.clinic)
-    _logged(patient.id, "print", f"lab_labels:{order.id}")
+    log_look(patient.id, f"lab_labels:{order.id}", "print")
     return current_app.response_class(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="labels-{order.order_number}.pdf"', "Cache-Control": "no-store"})
 
@@ -191,7 +185,7 @@ def order_message(patient_id: int, order_id: int):
         .order_by(OutboxMessage.id.desc()).limit(1))
     if not message:
         abort(404)
-    _logged(patient.id, "export", f"lab_order_hl7:{order.id}")
+    log_look(patient.id, f"lab_order_hl7:{order.id}", "export")
     return current_app.response_class(encode_message(message["hl7"]), mimetype=HL7_MEDIA_TYPE, headers={
         "Content-Disposition": f'attachment; filename="{order.order_number}.hl7"', "Cache-Control": "no-store"})
 
@@ -204,7 +198,7 @@ def result_message(patient_id: int, lab_message_id: int):
     stored = importer.get_message(db_session(), current_user.clinic_id, lab_message_id)
     if stored is None or stored.patient_id != patient.id:
         abort(404)
-    _logged(patient.id, "export", f"lab_message:{stored.id}")
+    log_look(patient.id, f"lab_message:{stored.id}", "export")
     return current_app.response_class(stored.raw, mimetype=HL7_MEDIA_TYPE, headers={
         "Content-Disposition": f'attachment; filename="result-{stored.id}.hl7"', "Cache-Control": "no-store"})
 
@@ -217,7 +211,7 @@ def result_history(patient_id: int, result_lineage_id: int):
     versions = results.history(db_session(), current_user.clinic_id, patient.id, result_lineage_id)
     if not versions:
         abort(404)
-    _logged(patient.id, "view", "patient.labs.history")
+    log_look(patient.id, "patient.labs.history")
     return render_template("labs/history.html", patient=patient, versions=versions, today=japan_today())
 
 

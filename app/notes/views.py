@@ -8,11 +8,10 @@ from datetime import date
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.core.audit import log_access
 from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, current_clinic, patient_or_404
+from app.core.web import current_actor, current_clinic, log_look, patient_or_404
 from app.db import db_session
 from app.imaging import services as imaging
 from app.labs import results as lab_results
@@ -26,11 +25,6 @@ def _day_or_404(raw: str) -> date:
         abort(404)
 
 
-def _logged(patient_id: int, resource: str) -> None:
-    db = db_session()
-    log_access(db, current_actor(), patient_id=patient_id, action="view", resource=resource)
-    db.commit()
-
 
 @bp.get("/patients/<int:patient_id>/notes")
 @requires("note.read")
@@ -41,7 +35,7 @@ def index(patient_id: int):
     db = db_session()
     notes = services.chart(db, clinic.id, patient.id) if clinic.is_full_chart_mode else []
     images = {note.id: services.attached_images(db, clinic.id, note) for note in notes}
-    _logged(patient.id, "patient.notes")
+    log_look(patient.id, "patient.notes")
     return render_template("notes/index.html", patient=patient, today=japan_today(), notes=notes, images=images,
                            full_chart=clinic.is_full_chart_mode, parts=services.PARTS)
 
@@ -57,7 +51,7 @@ def edit(patient_id: int, day: str):
     when = _day_or_404(day)
     db = db_session()
     note = services.current_note(db, clinic.id, patient.id, when)
-    _logged(patient.id, "patient.notes.edit")
+    log_look(patient.id, "patient.notes.edit")
     return _render_form(patient, when, note, services.NoteContent.of(note), reason="", errors={})
 
 
@@ -115,7 +109,7 @@ def history(patient_id: int, note_id: int):
     images = {v.id: services.attached_images(db, current_user.clinic_id, v) for v in versions}
     previous = [None, *versions[:-1]]
     changed = {v.id: services.changed_parts(before, v) for before, v in zip(previous, versions, strict=True)}
-    _logged(patient.id, "patient.notes.history")
+    log_look(patient.id, "patient.notes.history")
     return render_template("notes/history.html", patient=patient, today=japan_today(), versions=versions,
                            images=images, changed=changed, parts=services.PARTS, day=note.note_date)
 
