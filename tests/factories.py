@@ -1,4 +1,4 @@
-"""Tiny factories with overridable defaults: make_clinic(), make_user(), make_patient()."""
+"""Tiny factories with overridable defaults: make_clinic(), make_user(), make_patient(), make_lab_source()."""
 
 from __future__ import annotations
 
@@ -78,3 +78,18 @@ def make_patient(session: Session, clinic: Clinic, **overrides: Any) -> Patient:
     session.add(patient)
     session.flush()
     return patient
+
+
+def make_lab_source(session: Session, clinic: Clinic, patient: Patient) -> dict[str, int]:
+    """An order and an imported message of a patient: what every lab result refers to (its composite foreign
+    keys). Returns the LabResult keyword arguments that name them."""
+    from app.labs.models import LabMessage, LabOrder
+
+    n = next(_seq)
+    order = LabOrder(clinic_id=clinic.id, patient_id=patient.id, order_number=f"T{n:09d}", ordered_on=date.today(),
+                     status="complete")
+    message = LabMessage(clinic_id=clinic.id, patient_id=patient.id, source="file", raw=f"test {n}".encode(),
+                         sha256=f"{n:064d}", status="imported")
+    session.add_all([order, message])
+    session.flush()
+    return {"clinic_id": clinic.id, "patient_id": patient.id, "order_id": order.id, "message_id": message.id}

@@ -95,7 +95,8 @@ def _make_lab_records(session, clinic, patient):
                          status="failed", error=MARKER_NAME, patient_id=patient.id)
     session.add_all([order, message])
     session.flush()
-    result = LabResult(clinic_id=clinic.id, patient_id=patient.id, message_id=message.id, lab_code="K0111",
+    result = LabResult(clinic_id=clinic.id, patient_id=patient.id, message_id=message.id, order_id=order.id,
+                       lab_code="K0111",
                        name=MARKER_NAME, value="1", collected_on=date.today(), recorded_at=utcnow())
     session.add(result)
     session.flush()

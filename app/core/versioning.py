@@ -36,6 +36,11 @@ class PatientRecordVersion(ClinicScoped):
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple:  # noqa: N805 — SQLAlchemy's declared_attr convention
-        name = cls.__tablename__  # type: ignore[attr-defined]
-        return (Index(f"ix_{name}_current", "clinic_id", "patient_id", "superseded_at"),
-                Index(f"ix_{name}_lineage", "lineage_id"))
+        return version_indexes(cls.__tablename__)  # type: ignore[attr-defined]
+
+
+def version_indexes(table_name: str) -> tuple[Index, Index]:
+    """The indexes every versioned table has: its current versions per patient, and each item's lineage (for a
+    model that declares table arguments of its own)."""
+    return (Index(f"ix_{table_name}_current", "clinic_id", "patient_id", "superseded_at"),
+            Index(f"ix_{table_name}_lineage", "lineage_id"))

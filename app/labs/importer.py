@@ -12,15 +12,13 @@ import gc
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from app.core.audit import SYSTEM, record_audit
 from app.core.timeutil import JST
 from app.db import bulk_insert, reserve_ids, scoped, utcnow
 from app.labs.hl7 import (
@@ -32,12 +30,12 @@ from app.labs.hl7 import (
     escape,
     split_message,
 )
-from app.labs.models import LabMessage, LabResult
+from app.labs.import_writing import ImportOutcome, PendingMessage, write_group
+from app.labs.models import LabMessage
 from app.labs.result_reading import (
     Batch,
     ImportRefused,
     ItemMaster,
-    ResultRow,
     check_header,
     check_truncation,
     find_patient,
@@ -45,52 +43,23 @@ from app.labs.result_reading import (
     refuse,
     result_rows,
 )
-from app.labs.services import update_order_states
-from app.patients.models import Patient
 
-
-@dataclass
-class ImportOutcome:
-    """What became of one incoming message."""
-
-    ok: bool
-    status: str
-    message_id: int | None
-    error: str
-    ack: bytes
-    results: int = 0
-    duplicate: bool = False
-
+__all__ = ["ImportOutcome", "build_ack", "failed_messages", "get_message", "import_message", "import_messages",
+           "recent_messages"]
 
 CHANGE_REASONS = {"C": "検査会社からの訂正報告", "D": "検査会社による結果の削除", "F": "最終報告"}
 
-
-@dataclass
-class _Pending:
-    """One message on its way through a batch."""
-
-    index: int
-    data: bytes
-    filename: str
-    message_id: int | None = None
-    message: Message | None = None
-    kind: str = ""
-    control_key: str = ""
-    outcome: ImportOutcome | None = None
-    patient: Patient | None = None
-    rows: list[ResultRow] = field(default_factory=list)
-    inserts: list[dict[str, Any]] = field(default_factory=list)
-    superseded: list[int] = field(default_factory=list)
-    error: ImportRefused | None = None
+#: Messages written in one transaction (a file drop of thousands is written in groups).
+GROUP_SIZE = 500
 
 
-def _changes(batch: Batch, pending: _Pending, now: datetime) -> None:
+def _changes(batch: Batch, pending: PendingMessage, now: datetime) -> None:
     """The rows to insert and the versions they supersede (a report identical to the current one adds nothing)."""
     for row in pending.rows:
         values = row.values
         key = (values["specimen_number"], values["lab_code"], values["sub_id"])
         old = batch.current.get(key)
-        base = {**values, "clinic_id": batch.clinic_id, "patient_id": pending.patient.id,  # type: ignore[union-attr]
+        base = {**values, "clinic_id": batch.clinic_id, "patient_id": pending.patient_id,
                 "message_id": pending.message_id, "recorded_at": now, "recorded_by_name": "検査会社",
                 "retracted": values["result_status"] == "D", "version": 1, "lineage_id": None, "change_reason": "",
                 "superseded_at": None, "recorded_by_id": None}
@@ -105,7 +74,7 @@ def _changes(batch: Batch, pending: _Pending, now: datetime) -> None:
         pending.inserts.append(base)
 
 
-def _prepare(batch: Batch, pending: _Pending, clinic_code: str, seen_controls: set[str]) -> None:
+def _prepare(batch: Batch, pending: PendingMessage, clinic_code: str, seen_controls: set[str]) -> None:
     """Read and check one message entirely in memory; on a refusal its error and ACK are set."""
     try:
         if pending.message is None:
@@ -120,6 +89,7 @@ def _prepare(batch: Batch, pending: _Pending, clinic_code: str, seen_controls: s
         if pending.control_key in seen_controls:
             return
         pending.patient = find_patient(batch, pending.message)
+        pending.patient_id = pending.patient.id
         pending.rows = result_rows(batch, pending.patient, pending.kind, group_results(pending.message, pending.kind))
     except ImportRefused as exc:
         pending.error = exc
@@ -127,72 +97,15 @@ def _prepare(batch: Batch, pending: _Pending, clinic_code: str, seen_controls: s
                                         build_ack(exc.ack_code, str(exc), pending.message, clinic_code))
 
 
-def _write(session: Session, batch: Batch, group: list[_Pending], clinic_code: str, source: str) -> None:
-    """Write a group of checked messages in ONE transaction: results, superseded versions, message states, order
-    states, one audit entry. Each message is wholly in or (refused) wholly out."""
-    now = utcnow()
-    inserts = [row for p in group if p.error is None and p.outcome is None for row in p.inserts]
-    superseded = [old for p in group if p.error is None and p.outcome is None for old in p.superseded]
-    imported_ids = [p.message_id for p in group if p.error is None and p.outcome is None]
-    _write_states(session, group, now)
-    if superseded:
-        session.execute(update(LabResult).where(LabResult.id.in_(superseded)).values(superseded_at=now))
-    if inserts:
-        # Ids known before the INSERT: a first report is its own lineage without an UPDATE of every new row.
-        for row, new_id in zip(inserts, reserve_ids(session, LabResult.__table__, len(inserts)), strict=True):
-            row["id"] = new_id
-            if row["lineage_id"] is None:
-                row["lineage_id"] = new_id
-        bulk_insert(session, LabResult.__table__, inserts)
-    update_order_states(session, batch.clinic_id, sorted({row.values["order_id"] for p in group
-                                                          if p.error is None and p.outcome is None
-                                                          for row in p.rows if row.values["order_id"]}))
-    if inserts:
-        # The sharing side reads lab results, so it is imported here (a module-level import would be circular).
-        from app.sharing.registration import queue_lab_results
-
-        queue_lab_results(session, batch.clinic_id, imported_ids, superseded)
-    done = [p for p in group if p.error is None and p.outcome is None]
-    if done:
-        record_audit(session, SYSTEM, "lab.results_imported", clinic_id=batch.clinic_id, entity_type="lab_message",
-                     entity_id=done[0].message_id if len(done) == 1 else None,
-                     patient_id=done[0].patient.id if len({p.patient.id for p in done}) == 1 else None,  # type: ignore
-                     summary={"after": {"messages": [p.message_id for p in done],
-                                        "patients": sorted({p.patient.id for p in done}),  # type: ignore[union-attr]
-                                        "results": len(inserts), "source": source}})
-    session.commit()
+def _mark_imported(batch: Batch, done: list[PendingMessage], clinic_code: str) -> None:
+    """After a group's commit: each imported message's outcome and ACK, and its results become the current ones
+    that later messages of this import are compared with (read again from the database when needed)."""
     for p in done:
         p.outcome = ImportOutcome(True, "imported", p.message_id, "", build_ack("AA", "", p.message, clinic_code),
                                   len(p.inserts))
-        for row in p.inserts:  # later messages of this import see these results as the current ones
+        for row in p.inserts:
             batch.current.pop((row["specimen_number"], row["lab_code"], row["sub_id"]), None)
             batch.loaded_numbers.discard(row["specimen_number"])
-
-
-def _write_states(session: Session, group: list[_Pending], now: datetime) -> None:
-    """Each message's new state: imported, duplicate or failed with the reason (one executemany)."""
-    states = []
-    for p in group:
-        message = p.message
-        codec = message.codec if message else ""
-        kind = message.message_type[:20] if message else ""
-        if p.error is not None:
-            states.append({"id": p.message_id, "status": "failed", "error": str(p.error)[:2000], "codec": codec,
-                           "message_type": kind, "control_key": p.control_key, "patient_id": None,
-                           "result_count": 0, "imported_at": None})
-        elif p.outcome is not None:  # a duplicate of a message imported before
-            states.append({"id": p.message_id, "status": "duplicate", "error": p.outcome.error, "codec": codec,
-                           "message_type": kind, "control_key": p.control_key, "patient_id": None,
-                           "result_count": 0, "imported_at": None})
-        else:
-            states.append({"id": p.message_id, "status": "imported", "error": "", "codec": codec,
-                           "message_type": kind, "control_key": p.control_key,
-                           "patient_id": p.patient.id if p.patient else None, "result_count": len(p.inserts),
-                           "imported_at": now})
-    if states:
-        table = LabMessage.__table__
-        session.execute(update(table).where(table.c.id == bindparam("b_id")),
-                        [{**{k: v for k, v in state.items() if k != "id"}, "b_id": state["id"]} for state in states])
 
 
 def build_ack(code: str, text: str, message: Message | None, clinic_code: str) -> bytes:
@@ -214,7 +127,7 @@ def build_ack(code: str, text: str, message: Message | None, clinic_code: str) -
     return ("\r".join(segments) + "\r").encode(ISO2022, errors="replace")
 
 
-def _store_raw(session: Session, clinic_id: int, pending: list[_Pending], source: str, clinic_code: str) -> None:
+def _store_raw(session: Session, clinic_id: int, pending: list[PendingMessage], source: str, clinic_code: str) -> None:
     """Keep every message as received (committed before anything else); known bytes are not stored twice."""
     digests = [hashlib.sha256(p.data).hexdigest() for p in pending]
     known: dict[str, LabMessage] = {}
@@ -223,7 +136,7 @@ def _store_raw(session: Session, clinic_id: int, pending: list[_Pending], source
                 LabMessage.sha256.in_(digests[start:start + 500]))):
             known[row.sha256] = row
     new_rows: list[dict[str, Any]] = []
-    first_of: dict[str, _Pending] = {}
+    first_of: dict[str, PendingMessage] = {}
     for p, digest in zip(pending, digests, strict=True):
         stored = known.get(digest)
         if stored is not None and stored.status in ("imported", "duplicate"):
@@ -255,10 +168,10 @@ def _store_raw(session: Session, clinic_id: int, pending: list[_Pending], source
 
 
 def import_messages(session: Session, clinic_id: int, payloads: list[tuple[bytes, str]], *, source: str,
-                    master: ItemMaster | None = None, group_size: int = 500) -> list[ImportOutcome]:
+                    master: ItemMaster | None = None, group_size: int = GROUP_SIZE) -> list[ImportOutcome]:
     """Store every message raw first, then import each whole or not at all; a duplicate is imported once.
-    Messages are checked in memory and written in groups (one transaction a group) for throughput; a group
-    the database refuses is written again one message at a time so that only the culprit fails."""
+    Messages are checked in memory and written in groups (one transaction a group); a group the database refuses
+    is written again one message at a time so that only the culprit fails."""
     with _no_cyclic_gc():
         return _import_messages(session, clinic_id, payloads, source=source, master=master, group_size=group_size)
 
@@ -283,45 +196,37 @@ def _import_messages(session: Session, clinic_id: int, payloads: list[tuple[byte
 
     clinic = session.get(Clinic, clinic_id)
     clinic_code = clinic.institution_code if clinic else ""
-    pending = [_Pending(index, data, filename) for index, (data, filename) in enumerate(payloads)]
+    pending = [PendingMessage(index, data, filename) for index, (data, filename) in enumerate(payloads)]
     _store_raw(session, clinic_id, pending, source, clinic_code)
     batch = Batch(session, clinic_id, master or ItemMaster(session))
     todo = [p for p in pending if p.outcome is None]
     for p in todo:
         p.message = _try_split(p.data)
     imported_controls = _imported_controls(session, clinic_id, todo)
-    group: list[_Pending] = []
-    touched: set[tuple[str, str, str]] = set()
-    seen_controls: set[str] = set()
-
-    def flush() -> None:
-        nonlocal group, touched, seen_controls
-        if group:
-            try:
-                _write(session, batch, group, clinic_code, source)
-            except SQLAlchemyError:
-                session.rollback()
-                batch.__init__(session, clinic_id, batch.master)  # type: ignore[misc]
-                if len(group) == 1:
-                    _fail(session, group[0], clinic_code)
-                else:
-                    for single in group:
-                        single.inserts, single.superseded, single.outcome = [], [], None
-                        _prepare(batch, single, clinic_code, set())
-                        if single.error is None:
-                            _changes(batch, single, utcnow())
-                        try:
-                            _write(session, batch, [single], clinic_code, source)
-                        except SQLAlchemyError:
-                            session.rollback()
-                            _fail(session, single, clinic_code)
-        group, touched, seen_controls = [], set(), set()
-
     numbers = set()
     for p in todo:
         if p.message is not None:
             numbers.update(s.component(2, 1) or s.component(2, 2) for s in p.message.segments if s.name == "SPM")
     batch.preload(numbers)
+    _check_and_write(session, batch, todo, imported_controls, clinic_code, source, group_size)
+    return [p.outcome for p in pending]  # type: ignore[misc]
+
+
+def _check_and_write(session: Session, batch: Batch, todo: list[PendingMessage], imported_controls: set[str],
+                     clinic_code: str, source: str, group_size: int) -> None:
+    """Check the messages in order and write them a group at a time. A message that reports on a result of the
+    group being gathered waits for that group to be written, so that it is compared with what is in the database;
+    a control id seen earlier in this import is a duplicate."""
+    group: list[PendingMessage] = []
+    touched: set[tuple[str, str, str]] = set()  # result keys of the group being gathered
+    seen_controls: set[str] = set()
+
+    def flush() -> None:
+        nonlocal group, touched
+        if group:
+            _write(session, batch, group, clinic_code, source)
+        group, touched = [], set()
+
     for p in todo:
         _prepare(batch, p, clinic_code, seen_controls)
         if p.error is None and (p.control_key in imported_controls or p.control_key in seen_controls):
@@ -332,7 +237,7 @@ def _import_messages(session: Session, clinic_id: int, payloads: list[tuple[byte
             if keys & touched:  # a later report on a result of this group: write the group first
                 flush()
                 batch.preload({k[0] for k in keys})
-                p.rows = result_rows(batch, p.patient, p.kind, group_results(p.message, p.kind))  # type: ignore[arg-type]
+                p.rows = result_rows(batch, p.patient, p.kind, group_results(p.message, p.kind))  # type: ignore
             _changes(batch, p, utcnow())
             touched |= keys
             seen_controls.add(p.control_key)
@@ -340,10 +245,34 @@ def _import_messages(session: Session, clinic_id: int, payloads: list[tuple[byte
         if len(group) >= group_size:
             flush()
     flush()
-    return [p.outcome for p in pending]  # type: ignore[misc]
 
 
-def _imported_controls(session: Session, clinic_id: int, pending: list[_Pending]) -> set[str]:
+def _write(session: Session, batch: Batch, group: list[PendingMessage], clinic_code: str, source: str) -> None:
+    """Write a group and mark its messages imported; when the database refuses the group, write its messages
+    again one at a time so that only the culprit is kept as failed."""
+    try:
+        _mark_imported(batch, write_group(session, batch.clinic_id, group, source), clinic_code)
+        return
+    except SQLAlchemyError:
+        pass  # rolled back by write_group
+    batch.__init__(session, batch.clinic_id, batch.master)  # type: ignore[misc]
+    for single in group:
+        if single.outcome is not None and single.error is None:
+            continue  # a duplicate: its state is written with the others below
+        single.inserts, single.superseded, single.outcome, single.error = [], [], None, None
+        _prepare(batch, single, clinic_code, set())
+        if single.error is None:
+            _changes(batch, single, utcnow())
+        try:
+            _mark_imported(batch, write_group(session, batch.clinic_id, [single], source), clinic_code)
+        except SQLAlchemyError:
+            _fail(session, single, clinic_code)
+    duplicates = [p for p in group if p.outcome is not None and p.outcome.duplicate]
+    if duplicates:
+        write_group(session, batch.clinic_id, duplicates, source)
+
+
+def _imported_controls(session: Session, clinic_id: int, pending: list[PendingMessage]) -> set[str]:
     """Control keys of these messages already imported earlier (read before parsing: MSH is cheap to find)."""
     keys = set()
     for p in pending:
@@ -359,7 +288,7 @@ def _imported_controls(session: Session, clinic_id: int, pending: list[_Pending]
     return found
 
 
-def _fail(session: Session, pending: _Pending, clinic_code: str) -> None:
+def _fail(session: Session, pending: PendingMessage, clinic_code: str) -> None:
     """Keep a message the database refused as failed, with the reason."""
     text = "取り込み中にエラーが発生しました（データベースが受け付けませんでした）。内容を確認してください"
     stored = session.get(LabMessage, pending.message_id)

@@ -5,10 +5,22 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.versioning import PatientRecordVersion
+from app.core.versioning import PatientRecordVersion, version_indexes
 from app.db import Base, ClinicScoped, UTCDateTime, utcnow
 
 #: Order states as staff see them.
@@ -78,7 +90,10 @@ class LabOrder(ClinicScoped, Base):
 
     __tablename__ = "lab_order"
     __table_args__ = (UniqueConstraint("clinic_id", "order_number", name="uq_lab_order_number"),
-                      Index("ix_lab_order_patient", "clinic_id", "patient_id"))
+                      # A patient's orders, and what a result's composite foreign key refers to (LabResult). The
+                      # id comes last: an index on (clinic_id, patient_id) beside it would tempt the planner to
+                      # check each result's key by scanning all of the patient's orders.
+                      Index("ux_lab_order_patient", "clinic_id", "patient_id", "id", unique=True))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
@@ -141,7 +156,9 @@ class LabMessage(ClinicScoped, Base):
 
     __tablename__ = "lab_message"
     __table_args__ = (UniqueConstraint("clinic_id", "sha256", name="uq_lab_message_sha256"),
-                      Index("ix_lab_message_status", "clinic_id", "status"))
+                      Index("ix_lab_message_status", "clinic_id", "status"),
+                      # A patient's messages, and what a result's composite foreign key refers to (LabResult).
+                      Index("ux_lab_message_patient", "clinic_id", "patient_id", "id", unique=True))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -164,13 +181,29 @@ class LabMessage(ClinicScoped, Base):
 
 
 class LabResult(PatientRecordVersion, Base):
-    """One test result; a corrected result (OBX-11 C) is a new version and the old one stays in the history."""
+    """One test result; a corrected result (OBX-11 C) is a new version and the old one stays in the history.
+
+    Every result comes from a stored message about one of the clinic's orders. Its clinic, patient, message and
+    order are tied together by two composite foreign keys (to the message's and the order's own clinic and
+    patient) instead of one key per column: the database checks each key for every row of an import, and two
+    checks instead of five roughly halve what PostgreSQL spends storing an imported result. The patient and the
+    clinic exist because the message refers to them. Noticed while measuring: on an order table that has never
+    been analysed, PostgreSQL may plan the order-key check as a scan of the clinic's orders (60–90 µs a row
+    instead of ~9); autovacuum analyses a live table within minutes, and bench/labs.py analyses its fresh orders."""
 
     __tablename__ = "lab_result"
+    __table_args__ = (*version_indexes("lab_result"),
+                      ForeignKeyConstraint(["message_id", "clinic_id", "patient_id"],
+                                           ["lab_message.id", "lab_message.clinic_id", "lab_message.patient_id"],
+                                           name="fk_lab_result_message"),
+                      ForeignKeyConstraint(["order_id", "clinic_id", "patient_id"],
+                                           ["lab_order.id", "lab_order.clinic_id", "lab_order.patient_id"],
+                                           name="fk_lab_result_order"))
 
-    message_id: Mapped[int | None] = mapped_column(ForeignKey("lab_message.id"), index=True)
-    specimen_id: Mapped[int | None] = mapped_column(ForeignKey("lab_specimen.id"))
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("lab_order.id"), index=True)
+    clinic_id: Mapped[int] = mapped_column(Integer, index=True)
+    patient_id: Mapped[int] = mapped_column(Integer)
+    message_id: Mapped[int] = mapped_column(Integer, index=True)
+    order_id: Mapped[int] = mapped_column(Integer, index=True)
     #: The specimen the result belongs to: a correction finds the version it replaces by it.
     specimen_number: Mapped[str] = mapped_column(String(20), default="", index=True)
     #: The master item, and the codes the lab reported.

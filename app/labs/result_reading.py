@@ -363,7 +363,6 @@ def result_rows(batch: Batch, patient: Patient, kind: str, groups: list[ResultGr
                 "comment": " / ".join(c for c in comments if c)[:500],
                 "collected_at": collected, "collected_on": collected.astimezone(JST).date(),
                 "specimen_number": target.specimen_number if target else number,
-                "specimen_id": target.id if target else None,
                 "order_id": target.order_id if target else (order.id if order else None),
             }))
     return rows

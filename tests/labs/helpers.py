@@ -7,8 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from app.labs.hl7 import escape
 from app.labs.masters import load_shipped_subset
-from app.labs.models import LabOrder
+from app.labs.models import LabItem, LabOrder
 from app.outbox import worker as outbox
 from tests.factories import make_clinic, make_patient, make_user
 
@@ -58,3 +59,20 @@ def latest_order(session) -> LabOrder:
 def deliver(app) -> None:
     """Run the outbox once, as the worker would."""
     outbox.run_once(app.extensions["db_sessionmaker"], base_delay=0)
+
+
+def panel_message(orca_patient_id: str, specimen_number: str, items: list[LabItem], control: str, day: date, *,
+                  value: str | None = None, status: str = "F") -> bytes:
+    """An OUL^R22 (ISO-2022-JP) reporting every item of one serum specimen, as a lab's file drop carries them; each
+    item gets a value of its own unless `value` is given, with a comment of delimiter-byte kanji."""
+    stamp = f"{day:%Y%m%d}0930"
+    lines = [f"MSH|^~\\&|LABCENTER|LABCENTER|KAMIKARTE||{stamp}||OUL^R22^OUL_R22|{control}|P|2.5||||||~ISO IR87||"
+             "ISO 2022-1994",
+             f"PID|1||{orca_patient_id}^^^^PI||検査^太郎^^^^^L^I~ケンサ^タロウ^^^^^L^P||19580302|M",
+             f"SPM|1|{specimen_number}||023^血清^JC10|||||||||||||{stamp}", "OBR|1|X||LAB^臨床検査^99LAB"]
+    for index, item in enumerate(items, start=1):
+        lines.append(f"OBX|{index}|NM|{item.jlac10}^{item.name}^JC10^{item.lab_code}^{item.short_name}^99LAB||"
+                     f"{value or f'{10 + index}.{index % 10}'}|{escape(item.unit_ascii)}^{escape(item.unit)}^99LAB|"
+                     f"{item.ref_male}||||{status}|||{stamp}")
+    lines.append("NTE|1||本検体は軽度の溶血を認めます")
+    return ("\r".join(lines) + "\r").encode("iso2022_jp")

@@ -9,13 +9,14 @@ from app.imaging.models import KeyImage
 from app.imaging.services import sha256_hex
 from app.labs.models import LabResult
 from app.sharing import records, sources
+from tests.factories import make_lab_source
 from tests.sharing.records import arrange
 
 PNG = b"\x89PNG\r\n\x1a\nkey-image"
 
 
 def _result(desk, lab_code, jlac10, name, value, days_ago, **extra):
-    return LabResult(clinic_id=desk["clinic"].id, patient_id=desk["patient"].id, lab_code=lab_code, jlac10=jlac10,
+    return LabResult(**desk["lab_source"], lab_code=lab_code, jlac10=jlac10,
                      name=name, value=str(value), numeric_value=float(value), unit="U/L",
                      collected_on=japan_today() - timedelta(days=days_ago), version=1,
                      recorded_at=datetime.now(UTC), **extra)
@@ -23,6 +24,7 @@ def _result(desk, lab_code, jlac10, name, value, days_ago, **extra):
 
 def test_lab_results_current_coded_and_recent_only(session):
     desk = arrange(session)
+    desk["lab_source"] = make_lab_source(session, desk["clinic"], desk["patient"])
     rows = [_result(desk, "K0111", "3B035000002327201", "AST(GOT)", 25, 10),
             _result(desk, "K0111", "3B035000002327201", "AST(GOT)", 99, 40, superseded_at=datetime.now(UTC)),
             _result(desk, "K9999", "", "院内コードのみ", 1, 10),
@@ -60,6 +62,7 @@ def test_a_letter_quotes_the_latest_value_of_each_test(session):
     from app.documents.services import quoted_from_record
 
     desk = arrange(session)
+    desk["lab_source"] = make_lab_source(session, desk["clinic"], desk["patient"])
     rows = [_result(desk, "K0111", "3B035000002327201", "AST(GOT)", 25 + month, 30 * month) for month in range(12)]
     rows.append(_result(desk, "K0112", "3B045000002327201", "ALT(GPT)", 18, 30))
     session.add_all(rows)

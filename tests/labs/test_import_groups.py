@@ -1,0 +1,95 @@
+"""A file drop of many messages is written in groups (one transaction each): the result is the same as one message at
+a time — a correction right after its final finds the version it replaces, a control id seen earlier in the drop
+is a duplicate, a refused message stays refused alone, and a group the database refuses is written again message
+by message so that only the culprit fails."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.core.audit import Actor
+from app.labs import import_writing
+from app.labs import services as labs
+from app.labs.importer import import_messages
+from app.labs.models import LabItem, LabMessage, LabOrder, LabResult
+from tests.labs.helpers import make_desk, panel_message
+
+PANEL = ["K0101", "K0102", "K0103"]
+
+
+def _orders(session, desk, count: int) -> list[LabOrder]:
+    actor = Actor(desk["doctor"].id, desk["doctor"].login_id, desk["clinic"].id)
+    orders = [labs.create_order(session, desk["clinic"], actor, desk["patient"], labs.OrderInput(lab_codes=PANEL))
+              for _ in range(count)]
+    session.commit()
+    return orders
+
+
+def _drop(session, desk, orders: list[LabOrder]) -> list[tuple[bytes, str]]:
+    """Finals for every order with, right after the second, a correction of its first item (in the same group of
+    two-and-more), then a re-sent message under an earlier control id and a result for a specimen the clinic never
+    ordered."""
+    items = [session.get(LabItem, code) for code in PANEL]
+    patient = desk["patient"].orca_patient_id
+    day = date.today() - timedelta(days=1)
+    drop = [panel_message(patient, order.specimens[0].specimen_number, items, f"F{n:04d}", day)
+            for n, order in enumerate(orders)]
+    drop.insert(2, panel_message(patient, orders[1].specimens[0].specimen_number, items[:1], "C0001", day,
+                                 value="99.9", status="C"))
+    drop.append(panel_message(patient, orders[2].specimens[0].specimen_number, items, "F0002", day, value="1.0"))
+    drop.append(panel_message(patient, "9999999999", items, "X0001", day))
+    return [(data, f"drop-{n}.hl7") for n, data in enumerate(drop)]
+
+
+def test_a_drop_written_in_groups_imports_as_message_by_message(session):
+    desk = make_desk(session)
+    orders = _orders(session, desk, 5)
+
+    outcomes = import_messages(session, desk["clinic"].id, _drop(session, desk, orders), source="file", group_size=3)
+
+    assert [o.status for o in outcomes] == ["imported"] * 6 + ["duplicate", "failed"]
+    assert "9999999999" in outcomes[-1].error and b"MSA|AE|" in outcomes[-1].ack
+    session.expire_all()
+    corrected = list(session.scalars(select(LabResult).where(
+        LabResult.specimen_number == orders[1].specimens[0].specimen_number, LabResult.lab_code == "K0101")
+        .order_by(LabResult.version)))
+    assert [(r.value, r.result_status, r.version, r.superseded_at is None) for r in corrected] == [
+        ("11.1", "F", 1, False), ("99.9", "C", 2, True)]
+    assert corrected[1].lineage_id == corrected[0].id
+    # The re-sent control id F0002 (other values) added nothing: order 2 keeps its first report.
+    second = session.scalars(select(LabResult.value).where(
+        LabResult.specimen_number == orders[2].specimens[0].specimen_number)).all()
+    assert sorted(second) == ["11.1", "12.2", "13.3"]
+    assert len(session.scalars(select(LabResult)).all()) == 5 * 3 + 1
+    assert {o.status for o in session.scalars(select(LabOrder))} == {"complete"}
+    states = dict(session.execute(select(LabMessage.filename, LabMessage.status)).all())
+    assert states["drop-6.hl7"] == "duplicate" and states["drop-7.hl7"] == "failed"
+
+
+def test_a_group_the_database_refuses_is_written_again_one_message_at_a_time(session, monkeypatch):
+    desk = make_desk(session)
+    orders = _orders(session, desk, 5)
+    poisoned = orders[3].specimens[0].specimen_number
+    original = import_writing.bulk_insert
+
+    def refusing(session_, table, rows):
+        if any(row.get("specimen_number") == poisoned for row in rows):
+            raise IntegrityError("COPY lab_result", {}, Exception("refused for the test"))
+        return original(session_, table, rows)
+
+    monkeypatch.setattr(import_writing, "bulk_insert", refusing)
+    drop = [payload for n, payload in enumerate(_drop(session, desk, orders)[:6]) if n != 2]  # the finals only
+
+    outcomes = import_messages(session, desk["clinic"].id, drop, source="file", group_size=2)
+
+    assert [o.status for o in outcomes] == ["imported", "imported", "imported", "failed", "imported"]
+    assert "データベースが受け付けませんでした" in outcomes[3].error
+    session.expire_all()
+    numbers = {r.specimen_number for r in session.scalars(select(LabResult))}
+    assert numbers == {o.specimens[0].specimen_number for o in orders} - {poisoned}
+    failed = session.scalar(select(LabMessage).where(LabMessage.raw == drop[3][0]))
+    assert failed.status == "failed" and failed.raw == drop[3][0]
+    assert session.get(LabOrder, orders[2].id).status == "complete"
