@@ -3,6 +3,7 @@ panels, the specimen-label PDF. Seeded through the real services and the real im
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 import time
 from datetime import date, timedelta
@@ -99,8 +100,8 @@ def seed_history(app: Any, years: int = 10) -> int:
             # Each month's panel is one order reported by one message (what every result refers to).
             order = LabOrder(clinic_id=clinic_id, patient_id=patient.id, order_number=f"H{month:09d}", ordered_on=day,
                              status="complete")
-            message = LabMessage(clinic_id=clinic_id, patient_id=patient.id, source="file", raw=b"history",
-                                 sha256=f"history-{month:057d}", status="imported")
+            message = LabMessage(clinic_id=clinic_id, patient_id=patient.id, source="file", raw=b"history %d" % month,
+                                 sha256=hashlib.sha256(b"history %d" % month).hexdigest(), status="imported")
             session.add_all([order, message])
             session.flush()
             for item in items:
