@@ -32,10 +32,6 @@ def _patient(session, clinic_id: int, orca_id: str) -> Patient:
     return patient
 
 
-def _message(patient: Patient, number: str, items: list[LabItem], control: str, day: date) -> bytes:
-    return panel_message(patient.orca_patient_id, number, items, control, day)
-
-
 def import_case(app: Any, messages: int) -> dict[str, Any]:
     """Import `messages` OUL^R22 (17 results each) for as many orders; lines per second and ms per message."""
     factory = app.extensions["db_sessionmaker"]
@@ -53,8 +49,8 @@ def import_case(app: Any, messages: int) -> dict[str, Any]:
         for n in range(messages):
             order = labs.create_order(session, clinic, actor, patient, labs.OrderInput(lab_codes=PANEL))
             session.commit()
-            payloads.append(_message(patient, order.specimens[0].specimen_number, items, f"B{n:08d}",
-                                     date.today() - timedelta(days=n)))
+            payloads.append(panel_message(patient.orca_patient_id, order.specimens[0].specimen_number, items,
+                                          f"B{n:08d}", date.today() - timedelta(days=n)))
         if session.get_bind().dialect.name == "postgresql":
             # Statistics of the orders just made, as autovacuum has them on a live database (orders are placed
             # hours before their results come back). Without them the planner may check each result's composite
@@ -75,7 +71,8 @@ def import_case(app: Any, messages: int) -> dict[str, Any]:
         for n in range(20):
             extra = labs.create_order(session, clinic, actor, patient, labs.OrderInput(lab_codes=PANEL))
             session.commit()
-            data = _message(patient, extra.specimens[0].specimen_number, items, f"S{n:08d}", date.today())
+            data = panel_message(patient.orca_patient_id, extra.specimens[0].specimen_number, items, f"S{n:08d}",
+                                 date.today())
             one = time.perf_counter()
             import_messages(session, clinic_id, [(data, "single")], source="push", master=master)
             samples.append((time.perf_counter() - one) * 1000)

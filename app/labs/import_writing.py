@@ -46,9 +46,7 @@ class PendingMessage:
     kind: str = ""
     control_key: str = ""
     outcome: ImportOutcome | None = None
-    #: The patient as the checking half read it; the writing half needs only the id.
     patient: Patient | None = None
-    patient_id: int | None = None
     rows: list[ResultRow] = field(default_factory=list)
     inserts: list[dict[str, Any]] = field(default_factory=list)
     superseded: list[int] = field(default_factory=list)
@@ -93,7 +91,7 @@ def _write_group(session: Session, clinic_id: int, group: list[PendingMessage], 
 
         queue_lab_results(session, clinic_id, [p.message_id for p in done], superseded)  # type: ignore[misc]
     if done:
-        patients = sorted({p.patient_id for p in done})  # type: ignore[type-var]
+        patients = sorted({p.patient.id for p in done})  # type: ignore[union-attr]
         record_audit(session, SYSTEM, "lab.results_imported", clinic_id=clinic_id, entity_type="lab_message",
                      entity_id=done[0].message_id if len(done) == 1 else None,
                      patient_id=patients[0] if len(patients) == 1 else None,
@@ -116,8 +114,8 @@ def write_states(session: Session, group: list[PendingMessage], now: datetime) -
         elif p.outcome is not None:  # a duplicate of a message imported before
             state.update(status="duplicate", error=p.outcome.error)
         else:
-            state.update(status="imported", error="", patient_id=p.patient_id, result_count=len(p.inserts),
-                         imported_at=now)
+            state.update(status="imported", error="", patient_id=p.patient.id if p.patient else None,
+                         result_count=len(p.inserts), imported_at=now)
         states.append(state)
     if states:
         table = LabMessage.__table__

@@ -44,9 +44,6 @@ from app.labs.result_reading import (
     result_rows,
 )
 
-__all__ = ["ImportOutcome", "build_ack", "failed_messages", "get_message", "import_message", "import_messages",
-           "recent_messages"]
-
 CHANGE_REASONS = {"C": "検査会社からの訂正報告", "D": "検査会社による結果の削除", "F": "最終報告"}
 
 #: Messages written in one transaction (a file drop of thousands is written in groups).
@@ -59,7 +56,7 @@ def _changes(batch: Batch, pending: PendingMessage, now: datetime) -> None:
         values = row.values
         key = (values["specimen_number"], values["lab_code"], values["sub_id"])
         old = batch.current.get(key)
-        base = {**values, "clinic_id": batch.clinic_id, "patient_id": pending.patient_id,
+        base = {**values, "clinic_id": batch.clinic_id, "patient_id": pending.patient.id,  # type: ignore[union-attr]
                 "message_id": pending.message_id, "recorded_at": now, "recorded_by_name": "検査会社",
                 "retracted": values["result_status"] == "D", "version": 1, "lineage_id": None, "change_reason": "",
                 "superseded_at": None, "recorded_by_id": None}
@@ -89,7 +86,6 @@ def _prepare(batch: Batch, pending: PendingMessage, clinic_code: str, seen_contr
         if pending.control_key in seen_controls:
             return
         pending.patient = find_patient(batch, pending.message)
-        pending.patient_id = pending.patient.id
         pending.rows = result_rows(batch, pending.patient, pending.kind, group_results(pending.message, pending.kind))
     except ImportRefused as exc:
         pending.error = exc
@@ -253,8 +249,10 @@ def _write(session: Session, batch: Batch, group: list[PendingMessage], clinic_c
     try:
         _mark_imported(batch, write_group(session, batch.clinic_id, group, source), clinic_code)
         return
-    except SQLAlchemyError:
-        pass  # rolled back by write_group
+    except SQLAlchemyError:  # rolled back by write_group
+        if len(group) == 1:  # nothing to tell apart
+            _fail(session, group[0], clinic_code)
+            return
     batch.__init__(session, batch.clinic_id, batch.master)  # type: ignore[misc]
     for single in group:
         if single.outcome is not None and single.error is None:
