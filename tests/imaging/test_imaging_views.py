@@ -1,75 +1,23 @@
 """Imaging through real HTTP against a real Orthanc: study list, viewer, rendered images and thumbnails served by
-Kamikarte (clinic- and patient-checked), key images stored with their bytes and SHA-256, the PACS settings; and
+Kamikarte (clinic- and patient-checked), the PACS settings (key images: test_key_images.py); and
 bad input: unknown UIDs, another patient's study, broken DICOM, PACS down, wrong password, PACS not configured."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import re
-from dataclasses import dataclass
 from datetime import date
 
-import pytest
 from PIL import Image
 from sqlalchemy import select
 
 from app.clinics.models import Clinic
 from app.core.models import AccessLogEntry, AuditEntry
-from app.imaging import services
-from app.imaging.models import KeyImage
 from app.imaging.synthetic import SeriesSpec
 from app.integrations.pacs.client import DicomWebClient
-from app.integrations.pacs.orthanc_process import free_port
 from tests.factories import make_clinic, make_patient, make_user
 from tests.imaging.pacs_data import broken_pixels, new_patient_id, upload_study
-
-
-@dataclass
-class World:
-    clinic: Clinic
-    patient: object
-    other_patient: object
-    doctor: object
-    clerk: object
-    admin: object
-    study_uid: str
-    ct_uid: str
-    other_study_uid: str
-
-
-def configure(session, clinic, orthanc, **overrides) -> None:
-    pacs = {"base_url": orthanc.dicomweb_url, "username": orthanc.username, "password": orthanc.password,
-            "id_source": "orca", "id_prefix": ""} | overrides
-    clinic.integrations = {**(clinic.integrations or {}), "pacs": pacs}
-    session.commit()
-
-
-@pytest.fixture
-def world(session, orthanc_server) -> World:
-    clinic = make_clinic(session)
-    patient = make_patient(session, clinic, orca_patient_id=new_patient_id())
-    other = make_patient(session, clinic, orca_patient_id=new_patient_id(), name="佐藤 花子", kana="サトウ ハナコ")
-    cr, _ = upload_study(orthanc_server, patient.orca_patient_id, study_date=date(2025, 5, 1), description="胸部単純")
-    ct, _ = upload_study(orthanc_server, patient.orca_patient_id, study_date=date(2026, 10, 1), description="胸部CT",
-                         series=[SeriesSpec("CT", "単純 5mm", images=3), SeriesSpec("US", "腹部", frames=3)])
-    other_study, _ = upload_study(orthanc_server, other.orca_patient_id, description="他患者の検査")
-    w = World(clinic, patient, other, make_user(session, clinic, role="doctor"),
-              make_user(session, clinic, role="clerk"), make_user(session, clinic, role="admin"), cr, ct, other_study)
-    configure(session, clinic, orthanc_server)
-    return w
-
-
-def login(client, user) -> None:
-    client.raw.delete_cookie("kamikarte_session")
-    client.login(user.login_id, user.totp_secret)
-
-
-def frames_of(html: str) -> list[dict]:
-    match = re.search(r'<script type="application/json" id="viewer-frames">(.*?)</script>', html, re.S)
-    assert match
-    return json.loads(match.group(1))
+from tests.imaging.world import PacsDown, configure, frames_of, login
 
 
 def test_study_list_newest_first_with_thumbnails_and_access_log(client, session, world):
@@ -209,7 +157,7 @@ def test_pacs_not_configured_is_said_plainly_and_the_chart_works(client, session
 
 
 def test_pacs_down_is_said_plainly(client, session, world):
-    configure(session, session.get(Clinic, world.clinic.id), _Down())
+    configure(session, session.get(Clinic, world.clinic.id), PacsDown())
     login(client, world.doctor)
     page = client.get(f"/patients/{world.patient.id}/images")
     assert page.status_code == 200 and "接続できません" in page.get_data(as_text=True)
@@ -217,12 +165,6 @@ def test_pacs_down_is_said_plainly(client, session, world):
     assert thumb.status_code == 503 and "接続できません" in thumb.get_data(as_text=True)
     viewer = client.get(f"/patients/{world.patient.id}/images/{world.ct_uid}")
     assert viewer.status_code == 503 and "接続できません" in viewer.get_data(as_text=True)
-
-
-class _Down:
-    dicomweb_url = f"http://127.0.0.1:{free_port()}/dicom-web"
-    username = "u"
-    password = "p"
 
 
 def test_wrong_password_is_said_plainly(client, session, world, orthanc_server):
@@ -248,111 +190,6 @@ def test_patient_id_mapping_with_prefix_and_kamikarte_id(client, session, world,
     assert "ORCA番号の検査" in html and "かみかるてIDの検査" not in html
 
 
-def _add_key_image(client, world, caption="右下肺野に浸潤影", frame_index=4, window=("", "")):
-    html = client.get(f"/patients/{world.patient.id}/images/{world.ct_uid}").get_data(as_text=True)
-    f = frames_of(html)[frame_index]
-    response = client.post(f"/patients/{world.patient.id}/images/{world.ct_uid}/key-images", {
-        "series_uid": f["series"], "instance_uid": f["instance"], "frame": f["frame"], "wc": window[0],
-        "ww": window[1], "caption": caption})
-    return f, response
-
-
-def test_key_image_keeps_the_rendered_bytes_and_their_sha256(client, session, world, orthanc_server):
-    login(client, world.doctor)
-    f, response = _add_key_image(client, world, frame_index=0, window=("-600", "1500"))
-    assert response.status_code == 302 and response.location.endswith("#key-images")
-    item = session.scalars(select(KeyImage).where(KeyImage.patient_id == world.patient.id)).one()
-    pacs = DicomWebClient(orthanc_server.dicomweb_url, orthanc_server.username, orthanc_server.password)
-    expected, _ = pacs.rendered(world.ct_uid, f["series"], f["instance"], window=(-600, 1500))
-    assert item.image_bytes == expected and item.image_sha256 == hashlib.sha256(expected).hexdigest()
-    assert (item.study_uid, item.series_uid, item.instance_uid, item.frame) == (world.ct_uid, f["series"],
-                                                                                f["instance"], 1)
-    assert item.study_date == date(2026, 10, 1) and item.modality == "CT" and item.window_width == 1500
-    page = client.get(f"/patients/{world.patient.id}/images").get_data(as_text=True)
-    assert "右下肺野に浸潤影" in page
-    stored = client.get(f"/patients/{world.patient.id}/key-images/{item.id}/image")
-    assert stored.data == expected and stored.headers["X-Content-SHA256"] == item.image_sha256
-    audit = session.scalars(select(AuditEntry.action).where(AuditEntry.patient_id == world.patient.id)).all()
-    assert audit == ["key_image.create"]
-
-
-def test_key_image_of_a_frame_and_the_api_for_letters(client, session, world):
-    login(client, world.doctor)
-    _add_key_image(client, world, caption="腹部エコー 2フレーム目", frame_index=4)
-    copies = services.key_images_for_patient(session, world.clinic.id, world.patient.id)
-    assert len(copies) == 1
-    copy = copies[0]
-    assert copy.caption == "腹部エコー 2フレーム目" and copy.frame == 2 and copy.modality == "US"
-    assert copy.taken_on == date(2026, 10, 1) and copy.is_intact
-    assert copy.sha256 == hashlib.sha256(copy.image_bytes).hexdigest()
-    assert Image.open(io.BytesIO(copy.image_bytes)).format == "PNG"
-    other_clinic = make_clinic(session)
-    assert services.key_images_for_patient(session, other_clinic.id, world.patient.id) == []
-
-
-def test_key_image_stays_readable_when_the_pacs_is_gone(client, session, world):
-    login(client, world.doctor)
-    _add_key_image(client, world)
-    item = session.scalars(select(KeyImage)).one()
-    configure(session, session.get(Clinic, world.clinic.id), _Down())
-    stored = client.get(f"/patients/{world.patient.id}/key-images/{item.id}/image")
-    assert stored.status_code == 200 and hashlib.sha256(stored.data).hexdigest() == item.image_sha256
-
-
-def test_key_image_of_another_patients_image_is_refused_and_nothing_is_stored(client, session, world, orthanc_server):
-    login(client, world.doctor)
-    pacs = DicomWebClient(orthanc_server.dicomweb_url, orthanc_server.username, orthanc_server.password)
-    theirs = pacs.instances(world.other_study_uid)[0]
-    client.get(f"/patients/{world.patient.id}/images/{world.ct_uid}")
-    for study in (world.ct_uid, world.other_study_uid):
-        response = client.post(f"/patients/{world.patient.id}/images/{study}/key-images", {
-            "series_uid": theirs.series_uid, "instance_uid": theirs.instance_uid, "frame": "1", "caption": "x"})
-        assert response.status_code == 302
-    assert session.scalars(select(KeyImage)).all() == []
-    html = client.get(f"/patients/{world.patient.id}/images/{world.ct_uid}").get_data(as_text=True)
-    assert "キー画像を保存できませんでした" in html
-
-
-def test_key_image_needs_a_caption_and_valid_numbers(client, session, world):
-    login(client, world.doctor)
-    _, response = _add_key_image(client, world, caption="  ")
-    assert response.status_code == 302
-    assert "説明（キャプション）を入力してください" in client.get(response.location).get_data(as_text=True)
-    _, response = _add_key_image(client, world, window=("x", "y"))
-    assert "数値" in client.get(response.location).get_data(as_text=True)
-    assert session.scalars(select(KeyImage)).all() == []
-
-
-def test_key_image_caption_correction_and_withdrawal_are_versions(client, session, world):
-    login(client, world.doctor)
-    _add_key_image(client, world, caption="初回")
-    first = session.scalars(select(KeyImage)).one()
-    client.get(f"/patients/{world.patient.id}/images")
-    response = client.post(f"/patients/{world.patient.id}/key-images/{first.id}/caption",
-                           {"caption": "修正後", "change_reason": "部位の記載誤り"})
-    assert response.status_code == 302
-    current = services.current_key_images(session, world.clinic.id, world.patient.id)
-    assert [k.caption for k in current] == ["修正後"] and current[0].version == 2
-    assert current[0].image_sha256 == first.image_sha256
-    history = client.get(f"/patients/{world.patient.id}/key-images/{current[0].id}/history").get_data(as_text=True)
-    assert "初回" in history and "部位の記載誤り" in history
-    client.get(f"/patients/{world.patient.id}/images")
-    assert client.post(f"/patients/{world.patient.id}/key-images/{first.id}/retract",
-                       {"reason": "x"}).status_code == 404  # a superseded version cannot be withdrawn
-    client.get(f"/patients/{world.patient.id}/images")
-    client.post(f"/patients/{world.patient.id}/key-images/{current[0].id}/retract", {"reason": "別患者の画像"})
-    assert services.current_key_images(session, world.clinic.id, world.patient.id) == []
-    assert len(session.scalars(select(KeyImage)).all()) == 3
-
-
-def test_clerk_may_look_but_not_keep_key_images(client, session, world):
-    login(client, world.clerk)
-    html = client.get(f"/patients/{world.patient.id}/images/{world.ct_uid}").get_data(as_text=True)
-    assert 'id="key-image-form"' not in html
-    response = client.post(f"/patients/{world.patient.id}/images/{world.ct_uid}/key-images", {"caption": "x"})
-    assert response.status_code == 403
-
-
 def test_pacs_settings_saved_tested_and_audited_without_the_password(client, session, world, orthanc_server):
     login(client, world.admin)
     client.get("/clinic/pacs")
@@ -376,16 +213,6 @@ def test_pacs_settings_saved_tested_and_audited_without_the_password(client, ses
 def test_pacs_settings_are_for_administrators(client, world):
     login(client, world.doctor)
     assert client.get("/clinic/pacs").status_code == 403
-
-
-def test_key_image_copy_by_id_for_a_letter(client, session, world):
-    login(client, world.doctor)
-    _add_key_image(client, world)
-    item = session.scalars(select(KeyImage)).one()
-    copy = services.key_image_copy(session, world.clinic.id, world.patient.id, item.id)
-    assert copy is not None and copy.image_bytes == item.image_bytes
-    assert services.key_image_copy(session, world.clinic.id, world.other_patient.id, item.id) is None
-    assert services.key_image_copy(session, make_clinic(session).id, world.patient.id, item.id) is None
 
 
 def test_nothing_confirmed_for_one_clinic_is_reused_by_another(client, session, world, orthanc_server):

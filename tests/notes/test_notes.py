@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from app.core.models import AccessLogEntry, AuditEntry
@@ -14,11 +15,14 @@ from app.imaging.models import KeyImage
 from app.labs.importer import import_message
 from app.notes.models import ProgressNote
 from tests.factories import make_clinic, make_patient, make_user
-from tests.imaging import test_imaging_views as imaging_views
+from tests.imaging.world import add_key_image, frames_of, login, make_world
 from tests.labs.helpers import latest_order, make_desk, place_order
 
-world = imaging_views.world  # the imaging tests' fixture: a clinic on the real Orthanc, a patient with studies
-login, _add_key_image = imaging_views.login, imaging_views._add_key_image
+
+@pytest.fixture
+def world(session, orthanc_server):
+    """The imaging tests' world: a clinic on the real Orthanc, a patient with studies."""
+    return make_world(session, orthanc_server)
 
 
 def _full_chart(session, clinic) -> None:
@@ -147,7 +151,7 @@ def test_lab_results_are_copied_into_todays_objective(client, session):
 def test_key_images_attach_to_todays_note_as_kept(client, session, world):
     _full_chart(session, world.clinic)
     login(client, world.doctor)
-    _add_key_image(client, world, caption="右下肺野に浸潤影")
+    add_key_image(client, world, caption="右下肺野に浸潤影")
     item = session.scalars(select(KeyImage).where(KeyImage.patient_id == world.patient.id)).one()
     page = client.get(f"/patients/{world.patient.id}/images").get_data(as_text=True)
     assert "本日の経過記録に添付" in page
@@ -209,7 +213,7 @@ def test_the_viewer_keeps_a_key_image_and_attaches_it_to_todays_note_at_once(cli
     login(client, world.doctor)
     html = client.get(f"/patients/{world.patient.id}/images/{world.ct_uid}").get_data(as_text=True)
     assert "本日の経過記録にも添付する" in html
-    f = imaging_views.frames_of(html)[0]
+    f = frames_of(html)[0]
     response = client.post(f"/patients/{world.patient.id}/images/{world.ct_uid}/key-images", {
         "series_uid": f["series"], "instance_uid": f["instance"], "frame": f["frame"], "wc": "", "ww": "",
         "caption": "肺野条件 右S6結節", "attach_to_note": "1"})
