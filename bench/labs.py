@@ -13,10 +13,10 @@ from sqlalchemy import insert, select, text
 
 from app.core.audit import Actor
 from app.labs import services as labs
+from app.labs.import_batch import ItemMaster
 from app.labs.importer import import_messages
 from app.labs.masters import load_shipped_subset
 from app.labs.models import LabItem, LabMessage, LabOrder, LabResult
-from app.labs.result_reading import ItemMaster
 from app.patients.models import Patient
 from tests.labs.helpers import panel_message
 

@@ -24,8 +24,8 @@ def register_lab_cli(app: Flask) -> None:
         """Import result messages (OUL^R22 / ORU^R01) from files; exit 0 only when every file imported. A file
         that fails is kept (raw, with its reason) and listed at /labs/messages."""
         from app.clinics.models import Clinic
+        from app.labs.import_batch import ItemMaster
         from app.labs.importer import import_message
-        from app.labs.result_reading import ItemMaster
 
         factory = current_app.extensions["db_sessionmaker"]
         with factory() as session:

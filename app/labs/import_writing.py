@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from app.core.audit import SYSTEM, record_audit
 from app.db import bulk_insert, reserve_ids, utcnow
 from app.labs.hl7 import Message
+from app.labs.import_batch import Batch
 from app.labs.models import LabMessage, LabResult
 from app.labs.result_reading import ImportRefused, ResultRow
-from app.labs.services import update_order_states
+from app.labs.services import set_order_states
 from app.patients.models import Patient
 
 
@@ -58,18 +59,19 @@ class PendingMessage:
         return self.error is None and self.outcome is None
 
 
-def write_group(session: Session, clinic_id: int, group: list[PendingMessage], source: str) -> list[PendingMessage]:
+def write_group(session: Session, batch: Batch, group: list[PendingMessage], source: str) -> list[PendingMessage]:
     """Write a group of checked messages in ONE transaction and commit; the messages imported. Each message is
     wholly in or (refused) wholly out; on a database error the transaction is rolled back and the error raised."""
     try:
-        return _write_group(session, clinic_id, group, source)
+        return _write_group(session, batch, group, source)
     except SQLAlchemyError:
         session.rollback()
         raise
 
 
-def _write_group(session: Session, clinic_id: int, group: list[PendingMessage], source: str) -> list[PendingMessage]:
+def _write_group(session: Session, batch: Batch, group: list[PendingMessage], source: str) -> list[PendingMessage]:
     now = utcnow()
+    clinic_id = batch.clinic_id
     done = [p for p in group if p.to_import]
     inserts = [row for p in done for row in p.inserts]
     superseded = [old for p in done for old in p.superseded]
@@ -83,13 +85,14 @@ def _write_group(session: Session, clinic_id: int, group: list[PendingMessage], 
             if row["lineage_id"] is None:
                 row["lineage_id"] = new_id
         bulk_insert(session, LabResult.__table__, inserts)
-    update_order_states(session, clinic_id, sorted({row.values["order_id"] for p in done for row in p.rows
-                                                    if row.values["order_id"]}))
+    # The order states follow from what the batch holds and what is written now (no reading back of the results).
+    set_order_states(session, clinic_id, batch.order_states(
+        {row.values["order_id"] for p in done for row in p.rows if row.values["order_id"]}, inserts))
     if inserts:
         # The sharing side reads lab results, so it is imported here (a module-level import would be circular).
         from app.sharing.registration import queue_lab_results
 
-        queue_lab_results(session, clinic_id, [p.message_id for p in done], superseded)  # type: ignore[misc]
+        queue_lab_results(session, clinic_id, [row["id"] for row in inserts], superseded)
     if done:
         patients = sorted({p.patient.id for p in done})  # type: ignore[union-attr]
         record_audit(session, SYSTEM, "lab.results_imported", clinic_id=clinic_id, entity_type="lab_message",

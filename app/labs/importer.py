@@ -30,12 +30,11 @@ from app.labs.hl7 import (
     escape,
     split_message,
 )
+from app.labs.import_batch import Batch, ItemMaster
 from app.labs.import_writing import ImportOutcome, PendingMessage, write_group
 from app.labs.models import LabMessage
 from app.labs.result_reading import (
-    Batch,
     ImportRefused,
-    ItemMaster,
     check_header,
     check_truncation,
     find_patient,
@@ -95,13 +94,12 @@ def _prepare(batch: Batch, pending: PendingMessage, clinic_code: str, seen_contr
 
 def _mark_imported(batch: Batch, done: list[PendingMessage], clinic_code: str) -> None:
     """After a group's commit: each imported message's outcome and ACK, and its results become the current ones
-    that later messages of this import are compared with (read again from the database when needed)."""
+    that later messages of this import are compared with."""
     for p in done:
         p.outcome = ImportOutcome(True, "imported", p.message_id, "", build_ack("AA", "", p.message, clinic_code),
                                   len(p.inserts))
         for row in p.inserts:
-            batch.current.pop((row["specimen_number"], row["lab_code"], row["sub_id"]), None)
-            batch.loaded_numbers.discard(row["specimen_number"])
+            batch.remember(row)
 
 
 def build_ack(code: str, text: str, message: Message | None, clinic_code: str) -> bytes:
@@ -232,8 +230,6 @@ def _check_and_write(session: Session, batch: Batch, todo: list[PendingMessage],
             keys = {(r.values["specimen_number"], r.values["lab_code"], r.values["sub_id"]) for r in p.rows}
             if keys & touched:  # a later report on a result of this group: write the group first
                 flush()
-                batch.preload({k[0] for k in keys})
-                p.rows = result_rows(batch, p.patient, p.kind, group_results(p.message, p.kind))  # type: ignore
             _changes(batch, p, utcnow())
             touched |= keys
             seen_controls.add(p.control_key)
@@ -247,7 +243,7 @@ def _write(session: Session, batch: Batch, group: list[PendingMessage], clinic_c
     """Write a group and mark its messages imported; when the database refuses the group, write its messages
     again one at a time so that only the culprit is kept as failed."""
     try:
-        _mark_imported(batch, write_group(session, batch.clinic_id, group, source), clinic_code)
+        _mark_imported(batch, write_group(session, batch, group, source), clinic_code)
         return
     except SQLAlchemyError:  # rolled back by write_group
         if len(group) == 1:  # nothing to tell apart
@@ -262,12 +258,12 @@ def _write(session: Session, batch: Batch, group: list[PendingMessage], clinic_c
         if single.error is None:
             _changes(batch, single, utcnow())
         try:
-            _mark_imported(batch, write_group(session, batch.clinic_id, [single], source), clinic_code)
+            _mark_imported(batch, write_group(session, batch, [single], source), clinic_code)
         except SQLAlchemyError:
             _fail(session, single, clinic_code)
     duplicates = [p for p in group if p.outcome is not None and p.outcome.duplicate]
     if duplicates:
-        write_group(session, batch.clinic_id, duplicates, source)
+        write_group(session, batch, duplicates, source)
 
 
 def _imported_controls(session: Session, clinic_id: int, pending: list[PendingMessage]) -> set[str]:

@@ -11,14 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from app.core.jp import search_key
 from app.core.timeutil import JST
-from app.db import scoped, utcnow
+from app.db import utcnow
 from app.labs.hl7 import Message, Segment, timestamp, unescape
-from app.labs.models import LabItem, LabOrder, LabResult, LabSpecimen
+from app.labs.import_batch import Batch
+from app.labs.models import LabOrder, LabSpecimen
 from app.patients.models import Patient
 
 #: HL7 v2.5 abstract message structures, as regular expressions over the segment names (each followed by a
@@ -172,58 +170,6 @@ def _when(text: str, where: str) -> datetime | None:
     return _WHEN_CACHE[text]
 
 
-@dataclass(frozen=True, slots=True)
-class _Item:
-    """A master item as plain values (read thousands of times an import: no ORM attribute machinery)."""
-
-    lab_code: str
-    jlac10: str
-    name: str
-    unit: str
-    ref_male: str
-    ref_female: str
-
-    def reference_for(self, sex: str) -> str:
-        """The reference range for a patient's sex."""
-        return self.ref_female if sex == "F" else self.ref_male
-
-
-class ItemMaster:
-    """The lab-item master, read once per import and kept for the next messages."""
-
-    def __init__(self, session: Session) -> None:
-        items = [_Item(i.lab_code, i.jlac10, i.name, i.unit, i.ref_male, i.ref_female)
-                 for i in session.scalars(select(LabItem))]
-        self.by_lab_code = {i.lab_code: i for i in items}
-        self.by_jlac10 = {i.jlac10: i for i in items}
-        self.by_prefix: dict[str, list[_Item]] = {}
-        for item in items:
-            self.by_prefix.setdefault(item.jlac10[:12], []).append(item)
-
-    def find(self, obx: Segment) -> _Item | None:
-        """The master item an OBX-3 names: JLAC10, else the lab's local code, else the one item with the same
-        analyte, identification and material (lab.md's fallback when only the method differs)."""
-        return self.find_code(_components(obx.get(3)))
-
-    def find_code(self, parts: list[str]) -> _Item | None:
-        """find() for OBX-3 already split into its (unescaped) components."""
-        code, system = parts[0], parts[2] if len(parts) > 2 else ""
-        alt_code = parts[3] if len(parts) > 3 else ""
-        alt_system = parts[5] if len(parts) > 5 else ""
-        if system in ("JC10", "JC11") or len(code) == 17:
-            item = self.by_jlac10.get(code)
-            if item:
-                return item
-        for local, local_system in ((code, system), (alt_code, alt_system)):
-            if local and local_system.startswith("99") and local in self.by_lab_code:
-                return self.by_lab_code[local]
-        if len(code) == 17:
-            candidates = self.by_prefix.get(code[:12], [])
-            if len(candidates) == 1:
-                return candidates[0]
-        return None
-
-
 def _components(field_text: str) -> list[str]:
     """The unescaped components of a field's first repetition (what Segment.component reads one at a time)."""
     parts = field_text.split("~", 1)[0].split("^")
@@ -248,55 +194,6 @@ def _value(obx: Segment) -> tuple[str, float | None]:
     if value_type in ("CWE", "CE"):
         return obx.component(5, 2) or obx.component(5, 1), None
     return unescape(raw).strip(), None
-
-
-class Batch:
-    """What the messages of one import read from the database, read once: patients, specimens, orders and the
-    current result of each (specimen, item, sub-ID)."""
-
-    def __init__(self, session: Session, clinic_id: int, master: ItemMaster) -> None:
-        self.session, self.clinic_id, self.master = session, clinic_id, master
-        self.patients: dict[str, Patient | None] = {}
-        self.specimens: dict[str, LabSpecimen | None] = {}
-        self.orders: dict[str, LabOrder | None] = {}
-        self.current: dict[tuple[str, str, str], tuple] = {}
-        self.loaded_numbers: set[str] = set()
-
-    def patient(self, orca_id: str) -> Patient | None:
-        """The clinic's patient with this ORCA number."""
-        if orca_id not in self.patients:
-            self.patients[orca_id] = self.session.scalar(
-                scoped(Patient, self.clinic_id).where(Patient.orca_patient_id == orca_id))
-        return self.patients[orca_id]
-
-    def order(self, number: str) -> LabOrder | None:
-        """The clinic's order with this placer number."""
-        if number not in self.orders:
-            self.orders[number] = self.session.scalar(
-                scoped(LabOrder, self.clinic_id).where(LabOrder.order_number == number))
-        return self.orders[number]
-
-    def preload(self, numbers: set[str]) -> None:
-        """Read the specimens and their current results for these specimen numbers (one query each)."""
-        wanted = sorted(n for n in numbers if n and n not in self.loaded_numbers)
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            for specimen in self.session.scalars(scoped(LabSpecimen, self.clinic_id)
-                                                 .where(LabSpecimen.specimen_number.in_(chunk))):
-                self.specimens[specimen.specimen_number] = specimen
-            for row in self.session.execute(select(
-                    LabResult.specimen_number, LabResult.lab_code, LabResult.sub_id, LabResult.id, LabResult.version,
-                    LabResult.lineage_id, LabResult.value, LabResult.result_status, LabResult.flag, LabResult.comment)
-                    .where(LabResult.clinic_id == self.clinic_id, LabResult.superseded_at.is_(None),
-                           LabResult.specimen_number.in_(chunk))):
-                self.current[(row[0], row[1], row[2])] = tuple(row[3:])
-            self.loaded_numbers.update(chunk)
-
-    def specimen(self, number: str) -> LabSpecimen | None:
-        """The clinic's specimen with this number."""
-        if number not in self.loaded_numbers:
-            self.preload({number})
-        return self.specimens.get(number)
 
 
 def _where(obx: Segment) -> str:

@@ -16,7 +16,7 @@ from app.core.audit import Actor, record_audit
 from app.core.jp import WarekiError, parse_date, strip_control_chars
 from app.core.timeutil import japan_today
 from app.db import get_scoped, scoped, utcnow
-from app.labs.models import LabItem, LabOrder, LabResult, LabSet, LabSpecimen
+from app.labs.models import LabItem, LabOrder, LabSet, LabSpecimen
 
 MAX_ITEMS = 60
 
@@ -194,27 +194,11 @@ def items_for_codes(session: Session, codes: list[str]) -> list[LabItem]:
     return [found[c] for c in codes if c in found]
 
 
-def update_order_states(session: Session, clinic_id: int, order_ids: list[int]) -> None:
-    """Set each order a result import touched to partial or complete from its current final results (plain column
-    reads and two UPDATEs: an import touches hundreds of orders)."""
-    if not order_ids:
-        return
-    have: dict[int, set[tuple[str, str]]] = {}
-    wanted: dict[int, set[tuple[str, str]]] = {}
-    for start in range(0, len(order_ids), 500):
-        chunk = order_ids[start:start + 500]
-        for order_id, number, code in session.execute(select(
-                LabResult.order_id, LabResult.specimen_number, LabResult.lab_code).where(
-                LabResult.clinic_id == clinic_id, LabResult.order_id.in_(chunk), LabResult.superseded_at.is_(None),
-                LabResult.result_status.in_(("F", "C")))):
-            have.setdefault(order_id, set()).add((number, code))
-        for order_id, number, items in session.execute(select(
-                LabSpecimen.order_id, LabSpecimen.specimen_number, LabSpecimen.items).where(
-                LabSpecimen.clinic_id == clinic_id, LabSpecimen.order_id.in_(chunk))):
-            wanted.setdefault(order_id, set()).update((number, i["lab_code"]) for i in items)
-    complete = [i for i in order_ids if wanted.get(i, set()) <= have.get(i, set())]
-    partial = sorted(set(order_ids) - set(complete))
-    for status, ids in (("complete", complete), ("partial", partial)):  # two statements, not one per order
+def set_order_states(session: Session, clinic_id: int, states: Mapping[int, str]) -> None:
+    """Set orders a result import touched to their new state (partial or complete): one UPDATE per state and 500
+    orders, not one per order (an import touches hundreds)."""
+    for status in sorted(set(states.values())):
+        ids = sorted(order_id for order_id, state in states.items() if state == status)
         for start in range(0, len(ids), 500):
             session.execute(update(LabOrder).where(LabOrder.clinic_id == clinic_id,
                                                    LabOrder.id.in_(ids[start:start + 500])).values(status=status))

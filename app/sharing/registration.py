@@ -110,11 +110,11 @@ def record_changed(session: Session, old: Any, new: Any) -> SharingRegistration 
     return replaced if replaced is not None else record_confirmed(session, new)
 
 
-def queue_lab_results(session: Session, clinic_id: int, message_ids: list[int], superseded: list[int]) -> None:
-    """Queue the new final results for the 電子カルテ情報共有サービス (lab results are one of the 6 information), in
-    the import's transaction; nothing when the clinic is not connected to the service. A new version of a result
-    the service already holds (the lab corrected or deleted it) changes it there: 取消 of the registered version
-    and, for a correction that is still shareable, 再登録 of the new one."""
+def queue_lab_results(session: Session, clinic_id: int, result_ids: list[int], superseded: list[int]) -> None:
+    """Queue the new final results (`result_ids`, just imported) for the 電子カルテ情報共有サービス (lab results are
+    one of the 6 information), in the import's transaction; nothing when the clinic is not connected to the service.
+    A new version of a result the service already holds (the lab corrected or deleted it) changes it there: 取消 of
+    the registered version and, for a correction that is still shareable, 再登録 of the new one."""
     clinic = session.get(Clinic, clinic_id)
     if clinic is None or not settings_of(clinic):
         return
@@ -122,17 +122,25 @@ def queue_lab_results(session: Session, clinic_id: int, message_ids: list[int], 
     shareable = (LabResult.jlac10 != "") & LabResult.result_status.in_(("F", "C")) & (LabResult.collected_on >= since)
     handled: set[int] = set()
     if superseded:  # corrections are few: only their rows are read in full
-        previous = {r.lineage_id: r for r in session.scalars(select(LabResult).where(
-            LabResult.clinic_id == clinic_id, LabResult.id.in_(superseded)))}
-        for result, ok in session.execute(select(LabResult, shareable).where(
-                LabResult.clinic_id == clinic_id, LabResult.message_id.in_(message_ids), LabResult.version > 1)):
+        previous = {r.lineage_id: r for r in _lab_results(session, clinic_id, superseded)}
+        for result, ok in _lab_results(session, clinic_id, result_ids, LabResult.version > 1, with_column=shareable):
             old = previous.get(result.lineage_id)
             if old is not None and replace_registered(session, old, result, withdraw=not ok) is not None:
                 handled.add(result.id)
-    for result in session.scalars(select(LabResult).where(
-            LabResult.clinic_id == clinic_id, LabResult.message_id.in_(message_ids), shareable)):
+    for result in _lab_results(session, clinic_id, result_ids, shareable):
         if result.id not in handled:
             record_confirmed(session, result)
+
+
+def _lab_results(session: Session, clinic_id: int, ids: list[int], *where: Any, with_column: Any = None) -> list[Any]:
+    """The clinic's lab results with these ids (500 at a time: an import's ids are thousands) that match `where`;
+    (result, value) pairs when `with_column` is given."""
+    found: list[Any] = []
+    for start in range(0, len(ids), 500):
+        query = select(LabResult) if with_column is None else select(LabResult, with_column)
+        query = query.where(LabResult.clinic_id == clinic_id, LabResult.id.in_(ids[start:start + 500]), *where)
+        found += session.scalars(query) if with_column is None else session.execute(query).tuples()
+    return found
 
 
 def _record(session: Session, registration: SharingRegistration) -> Any:

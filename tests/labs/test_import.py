@@ -286,24 +286,52 @@ def test_the_background_poller_imports_what_the_lab_holds(app, client, session, 
     assert {r.value for r in _results(session)} == {"(+)", "(−)"}
 
 
+def _oru_without_spm(patient, order, control: str, *, crp: str = "0.35", status: str = "F") -> bytes:
+    """An ORU^R01 naming our order number (OBR-2) but no specimen: CRP and white cells, the first with a comment."""
+    day = date.today().strftime("%Y%m%d")
+    text = (f"MSH|^~\\&|LAB|LAB|KAMIKARTE||{day}1200||ORU^R01^ORU_R01|{control}|P|2.5||||||~ISO IR87||ISO 2022-1994\r"
+            f"PID|1||{patient.orca_patient_id}^^^^PI||山田^太郎^^^^^L^I~ヤマダ^タロウ^^^^^L^P||19580302|M\r"
+            f"ORC|SC|{order.order_number}\rOBR|1|{order.order_number}||LAB^臨床検査^99LAB|||{day}0900\r"
+            f"OBX|1|NM|5C070000002306201^ＣＲＰ^JC10||{crp}|mg/dL^mg/dL^99LAB|0.00-0.14|H|||{status}\r"
+            "NTE|1||奥歯の治療中とのこと\r"
+            f"OBX|2|NM|2A990000001930952^白血球数^JC10||9.1|10*3/uL^10\\S\\3/μL^99LAB|3.3-8.6|H|||{status}\r")
+    return text.encode("iso2022_jp")
+
+
 def test_an_oru_r01_without_spm_is_matched_by_our_order_number(client, session):
     desk = make_desk(session)
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
     place_order(client, desk["patient"], items=["K0161", "K0201"])
     order = latest_order(session)
-    patient = desk["patient"]
-    day = date.today().strftime("%Y%m%d")
-    text = (f"MSH|^~\\&|LAB|LAB|KAMIKARTE||{day}1200||ORU^R01^ORU_R01|ORU0001|P|2.5||||||~ISO IR87||ISO 2022-1994\r"
-            f"PID|1||{patient.orca_patient_id}^^^^PI||山田^太郎^^^^^L^I~ヤマダ^タロウ^^^^^L^P||19580302|M\r"
-            f"ORC|SC|{order.order_number}\rOBR|1|{order.order_number}||LAB^臨床検査^99LAB|||{day}0900\r"
-            "OBX|1|NM|5C070000002306201^ＣＲＰ^JC10||0.35|mg/dL^mg/dL^99LAB|0.00-0.14|H|||F\r"
-            "NTE|1||奥歯の治療中とのこと\r"
-            "OBX|2|NM|2A990000001930952^白血球数^JC10||9.1|10*3/uL^10\\S\\3/μL^99LAB|3.3-8.6|H|||F\r")
-    outcome = import_message(session, desk["clinic"].id, text.encode("iso2022_jp"), source="push")
+    outcome = import_message(session, desk["clinic"].id, _oru_without_spm(desk["patient"], order, "ORU0001"),
+                             source="push")
     assert outcome.ok, outcome.error
     results = {r.lab_code: r for r in _results(session)}
     assert results["K0161"].comment == "奥歯の治療中とのこと" and results["K0201"].unit == "10^3/μL"
     assert {r.specimen_number for r in results.values()} == {s.specimen_number for s in order.specimens}
+    assert latest_order(session).status == "complete"
+
+
+def test_a_correction_without_spm_replaces_the_final_it_corrects(client, session):
+    """Found by the order number alone, a corrected CRP is a new version of the final (not a second current
+    result); the white cells reported again unchanged add nothing."""
+    desk = make_desk(session)
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    place_order(client, desk["patient"], items=["K0161", "K0201"])
+    order = latest_order(session)
+    assert import_message(session, desk["clinic"].id, _oru_without_spm(desk["patient"], order, "ORU0001"),
+                          source="push").ok
+    corrected = _oru_without_spm(desk["patient"], order, "ORU0002", crp="0.52", status="C")
+
+    outcome = import_message(session, desk["clinic"].id, corrected, source="push")
+
+    assert outcome.ok, outcome.error
+    assert outcome.results == 2  # the white cells' C has the same value but another status: a new version
+    session.expire_all()
+    crp = list(session.scalars(select(LabResult).where(LabResult.lab_code == "K0161").order_by(LabResult.version)))
+    assert [(r.value, r.result_status, r.version, r.superseded_at is None) for r in crp] == [
+        ("0.35", "F", 1, False), ("0.52", "C", 2, True)]
+    assert crp[1].lineage_id == crp[0].id
     assert latest_order(session).status == "complete"
 
 

@@ -93,3 +93,29 @@ def test_a_group_the_database_refuses_is_written_again_one_message_at_a_time(ses
     failed = session.scalar(select(LabMessage).where(LabMessage.raw == drop[3][0]))
     assert failed.status == "failed" and failed.raw == drop[3][0]
     assert session.get(LabOrder, orders[2].id).status == "complete"
+
+
+def test_order_states_follow_each_specimen_reported_within_and_across_drops(session):
+    """An order of three containers: two reported in one group leave it partial, the third in a later drop
+    completes it — worked out from what the import wrote, with no result read back."""
+    desk = make_desk(session)
+    actor = Actor(desk["doctor"].id, desk["doctor"].login_id, desk["clinic"].id)
+    order = labs.create_order(session, desk["clinic"], actor, desk["patient"],
+                              labs.OrderInput(set_codes=["S001", "S004"]))
+    session.commit()
+    assert len(order.specimens) == 3
+    patient, day = desk["patient"].orca_patient_id, date.today() - timedelta(days=1)
+
+    def report(specimen, control: str) -> tuple[bytes, str]:
+        items = [session.get(LabItem, item["lab_code"]) for item in specimen.items]
+        return panel_message(patient, specimen.specimen_number, items, control, day), f"{control}.hl7"
+
+    first = import_messages(session, desk["clinic"].id, [report(order.specimens[0], "A1"),
+                                                         report(order.specimens[1], "A2")], source="file")
+    assert [o.status for o in first] == ["imported", "imported"]
+    session.expire_all()
+    assert session.get(LabOrder, order.id).status == "partial"
+
+    import_messages(session, desk["clinic"].id, [report(order.specimens[2], "B1")], source="file")
+    session.expire_all()
+    assert session.get(LabOrder, order.id).status == "complete"

@@ -1,0 +1,158 @@
+"""What a result import reads from the database, read once for all its messages: the lab-item master
+(ItemMaster) and a Batch of patients, orders, specimens and current results, kept up to date with what the import
+writes (app.labs.importer and app.labs.import_writing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import scoped
+from app.labs.models import LabItem, LabOrder, LabResult, LabSpecimen
+from app.patients.models import Patient
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """A master item as plain values (read thousands of times an import: no ORM attribute machinery)."""
+
+    lab_code: str
+    jlac10: str
+    name: str
+    unit: str
+    ref_male: str
+    ref_female: str
+
+    def reference_for(self, sex: str) -> str:
+        """The reference range for a patient's sex."""
+        return self.ref_female if sex == "F" else self.ref_male
+
+
+class ItemMaster:
+    """The lab-item master, read once per import and kept for the next messages."""
+
+    def __init__(self, session: Session) -> None:
+        items = [_Item(i.lab_code, i.jlac10, i.name, i.unit, i.ref_male, i.ref_female)
+                 for i in session.scalars(select(LabItem))]
+        self.by_lab_code = {i.lab_code: i for i in items}
+        self.by_jlac10 = {i.jlac10: i for i in items}
+        self.by_prefix: dict[str, list[_Item]] = {}
+        for item in items:
+            self.by_prefix.setdefault(item.jlac10[:12], []).append(item)
+
+    def find_code(self, parts: list[str]) -> _Item | None:
+        """The master item OBX-3 (split into its unescaped components) names: JLAC10, else the lab's local code,
+        else the one item with the same analyte, identification and material (lab.md's fallback when only the method
+        differs)."""
+        code, system = parts[0], parts[2] if len(parts) > 2 else ""
+        alt_code = parts[3] if len(parts) > 3 else ""
+        alt_system = parts[5] if len(parts) > 5 else ""
+        if system in ("JC10", "JC11") or len(code) == 17:
+            item = self.by_jlac10.get(code)
+            if item:
+                return item
+        for local, local_system in ((code, system), (alt_code, alt_system)):
+            if local and local_system.startswith("99") and local in self.by_lab_code:
+                return self.by_lab_code[local]
+        if len(code) == 17:
+            candidates = self.by_prefix.get(code[:12], [])
+            if len(candidates) == 1:
+                return candidates[0]
+        return None
+
+
+class Batch:
+    """What the messages of one import read from the database, read once: patients, specimens with the other
+    specimens of their orders, orders, and the current result of each (specimen, item, sub-ID) of those specimens.
+    Kept up to date with what the import writes (remember), so that order states and corrections are worked out
+    here instead of being read back from the table just written."""
+
+    def __init__(self, session: Session, clinic_id: int, master: ItemMaster) -> None:
+        self.session, self.clinic_id, self.master = session, clinic_id, master
+        self.patients: dict[str, Patient | None] = {}
+        self.specimens: dict[str, LabSpecimen | None] = {}
+        self.orders: dict[str, LabOrder | None] = {}
+        self.order_specimens: dict[int, list[LabSpecimen]] = {}
+        self.current: dict[tuple[str, str, str], tuple] = {}
+        #: The sub-IDs with a current result, per (specimen number, lab code).
+        self.sub_ids: dict[tuple[str, str], set[str]] = {}
+        self.loaded_numbers: set[str] = set()
+
+    def patient(self, orca_id: str) -> Patient | None:
+        """The clinic's patient with this ORCA number."""
+        if orca_id not in self.patients:
+            self.patients[orca_id] = self.session.scalar(
+                scoped(Patient, self.clinic_id).where(Patient.orca_patient_id == orca_id))
+        return self.patients[orca_id]
+
+    def order(self, number: str) -> LabOrder | None:
+        """The clinic's order with this placer number (its specimens and their results read with it)."""
+        if number not in self.orders:
+            order = self.orders[number] = self.session.scalar(
+                scoped(LabOrder, self.clinic_id).where(LabOrder.order_number == number))
+            if order is not None:
+                self._add_specimens(order.specimens)
+        return self.orders[number]
+
+    def preload(self, numbers: set[str]) -> None:
+        """Read the specimens with these numbers, the other specimens of their orders, and the current results of
+        all of them (a query for each 500 numbers)."""
+        wanted = sorted(n for n in numbers if n and n not in self.loaded_numbers)
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            their_orders = select(LabSpecimen.order_id).where(LabSpecimen.clinic_id == self.clinic_id,
+                                                              LabSpecimen.specimen_number.in_(chunk))
+            self._add_specimens(list(self.session.scalars(scoped(LabSpecimen, self.clinic_id)
+                                                          .where(LabSpecimen.order_id.in_(their_orders)))))
+        self.loaded_numbers.update(wanted)  # the numbers not found are known not to exist
+
+    def _add_specimens(self, specimens: list[LabSpecimen]) -> None:
+        new = [s for s in specimens if s.specimen_number not in self.loaded_numbers]
+        for specimen in new:
+            self.specimens[specimen.specimen_number] = specimen
+            self.order_specimens.setdefault(specimen.order_id, []).append(specimen)
+        numbers = sorted(s.specimen_number for s in new)
+        for start in range(0, len(numbers), 500):
+            for row in self.session.execute(select(
+                    LabResult.specimen_number, LabResult.lab_code, LabResult.sub_id, LabResult.id, LabResult.version,
+                    LabResult.lineage_id, LabResult.value, LabResult.result_status, LabResult.flag, LabResult.comment)
+                    .where(LabResult.clinic_id == self.clinic_id, LabResult.superseded_at.is_(None),
+                           LabResult.specimen_number.in_(numbers[start:start + 500]))):
+                self._set_current(row[0], row[1], row[2], tuple(row[3:]))
+        self.loaded_numbers.update(numbers)
+
+    def _set_current(self, number: str, lab_code: str, sub_id: str, values: tuple) -> None:
+        self.current[(number, lab_code, sub_id)] = values
+        self.sub_ids.setdefault((number, lab_code), set()).add(sub_id)
+
+    def specimen(self, number: str) -> LabSpecimen | None:
+        """The clinic's specimen with this number."""
+        if number not in self.loaded_numbers:
+            self.preload({number})
+        return self.specimens.get(number)
+
+    def remember(self, row: dict[str, Any]) -> None:
+        """A result row just committed is now the current one of its (specimen, item, sub-ID)."""
+        self._set_current(row["specimen_number"], row["lab_code"], row["sub_id"],
+                          (row["id"], row["version"], row["lineage_id"], row["value"], row["result_status"],
+                           row["flag"], row["comment"]))
+
+    def order_states(self, order_ids: set[int], new_rows: list[dict[str, Any]]) -> dict[int, str]:
+        """complete or partial for each of these orders once `new_rows` are written: complete when every test of
+        every specimen of the order has a current final (F) or corrected (C) result."""
+        pending: dict[tuple[str, str], dict[str, str]] = {}
+        for row in new_rows:
+            pending.setdefault((row["specimen_number"], row["lab_code"]), {})[row["sub_id"]] = row["result_status"]
+
+        def reported(number: str, lab_code: str) -> bool:
+            new = pending.get((number, lab_code), {})
+            statuses = [new[sub] if sub in new else self.current[(number, lab_code, sub)][4]
+                        for sub in self.sub_ids.get((number, lab_code), set()) | set(new)]
+            return any(status in ("F", "C") for status in statuses)
+
+        return {order_id: "complete" if all(reported(s.specimen_number, item["lab_code"])
+                                            for s in self.order_specimens.get(order_id, ()) for item in s.items)
+                else "partial" for order_id in order_ids}
