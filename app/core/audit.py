@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from app.core.jp import strip_control_chars
 from app.core.models import AccessLogEntry, AuditEntry
+from app.db import utcnow
 
 
 @dataclass(frozen=True)
@@ -131,20 +132,15 @@ def iter_chain_breaks(session: Session, batch: int = 5000) -> Iterator[BrokenLin
                 break
 
 
-def log_access(
-    session: Session, actor: Actor, *, patient_id: int | None, action: str, resource: str
-) -> AccessLogEntry:
-    """Record a look at a patient's record (view, print, export, patient_view, search)."""
+def log_access(session: Session, actor: Actor, *, patient_id: int | None, action: str, resource: str) -> None:
+    """Record a look at a patient's record (view, print, export, patient_view, search) in the session's
+    transaction. A plain INSERT: every screen of a patient writes one, and nothing reads the new row back."""
     if actor.clinic_id is None or actor.user_id is None:
         raise ValueError("access log needs a clinic user")
-    entry = AccessLogEntry(
+    session.execute(insert(AccessLogEntry).values(
         clinic_id=actor.clinic_id, user_id=actor.user_id, patient_id=patient_id, action=action,
         resource=strip_control_chars(resource)[:255], ip_address=actor.ip_address,
-        user_agent=strip_control_chars(actor.user_agent or "")[:255] or None,
-    )
-    session.add(entry)
-    session.flush()
-    return entry
+        user_agent=strip_control_chars(actor.user_agent or "")[:255] or None, accessed_at=utcnow()))
 
 
 def summarize_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:

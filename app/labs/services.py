@@ -9,13 +9,13 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.clinics.services import get_staff
 from app.core.audit import Actor, record_audit
 from app.core.jp import WarekiError, parse_date, strip_control_chars
 from app.core.timeutil import japan_today
-from app.db import get_scoped, scoped, utcnow
+from app.db import scoped, utcnow
 from app.labs.models import LabItem, LabOrder, LabSet, LabSpecimen
 
 MAX_ITEMS = 60
@@ -173,9 +173,10 @@ def list_orders(session: Session, clinic_id: int, patient_id: int, limit: int = 
 
 
 def get_order(session: Session, clinic_id: int, patient_id: int, order_id: int) -> LabOrder | None:
-    """One order of this clinic's patient (None for another clinic's or another patient's)."""
-    order = get_scoped(session, LabOrder, clinic_id, order_id)
-    return order if order is not None and order.patient_id == patient_id else None
+    """One order of this clinic's patient with its specimens, in one query (None for another clinic's or another
+    patient's)."""
+    return session.scalars(scoped(LabOrder, clinic_id).where(LabOrder.id == order_id, LabOrder.patient_id == patient_id)
+                           .options(joinedload(LabOrder.specimens))).unique().first()
 
 
 def find_specimen(session: Session, clinic_id: int, number: str) -> LabSpecimen | None:
