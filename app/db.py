@@ -82,8 +82,9 @@ M = TypeVar("M", bound=ClinicScoped)
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows (all with the same keys) in the session's transaction at the driver's speed: each column's
     conversion runs once per distinct value (a batch repeats its timestamps), then PostgreSQL takes the rows with
-    COPY and SQLite with one executemany. For imports of thousands of rows, where SQLAlchemy's per-row parameter
-    processing costs more than the database; errors surface as SQLAlchemy errors, as with session.execute."""
+    a binary COPY and SQLite with one executemany. For imports of thousands of rows, where SQLAlchemy's per-row
+    parameter processing costs more than the database; errors surface as SQLAlchemy errors, as with
+    session.execute."""
     if not rows:
         return
     connection = session.connection()
@@ -109,19 +110,46 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(name) for name in names)
     if dialect.name == "postgresql":
-        statement = f"COPY {quote(table.name)} ({columns}) FROM STDIN"
-        driver = connection.connection.driver_connection
-        try:
-            with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-                for line in values:
-                    copy.write_row(line)
-        except dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+        _copy_rows(connection, table.name, names, values)
         return
     # Names come from the table's metadata (quoted), values are bound: nothing here is user text.
     marks = ", ".join("?" for _ in names)
     statement = f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})"  # noqa: S608
     connection.exec_driver_sql(statement, [tuple(line) for line in values])
+
+
+_TYPE_OIDS: dict[str, dict[str, int]] = {}
+_JSON_OIDS = {114, 3802}  # json, jsonb: SQLAlchemy hands over their text, which the binary form would encode again
+
+
+def _copy_rows(connection: Any, table_name: str, names: list[str], values: list[list[Any]]) -> None:
+    """COPY rows into a PostgreSQL table, in the binary format (no text to format here or to parse on the server:
+    about a third of the client's time of the text format) unless a column is JSON."""
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    types = _column_type_oids(connection, table_name, names)
+    binary = not _JSON_OIDS & set(types)
+    statement = (f"COPY {quote(table_name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
+                 + (" (FORMAT BINARY)" if binary else ""))
+    driver = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            if binary:
+                copy.set_types(types)
+            for line in values:
+                copy.write_row(line)
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
+
+
+def _column_type_oids(connection: Any, table_name: str, names: list[str]) -> list[int]:
+    """PostgreSQL's type of each column (binary COPY sends values in the column's own binary form), read from the
+    catalogue once per table and process."""
+    if table_name not in _TYPE_OIDS:
+        _TYPE_OIDS[table_name] = dict(connection.execute(text(
+            "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = CAST(:table AS regclass) "
+            "AND attnum > 0 AND NOT attisdropped"), {"table": table_name}).tuples().all())
+    return [_TYPE_OIDS[table_name][name] for name in names]
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:

@@ -14,6 +14,9 @@ from app.db import scoped
 from app.labs.models import LabItem, LabOrder, LabResult, LabSpecimen
 from app.patients.models import Patient
 
+#: Result states that count as reported (final, corrected) when an order's state is worked out.
+FINAL = frozenset({"F", "C"})
+
 
 @dataclass(frozen=True, slots=True)
 class _Item:
@@ -147,11 +150,12 @@ class Batch:
         for row in new_rows:
             pending.setdefault((row["specimen_number"], row["lab_code"]), {})[row["sub_id"]] = row["result_status"]
 
-        def reported(number: str, lab_code: str) -> bool:
+        def reported(number: str, lab_code: str) -> bool:  # runs for every test of every order touched
             new = pending.get((number, lab_code), {})
-            statuses = [new[sub] if sub in new else self.current[(number, lab_code, sub)][4]
-                        for sub in self.sub_ids.get((number, lab_code), set()) | set(new)]
-            return any(status in ("F", "C") for status in statuses)
+            if any(status in FINAL for status in new.values()):
+                return True
+            return any(sub not in new and self.current[(number, lab_code, sub)][4] in FINAL
+                       for sub in self.sub_ids.get((number, lab_code), ()))
 
         return {order_id: "complete" if all(reported(s.specimen_number, item["lab_code"])
                                             for s in self.order_specimens.get(order_id, ()) for item in s.items)

@@ -353,3 +353,24 @@ def test_bulk_insert_refusals_are_sqlalchemy_errors_so_a_group_falls_back_to_sin
         bulk_insert(session, LabResult.__table__, [row])
     session.rollback()
     assert session.scalar(select(func.count()).select_from(LabResult)) == 0
+
+
+def test_bulk_insert_keeps_bytes_text_and_times_exactly(session):
+    """The driver-speed insert (binary COPY on PostgreSQL) stores what it is given: raw bytes with NUL, tab and
+    backslash, text with line breaks and kanji, an aware time, empty and missing values."""
+    from datetime import UTC, datetime
+
+    from app.db import bulk_insert
+
+    desk = make_desk(session)
+    raw = b"MSH|^~\\&|\x00\t\r\n\x1b$B6e\x1b(B"
+    received = datetime(2026, 11, 29, 3, 4, 5, 123456, tzinfo=UTC)
+    bulk_insert(session, LabMessage.__table__, [{
+        "id": 4242, "clinic_id": desk["clinic"].id, "source": "file", "filename": "a\tb\\c.hl7", "raw": raw,
+        "sha256": "0" * 64, "status": "received", "received_at": received, "codec": "", "message_type": "",
+        "control_key": "", "error": "一行目\n二行目\t本・図・奥", "result_count": 0}])
+    session.commit()
+    session.expire_all()
+    stored = session.get(LabMessage, 4242)
+    assert (stored.raw, stored.filename, stored.error) == (raw, "a\tb\\c.hl7", "一行目\n二行目\t本・図・奥")
+    assert stored.received_at == received and stored.patient_id is None and stored.imported_at is None
