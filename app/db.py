@@ -107,11 +107,11 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
                     converted = seen[value] = processor(value)
                 line[position] = converted
         values.append(line)
-    quote = dialect.identifier_preparer.quote
-    columns = ", ".join(quote(name) for name in names)
     if dialect.name == "postgresql":
         _copy_rows(connection, table.name, names, values)
         return
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in names)
     # Names come from the table's metadata (quoted), values are bound: nothing here is user text.
     marks = ", ".join("?" for _ in names)
     statement = f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})"  # noqa: S608

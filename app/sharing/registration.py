@@ -122,24 +122,23 @@ def queue_lab_results(session: Session, clinic_id: int, result_ids: list[int], s
     shareable = (LabResult.jlac10 != "") & LabResult.result_status.in_(("F", "C")) & (LabResult.collected_on >= since)
     handled: set[int] = set()
     if superseded:  # corrections are few: only their rows are read in full
-        previous = {r.lineage_id: r for r in _lab_results(session, clinic_id, superseded)}
-        for result, ok in _lab_results(session, clinic_id, result_ids, LabResult.version > 1, with_column=shareable):
+        previous = {r.lineage_id: r for r, _ok in _lab_results(session, clinic_id, superseded, shareable)}
+        for result, ok in _lab_results(session, clinic_id, result_ids, shareable, LabResult.version > 1):
             old = previous.get(result.lineage_id)
             if old is not None and replace_registered(session, old, result, withdraw=not ok) is not None:
                 handled.add(result.id)
-    for result in _lab_results(session, clinic_id, result_ids, shareable):
-        if result.id not in handled:
+    for result, ok in _lab_results(session, clinic_id, result_ids, shareable):
+        if ok and result.id not in handled:
             record_confirmed(session, result)
 
 
-def _lab_results(session: Session, clinic_id: int, ids: list[int], *where: Any, with_column: Any = None) -> list[Any]:
-    """The clinic's lab results with these ids (500 at a time: an import's ids are thousands) that match `where`;
-    (result, value) pairs when `with_column` is given."""
+def _lab_results(session: Session, clinic_id: int, ids: list[int], shareable: Any, *where: Any) -> list[Any]:
+    """(result, shareable) for the clinic's lab results with these ids that match `where` (500 ids a query: an
+    import writes thousands)."""
     found: list[Any] = []
     for start in range(0, len(ids), 500):
-        query = select(LabResult) if with_column is None else select(LabResult, with_column)
-        query = query.where(LabResult.clinic_id == clinic_id, LabResult.id.in_(ids[start:start + 500]), *where)
-        found += session.scalars(query) if with_column is None else session.execute(query).tuples()
+        found += session.execute(select(LabResult, shareable).where(
+            LabResult.clinic_id == clinic_id, LabResult.id.in_(ids[start:start + 500]), *where)).tuples()
     return found
 
 
