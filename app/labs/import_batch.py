@@ -75,6 +75,10 @@ class Batch:
 
     def __init__(self, session: Session, clinic_id: int, master: ItemMaster) -> None:
         self.session, self.clinic_id, self.master = session, clinic_id, master
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop everything read or remembered (after a rolled-back group: read again from the database)."""
         self.patients: dict[str, Patient | None] = {}
         self.specimens: dict[str, LabSpecimen | None] = {}
         self.orders: dict[str, LabOrder | None] = {}

@@ -249,7 +249,7 @@ def _write(session: Session, batch: Batch, group: list[PendingMessage], clinic_c
         if len(group) == 1:  # nothing to tell apart
             _fail(session, group[0], clinic_code)
             return
-    batch.__init__(session, batch.clinic_id, batch.master)  # type: ignore[misc]
+    batch.forget()
     for single in group:
         if single.outcome is not None and single.error is None:
             continue  # a duplicate: its state is written with the others below
