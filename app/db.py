@@ -14,6 +14,7 @@ from sqlalchemy import (
     MetaData,
     Select,
     Table,
+    bindparam,
     create_engine,
     event,
     false,
@@ -118,6 +119,42 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     connection.exec_driver_sql(statement, [tuple(line) for line in values])
 
 
+def bulk_update(session: Session, table: Table, rows: list[dict[str, Any]], key: str = "id") -> None:
+    """Update many rows of a table, each found by `key` (every row has the same keys), in the session's
+    transaction: PostgreSQL in ONE statement (UPDATE … FROM unnest of an array per column; an UPDATE per row costs
+    the server a statement each, ~100 µs), SQLite with one executemany."""
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    names = list(rows[0])
+    others = [name for name in names if name != key]
+    if dialect.name == "postgresql":
+        types = _column_type_names(connection, table.name)
+        # Names and types come from the table's metadata and the catalogue (quoted), values are bound arrays.
+        arrays = ", ".join(f"CAST(:{name} AS {types[name]}[])" for name in names)
+        assignments = ", ".join(f"{quote(name)} = source.{quote(name)}" for name in others)
+        connection.execute(text(
+            f"UPDATE {quote(table.name)} AS target SET {assignments} FROM unnest({arrays}) "  # noqa: S608
+            f"AS source({', '.join(quote(name) for name in names)}) WHERE target.{quote(key)} = source.{quote(key)}"),
+            {name: [row[name] for row in rows] for name in names})
+        return
+    connection.execute(update(table).where(table.c[key] == bindparam(f"b_{key}")).values(
+        {name: bindparam(name) for name in others}), [{**row, f"b_{key}": row[key]} for row in rows])
+
+
+def _column_type_names(connection: Any, table_name: str) -> dict[str, str]:
+    """PostgreSQL's name of each column's type (e.g. character varying, timestamp with time zone), read from the
+    catalogue once per table and process."""
+    if table_name not in _TYPE_NAMES:
+        _TYPE_NAMES[table_name] = dict(connection.execute(text(
+            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = CAST(:table AS regclass) "
+            "AND attnum > 0 AND NOT attisdropped"), {"table": table_name}).tuples().all())
+    return _TYPE_NAMES[table_name]
+
+
+_TYPE_NAMES: dict[str, dict[str, str]] = {}
 _TYPE_OIDS: dict[str, dict[str, int]] = {}
 _JSON_OIDS = {114, 3802}  # json, jsonb: SQLAlchemy hands over their text, which the binary form would encode again
 

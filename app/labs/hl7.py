@@ -86,7 +86,7 @@ def unescape(text: str) -> str:
             .replace("\\.br\\", "\n").replace("\\E\\", "\\"))
 
 
-@dataclass
+@dataclass(slots=True)
 class Segment:
     """One segment: its name and fields (field n of the standard is fields[n]; MSH is numbered as HL7 does)."""
 
@@ -133,6 +133,7 @@ class HL7SyntaxError(ValueError):
 
 
 SEGMENT_NAME = re.compile(r"^[A-Z][A-Z0-9]{2}$")
+_CHECKED_NAMES: set[str] = set()  # segment names already found well-formed (a set lookup instead of the pattern)
 
 
 def split_message(data: bytes) -> Message:
@@ -155,8 +156,11 @@ def split_message(data: bytes) -> Message:
     for number, line in enumerate(lines, start=1):
         parts = line.split("|")
         name = parts[0]
-        if not SEGMENT_NAME.match(name):
-            raise HL7SyntaxError(f"{number}行目: セグメント名「{name[:10]}」が正しくありません")
+        if name not in _CHECKED_NAMES:
+            if not SEGMENT_NAME.match(name):
+                raise HL7SyntaxError(f"{number}行目: セグメント名「{name[:10]}」が正しくありません")
+            if len(_CHECKED_NAMES) < 1000:
+                _CHECKED_NAMES.add(name)
         if name == "MSH":
             parts = ["MSH", "|", *parts[1:]]  # MSH-1 is the field separator itself: keep HL7's numbering
         segments.append(Segment(name, parts, number))

@@ -4,10 +4,11 @@ writes (app.labs.importer and app.labs.import_writing)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from app.db import scoped
@@ -32,6 +33,17 @@ class _Item:
     def reference_for(self, sex: str) -> str:
         """The reference range for a patient's sex."""
         return self.ref_female if sex == "F" else self.ref_male
+
+
+@dataclass(frozen=True, slots=True)
+class SpecimenRecord:
+    """A specimen as an import needs it: its number, order, patient and the lab codes of its tests (read for
+    thousands of specimens an import: plain values, not ORM objects)."""
+
+    specimen_number: str
+    order_id: int
+    patient_id: int
+    lab_codes: tuple[str, ...]
 
 
 class ItemMaster:
@@ -80,9 +92,10 @@ class Batch:
     def forget(self) -> None:
         """Drop everything read or remembered (after a rolled-back group: read again from the database)."""
         self.patients: dict[str, Patient | None] = {}
-        self.specimens: dict[str, LabSpecimen | None] = {}
+        self.specimens: dict[str, SpecimenRecord] = {}
         self.orders: dict[str, LabOrder | None] = {}
-        self.order_specimens: dict[int, list[LabSpecimen]] = {}
+        self.order_specimens: dict[int, list[SpecimenRecord]] = {}
+        self._lab_codes: dict[str, tuple[str, ...]] = {}  # the lab codes of each specimen's tests, by their JSON
         self.current: dict[tuple[str, str, str], tuple] = {}
         #: The sub-IDs with a current result, per (specimen number, lab code).
         self.sub_ids: dict[tuple[str, str], set[str]] = {}
@@ -101,7 +114,7 @@ class Batch:
             order = self.orders[number] = self.session.scalar(
                 scoped(LabOrder, self.clinic_id).where(LabOrder.order_number == number))
             if order is not None:
-                self._add_specimens(order.specimens)
+                self._read_specimens(LabSpecimen.order_id == order.id)
         return self.orders[number]
 
     def preload(self, numbers: set[str]) -> None:
@@ -109,33 +122,43 @@ class Batch:
         all of them (a query for each 500 numbers)."""
         wanted = sorted(n for n in numbers if n and n not in self.loaded_numbers)
         for start in range(0, len(wanted), 500):
-            chunk = wanted[start:start + 500]
-            their_orders = select(LabSpecimen.order_id).where(LabSpecimen.clinic_id == self.clinic_id,
-                                                              LabSpecimen.specimen_number.in_(chunk))
-            self._add_specimens(list(self.session.scalars(scoped(LabSpecimen, self.clinic_id)
-                                                          .where(LabSpecimen.order_id.in_(their_orders)))))
+            self._read_specimens(LabSpecimen.order_id.in_(
+                select(LabSpecimen.order_id).where(LabSpecimen.clinic_id == self.clinic_id,
+                                                   LabSpecimen.specimen_number.in_(wanted[start:start + 500]))))
         self.loaded_numbers.update(wanted)  # the numbers not found are known not to exist
 
-    def _add_specimens(self, specimens: list[LabSpecimen]) -> None:
-        new = [s for s in specimens if s.specimen_number not in self.loaded_numbers]
-        for specimen in new:
-            self.specimens[specimen.specimen_number] = specimen
-            self.order_specimens.setdefault(specimen.order_id, []).append(specimen)
-        numbers = sorted(s.specimen_number for s in new)
-        for start in range(0, len(numbers), 500):
+    def _read_specimens(self, where: Any) -> None:
+        """Read the clinic's specimens matching `where` that are not read yet, and their current results."""
+        new = []
+        # The tests are read as JSON text and decoded once per distinct text: the specimens of an order set share
+        # the same list, and decoding each one's costs more than reading it.
+        for number, order_id, patient_id, items_text in self.session.execute(
+                select(LabSpecimen.specimen_number, LabSpecimen.order_id, LabSpecimen.patient_id,
+                       cast(LabSpecimen.items, Text)).where(LabSpecimen.clinic_id == self.clinic_id, where)):
+            if number in self.loaded_numbers or number in self.specimens:
+                continue
+            lab_codes = self._lab_codes.get(items_text)
+            if lab_codes is None:
+                lab_codes = self._lab_codes[items_text] = tuple(i["lab_code"] for i in json.loads(items_text))
+            specimen = SpecimenRecord(number, order_id, patient_id, lab_codes)
+            self.specimens[number] = specimen
+            self.order_specimens.setdefault(order_id, []).append(specimen)
+            new.append(number)
+        new.sort()
+        for start in range(0, len(new), 500):
             for row in self.session.execute(select(
                     LabResult.specimen_number, LabResult.lab_code, LabResult.sub_id, LabResult.id, LabResult.version,
                     LabResult.lineage_id, LabResult.value, LabResult.result_status, LabResult.flag, LabResult.comment)
                     .where(LabResult.clinic_id == self.clinic_id, LabResult.superseded_at.is_(None),
-                           LabResult.specimen_number.in_(numbers[start:start + 500]))):
+                           LabResult.specimen_number.in_(new[start:start + 500]))):
                 self._set_current(row[0], row[1], row[2], tuple(row[3:]))
-        self.loaded_numbers.update(numbers)
+        self.loaded_numbers.update(new)
 
     def _set_current(self, number: str, lab_code: str, sub_id: str, values: tuple) -> None:
         self.current[(number, lab_code, sub_id)] = values
         self.sub_ids.setdefault((number, lab_code), set()).add(sub_id)
 
-    def specimen(self, number: str) -> LabSpecimen | None:
+    def specimen(self, number: str) -> SpecimenRecord | None:
         """The clinic's specimen with this number."""
         if number not in self.loaded_numbers:
             self.preload({number})
@@ -161,6 +184,6 @@ class Batch:
             return any(sub not in new and self.current[(number, lab_code, sub)][4] in FINAL
                        for sub in self.sub_ids.get((number, lab_code), ()))
 
-        return {order_id: "complete" if all(reported(s.specimen_number, item["lab_code"])
-                                            for s in self.order_specimens.get(order_id, ()) for item in s.items)
+        return {order_id: "complete" if all(reported(s.specimen_number, lab_code)
+                                            for s in self.order_specimens.get(order_id, ()) for lab_code in s.lab_codes)
                 else "partial" for order_id in order_ids}

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -31,7 +31,13 @@ from app.labs.hl7 import (
     split_message,
 )
 from app.labs.import_batch import Batch, ItemMaster
-from app.labs.import_writing import ImportOutcome, PendingMessage, write_group
+from app.labs.import_writing import (
+    BackgroundWriter,
+    ImportOutcome,
+    PendingMessage,
+    plan_group,
+    write_group,
+)
 from app.labs.models import LabMessage
 from app.labs.result_reading import (
     ImportRefused,
@@ -92,14 +98,11 @@ def _prepare(batch: Batch, pending: PendingMessage, clinic_code: str, seen_contr
                                         build_ack(exc.ack_code, str(exc), pending.message, clinic_code))
 
 
-def _mark_imported(batch: Batch, done: list[PendingMessage], clinic_code: str) -> None:
-    """After a group's commit: each imported message's outcome and ACK, and its results become the current ones
-    that later messages of this import are compared with."""
+def _mark_imported(done: list[PendingMessage], clinic_code: str) -> None:
+    """After a group's commit: each imported message's outcome and ACK."""
     for p in done:
         p.outcome = ImportOutcome(True, "imported", p.message_id, "", build_ack("AA", "", p.message, clinic_code),
                                   len(p.inserts))
-        for row in p.inserts:
-            batch.remember(row)
 
 
 def build_ack(code: str, text: str, message: Message | None, clinic_code: str) -> bytes:
@@ -206,11 +209,48 @@ def _import_messages(session: Session, clinic_id: int, payloads: list[tuple[byte
     return [p.outcome for p in pending]  # type: ignore[misc]
 
 
+#: Messages a group when groups are written in the background: small groups keep both cores busy (the first group
+#: is read with nothing to write beside it, the last written with nothing left to read).
+BACKGROUND_GROUP_SIZE = 100
+
+
 def _check_and_write(session: Session, batch: Batch, todo: list[PendingMessage], imported_controls: set[str],
                      clinic_code: str, source: str, group_size: int) -> None:
-    """Check the messages in order and write them a group at a time. A message that reports on a result of the
-    group being gathered waits for that group to be written, so that it is compared with what is in the database;
-    a control id seen earlier in this import is a duplicate."""
+    """Check the messages in order and write them a group at a time. On PostgreSQL a drop of several groups is
+    written by a BackgroundWriter while the next group is checked; if the database refuses a group, what was not
+    written is checked and written again here, group by group, as without it."""
+    bind = session.get_bind()
+    if not (isinstance(bind, Engine) and bind.dialect.name == "postgresql" and len(todo) > group_size):
+        _gather(session, batch, todo, imported_controls, clinic_code,
+                lambda group: _write(session, batch, group, clinic_code, source), group_size)
+        return
+    writer = BackgroundWriter(bind, batch.clinic_id, source)
+    try:
+        left = _gather(session, batch, todo, imported_controls, clinic_code,
+                       lambda group: writer.submit(plan_group(session, batch, group)),
+                       min(group_size, BACKGROUND_GROUP_SIZE), stop=lambda: writer.stopped)
+    finally:
+        writer.close()
+    for plan in writer.written:
+        _mark_imported(plan.done, clinic_code)
+    again = [p for plan in writer.unwritten for p in plan.group] + left
+    if again:
+        # The batch counted the unwritten groups' results as current: read again what the database holds.
+        batch.forget()
+        for p in again:
+            p.inserts, p.superseded, p.outcome, p.error = [], [], None, None
+        imported_controls = imported_controls | {p.control_key for plan in writer.written for p in plan.done}
+        _gather(session, batch, again, imported_controls, clinic_code,
+                lambda group: _write(session, batch, group, clinic_code, source), group_size)
+
+
+def _gather(session: Session, batch: Batch, todo: list[PendingMessage], imported_controls: set[str],
+            clinic_code: str, write: Callable[[list[PendingMessage]], None], group_size: int,
+            stop: Callable[[], bool] = lambda: False) -> list[PendingMessage]:
+    """Check the messages in order and hand them to `write` a group at a time; the messages not written when
+    `stop` says so (the group being gathered and the ones after it). A message that reports on a result of the
+    group being gathered waits for that group to be handed over, so that it is compared with the result as
+    written; a control id seen earlier in this import is a duplicate."""
     group: list[PendingMessage] = []
     touched: set[tuple[str, str, str]] = set()  # result keys of the group being gathered
     seen_controls: set[str] = set()
@@ -218,17 +258,19 @@ def _check_and_write(session: Session, batch: Batch, todo: list[PendingMessage],
     def flush() -> None:
         nonlocal group, touched
         if group:
-            _write(session, batch, group, clinic_code, source)
+            write(group)
         group, touched = [], set()
 
-    for p in todo:
+    for position, p in enumerate(todo):
+        if stop():
+            return group + todo[position:]
         _prepare(batch, p, clinic_code, seen_controls)
         if p.error is None and (p.control_key in imported_controls or p.control_key in seen_controls):
             p.outcome = ImportOutcome(True, "duplicate", p.message_id, "同じ制御IDのメッセージを受信済みです",
                                       build_ack("AA", "受信済み（重複）", p.message, clinic_code), duplicate=True)
         elif p.error is None:
             keys = {(r.values["specimen_number"], r.values["lab_code"], r.values["sub_id"]) for r in p.rows}
-            if keys & touched:  # a later report on a result of this group: write the group first
+            if keys & touched:  # a later report on a result of this group: hand the group over first
                 flush()
             _changes(batch, p, utcnow())
             touched |= keys
@@ -237,19 +279,23 @@ def _check_and_write(session: Session, batch: Batch, todo: list[PendingMessage],
         if len(group) >= group_size:
             flush()
     flush()
+    return []
 
 
 def _write(session: Session, batch: Batch, group: list[PendingMessage], clinic_code: str, source: str) -> None:
     """Write a group and mark its messages imported; when the database refuses the group, write its messages
     again one at a time so that only the culprit is kept as failed."""
     try:
-        _mark_imported(batch, write_group(session, batch, group, source), clinic_code)
+        plan = plan_group(session, batch, group)
+        write_group(session, batch.clinic_id, plan, source)
+        _mark_imported(plan.done, clinic_code)
         return
-    except SQLAlchemyError:  # rolled back by write_group
+    except SQLAlchemyError:
+        session.rollback()  # write_group has rolled back; this is for a failure while planning (SQLite's id lock)
+        batch.forget()  # the group's results were counted as current
         if len(group) == 1:  # nothing to tell apart
             _fail(session, group[0], clinic_code)
             return
-    batch.forget()
     for single in group:
         if single.outcome is not None and single.error is None:
             continue  # a duplicate: its state is written with the others below
@@ -258,12 +304,15 @@ def _write(session: Session, batch: Batch, group: list[PendingMessage], clinic_c
         if single.error is None:
             _changes(batch, single, utcnow())
         try:
-            _mark_imported(batch, write_group(session, batch, [single], source), clinic_code)
+            plan = plan_group(session, batch, [single])
+            write_group(session, batch.clinic_id, plan, source)
+            _mark_imported(plan.done, clinic_code)
         except SQLAlchemyError:
+            batch.forget()
             _fail(session, single, clinic_code)
     duplicates = [p for p in group if p.outcome is not None and p.outcome.duplicate]
     if duplicates:
-        write_group(session, batch, duplicates, source)
+        write_group(session, batch.clinic_id, plan_group(session, batch, duplicates), source)
 
 
 def _imported_controls(session: Session, clinic_id: int, pending: list[PendingMessage]) -> set[str]:

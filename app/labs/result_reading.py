@@ -15,8 +15,8 @@ from app.core.jp import search_key
 from app.core.timeutil import JST
 from app.db import utcnow
 from app.labs.hl7 import Message, Segment, timestamp, unescape
-from app.labs.import_batch import Batch
-from app.labs.models import LabOrder, LabSpecimen
+from app.labs.import_batch import Batch, SpecimenRecord
+from app.labs.models import LabOrder
 from app.patients.models import Patient
 
 #: HL7 v2.5 abstract message structures, as regular expressions over the segment names (each followed by a
@@ -207,7 +207,7 @@ def result_rows(batch: Batch, patient: Patient, kind: str, groups: list[ResultGr
     for group in groups:
         spm = group.spm
         number = (spm.component(2, 1) or spm.component(2, 2)) if spm else ""
-        specimen: LabSpecimen | None = None
+        specimen: SpecimenRecord | None = None
         order: LabOrder | None = None
         if number:
             specimen = batch.specimen(number)
@@ -247,7 +247,7 @@ def result_rows(batch: Batch, patient: Patient, kind: str, groups: list[ResultGr
                 raise refuse(f"{_where(obx)}: 採取日時（OBX-14・SPM-17・OBR-7）がありません")
             target = specimen
             if target is None and order is not None:
-                target = next((s for s in order.specimens if any(i["lab_code"] == item.lab_code for i in s.items)),
+                target = next((s for s in batch.order_specimens.get(order.id, ()) if item.lab_code in s.lab_codes),
                               None)
             units = _components(fields[6])
             unit = (units[1] if len(units) > 1 else "") or units[0] or item.unit
