@@ -86,6 +86,12 @@ def unescape(text: str) -> str:
             .replace("\\.br\\", "\n").replace("\\E\\", "\\"))
 
 
+def components(field_text: str) -> list[str]:
+    """The unescaped components of a field's first repetition (what Segment.component reads one at a time)."""
+    parts = field_text.split("~", 1)[0].split("^")
+    return [unescape(part) for part in parts] if "\\" in field_text else parts
+
+
 @dataclass(slots=True)
 class Segment:
     """One segment: its name and fields (field n of the standard is fields[n]; MSH is numbered as HL7 does)."""

@@ -11,7 +11,8 @@ from typing import Any
 from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
-from app.db import scoped
+from app.db import among, scoped
+from app.labs.hl7 import components
 from app.labs.models import LabItem, LabOrder, LabResult, LabSpecimen
 from app.patients.models import Patient
 
@@ -55,8 +56,17 @@ class ItemMaster:
         self.by_lab_code = {i.lab_code: i for i in items}
         self.by_jlac10 = {i.jlac10: i for i in items}
         self.by_prefix: dict[str, list[_Item]] = {}
+        self._by_field: dict[str, _Item | None] = {}
         for item in items:
             self.by_prefix.setdefault(item.jlac10[:12], []).append(item)
+
+    def find_field(self, field_text: str) -> _Item | None:
+        """find_code for OBX-3 as received, remembered by its text (a drop repeats the same few hundred codes)."""
+        if field_text not in self._by_field:
+            if len(self._by_field) > 20_000:
+                self._by_field.clear()
+            self._by_field[field_text] = self.find_code(components(field_text))
+        return self._by_field[field_text]
 
     def find_code(self, parts: list[str]) -> _Item | None:
         """The master item OBX-3 (split into its unescaped components) names: JLAC10, else the lab's local code,
@@ -123,8 +133,8 @@ class Batch:
         wanted = sorted(n for n in numbers if n and n not in self.loaded_numbers)
         for start in range(0, len(wanted), 500):
             self._read_specimens(LabSpecimen.order_id.in_(
-                select(LabSpecimen.order_id).where(LabSpecimen.clinic_id == self.clinic_id,
-                                                   LabSpecimen.specimen_number.in_(wanted[start:start + 500]))))
+                select(LabSpecimen.order_id).where(LabSpecimen.clinic_id == self.clinic_id, among(
+                    self.session, LabSpecimen.specimen_number, wanted[start:start + 500]))))
         self.loaded_numbers.update(wanted)  # the numbers not found are known not to exist
 
     def _read_specimens(self, where: Any) -> None:
@@ -164,24 +174,29 @@ class Batch:
             self.preload({number})
         return self.specimens.get(number)
 
-    def remember(self, row: dict[str, Any]) -> None:
-        """A result row just committed is now the current one of its (specimen, item, sub-ID)."""
-        self._set_current(row["specimen_number"], row["lab_code"], row["sub_id"],
-                          (row["id"], row["version"], row["lineage_id"], row["value"], row["result_status"],
-                           row["flag"], row["comment"]))
+    def remember(self, rows: list[dict[str, Any]]) -> None:
+        """Result rows about to be written become the current ones of their (specimen, item, sub-ID)."""
+        current, sub_ids = self.current, self.sub_ids
+        for row in rows:
+            number, lab_code, sub_id = row["specimen_number"], row["lab_code"], row["sub_id"]
+            current[(number, lab_code, sub_id)] = (row["id"], row["version"], row["lineage_id"], row["value"],
+                                                   row["result_status"], row["flag"], row["comment"])
+            subs = sub_ids.get((number, lab_code))
+            if subs is None:
+                sub_ids[(number, lab_code)] = {sub_id}
+            else:
+                subs.add(sub_id)
 
     def order_states(self, order_ids: set[int], new_rows: list[dict[str, Any]]) -> dict[int, str]:
         """complete or partial for each of these orders once `new_rows` are written: complete when every test of
         every specimen of the order has a current final (F) or corrected (C) result."""
-        pending: dict[tuple[str, str], dict[str, str]] = {}
-        for row in new_rows:
-            pending.setdefault((row["specimen_number"], row["lab_code"]), {})[row["sub_id"]] = row["result_status"]
+        final_now = {(row["specimen_number"], row["lab_code"]) for row in new_rows if row["result_status"] in FINAL}
+        replaced = {(row["specimen_number"], row["lab_code"], row["sub_id"]) for row in new_rows}
 
         def reported(number: str, lab_code: str) -> bool:  # runs for every test of every order touched
-            new = pending.get((number, lab_code), {})
-            if any(status in FINAL for status in new.values()):
+            if (number, lab_code) in final_now:
                 return True
-            return any(sub not in new and self.current[(number, lab_code, sub)][4] in FINAL
+            return any((number, lab_code, sub) not in replaced and self.current[(number, lab_code, sub)][4] in FINAL
                        for sub in self.sub_ids.get((number, lab_code), ()))
 
         return {order_id: "complete" if all(reported(s.specimen_number, lab_code)

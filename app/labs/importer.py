@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -20,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.core.timeutil import JST
-from app.db import bulk_insert, reserve_ids, scoped, utcnow
+from app.db import among, bulk_insert, reserve_ids, scoped, utcnow
 from app.labs.hl7 import (
     CHARSET_FIELDS,
     ISO2022,
@@ -56,24 +57,23 @@ GROUP_SIZE = 500
 
 
 def _changes(batch: Batch, pending: PendingMessage, now: datetime) -> None:
-    """The rows to insert and the versions they supersede (a report identical to the current one adds nothing)."""
+    """The rows to insert and the versions they supersede (a report identical to the current one adds nothing).
+    The message's rows become the rows to insert: what the message itself says is filled in here."""
+    clinic_id, patient_id, message_id = batch.clinic_id, pending.patient.id, pending.message_id  # type: ignore[union-attr]
+    current = batch.current
     for row in pending.rows:
-        values = row.values
-        key = (values["specimen_number"], values["lab_code"], values["sub_id"])
-        old = batch.current.get(key)
-        base = {**values, "clinic_id": batch.clinic_id, "patient_id": pending.patient.id,  # type: ignore[union-attr]
-                "message_id": pending.message_id, "recorded_at": now, "recorded_by_name": "検査会社",
-                "retracted": values["result_status"] == "D", "version": 1, "lineage_id": None, "change_reason": "",
-                "superseded_at": None, "recorded_by_id": None}
+        old = current.get((row["specimen_number"], row["lab_code"], row["sub_id"]))
         if old is not None:
             old_id, old_version, old_lineage, old_value, old_status, old_flag, old_comment = old
-            if (old_value, old_status, old_flag, old_comment) == (values["value"], values["result_status"],
-                                                                   values["flag"], values["comment"]):
+            if (old_value, old_status, old_flag, old_comment) == (row["value"], row["result_status"], row["flag"],
+                                                                   row["comment"]):
                 continue  # the same result reported again (a cumulative report): nothing new
-            base.update(version=old_version + 1, lineage_id=old_lineage or old_id,
-                        change_reason=CHANGE_REASONS.get(values["result_status"], "再報告"))
+            row.update(version=old_version + 1, lineage_id=old_lineage or old_id,
+                       change_reason=CHANGE_REASONS.get(row["result_status"], "再報告"))
             pending.superseded.append(old_id)
-        pending.inserts.append(base)
+        row["clinic_id"], row["patient_id"], row["message_id"], row["recorded_at"] = (clinic_id, patient_id,
+                                                                                      message_id, now)
+        pending.inserts.append(row)
 
 
 def _prepare(batch: Batch, pending: PendingMessage, clinic_code: str, seen_controls: set[str]) -> None:
@@ -95,14 +95,14 @@ def _prepare(batch: Batch, pending: PendingMessage, clinic_code: str, seen_contr
     except ImportRefused as exc:
         pending.error = exc
         pending.outcome = ImportOutcome(False, "failed", pending.message_id, str(exc),
-                                        build_ack(exc.ack_code, str(exc), pending.message, clinic_code))
+                                        partial(build_ack, exc.ack_code, str(exc), pending.message, clinic_code))
 
 
 def _mark_imported(done: list[PendingMessage], clinic_code: str) -> None:
     """After a group's commit: each imported message's outcome and ACK."""
     for p in done:
-        p.outcome = ImportOutcome(True, "imported", p.message_id, "", build_ack("AA", "", p.message, clinic_code),
-                                  len(p.inserts))
+        p.outcome = ImportOutcome(True, "imported", p.message_id, "",
+                                  partial(build_ack, "AA", "", p.message, clinic_code), len(p.inserts))
 
 
 def build_ack(code: str, text: str, message: Message | None, clinic_code: str) -> bytes:
@@ -130,7 +130,7 @@ def _store_raw(session: Session, clinic_id: int, pending: list[PendingMessage], 
     known: dict[str, LabMessage] = {}
     for start in range(0, len(digests), 500):
         for row in session.scalars(scoped(LabMessage, clinic_id).where(
-                LabMessage.sha256.in_(digests[start:start + 500]))):
+                among(session, LabMessage.sha256, digests[start:start + 500]))):
             known[row.sha256] = row
     new_rows: list[dict[str, Any]] = []
     first_of: dict[str, PendingMessage] = {}
@@ -139,7 +139,7 @@ def _store_raw(session: Session, clinic_id: int, pending: list[PendingMessage], 
         if stored is not None and stored.status in ("imported", "duplicate"):
             p.message_id = stored.id
             p.outcome = ImportOutcome(True, stored.status, stored.id, "",
-                                      build_ack("AA", "受信済み（重複）", _try_split(p.data), clinic_code),
+                                      partial(_duplicate_ack, p.data, clinic_code),
                                       duplicate=True)
         elif stored is not None:
             p.message_id = stored.id  # failed before: try again with today's master and patients
@@ -160,7 +160,7 @@ def _store_raw(session: Session, clinic_id: int, pending: list[PendingMessage], 
         if p.message_id == -1:
             p.message_id = first_of[digest].message_id
             p.outcome = ImportOutcome(True, "duplicate", p.message_id, "",
-                                      build_ack("AA", "受信済み（重複）", _try_split(p.data), clinic_code),
+                                      partial(_duplicate_ack, p.data, clinic_code),
                                       duplicate=True)
 
 
@@ -195,6 +195,53 @@ def _import_messages(session: Session, clinic_id: int, payloads: list[tuple[byte
     clinic_code = clinic.institution_code if clinic else ""
     pending = [PendingMessage(index, data, filename) for index, (data, filename) in enumerate(payloads)]
     _store_raw(session, clinic_id, pending, source, clinic_code)
+    batch, todo, imported_controls = _read_for(session, clinic_id, pending, master)
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql" and len(todo) > group_size:
+        _write_in_background(session, bind, batch, todo, imported_controls, clinic_code, source, group_size)
+    else:
+        _gather(session, batch, todo, imported_controls, clinic_code,
+                lambda group: _write(session, batch, group, clinic_code, source), group_size)
+    return [p.outcome for p in pending]  # type: ignore[misc]
+
+
+def _write_in_background(session: Session, engine: Engine, batch: Batch, todo: list[PendingMessage],
+                         imported_controls: set[str], clinic_code: str, source: str, group_size: int) -> None:
+    """Check the messages group by group while a BackgroundWriter writes the groups checked before (PostgreSQL:
+    a drop of several groups). If the database refuses a group, what was not written is checked and written again
+    here, group by group, as without the writer."""
+    writer = BackgroundWriter(engine, batch.clinic_id, source)
+    try:
+        left = _gather(session, batch, todo, imported_controls, clinic_code,
+                       lambda group: writer.submit(plan_group(session, batch, group)),
+                       min(group_size, BACKGROUND_GROUP_SIZE), stop=lambda: writer.stopped,
+                       first_group_size=min(group_size, BACKGROUND_FIRST_GROUP_SIZE))
+    finally:
+        writer.close()
+    for plan in writer.written:
+        _mark_imported(plan.done, clinic_code)
+    again = [p for plan in writer.unwritten for p in plan.group] + left
+    if again:
+        # The batch counted the unwritten groups' results as current: it reads again what the database holds.
+        batch.forget()
+        for p in again:
+            p.inserts, p.superseded, p.outcome, p.error = [], [], None, None
+        imported_controls = imported_controls | {p.control_key for plan in writer.written for p in plan.done}
+        _gather(session, batch, again, imported_controls, clinic_code,
+                lambda group: _write(session, batch, group, clinic_code, source), group_size)
+
+
+#: Messages a group when groups are written in the background: small groups keep both cores busy (the first group
+#: is read with nothing to write beside it, the last written with nothing left to read); the first is smaller still,
+#: so that the writer starts early.
+BACKGROUND_GROUP_SIZE = 250
+BACKGROUND_FIRST_GROUP_SIZE = 50
+
+
+def _read_for(session: Session, clinic_id: int, pending: list[PendingMessage],
+              master: ItemMaster | None) -> tuple[Batch, list[PendingMessage], set[str]]:
+    """Split the messages still to import and read what they need, once for all: the batch (specimens and their
+    results), the messages to import and the control ids imported before."""
     batch = Batch(session, clinic_id, master or ItemMaster(session))
     todo = [p for p in pending if p.outcome is None]
     for p in todo:
@@ -205,60 +252,26 @@ def _import_messages(session: Session, clinic_id: int, payloads: list[tuple[byte
         if p.message is not None:
             numbers.update(s.component(2, 1) or s.component(2, 2) for s in p.message.segments if s.name == "SPM")
     batch.preload(numbers)
-    _check_and_write(session, batch, todo, imported_controls, clinic_code, source, group_size)
-    return [p.outcome for p in pending]  # type: ignore[misc]
-
-
-#: Messages a group when groups are written in the background: small groups keep both cores busy (the first group
-#: is read with nothing to write beside it, the last written with nothing left to read).
-BACKGROUND_GROUP_SIZE = 100
-
-
-def _check_and_write(session: Session, batch: Batch, todo: list[PendingMessage], imported_controls: set[str],
-                     clinic_code: str, source: str, group_size: int) -> None:
-    """Check the messages in order and write them a group at a time. On PostgreSQL a drop of several groups is
-    written by a BackgroundWriter while the next group is checked; if the database refuses a group, what was not
-    written is checked and written again here, group by group, as without it."""
-    bind = session.get_bind()
-    if not (isinstance(bind, Engine) and bind.dialect.name == "postgresql" and len(todo) > group_size):
-        _gather(session, batch, todo, imported_controls, clinic_code,
-                lambda group: _write(session, batch, group, clinic_code, source), group_size)
-        return
-    writer = BackgroundWriter(bind, batch.clinic_id, source)
-    try:
-        left = _gather(session, batch, todo, imported_controls, clinic_code,
-                       lambda group: writer.submit(plan_group(session, batch, group)),
-                       min(group_size, BACKGROUND_GROUP_SIZE), stop=lambda: writer.stopped)
-    finally:
-        writer.close()
-    for plan in writer.written:
-        _mark_imported(plan.done, clinic_code)
-    again = [p for plan in writer.unwritten for p in plan.group] + left
-    if again:
-        # The batch counted the unwritten groups' results as current: read again what the database holds.
-        batch.forget()
-        for p in again:
-            p.inserts, p.superseded, p.outcome, p.error = [], [], None, None
-        imported_controls = imported_controls | {p.control_key for plan in writer.written for p in plan.done}
-        _gather(session, batch, again, imported_controls, clinic_code,
-                lambda group: _write(session, batch, group, clinic_code, source), group_size)
+    return batch, todo, imported_controls
 
 
 def _gather(session: Session, batch: Batch, todo: list[PendingMessage], imported_controls: set[str],
             clinic_code: str, write: Callable[[list[PendingMessage]], None], group_size: int,
-            stop: Callable[[], bool] = lambda: False) -> list[PendingMessage]:
-    """Check the messages in order and hand them to `write` a group at a time; the messages not written when
-    `stop` says so (the group being gathered and the ones after it). A message that reports on a result of the
-    group being gathered waits for that group to be handed over, so that it is compared with the result as
-    written; a control id seen earlier in this import is a duplicate."""
+            stop: Callable[[], bool] = lambda: False, first_group_size: int | None = None) -> list[PendingMessage]:
+    """Check the messages in order and hand them to `write` a group at a time (the first group may be smaller);
+    the messages not written when `stop` says so (the group being gathered and the ones after it). A message that
+    reports on a result of the group being gathered waits for that group to be handed over, so that it is compared
+    with the result as written; a control id seen earlier in this import is a duplicate."""
     group: list[PendingMessage] = []
     touched: set[tuple[str, str, str]] = set()  # result keys of the group being gathered
     seen_controls: set[str] = set()
+    limit = first_group_size or group_size
 
     def flush() -> None:
-        nonlocal group, touched
+        nonlocal group, touched, limit
         if group:
             write(group)
+            limit = group_size
         group, touched = [], set()
 
     for position, p in enumerate(todo):
@@ -267,16 +280,17 @@ def _gather(session: Session, batch: Batch, todo: list[PendingMessage], imported
         _prepare(batch, p, clinic_code, seen_controls)
         if p.error is None and (p.control_key in imported_controls or p.control_key in seen_controls):
             p.outcome = ImportOutcome(True, "duplicate", p.message_id, "同じ制御IDのメッセージを受信済みです",
-                                      build_ack("AA", "受信済み（重複）", p.message, clinic_code), duplicate=True)
+                                      partial(build_ack, "AA", "受信済み（重複）", p.message, clinic_code),
+                                      duplicate=True)
         elif p.error is None:
-            keys = {(r.values["specimen_number"], r.values["lab_code"], r.values["sub_id"]) for r in p.rows}
+            keys = {(r["specimen_number"], r["lab_code"], r["sub_id"]) for r in p.rows}
             if keys & touched:  # a later report on a result of this group: hand the group over first
                 flush()
             _changes(batch, p, utcnow())
             touched |= keys
             seen_controls.add(p.control_key)
         group.append(p)
-        if len(group) >= group_size:
+        if len(group) >= limit:
             flush()
     flush()
     return []
@@ -340,7 +354,7 @@ def _fail(session: Session, pending: PendingMessage, clinic_code: str) -> None:
         session.commit()
     pending.error = ImportRefused(text)
     pending.outcome = ImportOutcome(False, "failed", pending.message_id, text,
-                                    build_ack("AE", text, pending.message, clinic_code))
+                                    partial(build_ack, "AE", text, pending.message, clinic_code))
 
 
 def import_message(session: Session, clinic_id: int, data: bytes, *, source: str, filename: str = "",
@@ -348,6 +362,11 @@ def import_message(session: Session, clinic_id: int, data: bytes, *, source: str
     """Store, then import one message in one transaction; or keep it as failed with the reason. Never raises for
     bad content: the outcome says what happened and carries the ACK to answer with."""
     return import_messages(session, clinic_id, [(data, filename)], source=source, master=master)[0]
+
+
+def _duplicate_ack(data: bytes, clinic_code: str) -> bytes:
+    """The ACK of a message received before (read again only if someone asks for the ACK)."""
+    return build_ack("AA", "受信済み（重複）", _try_split(data), clinic_code)
 
 
 def _try_split(data: bytes) -> Message | None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from app.core.jp import search_key
 from app.core.timeutil import JST
 from app.db import utcnow
-from app.labs.hl7 import Message, Segment, timestamp, unescape
+from app.labs.hl7 import Message, Segment, components, timestamp, unescape
 from app.labs.import_batch import Batch, SpecimenRecord
 from app.labs.models import LabOrder
 from app.patients.models import Patient
@@ -56,11 +56,9 @@ class ResultGroup:
     in_specimen: bool = False
 
 
-@dataclass
-class ResultRow:
-    """One result ready to insert (lab_result column values)."""
-
-    values: dict[str, Any]
+#: One result ready to insert: lab_result's column values (the importer adds the message's own: clinic, patient,
+#: message, time recorded, and a new version's number and lineage).
+ResultRow = dict[str, Any]
 
 
 def refuse(text: str, ack_code: str = "AE") -> ImportRefused:
@@ -170,10 +168,33 @@ def _when(text: str, where: str) -> datetime | None:
     return _WHEN_CACHE[text]
 
 
-def _components(field_text: str) -> list[str]:
-    """The unescaped components of a field's first repetition (what Segment.component reads one at a time)."""
-    parts = field_text.split("~", 1)[0].split("^")
-    return [unescape(part) for part in parts] if "\\" in field_text else parts
+#: What the fields that repeat from message to message mean, by their text: OBX-3 (the master item), OBX-6 and
+#: OBX-7 (unit and range as sent), OBX-8 (the flag). A drop of thousands of results repeats a few hundred texts;
+#: reading each once saves most of the per-result work. Bounded: cleared when it grows past its limit.
+_REMEMBERED_LIMIT = 20_000
+_FIRST_COMPONENT: dict[str, str] = {}
+_UNIT: dict[str, str] = {}
+
+
+def _first_component(field_text: str) -> str:
+    """The first unescaped component of a repeating field (OBX-7, OBX-8, OBX-14), remembered by text."""
+    found = _FIRST_COMPONENT.get(field_text)
+    if found is None:
+        if len(_FIRST_COMPONENT) > _REMEMBERED_LIMIT:
+            _FIRST_COMPONENT.clear()
+        found = _FIRST_COMPONENT[field_text] = components(field_text)[0]
+    return found
+
+
+def _unit(field_text: str) -> str:
+    """The unit OBX-6 names (its text, else its code), remembered by text; '' when none."""
+    found = _UNIT.get(field_text)
+    if found is None:
+        if len(_UNIT) > _REMEMBERED_LIMIT:
+            _UNIT.clear()
+        units = components(field_text)
+        found = _UNIT[field_text] = (units[1] if len(units) > 1 else "") or units[0]
+    return found
 
 
 def _value(obx: Segment) -> tuple[str, float | None]:
@@ -204,6 +225,7 @@ def _where(obx: Segment) -> str:
 def result_rows(batch: Batch, patient: Patient, kind: str, groups: list[ResultGroup]) -> list[ResultRow]:
     """Every result of the groups as a row to insert, checked against the master, specimens and types."""
     rows: list[ResultRow] = []
+    days: dict[datetime, date] = {}  # the Japanese date of each collection time (the same for most results)
     for group in groups:
         spm = group.spm
         number = (spm.component(2, 1) or spm.component(2, 2)) if spm else ""
@@ -229,37 +251,41 @@ def result_rows(batch: Batch, patient: Patient, kind: str, groups: list[ResultGr
             if status not in STATUSES:
                 raise refuse(f"{_where(obx)}: 結果状態（OBX-11）「{status[:5] or '空'}」がありません。"
                               "メッセージが途中で切れている可能性があります")
-            code = _components(fields[3])
-            item = batch.master.find_code(code)
+            item = batch.master.find_field(fields[3])
             if item is None:
+                code = components(fields[3])
                 raise refuse(f"{_where(obx)}: 検査コード「{code[0][:20]}」（{(code + ['', ''])[1][:30]}）は"
                               "検査項目マスターにありません")
             value, numeric = ("", None) if status in ("X", "D") and not fields[5] else _value(obx)
             if not value and status not in ("X", "D"):
                 raise refuse(f"{_where(obx)}: 結果の値（OBX-5）がありません")
-            flag = _components(fields[8])[0]
+            flag = _first_component(fields[8])
             if flag not in FLAGS:
                 raise refuse(f"{_where(obx)}: 異常値フラグ（OBX-8）「{flag[:5]}」が正しくありません")
-            observed = _components(fields[14])[0]
+            observed = _first_component(fields[14]) if fields[14] else ""
             collected = ((_WHEN_CACHE.get(observed) or _when(observed, f"{_where(obx)} OBX-14（検査日時）"))
                          if observed else None) or collected_default
             if collected is None:
                 raise refuse(f"{_where(obx)}: 採取日時（OBX-14・SPM-17・OBR-7）がありません")
+            collected_on = days.get(collected)
+            if collected_on is None:
+                collected_on = days[collected] = collected.astimezone(JST).date()
             target = specimen
             if target is None and order is not None:
                 target = next((s for s in batch.order_specimens.get(order.id, ()) if item.lab_code in s.lab_codes),
                               None)
-            units = _components(fields[6])
-            unit = (units[1] if len(units) > 1 else "") or units[0] or item.unit
-            reference = _components(fields[7])[0]
-            rows.append(ResultRow({
-                "lab_code": item.lab_code, "jlac10": code[0][:17], "name": item.name,
+            unit = _unit(fields[6]) or item.unit
+            reference = _first_component(fields[7])
+            rows.append({
+                "lab_code": item.lab_code, "jlac10": _first_component(fields[3])[:17], "name": item.name,
                 "sub_id": fields[4][:20], "value_type": value_type, "value": value[:200], "numeric_value": numeric,
                 "unit": unit[:30], "reference_range": (reference or item.reference_for(patient.sex))[:60],
                 "flag": "" if flag == "N" else flag, "result_status": status,
-                "comment": " / ".join(c for c in comments if c)[:500],
-                "collected_at": collected, "collected_on": collected.astimezone(JST).date(),
+                "comment": " / ".join(filter(None, comments))[:500] if comments else "",
+                "collected_at": collected, "collected_on": collected_on,
                 "specimen_number": target.specimen_number if target else number,
                 "order_id": target.order_id if target else (order.id if order else None),
-            }))
+                "retracted": status == "D", "version": 1, "lineage_id": None, "change_reason": "",
+                "superseded_at": None, "recorded_by_id": None, "recorded_by_name": "検査会社",
+            })
     return rows

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -134,3 +135,24 @@ def test_order_states_follow_each_specimen_reported_within_and_across_drops(sess
     import_messages(session, desk["clinic"].id, [report(order.specimens[2], "B1")], source="file")
     session.expire_all()
     assert session.get(LabOrder, order.id).status == "complete"
+
+
+def test_when_the_raw_messages_cannot_be_stored_nothing_is_imported_and_the_error_is_raised(session, monkeypatch):
+    """Raw messages are stored before anything else: if the database refuses them, no result is written and the
+    caller gets the error (a drop that would be written in the background included)."""
+    desk = make_desk(session)
+    orders = _orders(session, desk, 5)
+
+    def refusing(session_, table, rows):
+        raise IntegrityError(f"COPY {table.name}", {}, Exception("refused for the test"))
+
+    monkeypatch.setattr(import_writing, "bulk_insert", refusing)
+    monkeypatch.setattr(importer, "bulk_insert", refusing)
+    drop = [payload for n, payload in enumerate(_drop(session, desk, orders)[:6]) if n != 2]
+
+    with pytest.raises(IntegrityError):
+        import_messages(session, desk["clinic"].id, drop, source="file", group_size=2)
+
+    session.rollback()
+    assert session.scalars(select(LabMessage)).all() == []
+    assert session.scalars(select(LabResult)).all() == []
