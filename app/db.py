@@ -84,32 +84,28 @@ M = TypeVar("M", bound=ClinicScoped)
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """Insert many rows (all with the same keys) in the session's transaction at the driver's speed: each column's
-    conversion runs once per distinct value (a batch repeats its timestamps), then PostgreSQL takes the rows with
-    a binary COPY and SQLite with one executemany. For imports of thousands of rows, where SQLAlchemy's per-row
-    parameter processing costs more than the database; errors surface as SQLAlchemy errors, as with
-    session.execute."""
+    conversion runs once per distinct value (a batch repeats its timestamps; values must be hashable), then
+    PostgreSQL takes the rows with a binary COPY and SQLite with one executemany. For imports of thousands of
+    rows, where SQLAlchemy's per-row parameter processing costs more than the database; errors surface as
+    SQLAlchemy errors, as with session.execute."""
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
     names = list(rows[0])
-    converters = []  # (position, conversion, its results so far) of the columns whose type converts values
-    for position, name in enumerate(names):
-        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is not None:
-            converters.append((position, processor, {}))
     pick = itemgetter(*names)
-    values = []
-    for row in rows:
-        line = list(pick(row))
-        for position, processor, seen in converters:
-            value = line[position]
-            if value is not None:
-                converted = seen.get(value)
-                if converted is None:
-                    converted = seen[value] = processor(value)
-                line[position] = converted
-        values.append(line)
+    converters = _converters(table, dialect, names, rows)
+    if converters:
+        values: list[Any] = []
+        for row in rows:
+            line = list(pick(row))
+            for position, converted in converters:
+                value = line[position]
+                if value is not None:
+                    line[position] = converted[value]
+            values.append(line)
+    else:
+        values = [pick(row) for row in rows]
     if dialect.name == "postgresql":
         _copy_rows(connection, table.name, names, values)
         return
@@ -119,6 +115,22 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     marks = ", ".join("?" for _ in names)
     statement = f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})"  # noqa: S608
     connection.exec_driver_sql(statement, [tuple(line) for line in values])
+
+
+def _converters(table: Table, dialect: Any, names: list[str], rows: list[dict[str, Any]]) -> list[tuple[int, dict]]:
+    """(position, converted value of each distinct value) of the columns whose type converts what is bound. Each
+    distinct value is converted once (a batch repeats its timestamps and flags); a column whose values all convert
+    to themselves (aware UTC times on PostgreSQL, booleans) is left out, so that rows need no work at all."""
+    converters = []
+    for position, name in enumerate(names):
+        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is None:
+            continue
+        converted = {value: processor(value) for value in {row[name] for row in rows} if value is not None}
+        if any(new is not old and (type(new) is not type(old) or repr(new) != repr(old))
+               for old, new in converted.items()):
+            converters.append((position, converted))
+    return converters
 
 
 def among(session: Session, column: Any, values: list[Any]) -> Any:

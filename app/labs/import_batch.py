@@ -57,6 +57,9 @@ class ItemMaster:
         self.by_jlac10 = {i.jlac10: i for i in items}
         self.by_prefix: dict[str, list[_Item]] = {}
         self._by_field: dict[str, _Item | None] = {}
+        #: What the reading of results remembers about field texts read against this master
+        #: (app.labs.result_reading).
+        self.remembered: dict[Any, Any] = {}
         for item in items:
             self.by_prefix.setdefault(item.jlac10[:12], []).append(item)
 

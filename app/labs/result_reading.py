@@ -15,7 +15,7 @@ from app.core.jp import search_key
 from app.core.timeutil import JST
 from app.db import utcnow
 from app.labs.hl7 import Message, Segment, components, timestamp, unescape
-from app.labs.import_batch import Batch, SpecimenRecord
+from app.labs.import_batch import Batch, ItemMaster, SpecimenRecord
 from app.labs.models import LabOrder
 from app.patients.models import Patient
 
@@ -168,16 +168,33 @@ def _when(text: str, where: str) -> datetime | None:
     return _WHEN_CACHE[text]
 
 
-#: What the fields that repeat from message to message mean, by their text: OBX-3 (the master item), OBX-6 and
-#: OBX-7 (unit and range as sent), OBX-8 (the flag). A drop of thousands of results repeats a few hundred texts;
-#: reading each once saves most of the per-result work. Bounded: cleared when it grows past its limit.
+#: What the fields that repeat from message to message mean, by their texts: OBX-3 (the master item and the code as
+#: sent), OBX-6 (the unit as sent), OBX-7 (the range as sent) and OBX-8 (the flag), and an NM value's text and
+#: number. A drop of thousands of results repeats a few hundred of these; reading each once saves most of the
+#: per-result work. Bounded: cleared when one grows past its limit.
 _REMEMBERED_LIMIT = 20_000
+_NUMBERS: dict[str, float] = {}
 _FIRST_COMPONENT: dict[str, str] = {}
-_UNIT: dict[str, str] = {}
+
+
+def _fields(master: ItemMaster, code: str, unit: str, reference: str, flag: str) -> tuple[Any, str, str, str, str]:
+    """(master item or None, code as sent, unit as sent, range as sent, flag) of OBX-3, -6, -7 and -8, remembered
+    with the master they were read against."""
+    remembered = master.remembered
+    key = (code, unit, reference, flag)
+    found = remembered.get(key)
+    if found is None:
+        if len(remembered) > _REMEMBERED_LIMIT:
+            remembered.clear()
+        units = components(unit)
+        found = remembered[key] = (master.find_field(code), components(code)[0],
+                                (units[1] if len(units) > 1 else "") or units[0], components(reference)[0],
+                                components(flag)[0])
+    return found
 
 
 def _first_component(field_text: str) -> str:
-    """The first unescaped component of a repeating field (OBX-7, OBX-8, OBX-14), remembered by text."""
+    """The first unescaped component of a field whose text repeats (OBX-14), remembered by text."""
     found = _FIRST_COMPONENT.get(field_text)
     if found is None:
         if len(_FIRST_COMPONENT) > _REMEMBERED_LIMIT:
@@ -186,24 +203,21 @@ def _first_component(field_text: str) -> str:
     return found
 
 
-def _unit(field_text: str) -> str:
-    """The unit OBX-6 names (its text, else its code), remembered by text; '' when none."""
-    found = _UNIT.get(field_text)
-    if found is None:
-        if len(_UNIT) > _REMEMBERED_LIMIT:
-            _UNIT.clear()
-        units = components(field_text)
-        found = _UNIT[field_text] = (units[1] if len(units) > 1 else "") or units[0]
-    return found
-
-
-def _value(obx: Segment) -> tuple[str, float | None]:
-    value_type = obx.get(2)
-    raw = obx.get(5).split("~", 1)[0]
+def _value(obx: Segment, value_type: str, raw: str) -> tuple[str, float | None]:
+    """OBX-5 (its first repetition) checked against its type OBX-2: the text kept and the number, if it is one."""
+    if "~" in raw:
+        raw = raw.split("~", 1)[0]
     if value_type == "NM":
+        number = _NUMBERS.get(raw)
+        if number is not None:
+            return raw, number
         text = raw.strip()
         if not NUMBER.fullmatch(text):
             raise refuse(f"{_where(obx)}: 数値型（NM）の結果「{text[:20]}」が数値ではありません")
+        if text == raw:  # values with spaces around them are rare: not remembered
+            if len(_NUMBERS) > _REMEMBERED_LIMIT:
+                _NUMBERS.clear()
+            _NUMBERS[raw] = float(text)
         return text, float(text)
     if value_type == "SN":
         parts = (raw.split("^") + ["", "", "", ""])[:4]
@@ -251,15 +265,16 @@ def result_rows(batch: Batch, patient: Patient, kind: str, groups: list[ResultGr
             if status not in STATUSES:
                 raise refuse(f"{_where(obx)}: 結果状態（OBX-11）「{status[:5] or '空'}」がありません。"
                               "メッセージが途中で切れている可能性があります")
-            item = batch.master.find_field(fields[3])
+            item, sent_code, sent_unit, reference, flag = _fields(batch.master, fields[3], fields[6], fields[7],
+                                                                  fields[8])
             if item is None:
                 code = components(fields[3])
                 raise refuse(f"{_where(obx)}: 検査コード「{code[0][:20]}」（{(code + ['', ''])[1][:30]}）は"
                               "検査項目マスターにありません")
-            value, numeric = ("", None) if status in ("X", "D") and not fields[5] else _value(obx)
+            value, numeric = (("", None) if status in ("X", "D") and not fields[5]
+                              else _value(obx, value_type, fields[5]))
             if not value and status not in ("X", "D"):
                 raise refuse(f"{_where(obx)}: 結果の値（OBX-5）がありません")
-            flag = _first_component(fields[8])
             if flag not in FLAGS:
                 raise refuse(f"{_where(obx)}: 異常値フラグ（OBX-8）「{flag[:5]}」が正しくありません")
             observed = _first_component(fields[14]) if fields[14] else ""
@@ -274,10 +289,9 @@ def result_rows(batch: Batch, patient: Patient, kind: str, groups: list[ResultGr
             if target is None and order is not None:
                 target = next((s for s in batch.order_specimens.get(order.id, ()) if item.lab_code in s.lab_codes),
                               None)
-            unit = _unit(fields[6]) or item.unit
-            reference = _first_component(fields[7])
+            unit = sent_unit or item.unit
             rows.append({
-                "lab_code": item.lab_code, "jlac10": _first_component(fields[3])[:17], "name": item.name,
+                "lab_code": item.lab_code, "jlac10": sent_code[:17], "name": item.name,
                 "sub_id": fields[4][:20], "value_type": value_type, "value": value[:200], "numeric_value": numeric,
                 "unit": unit[:30], "reference_range": (reference or item.reference_for(patient.sex))[:60],
                 "flag": "" if flag == "N" else flag, "result_status": status,
