@@ -12,7 +12,6 @@ from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from app.db import among, scoped
-from app.labs.hl7 import components
 from app.labs.models import LabItem, LabOrder, LabResult, LabSpecimen
 from app.patients.models import Patient
 
@@ -56,20 +55,11 @@ class ItemMaster:
         self.by_lab_code = {i.lab_code: i for i in items}
         self.by_jlac10 = {i.jlac10: i for i in items}
         self.by_prefix: dict[str, list[_Item]] = {}
-        self._by_field: dict[str, _Item | None] = {}
         #: What the reading of results remembers about field texts read against this master
         #: (app.labs.result_reading).
         self.remembered: dict[Any, Any] = {}
         for item in items:
             self.by_prefix.setdefault(item.jlac10[:12], []).append(item)
-
-    def find_field(self, field_text: str) -> _Item | None:
-        """find_code for OBX-3 as received, remembered by its text (a drop repeats the same few hundred codes)."""
-        if field_text not in self._by_field:
-            if len(self._by_field) > 20_000:
-                self._by_field.clear()
-            self._by_field[field_text] = self.find_code(components(field_text))
-        return self._by_field[field_text]
 
     def find_code(self, parts: list[str]) -> _Item | None:
         """The master item OBX-3 (split into its unescaped components) names: JLAC10, else the lab's local code,

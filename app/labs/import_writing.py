@@ -1,6 +1,7 @@
 """The writing half of the result import (app.labs.importer checks, this writes): one group of checked messages
 goes into the database in ONE transaction — results, superseded versions, message states, order states, the
-sharing queue, one audit entry."""
+sharing queue, one audit entry. A group is planned first (plan_group: ids and order states from what the import
+holds in memory), then written, here or by a BackgroundWriter on a connection and thread of its own."""
 
 from __future__ import annotations
 
@@ -171,9 +172,9 @@ class BackgroundWriter:
         self.unwritten: list[GroupWrite] = []
         self._error: BaseException | None = None
         # copy_context: the thread sees the caller's app context, as the same code would on the caller's thread.
-        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run, engine, clinic_id,
-                                                                                     source),
-                                        name="lab-import-writer", daemon=True)
+        self._thread = threading.Thread(target=contextvars.copy_context().run,
+                                        args=(self._run, engine, clinic_id, source), name="lab-import-writer",
+                                        daemon=True)
         _writer_started()
         self._thread.start()
 

@@ -55,6 +55,12 @@ CHANGE_REASONS = {"C": "検査会社からの訂正報告", "D": "検査会社�
 #: Messages written in one transaction (a file drop of thousands is written in groups).
 GROUP_SIZE = 500
 
+#: Messages a group when groups are written in the background: small groups keep both cores busy (the first group
+#: is read with nothing to write beside it, the last written with nothing left to read); the first is smaller still,
+#: so that the writer starts early.
+BACKGROUND_GROUP_SIZE = 250
+BACKGROUND_FIRST_GROUP_SIZE = 50
+
 
 def _changes(batch: Batch, pending: PendingMessage, now: datetime) -> None:
     """The rows to insert and the versions they supersede (a report identical to the current one adds nothing).
@@ -229,13 +235,6 @@ def _write_in_background(session: Session, engine: Engine, batch: Batch, todo: l
         imported_controls = imported_controls | {p.control_key for plan in writer.written for p in plan.done}
         _gather(session, batch, again, imported_controls, clinic_code,
                 lambda group: _write(session, batch, group, clinic_code, source), group_size)
-
-
-#: Messages a group when groups are written in the background: small groups keep both cores busy (the first group
-#: is read with nothing to write beside it, the last written with nothing left to read); the first is smaller still,
-#: so that the writer starts early.
-BACKGROUND_GROUP_SIZE = 250
-BACKGROUND_FIRST_GROUP_SIZE = 50
 
 
 def _read_for(session: Session, clinic_id: int, pending: list[PendingMessage],

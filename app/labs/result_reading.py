@@ -187,7 +187,7 @@ def _fields(master: ItemMaster, code: str, unit: str, reference: str, flag: str)
         if len(remembered) > _REMEMBERED_LIMIT:
             remembered.clear()
         units = components(unit)
-        found = remembered[key] = (master.find_field(code), components(code)[0],
+        found = remembered[key] = (master.find_code(components(code)), components(code)[0],
                                 (units[1] if len(units) > 1 else "") or units[0], components(reference)[0],
                                 components(flag)[0])
     return found
