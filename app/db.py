@@ -158,9 +158,9 @@ def bulk_update(session: Session, table: Table, rows: list[dict[str, Any]], key:
     names = list(rows[0])
     others = [name for name in names if name != key]
     if dialect.name == "postgresql":
-        types = _column_type_names(connection, table.name)
+        columns = _pg_columns(connection, table.name)
         # Names and types come from the table's metadata and the catalogue (quoted), values are bound arrays.
-        arrays = ", ".join(f"CAST(:{name} AS {types[name]}[])" for name in names)
+        arrays = ", ".join(f"CAST(:{name} AS {columns[name][1]}[])" for name in names)
         assignments = ", ".join(f"{quote(name)} = source.{quote(name)}" for name in others)
         connection.execute(text(
             f"UPDATE {quote(table.name)} AS target SET {assignments} FROM unnest({arrays}) "  # noqa: S608
@@ -171,18 +171,19 @@ def bulk_update(session: Session, table: Table, rows: list[dict[str, Any]], key:
         {name: bindparam(name) for name in others}), [{**row, f"b_{key}": row[key]} for row in rows])
 
 
-def _column_type_names(connection: Any, table_name: str) -> dict[str, str]:
-    """PostgreSQL's name of each column's type (e.g. character varying, timestamp with time zone), read from the
-    catalogue once per table and process."""
-    if table_name not in _TYPE_NAMES:
-        _TYPE_NAMES[table_name] = dict(connection.execute(text(
-            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute WHERE attrelid = CAST(:table AS regclass) "
-            "AND attnum > 0 AND NOT attisdropped"), {"table": table_name}).tuples().all())
-    return _TYPE_NAMES[table_name]
+def _pg_columns(connection: Any, table_name: str) -> dict[str, tuple[int, str]]:
+    """Each column's PostgreSQL type as (oid, name), e.g. (1184, 'timestamp with time zone'): binary COPY sends
+    values in the column's own binary form, UPDATE … FROM unnest casts its arrays to it. Read from the catalogue
+    once per table and process."""
+    if table_name not in _PG_COLUMNS:
+        _PG_COLUMNS[table_name] = {name: (oid, type_name) for name, oid, type_name in connection.execute(text(
+            "SELECT attname, atttypid::int, format_type(atttypid, NULL) FROM pg_attribute "
+            "WHERE attrelid = CAST(:table AS regclass) AND attnum > 0 AND NOT attisdropped"),
+            {"table": table_name}).tuples()}
+    return _PG_COLUMNS[table_name]
 
 
-_TYPE_NAMES: dict[str, dict[str, str]] = {}
-_TYPE_OIDS: dict[str, dict[str, int]] = {}
+_PG_COLUMNS: dict[str, dict[str, tuple[int, str]]] = {}
 _JSON_OIDS = {114, 3802}  # json, jsonb: SQLAlchemy hands over their text, which the binary form would encode again
 
 
@@ -191,7 +192,8 @@ def _copy_rows(connection: Any, table_name: str, names: list[str], values: list[
     about a third of the client's time of the text format) unless a column is JSON."""
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
-    types = _column_type_oids(connection, table_name, names)
+    columns = _pg_columns(connection, table_name)
+    types = [columns[name][0] for name in names]
     binary = not _JSON_OIDS & set(types)
     statement = (f"COPY {quote(table_name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
                  + (" (FORMAT BINARY)" if binary else ""))
@@ -204,16 +206,6 @@ def _copy_rows(connection: Any, table_name: str, names: list[str], values: list[
                 copy.write_row(line)
     except dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
-
-
-def _column_type_oids(connection: Any, table_name: str, names: list[str]) -> list[int]:
-    """PostgreSQL's type of each column (binary COPY sends values in the column's own binary form), read from the
-    catalogue once per table and process."""
-    if table_name not in _TYPE_OIDS:
-        _TYPE_OIDS[table_name] = dict(connection.execute(text(
-            "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = CAST(:table AS regclass) "
-            "AND attnum > 0 AND NOT attisdropped"), {"table": table_name}).tuples().all())
-    return [_TYPE_OIDS[table_name][name] for name in names]
 
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
