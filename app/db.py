@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, TypeVar
@@ -242,6 +246,44 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+_IN_MEMORY_LOCKS: dict[tuple[str, int, int], threading.Lock] = {}
+_IN_MEMORY_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def exclusive(session: Session, namespace: int, key: int) -> Iterator[None]:
+    """Hold the lock (namespace, key) for the block, across the commits made in it: other threads and processes
+    taking the same lock wait. PostgreSQL: a session advisory lock on a connection of its own (a Session hands its
+    connection back at every commit). SQLite: a file lock beside the database file (a process lock for a database
+    in memory). Take it with no transaction open, so that a waiter holds no row or advisory locks."""
+    bind = session.get_bind()
+    engine: Engine = bind if isinstance(bind, Engine) else bind.engine
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:n, :k)"), {"n": namespace, "k": key})
+            connection.commit()  # the lock is the connection's, not the transaction's: nothing stays open
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:n, :k)"), {"n": namespace, "k": key})
+                connection.commit()
+        return
+    path = engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        with _IN_MEMORY_LOCKS_GUARD:
+            lock = _IN_MEMORY_LOCKS.setdefault((str(engine.url), namespace, key), threading.Lock())
+        with lock:
+            yield
+        return
+    # flock, not lockf: flock locks of two open() calls exclude each other within one process too (threads).
+    with open(f"{path}.lock-{namespace}-{key}", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def init_app(app: Any) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.core.timeutil import JST
-from app.db import among, bulk_insert, reserve_ids, scoped, utcnow
+from app.db import among, bulk_insert, exclusive, reserve_ids, scoped, utcnow
 from app.labs.hl7 import (
     CHARSET_FIELDS,
     ISO2022,
@@ -60,6 +60,9 @@ GROUP_SIZE = 500
 #: so that the writer starts early.
 BACKGROUND_GROUP_SIZE = 250
 BACKGROUND_FIRST_GROUP_SIZE = 50
+
+#: The lock namespace of a clinic's result imports (app.core.audit's chain lock is 7141).
+IMPORT_LOCK = 7142
 
 
 def _changes(batch: Batch, pending: PendingMessage, now: datetime) -> None:
@@ -174,8 +177,14 @@ def import_messages(session: Session, clinic_id: int, payloads: list[tuple[bytes
                     master: ItemMaster | None = None, group_size: int = GROUP_SIZE) -> list[ImportOutcome]:
     """Store every message raw first, then import each whole or not at all; a duplicate is imported once.
     Messages are checked in memory and written in groups (one transaction a group); a group the database refuses
-    is written again one message at a time so that only the culprit fails."""
-    with _no_cyclic_gc():
+    is written again one message at a time so that only the culprit fails.
+
+    A clinic's imports run one at a time (push, poll and file drop alike): an import compares each report with the
+    results it found at its start, and a lab re-sending a message while its first delivery is still importing must
+    get "received before", not a second copy. The caller's work is committed first, as storing the raw messages
+    would: a waiter holds no locks."""
+    session.commit()
+    with exclusive(session, IMPORT_LOCK, clinic_id), _no_cyclic_gc():
         return _import_messages(session, clinic_id, payloads, source=source, master=master, group_size=group_size)
 
 
