@@ -197,9 +197,12 @@ def items_for_codes(session: Session, codes: list[str]) -> list[LabItem]:
 
 def set_order_states(session: Session, clinic_id: int, states: Mapping[int, str]) -> None:
     """Set orders a result import touched to their new state (partial or complete): one UPDATE per state and 500
-    orders, not one per order (an import touches hundreds)."""
+    orders, not one per order (an import touches hundreds). A cancelled order stays cancelled: results the lab had
+    already measured when the cancellation crossed them are kept and shown, but the order, its ORCA billing and the
+    lab were told it is off."""
     for status in sorted(set(states.values())):
         ids = sorted(order_id for order_id, state in states.items() if state == status)
         for start in range(0, len(ids), 500):
             session.execute(update(LabOrder).where(LabOrder.clinic_id == clinic_id,
-                                                   LabOrder.id.in_(ids[start:start + 500])).values(status=status))
+                                                   LabOrder.id.in_(ids[start:start + 500]),
+                                                   LabOrder.status != "cancelled").values(status=status))

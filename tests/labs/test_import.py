@@ -165,6 +165,26 @@ def test_duplicate_delivery_is_imported_once(session):
     assert session.scalar(select(func.count()).select_from(LabMessage)) == 2
 
 
+def test_results_crossing_a_cancellation_are_kept_and_the_order_stays_cancelled(session):
+    """The lab had measured the specimen when the cancellation reached it: the results are real and shown, but the
+    order (and with it ORCA's billing and the lab) stays off."""
+    from app.core.audit import Actor
+    from app.labs.services import cancel_order
+
+    desk = make_desk(session)
+    patient, order = _sample_patient(session, desk)
+    cancel_order(session, desk["clinic"], Actor(desk["doctor"].id, desk["doctor"].login_id, desk["clinic"].id),
+                 order, "患者の希望で中止")
+    session.commit()
+
+    outcome = _import(session, desk, BIOCHEMISTRY)
+
+    assert outcome.ok and outcome.results == 3
+    assert len(_results(session, patient_id=patient.id)) == 3
+    order = session.get(LabOrder, order.id)
+    assert (order.status, order.cancel_reason) == ("cancelled", "患者の希望で中止")
+
+
 def test_a_corrected_result_replaces_the_final_and_keeps_the_history(client, session):
     desk = make_desk(session)
     patient, _ = _sample_patient(session, desk)
