@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, render_template, request
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from app.clinics import bp
 from app.clinics.forms import AuditFilterForm
@@ -20,7 +21,8 @@ from app.db import db_session
 def _filter_from_request() -> tuple[AuditFilterForm, q.LogFilter, list[str]]:
     form = AuditFilterForm(request.args)
     staff = list_staff(db_session(), current_user.clinic_id)
-    form.user_id.choices = [("", "すべて")] + [(str(u.id), f"{u.display_name}（{u.login_id}）") for u in staff]
+    form.user_id.choices = [SelectChoice("", "すべて")] + [SelectChoice(str(u.id), f"{u.display_name}（{u.login_id}）")
+                                                       for u in staff]
     errors: list[str] = []
     values: dict[str, object] = {}
     form.validate()

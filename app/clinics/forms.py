@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.core.security import ROLE_LABELS
@@ -35,7 +35,7 @@ class StaffForm(FlaskForm):
 
     display_name = StringField("氏名", validators=[DataRequired(REQUIRED), _max(100)])
     display_kana = StringField("氏名（カナ）", validators=[Optional(), _max(100)])
-    role = SelectField("職種", choices=list(ROLE_LABELS.items()), validate_choice=False)
+    role = SelectField("職種", choices=[SelectChoice(*pair) for pair in ROLE_LABELS.items()], validate_choice=False)
     is_active = BooleanField("有効", default=True)
 
 

@@ -7,7 +7,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as HTTPResponse
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from app.clinics.models import Clinic
@@ -291,8 +291,8 @@ class PacsSettingsForm(FlaskForm):
     base_url = StringField("DICOMwebのURL", validators=[Optional(), _max(300)])
     username = StringField("ユーザー名", validators=[Optional(), _max(100)])
     password = PasswordField("パスワード", validators=[Optional(), _max(200)])
-    id_source = SelectField("PACSの患者ID（PatientID）に使う番号", choices=list(pacs.ID_SOURCES.items()),
-                            validate_choice=False)
+    id_source = SelectField("PACSの患者ID（PatientID）に使う番号",
+                            choices=[SelectChoice(*pair) for pair in pacs.ID_SOURCES.items()], validate_choice=False)
     id_prefix = StringField("患者IDの接頭辞（あれば）", validators=[Optional(), _max(16)])
 
 
