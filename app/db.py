@@ -267,8 +267,13 @@ def exclusive(session: Session, namespace: int, key: int) -> Iterator[None]:
             try:
                 yield
             finally:
-                connection.execute(text("SELECT pg_advisory_unlock(:n, :k)"), {"n": namespace, "k": key})
-                connection.commit()
+                try:
+                    connection.execute(text("SELECT pg_advisory_unlock(:n, :k)"), {"n": namespace, "k": key})
+                    connection.commit()
+                except DBAPIError:
+                    # The connection broke: the server released the lock with it. Closing it for good (not back to
+                    # the pool) keeps it that way, and the block's own error, if any, is the one that surfaces.
+                    connection.invalidate()
         return
     path = engine.url.database
     if not path or path == ":memory:" or path.startswith("file:"):
