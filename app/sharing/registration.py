@@ -127,8 +127,8 @@ def queue_lab_results(session: Session, clinic_id: int, result_ids: list[int], s
             old = previous.get(result.lineage_id)
             if old is not None and replace_registered(session, old, result, withdraw=not ok) is not None:
                 handled.add(result.id)
-    for result, ok in _lab_results(session, clinic_id, result_ids, shareable):
-        if ok and result.id not in handled:
+    for result, _ok in _lab_results(session, clinic_id, result_ids, shareable, shareable):  # the shareable only
+        if result.id not in handled:
             record_confirmed(session, result)
 
 
