@@ -23,12 +23,12 @@ from app.integrations.orca.models import (
 )
 from app.integrations.orca.parsing import (
     JST,
-    Reader,
     read_code_list,
     read_patient,
     read_push_event,
     read_reception,
 )
+from app.integrations.orca.reader import Reader
 from app.integrations.orca.xml2 import build_xml2, parse_xml2
 
 #: Api_Result values that are a success: "00"/"000"/"0000" (the width varies by API), "W00", and the
