@@ -21,7 +21,6 @@ login_manager = LoginManager()
 def create_app(config: Config | None = None) -> Flask:
     """The application factory."""
     config = config or Config()
-    _tune_garbage_collector()
     app = Flask(__name__, static_folder="../static", static_url_path="/static", template_folder="templates")
     app.config.update(config.as_flask_config())
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
@@ -47,13 +46,6 @@ def create_app(config: Config | None = None) -> Flask:
         app.before_request(lambda: _start_outbox_thread(app))
     return app
 
-
-def _tune_garbage_collector() -> None:
-    """Fewer full collections: a request makes thousands of short-lived objects, and with the default
-    thresholds a gen-2 pass lands inside a request every few pages (a 100 ms pause on the reception list)."""
-    import gc
-
-    gc.set_threshold(50_000, 20, 100)
 
 
 def _init_login(app: Flask) -> None:

@@ -195,7 +195,6 @@ def update_orca_settings(session: Session, clinic: Clinic, actor: Actor, data: d
     orca["cert"] = [cert, key] if cert and key else (cert or None)
     if data.get("password"):
         orca["password"] = data["password"]
-    orca.pop("demo_simulator", None)
     clinic.integrations = {**(clinic.integrations or {}), "orca": orca}
     session.flush()
     after = {k: orca.get(k) for k in ("base_url", "user", "verify", "cert")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Flask
@@ -21,6 +22,16 @@ from app.demo.sharing import connection as sharing_connection
 log = logging.getLogger(__name__)
 
 
+def is_demo_connection(orca_base_url: str, institution_code: str) -> bool:
+    """Whether a clinic's ORCA connection is still the demo's own: unset (as seeded) or pointing at an ORCA
+    simulator on loopback. The demo re-points only those at each start; once an administrator enters a real
+    ORCA under 管理 → ORCA接続, the demo leaves the clinic's connections alone. The demo keeps no flag of its own
+    in the clinic's settings, so production code never has to know about the demo."""
+    if not orca_base_url:
+        return True
+    return re.fullmatch(rf"http://127\.0\.0\.1:\d+/clinic/{re.escape(institution_code)}/api", orca_base_url) is not None
+
+
 def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = None, pacs: Any = None,
                  lab_root: str | None = None, sharing_root: str | None = None) -> None:
     """Seed if empty; set the demo clinics' ORCA URL to this run's simulator; pull today's reception list; give
@@ -33,7 +44,7 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
             log.info("demo seeded")
         for clinic in session.scalars(select(Clinic)):
             orca = dict(clinic.integrations.get("orca") or {})
-            if orca.get("demo_simulator"):
+            if is_demo_connection(orca.get("base_url") or "", clinic.institution_code):
                 orca["base_url"] = f"{orca_root}/clinic/{clinic.institution_code}/api"
                 clinic.integrations = {**clinic.integrations, "orca": orca}
                 if eprescription_root and clinic.institution_code in EPRESCRIPTION_DEMO_TOKENS:
