@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.passwords import hash_password
+from app.auth.services import find_user_by_login
 from app.clinics.models import Clinic, StaffUser
 from app.core.audit import Actor, record_audit, summarize_change
 from app.core.checkdigit import luhn_valid
@@ -127,7 +128,6 @@ def create_staff(session: Session, clinic: Clinic, actor: Actor, data: dict[str,
     login_id = data["login_id"].strip()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{2,63}", login_id):
         raise ValidationError("ログインIDは英数字と . _ - で3〜64文字にしてください", field="login_id")
-    from app.auth.services import find_user_by_login
 
     if find_user_by_login(session, login_id) is not None:
         raise ValidationError("このログインIDは既に使われています", field="login_id")

@@ -10,6 +10,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.clinics.models import Clinic
+from app.demo.clinical import load_masters_if_empty, seed_clinical_demo
+from app.demo.imaging import seed_demo_pacs
+from app.demo.labs import seed_lab_demo
+from app.demo.notes import seed_notes_demo
 from app.demo.seed import (
     EPRESCRIPTION_DEMO_TOKENS,
     LAB_DEMO_TOKENS,
@@ -18,6 +22,8 @@ from app.demo.seed import (
     seed_demo,
 )
 from app.demo.sharing import connection as sharing_connection
+from app.demo.sharing import seed_clinic_records, seed_simulator
+from app.reception.orca_sync import sync_all_clinics
 
 log = logging.getLogger(__name__)
 
@@ -60,32 +66,25 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
                 if sharing_root and (shared := sharing_connection(sharing_root, clinic.institution_code)):
                     clinic.integrations = {**clinic.integrations, "sharing": shared}
         session.commit()
-    from app.demo.clinical import load_masters_if_empty, seed_clinical_demo
-    from app.reception.orca_sync import sync_all_clinics
 
     with factory() as session:
         load_masters_if_empty(session)
         session.commit()
     sync_all_clinics(factory)
-    from app.demo.notes import seed_notes_demo
 
     with factory() as session:  # the fixed patients exist once ORCA has been pulled
         seed_clinical_demo(session)
         seed_notes_demo(session)
         session.commit()
     if pacs is not None:
-        from app.demo.imaging import seed_demo_pacs
-
         with factory() as session:
             seed_demo_pacs(session, pacs.dicomweb_url, pacs.username, pacs.password)
             session.commit()
-    from app.demo.labs import seed_lab_demo
 
     with factory() as session:
         seed_lab_demo(session)
         session.commit()
     if sharing_root:  # the simulator forgets everything when stopped: tell it again at each start
-        from app.demo.sharing import seed_clinic_records, seed_simulator
 
         with factory() as session:
             seed_simulator(session, sharing_root)
