@@ -6,19 +6,26 @@ import logging
 import threading
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template, request, session
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import db
+from app.auth.flow import LOGIN_TOKEN_KEY
+from app.auth.services import active_login_user
 from app.blueprints import BLUEPRINTS
 from app.cli import register_cli
 from app.clinics.models import StaffUser
 from app.config import Config
 from app.core import secrets, templating
 from app.core.audit import record_audit
-from app.core.web import current_actor, enforce_session_rules, register_error_pages, set_security_headers
+from app.core.web import (
+    BoundedIntConverter,
+    current_actor,
+    enforce_session_rules,
+    register_error_pages,
+    set_security_headers,
+)
 from app.extensions import csrf, login_manager
 from app.labs.poller import start_lab_poller
 from app.outbox.worker import OutboxWorker
@@ -57,17 +64,11 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(identity: str) -> StaffUser | None:
-        try:
-            user_id, epoch = (int(part) for part in identity.split(":"))
-        except ValueError:
-            return None
-        user = db.db_session().scalar(select(StaffUser).where(StaffUser.id == user_id))
-        if user is None or not user.is_active or user.session_epoch != epoch:
-            return None
-        return user
+        return active_login_user(db.db_session(), identity, session.get(LOGIN_TOKEN_KEY))
 
 
 def _register_blueprints(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedIntConverter  # before any rule is added
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 

@@ -56,6 +56,10 @@ class HTMLClient:
             self.last_html = response.get_data(as_text=True)
         return response
 
+    def logout(self) -> TestResponse:
+        """Log out as the page's ログアウト button does (POST with the CSRF token; the lock page carries one too)."""
+        return self.post("/logout", {}, form_page="/lock")
+
     def post_json(self, path: str, body: dict[str, Any], **kwargs: Any) -> TestResponse:
         """POST JSON as the page's scripts do (CSRF token in the header)."""
         return self.raw.post(path, json=body, headers={"X-CSRFToken": self.token(), "Accept": "application/json"},

@@ -14,6 +14,8 @@ from app.clinics.models import StaffUser
 from app.db import db_session
 
 PENDING_KEY = "pending_login"
+#: The session cookie's key for the server-side login session's token.
+LOGIN_TOKEN_KEY = "sid"  # noqa: S105 (a key name, not a secret)
 PENDING_SECONDS = 600
 DEVICE_COOKIE = "kamikarte_device"
 DEVICE_COOKIE_DAYS = 400  # browsers cap cookie lifetime at 400 days; the 30-day rule is checked server side
@@ -47,9 +49,11 @@ def next_stage_url(stage: str) -> Response:
                              "verify": "auth.verify"}[stage]))
 
 
-def finish_login(user: StaffUser) -> None:
-    """Open the session: a fresh cookie (no fixation), start times for the 12-hour and idle limits."""
+def finish_login(user: StaffUser, token: str) -> None:
+    """Open the session: a fresh cookie (no fixation) carrying the server-side session's token, start times for
+    the 12-hour and idle limits."""
     session.clear()
+    session[LOGIN_TOKEN_KEY] = token
     login_user(user)
     now = time.time()
     session["auth_at"] = now

@@ -40,3 +40,37 @@ class RecoveryCode(Base):
 
     def __repr__(self) -> str:
         return f"<RecoveryCode user={self.user_id} used={self.used_at is not None}>"
+
+
+class LoginSession(Base):
+    """One login of one browser, kept on the server: the session cookie carries a random token whose hash is
+    kept here, so that logging out (or an administrator ending it) refuses that cookie from then on, even a copy
+    taken before. Shared by every app process through the database."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: Set when the session ended (logout, password change, expiry); a cookie of an ended session is refused.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_reason: Mapped[str] = mapped_column(String(32), default="")
+    ip_address: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+
+    def __repr__(self) -> str:
+        return f"<LoginSession user={self.user_id} ended={self.ended_at is not None}>"
+
+
+class LoginIdThrottle(Base):
+    """Failed logins for a login ID that names no account, counted like an account's, so that the lockout
+    message appears after the same number of tries whether the ID exists or not (no account enumeration)."""
+
+    __tablename__ = "login_id_throttle"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the login ID as compared (lower case): the typed IDs themselves are not kept.
+    login_id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    failed_login_count: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.auth import totp
-from app.auth.models import RecoveryCode, TrustedDevice
+from app.auth.models import LoginIdThrottle, LoginSession, RecoveryCode, TrustedDevice
 from app.auth.passwords import check_password_rules, hash_password, verify_password
 from app.clinics.models import StaffUser
 from app.core.audit import Actor, record_audit
@@ -69,8 +69,7 @@ def _register_failure(session: Session, user: StaffUser, actor: Actor, policy: L
 
 
 def _locked_message(user: StaffUser) -> str:
-    until = to_japan_time(user.locked_until).strftime("%H:%M") if user.locked_until else ""
-    return f"ログインの失敗が続いたため、アカウントをロックしています。{until}以降にもう一度お試しください"
+    return _locked_message_until(user.locked_until)
 
 
 def is_locked(user: StaffUser, now: datetime | None = None) -> bool:
@@ -78,19 +77,46 @@ def is_locked(user: StaffUser, now: datetime | None = None) -> bool:
     return user.locked_until is not None and user.locked_until > (now or utcnow())
 
 
+def _locked_message_until(locked_until: datetime | None) -> str:
+    until = to_japan_time(locked_until).strftime("%H:%M") if locked_until else ""
+    return f"ログインの失敗が続いたため、アカウントをロックしています。{until}以降にもう一度お試しください"
+
+
+def _refuse_unknown_login_id(session: Session, login_id: str, actor: Actor, policy: LoginPolicy) -> LoginError:
+    """An unknown or inactive login ID is counted like an account: after the same number of tries it gets the
+    same lockout message, so that neither the message nor the count tells whether the ID exists."""
+    key = hashlib.sha256((login_id or "").strip().lower().encode()).hexdigest()
+    throttle = session.scalar(select(LoginIdThrottle).where(LoginIdThrottle.login_id_hash == key))
+    if throttle is None:
+        throttle = LoginIdThrottle(login_id_hash=key, failed_login_count=0)
+        session.add(throttle)
+    now = utcnow()
+    if throttle.locked_until is not None and throttle.locked_until > now:
+        return LoginError(_locked_message_until(throttle.locked_until))
+    throttle.failed_login_count += 1
+    if throttle.failed_login_count >= policy.lockout_threshold:
+        throttle.locked_until = now + timedelta(minutes=policy.lockout_minutes)
+        throttle.failed_login_count = 0
+        return LoginError(_locked_message_until(throttle.locked_until))
+    return LoginError(WRONG_CREDENTIALS)
+
+
 def authenticate_password(
     session: Session, login_id: str, password: str, actor: Actor, policy: LoginPolicy
 ) -> StaffUser:
-    """First step: login ID and password. Failures are counted and audited before LoginError is raised."""
+    """First step: login ID and password. Failures are counted and audited before LoginError is raised. Every
+    path checks one password hash (the account's or a dummy), so the answer takes as long whether the ID exists,
+    is locked or not."""
     user = find_user_by_login(session, login_id)
     if user is None or not user.is_active:
-        verify_password(_dummy_hash(), password or "")  # same cost as a real check: no user enumeration
+        verify_password(_dummy_hash(), password or "")
         record_audit(session, Actor(None, (login_id or "")[:64], None, ip_address=actor.ip_address),
                      "auth.login_failed", clinic_id=user.clinic_id if user else None,
                      summary={"step": "password", "reason": "inactive" if user else "unknown_login_id"})
-        raise LoginError(WRONG_CREDENTIALS)
+        raise _refuse_unknown_login_id(session, login_id, actor, policy)
     actor = Actor(user.id, user.login_id, user.clinic_id, user.role, actor.ip_address, actor.user_agent)
     if is_locked(user):
+        verify_password(_dummy_hash(), password or "")
         record_audit(session, actor, "auth.login_refused_locked", entity_type="staff_user", entity_id=user.id)
         raise LoginError(_locked_message(user))
     if not verify_password(user.password_hash, password or ""):
@@ -99,6 +125,26 @@ def authenticate_password(
             raise LoginError(_locked_message(user))
         raise LoginError(WRONG_CREDENTIALS)
     return user
+
+
+def verify_unlock(session: Session, user: StaffUser, password: str, actor: Actor, policy: LoginPolicy) -> None:
+    """The password that unlocks a locked screen. A wrong one counts toward the lockout like a failed login; at
+    the limit the account is locked and LoginError says so (the caller then ends the session)."""
+    if is_locked(user):
+        raise LoginError(_locked_message(user))
+    if verify_password(user.password_hash, (password or "")[:128]):
+        user.failed_login_count = 0
+        return
+    _register_failure(session, user, actor, policy, "unlock")
+    if is_locked(user):
+        raise LoginError(_locked_message(user))
+    raise LoginError("パスワードが正しくありません")
+
+
+def confirm_own_password(user: StaffUser, password: str) -> None:
+    """An administrator's own password, asked again before a change to someone else's credentials."""
+    if not verify_password(user.password_hash, (password or "")[:128]):
+        raise ValidationError("ご自身（管理者）のパスワードが正しくありません", field="admin_password")
 
 
 def hash_device_token(token: str) -> str:
@@ -132,8 +178,8 @@ def verify_second_factor(
         code = ""
     if user.totp_secret and code.replace(" ", "").isdigit():
         step = totp.matching_step(user.totp_secret, code)
-        # A code already used may not be replayed from another address within its 90 s of validity.
-        replayed = step is not None and step <= user.totp_last_step and user.totp_last_ip != actor.ip_address
+        # RFC 6238 §5.2: a code is accepted once per time step and account, from whatever address it comes.
+        replayed = step is not None and step <= user.totp_last_step
         if step is not None and not replayed:
             user.totp_last_step = max(step, user.totp_last_step)
             user.totp_last_ip = actor.ip_address
@@ -223,3 +269,44 @@ def replace_recovery_codes(session: Session, user: StaffUser) -> list[str]:
     session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes)
     session.flush()
     return codes
+
+
+def open_login_session(session: Session, user: StaffUser, actor: Actor) -> str:
+    """Start a server-side login session; returns the random token the session cookie carries (we keep its hash)."""
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(user_id=user.id, token_hash=hash_device_token(token), ip_address=actor.ip_address or "",
+                             user_agent=(actor.user_agent or "")[:255]))
+    session.flush()
+    return token
+
+
+def active_login_user(session: Session, identity: str, token: str | None) -> StaffUser | None:
+    """The user of a session cookie: its identity (`id:epoch`) must name an active account whose credentials
+    have not changed since, and its token a login session of that user that has not ended."""
+    try:
+        user_id, epoch = (int(part) for part in identity.split(":"))
+    except ValueError:
+        return None
+    if not token:
+        return None
+    row = session.execute(
+        select(StaffUser, LoginSession.id).join(LoginSession, LoginSession.user_id == StaffUser.id)
+        .where(StaffUser.id == user_id, LoginSession.token_hash == hash_device_token(token),
+               LoginSession.ended_at.is_(None))).first()
+    if row is None:
+        return None
+    user = row[0]
+    if not user.is_active or user.session_epoch != epoch:
+        return None
+    return user
+
+
+def end_login_session(session: Session, token: str | None, reason: str) -> None:
+    """End a login session (logout, expiry): its cookie is refused from now on, wherever it is sent from."""
+    if not token:
+        return
+    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == hash_device_token(token),
+                                                    LoginSession.ended_at.is_(None)))
+    if row is not None:
+        row.ended_at = utcnow()
+        row.ended_reason = reason[:32]

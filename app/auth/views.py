@@ -17,11 +17,10 @@ from app.auth.forms import (
     PasswordConfirmForm,
     SecondFactorForm,
 )
-from app.auth.passwords import verify_password
 from app.core.audit import Actor, record_audit
 from app.core.errors import ValidationError
 from app.core.security import public, requires
-from app.core.web import current_actor
+from app.core.web import current_actor, safe_local_path
 from app.db import db_session
 
 
@@ -67,8 +66,9 @@ def login():
                 stage = "verify"
             else:
                 auth.complete_login(db, user, _actor_for(user), "trusted_device")
+                token = auth.open_login_session(db, user, _actor_for(user))
                 db.commit()
-                flow.finish_login(user)
+                flow.finish_login(user, token)
                 return _landing()
             db.commit()
             flow.start_pending(user, stage)
@@ -99,8 +99,9 @@ def verify():
         else:
             token = auth.trust_device(db, user, request.cookies.get(flow.DEVICE_COOKIE), request.user_agent.string)
             auth.complete_login(db, user, _actor_for(user), method)
+            login_token = auth.open_login_session(db, user, _actor_for(user))
             db.commit()
-            flow.finish_login(user)
+            flow.finish_login(user, login_token)
             if method == "recovery":
                 flash("リカバリーコードでログインしました。使ったコードは無効になりました。"
                       "スマートフォンを紛失した場合は管理者に連絡してください。", "warning")
@@ -154,8 +155,9 @@ def enrol():
         else:
             token = auth.trust_device(db, user, request.cookies.get(flow.DEVICE_COOKIE), request.user_agent.string)
             auth.complete_login(db, user, _actor_for(user), "totp_enrolment")
+            login_token = auth.open_login_session(db, user, _actor_for(user))
             db.commit()
-            flow.finish_login(user)
+            flow.finish_login(user, login_token)
             session["show_recovery_codes"] = codes
             return flow.set_device_cookie(redirect(url_for("auth.recovery_codes")), token)
     uri = totp.provisioning_uri(secret, user.login_id, user.clinic.name)
@@ -173,14 +175,16 @@ def recovery_codes():
     return render_template("auth/recovery_codes.html", codes=codes)
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+@bp.route("/logout", methods=["POST"])
 @public
 def logout():
-    """End the session; the browser is told to drop anything it cached."""
+    """End the session on the server (its cookie is refused from now on, even a copy); the browser is told to drop
+    anything it cached. POST only, with the CSRF token: a link or an image elsewhere cannot log a user out."""
+    db = db_session()
+    auth.end_login_session(db, session.get(flow.LOGIN_TOKEN_KEY), "logout")
     if current_user.is_authenticated:
-        db = db_session()
         record_audit(db, current_actor(), "auth.logout", entity_type="staff_user", entity_id=current_user.id)
-        db.commit()
+    db.commit()
     logout_user()
     session.clear()
     response = redirect(url_for("auth.login"))
@@ -192,35 +196,44 @@ def logout():
 @requires("account.self")
 def lock_screen():
     """The lock page for a browser without JavaScript (the overlay does the same on every page)."""
-    return render_template("auth/lock.html", next=request.args.get("next", ""), form=PasswordConfirmForm())
-
-
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("reception.index")
+    return render_template("auth/lock.html", next=safe_local_path(request.args.get("next")),
+                           form=PasswordConfirmForm())
 
 
 @bp.route("/session/unlock", methods=["POST"])
 @requires("account.self")
 def unlock():
-    """Unlock the screen with the password (JSON from the overlay, or the lock page's form)."""
+    """Unlock the screen with the password (JSON from the overlay, or the lock page's form). Wrong passwords count
+    like failed logins; at the limit the account locks and this session ends."""
     data = request.get_json(silent=True) or request.form
-    password = (data.get("password") or "")[:128]
     db = db_session()
-    if verify_password(current_user.password_hash, password):
-        session["locked"] = False
-        session["last_seen"] = time.time()
+    user = db.merge(current_user._get_current_object())
+    try:
+        auth.verify_unlock(db, user, data.get("password") or "", current_actor(), flow.policy())
+    except auth.LoginError as exc:
+        locked = auth.is_locked(user)
+        record_audit(db, current_actor(), "auth.unlock_failed", entity_type="staff_user", entity_id=user.id,
+                     summary={"locked": locked})
+        if locked:
+            auth.end_login_session(db, session.get(flow.LOGIN_TOKEN_KEY), "locked")
+        db.commit()
+        if locked:
+            logout_user()
+            session.clear()
+            if request.is_json:
+                return jsonify({"error": "account_locked", "message": exc.message, "login": url_for("auth.login")}), 401
+            flash(exc.message, "error")
+            return redirect(url_for("auth.login"))
         if request.is_json:
-            return jsonify({"status": "unlocked"})
-        return redirect(_safe_next(data.get("next")))
-    record_audit(db, current_actor(), "auth.unlock_failed", entity_type="staff_user", entity_id=current_user.id)
+            return jsonify({"error": "wrong_password", "message": exc.message}), 403
+        flash(exc.message, "error")
+        return redirect(url_for("auth.lock_screen", next=safe_local_path(data.get("next"))))
     db.commit()
-    message = "パスワードが正しくありません"
+    session["locked"] = False
+    session["last_seen"] = time.time()
     if request.is_json:
-        return jsonify({"error": "wrong_password", "message": message}), 403
-    flash(message, "error")
-    return redirect(url_for("auth.lock_screen", next=data.get("next", "")))
+        return jsonify({"status": "unlocked"})
+    return redirect(safe_local_path(data.get("next")) or url_for("reception.index"))
 
 
 @bp.route("/session/ping", methods=["POST"])

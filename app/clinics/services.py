@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.passwords import hash_password
-from app.auth.services import find_user_by_login
+from app.auth.services import confirm_own_password, find_user_by_login
 from app.clinics.models import Clinic, StaffUser
 from app.core.audit import Actor, record_audit, summarize_change
 from app.core.checkdigit import luhn_valid
@@ -163,8 +163,11 @@ def update_staff(session: Session, user: StaffUser, actor: Actor, data: dict[str
     return user
 
 
-def reset_staff_credentials(session: Session, user: StaffUser, actor: Actor) -> str:
-    """Administrator's reset for a forgotten password or lost phone: new initial password, TOTP enrolled anew."""
+def reset_staff_credentials(session: Session, user: StaffUser, actor: Actor, admin: StaffUser,
+                            admin_password: str) -> str:
+    """Administrator's reset for a forgotten password or lost phone: new initial password, TOTP enrolled anew.
+    The administrator's own password is asked again first (a session left open must not hand out accounts)."""
+    confirm_own_password(admin, admin_password)
     initial = new_initial_password()
     user.password_hash = hash_password(initial)
     user.must_change_password = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as HTTPResponse
 
@@ -96,7 +96,13 @@ def staff_reset(user_id: int):
     if user.id == current_user.id:
         flash("自分自身のリセットはできません。別の管理者に依頼してください", "error")
         return redirect(url_for("clinics.staff_edit", user_id=user_id))
-    initial = clinics.reset_staff_credentials(db, user, current_actor())
+    try:
+        initial = clinics.reset_staff_credentials(db, user, current_actor(), current_user,
+                                                  request.form.get("admin_password", ""))
+    except ValidationError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("clinics.staff_edit", user_id=user_id))
     db.commit()
     return render_template("clinics/initial_password.html", user=user, initial=initial)
 

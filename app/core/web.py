@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import time
+import unicodedata
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Flask,
@@ -20,6 +23,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, logout_user
+from werkzeug.routing import IntegerConverter
 
 from app.clinics.models import Clinic
 from app.core.audit import Actor, log_access
@@ -39,6 +43,32 @@ def patient_or_404(patient_id: int) -> Any:
     if patient is None:
         abort(404)
     return patient
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:…>` in URLs, limited to what a database id can be (64-bit signed): a larger number answers 404
+    like any unknown id, instead of an overflow error from the database."""
+
+    def __init__(self, url_map: Any, fixed_digits: int = 0, min: int | None = None,  # noqa: A002 (werkzeug's names)
+                 max: int | None = 2**63 - 1, signed: bool = False) -> None:  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def safe_local_path(target: str | None) -> str:
+    """`target` when it is a path of this site, else "" — for `next` after login or unlock. Refused: anything with
+    a scheme or host, scheme-relative forms (//host, /\\host), backslashes, control characters and white space
+    (browsers drop tabs and newlines from URLs), and percent-encoded slashes or backslashes."""
+    target = target or ""
+    if not target.startswith("/") or target.startswith("//") or len(target) > 2000:
+        return ""
+    if "\\" in target or any(ch.isspace() or unicodedata.category(ch) == "Cc" for ch in target):
+        return ""
+    if re.search(r"%(2f|5c|09|0a|0d|00)", target, re.IGNORECASE):
+        return ""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return ""
+    return target
 
 
 def current_clinic() -> Any:

@@ -112,17 +112,24 @@ def _text(form: Mapping[str, str], name: str, limit: int = 200) -> str:
     return strip_control_chars(form.get(name, "") or "").strip()[:limit]
 
 
+def _count(form: Mapping[str, str], name: str, limit: int) -> int:
+    """A row counter of the order form (1 … limit); a missing or tampered one counts as 1 — the form is shown
+    again with what it holds, never a server error."""
+    value = (form.get(name) or "").strip()
+    return min(max(int(value), 1), limit) if value.isdigit() and len(value) <= 3 else 1
+
+
 def draft_from_form(form: Mapping[str, str]) -> Draft:
     """Read the posted order form (rp{i}_…, rp{i}_l{j}_…) into a draft, without validating."""
     draft = Draft(remarks=_text(form, "remarks", 1000), mode=form.get("mode", "paper"))
     replaces = form.get("replaces_id", "")
     draft.replaces_id = int(replaces) if replaces.isdigit() else None
-    rp_count = min(int(form.get("rp_count", "1") or 1), MAX_RPS)
+    rp_count = _count(form, "rp_count", MAX_RPS)
     draft.rps = []
     for i in range(rp_count):
         rp = DraftRp(form=form.get(f"rp{i}_form", "1"), usage_code=_text(form, f"rp{i}_usage_code", 16),
                      usage_text=_text(form, f"rp{i}_usage_text", 100), quantity=_text(form, f"rp{i}_quantity", 10))
-        line_count = min(int(form.get(f"rp{i}_line_count", "1") or 1), MAX_LINES)
+        line_count = _count(form, f"rp{i}_line_count", MAX_LINES)
         rp.lines = [DraftLine(query=_text(form, f"rp{i}_l{j}_query"), drug_code=_text(form, f"rp{i}_l{j}_drug", 9),
                               dose=_text(form, f"rp{i}_l{j}_dose", 12),
                               by_generic_name=form.get(f"rp{i}_l{j}_generic") == "1",

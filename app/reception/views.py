@@ -61,9 +61,13 @@ def index():
 @bp.get("/reception/revision")
 @requires("reception.read")
 def revision():
-    """A fingerprint of the day's list: the page polls it and reloads its table when it changes."""
+    """A fingerprint of the day's list: the page polls it and reloads its table when it changes. The fingerprint is
+    also the ETag, so a tablet polling with If-None-Match gets an empty 304 while nothing changed."""
     flt, _errors = _filter_from_args()
-    return jsonify({"revision": reception.list_revision(db_session(), current_user.clinic_id, flt.day)})
+    value = reception.list_revision(db_session(), current_user.clinic_id, flt.day)
+    response = jsonify({"revision": value})
+    response.set_etag(value)
+    return response.make_conditional(request)
 
 
 @bp.post("/reception/visits/<int:visit_id>/status")

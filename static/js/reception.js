@@ -3,10 +3,15 @@
 const section = document.getElementById("reception");
 if (section) {
   let revision = section.dataset.revision;
+  let etag = null;
   const poll = async () => {
     try {
-      const response = await fetch(section.dataset.revisionUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      const headers = { Accept: "application/json" };
+      if (etag) headers["If-None-Match"] = etag;  // nothing changed → an empty 304, almost free for the server
+      const response = await fetch(section.dataset.revisionUrl, { headers, credentials: "same-origin", cache: "no-store" });
+      if (response.status === 304) return;
       if (response.ok) {
+        etag = response.headers.get("ETag");
         const data = await response.json();
         if (data.revision !== revision) {
           const page = await fetch(window.location.href, { credentials: "same-origin" });

@@ -63,7 +63,7 @@ def test_trusted_device_skips_second_factor_for_non_admin(client, session):
     user = make_user(session, make_clinic(session), role="nurse")
     session.commit()
     client.login(user.login_id, user.totp_secret)
-    client.get("/logout")
+    client.logout()
     response = client.post("/login", {"login_id": user.login_id, "password": DEMO_PASSWORD}, form_page="/login")
     assert response.location.endswith("/reception")
 
@@ -72,7 +72,7 @@ def test_administrator_always_gives_second_factor(client, session):
     user = make_user(session, make_clinic(session), role="admin")
     session.commit()
     client.login(user.login_id, user.totp_secret)
-    client.get("/logout")
+    client.logout()
     response = client.post("/login", {"login_id": user.login_id, "password": DEMO_PASSWORD}, form_page="/login")
     assert response.location.endswith("/login/verify")
 
@@ -81,7 +81,7 @@ def test_trusted_device_asks_again_after_30_days(client, session):
     user = make_user(session, make_clinic(session), role="clerk")
     session.commit()
     client.login(user.login_id, user.totp_secret)
-    client.get("/logout")
+    client.logout()
     for device in session.scalars(select(TrustedDevice).where(TrustedDevice.user_id == user.id)):
         device.verified_at = utcnow() - timedelta(days=31)
     session.commit()
@@ -179,7 +179,7 @@ def test_recovery_code_works_once(client, session, app):
     client.post("/login", {"login_id": user.login_id, "password": DEMO_PASSWORD}, form_page="/login")
     client.get("/login/verify")
     assert client.post("/login/verify", {"code": codes[0].upper()}).location.endswith("/reception")
-    client.get("/logout")
+    client.logout()
     from tests.helpers import HTMLClient
 
     fresh = HTMLClient(app.test_client())

@@ -11,7 +11,7 @@ from app.clinics.models import Clinic, StaffUser
 from app.clinics.services import validate_institution_code
 from app.core.errors import ValidationError
 from app.core.models import AuditEntry
-from tests.factories import make_clinic, make_user
+from tests.factories import DEMO_PASSWORD, make_clinic, make_user
 
 
 @pytest.mark.parametrize("code", ["1310123458", "1310156789", "１３１０１２３４５８"])
@@ -132,8 +132,8 @@ def test_admin_reset_issues_new_initial_password(client, session):
     doctor = make_user(session, clinic, role="doctor")
     session.commit()
     client.login(admin.login_id, admin.totp_secret)
-    html = client.post(f"/admin/staff/{doctor.id}/reset", {}, form_page=f"/admin/staff/{doctor.id}").get_data(
-        as_text=True)
+    html = client.post(f"/admin/staff/{doctor.id}/reset", {"admin_password": DEMO_PASSWORD},
+                       form_page=f"/admin/staff/{doctor.id}").get_data(as_text=True)
     assert re.search(r'id="initial-password">([^<]+)<', html)
     session.expire_all()
     reset = session.get(StaffUser, doctor.id)

@@ -203,7 +203,7 @@ def test_a_correction_keeps_the_old_version_visible_with_who_and_when(client, wa
     client.post(f"/patients/{patient.id}/profile/blood-type",
                 {"abo": "A", "rh": "+", "confirmed_by": "本人申告", "confirmed_on": "2024-01-10"}, form_page=page)
     first = session.scalars(select(BloodType)).one()
-    client.get("/logout")
+    client.logout()
     client.login(ward["doctor"].login_id, ward["doctor"].totp_secret)
     edit = f"/patients/{patient.id}/profile/blood-type/{first.id}/edit"
     # A correction needs a reason.

@@ -257,3 +257,17 @@ def test_the_patient_page_says_when_the_patient_is_already_in_todays_list(app, c
     hino = sync_patient(session, orca_clinic[0], orca_client_for(orca_clinic[0]), "00006")  # not in today's list
     session.commit()
     assert "本日受付済み" not in client.get(f"/patients/{hino.id}").get_data(as_text=True)
+
+
+def test_a_tablet_polling_with_the_etag_gets_an_empty_304_until_the_list_changes(app, client, orca_clinic, session):
+    _sync(app)
+    client.login(orca_clinic[1].login_id, orca_clinic[1].totp_secret)
+    first = client.get("/reception/revision")
+    etag = first.headers["ETag"]
+    assert first.status_code == 200 and first.json["revision"] in etag
+    unchanged = client.get("/reception/revision", headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.get_data() == b""
+    visit = session.scalars(select(Visit).order_by(Visit.accepted_at)).first()
+    client.post(f"/reception/visits/{visit.id}/status", {"status": "in_exam"}, form_page="/reception")
+    changed = client.get("/reception/revision", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag

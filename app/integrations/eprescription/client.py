@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -86,4 +87,4 @@ class EPrescriptionClient:
 
     def cancel(self, service_id: str) -> None:
         """Cancel a registered prescription (refused once dispensed)."""
-        self._post(f"prescriptions/{service_id}/cancel", None)
+        self._post(f"prescriptions/{quote(str(service_id), safe='')}/cancel", None)

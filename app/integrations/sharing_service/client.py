@@ -8,6 +8,7 @@ OperationOutcome, whose diagnostics are shown to staff as they are.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
@@ -113,11 +114,11 @@ class SharingClient:
 
     def fetch_document(self, document_id: str) -> dict[str, Any]:
         """One document Bundle (the recipient fetching it marks it read at the service)."""
-        return self._call("GET", f"Bundle/{document_id}")
+        return self._call("GET", f"Bundle/{quote(str(document_id), safe='')}")
 
     def document_read_at(self, document_id: str) -> str | None:
         """When the recipient read a document we shared (None while unread)."""
-        return self._call("GET", f"Bundle/{document_id}/_status").get("read_at")
+        return self._call("GET", f"Bundle/{quote(str(document_id), safe='')}/_status").get("read_at")
 
 
 def _resources(bundle: dict[str, Any]) -> list[dict[str, Any]]:
