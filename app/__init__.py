@@ -35,8 +35,10 @@ from app.reception.poller import OrcaPoller
 def create_app(config: Config | None = None) -> Flask:
     """The application factory."""
     config = config or Config()
+    config.validate()  # production refuses to start without its secrets, naming the variable
     app = Flask(__name__, static_folder="../static", static_url_path="/static", template_folder="templates")
     app.config.update(config.as_flask_config())
+    app.extensions["kamikarte_config"] = config
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     if app.config["TRUST_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]

@@ -11,6 +11,7 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
+from app import operations
 from app.config import ROOT
 from app.core.audit import iter_chain_breaks
 from app.core.models import AuditEntry
@@ -20,6 +21,7 @@ from app.labs.cli import register_lab_cli
 from app.labs.masters import LabMasterError, import_item_file
 from app.outbox.worker import OutboxWorker, wait_until_idle
 from app.prescriptions.drug_master import DrugMasterError, import_official_file
+from app.reception.poller import OrcaPoller
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -49,6 +51,24 @@ def register_cli(app: Flask) -> None:
         """Migrate the database at $DATABASE_URL to the newest schema."""
         upgrade_database(current_app.config["DATABASE_URL"])
         click.echo("データベースを最新の構造に更新しました")
+
+    @app.cli.command("check")
+    def check() -> None:
+        """Report what is missing or unsafe in this configuration before starting; exit 1 on anything that stops
+        a start (every secret, the database and its schema, PACS credentials)."""
+        lines = operations.check_configuration(current_app.extensions["kamikarte_config"])
+        with current_app.extensions["db_sessionmaker"]() as session:
+            database = operations.check_database(session)
+            lines += database
+            if all(line.ok for line in database):
+                lines += operations.check_connections(session)
+        for line in lines:
+            mark = "OK " if line.ok else ("NG " if line.fatal else "注意")
+            click.echo(f"[{mark}] {line.subject}: {line.message}")
+        if any(line.fatal for line in lines):
+            click.echo("起動できない設定があります（NG の行を直してください）", err=True)
+            sys.exit(1)
+        click.echo("設定の確認を終えました")
 
     @app.cli.group("demo")
     def demo_group() -> None:
@@ -127,6 +147,19 @@ def register_cli(app: Flask) -> None:
         _import_master("検査項目マスター", import_item_file, path, LabMasterError)
 
     register_lab_cli(app)
+
+    @app.cli.command("orca-poller")
+    @click.option("--once", is_flag=True, help="One pass over every clinic, then exit.")
+    def orca_poller(once: bool) -> None:
+        """Pull ORCA's reception lists and patients for every clinic until stopped (production runs one)."""
+        poller = OrcaPoller(current_app.extensions["db_sessionmaker"], current_app.config["ORCA_POLL_SECONDS"] or 5)
+        if once:
+            sys.exit(0 if poller.run_once() else 1)
+        click.echo("ORCA poller started")
+        try:
+            poller.run_forever()
+        except KeyboardInterrupt:
+            poller.stop()
 
     @app.cli.command("outbox-worker")
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")

@@ -29,6 +29,22 @@ def default_database_url() -> str:
     return f"sqlite:///{ROOT / 'instance' / 'kamikarte.sqlite3'}"
 
 
+class ConfigError(RuntimeError):
+    """A production configuration that must not start; the message names the environment variable."""
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One finding of the configuration check: the variable, what is wrong, and whether it stops a start."""
+
+    variable: str
+    message: str
+    fatal: bool = True
+
+
+MIN_SECRET_LENGTH = 32
+
+
 @dataclass
 class Config:
     """Settings of one app process; every field can be set by an environment variable."""
@@ -57,6 +73,49 @@ class Config:
     LOCKOUT_THRESHOLD: int = 5
     LOCKOUT_MINUTES: int = 15
     TESTING: bool = False
+    #: "production" for a server install (docs: README "Production"): every secret must then come from the
+    #: environment, the database must be PostgreSQL and cookies secure; anything else is the single-machine default.
+    ENVIRONMENT: str = field(default_factory=lambda: os.environ.get("KAMIKARTE_ENV", "").strip().lower())
+
+    @property
+    def is_production(self) -> bool:
+        """Whether this process runs as a production server (KAMIKARTE_ENV=production)."""
+        return self.ENVIRONMENT == "production"
+
+    def problems(self) -> list[ConfigProblem]:
+        """What is missing or unsafe in this configuration. In production each is fatal; on a single machine the
+        defaults (a secret kept in instance/, SQLite) are allowed and only reported."""
+        found: list[ConfigProblem] = []
+        production = self.is_production
+        if self.ENVIRONMENT not in ("", "production", "development"):
+            found.append(ConfigProblem("KAMIKARTE_ENV", f"値「{self.ENVIRONMENT}」は使えません（production または空）"))
+        if not self.SECRET_KEY:
+            found.append(ConfigProblem("SECRET_KEY", "設定されていません（セッションの署名に必要。32文字以上の乱数）",
+                                       fatal=production))
+        elif len(self.SECRET_KEY) < MIN_SECRET_LENGTH:
+            found.append(ConfigProblem("SECRET_KEY", f"短すぎます（{MIN_SECRET_LENGTH}文字以上の乱数にしてください）",
+                                       fatal=production))
+        if not self.SECRETS_KEY:
+            found.append(ConfigProblem("KAMIKARTE_SECRETS_KEY", "設定されていません（ORCA・PACS等の接続パスワードを"
+                                       "暗号化する鍵。SECRET_KEYとは別の32文字以上の乱数）", fatal=production))
+        elif len(self.SECRETS_KEY) < MIN_SECRET_LENGTH:
+            found.append(ConfigProblem("KAMIKARTE_SECRETS_KEY", f"短すぎます（{MIN_SECRET_LENGTH}文字以上）",
+                                       fatal=production))
+        if not os.environ.get("DATABASE_URL") and production:
+            found.append(ConfigProblem("DATABASE_URL", "設定されていません（本番は postgresql+psycopg://… が必要）"))
+        elif not self.DATABASE_URL.startswith("postgresql"):
+            found.append(ConfigProblem("DATABASE_URL", "SQLiteは1台・1プロセスの構成専用です（本番はPostgreSQL）",
+                                       fatal=production))
+        if not self.SESSION_COOKIE_SECURE:
+            found.append(ConfigProblem("KAMIKARTE_COOKIE_SECURE", "オフです（HTTPS以外でもCookieが送られます）",
+                                       fatal=production))
+        return found
+
+    def validate(self) -> None:
+        """Refuse to start with a fatal problem (production only), naming every variable concerned."""
+        fatal = [p for p in self.problems() if p.fatal]
+        if fatal:
+            raise ConfigError("起動できません: " + "; ".join(f"{p.variable}: {p.message}" for p in fatal))
 
     def as_flask_config(self) -> dict:
         """The values Flask and its extensions read."""

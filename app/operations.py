@@ -1,0 +1,63 @@
+"""What an operator checks before starting Kamikarte (`flask --app wsgi check`): the configuration, the database
+and its schema, and the clinics' outside connections that need credentials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from app.clinics.models import Clinic
+from app.config import ROOT, Config
+from app.imaging.pacs import PacsSettings
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    """One line of the check: what was looked at, what was found, and whether it stops a start."""
+
+    subject: str
+    message: str
+    ok: bool
+    fatal: bool = False
+
+
+def check_configuration(config: Config) -> list[CheckLine]:
+    """The environment variables: each problem named by its variable (fatal in production)."""
+    lines = [CheckLine(p.variable, p.message, ok=False, fatal=p.fatal) for p in config.problems()]
+    mode = "本番（KAMIKARTE_ENV=production）" if config.is_production else "1台構成（デモ・小規模）"
+    return [CheckLine("KAMIKARTE_ENV", f"動作モード: {mode}", ok=True), *lines]
+
+
+def check_database(session: Session) -> list[CheckLine]:
+    """The database answers and its schema is at the newest migration."""
+    try:
+        connection = session.connection()
+        current = MigrationContext.configure(connection).get_current_heads()
+    except SQLAlchemyError as exc:
+        return [CheckLine("DATABASE_URL", f"接続できません: {str(exc).splitlines()[0]}", ok=False, fatal=True)]
+    heads = ScriptDirectory(str(ROOT / "migrations")).get_heads()
+    if set(current) != set(heads):
+        message = (f"スキーマが最新ではありません（現在 {', '.join(current) or 'なし'} / 最新 {', '.join(heads)}）: "
+                   "flask --app wsgi db upgrade を実行してください")
+        return [CheckLine("DATABASE_URL", message, ok=False, fatal=True)]
+    return [CheckLine("DATABASE_URL", f"接続でき、スキーマは最新です（{', '.join(heads)}）", ok=True)]
+
+
+def check_connections(session: Session) -> list[CheckLine]:
+    """Each clinic's PACS (Orthanc) connection has its credentials; an open PACS is refused by Kamikarte's rules."""
+    lines = []
+    for clinic in session.scalars(select(Clinic).order_by(Clinic.id)):
+        pacs = PacsSettings.of(clinic)
+        if pacs is None:
+            continue
+        if not pacs.username or not pacs.password:
+            lines.append(CheckLine(f"PACS {clinic.institution_code}", "ユーザー名またはパスワードが未設定です"
+                                   "（管理 → PACS接続）", ok=False, fatal=True))
+        else:
+            lines.append(CheckLine(f"PACS {clinic.institution_code}", "認証情報あり", ok=True))
+    return lines
