@@ -1,4 +1,4 @@
-"""Seed the demo clinics and accounts exactly as ../shared/docs/ACCEPTANCE.md fixes them."""
+"""Seed the demo clinics and accounts exactly as the README's demo accounts table fixes them."""
 
 from __future__ import annotations
 

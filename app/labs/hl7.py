@@ -3,7 +3,7 @@
 JAHIS and SS-MIX2 send ISO-2022-JP (MSH-18 "~ISO IR87", MSH-20 "ISO 2022-1994"); UTF-8 ("UNICODE UTF-8") is
 agreed per link. Many JIS X 0208 kanji contain a byte equal to an HL7 delimiter once encoded (本 → 0x5C '\\',
 図 → '^', 奥 → '|'), so a message is always decoded as a whole before it is split, and built as Unicode text
-that is encoded as a whole at the very end (../shared/docs/standards/lab.md §1.4).
+that is encoded as a whole at the very end (docs/standards/lab.md §1.4).
 """
 
 from __future__ import annotations

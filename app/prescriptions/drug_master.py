@@ -1,7 +1,7 @@
 """Loading and searching the drug master (医薬品マスター, y).
 
 Two sources: the subset shipped in data/drugs.csv (demo and tests) and the official SSK file
-(y_ALLyyyymmdd.csv: cp932, no header, 42 columns, by index as ../shared/docs/standards/masters.md says)
+(y_ALLyyyymmdd.csv: cp932, no header, 42 columns, by index as docs/standards/masters.md says)
 that a clinic loads with `flask masters import-drugs FILE`. Either load is all-or-nothing.
 """
 

@@ -1,8 +1,8 @@
 """An issued prescription as the 電子処方箋 FHIR document (JP_Bundle_ePrescriptionData), shaped after JAMI's
-published examples (../shared/data/samples/fhir/jami-fhir-jp-wg-ePrescriptionData/) and checked by parsing it
+published examples (tests/samples/eprescription/, docs/standards/eprescription.md) and checked by parsing it
 with the FHIR R4B models before it leaves.
 
-Systems are the OIDs those examples use; the 一般名処方 code uses the JP core system fhir_jp.md names. A unit
+Systems are the OIDs those examples use; the 一般名処方 code uses the JP core system jp-clins.md names. A unit
 whose MERIT-9 code the examples do not show is sent as text only, never with a guessed code.
 """
 

@@ -1,6 +1,6 @@
 """Simulator of the 電子処方箋管理サービス, reached over HTTP only (the app never imports it).
 
-The national service's API is not public (../shared/docs/standards/prescription.md): this stand-in accepts the
+The national service's API is not public (docs/standards/eprescription.md): this stand-in accepts the
 FHIR document the JAMI 電子処方箋 examples describe, refuses one that is not such a document with an
 OperationOutcome, answers a registration with an 引換番号 and the result of its 重複投薬等チェック (warnings
 in an OperationOutcome), and cancels a registered prescription. Per clinic: /clinic/<医療機関コード>/…,

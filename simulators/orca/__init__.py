@@ -1,4 +1,4 @@
-"""A simulator of the WebORCA / 日医標準レセプトソフト HTTP API (../shared/docs/standards/orca.md) for demo and tests.
+"""A simulator of the WebORCA / 日医標準レセプトソフト HTTP API (docs/standards/orca.md) for demo and tests.
 
 One process hosts several clinics, each as its own ORCA server under its own base path and Basic-auth user:
 

@@ -1,6 +1,6 @@
 """The simulated clinics' ORCA data: configuration and 200 seeded patients each (the fixed demo patients first).
 
-Patients are kept as ORCA writes them (Patient_Information records, ../shared/docs/standards/orca.md §2a), with
+Patients are kept as ORCA writes them (Patient_Information records, docs/standards/orca.md §2a), with
 their 保険組合せ already made the way ORCA makes them: one per insurance alone, one per insurance + 公費.
 """
 

@@ -1,6 +1,6 @@
 """Simulator of the 電子カルテ情報共有サービス (reached over HTTP only; the app never imports it).
 
-FHIR R4 over HTTP as the national service is described (fhir_jp.md): per clinic /clinic/<医療機関コード>/fhir/…
+FHIR R4 over HTTP as the national service is described (jp-clins.md): per clinic /clinic/<医療機関コード>/fhir/…
 with a bearer token.
 - POST Bundle: a JP_Bundle_CLINS collection (6 information) or a JP_Bundle_eReferral document (診療情報提供書 to
   another institution). Refused with an OperationOutcome (422) when it is not such a bundle.

@@ -280,7 +280,7 @@ def test_a_bad_patient_is_never_half_parsed(change, needle):
     assert needle in info.value.message_ja
 
 
-# --- recorded replies of a real ORCA (tests/samples/orca, see SOURCE.md) ---------------------------------------
+# --- recorded replies of a real ORCA (tests/samples/orca, see PROVENANCE.md) -----------------------------------
 
 class Recorded(BaseAdapter):
     """A transport that answers every request with one recorded reply."""

@@ -19,7 +19,7 @@ from app.reception.orca_sync import orca_client_for, sync_all_clinics, sync_pati
 from tests.factories import make_clinic, make_user
 from tests.labs.helpers import CLINIC, deliver, lab_settings, latest_order, place_order
 
-PROCEDURES = Path("/work/shared/data/masters/procedures.csv")
+PROCEDURES = Path(__file__).resolve().parents[1] / "samples" / "masters" / "procedures.csv"
 AST, ALT, GGT, BUN, CRE, UA = "160022510", "160022610", "160020410", "160019010", "160019210", "160019310"
 TP, ALB, TG, HDL, LDL, GLU = "160017410", "160018910", "160020910", "160023410", "160167250", "160019410"
 HBA1C, CRP, CBC = "160010010", "160054710", "160008010"

@@ -19,7 +19,7 @@ from app.prescriptions.models import Prescription
 from tests.factories import make_clinic, make_patient, make_user
 from tests.prescriptions.test_prescriptions import AFTER_MEALS_3, AMLODIPINE, LOXONIN, MUCOSTA, _form, _issue
 
-SAMPLES = Path("/work/shared/data/samples/fhir/jami-fhir-jp-wg-ePrescriptionData/package")
+SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "eprescription"
 CLINIC = "1310123458"
 
 
@@ -47,7 +47,8 @@ def _deliver(app) -> None:
 
 def test_jami_examples_pass_our_validator():
     bundles = sorted(SAMPLES.glob("Bundle-*.json"))
-    assert bundles
+    assert [p.name for p in bundles] == ["Bundle-Bundle-for-JP-MedReq-ePreBundleExample01.json",
+                                         "Bundle-Bundle-for-JP-MedReq-ePreData-Example01.json"]
     for path in bundles:
         validate_bundle(json.loads(path.read_text(encoding="utf-8")))
 

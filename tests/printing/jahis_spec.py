@@ -1,8 +1,8 @@
 """An independent check of JAHIS 院外処方箋2次元シンボル text against the record table of
-../shared/docs/standards/prescription.md (JAHIS 記録条件規約 Ver.1.10).
+docs/standards/prescription.md (JAHIS 記録条件規約 Ver.1.10).
 
 Field counts follow that table; where it lists a record's fields loosely, the spec-shaped samples in
-../shared/data/samples/rx/ and public parsers decide: 81 備考 is 備考連番, 備考種別, 備考 (sample2.txt:
+github.com/YasushiMatsumoto/jahis-rx-parser and public parsers decide: 81 備考 is 備考連番, 備考種別, 備考 (sample2.txt:
 `81,1,1,【一包化】`), 61 麻薬施用 is 免許番号, 患者住所, 患者電話番号.
 """
 

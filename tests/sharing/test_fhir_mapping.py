@@ -15,7 +15,7 @@ from app.sharing.fhir.validation import FhirValidationError, validate_bundle, va
 from app.sharing.records import own_items, patient_bundle
 from tests.sharing.records import arrange
 
-EXAMPLES = Path("/work/shared/data/jp-clins-examples")
+EXAMPLES = Path(__file__).resolve().parents[1] / "samples" / "jp-clins"
 GOOD = sorted(p for p in EXAMPLES.glob("*.json") if "ErrorExample" not in p.name)
 NEGATIVE = {
     "MedicationRequest-ErrorExample-JP-MedReq-ExtEye-Total1.json":
@@ -28,6 +28,10 @@ NEGATIVE = {
 
 def _validate(document: dict) -> None:
     (validate_bundle if document["resourceType"] == "Bundle" else validate_resource)(document)
+
+
+def test_every_public_example_is_here():
+    assert len(GOOD) == 58, f"JP-CLINS examples missing in {EXAMPLES} (see its PROVENANCE.md)"
 
 
 @pytest.mark.parametrize("path", GOOD, ids=lambda p: p.stem)

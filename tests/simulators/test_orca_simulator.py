@@ -1,4 +1,4 @@
-"""The ORCA simulator answers as the published API does (../shared/docs/standards/orca.md), over real HTTP."""
+"""The ORCA simulator answers as the published API does (docs/standards/orca.md), over real HTTP."""
 
 from __future__ import annotations
 

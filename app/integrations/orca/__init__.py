@@ -1,4 +1,4 @@
-"""Client of the WebORCA / 日医標準レセプトソフト HTTP API (facts: ../shared/docs/standards/orca.md). No CLAIM.
+"""Client of the WebORCA / 日医標準レセプトソフト HTTP API (facts: docs/standards/orca.md). No CLAIM.
 
 Depends on requests and the standard library only (no Flask, nothing from simulators/).
 """

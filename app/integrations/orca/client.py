@@ -1,4 +1,4 @@
-"""A client of the WebORCA / 日医標準レセプトソフト HTTP API (../shared/docs/standards/orca.md). Never CLAIM.
+"""A client of the WebORCA / 日医標準レセプトソフト HTTP API (docs/standards/orca.md). Never CLAIM.
 
 JSON mode (`format=json`) by default; `mode="xml"` speaks xml2. Replies are read in either format whatever
 was asked, so the recorded xml2 replies of a real ORCA parse the same way.

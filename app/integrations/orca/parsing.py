@@ -1,7 +1,7 @@
 """Strict reading of ORCA's reply records into the values of models.py (each field through reader.Reader).
 
 Every problem raises OrcaProtocolError naming the record and the field (and the bad value); a record is used
-whole or not at all. Facts: ../shared/docs/standards/orca.md (§2a patientgetv2, §2c/§2e lists, §3 受付, §6 PUSH).
+whole or not at all. Facts: docs/standards/orca.md (§2a patientgetv2, §2c/§2e lists, §3 受付, §6 PUSH).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """DICOMweb client of a clinic's PACS: QIDO-RS (studies, series, instances), WADO-RS (metadata, rendered).
 
 Plain `requests` with HTTP basic authentication and timeouts. Every failure becomes a PacsError with a
-Japanese message for staff. Pitfalls handled here (../shared/docs/standards/pacs.md §3.5):
+Japanese message for staff. Pitfalls handled here (docs/standards/pacs.md §3.5):
 - query strings are built by hand: `requests` would encode a `*` wildcard to %2A, which Orthanc treats
   literally;
 - 0008,0005 in DICOMweb JSON is ignored (the body is UTF-8 JSON whatever it says);

@@ -1,7 +1,7 @@
 """Our records as JP-CLINS FHIR resources (the one place that maps them): Patient, Condition (傷病名),
 AllergyIntolerance (drug and other allergies, 薬剤禁忌), Observation (感染症, 検体検査), MedicationRequest (処方),
 and the 6-information registration Bundle. Shapes follow the public JP-CLINS examples
-(../shared/data/jp-clins-examples); every resource is validated before it is returned.
+(tests/samples/jp-clins, docs/standards/jp-clins.md); every resource is validated before it is returned.
 
 Inputs are our models (or anything with the same attributes), so the mapping reads no database itself.
 """
@@ -197,7 +197,7 @@ def allergy_resource(allergy: Any, ctx: Context, *, check: bool = True) -> dict[
 
 
 def contraindication_resource(item: Any, ctx: Context, *, check: bool = True) -> dict[str, Any]:
-    """薬剤禁忌 as JP_AllergyIntolerance_eCS with the drug as code (fhir_jp.md): type intolerance, category
+    """薬剤禁忌 as JP_AllergyIntolerance_eCS with the drug as code (jp-clins.md): type intolerance, category
     medication, criticality high, the reason as a note — how our reader tells it from a drug allergy."""
     resource = _common("AllergyIntolerance", S.ALLERGY, ctx,
                        f"Contraindication-{item.lineage_id or item.id}", item.recorded_at)

@@ -1,4 +1,4 @@
-"""JP-CLINS profile URLs, identifier systems and code systems, as ../shared/docs/standards/fhir_jp.md lists them
+"""JP-CLINS profile URLs, identifier systems and code systems, as docs/standards/jp-clins.md lists them
 (read from the public JP-CLINS example instances). Nothing here is invented: a system we cannot name from the
 standard is not sent."""
 
@@ -89,7 +89,7 @@ DOC_SECTION = "http://jpfhir.jp/fhir/clins/CodeSystem/document-section"
 ENCOUNTER_CLASS = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 LOINC = "http://loinc.org"  # DocumentReference.type of the clinical-course text, as the examples code it
 
-#: Code systems a coding may use: the table of fhir_jp.md, the HL7 terminology it names, and the prefixes of
+#: Code systems a coding may use: the table of jp-clins.md, the HL7 terminology it names, and the prefixes of
 #: systems the public examples use that the table names only by family (JAMI method codes, MERIT-9 categories,
 #: the lab's own drug code system urn …/DrugCode/<institution>).
 KNOWN_SYSTEMS = frozenset({

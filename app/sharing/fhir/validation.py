@@ -1,6 +1,6 @@
 """Checks every JP-CLINS resource and bundle must pass before it leaves (and that incoming ones are read with):
 structure by the FHIR R4B models, then our profile rules — a known JP-CLINS profile, codings from the systems
-fhir_jp.md names, the codes a kind must carry, references that resolve inside the bundle."""
+jp-clins.md names, the codes a kind must carry, references that resolve inside the bundle."""
 
 from __future__ import annotations
 
