@@ -298,15 +298,23 @@ def received_documents(session: Session, clinic: Clinic, patient: Any) -> tuple[
 
 
 def fetch_received(session: Session, clinic: Clinic, patient: Any, document_id_: str) -> dict[str, Any]:
-    """One received document (the service marks it read), checked to be about this patient."""
+    """One received document, checked to be about this patient twice: it must be among the documents the service
+    lists for this patient before it is fetched (fetching marks it read at the service, so a document of another
+    patient must never be fetched through this one's page), and its Patient must carry this patient's number."""
     client = client_for(clinic)
     if client is None:
         raise LetterError({"_form": "電子カルテ情報共有サービスの接続先が設定されていません"})
     try:
+        member = member_id(patient)
+    except MappingError as exc:
+        raise LetterError({"_form": str(exc)}) from exc
+    try:
+        listed = {str(c.get("id", "")) for c in client.received_documents(member)}
+        if document_id_ not in listed:
+            raise LetterError({"_form": "この患者の文書ではありません"})
         bundle = client.fetch_document(document_id_)
     except SharingError as exc:
         raise LetterError({"_form": exc.message_ja}) from exc
-    member = member_id(patient)
     patients = [e["resource"] for e in bundle.get("entry", []) if e.get("resource", {}).get("resourceType")
                 == "Patient"]
     if not any(i.get("value") == member for p in patients for i in p.get("identifier", [])):

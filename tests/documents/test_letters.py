@@ -329,3 +329,24 @@ def test_a_letter_without_key_images_has_no_attachment_section_and_a_damaged_att
     with pytest.raises(FhirValidationError) as refused:
         validate_bundle(bundle)
     assert any("hash" in p for p in refused.value.problems) and any("size" in p for p in refused.value.problems)
+
+
+def test_another_patients_document_is_not_fetched_nor_marked_read(client, session, desk, sharing):
+    from app.documents.fhir import referral_document
+    from tests.factories import make_patient
+
+    other = type("Clinic", (), {"institution_code": HOSPITAL, "name": "みなと総合病院", "phone": "",
+                                "address": "", "departments": [{"code": "01", "name": "内科"}]})()
+    letter = ReferralLetter(id=998, author_id=1, author_name="港 一郎", to_institution="当院",
+                            to_institution_code=CLINIC_A, to_department="", to_doctor="", purpose="経過観察",
+                            diagnoses="狭心症", history="", course="", medicines="", lab_results="", allergies="",
+                            images="", remarks="", written_on=desk["prescription"].issued_on)
+    bundle = referral_document(letter, desk["patient"], other)
+    sharing.seed_document(bundle, HOSPITAL, CLINIC_A)
+    stranger = make_patient(session, desk["clinic"], name="佐藤　花子", kana="サトウ　ハナコ", orca_patient_id="00077",
+                            insurances=[{**desk["patient"].insurances[0], "number": "7812399"}])
+    session.commit()
+    client.login(desk["nurse"].login_id, desk["nurse"].totp_secret)
+    page = client.get(f"/patients/{stranger.id}/letters/received/{bundle['identifier']['value']}")
+    assert page.status_code == 404  # answered like any record of another patient
+    assert sharing.registered()["documents"][bundle["identifier"]["value"]]["read_at"] is None
