@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "tests" / "samples"
 # Built from pieces so that this file does not match itself. An absolute path starts after a space, quote, bracket,
-# backtick or line start (a URL such as https://example.org/work/… is not one).
+# backtick or line start (a path inside a URL is not one).
 OUTSIDE = re.compile(rb"\.\./" + b"shared" + rb"|(?<![\w.~-])/" + b"work" + rb"/")
 
 
