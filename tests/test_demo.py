@@ -1,4 +1,4 @@
-"""The demo as ACCEPTANCE.md describes it: seeded clinics, the fixed patients pulled from the ORCA simulator,
+"""The demo as docs/demo.md describes it: seeded clinics, the fixed patients pulled from the ORCA simulator,
 and 山田 太郎 / 髙橋 美咲 with their clinical records (added once)."""
 
 from __future__ import annotations

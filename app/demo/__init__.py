@@ -1,1 +1,1 @@
-"""The demo: two clinics, eight accounts, patients from the ORCA simulator (see ACCEPTANCE.md)."""
+"""The demo: two clinics, eight accounts, patients from the ORCA simulator (docs/demo.md)."""

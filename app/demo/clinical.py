@@ -1,4 +1,4 @@
-"""Clinical demo data for the fixed demo patients (ACCEPTANCE.md): added once their records exist, that is
+"""Clinical demo data for the fixed demo patients (docs/demo.md): added once their records exist, that is
 after the first pull from the ORCA simulator; running it again adds nothing."""
 
 from __future__ import annotations

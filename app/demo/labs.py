@@ -1,4 +1,4 @@
-"""Lab demo for 山田 太郎 of clinic A (ACCEPTANCE.md): a year of monthly panels, each an order whose results
+"""Lab demo for 山田 太郎 of clinic A (docs/demo.md): a year of monthly panels, each an order whose results
 come in through the real import (an OUL^R22 per specimen, as the lab sends it), one of them corrected, with the
 lab's comments; and today's order with its specimen labels, queued for the lab. Added once."""
 

@@ -39,7 +39,7 @@ class Physician:
 
 @dataclass(frozen=True)
 class FixedPatient:
-    """A patient whose number, name, sex and birth date are fixed (ACCEPTANCE.md "Demo patients")."""
+    """A patient whose number, name, sex and birth date are fixed (docs/demo.md "Fixed patients")."""
 
     patient_id: str
     name: str
