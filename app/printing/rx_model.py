@@ -3,7 +3,7 @@
 A domain service maps its records onto these; construction checks what the paper form and the JAHIS
 2D symbol need (formats of numbers and codes, doses, flags) and raises ValidationError with a Japanese
 message. Field meanings follow the MHLW 様式第二号 and the JAHIS 院外処方箋2次元シンボル記録条件規約
-(../shared/docs/standards/prescription.md).
+(print_templates/outpatient_prescription/NOTES.md).
 """
 
 from __future__ import annotations

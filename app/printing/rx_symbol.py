@@ -1,6 +1,6 @@
 """The JAHIS 院外処方箋2次元シンボル text (記録条件規約 Ver.1.10) of a PrescriptionPrint.
 
-Layout (../shared/docs/standards/prescription.md): the version record `JAHIS10`, then one record a
+Layout (print_templates/outpatient_prescription/NOTES.md): the version record `JAHIS10`, then one record a
 line — record number and fields separated by half-width commas, CR LF line ends — clinic, doctor,
 patient, insurance and prescription-wide records (1–82) in ascending number, then per Rp its 101–181
 records followed by each drug's 201–281 records. An omitted field is empty; no quotes; a half-width

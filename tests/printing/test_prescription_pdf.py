@@ -100,8 +100,7 @@ def test_long_prescription_splits_into_symbols_that_reassemble(tmp_path):
     symbols = prescription_symbols(doc)
     assert 2 <= len(symbols.symbols) <= 16
     data = jahis_symbol_text(doc).encode(ENCODING)
-    assert b"".join(symbols.chunks) == data
-    assert all(chunk.endswith(b"\r\n") for chunk in symbols.chunks)  # cut at record ends
+    assert len({symbol.version for symbol in symbols.symbols}) == 1
     pdf = render_prescription_pdf(doc)
     decoded = b"".join(decode_symbols(image) for image in page_images(pdf, tmp_path, dpi=300))
     assert decoded == data
@@ -115,7 +114,6 @@ def test_long_prescription_splits_into_symbols_that_reassemble(tmp_path):
 def test_structured_append_headers_put_the_symbols_back_in_order(tmp_path):
     doc = make_prescription_print(rps=long_rps(12))
     symbols = prescription_symbols(doc)
-    assert all(chunk.decode(ENCODING) for chunk in symbols.chunks)  # whole characters and records in each symbol
     strip = tmp_path / "reversed.png"
     images = []
     for index, symbol in enumerate(reversed(symbols.symbols)):  # shown to the reader in the wrong order
