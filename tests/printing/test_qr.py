@@ -5,28 +5,11 @@ from __future__ import annotations
 
 import pytest
 import segno
-from PIL import Image
 
 from app.printing import qr
-from tests.printing.pdf_tools import decode_symbols
+from tests.printing.pdf_tools import scan_side_by_side
 
 RECORD = "201,1,1,1,2,620000033,カロナール錠３００　３００ｍｇ,1,1,錠\r\n"
-
-
-def _scan(symbols: qr.SymbolSet, tmp_path) -> bytes:
-    """What a reader gets from the symbols saved side by side in one image."""
-    images = []
-    for index, symbol in enumerate(symbols.symbols):
-        path = tmp_path / f"symbol-{index}.png"
-        symbol.save(str(path), scale=4, border=4)
-        images.append(Image.open(path).convert("L"))
-    sheet = Image.new("L", (sum(i.width for i in images), max(i.height for i in images)), 255)
-    left = 0
-    for image in images:
-        sheet.paste(image, (left, 0))
-        left += image.width
-    sheet.save(tmp_path / "sheet.png")
-    return decode_symbols(tmp_path / "sheet.png")
 
 
 @pytest.mark.parametrize("version", [1, 5, 9, 10, 16, 25])
@@ -48,7 +31,7 @@ def test_a_set_of_two_byte_characters_joins_back_to_the_exact_bytes(tmp_path):
     data = ("a" * 201 + "漢" * 200).encode("shift_jis")
     symbols = qr.make_symbols(data, max_version=10)
     assert len(symbols.symbols) == 3 and {s.version for s in symbols.symbols} == {10}
-    assert _scan(symbols, tmp_path) == data
+    assert scan_side_by_side(list(symbols.symbols), tmp_path, scale=4) == data
 
 
 def test_a_long_text_is_a_set_of_the_fewest_symbols_of_one_version(tmp_path):
@@ -57,7 +40,7 @@ def test_a_long_text_is_a_set_of_the_fewest_symbols_of_one_version(tmp_path):
     symbols = qr.make_symbols(data, max_version=15)
     assert len(symbols.symbols) == plan.count == -(-len(data) // qr.byte_capacity(15, structured_append=True))
     assert {s.version for s in symbols.symbols} == {plan.version} and plan.version <= 15
-    assert _scan(symbols, tmp_path) == data
+    assert scan_side_by_side(list(symbols.symbols), tmp_path, scale=4) == data
 
 
 def test_more_than_sixteen_symbols_is_refused():
