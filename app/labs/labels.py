@@ -162,7 +162,7 @@ def render_labels(labels: list[Label], *, width_mm: float = 50, height_mm: float
     number_band = font_size + 0.6 * mm  # the specimen number printed under the bars
     room = int((height - 2 * MARGIN - number_band - 1 * mm - MIN_BAR_MM * mm) // line)
     buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=(width, height), pageCompression=1, invariant=1)
+    pdf = canvas.Canvas(buffer, pagesize=(width, height), pageCompression=1, invariant=1, initialFontName=gothic)
     pdf.setTitle("検体ラベル")
     for label in labels:
         top = height - MARGIN - font_size

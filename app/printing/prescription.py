@@ -98,7 +98,8 @@ def render_prescription_pdf(doc: PrescriptionPrint, paper: str = "A5") -> bytes:
     gothic, _ = register_fonts()
     plan = _plan(doc)
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=PAPERS[paper], pageCompression=1, invariant=1)
+    # The initial font is ours, so the PDF names no font it does not embed (else ReportLab's default Helvetica).
+    canvas = Canvas(buffer, pagesize=PAPERS[paper], pageCompression=1, invariant=1, initialFontName=gothic)
     canvas.setTitle("処方内容（控え）" if doc.is_copy_of_electronic else "処方箋")
     canvas.setAuthor(doc.clinic.name)
     _draw_pages(canvas, paper, doc, plan, Fonts(label=gothic, value=gothic))

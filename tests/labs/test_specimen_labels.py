@@ -15,7 +15,7 @@ from app.labs.labels import MAX_SIZE_MM, MIN_SIZE_MM, Label, render_labels
 from app.printing.pen import UnprintableTextError
 from tests.labs.helpers import latest_order, make_desk, place_order
 from tests.labs.test_labels_and_table import _scan
-from tests.printing.pdf_tools import page_images, pdf_text
+from tests.printing.pdf_tools import page_images, pdf_fonts, pdf_text
 
 
 def _label(**changes) -> Label:
@@ -41,6 +41,7 @@ def test_every_size_carries_both_identifiers_and_a_barcode_that_scans(tmp_path, 
     assert "ID00012" in text and "1958/03/02生" in text
     assert ("山田太郎" in text) is with_kanji
     assert "血清（茶）" in text and "2026/03/13" in text
+    assert all(embedded and name.endswith("+IPAexGothic") for name, embedded in pdf_fonts(pdf, tmp_path))
     (image,) = page_images(pdf, tmp_path, dpi=300)
     (code,) = _scan(image)
     assert code.partition(":")[0] == kind and code.partition(":")[2].strip("A") == "2603130001"

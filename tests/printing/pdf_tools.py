@@ -74,3 +74,12 @@ def scan_side_by_side(symbols: list[segno.QRCode], tmp_path: Path, scale: int = 
         left += image.width
     sheet.save(tmp_path / "side-by-side.png")
     return decode_symbols(tmp_path / "side-by-side.png")
+
+
+def pdf_fonts(pdf: bytes, tmp_path: Path) -> list[tuple[str, bool]]:
+    """pdffonts' list: each font's name and whether the PDF embeds it."""
+    source = tmp_path / "fonts.pdf"
+    source.write_bytes(pdf)
+    out = subprocess.run([_tool("pdffonts"), str(source)], check=True, capture_output=True, text=True).stdout  # noqa: S603
+    rows = [line.split() for line in out.splitlines()[2:] if line.strip()]
+    return [(row[0], row[-5] == "yes") for row in rows]
