@@ -9,7 +9,7 @@ therefore handed over as a Latin-1 string — one character per byte, the same b
 segno cuts the bytes into even shares, sizes each symbol for them and computes the parity of the real bytes.
 A share may end inside a two-byte character or a record: only the joined set is the text, as readers read it.
 
-Symbols are drawn on a ReportLab canvas as one filled path of module runs: crisp at any printer resolution.
+Symbols are drawn on a ReportLab canvas as an image of one sample a module, never interpolated.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import segno
+from PIL import Image
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
 ERROR_LEVEL = "M"
@@ -29,6 +31,8 @@ DATA_CODEWORDS_M = (16, 28, 44, 64, 86, 108, 124, 154, 182, 216, 254, 290, 334, 
                     2102, 2216, 2334)
 #: The text as bytes, one character per byte (see the module's docstring).
 _BYTES_AS_TEXT = "latin-1"
+#: segno's modules (1 dark, 0 light) as grey samples.
+_GREY = bytes.maketrans(b"\x00\x01", b"\xff\x00")
 
 
 class SymbolOverflowError(ValueError):
@@ -107,18 +111,10 @@ def make_symbols(data: bytes, *, max_version: int = 15) -> SymbolSet:
 def draw_symbol(canvas: Canvas, symbol: segno.QRCode, x: float, y: float, module: float) -> None:
     """Draw one symbol with its lower left corner (quiet zone excluded) at x, y; `module` in points.
 
-    Each run of dark modules in a row is a rectangle of one path, filled once: a rasteriser fills the union,
-    so no seam shows between neighbouring modules.
+    The symbol is a grey image of one sample a module (white 255, black 0), scaled up without interpolation
+    (ReportLab writes no /Interpolate), so printers and viewers repeat each sample into a sharp square.
     """
     size = symbol.symbol_size(border=0)[0]
-    path = canvas.beginPath()
-    for row_index, row in enumerate(symbol.matrix_iter(scale=1, border=0)):
-        top = y + (size - row_index - 1) * module
-        start = None
-        for column, dark in enumerate([*row, False]):
-            if dark and start is None:
-                start = column
-            elif not dark and start is not None:
-                path.rect(x + start * module, top, (column - start) * module, module)
-                start = None
-    canvas.drawPath(path, stroke=0, fill=1)
+    samples = b"".join(bytes(row) for row in symbol.matrix).translate(_GREY)
+    image = Image.frombytes("L", (size, size), samples)
+    canvas.drawImage(ImageReader(image), x, y, size * module, size * module)
