@@ -114,6 +114,7 @@ def _show(pdf: canvas.Canvas, text: str, x: float, y: float, font: str, size: fl
 def _draw_row(pdf: canvas.Canvas, row: _Row, y: float, font: str, size: float, width: float) -> None:
     """A row's left and right texts: set smaller (down to MIN_SHRINK) and then narrower, both alike, until they
     fit side by side; a left text that is not an identifier is cut with … instead."""
+    check_printable(row.left + row.right, font)
     size *= row.scale
     inner = width - 2 * MARGIN
     gap = size * 0.8 if row.right else 0.0
@@ -145,17 +146,10 @@ def _fitted_barcode(number: str, symbology: str, bar_height: float, width: float
     return bar
 
 
-def _check_printable(labels: list[Label], font: str) -> None:
-    for label in labels:
-        for text in (label.kana, label.name, label.patient_number, label.container, label.tests):
-            check_printable(text, font)
-
-
 def render_labels(labels: list[Label], *, width_mm: float = 50, height_mm: float = 25,
                   symbology: str = "codabar") -> bytes:
     """A PDF with one page per label, each page the label's size (label printers feed one label per page)."""
     gothic, _ = register_fonts()
-    _check_printable(labels, gothic)
     width, height = width_mm * mm, height_mm * mm
     line = max(min(height / 9, 2.6 * mm), 1.6 * mm)
     font_size = line / 1.2

@@ -58,6 +58,8 @@ def test_a_long_name_on_the_smallest_label_is_narrowed_never_cut(tmp_path):
 def test_a_character_the_font_cannot_draw_is_refused_by_name():
     with pytest.raises(UnprintableTextError, match=r"「𠮷」\(U\+20BB7\)"):
         render_labels([_label(name="𠮷田 太郎")])
+    # A label too small for the kanji name does not print it, so it has nothing to refuse.
+    assert render_labels([_label(name="𠮷田 太郎")], width_mm=MIN_SIZE_MM[0], height_mm=MIN_SIZE_MM[1])
 
 
 def test_the_labels_page_says_why_it_cannot_print_a_name(client, session):
