@@ -9,14 +9,14 @@ from datetime import date
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.core.jp import format_age
+from app.core.errors import ValidationError
 from app.core.security import public, requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, log_look, patient_or_404
 from app.db import db_session
 from app.extensions import csrf
 from app.labs import billing, bp, delivery, importer, masters, results, services
-from app.labs.labels import SYMBOLOGIES, Label, render_labels
+from app.labs.labels import SYMBOLOGIES, order_labels, render_labels
 from app.labs.models import LabItem
 
 MAX_QUERY = 100
@@ -147,11 +147,7 @@ def cancel_order(patient_id: int, order_id: int):
 def label_pdf(order, patient, clinic) -> bytes:
     """The labels of an order as a PDF with the clinic's label size and symbology."""
     settings = delivery.settings_of(clinic)
-    age = format_age(patient.birth_date, order.ordered_on)
-    labels = [Label(s.specimen_number, patient.kana, patient.sex_label, age, s.container,
-                    " ".join(i.get("short_name") or i["name"] for i in s.items), order.ordered_on)
-              for s in order.specimens]
-    return render_labels(labels, width_mm=float(settings["label_width_mm"]),
+    return render_labels(order_labels(order, patient), width_mm=float(settings["label_width_mm"]),
                          height_mm=float(settings["label_height_mm"]), symbology=settings["barcode"])
 
 
@@ -161,7 +157,11 @@ def labels(patient_id: int, order_id: int):
     """The specimen labels (one per container) as a PDF; the print is logged."""
     patient = patient_or_404(patient_id)
     order = _order_or_404(patient, order_id)
-    pdf = label_pdf(order, patient, current_user.clinic)
+    try:
+        pdf = label_pdf(order, patient, current_user.clinic)
+    except ValidationError as exc:
+        flash(f"ラベルを印刷できません: {exc}", "error")
+        return redirect(url_for("labs.show_order", patient_id=patient.id, order_id=order.id))
     log_look(patient.id, f"lab_labels:{order.id}", "print")
     return current_app.response_class(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="labels-{order.order_number}.pdf"', "Cache-Control": "no-store"})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from app.core.errors import ValidationError
 from app.prescriptions.models import Prescription
 from app.prescriptions.usage import find_usage
 from app.printing.prescription import (
@@ -17,6 +18,7 @@ from app.printing.prescription import (
     PrescriptionPrint,
     PublicExpensePrint,
     RpPrint,
+    build_jahis_symbol,
     render_prescription_pdf,
 )
 
@@ -62,3 +64,16 @@ def print_model(prescription: Prescription, patient: Any, clinic: Any) -> Prescr
 def prescription_pdf(prescription: Prescription, patient: Any, clinic: Any, paper: str = "A5") -> bytes:
     """The PDF to print (A5 as clinics use; A4 on request)."""
     return render_prescription_pdf(print_model(prescription, patient, clinic), paper=paper)
+
+
+def symbol_notices(prescription: Prescription, patient: Any, clinic: Any) -> tuple[str, ...]:
+    """What the 2D symbol carries differently from the paper, one note per field and character (髙→高, a 外字 as ■:
+    the JAHIS spec asks for them); none for a 電子処方箋 (its 控え has no symbol) or a prescription that cannot be
+    printed (printing says why)."""
+    if prescription.mode == "electronic" or prescription.status != "issued":
+        return ()
+    try:
+        symbol = build_jahis_symbol(print_model(prescription, patient, clinic))
+    except ValidationError:
+        return ()
+    return tuple(dict.fromkeys(replacement.message() for replacement in symbol.replacements))

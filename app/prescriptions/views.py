@@ -18,7 +18,7 @@ from app.patients import profile as profiles
 from app.prescriptions import billing, bp, checks, eprescription, services
 from app.prescriptions.drug_master import search_drugs
 from app.prescriptions.fhir import EPrescriptionError as EPrescriptionDocumentError
-from app.prescriptions.printing import prescription_pdf
+from app.prescriptions.printing import prescription_pdf, symbol_notices
 from app.prescriptions.usage import coded_usages
 from app.printing.rx_symbol import SymbolTextError
 
@@ -145,7 +145,8 @@ def show(patient_id: int, prescription_id: int):
                            today=japan_today(), forms=services.FORM_LABELS, severity_labels=checks.SEVERITY_LABELS,
                            billing_labels=billing.STATUS_LABELS,
                            billing_waiting=billing.waiting_reason(db_session(), prescription),
-                           can_print="prescriptions.print_pdf" in current_app.view_functions)
+                           can_print="prescriptions.print_pdf" in current_app.view_functions,
+                           symbol_notices=symbol_notices(prescription, patient, current_user.clinic))
 
 
 @bp.post("/patients/<int:patient_id>/prescriptions/<int:prescription_id>/cancel")

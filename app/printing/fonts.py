@@ -2,8 +2,7 @@
 
 ReportLab embeds a TrueType font as a subset of the glyphs a document uses, so a PDF carries its own
 Japanese glyphs (a pharmacy's viewer needs no font) and stays small. Loading a 6 MB font file takes
-about 0.1 s, so each font is registered once per process; its subsets are built once per process too
-(font_subsets.py).
+about 0.1 s, so each font is registered once per process.
 """
 
 from __future__ import annotations
@@ -12,8 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from reportlab.pdfbase import pdfmetrics
-
-from app.printing.font_subsets import SubsetCachingTTFont
+from reportlab.pdfbase.ttfonts import TTFont
 
 GOTHIC = "IPAexGothic"
 MINCHO = "IPAexMincho"
@@ -48,11 +46,19 @@ def register_fonts() -> tuple[str, str]:
     for name in (GOTHIC, MINCHO):
         if name not in pdfmetrics.getRegisteredFontNames():
             # subfontIndex 0, embedded as subsets (ReportLab's default for TrueType).
-            pdfmetrics.registerFont(SubsetCachingTTFont(name, str(font_path(name))))
+            pdfmetrics.registerFont(TTFont(name, str(font_path(name))))
     return GOTHIC, MINCHO
 
 
-def has_glyphs(font_name: str, text: str) -> bool:
-    """Whether the registered font draws every character of the text (else the PDF shows empty boxes)."""
-    char_map = pdfmetrics.getFont(font_name).face.charToGlyph
-    return all(ord(ch) in char_map for ch in text if not ch.isspace())
+@cache
+def _glyphs(font_name: str) -> frozenset[int]:
+    return frozenset(pdfmetrics.getFont(font_name).face.charToGlyph)
+
+
+def first_missing_glyph(font_name: str, text: str) -> str | None:
+    """The first character of the text the registered font has no glyph for (the PDF would show an empty box or
+    another character), or None; spaces need none."""
+    glyphs = _glyphs(font_name)
+    if glyphs.issuperset(map(ord, text)):
+        return None
+    return next((char for char in text if ord(char) not in glyphs and not char.isspace()), None)

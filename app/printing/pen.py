@@ -6,42 +6,34 @@ nothing printed is ever cut off or spills over a ruled line.
 
 from __future__ import annotations
 
-from functools import cache, lru_cache
+from functools import lru_cache
 
-from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from app.core.jp import normalize_variants
+from app.core.errors import ValidationError
+from app.printing.fonts import first_missing_glyph
 
 PT_TO_MM = 25.4 / 72
 #: Where the baseline sits below the middle of a line of CJK text, as a share of the font size.
 BASELINE_DROP = 0.36
 
 
-#: Printed for a character the font has no glyph for, after trying its everyday form (the spec's 外字 mark).
-MISSING_GLYPH = "■"
+class UnprintableTextError(ValidationError):
+    """A text holds a character the embedded font has no glyph for: refused, never printed as another one."""
+
+    code = "unprintable_character"
 
 
-@cache
-def _glyphs(font: str) -> frozenset[int]:
-    return frozenset(getFont(font).face.charToGlyph)
-
-
-def printable(text: str, font: str) -> str:
-    """The text with characters the font cannot draw folded to their everyday form (𠮷→吉), else ■."""
-    glyphs = _glyphs(font)
-    if glyphs.issuperset(map(ord, text)):
-        return text
-    out = []
-    for char in text:
-        if ord(char) in glyphs or char.isspace():
-            out.append(char)
-            continue
-        folded = normalize_variants(char)
-        out.append(folded if all(ord(c) in glyphs for c in folded) else MISSING_GLYPH)
-    return "".join(out)
+def check_printable(text: str, font: str) -> None:
+    """Refuse a text with a character the font cannot draw, naming the character (a form must show a name
+    exactly as written, so 𠮷 is not printed as 吉 or as an empty box)."""
+    char = first_missing_glyph(font, text)
+    if char is not None:
+        context = text if len(text) <= 20 else text[:20] + "…"
+        raise UnprintableTextError(f"「{context}」の「{char}」(U+{ord(char):04X})は印刷用フォントにない文字のため"
+                                   "印刷できません。登録内容をこの文字を使わない表記に直してください")
 
 
 #: Characters a Japanese line may not start with (行頭禁則): they hang at the end of the line before.
@@ -124,7 +116,7 @@ class Pen:
         if not text:
             return
         font = font or self.font
-        text = printable(text, font)
+        check_printable(text, font)
         width = self.width_of(text, size, font)
         scale = 1.0
         if max_width is not None and width > max_width:
@@ -140,15 +132,13 @@ class Pen:
         self._show(x * mm, self._y(baseline), text, font, size, scale)
 
     def _show(self, x: float, y: float, text: str, font: str, size: float, scale: float) -> None:
-        """One line of a TrueType font's text at x, y (points): the operators ReportLab's text object writes,
-        without its bookkeeping (cursor, leading), which took a fifth of the time to draw a prescription."""
-        face, doc = getFont(font), self.canvas._doc
-        tf = f" {fp_str(size)} Tf ("
-        # Each run of characters from one 256-glyph subset of the font is shown with that subset.
-        shows = " ".join(f"{face.getSubsetInternalName(subset, doc)}{tf}{escapePDF(run)}) Tj"
-                         for subset, run in face.splitString(text, doc))
-        horizontal = f"{fp_str(scale * 100)} Tz " if scale != 1.0 else ""
-        self.canvas.addLiteral(f"BT 1 0 0 1 {fp_str(x)} {fp_str(y)} Tm {horizontal}{shows} ET")
+        """One line of text at x, y (points), narrowed to `scale` of its width."""
+        line = self.canvas.beginText(x, y)
+        line.setFont(font, size)
+        if scale != 1.0:
+            line.setHorizScale(scale * 100)
+        line.textOut(text)
+        self.canvas.drawText(line)
 
     def cell(self, x: float, y: float, w: float, h: float, text: str, size: float, *, font: str | None = None,
              align: str = "center", pad: float = 0.8, min_size: float | None = None) -> None:

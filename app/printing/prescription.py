@@ -19,11 +19,10 @@ from reportlab.lib.pagesizes import A4, A5
 from reportlab.pdfgen.canvas import Canvas
 
 from app.printing import qr
-from app.printing.font_subsets import reserve_glyphs
 from app.printing.fonts import register_fonts
 from app.printing.pen import Pen
 from app.printing.rx_geometry import PAGE_H, Fonts
-from app.printing.rx_layout import FORM_GLYPHS, draw_continuation_page, draw_first_page, draw_symbol_page
+from app.printing.rx_layout import draw_continuation_page, draw_first_page, draw_symbol_page
 from app.printing.rx_lines import prescription_rows
 from app.printing.rx_model import (
     ClinicPrint,
@@ -99,8 +98,8 @@ def render_prescription_pdf(doc: PrescriptionPrint, paper: str = "A5") -> bytes:
     gothic, _ = register_fonts()
     plan = _plan(doc)
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=PAPERS[paper], pageCompression=1, invariant=1)
-    reserve_glyphs(canvas, gothic, FORM_GLYPHS)
+    # The initial font is ours, so the PDF names no font it does not embed (else ReportLab's default Helvetica).
+    canvas = Canvas(buffer, pagesize=PAPERS[paper], pageCompression=1, invariant=1, initialFontName=gothic)
     canvas.setTitle("処方内容（控え）" if doc.is_copy_of_electronic else "処方箋")
     canvas.setAuthor(doc.clinic.name)
     _draw_pages(canvas, paper, doc, plan, Fonts(label=gothic, value=gothic))

@@ -1,32 +1,38 @@
-"""QR symbols for printed documents: byte mode, a fixed error correction level, split by structured append.
+"""QR symbols for printed documents: byte mode, error correction level M, split by structured append.
 
-A text too long for one symbol is cut at line ends (a record is never split unless it alone exceeds a
-symbol) and printed as a structured-append sequence of up to 16 symbols (ISO/IEC 18004 §8), so a reader
-that decodes each symbol on its own still gets whole records, and one that joins them gets the text.
-Symbols are drawn on a ReportLab canvas as 1-bit stencil masks, one sample a module, never smoothed:
-crisp at any printer resolution, and a few hundred bytes where rectangles took 24 kB of page content.
+Symbols are made by segno's public API only: segno.make for a text that fits one symbol, segno.make_sequence
+for a structured-append set of up to 16 symbols (ISO/IEC 18004 §8) that a reader joins back into the text.
+
+segno.make_sequence sizes and cuts a text by its characters, so a text of two-byte Shift_JIS characters would
+get symbols too small for their bytes (and bytes given as such get a wrong parity byte). The encoded text is
+therefore handed over as a Latin-1 string — one character per byte, the same bytes in the symbol — so that
+segno cuts the bytes into even shares, sizes each symbol for them and computes the parity of the real bytes.
+A share may end inside a two-byte character or a record: only the joined set is the text, as readers read it.
+
+Symbols are drawn on a ReportLab canvas as an image of one sample a module, never interpolated.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache, reduce
-from operator import xor
 
 import segno
+from PIL import Image
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
-from segno import consts
 
-from app.printing.qr_mask import encode_bytes
-
+ERROR_LEVEL = "M"
 MAX_SYMBOLS = 16
 #: Light modules around a symbol (ISO/IEC 18004: 4 modules).
 QUIET_ZONE = 4
-_ERROR_LEVELS = {"L": consts.ERROR_LEVEL_L, "M": consts.ERROR_LEVEL_M, "Q": consts.ERROR_LEVEL_Q,
-                 "H": consts.ERROR_LEVEL_H}
-
-
-_AS_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+#: Data codewords of a level M symbol, versions 1–40 (ISO/IEC 18004 Table 7).
+DATA_CODEWORDS_M = (16, 28, 44, 64, 86, 108, 124, 154, 182, 216, 254, 290, 334, 365, 415, 453, 507, 563, 627, 669,
+                    714, 782, 860, 914, 1000, 1062, 1128, 1193, 1267, 1373, 1455, 1541, 1631, 1725, 1812, 1914, 1992,
+                    2102, 2216, 2334)
+#: The text as bytes, one character per byte (see the module's docstring).
+_BYTES_AS_TEXT = "latin-1"
+#: segno's modules (1 dark, 0 light) as grey samples.
+_GREY = bytes.maketrans(b"\x00\x01", b"\xff\x00")
 
 
 class SymbolOverflowError(ValueError):
@@ -35,10 +41,9 @@ class SymbolOverflowError(ValueError):
 
 @dataclass(frozen=True)
 class SymbolSet:
-    """The symbols of one text, in reading order, and the bytes each one carries."""
+    """The symbols of one text, in reading order."""
 
     symbols: tuple[segno.QRCode, ...]
-    chunks: tuple[bytes, ...]
 
     @property
     def version(self) -> int:
@@ -51,113 +56,65 @@ class SymbolSet:
         return self.symbols[0].symbol_size(border=0)[0]
 
 
-def byte_capacity(version: int, error: str = "M", structured_append: bool = False) -> int:
-    """How many bytes one byte-mode symbol of a version holds (less 20 bits with a structured-append header)."""
-    bits = consts.SYMBOL_CAPACITY[version][_ERROR_LEVELS[error]]
+def byte_capacity(version: int, structured_append: bool = False) -> int:
+    """How many bytes one byte-mode level M symbol of a version holds (less 20 bits with a structured-append
+    header): mode indicator 4 bits, character count 8 bits up to version 9, else 16."""
     overhead = 4 + (8 if version <= 9 else 16) + (20 if structured_append else 0)
-    return (bits - overhead) // 8
+    return (DATA_CODEWORDS_M[version - 1] * 8 - overhead) // 8
 
 
-@lru_cache(maxsize=32)
-def _encoded_lines(text: str, encoding: str) -> tuple[bytes, ...]:
-    return tuple(line.encode(encoding) for line in text.splitlines(keepends=True))
+def symbol_version(largest: int, structured_append: bool) -> int:
+    """The smallest version whose symbols hold `largest` bytes."""
+    for version in range(1, 41):
+        if byte_capacity(version, structured_append) >= largest:
+            return version
+    raise SymbolOverflowError(f"{largest} bytes do not fit one symbol")
 
 
-def _pieces(text: str, encoding: str, limit: int) -> list[bytes]:
-    """The text as encoded lines (each ending with its line break), lines longer than the limit cut by character."""
-    lines = _encoded_lines(text, encoding)
-    if all(len(line) <= limit for line in lines):
-        return list(lines)
-    pieces: list[bytes] = []
-    for line in text.splitlines(keepends=True):
-        current = b""
-        for char in line:
-            encoded = char.encode(encoding)
-            if len(current) + len(encoded) > limit:
-                pieces.append(current)
-                current = b""
-            current += encoded
-        pieces.append(current)
-    return pieces
+@dataclass(frozen=True)
+class SymbolPlan:
+    """How many symbols a text needs and their version, worked out without making them."""
+
+    count: int
+    version: int
 
 
-def _pack(sizes: list[int], limit: int) -> list[int]:
-    """Chunk sizes when pieces are taken in order and a chunk is closed before it would pass `limit`."""
-    chunks = [0]
-    for size in sizes:
-        if chunks[-1] and chunks[-1] + size > limit:
-            chunks.append(0)
-        chunks[-1] += size
-    return chunks
+def plan_symbols(data: bytes, max_version: int) -> SymbolPlan:
+    """One symbol when the bytes fit `max_version`, else the fewest symbols of a structured-append set whose
+    even shares of the bytes each fit `max_version`; SymbolOverflowError past 16."""
+    if len(data) <= byte_capacity(max_version):
+        return SymbolPlan(1, symbol_version(len(data), False))
+    limit = byte_capacity(max_version, structured_append=True)
+    count = max(2, -(-len(data) // limit))
+    if count > MAX_SYMBOLS:
+        raise SymbolOverflowError(f"{len(data)} bytes need {count} symbols of version {max_version}")
+    return SymbolPlan(count, symbol_version(-(-len(data) // count), True))
 
 
-def split_text(text: str, encoding: str, limit: int) -> list[bytes]:
-    """Cut the encoded text into as few chunks of at most `limit` bytes as possible, balanced in size."""
-    pieces = _pieces(text, encoding, limit)
-    sizes = [len(p) for p in pieces]
-    count = len(_pack(sizes, limit))
-    low, high = max(sizes), limit
-    while low < high:  # the smallest limit that still needs no more chunks: evens out the symbol sizes
-        middle = (low + high) // 2
-        if len(_pack(sizes, middle)) <= count:
-            high = middle
-        else:
-            low = middle + 1
-    data, chunks, start = b"".join(pieces), [], 0
-    for size in _pack(sizes, low):
-        chunks.append(data[start:start + size])
-        start += size
-    return chunks
-
-
-def _encode(chunk: bytes, version: int, error: str, position: int, parity: int, total: int) -> segno.QRCode:
-    # segno's make_sequence cuts bytes evenly (possibly inside a two-byte character) and computes the
-    # parity of str(bytes), so a structured-append header is written here, the text cut at line ends.
-    header = (position, total - 1, parity) if total > 1 else None
-    return encode_bytes(chunk, version, _ERROR_LEVELS[error], header)
-
-
-def plan_chunks(text: str, *, encoding: str, error: str = "M", max_version: int = 15) -> list[bytes]:
-    """The bytes each symbol will carry: one chunk when the text fits `max_version`, else record-aligned pieces."""
-    data = text.encode(encoding)
-    if len(data) <= byte_capacity(max_version, error):
-        return [data]
-    return split_text(text, encoding, byte_capacity(max_version, error, structured_append=True))
-
-
-def symbol_version(chunks: list[bytes], error: str = "M") -> int:
-    """The smallest version that holds the largest chunk (all symbols of a set share it)."""
-    sa = len(chunks) > 1
-    largest = max(len(c) for c in chunks)
-    return next(v for v in range(1, 41) if byte_capacity(v, error, sa) >= largest)
-
-
-def make_symbols(text: str, *, encoding: str, error: str = "M", max_version: int = 15) -> SymbolSet:
-    """QR symbols for the text in byte mode: one when it fits `max_version`, else a structured-append set."""
-    chunks = plan_chunks(text, encoding=encoding, error=error, max_version=max_version)
-    if len(chunks) > MAX_SYMBOLS:
-        raise SymbolOverflowError(f"{len(text.encode(encoding))} bytes need {len(chunks)} symbols of version "
-                                  f"{max_version}")
-    version = symbol_version(chunks, error)
-    parity = reduce(xor, b"".join(chunks), 0)
-    symbols = tuple(_encode(c, version, error, i, parity, len(chunks)) for i, c in enumerate(chunks))
-    return SymbolSet(symbols, tuple(chunks))
+def make_symbols(data: bytes, *, max_version: int = 15) -> SymbolSet:
+    """QR symbols carrying the bytes in byte mode, level M: one when they fit `max_version`, else a set."""
+    plan = plan_symbols(data, max_version)
+    text = data.decode(_BYTES_AS_TEXT)
+    if plan.count == 1:
+        symbols = (segno.make(text, encoding=_BYTES_AS_TEXT, mode="byte", error=ERROR_LEVEL, version=plan.version,
+                              micro=False, boost_error=False),)
+    else:
+        symbols = tuple(segno.make_sequence(text, encoding=_BYTES_AS_TEXT, mode="byte", error=ERROR_LEVEL,
+                                            boost_error=False, symbol_count=plan.count))
+    if len(symbols) != plan.count or any(symbol.version != plan.version for symbol in symbols):
+        # The layout was planned for this size; a segno that cuts differently must be noticed, not printed.
+        raise RuntimeError(f"segno made {len(symbols)} symbols of version {symbols[0].version}, "
+                           f"planned {plan.count} of version {plan.version}")
+    return SymbolSet(symbols)
 
 
 def draw_symbol(canvas: Canvas, symbol: segno.QRCode, x: float, y: float, module: float) -> None:
     """Draw one symbol with its lower left corner (quiet zone excluded) at x, y; `module` in points.
 
-    The symbol is an inline image mask (PDF 32000 §8.9.6.2, §8.9.7): one bit a module, rows top down, a 1
-    painted in the fill colour (black), /I false so that no viewer or printer smooths the module edges.
-    Its rows are written in hexadecimal (/F /AHx) so the page content stays text; one scaling transform
-    maps the image's unit square onto the symbol.
+    The symbol is a grey image of one sample a module (white 255, black 0), scaled up without interpolation
+    (ReportLab writes no /Interpolate), so printers and viewers repeat each sample into a sharp square.
     """
-    size = len(symbol.matrix)
-    row_bytes = (size + 7) // 8
-    bits = b"".join(int(bytes(row).translate(_AS_DIGITS).ljust(row_bytes * 8, b"0"), 2).to_bytes(row_bytes, "big")
-                    for row in symbol.matrix)
-    side = size * module
-    canvas.saveState()
-    canvas.transform(side, 0, 0, side, x, y)
-    canvas.addLiteral(f"BI /W {size} /H {size} /IM true /D [1 0] /I false /F /AHx ID\n{bits.hex()}>\nEI")
-    canvas.restoreState()
+    size = symbol.symbol_size(border=0)[0]
+    samples = b"".join(bytes(row) for row in symbol.matrix).translate(_GREY)
+    image = Image.frombytes("L", (size, size), samples)
+    canvas.drawImage(ImageReader(image), x, y, size * module, size * module)

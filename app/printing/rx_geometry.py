@@ -31,8 +31,8 @@ NOTE_SIZE = 4.8
 class Fonts:
     """The form's fonts: printed labels and filled-in values.
 
-    Both are IPAex Gothic: legible at the form's small sizes, and each further embedded font costs about
-    6 ms a page (its subset is built and compressed), a fifth of the render budget.
+    Both are IPAex Gothic: legible at the form's small sizes, and one embedded font: a second would carry the
+    glyphs both print twice (each font's subsets are built and compressed for every document).
     """
 
     label: str

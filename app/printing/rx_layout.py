@@ -3,20 +3,15 @@
 The boxes and labels follow the paper form from top to bottom: 公費 and 保険 numbers; 患者 (氏名,
 生年月日, 男・女, 区分) beside the 保険医療機関 (所在地及び名称, 電話番号, 保険医氏名, 都道府県番号,
 点数表番号, 医療機関コード); 交付年月日 and 処方箋の使用期間; 処方 with the 変更不可 and 患者希望
-columns and リフィル可; 備考 with 保険医署名, the remarks, 残薬 handling and the JAHIS 2D symbols;
+columns and リフィル可; 備考 (rx_remarks.py: 保険医署名, the remarks, 残薬 handling, the JAHIS 2D symbols);
 調剤実施回数; and the pharmacy's blank boxes (調剤済年月日, 保険薬局, 保険薬剤師) beside the second
 公費. All measures are millimetres on A5 (148 × 210).
 """
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
-
-from app.core.errors import ValidationError
 from app.core.jp import format_wareki
 from app.printing.pen import Pen, wrap_words
-from app.printing.qr import draw_symbol
 from app.printing.rx_geometry import (
     CHECK_COL,
     DATES_TOP,
@@ -25,7 +20,6 @@ from app.printing.rx_geometry import (
     LABEL_COL,
     LEFT,
     MID,
-    MODULE,
     NOTE_SIZE,
     PAGE_H,
     PAGE_W,
@@ -48,15 +42,13 @@ from app.printing.rx_geometry import (
 )
 from app.printing.rx_lines import RxRow, full_width
 from app.printing.rx_model import PrescriptionPrint, PublicExpensePrint
+from app.printing.rx_remarks import draw_remarks, draw_symbols
 
 SUBSTITUTION_NOTE = ("個々の処方薬について、医療上の必要性があるため、後発医薬品（ジェネリック医薬品）への変更に"
                      "差し支えがあると判断した場合には、「変更不可」欄に「✓」又は「×」を記載し、「保険医署名」欄に"
                      "署名又は記名・押印すること。また、患者の希望を踏まえ、先発医薬品を処方した場合には、"
                      "「患者希望」欄に「✓」又は「×」を記載すること。")
 VALIDITY_NOTE = "特に記載のある場合を除き、交付の日を含めて４日以内に保険薬局に提出すること。"
-SIGNATURE_NOTE = "「変更不可」欄に「✓」又は「×」を記載した場合は、署名又は記名・押印すること。"
-LEFTOVER_NOTE = "保険薬局が調剤時に残薬を確認した場合の対応（特に指示がある場合は「✓」又は「×」を記載すること。）"
-LEFTOVER_CHOICES = ("□保険医療機関へ疑義照会した上で調剤", "□保険医療機関へ情報提供")
 REFILL_NOTE = ("調剤実施回数（調剤回数に応じて、□に「✓」又は「×」を記載するとともに、"
                "調剤日及び次回調剤予定日を記載すること。）")
 FOOTNOTES = (
@@ -264,74 +256,6 @@ def draw_rx(pen: Pen, fonts: Fonts, doc: PrescriptionPrint, rows: list[RxRow], b
     _refill_line(pen, fonts, doc, bottom - REFILL_LINE_H)
 
 
-def _remark_lines(doc: PrescriptionPrint) -> list[str]:
-    lines = [line for line in (doc.remarks or "").splitlines() if line.strip()]
-    if doc.has_narcotic:
-        lines += [f"麻薬施用者免許証番号　{doc.doctor.narcotic_licence_number}",
-                  f"患者住所　{doc.patient.address}", f"患者電話番号　{doc.patient.phone}"]
-    return lines
-
-
-#: Line pitch of the remarks (mm per point of type size).
-REMARK_LEADING = 0.43
-REMARK_SIZES = (7.5, 6.5, 5.5)
-
-
-def _fit_remarks(pen: Pen, fonts: Fonts, remarks: list[str], width: float, height: float) -> tuple[float, list[str]]:
-    """The largest type size at which the remarks fit their space, and their lines; refused when none does."""
-    for size in REMARK_SIZES:
-        lines = [line for remark in remarks for line in pen.wrap(remark, size, width, fonts.value)]
-        if len(lines) * size * REMARK_LEADING <= height:
-            return size, lines
-    raise ValidationError("備考が長すぎて備考欄に収まりません。短くしてください", field="remarks")
-
-
-def draw_remarks(pen: Pen, fonts: Fonts, doc: PrescriptionPrint, top: float, grid: SymbolGrid | None,
-                 symbols_on_page: int | None = None) -> None:
-    """The 備考 area: 保険医署名, remarks, 残薬 handling on the left, the 2D symbols on the right."""
-    bottom = REFILL_TOP
-    x = LEFT + LABEL_COL
-    pen.rect(LEFT, top, WIDTH, bottom - top, width=0.5)
-    pen.line(x, top, x, bottom)
-    pen.vertical(LEFT, top, LABEL_COL, bottom - top, "備考", 7)
-    text_right = RIGHT - (grid.width + 2 * QR_GAP if grid else 0.0)
-    text_w = text_right - x - 1.5
-    pen.text(x + 1.0, top + 3.6, "保険医署名", 6.5, font=fonts.label)
-    sign_x = x + 1.0 + pen.width_of("保険医署名", 6.5, fonts.label) + 1.0
-    pen.rect(sign_x, top + 0.9, min(30.0, text_right - sign_x - 1.0), 4.2, width=0.3)
-    note = pen.wrap(SIGNATURE_NOTE, NOTE_SIZE, text_w, fonts.label)
-    for index, line in enumerate(note):
-        pen.text(x + 1.0, top + 7.4 + index * 2.1, line, NOTE_SIZE, font=fonts.label)
-    leftover = pen.wrap(LEFTOVER_NOTE, NOTE_SIZE, text_w, fonts.label) + list(LEFTOVER_CHOICES)
-    leftover_top = bottom - 0.8 - 2.3 * len(leftover)
-    remarks_top = top + 8.2 + len(note) * 2.1
-    remarks = _remark_lines(doc)
-    if symbols_on_page:
-        remarks.append(f"２次元シンボルは続紙（{full_width(str(symbols_on_page))}枚目）にあります")
-    size, lines = _fit_remarks(pen, fonts, remarks, text_w, leftover_top - remarks_top)
-    for index, line in enumerate(lines):
-        pen.text(x + 1.0, remarks_top + 1.0 + index * size * REMARK_LEADING, line, size, font=fonts.value)
-    for index, line in enumerate(leftover):
-        note_size = NOTE_SIZE if index < len(leftover) - 2 else 6.0
-        pen.text(x + 1.0, leftover_top + 2.0 + index * 2.3, line, note_size, font=fonts.label, max_width=text_w,
-                 min_size=4.5)
-    if grid:
-        draw_symbols(pen, fonts, grid, RIGHT - QR_GAP - grid.width, top + (bottom - top - grid.height) / 2)
-
-
-def draw_symbols(pen: Pen, fonts: Fonts, grid: SymbolGrid, x: float, y: float) -> None:
-    """The symbols of a grid from its top left corner, each numbered "2/3" below when there are several."""
-    to_pt = 72 / 25.4
-    for index, symbol in enumerate(grid.symbols):
-        row, col = divmod(index, grid.columns)
-        left = x + col * (grid.side + QR_GAP)
-        bottom = y + row * grid.pitch + grid.side
-        draw_symbol(pen.canvas, symbol, left * to_pt, (pen.height - bottom) * to_pt, MODULE * to_pt)
-        if grid.total > 1:
-            label = f"{grid.first + index + 1}／{grid.total}"
-            pen.text(left + grid.side / 2, bottom + 2.2, label, 5.5, font=fonts.label, align="center")
-
-
 def draw_refill_and_pharmacy(pen: Pen, fonts: Fonts, doc: PrescriptionPrint) -> None:
     """調剤実施回数 and the pharmacy's boxes, with the second 公費 at the bottom right."""
     pen.rect(LEFT, REFILL_TOP, WIDTH, PHARMACY_TOP - REFILL_TOP, width=0.5)
@@ -384,24 +308,6 @@ def draw_first_page(pen: Pen, fonts: Fonts, doc: PrescriptionPrint, rows: list[R
     draw_remarks(pen, fonts, doc, remarks_top, grid, symbols_on_page)
     draw_refill_and_pharmacy(pen, fonts, doc)
     draw_footnotes(pen, fonts)
-
-
-def _form_glyphs() -> str:
-    """Every character written in this module's strings, docstrings aside, in order of first appearance: the
-    form's labels and notes, which every prescription prints. Reserved first in each document
-    (fonts.reserve_glyphs), they make the font's first subsets the same in every PDF, so those are built once
-    per process; read from the source so that a label added or changed here needs no list kept in step, and
-    in source order so that a label's characters mostly share a subset (one font switch fewer each)."""
-    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
-    docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
-    strings = sorted((node for node in ast.walk(tree)
-                      if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings),
-                     key=lambda node: (node.lineno, node.col_offset))
-    return "".join(dict.fromkeys(char for node in strings for char in node.value))
-
-
-#: The characters the form prints whatever the prescription (see _form_glyphs).
-FORM_GLYPHS = _form_glyphs()
 
 
 def _continuation_header(pen: Pen, fonts: Fonts, doc: PrescriptionPrint, page_note: str) -> None:

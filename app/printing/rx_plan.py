@@ -32,8 +32,6 @@ from app.printing.rx_geometry import (
 from app.printing.rx_lines import RxRow, paginate
 from app.printing.rx_symbol import ENCODING
 
-#: QR error correction level of the JAHIS symbol (prescription.md: model 2, byte mode, level M).
-QR_ERROR = "M"
 #: The 備考 text keeps at least this width (mm) beside the symbols.
 MIN_REMARKS_TEXT_WIDTH = 34.0
 QR_MAX_WIDTH = WIDTH - LABEL_COL - MIN_REMARKS_TEXT_WIDTH - 2 * QR_GAP
@@ -84,12 +82,13 @@ def _style_for(row_count: int, remarks_h: float) -> tuple[int, RowStyle, int]:
     return 2, NORMAL_ROWS, math.ceil((row_count - first) / following)
 
 
-def _candidate(text: str, row_count: int, max_version: int) -> _Candidate | None:
-    chunks = qr.plan_chunks(text, encoding=ENCODING, error=QR_ERROR, max_version=max_version)
-    count = len(chunks)
-    if count > qr.MAX_SYMBOLS:
+def _candidate(data: bytes, row_count: int, max_version: int) -> _Candidate | None:
+    try:
+        symbols = qr.plan_symbols(data, max_version)
+    except qr.SymbolOverflowError:
         return None
-    side = (17 + 4 * qr.symbol_version(chunks, QR_ERROR)) * MODULE
+    count = symbols.count
+    side = (17 + 4 * symbols.version) * MODULE
     pitch = side + QR_GAP + (SYMBOL_LABEL_H if count > 1 else 0.0)
     columns = min(count, int((QR_MAX_WIDTH + QR_GAP) // (side + QR_GAP)))
     if columns and math.ceil(count / columns) * pitch - QR_GAP <= REMARKS_MAX - 2 * QR_GAP:
@@ -109,9 +108,10 @@ def plan_pages(text: str, rows: list[RxRow], with_symbols: bool = True) -> PageP
         _, style, _ = _style_for(len(rows), remarks_height(None))
         return PagePlan(style, _row_pages(rows, rx_rows_capacity(remarks_height(None), style), style), None, None,
                         None)
+    data = text.encode(ENCODING)
     candidates = []
     for version in QR_VERSION_RANGE:
-        candidate = _candidate(text, len(rows), version)
+        candidate = _candidate(data, len(rows), version)
         if candidate:
             candidates.append(candidate)
             if candidate.key[2] == 1:
@@ -121,7 +121,7 @@ def plan_pages(text: str, rows: list[RxRow], with_symbols: bool = True) -> PageP
     if not candidates:
         raise qr.SymbolOverflowError("the symbol text needs more than 16 symbols")
     best = min(candidates, key=lambda c: (c.key, c.max_version))
-    symbols = qr.make_symbols(text, encoding=ENCODING, error=QR_ERROR, max_version=best.max_version)
+    symbols = qr.make_symbols(data, max_version=best.max_version)
     grid = SymbolGrid(symbols.symbols, 0, len(symbols.symbols), best.columns)
     first, page = (grid, None) if best.on_first_page else (None, grid)
     row_pages = _row_pages(rows, rx_rows_capacity(remarks_height(first.height if first else None), best.style),

@@ -46,6 +46,9 @@ def test_one_label_per_container_and_every_barcode_scans(client, session, tmp_pa
     assert scanned == [s.specimen_number for s in order.specimens]
     text = pdf_text(response.data, tmp_path)
     assert "ヤマダ タロウ" in text and "男" in text and "尿スピッツ" in text and "U-TP U-Glu U-Bld" in text
+    # The second identifier: patient number and birth date; both sizes have room for the kanji name too.
+    patient = desk["patient"]
+    assert f"ID {patient.orca_patient_id}" in text and "1958/03/02生" in text and "山田 太郎" in text
     assert order.ordered_on.strftime("%Y/%m/%d") in text
     printed = session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "print")).all()
     assert [p.resource for p in printed] == [f"lab_labels:{order.id}"]

@@ -273,3 +273,28 @@ def test_issued_prescription_prints_as_a_pdf_whose_symbol_scans(client, desk, se
     assert "1149019F1ZZZ" in expected and "620007817" in expected  # 一般名処方 by its code; the brand by レセ電
     actions = session.scalars(select(AccessLogEntry.action).where(AccessLogEntry.patient_id == patient.id)).all()
     assert "print" in actions
+
+
+def test_the_prescription_page_says_once_what_the_symbol_carries_differently(client, session):
+    clinic = make_clinic(session)
+    doctor = make_user(session, clinic, role="doctor")
+    patient = make_patient(session, clinic, name="髙橋　髙子", kana="タカハシ　タカコ", birth_date=date(1958, 3, 2))
+    load_shipped_subset(session)
+    session.commit()
+    client.login(doctor.login_id, doctor.totp_secret)
+    _issue(client, patient, THREE_LINES)
+    rx = session.scalars(select(Prescription)).one()
+    page = client.get(f"/patients/{patient.id}/prescriptions/{rx.id}").get_data(as_text=True)
+    notice = page[page.index('id="symbol-notices"'):]
+    notice = notice[:notice.index("</p>")]
+    # 髙 twice in the name, told once: the JAHIS spec folds it to 高 in the symbol; the paper keeps it.
+    assert notice.count("「患者氏名」の「髙」は2次元シンボルでは「高」になります") == 1
+    assert page.count('id="symbol-notices"') == 1
+
+
+def test_no_symbol_notice_when_every_character_fits(client, desk, session):
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    _issue(client, desk["patient"], THREE_LINES)
+    rx = session.scalars(select(Prescription)).one()
+    assert 'id="symbol-notices"' not in client.get(f"/patients/{desk['patient'].id}/prescriptions/{rx.id}").get_data(
+        as_text=True)

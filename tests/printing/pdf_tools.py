@@ -11,6 +11,8 @@ import subprocess  # noqa: S404 -- fixed commands on files this test wrote
 from pathlib import Path
 
 import pytest
+import segno
+from PIL import Image
 
 #: zbarimg's exit status when it found no symbol at all.
 ZBAR_NOTHING_FOUND = 4
@@ -56,3 +58,28 @@ def pdf_info(pdf: bytes, tmp_path: Path) -> dict[str, str]:
     source.write_bytes(pdf)
     out = subprocess.run([_tool("pdfinfo"), str(source)], check=True, capture_output=True, text=True).stdout  # noqa: S603
     return {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in out.splitlines())}
+
+
+def scan_side_by_side(symbols: list[segno.QRCode], tmp_path: Path, scale: int = 5) -> bytes:
+    """What a reader gets from the symbols saved side by side, in the order given, in one image."""
+    images = []
+    for index, symbol in enumerate(symbols):
+        path = tmp_path / f"symbol-{index}.png"
+        symbol.save(str(path), scale=scale, border=4)
+        images.append(Image.open(path).convert("L"))
+    sheet = Image.new("L", (sum(i.width for i in images), max(i.height for i in images)), 255)
+    left = 0
+    for image in images:
+        sheet.paste(image, (left, 0))
+        left += image.width
+    sheet.save(tmp_path / "side-by-side.png")
+    return decode_symbols(tmp_path / "side-by-side.png")
+
+
+def pdf_fonts(pdf: bytes, tmp_path: Path) -> list[tuple[str, bool]]:
+    """pdffonts' list: each font's name and whether the PDF embeds it."""
+    source = tmp_path / "fonts.pdf"
+    source.write_bytes(pdf)
+    out = subprocess.run([_tool("pdffonts"), str(source)], check=True, capture_output=True, text=True).stdout  # noqa: S603
+    rows = [line.split() for line in out.splitlines()[2:] if line.strip()]
+    return [(row[0], row[-5] == "yes") for row in rows]

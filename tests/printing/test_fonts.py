@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from app.printing import font_subsets, fonts
+from app.printing import fonts
 from app.printing.prescription import render_prescription_pdf
-from tests.printing.rx_factory import make_prescription_print, with_patient
+from tests.printing.pdf_tools import pdf_fonts
+from tests.printing.rx_factory import make_prescription_print
 
 SETUP = Path(__file__).resolve().parents[2] / "scripts" / "setup.sh"
 
@@ -27,15 +28,12 @@ def test_the_pdf_embeds_a_subset_of_ipaex_gothic():
     assert len(pdf) < 400_000  # a subset, not the 6 MB font
 
 
+def test_every_font_the_prescription_names_is_embedded(tmp_path):
+    fonts_named = pdf_fonts(render_prescription_pdf(make_prescription_print()), tmp_path)
+    assert fonts_named and all(embedded for _, embedded in fonts_named), fonts_named
+    assert all(name.endswith("+IPAexGothic") for name, _ in fonts_named)
+
+
 def test_setup_installs_what_printing_and_its_tests_need():
     packages = re.search(r"DEBIAN_PACKAGES=\(([^)]*)\)", SETUP.read_text(encoding="utf-8")).group(1).split()
     assert {"fonts-ipaexfont", "poppler-utils", "zbar-tools"} <= set(packages)
-
-
-def test_the_forms_printed_text_is_embedded_once_per_process():
-    render_prescription_pdf(make_prescription_print())
-    built = font_subsets._subset_file.cache_info().misses
-    pdf = render_prescription_pdf(with_patient(make_prescription_print(), name="森　次郎"))
-    # Labels and notes fill the same first subsets in every document; only the values' subset is new.
-    assert font_subsets._subset_file.cache_info().misses <= built + 1
-    assert len(re.findall(rb"/FontFile2", pdf)) == 3

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from app.printing.pen import UnprintableTextError
 from app.printing.prescription import (
     ClinicPrint,
     DoctorPrint,
@@ -128,7 +129,17 @@ def test_gaiji_without_an_everyday_form_becomes_the_specs_mark_in_a_name(tmp_pat
     doc = with_patient(make_prescription_print(), name="山田　𩸽子")  # ほっけ: outside JIS X 0208, no variant
     assert _record(doc, 11)[1] == "山田　■子"
     assert build_jahis_symbol(doc).replacements[0].replacement == "■"
-    assert "山田" in pdf_text(render_prescription_pdf(doc), tmp_path)  # printed, with ■ where the font has no glyph
+    # The paper keeps it: IPAex has 𩸽, so the form draws it (a character it lacks is refused, see below). Text
+    # extraction cannot confirm the glyph: ReportLab maps a character beyond U+FFFF as 5 hex digits in the
+    # font's ToUnicode table, which readers take as U+29E3.
+    assert "山田" in pdf_text(render_prescription_pdf(doc), tmp_path)
+
+
+def test_a_name_the_font_cannot_print_is_refused_naming_the_character():
+    doc = with_patient(make_prescription_print(), name="𠮷田　花子")
+    with pytest.raises(UnprintableTextError) as caught:
+        render_prescription_pdf(doc)
+    assert "「𠮷」(U+20BB7)" in caught.value.message and "𠮷田　花子" in caught.value.message
 
 
 @pytest.mark.parametrize("remarks, char", [("①朝食後に服用", "①"), ("痛み止め😀", "😀"), ("ﾃｽﾄ㈱", "㈱")])
