@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("documents", __name__, template_folder="templates")
 
-from app.documents import services, views  # noqa: E402,F401
+from app.documents import address_book_views, services, views  # noqa: E402,F401
