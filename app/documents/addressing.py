@@ -88,6 +88,15 @@ def list_destinations(session: Session, clinic_id: int, *, retired: bool = False
         ReferralDestination.id)))
 
 
+def offered_destinations(session: Session, clinic_id: int, current_id: int | None) -> list[ReferralDestination]:
+    """The entries a letter form offers: those in use, and the letter's own entry even if retired since."""
+    entries = list_destinations(session, clinic_id)
+    if current_id and all(entry.id != current_id for entry in entries):
+        own = get_destination(session, clinic_id, current_id)
+        entries += [own] if own else []
+    return entries
+
+
 def get_destination(session: Session, clinic_id: int, destination_id: int) -> ReferralDestination | None:
     """One entry of this clinic's address book (retired or not)."""
     return session.scalar(scoped(ReferralDestination, clinic_id).where(ReferralDestination.id == destination_id))

@@ -57,11 +57,8 @@ def new(patient_id: int):
 def _form(patient, values, errors, letter, images, chosen, status: int = 200):
     """The letter form; `images` are the patient's key images to choose from, `chosen` the ticked ids; the address
     book's entries in use (and the letter's own entry, even if retired since) to fill the 紹介先 from."""
-    db = db_session()
-    destinations = addressing.list_destinations(db, current_user.clinic_id)
-    if letter is not None and letter.destination_id and all(d.id != letter.destination_id for d in destinations):
-        own = addressing.get_destination(db, current_user.clinic_id, letter.destination_id)
-        destinations += [own] if own else []
+    destinations = addressing.offered_destinations(db_session(), current_user.clinic_id,
+                                                   letter.destination_id if letter else None)
     return render_template("documents/form.html", patient=patient, values=values, errors=errors, letter=letter,
                            fields=services.FIELDS, today=japan_today(), key_images=images,
                            chosen_images=set(chosen), destinations=destinations,

@@ -176,6 +176,14 @@ def test_the_letter_form_is_filled_from_the_address_book_and_stays_editable(clie
     session.expire_all()
     assert (letter.to_department, letter.to_doctor, letter.honorific) == ("心臓外科", "", "先生")
     assert "担当医 先生" in client.get(created.location).get_data(as_text=True)
+    # Retired since: the letter's own entry is still offered on its form (marked) and can be kept.
+    client.post(f"/referral-destinations/{entry.id}/retire", {}, form_page="/referral-destinations")
+    assert "港 一郎 医師（使用停止）" in client.get(edit).get_data(as_text=True)
+    kept = client.post(edit, {"destination_id": str(entry.id), "to_institution": "みなと総合病院",
+                              "purpose": "精査のお願い", "honorific": "御机下"}, form_page=edit)
+    assert kept.status_code == 302
+    session.expire_all()
+    assert (letter.destination_id, letter.honorific) == (entry.id, "御机下")
 
 
 def test_another_clinics_entry_or_an_unknown_honorific_is_refused(client, session, desk):
