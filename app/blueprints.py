@@ -17,6 +17,7 @@ from app.core.health import bp as health_bp
 from app.core.pwa import bp as pwa_bp
 from app.diagnoses import bp as diagnoses_bp
 from app.diagnoses import views as diagnoses_views  # noqa: F401
+from app.documents import address_book_views  # noqa: F401
 from app.documents import bp as documents_bp
 from app.documents import services as documents_services  # noqa: F401
 from app.documents import views as documents_views  # noqa: F401

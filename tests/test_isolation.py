@@ -114,6 +114,15 @@ def _make_letter(session, clinic, patient):
     return letter
 
 
+def _make_destination(session, clinic):
+    from app.documents.models import ReferralDestination
+
+    entry = ReferralDestination(clinic_id=clinic.id, institution=MARKER_NAME, doctor=MARKER_NAME)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
 #: How to make one record of clinic A for each kind of id a route takes.
 RECORD_FACTORIES: dict[str, Callable] = {
     "patient_id": lambda s, a: a["patient"].id,
@@ -140,6 +149,8 @@ RECORD_FACTORIES: dict[str, Callable] = {
     "note_id": lambda s, a: a["note"].id,
     "day": lambda s, a: a["note"].note_date.isoformat(),
     "action": lambda s, a: "confirm",
+    "destination_id": lambda s, a: a["destination"].id,
+    "change": lambda s, a: "retire",
     # A received document is read through the patient: another clinic's patient answers 404 before any fetch.
     "document_id": lambda s, a: "1310000009^2026^Referral-1",
 }
@@ -174,6 +185,7 @@ def two_clinics(session):
         "labs": _make_lab_records(session, clinic_a, patient),
         "letter": _make_letter(session, clinic_a, patient),
         "note": _make_note(session, clinic_a, patient),
+        "destination": _make_destination(session, clinic_a),
     }
     b_users = {role: make_user(session, clinic_b, role=role.value) for role in Role}
     session.commit()

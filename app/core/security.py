@@ -56,6 +56,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "note.write": CLINICAL,
     "letter.read": CLINICAL,
     "letter.write": frozenset({Role.DOCTOR}),
+    # The clinic's 紹介先 address book (institutions and doctors, no patient data): kept by doctors and admins.
+    "referral_book.manage": frozenset({Role.ADMIN, Role.DOCTOR}),
 }
 
 

@@ -15,6 +15,7 @@ from app.clinics.models import Clinic
 from app.core.audit import Actor
 from app.core.timeutil import japan_today
 from app.demo.clinical import CLINIC_A, _actor
+from app.documents import addressing
 from app.documents import services as letters
 from app.documents.fhir import referral_document
 from app.documents.models import ReferralLetter
@@ -91,9 +92,13 @@ def seed_clinic_records(session: Session) -> bool:
         return False
     doctor: Actor = _actor(session, clinic, "doctor")
     sharing.refresh_consent_from_orca(session, clinic, doctor, yamada, recorded_by="受付（デモ）")
+    # The hospital in the clinic's 紹介先 address book, and the letter written to it.
+    hospital = addressing.create_destination(session, clinic.id, doctor, {
+        "institution": HOSPITAL[1], "institution_code": HOSPITAL[0], "department": "循環器内科", "doctor": "港 一郎",
+        "postal_code": "", "address": "", "phone": "", "fax": ""})
     values = {name: "" for name in letters.FIELDS} | letters.quoted_from_record(session, clinic.id, yamada.id)
     values |= {"to_institution": HOSPITAL[1], "to_institution_code": HOSPITAL[0], "to_department": "循環器内科",
-               "to_doctor": "港 一郎 先生",
+               "to_doctor": "港 一郎", "honorific": "先生", "destination_id": hospital.id,
                "purpose": "労作時の胸部圧迫感があり、労作性狭心症の精査をお願いいたします。",
                "course": "半年前から坂道で胸部圧迫感（数分で消失）。安静時心電図は正常。高血圧症で当院通院中。",
                "remarks": "ご多忙のところ恐れ入りますが、よろしくお願いいたします。"}

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from app.core.timeutil import JST
+from app.documents.addressing import addressee, strip_honorific
 from app.sharing.fhir import mapping
 from app.sharing.fhir import systems as S
 from app.sharing.fhir.validation import validate_bundle
@@ -94,7 +95,7 @@ def referral_document(letter: Any, patient: Any, clinic: Any, *, diagnoses: list
         recipient["identifier"] = [{"system": S.INSTITUTION_NO, "value": letter.to_institution_code}]
     entries.append((their_org, recipient))
     entries.append((their_doc, {"resourceType": "Practitioner", "meta": {"profile": [S.PRACTITIONER]},
-                                "name": [{"text": letter.to_doctor or "担当医"}]}))
+                                "name": [{"text": strip_honorific(letter.to_doctor) or "担当医"}]}))
     condition_refs, allergy_refs = [], []
     for diagnosis in diagnoses:
         urn = _urn()
@@ -114,7 +115,8 @@ def referral_document(letter: Any, patient: Any, clinic: Any, *, diagnoses: list
         entries.append((urn, _attachment_resource(image, patient_urn)))
         attachment_refs.append((urn, "DocumentReference"))
     course = "\n".join(part for part in (
-        letter.course, f"【現在の処方】\n{letter.medicines}" if letter.medicines else "",
+        letter.course, f"【治療経過】\n{letter.treatment}" if letter.treatment else "",
+        f"【現在の処方】\n{letter.medicines}" if letter.medicines else "",
         f"【検査結果】\n{letter.lab_results}" if letter.lab_results else "",
         f"【添付画像】\n{letter.images}" if letter.images and not images else "",
         f"【備考】\n{letter.remarks}" if letter.remarks else "") if part)
@@ -134,7 +136,7 @@ def referral_document(letter: Any, patient: Any, clinic: Any, *, diagnoses: list
             _section("920", "紹介元情報", f"{clinic.name}\n{letter.author_name}",
                      [(our_org, "Organization"), (our_doc, "Practitioner")]),
             _section("910", "紹介先情報", " ".join(p for p in (letter.to_institution, letter.to_department,
-                                                             letter.to_doctor) if p),
+                                                             addressee(letter.to_doctor, letter.honorific)) if p),
                      [(their_org, "Organization"), (their_doc, "Practitioner")]),
             {"title": "構造情報", "code": {"coding": [{"system": S.DOC_SECTION, "code": "300",
                                                      "display": "構造情報セクション"}]},

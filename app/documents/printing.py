@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.jp import age_on
+from app.documents.addressing import addressee
 from app.patients.models import SEX_LABELS
 from app.printing.html_pdf import render_pdf
 
@@ -12,9 +13,10 @@ TEMPLATE = "referral_letter"
 
 
 def letter_context(letter: Any, patient: Any, clinic: Any, images: list[Any] = ()) -> dict[str, Any]:
-    """What the template needs: the letter, the clinic, the patient, dates for 和暦, and the attached key images
-    (caption, date and the asset name their bytes are served under)."""
+    """What the template needs: the letter, the addressee with its one honorific, the clinic, the patient, dates for
+    和暦, and the attached key images (caption, date and the asset name their bytes are served under)."""
     return {"letter": letter, "clinic": clinic, "patient": patient, "written_on": letter.written_on,
+            "addressee": addressee(letter.to_doctor, letter.honorific),
             "birth_date": patient.birth_date, "age": age_on(patient.birth_date, letter.written_on),
             "sex": SEX_LABELS.get(patient.sex, ""),
             "key_images": [{"asset": f"key-image-{n}", "title": i.title, "study_date": i.study_date}

@@ -16,8 +16,15 @@ from app.core.timeutil import JST, japan_today
 from app.db import scoped, utcnow
 from app.diagnoses.models import Disease
 from app.diagnoses.services import current_diagnoses
+from app.documents.addressing import (
+    DestinationError,
+    chosen_destination,
+    fill_from,
+    institution_code_error,
+    strip_honorific,
+)
 from app.documents.fhir import document_id, referral_document
-from app.documents.models import DRAFT, FINAL, ReferralLetter
+from app.documents.models import DRAFT, FINAL, HONORIFICS, ReferralLetter
 from app.integrations.sharing_service import SharingError
 from app.outbox.models import OutboxMessage
 from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, register_handler
@@ -30,12 +37,13 @@ from app.sharing.fhir.validation import FhirValidationError
 from app.sharing.services import client_for, settings_of
 
 SHARE = "sharing.document"
-#: The letter's editable text fields with their labels and length limits.
+#: The letter's editable text fields with their labels and length limits (様式11's items and ours).
 FIELDS = {"to_institution": ("紹介先医療機関", 200), "to_institution_code": ("紹介先の医療機関コード", 10),
-          "to_department": ("診療科", 100), "to_doctor": ("担当医", 100), "purpose": ("紹介目的", 4000),
+          "to_department": ("診療科", 100), "to_doctor": ("医師名", 100), "purpose": ("紹介目的", 4000),
           "diagnoses": ("傷病名", 4000), "history": ("既往歴及び家族歴", 4000),
-          "course": ("症状経過", 8000), "medicines": ("現在の処方", 4000), "lab_results": ("検査結果", 8000),
-          "allergies": ("アレルギー・薬剤禁忌", 4000), "images": ("添付画像", 2000), "remarks": ("備考", 4000)}
+          "course": ("症状経過", 8000), "lab_results": ("検査結果", 8000), "treatment": ("治療経過", 8000),
+          "medicines": ("現在の処方", 4000), "allergies": ("アレルギー・薬剤禁忌", 4000), "images": ("添付画像", 2000),
+          "remarks": ("備考", 4000)}
 
 
 class LetterError(ValueError):
@@ -98,28 +106,49 @@ def read_key_image_ids(session: Session, clinic_id: int, patient_id: int, form: 
     return list(dict.fromkeys(wanted))
 
 
-def read_form(form: Any) -> dict[str, str]:
-    """The posted letter fields, trimmed (line breaks kept)."""
-    return {name: (form.get(name) or "").replace("\r\n", "\n").strip() for name in FIELDS}
+def read_form(form: Any) -> dict[str, Any]:
+    """The posted letter fields, trimmed (line breaks kept), the doctor's name without the honorific typed after it
+    (the one printed is `honorific`), and the honorific chosen."""
+    values: dict[str, Any] = {name: (form.get(name) or "").replace("\r\n", "\n").strip() for name in FIELDS}
+    values["honorific"] = (form.get("honorific") or HONORIFICS[0]).strip()
+    return _normalized(values)
 
 
-def _check(values: dict[str, str]) -> None:
+def _normalized(values: dict[str, Any]) -> dict[str, Any]:
+    """The doctor's name without an honorific typed after it: the letter prints exactly the one it chose."""
+    return {**values, "to_doctor": strip_honorific(values["to_doctor"])} if "to_doctor" in values else values
+
+
+def with_destination(session: Session, clinic_id: int, values: dict[str, Any], raw_id: str | None,
+                     letter: ReferralLetter | None = None) -> dict[str, Any]:
+    """The letter's values with the address book entry picked on the form (its id, and its 紹介先 where the form
+    left those fields empty); an entry that is not this clinic's is refused (LetterError)."""
+    try:
+        entry = chosen_destination(session, clinic_id, raw_id, letter.destination_id if letter else None)
+    except DestinationError as exc:
+        raise LetterError(exc.errors) from exc
+    return {**fill_from(entry, values), "destination_id": entry.id if entry else None}
+
+
+def _check(values: dict[str, Any]) -> None:
     errors = {name: f"{label}は{limit}文字以内で入力してください"
               for name, (label, limit) in FIELDS.items() if len(values.get(name, "")) > limit}
     if not values.get("to_institution"):
         errors["to_institution"] = "紹介先医療機関を入力してください"
     if not values.get("purpose"):
         errors["purpose"] = "紹介目的を入力してください"
-    code = values.get("to_institution_code", "")
-    if code and not (code.isdigit() and len(code) == 10):
-        errors["to_institution_code"] = "医療機関コードは10桁の数字です（わからなければ空欄）"
+    if problem := institution_code_error(values.get("to_institution_code", "")):
+        errors["to_institution_code"] = problem
+    if values.get("honorific", HONORIFICS[0]) not in HONORIFICS:
+        errors["honorific"] = "敬称は「先生」「御侍史」「御机下」から選んでください"
     if errors:
         raise LetterError(errors)
 
 
 def create_letter(session: Session, clinic_id: int, actor: Actor, patient_id: int,
-                  values: dict[str, str], key_image_ids: list[int] | None = None) -> ReferralLetter:
+                  values: dict[str, Any], key_image_ids: list[int] | None = None) -> ReferralLetter:
     """Save a new draft letter (with the key images to attach, already checked by read_key_image_ids)."""
+    values = _normalized(values)
     _check(values)
     staff = get_staff(session, clinic_id, actor.user_id) if actor.user_id else None
     letter = ReferralLetter(clinic_id=clinic_id, patient_id=patient_id, author_id=actor.user_id,
@@ -133,11 +162,12 @@ def create_letter(session: Session, clinic_id: int, actor: Actor, patient_id: in
     return letter
 
 
-def update_letter(session: Session, actor: Actor, letter: ReferralLetter, values: dict[str, str],
+def update_letter(session: Session, actor: Actor, letter: ReferralLetter, values: dict[str, Any],
                   key_image_ids: list[int] | None = None) -> ReferralLetter:
     """Change a draft (a confirmed letter is never edited: write a new one)."""
     if letter.status != DRAFT:
         raise LetterError({"_form": "確定した紹介状は編集できません。新しく作成してください"})
+    values = _normalized(values)
     _check(values)
     before = {k: getattr(letter, k) for k in values}
     changed = sorted(k for k in values if before[k] != values[k])

@@ -14,8 +14,8 @@ from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, log_look, patient_or_404
 from app.db import db_session
-from app.documents import bp, printing, services
-from app.documents.models import DRAFT
+from app.documents import addressing, bp, printing, services
+from app.documents.models import DRAFT, HONORIFICS
 from app.sharing import sources
 from app.sharing.fhir.mapping import MappingError
 from app.sharing.fhir.validation import FhirValidationError
@@ -55,10 +55,14 @@ def new(patient_id: int):
 
 
 def _form(patient, values, errors, letter, images, chosen, status: int = 200):
-    """The letter form; `images` are the patient's key images to choose from, `chosen` the ticked ids."""
+    """The letter form; `images` are the patient's key images to choose from, `chosen` the ticked ids; the address
+    book's entries in use (and the letter's own entry, even if retired since) to fill the 紹介先 from."""
+    destinations = addressing.offered_destinations(db_session(), current_user.clinic_id,
+                                                   letter.destination_id if letter else None)
     return render_template("documents/form.html", patient=patient, values=values, errors=errors, letter=letter,
                            fields=services.FIELDS, today=japan_today(), key_images=images,
-                           chosen_images=set(chosen)), status
+                           chosen_images=set(chosen), destinations=destinations,
+                           honorifics=HONORIFICS), status
 
 
 @bp.post("/patients/<int:patient_id>/letters")
@@ -75,6 +79,8 @@ def _save(patient, letter):
     values = services.read_form(request.form)
     chosen: list[int] = []
     try:
+        values = services.with_destination(db, current_user.clinic_id, values, request.form.get("destination_id"),
+                                           letter)
         chosen = services.read_key_image_ids(db, current_user.clinic_id, patient.id, request.form)
         if letter is None:
             letter = services.create_letter(db, current_user.clinic_id, current_actor(), patient.id, values, chosen)
@@ -102,7 +108,7 @@ def show(patient_id: int, letter_id: int):
     log_look(patient.id, f"letter:{letter.id}")
     attached = sources.key_images_by_id(db, current_user.clinic_id, patient.id, letter.key_image_ids or [])
     return render_template("documents/show.html", patient=patient, letter=letter, note=note, today=japan_today(),
-                           attached_images=attached)
+                           attached_images=attached, addressee=addressing.addressee(letter.to_doctor, letter.honorific))
 
 
 @bp.route("/patients/<int:patient_id>/letters/<int:letter_id>/edit", methods=["GET", "POST"])
@@ -114,7 +120,7 @@ def edit(patient_id: int, letter_id: int):
     if request.method == "POST":
         return _save(patient, letter)
     log_look(patient.id, f"letter:{letter.id}")
-    values = {name: getattr(letter, name) for name in services.FIELDS}
+    values = {name: getattr(letter, name) for name in (*services.FIELDS, "honorific", "destination_id")}
     images = sources.key_images_for(db_session(), current_user.clinic_id, patient.id)
     return _form(patient, values, {}, letter, images, letter.key_image_ids or [])
 

@@ -34,6 +34,8 @@ class Patient(ClinicScoped, Base):
     postal_code: Mapped[str] = mapped_column(String(8), default="")
     address: Mapped[str] = mapped_column(String(200), default="")
     phone: Mapped[str] = mapped_column(String(30), default="")
+    #: 職業 as ORCA's patient registration holds it (printed on referral letters).
+    occupation: Mapped[str] = mapped_column(String(100), default="")
     #: Health insurances as synced from ORCA: [{insurer_number, symbol, number, branch, relation, burden_percent, ...}].
     insurances: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     #: 公費 as synced from ORCA: [{law_number, payer_number, recipient_number, name, ...}].

@@ -141,15 +141,16 @@ def find_by_orca_id(session: Session, clinic_id: int, orca_patient_id: str) -> P
     return session.scalar(scoped(Patient, clinic_id).where(Patient.orca_patient_id == orca_patient_id))
 
 
-_SNAPSHOT_KEYS = ("name", "kana", "sex", "birth_date", "postal_code", "address", "phone", "insurances",
-                  "public_expenses")
+_SNAPSHOT_KEYS = ("name", "kana", "sex", "birth_date", "postal_code", "address", "phone", "occupation",
+                  "insurances", "public_expenses")
 
 
 def _snapshot(patient: Patient) -> dict[str, Any]:
     return {"name": patient.name, "kana": patient.kana, "sex": patient.sex,
             "birth_date": patient.birth_date.isoformat() if patient.birth_date else None,
             "postal_code": patient.postal_code, "address": patient.address, "phone": patient.phone,
-            "insurances": patient.insurances, "public_expenses": patient.public_expenses}
+            "occupation": patient.occupation, "insurances": patient.insurances,
+            "public_expenses": patient.public_expenses}
 
 
 def _keep_known_burden(incoming: list[dict[str, Any]], stored: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -100,6 +100,21 @@ ADDRESSES = [
     ("1050011", "東京都港区芝公園"), ("1080074", "東京都港区高輪"), ("1080072", "東京都港区白金"),
     ("1510053", "東京都渋谷区代々木"), ("1130021", "東京都文京区本駒込"),
 ]
+#: 職業 as clinics register it at ORCA (free text; the one example in ORCA's API documentation is 会社員).
+OCCUPATIONS = ["会社員", "会社員", "会社員", "公務員", "自営業", "パート", "主婦", "教員", "看護師", "農業"]
+
+
+def occupation_for(birth: date, today: date, rng: random.Random) -> str:
+    """A plausible 職業 for the patient's age ("" for a small child, as clinics leave it empty)."""
+    age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+    if age < 6:
+        return ""
+    if age < 23:
+        return "学生"
+    if age >= 70:
+        return rng.choice(["無職", "無職", "自営業"])
+    return rng.choice(OCCUPATIONS)
+
 
 FIXED_A = (
     FixedPatient("00001", "山田　太郎", "ヤマダ　タロウ", "1", "1958-03-02", "kyokai", visit=("09:02:11", "10001"),
@@ -322,6 +337,8 @@ def make_patients(clinic: ClinicConfig, today: date) -> dict[str, dict[str, Any]
         }
         if spec is not None and spec.sharing_consent is not None:
             patient["ResultOfQualificationConfirmation"] = qualification(today, *spec.sharing_consent)
+        # Its own random sequence, so that adding the field changed none of the other generated values.
+        patient["Occupation"] = occupation_for(birth, today, random.Random(f"{clinic.seed}:{pid}:occupation"))
         if rng.random() < 0.4:
             patient["CellularNumber"] = f"090-0000-{rng.randrange(0, 9999):04d}"
         patients[pid] = patient

@@ -66,9 +66,12 @@ def test_write_confirm_print_and_download(client, session, desk, tmp_path):
     text = _text(pdf.data, tmp_path)
     assert "診 療 情 報 提 供 書" in text  # the title, spaced as on the form
     assert re.search(r"山田\s+太郎", text) and "昭和33年3月2日" in text
-    for expected in ("令和", "みなと総合病院", "港 一郎 先生", "殿", "高血圧症",
+    for expected in ("令和", "みなと総合病院", "港 一郎 先生", "高血圧症",
                      "狭心症の精査をお願いします。", "労作時の胸痛", "印", desk["clinic"].name, "医師 一郎"):
         assert expected in text, expected
+    # The doctor typed the name with 先生: printed with that one honorific, never 「先生 殿」.
+    assert text.count("先生") == 1 and "殿" not in text
+    assert letter.to_doctor == "港 一郎" and letter.honorific == "先生"
     (tmp_path / "f.pdf").write_bytes(pdf.data)
     fonts = subprocess.run([_tool("pdffonts"), str(tmp_path / "f.pdf")], capture_output=True,  # noqa: S603
                            text=True, check=True).stdout.splitlines()[2:]

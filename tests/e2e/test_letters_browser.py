@@ -7,9 +7,12 @@ from datetime import date
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from app.diagnoses.masters import load_shipped_subsets
 from app.diagnoses.models import Diagnosis
+from app.documents.models import ReferralDestination
+from app.patients.models import Patient
 from tests.e2e.test_login_and_pwa import _login
 from tests.factories import make_clinic, make_patient, make_user
 
@@ -55,3 +58,25 @@ def test_doctor_writes_confirms_and_prints_a_letter(page, live_server, desk):
     expect(page.locator("#letter")).to_contain_text("印刷済")
     page.goto(f"{base}/sharing")
     expect(page.locator("#sharing-problem")).to_contain_text("同意が記録されていません")
+
+
+def test_choosing_from_the_address_book_fills_the_destination_and_it_stays_editable(page, live_app, live_server,
+                                                                                     desk):
+    with live_app.app_context():
+        session = live_app.extensions["db_sessionmaker"]()
+        clinic_id = session.scalar(select(Patient.clinic_id).where(Patient.id == desk["patient_id"]))
+        session.add(ReferralDestination(clinic_id=clinic_id, institution="みなと総合病院",
+                                        institution_code="1310000009", department="循環器内科", doctor="港 一郎"))
+        session.commit()
+        session.close()
+    _login(page, live_server.url, *desk["doctor"])
+    page.goto(f"{live_server.url}/patients/{desk['patient_id']}/letters/new")
+    page.select_option("#f-destination", label="みなと総合病院 循環器内科 港 一郎 医師")
+    expect(page.locator("#f-to_institution")).to_have_value("みなと総合病院")
+    expect(page.locator("#f-to_institution_code")).to_have_value("1310000009")
+    expect(page.locator("#f-to_doctor")).to_have_value("港 一郎")
+    page.fill("#f-to_department", "心臓血管外科")  # still editable after choosing
+    page.check("input[name='honorific'][value='御侍史']")
+    page.fill("#f-purpose", "精査をお願いします。")
+    page.click("button:has-text('下書き保存')")
+    expect(page.locator("#letter")).to_contain_text("みなと総合病院 心臓血管外科 港 一郎 御侍史")

@@ -93,6 +93,8 @@ class OrcaPatient:
     postal_code: str = ""
     address: str = ""
     phone: str = ""
+    #: 職業 (Occupation) as registered at ORCA's 患者登録; only patientgetv2 carries it, not the list APIs.
+    occupation: str = ""
     insurances: tuple[OrcaInsurance, ...] = ()
     public_expenses: tuple[OrcaPublicExpense, ...] = ()
     combinations: tuple[OrcaCombination, ...] = ()

@@ -190,6 +190,7 @@ def read_patient(record: Any) -> OrcaPatient:
         address=(address.text("WholeAddress1", "住所") + address.text("WholeAddress2", "住所")
                  or address.text("WholeAddress", "住所")) if address else "",
         phone=(address.text("PhoneNumber1", "電話番号") if address else "") or r.text("CellularNumber", "携帯電話"),
+        occupation=r.text("Occupation", "職業"),
         insurances=tuple(insurances), public_expenses=tuple(publics), combinations=tuple(combinations),
         sharing_consent=consent)
 
