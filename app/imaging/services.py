@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.clinics.models import Clinic
 from app.core.audit import Actor
 from app.core.errors import ValidationError
+from app.core.forms import require_finite, to_number
 from app.core.jp import strip_control_chars
 from app.core.versioning import record_first_version, record_new_version
 from app.db import scoped
@@ -72,7 +73,7 @@ def parse_window(center: str | None, width: str | None) -> tuple[float, float] |
     if not center and not width:
         return None
     try:
-        c, w = float(center or ""), float(width or "")
+        c, w = float(to_number(center)), float(to_number(width))
     except ValueError as exc:
         raise ValidationError("ウィンドウ値（WL/WW）は数値で指定してください", field="window") from exc
     if not (-100_000 <= c <= 100_000 and 1 <= w <= 200_000):
@@ -86,6 +87,8 @@ def add_key_image(session: Session, clinic: Clinic, actor: Actor, patient: Patie
     """Keep one image of the patient's study as a key image: rendered now (checked to be the patient's) and
     stored with its SHA-256. PacsError when the PACS cannot give it; ValidationError for bad input."""
     caption = _caption(caption)
+    for value in window or ():
+        require_finite(value, label="ウィンドウ値（WL/WW）", field="window")
     if not all(valid_uid(u) for u in (study_uid, series_uid, instance_uid)):
         raise ValidationError("画像の識別子（UID）が正しくありません", field="image")
     study, _series, _images = pacs.study_detail(clinic, patient, study_uid)

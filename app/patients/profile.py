@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.core.audit import Actor
 from app.core.errors import ValidationError
+from app.core.forms import require_finite
 from app.core.versioning import record_first_version, record_new_version
 from app.db import scoped
 from app.patients.profile_forms import KINDS, ProfileKind
@@ -101,9 +102,17 @@ def item_history(session: Session, clinic_id: int, kind: ProfileKind, patient_id
                                 .order_by(model.version)))
 
 
+def _check_numbers(kind: ProfileKind, values: dict[str, Any]) -> None:
+    """Numbers are finite whoever parsed them (a NaN would pass every range check and reach the charts)."""
+    for spec in kind.fields:
+        if spec.kind in ("int", "decimal"):
+            require_finite(values.get(spec.name), label=spec.label, field=spec.name)
+
+
 def add_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, patient_id: int,
              values: dict[str, Any]) -> ProfileVersion:
     """Record a new item. For a `single` kind (blood type, 要介護度) the current item is corrected instead."""
+    _check_numbers(kind, values)
     if kind.single:
         existing = current_items(session, clinic_id, kind, patient_id)
         if existing:
@@ -140,6 +149,7 @@ def _new_version(session: Session, actor: Actor, kind: ProfileKind, item: Profil
 def correct_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, item: ProfileVersion,
                  values: dict[str, Any], reason: str) -> ProfileVersion:
     """Replace an item by a corrected version; the old version stays visible in the history."""
+    _check_numbers(kind, values)
     return _new_version(session, actor, kind, item, values, reason, retract=False)
 
 
