@@ -21,6 +21,7 @@ from app.documents.services import read_form
 from app.imaging.models import KeyImage
 from app.notes.models import ProgressNote
 from app.patients.profile_models import Vaccination
+from app.printing.html_pdf import _environment
 from tests.factories import make_clinic, make_patient, make_user
 
 #: The invisible characters a pasted or crafted text brings: bidi embeddings, overrides, isolates and marks,
@@ -68,6 +69,12 @@ def test_the_base_form_cleans_text_fields_and_leaves_passwords_alone(app):
 def test_letter_fields_are_read_without_invisible_characters():
     values = read_form(MultiDict({"course": f"経過\r\n{SPOOF}", "to_institution": "みなと\u202e病院"}))
     assert values["course"] == "経過\nロキソニン錠60mg" and values["to_institution"] == "みなと病院"
+
+
+@pytest.mark.parametrize("template", ["referral_letter", "outpatient_prescription"])
+def test_print_templates_output_text_without_invisible_characters_whenever_it_was_stored(template):
+    page = _environment(template).from_string("<p>{{ course }}</p>{{ n }}").render(course=f"経過\n{SPOOF}<b>", n=3)
+    assert page == "<p>経過\nロキソニン錠60mg&lt;b&gt;</p>3"
 
 
 @pytest.fixture
