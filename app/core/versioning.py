@@ -8,12 +8,14 @@ the profile items, the diagnoses, the key images and the progress notes."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, inspect, select
+from sqlalchemy import ForeignKey, Index, Integer, String, inspect, select, update
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core.audit import Actor, record_audit, summarize_change
 from app.core.errors import ValidationError
@@ -124,11 +126,18 @@ def record_new_version(session: Session, actor: Actor, old: PatientRecordVersion
         raise ValidationError(ALREADY_CHANGED, field="_form")
     reason = clean_reason(reason, required=reason_required, missing=missing_reason)
     model = type(old)
-    fields = {attr.key: getattr(old, attr.key) for attr in inspect(model).column_attrs
-              if attr.key not in _BOOKKEEPING}
+    # Superseding is the one write a stored version ever gets, and it is conditional: of two people correcting
+    # the same version at once, the second waits for the first's row lock, then finds it replaced.
+    now = utcnow()
+    replaced = session.execute(update(model).where(model.id == old.id, model.superseded_at.is_(None))
+                               .values(superseded_at=now).execution_options(synchronize_session=False))
+    if replaced.rowcount != 1:
+        raise ValidationError(ALREADY_CHANGED, field="_form")
+    set_committed_value(old, "superseded_at", now)
+    fields = {attr.key: copy.deepcopy(getattr(old, attr.key)) for attr in inspect(model).column_attrs
+              if attr.key not in _BOOKKEEPING}  # a copy: JSON lists must not be shared between two versions
     new = model(**(fields | values), lineage_id=old.lineage_id or old.id, version=old.version + 1,
                 retracted=retract, change_reason=reason)
-    old.superseded_at = utcnow()  # the one column a stored version ever gets written: "replaced at"
     _stamp(session, new, actor)
     session.add(new)
     session.flush()

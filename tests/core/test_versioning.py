@@ -104,6 +104,26 @@ def test_a_replaced_version_cannot_be_changed_again(session, desk):
     assert caught.value.field == "_form" and "すでに修正または取消" in caught.value.message
 
 
+def test_of_two_corrections_of_one_version_at_once_the_second_is_refused(app, session, desk):
+    first = record_first_version(session, desk["actor"], _note(desk, subjective="頭痛"), action="note.create")
+    session.commit()
+    other = app.extensions["db_sessionmaker"]()
+    try:
+        stale = other.get(ProgressNote, first.id)  # the other screen read it before the first save
+        record_new_version(session, desk["actor"], first, {"subjective": "腹痛"}, action="note.revise", reason="誤記")
+        session.commit()
+        assert stale.superseded_at is None
+        with pytest.raises(ValidationError, match="すでに修正または取消"):
+            record_new_version(other, desk["actor"], stale, {"subjective": "胸痛"}, action="note.revise",
+                               reason="誤記")
+        other.rollback()
+    finally:
+        other.close()
+    session.expire_all()
+    assert [(n.version, n.subjective) for n in session.scalars(select(ProgressNote).where(
+        ProgressNote.superseded_at.is_(None)))] == [(2, "腹痛")]
+
+
 def test_a_too_long_reason_is_refused_and_nothing_is_written(session, desk):
     first = record_first_version(session, desk["actor"], _note(desk, subjective="頭痛"), action="note.create")
     session.commit()
