@@ -13,10 +13,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, inspect, select, update
+from sqlalchemy import ForeignKey, Index, Integer, String, inspect, update
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.clinics.services import get_staff
 from app.core.audit import Actor, record_audit, summarize_change
 from app.core.errors import ValidationError
 from app.core.jp import strip_control_chars
@@ -79,15 +80,9 @@ def clean_reason(reason: str | None, *, required: bool = True, missing: str = RE
 
 def _stamp(session: Session, item: PatientRecordVersion, actor: Actor) -> None:
     """Who recorded this version and when (the staff name as it is now, for the history)."""
-    name = None
-    if actor.user_id:
-        # The staff table is reached through the column's foreign key: the core does not import app.clinics,
-        # whose package loads the views (and through them the models that use this module).
-        staff = next(iter(type(item).__table__.c.recorded_by_id.foreign_keys)).column.table
-        name = session.scalar(select(staff.c.display_name).where(staff.c.id == actor.user_id,
-                                                                 staff.c.clinic_id == item.clinic_id))
+    staff = get_staff(session, item.clinic_id, actor.user_id) if actor.user_id else None
     item.recorded_by_id = actor.user_id
-    item.recorded_by_name = name or actor.login_id or ""
+    item.recorded_by_name = staff.display_name if staff else (actor.login_id or "")
     item.recorded_at = utcnow()
 
 
