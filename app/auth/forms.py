@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
+
+from app.core.forms import CleanForm
 
 REQUIRED = "入力してください"
 LONG_128 = "128文字以内で入力してください"
 
 
-class LoginForm(FlaskForm):
+class LoginForm(CleanForm):
     """Login ID and password."""
 
     login_id = StringField("ログインID", validators=[
@@ -18,14 +19,14 @@ class LoginForm(FlaskForm):
     password = PasswordField("パスワード", validators=[DataRequired(REQUIRED), Length(max=128, message=LONG_128)])
 
 
-class SecondFactorForm(FlaskForm):
+class SecondFactorForm(CleanForm):
     """A six-digit code from the authenticator app, or a recovery code."""
 
     code = StringField("ワンタイムコード", validators=[
         DataRequired(REQUIRED), Length(max=32, message="コードが長すぎます")])
 
 
-class NewPasswordForm(FlaskForm):
+class NewPasswordForm(CleanForm):
     """A new password with its confirmation."""
 
     password = PasswordField("新しいパスワード", validators=[DataRequired(REQUIRED), Length(max=128, message=LONG_128)])
@@ -38,14 +39,14 @@ class ChangePasswordForm(NewPasswordForm):
     current_password = PasswordField("現在のパスワード", validators=[DataRequired(REQUIRED), Length(max=128)])
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(CleanForm):
     """Confirm a new authenticator with one of its codes."""
 
     code = StringField("アプリに表示された6桁のコード", validators=[
         DataRequired(REQUIRED), Length(max=16, message="6桁の数字を入力してください")])
 
 
-class PasswordConfirmForm(FlaskForm):
+class PasswordConfirmForm(CleanForm):
     """Re-enter the password before a sensitive change."""
 
     password = PasswordField("パスワード", validators=[DataRequired(REQUIRED), Length(max=128)])

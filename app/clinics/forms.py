@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from app.core.forms import CleanForm
 from app.core.security import ROLE_LABELS
 
 REQUIRED = "入力してください"
@@ -15,7 +15,7 @@ def _max(n: int) -> Length:
     return Length(max=n, message=f"{n}文字以内で入力してください")
 
 
-class ClinicSettingsForm(FlaskForm):
+class ClinicSettingsForm(CleanForm):
     """Name, 医療機関コード, address, departments, mode, idle lock."""
 
     name = StringField("医療機関名", validators=[DataRequired(REQUIRED), _max(100)])
@@ -30,7 +30,7 @@ class ClinicSettingsForm(FlaskForm):
         NumberRange(min=1, max=60, message="1〜60分で指定してください")])
 
 
-class StaffForm(FlaskForm):
+class StaffForm(CleanForm):
     """A staff account's name and role."""
 
     display_name = StringField("氏名", validators=[DataRequired(REQUIRED), _max(100)])
@@ -45,7 +45,7 @@ class NewStaffForm(StaffForm):
     login_id = StringField("ログインID", validators=[DataRequired(REQUIRED), _max(64)])
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(CleanForm):
     """Filters of the audit screens (GET, so no CSRF)."""
 
     class Meta:
@@ -57,7 +57,7 @@ class AuditFilterForm(FlaskForm):
     date_to = StringField("終了日", validators=[Optional(), _max(20)])
 
 
-class OrcaSettingsForm(FlaskForm):
+class OrcaSettingsForm(CleanForm):
     """The clinic's WebORCA connection."""
 
     base_url = StringField("ORCA APIのURL", validators=[Optional(), _max(300)])

@@ -17,9 +17,15 @@ class DomainError(Exception):
 
 
 class ValidationError(DomainError):
-    """Input that does not satisfy a rule; `field` names the form field when there is one."""
+    """Input that does not satisfy a rule; `field` names the form field when there is one. `errors` maps form
+    fields to messages (one or several), which is what a view shows on its form ("_form": above it)."""
 
     code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None,
+                 errors: dict[str, str] | None = None) -> None:
+        super().__init__(message, code=code, field=field)
+        self.errors = dict(errors) if errors else {field or "_form": message}
 
 
 class NotFoundError(DomainError):

@@ -226,9 +226,24 @@ def search_key(text: str) -> str:
     return normalize_kana(normalize_variants(text))
 
 
-def strip_control_chars(text: str) -> str:
-    """Remove control and format characters (NUL and friends) that never belong in typed text."""
-    return "".join(ch for ch in (text or "") if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
+#: Line breaks of every kind, folded to "\n" in multi-line text (NEL, LINE / PARAGRAPH SEPARATOR included).
+_LINE_BREAKS = re.compile("\r\n|[\r\x85\u2028\u2029]")
+_KEPT_IN_MULTILINE = frozenset("\n\t")
+
+
+def strip_control_chars(text: str, *, multiline: bool = False) -> str:
+    """Free text as it may be stored or printed: control characters (Cc: NUL, ESC …), every invisible format
+    character (Cf: the bidirectional embeddings, overrides and isolates U+202A–202E and U+2066–2069, the marks
+    U+200E/200F/061C, zero-width U+200B–200D, U+2060, BOM U+FEFF, soft hyphen, tag characters …) and lone
+    surrogates (Cs) removed. ZWJ goes too: chart text is Japanese and English, where it only glues emoji
+    sequences, and an invisible character must not make two equal-looking texts differ. Variation selectors
+    (Mn, the 異体字 IVS of names) are kept. `multiline` keeps line breaks (all folded to "\n") and tabs;
+    otherwise they are removed as well, for one-line fields."""
+    text = text or ""
+    if multiline:
+        text = _LINE_BREAKS.sub("\n", text)
+    return "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs")
+                   or (multiline and ch in _KEPT_IN_MULTILINE))
 
 
 # --- JIS-based encodings -----------------------------------------------------------------------------

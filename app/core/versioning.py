@@ -1,16 +1,35 @@
 """Versioned patient records: never updated in place. A correction adds a new version with the same
 `lineage_id` and marks the old one superseded; a withdrawal (取消) adds a version with `retracted` set.
-The current state of an item is its one version with `superseded_at` empty. Used by the profile and the
-diagnoses."""
+The current state of an item is its one version with `superseded_at` empty.
+
+The columns (`PatientRecordVersion`) and the one way to write versions (`record_first_version`,
+`record_new_version`: who, when, why, the audit entry, the reason checked the same way everywhere) are used by
+the profile items, the diagnoses, the key images and the progress notes."""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy import ForeignKey, Index, Integer, String, inspect, update
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
+from app.clinics.services import get_staff
+from app.core.audit import Actor, record_audit, summarize_change
+from app.core.errors import ValidationError
+from app.core.jp import strip_control_chars
 from app.db import ClinicScoped, UTCDateTime, utcnow
+
+#: Longest reason a correction or withdrawal may give (the column's size: a longer one is refused, never cut).
+MAX_REASON = 200
+REASON_REQUIRED = "修正・取消の理由を入力してください"
+ALREADY_CHANGED = "この記録はすでに修正または取消されています。画面を開き直してください"
+#: Columns a new version never copies from the one it replaces: they say which version it is and who made it.
+_BOOKKEEPING = frozenset({"id", "lineage_id", "version", "recorded_at", "recorded_by_id", "recorded_by_name",
+                          "superseded_at", "retracted", "change_reason"})
 
 
 class PatientRecordVersion(ClinicScoped):
@@ -44,3 +63,79 @@ def version_indexes(table_name: str) -> tuple[Index, Index]:
     model that declares table arguments of its own)."""
     return (Index(f"ix_{table_name}_current", "clinic_id", "patient_id", "superseded_at"),
             Index(f"ix_{table_name}_lineage", "lineage_id"))
+
+
+def clean_reason(reason: str | None, *, required: bool = True, missing: str = REASON_REQUIRED) -> str:
+    """The reason for a change as it is stored: invisible characters removed, whitespace runs (line breaks
+    included) folded to one space. ValidationError on field `change_reason` when it is required and empty
+    (`missing` is the message) or longer than MAX_REASON characters: it is never cut."""
+    text = " ".join(strip_control_chars(reason or "", multiline=True).split())
+    if required and not text:
+        raise ValidationError(missing, field="change_reason")
+    if len(text) > MAX_REASON:
+        raise ValidationError(f"修正・取消の理由は{MAX_REASON}文字以内で入力してください（いま{len(text)}文字です）",
+                              field="change_reason")
+    return text
+
+
+def _stamp(session: Session, item: PatientRecordVersion, actor: Actor) -> None:
+    """Who recorded this version and when (the staff name as it is now, for the history)."""
+    staff = get_staff(session, item.clinic_id, actor.user_id) if actor.user_id else None
+    item.recorded_by_id = actor.user_id
+    item.recorded_by_name = staff.display_name if staff else (actor.login_id or "")
+    item.recorded_at = utcnow()
+
+
+def _summary(snapshot: Callable[[Any], dict[str, Any]] | None, before: Any, after: Any, reason: str,
+             extra: dict[str, Any] | None) -> dict[str, Any]:
+    summary = summarize_change(snapshot(before) if before is not None else {}, snapshot(after)) if snapshot else {}
+    summary |= (extra or {}) | {"version": after.version}
+    return summary | ({"reason": reason} if reason else {})
+
+
+def record_first_version(session: Session, actor: Actor, item: PatientRecordVersion, *, action: str,
+                         snapshot: Callable[[Any], dict[str, Any]] | None = None,
+                         extra: dict[str, Any] | None = None) -> PatientRecordVersion:
+    """Store `item` (built with its clinic, patient and fields) as version 1 of a new lineage: who and when
+    stamped, and an audit entry `action` whose summary is the `snapshot` of the new item plus `extra`."""
+    item.version = 1
+    _stamp(session, item, actor)
+    session.add(item)
+    session.flush()
+    item.lineage_id = item.id
+    session.flush()
+    record_audit(session, actor, action, clinic_id=item.clinic_id, entity_type=item.__tablename__, entity_id=item.id,
+                 patient_id=item.patient_id, summary=_summary(snapshot, None, item, "", extra))
+    return item
+
+
+def record_new_version(session: Session, actor: Actor, old: PatientRecordVersion, values: dict[str, Any], *,
+                       action: str, reason: str | None, retract: bool = False, reason_required: bool = True,
+                       missing_reason: str = REASON_REQUIRED, snapshot: Callable[[Any], dict[str, Any]] | None = None,
+                       extra: dict[str, Any] | None = None) -> PatientRecordVersion:
+    """Replace the current version `old` by a new one: every field copied, `values` applied, `retract` set for a
+    withdrawal; `old` marked superseded; who, when and why recorded; an audit entry `action` (the changed fields
+    by `snapshot`, plus `extra`, the version and the reason). ValidationError when `old` is no longer current
+    or the reason is refused (see clean_reason)."""
+    if old.superseded_at is not None or old.retracted:
+        raise ValidationError(ALREADY_CHANGED, field="_form")
+    reason = clean_reason(reason, required=reason_required, missing=missing_reason)
+    model = type(old)
+    # Superseding is the one write a stored version ever gets, and it is conditional: of two people correcting
+    # the same version at once, the second waits for the first's row lock, then finds it replaced.
+    now = utcnow()
+    replaced = session.execute(update(model).where(model.id == old.id, model.superseded_at.is_(None))
+                               .values(superseded_at=now).execution_options(synchronize_session=False))
+    if replaced.rowcount != 1:
+        raise ValidationError(ALREADY_CHANGED, field="_form")
+    set_committed_value(old, "superseded_at", now)
+    fields = {attr.key: copy.deepcopy(getattr(old, attr.key)) for attr in inspect(model).column_attrs
+              if attr.key not in _BOOKKEEPING}  # a copy: JSON lists must not be shared between two versions
+    new = model(**(fields | values), lineage_id=old.lineage_id or old.id, version=old.version + 1,
+                retracted=retract, change_reason=reason)
+    _stamp(session, new, actor)
+    session.add(new)
+    session.flush()
+    record_audit(session, actor, action, clinic_id=new.clinic_id, entity_type=new.__tablename__, entity_id=new.id,
+                 patient_id=new.patient_id, summary=_summary(snapshot, old, new, reason, extra))
+    return new

@@ -10,23 +10,23 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.clinics.services import get_staff
-from app.core.audit import Actor, record_audit, summarize_change
+from app.core.audit import Actor
+from app.core.errors import ValidationError
 from app.core.jp import WarekiError, parse_date
 from app.core.timeutil import japan_today
-from app.db import scoped, utcnow
+from app.core.versioning import record_first_version, record_new_version
+from app.db import scoped
 from app.diagnoses.models import OUTCOMES, SUSPECTED_SUFFIX, UNCODED, Diagnosis, Disease, Modifier
 from app.sharing.registration import record_changed, record_confirmed
 
 MAX_MODIFIERS = 6
 
 
-class DiagnosisError(ValueError):
+class DiagnosisError(ValidationError):
     """A diagnosis that cannot be saved; `errors` maps field names to Japanese messages."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+        super().__init__("; ".join(errors.values()), field=next(iter(errors)), errors=errors)
 
 
 @dataclass
@@ -147,24 +147,12 @@ def _snapshot(item: Diagnosis) -> dict[str, Any]:
             "ended_on": item.ended_on.isoformat() if item.ended_on else None}
 
 
-def _stamp(session: Session, item: Diagnosis, clinic_id: int, actor: Actor) -> None:
-    staff = get_staff(session, clinic_id, actor.user_id) if actor.user_id else None
-    item.recorded_by_id = actor.user_id
-    item.recorded_by_name = staff.display_name if staff else (actor.login_id or "")
-    item.recorded_at = utcnow()
-
-
 def add_diagnosis(session: Session, clinic_id: int, actor: Actor, patient_id: int, data: DiagnosisInput, *,
                   birth_date: date | None = None) -> Diagnosis:
     """Record a new diagnosis for a patient."""
     values = compose(session, data, birth_date=birth_date)
-    item = Diagnosis(clinic_id=clinic_id, patient_id=patient_id, version=1, **values)
-    _stamp(session, item, clinic_id, actor)
-    session.add(item)
-    session.flush()
-    item.lineage_id = item.id
-    record_audit(session, actor, "diagnosis.create", clinic_id=clinic_id, entity_type="patient_diagnosis",
-                 entity_id=item.id, patient_id=patient_id, summary=summarize_change({}, _snapshot(item)))
+    item = Diagnosis(clinic_id=clinic_id, patient_id=patient_id, **values)
+    record_first_version(session, actor, item, action="diagnosis.create", snapshot=_snapshot)
     _share(session, item)
     return item
 
@@ -180,24 +168,11 @@ def _share_change(session: Session, old: Diagnosis, new: Diagnosis) -> None:
     registered version, then 再登録); no-op when the clinic is not connected."""
     record_changed(session, old, new)
 
-def _new_version(session: Session, clinic_id: int, actor: Actor, item: Diagnosis, values: dict[str, Any],
-                 reason: str, action: str, *, retract: bool = False) -> Diagnosis:
-    if item.superseded_at is not None or item.retracted:
-        raise DiagnosisError({"_form": "この傷病名はすでに修正または取消されています。画面を開き直してください"})
-    reason = (reason or "").strip()
-    if not reason:
-        raise DiagnosisError({"change_reason": "修正・取消の理由を入力してください"})
-    item.superseded_at = utcnow()
-    new = Diagnosis(clinic_id=clinic_id, patient_id=item.patient_id, lineage_id=item.lineage_id,
-                    version=item.version + 1, retracted=retract, change_reason=reason[:200],
-                    **(_snapshot(item) | values | {"started_on": values.get("started_on", item.started_on),
-                                                   "ended_on": values.get("ended_on", item.ended_on)}))
-    _stamp(session, new, clinic_id, actor)
-    session.add(new)
-    session.flush()
-    record_audit(session, actor, f"diagnosis.{action}", clinic_id=clinic_id, entity_type="patient_diagnosis",
-                 entity_id=new.id, patient_id=item.patient_id,
-                 summary=summarize_change(_snapshot(item), _snapshot(new)) | {"reason": reason[:200]})
+
+def _new_version(session: Session, actor: Actor, item: Diagnosis, values: dict[str, Any], reason: str, action: str,
+                 *, retract: bool = False) -> Diagnosis:
+    new = record_new_version(session, actor, item, values, action=f"diagnosis.{action}", reason=reason,
+                             retract=retract, snapshot=_snapshot)
     _share_change(session, item, new)
     return new
 
@@ -206,13 +181,13 @@ def correct_diagnosis(session: Session, clinic_id: int, actor: Actor, item: Diag
                       reason: str, *, birth_date: date | None = None) -> Diagnosis:
     """Save a corrected or ended (転帰) diagnosis as a new version."""
     values = compose(session, data, birth_date=birth_date, keeping_code=item.disease_code)
-    return _new_version(session, clinic_id, actor, item, values, reason,
+    return _new_version(session, actor, item, values, reason,
                         "end" if values["outcome"] != "continuing" and item.outcome == "continuing" else "correct")
 
 
 def retract_diagnosis(session: Session, clinic_id: int, actor: Actor, item: Diagnosis, reason: str) -> Diagnosis:
     """Withdraw a diagnosis entered in error; it leaves the lists and stays in its history."""
-    return _new_version(session, clinic_id, actor, item, {}, reason, "retract", retract=True)
+    return _new_version(session, actor, item, {}, reason, "retract", retract=True)
 
 
 def current_diagnoses(session: Session, clinic_id: int, patient_id: int) -> list[Diagnosis]:

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from app.core.audit import log_access
+from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, patient_or_404
@@ -62,7 +63,7 @@ def add(patient_id: int):
     try:
         item = services.add_diagnosis(db, current_user.clinic_id, current_actor(), patient.id,
                                       services.DiagnosisInput.from_form(request.form), birth_date=patient.birth_date)
-    except services.DiagnosisError as exc:
+    except ValidationError as exc:
         db.rollback()
         return _render(patient, values=services.form_values(request.form), errors=exc.errors, status=422)
     db.commit()
@@ -96,7 +97,7 @@ def correct(patient_id: int, diagnosis_id: int):
         new = services.correct_diagnosis(db, current_user.clinic_id, current_actor(), item,
                                          services.DiagnosisInput.from_form(request.form),
                                          request.form.get("change_reason", ""), birth_date=patient.birth_date)
-    except services.DiagnosisError as exc:
+    except ValidationError as exc:
         db.rollback()
         return _render(patient, values=services.form_values(request.form), errors=exc.errors, item=item, status=422)
     db.commit()
@@ -115,7 +116,7 @@ def retract(patient_id: int, diagnosis_id: int):
         abort(404)
     try:
         services.retract_diagnosis(db, current_user.clinic_id, current_actor(), item, request.form.get("reason", ""))
-    except services.DiagnosisError as exc:
+    except ValidationError as exc:
         db.rollback()
         flash(" ".join(exc.errors.values()), "error")
         return redirect(url_for("diagnoses.edit", patient_id=patient.id, diagnosis_id=diagnosis_id))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.clinics.models import Clinic
 from app.clinics.services import get_staff
 from app.core.audit import SYSTEM, Actor, record_audit
+from app.core.jp import strip_control_chars
 from app.core.timeutil import JST, japan_today
 from app.db import scoped, utcnow
 from app.diagnoses.models import Disease
@@ -107,9 +108,10 @@ def read_key_image_ids(session: Session, clinic_id: int, patient_id: int, form: 
 
 
 def read_form(form: Any) -> dict[str, Any]:
-    """The posted letter fields, trimmed (line breaks kept), the doctor's name without the honorific typed after it
-    (the one printed is `honorific`), and the honorific chosen."""
-    values: dict[str, Any] = {name: (form.get(name) or "").replace("\r\n", "\n").strip() for name in FIELDS}
+    """The posted letter fields, trimmed and without invisible characters (line breaks kept), the doctor's name
+    without the honorific typed after it (the one printed is `honorific`), and the honorific chosen."""
+    values: dict[str, Any] = {name: strip_control_chars(form.get(name) or "", multiline=True).strip()
+                              for name in FIELDS}
     values["honorific"] = (form.get("honorific") or HONORIFICS[0]).strip()
     return _normalized(values)
 

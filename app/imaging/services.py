@@ -12,10 +12,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.clinics.models import Clinic
-from app.clinics.services import get_staff
-from app.core.audit import Actor, record_audit, summarize_change
+from app.core.audit import Actor
 from app.core.errors import ValidationError
-from app.db import scoped, utcnow
+from app.core.forms import require_finite, to_number
+from app.core.jp import strip_control_chars
+from app.core.versioning import record_first_version, record_new_version
+from app.db import scoped
 from app.imaging import pacs
 from app.imaging.models import KeyImage
 from app.integrations.pacs.client import valid_uid
@@ -57,15 +59,8 @@ def _snapshot(item: KeyImage) -> dict[str, Any]:
             "caption": item.caption, "image_sha256": item.image_sha256}
 
 
-def _stamp(session: Session, item: KeyImage, clinic_id: int, actor: Actor) -> None:
-    staff = get_staff(session, clinic_id, actor.user_id) if actor.user_id else None
-    item.recorded_by_id = actor.user_id
-    item.recorded_by_name = staff.display_name if staff else (actor.login_id or "")
-    item.recorded_at = utcnow()
-
-
 def _caption(text: str) -> str:
-    caption = " ".join((text or "").split())
+    caption = " ".join(strip_control_chars(text or "", multiline=True).split())
     if not caption:
         raise ValidationError("キー画像の説明（キャプション）を入力してください", field="caption")
     if len(caption) > MAX_CAPTION:
@@ -78,7 +73,7 @@ def parse_window(center: str | None, width: str | None) -> tuple[float, float] |
     if not center and not width:
         return None
     try:
-        c, w = float(center or ""), float(width or "")
+        c, w = float(to_number(center)), float(to_number(width))
     except ValueError as exc:
         raise ValidationError("ウィンドウ値（WL/WW）は数値で指定してください", field="window") from exc
     if not (-100_000 <= c <= 100_000 and 1 <= w <= 200_000):
@@ -92,60 +87,34 @@ def add_key_image(session: Session, clinic: Clinic, actor: Actor, patient: Patie
     """Keep one image of the patient's study as a key image: rendered now (checked to be the patient's) and
     stored with its SHA-256. PacsError when the PACS cannot give it; ValidationError for bad input."""
     caption = _caption(caption)
+    for value in window or ():
+        require_finite(value, label="ウィンドウ値（WL/WW）", field="window")
     if not all(valid_uid(u) for u in (study_uid, series_uid, instance_uid)):
         raise ValidationError("画像の識別子（UID）が正しくありません", field="image")
     study, _series, _images = pacs.study_detail(clinic, patient, study_uid)
     data, media_type = pacs.render_image(clinic, patient, study_uid, series_uid, instance_uid, frame=frame,
                                          window=window)
     modality = next((s.modality for s in _series if s.series_uid == series_uid), "")
-    item = KeyImage(clinic_id=clinic.id, patient_id=patient.id, version=1, study_uid=study_uid,
+    item = KeyImage(clinic_id=clinic.id, patient_id=patient.id, study_uid=study_uid,
                     series_uid=series_uid, instance_uid=instance_uid, frame=frame,
                     window_center=window[0] if window else None, window_width=window[1] if window else None,
                     study_date=study.study_date, modality=modality or ",".join(study.modalities)[:16],
                     study_description=study.description[:200], caption=caption, media_type=media_type,
                     image_bytes=data, image_sha256=sha256_hex(data))
-    _stamp(session, item, clinic.id, actor)
-    session.add(item)
-    session.flush()
-    item.lineage_id = item.id
-    record_audit(session, actor, "key_image.create", clinic_id=clinic.id, entity_type="key_image", entity_id=item.id,
-                 patient_id=patient.id, summary=summarize_change({}, _snapshot(item)))
-    return item
-
-
-def _new_version(session: Session, clinic_id: int, actor: Actor, item: KeyImage, *, caption: str | None,
-                 reason: str, retract: bool) -> KeyImage:
-    if item.superseded_at is not None or item.retracted:
-        raise ValidationError("このキー画像はすでに修正または取消されています。画面を開き直してください", field="_form")
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationError("修正・取消の理由を入力してください", field="change_reason")
-    item.superseded_at = utcnow()
-    new = KeyImage(clinic_id=clinic_id, patient_id=item.patient_id, lineage_id=item.lineage_id,
-                   version=item.version + 1, retracted=retract, change_reason=reason[:200],
-                   study_uid=item.study_uid, series_uid=item.series_uid, instance_uid=item.instance_uid,
-                   frame=item.frame, window_center=item.window_center, window_width=item.window_width,
-                   study_date=item.study_date, modality=item.modality, study_description=item.study_description,
-                   caption=item.caption if caption is None else caption, media_type=item.media_type,
-                   image_bytes=item.image_bytes, image_sha256=item.image_sha256)
-    _stamp(session, new, clinic_id, actor)
-    session.add(new)
-    session.flush()
-    record_audit(session, actor, "key_image.retract" if retract else "key_image.correct", clinic_id=clinic_id,
-                 entity_type="key_image", entity_id=new.id, patient_id=item.patient_id,
-                 summary=summarize_change(_snapshot(item), _snapshot(new)) | {"reason": reason[:200]})
-    return new
+    return record_first_version(session, actor, item, action="key_image.create", snapshot=_snapshot)
 
 
 def correct_caption(session: Session, clinic_id: int, actor: Actor, item: KeyImage, caption: str,
                     reason: str) -> KeyImage:
     """Change a key image's caption as a new version (the old one stays in the history)."""
-    return _new_version(session, clinic_id, actor, item, caption=_caption(caption), reason=reason, retract=False)
+    return record_new_version(session, actor, item, {"caption": _caption(caption)}, action="key_image.correct",
+                              reason=reason, snapshot=_snapshot)
 
 
 def retract_key_image(session: Session, clinic_id: int, actor: Actor, item: KeyImage, reason: str) -> KeyImage:
     """Withdraw a key image kept in error; it leaves the lists and stays in its history."""
-    return _new_version(session, clinic_id, actor, item, caption=None, reason=reason, retract=True)
+    return record_new_version(session, actor, item, {}, action="key_image.retract", reason=reason, retract=True,
+                              snapshot=_snapshot)
 
 
 def current_key_images(session: Session, clinic_id: int, patient_id: int) -> list[KeyImage]:

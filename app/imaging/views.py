@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as HTTPResponse
 from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
@@ -13,6 +12,7 @@ from wtforms.validators import Length, Optional
 from app.clinics.models import Clinic
 from app.core.audit import log_access
 from app.core.errors import ValidationError
+from app.core.forms import CleanForm
 from app.core.security import requires, role_may
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, current_clinic, log_look, patient_or_404, save_connection_settings
@@ -282,7 +282,7 @@ def _max(n: int) -> Length:
     return Length(max=n, message=f"{n}文字以内で入力してください")
 
 
-class PacsSettingsForm(FlaskForm):
+class PacsSettingsForm(CleanForm):
     """The clinic's PACS connection."""
 
     base_url = StringField("DICOMwebのURL", validators=[Optional(), _max(300)])

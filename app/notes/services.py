@@ -9,11 +9,12 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from app.clinics.models import Clinic
-from app.clinics.services import get_staff
-from app.core.audit import Actor, record_audit
+from app.core.audit import Actor
 from app.core.errors import ValidationError
+from app.core.jp import strip_control_chars
 from app.core.timeutil import JST
-from app.db import scoped, utcnow
+from app.core.versioning import record_first_version, record_new_version
+from app.db import scoped
 from app.imaging import services as imaging
 from app.notes.models import ProgressNote
 from app.patients.models import Patient
@@ -93,37 +94,26 @@ def save_note(session: Session, clinic: Clinic, actor: Actor, patient: Patient, 
         return current
     if current is None and content == NoteContent():
         raise ValidationError("経過記録が空です。S・O・A・P のいずれかを入力してください", field="_form")
-    reason = " ".join((reason or "").split())[:200]
-    if current is not None and day < today and not reason:
-        raise ValidationError("過去の日付の経過記録を修正するときは修正理由を入力してください", field="change_reason")
-    note = ProgressNote(clinic_id=clinic.id, patient_id=patient.id, note_date=day,
-                        version=current.version + 1 if current else 1,
-                        lineage_id=current.lineage_id if current else None, change_reason=reason,
-                        subjective=content.subjective, objective=content.objective,
-                        assessment=content.assessment, plan=content.plan, key_image_ids=content.key_image_ids)
-    if current is not None:
-        current.superseded_at = utcnow()
-    staff = get_staff(session, clinic.id, actor.user_id) if actor.user_id else None
-    note.recorded_by_id = actor.user_id
-    note.recorded_by_name = staff.display_name if staff else (actor.login_id or "")
-    note.recorded_at = utcnow()
-    session.add(note)
-    session.flush()
-    if note.lineage_id is None:
-        note.lineage_id = note.id
-    changed = changed_parts(current, note)
+    values = {name: getattr(content, name) for name, _label in PARTS} | {"key_image_ids": content.key_image_ids}
     # The versions are the note's history; the audit trail says who changed which parts, not the text again.
-    record_audit(session, actor, "note.revise" if current else "note.create", clinic_id=clinic.id,
-                 entity_type="progress_note", entity_id=note.id, patient_id=patient.id,
-                 summary={"note_date": day.isoformat(), "version": note.version, "changed": changed}
-                 | ({"reason": reason} if reason else {}))
-    return note
+    extra = {"note_date": day.isoformat(), "changed": _changed(NoteContent.of(current), content)}
+    if current is None:
+        return record_first_version(session, actor, ProgressNote(clinic_id=clinic.id, patient_id=patient.id,
+                                                                 note_date=day, **values),
+                                    action="note.create", extra=extra)
+    return record_new_version(session, actor, current, values, action="note.revise", reason=reason,
+                              reason_required=day < today,
+                              missing_reason="過去の日付の経過記録を修正するときは修正理由を入力してください",
+                              extra=extra)
 
 
 def changed_parts(before: ProgressNote | None, after: ProgressNote) -> list[str]:
     """The SOAP parts (and "key_image_ids") a version changed from the one before it (all that it holds, for a
     first version)."""
-    old, new = NoteContent.of(before), NoteContent.of(after)
+    return _changed(NoteContent.of(before), NoteContent.of(after))
+
+
+def _changed(old: NoteContent, new: NoteContent) -> list[str]:
     changed = [name for name, _label in PARTS if getattr(old, name) != getattr(new, name)]
     return changed + (["key_image_ids"] if old.key_image_ids != new.key_image_ids else [])
 
@@ -163,7 +153,7 @@ def attached_images(session: Session, clinic_id: int, note: ProgressNote) -> lis
 def _clean(content: NoteContent) -> NoteContent:
     parts = {}
     for name, label in PARTS:
-        value = (getattr(content, name) or "").replace("\r\n", "\n").replace("\r", "\n").rstrip()
+        value = strip_control_chars(getattr(content, name) or "", multiline=True).rstrip()
         if len(value) > MAX_PART:
             raise ValidationError(f"{label}は{MAX_PART:,}文字以内で入力してください", field=name)
         parts[name] = value

@@ -90,7 +90,7 @@ def save(patient_id: int, day: str):
         db.rollback()
         note = services.current_note(db, current_user.clinic_id, patient.id, when)
         return _render_form(patient, when, note, content, reason=form.get("change_reason", ""),
-                            errors={exc.field or "_form": exc.message}, status=422)
+                            errors=exc.errors, status=422)
     db.commit()
     flash(f"{when:%Y/%m/%d} の経過記録を保存しました（第{note.version}版）", "success")
     return redirect(url_for("notes.index", patient_id=patient.id) + f"#note-{note.note_date.isoformat()}")

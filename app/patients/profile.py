@@ -10,21 +10,23 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.clinics.services import get_staff
-from app.core.audit import Actor, record_audit, summarize_change
-from app.db import scoped, utcnow
+from app.core.audit import Actor
+from app.core.errors import ValidationError
+from app.core.forms import require_finite
+from app.core.versioning import record_first_version, record_new_version
+from app.db import scoped
 from app.patients.profile_forms import KINDS, ProfileKind
 from app.patients.profile_models import ProfileVersion, VitalSign
 from app.prescriptions.drug_master import get_drug, search_drugs
 from app.sharing.registration import record_changed, record_confirmed
 
 
-class ProfileError(ValueError):
-    """A change that cannot be made; `errors` maps field names to Japanese messages."""
+class ProfileError(ValidationError):
+    """A change that cannot be made; `errors` maps field names to Japanese messages, `candidates` are the drugs
+    to choose from when a typed name matched several."""
 
     def __init__(self, errors: dict[str, str], candidates: list[Any] | None = None) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+        super().__init__("; ".join(errors.values()), field=next(iter(errors)), errors=errors)
         self.candidates = candidates or []
 
 
@@ -75,13 +77,6 @@ def resolve_drug(session: Session, kind: ProfileKind, values: dict[str, Any], dr
                   substance=typed if scope == "class" and typed and typed != drug.name else default_name)
 
 
-def _stamp(session: Session, item: ProfileVersion, clinic_id: int, actor: Actor) -> None:
-    staff = get_staff(session, clinic_id, actor.user_id) if actor.user_id else None
-    item.recorded_by_id = actor.user_id
-    item.recorded_by_name = staff.display_name if staff else (actor.login_id or "")
-    item.recorded_at = utcnow()
-
-
 def current_items(session: Session, clinic_id: int, kind: ProfileKind, patient_id: int) -> list[Any]:
     """The items as they stand now (withdrawn ones left out), newest first."""
     model = kind.model
@@ -107,22 +102,24 @@ def item_history(session: Session, clinic_id: int, kind: ProfileKind, patient_id
                                 .order_by(model.version)))
 
 
+def _check_numbers(kind: ProfileKind, values: dict[str, Any]) -> None:
+    """Numbers are finite whoever parsed them (a NaN would pass every range check and reach the charts)."""
+    for spec in kind.fields:
+        if spec.kind in ("int", "decimal"):
+            require_finite(values.get(spec.name), label=spec.label, field=spec.name)
+
+
 def add_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, patient_id: int,
              values: dict[str, Any]) -> ProfileVersion:
     """Record a new item. For a `single` kind (blood type, 要介護度) the current item is corrected instead."""
+    _check_numbers(kind, values)
     if kind.single:
         existing = current_items(session, clinic_id, kind, patient_id)
         if existing:
             return correct_item(session, clinic_id, actor, kind, existing[0], values, reason="新しい情報で更新")
-    item = kind.model(clinic_id=clinic_id, patient_id=patient_id, version=1, **values)
-    _stamp(session, item, clinic_id, actor)
-    session.add(item)
-    session.flush()
-    item.lineage_id = item.id
-    session.flush()
-    record_audit(session, actor, f"profile.{kind.slug}.create", clinic_id=clinic_id,
-                 entity_type=kind.model.__tablename__, entity_id=item.id, patient_id=patient_id,
-                 summary=summarize_change({}, snapshot(kind, item)))
+    item = kind.model(clinic_id=clinic_id, patient_id=patient_id, **values)
+    record_first_version(session, actor, item, action=f"profile.{kind.slug}.create",
+                         snapshot=lambda version: snapshot(kind, version))
     _share(session, item)
     return item
 
@@ -139,30 +136,12 @@ def _share_change(session: Session, old: ProfileVersion, new: ProfileVersion) ->
     registered version, then 再登録); no-op when the clinic is not connected."""
     record_changed(session, old, new)
 
-def _new_version(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, item: ProfileVersion,
-                 values: dict[str, Any], reason: str, *, retract: bool) -> ProfileVersion:
-    if item.superseded_at is not None or item.retracted:
-        raise ProfileError({"_form": "この記録はすでに修正または取消されています。画面を開き直してください"})
-    reason = (reason or "").strip()
-    if not reason:
-        raise ProfileError({"change_reason": "修正・取消の理由を入力してください"})
-    if len(reason) > 200:
-        raise ProfileError({"change_reason": "理由は200文字以内で入力してください"})
-    now = utcnow()
-    item.superseded_at = now  # the one column a confirmed version ever gets written: "replaced at"
-    fields = {name: getattr(item, name) for name in snapshot(kind, item)}
-    fields.update(values)
-    new = kind.model(clinic_id=clinic_id, patient_id=item.patient_id, lineage_id=item.lineage_id,
-                     version=item.version + 1, retracted=retract, change_reason=reason, **fields)
-    _stamp(session, new, clinic_id, actor)
-    session.add(new)
-    session.flush()
-    action = "retract" if retract else "correct"
-    summary = summarize_change(snapshot(kind, item), snapshot(kind, new)) | {"reason": reason,
-                                                                             "version": new.version}
-    record_audit(session, actor, f"profile.{kind.slug}.{action}", clinic_id=clinic_id,
-                 entity_type=kind.model.__tablename__, entity_id=new.id, patient_id=item.patient_id,
-                 summary=summary)
+
+def _new_version(session: Session, actor: Actor, kind: ProfileKind, item: ProfileVersion, values: dict[str, Any],
+                 reason: str, *, retract: bool) -> ProfileVersion:
+    action = f"profile.{kind.slug}.{'retract' if retract else 'correct'}"
+    new = record_new_version(session, actor, item, values, action=action, reason=reason, retract=retract,
+                             snapshot=lambda version: snapshot(kind, version))
     _share_change(session, item, new)
     return new
 
@@ -170,13 +149,14 @@ def _new_version(session: Session, clinic_id: int, actor: Actor, kind: ProfileKi
 def correct_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, item: ProfileVersion,
                  values: dict[str, Any], reason: str) -> ProfileVersion:
     """Replace an item by a corrected version; the old version stays visible in the history."""
-    return _new_version(session, clinic_id, actor, kind, item, values, reason, retract=False)
+    _check_numbers(kind, values)
+    return _new_version(session, actor, kind, item, values, reason, retract=False)
 
 
 def retract_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, item: ProfileVersion,
                  reason: str) -> ProfileVersion:
     """Withdraw an item entered in error (取消); it leaves the current list and stays in the history."""
-    return _new_version(session, clinic_id, actor, kind, item, {}, reason, retract=True)
+    return _new_version(session, actor, kind, item, {}, reason, retract=True)
 
 
 # --- vitals ----------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from app.core.forms import to_number
 from app.core.jp import WarekiError, parse_date, strip_control_chars
 from app.core.timeutil import JST, japan_today
 from app.patients.profile_models import (
@@ -196,7 +197,7 @@ def choice_label(kind: ProfileKind, name: str, value: str | None) -> str:
 def _number(spec: FieldSpec, text: str) -> tuple[Any, str | None]:
     folded = text.translate(str.maketrans("０１２３４５６７８９．－", "0123456789.-")).strip()
     try:
-        value: float | int = int(folded) if spec.kind == "int" else float(folded)
+        value = to_number(folded, integer=spec.kind == "int")
     except ValueError:
         kind = "整数" if spec.kind == "int" else "数値"
         return None, f"{spec.label}は{kind}で入力してください"
@@ -227,7 +228,7 @@ def parse_form(kind: ProfileKind, form: Mapping[str, str], *, now: datetime,
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for spec in kind.fields:
-        text = strip_control_chars(form.get(spec.name, "") or "").strip()
+        text = strip_control_chars(form.get(spec.name, "") or "", multiline=spec.kind == "textarea").strip()
         if spec.shown_when and form.get(spec.shown_when[0]) not in spec.shown_when[1]:
             text = ""
         if not text:

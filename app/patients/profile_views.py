@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.core.audit import log_access
+from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import JST, japan_today
 from app.core.web import current_actor, patient_or_404
@@ -133,10 +134,10 @@ def _save(patient: Any, kind: ProfileKind, item: Any = None) -> Any:
             else:
                 saved = profiles.correct_item(db, current_user.clinic_id, current_actor(), kind, item, values,
                                               form.get("change_reason", ""))
-        except profiles.ProfileError as exc:
+        except ValidationError as exc:
             db.rollback()
-            return _render_form(patient, kind, dict(form), exc.errors, item=item, candidates=exc.candidates,
-                                status=422)
+            candidates = exc.candidates if isinstance(exc, profiles.ProfileError) else []
+            return _render_form(patient, kind, dict(form), exc.errors, item=item, candidates=candidates, status=422)
         db.commit()
         for warning in warnings_for(kind, saved):
             flash(f"確認してください: {warning}", "warning")
@@ -206,7 +207,7 @@ def retract_item(patient_id: int, slug: str, item_id: int):
         abort(404)
     try:
         profiles.retract_item(db, current_user.clinic_id, current_actor(), kind, item, request.form.get("reason", ""))
-    except profiles.ProfileError as exc:
+    except ValidationError as exc:
         db.rollback()
         flash(" ".join(exc.errors.values()), "error")
         return redirect(url_for("patients.edit_item", patient_id=patient.id, slug=slug, item_id=item_id))

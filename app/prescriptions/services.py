@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.clinics.services import get_staff
 from app.core.audit import Actor, record_audit
+from app.core.forms import to_number
 from app.core.jp import strip_control_chars
 from app.core.timeutil import japan_today
 from app.db import scoped, utcnow
@@ -60,7 +61,7 @@ class DraftLine:
     def dose_value(self) -> float | None:
         """The dose as a number (None when not valid)."""
         try:
-            return float(self.dose.translate(str.maketrans("０１２３４５６７８９．", "0123456789.")))
+            return float(to_number(self.dose))
         except ValueError:
             return None
 

@@ -18,8 +18,9 @@ from typing import Any
 
 from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
-from app.core.jp import format_wareki
+from app.core.jp import format_wareki, strip_control_chars
 from app.printing.fonts import GOTHIC, MINCHO, font_path
 
 PRINT_TEMPLATES = Path(__file__).resolve().parents[2] / "print_templates"
@@ -63,12 +64,21 @@ def make_fetcher(name: str, refused: list[str] | None = None, attachments: Attac
     return AssetOnlyFetcher()
 
 
+def _printable(value: Any) -> Any:
+    """Every text a print template outputs, without invisible characters (bidi controls could reorder what a
+    printed letter appears to say, whenever the text was stored); the template's own markup is left alone."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return strip_control_chars(value, multiline=True)
+    return value
+
+
 @cache
 def _environment(name: str) -> SandboxedEnvironment:
     """The sandboxed Jinja environment of one print template folder, made once (Jinja environments are safe to
     share between threads; keeping it keeps its compiled templates — compiling took 14 ms a letter)."""
     env = SandboxedEnvironment(loader=FileSystemLoader(PRINT_TEMPLATES / name),
-                               autoescape=select_autoescape(["html"], default_for_string=True))
+                               autoescape=select_autoescape(["html"], default_for_string=True),
+                               finalize=_printable)
     env.filters["wareki"] = lambda value, style="long": format_wareki(value, style) if isinstance(value, date) else ""
     return env
 
