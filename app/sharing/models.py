@@ -70,7 +70,8 @@ class NationalEntryCopy(ClinicScoped, Base):
     found it: the safety banner reads these copies and never calls the service on a page view."""
 
     __tablename__ = "sharing_national_entry"
-    __table_args__ = (Index("ix_sharing_national_entry_patient", "clinic_id", "patient_id"),)
+    # One row per entry and patient (it keeps its id from one fetch to the next); also the patient's lookup.
+    __table_args__ = (UniqueConstraint("clinic_id", "patient_id", "entry_key", name="uq_sharing_national_entry"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from app.clinics.models import Clinic
@@ -289,13 +288,23 @@ def national_copies(session: Session, clinic_id: int, patient_id: int) -> list[N
 
 def keep_national_entries(session: Session, clinic_id: int, patient_id: int,
                           entries: dict[str, list[NationalEntry]]) -> None:
-    """Replace the patient's stored copy of other institutions' entries by what a fetch found (in the caller's
-    transaction): the safety banner reads this copy instead of calling the service on every page."""
-    session.execute(delete(NationalEntryCopy).where(NationalEntryCopy.clinic_id == clinic_id,
-                                                    NationalEntryCopy.patient_id == patient_id))
+    """Bring the patient's stored copy of other institutions' entries up to what a fetch found (in the caller's
+    transaction): the safety banner reads this copy instead of calling the service on every page. An entry keeps
+    its row (and id) from one fetch to the next, so a page showing it can still act on it after another fetch."""
+    stored = {row.entry_key: row for row in national_copies(session, clinic_id, patient_id)}
     now = utcnow()
-    session.add_all(NationalEntryCopy(clinic_id=clinic_id, patient_id=patient_id, kind=e.kind, entry_key=e.key,
-                                      title=e.title[:300], detail=e.detail, day=e.day,
-                                      institution_code=e.institution_code[:10],
-                                      institution_name=e.institution_name[:100], codes=e.codes, fetched_at=now)
-                    for items in entries.values() for e in items)
+    found: set[str] = set()
+    for e in (e for items in entries.values() for e in items):
+        if e.key in found:
+            continue  # the same entry twice in one answer is shown once
+        found.add(e.key)
+        row = stored.get(e.key)
+        if row is None:
+            row = NationalEntryCopy(clinic_id=clinic_id, patient_id=patient_id, entry_key=e.key)
+            session.add(row)
+        row.kind, row.title, row.detail, row.day = e.kind, e.title[:300], e.detail, e.day
+        row.institution_code, row.institution_name = e.institution_code[:10], e.institution_name[:100]
+        row.codes, row.fetched_at = e.codes, now
+    for key, row in stored.items():
+        if key not in found:
+            session.delete(row)  # no longer held at the service

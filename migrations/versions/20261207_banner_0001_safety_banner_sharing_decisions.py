@@ -1,5 +1,5 @@
 """The safety banner and the 6 information of other institutions: the copy of their entries the last fetch
-found (sharing_national_entry), a doctor"s adoption or dismissal of one (sharing_entry_decision), and our
+found (sharing_national_entry), a doctor's adoption or dismissal of one (sharing_entry_decision), and our
 records kept from the service, 共有しない (sharing_withholding).
 
 Revision ID: banner_0001
@@ -63,11 +63,11 @@ def upgrade() -> None:
     sa.Column("clinic_id", sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(["clinic_id"], ["clinic.id"], name=op.f("fk_sharing_national_entry_clinic_id_clinic")),
     sa.ForeignKeyConstraint(["patient_id"], ["patient.id"], name=op.f("fk_sharing_national_entry_patient_id_patient")),
-    sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_national_entry"))
+    sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_national_entry")),
+    sa.UniqueConstraint("clinic_id", "patient_id", "entry_key", name="uq_sharing_national_entry")
     )
     with op.batch_alter_table("sharing_national_entry", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_sharing_national_entry_clinic_id"), ["clinic_id"], unique=False)
-        batch_op.create_index("ix_sharing_national_entry_patient", ["clinic_id", "patient_id"], unique=False)
 
     op.create_table("sharing_withholding",
     sa.Column("id", sa.Integer(), nullable=False),
@@ -99,7 +99,6 @@ def downgrade() -> None:
 
     op.drop_table("sharing_withholding")
     with op.batch_alter_table("sharing_national_entry", schema=None) as batch_op:
-        batch_op.drop_index("ix_sharing_national_entry_patient")
         batch_op.drop_index(batch_op.f("ix_sharing_national_entry_clinic_id"))
 
     op.drop_table("sharing_national_entry")

@@ -87,6 +87,7 @@ def test_an_entry_without_a_master_code_is_not_adopted_and_says_why(client, sess
     entry = _entry(session, "β遮断薬")
     page = f"/patients/{patient.id}/sharing"
     response = client.post(f"{page}/entries/{entry.id}/adopt", {}, form_page=page)
+    assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
     html = client.get(response.location).get_data(as_text=True)
     assert "医薬品マスターのコードで特定できないため取り込めません" in html
     assert session.scalars(select(NationalEntryDecision)).all() == []
@@ -133,3 +134,11 @@ def test_another_clinics_doctor_cannot_touch_the_entry(app, session, desk):
         url = f"/patients/{patient_id}/sharing/entries/{entry.id}/adopt"
         assert other.post(url, {}, form_page="/reception").status_code == 404
     assert session.scalars(select(NationalEntryDecision)).all() == []
+
+
+def test_an_entry_keeps_its_id_from_one_fetch_to_the_next(client, session, desk):
+    before = {row.entry_key: row.id for row in session.scalars(select(NationalEntryCopy))}
+    client.get(f"/patients/{desk['patient'].id}/sharing")  # another fetch while a page with its buttons is open
+    session.expire_all()
+    after = {row.entry_key: row.id for row in session.scalars(select(NationalEntryCopy))}
+    assert after == before and len(after) == 9
