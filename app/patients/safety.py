@@ -11,7 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import CompoundSelect, String, case, cast, exists, literal, or_, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Date,
+    Select,
+    String,
+    bindparam,
+    case,
+    cast,
+    exists,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from app.core.timeutil import japan_today
@@ -77,31 +90,54 @@ class SafetyBanner:
         return [(key, label, self.sections[key]) for key, label in SECTIONS.items() if self.sections[key]]
 
 
-def _current(model: type) -> list:
-    return [model.superseded_at.is_(None), model.retracted.is_(False)]
+def _mine(model: type) -> list:
+    """A model's current versions of the patient (clinic and patient as bound parameters)."""
+    return [model.clinic_id == bindparam("clinic_id"), model.patient_id == bindparam("patient_id"),
+            model.superseded_at.is_(None), model.retracted.is_(False)]
 
 
-def _own_rows(clinic_id: int, patient_id: int) -> CompoundSelect:
+def _own_statement() -> CompoundSelect:
     """Our current allergies, 薬剤禁忌, warning infections and pregnancy diagnoses: (section, title, detail, extra)."""
     text = String(300)
     allergies = select(case((Allergy.category == "drug", "drug_allergy"), else_="other_allergy"),
                        cast(Allergy.substance, text), cast(Allergy.reaction, text), cast(Allergy.severity, text)).where(
-        Allergy.clinic_id == clinic_id, Allergy.patient_id == patient_id, *_current(Allergy))
+        *_mine(Allergy))
     contraindications = select(literal("contraindication"), cast(Contraindication.substance, text),
-                               cast(Contraindication.reason, text), literal("")).where(
-        Contraindication.clinic_id == clinic_id, Contraindication.patient_id == patient_id,
-        *_current(Contraindication))
+                               cast(Contraindication.reason, text), literal("")).where(*_mine(Contraindication))
     infections = select(literal("infection"), cast(Infection.kind, text), cast(Infection.kind_other, text),
-                        cast(Infection.result, text)).where(
-        Infection.clinic_id == clinic_id, Infection.patient_id == patient_id, *_current(Infection),
-        Infection.result.in_(WARNING_RESULTS))
+                        cast(Infection.result, text)).where(*_mine(Infection), Infection.result.in_(WARNING_RESULTS))
     pregnancy = select(literal("pregnancy"), cast(Diagnosis.display_name, text), cast(Diagnosis.icd10, text),
                        literal("")).where(
-        Diagnosis.clinic_id == clinic_id, Diagnosis.patient_id == patient_id, *_current(Diagnosis),
-        Diagnosis.outcome == "continuing",
+        *_mine(Diagnosis), Diagnosis.outcome == "continuing",
         or_(*[Diagnosis.icd10.startswith(code) for code in PREGNANCY_ICD10],
             *[Diagnosis.display_name.contains(word) for word in PREGNANCY_WORDS]))
     return union_all(allergies, contraindications, infections, pregnancy)
+
+
+def _others_statement() -> Select:
+    """The stored copy of other institutions' entries for the banner's sections, while the latest consent is valid
+    `today`, leaving out entries a doctor has adopted (they are ours now) or dismissed."""
+    latest_valid_until = (select(SharingConsent.valid_until).where(
+        SharingConsent.clinic_id == bindparam("clinic_id"), SharingConsent.patient_id == bindparam("patient_id"))
+        .order_by(SharingConsent.recorded_at.desc(), SharingConsent.id.desc()).limit(1).scalar_subquery())
+    decided = exists().where(NationalEntryDecision.clinic_id == NationalEntryCopy.clinic_id,
+                             NationalEntryDecision.patient_id == NationalEntryCopy.patient_id,
+                             NationalEntryDecision.entry_key == NationalEntryCopy.entry_key)
+    entry = NationalEntryCopy
+    return (select(entry.id, entry.kind, entry.title, entry.detail, entry.day, entry.institution_code,
+                   entry.institution_name)
+            .where(entry.clinic_id == bindparam("clinic_id"), entry.patient_id == bindparam("patient_id"),
+                   entry.kind.in_(("drug_allergy", "other_allergy", "contraindication", "infection")),
+                   latest_valid_until >= bindparam("today", type_=Date), ~decided,
+                   # An infection another institution found negative is no hazard either.
+                   or_(entry.kind != "infection", ~entry.detail.contains("陰性")))
+            .order_by(entry.day.desc(), entry.id))
+
+
+#: Built once: a page view only binds the clinic, the patient and the day (building the statements cost more
+#: than running them).
+OWN_STATEMENT = _own_statement()
+OTHERS_STATEMENT = _others_statement()
 
 
 def _own_item(section: str, title: str, detail: str, extra: str) -> BannerItem:
@@ -116,33 +152,17 @@ def _own_item(section: str, title: str, detail: str, extra: str) -> BannerItem:
     return BannerItem(section, title, detail)
 
 
-def _other_rows(session: Session, clinic_id: int, patient_id: int, today: date) -> list[NationalEntryCopy]:
-    """The stored copy of other institutions' entries for the banner's sections, while the latest consent is valid
-    today, leaving out entries a doctor has adopted (they are ours now) or dismissed."""
-    latest_valid_until = (select(SharingConsent.valid_until).where(
-        SharingConsent.clinic_id == clinic_id, SharingConsent.patient_id == patient_id)
-        .order_by(SharingConsent.recorded_at.desc(), SharingConsent.id.desc()).limit(1).scalar_subquery())
-    decided = exists().where(NationalEntryDecision.clinic_id == clinic_id,
-                             NationalEntryDecision.patient_id == patient_id,
-                             NationalEntryDecision.entry_key == NationalEntryCopy.entry_key)
-    return list(session.scalars(select(NationalEntryCopy).where(
-        NationalEntryCopy.clinic_id == clinic_id, NationalEntryCopy.patient_id == patient_id,
-        NationalEntryCopy.kind.in_(("drug_allergy", "other_allergy", "contraindication", "infection")),
-        latest_valid_until >= today, ~decided,
-        # An infection another institution found negative is no hazard either.
-        or_(NationalEntryCopy.kind != "infection", ~NationalEntryCopy.detail.contains("陰性")))
-        .order_by(NationalEntryCopy.day.desc(), NationalEntryCopy.id)))
-
-
 def read_banner(session: Session, clinic_id: int, patient_id: int, *, with_other_institutions: bool = True,
                 today: date | None = None) -> SafetyBanner:
     """The safety banner of one patient of one clinic (two queries; one without other institutions)."""
     banner = SafetyBanner()
-    for section, title, detail, extra in session.execute(_own_rows(clinic_id, patient_id)):
+    keys = {"clinic_id": clinic_id, "patient_id": patient_id}
+    for section, title, detail, extra in session.execute(OWN_STATEMENT, keys):
         banner.sections[section].append(_own_item(section, title or "", detail or "", extra or ""))
-    others = _other_rows(session, clinic_id, patient_id, today or japan_today()) if with_other_institutions else []
-    for entry in others:
-        institution = entry.institution_name or f"医療機関コード {entry.institution_code or '不明'}"
-        banner.sections[entry.kind].append(BannerItem(entry.kind, entry.title, entry.detail, institution, entry.day,
-                                                      entry.id))
+    if not with_other_institutions:
+        return banner
+    for entry_id, kind, title, detail, day, code, name in session.execute(
+            OTHERS_STATEMENT, keys | {"today": today or japan_today()}):
+        banner.sections[kind].append(BannerItem(kind, title, detail or "", name or f"医療機関コード {code or '不明'}",
+                                                day or "", entry_id))
     return banner
