@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -80,21 +83,27 @@ def _entry_or_404(patient_id: int, entry_id: int) -> tuple:
     return patient, entry
 
 
+def _decided(patient_id: int, action: Callable[[], object], done: str) -> Any:
+    """Run a doctor's decision in the request's transaction: commit and say `done`, or roll back and say why."""
+    db = db_session()
+    try:
+        action()
+    except (adoption.AdoptionError, withholding.WithholdingError) as exc:
+        db.rollback()
+        flash(str(exc), "error")
+    else:
+        db.commit()
+        flash(done, "success")
+    return redirect(_back(patient_id))
+
+
 @bp.post("/patients/<int:patient_id>/sharing/entries/<int:entry_id>/adopt")
 @requires("sharing.adopt")
 def adopt(patient_id: int, entry_id: int):
     """Take another institution's allergy, 薬剤禁忌 or diagnosis into our record."""
     patient, entry = _entry_or_404(patient_id, entry_id)
-    db = db_session()
-    try:
-        adoption.adopt_entry(db, current_actor(), patient, entry)
-    except adoption.AdoptionError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-        return redirect(_back(patient.id))
-    db.commit()
-    flash(f"他院の情報「{entry.title}」を当院の記録に取り込みました", "success")
-    return redirect(_back(patient.id))
+    return _decided(patient.id, lambda: adoption.adopt_entry(db_session(), current_actor(), patient, entry),
+                    f"他院の情報「{entry.title}」を当院の記録に取り込みました")
 
 
 @bp.post("/patients/<int:patient_id>/sharing/entries/<int:entry_id>/dismiss")
@@ -102,16 +111,9 @@ def adopt(patient_id: int, entry_id: int):
 def dismiss(patient_id: int, entry_id: int):
     """Decide not to take another institution's entry into our record (with a reason)."""
     patient, entry = _entry_or_404(patient_id, entry_id)
-    db = db_session()
-    try:
-        adoption.dismiss_entry(db, current_actor(), entry, request.form.get("reason", ""))
-    except adoption.AdoptionError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-        return redirect(_back(patient.id))
-    db.commit()
-    flash(f"他院の情報「{entry.title}」は取り込まないことにしました", "success")
-    return redirect(_back(patient.id))
+    reason = request.form.get("reason", "")
+    return _decided(patient.id, lambda: adoption.dismiss_entry(db_session(), current_actor(), entry, reason),
+                    f"他院の情報「{entry.title}」は取り込まないことにしました")
 
 
 @bp.post("/patients/<int:patient_id>/sharing/own/<subject_type>/<int:item_id>/withhold")
@@ -119,16 +121,9 @@ def dismiss(patient_id: int, entry_id: int):
 def withhold(patient_id: int, subject_type: str, item_id: int):
     """Mark one of our records 共有しない (and take it back from the service if it is held there)."""
     patient = patient_or_404(patient_id)
-    db = db_session()
-    record = withholding.get_withholdable(db, current_user.clinic_id, patient.id, subject_type, item_id)
+    record = withholding.get_withholdable(db_session(), current_user.clinic_id, patient.id, subject_type, item_id)
     if record is None:
         abort(404)
-    try:
-        withholding.withhold_record(db, current_actor(), record, request.form.get("reason", ""))
-    except withholding.WithholdingError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-        return redirect(_back(patient.id))
-    db.commit()
-    flash("「共有しない」にしました。電子カルテ情報共有サービスには登録されません", "success")
-    return redirect(_back(patient.id))
+    reason = request.form.get("reason", "")
+    return _decided(patient.id, lambda: withholding.withhold_record(db_session(), current_actor(), record, reason),
+                    "「共有しない」にしました。電子カルテ情報共有サービスには登録されません")
