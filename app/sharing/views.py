@@ -68,8 +68,8 @@ def refresh_consent(patient_id: int):
 
 def _back(patient_id: int) -> str:
     """Where to return after a decision: the patient screen it was made on (only a path of this patient)."""
-    target = request.form.get("next", "")
-    if target.startswith(f"/patients/{patient_id}") and "//" not in target and "\\" not in target:
+    target, base = request.form.get("next", ""), f"/patients/{patient_id}"
+    if (target == base or target.startswith(base + "/")) and "//" not in target and "\\" not in target:
         return target
     return url_for("sharing.index", patient_id=patient_id)
 

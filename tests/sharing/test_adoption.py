@@ -142,3 +142,14 @@ def test_an_entry_keeps_its_id_from_one_fetch_to_the_next(client, session, desk)
     session.expire_all()
     after = {row.entry_key: row.id for row in session.scalars(select(NationalEntryCopy))}
     assert after == before and len(after) == 9
+
+
+@pytest.mark.parametrize("target", ["https://example.com/patients/1", "//example.com/x", "/patients/1000/profile",
+                                    "/reception"])
+def test_after_a_decision_only_this_patients_screens_are_returned_to(client, session, desk, target):
+    patient = desk["patient"]
+    entry = _entry(session, "そば")
+    page = f"/patients/{patient.id}/sharing"
+    response = client.post(f"{page}/entries/{entry.id}/dismiss", {"next": target, "reason": "該当なし"},
+                           form_page=page)
+    assert response.status_code == 302 and response.location.endswith(page)
