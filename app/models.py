@@ -24,11 +24,18 @@ from app.patients.profile_models import (
 )
 from app.prescriptions.models import Drug, Prescription, PrescriptionLine, PrescriptionRp
 from app.reception.models import SyncState, Visit
-from app.sharing.models import SharingConsent, SharingRegistration
+from app.sharing.models import (
+    NationalEntryCopy,
+    NationalEntryDecision,
+    SharingConsent,
+    SharingRegistration,
+    SharingWithholding,
+)
 
 __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "CareLevel", "Clinic", "Contraindication",
            "Diagnosis", "Disability", "Disease", "Drug", "Infection", "KeyImage", "LabItem", "LabMessage",
            "LabOrder", "LabResult", "LabSet", "LabSpecimen", "Modifier", "OutboxMessage", "PastHistory",
            "Patient", "Prescription", "PrescriptionLine", "PrescriptionRp", "RecoveryCode", "StaffUser", "SyncState",
            "TrustedDevice", "Vaccination", "Visit", "VitalSign", "ReferralLetter", "SharingConsent",
-           "SharingRegistration", "ProgressNote"]
+           "SharingRegistration", "ProgressNote", "NationalEntryCopy", "NationalEntryDecision",
+           "SharingWithholding"]

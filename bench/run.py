@@ -171,16 +171,19 @@ def seed_prescription(url: str) -> tuple[int, int]:
 
 def sharing_cases(app) -> list[tuple]:
     """A patient with a typical record (8 diagnoses, 6 allergies and 禁忌, 3 infections, 5 prescriptions of 3
-    drugs): the 6-information bundle built and validated — as again (the unchanged resources' checks memoised)
-    and cold (every resource parsed) —; a full referral letter as PDF."""
+    drugs, 10 entries of other institutions): the safety banner's data; the 6-information bundle built and
+    validated — as again (the unchanged resources' checks memoised) and cold (every resource parsed) —; a full
+    referral letter as PDF."""
     from app.clinics.models import Clinic
     from app.diagnoses.masters import load_shipped_subsets
     from app.diagnoses.models import Diagnosis, Disease
     from app.documents.models import ReferralLetter
     from app.documents.printing import letter_pdf
     from app.patients.profile_models import Allergy, Contraindication, Infection
+    from app.patients.safety import read_banner
     from app.prescriptions.models import Drug, Prescription, PrescriptionLine, PrescriptionRp
     from app.sharing.fhir.validation import forget_checked
+    from app.sharing.models import NationalEntryCopy, SharingConsent
     from app.sharing.records import patient_bundle
 
     session = app.extensions["db_sessionmaker"]()
@@ -219,13 +222,21 @@ def sharing_cases(app) -> list[tuple]:
                             medicines="\n".join(d.name for d in drugs[:9]), lab_results="", allergies="そば：蕁麻疹",
                             images="", remarks="よろしくお願いいたします。", written_on=today)
     session.add(letter)
+    # The safety banner's other institutions: a valid consent and ten entries stored by a 6-information fetch.
+    session.add(SharingConsent(clinic_id=1, patient_id=1, given_on=today, valid_until=today + timedelta(days=365)))
+    session.add_all(NationalEntryCopy(clinic_id=1, patient_id=1, kind=kind, entry_key=f"1310000009-bench-{n}",
+                                      title=f"他院の記録{n}", detail="", day=today.isoformat(),
+                                      institution_code="1310000009")
+                    for n, kind in enumerate(["drug_allergy", "other_allergy", "contraindication", "infection",
+                                              "condition"] * 2))
     session.commit()
     size = len(patient_bundle(session, clinic, patient)["entry"])
     def cold() -> object:
         forget_checked()  # every resource parsed again, as the first time a patient's record is shown
         return patient_bundle(session, clinic, patient)
 
-    return [("six_information_bundle", lambda: patient_bundle(session, clinic, patient), 50, size),
+    return [("safety_banner", lambda: read_banner(session, 1, 1), 5, 22),
+            ("six_information_bundle", lambda: patient_bundle(session, clinic, patient), 50, size),
             ("six_information_bundle_cold", cold, 50, size),
             ("referral_letter_pdf", lambda: letter_pdf(letter, patient, clinic), 400, 1, 30),
             # The same letter with a key image as the viewer keeps one (a 512×512 CT slice as PNG).

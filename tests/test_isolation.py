@@ -124,6 +124,16 @@ def _make_destination(session, clinic):
     return entry
 
 
+def _make_national_entry(session, clinic, patient):
+    from app.sharing.models import NationalEntryCopy
+
+    entry = NationalEntryCopy(clinic_id=clinic.id, patient_id=patient.id, kind="other_allergy",
+                              entry_key="1310000009-isolation", title=MARKER_NAME, institution_code="1310000009")
+    session.add(entry)
+    session.flush()
+    return entry
+
+
 #: How to make one record of clinic A for each kind of id a route takes.
 RECORD_FACTORIES: dict[str, Callable] = {
     "patient_id": lambda s, a: a["patient"].id,
@@ -154,6 +164,9 @@ RECORD_FACTORIES: dict[str, Callable] = {
     "change": lambda s, a: "retire",
     # A received document is read through the patient: another clinic's patient answers 404 before any fetch.
     "document_id": lambda s, a: "1310000009^2026^Referral-1",
+    # Another institution's entry as the 6-information fetch stored it; one of our records by table and id.
+    "entry_id": lambda s, a: a["national_entry"].id,
+    "subject_type": lambda s, a: "patient_allergy",
 }
 #: Arguments that are not record ids (file names of public assets).
 NON_RECORD_ARGS = {"filename", "name"}
@@ -187,6 +200,7 @@ def two_clinics(session):
         "letter": _make_letter(session, clinic_a, patient),
         "note": _make_note(session, clinic_a, patient),
         "destination": _make_destination(session, clinic_a),
+        "national_entry": _make_national_entry(session, clinic_a, patient),
     }
     b_users = {role: make_user(session, clinic_b, role=role.value) for role in Role}
     session.commit()

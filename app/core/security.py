@@ -52,6 +52,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # National 6 information and documents are clinical data: doctors and nurses only (clerks record consent).
     "sharing.read": CLINICAL,
     "sharing.consent": ALL_ROLES,
+    # Taking another institution's entry into our record (or dismissing it), and keeping one of ours from the
+    # service (共有しない, e.g. a diagnosis not yet told to the patient), are the doctor's decisions.
+    "sharing.adopt": frozenset({Role.DOCTOR}),
+    "sharing.withhold": frozenset({Role.DOCTOR}),
     "note.read": CLINICAL,
     "note.write": CLINICAL,
     "letter.read": CLINICAL,

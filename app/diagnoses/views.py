@@ -15,6 +15,7 @@ from app.core.web import current_actor, patient_or_404
 from app.db import db_session
 from app.diagnoses import bp, masters, services
 from app.diagnoses.models import OUTCOMES, Disease, Modifier
+from app.sharing import withholding
 
 MAX_QUERY = 100
 
@@ -39,7 +40,8 @@ def _render(patient, *, values=None, errors=None, item=None, status=200):
     items = [] if item else services.current_diagnoses(db, current_user.clinic_id, patient.id)
     return render_template(template, patient=patient, today=japan_today(), items=items, item=item, values=values,
                            errors=errors or {}, q=query, candidates=candidates, chosen=chosen, prefixes=prefixes,
-                           suffixes=suffixes, outcomes=OUTCOMES), status
+                           suffixes=suffixes, outcomes=OUTCOMES,
+                           withheld=withholding.withheld_lineages(db, current_user.clinic_id, patient.id)), status
 
 
 @bp.get("/patients/<int:patient_id>/diagnoses")
@@ -63,9 +65,15 @@ def add(patient_id: int):
     try:
         item = services.add_diagnosis(db, current_user.clinic_id, current_actor(), patient.id,
                                       services.DiagnosisInput.from_form(request.form), birth_date=patient.birth_date)
+        if request.form.get("withhold") == "1":  # 共有しない from the start (e.g. 未告知の病名)
+            withholding.withhold_record(db, current_actor(), item, request.form.get("withhold_reason", ""))
     except ValidationError as exc:
         db.rollback()
         return _render(patient, values=services.form_values(request.form), errors=exc.errors, status=422)
+    except withholding.WithholdingError as exc:
+        db.rollback()
+        return _render(patient, values=services.form_values(request.form), errors={"withhold_reason": str(exc)},
+                       status=422)
     db.commit()
     flash(f"傷病名「{item.display_name}」を登録しました", "success")
     return redirect(url_for("diagnoses.index", patient_id=patient.id))

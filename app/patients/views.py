@@ -6,15 +6,25 @@ from flask import abort, flash, render_template, request
 from flask_login import current_user
 
 from app.core.audit import log_access
-from app.core.security import requires
+from app.core.security import requires, role_may
 from app.core.timeutil import japan_today
 from app.core.web import current_actor
 from app.db import db_session
 from app.patients import bp
 from app.patients import services as patients
+from app.patients.models import Patient
+from app.patients.safety import SafetyBanner, read_banner
 from app.reception.models import STATUS_LABELS
 from app.reception.orca_sync import refresh_patient_if_stale
 from app.reception.services import orca_choices, patient_visits_on
+
+
+@bp.app_template_global()
+def safety_banner(patient: Patient) -> SafetyBanner:
+    """The safety banner of a patient screen (templates/_safety_banner.html): the logged-in clinic's records only;
+    other institutions' entries only for the roles that may read the 6 information."""
+    return read_banner(db_session(), current_user.clinic_id, patient.id,
+                       with_other_institutions=role_may(current_user.role, "sharing.read"))
 
 
 @bp.get("/patients")

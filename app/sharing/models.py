@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, ClinicScoped, UTCDateTime, utcnow
@@ -62,3 +63,82 @@ class SharingRegistration(ClinicScoped, Base):
     def status_label(self) -> str:
         """送信待ち / 登録済 / 登録拒否 / 再送待ち / 取下げ済 / 訂正で置換済."""
         return STATUS_LABELS.get(self.status, self.status)
+
+
+class NationalEntryCopy(ClinicScoped, Base):
+    """An entry another institution registered at the service, as the last fetch of the 6-information screen
+    found it: the safety banner reads these copies and never calls the service on a page view."""
+
+    __tablename__ = "sharing_national_entry"
+    # One row per entry and patient (it keeps its id from one fetch to the next); also the patient's lookup.
+    __table_args__ = (UniqueConstraint("clinic_id", "patient_id", "entry_key", name="uq_sharing_national_entry"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    #: The 6-information kind (condition, drug_allergy, …) and the entry's key: the source institution's resource
+    #: instance identifier (stable across fetches), so that a decision about it outlives the next fetch.
+    kind: Mapped[str] = mapped_column(String(20))
+    entry_key: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    #: The entry's date as the service gives it (YYYY-MM-DD, may be empty).
+    day: Mapped[str] = mapped_column(String(10), default="")
+    institution_code: Mapped[str] = mapped_column(String(10), default="")
+    institution_name: Mapped[str] = mapped_column(String(100), default="")
+    #: The entry's codes by system (MEDIS disease key, ICD-10, YJ …), for adopting it into our record.
+    codes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+ADOPTED, DISMISSED = "adopted", "dismissed"
+DECISION_LABELS = {ADOPTED: "当院の記録に取り込み済", DISMISSED: "取り込まない（却下）"}
+
+
+class NationalEntryDecision(ClinicScoped, Base):
+    """A doctor's decision about another institution's entry: adopted into our record (the record made, with the
+    source institution and date) or dismissed with a reason. Dismissed entries leave the safety banner."""
+
+    __tablename__ = "sharing_entry_decision"
+    __table_args__ = (UniqueConstraint("clinic_id", "patient_id", "entry_key", name="uq_sharing_entry_decision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    entry_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    #: The entry as it was decided on: what, from which institution, of which date.
+    title: Mapped[str] = mapped_column(String(300))
+    institution_code: Mapped[str] = mapped_column(String(10), default="")
+    institution_name: Mapped[str] = mapped_column(String(100), default="")
+    entry_day: Mapped[str] = mapped_column(String(10), default="")
+    #: adopted / dismissed, and the reason (required to dismiss).
+    decision: Mapped[str] = mapped_column(String(12))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    #: The record the adoption made (its table and first version's id).
+    subject_type: Mapped[str | None] = mapped_column(String(40))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    decided_by_name: Mapped[str] = mapped_column(String(100), default="")
+
+    @property
+    def decision_label(self) -> str:
+        """当院の記録に取り込み済 / 取り込まない（却下）."""
+        return DECISION_LABELS.get(self.decision, self.decision)
+
+
+class SharingWithholding(ClinicScoped, Base):
+    """共有しない: one of our records (every version of it, by lineage) is kept from the service — e.g. a diagnosis
+    not yet told to the patient, or at the patient's wish."""
+
+    __tablename__ = "sharing_withholding"
+    __table_args__ = (UniqueConstraint("clinic_id", "subject_type", "lineage_id", name="uq_sharing_withholding"),
+                      Index("ix_sharing_withholding_patient", "clinic_id", "patient_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    subject_type: Mapped[str] = mapped_column(String(40))
+    lineage_id: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    recorded_by_name: Mapped[str] = mapped_column(String(100), default="")

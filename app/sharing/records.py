@@ -28,6 +28,8 @@ class OwnItem:
     subject_type: str
     subject_id: int
     resources: list[dict[str, Any]] = field(default_factory=list)
+    #: The item's lineage, for the kinds that can be marked 共有しない (diagnoses and the profile's items).
+    lineage_id: int | None = None
 
 
 def _current(session: Session, model: Any, clinic_id: int, patient_id: int) -> list[Any]:
@@ -50,20 +52,22 @@ def own_items(session: Session, clinic: Any, patient: Any, *, with_resources: bo
         items.append(OwnItem("condition", d.display_name, f"{d.outcome_label} ICD-10 {d.icd10_display}".strip(),
                              d.started_on, "patient_diagnosis", d.id,
                              [mapping.condition_resource(d, ctx, diseases.get(d.disease_code), check=check)]
-                             if ctx else []))
+                             if ctx else [], d.lineage_id or d.id))
     for a in _current(session, Allergy, clinic.id, patient.id):
         kind = "drug_allergy" if a.category == "drug" else "other_allergy"
         items.append(OwnItem(kind, a.substance, a.reaction, a.onset_on or a.recorded_at.date(), "patient_allergy",
-                             a.id, [mapping.allergy_resource(a, ctx, check=check)] if ctx else []))
+                             a.id, [mapping.allergy_resource(a, ctx, check=check)] if ctx else [],
+                             a.lineage_id or a.id))
     for c in _current(session, Contraindication, clinic.id, patient.id):
         items.append(OwnItem("contraindication", c.substance, c.reason, c.recorded_at.date(),
                              "patient_contraindication", c.id,
-                             [mapping.contraindication_resource(c, ctx, check=check)] if ctx else []))
+                             [mapping.contraindication_resource(c, ctx, check=check)] if ctx else [],
+                             c.lineage_id or c.id))
     for i in _current(session, Infection, clinic.id, patient.id):
         name = i.kind_other if i.kind == "other" else mapping.INFECTION_NAMES.get(i.kind, i.kind)
         items.append(OwnItem("infection", name, mapping.INFECTION_RESULTS.get(i.result, ("", i.result))[1],
                              i.tested_on or i.recorded_at.date(), "patient_infection", i.id,
-                             [mapping.infection_resource(i, ctx, check=check)] if ctx else []))
+                             [mapping.infection_resource(i, ctx, check=check)] if ctx else [], i.lineage_id or i.id))
     for r in sources.lab_results_for(session, clinic.id, patient.id):
         items.append(OwnItem("lab_result", r.name, f"{r.value} {r.unit}".strip(), r.effective.date(), "lab_result",
                              r.record_id, [mapping.lab_result_resource(r, ctx, check=check)] if ctx else []))

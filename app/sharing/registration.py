@@ -34,14 +34,26 @@ from app.sharing import sources
 from app.sharing.fhir import mapping
 from app.sharing.fhir.systems import INSURANCE_MEMBER, RESOURCE_INSTANCE
 from app.sharing.fhir.validation import FhirValidationError
-from app.sharing.models import LIVE, REFUSED, REGISTERED, REPLACED, RETRYING, WITHDRAWN, SharingRegistration
+from app.sharing.models import (
+    LIVE,
+    REFUSED,
+    REGISTERED,
+    REPLACED,
+    RETRYING,
+    WITHDRAWN,
+    SharingRegistration,
+    SharingWithholding,
+)
 from app.sharing.services import client_for, settings_of
 
 KIND = "sharing.register"
+WITHHELD_REASON = "共有しないため送信しませんでした"
 #: Tables whose confirmed rows are 6 information.
 SUBJECTS: dict[str, Any] = {"patient_diagnosis": Diagnosis, "patient_allergy": Allergy,
                             "patient_contraindication": Contraindication, "patient_infection": Infection,
                             "prescription": Prescription, "lab_result": LabResult}
+#: Tables whose items a doctor may keep from the service (共有しない), by lineage.
+WITHHOLDABLE = ("patient_diagnosis", "patient_allergy", "patient_contraindication", "patient_infection")
 
 
 def _kind_of(record: Any) -> str:
@@ -55,7 +67,7 @@ def record_confirmed(session: Session, record: Any) -> SharingRegistration | Non
     """Hook for the save services: queue a confirmed record's registration (nothing when the clinic has no
     connection to the service, or the version withdraws the item). Runs in the caller's transaction."""
     subject_type = record.__tablename__
-    if subject_type not in SUBJECTS:
+    if subject_type not in SUBJECTS or is_withheld(session, record):
         return None
     clinic = session.get(Clinic, record.clinic_id)
     if clinic is None or not settings_of(clinic):
@@ -73,7 +85,16 @@ def record_confirmed(session: Session, record: Any) -> SharingRegistration | Non
     return registration
 
 
-def _live_registration(session: Session, subject_type: str, subject_id: int) -> SharingRegistration | None:
+def is_withheld(session: Session, record: Any) -> bool:
+    """Whether a record is marked 共有しない (any version of it: the mark follows the item through corrections)."""
+    if record is None or record.__tablename__ not in WITHHOLDABLE:
+        return False
+    return session.scalar(select(SharingWithholding.id).where(
+        SharingWithholding.clinic_id == record.clinic_id, SharingWithholding.subject_type == record.__tablename__,
+        SharingWithholding.lineage_id == (record.lineage_id or record.id)).limit(1)) is not None
+
+
+def live_registration(session: Session, subject_type: str, subject_id: int) -> SharingRegistration | None:
     """The newest registration of a record version if the item is (or is about to be) held at the service."""
     latest = session.scalars(select(SharingRegistration).where(
         SharingRegistration.subject_type == subject_type, SharingRegistration.subject_id == subject_id)
@@ -86,7 +107,7 @@ def replace_registered(session: Session, old: Any, new: Any, *, withdraw: bool) 
     transaction, the 取消 of the registered item and (unless `withdraw`: deleted, or no longer shareable) the
     再登録 of the new version in its place. None when `old` is not held at the service (never registered,
     refused or already withdrawn): the caller then registers `new` as a new item, if it should be shared."""
-    previous = _live_registration(session, old.__tablename__, old.id)
+    previous = live_registration(session, old.__tablename__, old.id)
     if previous is None:
         return None
     registration = SharingRegistration(clinic_id=new.clinic_id, patient_id=new.patient_id,
@@ -195,9 +216,14 @@ def deliver_registration(session: Session, message: OutboxMessage) -> dict[str, 
         # A newer version was put in its place (or it was taken back) before this message went out: sending it
         # now would bring the old value back at the service.
         return {"skipped": registration.status}
+    # Marked 共有しない after this message was queued: nothing new goes out, and a change only takes the old back.
+    withheld = not message.payload.get("withdraw") and is_withheld(session, _record(session, registration))
+    if withheld and not message.payload.get("replaces"):
+        registration.status, registration.reason = WITHDRAWN, WITHHELD_REASON
+        return {"skipped": "withheld"}
     if message.payload.get("replaces"):
-        return _replace(session, registration, message.payload["replaces"], bool(message.payload.get("withdraw")),
-                        refuse)
+        return _replace(session, registration, message.payload["replaces"],
+                        withheld or bool(message.payload.get("withdraw")), refuse)
     if message.payload.get("withdraw"):
         return _withdraw(session, registration, refuse)
     try:

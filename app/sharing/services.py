@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session
 from app.clinics.models import Clinic
 from app.core.audit import Actor, record_audit
 from app.core.timeutil import japan_today
-from app.db import scoped
+from app.db import scoped, utcnow
 from app.integrations.orca import OrcaError
 from app.integrations.sharing_service import SharingClient, SharingConsentRequired, SharingError
 from app.reception.orca_sync import orca_client_for
 from app.sharing.fhir import mapping
 from app.sharing.fhir import systems as S
 from app.sharing.fhir.validation import profile_problems
-from app.sharing.models import CONSENT_SOURCE, SharingConsent
+from app.sharing.models import CONSENT_SOURCE, NationalEntryCopy, SharingConsent
 
 #: Institutions the demo's other side uses, for showing a name beside the code (unknown codes show the code).
 KNOWN_INSTITUTIONS = {"1310000009": "みなと総合病院", "1310000017": "かもめ循環器クリニック"}
@@ -116,6 +116,9 @@ class NationalEntry:
     institution_code: str
     institution_name: str
     warnings: list[str] = field(default_factory=list)
+    #: The source's resource instance identifier (or a stand-in built from what the entry says) and its codes.
+    key: str = ""
+    codes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -203,7 +206,22 @@ def _entry(resource: dict[str, Any], kind: str) -> NationalEntry:
         title, detail = _text(resource.get("code")), _value(resource)
         day = resource.get("effectiveDateTime") or ""
     return NationalEntry(kind, title or "（名称なし）", detail, str(day)[:10], code,
-                         KNOWN_INSTITUTIONS.get(code, ""), profile_problems(resource))
+                         KNOWN_INSTITUTIONS.get(code, ""), profile_problems(resource),
+                         _key(resource, kind, code, title, str(day)[:10]), _codes(resource))
+
+
+def _key(resource: dict[str, Any], kind: str, institution: str, title: str, day: str) -> str:
+    instance = next((i["value"] for i in resource.get("identifier", [])
+                     if i.get("system") == S.RESOURCE_INSTANCE and i.get("value")), "")
+    return (instance or f"{institution}|{kind}|{title}|{day}")[:200]
+
+
+def _codes(resource: dict[str, Any]) -> dict[str, str]:
+    concept = resource.get("code") or resource.get("medicationCodeableConcept") or {}
+    found = {c["system"]: str(c["code"]) for c in concept.get("coding", []) if c.get("system") and c.get("code")}
+    if resource.get("resourceType") == "AllergyIntolerance":  # our profile's allergy category, for adopting it
+        found["category"] = "food" if "food" in (resource.get("category") or []) else "other"
+    return found
 
 
 def _checkups(resources: list[dict[str, Any]]) -> list[CheckupSeries]:
@@ -241,6 +259,7 @@ def national_view(session: Session, clinic: Clinic, patient: Any) -> NationalVie
         resources = client.search(member)
         checkups = client.health_checks(member)
     except SharingConsentRequired as exc:  # e.g. the consent expired at the service mid-session
+        keep_national_entries(session, clinic.id, patient.id, {})  # the service no longer lets us show them
         view.problem = f"{exc.message_ja}。受付で改めて同意を得てください。"
         return view
     except SharingError as exc:
@@ -256,4 +275,35 @@ def national_view(session: Session, clinic: Clinic, patient: Any) -> NationalVie
     for entries in view.entries.values():
         entries.sort(key=lambda e: e.day, reverse=True)
     view.checkups = _checkups(checkups)
+    keep_national_entries(session, clinic.id, patient.id, view.entries)
     return view
+
+
+def national_copies(session: Session, clinic_id: int, patient_id: int) -> list[NationalEntryCopy]:
+    """The stored copy of other institutions' entries of a patient (as the last fetch found them)."""
+    return list(session.scalars(scoped(NationalEntryCopy, clinic_id).where(NationalEntryCopy.patient_id == patient_id)
+                                .order_by(NationalEntryCopy.id)))
+
+
+def keep_national_entries(session: Session, clinic_id: int, patient_id: int,
+                          entries: dict[str, list[NationalEntry]]) -> None:
+    """Bring the patient's stored copy of other institutions' entries up to what a fetch found (in the caller's
+    transaction): the safety banner reads this copy instead of calling the service on every page. An entry keeps
+    its row (and id) from one fetch to the next, so a page showing it can still act on it after another fetch."""
+    stored = {row.entry_key: row for row in national_copies(session, clinic_id, patient_id)}
+    now = utcnow()
+    found: set[str] = set()
+    for e in (e for items in entries.values() for e in items):
+        if e.key in found:
+            continue  # the same entry twice in one answer is shown once
+        found.add(e.key)
+        row = stored.get(e.key)
+        if row is None:
+            row = NationalEntryCopy(clinic_id=clinic_id, patient_id=patient_id, entry_key=e.key)
+            session.add(row)
+        row.kind, row.title, row.detail, row.day = e.kind, e.title[:300], e.detail, e.day
+        row.institution_code, row.institution_name = e.institution_code[:10], e.institution_name[:100]
+        row.codes, row.fetched_at = e.codes, now
+    for key, row in stored.items():
+        if key not in found:
+            session.delete(row)  # no longer held at the service

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.clinics.models import Clinic
@@ -12,7 +15,7 @@ from app.core.timeutil import japan_today
 from app.core.web import current_actor, patient_or_404
 from app.db import db_session
 from app.patients.profile_views import sparkline
-from app.sharing import bp, records, registration, services
+from app.sharing import adoption, bp, records, registration, services, withholding
 from app.sharing.fhir.mapping import KINDS, MappingError, member_id
 
 
@@ -27,6 +30,7 @@ def index(patient_id: int):
     db.commit()
     consent = services.current_consent(db, clinic.id, patient.id)
     view = services.national_view(db, clinic, patient)
+    db.commit()  # the copy of other institutions' entries the safety banner reads
     own = {kind: [] for kind in services.ORDER}
     for item in records.own_items(db, clinic, patient, with_resources=False):
         own[item.kind].append(item)
@@ -40,8 +44,10 @@ def index(patient_id: int):
         member = None  # the screen shows the patient cannot be identified at the service
     return render_template("sharing/index.html", patient=patient, consent=consent, view=view, own=own,
                            kinds=KINDS, order=services.ORDER, states=states, changed=changed, charts=charts,
-                           member=member,
-                           connected=bool(services.settings_of(clinic)), today=japan_today())
+                           member=member, connected=bool(services.settings_of(clinic)), today=japan_today(),
+                           copies={(c.entry_key): c for c in services.national_copies(db, clinic.id, patient.id)},
+                           decisions=adoption.decisions_by_key(db, clinic.id, patient.id),
+                           withheld=withholding.withheld_lineages(db, clinic.id, patient.id))
 
 
 @bp.post("/patients/<int:patient_id>/sharing/consent")
@@ -58,3 +64,66 @@ def refresh_consent(patient_id: int):
     flash(message, "success" if ok else "warning")
     target = "sharing.index" if current_user.role in ("doctor", "nurse") else "patients.show"
     return redirect(url_for(target, patient_id=patient.id))
+
+
+def _back(patient_id: int) -> str:
+    """Where to return after a decision: the patient screen it was made on (only a path of this patient)."""
+    target, base = request.form.get("next", ""), f"/patients/{patient_id}"
+    if (target == base or target.startswith(base + "/")) and "//" not in target and "\\" not in target:
+        return target
+    return url_for("sharing.index", patient_id=patient_id)
+
+
+def _entry_or_404(patient_id: int, entry_id: int) -> tuple:
+    """The clinic's patient and one stored entry of another institution about them (404 otherwise)."""
+    patient = patient_or_404(patient_id)
+    entry = adoption.get_entry(db_session(), current_user.clinic_id, patient.id, entry_id)
+    if entry is None:
+        abort(404)
+    return patient, entry
+
+
+def _decided(patient_id: int, action: Callable[[], object], done: str) -> Any:
+    """Run a doctor's decision in the request's transaction: commit and say `done`, or roll back and say why."""
+    db = db_session()
+    try:
+        action()
+    except (adoption.AdoptionError, withholding.WithholdingError) as exc:
+        db.rollback()
+        flash(str(exc), "error")
+    else:
+        db.commit()
+        flash(done, "success")
+    return redirect(_back(patient_id))
+
+
+@bp.post("/patients/<int:patient_id>/sharing/entries/<int:entry_id>/adopt")
+@requires("sharing.adopt")
+def adopt(patient_id: int, entry_id: int):
+    """Take another institution's allergy, 薬剤禁忌 or diagnosis into our record."""
+    patient, entry = _entry_or_404(patient_id, entry_id)
+    return _decided(patient.id, lambda: adoption.adopt_entry(db_session(), current_actor(), patient, entry),
+                    f"他院の情報「{entry.title}」を当院の記録に取り込みました")
+
+
+@bp.post("/patients/<int:patient_id>/sharing/entries/<int:entry_id>/dismiss")
+@requires("sharing.adopt")
+def dismiss(patient_id: int, entry_id: int):
+    """Decide not to take another institution's entry into our record (with a reason)."""
+    patient, entry = _entry_or_404(patient_id, entry_id)
+    reason = request.form.get("reason", "")
+    return _decided(patient.id, lambda: adoption.dismiss_entry(db_session(), current_actor(), entry, reason),
+                    f"他院の情報「{entry.title}」は取り込まないことにしました")
+
+
+@bp.post("/patients/<int:patient_id>/sharing/own/<subject_type>/<int:item_id>/withhold")
+@requires("sharing.withhold")
+def withhold(patient_id: int, subject_type: str, item_id: int):
+    """Mark one of our records 共有しない (and take it back from the service if it is held there)."""
+    patient = patient_or_404(patient_id)
+    record = withholding.get_withholdable(db_session(), current_user.clinic_id, patient.id, subject_type, item_id)
+    if record is None:
+        abort(404)
+    reason = request.form.get("reason", "")
+    return _decided(patient.id, lambda: withholding.withhold_record(db_session(), current_actor(), record, reason),
+                    "「共有しない」にしました。電子カルテ情報共有サービスには登録されません")

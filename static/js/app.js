@@ -27,3 +27,13 @@ document.querySelectorAll("tr[data-href]").forEach((row) => {
     window.location.href = row.dataset.href;
   });
 });
+
+// The safety banner stays at the top while scrolling; other sticky bars (the profile's section links) sit just
+// below it, whatever its height on this screen.
+const safetyBanner = document.getElementById("safety-banner");
+if (safetyBanner && "ResizeObserver" in window) {
+  const summary = safetyBanner.querySelector("summary");
+  new ResizeObserver(() => {
+    document.documentElement.style.setProperty("--banner-height", `${summary.offsetHeight}px`);
+  }).observe(summary);
+}

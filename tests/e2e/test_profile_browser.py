@@ -60,7 +60,7 @@ def test_doctor_picks_the_allergy_drug_from_the_master_as_they_type(page, live_s
     _login(page, live_server.url, *ward["doctor"])
     page.goto(f"{live_server.url}/patients/{ward['patient_id']}/profile/allergies/new")
     expect(page.locator('[data-shown-when="category"]').first).to_be_hidden()
-    page.click("text=薬剤")
+    page.locator("form.profile-form").locator("text=薬剤").first.click()  # the form's choice, not the banner's
     page.click("text=同じ成分（一般名）すべて")
     page.fill('input[name="substance"]', "ふろもっくす")
     option = page.locator(".drug-results li", has_text="フロモックス錠").first
