@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("labs", __name__, template_folder="templates")
 
-from app.labs import delivery, views  # noqa: E402,F401
+from app.labs import sending, views  # noqa: E402,F401

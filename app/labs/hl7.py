@@ -3,7 +3,7 @@
 JAHIS and SS-MIX2 send ISO-2022-JP (MSH-18 "~ISO IR87", MSH-20 "ISO 2022-1994"); UTF-8 ("UNICODE UTF-8") is
 agreed per link. Many JIS X 0208 kanji contain a byte equal to an HL7 delimiter once encoded (本 → 0x5C '\\',
 図 → '^', 奥 → '|'), so a message is always decoded as a whole before it is split, and built as Unicode text
-that is encoded as a whole at the very end (../shared/docs/standards/lab.md §1.4).
+that is encoded as a whole at the very end (JAHIS 臨床検査データ交換規約 Ver.4.0, character set conventions).
 """
 
 from __future__ import annotations
@@ -139,7 +139,6 @@ class HL7SyntaxError(ValueError):
 
 
 SEGMENT_NAME = re.compile(r"^[A-Z][A-Z0-9]{2}$")
-_CHECKED_NAMES: set[str] = set()  # segment names already found well-formed (a set lookup instead of the pattern)
 
 
 def split_message(data: bytes) -> Message:
@@ -149,7 +148,7 @@ def split_message(data: bytes) -> Message:
     announcing others is more likely damaged than exotic.
     """
     text, codec = decode_message(data.strip(b"\x0b\x1c"))
-    crlf = text.count("\r\n")  # counting is cheaper than a regular expression over the whole message
+    crlf = text.count("\r\n")
     endings = {ending for ending, found in (("\r\n", crlf), ("\r", text.count("\r") - crlf),
                                             ("\n", text.count("\n") - crlf)) if found}
     text = text.replace("\r\n", "\r").replace("\n", "\r")
@@ -162,11 +161,8 @@ def split_message(data: bytes) -> Message:
     for number, line in enumerate(lines, start=1):
         parts = line.split("|")
         name = parts[0]
-        if name not in _CHECKED_NAMES:
-            if not SEGMENT_NAME.match(name):
-                raise HL7SyntaxError(f"{number}行目: セグメント名「{name[:10]}」が正しくありません")
-            if len(_CHECKED_NAMES) < 1000:
-                _CHECKED_NAMES.add(name)
+        if not SEGMENT_NAME.match(name):
+            raise HL7SyntaxError(f"{number}行目: セグメント名「{name[:10]}」が正しくありません")
         if name == "MSH":
             parts = ["MSH", "|", *parts[1:]]  # MSH-1 is the field separator itself: keep HL7's numbering
         segments.append(Segment(name, parts, number))
