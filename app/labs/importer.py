@@ -21,6 +21,7 @@ from app.clinics.models import Clinic
 from app.core.audit import SYSTEM, record_audit
 from app.core.timeutil import JST
 from app.db import exclusive, scoped, utcnow
+from app.labs import order_states
 from app.labs.hl7 import (
     CHARSET_FIELDS,
     ISO2022,
@@ -138,27 +139,32 @@ def _store_raw(session: Session, clinic_id: int, pending: list[PendingMessage], 
 
 def _import_group(session: Session, clinic_id: int, master: ItemMaster, group: list[PendingMessage],
                   clinic_code: str, source: str) -> None:
-    """Import a group of stored messages in one transaction, each whole or refused whole, and commit it with one
-    audit entry for what it imported."""
-    imported: list[tuple[LabMessage, int]] = []
+    """Import a group of stored messages in one transaction, each whole or refused whole; then set the states of
+    the orders they reported on and commit, with one audit entry for what was imported."""
+    imported: list[LabMessage] = []
+    orders: set[int] = set()
     for p in group:
         if p.outcome is not None:
             continue  # the same bytes as a message received before
-        p.outcome = _import_one(session, master, p.stored, clinic_code)  # type: ignore[arg-type]
+        p.outcome = _import_one(session, master, p.stored, clinic_code, orders)  # type: ignore[arg-type]
         if p.outcome.status == "imported":
-            imported.append((p.stored, p.outcome.results))  # type: ignore[arg-type]
+            imported.append(p.stored)  # type: ignore[arg-type]
+    order_states.update_after_results(session, clinic_id, orders)
     if imported:
-        patients = sorted({stored.patient_id for stored, _count in imported})
+        patients = sorted({stored.patient_id for stored in imported})
         record_audit(session, SYSTEM, "lab.results_imported", clinic_id=clinic_id, entity_type="lab_message",
-                     entity_id=imported[0][0].id if len(imported) == 1 else None,
+                     entity_id=imported[0].id if len(imported) == 1 else None,
                      patient_id=patients[0] if len(patients) == 1 else None,
-                     summary={"after": {"messages": [stored.id for stored, _count in imported], "patients": patients,
-                                        "results": sum(count for _stored, count in imported), "source": source}})
+                     summary={"after": {"messages": [stored.id for stored in imported], "patients": patients,
+                                        "results": sum(stored.result_count for stored in imported),
+                                        "source": source}})
     session.commit()
 
 
-def _import_one(session: Session, master: ItemMaster, stored: LabMessage, clinic_code: str) -> ImportOutcome:
-    """Read, check and write one stored message (under a savepoint); its new state is set on `stored`."""
+def _import_one(session: Session, master: ItemMaster, stored: LabMessage, clinic_code: str,
+                orders: set[int]) -> ImportOutcome:
+    """Read, check and write one stored message (under a savepoint); its new state is set on `stored` and the
+    orders it reported on are added to `orders`."""
     message: Message | None = None
     try:
         try:
@@ -180,14 +186,11 @@ def _import_one(session: Session, master: ItemMaster, stored: LabMessage, clinic
         return _refused(stored, exc, message, clinic_code)
     try:
         with session.begin_nested():
-            now = utcnow()
-            # The message is the patient's before its results are (they refer to both).
-            stored.status, stored.error, stored.patient_id, stored.imported_at = "imported", "", patient.id, now
-            session.flush()
-            stored.result_count = write_results(session, stored, patient, rows, now)
+            write_results(session, stored, patient, rows, utcnow())
     except SQLAlchemyError as exc:
         log.warning("lab message %s refused by the database: %s", stored.id, exc)
         return _refused(stored, ImportRefused(DATABASE_REFUSED), message, clinic_code)
+    orders.update(row["order_id"] for row in rows if row["order_id"])
     return ImportOutcome(True, "imported", stored.id, "", build_ack("AA", "", message, clinic_code),
                          stored.result_count)
 
@@ -195,8 +198,8 @@ def _import_one(session: Session, master: ItemMaster, stored: LabMessage, clinic
 def _imported_before(session: Session, stored: LabMessage) -> bool:
     """Whether a message with the same control id (MSH-3, -4, -10) was imported before, in this import included."""
     return session.scalar(select(LabMessage.id).where(
-        LabMessage.clinic_id == stored.clinic_id, LabMessage.status == "imported",
-        LabMessage.control_key == stored.control_key).limit(1)) is not None
+        LabMessage.clinic_id == stored.clinic_id, LabMessage.control_key == stored.control_key,
+        LabMessage.status == "imported").limit(1)) is not None
 
 
 def _refused(stored: LabMessage, exc: ImportRefused, message: Message | None, clinic_code: str) -> ImportOutcome:

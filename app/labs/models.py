@@ -156,15 +156,11 @@ class LabMessage(ClinicScoped, Base):
     """An incoming result message, stored raw before anything else; imported once, or failed with the reason."""
 
     __tablename__ = "lab_message"
-    # An import inserts every message and then updates it (its state), so each index costs every message twice;
-    # the two lookups by state are partial indexes over the messages they look for (migration 0017).
     __table_args__ = (UniqueConstraint("clinic_id", "sha256", name="uq_lab_message_sha256"),
-                      # The failed messages shown to staff.
-                      Index("ix_lab_message_failed", "clinic_id", "id", postgresql_where=text("status = 'failed'"),
-                            sqlite_where=text("status = 'failed'")),
                       # A control id imported before (the same message delivered again).
-                      Index("ix_lab_message_imported_control", "clinic_id", "control_key",
-                            postgresql_where=text("status = 'imported'"), sqlite_where=text("status = 'imported'")),
+                      Index("ix_lab_message_control_key", "clinic_id", "control_key"),
+                      # The failed messages shown to staff.
+                      Index("ix_lab_message_status", "clinic_id", "status"),
                       # A patient's messages, and what a result's composite foreign key refers to (LabResult).
                       Index("ux_lab_message_patient", "clinic_id", "patient_id", "id", unique=True))
 

@@ -104,11 +104,8 @@ def deliver_order(session: Session, message: OutboxMessage) -> dict[str, Any]:
     if order.status == "cancelled":  # cancelled before it went out: the lab never hears of it
         return {"skipped": "cancelled"}
     try:
-        ack = read_ack(client_for(session.get(Clinic, message.clinic_id))
-                       .send_order(encode_message(message.payload["hl7"])))
+        ack = _send(session, message)
     except LabCenterError as exc:
-        if exc.retryable:
-            raise DeliveryError(exc.message_ja) from exc
         order_states.mark_rejected(order, exc.message_ja)
         session.commit()  # keep the reason on the order although the message fails for good
         raise PermanentDeliveryError(exc.message_ja) from exc
@@ -128,6 +125,18 @@ def deliver_order(session: Session, message: OutboxMessage) -> dict[str, Any]:
     return {"ack": ack.code, "text": ack.text}
 
 
+def _send(session: Session, message: OutboxMessage) -> LabAck:
+    """Send a queued OML^O33 to the clinic's lab and read its ACK. DeliveryError when the lab cannot be reached (the
+    outbox tries again later); LabCenterError when it refused the call for good."""
+    try:
+        return read_ack(client_for(session.get(Clinic, message.clinic_id))
+                        .send_order(encode_message(message.payload["hl7"])))
+    except LabCenterError as exc:
+        if exc.retryable:
+            raise DeliveryError(exc.message_ja) from exc
+        raise
+
+
 def _order(session: Session, message: OutboxMessage) -> LabOrder:
     order = session.get(LabOrder, message.payload["order_id"])
     if order is None or order.clinic_id != message.clinic_id:
@@ -144,11 +153,8 @@ def deliver_cancellation(session: Session, message: OutboxMessage) -> dict[str, 
     if send is None or send.status != DELIVERED or "skipped" in (send.response or {}):
         return {"skipped": "the lab never received the order"}
     try:
-        ack = read_ack(client_for(session.get(Clinic, message.clinic_id))
-                       .send_order(encode_message(message.payload["hl7"])))
+        ack = _send(session, message)
     except LabCenterError as exc:
-        if exc.retryable:
-            raise DeliveryError(exc.message_ja) from exc
         order.status_detail = f"検査会社へ取り消しを伝えられませんでした: {exc.message_ja}"[:500]
         session.commit()
         raise PermanentDeliveryError(exc.message_ja) from exc
