@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -57,7 +58,8 @@ def write_results(session: Session, stored: LabMessage, patient: Patient, rows: 
         session.execute(update(LabResult).where(LabResult.id.in_(superseded)).values(superseded_at=now))
     if not inserts:
         return
-    new_ids = list(session.scalars(insert(LabResult).returning(LabResult.id, sort_by_parameter_order=True), inserts))
+    table = LabResult.__table__
+    new_ids = list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), inserts))
     # A first report is its own lineage: its id is known only once it is inserted.
     first = [new_id for new_id, row in zip(new_ids, inserts, strict=True) if row["lineage_id"] is None]
     if first:
@@ -67,9 +69,12 @@ def write_results(session: Session, stored: LabMessage, patient: Patient, rows: 
         listener(session, stored.clinic_id, new_ids, superseded)
 
 
-def _current_results(session: Session, clinic_id: int, numbers: set[str]) -> dict[tuple[str, str, str], LabResult]:
-    """The current result of each (specimen, item, sub-ID) of these specimens."""
-    results = session.scalars(select(LabResult).where(LabResult.clinic_id == clinic_id,
-                                                      LabResult.superseded_at.is_(None),
-                                                      LabResult.specimen_number.in_(numbers)))
+def _current_results(session: Session, clinic_id: int, numbers: set[str]) -> dict[tuple[str, str, str], Any]:
+    """The current result of each (specimen, item, sub-ID) of these specimens: its id, version, lineage and what a
+    new report is compared with."""
+    results = session.execute(select(LabResult.specimen_number, LabResult.lab_code, LabResult.sub_id, LabResult.id,
+                                     LabResult.version, LabResult.lineage_id,
+                                     *(getattr(LabResult, name) for name in _COMPARED))
+                              .where(LabResult.clinic_id == clinic_id, LabResult.superseded_at.is_(None),
+                                     LabResult.specimen_number.in_(numbers)))
     return {(r.specimen_number, r.lab_code, r.sub_id): r for r in results}

@@ -167,21 +167,23 @@ def _import_one(session: Session, master: ItemMaster, stored: LabMessage, clinic
     orders it reported on are added to `orders`."""
     message: Message | None = None
     try:
-        try:
-            message = split_message(stored.raw)
-        except (HL7DecodeError, HL7SyntaxError) as exc:
-            raise refuse(str(exc), "AR") from exc
-        stored.codec, stored.message_type = message.codec, message.message_type[:20]
-        check_truncation(stored.raw, message)
-        kind = check_header(message)
-        msh = message.msh
-        stored.control_key = f"{msh.component(3)}|{msh.component(4)}|{msh.component(10)}"[:120]
-        if _imported_before(session, stored):
-            stored.status, stored.error = "duplicate", "同じ制御IDのメッセージを受信済みです"
-            return ImportOutcome(True, "duplicate", stored.id, stored.error,
-                                 build_ack("AA", "受信済み（重複）", message, clinic_code), duplicate=True)
-        patient = find_patient(session, stored.clinic_id, message)
-        rows = result_rows(session, stored.clinic_id, master, patient, kind, group_results(message, kind))
+        # Reading writes nothing: the message's state goes to the database once, with its results.
+        with session.no_autoflush:
+            try:
+                message = split_message(stored.raw)
+            except (HL7DecodeError, HL7SyntaxError) as exc:
+                raise refuse(str(exc), "AR") from exc
+            stored.codec, stored.message_type = message.codec, message.message_type[:20]
+            check_truncation(stored.raw, message)
+            kind = check_header(message)
+            msh = message.msh
+            stored.control_key = f"{msh.component(3)}|{msh.component(4)}|{msh.component(10)}"[:120]
+            if _imported_before(session, stored):
+                stored.status, stored.error = "duplicate", "同じ制御IDのメッセージを受信済みです"
+                return ImportOutcome(True, "duplicate", stored.id, stored.error,
+                                     build_ack("AA", "受信済み（重複）", message, clinic_code), duplicate=True)
+            patient = find_patient(session, stored.clinic_id, message)
+            rows = result_rows(session, stored.clinic_id, master, patient, kind, group_results(message, kind))
     except ImportRefused as exc:
         return _refused(stored, exc, message, clinic_code)
     try:
