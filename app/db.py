@@ -7,27 +7,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any, TypeVar
 
 from flask import abort, current_app, g
 from sqlalchemy import (
-    ARRAY,
     DateTime,
     ForeignKey,
     Integer,
     MetaData,
     Select,
-    Table,
-    any_,
-    bindparam,
     create_engine,
     event,
-    false,
-    func,
     select,
     text,
-    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -84,151 +76,6 @@ class ClinicScoped:
 
 
 M = TypeVar("M", bound=ClinicScoped)
-
-
-def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows (all with the same keys) in the session's transaction at the driver's speed: each column's
-    conversion runs once per distinct value (a batch repeats its timestamps; values must be hashable), then
-    PostgreSQL takes the rows with a binary COPY and SQLite with one executemany. For imports of thousands of
-    rows, where SQLAlchemy's per-row parameter processing costs more than the database; errors surface as
-    SQLAlchemy errors, as with session.execute."""
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    names = list(rows[0])
-    pick = itemgetter(*names)
-    converters = _converters(table, dialect, names, rows)
-    if converters:
-        values: list[Any] = []
-        for row in rows:
-            line = list(pick(row))
-            for position, converted in converters:
-                value = line[position]
-                if value is not None:
-                    line[position] = converted[value]
-            values.append(line)
-    else:
-        values = [pick(row) for row in rows]
-    if dialect.name == "postgresql":
-        _copy_rows(connection, table.name, names, values)
-        return
-    quote = dialect.identifier_preparer.quote
-    columns = ", ".join(quote(name) for name in names)
-    # Names come from the table's metadata (quoted), values are bound: nothing here is user text.
-    marks = ", ".join("?" for _ in names)
-    statement = f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({marks})"  # noqa: S608
-    connection.exec_driver_sql(statement, [tuple(line) for line in values])
-
-
-def _converters(table: Table, dialect: Any, names: list[str], rows: list[dict[str, Any]]) -> list[tuple[int, dict]]:
-    """(position, converted value of each distinct value) of the columns whose type converts what is bound. Each
-    distinct value is converted once (a batch repeats its timestamps and flags); a column whose values all convert
-    to themselves (aware UTC times on PostgreSQL, booleans) is left out, so that rows need no work at all."""
-    converters = []
-    for position, name in enumerate(names):
-        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if processor is None:
-            continue
-        converted = {value: processor(value) for value in {row[name] for row in rows} if value is not None}
-        if any(new is not old and (type(new) is not type(old) or repr(new) != repr(old))
-               for old, new in converted.items()):
-            converters.append((position, converted))
-    return converters
-
-
-def among(session: Session, column: Any, values: list[Any]) -> Any:
-    """`column IN values`, bound on PostgreSQL as ONE array (= ANY(:values)): an IN list binds a parameter per value,
-    which the driver and the server each pay for (~15 µs a value) when an import looks up hundreds at once.
-    SQLite keeps the IN list (callers still send at most 500 values a query, under SQLite's limit).
-
-    Only for a column that leads a unique index after clinic_id: the statement's text is the same for any number
-    of values, so the driver prepares it and PostgreSQL may settle on a generic plan, which (seen with stale
-    statistics) uses a partial or non-unique index for clinic_id alone and filters the array over every row."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(values)
-
-
-def bulk_update(session: Session, table: Table, rows: list[dict[str, Any]], key: str = "id") -> None:
-    """Update many rows of a table, each found by `key` (every row has the same keys), in the session's
-    transaction: PostgreSQL in ONE statement (UPDATE … FROM unnest of an array per column; an UPDATE per row costs
-    the server a statement each, ~100 µs), SQLite with one executemany."""
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
-    names = list(rows[0])
-    others = [name for name in names if name != key]
-    if dialect.name == "postgresql":
-        columns = _pg_columns(connection, table.name)
-        # Names and types come from the table's metadata and the catalogue (quoted), values are bound arrays.
-        arrays = ", ".join(f"CAST(:{name} AS {columns[name][1]}[])" for name in names)
-        assignments = ", ".join(f"{quote(name)} = source.{quote(name)}" for name in others)
-        connection.execute(text(
-            f"UPDATE {quote(table.name)} AS target SET {assignments} FROM unnest({arrays}) "  # noqa: S608
-            f"AS source({', '.join(quote(name) for name in names)}) WHERE target.{quote(key)} = source.{quote(key)}"),
-            {name: [row[name] for row in rows] for name in names})
-        return
-    connection.execute(update(table).where(table.c[key] == bindparam(f"b_{key}")).values(
-        {name: bindparam(name) for name in others}), [{**row, f"b_{key}": row[key]} for row in rows])
-
-
-def _pg_columns(connection: Any, table_name: str) -> dict[str, tuple[int, str]]:
-    """Each column's PostgreSQL type as (oid, name), e.g. (1184, 'timestamp with time zone'): binary COPY sends
-    values in the column's own binary form, UPDATE … FROM unnest casts its arrays to it. Read from the catalogue
-    once per table and process."""
-    if table_name not in _PG_COLUMNS:
-        _PG_COLUMNS[table_name] = {name: (oid, type_name) for name, oid, type_name in connection.execute(text(
-            "SELECT attname, atttypid::int, format_type(atttypid, NULL) FROM pg_attribute "
-            "WHERE attrelid = CAST(:table AS regclass) AND attnum > 0 AND NOT attisdropped"),
-            {"table": table_name}).tuples()}
-    return _PG_COLUMNS[table_name]
-
-
-_PG_COLUMNS: dict[str, dict[str, tuple[int, str]]] = {}
-_JSON_OIDS = {114, 3802}  # json, jsonb: SQLAlchemy hands over their text, which the binary form would encode again
-
-
-def _copy_rows(connection: Any, table_name: str, names: list[str], values: list[list[Any]]) -> None:
-    """COPY rows into a PostgreSQL table, in the binary format (no text to format here or to parse on the server:
-    about a third of the client's time of the text format) unless a column is JSON."""
-    dialect = connection.dialect
-    quote = dialect.identifier_preparer.quote
-    columns = _pg_columns(connection, table_name)
-    types = [columns[name][0] for name in names]
-    binary = not _JSON_OIDS & set(types)
-    statement = (f"COPY {quote(table_name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
-                 + (" (FORMAT BINARY)" if binary else ""))
-    driver = connection.connection.driver_connection
-    try:
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            if binary:
-                copy.set_types(types)
-            for line in values:
-                copy.write_row(line)
-    except dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, dialect=dialect) from exc
-
-
-def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
-    """`count` fresh primary keys of a table with an integer id, for rows the caller inserts itself in this
-    transaction (so that a row can refer to its own id, e.g. a first version being its own lineage, without an
-    UPDATE after the INSERT). PostgreSQL draws them from the id's sequence. SQLite lets one writer at a time: the
-    no-op write takes this transaction's write lock first, so max(id) stays ours until commit."""
-    if count <= 0:
-        return []
-    name = table.name
-    if session.get_bind().dialect.name == "postgresql":
-        # The sequence is looked up once (a scalar subquery; pg_get_serial_sequence per row costs ~8 µs each) and
-        # the ids come back as one array, not `count` rows.
-        return session.scalar(text(
-            "SELECT array_agg(nextval((SELECT pg_get_serial_sequence(:table, 'id')::regclass))) "
-            "FROM generate_series(1, :count)"), {"table": name, "count": count})
-    session.execute(update(table).where(false()).values(id=table.c.id))
-    start = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
-    return list(range(start + 1, start + 1 + count))
 
 
 def make_engine(url: str) -> Engine:

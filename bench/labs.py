@@ -13,9 +13,8 @@ from sqlalchemy import insert, select, text
 
 from app.core.audit import Actor
 from app.labs import services as labs
-from app.labs.import_batch import ItemMaster
 from app.labs.importer import import_messages
-from app.labs.masters import load_shipped_subset
+from app.labs.masters import ItemMaster, load_shipped_subset
 from app.labs.models import LabItem, LabMessage, LabOrder, LabResult
 from app.patients.models import Patient
 from tests.labs.helpers import panel_message

@@ -25,21 +25,12 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
-def include_object(obj: object, _name: str | None, type_: str, _reflected: bool, compare_to: object) -> bool:
-    """Leave foreign keys that PostgreSQL enforces with triggers (app.labs.models.LabResult) out of the comparison
-    with the database there: they are deliberately not declared to it."""
-    if type_ != "foreign_key_constraint":
-        return True
-    info = getattr(obj, "info", {}) or getattr(compare_to, "info", {}) or {}
-    return not (info.get("checked_by_trigger_on_postgresql") and context.get_context().dialect.name == "postgresql")
-
-
 def run_migrations_online() -> None:
     """Migrate over a connection (batch mode so SQLite can alter tables)."""
     engine = make_engine(database_url())
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                          compare_type=True, include_object=include_object)
+                          compare_type=True)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

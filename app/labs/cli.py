@@ -9,6 +9,11 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from app.clinics.models import Clinic
+from app.labs.importer import import_message
+from app.labs.masters import ItemMaster
+from app.labs.poller import poll_all_clinics
+
 
 def register_lab_cli(app: Flask) -> None:
     """Attach the lab commands."""
@@ -23,10 +28,6 @@ def register_lab_cli(app: Flask) -> None:
     def lab_import(clinic_code: str, files: tuple[Path, ...]) -> None:
         """Import result messages (OUL^R22 / ORU^R01) from files; exit 0 only when every file imported. A file
         that fails is kept (raw, with its reason) and listed at /labs/messages."""
-        from app.clinics.models import Clinic
-        from app.labs.import_batch import ItemMaster
-        from app.labs.importer import import_message
-
         factory = current_app.extensions["db_sessionmaker"]
         with factory() as session:
             clinic = session.scalar(select(Clinic).where(Clinic.institution_code == clinic_code))
@@ -52,7 +53,5 @@ def register_lab_cli(app: Flask) -> None:
     @lab_group.command("poll")
     def lab_poll() -> None:
         """Fetch and import waiting results from every clinic's lab once."""
-        from app.labs.delivery import poll_all_clinics
-
         poll_all_clinics(current_app.extensions["db_sessionmaker"])
         click.echo("検査会社から結果を取得しました")

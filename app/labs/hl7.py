@@ -139,7 +139,6 @@ class HL7SyntaxError(ValueError):
 
 
 SEGMENT_NAME = re.compile(r"^[A-Z][A-Z0-9]{2}$")
-_CHECKED_NAMES: set[str] = set()  # segment names already found well-formed (a set lookup instead of the pattern)
 
 
 def split_message(data: bytes) -> Message:
@@ -149,7 +148,7 @@ def split_message(data: bytes) -> Message:
     announcing others is more likely damaged than exotic.
     """
     text, codec = decode_message(data.strip(b"\x0b\x1c"))
-    crlf = text.count("\r\n")  # counting is cheaper than a regular expression over the whole message
+    crlf = text.count("\r\n")
     endings = {ending for ending, found in (("\r\n", crlf), ("\r", text.count("\r") - crlf),
                                             ("\n", text.count("\n") - crlf)) if found}
     text = text.replace("\r\n", "\r").replace("\n", "\r")
@@ -162,11 +161,8 @@ def split_message(data: bytes) -> Message:
     for number, line in enumerate(lines, start=1):
         parts = line.split("|")
         name = parts[0]
-        if name not in _CHECKED_NAMES:
-            if not SEGMENT_NAME.match(name):
-                raise HL7SyntaxError(f"{number}行目: セグメント名「{name[:10]}」が正しくありません")
-            if len(_CHECKED_NAMES) < 1000:
-                _CHECKED_NAMES.add(name)
+        if not SEGMENT_NAME.match(name):
+            raise HL7SyntaxError(f"{number}行目: セグメント名「{name[:10]}」が正しくありません")
         if name == "MSH":
             parts = ["MSH", "|", *parts[1:]]  # MSH-1 is the field separator itself: keep HL7's numbering
         segments.append(Segment(name, parts, number))

@@ -146,3 +146,36 @@ def search_items(session: Session, text: str) -> tuple[list[LabSet], list[LabIte
         LabItem.lab_code == raw, LabItem.jlac10.like(raw.replace("%", "") + "%"))).order_by(LabItem.lab_code)
         .limit(MAX_RESULTS))
     return list(sets), list(items)
+
+
+class ItemMaster:
+    """The lab-item master as an import reads it: read once at the start of an import, then looked up for every
+    OBX of its messages."""
+
+    def __init__(self, session: Session) -> None:
+        items = list(session.scalars(select(LabItem)))
+        self.by_lab_code = {i.lab_code: i for i in items}
+        self.by_jlac10 = {i.jlac10: i for i in items}
+        self.by_prefix: dict[str, list[LabItem]] = {}
+        for item in items:
+            self.by_prefix.setdefault(item.jlac10[:12], []).append(item)
+
+    def find_code(self, parts: list[str]) -> LabItem | None:
+        """The master item OBX-3 (split into its unescaped components) names: JLAC10, else the lab's local code,
+        else the one item with the same analyte, identification and material (lab.md's fallback when only the method
+        differs)."""
+        code, system = parts[0], parts[2] if len(parts) > 2 else ""
+        alt_code = parts[3] if len(parts) > 3 else ""
+        alt_system = parts[5] if len(parts) > 5 else ""
+        if system in ("JC10", "JC11") or len(code) == 17:
+            item = self.by_jlac10.get(code)
+            if item:
+                return item
+        for local, local_system in ((code, system), (alt_code, alt_system)):
+            if local and local_system.startswith("99") and local in self.by_lab_code:
+                return self.by_lab_code[local]
+        if len(code) == 17:
+            candidates = self.by_prefix.get(code[:12], [])
+            if len(candidates) == 1:
+                return candidates[0]
+        return None

@@ -156,15 +156,11 @@ class LabMessage(ClinicScoped, Base):
     """An incoming result message, stored raw before anything else; imported once, or failed with the reason."""
 
     __tablename__ = "lab_message"
-    # An import inserts every message and then updates it (its state), so each index costs every message twice;
-    # the two lookups by state are partial indexes over the messages they look for (migration 0017).
     __table_args__ = (UniqueConstraint("clinic_id", "sha256", name="uq_lab_message_sha256"),
-                      # The failed messages shown to staff.
-                      Index("ix_lab_message_failed", "clinic_id", "id", postgresql_where=text("status = 'failed'"),
-                            sqlite_where=text("status = 'failed'")),
                       # A control id imported before (the same message delivered again).
-                      Index("ix_lab_message_imported_control", "clinic_id", "control_key",
-                            postgresql_where=text("status = 'imported'"), sqlite_where=text("status = 'imported'")),
+                      Index("ix_lab_message_control_key", "clinic_id", "control_key"),
+                      # The failed messages shown to staff.
+                      Index("ix_lab_message_status", "clinic_id", "status"),
                       # A patient's messages, and what a result's composite foreign key refers to (LabResult).
                       Index("ux_lab_message_patient", "clinic_id", "patient_id", "id", unique=True))
 
@@ -190,11 +186,6 @@ class LabMessage(ClinicScoped, Base):
     imported_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-#: Marks a foreign key that PostgreSQL enforces with triggers (see LabResult): migrations/env.py leaves it out of
-#: autogenerate's comparison there; SQLite declares it as written.
-CHECKED_BY_TRIGGER_ON_POSTGRESQL = {"checked_by_trigger_on_postgresql": True}
-
-
 class LabResult(PatientRecordVersion, Base):
     """One test result; a corrected result (OBX-11 C) is a new version and the old one stays in the history.
 
@@ -206,14 +197,10 @@ class LabResult(PatientRecordVersion, Base):
     been analysed, PostgreSQL may plan the order-key check as a scan of the clinic's orders (60–90 µs a row
     instead of ~9); autovacuum analyses a live table within minutes, and bench/labs.py analyses its fresh orders.
 
-    On PostgreSQL the two keys are checked by statement-level triggers instead (migration 0016): a foreign key
-    looks up and locks the referenced row once per inserted row, ~70 % of the server's work for an import; the
-    triggers do it once per distinct message and order, with the same locks, refusals and error (SQLSTATE 23503).
-
     Every index is paid for by every imported row (~2 µs each on PostgreSQL), so the table has only those a query
     uses: the patient's current results (result table, trend), a lineage (history), and the current results of a
-    specimen (what an import compares a new report with). An import works out order states and the results to
-    share from what it wrote, so nothing looks results up by message or order."""
+    specimen (what an import compares a new report with, and reads to work out an order's state). Nothing looks
+    results up by message or order."""
 
     __tablename__ = "lab_result"
     __table_args__ = (*version_indexes("lab_result"),
@@ -221,10 +208,10 @@ class LabResult(PatientRecordVersion, Base):
                             postgresql_where=text("superseded_at IS NULL"), sqlite_where=text("superseded_at IS NULL")),
                       ForeignKeyConstraint(["message_id", "clinic_id", "patient_id"],
                                            ["lab_message.id", "lab_message.clinic_id", "lab_message.patient_id"],
-                                           name="fk_lab_result_message", info=CHECKED_BY_TRIGGER_ON_POSTGRESQL),
+                                           name="fk_lab_result_message"),
                       ForeignKeyConstraint(["order_id", "clinic_id", "patient_id"],
                                            ["lab_order.id", "lab_order.clinic_id", "lab_order.patient_id"],
-                                           name="fk_lab_result_order", info=CHECKED_BY_TRIGGER_ON_POSTGRESQL))
+                                           name="fk_lab_result_order"))
 
     clinic_id: Mapped[int] = mapped_column(Integer)
     patient_id: Mapped[int] = mapped_column(Integer)

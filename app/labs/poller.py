@@ -1,5 +1,6 @@
-"""The periodic fetch of waiting results from each clinic's lab (a thread in the embedded default; production can
-run `flask lab poll` from a timer instead). Results the lab pushes need no polling; this catches the rest."""
+"""Polling results: the results a clinic's lab holds are fetched, imported (stored raw first) and acknowledged to
+the lab, on demand or periodically (a thread in the embedded default; production can run `flask lab poll` from a
+timer instead). Results the lab pushes need no polling; this catches the rest."""
 
 from __future__ import annotations
 
@@ -8,7 +9,43 @@ import os
 import threading
 from typing import Any
 
+from sqlalchemy import select
+
+from app.clinics.models import Clinic
+from app.integrations.lab_center import LabCenterError
+from app.labs.importer import import_message
+from app.labs.lab_settings import client_for, is_connected
+from app.outbox.services import DeliveryError
+
 log = logging.getLogger(__name__)
+
+
+def poll_results(session_factory: Any, clinic_id: int) -> tuple[int, int]:
+    """Fetch the results the lab holds for a clinic, import each (stored raw first) and acknowledge it to the
+    lab. Returns (imported, failed). A message we refused is acknowledged with AE/AR so the lab sees why."""
+    with session_factory() as session:
+        client = client_for(session.get(Clinic, clinic_id))
+    imported = failed = 0
+    for pending in client.fetch_results():
+        with session_factory() as session:
+            outcome = import_message(session, clinic_id, pending.data, source="poll", filename=f"lab:{pending.id}")
+        client.acknowledge(pending.id, outcome.ack)
+        if outcome.ok:
+            imported += 1
+        else:
+            failed += 1
+    return imported, failed
+
+
+def poll_all_clinics(session_factory: Any) -> None:
+    """One polling pass over every clinic linked to a lab (errors are logged; the next pass tries again)."""
+    with session_factory() as session:
+        clinic_ids = [c.id for c in session.scalars(select(Clinic)) if is_connected(c)]
+    for clinic_id in clinic_ids:
+        try:
+            poll_results(session_factory, clinic_id)
+        except (LabCenterError, DeliveryError) as exc:
+            log.warning("lab polling for clinic %s failed: %s", clinic_id, exc)
 
 
 def poll_interval() -> float:
@@ -30,8 +67,6 @@ class LabPoller:
 
     def run_once(self) -> None:
         """One pass over every linked clinic (never raises)."""
-        from app.labs.delivery import poll_all_clinics
-
         try:
             poll_all_clinics(self.session_factory)
         except Exception:  # noqa: BLE001 — the poller must survive anything one pass meets

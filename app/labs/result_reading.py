@@ -1,5 +1,5 @@
 """Reading an incoming result message (OUL^R22 / ORU^R01): its structure and header checked, its patient, specimens
-and results found against the lab-item master and what the database holds (read once per import, in a Batch), and
+and results found against the lab-item master and the clinic's orders, and
 turned into result rows — or refused whole with a Japanese reason (ImportRefused). Nothing here writes; importer.py
 stores, imports and acknowledges.
 """
@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy.orm import Session, selectinload
 
 from app.core.jp import search_key
 from app.core.timeutil import JST
-from app.db import utcnow
+from app.db import scoped, utcnow
 from app.labs.hl7 import Message, Segment, components, timestamp, unescape
-from app.labs.import_batch import Batch, ItemMaster, SpecimenRecord
-from app.labs.models import LabOrder
+from app.labs.masters import ItemMaster
+from app.labs.models import LabOrder, LabSpecimen
 from app.patients.models import Patient
 
 #: HL7 v2.5 abstract message structures, as regular expressions over the segment names (each followed by a
@@ -95,7 +97,7 @@ def check_header(message: Message) -> str:
     return kind
 
 
-def find_patient(batch: Batch, message: Message) -> Patient:
+def find_patient(session: Session, clinic_id: int, message: Message) -> Patient:
     """The clinic's patient the PID names (by ORCA number, kana and birth date checked); refused otherwise."""
     pids = [s for s in message.segments if s.name == "PID"]
     if not pids:
@@ -106,7 +108,7 @@ def find_patient(batch: Batch, message: Message) -> Patient:
     patient_id = pid.component(3)
     if not patient_id:
         raise refuse("患者ID（PID-3）がありません")
-    patient = batch.patient(patient_id)
+    patient = session.scalar(scoped(Patient, clinic_id).where(Patient.orca_patient_id == patient_id))
     if patient is None:
         raise refuse(f"患者ID「{patient_id}」の患者は当院に登録されていません")
     kana = next((rep for rep in pid.get(5).split("~") if rep.split("^")[6:7] == ["P"]), "")
@@ -145,14 +147,10 @@ def group_results(message: Message, kind: str) -> list[ResultGroup]:
     return groups
 
 
-_WHEN_CACHE: dict[str, datetime] = {}
-
-
 def _when(text: str, where: str) -> datetime | None:
+    """A HL7 time (Japan time) as UTC; refused when it is not a time, impossible or in the future."""
     if not text:
         return None
-    if text in _WHEN_CACHE:
-        return _WHEN_CACHE[text]
     parts = timestamp(text)
     if parts is None:
         raise refuse(f"{where}「{text[:30]}」が日時（YYYYMMDDHHMM）の形ではありません")
@@ -162,62 +160,16 @@ def _when(text: str, where: str) -> datetime | None:
         raise refuse(f"{where}「{text[:30]}」はありえない日時です") from exc
     if value.astimezone(UTC) > utcnow() + timedelta(days=1):
         raise refuse(f"{where}「{text[:30]}」が未来の日時です")
-    if len(_WHEN_CACHE) > 10_000:
-        _WHEN_CACHE.clear()
-    _WHEN_CACHE[text] = value.astimezone(UTC)
-    return _WHEN_CACHE[text]
-
-
-#: What the fields that repeat from message to message mean, by their texts: OBX-3 (the master item and the code as
-#: sent), OBX-6 (the unit as sent), OBX-7 (the range as sent) and OBX-8 (the flag), and an NM value's text and
-#: number. A drop of thousands of results repeats a few hundred of these; reading each once saves most of the
-#: per-result work. Bounded: cleared when one grows past its limit.
-_REMEMBERED_LIMIT = 20_000
-_NUMBERS: dict[str, float] = {}
-_FIRST_COMPONENT: dict[str, str] = {}
-
-
-def _fields(master: ItemMaster, code: str, unit: str, reference: str, flag: str) -> tuple[Any, str, str, str, str]:
-    """(master item or None, code as sent, unit as sent, range as sent, flag) of OBX-3, -6, -7 and -8, remembered
-    with the master they were read against."""
-    remembered = master.remembered
-    key = (code, unit, reference, flag)
-    found = remembered.get(key)
-    if found is None:
-        if len(remembered) > _REMEMBERED_LIMIT:
-            remembered.clear()
-        units = components(unit)
-        found = remembered[key] = (master.find_code(components(code)), components(code)[0],
-                                (units[1] if len(units) > 1 else "") or units[0], components(reference)[0],
-                                components(flag)[0])
-    return found
-
-
-def _first_component(field_text: str) -> str:
-    """The first unescaped component of a field whose text repeats (OBX-14), remembered by text."""
-    found = _FIRST_COMPONENT.get(field_text)
-    if found is None:
-        if len(_FIRST_COMPONENT) > _REMEMBERED_LIMIT:
-            _FIRST_COMPONENT.clear()
-        found = _FIRST_COMPONENT[field_text] = components(field_text)[0]
-    return found
+    return value.astimezone(UTC)
 
 
 def _value(obx: Segment, value_type: str, raw: str) -> tuple[str, float | None]:
     """OBX-5 (its first repetition) checked against its type OBX-2: the text kept and the number, if it is one."""
-    if "~" in raw:
-        raw = raw.split("~", 1)[0]
+    raw = raw.split("~", 1)[0]
     if value_type == "NM":
-        number = _NUMBERS.get(raw)
-        if number is not None:
-            return raw, number
         text = raw.strip()
         if not NUMBER.fullmatch(text):
             raise refuse(f"{_where(obx)}: 数値型（NM）の結果「{text[:20]}」が数値ではありません")
-        if text == raw:  # values with spaces around them are rare: not remembered
-            if len(_NUMBERS) > _REMEMBERED_LIMIT:
-                _NUMBERS.clear()
-            _NUMBERS[raw] = float(text)
         return text, float(text)
     if value_type == "SN":
         parts = (raw.split("^") + ["", "", "", ""])[:4]
@@ -236,70 +188,100 @@ def _where(obx: Segment) -> str:
     return f"OBX {obx.get(1) or '?'}（{obx.line}行目）"
 
 
-def result_rows(batch: Batch, patient: Patient, kind: str, groups: list[ResultGroup]) -> list[ResultRow]:
-    """Every result of the groups as a row to insert, checked against the master, specimens and types."""
+def _lab_codes(specimen: LabSpecimen) -> list[str]:
+    """The lab codes of the tests in a specimen's container."""
+    return [item["lab_code"] for item in specimen.items]
+
+
+class _Orders:
+    """The clinic's specimens and orders a message names, each read once per message."""
+
+    def __init__(self, session: Session, clinic_id: int) -> None:
+        self.session, self.clinic_id = session, clinic_id
+        self.specimens: dict[str, LabSpecimen | None] = {}
+        self.orders: dict[str, LabOrder | None] = {}
+
+    def specimen(self, number: str) -> LabSpecimen | None:
+        """The specimen with this number (SPM-2)."""
+        if number not in self.specimens:
+            self.specimens[number] = self.session.scalar(
+                scoped(LabSpecimen, self.clinic_id).where(LabSpecimen.specimen_number == number))
+        return self.specimens[number]
+
+    def order(self, number: str) -> LabOrder | None:
+        """The order with this placer number (OBR-2), with its specimens."""
+        if number not in self.orders:
+            self.orders[number] = self.session.scalar(
+                scoped(LabOrder, self.clinic_id).where(LabOrder.order_number == number)
+                .options(selectinload(LabOrder.specimens)))
+        return self.orders[number]
+
+
+def result_rows(session: Session, clinic_id: int, master: ItemMaster, patient: Patient, kind: str,
+                groups: list[ResultGroup]) -> list[ResultRow]:
+    """Every result of the groups as a row to insert, checked against the master, the patient's specimens and
+    orders, and the value types."""
+    orders = _Orders(session, clinic_id)
     rows: list[ResultRow] = []
-    days: dict[datetime, date] = {}  # the Japanese date of each collection time (the same for most results)
     for group in groups:
         spm = group.spm
         number = (spm.component(2, 1) or spm.component(2, 2)) if spm else ""
-        specimen: SpecimenRecord | None = None
+        specimen: LabSpecimen | None = None
         order: LabOrder | None = None
         if number:
-            specimen = batch.specimen(number)
+            specimen = orders.specimen(number)
             if specimen is None or specimen.patient_id != patient.id:
                 raise refuse(f"検体番号「{number}」はこの患者の検査依頼にありません")
         else:
             placer = group.obr.component(2)
-            order = batch.order(placer) if placer else None
+            order = orders.order(placer) if placer else None
             if order is None or order.patient_id != patient.id:
                 raise refuse(f"検体番号がなく、依頼番号「{placer or '空'}」もこの患者の検査依頼にありません")
         collected_default = (_when(spm.get(17).split("^")[0], "SPM-17（採取日時）") if spm else None) \
             or _when(group.obr.component(7), "OBR-7（採取日時）")
         for obx, comments in group.results:
-            # Each field is split once here (this loop runs for every result of an import).
-            fields = obx.fields if len(obx.fields) > 14 else obx.fields + [""] * (15 - len(obx.fields))
-            value_type, status = fields[2], fields[11]
-            if value_type not in VALUE_TYPES:
-                raise refuse(f"{_where(obx)}: 値の型（OBX-2）「{value_type[:10] or '空'}」には対応していません")
-            if status not in STATUSES:
-                raise refuse(f"{_where(obx)}: 結果状態（OBX-11）「{status[:5] or '空'}」がありません。"
-                              "メッセージが途中で切れている可能性があります")
-            item, sent_code, sent_unit, reference, flag = _fields(batch.master, fields[3], fields[6], fields[7],
-                                                                  fields[8])
-            if item is None:
-                code = components(fields[3])
-                raise refuse(f"{_where(obx)}: 検査コード「{code[0][:20]}」（{(code + ['', ''])[1][:30]}）は"
-                              "検査項目マスターにありません")
-            value, numeric = (("", None) if status in ("X", "D") and not fields[5]
-                              else _value(obx, value_type, fields[5]))
-            if not value and status not in ("X", "D"):
-                raise refuse(f"{_where(obx)}: 結果の値（OBX-5）がありません")
-            if flag not in FLAGS:
-                raise refuse(f"{_where(obx)}: 異常値フラグ（OBX-8）「{flag[:5]}」が正しくありません")
-            observed = _first_component(fields[14]) if fields[14] else ""
-            collected = ((_WHEN_CACHE.get(observed) or _when(observed, f"{_where(obx)} OBX-14（検査日時）"))
-                         if observed else None) or collected_default
-            if collected is None:
-                raise refuse(f"{_where(obx)}: 採取日時（OBX-14・SPM-17・OBR-7）がありません")
-            collected_on = days.get(collected)
-            if collected_on is None:
-                collected_on = days[collected] = collected.astimezone(JST).date()
-            target = specimen
-            if target is None and order is not None:
-                target = next((s for s in batch.order_specimens.get(order.id, ()) if item.lab_code in s.lab_codes),
-                              None)
-            unit = sent_unit or item.unit
-            rows.append({
-                "lab_code": item.lab_code, "jlac10": sent_code[:17], "name": item.name,
-                "sub_id": fields[4][:20], "value_type": value_type, "value": value[:200], "numeric_value": numeric,
-                "unit": unit[:30], "reference_range": (reference or item.reference_for(patient.sex))[:60],
-                "flag": "" if flag == "N" else flag, "result_status": status,
-                "comment": " / ".join(filter(None, comments))[:500] if comments else "",
-                "collected_at": collected, "collected_on": collected_on,
-                "specimen_number": target.specimen_number if target else number,
-                "order_id": target.order_id if target else (order.id if order else None),
-                "retracted": status == "D", "version": 1, "lineage_id": None, "change_reason": "",
-                "superseded_at": None, "recorded_by_id": None, "recorded_by_name": "検査会社",
-            })
+            rows.append(_result_row(master, patient, obx, comments, specimen, order, collected_default))
     return rows
+
+
+def _result_row(master: ItemMaster, patient: Patient, obx: Segment, comments: list[str],
+                specimen: LabSpecimen | None, order: LabOrder | None, collected_default: datetime | None) -> ResultRow:
+    """One OBX as a row of lab_result, or refused with the reason."""
+    value_type, status = obx.get(2), obx.get(11)
+    if value_type not in VALUE_TYPES:
+        raise refuse(f"{_where(obx)}: 値の型（OBX-2）「{value_type[:10] or '空'}」には対応していません")
+    if status not in STATUSES:
+        raise refuse(f"{_where(obx)}: 結果状態（OBX-11）「{status[:5] or '空'}」がありません。"
+                      "メッセージが途中で切れている可能性があります")
+    code = components(obx.get(3))
+    item = master.find_code(code)
+    if item is None:
+        raise refuse(f"{_where(obx)}: 検査コード「{code[0][:20]}」（{(code + ['', ''])[1][:30]}）は"
+                      "検査項目マスターにありません")
+    raw_value = obx.get(5)
+    value, numeric = ("", None) if status in ("X", "D") and not raw_value else _value(obx, value_type, raw_value)
+    if not value and status not in ("X", "D"):
+        raise refuse(f"{_where(obx)}: 結果の値（OBX-5）がありません")
+    flag = components(obx.get(8))[0]
+    if flag not in FLAGS:
+        raise refuse(f"{_where(obx)}: 異常値フラグ（OBX-8）「{flag[:5]}」が正しくありません")
+    observed = components(obx.get(14))[0]
+    collected = _when(observed, f"{_where(obx)} OBX-14（検査日時）") or collected_default
+    if collected is None:
+        raise refuse(f"{_where(obx)}: 採取日時（OBX-14・SPM-17・OBR-7）がありません")
+    units = components(obx.get(6))
+    unit = ((units[1] if len(units) > 1 else "") or units[0]) or item.unit
+    reference = components(obx.get(7))[0] or item.reference_for(patient.sex)
+    if specimen is None and order is not None:  # ORU^R01 without SPM: the container that holds this test
+        specimen = next((s for s in order.specimens if item.lab_code in _lab_codes(s)), None)
+    return {
+        "lab_code": item.lab_code, "jlac10": code[0][:17], "name": item.name, "sub_id": obx.get(4)[:20],
+        "value_type": value_type, "value": value[:200], "numeric_value": numeric, "unit": unit[:30],
+        "reference_range": reference[:60], "flag": "" if flag == "N" else flag, "result_status": status,
+        "comment": " / ".join(filter(None, comments))[:500], "collected_at": collected,
+        "collected_on": collected.astimezone(JST).date(),
+        "specimen_number": specimen.specimen_number if specimen else "",
+        "order_id": specimen.order_id if specimen else (order.id if order else None),
+        "retracted": status == "D", "version": 1, "lineage_id": None, "change_reason": "", "superseded_at": None,
+        "recorded_by_id": None, "recorded_by_name": "検査会社",
+    }

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.clinics.services import get_staff
@@ -16,7 +16,11 @@ from app.core.audit import Actor, record_audit
 from app.core.jp import WarekiError, parse_date, strip_control_chars
 from app.core.timeutil import japan_today
 from app.db import scoped, utcnow
+from app.labs.billing import queue_billing, queue_billing_delete
 from app.labs.models import LabItem, LabOrder, LabSet, LabSpecimen
+from app.labs.oml import OrderMessageError
+from app.labs.order_states import is_cancellable
+from app.labs.sending import queue_cancellation, queue_order
 
 MAX_ITEMS = 60
 
@@ -130,23 +134,19 @@ def create_order(session: Session, clinic: Any, actor: Actor, patient: Any, data
                  patient_id=patient.id, summary={"after": {"order_number": order.order_number,
                                                            "items": [i.lab_code for i in items],
                                                            "ordered_on": ordered_on.isoformat()}})
-    from app.labs.billing import queue_billing
-    from app.labs.delivery import queue_order
-
-    queue_order(session, clinic, order, patient)
+    try:
+        queue_order(session, clinic, order, patient)
+    except OrderMessageError as exc:
+        raise LabOrderError({"items": str(exc)}) from exc
     queue_billing(session, clinic, order)
     return order
-
-
-#: States in which an order may still be cancelled: no result has arrived.
-CANCELLABLE = ("queued", "sent", "accepted", "rejected")
 
 
 def cancel_order(session: Session, clinic: Any, actor: Actor, order: LabOrder, reason: str) -> LabOrder:
     """Cancel an order before any result has come (the row stays, marked); the lab is told to cancel it when it
     had the order, and its 中途データ is deleted from ORCA. LabOrderError when it cannot be cancelled."""
     reason = strip_control_chars(reason or "").strip()
-    if order.status not in CANCELLABLE:
+    if not is_cancellable(order):
         raise LabOrderError({"cancel": "結果が届いている依頼、または取り消し済みの依頼は取り消せません"})
     if not reason:
         raise LabOrderError({"cancel": "取り消しの理由を入力してください"})
@@ -157,10 +157,10 @@ def cancel_order(session: Session, clinic: Any, actor: Actor, order: LabOrder, r
     record_audit(session, actor, "lab.order_cancelled", clinic_id=clinic.id, entity_type="lab_order",
                  entity_id=order.id, patient_id=order.patient_id,
                  summary={"before": {"status": before}, "after": {"status": "cancelled", "reason": reason}})
-    from app.labs.billing import queue_billing_delete
-    from app.labs.delivery import queue_cancellation
-
-    queue_cancellation(session, clinic, order, before)
+    try:
+        queue_cancellation(session, clinic, order, before)
+    except OrderMessageError as exc:
+        raise LabOrderError({"items": str(exc)}) from exc
     queue_billing_delete(session, clinic, order)
     return order
 
@@ -193,16 +193,3 @@ def items_for_codes(session: Session, codes: list[str]) -> list[LabItem]:
     """Master items by code, in the given order (unknown codes skipped)."""
     found = {i.lab_code: i for i in session.scalars(select(LabItem).where(LabItem.lab_code.in_(codes)))}
     return [found[c] for c in codes if c in found]
-
-
-def set_order_states(session: Session, clinic_id: int, states: Mapping[int, str]) -> None:
-    """Set orders a result import touched to their new state (partial or complete): one UPDATE per state and 500
-    orders, not one per order (an import touches hundreds). A cancelled order stays cancelled: results the lab had
-    already measured when the cancellation crossed them are kept and shown, but the order, its ORCA billing and the
-    lab were told it is off."""
-    for status in sorted(set(states.values())):
-        ids = sorted(order_id for order_id, state in states.items() if state == status)
-        for start in range(0, len(ids), 500):
-            session.execute(update(LabOrder).where(LabOrder.clinic_id == clinic_id,
-                                                   LabOrder.id.in_(ids[start:start + 500]),
-                                                   LabOrder.status != "cancelled").values(status=status))

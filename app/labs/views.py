@@ -12,16 +12,17 @@ from flask_login import current_user
 from app.core.errors import ValidationError
 from app.core.security import public, requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, log_look, patient_or_404
+from app.core.web import current_actor, current_clinic, log_look, patient_or_404
 from app.db import db_session
 from app.extensions import csrf
-from app.labs import billing, bp, delivery, importer, masters, results, services
+from app.integrations.lab_center import LabCenterError
+from app.labs import billing, bp, importer, lab_settings, masters, order_states, poller, results, sending, services
 from app.labs.labels import SYMBOLOGIES, order_labels, render_labels
 from app.labs.models import LabItem
+from app.outbox.services import DeliveryError
 
 MAX_QUERY = 100
 HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
-
 
 
 def _order_or_404(patient, order_id: int):
@@ -29,7 +30,6 @@ def _order_or_404(patient, order_id: int):
     if order is None:
         abort(404)
     return order
-
 
 
 @bp.get("/masters/lab-items")
@@ -75,7 +75,7 @@ def _render_form(patient, *, values=None, errors=None, status=200):
     chosen_sets = [s for s in sets if s.code in values["set_codes"]]
     return render_template("labs/order_form.html", patient=patient, today=japan_today(), q=query, sets=sets,
                            items=items, values=values, chosen=chosen, chosen_sets=chosen_sets, errors=errors or {},
-                           connected=delivery.is_connected(current_user.clinic)), status
+                           connected=lab_settings.is_connected(current_user.clinic)), status
 
 
 @bp.get("/patients/<int:patient_id>/labs/orders/new")
@@ -116,14 +116,14 @@ def show_order(patient_id: int, order_id: int):
     patient = patient_or_404(patient_id)
     order = _order_or_404(patient, order_id)
     log_look(patient.id, f"lab_order:{order.id}")
-    settings = delivery.settings_of(current_user.clinic)
+    settings = lab_settings.settings_of(current_user.clinic)
     db = db_session()
     return render_template("labs/order.html", patient=patient, order=order, today=japan_today(), settings=settings,
-                           symbologies=SYMBOLOGIES, connected=delivery.is_connected(current_user.clinic),
+                           symbologies=SYMBOLOGIES, connected=lab_settings.is_connected(current_user.clinic),
                            billing_shown=billing.is_available(current_user.clinic) or bool(order.orca_billing_status),
                            billing_plan=billing.plan(db, order), billing_labels=billing.STATUS_LABELS,
                            billing_waiting=billing.waiting_reason(db, order),
-                           cancellable=order.status in services.CANCELLABLE)
+                           cancellable=order_states.is_cancellable(order))
 
 
 @bp.post("/patients/<int:patient_id>/labs/orders/<int:order_id>/cancel")
@@ -146,7 +146,7 @@ def cancel_order(patient_id: int, order_id: int):
 
 def label_pdf(order, patient, clinic) -> bytes:
     """The labels of an order as a PDF with the clinic's label size and symbology."""
-    settings = delivery.settings_of(clinic)
+    settings = lab_settings.settings_of(clinic)
     return render_labels(order_labels(order, patient), width_mm=float(settings["label_width_mm"]),
                          height_mm=float(settings["label_height_mm"]), symbology=settings["barcode"])
 
@@ -171,22 +171,13 @@ def labels(patient_id: int, order_id: int):
 @requires("patient.read")
 def order_message(patient_id: int, order_id: int):
     """The OML^O33 sent for this order, as the lab received it (ISO-2022-JP bytes)."""
-    from sqlalchemy import select
-
-    from app.labs.hl7 import encode_message
-    from app.outbox.models import OutboxMessage
-
     patient = patient_or_404(patient_id)
     order = _order_or_404(patient, order_id)
-    message = db_session().scalar(
-        select(OutboxMessage.payload).where(OutboxMessage.clinic_id == current_user.clinic_id,
-                                            OutboxMessage.kind == delivery.SEND_ORDER,
-                                            OutboxMessage.subject_id == str(order.id))
-        .order_by(OutboxMessage.id.desc()).limit(1))
-    if not message:
+    message = sending.sent_message(db_session(), order)
+    if message is None:
         abort(404)
     log_look(patient.id, f"lab_order_hl7:{order.id}", "export")
-    return current_app.response_class(encode_message(message["hl7"]), mimetype=HL7_MEDIA_TYPE, headers={
+    return current_app.response_class(message, mimetype=HL7_MEDIA_TYPE, headers={
         "Content-Disposition": f'attachment; filename="{order.order_number}.hl7"', "Cache-Control": "no-store"})
 
 
@@ -229,11 +220,8 @@ def messages():
 @requires("lab.messages")
 def poll_now():
     """Fetch waiting results from the lab now (the poller does it on its own every few minutes)."""
-    from app.integrations.lab_center import LabCenterError
-    from app.outbox.services import DeliveryError
-
     try:
-        imported, failed = delivery.poll_results(current_app.extensions["db_sessionmaker"], current_user.clinic_id)
+        imported, failed = poller.poll_results(current_app.extensions["db_sessionmaker"], current_user.clinic_id)
     except (LabCenterError, DeliveryError) as exc:
         flash(f"検査会社から結果を取得できませんでした: {getattr(exc, 'message_ja', exc)}", "error")
     else:
@@ -247,14 +235,9 @@ def poll_now():
 @csrf.exempt
 def receive_results(institution_code: str):
     """The endpoint a lab pushes OUL^R22 / ORU^R01 to (bearer token of the clinic's lab link); answers the ACK."""
-    from sqlalchemy import select
-
-    from app.clinics.models import Clinic
-
     db = db_session()
-    clinic = db.scalar(select(Clinic).where(Clinic.institution_code == institution_code[:10]))
-    token = delivery.settings_of(clinic).get("inbound_token") if clinic else None
-    if not token or request.headers.get("Authorization") != f"Bearer {token}":
+    clinic = lab_settings.clinic_for_push(db, institution_code, request.headers.get("Authorization", ""))
+    if clinic is None:
         return jsonify({"error": "unauthorized", "message": "認証に失敗しました"}), 401
     outcome = importer.import_message(db, clinic.id, request.get_data(cache=False), source="push")
     return current_app.response_class(outcome.ack, status=200 if outcome.ok else 422, mimetype=HL7_MEDIA_TYPE)
@@ -270,19 +253,18 @@ def lab_item(code: str) -> LabItem | None:
 def settings():
     """The clinic's lab company link (Web API, tokens) and its specimen labels (size, barcode symbology)."""
     db = db_session()
-    from app.clinics.models import Clinic
-
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        errors = delivery.update_settings(db, clinic, current_actor(), request.form)
+        errors = lab_settings.update_settings(db, clinic, current_actor(), request.form)
         if not errors:
             db.commit()
             flash("検査会社・検体ラベルの設定を保存しました", "success")
             return redirect(url_for("labs.settings"))
         db.rollback()
-    values = request.form if errors else delivery.settings_of(clinic)
+    values = request.form if errors else lab_settings.settings_of(clinic)
     push_url = url_for("labs.receive_results", institution_code=clinic.institution_code, _external=True)
+    stored = lab_settings.settings_of(clinic)
     return render_template("labs/settings.html", values=values, errors=errors, symbologies=SYMBOLOGIES,
-                           push_url=push_url, has_token=bool(delivery.settings_of(clinic).get("token")),
-                           has_inbound=bool(delivery.settings_of(clinic).get("inbound_token"))), 422 if errors else 200
+                           push_url=push_url, has_token=bool(stored.get("token")),
+                           has_inbound=bool(stored.get("inbound_token"))), 422 if errors else 200

@@ -169,6 +169,13 @@ def list_messages(session: Session, clinic_id: int, status: str | None = None, l
     return list(session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))
 
 
+def latest_for_subject(session: Session, clinic_id: int, kind: str, subject_id: Any) -> OutboxMessage | None:
+    """The newest message of a kind about one subject (e.g. the order an OML^O33 was sent for), or None."""
+    return session.scalars(scoped(OutboxMessage, clinic_id).where(
+        OutboxMessage.kind == kind, OutboxMessage.subject_id == str(subject_id))
+        .order_by(OutboxMessage.id.desc()).limit(1)).first()
+
+
 def count_by_status(session: Session, clinic_id: int) -> dict[str, int]:
     """How many of a clinic's messages are in each state."""
     from sqlalchemy import func

@@ -24,6 +24,7 @@ from app.core.timeutil import JST
 from app.db import scoped, utcnow
 from app.diagnoses.models import Diagnosis, Disease
 from app.integrations.sharing_service import SharingError
+from app.labs.import_writing import on_results_written
 from app.labs.models import LabResult
 from app.outbox.models import OutboxMessage
 from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, register_handler
@@ -376,3 +377,6 @@ def latest_by_subject(session: Session, clinic_id: int, patient_id: int) -> dict
 
 
 register_handler(KIND, deliver_registration)
+
+
+on_results_written(queue_lab_results)  # the results a lab import writes

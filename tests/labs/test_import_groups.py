@@ -1,21 +1,21 @@
-"""A file drop of many messages is written in groups (one transaction each): the result is the same as one message at
-a time — a correction right after its final finds the version it replaces, a control id seen earlier in the drop
-is a duplicate, a refused message stays refused alone, and a group the database refuses is written again message
-by message so that only the culprit fails."""
+"""A file drop of many messages is imported in groups (one transaction each): the result is the same as one message
+at a time — a correction right after its final finds the version it replaces, a control id seen earlier in the drop
+is a duplicate, a refused message stays refused alone, and a message the database refuses fails alone while the
+others of its group are imported."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.audit import Actor
-from app.labs import import_writing, importer
 from app.labs import services as labs
 from app.labs.importer import import_messages
 from app.labs.models import LabItem, LabMessage, LabOrder, LabResult
+from tests.factories import make_patient
 from tests.labs.helpers import make_desk, panel_message
 
 PANEL = ["K0101", "K0102", "K0103"]
@@ -70,45 +70,28 @@ def test_a_drop_written_in_groups_imports_as_message_by_message(session):
     assert states["drop-6.hl7"] == "duplicate" and states["drop-7.hl7"] == "failed"
 
 
-def test_a_group_the_database_refuses_is_written_again_one_message_at_a_time(session, monkeypatch):
+def test_a_message_the_database_refuses_fails_alone_and_the_rest_of_its_group_is_imported(session):
     desk = make_desk(session)
     orders = _orders(session, desk, 5)
-    poisoned = orders[3].specimens[0].specimen_number
-    original = import_writing.bulk_insert
-
-    def refusing(session_, table, rows):
-        if any(row.get("specimen_number") == poisoned for row in rows):
-            raise IntegrityError("COPY lab_result", {}, Exception("refused for the test"))
-        return original(session_, table, rows)
-
-    monkeypatch.setattr(import_writing, "bulk_insert", refusing)
-    writers = []
-
-    class Watched(importer.BackgroundWriter):
-        def __init__(self, *args):
-            super().__init__(*args)
-            writers.append(self)
-
-    monkeypatch.setattr(importer, "BackgroundWriter", Watched)
+    # The order of the fourth message now belongs to another patient while its specimen still names ours: the
+    # message passes every check, and the database refuses its results (their order key names the wrong patient).
+    other = make_patient(session, desk["clinic"], name="佐藤 花子", kana="サトウ ハナコ", birth_date=date(1970, 1, 1))
+    session.execute(update(LabOrder).where(LabOrder.id == orders[3].id).values(patient_id=other.id))
+    session.commit()
     drop = [payload for n, payload in enumerate(_drop(session, desk, orders)[:6]) if n != 2]  # the finals only
 
-    outcomes = import_messages(session, desk["clinic"].id, drop, source="file", group_size=2)
+    outcomes = import_messages(session, desk["clinic"].id, drop, source="file", group_size=5)
 
     assert [o.status for o in outcomes] == ["imported", "imported", "imported", "failed", "imported"]
-    if session.get_bind().dialect.name == "postgresql":
-        # Written in the background: the first group went in; the refused one (and the last, if it was handed over
-        # before the writer stopped) was left for the importer to write again without the writer.
-        assert [len(plan.group) for plan in writers[0].written] == [2]
-        assert len(writers[0].unwritten[0].group) == 2
-    else:
-        assert writers == []
-    assert "データベースが受け付けませんでした" in outcomes[3].error
+    assert "データベースが受け付けませんでした" in outcomes[3].error and b"MSA|AE|" in outcomes[3].ack
     session.expire_all()
+    poisoned = orders[3].specimens[0].specimen_number
     numbers = {r.specimen_number for r in session.scalars(select(LabResult))}
     assert numbers == {o.specimens[0].specimen_number for o in orders} - {poisoned}
     failed = session.scalar(select(LabMessage).where(LabMessage.raw == drop[3][0]))
-    assert failed.status == "failed" and failed.raw == drop[3][0]
+    assert (failed.status, failed.patient_id, failed.result_count) == ("failed", None, 0)
     assert session.get(LabOrder, orders[2].id).status == "complete"
+    assert session.get(LabOrder, orders[3].id).status == "queued"
 
 
 def test_order_states_follow_each_specimen_reported_within_and_across_drops(session):
@@ -137,21 +120,15 @@ def test_order_states_follow_each_specimen_reported_within_and_across_drops(sess
     assert session.get(LabOrder, order.id).status == "complete"
 
 
-def test_when_the_raw_messages_cannot_be_stored_nothing_is_imported_and_the_error_is_raised(session, monkeypatch):
-    """Raw messages are stored before anything else: if the database refuses them, no result is written and the
-    caller gets the error (a drop that would be written in the background included)."""
+def test_when_the_raw_messages_cannot_be_stored_nothing_is_imported_and_the_error_is_raised(session):
+    """Raw messages are stored before anything else: if the database refuses them (here: a clinic that does not
+    exist), no result is written and the caller gets the error."""
     desk = make_desk(session)
     orders = _orders(session, desk, 5)
-
-    def refusing(session_, table, rows):
-        raise IntegrityError(f"COPY {table.name}", {}, Exception("refused for the test"))
-
-    monkeypatch.setattr(import_writing, "bulk_insert", refusing)
-    monkeypatch.setattr(importer, "bulk_insert", refusing)
     drop = [payload for n, payload in enumerate(_drop(session, desk, orders)[:6]) if n != 2]
 
     with pytest.raises(IntegrityError):
-        import_messages(session, desk["clinic"].id, drop, source="file", group_size=2)
+        import_messages(session, 987_654, drop, source="file", group_size=2)
 
     session.rollback()
     assert session.scalars(select(LabMessage)).all() == []

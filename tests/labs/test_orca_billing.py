@@ -122,7 +122,7 @@ def test_an_order_with_results_cannot_be_cancelled(app, client, desk, session, l
     order, page = _ordered(client, desk, session, sets=["S002"])
     deliver(app)
     lab_center.release(order.order_number)
-    from app.labs.delivery import poll_results
+    from app.labs.poller import poll_results
 
     poll_results(app.extensions["db_sessionmaker"], desk["clinic"].id)
     response = client.post(f"{page}/cancel", {"reason": "やっぱり中止"}, form_page=page)

@@ -1,18 +1,17 @@
-"""A lab result's message and order must be the clinic's and the patient's own, on both databases: SQLite declares
-the two composite foreign keys, PostgreSQL checks them with statement-level triggers (migration 0016). Either way
-a wrong key is refused as an IntegrityError for the whole statement, and a message or order that results refer to
-cannot be deleted or moved to another patient."""
+"""A lab result's message and order must be the clinic's and the patient's own, on both databases: two composite
+foreign keys. A wrong key is refused as an IntegrityError for the whole statement, and a message or order that
+results refer to cannot be deleted or moved to another patient."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.audit import Actor
-from app.db import bulk_insert, utcnow
+from app.db import utcnow
 from app.labs import services as labs
 from app.labs.models import LabMessage, LabOrder, LabResult
 from tests.factories import make_clinic, make_patient
@@ -59,7 +58,7 @@ def keys(session):
 
 
 def _insert(session, rows: list[dict]) -> None:
-    bulk_insert(session, LabResult.__table__, rows)
+    session.execute(insert(LabResult), rows)
     session.commit()
 
 

@@ -240,3 +240,17 @@ def test_delivering_state_is_not_retryable(session):
 
     with pytest.raises(ValidationError):
         outbox.retry_message(session, message, SYSTEM)
+
+
+def test_latest_for_subject_is_the_newest_message_of_that_kind_about_it_in_that_clinic(session):
+    clinic, other = make_clinic(session), make_clinic(session, institution_code="1312345679")
+    first = outbox.enqueue(session, clinic_id=clinic.id, kind="lab.order", payload={"n": 1}, subject_id=7)
+    newest = outbox.enqueue(session, clinic_id=clinic.id, kind="lab.order", payload={"n": 2}, subject_id=7)
+    outbox.enqueue(session, clinic_id=clinic.id, kind="lab.order_cancel", payload={"n": 3}, subject_id=7)
+    outbox.enqueue(session, clinic_id=clinic.id, kind="lab.order", payload={"n": 4}, subject_id=8)
+    session.commit()
+
+    assert first.id < newest.id
+    assert outbox.latest_for_subject(session, clinic.id, "lab.order", 7) is newest
+    assert outbox.latest_for_subject(session, other.id, "lab.order", 7) is None
+    assert outbox.latest_for_subject(session, clinic.id, "lab.order", 9) is None

@@ -2,7 +2,6 @@
 
 from app.integrations.lab_center.client import (
     HL7_MEDIA_TYPE,
-    LabAck,
     LabCenterClient,
     LabCenterError,
     LabCenterRejected,
@@ -10,5 +9,5 @@ from app.integrations.lab_center.client import (
     PendingResult,
 )
 
-__all__ = ["HL7_MEDIA_TYPE", "LabAck", "LabCenterClient", "LabCenterError", "LabCenterRejected",
+__all__ = ["HL7_MEDIA_TYPE", "LabCenterClient", "LabCenterError", "LabCenterRejected",
            "LabCenterUnavailable", "PendingResult"]

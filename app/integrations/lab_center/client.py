@@ -4,7 +4,8 @@ Lab companies publish no common Web API; this is the shape the simulator (simula
 that file-drop labs map onto: the body of every call is one HL7 v2.5 message as bytes (ISO-2022-JP unless the
 link agreed UTF-8) with the media type x-application/hl7-v2+er7, and every call carries the clinic's bearer token.
 
-- POST {base}/orders — an OML^O33; the answer is its acknowledgement (ORL^O34) with MSA-1 AA, AE or AR.
+- POST {base}/orders — an OML^O33; the answer is its acknowledgement (ORL^O34) with MSA-1 AA, AE or AR (read by
+  app.labs.sending: this client moves bytes and does not read HL7).
 - GET {base}/results — results not yet acknowledged: JSON {"messages": [{"id", "hl7" (base64)}]}.
 - POST {base}/results/{id}/ack — our ACK of one result message; the lab stops offering it.
 """
@@ -41,41 +42,11 @@ class LabCenterRejected(LabCenterError):
 
 
 @dataclass(frozen=True)
-class LabAck:
-    """The lab's acknowledgement: MSA-1 (AA accepted, AE error, AR rejected), MSA-2 and the reason text."""
-
-    code: str
-    control_id: str
-    text: str
-    raw: bytes
-
-    @property
-    def accepted(self) -> bool:
-        """Whether the lab took the message."""
-        return self.code in ("AA", "CA")
-
-
-@dataclass(frozen=True)
 class PendingResult:
     """A result message the lab offers: its id at the lab and the bytes."""
 
     id: str
     data: bytes
-
-
-def parse_ack(data: bytes) -> LabAck:
-    """Read MSA and ERR of an ACK / ORL message."""
-    from app.labs.hl7 import HL7DecodeError, HL7SyntaxError, split_message
-
-    try:
-        message = split_message(data)
-    except (HL7DecodeError, HL7SyntaxError) as exc:
-        raise LabCenterRejected(f"検査会社の応答が HL7 の ACK ではありません: {exc}") from exc
-    msa = next((s for s in message.segments if s.name == "MSA"), None)
-    if msa is None:
-        raise LabCenterRejected("検査会社の応答に MSA セグメントがありません")
-    texts = [msa.component(3)] + [s.component(8) or s.component(3, 5) for s in message.segments if s.name == "ERR"]
-    return LabAck(msa.component(1), msa.component(2), " / ".join(t for t in texts if t), data)
 
 
 class LabCenterClient:
@@ -102,12 +73,12 @@ class LabCenterClient:
             raise LabCenterRejected("検査会社の認証に失敗しました。接続設定を確認してください")
         return response
 
-    def send_order(self, data: bytes, charset: str = "iso-2022-jp") -> LabAck:
-        """Send one OML^O33; the lab's ORL^O34 (accepted or refused with its reason)."""
+    def send_order(self, data: bytes, charset: str = "iso-2022-jp") -> bytes:
+        """Send one OML^O33; the bytes of the lab's answer (its ORL^O34)."""
         response = self._call("POST", "orders", data, charset)
         if not response.content:
             raise LabCenterRejected(f"検査会社の応答が空です（HTTP {response.status_code}）")
-        return parse_ack(response.content)
+        return response.content
 
     def fetch_results(self) -> list[PendingResult]:
         """The result messages the lab has not had an ACK for yet."""
