@@ -64,6 +64,7 @@ def seed_history(session: Session, clinic_id: int, years: int = 10) -> int:
 
 def label_order(session: Session, clinic_id: int) -> tuple[int, int]:
     """A three-container order (生活習慣病セット and 血算) to print labels of: (patient id, order id)."""
+    load_shipped_subset(session)
     clinic = session.get(Clinic, clinic_id)
     patient = _patient(session, clinic_id, "LAB00003")
     order = labs.create_order(session, clinic, Actor(None, "bench", clinic_id), patient,

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -76,6 +77,11 @@ def database(db: str, workdir: Path) -> str:
         conn.execute(text(f"CREATE DATABASE {BENCH_DATABASE}"))
     admin.dispose()
     return f"{POSTGRES_SERVER}/{BENCH_DATABASE}"
+
+
+def progress(db: str, message: str) -> None:
+    """A line on stderr about where the run is (stdout carries only the figures)."""
+    print(f"bench [{db}]: {message}", file=sys.stderr, flush=True)
 
 
 def wanted(name: str, only: list[str] | None) -> bool:
@@ -167,6 +173,7 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
     `only`, when given). Temporary files go to `workdir` (kept) or a temporary directory (removed)."""
     keep = workdir is not None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="kamikarte-bench-"))
+    started = time.monotonic()
     url = database(db, workdir)
     upgrade_database(url)
     # The app of the seeding (it also sets the key that seals integration secrets, as the server's does).
@@ -176,10 +183,10 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
     with app.app_context(), app.extensions["db_sessionmaker"]() as session:
         seed.seed_drugs(session, scale.drugs)
         record = seed.seed_record(session, clinic_id, 1)
-        history_patient = labs.seed_history(session, clinic_id)
+        history_patient = labs.seed_history(session, clinic_id) if wanted("lab_result_table", only) else 0
         history = (history_patient, session.scalar(select(func.count()).select_from(LabResult)
                                                    .where(LabResult.patient_id == history_patient)))
-        label = (*labs.label_order(session, clinic_id), 3)
+        label = (*labs.label_order(session, clinic_id), 3) if wanted("lab_label_pdf", only) else (0, 0, 0)
         drop, pushes = [], []
         if wanted("lab_import", only):
             drop = labs.order_results(session, clinic_id, scale.drop_patients, scale.drop_orders, "D")
@@ -188,6 +195,7 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
     drop_files = workdir / "drop"
     labs.write_drop(drop_files, drop)
     seed.analyze(url)
+    progress(db, f"data set ready in {time.monotonic() - started:.0f} s")
     server = Server(url, workdir / "server.log")
     results = []
 
@@ -217,6 +225,7 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
         server.stop()
         if orthanc is not None:
             orthanc.stop()
+    progress(db, f"done in {time.monotonic() - started:.0f} s")
     if not keep:
         shutil.rmtree(workdir, ignore_errors=True)
     return results

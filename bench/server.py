@@ -9,7 +9,6 @@ same machine (minus the LAN).
 from __future__ import annotations
 
 import os
-import re
 import socket
 import statistics
 import subprocess
@@ -19,14 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import requests
 
 from app.config import ROOT
+from tests.helpers import csrf_from, totp_code
 
 #: The bench server's session key (benchmark data only; never a real install's).
 BENCH_SECRET = "kamikarte-bench-secret-not-for-production"  # noqa: S105
-_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
 
 
 def _free_port() -> int:
@@ -102,10 +100,7 @@ class Browser:
 
     def token(self) -> str:
         """The CSRF token of the last page."""
-        match = _CSRF.search(self.last_html)
-        if not match:
-            raise SystemExit("the last page carries no CSRF token")
-        return match.group(1) or match.group(2)
+        return csrf_from(self.last_html)
 
     def post_form(self, path: str, data: dict[str, Any], expect: int = 200) -> requests.Response:
         """POST a form with the last page's CSRF token, as the browser does."""
@@ -118,7 +113,7 @@ class Browser:
         if not response.headers["Location"].endswith("/login/verify"):
             raise SystemExit(f"login went to {response.headers['Location']}, not the second factor")
         self.get("/login/verify")
-        self.post_form("/login/verify", {"code": pyotp.TOTP(totp_secret).now()}, expect=302)
+        self.post_form("/login/verify", {"code": totp_code(totp_secret)}, expect=302)
         self.get("/reception")  # the landing page: the session is open
 
 
