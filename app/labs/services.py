@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -99,6 +99,10 @@ def specimen_number(order_id: int, seq: int) -> str:
     return body + str((10 - total % 10) % 10)
 
 
+#: How far ahead a specimen collection may be planned (a lab order for the next visit, at most about 3 months on).
+MAX_DAYS_AHEAD = 90
+
+
 def create_order(session: Session, clinic: Any, actor: Actor, patient: Any, data: OrderInput) -> LabOrder:
     """Record an order with its specimens and queue it for the lab (LabOrderError when the input is wrong)."""
     errors: dict[str, str] = {}
@@ -112,6 +116,9 @@ def create_order(session: Session, clinic: Any, actor: Actor, patient: Any, data
         else:
             if ordered_on < japan_today():
                 errors["ordered_on"] = "採取日に過去の日付は指定できません"
+            elif ordered_on > japan_today() + timedelta(days=MAX_DAYS_AHEAD):
+                errors["ordered_on"] = (f"採取日は{MAX_DAYS_AHEAD}日先までの日付にしてください"
+                                        f"（入力: {ordered_on.isoformat()}）")
     if len(data.comment) > 200:
         errors["comment"] = "コメントは200文字までです"
     if errors:

@@ -155,3 +155,15 @@ def test_clerks_may_not_order(client, session):
     client.login(desk["clerk"].login_id, desk["clerk"].totp_secret)
     assert client.get(f"/patients/{desk['patient'].id}/labs/orders/new").status_code == 403
     assert client.get(f"/patients/{desk['patient'].id}/labs").status_code == 200
+
+
+@pytest.mark.parametrize(("day", "message"), [("9999-12-31", "採取日は90日先までの日付にしてください"),
+                                               ("2020-01-01", "採取日に過去の日付は指定できません")])
+def test_a_collection_day_out_of_sense_is_refused_and_nothing_is_saved(client, session, day, message):
+    desk = make_desk(session)
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    page = f"/patients/{desk['patient'].id}/labs/orders/new"
+    response = client.post(f"/patients/{desk['patient'].id}/labs/orders",
+                           {"lab_code": ["K0161"], "ordered_on": day, "comment": ""}, form_page=page)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    assert latest_order(session) is None
