@@ -23,7 +23,6 @@ from app.sharing.fhir.validation import profile_problems
 from app.sharing.models import CONSENT_SOURCE, NationalEntryCopy, SharingConsent
 
 #: Institutions the demo's other side uses, for showing a name beside the code (unknown codes show the code).
-KNOWN_INSTITUTIONS = {"1310000009": "みなと総合病院", "1310000017": "かもめ循環器クリニック"}
 CONDITION_STATUS = {"active": "継続", "recurrence": "再発", "relapse": "再燃", "inactive": "終了",
                     "remission": "寛解", "resolved": "治癒"}
 ORDER = ["condition", "drug_allergy", "other_allergy", "infection", "contraindication", "lab_result", "medication"]
@@ -185,7 +184,15 @@ def _value(resource: dict[str, Any]) -> str:
     return str(resource.get("valueString") or _text(resource.get("valueCodeableConcept")))
 
 
-def _entry(resource: dict[str, Any], kind: str) -> NationalEntry:
+def institution_names(resources: list[dict[str, Any]]) -> dict[str, str]:
+    """医療機関コード → name, from the Organization resources the service sends with its answer (never a table of
+    our own: the service knows every institution that registered)."""
+    return {identifier.get("value", ""): resource.get("name", "") for resource in resources
+            if resource.get("resourceType") == "Organization"
+            for identifier in resource.get("identifier", []) if identifier.get("system") == S.INSTITUTION_NO}
+
+
+def _entry(resource: dict[str, Any], kind: str, institution_names: dict[str, str]) -> NationalEntry:
     code = _institution(resource)
     if kind == "condition":
         status = _text(resource.get("clinicalStatus"))
@@ -206,7 +213,7 @@ def _entry(resource: dict[str, Any], kind: str) -> NationalEntry:
         title, detail = _text(resource.get("code")), _value(resource)
         day = resource.get("effectiveDateTime") or ""
     return NationalEntry(kind, title or "（名称なし）", detail, str(day)[:10], code,
-                         KNOWN_INSTITUTIONS.get(code, ""), profile_problems(resource),
+                         institution_names.get(code, ""), profile_problems(resource),
                          _key(resource, kind, code, title, str(day)[:10]), _codes(resource))
 
 
@@ -266,12 +273,13 @@ def national_view(session: Session, clinic: Clinic, patient: Any) -> NationalVie
         view.problem = f"{exc.message_ja}。時間をおいて開き直してください（記録は失われていません）。"
         return view
     view.fetched = True
+    names = institution_names(resources)
     for resource in resources:
         if _institution(resource) == clinic.institution_code:
             continue  # our own registrations: shown once, as ours, with their registration state
         kind = classify(resource)
         if kind:
-            view.entries[kind].append(_entry(resource, kind))
+            view.entries[kind].append(_entry(resource, kind, names))
     for entries in view.entries.values():
         entries.sort(key=lambda e: e.day, reverse=True)
     view.checkups = _checkups(checkups)

@@ -29,6 +29,7 @@ from flask import Flask, jsonify, request
 
 from simulators.common import add_reset_and_faults, bearer_ok, take_fault
 from simulators.sharing_service import demo_data
+from simulators.sharing_service.demo_data import INSTITUTION_EXT, INSTITUTION_NO
 
 FHIR_JSON = "application/fhir+json"
 #: Bearer tokens: the demo clinics, and the fictitious hospital of demo_data (so tests can act as a recipient).
@@ -37,7 +38,6 @@ CLINS = "http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Bundle_CLINS"
 REFERRAL = "http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Bundle_eReferral"
 MEMBER = "http://jpfhir.jp/fhir/clins/Idsystem/JP_Insurance_memberID"
 INSTANCE = "http://jpfhir.jp/fhir/core/IdSystem/resourceInstance-identifier"
-INSTITUTION_EXT = "http://jpfhir.jp/fhir/clins/Extension/StructureDefinition/JP_eCS_InstitutionNumber"
 DISEASE_SYSTEMS = {"http://medis.or.jp/CodeSystem/master-disease-keyNumber",
                    "http://medis.or.jp/CodeSystem/master-disease-exCode"}
 MEMBER_PATTERN = re.compile(r"^\d{6,8}:[^:]*:[^:]+:\d{2}$")
@@ -244,7 +244,7 @@ def create_app() -> Flask:
             return reply
         with state.lock:
             resources = list(state.patients[member]["resources"].values())
-        return _fhir(_searchset(resources))
+        return _fhir(_searchset(resources, _organizations(resources)))
 
     @app.get("/clinic/<code>/fhir/Observation")
     def checkups(code: str):
@@ -341,9 +341,20 @@ def create_app() -> Flask:
     return app
 
 
-def _searchset(resources: list[dict[str, Any]]) -> dict[str, Any]:
+def _searchset(resources: list[dict[str, Any]], included: list[dict[str, Any]] = ()) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
             "entry": [{"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": r, "search": {"mode": "match"}}
-                      for r in resources]}
+                      for r in resources] + [{"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": r,
+                                              "search": {"mode": "include"}} for r in included]}
+
+
+def _organizations(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Organization of each institution that registered one of `resources` (as a search with _include of the
+    institution answers), so that a reader shows the institution's name, not only its code."""
+    codes = sorted({e.get("valueIdentifier", {}).get("value", "") for r in resources for e in r.get("extension", [])
+                    if e.get("url") == INSTITUTION_EXT} & demo_data.INSTITUTIONS.keys())
+    return [{"resourceType": "Organization", "id": f"org-{code}",
+             "identifier": [{"system": INSTITUTION_NO, "value": code}], "name": demo_data.INSTITUTIONS[code]}
+            for code in codes]
 
 

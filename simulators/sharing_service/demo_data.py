@@ -17,6 +17,8 @@ INSTANCE = "http://jpfhir.jp/fhir/core/IdSystem/resourceInstance-identifier"
 #: Fictitious other institutions (name, 医療機関コード).
 HOSPITAL = ("みなと総合病院", "1310000009")
 CARDIO = ("かもめ循環器クリニック", "1310000017")
+#: The institutions the service knows (as it knows every registered institution): 医療機関コード → name.
+INSTITUTIONS = {code: name for name, code in (HOSPITAL, CARDIO)}
 #: 健診 kinds the service holds results of.
 CHECKUP_KINDS = ("特定健診", "事業者健診", "学校職員健診", "任意健診")
 #: Health-check items: (name, JLAC10 core code, unit, start value, yearly change).

@@ -164,3 +164,16 @@ def test_a_resource_checked_before_is_not_parsed_again_but_any_change_is_checked
         validate_resource(resource)
     assert len(parsed) == 3
     validation.forget_checked()
+
+
+def test_other_institutions_are_named_from_the_organizations_the_service_sends():
+    from app.sharing.fhir import systems
+    from app.sharing.services import institution_names
+
+    answer = [{"resourceType": "Condition", "extension": [{"url": systems.INSTITUTION_EXT, "valueIdentifier": {
+                  "system": systems.INSTITUTION_NO, "value": "1310000025"}}]},
+              {"resourceType": "Organization", "name": "さくら医院",
+               "identifier": [{"system": systems.INSTITUTION_NO, "value": "1310000025"}]},
+              {"resourceType": "Organization", "name": "番号のない組織", "identifier": [{"system": "urn:x", "value": "1"}]}]
+    assert institution_names(answer) == {"1310000025": "さくら医院"}
+    assert institution_names(answer[:1]) == {}  # no Organization sent: the code alone is shown, no name invented
