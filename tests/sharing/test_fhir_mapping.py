@@ -174,6 +174,7 @@ def test_other_institutions_are_named_from_the_organizations_the_service_sends()
                   "system": systems.INSTITUTION_NO, "value": "1310000025"}}]},
               {"resourceType": "Organization", "name": "さくら医院",
                "identifier": [{"system": systems.INSTITUTION_NO, "value": "1310000025"}]},
-              {"resourceType": "Organization", "name": "番号のない組織", "identifier": [{"system": "urn:x", "value": "1"}]}]
+              {"resourceType": "Organization", "name": "番号のない組織",
+               "identifier": [{"system": "urn:x", "value": "1"}]}]
     assert institution_names(answer) == {"1310000025": "さくら医院"}
     assert institution_names(answer[:1]) == {}  # no Organization sent: the code alone is shown, no name invented
