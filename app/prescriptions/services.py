@@ -225,18 +225,33 @@ def validate_draft(session: Session, draft: Draft) -> Draft:
     return draft
 
 
-def issue(session: Session, clinic_id: int, actor: Actor, patient_id: int, draft: Draft,
-          acknowledged: list[dict[str, Any]]) -> Prescription:
-    """Store a validated draft as an issued prescription (never changed afterwards) and audit it."""
+def _check_replaced(session: Session, clinic_id: int, patient_id: int, replaces_id: int | None) -> None:
+    """A replacement must name a cancelled prescription of the same patient in the same clinic."""
+    if replaces_id is None:
+        return
+    replaced = session.scalar(scoped(Prescription, clinic_id).where(Prescription.id == replaces_id,
+                                                                    Prescription.patient_id == patient_id))
+    if replaced is None:
+        raise PrescriptionError("置き換える処方箋がこの患者の処方箋にありません")
+    if replaced.status != CANCELLED:
+        raise PrescriptionError("置き換える処方箋はまだ取り消されていません。先に取り消してください")
+
+
+def store_issued(session: Session, clinic_id: int, actor: Actor, patient_id: int, draft: Draft,
+                 acknowledged: list[dict[str, Any]], *, check_master_version: str = "") -> Prescription:
+    """Store a validated, checked draft as an issued prescription (never changed afterwards) and audit it. Only
+    checking.issue_prescription calls this, after running every check and seeing them acknowledged."""
     if draft.has_errors:
         raise PrescriptionError("入力に誤りがあるため発行できません")
+    _check_replaced(session, clinic_id, patient_id, draft.replaces_id)
     staff = get_staff(session, clinic_id, actor.user_id) if actor.user_id else None
     today = japan_today()
     prescription = Prescription(clinic_id=clinic_id, patient_id=patient_id, doctor_id=actor.user_id,
                                 doctor_name=staff.display_name if staff else (actor.login_id or ""),
                                 issued_on=today, valid_until=today + timedelta(days=VALID_DAYS - 1),
                                 status=ISSUED, mode=draft.mode, remarks=draft.remarks,
-                                acknowledged_checks=acknowledged, replaces_id=draft.replaces_id, issued_at=utcnow())
+                                acknowledged_checks=acknowledged, replaces_id=draft.replaces_id, issued_at=utcnow(),
+                                check_master_version=check_master_version)
     number = 0
     for rp in draft.rps:
         lines = [line for line in rp.lines if line.drug is not None]
@@ -260,7 +275,8 @@ def issue(session: Session, clinic_id: int, actor: Actor, patient_id: int, draft
                  summary={"after": {"lines": [f"Rp{rp.number} {line.printed_name} {line.dose:g}{line.unit} "
                                               f"{rp.usage_text} {rp.quantity}" for rp in prescription.rps
                                               for line in rp.lines], "mode": draft.mode,
-                                    "replaces": draft.replaces_id, "acknowledged": len(acknowledged)}})
+                                    "replaces": draft.replaces_id, "acknowledged": len(acknowledged),
+                                    "check_master": check_master_version}})
     from app.sharing.registration import record_confirmed  # 6 information: 処方 (no-op when not connected)
 
     record_confirmed(session, prescription)
@@ -302,6 +318,9 @@ def list_prescriptions(session: Session, clinic_id: int, patient_id: int, limit:
                                 .order_by(Prescription.issued_at.desc()).limit(limit)))
 
 
+OWN_SOURCE = "当院処方"
+
+
 @dataclass(frozen=True)
 class CurrentMedicine:
     """A drug the patient is taking now: from an issued prescription whose days have not run out."""
@@ -312,7 +331,14 @@ class CurrentMedicine:
     generic_code: str
     issued_on: date
     until: date
-    source: str  # 当院処方 (later also 電子処方箋管理サービス / 他院)
+    source: str  # 当院処方, or 他院処方 and the institution (from the 電子カルテ情報共有サービス)
+
+    @property
+    def described(self) -> str:
+        """The name with where and when it was prescribed, as findings show it."""
+        when = (f"{self.issued_on.isoformat()}〜{self.until.isoformat()}" if self.source == OWN_SOURCE
+                else f"{self.issued_on.isoformat()} 処方")
+        return f"{self.name}（{self.source} {when}）"
 
 
 def current_medicines(session: Session, clinic_id: int, patient_id: int,
@@ -331,7 +357,7 @@ def current_medicines(session: Session, clinic_id: int, patient_id: int,
             if until < on:
                 continue
             found += [CurrentMedicine(line.drug_receipt_code, line.printed_name, line.yj_code, line.generic_code,
-                                      prescription.issued_on, until, "当院処方") for line in rp.lines]
+                                      prescription.issued_on, until, OWN_SOURCE) for line in rp.lines]
     return found
 
 
