@@ -80,6 +80,7 @@ def issue_prescription(session: Session, clinic: Any, actor: Actor, patient: Any
     """Issue a validated draft after running every check again. `acknowledgements` maps a finding's key to the
     doctor's reason ("" when only ticked); every finding but 参考 must be acknowledged and every 禁忌 needs a
     reason, else ChecksNotAcknowledged. The findings, their acknowledgements and the edition are stored."""
+    services.check_replaced(session, clinic.id, patient.id, draft.replaces_id)
     report = check_prescription(session, clinic, patient, draft, today)
     reasons = {key: (text or "").strip()[:MAX_REASON] for key, text in acknowledgements.items()}
     missing = [r for r in checks.needs_acknowledgement(report.results) if r.key not in reasons]

@@ -225,7 +225,7 @@ def validate_draft(session: Session, draft: Draft) -> Draft:
     return draft
 
 
-def _check_replaced(session: Session, clinic_id: int, patient_id: int, replaces_id: int | None) -> None:
+def check_replaced(session: Session, clinic_id: int, patient_id: int, replaces_id: int | None) -> None:
     """A replacement must name a cancelled prescription of the same patient in the same clinic."""
     if replaces_id is None:
         return
@@ -243,7 +243,7 @@ def store_issued(session: Session, clinic_id: int, actor: Actor, patient_id: int
     checking.issue_prescription calls this, after running every check and seeing them acknowledged."""
     if draft.has_errors:
         raise PrescriptionError("入力に誤りがあるため発行できません")
-    _check_replaced(session, clinic_id, patient_id, draft.replaces_id)
+    check_replaced(session, clinic_id, patient_id, draft.replaces_id)
     staff = get_staff(session, clinic_id, actor.user_id) if actor.user_id else None
     today = japan_today()
     prescription = Prescription(clinic_id=clinic_id, patient_id=patient_id, doctor_id=actor.user_id,

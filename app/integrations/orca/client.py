@@ -225,8 +225,8 @@ class OrcaClient:
                 found.append(OrcaInteraction(
                     code, name, info.text("Contra_Code", "併用禁忌の薬剤コード", required=True),
                     info.text("Contra_Name", "併用禁忌の薬剤名称"), interact,
-                    symptom.text("Symptom_Content", "症状") if symptom else "",
-                    symptom.text("Symptom_Detail", "症状詳細") if symptom else "",
+                    symptom.text("Symptom_Content", "症状", multiline=True) if symptom else "",
+                    symptom.text("Symptom_Detail", "症状詳細", multiline=True) if symptom else "",
                     info.text("Context_Class", "区分")))
         return OrcaContraindicationCheck(r.text("Perform_Month", "診療年月"), tuple(found), tuple(unchecked))
 
