@@ -9,7 +9,6 @@ import pytest
 import requests
 
 from app.integrations.orca import OrcaApiError, OrcaClient
-from simulators.orca.testing import start_orca_simulator
 
 A = "1310123458"
 ROSUVASTATIN = ("622537301", "ロスバスタチン錠２．５ｍｇ「杏林」")
@@ -17,16 +16,10 @@ BEZAFIBRATE = ("620339201", "ベザフィブラートＳＲ錠２００ｍｇ「
 LOXONIN = ("620098801", "ロキソニン錠６０ｍｇ")
 
 
-@pytest.fixture(scope="module")
-def sim():
-    server = start_orca_simulator()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def fresh(sim):
-    sim.reset()
+@pytest.fixture
+def sim(orca):
+    """The session's simulator, fresh (conftest)."""
+    return orca
 
 
 @pytest.mark.parametrize("mode", ["json", "xml"])
