@@ -14,7 +14,7 @@ from app.core.audit import Actor
 from app.diagnoses.masters import load_shipped_subsets
 from app.diagnoses.models import Diagnosis
 from app.prescriptions import checking, services
-from app.prescriptions.check_master import DEMO_VERSION, load_demo_edition
+from app.prescriptions.check_master import DEMO_VERSION, import_check_master, load_demo_edition
 from app.prescriptions.drug_master import load_shipped_subset
 from app.prescriptions.models import CANCELLED, Prescription
 from tests.factories import make_clinic, make_patient, make_user
@@ -223,3 +223,28 @@ def test_other_institutions_prescriptions_count_naming_the_institution_and_date(
     assert ("重複投与（同一成分）: アムロジピンＯＤ錠２．５ｍｇ「トーワ」 と アムロジピンＯＤ錠２．５ｍｇ「トーワ」"
             f"（他院処方 みなと総合病院（医療機関コード 1310000009） {authored} 処方）") in html
     assert "他院の処方を照合できない" not in html
+
+
+def test_a_contraindicated_pair_with_another_institutions_prescription_names_it(client, session, orca, sharing,
+                                                                               tmp_path):
+    desk = arrange(session, integrations=connect(orca, sharing), records=False)
+    load_shipped_subset(session)
+    # A test edition (not a fact): アムロジピンＯＤ錠 (the hospital's prescription) with ロキソニン錠.
+    folder = tmp_path / "edition"
+    folder.mkdir()
+    for name, header, row in (("IY_HeiyoKinki_T.csv", 10, [AMLODIPINE, LOXONIN] + [""] * 6 + ["0", "R08"]),
+                              ("IY_ShobyoKinki_T.csv", 8, None), ("IY_Tekio_T.csv", 24, None)):
+        lines = [",".join(f"項目{n}" for n in range(1, header + 1))] + ([",".join(row)] if row else [])
+        (folder / name).write_bytes("\r\n".join(lines).encode("cp932"))
+    import_check_master(session, folder, "テスト版")
+    session.commit()
+    sharing.seed_patient(MEMBER, consent_until=(date.today() + timedelta(days=30)).isoformat(),
+                         other_institutions=True)
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    patient = desk["patient"]
+    client.post(f"/patients/{patient.id}/sharing/consent", {}, form_page=f"/patients/{patient.id}/sharing")
+    html = _check(client, patient, [("1", AFTER_MEALS_3, "", "7", [(LOXONIN, "3", False, False)])])
+    authored = (date.today() - timedelta(days=30)).isoformat()
+    assert ("併用禁忌: ロキソニン錠６０ｍｇ と アムロジピンＯＤ錠２．５ｍｇ「トーワ」（他院処方 みなと総合病院"
+            f"（医療機関コード 1310000009） {authored} 処方）") in html
+    assert "支払基金 チェックマスタ テスト版（医薬品併用禁忌）" in html

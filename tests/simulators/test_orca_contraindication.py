@@ -58,3 +58,20 @@ def test_what_orca_refuses(sim):
         reply = requests.post(url, params={"format": "json"}, json={"contraindication_checkreq": body},
                               auth=sim.credentials(A), timeout=5).json()["contraindication_checkres"]
         assert reply["Api_Result"] == code
+
+
+def test_a_drug_in_orcas_record_of_the_patient_counts(sim):
+    """ORCA compares with the patient's medication it holds (here the 中途データ sent for billing)."""
+    day = date.today().isoformat()
+    body = {"Patient_ID": "00003", "Perform_Date": day, "Diagnosis_Information": {
+        "Department_Code": "01", "Physician_Code": "10002",
+        "Medical_Information": [{"Medical_Class": "212", "Medical_Class_Number": "28", "Medication_info": [
+            {"Medication_Code": ROSUVASTATIN[0], "Medication_Name": ROSUVASTATIN[1], "Medication_Number": "1"}]}]}}
+    sent = requests.post(f"{sim.base_url(A)}/api21/medicalmodv2", params={"format": "json", "class": "01"},
+                         json={"medicalreq": body}, auth=sim.credentials(A), timeout=5).json()["medicalres"]
+    assert sent["Api_Result"] == "00"
+    client = OrcaClient(sim.base_url(A), *sim.credentials(A))
+    answer = client.check_contraindications("00003", [BEZAFIBRATE], date.today())
+    assert [(i.medication_code, i.contra_code, i.contra_name) for i in answer.interactions] == [
+        (BEZAFIBRATE[0], ROSUVASTATIN[0], ROSUVASTATIN[1])]
+    assert client.check_contraindications("00001", [BEZAFIBRATE], date.today()).interactions == ()  # another patient
