@@ -18,6 +18,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ DEMO_EDITION = Path(__file__).parent / "data" / "check_master_demo"
 DEMO_VERSION = "デモ版 2026-12（添付文書から作成）"
 SOURCES_FILE = "SOURCES.csv"
 SKIPPED_CHANGES = {"1", "9"}  # 変更区分: 削除, 廃止
+DOSE_CHUNK = 20_000  # 適応・投与量 rows written at a time
 
 
 class CheckMasterError(ValueError):
@@ -64,11 +66,12 @@ LAYOUTS = (HEIYO, SHOBYO, TEKIO)
 
 @dataclass
 class Edition:
-    """Everything read from an edition, validated, before anything is written."""
+    """An edition being read: the pairs and disease rules validated in full, the dose rules (a million rows) as they
+    are read, so that they are written in chunks rather than held in memory all at once."""
 
     pairs: list[dict[str, Any]]
     disease_rules: list[dict[str, Any]]
-    dose_rules: list[dict[str, Any]]
+    dose_rules: Iterator[dict[str, Any]]
 
 
 def _members(path: Path) -> dict[str, Callable[[], bytes]]:
@@ -158,10 +161,10 @@ def _sources(members: dict[str, Callable[[], bytes]]) -> dict[tuple[str, int], s
 
 
 def read_edition(path: Path, known_drugs: set[str]) -> Edition:
-    """Read and validate the three files; raises CheckMasterError naming the first bad line."""
+    """Read the three files (the dose rules as they are consumed); CheckMasterError names the first bad line."""
     members = _members(path)
     sources = _sources(members)
-    edition = Edition([], [], [])
+    edition = Edition([], [], iter(()))
     seen_pairs: set[tuple[str, str]] = set()
     name, raw = _pick(members, HEIYO)
     for where, f in _lines(name, raw, HEIYO):
@@ -178,20 +181,25 @@ def read_edition(path: Path, known_drugs: set[str]) -> Edition:
             "drug_code": _drug_code(f[0], where, known_drugs), "disease_code": _disease_code(f[1], where),
             "ref_range": f[7][:10], "source": sources.get((name, _line_of(where)), "")[:300]})
     name, raw = _pick(members, TEKIO)
+    edition.dose_rules = _dose_rules(name, raw, known_drugs, sources)
+    return edition
+
+
+def _dose_rules(name: str, raw: bytes, known_drugs: set[str], sources: dict[tuple[str, int], str]
+                ) -> Iterator[dict[str, Any]]:
     for where, f in _lines(name, raw, TEKIO):
         sex = f[4] if f[4] in ("1", "2") else ""
         if f[4] not in ("", "0", "1", "2"):
             raise CheckMasterError(f"{where}: 性別「{f[4]}」は 0・1・2 のいずれかではありません")
         days = _number(f[14], where, "最長投与日数", integer=True)
-        edition.dose_rules.append({
+        yield {
             "drug_code": _drug_code(f[0], where, known_drugs),
             "disease_code": _disease_code(f[1] or ANY_DISEASE, where),
             "sex": sex, "age_min": int(_number(f[5], where, "年齢下限", integer=True) or 0),
             "age_max": int(_number(f[6], where, "年齢上限", integer=True) or 999) if f[6] else 999,
             "max_dose": _number(f[12], where, "最大投与量"), "max_days": int(days) if days is not None else None,
             "is_adjustable": f[20] == "1", "ref_range": f[23][:10],
-            "source": sources.get((name, _line_of(where)), "")[:300]})
-    return edition
+            "source": sources.get((name, _line_of(where)), "")[:300]}
 
 
 def _line_of(where: str) -> int:
@@ -208,35 +216,32 @@ def _version_of(path: Path, given: str | None) -> str:
 
 
 def import_check_master(session: Session, path: Path, version: str | None = None) -> CheckMasterVersion:
-    """Load an edition in the caller's transaction, replacing the one in use; on CheckMasterError nothing has been
-    written (the caller rolls back any way and the previous edition stays current)."""
+    """Load an edition in the caller's transaction, replacing the one in use. On CheckMasterError the caller rolls
+    back: what was written of the edition goes, and the previous edition stays current."""
     version_name = _version_of(path, version)
     known = set(session.scalars(select(Drug.receipt_code)))
     edition = read_edition(path, known)
-    if not (edition.pairs or edition.disease_rules or edition.dose_rules):
-        raise CheckMasterError(f"{path.name}: 有効な行がひとつもありません")
     for model in (CheckInteraction, CheckDiseaseRule, CheckDoseRule, CheckMasterDrug):
         session.execute(delete(model))
-    drugs: dict[str, dict[str, Any]] = {}
-
-    def mark(code: str, flag: str) -> None:
-        drugs.setdefault(code, {"drug_code": code, "has_pairs": False, "has_disease_rules": False,
-                                "has_dose_rules": False})[flag] = True
-
-    for row in edition.pairs:
-        mark(row["drug_code"], "has_pairs")
-    for row in edition.disease_rules:
-        mark(row["drug_code"], "has_disease_rules")
-    for row in edition.dose_rules:
-        mark(row["drug_code"], "has_dose_rules")
     bulk_insert(session, CheckInteraction.__table__, edition.pairs)
     bulk_insert(session, CheckDiseaseRule.__table__, edition.disease_rules)
-    bulk_insert(session, CheckDoseRule.__table__, edition.dose_rules)
-    bulk_insert(session, CheckMasterDrug.__table__, list(drugs.values()))
+    dose_drugs: set[str] = set()
+    dose_count = 0
+    while chunk := list(islice(edition.dose_rules, DOSE_CHUNK)):
+        bulk_insert(session, CheckDoseRule.__table__, chunk)
+        dose_count += len(chunk)
+        dose_drugs.update(row["drug_code"] for row in chunk)
+    if not (edition.pairs or edition.disease_rules or dose_count):
+        raise CheckMasterError(f"{path.name}: 有効な行がひとつもありません")
+    pair_drugs = {row["drug_code"] for row in edition.pairs}
+    disease_drugs = {row["drug_code"] for row in edition.disease_rules}
+    bulk_insert(session, CheckMasterDrug.__table__, [
+        {"drug_code": code, "has_pairs": code in pair_drugs, "has_disease_rules": code in disease_drugs,
+         "has_dose_rules": code in dose_drugs} for code in sorted(pair_drugs | disease_drugs | dose_drugs)])
     session.execute(update(CheckMasterVersion).values(is_current=False))
     loaded = CheckMasterVersion(version=version_name, source_name=path.name[:200], loaded_at=utcnow(),
                                 pair_count=len(edition.pairs) // 2, disease_rule_count=len(edition.disease_rules),
-                                dose_rule_count=len(edition.dose_rules), is_current=True)
+                                dose_rule_count=dose_count, is_current=True)
     session.add(loaded)
     session.flush()
     return loaded
