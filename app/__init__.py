@@ -3,33 +3,37 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from flask import Flask, render_template, request
-from flask_login import LoginManager
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import db
+from app.blueprints import BLUEPRINTS
+from app.cli import register_cli
+from app.clinics.models import StaffUser
 from app.config import Config
-
-csrf = CSRFProtect()
-login_manager = LoginManager()
+from app.core import secrets, templating
+from app.core.audit import record_audit
+from app.core.web import current_actor, enforce_session_rules, register_error_pages, set_security_headers
+from app.extensions import csrf, login_manager
+from app.labs.poller import start_lab_poller
+from app.outbox.worker import OutboxWorker
+from app.reception.poller import OrcaPoller
 
 
 def create_app(config: Config | None = None) -> Flask:
     """The application factory."""
     config = config or Config()
-    _tune_garbage_collector()
     app = Flask(__name__, static_folder="../static", static_url_path="/static", template_folder="templates")
     app.config.update(config.as_flask_config())
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
     if app.config["TRUST_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     logging.basicConfig(level=logging.INFO)
-
-    from app.core import secrets
 
     secrets.configure(app.config["SECRETS_KEY"] or app.config["SECRET_KEY"])
     db.init_app(app)
@@ -38,9 +42,6 @@ def create_app(config: Config | None = None) -> Flask:
     _register_blueprints(app)
     _register_request_hooks(app)
     _register_template_helpers(app)
-
-    from app.cli import register_cli
-
     register_cli(app)
     if app.config["OUTBOX_WORKER_THREAD"] and not app.config["TESTING"]:
         # Started with the first request, so that CLI commands (db upgrade …) never run a worker.
@@ -48,17 +49,7 @@ def create_app(config: Config | None = None) -> Flask:
     return app
 
 
-def _tune_garbage_collector() -> None:
-    """Fewer full collections: a request makes thousands of short-lived objects, and with the default
-    thresholds a gen-2 pass lands inside a request every few pages (a 100 ms pause on the reception list)."""
-    import gc
-
-    gc.set_threshold(50_000, 20, 100)
-
-
 def _init_login(app: Flask) -> None:
-    from app.clinics.models import StaffUser
-
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "ログインしてください"
@@ -77,31 +68,11 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app.auth import bp as auth_bp
-    from app.clinics import bp as clinics_bp
-    from app.core.health import bp as health_bp
-    from app.core.pwa import bp as pwa_bp
-    from app.diagnoses import bp as diagnoses_bp
-    from app.documents import bp as documents_bp
-    from app.imaging import bp as imaging_bp
-    from app.labs import bp as labs_bp
-    from app.notes import bp as notes_bp
-    from app.outbox import bp as outbox_bp
-    from app.patients import bp as patients_bp
-    from app.prescriptions import bp as prescriptions_bp
-    from app.reception import bp as reception_bp
-    from app.sharing import bp as sharing_bp
-
-    for blueprint in (health_bp, pwa_bp, auth_bp, clinics_bp, outbox_bp, reception_bp, patients_bp,
-                      prescriptions_bp, diagnoses_bp, imaging_bp, labs_bp, sharing_bp, documents_bp,
-                      notes_bp):
+    for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
 
 
 def _register_request_hooks(app: Flask) -> None:
-    from app.core.audit import record_audit
-    from app.core.web import current_actor, enforce_session_rules, register_error_pages, set_security_headers
-
     app.before_request(enforce_session_rules)
     app.after_request(set_security_headers)
     register_error_pages(app)
@@ -119,17 +90,11 @@ def _register_request_hooks(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from app.core import templating
-
     templating.register(app)
 
 
 def _start_outbox_thread(app: Flask) -> None:
     """Start the background threads of the embedded default: outbox worker and ORCA poller."""
-    import threading
-
-    from app.outbox.worker import OutboxWorker
-
     lock = app.extensions.setdefault("outbox_worker_lock", threading.Lock())
     with lock:
         if "outbox_worker" in app.extensions:
@@ -139,11 +104,7 @@ def _start_outbox_thread(app: Flask) -> None:
         worker.start_thread()
         app.extensions["outbox_worker"] = worker
         if app.config["ORCA_POLL_SECONDS"] > 0:
-            from app.reception.poller import OrcaPoller
-
             poller = OrcaPoller(app.extensions["db_sessionmaker"], app.config["ORCA_POLL_SECONDS"])
             poller.start_thread()
             app.extensions["orca_poller"] = poller
-        from app.labs.poller import start_lab_poller
-
         start_lab_poller(app)

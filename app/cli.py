@@ -9,8 +9,18 @@ import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
+from sqlalchemy import func, select
 
 from app.config import ROOT
+from app.core.audit import iter_chain_breaks
+from app.core.models import AuditEntry
+from app.demo.seed import DemoAlreadySeeded, seed_demo
+from app.diagnoses.masters import MasterError, import_disease_file, import_modifier_file
+from app.labs.cli import register_lab_cli
+from app.labs.masters import LabMasterError, import_item_file
+from app.outbox.worker import OutboxWorker, wait_until_idle
+from app.prescriptions.check_master import CheckMasterError, import_check_master
+from app.prescriptions.drug_master import DrugMasterError, import_official_file
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -48,8 +58,6 @@ def register_cli(app: Flask) -> None:
     @demo_group.command("seed")
     def demo_seed() -> None:
         """Seed the demo clinics, accounts and data into an empty database."""
-        from app.demo.seed import DemoAlreadySeeded, seed_demo
-
         try:
             with current_app.extensions["db_sessionmaker"]() as session:
                 seed_demo(session)
@@ -66,11 +74,6 @@ def register_cli(app: Flask) -> None:
     @audit_group.command("verify")
     def audit_verify() -> None:
         """Check the audit trail's hash chain; exit 1 naming the first broken link."""
-        from sqlalchemy import func, select
-
-        from app.core.audit import iter_chain_breaks
-        from app.core.models import AuditEntry
-
         with current_app.extensions["db_sessionmaker"]() as session:
             total = session.scalar(select(func.count()).select_from(AuditEntry))
             breaks = list(iter_chain_breaks(session))
@@ -104,24 +107,18 @@ def register_cli(app: Flask) -> None:
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     def masters_import_drugs(path: Path) -> None:
         """Load the official 医薬品マスター file (y_ALLyyyymmdd.csv, cp932); all rows or none."""
-        from app.prescriptions.drug_master import DrugMasterError, import_official_file
-
         _import_master("医薬品マスター", import_official_file, path, DrugMasterError)
 
     @masters_group.command("import-diseases")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     def masters_import_diseases(path: Path) -> None:
         """Load the official 傷病名マスター file (b_yyyymmdd.txt, cp932); all rows or none."""
-        from app.diagnoses.masters import MasterError, import_disease_file
-
         _import_master("傷病名マスター", import_disease_file, path, MasterError)
 
     @masters_group.command("import-modifiers")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     def masters_import_modifiers(path: Path) -> None:
         """Load the official 修飾語マスター file (z_yyyymmdd.txt, cp932); all rows or none."""
-        from app.diagnoses.masters import MasterError, import_modifier_file
-
         _import_master("修飾語マスター", import_modifier_file, path, MasterError)
 
     @masters_group.command("import-check-master")
@@ -130,8 +127,6 @@ def register_cli(app: Flask) -> None:
     def masters_import_check_master(path: Path, version: str | None) -> None:
         """Load the 支払基金 チェックマスタ (ZIP or directory: IY_HeiyoKinki, IY_ShobyoKinki, IY_Tekio; cp932); the
         whole edition or nothing, the edition in use kept on any error."""
-        from app.prescriptions.check_master import CheckMasterError, import_check_master
-
         with current_app.extensions["db_sessionmaker"]() as session:
             try:
                 loaded = import_check_master(session, path, version)
@@ -148,11 +143,7 @@ def register_cli(app: Flask) -> None:
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     def masters_import_lab_items(path: Path) -> None:
         """Load a lab company's item master (CSV: lab code, JLAC10, JLAC11, name …); all rows or none."""
-        from app.labs.masters import LabMasterError, import_item_file
-
         _import_master("検査項目マスター", import_item_file, path, LabMasterError)
-
-    from app.labs.cli import register_lab_cli
 
     register_lab_cli(app)
 
@@ -160,8 +151,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
     def outbox_worker(once: bool) -> None:
         """Deliver outbox messages until stopped (several may run at once on PostgreSQL)."""
-        from app.outbox.worker import OutboxWorker, wait_until_idle
-
         factory = current_app.extensions["db_sessionmaker"]
         base_delay = current_app.config["OUTBOX_BASE_DELAY_SECONDS"]
         if once:

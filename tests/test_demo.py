@@ -72,3 +72,26 @@ def test_demo_gives_yamada_a_lab_order_with_labels_and_a_year_of_monthly_results
     assert labels.status_code == 200 and labels.mimetype == "application/pdf"
     prepare_demo(app, orca.root)  # a second start adds nothing
     assert session.scalar(select(func.count()).select_from(LabOrder)) == 13
+
+
+def test_the_demo_leaves_a_clinic_alone_once_an_administrator_entered_a_real_orca(app, orca, session):
+    prepare_demo(app, orca.root)
+    clinic = session.scalar(select(Clinic).where(Clinic.institution_code == "1310123458"))
+    assert clinic.integrations["orca"]["base_url"] == f"{orca.root}/clinic/1310123458/api"
+    assert "demo_simulator" not in clinic.integrations["orca"]  # no demo flag in a clinic's settings
+    real = "https://weborca.example.jp/api"
+    clinic.integrations = {**clinic.integrations, "orca": {**clinic.integrations["orca"], "base_url": real}}
+    session.commit()
+    prepare_demo(app, orca.root)  # the next start must not point it back at the simulator
+    session.expire_all()
+    assert session.get(Clinic, clinic.id).integrations["orca"]["base_url"] == real
+
+
+def test_is_demo_connection_accepts_only_unset_or_a_loopback_simulator_of_that_clinic():
+    from app.demo.runtime import is_demo_connection
+
+    assert is_demo_connection("", "1310123458")
+    assert is_demo_connection("http://127.0.0.1:40123/clinic/1310123458/api", "1310123458")
+    assert not is_demo_connection("http://127.0.0.1:40123/clinic/1310156789/api", "1310123458")
+    assert not is_demo_connection("https://weborca.cloud.orcamo.jp/api", "1310123458")
+    assert not is_demo_connection("http://127.0.0.1:40123/clinic/1310123458/api/../x", "1310123458")

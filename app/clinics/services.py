@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth.passwords import hash_password
+from app.auth.services import find_user_by_login
 from app.clinics.models import Clinic, StaffUser
 from app.core.audit import Actor, record_audit, summarize_change
 from app.core.checkdigit import luhn_valid
@@ -127,7 +128,6 @@ def create_staff(session: Session, clinic: Clinic, actor: Actor, data: dict[str,
     login_id = data["login_id"].strip()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{2,63}", login_id):
         raise ValidationError("ログインIDは英数字と . _ - で3〜64文字にしてください", field="login_id")
-    from app.auth.services import find_user_by_login
 
     if find_user_by_login(session, login_id) is not None:
         raise ValidationError("このログインIDは既に使われています", field="login_id")
@@ -195,7 +195,6 @@ def update_orca_settings(session: Session, clinic: Clinic, actor: Actor, data: d
     orca["cert"] = [cert, key] if cert and key else (cert or None)
     if data.get("password"):
         orca["password"] = data["password"]
-    orca.pop("demo_simulator", None)
     clinic.integrations = {**(clinic.integrations or {}), "orca": orca}
     session.flush()
     after = {k: orca.get(k) for k in ("base_url", "user", "verify", "cert")}

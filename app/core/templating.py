@@ -8,8 +8,10 @@ from typing import Any
 from flask import Flask, session
 from flask_login import current_user
 
+from app.core.jp import format_age, format_wareki
 from app.core.security import ROLE_LABELS, role_may
 from app.core.timeutil import format_japan_datetime
+from app.db import utcnow
 
 
 def register(app: Flask) -> None:
@@ -21,14 +23,10 @@ def register(app: Flask) -> None:
 
     @app.template_filter("wareki")
     def wareki(value: date | None, style: str = "long") -> str:
-        from app.core.jp import format_wareki
-
         return format_wareki(value, style) if value else ""
 
     @app.template_filter("age_on")
     def age_on(birth: date | None, on: date) -> str:
-        from app.core.jp import format_age
-
         return format_age(birth, on) if birth else ""
 
     @app.template_filter("role_label")
@@ -41,6 +39,5 @@ def register(app: Flask) -> None:
             return bool(current_user.is_authenticated and role_may(current_user.role, permission))
 
         clinic = current_user.clinic if current_user.is_authenticated else None
-        from app.db import utcnow
 
         return {"may": may, "clinic": clinic, "screen_locked": bool(session.get("locked")), "now_utc": utcnow()}

@@ -21,9 +21,11 @@ from flask import (
 )
 from flask_login import current_user, logout_user
 
-from app.core.audit import Actor
+from app.clinics.models import Clinic
+from app.core.audit import Actor, log_access
 from app.core.errors import ValidationError
 from app.db import db_session
+from app.patients.services import get_patient
 
 #: Routes that work while the screen is locked (to unlock it, or to leave).
 LOCK_EXEMPT = {"auth.unlock", "auth.lock_screen", "auth.logout", "auth.session_ping", "static", "pwa.service_worker",
@@ -33,8 +35,6 @@ LOCK_EXEMPT = {"auth.unlock", "auth.lock_screen", "auth.logout", "auth.session_p
 def patient_or_404(patient_id: int) -> Any:
     """The logged-in clinic's patient of a /patients/<id>/… route; no patient, or another clinic's, answers 404
     (never 403: whether a record exists elsewhere is not told)."""
-    from app.patients.services import get_patient
-
     patient = get_patient(db_session(), current_user.clinic_id, patient_id)
     if patient is None:
         abort(404)
@@ -43,8 +43,6 @@ def patient_or_404(patient_id: int) -> Any:
 
 def current_clinic() -> Any:
     """The logged-in user's clinic (404 if it is gone)."""
-    from app.clinics.models import Clinic
-
     clinic = db_session().get(Clinic, current_user.clinic_id)
     if clinic is None:
         abort(404)
@@ -54,8 +52,6 @@ def current_clinic() -> Any:
 def log_look(patient_id: int, resource: str, action: str = "view") -> None:
     """Record a look at a patient's record (view, print, export) in the access log and commit it at once, so it
     stays even if the rest of the request fails."""
-    from app.core.audit import log_access
-
     db = db_session()
     log_access(db, current_actor(), patient_id=patient_id, action=action, resource=resource)
     db.commit()

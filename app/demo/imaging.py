@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.clinics.models import Clinic
 from app.core.timeutil import japan_today
+from app.demo.clinical import _actor
 from app.imaging import pacs as pacs_settings
 from app.imaging import services as key_images
 from app.imaging.synthetic import PatientNames, SeriesSpec, make_study
@@ -63,8 +64,7 @@ def seed_demo_pacs(session: Session, dicomweb_url: str, username: str, password:
     previous = (clinic.integrations or {}).get("pacs") or {}
     clinic.integrations = {**(clinic.integrations or {}), "pacs": {
         **previous, "base_url": dicomweb_url, "username": username, "password": password,
-        "id_source": previous.get("id_source", "orca"), "id_prefix": previous.get("id_prefix", ""),
-        "demo_orthanc": True}}
+        "id_source": previous.get("id_source", "orca"), "id_prefix": previous.get("id_prefix", "")}}
     session.flush()
     pacs_settings.forget_clinic(clinic.id)
     client = DicomWebClient(dicomweb_url, username, password, timeout=30)
@@ -89,8 +89,6 @@ def seed_demo_pacs(session: Session, dicomweb_url: str, username: str, password:
 
 def _keep_yamada_key_image(session: Session, clinic: Clinic, patient) -> None:
     """A CT slice in the lung window with the doctor's caption, as a doctor would keep it from the viewer."""
-    from app.demo.clinical import _actor
-
     ct = next(s for s in pacs_settings.list_studies(clinic, patient) if "CT" in s.modalities)
     images = pacs_settings.study_images(clinic, patient, ct.study_uid)
     image = next((i for i in images if i.number == 3), images[len(images) // 2])  # the slice with the nodule

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import select
 
 from app.clinics.models import Clinic
+from app.demo.clinical import load_masters_if_empty, seed_clinical_demo
+from app.demo.imaging import seed_demo_pacs
+from app.demo.labs import seed_lab_demo
+from app.demo.notes import seed_notes_demo
 from app.demo.seed import (
     EPRESCRIPTION_DEMO_TOKENS,
     LAB_DEMO_TOKENS,
@@ -17,8 +22,20 @@ from app.demo.seed import (
     seed_demo,
 )
 from app.demo.sharing import connection as sharing_connection
+from app.demo.sharing import seed_clinic_records, seed_simulator
+from app.reception.orca_sync import sync_all_clinics
 
 log = logging.getLogger(__name__)
+
+
+def is_demo_connection(orca_base_url: str, institution_code: str) -> bool:
+    """Whether a clinic's ORCA connection is still the demo's own: unset (as seeded) or pointing at an ORCA
+    simulator on loopback. The demo re-points only those at each start; once an administrator enters a real
+    ORCA under 管理 → ORCA接続, the demo leaves the clinic's connections alone. The demo keeps no flag of its own
+    in the clinic's settings, so production code never has to know about the demo."""
+    if not orca_base_url:
+        return True
+    return re.fullmatch(rf"http://127\.0\.0\.1:\d+/clinic/{re.escape(institution_code)}/api", orca_base_url) is not None
 
 
 def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = None, pacs: Any = None,
@@ -33,7 +50,7 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
             log.info("demo seeded")
         for clinic in session.scalars(select(Clinic)):
             orca = dict(clinic.integrations.get("orca") or {})
-            if orca.get("demo_simulator"):
+            if is_demo_connection(orca.get("base_url") or "", clinic.institution_code):
                 orca["base_url"] = f"{orca_root}/clinic/{clinic.institution_code}/api"
                 clinic.integrations = {**clinic.integrations, "orca": orca}
                 if eprescription_root and clinic.institution_code in EPRESCRIPTION_DEMO_TOKENS:
@@ -49,32 +66,25 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
                 if sharing_root and (shared := sharing_connection(sharing_root, clinic.institution_code)):
                     clinic.integrations = {**clinic.integrations, "sharing": shared}
         session.commit()
-    from app.demo.clinical import load_masters_if_empty, seed_clinical_demo
-    from app.reception.orca_sync import sync_all_clinics
 
     with factory() as session:
         load_masters_if_empty(session)
         session.commit()
     sync_all_clinics(factory)
-    from app.demo.notes import seed_notes_demo
 
     with factory() as session:  # the fixed patients exist once ORCA has been pulled
         seed_clinical_demo(session)
         seed_notes_demo(session)
         session.commit()
     if pacs is not None:
-        from app.demo.imaging import seed_demo_pacs
-
         with factory() as session:
             seed_demo_pacs(session, pacs.dicomweb_url, pacs.username, pacs.password)
             session.commit()
-    from app.demo.labs import seed_lab_demo
 
     with factory() as session:
         seed_lab_demo(session)
         session.commit()
     if sharing_root:  # the simulator forgets everything when stopped: tell it again at each start
-        from app.demo.sharing import seed_clinic_records, seed_simulator
 
         with factory() as session:
             seed_simulator(session, sharing_root)

@@ -60,7 +60,7 @@ def seed_demo(session: Session) -> dict[str, Clinic]:
         clinic = Clinic(name=spec["name"], institution_code=spec["institution_code"],
                         is_full_chart_mode=spec["is_full_chart_mode"], postal_code=spec["postal_code"],
                         address=spec["address"], phone=spec["phone"], departments=spec["departments"],
-                        integrations={"orca": {**spec["orca"], "base_url": "", "demo_simulator": True}})
+                        integrations={"orca": {**spec["orca"], "base_url": ""}})
         session.add(clinic)
         session.flush()
         clinics[spec["key"]] = clinic

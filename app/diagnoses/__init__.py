@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("diagnoses", __name__, template_folder="templates")
-
-from app.diagnoses import views  # noqa: E402,F401

@@ -16,6 +16,7 @@ from app.core.jp import WarekiError, parse_date
 from app.core.timeutil import japan_today
 from app.db import scoped, utcnow
 from app.diagnoses.models import OUTCOMES, SUSPECTED_SUFFIX, UNCODED, Diagnosis, Disease, Modifier
+from app.sharing.registration import record_changed, record_confirmed
 
 MAX_MODIFIERS = 6
 
@@ -170,8 +171,6 @@ def add_diagnosis(session: Session, clinic_id: int, actor: Actor, patient_id: in
 
 def _share(session: Session, item: Diagnosis) -> None:
     """Queue the confirmed diagnosis for the 電子カルテ情報共有サービス (app.sharing; no-op when not set up)."""
-    from app.sharing.registration import record_confirmed
-
     record_confirmed(session, item)
 
 
@@ -179,8 +178,6 @@ def _share(session: Session, item: Diagnosis) -> None:
 def _share_change(session: Session, old: Diagnosis, new: Diagnosis) -> None:
     """A correction or withdrawal reaches the 電子カルテ情報共有サービス as the service defines a change (取消 of the
     registered version, then 再登録); no-op when the clinic is not connected."""
-    from app.sharing.registration import record_changed
-
     record_changed(session, old, new)
 
 def _new_version(session: Session, clinic_id: int, actor: Actor, item: Diagnosis, values: dict[str, Any],

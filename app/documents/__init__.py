@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("documents", __name__, template_folder="templates")
-
-from app.documents import services, views  # noqa: E402,F401

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.clinics.models import Clinic
 from app.clinics.services import get_staff
 from app.core.audit import SYSTEM, Actor, record_audit
-from app.core.timeutil import japan_today
+from app.core.timeutil import JST, japan_today
 from app.db import scoped, utcnow
 from app.diagnoses.models import Disease
 from app.diagnoses.services import current_diagnoses
@@ -263,8 +263,6 @@ def refresh_read_state(session: Session, letter: ReferralLetter) -> str | None:
         return f"既読状態を確認できませんでした: {exc.message_ja}"
     if read_at:
         from datetime import datetime
-
-        from app.core.timeutil import JST
 
         letter.read_at = datetime.fromisoformat(read_at).replace(tzinfo=JST)
     return None

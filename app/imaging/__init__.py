@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("imaging", __name__, template_folder="templates")
-
-from app.imaging import views  # noqa: E402,F401

@@ -87,7 +87,6 @@ def update_pacs_settings(session: Session, clinic: Clinic, actor: Actor, data: d
                  "id_prefix": prefix})
     if data.get("password"):
         pacs["password"] = data["password"]
-    pacs.pop("demo_orthanc", None)
     clinic.integrations = {**(clinic.integrations or {}), "pacs": pacs}
     session.flush()
     forget_clinic(clinic.id)

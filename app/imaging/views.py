@@ -19,6 +19,7 @@ from app.core.web import current_actor, current_clinic, log_look, patient_or_404
 from app.db import db_session
 from app.imaging import bp, importing, pacs, services
 from app.integrations.pacs.client import PacsError, PacsNotFound, valid_uid
+from app.notes import services as notes
 
 #: Window presets (WL, WW) offered for CT, in Hounsfield units.
 CT_PRESETS = [("肺野", -600, 1500), ("縦隔", 40, 400), ("骨", 500, 2000), ("腹部", 40, 350)]
@@ -63,8 +64,6 @@ def index(patient_id: int):
 
 def _in_todays_note(patient) -> set[int]:
     """Ids of the key images today's note already shows (full-chart mode), so the page says 添付済み."""
-    from app.notes import services as notes
-
     if not current_clinic().is_full_chart_mode:
         return set()
     note = notes.current_note(db_session(), current_user.clinic_id, patient.id, japan_today())
@@ -176,8 +175,6 @@ def add_key_image(patient_id: int, study_uid: str):
 def _attach_to_todays_note(patient, item) -> bool:
     """Attach a just-kept key image to today's note in the same save (full-chart mode, a doctor or nurse); False
     when the note refused it — the key image is kept either way."""
-    from app.notes import services as notes
-
     if not role_may(current_user.role, "note.write"):
         return False
     db = db_session()

@@ -4,5 +4,3 @@
 from flask import Blueprint
 
 bp = Blueprint("labs", __name__, template_folder="templates")
-
-from app.labs import delivery, views  # noqa: E402,F401

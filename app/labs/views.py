@@ -9,12 +9,12 @@ from datetime import date
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app import csrf
 from app.core.jp import format_age
 from app.core.security import public, requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, log_look, patient_or_404
 from app.db import db_session
+from app.extensions import csrf
 from app.labs import billing, bp, delivery, importer, masters, results, services
 from app.labs.labels import SYMBOLOGIES, Label, render_labels
 from app.labs.models import LabItem

@@ -4,5 +4,3 @@ it and key images attached to it."""
 from flask import Blueprint
 
 bp = Blueprint("notes", __name__, template_folder="templates")
-
-from app.notes import views  # noqa: E402,F401

@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("patients", __name__, template_folder="templates")
-
-from app.patients import profile_views, views  # noqa: E402,F401

@@ -16,6 +16,7 @@ from app.db import scoped, utcnow
 from app.patients.profile_forms import KINDS, ProfileKind
 from app.patients.profile_models import ProfileVersion, VitalSign
 from app.prescriptions.drug_master import get_drug, search_drugs
+from app.sharing.registration import record_changed, record_confirmed
 
 
 class ProfileError(ValueError):
@@ -129,8 +130,6 @@ def add_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, 
 def _share(session: Session, item: ProfileVersion) -> None:
     """Queue a confirmed allergy, 薬剤禁忌 or infection for the 電子カルテ情報共有サービス (app.sharing decides
     which kinds are 6 information; no-op when the clinic is not connected)."""
-    from app.sharing.registration import record_confirmed
-
     record_confirmed(session, item)
 
 
@@ -138,8 +137,6 @@ def _share(session: Session, item: ProfileVersion) -> None:
 def _share_change(session: Session, old: ProfileVersion, new: ProfileVersion) -> None:
     """A correction or withdrawal reaches the 電子カルテ情報共有サービス as the service defines a change (取消 of the
     registered version, then 再登録); no-op when the clinic is not connected."""
-    from app.sharing.registration import record_changed
-
     record_changed(session, old, new)
 
 def _new_version(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, item: ProfileVersion,

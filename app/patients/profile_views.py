@@ -13,6 +13,7 @@ from app.core.security import requires
 from app.core.timeutil import JST, japan_today
 from app.core.web import current_actor, patient_or_404
 from app.db import db_session, utcnow
+from app.diagnoses.services import current_diagnoses  # the doctor glances at the diagnoses here too
 from app.patients import bp
 from app.patients import profile as profiles
 from app.patients.profile_forms import FOOD_ALLERGENS, KINDS, ProfileKind, parse_form, warnings_for
@@ -77,7 +78,6 @@ def profile(patient_id: int):
     patient = patient_or_404(patient_id)
     _viewed(patient.id, "patient.profile")
     overview = profiles.profile_overview(db_session(), current_user.clinic_id, patient.id)
-    from app.diagnoses.services import current_diagnoses  # the doctor glances at the diagnoses here too
 
     diagnoses = [d for d in current_diagnoses(db_session(), current_user.clinic_id, patient.id)
                  if d.outcome == "continuing"]

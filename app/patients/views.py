@@ -12,6 +12,9 @@ from app.core.web import current_actor
 from app.db import db_session
 from app.patients import bp
 from app.patients import services as patients
+from app.reception.models import STATUS_LABELS
+from app.reception.orca_sync import refresh_patient_if_stale
+from app.reception.services import orca_choices, patient_visits_on
 
 
 @bp.get("/patients")
@@ -38,9 +41,6 @@ def show(patient_id: int):
         abort(404)
     log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.page")
     db.commit()
-    from app.reception.models import STATUS_LABELS
-    from app.reception.orca_sync import refresh_patient_if_stale
-    from app.reception.services import orca_choices, patient_visits_on
 
     warning = refresh_patient_if_stale(db, current_user.clinic, patient)
     if warning:

@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("prescriptions", __name__, template_folder="templates")
-
-from app.prescriptions import billing, eprescription, views  # noqa: E402,F401

@@ -19,8 +19,8 @@ from app.prescriptions import check_master, checks, services
 from app.prescriptions.checks import UNCHECKED_REASONS, CheckResult
 from app.prescriptions.master_checks import master_checks, patient_facts
 from app.prescriptions.models import Prescription
-from app.prescriptions.national import national_medicines
 from app.prescriptions.orca_checks import orca_checks
+from app.sharing.medications import other_institution_medicines
 
 MAX_REASON = 200
 
@@ -60,7 +60,7 @@ def check_prescription(session: Session, clinic: Any, patient: Any, draft: servi
     today = today or japan_today()
     lines = draft.filled_lines()
     current = services.current_medicines(session, clinic.id, patient.id, today)
-    national = national_medicines(session, clinic, patient, today)
+    national = other_institution_medicines(session, clinic, patient, today)
     others = current + national.medicines
     results = checks.run_checks(
         draft, allergies_and_contraindications=profiles.drug_allergies_and_contraindications(

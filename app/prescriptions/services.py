@@ -28,6 +28,7 @@ from app.prescriptions.models import (
 )
 from app.prescriptions.usage import USAGE_ROUTE, find_usage
 from app.printing.rx_symbol import symbol_text_problem
+from app.sharing.registration import record_confirmed
 
 MAX_RPS, MAX_LINES = 15, 10
 MAX_DAYS = 365
@@ -281,9 +282,7 @@ def store_issued(session: Session, clinic_id: int, actor: Actor, patient_id: int
                                               for line in rp.lines], "mode": draft.mode,
                                     "replaces": draft.replaces_id, "acknowledged": len(acknowledged),
                                     "check_master": check_master_version}})
-    from app.sharing.registration import record_confirmed  # 6 information: 処方 (no-op when not connected)
-
-    record_confirmed(session, prescription)
+    record_confirmed(session, prescription)  # 6 information: 処方 (no-op when not connected)
     return prescription
 
 
@@ -300,9 +299,7 @@ def cancel(session: Session, clinic_id: int, actor: Actor, prescription: Prescri
     record_audit(session, actor, "prescription.cancel", clinic_id=clinic_id, entity_type="prescription",
                  entity_id=prescription.id, patient_id=prescription.patient_id,
                  summary={"before": {"status": ISSUED}, "after": {"status": CANCELLED}, "reason": reason[:200]})
-    from app.sharing.registration import record_confirmed  # the service hears the 処方 is cancelled
-
-    record_confirmed(session, prescription)
+    record_confirmed(session, prescription)  # the service hears the 処方 is cancelled
     return prescription
 
 

@@ -9,6 +9,7 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from flask_login import current_user
 
 from app.core.audit import log_access
+from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, patient_or_404
@@ -16,7 +17,9 @@ from app.db import db_session
 from app.prescriptions import billing, bp, checking, checks, eprescription, services
 from app.prescriptions.drug_master import search_drugs
 from app.prescriptions.fhir import EPrescriptionError as EPrescriptionDocumentError
+from app.prescriptions.printing import prescription_pdf
 from app.prescriptions.usage import coded_usages
+from app.printing.rx_symbol import SymbolTextError
 
 MAX_QUERY = 100
 
@@ -173,9 +176,6 @@ def cancel(patient_id: int, prescription_id: int):
 @requires("patient.read")
 def print_pdf(patient_id: int, prescription_id: int):
     """The 院外処方箋 as a PDF (?paper=A4 for A4), or the 処方内容（控え） of a 電子処方箋; the print is logged."""
-    from app.core.errors import ValidationError
-    from app.prescriptions.printing import prescription_pdf
-    from app.printing.rx_symbol import SymbolTextError
 
     patient = patient_or_404(patient_id)
     db = db_session()

@@ -19,6 +19,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
+from app.core.jp import format_wareki
 from app.printing.fonts import GOTHIC, MINCHO, font_path
 
 PRINT_TEMPLATES = Path(__file__).resolve().parents[2] / "print_templates"
@@ -66,8 +67,6 @@ def make_fetcher(name: str, refused: list[str] | None = None, attachments: Attac
 def _environment(name: str) -> SandboxedEnvironment:
     """The sandboxed Jinja environment of one print template folder, made once (Jinja environments are safe to
     share between threads; keeping it keeps its compiled templates — compiling took 14 ms a letter)."""
-    from app.core.jp import format_wareki
-
     env = SandboxedEnvironment(loader=FileSystemLoader(PRINT_TEMPLATES / name),
                                autoescape=select_autoescape(["html"], default_for_string=True))
     env.filters["wareki"] = lambda value, style="long": format_wareki(value, style) if isinstance(value, date) else ""

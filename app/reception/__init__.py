@@ -3,5 +3,3 @@
 from flask import Blueprint
 
 bp = Blueprint("reception", __name__, template_folder="templates")
-
-from app.reception import orca_sync, views  # noqa: E402,F401

@@ -7,11 +7,13 @@ from datetime import date
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.clinics.models import Clinic
 from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor
-from app.db import db_session
+from app.db import db_session, utcnow
+from app.patients.services import get_patient
 from app.reception import bp
 from app.reception import services as reception
 from app.reception.models import STATUS_LABELS, STATUS_ORDER
@@ -101,8 +103,6 @@ def _apply_status(visit_id: int, status: str):
 @requires("reception.write")
 def register(patient_id: int):
     """A clerk registers today's reception for a patient; ORCA hears of it through the outbox."""
-    from app.clinics.models import Clinic
-    from app.patients.services import get_patient
 
     db = db_session()
     patient = get_patient(db, current_user.clinic_id, patient_id)
@@ -115,7 +115,6 @@ def register(patient_id: int):
     if department is None or physician is None:
         flash("診療科と医師を選んでください", "error")
         return redirect(url_for("patients.show", patient_id=patient_id))
-    from app.db import utcnow
 
     reception.register_visit(db, current_user.clinic_id, patient, current_actor(),
                              department_code=department["code"], department_name=department["name"],

@@ -4,5 +4,3 @@
 from flask import Blueprint
 
 bp = Blueprint("sharing", __name__, template_folder="templates")
-
-from app.sharing import medications, registration, views  # noqa: E402,F401

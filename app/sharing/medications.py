@@ -1,8 +1,10 @@
 """Other institutions' prescriptions of a patient as the 電子カルテ情報共有サービス holds them (the 処方 of the
-6 information), given to the prescription checks (app.prescriptions.national) — only with a valid consent."""
+6 information), for the prescription checks (duplicates and 併用禁忌 are also looked for against them) — only with
+a valid consent."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from app.integrations.sharing_service import SharingError
 from app.prescriptions.models import Drug
-from app.prescriptions.national import NationalMedicines, register_provider
 from app.prescriptions.services import CurrentMedicine
 from app.sharing.fhir import mapping
 from app.sharing.fhir import systems as S
@@ -24,6 +25,17 @@ from app.sharing.services import (  # _institution: the same package's reading o
     current_consent,
     settings_of,
 )
+
+
+@dataclass
+class NationalMedicines:
+    """Other institutions' current medicines, or why they could not be read (problem, in Japanese)."""
+
+    medicines: list[CurrentMedicine] = field(default_factory=list)
+    problem: str | None = None
+    #: False when the clinic does not use the service at all (then nothing was expected to be compared).
+    connected: bool = True
+
 
 #: The resources do not say for how many days a medicine is taken: one prescribed within this many days (the usual
 #: longest supply, 90日分) is taken as still being taken.
@@ -94,6 +106,3 @@ def other_institution_medicines(session: Session, clinic: Any, patient: Any, tod
         medicines.append(CurrentMedicine(products.get(yj) or products.get(generic, ""), name, yj, generic, day,
                                          day, f"他院処方 {where}"))
     return NationalMedicines(medicines)
-
-
-register_provider(other_institution_medicines)

@@ -16,6 +16,7 @@ from app.core.timeutil import japan_today
 from app.db import scoped
 from app.integrations.orca import OrcaError
 from app.integrations.sharing_service import SharingClient, SharingConsentRequired, SharingError
+from app.reception.orca_sync import orca_client_for
 from app.sharing.fhir import mapping
 from app.sharing.fhir import systems as S
 from app.sharing.fhir.validation import profile_problems
@@ -81,8 +82,6 @@ def refresh_consent_from_orca(session: Session, clinic: Clinic, actor: Actor, pa
                               recorded_by: str = "") -> tuple[SharingConsent | None, str]:
     """Read the patient's online eligibility result from ORCA and record the consent it carries.
     Returns the current consent and a Japanese message saying what happened."""
-    from app.reception.orca_sync import orca_client_for
-
     client = orca_client_for(clinic)
     if client is None:
         return current_consent(session, clinic.id, patient.id), "ORCAが設定されていないため資格確認結果を読めません"

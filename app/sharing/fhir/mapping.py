@@ -15,7 +15,7 @@ from typing import Any
 
 from app.core.timeutil import JST
 from app.sharing.fhir import systems as S
-from app.sharing.fhir.validation import validate_bundle, validate_resource
+from app.sharing.fhir.validation import core_lab_codes, validate_bundle, validate_resource
 
 #: Our allergy categories → FHIR AllergyIntolerance.category.
 ALLERGY_CATEGORY = {"drug": "medication", "food": "food", "other": "environment"}
@@ -228,8 +228,6 @@ def infection_resource(item: Any, ctx: Context, *, check: bool = True) -> dict[s
 
 def lab_result_resource(result: LabResult, ctx: Context, *, check: bool = True) -> dict[str, Any]:
     """JP_Observation_LabResult_eCS: the lab's own code (required), JLAC10 and, for core items, the core code."""
-    from app.sharing.fhir.validation import core_lab_codes
-
     resource = _common("Observation", S.LAB_RESULT, ctx, f"Lab-{result.local_code}-{result.effective:%Y%m%d%H%M}",
                        result.effective, department=True)
     coding = [{"system": S.LAB_LOCAL, "code": result.local_code, "display": result.name}]
