@@ -20,6 +20,7 @@ from app.diagnoses.masters import MasterError, import_disease_file, import_modif
 from app.labs.cli import register_lab_cli
 from app.labs.masters import LabMasterError, import_item_file
 from app.outbox.worker import OutboxWorker, wait_until_idle
+from app.prescriptions.check_master import CheckMasterError, import_check_master
 from app.prescriptions.drug_master import DrugMasterError, import_official_file
 from app.reception.poller import OrcaPoller
 
@@ -139,6 +140,24 @@ def register_cli(app: Flask) -> None:
     def masters_import_modifiers(path: Path) -> None:
         """Load the official 修飾語マスター file (z_yyyymmdd.txt, cp932); all rows or none."""
         _import_master("修飾語マスター", import_modifier_file, path, MasterError)
+
+    @masters_group.command("import-check-master")
+    @click.argument("path", type=click.Path(exists=True, path_type=Path))
+    @click.option("--version", "version", default=None, help="The edition's name when the file name has no yyyymmdd.")
+    def masters_import_check_master(path: Path, version: str | None) -> None:
+        """Load the 支払基金 チェックマスタ (ZIP or directory: IY_HeiyoKinki, IY_ShobyoKinki, IY_Tekio; cp932); the
+        whole edition or nothing, the edition in use kept on any error."""
+        with current_app.extensions["db_sessionmaker"]() as session:
+            try:
+                loaded = import_check_master(session, path, version)
+            except CheckMasterError as exc:
+                session.rollback()
+                click.echo(f"チェックマスタを読み込めませんでした（何も変更していません。使用中の版のままです）: {exc}",
+                           err=True)
+                sys.exit(1)
+            session.commit()
+            click.echo(f"チェックマスタ {loaded.version} を読み込みました（併用禁忌 {loaded.pair_count}組、傷病名禁忌 "
+                       f"{loaded.disease_rule_count}件、適応・投与量 {loaded.dose_rule_count}件）")
 
     @masters_group.command("import-lab-items")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))

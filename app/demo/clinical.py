@@ -18,10 +18,14 @@ from app.diagnoses.masters import disease_count
 from app.diagnoses.masters import load_shipped_subsets as load_disease_subsets
 from app.patients import profile as profiles
 from app.patients import services as patients
+from app.patients.models import Patient
 from app.patients.profile_forms import KINDS
 from app.prescriptions import billing as rx_billing
+from app.prescriptions import checking as rx_checking
 from app.prescriptions import checks as rx_checks
 from app.prescriptions import services as rx_services
+from app.prescriptions.check_master import current_version as current_check_master
+from app.prescriptions.check_master import load_demo_edition as load_demo_check_master
 from app.prescriptions.drug_master import drug_count, load_shipped_subset, search_drugs
 
 log = logging.getLogger(__name__)
@@ -34,6 +38,8 @@ def load_masters_if_empty(session: Session) -> None:
         load_shipped_subset(session)
     if disease_count(session) == 0:
         load_disease_subsets(session)
+    if current_check_master(session) is None:
+        load_demo_check_master(session)
 
 
 def _yamada_diagnoses(session: Session, clinic: Clinic, patient_id: int) -> None:
@@ -125,14 +131,13 @@ def _yamada_prescription(session: Session, clinic: Clinic, patient_id: int) -> N
                                   by_generic_name=True)]),
     ], remarks="胃潰瘍の既往のためNSAIDsを避け、鎮痛はアセトアミノフェンの頓用とする")
     rx_services.validate_draft(session, draft)
-    results = rx_checks.run_checks(
-        draft, allergies_and_contraindications=profiles.drug_allergies_and_contraindications(
-            session, clinic.id, patient_id),
-        current=rx_services.current_medicines(session, clinic.id, patient_id), today=japan_today())
-    if draft.has_errors or any(r.severity == "stop" for r in results):  # a demo must not show a bad prescription
-        raise RuntimeError(f"demo prescription does not pass its checks: {[r.message for r in results]}")
-    prescription = rx_services.issue(session, clinic.id, doctor, patient_id, draft,
-                                     [r.as_record() for r in results])
+    patient = session.get(Patient, patient_id)
+    report = rx_checking.check_prescription(session, clinic, patient, draft)
+    if draft.has_errors or any(r.severity == "stop" for r in report.results):  # a demo must not show a bad one
+        raise RuntimeError(f"demo prescription does not pass its checks: {[r.message for r in report.results]}")
+    # The doctor has read every 注意 and 未確認 (e.g. ORCA not answering while the demo starts) before issuing.
+    prescription = rx_checking.issue_prescription(
+        session, clinic, doctor, patient, draft, {r.key: "" for r in rx_checks.needs_acknowledgement(report.results)})
     rx_billing.queue_billing(session, clinic, prescription)  # today's 受付 is in ORCA: the clerk finds it there
 
 

@@ -17,11 +17,19 @@ from typing import Any
 
 from app.prescriptions.services import CurrentMedicine, Draft, DraftLine, DraftRp
 
+#: 併用注意 pairs read in package inserts (the チェックマスタ holds 併用禁忌 only; see master_checks).
 INTERACTIONS_FILE = Path(__file__).parent / "data" / "interactions.csv"
 NEW_DRUG_DAY_LIMIT = 14
 
 #: Severity order: stop (must not, unless the doctor overrides knowingly) > warn > unchecked > info.
 SEVERITY_LABELS = {"stop": "禁忌", "warn": "注意", "unchecked": "未確認", "info": "参考"}
+#: Why something could not be checked (the screen counts them by these).
+UNCHECKED_REASONS = {
+    "master_not_loaded": "チェックマスタ未読込", "no_master_row": "チェックマスタに行がない",
+    "no_indication": "適応病名の行がない", "uncoded_diagnosis": "未コード化傷病名",
+    "no_code": "照合できるコードがない", "orca_unreachable": "ORCAに問い合わせできない",
+    "orca_error": "ORCAがエラー・読めない応答", "national_unavailable": "他院の処方を照合できない",
+}
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,8 @@ class CheckResult:
     severity: str
     message: str
     source: str
+    #: For 未確認: why it could not be checked (a key of UNCHECKED_REASONS).
+    reason: str = ""
 
     @property
     def key(self) -> str:
@@ -95,15 +105,22 @@ def _allergy_checks(lines: list[tuple[DraftRp, DraftLine]], items: list[Any]) ->
 def _duplicate_checks(lines: list[tuple[DraftRp, DraftLine]], current: list[CurrentMedicine]) -> list[CheckResult]:
     results = []
     seen: list[tuple[str, str, str]] = []  # (ingredient, class, name) of lines already looked at
+    others = []
+    for m in current:
+        if len(m.yj_code) == 12:
+            others.append((m.yj_code[:7], m.yj_code[:4], m.described))
+        elif m.generic_code:  # 一般名 code: its first 9 characters are those of the 薬価基準 code
+            others.append((m.generic_code[:7], m.generic_code[:4], m.described))
+        else:
+            results.append(CheckResult("duplicate", "unchecked", f"{m.described}: 薬価基準コードがないため重複投与を"
+                                       "確認できません", "医薬品マスター", "no_code"))
     for _, line in lines:
         drug = line.drug
         if len(drug.yj_code) != 12:
             results.append(CheckResult("duplicate", "unchecked", f"{drug.name}: 薬価基準コードがないため重複投与を"
-                                       "確認できません", "医薬品マスター"))
+                                       "確認できません", "医薬品マスター", "no_code"))
             continue
         ingredient, klass = drug.yj_code[:7], drug.yj_code[:4]
-        others = [(m.yj_code[:7], m.yj_code[:4], f"{m.name}（{m.source} {m.issued_on.isoformat()}〜"
-                   f"{m.until.isoformat()}）") for m in current if len(m.yj_code) == 12]
         for other_ingredient, other_class, other_name in seen + others:
             if other_ingredient == ingredient:
                 results.append(CheckResult("duplicate", "warn", f"重複投与（同一成分）: {drug.name} と {other_name}",
@@ -115,27 +132,19 @@ def _duplicate_checks(lines: list[tuple[DraftRp, DraftLine]], current: list[Curr
     return results
 
 
-def _interaction_checks(lines: list[tuple[DraftRp, DraftLine]], current: list[CurrentMedicine]) -> list[CheckResult]:
+def _caution_checks(lines: list[tuple[DraftRp, DraftLine]], current: list[CurrentMedicine]) -> list[CheckResult]:
+    """併用注意 from data/interactions.csv (a few pairs; its absence of a pair is no statement)."""
     version, pairs = interaction_table()
-    source = f"相互作用データ 版 {version}（data/interactions.csv）"
+    source = f"併用注意データ 版 {version}（data/interactions.csv）"
     new = [(line.drug.yj_code[:7], line.drug.name) for _, line in lines if line.drug.yj_code]
-    existing = [(m.yj_code[:7], m.name) for m in current if m.yj_code]
+    existing = [(m.yj_code[:7], m.described) for m in current if m.yj_code]
     results = []
-    compared = 0
     for index, (code, name) in enumerate(new):
         for other_code, other_name in new[index + 1:] + existing:
-            compared += 1
             row = pairs.get(frozenset({code, other_code}))
             if row:
-                severity = "stop" if row["level"] == "禁忌" else "warn"
-                results.append(CheckResult("interaction", severity, f"併用{row['level']}: {name} と {other_name} — "
+                results.append(CheckResult("interaction", "warn", f"併用{row['level']}: {name} と {other_name} — "
                                            f"{row.get('effect', '')}", f"{source}; {row.get('source', '')}"))
-    covered = {code for pair in pairs for code in pair}
-    missing = sorted({name for code, name in new if code not in covered})
-    if missing and compared:
-        message = ("併用禁忌・併用注意を確認できない薬剤があります（データ未収載）: " + "、".join(missing)
-                   + "。添付文書で確認してください")
-        results.append(CheckResult("interaction", "unchecked", message, source))
     return results
 
 
@@ -154,23 +163,21 @@ def _dose_and_days_checks(lines: list[tuple[DraftRp, DraftLine]], today: date) -
                            f"1回{NEW_DRUG_DAY_LIMIT}日分までです（{days}日分）")
                 results.append(CheckResult("days", "stop", message,
                                            "療担規則第20条（新医薬品の投与期間制限）・医薬品マスター 収載日"))
-        if drug.narcotic_class in (1, 3, 5):
-            message = (f"{drug.name}: {drug.narcotic_label}のため投与日数に上限があります（14/30/90日）。"
-                       f"上限日数のデータが未収載のため確認できません（{days}日分）")
-            results.append(CheckResult("days", "unchecked", message, "医薬品マスター 麻薬・向精神薬区分"))
-    if lines:
-        names = "、".join(line.drug.name for _, line in lines)
-        message = f"極量・最大用量のデータが未収載のため用量を確認できません: {names}"
-        results.append(CheckResult("dose", "unchecked", message, "（用量データなし）"))
     return results
 
 
 def run_checks(draft: Draft, *, allergies_and_contraindications: list[Any], current: list[CurrentMedicine],
                today: date) -> list[CheckResult]:
-    """Every check over the draft's drug lines, most severe first."""
+    """The checks that need no master beyond the drug master (allergies and 薬剤禁忌 of the profile, 併用注意,
+    duplicates, the new-drug day limit), most severe first; `current` includes other institutions' medicines."""
     lines = draft.filled_lines()
-    results = (_allergy_checks(lines, allergies_and_contraindications) + _interaction_checks(lines, current)
+    results = (_allergy_checks(lines, allergies_and_contraindications) + _caution_checks(lines, current)
                + _duplicate_checks(lines, current) + _dose_and_days_checks(lines, today))
+    return by_severity(results)
+
+
+def by_severity(results: list[CheckResult]) -> list[CheckResult]:
+    """Most severe first (stable within a severity)."""
     order = list(SEVERITY_LABELS)
     return sorted(results, key=lambda r: order.index(r.severity))
 

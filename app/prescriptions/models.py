@@ -126,6 +126,8 @@ class Prescription(ClinicScoped, Base):
     #: Lines ORCA dropped (M01 …) or its notice (既に同日の診療データ…), and the reason of a refusal.
     orca_billing_warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
     orca_billing_error: Mapped[str] = mapped_column(String(500), default="")
+    #: The 支払基金 チェックマスタ edition the checks ran on when it was issued ("" when none was loaded).
+    check_master_version: Mapped[str] = mapped_column(String(60), default="")
 
     rps: Mapped[list[PrescriptionRp]] = relationship(back_populates="prescription", order_by="PrescriptionRp.number",
                                                      cascade="all, delete-orphan")
@@ -183,3 +185,89 @@ class PrescriptionLine(Base):
     def printed_name(self) -> str:
         """The name as printed: the 一般名 for 一般名処方, else the product."""
         return self.generic_name if self.by_generic_name and self.generic_name else self.drug_name
+
+
+# --- the 支払基金 チェックマスタ (national, not per clinic; one edition loaded at a time) -----------------------
+
+class CheckMasterVersion(Base):
+    """An edition of the check master that was loaded; the current one is what the checks read."""
+
+    __tablename__ = "check_master_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The edition as named on every finding (yyyymmdd of the published ZIP, or as given when loading).
+    version: Mapped[str] = mapped_column(String(60))
+    #: The ZIP or directory it was read from (its name only).
+    source_name: Mapped[str] = mapped_column(String(200), default="")
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    pair_count: Mapped[int] = mapped_column(Integer, default=0)
+    disease_rule_count: Mapped[int] = mapped_column(Integer, default=0)
+    dose_rule_count: Mapped[int] = mapped_column(Integer, default=0)
+    is_current: Mapped[bool] = mapped_column(default=False)
+
+
+class CheckMasterDrug(Base):
+    """A drug the loaded check master names, and in which of its tables: a drug not here has no row at all
+    (its checks are 未確認), while a drug here without pairs simply has no 併用禁忌 in the master."""
+
+    __tablename__ = "check_master_drug"
+
+    drug_code: Mapped[str] = mapped_column(String(9), primary_key=True)
+    has_pairs: Mapped[bool] = mapped_column(default=False)
+    has_disease_rules: Mapped[bool] = mapped_column(default=False)
+    has_dose_rules: Mapped[bool] = mapped_column(default=False)
+
+
+class CheckInteraction(Base):
+    """医薬品併用禁忌 (IY_HeiyoKinki): kept in both directions, so one drug's pairs are one index range."""
+
+    __tablename__ = "check_interaction"
+    __table_args__ = (Index("ix_check_interaction_pair", "drug_code", "other_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drug_code: Mapped[str] = mapped_column(String(9))
+    other_code: Mapped[str] = mapped_column(String(9))
+    #: 参照範囲 (e.g. R08) and, for the rows shipped for the demo, where the fact was read.
+    ref_range: Mapped[str] = mapped_column(String(10), default="")
+    source: Mapped[str] = mapped_column(String(300), default="")
+
+
+class CheckDiseaseRule(Base):
+    """傷病名禁忌 (IY_ShobyoKinki): the drug must not be given to a patient with the disease."""
+
+    __tablename__ = "check_disease_rule"
+    __table_args__ = (Index("ix_check_disease_rule_drug", "drug_code", "disease_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drug_code: Mapped[str] = mapped_column(String(9))
+    disease_code: Mapped[str] = mapped_column(String(7))
+    ref_range: Mapped[str] = mapped_column(String(10), default="")
+    source: Mapped[str] = mapped_column(String(300), default="")
+
+
+#: IY_Tekio's disease code of a row that holds whatever the diagnosis (無条件).
+ANY_DISEASE = "0000000"
+
+
+class CheckDoseRule(Base):
+    """医薬品適応・投与量 (IY_Tekio): an indication of a drug, with its maximum daily dose and days when the row
+    defines them; one drug has a few dozen rows, read by (drug_code, disease_code)."""
+
+    __tablename__ = "check_dose_rule"
+    __table_args__ = (Index("ix_check_dose_rule_drug", "drug_code", "disease_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drug_code: Mapped[str] = mapped_column(String(9))
+    #: 傷病名コード of the indication, ANY_DISEASE for a row without one.
+    disease_code: Mapped[str] = mapped_column(String(7))
+    #: "" any, "1" male, "2" female; ages in years (inclusive).
+    sex: Mapped[str] = mapped_column(String(1), default="")
+    age_min: Mapped[int] = mapped_column(Integer, default=0)
+    age_max: Mapped[int] = mapped_column(Integer, default=999)
+    #: 最大投与量 per day in the drug's unit, 最長投与日数; None when the row does not define them.
+    max_dose: Mapped[float | None] = mapped_column(Float)
+    max_days: Mapped[int | None] = mapped_column(Integer)
+    #: 適宜増減: the dose may be adjusted to the patient (a higher dose is a warning, not an error).
+    is_adjustable: Mapped[bool] = mapped_column(default=False)
+    ref_range: Mapped[str] = mapped_column(String(10), default="")
+    source: Mapped[str] = mapped_column(String(300), default="")

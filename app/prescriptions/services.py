@@ -150,9 +150,9 @@ def draft_from_prescription(prescription: Prescription) -> Draft:
     return Draft(rps=rps or [DraftRp()], remarks=prescription.remarks, mode=prescription.mode)
 
 
-def _resolve_line(session: Session, line: DraftLine) -> None:
+def _resolve_line(session: Session, line: DraftLine, known: dict[str, Drug]) -> None:
     if line.drug_code:
-        line.drug = get_drug(session, line.drug_code)
+        line.drug = known.get(line.drug_code) or get_drug(session, line.drug_code)
         if line.drug is None:
             line.errors.append(f"医薬品コード「{line.drug_code}」は医薬品マスターにありません")
             return
@@ -218,11 +218,15 @@ def _validate_rp(rp: DraftRp) -> None:
 
 def validate_draft(session: Session, draft: Draft) -> Draft:
     """Resolve every drug against the master and check doses, usages and days; messages go on the draft."""
+    codes = {line.drug_code for rp in draft.rps for line in rp.lines if line.drug_code}
+    # One query for all the lines' drugs (the check page resolves them on every press of チェック).
+    known = {d.receipt_code: d for d in session.scalars(select(Drug).where(Drug.receipt_code.in_(codes)))} \
+        if codes else {}
     for rp in draft.rps:
         rp.errors.clear()
         for line in rp.lines:
             line.errors.clear()
-            _resolve_line(session, line)
+            _resolve_line(session, line, known)
         if any(line.drug for line in rp.lines) or rp.usage_code or rp.quantity:
             _validate_rp(rp)
     if not draft.filled_lines():
@@ -234,18 +238,33 @@ def validate_draft(session: Session, draft: Draft) -> Draft:
     return draft
 
 
-def issue(session: Session, clinic_id: int, actor: Actor, patient_id: int, draft: Draft,
-          acknowledged: list[dict[str, Any]]) -> Prescription:
-    """Store a validated draft as an issued prescription (never changed afterwards) and audit it."""
+def check_replaced(session: Session, clinic_id: int, patient_id: int, replaces_id: int | None) -> None:
+    """A replacement must name a cancelled prescription of the same patient in the same clinic."""
+    if replaces_id is None:
+        return
+    replaced = session.scalar(scoped(Prescription, clinic_id).where(Prescription.id == replaces_id,
+                                                                    Prescription.patient_id == patient_id))
+    if replaced is None:
+        raise PrescriptionError("置き換える処方箋がこの患者の処方箋にありません")
+    if replaced.status != CANCELLED:
+        raise PrescriptionError("置き換える処方箋はまだ取り消されていません。先に取り消してください")
+
+
+def store_issued(session: Session, clinic_id: int, actor: Actor, patient_id: int, draft: Draft,
+                 acknowledged: list[dict[str, Any]], *, check_master_version: str = "") -> Prescription:
+    """Store a validated, checked draft as an issued prescription (never changed afterwards) and audit it. Only
+    checking.issue_prescription calls this, after running every check and seeing them acknowledged."""
     if draft.has_errors:
         raise PrescriptionError("入力に誤りがあるため発行できません")
+    check_replaced(session, clinic_id, patient_id, draft.replaces_id)
     staff = get_staff(session, clinic_id, actor.user_id) if actor.user_id else None
     today = japan_today()
     prescription = Prescription(clinic_id=clinic_id, patient_id=patient_id, doctor_id=actor.user_id,
                                 doctor_name=staff.display_name if staff else (actor.login_id or ""),
                                 issued_on=today, valid_until=today + timedelta(days=VALID_DAYS - 1),
                                 status=ISSUED, mode=draft.mode, remarks=draft.remarks,
-                                acknowledged_checks=acknowledged, replaces_id=draft.replaces_id, issued_at=utcnow())
+                                acknowledged_checks=acknowledged, replaces_id=draft.replaces_id, issued_at=utcnow(),
+                                check_master_version=check_master_version)
     number = 0
     for rp in draft.rps:
         lines = [line for line in rp.lines if line.drug is not None]
@@ -269,7 +288,8 @@ def issue(session: Session, clinic_id: int, actor: Actor, patient_id: int, draft
                  summary={"after": {"lines": [f"Rp{rp.number} {line.printed_name} {line.dose:g}{line.unit} "
                                               f"{rp.usage_text} {rp.quantity}" for rp in prescription.rps
                                               for line in rp.lines], "mode": draft.mode,
-                                    "replaces": draft.replaces_id, "acknowledged": len(acknowledged)}})
+                                    "replaces": draft.replaces_id, "acknowledged": len(acknowledged),
+                                    "check_master": check_master_version}})
     record_confirmed(session, prescription)  # 6 information: 処方 (no-op when not connected)
     return prescription
 
@@ -307,6 +327,9 @@ def list_prescriptions(session: Session, clinic_id: int, patient_id: int, limit:
                                 .order_by(Prescription.issued_at.desc()).limit(limit)))
 
 
+OWN_SOURCE = "当院処方"
+
+
 @dataclass(frozen=True)
 class CurrentMedicine:
     """A drug the patient is taking now: from an issued prescription whose days have not run out."""
@@ -317,7 +340,14 @@ class CurrentMedicine:
     generic_code: str
     issued_on: date
     until: date
-    source: str  # 当院処方 (later also 電子処方箋管理サービス / 他院)
+    source: str  # 当院処方, or 他院処方 and the institution (from the 電子カルテ情報共有サービス)
+
+    @property
+    def described(self) -> str:
+        """The name with where and when it was prescribed, as findings show it."""
+        when = (f"{self.issued_on.isoformat()}〜{self.until.isoformat()}" if self.source == OWN_SOURCE
+                else f"{self.issued_on.isoformat()} 処方")
+        return f"{self.name}（{self.source} {when}）"
 
 
 def current_medicines(session: Session, clinic_id: int, patient_id: int,
@@ -325,18 +355,22 @@ def current_medicines(session: Session, clinic_id: int, patient_id: int,
     """Drugs from issued prescriptions still being taken on a day (内服 by its days; 頓服・外用 for 30 days)."""
     on = on or japan_today()
     since = on - timedelta(days=MAX_DAYS)
+    # One query over the three tables (the check page waits for it; a round trip per table costs more than rows).
+    rows = session.execute(
+        select(Prescription.issued_on, PrescriptionRp.form, PrescriptionRp.quantity, PrescriptionLine.drug_receipt_code,
+               PrescriptionLine.drug_name, PrescriptionLine.by_generic_name, PrescriptionLine.generic_name,
+               PrescriptionLine.yj_code, PrescriptionLine.generic_code)
+        .join(PrescriptionRp, PrescriptionRp.prescription_id == Prescription.id)
+        .join(PrescriptionLine, PrescriptionLine.rp_id == PrescriptionRp.id)
+        .where(Prescription.clinic_id == clinic_id, Prescription.patient_id == patient_id,
+               Prescription.status == ISSUED, Prescription.issued_on >= since)
+        .order_by(Prescription.issued_at, Prescription.id, PrescriptionRp.number, PrescriptionLine.seq))
     found: list[CurrentMedicine] = []
-    rows = session.scalars(scoped(Prescription, clinic_id).where(
-        Prescription.patient_id == patient_id, Prescription.status == ISSUED, Prescription.issued_on >= since)
-        .options(selectinload(Prescription.rps).selectinload(PrescriptionRp.lines)))
-    for prescription in rows:
-        for rp in prescription.rps:
-            days = rp.quantity if rp.form == 1 else 30
-            until = prescription.issued_on + timedelta(days=days - 1)
-            if until < on:
-                continue
-            found += [CurrentMedicine(line.drug_receipt_code, line.printed_name, line.yj_code, line.generic_code,
-                                      prescription.issued_on, until, "当院処方") for line in rp.lines]
+    for issued_on, form, quantity, code, name, by_generic, generic_name, yj_code, generic_code in rows:
+        until = issued_on + timedelta(days=(quantity if form == 1 else 30) - 1)
+        if until >= on:
+            printed = generic_name if by_generic and generic_name else name
+            found.append(CurrentMedicine(code, printed, yj_code, generic_code, issued_on, until, OWN_SOURCE))
     return found
 
 

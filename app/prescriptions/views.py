@@ -14,8 +14,7 @@ from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, patient_or_404
 from app.db import db_session
-from app.patients import profile as profiles
-from app.prescriptions import billing, bp, checks, eprescription, services
+from app.prescriptions import billing, bp, checking, checks, eprescription, services
 from app.prescriptions.drug_master import search_drugs
 from app.prescriptions.fhir import EPrescriptionError as EPrescriptionDocumentError
 from app.prescriptions.printing import prescription_pdf, symbol_notices
@@ -44,19 +43,16 @@ def _viewed(patient_id: int, resource: str) -> None:
     db.commit()
 
 
-def _render_order(patient, draft: services.Draft, results=None, status: int = 200):
-    return render_template("prescriptions/order.html", patient=patient, draft=draft, results=results,
+def _render_order(patient, draft: services.Draft, report: checking.CheckReport | None = None, status: int = 200):
+    return render_template("prescriptions/order.html", patient=patient, draft=draft, report=report,
                            usages=coded_usages(), forms=services.FORM_LABELS, today=japan_today(),
                            electronic_available=eprescription.is_available(current_user.clinic),
                            max_lines=services.MAX_LINES, max_rps=services.MAX_RPS), status
 
 
-def _checks_for(patient_id: int, draft: services.Draft) -> list[checks.CheckResult]:
-    db = db_session()
-    return checks.run_checks(
-        draft, allergies_and_contraindications=profiles.drug_allergies_and_contraindications(
-            db, current_user.clinic_id, patient_id),
-        current=services.current_medicines(db, current_user.clinic_id, patient_id), today=japan_today())
+def _acknowledgements(form) -> dict[str, str]:
+    """Ticked findings (ack) and the reason typed for each (ack_reason_<key>)."""
+    return {key: form.get(f"ack_reason_{key}", "") for key in form.getlist("ack")}
 
 
 @bp.get("/patients/<int:patient_id>/prescriptions")
@@ -108,23 +104,26 @@ def order(patient_id: int):
         draft.errors.append("電子処方箋管理サービスの接続が設定されていないため、電子処方箋では発行できません")
     if draft.has_errors:
         return _render_order(patient, draft, status=422)
-    results = _checks_for(patient.id, draft)
     if action != "issue":
-        return _render_order(patient, draft, results)
-    acknowledged = set(request.form.getlist("ack"))
-    missing = [r for r in checks.needs_acknowledgement(results) if r.key not in acknowledged]
-    if missing:
-        draft.errors.append(f"確認が必要な項目が{len(missing)}件あります。内容を確認してチェックを入れてください")
-        return _render_order(patient, draft, results, status=422)
-    prescription = services.issue(db, current_user.clinic_id, current_actor(), patient.id, draft,
-                                  [r.as_record() for r in results])
+        return _render_order(patient, draft, checking.check_prescription(db, current_user.clinic, patient, draft))
+    try:
+        prescription = checking.issue_prescription(db, current_user.clinic, current_actor(), patient, draft,
+                                                   _acknowledgements(request.form))
+    except checking.ChecksNotAcknowledged as exc:
+        db.rollback()
+        draft.errors.append(str(exc))
+        return _render_order(patient, draft, exc.report, status=422)
+    except services.PrescriptionError as exc:
+        db.rollback()
+        draft.errors.append(str(exc))
+        return _render_order(patient, draft, status=422)
     if draft.mode == "electronic":
         try:
             eprescription.queue_registration(db, current_user.clinic, prescription, patient)
         except EPrescriptionDocumentError as exc:
             db.rollback()
             draft.errors.append(f"電子処方箋にできません: {exc}")
-            return _render_order(patient, draft, results, status=422)
+            return _render_order(patient, draft, status=422)
     billing.queue_billing(db, current_user.clinic, prescription)
     db.commit()
     flash("電子処方箋として発行しました。引換番号は登録が済みしだい表示されます" if draft.mode == "electronic"

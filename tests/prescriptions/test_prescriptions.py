@@ -3,6 +3,7 @@ must be acknowledged, issue (immutable), Do処方, cancel and reissue, bad input
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from app.core.models import AccessLogEntry, AuditEntry
 from app.patients.profile_models import Allergy
+from app.prescriptions.check_master import DEMO_VERSION, load_demo_edition
 from app.prescriptions.drug_master import load_shipped_subset
 from app.prescriptions.models import Prescription
 from tests.factories import make_clinic, make_patient, make_user
@@ -56,9 +58,12 @@ THREE_LINES = [("1", AFTER_MEALS_3, "", "14", [(LOXONIN, "3", True, False), (MUC
 
 
 def _acks(html: str) -> list[str]:
-    import re
-
     return re.findall(r'name="ack" value="([0-9a-f]{16})"', html)
+
+
+def _reasons(html: str, reason: str = "利益が上回ると判断（テスト）") -> dict[str, str]:
+    """A reason for every 禁忌 the page asks one for."""
+    return {f"ack_reason_{key}": reason for key in re.findall(r'name="ack_reason_([0-9a-f]{16})"', html)}
 
 
 def _issue(client, patient, rps, **extra):
@@ -66,7 +71,7 @@ def _issue(client, patient, rps, **extra):
     url = f"/patients/{patient.id}/prescriptions/new"
     checked = client.post(url, _form(rps, action="check", **extra), form_page=page)
     html = checked.get_data(as_text=True)
-    data = _form(rps, action="issue", **extra)
+    data = _form(rps, action="issue", **extra) | _reasons(html)
     data["ack"] = _acks(html)
     return checked, client.post(url, data, form_page=page)
 
@@ -78,9 +83,9 @@ def test_doctor_writes_checks_acknowledges_and_issues(client, desk, session):
     checked = client.post(page, _form(THREE_LINES, action="check"), form_page=page)
     html = checked.get_data(as_text=True)
     assert checked.status_code == 200 and "処方チェック" in html
-    # No interaction or dose data is shipped: the checks say so loudly, with their source.
-    assert "併用禁忌・併用注意を確認できない薬剤があります（データ未収載）" in html
-    assert "極量・最大用量のデータが未収載" in html and "出典:" in html
+    # No check master is loaded: the checks say so loudly, with their source, and count it.
+    assert "支払基金チェックマスタが読み込まれていないため" in html and "出典:" in html
+    assert "確認できなかった項目が1件あります（チェックマスタ未読込 1件）" in html
     # Issuing without ticking the findings is refused.
     refused = client.post(page, _form(THREE_LINES, action="issue"), form_page=page)
     assert refused.status_code == 422 and "確認が必要な項目が" in refused.get_data(as_text=True)
@@ -241,16 +246,19 @@ def test_another_clinic_cannot_prescribe_for_this_patient(client, desk, session)
 
 
 def test_contraindicated_combination_with_a_current_medicine_is_stopped_with_its_source(client, desk, session):
+    load_demo_edition(session)
+    session.commit()
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
     patient = desk["patient"]
     _issue(client, patient, [("1", "1011100000000000", "", "14", [("622374201", "1", False, False)])])  # ベルソムラ
     page = f"/patients/{patient.id}/prescriptions/new"
     rps = [("1", "1012040400000000", "", "7", [("620003928", "2", False, False)])]  # クラリスロマイシン錠２００ｍｇ
     html = client.post(page, _form(rps, action="check"), form_page=page).get_data(as_text=True)
-    assert "併用禁忌: クラリスロマイシン錠２００ｍｇ「ＥＭＥＣ」 と ベルソムラ錠１５ｍｇ" in html
-    assert "相互作用データ 版 2026-11-25a" in html and "クラリシッド錠200mg" in html
-    # Clarithromycin has pairs in the table; a drug without any pair is still named as unchecked.
-    assert "データ未収載）: クラリスロマイシン" not in html
+    assert "併用禁忌: クラリスロマイシン錠２００ｍｇ「ＥＭＥＣ」 と ベルソムラ錠１５ｍｇ（当院処方" in html
+    assert f"支払基金 チェックマスタ {DEMO_VERSION}（医薬品併用禁忌）" in html
+    assert "ベルソムラ錠 添付文書【禁忌】" in html
+    # Clarithromycin has no 適応・投与量 row in the demo edition: its dose is 未確認, and said why.
+    assert "クラリスロマイシン錠２００ｍｇ「ＥＭＥＣ」: チェックマスタに適応・投与量の行がない" in html
 
 
 def test_issued_prescription_prints_as_a_pdf_whose_symbol_scans(client, desk, session, tmp_path):

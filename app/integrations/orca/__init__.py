@@ -7,8 +7,10 @@ from app.integrations.orca.client import OrcaClient, client_from_settings
 from app.integrations.orca.errors import OrcaApiError, OrcaAuthError, OrcaError, OrcaProtocolError, OrcaUnavailable
 from app.integrations.orca.models import (
     OrcaCombination,
+    OrcaContraindicationCheck,
     OrcaInstitution,
     OrcaInsurance,
+    OrcaInteraction,
     OrcaMedicalResult,
     OrcaPatient,
     OrcaPublicExpense,
@@ -16,6 +18,7 @@ from app.integrations.orca.models import (
     OrcaReception,
 )
 
-__all__ = ["OrcaApiError", "OrcaAuthError", "OrcaClient", "OrcaCombination", "OrcaError", "OrcaInstitution",
-           "OrcaInsurance", "OrcaMedicalResult", "OrcaPatient", "OrcaProtocolError", "OrcaPublicExpense",
-           "OrcaPushEvent", "OrcaReception", "OrcaUnavailable", "client_from_settings"]
+__all__ = ["OrcaApiError", "OrcaAuthError", "OrcaClient", "OrcaCombination", "OrcaContraindicationCheck", "OrcaError",
+           "OrcaInstitution", "OrcaInsurance", "OrcaInteraction", "OrcaMedicalResult", "OrcaPatient",
+           "OrcaProtocolError", "OrcaPublicExpense", "OrcaPushEvent", "OrcaReception", "OrcaUnavailable",
+           "client_from_settings"]

@@ -15,7 +15,9 @@ import requests
 
 from app.integrations.orca.errors import OrcaApiError, OrcaAuthError, OrcaProtocolError, OrcaUnavailable
 from app.integrations.orca.models import (
+    OrcaContraindicationCheck,
     OrcaInstitution,
+    OrcaInteraction,
     OrcaMedicalResult,
     OrcaPatient,
     OrcaPushEvent,
@@ -192,6 +194,41 @@ class OrcaClient:
             perform_date=r.day("Perform_Date", "診療日"), result_code=str(record["Api_Result"]),
             message=r.text("Api_Result_Message", "メッセージ"), warnings=warnings,
             notice=messages.text("Medical_Result_Message", "結果") if messages else "")
+
+    def check_contraindications(self, patient_id: str, drugs: list[tuple[str, str]], month: date,
+                                check_term: str = "") -> OrcaContraindicationCheck:
+        """Ask ORCA's 薬剤併用禁忌チェック (contraindicationcheckv2) about drugs (9-digit code, name) for a patient:
+        among them and against ORCA's record of the patient's medication within the check term (months; ORCA's
+        system setting when blank). At most 30 drugs a call, as the API takes."""
+        if not drugs or len(drugs) > 30:
+            raise ValueError("contraindicationcheckv2 takes 1 to 30 drugs")
+        body = {"Request_Number": "01", "Patient_ID": str(patient_id).strip(), "Perform_Month": month.strftime("%Y-%m"),
+                "Check_Term": check_term,
+                "Medical_Information": [{"Medication_Code": code, "Medication_Name": name} for code, name in drugs]}
+        record = self._ask("POST", "api01rv2/contraindicationcheckv2", {}, "contraindication_checkreq", body,
+                           ("contraindication_checkres",))
+        r = Reader(record, "併用禁忌チェックの結果")
+        symptoms = {s.text("Symptom_Code", "症状コード", required=True): s
+                    for s in r.records("Symptom_Information", "症状詳記")}
+        found: list[OrcaInteraction] = []
+        unchecked: list[tuple[str, str, str]] = []
+        for drug in r.records("Medical_Information", "チェック薬剤"):
+            code = drug.text("Medication_Code", "薬剤コード", required=True)
+            name = drug.text("Medication_Name", "薬剤名称")
+            result = drug.text("Medical_Result", "薬剤のエラーコード")
+            if result and not _SUCCESS.match(result):
+                unchecked.append((code, name, drug.text("Medical_Result_Message", "薬剤のエラー") or result))
+                continue
+            for info in drug.records("Medical_Info", "併用禁忌情報"):
+                interact = info.text("Interact_Code", "相互作用コード", required=True)
+                symptom = symptoms.get(interact)
+                found.append(OrcaInteraction(
+                    code, name, info.text("Contra_Code", "併用禁忌の薬剤コード", required=True),
+                    info.text("Contra_Name", "併用禁忌の薬剤名称"), interact,
+                    symptom.text("Symptom_Content", "症状", multiline=True) if symptom else "",
+                    symptom.text("Symptom_Detail", "症状詳細", multiline=True) if symptom else "",
+                    info.text("Context_Class", "区分")))
+        return OrcaContraindicationCheck(r.text("Perform_Month", "診療年月"), tuple(found), tuple(unchecked))
 
     def _system(self, number: str, roots: tuple[str, ...]) -> dict[str, Any]:
         body = {"Request_Number": number, "Base_Date": datetime.now(JST).date().isoformat()}

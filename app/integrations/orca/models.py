@@ -177,3 +177,27 @@ class OrcaInstitution:
     postal_code: str = ""
     address: str = ""
     phone: str = ""
+
+
+@dataclass(frozen=True)
+class OrcaInteraction:
+    """One 併用禁忌 ORCA found (contraindicationcheckv2): a drug sent, the drug it must not be given with (one of
+    those sent, or one in ORCA's record of the patient's medication), and the symptom ORCA's data describes."""
+
+    medication_code: str
+    medication_name: str
+    contra_code: str
+    contra_name: str
+    interact_code: str
+    symptom: str = ""
+    detail: str = ""
+    context: str = ""  # Context_Class as ORCA gives it
+
+
+@dataclass(frozen=True)
+class OrcaContraindicationCheck:
+    """ORCA's answer: the interactions found, and the drugs it could not check (code, name, ORCA's message)."""
+
+    perform_month: str
+    interactions: tuple[OrcaInteraction, ...]
+    unchecked: tuple[tuple[str, str, str], ...] = field(default_factory=tuple)

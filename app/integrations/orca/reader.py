@@ -33,8 +33,9 @@ class Reader:
         value = self.record.get(key)
         return isinstance(value, str) and bool(value.strip())
 
-    def text(self, key: str, what: str, *, required: bool = False) -> str:
-        """A text field, stripped; characters that are not valid text are refused."""
+    def text(self, key: str, what: str, *, required: bool = False, multiline: bool = False) -> str:
+        """A text field, stripped; characters that are not valid text are refused (line feeds too, unless the
+        field is a multi-line text such as a symptom's description)."""
         value = self.record.get(key, "")
         if value is None:
             value = ""
@@ -42,6 +43,8 @@ class Reader:
             raise self.fail(f"{what}（{key}）が文字列ではありません")
         for char in value:
             category = unicodedata.category(char)
+            if multiline and char == "\n":
+                continue
             if char == "\ufffd" or category in ("Cc", "Cs") or _NONCHARACTER.match(char):
                 raise self.fail(f"{what}（{key}）に文字として読めないもの（U+{ord(char):04X}）が含まれています")
         value = value.strip()
