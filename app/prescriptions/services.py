@@ -13,9 +13,11 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.clinics.services import get_staff
 from app.core.audit import Actor, record_audit
+from app.core.errors import ValidationError
 from app.core.forms import to_number
 from app.core.jp import strip_control_chars
 from app.core.timeutil import japan_today
+from app.core.versioning import clean_reason
 from app.db import scoped, utcnow
 from app.prescriptions.drug_master import get_drug, search_drugs
 from app.prescriptions.models import (
@@ -296,17 +298,18 @@ def store_issued(session: Session, clinic_id: int, actor: Actor, patient_id: int
 
 def cancel(session: Session, clinic_id: int, actor: Actor, prescription: Prescription, reason: str) -> Prescription:
     """Cancel an issued prescription (the record stays; a change is a cancellation plus a new prescription)."""
-    reason = (reason or "").strip()
     if prescription.status != ISSUED:
         raise PrescriptionError("この処方箋はすでに取り消されています")
-    if not reason:
-        raise PrescriptionError("取消の理由を入力してください")
+    try:  # the same rule as every change's reason: cleaned, required, refused (never cut) past 200 characters
+        reason = clean_reason(reason, missing="取消の理由を入力してください")
+    except ValidationError as exc:
+        raise PrescriptionError(exc.message) from exc
     prescription.status = CANCELLED
     prescription.cancelled_at = utcnow()
-    prescription.cancel_reason = reason[:200]
+    prescription.cancel_reason = reason
     record_audit(session, actor, "prescription.cancel", clinic_id=clinic_id, entity_type="prescription",
                  entity_id=prescription.id, patient_id=prescription.patient_id,
-                 summary={"before": {"status": ISSUED}, "after": {"status": CANCELLED}, "reason": reason[:200]})
+                 summary={"before": {"status": ISSUED}, "after": {"status": CANCELLED}, "reason": reason})
     record_confirmed(session, prescription)  # the service hears the 処方 is cancelled
     return prescription
 

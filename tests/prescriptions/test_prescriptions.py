@@ -206,8 +206,10 @@ def test_do_prescription_copies_and_cancel_then_reissue_keeps_both(client, desk,
     show = f"/patients/{patient.id}/prescriptions/{first.id}"
     refused = client.post(f"{show}/cancel", {"reason": "", "then": ""}, form_page=show)
     assert refused.status_code == 302
+    too_long = client.post(f"{show}/cancel", {"reason": "誤" * 201, "then": ""}, form_page=show)
+    assert too_long.status_code == 302 and "200文字以内" in client.get(too_long.location).get_data(as_text=True)
     session.expire_all()
-    assert session.get(Prescription, first.id).status == "issued"
+    assert session.get(Prescription, first.id).status == "issued"  # refused, never cut to 200
     response = client.post(f"{show}/cancel", {"reason": "用量の誤り", "then": "reissue"}, form_page=show)
     assert response.status_code == 302 and f"from={first.id}" in response.location
     html = client.get(response.location).get_data(as_text=True)
