@@ -33,8 +33,11 @@ def test_search_needs_consent_and_says_why(sharing):
         client.search(MEMBER)
     sharing.seed_patient(MEMBER, consent_until=(date.today() + timedelta(days=1)).isoformat(),
                          other_institutions=True)
-    kinds = {r["resourceType"] for r in client.search(MEMBER)}
-    assert kinds == {"Condition", "AllergyIntolerance", "Observation", "MedicationRequest"}
+    found = client.search(MEMBER)
+    kinds = {r["resourceType"] for r in found}
+    assert kinds == {"Condition", "AllergyIntolerance", "Observation", "MedicationRequest", "Organization"}
+    # The registering institutions come along (as a search with _include answers): their names are the service's.
+    assert [r["name"] for r in found if r["resourceType"] == "Organization"] == ["みなと総合病院", "かもめ循環器クリニック"]
 
 
 def test_refusals_and_failures_are_classified(sharing):
