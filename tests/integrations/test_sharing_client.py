@@ -37,7 +37,8 @@ def test_search_needs_consent_and_says_why(sharing):
     kinds = {r["resourceType"] for r in found}
     assert kinds == {"Condition", "AllergyIntolerance", "Observation", "MedicationRequest", "Organization"}
     # The registering institutions come along (as a search with _include answers): their names are the service's.
-    assert [r["name"] for r in found if r["resourceType"] == "Organization"] == ["みなと総合病院", "かもめ循環器クリニック"]
+    names = [r["name"] for r in found if r["resourceType"] == "Organization"]
+    assert names == ["みなと総合病院", "かもめ循環器クリニック"]
 
 
 def test_refusals_and_failures_are_classified(sharing):
