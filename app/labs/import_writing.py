@@ -41,19 +41,23 @@ def write_results(session: Session, clinic_id: int, checked: list[Checked], now:
     """Write checked messages' results and mark them imported, as if one after the other: a result reported for the
     first time is a new lineage, a different report on a current result is its next version (the current one is
     superseded), the same report again adds nothing. The rows of many messages go in one INSERT; a message that
-    reports again on a result of messages still unwritten waits until they are written (it needs their ids). The
-    caller works out the states of the orders (app.labs.order_states)."""
+    reports again on a result of messages still unwritten waits until they are written (it is compared with them
+    and needs their ids). The caller works out the states of the orders (app.labs.order_states)."""
     current = _current_results(session, clinic_id, {row["specimen_number"] for *_, rows in checked for row in rows})
+    written: list[LabMessage] = []
     inserts: list[ResultRow] = []
     superseded: list[int] = []
     pending: set[tuple[str, str, str]] = set()
     for stored, patient, rows in checked:
         keys = {_key(row) for row in rows}
         if keys & pending:
-            _write(session, clinic_id, current, inserts, superseded, now)
-            inserts, superseded, pending = [], [], set()
+            _write(session, clinic_id, written, inserts, superseded, now)
+            # The results just written are now the current ones of their specimens.
+            current.update(_current_results(session, clinic_id, {number for number, _code, _sub in pending}))
+            written, inserts, superseded, pending = [], [], [], set()
         pending |= keys
-        written = 0
+        written.append(stored)
+        count = 0
         for row in rows:
             old = current.get(_key(row))
             if old is not None:
@@ -64,20 +68,20 @@ def write_results(session: Session, clinic_id: int, checked: list[Checked], now:
                 superseded.append(old["id"])
             inserts.append({**row, "clinic_id": clinic_id, "patient_id": patient.id, "message_id": stored.id,
                             "recorded_at": now})
-            written += 1
+            count += 1
         stored.status, stored.error, stored.patient_id = "imported", "", patient.id
-        stored.result_count, stored.imported_at = written, now
-    _write(session, clinic_id, current, inserts, superseded, now)
+        stored.result_count, stored.imported_at = count, now
+    _write(session, clinic_id, written, inserts, superseded, now)
 
 
 def _key(row: ResultRow) -> tuple[str, str, str]:
     return row["specimen_number"], row["lab_code"], row["sub_id"]
 
 
-def _write(session: Session, clinic_id: int, current: dict[tuple[str, str, str], dict[str, Any]],
-           inserts: list[ResultRow], superseded: list[int], now: datetime) -> None:
-    """Insert the rows (one statement), supersede what they replace, tell the listeners; the new rows become the
-    current results that later messages are compared with."""
+def _write(session: Session, clinic_id: int, messages: list[LabMessage], inserts: list[ResultRow],
+           superseded: list[int], now: datetime) -> None:
+    """Mark the messages imported, insert their rows (one executemany), supersede what the rows replace and tell the
+    listeners."""
     # The messages are the patients' before their results are (the results refer to both).
     session.flush()
     if superseded:
@@ -85,15 +89,15 @@ def _write(session: Session, clinic_id: int, current: dict[tuple[str, str, str],
     if not inserts:
         return
     table = LabResult.__table__
-    new_ids = list(session.scalars(insert(table).returning(table.c.id, sort_by_parameter_order=True), inserts))
+    session.execute(insert(table), inserts)
+    # The new rows are the current results of their specimens (read through that index) that carry these messages'
+    # ids: a message is imported once, and a refused one has no results.
+    new = (table.c.clinic_id == clinic_id, table.c.superseded_at.is_(None),
+           table.c.specimen_number.in_({row["specimen_number"] for row in inserts}),
+           table.c.message_id.in_([message.id for message in messages]))
     # A first report is its own lineage: its id is known only once it is inserted.
-    first = [new_id for new_id, row in zip(new_ids, inserts, strict=True) if row["lineage_id"] is None]
-    if first:
-        session.execute(update(LabResult).where(LabResult.id.in_(first)).values(lineage_id=LabResult.id)
-                        .execution_options(synchronize_session=False))  # the new rows are not in the session
-    for new_id, row in zip(new_ids, inserts, strict=True):
-        current[_key(row)] = {**{name: row[name] for name in _COMPARED}, "id": new_id, "version": row["version"],
-                              "lineage_id": row["lineage_id"] or new_id}
+    session.execute(update(table).where(*new, table.c.lineage_id.is_(None)).values(lineage_id=table.c.id))
+    new_ids = list(session.scalars(select(table.c.id).where(*new).order_by(table.c.id)))
     for listener in _LISTENERS:
         listener(session, clinic_id, new_ids, superseded)
 
