@@ -32,11 +32,13 @@ from app.labs.hl7 import (
     normalise_for_sending,
     split_message,
 )
-from app.labs.import_writing import write_results
+from app.labs.import_writing import Checked, write_results
 from app.labs.masters import ItemMaster
 from app.labs.models import LabMessage
 from app.labs.result_reading import (
+    CHUNK,
     ImportRefused,
+    Lookups,
     check_header,
     check_truncation,
     find_patient,
@@ -47,8 +49,9 @@ from app.labs.result_reading import (
 
 log = logging.getLogger(__name__)
 
-#: Messages imported in one transaction (a file drop of thousands is committed in groups); each message of a group
-#: is written under a savepoint of its own, so that a message the database refuses fails alone.
+#: Messages imported in one transaction (a file drop of thousands is committed in groups): read in a few queries and
+#: written in one INSERT; when the database refuses that, one by one, each under a savepoint of its own, so that a
+#: message the database refuses fails alone.
 GROUP_SIZE = 200
 
 #: The lock namespace of a clinic's result imports (app.core.audit's chain lock is 7141).
@@ -78,6 +81,13 @@ class PendingMessage:
     filename: str
     stored: LabMessage | None = None
     outcome: ImportOutcome | None = None
+
+    @property
+    def row(self) -> LabMessage:
+        """The stored message (every message is stored before it is imported)."""
+        if self.stored is None:
+            raise RuntimeError("a message is imported only once it is stored")
+        return self.stored
 
 
 def import_message(session: Session, clinic_id: int, data: bytes, *, source: str, filename: str = "",
@@ -140,16 +150,24 @@ def _store_raw(session: Session, clinic_id: int, pending: list[PendingMessage], 
 def _import_group(session: Session, clinic_id: int, master: ItemMaster, group: list[PendingMessage],
                   clinic_code: str, source: str) -> None:
     """Import a group of stored messages in one transaction, each whole or refused whole; then set the states of
-    the orders they reported on and commit, with one audit entry for what was imported."""
-    imported: list[LabMessage] = []
+    the orders they reported on and commit, with one audit entry for what was imported.
+
+    The group is read in a few queries and its results written in one INSERT; should the database refuse that
+    write, the group is imported again one message at a time, each under a savepoint of its own, so that only the
+    message it refuses fails (with the reason) and the others are imported."""
+    todo = [p for p in group if p.outcome is None]  # the others: the same bytes as a message received before
     orders: set[int] = set()
-    for p in group:
-        if p.outcome is not None:
-            continue  # the same bytes as a message received before
-        p.outcome = _import_one(session, master, p.stored, clinic_code, orders)  # type: ignore[arg-type]
-        if p.outcome.status == "imported":
-            imported.append(p.stored)  # type: ignore[arg-type]
+    try:
+        with session.begin_nested():
+            _import_together(session, clinic_id, master, todo, clinic_code, orders)
+    except SQLAlchemyError as exc:
+        log.warning("lab import: a group of %s messages refused by the database, imported one by one: %s",
+                    len(todo), exc)
+        orders.clear()
+        for p in todo:
+            p.outcome = _import_one(session, master, p.row, clinic_code, orders)
     order_states.update_after_results(session, clinic_id, orders)
+    imported = [p.row for p in todo if p.outcome is not None and p.outcome.status == "imported"]
     if imported:
         patients = sorted({stored.patient_id for stored in imported})
         record_audit(session, SYSTEM, "lab.results_imported", clinic_id=clinic_id, entity_type="lab_message",
@@ -161,6 +179,45 @@ def _import_group(session: Session, clinic_id: int, master: ItemMaster, group: l
     session.commit()
 
 
+def _import_together(session: Session, clinic_id: int, master: ItemMaster, todo: list[PendingMessage],
+                     clinic_code: str, orders: set[int]) -> None:
+    """Read and check every message of a group (what they name read once for all), then write the results of
+    those that pass in one go; each message's outcome is set, the orders reported on are added to `orders`."""
+    read: list[tuple[PendingMessage, Message, str]] = []
+    checked: list[Checked] = []
+    # Reading writes nothing: the messages' states go to the database once, with their results.
+    with session.no_autoflush:
+        for p in todo:
+            message: Message | None = None
+            try:
+                message = _parse(p.row)
+                read.append((p, message, _check(p.row, message)))
+            except ImportRefused as exc:
+                p.outcome = _refused(p.row, exc, message, clinic_code)
+        lookups = Lookups(session, clinic_id)
+        lookups.preload([message for _p, message, _kind in read])
+        seen = _imported_keys(session, clinic_id, {p.row.control_key for p, _m, _k in read})
+        for p, message, kind in read:
+            stored = p.row
+            if stored.control_key in seen:
+                p.outcome = _duplicate(stored, message, clinic_code)
+                continue
+            try:
+                patient = find_patient(lookups, message)
+                rows = result_rows(lookups, master, patient, kind, group_results(message, kind))
+            except ImportRefused as exc:
+                p.outcome = _refused(stored, exc, message, clinic_code)
+                continue
+            seen.add(stored.control_key)
+            checked.append((stored, patient, rows))
+            p.outcome = ImportOutcome(True, "imported", stored.id, "", build_ack("AA", "", message, clinic_code))
+            orders.update(row["order_id"] for row in rows if row["order_id"])
+    write_results(session, clinic_id, checked, utcnow())
+    for p in todo:
+        if p.outcome is not None and p.outcome.status == "imported":
+            p.outcome.results = p.row.result_count
+
+
 def _import_one(session: Session, master: ItemMaster, stored: LabMessage, clinic_code: str,
                 orders: set[int]) -> ImportOutcome:
     """Read, check and write one stored message (under a savepoint); its new state is set on `stored` and the
@@ -169,26 +226,18 @@ def _import_one(session: Session, master: ItemMaster, stored: LabMessage, clinic
     try:
         # Reading writes nothing: the message's state goes to the database once, with its results.
         with session.no_autoflush:
-            try:
-                message = split_message(stored.raw)
-            except (HL7DecodeError, HL7SyntaxError) as exc:
-                raise refuse(str(exc), "AR") from exc
-            stored.codec, stored.message_type = message.codec, message.message_type[:20]
-            check_truncation(stored.raw, message)
-            kind = check_header(message)
-            msh = message.msh
-            stored.control_key = f"{msh.component(3)}|{msh.component(4)}|{msh.component(10)}"[:120]
-            if _imported_before(session, stored):
-                stored.status, stored.error = "duplicate", "同じ制御IDのメッセージを受信済みです"
-                return ImportOutcome(True, "duplicate", stored.id, stored.error,
-                                     build_ack("AA", "受信済み（重複）", message, clinic_code), duplicate=True)
-            patient = find_patient(session, stored.clinic_id, message)
-            rows = result_rows(session, stored.clinic_id, master, patient, kind, group_results(message, kind))
+            message = _parse(stored)
+            kind = _check(stored, message)
+            if _imported_keys(session, stored.clinic_id, {stored.control_key}):
+                return _duplicate(stored, message, clinic_code)
+            lookups = Lookups(session, stored.clinic_id)
+            patient = find_patient(lookups, message)
+            rows = result_rows(lookups, master, patient, kind, group_results(message, kind))
     except ImportRefused as exc:
         return _refused(stored, exc, message, clinic_code)
     try:
         with session.begin_nested():
-            write_results(session, stored, patient, rows, utcnow())
+            write_results(session, stored.clinic_id, [(stored, patient, rows)], utcnow())
     except SQLAlchemyError as exc:
         log.warning("lab message %s refused by the database: %s", stored.id, exc)
         return _refused(stored, ImportRefused(DATABASE_REFUSED), message, clinic_code)
@@ -197,11 +246,40 @@ def _import_one(session: Session, master: ItemMaster, stored: LabMessage, clinic
                          stored.result_count)
 
 
-def _imported_before(session: Session, stored: LabMessage) -> bool:
-    """Whether a message with the same control id (MSH-3, -4, -10) was imported before, in this import included."""
-    return session.scalar(select(LabMessage.id).where(
-        LabMessage.clinic_id == stored.clinic_id, LabMessage.control_key == stored.control_key,
-        LabMessage.status == "imported").limit(1)) is not None
+def _parse(stored: LabMessage) -> Message:
+    """The stored message split into segments; refused (AR) when it cannot be read."""
+    try:
+        message = split_message(stored.raw)
+    except (HL7DecodeError, HL7SyntaxError) as exc:
+        raise refuse(str(exc), "AR") from exc
+    stored.codec, stored.message_type = message.codec, message.message_type[:20]
+    return message
+
+
+def _check(stored: LabMessage, message: Message) -> str:
+    """Check the message whole and its header, and keep its control id (MSH-3, -4, -10); returns its type."""
+    check_truncation(stored.raw, message)
+    kind = check_header(message)
+    msh = message.msh
+    stored.control_key = f"{msh.component(3)}|{msh.component(4)}|{msh.component(10)}"[:120]
+    return kind
+
+
+def _imported_keys(session: Session, clinic_id: int, keys: set[str]) -> set[str]:
+    """Those of these control ids (MSH-3, -4, -10) with a message imported before, in this import included."""
+    ordered, found = sorted(keys), set()
+    for start in range(0, len(ordered), CHUNK):
+        found.update(session.scalars(select(LabMessage.control_key).where(
+            LabMessage.clinic_id == clinic_id, LabMessage.control_key.in_(ordered[start:start + CHUNK]),
+            LabMessage.status == "imported")))
+    return found
+
+
+def _duplicate(stored: LabMessage, message: Message, clinic_code: str) -> ImportOutcome:
+    """Keep a message whose control id was imported before as a duplicate (answered AA: nothing to resend)."""
+    stored.status, stored.error = "duplicate", "同じ制御IDのメッセージを受信済みです"
+    return ImportOutcome(True, "duplicate", stored.id, stored.error,
+                         build_ack("AA", "受信済み（重複）", message, clinic_code), duplicate=True)
 
 
 def _refused(stored: LabMessage, exc: ImportRefused, message: Message | None, clinic_code: str) -> ImportOutcome:
