@@ -16,6 +16,7 @@ from app.core.audit import Actor, record_audit, summarize_change
 from app.core.checkdigit import luhn_valid
 from app.core.errors import ValidationError
 from app.core.security import ROLE_LABELS, Role
+from app.core.urls import connection_url
 from app.db import get_scoped
 
 PREFECTURE_CODES = range(1, 48)
@@ -184,12 +185,7 @@ def reset_staff_credentials(session: Session, user: StaffUser, actor: Actor, adm
 
 def update_orca_settings(session: Session, clinic: Clinic, actor: Actor, data: dict[str, Any]) -> Clinic:
     """Set the WebORCA connection (an empty password keeps the current one); audited without the secret."""
-    base_url = (data.get("base_url") or "").strip().rstrip("/")
-    if base_url and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", base_url):
-        raise ValidationError("URLは http:// または https:// で始まる形で入力してください", field="base_url")
-    if base_url.startswith("http://") and not re.match(r"http://(127\.0\.0\.1|localhost)[:/]", base_url + "/"):
-        raise ValidationError("院外のORCAには https:// で接続してください（患者情報を暗号化せずに送れません）",
-                              field="base_url")
+    base_url = connection_url(data.get("base_url"), "ORCA", "患者情報")
     orca = dict((clinic.integrations or {}).get("orca") or {})
     before = {k: orca.get(k) for k in ("base_url", "user", "verify", "cert")}
     orca.update({"base_url": base_url, "user": (data.get("user") or "").strip(),

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.clinics.models import Clinic
 from app.core.audit import Actor, record_audit, summarize_change
 from app.core.errors import ValidationError
+from app.core.urls import connection_url
 from app.integrations.pacs.client import DicomWebClient, Instance, PacsNotConfigured, PacsNotFound, Series, Study
 from app.patients.models import Patient
 
@@ -68,12 +69,7 @@ def settings_or_error(clinic: Clinic) -> PacsSettings:
 
 def update_pacs_settings(session: Session, clinic: Clinic, actor: Actor, data: dict[str, Any]) -> Clinic:
     """Set the PACS connection (an empty password keeps the current one); audited without the secret."""
-    base_url = (data.get("base_url") or "").strip().rstrip("/")
-    if base_url and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", base_url):
-        raise ValidationError("URLは http:// または https:// で始まる形で入力してください", field="base_url")
-    if base_url.startswith("http://") and not re.match(r"http://(127\.0\.0\.1|localhost)[:/]", base_url + "/"):
-        raise ValidationError("院外のPACSには https:// で接続してください（画像を暗号化せずに送れません）",
-                              field="base_url")
+    base_url = connection_url(data.get("base_url"), "PACS", "画像")
     source = data.get("id_source") or "orca"
     if source not in ID_SOURCES:
         raise ValidationError("患者IDの対応づけの選択肢にない値です", field="id_source")
