@@ -23,7 +23,7 @@ from app.clinics.models import Clinic
 from app.core.audit import SYSTEM, record_audit
 from app.integrations.orca import OrcaApiError, OrcaClient, OrcaError, client_from_settings
 from app.outbox.models import DELIVERING, PENDING, OutboxMessage
-from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, register_handler
+from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, message_subject, register_handler
 from app.patients.models import Patient
 from app.reception.models import CANCELLED as VISIT_CANCELLED
 from app.reception.models import Visit
@@ -103,10 +103,7 @@ def queue_delete(session: Session, clinic: Clinic, kind: BilledKind, record: Any
 
 
 def _record(session: Session, kind: BilledKind, message: OutboxMessage) -> Any:
-    record = session.get(kind.model, message.payload[kind.payload_key])
-    if record is None or record.clinic_id != message.clinic_id:
-        raise PermanentDeliveryError(kind.not_found)
-    return record
+    return message_subject(session, message, kind.model, kind.payload_key, kind.not_found)
 
 
 def visit_of(session: Session, clinic_id: int, patient_id: int, day: date) -> Visit | None:

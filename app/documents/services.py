@@ -28,7 +28,7 @@ from app.documents.fhir import document_id, referral_document
 from app.documents.models import DRAFT, FINAL, HONORIFICS, ReferralLetter
 from app.integrations.sharing_service import SharingError
 from app.outbox.models import OutboxMessage
-from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, register_handler
+from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, message_subject, register_handler
 from app.patients.models import Patient
 from app.patients.profile_models import Allergy, Contraindication, PastHistory
 from app.prescriptions.services import current_medicines
@@ -257,9 +257,7 @@ def queue_share(session: Session, actor: Actor, letter: ReferralLetter) -> Outbo
 
 def deliver_share(session: Session, message: OutboxMessage) -> dict[str, Any]:
     """Outbox delivery: send the document; keep the service's answer on the letter."""
-    letter = session.get(ReferralLetter, message.payload["letter_id"])
-    if letter is None or letter.clinic_id != message.clinic_id:
-        raise PermanentDeliveryError("紹介状が見つかりません")
+    letter = message_subject(session, message, ReferralLetter, "letter_id", "紹介状が見つかりません")
     clinic = session.get(Clinic, letter.clinic_id)
     client = client_for(clinic) if clinic else None
     if client is None:

@@ -25,6 +25,7 @@ from app.outbox.services import (
     PermanentDeliveryError,
     enqueue,
     latest_for_subject,
+    message_subject,
     register_handler,
 )
 from app.patients.models import Patient
@@ -138,10 +139,7 @@ def _send(session: Session, message: OutboxMessage) -> LabAck:
 
 
 def _order(session: Session, message: OutboxMessage) -> LabOrder:
-    order = session.get(LabOrder, message.payload["order_id"])
-    if order is None or order.clinic_id != message.clinic_id:
-        raise PermanentDeliveryError("検査依頼が見つかりません")
-    return order
+    return message_subject(session, message, LabOrder, "order_id", "検査依頼が見つかりません")
 
 
 def deliver_cancellation(session: Session, message: OutboxMessage) -> dict[str, Any]:

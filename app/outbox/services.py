@@ -36,6 +36,15 @@ Handler = Callable[[Session, OutboxMessage], dict[str, Any] | None]
 _HANDLERS: dict[str, Handler] = {}
 
 
+def message_subject(session: Session, message: OutboxMessage, model: type, key: str, missing: str) -> Any:
+    """The record a message is about (`payload[key]`, of the message's own clinic); PermanentDeliveryError with
+    `missing` when it is gone — retrying would not bring it back."""
+    record = session.get(model, message.payload[key])
+    if record is None or record.clinic_id != message.clinic_id:
+        raise PermanentDeliveryError(missing)
+    return record
+
+
 def register_handler(kind: str, handler: Handler) -> None:
     """Plug a delivery for one kind of message (each integration registers its own)."""
     _HANDLERS[kind] = handler

@@ -12,7 +12,7 @@ from app.clinics.models import Clinic
 from app.core.audit import SYSTEM, record_audit
 from app.integrations.eprescription import EPrescriptionClient, EPrescriptionError
 from app.outbox.models import OutboxMessage
-from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, register_handler
+from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, message_subject, register_handler
 from app.prescriptions.fhir import build_bundle
 from app.prescriptions.models import Prescription
 
@@ -58,10 +58,7 @@ def _client(session: Session, message: OutboxMessage) -> EPrescriptionClient:
 
 
 def _prescription(session: Session, message: OutboxMessage) -> Prescription:
-    prescription = session.get(Prescription, message.payload["prescription_id"])
-    if prescription is None or prescription.clinic_id != message.clinic_id:
-        raise PermanentDeliveryError("処方箋が見つかりません")
-    return prescription
+    return message_subject(session, message, Prescription, "prescription_id", "処方箋が見つかりません")
 
 
 def deliver_registration(session: Session, message: OutboxMessage) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from app.integrations.sharing_service import SharingError
 from app.labs.import_writing import on_results_written
 from app.labs.models import LabResult
 from app.outbox.models import OutboxMessage
-from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, register_handler
+from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, message_subject, register_handler
 from app.patients.models import Patient
 from app.patients.profile_models import Allergy, Contraindication, Infection
 from app.prescriptions.models import Prescription, PrescriptionRp
@@ -204,9 +204,8 @@ def build_registration_bundle(session: Session, registration: SharingRegistratio
 
 def deliver_registration(session: Session, message: OutboxMessage) -> dict[str, Any]:
     """Outbox delivery: build, validate and register; keep the outcome on the registration."""
-    registration = session.get(SharingRegistration, message.payload["registration_id"])
-    if registration is None or registration.clinic_id != message.clinic_id:
-        raise PermanentDeliveryError("登録の記録が見つかりません")
+    registration = message_subject(session, message, SharingRegistration, "registration_id",
+                                   "登録の記録が見つかりません")
 
     def refuse(reason: str) -> PermanentDeliveryError:
         registration.status, registration.reason = REFUSED, reason[:2000]
