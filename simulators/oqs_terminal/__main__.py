@@ -1,0 +1,31 @@
+"""python -m simulators.oqs_terminal --port N [--host 127.0.0.1]: serve the 資格確認端末 relay simulator."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from werkzeug.serving import make_server
+
+from simulators.oqs_terminal import create_app
+
+
+def main() -> None:
+    """Serve until stopped."""
+    parser = argparse.ArgumentParser(description="資格確認端末 simulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8005)
+    args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server(args.host, args.port, create_app(), threaded=True)
+    print(f"資格確認端末 simulator on http://{args.host}:{server.server_port}/clinic/<医療機関コード>", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
