@@ -8,6 +8,7 @@ import json
 from sqlalchemy import create_engine, select
 
 from app.core.models import AccessLogEntry, AuditEntry
+from bench.load.run import run_load
 from bench.run import SMOKE, run
 
 
@@ -31,3 +32,18 @@ def test_bench_times_pages_served_over_http_to_a_logged_in_doctor(tmp_path, caps
     # Every timed view (and the 5 warm-up ones) reached the server from an HTTP client on loopback.
     assert len(views) == SMOKE.samples + 5
     assert {(agent.split("/")[0], ip) for agent, ip in views} == {("python-requests", "127.0.0.1")}
+
+
+def test_load_test_logs_in_staff_of_several_clinics_and_reports_a_step(tmp_path):
+    figures = run_load("sqlite", clinics=3, patients=50, active=2, steps=[2], step_seconds=6, sustain=0,
+                       workers=2, workdir=tmp_path)
+
+    step, memory = figures
+    assert step["name"] == "load_step" and step["users"] == 2 and step["db"] == "sqlite"
+    assert step["failures"] == 0 and step["requests"] > 10 and 0 < step["p50_ms"] <= step["p95_ms"]
+    assert len(step["rss_mb"]) == 3 and memory["name"] == "load_memory"
+    engine = create_engine(f"sqlite:///{tmp_path / 'bench.sqlite3'}")
+    with engine.connect() as conn:
+        logins = conn.execute(select(AuditEntry.clinic_id).where(AuditEntry.action == "auth.login")).scalars().all()
+    engine.dispose()
+    assert len(set(logins)) == 2  # one doctor in each active clinic, logged in through the form with TOTP

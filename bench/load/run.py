@@ -1,0 +1,145 @@
+"""python -m bench.load.run: the load test — many clinics' staff working at once against the production layout.
+
+Seeds a database of `--clinics` × `--patients` patients (default 500 × 2,000 on PostgreSQL), serves the app the
+way deploy/ does (gunicorn, one worker process per core) and runs locust (bench/load/locustfile.py) on the same
+machine in steps of growing users, then once for `--sustain` seconds at the largest step. Prints one JSON line a
+step — {name, users, requests, rps, p50_ms, p95_ms, pdf_p95_ms, failures, rss_mb, db} — and the server's
+memory per process before and after, so the curve (requests/s against p95 as users grow) can be read off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import requests
+
+from app import create_app
+from app.cli import upgrade_database
+from app.config import ROOT, TestConfig
+from bench.load.seed import seed_load
+from bench.run import database, progress
+from bench.server import BENCH_SECRET
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+PDF_NAMES = {"prescription PDF", "letter PDF"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(url: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+    """The app under gunicorn as deploy/ runs it (plain-HTTP cookies: no TLS proxy in front here)."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": BENCH_SECRET, "KAMIKARTE_COOKIE_SECURE": "0",
+           "KAMIKARTE_OUTBOX_THREAD": "0", "KAMIKARTE_ORCA_POLL": "0"}
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+               "app:create_app()"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"),  # noqa: S603 — our own command
+                               stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited ({process.returncode}); see {log}")
+        try:
+            if requests.get(f"{base}/healthz", timeout=10).status_code == 200:
+                return process, base
+        except requests.RequestException:
+            time.sleep(0.3)
+    process.terminate()
+    raise SystemExit(f"server did not answer; see {log}")
+
+
+def rss_mb(root_pid: int) -> list[float]:
+    """Resident memory of the server's processes (the master and its workers), in MB."""
+    pids = [root_pid]
+    children = Path(f"/proc/{root_pid}/task/{root_pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    sizes = []
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(round(int(line.split()[1]) / 1024, 1))
+    return sizes
+
+
+def locust_step(base: str, accounts: Path, users: int, seconds: int, prefix: Path) -> dict:
+    """One locust run of `users` users for `seconds` (statistics reset once all have logged in)."""
+    env = {**os.environ, "KAMIKARTE_LOAD_ACCOUNTS": str(accounts)}
+    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base, "-u",
+               str(users), "-r", str(max(users // 2, 1)), "-t", f"{seconds}s", "--reset-stats", "--only-summary",
+               "--csv", str(prefix)]
+    subprocess.run(command, cwd=ROOT, env=env, check=False, capture_output=True)  # noqa: S603 — our own command
+    rows = list(csv.DictReader(open(f"{prefix}_stats.csv", encoding="utf-8")))  # noqa: SIM115
+    total = next(r for r in rows if r["Name"] == "Aggregated")
+    pdf_p95 = max((float(r["95%"]) for r in rows if r["Name"] in PDF_NAMES and r["95%"] != "N/A"), default=0.0)
+    return {"requests": int(total["Request Count"]), "failures": int(total["Failure Count"]),
+            "rps": round(float(total["Requests/s"]), 1), "p50_ms": float(total["50%"]),
+            "p95_ms": float(total["95%"]), "pdf_p95_ms": pdf_p95}
+
+
+def run_load(db: str, clinics: int, patients: int, active: int, steps: list[int], step_seconds: int,
+             sustain: int, workers: int, workdir: Path) -> list[dict]:
+    """Seed, serve, step the users up, sustain; print and return one dict a step (and the memory line)."""
+    url = database(db, workdir)
+    upgrade_database(url)
+    create_app(replace(TestConfig(), DATABASE_URL=url, SECRET_KEY=BENCH_SECRET))  # sets the sealing key
+    started = time.monotonic()
+    accounts = workdir / "accounts.json"
+    seed_load(url, accounts, clinics, patients, active, progress=lambda message: progress(db, message))
+    progress(db, f"{clinics * patients:,} patients seeded in {time.monotonic() - started:.0f} s")
+    server, base = start_server(url, workers, workdir / "server.log")
+    figures = []
+
+    def emit(figure: dict) -> None:
+        figures.append(figure)
+        print(json.dumps(figure), flush=True)
+
+    try:
+        before = rss_mb(server.pid)
+        plan = [(users, step_seconds) for users in steps] + ([(steps[-1], sustain)] if sustain else [])
+        for number, (users, seconds) in enumerate(plan):
+            figure = locust_step(base, accounts, users, seconds, workdir / f"step{number}")
+            emit({"name": "load_sustained" if number == len(steps) else "load_step", "users": users,
+                  "seconds": seconds, **figure, "rss_mb": rss_mb(server.pid), "db": db})
+        emit({"name": "load_memory", "rss_mb_before": before, "rss_mb_after": rss_mb(server.pid), "db": db})
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    return figures
+
+
+def main() -> None:
+    """Parse the options and run the load test."""
+    parser = argparse.ArgumentParser(description="Kamikarte load test")
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="postgresql")
+    parser.add_argument("--clinics", type=int, default=500)
+    parser.add_argument("--patients", type=int, default=2000, help="patients per clinic")
+    parser.add_argument("--active", type=int, default=100, help="clinics whose staff log in (users at most)")
+    parser.add_argument("--steps", default="10,25,50,75,100", help="users per step")
+    parser.add_argument("--step-seconds", type=int, default=45, help="at least 35: an account logs in once a step")
+    parser.add_argument("--sustain", type=int, default=300, help="seconds at the largest step (0: none)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="kamikarte-load-"))
+    run_load(args.db, args.clinics, args.patients, args.active, [int(s) for s in args.steps.split(",") if s],
+             args.step_seconds, args.sustain, args.workers, workdir)
+    progress(args.db, f"done; files in {workdir}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The load test's data set, written straight into the database: many clinics of many patients (500 × 2,000 =
+a million patients by default), a doctor in each of the clinics whose staff the load test logs in, today's visits,
+and in each of those clinics one patient with a full record (bench/seed.py `seed_record`) whose pages are loaded.
+
+The accounts and ids the load generator needs are written to a JSON file beside the database."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pyotp
+from sqlalchemy import create_engine, insert, select
+from sqlalchemy.orm import Session
+
+from app.auth.passwords import hash_password
+from app.clinics.models import Clinic, StaffUser
+from app.core.jp import search_key
+from app.core.timeutil import JST, japan_today
+from app.diagnoses.masters import load_shipped_subsets
+from app.patients.models import Patient
+from app.reception.models import Visit
+from bench import seed as bench_seed
+
+BATCH = 10_000
+
+
+def _clinic_rows(n_clinics: int) -> list[dict]:
+    # Institution codes starting with 99: no real clinic has such a code (load-test data only).
+    return [{"name": f"負荷試験クリニック{i:03d}", "institution_code": f"99{i:08d}", "postal_code": "", "address": "",
+             "phone": "", "departments": [{"code": "01", "name": "内科"}], "is_full_chart_mode": False,
+             "idle_lock_minutes": 10, "integrations": {}} for i in range(1, n_clinics + 1)]
+
+
+def _patients(rng: random.Random, clinic_id: int, count: int, families, givens) -> list[dict]:
+    rows = []
+    for i in range(1, count + 1):
+        family, given = rng.choice(families), rng.choice(givens)
+        name, kana = f"{family[0]}　{given[0]}", f"{family[1]}　{given[1]}"
+        rows.append({"clinic_id": clinic_id, "orca_patient_id": f"{i:06d}", "name": name, "kana": kana,
+                     "name_key": search_key(name), "kana_key": search_key(kana), "sex": rng.choice("MF"),
+                     "birth_date": date(1930, 1, 1) + timedelta(days=rng.randrange(0, 33000)),
+                     "insurances": [], "public_expenses": [], "postal_code": "", "address": "", "phone": ""})
+    return rows
+
+
+def seed_load(url: str, accounts_path: Path, n_clinics: int, patients_per_clinic: int, active_clinics: int,
+              visits_per_clinic: int = 40, progress=print) -> None:
+    """Write the data set into an empty, migrated database at `url` and the accounts file."""
+    rng = random.Random(2026)
+    families, givens = bench_seed.names()
+    engine = create_engine(url)
+    today = japan_today()
+    start = datetime.combine(today, datetime.min.time(), tzinfo=JST).replace(hour=9)
+    now = datetime.now(UTC)
+    accounts = []
+    with engine.begin() as conn:
+        clinic_ids = list(conn.execute(insert(Clinic).returning(Clinic.id), _clinic_rows(n_clinics)).scalars())
+        rows: list[dict] = []
+        for number, clinic_id in enumerate(clinic_ids, start=1):
+            rows += _patients(rng, clinic_id, patients_per_clinic, families, givens)
+            if len(rows) >= BATCH:
+                conn.execute(insert(Patient), rows)
+                rows = []
+            if number % 50 == 0:
+                progress(f"patients of {number} clinics")
+        if rows:
+            conn.execute(insert(Patient), rows)
+        first_patient = dict(conn.execute(select(Patient.clinic_id, Patient.id).where(
+            Patient.orca_patient_id == "000001")).all())
+        staff, visits = [], []
+        for clinic_id in clinic_ids[:active_clinics]:
+            secret = pyotp.random_base32()
+            password = f"load-{rng.random()}"
+            login_id = f"load{clinic_id}"
+            staff.append({"clinic_id": clinic_id, "login_id": login_id, "display_name": "上野　誠",
+                          "display_kana": "ウエノ マコト", "role": "doctor", "is_active": True,
+                          "password_hash": hash_password(password), "must_change_password": False,
+                          "password_changed_at": now, "totp_secret": secret, "totp_enrolled_at": now,
+                          "totp_last_step": 0, "failed_login_count": 0, "session_epoch": 0})
+            accounts.append({"clinic_id": clinic_id, "login_id": login_id, "password": password,
+                             "totp_secret": secret})
+            base = first_patient[clinic_id]
+            visits += [{"clinic_id": clinic_id, "patient_id": base + rng.randrange(0, patients_per_clinic),
+                        "visit_date": today, "accepted_at": (start + timedelta(minutes=i)).astimezone(UTC),
+                        "orca_acceptance_id": f"{i:05d}", "department_code": "01", "department_name": "内科",
+                        "physician_code": "10001", "physician_name": "医師1",
+                        "status": rng.choice(["accepted", "in_exam", "paid"]), "source": "orca", "revision": 1}
+                       for i in range(1, visits_per_clinic + 1)]
+        conn.execute(insert(StaffUser), staff)
+        conn.execute(insert(Visit), visits)
+    progress("records of the active clinics")
+    with Session(engine) as session:
+        load_shipped_subsets(session)
+        bench_seed.seed_drugs(session, 0)
+        for account in accounts:
+            patient_id = first_patient[account["clinic_id"]]
+            record = bench_seed.seed_record(session, account["clinic_id"], patient_id)
+            account["record"] = asdict(record)
+    engine.dispose()
+    bench_seed.analyze(url)
+    accounts_path.write_text(json.dumps(accounts, ensure_ascii=False), encoding="utf-8")
