@@ -150,17 +150,18 @@ def consent_problem(session: Session, clinic: Clinic, patient: Patient, kind: st
             "もう一度同意を確認してもらってください。")
 
 
-def reusable(session: Session, clinic: Clinic, patient: Patient, kind: str) -> HistoryFetch | None:
-    """The reply read whole since the current consent was given, while that consent holds."""
-    consent = latest_consents(session, clinic.id, patient.id).get(CONSENT_KIND[kind])
-    found = latest_received(session, clinic.id, patient.id, kind)
+def current_attempt(session: Session, clinic: Clinic, patient: Patient, kind: str) -> HistoryFetch | None:
+    """The last request made since the current consent was given (while it holds), whatever came of it — a
+    reply read whole is reused; a failed one is shown with its reason until the doctor asks again."""
+    consents = latest_consents(session, clinic.id, patient.id)
+    consent = consents.get(CONSENT_KIND[kind])
+    found = latest_fetch(session, clinic.id, patient.id, kind)
     if not is_valid(consent) or found is None:
         return None
     if consent.given_at is not None and found.requested_at < consent.given_at:
         return None
-    if kind == MEDICATION and not found.with_diagnosis and is_valid(
-            latest_consents(session, clinic.id, patient.id).get("diagnosis")):
-        return None
+    if kind == MEDICATION and not found.with_diagnosis and is_valid(consents.get("diagnosis")):
+        return None  # 診療 has been agreed to since: ask again, with it
     return found
 
 
@@ -169,15 +170,16 @@ def fetch_history(session: Session, clinic: Clinic, actor: Actor, actor_name: st
     """The patient's history of a kind (MEDICATION / CHECKUP): reused within the consent window unless `again`,
     else asked for now. Returns the fetch (None when nothing could be asked) and a problem for staff, if any.
     Commits: the request is on record before it is handed over, the reply as soon as it comes."""
-    problem = consent_problem(session, clinic, patient, kind)
-    if problem:
-        return None, problem
     settings = gateway_settings(clinic)
     if not settings:
         return None, "資格確認端末との接続が設定されていません（管理者の設定が必要です）"
     collect_late(session, clinic, patient)
-    if not again and (found := reusable(session, clinic, patient, kind)):
-        return found, None
+    session.commit()
+    problem = consent_problem(session, clinic, patient, kind)
+    if problem:
+        return None, problem
+    if not again and (found := current_attempt(session, clinic, patient, kind)):
+        return found, (None if found.status == RECEIVED else found.reason)
     today = today or japan_today()
     with_diagnosis = kind == MEDICATION and is_valid(latest_consents(session, clinic.id, patient.id).get("diagnosis"))
     request_id = uuid.uuid4().hex[:24]

@@ -48,7 +48,7 @@ def index(patient_id: int):
     drug = request.args.get("drug", "")[:40]
     context = {"patient": patient, "tab": tab, "tabs": TABS, "problem": problem, "fetch": fetch, "shown": shown,
                "months": months, "periods": history.PERIODS, "institution": institution, "drug": drug,
-               "institutions": history.institutions(content)}
+               "institutions": history.institutions(content), "today": today}
     if tab == "medication":
         context["groups"], context["count"] = history.medication_months(content, today, months, institution, drug)
     elif tab == "procedures":

@@ -351,6 +351,9 @@ def qualification(today: date, given_days_ago: int, valid_days: int) -> dict[str
     `given_days_ago`, valid `valid_days`, and the 2024 items. Times as online eligibility writes them
     (YYYYMMDDHHMMSS); how ORCA formats them is not shown in its documentation."""
     given = datetime.combine(today - timedelta(days=given_days_ago), time(9, 12, 30))
+    now = datetime.now(JST).replace(tzinfo=None, microsecond=0)
+    if given > now:  # a consent "today" is never in the future, however early the simulator is asked
+        given = now - timedelta(minutes=10)
     until = (given + timedelta(days=valid_days - 1)).replace(hour=23, minute=59, second=59)
     record = {"FaceInfExistence": "True", "PrescriptionIssueSelect": "1", "QualificationValidity": "1",
               "LimitApplicationCertificateRelatedConsFlg": "1"}

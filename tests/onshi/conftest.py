@@ -32,13 +32,14 @@ def onshi(onshi_server):
     return onshi_server
 
 
-def person(onshi, consent_hours: float | None = 20, kinds=("drug", "diagnosis", "checkup"), today=None, **history):
+def person(onshi, consent_hours: float | None = 20, kinds=("drug", "diagnosis", "checkup"), today=None,
+           identity=IDENTITY, **history):
     """山田 太郎 at the service, with a consent valid for `consent_hours` more hours (None: none) and his demo
     history (or the given one)."""
     today = today or datetime.now(JST).date()
     until = datetime.now(JST) + timedelta(hours=consent_hours) if consent_hours is not None else None
     data = history or yamada_history(today)
-    onshi.state.add_person(IDENTITY, name="山田　太郎", kana="ヤマダ　タロウ", birth=date(1958, 3, 2), sex="1",
+    onshi.state.add_person(identity, name="山田　太郎", kana="ヤマダ　タロウ", birth=date(1958, 3, 2), sex="1",
                            consent_until={k: until for k in kinds} if until else {}, **data)
 
 
@@ -52,9 +53,11 @@ def consent(session, desk, hours: float = 20, kinds=("drug", "diagnosis", "check
     session.commit()
 
 
-def desk_with(session, onshi, orca=None, **gateway):
-    """Clinic A (connected to the terminal, and to ORCA when given) with 山田 太郎 and his records."""
-    integrations = {"national_gateway": onshi.connection(CLINIC_A, **gateway)}
+def desk_with(session, onshi, orca=None, folder=None, **gateway):
+    """Clinic A (connected to the terminal — or to the terminal's `folder` itself — and to ORCA when given) with
+    山田 太郎 and his records."""
+    integrations = {"national_gateway": {"url": f"file://{folder}", **gateway} if folder
+                    else onshi.connection(CLINIC_A, **gateway)}
     if orca is not None:
         integrations["orca"] = {"base_url": orca.base_url(CLINIC_A), "user": "ormaster-a", "password": "orca-demo-a"}
     return arrange(session, integrations=integrations)
