@@ -50,13 +50,15 @@ def history_medicines(session: Session, clinic: Any, patient: Any, today: date) 
             return HistoryMedicines(problem="薬剤情報（オンライン資格確認）をまだ取得していないため、他院・薬局の"
                                     "処方・調剤とは照合していません")
         return HistoryMedicines()
-    chosen: dict[tuple[str, str, str], dict[str, Any]] = {}
+    # The latest of each drug from each prescriber (a monthly repeat is one medicine), the settled source first.
+    chosen: dict[tuple[str, str], dict[str, Any]] = {}
     for item in fetch.content.get("dispensings", []):
         if item.get("own") or not _taking(item, today):
             continue
-        key = (item["day"], item["prescriber_code"] or item["institution_code"], item["drug_code"])
+        key = (item["prescriber_code"] or item["institution_code"], item["drug_code"])
         known = chosen.get(key)
-        if known is None or PREFERENCE.index(item["source"]) < PREFERENCE.index(known["source"]):
+        if known is None or (item["day"], -PREFERENCE.index(item["source"])) > (
+                known["day"], -PREFERENCE.index(known["source"])):
             chosen[key] = item
     receipt_codes = {i["drug_code"] for i in chosen.values() if RECEIPT_DRUG.match(i["drug_code"])}
     drugs = {d.receipt_code: d for d in session.scalars(select(Drug).where(Drug.receipt_code.in_(receipt_codes)))}
