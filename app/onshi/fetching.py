@@ -7,10 +7,8 @@ a log entry when the consent it was asked under has run out."""
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import uuid
-from dataclasses import asdict
 from datetime import date
 from typing import Any
 
@@ -33,6 +31,7 @@ from app.integrations.onshi import (
     read_medication_reply,
 )
 from app.integrations.onshi.messages import RequestError
+from app.integrations.onshi.reading import as_plain
 from app.onshi.consent import is_valid, latest_consents
 from app.onshi.models import (
     ABANDONED,
@@ -101,7 +100,7 @@ def _read(fetch: HistoryFetch, patient: Patient, reply: ng.Reply) -> None:
         fetch.status, fetch.reason = UNREADABLE, str(exc)
         return
     fetch.status, fetch.reason = RECEIVED, ""
-    fetch.content = json.loads(json.dumps(asdict(values), default=str))
+    fetch.content = as_plain(values)
 
 
 def collect_late(session: Session, clinic: Clinic, patient: Patient) -> int:

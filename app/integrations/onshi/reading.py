@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
+from functools import lru_cache
+from typing import Any
 from xml.etree import ElementTree as ET  # noqa: S405 — DOCTYPE/ENTITY are refused before parsing
 
 DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding=[\"']([A-Za-z0-9_.\-]+)[\"'][^>]*\?>")
@@ -170,15 +172,37 @@ def _text(node: ET.Element, path: str, what: str, required: bool = False) -> str
 
 
 def _day(node: ET.Element, path: str, what: str, required: bool = True) -> date | None:
-    value = _text(node, path, what, required)
+    return _as_day(_text(node, path, what, required), path, what)
+
+
+@lru_cache(maxsize=4096)
+def _as_day(value: str, path: str, what: str) -> date | None:
+    """YYYYMMDD as a date (None when empty); anything else refuses the reply."""
     if not value:
         return None
     try:
         if len(value) != 8 or not value.isdigit():
             raise ValueError(value)
-        return datetime.strptime(value, "%Y%m%d").date()
+        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
     except ValueError:
         raise OnshiReplyError(f"{what}（{path}={value}）が日付（YYYYMMDD）ではありません") from None
+
+
+def _fields(node: ET.Element, what: str) -> dict[str, str]:
+    """A record's leaf children by tag, read in one pass (a tag given twice refuses the reply)."""
+    found: dict[str, str] = {}
+    for child in node:
+        if child.tag in found:
+            raise OnshiReplyError(f"{what}の {child.tag} が複数あります")
+        found[child.tag] = (child.text or "").strip()
+    return found
+
+
+def _required(fields: dict[str, str], tag: str, what: str) -> str:
+    value = fields.get(tag, "")
+    if not value:
+        raise OnshiReplyError(f"{what}（{tag}）がありません")
+    return value
 
 
 def _header(root: ET.Element, request_id: str) -> ET.Element:
@@ -234,31 +258,30 @@ def read_medication_reply(body: bytes, request_id: str, birth_date: date, sex: s
             code = _text(month, code_tag, "医療機関・薬局コード", required=True)
             name = _text(month, name_tag, "医療機関・薬局名")
             own = _text(month, own_tag, "処方発行元")
+            prescriber = _text(month, prescriber_tag, "処方医療機関コード")
+            prescriber_name = _text(month, prescriber_name_tag, "処方医療機関名")
             if own not in ("", "1", "2"):
                 raise OnshiReplyError(f"処方発行元（{own_tag}={own}）が1・2ではありません")
             for day_node in month.findall(date_path):
                 day = _day(day_node, date_tags[0], "診療・調剤日")
                 prescribed = _day(day_node, date_tags[1], "処方日", required=False)
                 for drug in day_node.findall(drug_path):
+                    f = _fields(drug, "薬剤")
                     dispensings.append(Dispensing(
-                        source, day, prescribed, code, name, _text(month, prescriber_tag, "処方医療機関コード"),
-                        _text(month, prescriber_name_tag, "処方医療機関名"), own == "1",
-                        _drug_code(_text(drug, "DrugC", "薬剤コード", required=True)),
-                        _text(drug, "DrugN", "薬剤名", required=True), _text(drug, "IngreN", "成分名"),
-                        _text(drug, "Qua1", "数量"), _text(drug, "Unit", "単位"), _text(drug, "UsageN", "用法"),
-                        _text(drug, "SpInst", "特別指示"), _text(drug, "Times", "回数"),
-                        _text(drug, category_tag, "区分")))
+                        source, day, prescribed, code, name, prescriber, prescriber_name, own == "1",
+                        _drug_code(_required(f, "DrugC", "薬剤コード")), _required(f, "DrugN", "薬剤名"),
+                        f.get("IngreN", ""), f.get("Qua1", ""), f.get("Unit", ""), f.get("UsageN", ""),
+                        f.get("SpInst", ""), f.get("Times", ""), f.get(category_tag, "")))
                 if source != RECEIPT:
                     continue
                 for act in day_node.findall("MeTrInfs/MeTrInf"):
-                    act_code = _text(act, "SinInfCd", "診療行為コード", required=True)
+                    f = _fields(act, "診療行為")
+                    act_code = _required(f, "SinInfCd", "診療行為コード")
                     if not PROCEDURE_CODE.match(act_code):
                         raise OnshiReplyError(f"診療行為コード {act_code!r} はレセ電の診療行為コードではありません"
                                               "（未知のコード体系）")
-                    procedures.append(Procedure(day, code, name, act_code,
-                                                _text(act, "SinInfN", "診療行為名", required=True),
-                                                _text(act, "Qua1", "数量"), _text(act, "Times", "回数"),
-                                                _text(act, "Unit", "単位")))
+                    procedures.append(Procedure(day, code, name, act_code, _required(f, "SinInfN", "診療行為名"),
+                                                f.get("Qua1", ""), f.get("Times", ""), f.get("Unit", "")))
     return MedicationHistory(patient, tuple(dispensings), tuple(procedures))
 
 
@@ -283,3 +306,14 @@ def read_checkup_reply(body: bytes, request_id: str, birth_date: date, sex: str)
                                      _text(item, "Unit", "単位"), _text(item, "DataValueName", "値の名称")))
         checkups.append(Checkup(day, tuple(items)))
     return CheckupHistory(patient, tuple(checkups))
+
+
+def as_plain(value: Any) -> Any:
+    """A reading as JSON-ready dicts and lists (dates as ISO text), to keep beside the file as received."""
+    if isinstance(value, tuple | list):
+        return [as_plain(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "__dataclass_fields__"):
+        return {key: as_plain(item) for key, item in vars(value).items()}
+    return value
