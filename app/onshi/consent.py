@@ -60,8 +60,9 @@ def consent_states(session: Session, clinic_id: int, patient_id: int,
         if row is None:
             states.append(ConsentState(kind, label, False, "資格確認の結果に記録がありません。" + AGAIN))
         elif is_valid(row, now):
-            states.append(ConsentState(kind, label, True, f"同意あり（{format_japan_datetime(row.available_until)}"
-                                       " まで閲覧可）", row.available_until))
+            given = f"（{format_japan_datetime(row.given_at)} 同意）" if row.given_at else ""
+            states.append(ConsentState(kind, label, True, f"{format_japan_datetime(row.available_until)} まで閲覧可"
+                                       + given, row.available_until))
         elif row.flag == "1" or row.flag == "2":
             until = format_japan_datetime(row.available_until) if row.available_until else "不明"
             states.append(ConsentState(kind, label, False, f"同意の有効期限（{until}）が過ぎています。" + AGAIN,
