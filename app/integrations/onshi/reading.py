@@ -315,5 +315,9 @@ def as_plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if hasattr(value, "__dataclass_fields__"):
-        return {key: as_plain(item) for key, item in vars(value).items()}
+        plain = dict(vars(value))
+        for key, item in plain.items():
+            if not isinstance(item, str | bool | int | None):  # the text fields, most of them, stay as they are
+                plain[key] = as_plain(item)
+        return plain
     return value
