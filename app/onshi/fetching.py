@@ -42,6 +42,7 @@ from app.onshi.models import (
     RECEIVED,
     REFUSED,
     UNREADABLE,
+    HistoryConsent,
     HistoryFetch,
 )
 from app.patients.models import Patient
@@ -103,9 +104,26 @@ def _read(fetch: HistoryFetch, patient: Patient, reply: ng.Reply) -> None:
     fetch.content = as_plain(values)
 
 
+def _within_consent(fetch: HistoryFetch, consent: HistoryConsent | None) -> bool:
+    """Whether a request was made under the consent that still holds."""
+    return bool(is_valid(consent) and consent.given_at is not None and fetch.requested_at >= consent.given_at)
+
+
+def _discard(session: Session, clinic: Clinic, fetch: HistoryFetch, reason: str, body: bytes | None) -> None:
+    fetch.status, fetch.reason = DISCARDED, reason
+    log.warning("onshi: request %s: %s", fetch.request_id, reason)
+    summary = {"request_id": fetch.request_id}
+    if body is not None:
+        fetch.received_at = utcnow()
+        summary["sha256"] = hashlib.sha256(body).hexdigest()
+    record_audit(session, Actor(None, "onshi", clinic.id), "onshi.discard_late_reply", clinic_id=clinic.id,
+                 entity_type="onshi_fetch", entity_id=fetch.id, patient_id=fetch.patient_id, summary=summary)
+
+
 def collect_late(session: Session, clinic: Clinic, patient: Patient) -> int:
     """Look for the replies of this patient's abandoned requests: one that comes while its consent still holds is
-    matched by its request id and read; one that comes after is discarded with a log entry. How many came."""
+    matched by its request id and read; one that comes after is discarded with a log entry, and so is a request
+    whose consent ran out with no reply (it is not looked for again). How many came."""
     settings = gateway_settings(clinic)
     pending = list(session.scalars(scoped(HistoryFetch, clinic.id).where(
         HistoryFetch.patient_id == patient.id, HistoryFetch.status == ABANDONED)))
@@ -119,20 +137,17 @@ def collect_late(session: Session, clinic: Clinic, patient: Patient) -> int:
             reply = gateway.collect(fetch.business_code, fetch.request_id)
         except ng.GatewayError:
             return came
+        in_time = _within_consent(fetch, consents.get(CONSENT_KIND[fetch.kind]))
         if reply is None:
+            if not in_time:
+                _discard(session, clinic, fetch, "同意の有効な間に応答が届かなかったため、待つのをやめました", None)
             continue
         came += 1
-        consent = consents.get(CONSENT_KIND[fetch.kind])
-        if is_valid(consent) and consent.given_at is not None and fetch.requested_at >= consent.given_at:
+        if in_time:
             _read(fetch, patient, reply)
             log.info("onshi: late reply %s matched to its request", fetch.request_id)
-            continue
-        fetch.status, fetch.received_at = DISCARDED, utcnow()
-        fetch.reason = "同意の有効期限が過ぎてから届いた応答のため破棄しました"
-        log.warning("onshi: late reply %s discarded (consent no longer valid)", fetch.request_id)
-        record_audit(session, Actor(None, "onshi", clinic.id), "onshi.discard_late_reply", clinic_id=clinic.id,
-                     entity_type="onshi_fetch", entity_id=fetch.id, patient_id=patient.id,
-                     summary={"request_id": fetch.request_id, "sha256": hashlib.sha256(reply.body).hexdigest()})
+        else:
+            _discard(session, clinic, fetch, "同意の有効期限が過ぎてから届いた応答のため破棄しました", reply.body)
     return came
 
 

@@ -175,3 +175,43 @@ def test_a_reply_after_the_consent_ran_out_is_discarded_with_a_log_entry(client,
     assert not list((folder / "res").iterdir())  # taken from the terminal, not kept
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "onshi.discard_late_reply")).one()
     assert entry.summary["request_id"] == late.request_id and entry.patient_id == desk["patient"].id
+
+
+def test_a_slow_terminal_still_answers_and_a_lost_reply_is_said_then_asked_again(client, session, onshi):
+    desk = desk_with(session, onshi, timeout=0.5)
+    person(onshi)
+    consent(session, desk)
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    onshi.terminal.set_fault("slow", seconds=0.3)
+    assert "アムロジピン" in _open(client, desk).get_data(as_text=True)
+    onshi.terminal.set_fault("lost_reply")  # the service did the work; its reply never comes
+    html = client.get(_again(client, desk).location).get_data(as_text=True)
+    assert "応答がありません" in html and "アムロジピン" in html  # what came before is still shown, with its time
+    lost = session.scalars(select(HistoryFetch).order_by(HistoryFetch.id.desc())).first()
+    assert lost.status == "abandoned" and lost.reply_body is None
+    html = client.get(_again(client, desk).location).get_data(as_text=True)
+    assert "最新の情報を取得しました" in html and len(onshi.terminal.requests_seen()) == 3
+
+
+def test_clerks_do_not_see_the_history(client, session, onshi):
+    desk = desk_with(session, onshi)
+    person(onshi)
+    consent(session, desk)
+    client.login(desk["clerk"].login_id, desk["clerk"].totp_secret)
+    assert _open(client, desk).status_code == 403
+    assert onshi.terminal.requests_seen() == []
+
+
+def test_a_reply_that_never_comes_is_given_up_when_the_consent_runs_out(client, session, onshi):
+    desk = desk_with(session, onshi, timeout=0.2)
+    person(onshi)
+    consent(session, desk)
+    onshi.terminal.set_fault("lost_reply")
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    _open(client, desk)
+    consent(session, desk, hours=-1)
+    _open(client, desk)
+    session.expire_all()
+    lost = session.scalars(select(HistoryFetch)).one()
+    assert lost.status == "discarded" and "応答が届かなかった" in lost.reason
+    assert session.scalars(select(AuditEntry).where(AuditEntry.action == "onshi.discard_late_reply")).one()
