@@ -66,11 +66,12 @@ class HistoryFetch(ClinicScoped, Base):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     requested_by_id: Mapped[int | None] = mapped_column(Integer)
     requested_by_name: Mapped[str] = mapped_column(String(100), default="")
-    request_body: Mapped[bytes] = mapped_column(LargeBinary)
+    #: The files are loaded only when asked for (a screen shows the reading, not the bytes).
+    request_body: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     status: Mapped[str] = mapped_column(String(12), default=WAITING)
     reason: Mapped[str] = mapped_column(Text, default="")
     reply_name: Mapped[str] = mapped_column(String(120), default="")
-    reply_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    reply_body: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     reply_sha256: Mapped[str] = mapped_column(String(64), default="")
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The reply's reading (app.integrations.onshi values as JSON), only when read whole.
