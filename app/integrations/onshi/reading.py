@@ -65,8 +65,8 @@ class ReplyPatient:
     sex: str
 
 
-@dataclass(frozen=True)
-class Dispensing:
+@dataclass
+class Dispensing:  # not frozen: a reply holds a thousand, built fast
     """One drug of one day's prescription or dispensing, with where it came from."""
 
     source: str  # receipt / eprescription / dispensed
@@ -88,8 +88,8 @@ class Dispensing:
     category: str
 
 
-@dataclass(frozen=True)
-class Procedure:
+@dataclass
+class Procedure:  # not frozen: a reply holds a thousand, built fast
     """One 診療行為 of one day at one institution (from the receipts)."""
 
     day: date
@@ -111,8 +111,8 @@ class MedicationHistory:
     procedures: tuple[Procedure, ...]
 
 
-@dataclass(frozen=True)
-class CheckupItem:
+@dataclass
+class CheckupItem:  # not frozen: a reply holds a thousand, built fast
     """One item of a checkup: its code, name, value (numeric or coded) and unit."""
 
     code: str
