@@ -77,7 +77,7 @@ def test_no_consent_means_no_request_and_says_what_to_do(client, session, onshi)
     person(onshi)
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
     html = _open(client, desk).get_data(as_text=True)
-    assert "閲覧同意が記録されていません" in html and "カードリーダー" in html
+    assert "閲覧同意が記録されていません" in html and "カードリーダー" in html and "資格確認結果を読み直す" in html
     consent(session, desk, hours=-1)
     html = _open(client, desk).get_data(as_text=True)
     assert "有効期限が過ぎています" in html
