@@ -28,6 +28,8 @@ from app.labs import sending as labs_sending  # noqa: F401
 from app.labs import views as labs_views  # noqa: F401
 from app.notes import bp as notes_bp
 from app.notes import views as notes_views  # noqa: F401
+from app.onshi import bp as onshi_bp
+from app.onshi import views as onshi_views  # noqa: F401
 from app.outbox import bp as outbox_bp
 from app.outbox import http_delivery  # noqa: F401
 from app.outbox import views as outbox_views  # noqa: F401
@@ -47,4 +49,4 @@ from app.sharing import views as sharing_views  # noqa: F401
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     health_bp, pwa_bp, auth_bp, clinics_bp, outbox_bp, reception_bp, patients_bp, prescriptions_bp, diagnoses_bp,
-    imaging_bp, labs_bp, sharing_bp, documents_bp, notes_bp)
+    imaging_bp, labs_bp, sharing_bp, documents_bp, notes_bp, onshi_bp)

@@ -9,6 +9,7 @@ from app.documents.models import ReferralLetter
 from app.imaging.models import KeyImage
 from app.labs.models import LabItem, LabMessage, LabOrder, LabResult, LabSet, LabSpecimen
 from app.notes.models import ProgressNote
+from app.onshi.models import HistoryConsent, HistoryFetch
 from app.outbox.models import OutboxMessage
 from app.patients.models import Patient
 from app.patients.profile_models import (
@@ -38,4 +39,4 @@ __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "Care
            "Patient", "Prescription", "PrescriptionLine", "PrescriptionRp", "RecoveryCode", "StaffUser", "SyncState",
            "TrustedDevice", "Vaccination", "Visit", "VitalSign", "ReferralLetter", "SharingConsent",
            "SharingRegistration", "ProgressNote", "NationalEntryCopy", "NationalEntryDecision",
-           "SharingWithholding"]
+           "SharingWithholding", "HistoryConsent", "HistoryFetch"]

@@ -1,6 +1,7 @@
 """Seeded benchmarks of what users wait for (issues 4, 6, 7, 9 and 20): patient search, the reception list, the
 patient page, the prescription check page, the 院外処方箋 and specimen-label PDFs, the lab result table, the 6
-information page, the referral letter PDF, the imaging pages and the first CT frame; and lab result import.
+information page, the referral letter PDF, the imaging pages and the first CT frame; lab result import; and the
+オンライン資格確認 medication history of three years opened with a fresh fetch (issue 27).
 
 The data set is written straight into the database; every figure is then measured through HTTP: the app runs
 under waitress in a process of its own on loopback and the benchmark is a client that logged in through the login
@@ -31,7 +32,7 @@ from app import create_app
 from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from app.labs.models import LabResult
-from bench import imaging, labs, seed
+from bench import imaging, labs, onshi, seed
 from bench.server import BENCH_SECRET, Browser, Server, measure
 
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -198,6 +199,7 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
     drop_files = workdir / "drop"
     labs.write_drop(drop_files, drop)
     seed.analyze(url)
+    oqs = onshi.start(url, clinic_id, record.patient_id) if wanted("onshi", only) else None
     progress(db, f"data set ready in {time.monotonic() - started:.0f} s")
     server = Server(url, workdir / "server.log")
     results = []
@@ -220,6 +222,10 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
             for name, n, p50_p95, target in imaging.figures(browser, record.patient_id, scale.samples):
                 if wanted(name, only):
                     emit(name, n, p50_p95, target)
+        if oqs is not None:
+            for name, n, p50_p95, target in onshi.figures(browser, oqs[1], record.patient_id, scale.samples):
+                if wanted(name, only):
+                    emit(name, n, p50_p95, target)
         if wanted("lab_import", only):
             lines, seconds = lab_drop(url, clinic_id, drop_files)
             emit("lab_import", lines, push(browser, pushes), 50, lines_per_s=round(lines / seconds),
@@ -228,6 +234,8 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
         server.stop()
         if orthanc is not None:
             orthanc.stop()
+        if oqs is not None:
+            oqs[0].stop()
     progress(db, f"done in {time.monotonic() - started:.0f} s")
     if not keep:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -89,6 +89,8 @@ def main() -> None:
     print(f"電子処方箋 simulator: {eprescription_root}", flush=True)
     sharing_root = start_simulator("sharing_service")
     print(f"電子カルテ情報共有サービス simulator: {sharing_root}", flush=True)
+    oqs_root = start_simulator("oqs_terminal")
+    print(f"資格確認端末 simulator (薬剤・診療・特定健診情報): {oqs_root}", flush=True)
 
     lab_root = start_simulator("lab_center")
     print(f"臨床検査センター simulator: {lab_root}", flush=True)
@@ -105,7 +107,7 @@ def main() -> None:
     app = create_app(config)
     with app.app_context():
         prepare_demo(app, orca_root, eprescription_root, pacs=pacs, lab_root=lab_root,
-                     sharing_root=sharing_root)
+                     sharing_root=sharing_root, oqs_root=oqs_root)
     from app.demo.seed import LAB_INBOUND_DEMO_TOKENS
 
     for code, token in LAB_INBOUND_DEMO_TOKENS.items():  # the lab pushes results to our endpoint

@@ -134,6 +134,17 @@ def _make_national_entry(session, clinic, patient):
     return entry
 
 
+def _make_history_fetch(session, clinic, patient):
+    from app.onshi.models import RECEIVED, HistoryFetch
+
+    fetch = HistoryFetch(clinic_id=clinic.id, patient_id=patient.id, kind="medication", business_code="YZKsiquc01",
+                         request_id="isolation1", request_body=b"<XmlMsg/>", status=RECEIVED,
+                         reply_name="YZKsiquc01res_isolation1.xml", reply_body=MARKER_NAME.encode())
+    session.add(fetch)
+    session.flush()
+    return fetch
+
+
 #: How to make one record of clinic A for each kind of id a route takes.
 RECORD_FACTORIES: dict[str, Callable] = {
     "patient_id": lambda s, a: a["patient"].id,
@@ -167,6 +178,8 @@ RECORD_FACTORIES: dict[str, Callable] = {
     # Another institution's entry as the 6-information fetch stored it; one of our records by table and id.
     "entry_id": lambda s, a: a["national_entry"].id,
     "subject_type": lambda s, a: "patient_allergy",
+    # A オンライン資格確認 reply file kept as received.
+    "fetch_id": lambda s, a: a["history_fetch"].id,
 }
 #: Arguments that are not record ids (file names of public assets).
 NON_RECORD_ARGS = {"filename", "name"}
@@ -201,6 +214,7 @@ def two_clinics(session):
         "note": _make_note(session, clinic_a, patient),
         "destination": _make_destination(session, clinic_a),
         "national_entry": _make_national_entry(session, clinic_a, patient),
+        "history_fetch": _make_history_fetch(session, clinic_a, patient),
     }
     b_users = {role: make_user(session, clinic_b, role=role.value) for role in Role}
     session.commit()

@@ -56,6 +56,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # service (共有しない, e.g. a diagnosis not yet told to the patient), are the doctor's decisions.
     "sharing.adopt": frozenset({Role.DOCTOR}),
     "sharing.withhold": frozenset({Role.DOCTOR}),
+    # オンライン資格確認's history (薬剤・診療・特定健診): clinical data; reading the consent anew is for everyone.
+    "onshi.read": CLINICAL,
+    "onshi.consent": ALL_ROLES,
     "note.read": CLINICAL,
     "note.write": CLINICAL,
     "letter.read": CLINICAL,

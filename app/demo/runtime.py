@@ -14,6 +14,8 @@ from app.demo.clinical import load_masters_if_empty, seed_clinical_demo
 from app.demo.imaging import seed_demo_pacs
 from app.demo.labs import seed_lab_demo
 from app.demo.notes import seed_notes_demo
+from app.demo.onshi import connection as oqs_connection
+from app.demo.onshi import seed_history
 from app.demo.seed import (
     EPRESCRIPTION_DEMO_TOKENS,
     LAB_DEMO_TOKENS,
@@ -39,7 +41,7 @@ def is_demo_connection(orca_base_url: str, institution_code: str) -> bool:
 
 
 def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = None, pacs: Any = None,
-                 lab_root: str | None = None, sharing_root: str | None = None) -> None:
+                 lab_root: str | None = None, sharing_root: str | None = None, oqs_root: str | None = None) -> None:
     """Seed if empty; set the demo clinics' ORCA URL to this run's simulator; pull today's reception list; give
     the fixed patients their clinical records the first time; with `pacs` (a RunningOrthanc), store the demo
     studies in it and point clinic A at it."""
@@ -65,6 +67,8 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
                     clinic.integrations = {**clinic.integrations, "lab_center": lab}
                 if sharing_root and (shared := sharing_connection(sharing_root, clinic.institution_code)):
                     clinic.integrations = {**clinic.integrations, "sharing": shared}
+                if oqs_root and (gateway := oqs_connection(oqs_root, clinic.institution_code)):
+                    clinic.integrations = {**clinic.integrations, "national_gateway": gateway}
         session.commit()
 
     with factory() as session:
@@ -89,4 +93,8 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
         with factory() as session:
             seed_simulator(session, sharing_root)
             seed_clinic_records(session)
+            session.commit()
+    if oqs_root:  # the history service forgets every fetch when stopped; today's consent is new each day
+        with factory() as session:
+            seed_history(session)
             session.commit()

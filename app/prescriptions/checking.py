@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.core.audit import Actor
 from app.core.timeutil import japan_today
 from app.diagnoses.services import current_diagnoses
+from app.onshi.medications import history_medicines
 from app.patients import profile as profiles
 from app.prescriptions import check_master, checks, services
 from app.prescriptions.checks import UNCHECKED_REASONS, CheckResult
@@ -61,7 +62,8 @@ def check_prescription(session: Session, clinic: Any, patient: Any, draft: servi
     lines = draft.filled_lines()
     current = services.current_medicines(session, clinic.id, patient.id, today)
     national = other_institution_medicines(session, clinic, patient, today)
-    others = current + national.medicines
+    history = history_medicines(session, clinic, patient, today)  # オンライン資格確認's 薬剤情報, as last fetched
+    others = current + national.medicines + history.medicines
     results = checks.run_checks(
         draft, allergies_and_contraindications=profiles.drug_allergies_and_contraindications(
             session, clinic.id, patient.id), current=others, today=today)
@@ -72,6 +74,8 @@ def check_prescription(session: Session, clinic: Any, patient: Any, draft: servi
     if national.problem and lines:  # not using the service at all is said, but is no failed check
         results.append(CheckResult("duplicate", "unchecked" if national.connected else "info", national.problem,
                                    "電子カルテ情報共有サービス", "national_unavailable" if national.connected else ""))
+    if history.problem and lines:
+        results.append(CheckResult("duplicate", "info", history.problem, "オンライン資格確認（薬剤情報）"))
     return CheckReport(checks.by_severity(results), version.version if version else "")
 
 

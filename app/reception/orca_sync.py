@@ -37,6 +37,16 @@ log = logging.getLogger(__name__)
 ORCA_SYNC = Actor(user_id=None, login_id="orca-sync", clinic_id=None, role=None)
 #: Demographics older than this are fetched again when the patient shows up in the reception list.
 PATIENT_REFRESH = timedelta(hours=1)
+#: Told of each patient read in full (patientgetv2) as listener(session, clinic, patient, ORCA's patient), in the
+#: sync's transaction: the history consent of online eligibility is recorded so (app.onshi.consent).
+PatientListener = Callable[[Session, Clinic, Patient, Any], None]
+_PATIENT_LISTENERS: list[PatientListener] = []
+
+
+def on_patient_read(listener: PatientListener) -> None:
+    """Have `listener` told of every patient read in full from ORCA (once, however often registered)."""
+    if listener not in _PATIENT_LISTENERS:
+        _PATIENT_LISTENERS.append(listener)
 
 
 def orca_client_for(clinic: Clinic, timeout: float = 5.0) -> OrcaClient | None:
@@ -95,7 +105,10 @@ def _insurance_dict(insurance: Any) -> dict[str, Any]:
 def sync_patient(session: Session, clinic: Clinic, client: OrcaClient, orca_patient_id: str) -> Patient:
     """Fetch one patient from ORCA and store it (ORCA is the source of demographics and insurance)."""
     orca_patient = client.get_patient(orca_patient_id)
-    return patients.upsert_patient(session, clinic.id, ORCA_SYNC, patient_data_from_orca(orca_patient))
+    patient = patients.upsert_patient(session, clinic.id, ORCA_SYNC, patient_data_from_orca(orca_patient))
+    for listener in _PATIENT_LISTENERS:
+        listener(session, clinic, patient, orca_patient)
+    return patient
 
 
 def sync_patient_master(session: Session, clinic: Clinic, client: OrcaClient) -> int:

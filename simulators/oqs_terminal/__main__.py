@@ -7,6 +7,8 @@ import logging
 
 from werkzeug.serving import make_server
 
+from simulators.onshi import handlers as onshi_handlers
+from simulators.onshi.demo_data import demo_state as onshi_demo_state
 from simulators.oqs_terminal import create_app
 
 
@@ -17,7 +19,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8005)
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server(args.host, args.port, create_app(), threaded=True)
+    server = make_server(args.host, args.port, create_app({**onshi_handlers(onshi_demo_state())}), threaded=True)
     print(f"資格確認端末 simulator on http://{args.host}:{server.server_port}/clinic/<医療機関コード>", flush=True)
     try:
         server.serve_forever()

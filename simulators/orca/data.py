@@ -351,11 +351,18 @@ def qualification(today: date, given_days_ago: int, valid_days: int) -> dict[str
     `given_days_ago`, valid `valid_days`, and the 2024 items. Times as online eligibility writes them
     (YYYYMMDDHHMMSS); how ORCA formats them is not shown in its documentation."""
     given = datetime.combine(today - timedelta(days=given_days_ago), time(9, 12, 30))
+    now = datetime.now(JST).replace(tzinfo=None, microsecond=0)
+    if given > now:  # a consent "today" is never in the future, however early the simulator is asked
+        given = now - timedelta(minutes=10)
     until = (given + timedelta(days=valid_days - 1)).replace(hour=23, minute=59, second=59)
     record = {"FaceInfExistence": "True", "PrescriptionIssueSelect": "1", "QualificationValidity": "1",
               "LimitApplicationCertificateRelatedConsFlg": "1"}
-    for prefix in ("SpecificHealthCheckupsInfo", "PharmacistsInfo", "DiagnosisInfo", "OperationInfo"):
-        record |= {f"{prefix}ConsFlg": "1", f"{prefix}AvailableTime": f"{until:%Y%m%d%H%M%S}"}
+    # The 2024 items (online eligibility's own histories) are readable for 24 hours after the card reader
+    # (docs/standards/onshi.md §4); 手術情報 is off by default at a clinic's terminal, so it is answered 0.
+    for prefix in ("SpecificHealthCheckupsInfo", "PharmacistsInfo", "DiagnosisInfo"):
+        record |= {f"{prefix}ConsFlg": "1", f"{prefix}ConsTime": f"{given:%Y%m%d%H%M%S}",
+                   f"{prefix}AvailableTime": f"{given + timedelta(days=1):%Y%m%d%H%M%S}"}
+    record |= {"OperationInfoConsFlg": "0", "OperationInfoConsTime": "", "OperationInfoAvailableTime": ""}
     for prefix in ("DiagnosisName", "InfectiousInfo", "AllergyInfo", "ContraindicationInfo", "TestInfo",
                    "PrescriptionInfo"):
         record |= {f"{prefix}ConsFlg": "1", f"{prefix}ConsTime": f"{given:%Y%m%d%H%M%S}",

@@ -82,6 +82,17 @@ class OrcaSharingConsent:
 
 
 @dataclass(frozen=True)
+class OrcaHistoryConsent:
+    """The patient's answer at the card reader to one kind of online eligibility's own history (薬剤・診療・
+    特定健診・手術情報): the flag as given (0 同意なし, 1 同意あり, 2 期限切れ, 3 取得困難), when, and until when."""
+
+    kind: str  # drug, diagnosis, checkup, operation
+    flag: str
+    given_at: datetime | None
+    available_until: datetime | None
+
+
+@dataclass(frozen=True)
 class OrcaPatient:
     """A patient as ORCA knows it. Insurances and 公費 are listed once each; `combinations` pairs them."""
 
@@ -100,6 +111,8 @@ class OrcaPatient:
     combinations: tuple[OrcaCombination, ...] = ()
     #: From ResultOfQualificationConfirmation, when the patient consented at reception (None otherwise).
     sharing_consent: OrcaSharingConsent | None = None
+    #: The 2024 items of the same result (one per kind answered); None when the reply carries no eligibility result.
+    history_consents: tuple[OrcaHistoryConsent, ...] | None = None
 
 
 WAITING = "waiting"  # 受付中 (会計待ち)

@@ -16,6 +16,7 @@ from app.integrations.orca.models import (
     PAID,
     WAITING,
     OrcaCombination,
+    OrcaHistoryConsent,
     OrcaInsurance,
     OrcaPatient,
     OrcaPublicExpense,
@@ -35,6 +36,13 @@ JST = timezone(timedelta(hours=9), "JST")
 SIX_INFORMATION_CONSENTS = (("DiagnosisName", "傷病名"), ("InfectiousInfo", "感染症情報"),
                             ("AllergyInfo", "その他アレルギー等情報"), ("ContraindicationInfo", "薬剤アレルギー等情報"),
                             ("TestInfo", "検査情報"), ("PrescriptionInfo", "処方情報"))
+#: The 2024 items (6-52-5 … 6-52-12): consent to online eligibility's own 特定健診・薬剤・診療・手術情報, each
+#: <prefix>ConsFlg / ConsTime / AvailableTime; read per kind as given (docs/standards/onshi.md §2).
+HISTORY_CONSENTS = (("PharmacistsInfo", "drug", "薬剤情報"), ("DiagnosisInfo", "diagnosis", "診療情報"),
+                    ("SpecificHealthCheckupsInfo", "checkup", "特定健診情報"),
+                    ("OperationInfo", "operation", "手術情報"))
+#: Consent flag values (code table OQSCD016): 同意なし, 同意あり, 同意有効期限切れ, 同意取得困難.
+CONSENT_FLAGS = ("0", "1", "2", "3")
 #: A consent flag's value for 同意あり, as online eligibility writes it.
 CONSENTED = "1"
 SEXES = {"1": "M", "2": "F"}
@@ -184,6 +192,7 @@ def read_patient(record: Any) -> OrcaPatient:
     address = r.sub("Home_Address_Information", "住所")
     qualification = r.sub("ResultOfQualificationConfirmation", "資格確認結果")
     consent = read_sharing_consent(qualification) if qualification is not None else None
+    history = read_history_consents(qualification) if qualification is not None else None
     return OrcaPatient(
         patient_id=patient_id, name=name, kana=kana, sex=SEXES[sex], birth_date=birth,
         postal_code=address.text("Address_ZipCode", "郵便番号") if address else "",
@@ -192,7 +201,7 @@ def read_patient(record: Any) -> OrcaPatient:
         phone=(address.text("PhoneNumber1", "電話番号") if address else "") or r.text("CellularNumber", "携帯電話"),
         occupation=r.text("Occupation", "職業"),
         insurances=tuple(insurances), public_expenses=tuple(publics), combinations=tuple(combinations),
-        sharing_consent=consent)
+        sharing_consent=consent, history_consents=history)
 
 
 def read_reception(record: Any, day: date) -> OrcaReception:
@@ -286,3 +295,37 @@ def read_sharing_consent(qualification: Reader) -> OrcaSharingConsent | None:
     if not kinds:
         return None
     return OrcaSharingConsent(max(given), min(until), tuple(kinds))
+
+
+def _moment(reader: Reader, key: str, what: str, end_of_day: bool) -> datetime | None:
+    """A consent time in Japan time (YYYYMMDDHHMMSS as online eligibility writes it, or the shorter and ISO forms
+    `_moment_day` reads); a bare day is its start, or its end for a deadline. None when empty."""
+    value = reader.text(key, what)
+    if not value:
+        return None
+    digits = value.replace("-", "").replace("/", "").replace(":", "").replace("T", "").replace(" ", "")
+    try:
+        if not digits.isdigit() or len(digits) not in (8, 12, 14):
+            raise ValueError(value)
+        digits += ("235959" if end_of_day else "000000")[6 - (14 - len(digits)):]
+        return datetime.strptime(digits, "%Y%m%d%H%M%S").replace(tzinfo=JST)
+    except ValueError:
+        raise reader.fail(f"{what}（{key}={value}）が正しい日時ではありません") from None
+
+
+def read_history_consents(qualification: Reader) -> tuple[OrcaHistoryConsent, ...]:
+    """The answers to the 2024 items, one per kind the result mentions (a kind the clinic does not use is absent).
+    A consent given (flag 1) must say until when; an unknown flag or time makes the whole reply unreadable."""
+    found = []
+    for prefix, kind, what in HISTORY_CONSENTS:
+        flag = qualification.text(f"{prefix}ConsFlg", f"{what}閲覧同意フラグ")
+        if not flag:
+            continue
+        if flag not in CONSENT_FLAGS:
+            raise qualification.fail(f"{what}閲覧同意フラグ（{prefix}ConsFlg={flag}）が0〜3ではありません")
+        given = _moment(qualification, f"{prefix}ConsTime", f"{what}閲覧同意日時", end_of_day=False)
+        until = _moment(qualification, f"{prefix}AvailableTime", f"{what}閲覧有効期限", end_of_day=True)
+        if flag == CONSENTED and until is None:
+            raise qualification.fail(f"{what}閲覧有効期限（{prefix}AvailableTime）がありません")
+        found.append(OrcaHistoryConsent(kind, flag, given, until))
+    return tuple(found)

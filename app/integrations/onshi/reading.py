@@ -1,0 +1,323 @@
+"""Strict reading of the history replies into plain values: a reply is read whole or refused with the reason
+(OnshiReplyError) — never half. A reply that carries another patient or another request, a date that is not one,
+or a code of a system we do not know is refused; the service's own refusal (ResultCode ≠ 1, e.g. no consent)
+is OnshiRefused with its MessageContents. Layout: docs/standards/onshi.md §5."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import Any
+from xml.etree import ElementTree as ET  # noqa: S405 — DOCTYPE/ENTITY are refused before parsing
+
+DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding=[\"']([A-Za-z0-9_.\-]+)[\"'][^>]*\?>")
+#: Declared encodings → codec (Shift_JIS files from Windows terminals use the cp932 repertoire).
+CODECS = {"utf-8": "utf-8", "utf8": "utf-8", "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932",
+          "windows-31j": "cp932", "cp932": "cp932"}
+#: CharacterCodeIdentifier: 0 = UTF-8, 1 = Shift_JIS.
+CHARACTER_CODES = {"0": "utf-8", "1": "cp932"}
+SEXES = {"1": "M", "2": "F"}
+#: Drug codes: the 9-digit レセプト電算処理システム用コード (医薬品) or the 12-character 薬価基準収載医薬品コード (YJ).
+RECEIPT_DRUG = re.compile(r"^6\d{8}$")
+YJ_DRUG = re.compile(r"^\d{4}[0-9A-Z]\d{2}[A-Z]\d{3}[0-9A-Z]$")
+#: 診療行為コード (レセ電, 9 digits starting with 1).
+PROCEDURE_CODE = re.compile(r"^1\d{8}$")
+#: The code system of 特定健診 item codes (特定健診項目コード, as in the 特定健診 HL7 CDA and FHIR files).
+CHECKUP_ITEM_OID = "1.2.392.200119.6.1005"
+RECEIPT, EPRESCRIPTION, DISPENSED = "receipt", "eprescription", "dispensed"
+SOURCE_LABELS = {RECEIPT: "レセプト", EPRESCRIPTION: "電子処方箋の処方", DISPENSED: "電子処方箋の調剤"}
+#: The three roots of a 薬剤 reply: (source, month path, month tags, date path, date tag, drug path).
+#: Month tags: 区分, 医療機関コード, 医療機関名, 年月, 処方医療機関コード, 処方医療機関名, 処方発行元.
+ROOTS = (
+    (RECEIPT, "MeTrMonthInf", ("DiOrg", "MeTrDiHCd", "MeTrDiHNm", "MeTrMonth", "PrlsHCd", "PrlsHNm", "PrIsOrg"),
+     "DiDateInfs/DiDateInf", ("DiDate", "PrDate"), "DrugInfs/DrugInf", "MeTrIdCl"),
+    (DISPENSED, "CzDiInf/CzDiMonthInf", ("CzDiOrg", "CzMeTrDiHCd", "CzMeTrDiHNm", "CzDiMonth", "CzPrlsHCd",
+                                         "CzPrlsHNm", "CzPrIsOrg"),
+     "CzDiDateInfs/CzDiDateInf", ("CzDiDate", "CzPrDate"), "CzDrugInfs/CzDrugInf", "CzUsageCl"),
+    (EPRESCRIPTION, "ShPrInf/ShPrMonthInf", ("ShPrOrg", "ShMeTrDiHCd", "ShMeTrDiHNm", "ShPrMonth", "ShPrHCd",
+                                             "ShPrHNm", "ShPrIsOrg"),
+     "ShPrDateInfs/ShPrDateInf", ("ShPrDate", "ShPrDate"), "ShDrugInfs/ShDrugInf", "ShUsageCl"),
+)
+
+
+class OnshiReplyError(Exception):
+    """The reply cannot be used; str() says why, in Japanese (it is kept as received, shown as unreadable)."""
+
+
+class OnshiRefused(Exception):
+    """The service answered with an error (ResultCode ≠ 1): no or expired consent, patient not found …"""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"オンライン資格確認等システムが照会を受け付けませんでした（{code}）: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ReplyPatient:
+    """Who the reply is about, as the service names them."""
+
+    name: str
+    kana: str
+    birth_date: date
+    sex: str
+
+
+@dataclass
+class Dispensing:  # not frozen: a reply holds a thousand, built fast
+    """One drug of one day's prescription or dispensing, with where it came from."""
+
+    source: str  # receipt / eprescription / dispensed
+    day: date  # 診療日・調剤日・処方日
+    prescribed_on: date | None
+    institution_code: str
+    institution_name: str
+    prescriber_code: str
+    prescriber_name: str
+    own: bool  # 処方発行元 1 = 自院
+    drug_code: str
+    drug_name: str
+    ingredient: str
+    quantity: str
+    unit: str
+    usage: str
+    instruction: str
+    times: str  # 回数・日数
+    category: str
+
+
+@dataclass
+class Procedure:  # not frozen: a reply holds a thousand, built fast
+    """One 診療行為 of one day at one institution (from the receipts)."""
+
+    day: date
+    institution_code: str
+    institution_name: str
+    code: str
+    name: str
+    quantity: str
+    times: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class MedicationHistory:
+    """A 薬剤 (+診療) reply read whole."""
+
+    patient: ReplyPatient
+    dispensings: tuple[Dispensing, ...]
+    procedures: tuple[Procedure, ...]
+
+
+@dataclass
+class CheckupItem:  # not frozen: a reply holds a thousand, built fast
+    """One item of a checkup: its code, name, value (numeric or coded) and unit."""
+
+    code: str
+    name: str
+    data_type: str
+    value: str
+    unit: str
+    value_name: str
+
+
+@dataclass(frozen=True)
+class Checkup:
+    """One 特定健診 on one day."""
+
+    day: date
+    items: tuple[CheckupItem, ...]
+
+
+@dataclass(frozen=True)
+class CheckupHistory:
+    """A 特定健診 reply read whole."""
+
+    patient: ReplyPatient
+    checkups: tuple[Checkup, ...]
+
+
+def parse_file(body: bytes) -> ET.Element:
+    """The XML root, decoded as its declaration says (UTF-8 without one); no DOCTYPE or ENTITY is accepted."""
+    match = DECLARATION.match(body)
+    declared = match.group(1).decode("ascii").lower() if match else "utf-8"
+    codec = CODECS.get(declared)
+    if codec is None:
+        raise OnshiReplyError(f"応答の文字コード {declared} は読めません（UTF-8 か Shift_JIS）")
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        raise OnshiReplyError("応答に DOCTYPE/ENTITY 宣言が含まれています")
+    try:
+        text = body[match.end() if match else 0:].decode(codec).lstrip("\ufeff")
+        root = ET.fromstring(text)  # noqa: S314 — no DTD possible (checked above)
+    except UnicodeDecodeError:
+        raise OnshiReplyError(f"応答が宣言された文字コード（{declared}）として読めません") from None
+    except ET.ParseError as exc:
+        raise OnshiReplyError(f"応答がXMLとして読めません（{exc}）") from None
+    if root.tag != "XmlMsg":
+        raise OnshiReplyError(f"応答の最上位が XmlMsg ではありません（<{root.tag}>）")
+    root.set("_codec", codec)
+    return root
+
+
+def _text(node: ET.Element, path: str, what: str, required: bool = False) -> str:
+    found = node.findall(path)
+    if len(found) > 1:
+        raise OnshiReplyError(f"{what}（{path}）が複数あります")
+    value = (found[0].text or "").strip() if found else ""
+    if required and not value:
+        raise OnshiReplyError(f"{what}（{path}）がありません")
+    return value
+
+
+def _day(node: ET.Element, path: str, what: str, required: bool = True) -> date | None:
+    return _as_day(_text(node, path, what, required), path, what)
+
+
+@lru_cache(maxsize=4096)
+def _as_day(value: str, path: str, what: str) -> date | None:
+    """YYYYMMDD as a date (None when empty); anything else refuses the reply."""
+    if not value:
+        return None
+    try:
+        if len(value) != 8 or not value.isdigit():
+            raise ValueError(value)
+        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        raise OnshiReplyError(f"{what}（{path}={value}）が日付（YYYYMMDD）ではありません") from None
+
+
+def _fields(node: ET.Element, what: str) -> dict[str, str]:
+    """A record's leaf children by tag, read in one pass (a tag given twice refuses the reply)."""
+    found: dict[str, str] = {}
+    for child in node:
+        if child.tag in found:
+            raise OnshiReplyError(f"{what}の {child.tag} が複数あります")
+        found[child.tag] = (child.text or "").strip()
+    return found
+
+
+def _required(fields: dict[str, str], tag: str, what: str) -> str:
+    value = fields.get(tag, "")
+    if not value:
+        raise OnshiReplyError(f"{what}（{tag}）がありません")
+    return value
+
+
+def _header(root: ET.Element, request_id: str) -> ET.Element:
+    """The header, checked: the declared encoding agrees, it answers our request, the service did the work."""
+    header = root.find("MessageHeader")
+    if header is None:
+        raise OnshiReplyError("MessageHeader がありません")
+    code = _text(header, "CharacterCodeIdentifier", "文字コード識別")
+    if code and CHARACTER_CODES.get(code) != root.get("_codec"):
+        raise OnshiReplyError(f"文字コード識別（{code}）がXML宣言の文字コードと一致しません")
+    answered = _text(header, "ArbitraryFileIdentifier", "任意のファイル識別子", required=True)
+    if answered != request_id:
+        raise OnshiReplyError(f"別の照会（{answered}）への応答です")
+    result = _text(header, "ResultCode", "処理結果コード", required=True)
+    if result != "1":
+        raise OnshiRefused(result, _text(header, "MessageContents", "メッセージ内容") or "（理由の記載なし）")
+    return header
+
+
+def _patient(node: ET.Element | None, tags: tuple[str, str, str, str], birth: date, sex: str) -> ReplyPatient:
+    if node is None:
+        raise OnshiReplyError("応答に患者の情報がありません")
+    name_tag, kana_tag, birth_tag, sex_tag = tags
+    born = _day(node, birth_tag, "生年月日")
+    gender = SEXES.get(_text(node, sex_tag, "性別", required=True))
+    if gender is None:
+        raise OnshiReplyError(f"性別（{sex_tag}）が1・2ではありません")
+    if born != birth or gender != sex:
+        raise OnshiReplyError("応答が別の患者のもの（生年月日・性別が一致しない）です")
+    return ReplyPatient(_text(node, name_tag, "氏名"), _text(node, kana_tag, "カナ氏名"), birth, sex)
+
+
+def _drug_code(value: str) -> str:
+    if RECEIPT_DRUG.match(value) or YJ_DRUG.match(value):
+        return value
+    raise OnshiReplyError(f"薬剤コード {value!r} はレセ電コード・薬価基準コードのいずれでもありません"
+                          "（未知のコード体系）")
+
+
+def read_medication_reply(body: bytes, request_id: str, birth_date: date, sex: str) -> MedicationHistory:
+    """A 薬剤 (+診療) reply for our patient (birth date and sex must agree) and our request."""
+    root = parse_file(body)
+    header = _header(root, request_id)
+    patient = _patient(header.find("QuaInf"), ("Name", "KanaName", "Birth", "AdmGendCode"), birth_date, sex)
+    message = root.find("MessageBody")
+    if message is None:
+        raise OnshiReplyError("MessageBody がありません")
+    dispensings: list[Dispensing] = []
+    procedures: list[Procedure] = []
+    for source, month_path, month_tags, date_path, date_tags, drug_path, category_tag in ROOTS:
+        for month in message.findall(month_path):
+            _, code_tag, name_tag, _, prescriber_tag, prescriber_name_tag, own_tag = month_tags
+            code = _text(month, code_tag, "医療機関・薬局コード", required=True)
+            name = _text(month, name_tag, "医療機関・薬局名")
+            own = _text(month, own_tag, "処方発行元")
+            prescriber = _text(month, prescriber_tag, "処方医療機関コード")
+            prescriber_name = _text(month, prescriber_name_tag, "処方医療機関名")
+            if own not in ("", "1", "2"):
+                raise OnshiReplyError(f"処方発行元（{own_tag}={own}）が1・2ではありません")
+            for day_node in month.findall(date_path):
+                day = _day(day_node, date_tags[0], "診療・調剤日")
+                prescribed = _day(day_node, date_tags[1], "処方日", required=False)
+                for drug in day_node.findall(drug_path):
+                    f = _fields(drug, "薬剤")
+                    dispensings.append(Dispensing(
+                        source, day, prescribed, code, name, prescriber, prescriber_name, own == "1",
+                        _drug_code(_required(f, "DrugC", "薬剤コード")), _required(f, "DrugN", "薬剤名"),
+                        f.get("IngreN", ""), f.get("Qua1", ""), f.get("Unit", ""), f.get("UsageN", ""),
+                        f.get("SpInst", ""), f.get("Times", ""), f.get(category_tag, "")))
+                if source != RECEIPT:
+                    continue
+                for act in day_node.findall("MeTrInfs/MeTrInf"):
+                    f = _fields(act, "診療行為")
+                    act_code = _required(f, "SinInfCd", "診療行為コード")
+                    if not PROCEDURE_CODE.match(act_code):
+                        raise OnshiReplyError(f"診療行為コード {act_code!r} はレセ電の診療行為コードではありません"
+                                              "（未知のコード体系）")
+                    procedures.append(Procedure(day, code, name, act_code, _required(f, "SinInfN", "診療行為名"),
+                                                f.get("Qua1", ""), f.get("Times", ""), f.get("Unit", "")))
+    return MedicationHistory(patient, tuple(dispensings), tuple(procedures))
+
+
+def read_checkup_reply(body: bytes, request_id: str, birth_date: date, sex: str) -> CheckupHistory:
+    """A 特定健診 reply for our patient and our request."""
+    root = parse_file(body)
+    header = _header(root, request_id)
+    patient = _patient(header.find("QualificationsInfo"), ("Name", "KanasName", "Birthday",
+                                                           "AdministrativeGenderCode"), birth_date, sex)
+    checkups = []
+    for record in root.findall("MessageBody/SpecificHealthCheckupInfo"):
+        day = _day(record, "EffectiveTime", "健診実施日")
+        items = []
+        for item in record.findall("HealthCheckupResultAndQuestionInfos/HealthCheckupResultAndQuestionInfo"):
+            code = _text(item, "ItemCode", "項目コード", required=True)
+            oid = _text(item, "Oid", "コード体系（OID）", required=True)
+            if oid != CHECKUP_ITEM_OID:
+                raise OnshiReplyError(f"項目コード {code} のコード体系 {oid} は特定健診項目コードではありません"
+                                      "（未知のコード体系）")
+            items.append(CheckupItem(code, _text(item, "ItemName", "項目名", required=True),
+                                     _text(item, "DataType", "データ型"), _text(item, "DataValue", "値"),
+                                     _text(item, "Unit", "単位"), _text(item, "DataValueName", "値の名称")))
+        checkups.append(Checkup(day, tuple(items)))
+    return CheckupHistory(patient, tuple(checkups))
+
+
+def as_plain(value: Any) -> Any:
+    """A reading as JSON-ready dicts and lists (dates as ISO text), to keep beside the file as received."""
+    if isinstance(value, tuple | list):
+        return [as_plain(item) for item in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "__dataclass_fields__"):
+        plain = dict(vars(value))
+        for key, item in plain.items():
+            if not isinstance(item, str | bool | int | None):  # the text fields, most of them, stay as they are
+                plain[key] = as_plain(item)
+        return plain
+    return value

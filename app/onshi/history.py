@@ -1,0 +1,96 @@
+"""What the history screen shows, from a stored reply's reading: dispensings of a period (default 6 months, up to
+3 years) filtered by institution and drug, grouped by month, newest first; procedures by date; checkups of five
+years with every item, and the numeric items as series for trends."""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from app.core.jp import search_key
+from app.integrations.onshi.reading import SOURCE_LABELS
+from app.sharing.services import CheckupSeries
+
+PERIODS = {3: "3か月", 6: "6か月", 12: "1年", 24: "2年", 36: "3年"}
+DEFAULT_MONTHS = 6
+CHECKUP_YEARS = 5
+
+
+@dataclass
+class Month:
+    """One month of the list, newest day first."""
+
+    label: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def months_back(today: date, months: int) -> date:
+    """The first day of the month `months - 1` months before today's (6 → the last six months, this one included)."""
+    index = today.year * 12 + today.month - 1 - (months - 1)
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def period_of(value: str | None) -> int:
+    """The period asked for in months (one of PERIODS, else the default)."""
+    try:
+        months = int(value or DEFAULT_MONTHS)
+    except ValueError:
+        return DEFAULT_MONTHS
+    return months if months in PERIODS else DEFAULT_MONTHS
+
+
+def _row(item: dict[str, Any]) -> dict[str, Any]:
+    return item | {"source_label": SOURCE_LABELS.get(item["source"], item["source"]),
+                   "where": "自院" if item.get("own") else "他院"}
+
+
+def institutions(content: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(code, name) of every institution or pharmacy in the reply, by name."""
+    found = {(d["institution_code"], d["institution_name"]) for d in (content or {}).get("dispensings", [])}
+    return sorted(found, key=lambda pair: (pair[1], pair[0]))
+
+
+def medication_months(content: dict[str, Any] | None, today: date, months: int, institution: str = "",
+                      drug: str = "") -> tuple[list[Month], int]:
+    """The dispensings of the period (filtered) grouped by month, newest first, and how many rows."""
+    since = months_back(today, months).isoformat()
+    wanted = search_key(drug) if drug.strip() else ""
+    chosen = [d for d in (content or {}).get("dispensings", []) if d["day"] >= since
+              and (not institution or d["institution_code"] == institution)
+              and (not wanted or wanted in search_key(d["drug_name"]) or wanted in search_key(d["ingredient"]))]
+    chosen.sort(key=lambda d: (d["day"], d["institution_code"], d["source"]), reverse=True)
+    grouped: OrderedDict[str, Month] = OrderedDict()
+    for item in chosen:
+        key = item["day"][:7]
+        grouped.setdefault(key, Month(f"{key[:4]}年{int(key[5:7])}月")).rows.append(_row(item))
+    return list(grouped.values()), len(chosen)
+
+
+def procedures(content: dict[str, Any] | None, today: date, months: int, institution: str = "") -> list[dict]:
+    """The procedures of the period, newest first."""
+    since = months_back(today, months).isoformat()
+    rows = [p for p in (content or {}).get("procedures", []) if p["day"] >= since
+            and (not institution or p["institution_code"] == institution)]
+    return sorted(rows, key=lambda p: (p["day"], p["institution_code"], p["code"]), reverse=True)
+
+
+def checkups(content: dict[str, Any] | None, today: date) -> tuple[list[dict[str, Any]], list[CheckupSeries]]:
+    """The checkups of the last five years (newest first) and each numeric item as a series."""
+    since = date(today.year - CHECKUP_YEARS, today.month, 1).isoformat()
+    chosen = sorted((c for c in (content or {}).get("checkups", []) if c["day"] >= since),
+                    key=lambda c: c["day"], reverse=True)
+    series: OrderedDict[str, CheckupSeries] = OrderedDict()  # by item code
+    for checkup in reversed(chosen):
+        for item in checkup["items"]:
+            try:
+                value = float(item["value"])
+            except ValueError:
+                continue
+            if not math.isfinite(value) or item["data_type"] not in ("", "PQ", "REAL", "INT"):
+                continue
+            series.setdefault(item["code"], CheckupSeries("特定健診", item["name"], item["unit"], [])).points.append(
+                (checkup["day"], value))
+    return chosen, list(series.values())

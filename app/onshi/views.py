@@ -1,0 +1,100 @@
+"""The history screen 「薬剤情報（オンライン資格確認）」 with its 診療情報 and 特定健診 tabs, the reply files as
+received, reading the consent again from ORCA, and the consent block of the patient page."""
+
+from __future__ import annotations
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.clinics.models import Clinic
+from app.core.security import requires
+from app.core.timeutil import japan_today
+from app.core.web import current_actor, log_look, patient_or_404
+from app.db import db_session, get_scoped
+from app.onshi import bp, consent, fetching, history
+from app.onshi.models import CHECKUP, MEDICATION, HistoryFetch
+from app.patients.models import Patient
+from app.patients.profile_views import sparkline
+
+TABS = {"medication": "薬剤情報", "procedures": "診療情報", "checkups": "特定健診情報"}
+
+
+@bp.app_template_global()
+def onshi_consent_states(patient: Patient) -> list[consent.ConsentState]:
+    """The consent block (templates/onshi/_consent.html) of a patient of the logged-in clinic."""
+    return consent.consent_states(db_session(), current_user.clinic_id, patient.id)
+
+
+@bp.get("/patients/<int:patient_id>/onshi")
+@requires("onshi.read")
+def index(patient_id: int):
+    """One tab of the history for a period, filtered by institution and drug; fetched or reused as the consent
+    allows."""
+    patient = patient_or_404(patient_id)
+    tab = request.args.get("tab", "medication")
+    if tab not in TABS:
+        tab = "medication"
+    log_look(patient.id, f"patient.onshi.{tab}")
+    db = db_session()
+    clinic = db.get(Clinic, current_user.clinic_id)
+    kind = CHECKUP if tab == "checkups" else MEDICATION
+    fetch, problem = fetching.fetch_history(db, clinic, current_actor(), current_user.display_name, patient, kind)
+    shown = fetch if fetch is not None and fetch.content else fetching.latest_received(db, clinic.id, patient.id,
+                                                                                       kind)
+    content = shown.content if shown else None
+    today = japan_today()
+    months = history.period_of(request.args.get("months"))
+    institution = request.args.get("institution", "")[:10]
+    drug = request.args.get("drug", "")[:40]
+    context = {"patient": patient, "tab": tab, "tabs": TABS, "problem": problem, "fetch": fetch, "shown": shown,
+               "months": months, "periods": history.PERIODS, "institution": institution, "drug": drug,
+               "institutions": history.institutions(content), "today": today}
+    if tab == "medication":
+        context["groups"], context["count"] = history.medication_months(content, today, months, institution, drug)
+    elif tab == "procedures":
+        context["procedures"] = history.procedures(content, today, months, institution)
+    else:
+        context["checkups"], series = history.checkups(content, today)
+        context["charts"] = [(s, sparkline(s.points, min_span=0.1)) for s in series]
+    return render_template("onshi/index.html", **context)
+
+
+@bp.post("/patients/<int:patient_id>/onshi/fetch")
+@requires("onshi.read")
+def fetch_again(patient_id: int):
+    """Ask the service again now (the doctor's 再取得), not reusing the reply of this consent window."""
+    patient = patient_or_404(patient_id)
+    tab = request.form.get("tab", "medication")
+    tab = tab if tab in TABS else "medication"
+    db = db_session()
+    clinic = db.get(Clinic, current_user.clinic_id)
+    _, problem = fetching.fetch_history(db, clinic, current_actor(), current_user.display_name, patient,
+                                        CHECKUP if tab == "checkups" else MEDICATION, again=True)
+    flash(problem or "最新の情報を取得しました", "warning" if problem else "success")
+    return redirect(url_for("onshi.index", patient_id=patient.id, tab=tab))
+
+
+@bp.get("/patients/<int:patient_id>/onshi/files/<int:fetch_id>")
+@requires("onshi.read")
+def reply_file(patient_id: int, fetch_id: int):
+    """A reply file exactly as received (for the chart's 真正性, and to read an unreadable one)."""
+    patient = patient_or_404(patient_id)
+    fetch = get_scoped(db_session(), HistoryFetch, current_user.clinic_id, fetch_id)
+    if fetch is None or fetch.patient_id != patient.id or fetch.reply_body is None:
+        abort(404)
+    log_look(patient.id, f"patient.onshi.file {fetch.request_id}", action="export")
+    mimetype = "application/pdf" if fetch.reply_name.endswith(".pdf") else "application/xml"
+    return Response(fetch.reply_body, mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{fetch.reply_name}"'})
+
+
+@bp.post("/patients/<int:patient_id>/onshi/consent")
+@requires("onshi.consent")
+def refresh_consent(patient_id: int):
+    """Read the eligibility result from ORCA again (the card-reader consent is recorded on the way)."""
+    patient = patient_or_404(patient_id)
+    db = db_session()
+    message = consent.refresh_from_orca(db, db.get(Clinic, current_user.clinic_id), patient)
+    db.commit()
+    flash(message, "success" if message.endswith("読み直しました") else "warning")
+    return redirect(url_for("patients.show", patient_id=patient.id) + "#onshi-consent")
