@@ -47,14 +47,16 @@ def test_each_kind_has_its_window():
     assert "開始日が未来の日付になっています" in future_date_error(today + timedelta(days=1), "diagnosis", "開始日",
                                                            today=today)
     assert future_date_error(today + timedelta(days=90), "lab_collection", "採取日", today=today) is None
-    assert "採取日は90日先まで" in future_date_error(today + timedelta(days=91), "lab_collection", "採取日", today=today)
+    too_far = future_date_error(today + timedelta(days=91), "lab_collection", "採取日", today=today)
+    assert "採取日は90日先まで" in too_far
     end = FUTURE_WINDOW_DAYS["certification_end"]
     assert future_date_error(today + timedelta(days=end), "certification_end", "終了", today=today) is None
     assert future_date_error(today + timedelta(days=end + 1), "certification_end", "終了", today=today)
 
 
 @pytest.mark.parametrize(("slug", "data", "field", "label"), [
-    ("blood-type", {"abo": "A", "rh": "+", "confirmed_by": "当院", "confirmed_on": _ahead(1)}, "confirmed_on", "確認日"),
+    ("blood-type", {"abo": "A", "rh": "+", "confirmed_by": "当院", "confirmed_on": _ahead(1)}, "confirmed_on",
+     "確認日"),
     ("allergies", {"category": "food", "substance": "そば", "severity": "mild", "onset_on": _ahead(1)}, "onset_on",
      "発現日"),
     ("infections", {"kind": "hbs_ag", "result": "negative", "tested_on": _ahead(1)}, "tested_on", "検査日"),
@@ -131,5 +133,6 @@ def test_a_reception_for_a_future_day_is_refused_by_the_service(ward, session):
     actor = Actor(user_id=ward["doctor"].id, login_id=ward["doctor"].login_id, clinic_id=clinic.id, role="clerk")
     with pytest.raises(ValidationError, match="受付日が未来の日付になっています"):
         register_visit(session, clinic.id, patient, actor, department_code="01", department_name="内科",
-                       physician_code="10001", physician_name="医師", at=utcnow(), day=japan_today() + timedelta(days=1))
+                       physician_code="10001", physician_name="医師", at=utcnow(),
+                       day=japan_today() + timedelta(days=1))
     assert session.scalar(select(Visit.id)) is None
