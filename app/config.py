@@ -24,6 +24,13 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or systemd's CPU set, not the whole machine's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def default_database_url() -> str:
     """The embedded default: a SQLite file in instance/."""
     return f"sqlite:///{ROOT / 'instance' / 'kamikarte.sqlite3'}"
@@ -69,7 +76,7 @@ class Config:
     #: Seconds between polls of the labs' Web APIs (0: no lab poller thread in the app).
     LAB_POLL_SECONDS: float = field(default_factory=lambda: float(os.environ.get("KAMIKARTE_LAB_POLL", "300")))
     #: gunicorn worker processes of one web server (deploy/gunicorn.conf.py): one per core by default.
-    WEB_WORKERS: int = field(default_factory=lambda: _env_int("KAMIKARTE_WEB_WORKERS", os.cpu_count() or 1))
+    WEB_WORKERS: int = field(default_factory=lambda: _env_int("KAMIKARTE_WEB_WORKERS", usable_cores()))
     #: Absolute session limit (hours), whatever the activity.
     SESSION_MAX_HOURS: int = field(default_factory=lambda: _env_int("KAMIKARTE_SESSION_MAX_HOURS", 12))
     #: A trusted device must give the second factor again after this many days.

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import requests
 
+from app.config import usable_cores
+
 ROOT = Path(__file__).resolve().parent.parent
 CHILDREN: list[subprocess.Popen] = []
 
@@ -121,7 +123,7 @@ def serve_like_production(port: int) -> None:
     """Serve as production does (deploy/systemd): gunicorn with several worker processes, and the outbox worker
     and the pollers as processes of their own, all on the same database; return when the web server stops."""
     env = {**os.environ, "KAMIKARTE_OUTBOX_THREAD": "0"}
-    env.setdefault("KAMIKARTE_WEB_WORKERS", str(max(2, os.cpu_count() or 1)))
+    env.setdefault("KAMIKARTE_WEB_WORKERS", str(max(2, usable_cores())))
     bin_dir = Path(sys.executable).parent
     web = subprocess.Popen([str(bin_dir / "gunicorn"), "--config", "deploy/gunicorn.conf.py",  # noqa: S603
                             "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env)
