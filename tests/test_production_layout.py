@@ -7,6 +7,7 @@ What stays untested: systemd itself and nginx (deploy/nginx/kamikarte.conf), whi
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import socket
 import subprocess
@@ -109,6 +110,17 @@ def test_the_units_start_the_production_layout_on_postgresql(production_database
         for process in processes:
             process.wait(timeout=30)
     assert web.returncode == 0, "gunicorn stops cleanly on SIGTERM"
+
+
+def test_the_backup_unit_writes_a_dated_backup(production_database, tmp_path):
+    command = [part.replace("%%", "%").replace("/var/backups/kamikarte", str(tmp_path))
+               for part in _exec_lines("kamikarte-backup.service")[0]]
+    done = subprocess.run(command, cwd=ROOT, env=_environment(production_database), capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (backup,) = tmp_path.iterdir()
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{4}", backup.name)
+    assert {"manifest.json", "manifest.sha256", "database.pgdump"} <= {path.name for path in backup.iterdir()}
 
 
 def test_a_web_unit_refuses_to_start_without_its_secrets(production_database):
