@@ -35,7 +35,7 @@ def future_date_error(value: date, kind: str, label: str, *, today: date | None 
     if value <= today + timedelta(days=window):
         return None
     if window == 0:
-        return f"{label}が未来の日付になっています（{value.isoformat()}。今日以前の日付を入力してください）"
+        return f"{label}が未来の日付になっています（今日以前の日付を入力してください）"
     return f"{label}は{window}日先までの日付にしてください（入力: {value.isoformat()}）"
 
 
