@@ -19,3 +19,6 @@ timeout = 120  # a letter PDF with key images or a slow outside system, never a 
 graceful_timeout = 30
 keepalive = 5
 proc_name = "kamikarte-web"
+# No control socket ($HOME/.gunicorn/gunicorn.ctl): the units manage the server by signals (systemctl reload is
+# SIGHUP), the home directory is read-only under systemd, and several servers of one user would share the path.
+control_socket_disable = True

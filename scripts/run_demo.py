@@ -115,11 +115,10 @@ def main() -> None:
         requests.post(f"{lab_root}/_sim/push", timeout=5, json={
             "clinic": code, "url": f"http://127.0.0.1:{port}/integrations/lab/{code}/results", "token": token})
 
-    print(f"Kamikarte demo: http://127.0.0.1:{port}/  (database: {config.DATABASE_URL})", flush=True)
-    serve_like_production(port)
+    serve_like_production(port, config.DATABASE_URL)
 
 
-def serve_like_production(port: int) -> None:
+def serve_like_production(port: int, database_url: str) -> None:
     """Serve as production does (deploy/systemd): gunicorn with several worker processes, and the outbox worker
     and the pollers as processes of their own, all on the same database; return when the web server stops."""
     env = {**os.environ, "KAMIKARTE_OUTBOX_THREAD": "0"}
@@ -131,7 +130,9 @@ def serve_like_production(port: int) -> None:
     for command in (["outbox-worker"], ["orca-poller"], ["lab", "poller"]):
         CHILDREN.append(subprocess.Popen([str(bin_dir / "flask"), "--app", "wsgi", *command],  # noqa: S603
                                          cwd=ROOT, env=env))
+    wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120)
     print(f"web: gunicorn × {env['KAMIKARTE_WEB_WORKERS']} workers; outbox worker, ORCA and lab pollers", flush=True)
+    print(f"Kamikarte demo: http://127.0.0.1:{port}/  (database: {database_url})", flush=True)
     web.wait()
 
 
