@@ -1,4 +1,4 @@
-"""Command line: db upgrade, demo seed, audit verify, masters import-…, outbox-worker."""
+"""Command line: db upgrade, demo seed, audit verify, backup/restore, masters import-…, outbox-worker."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from alembic.config import Config as AlembicConfig
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
+from app import backup as backups
 from app import operations
 from app.config import ROOT
 from app.core.audit import iter_chain_breaks
@@ -106,6 +107,60 @@ def register_cli(app: Flask) -> None:
                     click.echo(f"  ほかに: 記録 #{other.entry_id} (clinic {other.clinic_id}): {other.reason}", err=True)
             sys.exit(1)
         click.echo(f"監査証跡は正常です（{total}件、ハッシュチェーン検証済み）")
+
+    @app.cli.command("backup")
+    @click.argument("directory", type=click.Path(path_type=Path))
+    @click.option("--without-pacs", is_flag=True, help="Leave the PACS images out (back them up by the PACS's means).")
+    def backup(directory: Path, without_pacs: bool) -> None:
+        """Back up the database and the clinics' Orthanc images into DIRECTORY (new or empty), with a manifest."""
+        with current_app.extensions["db_sessionmaker"]() as session:
+            try:
+                manifest = backups.make_backup(current_app.extensions["db_engine"], session, directory,
+                                               with_pacs=not without_pacs)
+            except backups.BackupError as exc:
+                click.echo(f"バックアップできません: {exc}", err=True)
+                sys.exit(1)
+        size = sum(f["size"] for f in manifest["files"])
+        images = sum(p["instances"] for p in manifest["pacs"])
+        click.echo(f"バックアップしました: {directory}（{len(manifest['files'])}ファイル、{size:,}バイト、"
+                   f"画像{images}件、スキーマ {', '.join(manifest['database']['schema_heads'])}）")
+
+    @app.cli.command("restore")
+    @click.argument("directory", type=click.Path(path_type=Path))
+    @click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
+    def restore(directory: Path, yes: bool) -> None:
+        """Replace the database (and store the images again) from a backup, after verifying all of it."""
+        try:
+            manifest = backups.verify_backup(directory)
+        except backups.BackupError as exc:
+            click.echo(f"復元しません（何も変更していません）: {exc}", err=True)
+            sys.exit(1)
+        if not yes:
+            click.confirm(f"{directory} の内容でデータベースを置き換えます。よろしいですか", abort=True)
+        engine = current_app.extensions["db_engine"]
+        try:
+            backups.restore_backup(engine, directory)
+        except backups.BackupError as exc:
+            click.echo(f"復元しません: {exc}", err=True)
+            sys.exit(1)
+        with engine.connect() as connection:
+            differences = backups.count_differences(manifest["database"]["row_counts"], backups.row_counts(connection))
+        if differences:
+            click.echo("復元後の行数がマニフェストと一致しません: " + "; ".join(differences), err=True)
+            sys.exit(1)
+        upgrade_database(current_app.config["DATABASE_URL"])
+        with current_app.extensions["db_sessionmaker"]() as session:
+            breaks = list(iter_chain_breaks(session))
+            if breaks:
+                click.echo(f"復元した監査証跡のハッシュチェーンが壊れています: 記録 #{breaks[0].entry_id}", err=True)
+                sys.exit(1)
+            try:
+                stored = backups.restore_pacs(session, directory, manifest)
+            except backups.BackupError as exc:
+                click.echo(f"データベースは復元しました。画像の復元に失敗しました: {exc}", err=True)
+                sys.exit(1)
+        click.echo(f"復元しました: {directory}（{manifest['finished_at']} のバックアップ、監査証跡検証済み、"
+                   f"画像{sum(stored.values())}件）")
 
     @app.cli.group("masters")
     def masters_group() -> None:

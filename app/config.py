@@ -24,6 +24,13 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (a container's or systemd's CPU set, not the whole machine's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def default_database_url() -> str:
     """The embedded default: a SQLite file in instance/."""
     return f"sqlite:///{ROOT / 'instance' / 'kamikarte.sqlite3'}"
@@ -66,6 +73,10 @@ class Config:
         default_factory=lambda: float(os.environ.get("KAMIKARTE_OUTBOX_BASE_DELAY", "5")))
     #: Seconds between pulls of the reception list from ORCA (0: no poller thread).
     ORCA_POLL_SECONDS: float = field(default_factory=lambda: float(os.environ.get("KAMIKARTE_ORCA_POLL", "5")))
+    #: Seconds between polls of the labs' Web APIs (0: no lab poller thread in the app).
+    LAB_POLL_SECONDS: float = field(default_factory=lambda: float(os.environ.get("KAMIKARTE_LAB_POLL", "300")))
+    #: gunicorn worker processes of one web server (deploy/gunicorn.conf.py): one per core by default.
+    WEB_WORKERS: int = field(default_factory=lambda: _env_int("KAMIKARTE_WEB_WORKERS", usable_cores()))
     #: Absolute session limit (hours), whatever the activity.
     SESSION_MAX_HOURS: int = field(default_factory=lambda: _env_int("KAMIKARTE_SESSION_MAX_HOURS", 12))
     #: A trusted device must give the second factor again after this many days.
@@ -136,6 +147,7 @@ class Config:
             "OUTBOX_MAX_ATTEMPTS": self.OUTBOX_MAX_ATTEMPTS,
             "OUTBOX_BASE_DELAY_SECONDS": self.OUTBOX_BASE_DELAY_SECONDS,
             "ORCA_POLL_SECONDS": self.ORCA_POLL_SECONDS,
+            "LAB_POLL_SECONDS": self.LAB_POLL_SECONDS,
             "SESSION_MAX_HOURS": self.SESSION_MAX_HOURS,
             "TRUSTED_DEVICE_DAYS": self.TRUSTED_DEVICE_DAYS,
             "LOCKOUT_THRESHOLD": self.LOCKOUT_THRESHOLD,
@@ -147,13 +159,18 @@ class Config:
 def _instance_secret() -> str:
     """A secret kept in instance/ so that sessions survive restarts of a single-machine install."""
     path = ROOT / "instance" / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_hex(32)
-    path.write_text(value)
-    path.chmod(0o600)
-    return value
+    try:  # created whole, or not at all: several worker processes starting at once agree on the first one's
+        descriptor = os.open(path.with_suffix(f".{os.getpid()}"), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(value)
+        os.link(path.with_suffix(f".{os.getpid()}"), path)
+    except FileExistsError:
+        pass
+    finally:
+        path.with_suffix(f".{os.getpid()}").unlink(missing_ok=True)
+    return path.read_text().strip()
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The demo runner: simulators on free ports, migrate, seed an empty database, serve on 127.0.0.1:$PORT.
+"""The demo runner: simulators on free ports, migrate, seed an empty database, serve on 127.0.0.1:$PORT through
+the production server (gunicorn, several worker processes) with the outbox worker and pollers as processes.
 
 Started by scripts/demo.sh (the README's first Quick start command). Everything it starts stops with it.
 The app reaches the simulators over HTTP only, exactly as it would reach the real systems.
@@ -16,6 +17,8 @@ import time
 from pathlib import Path
 
 import requests
+
+from app.config import usable_cores
 
 ROOT = Path(__file__).resolve().parent.parent
 CHILDREN: list[subprocess.Popen] = []
@@ -114,10 +117,25 @@ def main() -> None:
         requests.post(f"{lab_root}/_sim/push", timeout=5, json={
             "clinic": code, "url": f"http://127.0.0.1:{port}/integrations/lab/{code}/results", "token": token})
 
-    from waitress import serve
+    serve_like_production(port, config.DATABASE_URL)
 
-    print(f"Kamikarte demo: http://127.0.0.1:{port}/  (database: {config.DATABASE_URL})", flush=True)
-    serve(app, host="127.0.0.1", port=port, threads=8, ident="kamikarte")
+
+def serve_like_production(port: int, database_url: str) -> None:
+    """Serve as production does (deploy/systemd): gunicorn with several worker processes, and the outbox worker
+    and the pollers as processes of their own, all on the same database; return when the web server stops."""
+    env = {**os.environ, "KAMIKARTE_OUTBOX_THREAD": "0"}
+    env.setdefault("KAMIKARTE_WEB_WORKERS", str(max(2, usable_cores())))
+    bin_dir = Path(sys.executable).parent
+    web = subprocess.Popen([str(bin_dir / "gunicorn"), "--config", "deploy/gunicorn.conf.py",  # noqa: S603
+                            "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env)
+    CHILDREN.append(web)
+    for command in (["outbox-worker"], ["orca-poller"], ["lab", "poller"]):
+        CHILDREN.append(subprocess.Popen([str(bin_dir / "flask"), "--app", "wsgi", *command],  # noqa: S603
+                                         cwd=ROOT, env=env))
+    wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120)
+    print(f"web: gunicorn × {env['KAMIKARTE_WEB_WORKERS']} workers; outbox worker, ORCA and lab pollers", flush=True)
+    print(f"Kamikarte demo: http://127.0.0.1:{port}/  (database: {database_url})", flush=True)
+    web.wait()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.core.audit import Actor
+from app.core.dates import future_date_error
 from app.core.errors import ValidationError
 from app.core.jp import WarekiError, parse_date
 from app.core.timeutil import japan_today
@@ -71,8 +72,8 @@ def _date(text: str, label: str, errors: dict[str, str], name: str) -> date | No
     except WarekiError as exc:
         errors[name] = f"{label}: {exc}"
         return None
-    if value > japan_today():
-        errors[name] = f"{label}が未来の日付になっています"
+    if too_far := future_date_error(value, "diagnosis", label):
+        errors[name] = too_far
     return value
 
 

@@ -92,9 +92,11 @@ def update_pacs_settings(session: Session, clinic: Clinic, actor: Actor, data: d
     return clinic
 
 
-# Confirmed ownership: (clinic id, PACS PatientID, study UID) → (time, images of that study). Keyed by clinic
-# and PatientID so that nothing confirmed for one clinic or patient is ever reused for another.
-_owned: dict[tuple[int, str, str], tuple[float, list[Instance]]] = {}
+# Confirmed ownership: (clinic id, PACS address, PACS PatientID, study UID) → (time, images of that study). Keyed
+# by clinic, PACS and PatientID so that nothing confirmed for one clinic or patient is ever reused for another, and
+# so that a PACS setting changed by another process (another web worker or machine, which cannot clear this
+# process's memory) is never answered from here: the new settings make a new key.
+_owned: dict[tuple[int, str, str, str], tuple[float, list[Instance]]] = {}
 _owned_lock = threading.Lock()
 
 
@@ -110,7 +112,7 @@ def study_images(clinic: Clinic, patient: Patient, study_uid: str, *, fresh: boo
     PACS again (the viewer page does, so images that arrived a moment ago are listed)."""
     settings = settings_or_error(clinic)
     pid = settings.patient_id_for(patient)
-    key = (clinic.id, pid, study_uid)
+    key = (clinic.id, settings.base_url, pid, study_uid)
     with _owned_lock:
         hit = _owned.get(key)
     if hit and not fresh and time.monotonic() - hit[0] < OWNERSHIP_TTL:

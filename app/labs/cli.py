@@ -1,4 +1,5 @@
-"""`flask lab import --clinic CODE FILE…` (a lab's file drop) and `flask lab poll` (fetch from the lab's API)."""
+"""`flask lab import --clinic CODE FILE…` (a lab's file drop), `flask lab poll` (fetch from the lab's API once) and
+`flask lab poller` (poll until stopped)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from app.clinics.models import Clinic
 from app.labs.importer import import_message
 from app.labs.masters import ItemMaster
-from app.labs.poller import poll_all_clinics
+from app.labs.poller import LabPoller, poll_all_clinics
 
 
 def register_lab_cli(app: Flask) -> None:
@@ -55,3 +56,13 @@ def register_lab_cli(app: Flask) -> None:
         """Fetch and import waiting results from every clinic's lab once."""
         poll_all_clinics(current_app.extensions["db_sessionmaker"])
         click.echo("検査会社から結果を取得しました")
+
+    @lab_group.command("poller")
+    def lab_poller() -> None:
+        """Poll every clinic's lab every $KAMIKARTE_LAB_POLL seconds until stopped (a process of its own)."""
+        poller = LabPoller(current_app.extensions["db_sessionmaker"], current_app.config["LAB_POLL_SECONDS"] or 300)
+        click.echo("lab poller started")
+        try:
+            poller.run_forever()
+        except KeyboardInterrupt:
+            poller.stop()

@@ -5,7 +5,6 @@ timer instead). Results the lab pushes need no polling; this catches the rest.""
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from typing import Any
 
@@ -48,14 +47,6 @@ def poll_all_clinics(session_factory: Any) -> None:
             log.warning("lab polling for clinic %s failed: %s", clinic_id, exc)
 
 
-def poll_interval() -> float:
-    """Seconds between passes ($KAMIKARTE_LAB_POLL, default 300; 0 turns polling off)."""
-    try:
-        return float(os.environ.get("KAMIKARTE_LAB_POLL", "300"))
-    except ValueError:
-        return 300.0
-
-
 class LabPoller:
     """Polls every `interval` seconds until stopped; a failed pass is logged and the loop goes on."""
 
@@ -89,7 +80,7 @@ class LabPoller:
 
 def start_lab_poller(app: Any) -> LabPoller | None:
     """Start the poller of the embedded default unless polling is off."""
-    interval = poll_interval()
+    interval = app.config["LAB_POLL_SECONDS"]
     if interval <= 0:
         return None
     poller = LabPoller(app.extensions["db_sessionmaker"], interval)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.clinics.services import get_staff
 from app.core.audit import Actor, record_audit
+from app.core.dates import future_date_error
 from app.core.jp import WarekiError, parse_date, strip_control_chars
 from app.core.timeutil import japan_today
 from app.db import scoped, utcnow
@@ -99,10 +100,6 @@ def specimen_number(order_id: int, seq: int) -> str:
     return body + str((10 - total % 10) % 10)
 
 
-#: How far ahead a specimen collection may be planned (a lab order for the next visit, at most about 3 months on).
-MAX_DAYS_AHEAD = 90
-
-
 def create_order(session: Session, clinic: Any, actor: Actor, patient: Any, data: OrderInput) -> LabOrder:
     """Record an order with its specimens and queue it for the lab (LabOrderError when the input is wrong)."""
     errors: dict[str, str] = {}
@@ -116,9 +113,8 @@ def create_order(session: Session, clinic: Any, actor: Actor, patient: Any, data
         else:
             if ordered_on < japan_today():
                 errors["ordered_on"] = "採取日に過去の日付は指定できません"
-            elif ordered_on > japan_today() + timedelta(days=MAX_DAYS_AHEAD):
-                errors["ordered_on"] = (f"採取日は{MAX_DAYS_AHEAD}日先までの日付にしてください"
-                                        f"（入力: {ordered_on.isoformat()}）")
+            elif too_far := future_date_error(ordered_on, "lab_collection", "採取日"):
+                errors["ordered_on"] = too_far
     if len(data.comment) > 200:
         errors["comment"] = "コメントは200文字までです"
     if errors:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.clinics.models import Clinic
 from app.core.audit import Actor
+from app.core.dates import refuse_future_date
 from app.core.errors import ValidationError
 from app.core.jp import strip_control_chars
 from app.core.timeutil import JST
@@ -83,8 +84,7 @@ def save_note(session: Session, clinic: Clinic, actor: Actor, patient: Patient, 
     note): when someone saved in between, nothing is overwritten and the writer is told. An unchanged note adds no
     version; changing a note of an earlier day needs a reason (後日修正)."""
     require_full_chart(clinic)
-    if day > today:
-        raise ValidationError("先の日付の経過記録は書けません", field="_form")
+    refuse_future_date(day, "note", "経過記録の日付", field="_form", today=today)
     content = _clean(content)
     current = current_note(session, clinic.id, patient.id, day)
     _check_key_images(session, clinic.id, patient.id, content.key_image_ids, NoteContent.of(current).key_image_ids)

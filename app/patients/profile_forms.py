@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
+from app.core.dates import future_date_error, future_datetime_error
 from app.core.forms import to_number
 from app.core.jp import WarekiError, parse_date, strip_control_chars
 from app.core.timeutil import JST, japan_today
@@ -44,6 +45,8 @@ class FieldSpec:
     unit: str = ""
     max_length: int = 200
     hint: str = ""
+    #: For dates: the kind of date whose future window applies (app/core/dates.py FUTURE_WINDOW_DAYS).
+    future: str = "record"
     #: Shown only when another field has one of these values ("category": ("drug",)).
     shown_when: tuple[str, tuple[str, ...]] | None = None
 
@@ -177,14 +180,11 @@ KINDS: dict[str, ProfileKind] = {k.slug: k for k in (
     )),
     ProfileKind("care-level", "要介護度", CareLevel, (
         FieldSpec("level", "要介護度", "choice", required=True, choices=CARE_LEVELS),
-        FieldSpec("valid_from", "認定有効期間（開始）", "date"),
-        FieldSpec("valid_to", "認定有効期間（終了）", "date", hint="終了日は将来の日付で構いません"),
+        FieldSpec("valid_from", "認定有効期間（開始）", "date", future="certification_start"),
+        FieldSpec("valid_to", "認定有効期間（終了）", "date", hint="終了日は将来の日付で構いません",
+                  future="certification_end"),
     ), single=True, extra_checks=_check_period),
 )}
-
-#: Date fields that may lie in the future (a certification period ends later); all others may not.
-FUTURE_ALLOWED = {"valid_to", "valid_from"}
-
 
 def choice_label(kind: ProfileKind, name: str, value: str | None) -> str:
     """The Japanese label of a stored choice value."""
@@ -209,15 +209,15 @@ def _number(spec: FieldSpec, text: str) -> tuple[Any, str | None]:
     return value, None
 
 
-def _datetime(text: str, now: datetime) -> tuple[datetime | None, str | None]:
+def _datetime(spec: FieldSpec, text: str, now: datetime) -> tuple[datetime | None, str | None]:
     try:
         value = datetime.fromisoformat(text.strip().replace(" ", "T"))
     except ValueError:
         return None, "日時の形式が正しくありません"
     if value.tzinfo is None:
         value = value.replace(tzinfo=JST)
-    if value > now + timedelta(minutes=5):
-        return None, "測定日時が未来になっています"
+    if error := future_datetime_error(value, spec.label, now=now):
+        return None, error
     return value, None
 
 
@@ -256,10 +256,10 @@ def parse_form(kind: ProfileKind, form: Mapping[str, str], *, now: datetime,
             except WarekiError as exc:
                 errors[spec.name] = f"{spec.label}: {exc}"
                 continue
-            if values[spec.name] > today and spec.name not in FUTURE_ALLOWED:
-                errors[spec.name] = f"{spec.label}が未来の日付になっています"
+            if too_far := future_date_error(values[spec.name], spec.future, spec.label, today=today):
+                errors[spec.name] = too_far
         elif spec.kind == "datetime":
-            values[spec.name], error = _datetime(text, now)
+            values[spec.name], error = _datetime(spec, text, now)
             if error:
                 errors[spec.name] = error
     if kind.extra_checks:

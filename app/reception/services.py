@@ -9,6 +9,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.core.audit import Actor, record_audit
+from app.core.dates import refuse_future_date
 from app.core.errors import ValidationError
 from app.core.jp import format_age
 from app.core.timeutil import JST
@@ -153,6 +154,7 @@ def register_visit(
     """Register a reception here; it is sent to ORCA through the outbox (never lost when ORCA is down)."""
     if patient.clinic_id != clinic_id:
         raise ValidationError("患者が見つかりません")
+    refuse_future_date(day, "visit", "受付日", field="day")
     visit = Visit(clinic_id=clinic_id, patient_id=patient.id, visit_date=day, accepted_at=at,
                   department_code=department_code, department_name=department_name, physician_code=physician_code,
                   physician_name=physician_name, status=ACCEPTED, source="kamikarte")

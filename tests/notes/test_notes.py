@@ -95,7 +95,7 @@ def test_a_concurrent_save_is_refused_and_the_text_kept(client, session):
     empty = _save(client, patient.id, japan_today() - timedelta(days=3), status=422)
     assert "経過記録が空です" in empty.get_data(as_text=True)
     future = _save(client, patient.id, japan_today() + timedelta(days=1), status=422, subjective="x")
-    assert "先の日付" in future.get_data(as_text=True)
+    assert "経過記録の日付が未来の日付になっています" in future.get_data(as_text=True)
     assert client.get(f"/patients/{patient.id}/notes/2026-13-40/edit").status_code == 404
     too_long = _save(client, patient.id, base=1, status=422, plan="あ" * 20_001)
     assert "20,000文字以内" in too_long.get_data(as_text=True)
