@@ -41,12 +41,13 @@ def _free_port() -> int:
 
 
 def start_server(url: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
-    """The app under gunicorn as deploy/ runs it (plain-HTTP cookies: no TLS proxy in front here)."""
+    """The app under gunicorn with deploy/gunicorn.conf.py, as the systemd unit runs it (plain-HTTP cookies: no TLS
+    proxy in front here)."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": BENCH_SECRET, "KAMIKARTE_COOKIE_SECURE": "0",
-           "KAMIKARTE_OUTBOX_THREAD": "0", "KAMIKARTE_ORCA_POLL": "0"}
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-               "app:create_app()"]
+           "KAMIKARTE_OUTBOX_THREAD": "0", "KAMIKARTE_ORCA_POLL": "0", "KAMIKARTE_WEB_WORKERS": str(workers)}
+    command = [sys.executable, "-m", "gunicorn", "--config", "deploy/gunicorn.conf.py", "--bind",
+               f"127.0.0.1:{port}", "wsgi:app"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"),  # noqa: S603 — our own command
                                stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
