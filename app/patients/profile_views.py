@@ -68,7 +68,8 @@ def _now_local() -> str:
 
 
 def _common(patient: Any) -> dict[str, Any]:
-    return {"patient": patient, "today": japan_today(), "kinds": KINDS, "warnings_for": warnings_for,
+    kinds = {slug: kind for slug, kind in KINDS.items() if not kind.female_only or patient.sex == "F"}
+    return {"patient": patient, "today": japan_today(), "kinds": kinds, "warnings_for": warnings_for,
             "bmi": profiles.bmi, "food_allergens": FOOD_ALLERGENS}
 
 
