@@ -21,6 +21,7 @@ from app.patients.profile_forms import KINDS, ProfileKind, check_pregnancy
 from app.patients.profile_models import Pregnancy, ProfileVersion, VitalSign
 from app.prescriptions.drug_master import get_drug, search_drugs
 from app.sharing.registration import record_changed, record_confirmed
+from app.sharing.withholding import WithholdingError, withhold_record
 
 
 class ProfileError(ValidationError):
@@ -120,9 +121,10 @@ def _check_values(session: Session, clinic_id: int, kind: ProfileKind, patient_i
 
 
 def add_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, patient_id: int,
-             values: dict[str, Any]) -> ProfileVersion:
+             values: dict[str, Any], *, withhold_reason: str | None = None) -> ProfileVersion:
     """Record a new item. For a `single` kind (blood type, 要介護度, 妊娠・授乳) the current item is corrected
-    instead."""
+    instead. With `withhold_reason` an allergy, 薬剤禁忌 or infection is marked 共有しない from the start (never
+    registered with the 電子カルテ情報共有サービス)."""
     _check_values(session, clinic_id, kind, patient_id, values)
     if kind.single:
         existing = current_items(session, clinic_id, kind, patient_id)
@@ -131,6 +133,11 @@ def add_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, 
     item = kind.model(clinic_id=clinic_id, patient_id=patient_id, **values)
     record_first_version(session, actor, item, action=f"profile.{kind.slug}.create",
                          snapshot=lambda version: snapshot(kind, version))
+    if withhold_reason is not None:
+        try:
+            withhold_record(session, actor, item, withhold_reason)
+        except WithholdingError as exc:
+            raise ProfileError({"withhold_reason": str(exc)}) from exc
     _share(session, item)
     return item
 
