@@ -64,7 +64,8 @@ def index(patient_id: int):
     orders = services.list_orders(db, current_user.clinic_id, patient.id)
     log_look(patient.id, "patient.labs")
     return render_template("labs/index.html", patient=patient, today=japan_today(), table=table, chart=chart,
-                           trend_code=trend_code, orders=orders)
+                           trend_code=trend_code, orders=orders,
+                           withheld=withholding.withheld_lineages(db, current_user.clinic_id, patient.id))
 
 
 def _render_form(patient, *, values=None, errors=None, status=200):

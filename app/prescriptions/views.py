@@ -63,7 +63,8 @@ def index(patient_id: int):
     patient = patient_or_404(patient_id)
     _viewed(patient.id, "patient.prescriptions")
     items = services.list_prescriptions(db_session(), current_user.clinic_id, patient.id)
-    return render_template("prescriptions/index.html", patient=patient, prescriptions=items, today=japan_today())
+    return render_template("prescriptions/index.html", patient=patient, prescriptions=items, today=japan_today(),
+                           withheld=withholding.withheld_lineages(db_session(), current_user.clinic_id, patient.id))
 
 
 @bp.get("/patients/<int:patient_id>/prescriptions/new")

@@ -147,6 +147,8 @@ def test_a_whole_lab_order_is_withheld_with_the_results_still_to_come(app, clien
     shown = client.get(page).get_data(as_text=True)
     assert "共有しない" in shown and "患者の希望" in shown and "共有するに戻す" in shown
     assert "（検査オーダーごと）" in client.get(f"/patients/{desk['patient'].id}/sharing").get_data(as_text=True)
+    listed = client.get(f"/patients/{desk['patient'].id}/labs").get_data(as_text=True)
+    assert '<span class="badge badge-withheld">共有しない</span>' in listed
     # Back to 共有する: the result that came meanwhile is registered.
     client.post(f"/patients/{desk['patient'].id}/sharing/own/lab_order/{order.id}/share", {"next": page})
     _deliver(app)
@@ -172,6 +174,8 @@ def test_a_prescription_is_withdrawn_and_shown_as_withheld(app, client, session,
     assert {r.status for r in session.scalars(select(SharingRegistration))} == {WITHDRAWN}
     html = client.get(page).get_data(as_text=True)
     assert 'id="sharing-mark"' in html and "共有しない" in html
+    listed = client.get(f"/patients/{desk['patient'].id}/prescriptions").get_data(as_text=True)
+    assert '<span class="badge badge-withheld">共有しない</span>' in listed
     # Another clinic's prescription id is not found.
     assert client.post(f"/patients/{desk['patient'].id}/sharing/own/prescription/{rx.id + 999}/withhold",
                        {"reason": "x"}).status_code == 404
