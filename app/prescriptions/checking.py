@@ -72,7 +72,9 @@ def check_prescription(session: Session, clinic: Any, patient: Any, draft: servi
     facts = patient_facts(patient, current_diagnoses(session, clinic.id, patient.id), today)
     results += master_checks(session, version, lines, others, facts)
     results += orca_checks(clinic, patient, lines, today)
-    results += pregnancy_cautions(profiles.active_pregnancy(session, clinic.id, patient.id, today), lines)
+    # 妊娠・授乳 is recorded for female patients only: no query for the others.
+    pregnancy = profiles.active_pregnancy(session, clinic.id, patient.id, today) if patient.sex == "F" else None
+    results += pregnancy_cautions(pregnancy, lines)
     if national.problem and lines:  # not using the service at all is said, but is no failed check
         results.append(CheckResult("duplicate", "unchecked" if national.connected else "info", national.problem,
                                    "電子カルテ情報共有サービス", "national_unavailable" if national.connected else ""))
