@@ -20,6 +20,7 @@ from app.patients.profile_models import (
     Disability,
     Infection,
     PastHistory,
+    Pregnancy,
     Vaccination,
     VitalSign,
 )
@@ -35,7 +36,7 @@ from app.sharing.models import (
 
 __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "CareLevel", "Clinic", "Contraindication",
            "Diagnosis", "Disability", "Disease", "Drug", "Infection", "KeyImage", "LabItem", "LabMessage",
-           "LabOrder", "LabResult", "LabSet", "LabSpecimen", "Modifier", "OutboxMessage", "PastHistory",
+           "LabOrder", "LabResult", "LabSet", "LabSpecimen", "Modifier", "OutboxMessage", "PastHistory", "Pregnancy",
            "Patient", "Prescription", "PrescriptionLine", "PrescriptionRp", "RecoveryCode", "StaffUser", "SyncState",
            "TrustedDevice", "Vaccination", "Visit", "VitalSign", "ReferralLetter", "SharingConsent",
            "SharingRegistration", "ProgressNote", "NationalEntryCopy", "NationalEntryDecision",

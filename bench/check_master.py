@@ -1,16 +1,33 @@
 """A synthetic full-size 支払基金 チェックマスタ for the prescription-check benchmark (issue 19): the published layout
 (ZIP of three cp932 CSV files with a header line) at the published size — about 4,000 併用禁忌 pairs, 27,684 傷病名禁忌
 rows and 1.2 million 適応・投与量 rows — spread over the drug codes given, so that each drug has a few dozen
-rows as in the real edition. Benchmark data only: the pairs and limits are random, never shipped."""
+rows as in the real edition. Benchmark data only: the pairs and limits are random, never shipped.
+
+`prepare_full_check` loads it through the importer and connects the bench clinic to the 電子カルテ情報共有サービス
+simulator, where the fully recorded patient (with a recorded consent) has 20 other institutions' prescriptions and
+their allergies: what the check page and the safety banner read."""
 
 from __future__ import annotations
 
 import io
 import random
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
-from app.prescriptions.check_master import HEIYO, SHOBYO, TEKIO, Layout
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clinics.models import Clinic
+from app.core.timeutil import japan_today
+from app.diagnoses.models import Disease
+from app.patients.models import Patient
+from app.prescriptions.check_master import HEIYO, SHOBYO, TEKIO, Layout, import_check_master
+from app.prescriptions.models import Drug
+from app.sharing.fhir.mapping import member_id
+from app.sharing.models import SharingConsent
+from app.sharing.services import national_view
 
 PAIRS = 4_000
 DISEASE_RULES = 27_684
@@ -68,3 +85,33 @@ def write_synthetic_check_master(path: Path, drug_codes: list[str], disease_code
         archive.writestr(f"{SHOBYO.prefix}_synthetic.csv", _csv(SHOBYO, shobyo))
         archive.writestr(f"{TEKIO.prefix}_synthetic.csv", _csv(TEKIO, tekio))
     return path
+
+
+def prepare_full_check(session: Session, clinic_id: int, patient_id: int, other_drugs: list[tuple[str, str]],
+                       sharing_root: str, token: str, workdir: Path, dose_rules: int = DOSE_RULES) -> str:
+    """Import the synthetic edition over the whole drug master (each drug its share of `dose_rules` rows), connect
+    the clinic to the sharing simulator at `sharing_root`, record the patient's consent, give the simulator the
+    patient's other institutions' entries and `other_drugs` as their active prescriptions, and fetch them once
+    through the 6情報 page's service (the copy the banner reads). Returns the edition's version."""
+    codes = list(session.scalars(select(Drug.receipt_code)))
+    diseases = [c for c in session.scalars(select(Disease.code)) if len(c) == 7]
+    path = write_synthetic_check_master(workdir / "check_master_20261201.zip", codes, diseases, dose_rules=dose_rules)
+    version = import_check_master(session, path).version
+    session.commit()
+    clinic = session.get(Clinic, clinic_id)
+    clinic.integrations = {**clinic.integrations, "sharing": {"base_url": f"{sharing_root}/clinic/"
+                                                                           f"{clinic.institution_code}/fhir",
+                                                               "token": token}}
+    patient = session.get(Patient, patient_id)
+    today = japan_today()
+    session.add(SharingConsent(clinic_id=clinic_id, patient_id=patient_id, given_on=today - timedelta(days=30),
+                               valid_until=today + timedelta(days=365), recorded_by_name="ベンチ"))
+    medications = [{"yj": yj, "name": name, "days_ago": 3 + n} for n, (yj, name) in enumerate(other_drugs)]
+    requests.post(f"{sharing_root}/_sim/patients", timeout=10, json={
+        "member_id": member_id(patient), "consent_until": (today + timedelta(days=365)).isoformat(),
+        "other_institutions": True, "medications": medications}).raise_for_status()
+    view = national_view(session, clinic, patient)
+    if view.problem:
+        raise SystemExit(f"the sharing simulator could not be read: {view.problem}")
+    session.commit()
+    return version

@@ -1,7 +1,8 @@
-"""Seeded benchmarks of what users wait for (issues 4, 6, 7, 9 and 20): patient search, the reception list, the
-patient page, the prescription check page, the 院外処方箋 and specimen-label PDFs, the lab result table, the 6
-information page, the referral letter PDF, the imaging pages and the first CT frame; lab result import; and the
-オンライン資格確認 medication history of three years opened with a fresh fetch (issue 27).
+"""Seeded benchmarks of what users wait for (issues 4, 6, 7, 9, 19, 20 and 27): patient search, the reception list,
+the patient page and its safety banner, the prescription check page (full check master, other institutions'
+prescriptions), the 院外処方箋 and specimen-label PDFs, the lab result table, the 6 information page, the referral
+letter PDF, the imaging pages and the first CT frame; lab result import; and the オンライン資格確認 medication
+history of three years opened with a fresh fetch.
 
 The data set is written straight into the database; every figure is then measured through HTTP: the app runs
 under waitress in a process of its own on loopback and the benchmark is a client that logged in through the login
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import shutil
@@ -32,8 +34,11 @@ from app import create_app
 from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from app.labs.models import LabResult
+from app.patients.safety import read_banner
 from bench import imaging, labs, onshi, seed
+from bench.check_master import prepare_full_check
 from bench.server import BENCH_SECRET, Browser, Server, measure
+from simulators.sharing_service.testing import RunningSharingService, start_sharing_simulator
 
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 # Overridable so that two checkouts can benchmark side by side.
@@ -57,6 +62,8 @@ class Scale:
     drop_orders: int
     #: Messages pushed one at a time to the clinic's endpoint.
     pushes: int
+    #: 適応・投与量 rows of the synthetic check master (the published edition has about a million).
+    dose_rules: int = 1_000_000
 
 
 FULL = Scale(patients=100_000, visits=300, drugs=20_000, samples=200, slow_samples=100, drop_patients=300,
@@ -66,7 +73,7 @@ QUICK = Scale(patients=10_000, visits=300, drugs=20_000, samples=100, slow_sampl
               drop_orders=300, pushes=100)
 #: Proves the harness works (tests): the figures mean nothing.
 SMOKE = Scale(patients=300, visits=30, drugs=2_000, samples=10, slow_samples=5, drop_patients=10, drop_orders=20,
-              pushes=10)
+              pushes=10, dose_rules=10_000)
 
 
 def database(db: str, workdir: Path) -> str:
@@ -123,8 +130,9 @@ def page_cases(browser: Browser, scale: Scale, record: seed.Record, history: tup
         ("reception_list_sorted_kana", get("/reception", sort="kana", order="desc"), scale.visits, 100, many),
         ("patient_page", get(f"/patients/{patient}"), scale.patients, 100, many),
         ("drug_search", lambda: browser.get("/masters/drugs", q=rng.choice(DRUG_QUERIES)), scale.drugs, 15, many),
-        # 10 lines checked against the profile (3 drug allergies, 2 薬剤禁忌) and 15 current medicines.
-        ("prescription_check_page", check_page, 10, 100, many),
+        # 10 lines checked against the profile (3 drug allergies, 2 薬剤禁忌), 30 current medicines, 20 other
+        # institutions' prescriptions (read from the sharing service) and the full check master.
+        ("prescription_check_page", check_page, 10, 150, many),
         # Load, lay out the 様式第二号, JAHIS symbol, ReportLab with the IPAex subset, access log.
         ("prescription_pdf", get(f"/patients/{patient}/prescriptions/{record.prescription_id}/print.pdf"), 4, 100,
          many),
@@ -137,13 +145,23 @@ def page_cases(browser: Browser, scale: Scale, record: seed.Record, history: tup
     ]
 
 
-def _check_sanity(browser: Browser, record: seed.Record) -> None:
-    """The check page must show the profile's hits, or the figure would time a page that checked nothing."""
+def _check_sanity(browser: Browser, record: seed.Record, version: str) -> None:
+    """The check page must show the profile's hits, other institutions' prescriptions and the loaded edition, or
+    the figure would time a page that checked less than it says."""
     browser.get(f"/patients/{record.patient_id}/prescriptions/new")
     html = browser.post_form(f"/patients/{record.patient_id}/prescriptions/new", record.check_form).text
-    for expected in ("薬剤アレルギー", "薬剤禁忌", "重複"):
+    for expected in ("薬剤アレルギー", "薬剤禁忌", "重複", "他院処方 みなと総合病院", f"チェックマスタ: {version}"):
         if expected not in html:
             raise SystemExit(f"the prescription check page shows no 「{expected}」: the bench profile is wrong")
+
+
+def banner_cost(app: Any, clinic_id: int, patient_id: int, samples: int) -> tuple[int, tuple[float, float]]:
+    """(lines, p50/p95) of what the safety banner adds to every patient page: its two queries (our records, the
+    stored copy of other institutions' entries) on the database, read through the app's own session — the
+    banner is on every page, so it cannot be timed as the difference of two pages."""
+    with app.app_context(), app.extensions["db_sessionmaker"]() as session:
+        lines = sum(len(items) for items in read_banner(session, clinic_id, patient_id).sections.values())
+        return lines, measure(lambda: read_banner(session, clinic_id, patient_id), samples)
 
 
 def lab_drop(url: str, clinic_id: int, directory: Path) -> tuple[int, float]:
@@ -184,9 +202,16 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
     app = create_app(replace(TestConfig(), DATABASE_URL=url, SECRET_KEY=BENCH_SECRET))
     clinic_id, doctor = seed.seed_clinic(url, scale.patients, scale.visits)
     orthanc = imaging.start(url, clinic_id) if wanted("imaging", only) else None
+    checking = wanted("prescription_check_page", only) or wanted("safety_banner", only)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the simulator's request log is not a figure
+    sharing: RunningSharingService | None = start_sharing_simulator() if checking else None
+    version = ""
     with app.app_context(), app.extensions["db_sessionmaker"]() as session:
         seed.seed_drugs(session, scale.drugs)
         record = seed.seed_record(session, clinic_id, 1)
+        if sharing is not None:
+            version = prepare_full_check(session, clinic_id, record.patient_id, record.other_institution_drugs,
+                                         sharing.url, sharing.token(seed.CLINIC_CODE), workdir, scale.dose_rules)
         history_patient = labs.seed_history(session, clinic_id) if wanted("lab_result_table", only) else 0
         history = (history_patient, session.scalar(select(func.count()).select_from(LabResult)
                                                    .where(LabResult.patient_id == history_patient)))
@@ -214,10 +239,12 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
         browser = Browser(server.base_url)
         browser.login(doctor.login_id, doctor.password, doctor.totp_secret)
         if wanted("prescription_check_page", only):
-            _check_sanity(browser, record)
+            _check_sanity(browser, record, version)
         for name, call, n, target, samples in page_cases(browser, scale, record, history, label):
             if wanted(name, only):
                 emit(name, n, measure(call, samples), target)
+        if wanted("safety_banner", only):
+            emit("safety_banner", *banner_cost(app, clinic_id, record.patient_id, scale.samples), 5)
         if orthanc is not None:
             for name, n, p50_p95, target in imaging.figures(browser, record.patient_id, scale.samples):
                 if wanted(name, only):
@@ -236,6 +263,8 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
             orthanc.stop()
         if oqs is not None:
             oqs[0].stop()
+        if sharing is not None:
+            sharing.stop()
     progress(db, f"done in {time.monotonic() - started:.0f} s")
     if not keep:
         shutil.rmtree(workdir, ignore_errors=True)

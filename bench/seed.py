@@ -63,6 +63,8 @@ class Record:
     letter_id: int
     letter_with_image_id: int
     check_form: dict[str, str]
+    #: (YJ code, name) of the 20 drugs other institutions prescribed (given to the sharing simulator).
+    other_institution_drugs: list[tuple[str, str]]
 
 
 def names() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
@@ -170,9 +172,10 @@ def _prescription(clinic_id: int, patient_id: int, drugs: list[Drug], day: date,
 
 def seed_record(session: Session, clinic_id: int, patient_id: int) -> Record:
     """A patient seen for years: 8 current diagnoses, 3 drug allergies and 2 薬剤禁忌 (through the profile service,
-    so their match codes are what a doctor's entry gives), a food allergy, 3 infections, 5 current prescriptions
-    of 3 drugs, two referral letters (one with a CT key image); and the order form of a 10-line prescription that
-    hits the profile (allergy, 禁忌) and the current medicines (duplicates) when checked."""
+    so their match codes are what a doctor's entry gives), a food allergy, 3 infections, 10 current prescriptions
+    of 3 drugs (30 current medicines), two referral letters (one with a CT key image); 20 more drugs for other
+    institutions' prescriptions; and the order form of a 10-line prescription that hits the profile (allergy, 禁忌),
+    the current medicines and another institution's prescription (duplicates) when checked."""
     load_shipped_subsets(session)
     doctor = session.scalar(select(StaffUser).where(StaffUser.clinic_id == clinic_id))
     actor = Actor(doctor.id, doctor.login_id, clinic_id, doctor.role)
@@ -180,28 +183,28 @@ def seed_record(session: Session, clinic_id: int, patient_id: int) -> Record:
     patient.insurances = [{"insurer_number": "01130012", "symbol": "75131378", "number": "7812312", "branch": "00"}]
     diseases = list(session.scalars(select(Disease).where(Disease.medis_key != "").order_by(Disease.code).limit(8)))
     drugs = list(session.scalars(select(Drug).where(Drug.dosage_form == 1, Drug.generic_code != "",
-                                                    Drug.receipt_code < "9").order_by(Drug.receipt_code).limit(30)))
-    if len(drugs) < 30:
-        raise SystemExit(f"the shipped drug master has {len(drugs)} oral products with a 一般名; 30 are needed")
+                                                    Drug.receipt_code < "9").order_by(Drug.receipt_code).limit(61)))
+    if len(drugs) < 61:
+        raise SystemExit(f"the shipped drug master has {len(drugs)} oral products with a 一般名; 61 are needed")
     today = japan_today()
     session.add_all(Diagnosis(clinic_id=clinic_id, patient_id=patient_id, disease_code=d.code, display_name=d.name,
                               icd10=d.icd10, started_on=today - timedelta(days=400 + 30 * i))
                     for i, d in enumerate(diseases))
     session.add_all(Infection(clinic_id=clinic_id, patient_id=patient_id, kind=k, result="negative", tested_on=today)
                     for k in ("hbs_ag", "hcv_ab", "tpha"))
-    for drug, scope in ((drugs[15], "product"), (drugs[16], "ingredient"), (drugs[17], "class")):
+    for drug, scope in ((drugs[30], "product"), (drugs[31], "ingredient"), (drugs[32], "class")):
         values = {"category": "drug", "substance": "", "reaction": "薬疹", "severity": "severe", "drug_scope": scope}
         resolve_drug(session, KINDS["allergies"], values, drug.receipt_code)
         add_item(session, clinic_id, actor, KINDS["allergies"], patient_id, values)
     add_item(session, clinic_id, actor, KINDS["allergies"], patient_id,
              {"category": "food", "substance": "そば", "reaction": "蕁麻疹", "severity": "mild"})
-    for drug, scope in ((drugs[18], "product"), (drugs[19], "ingredient")):
+    for drug, scope in ((drugs[33], "product"), (drugs[34], "ingredient")):
         values = {"substance": "", "reason": "腎機能低下", "drug_scope": scope}
         resolve_drug(session, KINDS["contraindications"], values, drug.receipt_code)
         add_item(session, clinic_id, actor, KINDS["contraindications"], patient_id, values)
     # The newest is the one printed: 内服 3 lines and a 頓服 (the 院外処方箋's usual shape).
     prescriptions = [_prescription(clinic_id, patient_id, drugs[n * 3:n * 3 + 3], today - timedelta(days=n),
-                                   drugs[25] if n == 0 else None) for n in range(5)]
+                                   drugs[60] if n == 0 else None) for n in range(10)]
     session.add_all(prescriptions)
     png = ct_slice_png()
     key_image = KeyImage(clinic_id=clinic_id, patient_id=patient_id, study_uid="1.2.392.200036.9999.1",
@@ -225,8 +228,9 @@ def seed_record(session: Session, clinic_id: int, patient_id: int) -> Record:
                               written_on=today) for with_image in (False, True)]
     session.add_all(letters)
     session.commit()
-    # Two Rps of five lines: a current medicine again (重複), the allergy product and ingredient, a 禁忌 drug.
-    chosen = [drugs[0], drugs[4], drugs[15], drugs[16], drugs[18], *drugs[20:25]]
+    # Two Rps of five lines: current medicines again (重複), the allergy product and ingredient, a 禁忌 drug, one
+    # another institution prescribed (重複 with it).
+    chosen = [drugs[0], drugs[4], drugs[30], drugs[31], drugs[33], drugs[35], *drugs[55:59]]
     form = {"action": "check", "mode": "paper", "remarks": "", "replaces_id": "", "rp_count": "2"}
     for i in range(2):
         form.update({f"rp{i}_form": "1", f"rp{i}_usage_code": "1013044400000000", f"rp{i}_usage_text": "",
@@ -234,7 +238,8 @@ def seed_record(session: Session, clinic_id: int, patient_id: int) -> Record:
         for j, drug in enumerate(chosen[i * 5:i * 5 + 5]):
             form.update({f"rp{i}_l{j}_drug": drug.receipt_code, f"rp{i}_l{j}_query": drug.name,
                          f"rp{i}_l{j}_dose": "1"})
-    return Record(patient_id, prescriptions[0].id, letters[0].id, letters[1].id, form)
+    return Record(patient_id, prescriptions[0].id, letters[0].id, letters[1].id, form,
+                  [(d.yj_code, d.name) for d in drugs[35:55]])
 
 
 def analyze(url: str) -> None:

@@ -8,6 +8,7 @@ import json
 from sqlalchemy import create_engine, select
 
 from app.core.models import AccessLogEntry, AuditEntry
+from app.prescriptions.models import CheckMasterVersion
 from bench.load.run import run_load
 from bench.run import SMOKE, run
 
@@ -47,3 +48,16 @@ def test_load_test_logs_in_staff_of_several_clinics_and_reports_a_step(tmp_path)
         logins = conn.execute(select(AuditEntry.clinic_id).where(AuditEntry.action == "auth.login")).scalars().all()
     engine.dispose()
     assert len(set(logins)) == 2  # one doctor in each active clinic, logged in through the form with TOTP
+
+
+def test_bench_checks_against_the_full_master_and_other_institutions_and_times_the_banner(tmp_path, capsys):
+    figures = run("sqlite", SMOKE, only=["prescription_check_page", "safety_banner"], workdir=tmp_path)
+    assert [(f["name"], f["target_ms"]) for f in figures] == [("prescription_check_page", 150), ("safety_banner", 5)]
+    # The banner of the fully recorded patient: 3 drug allergies, a food allergy, 2 薬剤禁忌 and 3 other
+    # institutions' entries (drug and food allergy, 薬剤禁忌) fetched once through the 6情報 service.
+    assert figures[1]["n"] == 9
+    engine = create_engine(f"sqlite:///{tmp_path / 'bench.sqlite3'}")
+    with engine.connect() as conn:
+        loaded = conn.execute(select(CheckMasterVersion.dose_rule_count, CheckMasterVersion.pair_count)).one()
+    engine.dispose()
+    assert loaded == (SMOKE.dose_rules, 4_000)

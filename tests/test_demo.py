@@ -27,7 +27,9 @@ def test_demo_gives_yamada_every_profile_item_and_takahashi_a_drug_allergy(app, 
     yamada = _patient(session, "00001")
     assert yamada.name == "山田　太郎"
     overview = profiles.profile_overview(session, yamada.clinic_id, yamada.id)
-    assert all(overview[slug] for slug in KINDS), [slug for slug in KINDS if not overview[slug]]
+    expected = [slug for slug, kind in KINDS.items() if not kind.female_only]  # 妊娠・授乳: female patients only
+    assert all(overview[slug] for slug in expected), [slug for slug in expected if not overview[slug]]
+    assert not overview["pregnancy"]
     assert len(overview["vitals"]) == 13  # a year of monthly visits
     names = [d.display_name for d in diagnoses.current_diagnoses(session, yamada.clinic_id, yamada.id)]
     assert names[0] == "高血圧症" and "労作性狭心症の疑い" in names and len(names) == 5
@@ -38,6 +40,7 @@ def test_demo_gives_yamada_every_profile_item_and_takahashi_a_drug_allergy(app, 
     takahashi = _patient(session, "00002")
     allergy = session.scalars(select(Allergy).where(Allergy.patient_id == takahashi.id)).one()
     assert allergy.category == "drug" and allergy.drug_match_code and allergy.drug_scope == "ingredient"
+    assert profiles.active_pregnancy(session, takahashi.clinic_id, takahashi.id).status == "lactating"
     # Clinic B (full-chart mode): its own 山田 太郎 has three days' SOAP notes, one corrected with a reason.
     notes = session.scalars(select(ProgressNote).order_by(ProgressNote.note_date, ProgressNote.version)).all()
     b_yamada = session.get(Patient, notes[0].patient_id)

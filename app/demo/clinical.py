@@ -146,6 +146,9 @@ def _takahashi_profile(session: Session, clinic: Clinic, patient_id: int) -> Non
     _add(session, clinic, doctor, "allergies", patient_id, {
         "category": "drug", "drug_scope": "ingredient", "reaction": "全身の薬疹", "severity": "severe",
         "onset_on": japan_today() - timedelta(days=900)}, _drug(session, "フロモックス", "フロモックス錠"))
+    # Breast-feeding since her child was born: her banner shows it, and her check page asks for the package insert.
+    _add(session, clinic, _actor(session, clinic, "nurse"), "pregnancy", patient_id, {
+        "status": "lactating", "since": japan_today() - timedelta(days=150)})
 
 
 def seed_clinical_demo(session: Session) -> bool:

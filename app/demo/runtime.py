@@ -24,7 +24,7 @@ from app.demo.seed import (
     seed_demo,
 )
 from app.demo.sharing import connection as sharing_connection
-from app.demo.sharing import seed_clinic_records, seed_simulator
+from app.demo.sharing import refresh_yamada_copy, seed_clinic_records, seed_simulator
 from app.reception.orca_sync import sync_all_clinics
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,8 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
         with factory() as session:
             seed_simulator(session, sharing_root)
             seed_clinic_records(session)
+            session.commit()
+            refresh_yamada_copy(session)  # the banner's 他院 entries, before anyone opens the 6情報 page
             session.commit()
     if oqs_root:  # the history service forgets every fetch when stopped; today's consent is new each day
         with factory() as session:

@@ -1,6 +1,7 @@
 """The demo's national platform: the 電子カルテ情報共有サービス simulator (in memory, fresh at each start) is told
 about clinic A's fixed patients — their consent as the online eligibility result in ORCA gives it, and what
-"other institutions" registered — and 山田 太郎 gets, once, his recorded consent and a referral letter."""
+"other institutions" registered — and 山田 太郎 gets, once, his recorded consent and a referral letter; at each
+start his stored copy of the last 6情報 fetch is refreshed (so the safety banner shows 他院 entries at once)."""
 
 from __future__ import annotations
 
@@ -108,3 +109,17 @@ def seed_clinic_records(session: Session) -> bool:
     letters.confirm_letter(session, doctor, letter)
     log.info("demo referral letter added")
     return True
+
+
+def refresh_yamada_copy(session: Session) -> int:
+    """Fetch 山田 太郎's 6 information from the simulator through the service function the 6情報 page uses, which
+    stores the copy of other institutions' entries the safety banner reads. Returns how many entries it found (0
+    without consent or when the simulator could not be asked: the banner then shows none, as in a clinic)."""
+    clinic = session.scalar(select(Clinic).where(Clinic.institution_code == CLINIC_A))
+    yamada = patients.find_by_orca_id(session, clinic.id, "00001") if clinic else None
+    if yamada is None:
+        return 0
+    view = sharing.national_view(session, clinic, yamada)
+    if view.problem:
+        log.warning("sharing demo: 山田 太郎's 6 information not fetched: %s", view.problem)
+    return sum(len(entries) for entries in view.entries.values())

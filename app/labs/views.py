@@ -20,6 +20,7 @@ from app.labs import billing, bp, importer, lab_settings, masters, order_states,
 from app.labs.labels import SYMBOLOGIES, order_labels, render_labels
 from app.labs.models import LabItem
 from app.outbox.services import DeliveryError
+from app.sharing import withholding
 
 MAX_QUERY = 100
 HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
@@ -63,7 +64,8 @@ def index(patient_id: int):
     orders = services.list_orders(db, current_user.clinic_id, patient.id)
     log_look(patient.id, "patient.labs")
     return render_template("labs/index.html", patient=patient, today=japan_today(), table=table, chart=chart,
-                           trend_code=trend_code, orders=orders)
+                           trend_code=trend_code, orders=orders,
+                           withheld=withholding.withheld_lineages(db, current_user.clinic_id, patient.id))
 
 
 def _render_form(patient, *, values=None, errors=None, status=200):
@@ -123,7 +125,8 @@ def show_order(patient_id: int, order_id: int):
                            billing_shown=billing.is_available(current_user.clinic) or bool(order.orca_billing_status),
                            billing_plan=billing.plan(db, order), billing_labels=billing.STATUS_LABELS,
                            billing_waiting=billing.waiting_reason(db, order),
-                           cancellable=order_states.is_cancellable(order))
+                           cancellable=order_states.is_cancellable(order),
+                           sharing_mark_row=withholding.mark_of(db, order))
 
 
 @bp.post("/patients/<int:patient_id>/labs/orders/<int:order_id>/cancel")

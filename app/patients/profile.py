@@ -13,12 +13,15 @@ from sqlalchemy.orm import Session
 from app.core.audit import Actor
 from app.core.errors import ValidationError
 from app.core.forms import require_finite
+from app.core.timeutil import japan_today
 from app.core.versioning import record_first_version, record_new_version
 from app.db import scoped
-from app.patients.profile_forms import KINDS, ProfileKind
-from app.patients.profile_models import ProfileVersion, VitalSign
+from app.patients.models import Patient
+from app.patients.profile_forms import KINDS, ProfileKind, check_pregnancy
+from app.patients.profile_models import Pregnancy, ProfileVersion, VitalSign
 from app.prescriptions.drug_master import get_drug, search_drugs
 from app.sharing.registration import record_changed, record_confirmed
+from app.sharing.withholding import WithholdingError, withhold_record
 
 
 class ProfileError(ValidationError):
@@ -102,17 +105,27 @@ def item_history(session: Session, clinic_id: int, kind: ProfileKind, patient_id
                                 .order_by(model.version)))
 
 
-def _check_numbers(kind: ProfileKind, values: dict[str, Any]) -> None:
-    """Numbers are finite whoever parsed them (a NaN would pass every range check and reach the charts)."""
+def _check_values(session: Session, clinic_id: int, kind: ProfileKind, patient_id: int,
+                  values: dict[str, Any], today: date | None = None) -> None:
+    """Numbers are finite whoever parsed them (a NaN would pass every range check and reach the charts); 妊娠・授乳
+    only for a female patient of an age it can be, with dates that make sense."""
     for spec in kind.fields:
         if spec.kind in ("int", "decimal"):
             require_finite(values.get(spec.name), label=spec.label, field=spec.name)
+    if kind.female_only:
+        patient = session.scalar(scoped(Patient, clinic_id).where(Patient.id == patient_id))
+        errors = check_pregnancy(patient.sex if patient else "", patient.birth_date if patient else None, values,
+                                 today or japan_today())
+        if errors:
+            raise ProfileError(errors)
 
 
 def add_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, patient_id: int,
-             values: dict[str, Any]) -> ProfileVersion:
-    """Record a new item. For a `single` kind (blood type, 要介護度) the current item is corrected instead."""
-    _check_numbers(kind, values)
+             values: dict[str, Any], *, withhold_reason: str | None = None) -> ProfileVersion:
+    """Record a new item. For a `single` kind (blood type, 要介護度, 妊娠・授乳) the current item is corrected
+    instead. With `withhold_reason` an allergy, 薬剤禁忌 or infection is marked 共有しない from the start (never
+    registered with the 電子カルテ情報共有サービス)."""
+    _check_values(session, clinic_id, kind, patient_id, values)
     if kind.single:
         existing = current_items(session, clinic_id, kind, patient_id)
         if existing:
@@ -120,6 +133,11 @@ def add_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, 
     item = kind.model(clinic_id=clinic_id, patient_id=patient_id, **values)
     record_first_version(session, actor, item, action=f"profile.{kind.slug}.create",
                          snapshot=lambda version: snapshot(kind, version))
+    if withhold_reason is not None:
+        try:
+            withhold_record(session, actor, item, withhold_reason)
+        except WithholdingError as exc:
+            raise ProfileError({"withhold_reason": str(exc)}) from exc
     _share(session, item)
     return item
 
@@ -149,7 +167,8 @@ def _new_version(session: Session, actor: Actor, kind: ProfileKind, item: Profil
 def correct_item(session: Session, clinic_id: int, actor: Actor, kind: ProfileKind, item: ProfileVersion,
                  values: dict[str, Any], reason: str) -> ProfileVersion:
     """Replace an item by a corrected version; the old version stays visible in the history."""
-    _check_numbers(kind, values)
+    current = {spec.name: getattr(item, spec.name) for spec in kind.fields}
+    _check_values(session, clinic_id, kind, item.patient_id, current | values)
     return _new_version(session, actor, kind, item, values, reason, retract=False)
 
 
@@ -232,3 +251,17 @@ def has_any_entry(session: Session, clinic_id: int, patient_id: int) -> bool:
                           .limit(1)):
             return True
     return False
+
+
+def active_pregnancy(session: Session, clinic_id: int, patient_id: int, today: date | None = None) -> Any | None:
+    """The patient's current 妊娠・授乳 entry while it lasts (not ended by `today`), or None."""
+    today = today or japan_today()
+    found = current_items(session, clinic_id, KINDS["pregnancy"], patient_id)
+    return next((p for p in found if p.ended_on is None or p.ended_on > today), None)
+
+
+def pregnancy_label(entry: Pregnancy) -> str:
+    """妊娠中（分娩予定日 2027-05-10） / 授乳中 / 妊娠の可能性あり, as the banner and the checks say it."""
+    label = KINDS["pregnancy"].field("status").choices
+    text = dict(label).get(entry.status, entry.status)
+    return f"{text}（分娩予定日 {entry.due_on:%Y-%m-%d}）" if entry.status == "pregnant" and entry.due_on else text

@@ -23,6 +23,7 @@ from app.patients.profile_models import (
     Disability,
     Infection,
     PastHistory,
+    Pregnancy,
     ProfileVersion,
     Vaccination,
     VitalSign,
@@ -69,6 +70,8 @@ class ProfileKind:
     #: Orders the current items (newest first by this column).
     sort_column: str = "recorded_at"
     extra_checks: Callable[[dict[str, Any], dict[str, str]], None] | None = field(default=None, compare=False)
+    #: Recorded for female patients only (妊娠・授乳).
+    female_only: bool = False
 
     def field(self, name: str) -> FieldSpec:
         """The field spec of that name."""
@@ -84,6 +87,7 @@ INFECTION_RESULTS = (("negative", "陰性（−）"), ("positive", "陽性（＋
 CARE_LEVELS = (("support1", "要支援1"), ("support2", "要支援2"), ("care1", "要介護1"), ("care2", "要介護2"),
                ("care3", "要介護3"), ("care4", "要介護4"), ("care5", "要介護5"), ("not_applicable", "非該当"))
 DISABILITY_KINDS = (("physical", "身体障害者手帳"), ("mental", "精神障害者保健福祉手帳"), ("intellectual", "療育手帳"))
+PREGNANCY_STATUSES = (("pregnant", "妊娠中"), ("lactating", "授乳中"), ("possible", "妊娠の可能性あり"))
 # 食品表示基準の特定原材料 (表示義務 8品目); anything else is typed in.
 FOOD_ALLERGENS = ("えび", "かに", "くるみ", "小麦", "そば", "卵", "乳", "落花生（ピーナッツ）")
 
@@ -178,6 +182,13 @@ KINDS: dict[str, ProfileKind] = {k.slug: k for k in (
         FieldSpec("certificate_number", "手帳番号", max_length=50),
         FieldSpec("notes", "メモ", "textarea"),
     )),
+    ProfileKind("pregnancy", "妊娠・授乳", Pregnancy, (
+        FieldSpec("status", "状態", "choice", required=True, choices=PREGNANCY_STATUSES),
+        FieldSpec("since", "開始日（確認日）", "date", required=True),
+        FieldSpec("due_on", "分娩予定日", "date", shown_when=("status", ("pregnant",)), hint="妊娠中は必須です"),
+        FieldSpec("ended_on", "終了日", "date", hint="分娩・授乳終了などで終わった日（終わるまでは空欄）"),
+        FieldSpec("notes", "メモ", "textarea"),
+    ), single=True, sort_column="since", female_only=True),
     ProfileKind("care-level", "要介護度", CareLevel, (
         FieldSpec("level", "要介護度", "choice", required=True, choices=CARE_LEVELS),
         FieldSpec("valid_from", "認定有効期間（開始）", "date", future="certification_start"),
@@ -185,6 +196,17 @@ KINDS: dict[str, ProfileKind] = {k.slug: k for k in (
                   future="certification_end"),
     ), single=True, extra_checks=_check_period),
 )}
+
+#: Date fields that may lie in the future (a certification period ends later); all others may not.
+FUTURE_ALLOWED = {"valid_to", "valid_from", "due_on"}
+#: Ages (at the start of the state) at which pregnancy or lactation may be recorded.
+PREGNANCY_AGES = (10, 60)
+#: A pregnancy is dated from its confirmation: the delivery is at most this many days later (43 weeks), and one
+#: more than this many days overdue has surely ended (the 終了日 is asked for).
+PREGNANCY_MAX_DAYS, OVERDUE_DAYS = 301, 28
+#: Lactation recorded as still going on began at most this long ago (3 years).
+LACTATION_MAX_DAYS = 3 * 366
+
 
 def choice_label(kind: ProfileKind, name: str, value: str | None) -> str:
     """The Japanese label of a stored choice value."""
@@ -279,3 +301,35 @@ def warnings_for(kind: ProfileKind, entry: Any) -> list[str]:
         if spec.warn_low is not None and value < spec.warn_low:
             found.append(f"{spec.label} {value:g}{spec.unit} は低値です")
     return found
+
+
+def check_pregnancy(sex: str, birth_date: date | None, values: Mapping[str, Any], today: date) -> dict[str, str]:
+    """Whether a 妊娠・授乳 entry makes sense for this patient and these dates; errors by field (Japanese)."""
+    errors: dict[str, str] = {}
+    status, since = values.get("status"), values.get("since")
+    due, ended = values.get("due_on"), values.get("ended_on")
+    if sex != "F":
+        return {"status": "妊娠・授乳は女性の患者にのみ登録できます"}
+    if birth_date is not None and since is not None:
+        age = since.year - birth_date.year - ((since.month, since.day) < (birth_date.month, birth_date.day))
+        low, high = PREGNANCY_AGES
+        if not low <= age <= high:
+            errors["since"] = f"開始日の年齢（{age}歳）では妊娠・授乳を登録できません（{low}〜{high}歳）"
+    if since is None:
+        return errors
+    if ended is not None and ended < since:
+        errors["ended_on"] = "終了日が開始日より前です"
+    if status == "pregnant":
+        if due is None:
+            errors["due_on"] = "妊娠中は分娩予定日を入力してください"
+        elif due <= since:
+            errors["due_on"] = "分娩予定日が開始日（確認日）以前です"
+        elif (due - since).days > PREGNANCY_MAX_DAYS:
+            errors["due_on"] = f"分娩予定日が開始日から{PREGNANCY_MAX_DAYS}日（43週）を超えています"
+        elif ended is None and (today - due).days > OVERDUE_DAYS:
+            errors["ended_on"] = "分娩予定日を4週以上過ぎています。終了日を入力するか、状態を変更してください"
+    elif due is not None:
+        errors["due_on"] = "分娩予定日は妊娠中のときだけ入力します"
+    if status == "lactating" and ended is None and (today - since).days > LACTATION_MAX_DAYS:
+        errors["since"] = "授乳の開始日が3年以上前です。終了日を入力してください"
+    return errors

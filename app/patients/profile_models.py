@@ -158,3 +158,20 @@ class CareLevel(ProfileVersion, Base):
     level: Mapped[str] = mapped_column(String(16))
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+
+
+class Pregnancy(ProfileVersion, Base):
+    """妊娠・授乳: pregnant (with the expected delivery date), breast-feeding, or possibly pregnant, from when and
+    until when (one current item per patient; a later state is a new version of it). Female patients only."""
+
+    __tablename__ = "patient_pregnancy"
+
+    #: pregnant (妊娠中) / lactating (授乳中) / possible (妊娠の可能性あり).
+    status: Mapped[str] = mapped_column(String(12))
+    #: Since when (確認日 or 開始日).
+    since: Mapped[date] = mapped_column(Date)
+    #: 分娩予定日: required while pregnant, empty otherwise.
+    due_on: Mapped[date | None] = mapped_column(Date)
+    #: The day it ended (分娩・授乳終了 …); from that day on it is no longer shown as a warning.
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")

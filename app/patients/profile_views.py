@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from app.core.audit import log_access
 from app.core.errors import ValidationError
-from app.core.security import requires
+from app.core.security import requires, role_may
 from app.core.timeutil import JST, japan_today
 from app.core.web import current_actor, patient_or_404
 from app.db import db_session, utcnow
@@ -18,6 +18,8 @@ from app.diagnoses.services import current_diagnoses  # the doctor glances at th
 from app.patients import bp
 from app.patients import profile as profiles
 from app.patients.profile_forms import FOOD_ALLERGENS, KINDS, ProfileKind, parse_form, warnings_for
+from app.sharing.registration import WITHHOLDABLE
+from app.sharing.withholding import withheld_lineages
 
 SPARK_WIDTH, SPARK_HEIGHT = 160, 40
 #: Measure, label, unit, and the smallest range a chart spans, so that 36.4 → 36.5 ℃ draws as flat, not as a cliff.
@@ -68,7 +70,8 @@ def _now_local() -> str:
 
 
 def _common(patient: Any) -> dict[str, Any]:
-    return {"patient": patient, "today": japan_today(), "kinds": KINDS, "warnings_for": warnings_for,
+    kinds = {slug: kind for slug, kind in KINDS.items() if not kind.female_only or patient.sex == "F"}
+    return {"patient": patient, "today": japan_today(), "kinds": kinds, "warnings_for": warnings_for,
             "bmi": profiles.bmi, "food_allergens": FOOD_ALLERGENS}
 
 
@@ -83,6 +86,7 @@ def profile(patient_id: int):
     diagnoses = [d for d in current_diagnoses(db_session(), current_user.clinic_id, patient.id)
                  if d.outcome == "continuing"]
     return render_template("patients/profile.html", overview=overview, diagnoses=diagnoses,
+                           withheld=withheld_lineages(db_session(), current_user.clinic_id, patient.id),
                            **_vitals_context(patient.id), **_common(patient))
 
 
@@ -102,7 +106,8 @@ def _render_form(patient: Any, kind: ProfileKind, values: dict[str, Any], errors
         return render_template("patients/vitals.html", values=values, errors=errors, **_vitals_context(patient.id),
                                **_common(patient)), status
     return render_template("patients/profile_form.html", kind=kind, values=values, errors=errors, item=item,
-                           candidates=candidates or [], **_common(patient)), status
+                           candidates=candidates or [], withholdable=kind.model.__tablename__ in WITHHOLDABLE,
+                           **_common(patient)), status
 
 
 def _form_values(item: Any, kind: ProfileKind) -> dict[str, Any]:
@@ -121,6 +126,15 @@ def _form_values(item: Any, kind: ProfileKind) -> dict[str, Any]:
     return values
 
 
+def _withhold_reason(kind: ProfileKind) -> str | None:
+    """共有しない ticked on the add form of an item the service takes: the reason given (a doctor's decision)."""
+    if request.form.get("withhold") != "1" or kind.model.__tablename__ not in WITHHOLDABLE:
+        return None
+    if not role_may(current_user.role, "sharing.withhold"):
+        abort(403)
+    return request.form.get("withhold_reason", "")
+
+
 def _save(patient: Any, kind: ProfileKind, item: Any = None) -> Any:
     """Validate the posted form, then add (item None) or correct; re-render with messages on error."""
     form = request.form
@@ -130,7 +144,8 @@ def _save(patient: Any, kind: ProfileKind, item: Any = None) -> Any:
         try:
             profiles.resolve_drug(db, kind, values, form.get("drug_code", "").strip())
             if item is None:
-                saved = profiles.add_item(db, current_user.clinic_id, current_actor(), kind, patient.id, values)
+                saved = profiles.add_item(db, current_user.clinic_id, current_actor(), kind, patient.id, values,
+                                          withhold_reason=_withhold_reason(kind))
             else:
                 saved = profiles.correct_item(db, current_user.clinic_id, current_actor(), kind, item, values,
                                               form.get("change_reason", ""))

@@ -1,5 +1,6 @@
 """The safety banner of every patient screen: what must not be missed before treating the patient — drug and
-other allergies, 薬剤禁忌, positive infections, pregnancy or lactation — from our record and, while the patient's
+other allergies, 薬剤禁忌, positive infections, pregnancy or lactation (the profile's 妊娠・授乳 while it lasts, and
+pregnancy diagnoses) — from our record and, while the patient's
 consent to the 電子カルテ情報共有サービス is valid, from other institutions (marked 他院).
 
 Two bounded queries per page: one UNION ALL over our own current records, one over the stored copy of other
@@ -29,7 +30,8 @@ from sqlalchemy.orm import Session
 
 from app.core.timeutil import japan_today
 from app.diagnoses.models import Diagnosis
-from app.patients.profile_models import Allergy, Contraindication, Infection
+from app.patients.profile_forms import PREGNANCY_STATUSES
+from app.patients.profile_models import Allergy, Contraindication, Infection, Pregnancy
 from app.sharing.fhir.mapping import INFECTION_NAMES, INFECTION_RESULTS
 from app.sharing.models import NationalEntryCopy, NationalEntryDecision, SharingConsent
 
@@ -45,6 +47,8 @@ WARNING_RESULTS = ("positive", "equivocal")
 #: Z33 妊娠状態, Z34/Z35 妊娠の管理, Z39.1 授乳中の母親のケア; or the name (e.g. the suffix 「合併妊娠」).
 PREGNANCY_ICD10 = ("O", "Z321", "Z33", "Z34", "Z35", "Z391")
 PREGNANCY_WORDS = ("妊娠", "授乳")
+#: The marker of a row read from the profile's 妊娠・授乳 item (a diagnosis row carries none).
+PROFILE_ROW = "profile"
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,8 @@ def _mine(model: type) -> list:
 
 
 def _own_statement() -> CompoundSelect:
-    """Our current allergies, 薬剤禁忌, warning infections and pregnancy diagnoses: (section, title, detail, extra)."""
+    """Our current allergies, 薬剤禁忌, warning infections, 妊娠・授乳 not ended by `today` and pregnancy diagnoses:
+    (section, title, detail, extra)."""
     text = String(300)
     allergies = select(case((Allergy.category == "drug", "drug_allergy"), else_="other_allergy"),
                        cast(Allergy.substance, text), cast(Allergy.reaction, text), cast(Allergy.severity, text)).where(
@@ -111,7 +116,10 @@ def _own_statement() -> CompoundSelect:
         *_mine(Diagnosis), Diagnosis.outcome == "continuing",
         or_(*[Diagnosis.icd10.startswith(code) for code in PREGNANCY_ICD10],
             *[Diagnosis.display_name.contains(word) for word in PREGNANCY_WORDS]))
-    return union_all(allergies, contraindications, infections, pregnancy)
+    status = select(literal("pregnancy"), cast(Pregnancy.status, text), cast(Pregnancy.due_on, text),
+                    literal(PROFILE_ROW)).where(
+        *_mine(Pregnancy), or_(Pregnancy.ended_on.is_(None), Pregnancy.ended_on > bindparam("today", type_=Date)))
+    return union_all(allergies, contraindications, infections, status, pregnancy)
 
 
 def _others_statement() -> Select:
@@ -147,6 +155,9 @@ def _own_item(section: str, title: str, detail: str, extra: str) -> BannerItem:
     if section == "infection":
         name = detail if title == "other" else INFECTION_NAMES.get(title, title)
         return BannerItem(section, name, INFECTION_RESULTS.get(extra, ("", extra))[1])
+    if section == "pregnancy" and extra == PROFILE_ROW:
+        due = f"分娩予定日 {detail[:10]}" if title == "pregnant" and detail else ""
+        return BannerItem(section, dict(PREGNANCY_STATUSES).get(title, title), due)
     if section == "pregnancy":
         return BannerItem(section, title)
     return BannerItem(section, title, detail)
@@ -156,13 +167,14 @@ def read_banner(session: Session, clinic_id: int, patient_id: int, *, with_other
                 today: date | None = None) -> SafetyBanner:
     """The safety banner of one patient of one clinic (two queries; one without other institutions)."""
     banner = SafetyBanner()
-    keys = {"clinic_id": clinic_id, "patient_id": patient_id}
+    today = today or japan_today()
+    keys = {"clinic_id": clinic_id, "patient_id": patient_id, "today": today}
     for section, title, detail, extra in session.execute(OWN_STATEMENT, keys):
         banner.sections[section].append(_own_item(section, title or "", detail or "", extra or ""))
     if not with_other_institutions:
         return banner
     for entry_id, kind, title, detail, day, code, name in session.execute(
-            OTHERS_STATEMENT, keys | {"today": today or japan_today()}):
+            OTHERS_STATEMENT, keys):
         banner.sections[kind].append(BannerItem(kind, title, detail or "", name or f"医療機関コード {code or '不明'}",
                                                 day or "", entry_id))
     return banner

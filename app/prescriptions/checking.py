@@ -24,6 +24,9 @@ from app.prescriptions.orca_checks import orca_checks
 from app.sharing.medications import other_institution_medicines
 
 MAX_REASON = 200
+#: Whom the package insert's section speaks of, by 妊娠・授乳 status.
+INSERT_SECTIONS = {"pregnant": "妊婦", "lactating": "授乳婦", "possible": "妊娠する可能性のある女性"}
+PREGNANCY_SOURCE = "患者プロフィール（妊娠・授乳）"
 
 
 @dataclass
@@ -71,12 +74,33 @@ def check_prescription(session: Session, clinic: Any, patient: Any, draft: servi
     facts = patient_facts(patient, current_diagnoses(session, clinic.id, patient.id), today)
     results += master_checks(session, version, lines, others, facts)
     results += orca_checks(clinic, patient, lines, today)
+    # 妊娠・授乳 is recorded for female patients only: no query for the others.
+    pregnancy = profiles.active_pregnancy(session, clinic.id, patient.id, today) if patient.sex == "F" else None
+    results += pregnancy_cautions(pregnancy, lines)
     if national.problem and lines:  # not using the service at all is said, but is no failed check
         results.append(CheckResult("duplicate", "unchecked" if national.connected else "info", national.problem,
                                    "電子カルテ情報共有サービス", "national_unavailable" if national.connected else ""))
     if history.problem and lines:
         results.append(CheckResult("duplicate", "info", history.problem, "オンライン資格確認（薬剤情報）"))
     return CheckReport(checks.by_severity(results), version.version if version else "")
+
+
+def pregnancy_cautions(entry: Any, lines: list) -> list[CheckResult]:
+    """While the patient is pregnant, breast-feeding or possibly pregnant: a caution for every drug, to be read in
+    its package insert. We hold no master of which drugs are safe then (the check master's 傷病名禁忌 rows apply to
+    a coded pregnancy diagnosis, which the 病名禁忌 check already reads), so no drug is passed or stopped here."""
+    if entry is None:
+        return []
+    state, section = profiles.pregnancy_label(entry), INSERT_SECTIONS.get(entry.status, "妊婦")
+    seen: set[str] = set()
+    results = []
+    for _rp, line in lines:
+        if line.drug is None or line.drug.receipt_code in seen:
+            continue
+        seen.add(line.drug.receipt_code)
+        results.append(CheckResult("pregnancy", "warn", f"{state}：{line.drug.name} — {section}への投与は添付文書で"
+                                   "確認してください（妊娠・授乳の禁忌マスタはありません）", PREGNANCY_SOURCE))
+    return results
 
 
 def issue_prescription(session: Session, clinic: Any, actor: Actor, patient: Any, draft: services.Draft,

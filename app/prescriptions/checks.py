@@ -36,7 +36,7 @@ UNCHECKED_REASONS = {
 class CheckResult:
     """One finding shown before issuing; `key` identifies it for the acknowledgement."""
 
-    check: str  # allergy, contraindication, interaction, duplicate, dose, days
+    check: str  # allergy, contraindication, interaction, duplicate, dose, days, pregnancy
     severity: str
     message: str
     source: str

@@ -25,6 +25,8 @@ class Drug(Base):
         Index("ix_drug_name_key", "name_key", postgresql_ops={"name_key": "varchar_pattern_ops"}),
         Index("ix_drug_generic_key", "generic_key", postgresql_ops={"generic_key": "varchar_pattern_ops"}),
         Index("ix_drug_yj_code", "yj_code"),
+        # Other institutions' prescriptions name a drug by its 一般名 code (one of dozens of products).
+        Index("ix_drug_generic_code", "generic_code"),
     )
 
     #: レセ電 医薬品コード (9 digits): what ORCA and receipts use.

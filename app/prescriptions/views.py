@@ -20,6 +20,7 @@ from app.prescriptions.fhir import EPrescriptionError as EPrescriptionDocumentEr
 from app.prescriptions.printing import prescription_pdf, symbol_notices
 from app.prescriptions.usage import coded_usages
 from app.printing.rx_symbol import SymbolTextError
+from app.sharing import withholding
 
 MAX_QUERY = 100
 
@@ -62,7 +63,8 @@ def index(patient_id: int):
     patient = patient_or_404(patient_id)
     _viewed(patient.id, "patient.prescriptions")
     items = services.list_prescriptions(db_session(), current_user.clinic_id, patient.id)
-    return render_template("prescriptions/index.html", patient=patient, prescriptions=items, today=japan_today())
+    return render_template("prescriptions/index.html", patient=patient, prescriptions=items, today=japan_today(),
+                           withheld=withholding.withheld_lineages(db_session(), current_user.clinic_id, patient.id))
 
 
 @bp.get("/patients/<int:patient_id>/prescriptions/new")
@@ -145,7 +147,8 @@ def show(patient_id: int, prescription_id: int):
                            billing_labels=billing.STATUS_LABELS,
                            billing_waiting=billing.waiting_reason(db_session(), prescription),
                            can_print="prescriptions.print_pdf" in current_app.view_functions,
-                           symbol_notices=symbol_notices(prescription, patient, current_user.clinic))
+                           symbol_notices=symbol_notices(prescription, patient, current_user.clinic),
+                           sharing_mark_row=withholding.mark_of(db_session(), prescription))
 
 
 @bp.post("/patients/<int:patient_id>/prescriptions/<int:prescription_id>/cancel")

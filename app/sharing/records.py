@@ -9,12 +9,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.db import scoped
-from app.diagnoses.models import Disease
+from app.diagnoses.models import Diagnosis, Disease
 from app.diagnoses.services import current_diagnoses
+from app.labs.models import LabResult
 from app.patients.profile_models import Allergy, Contraindication, Infection
 from app.prescriptions.models import ISSUED, Prescription, PrescriptionRp
 from app.sharing import sources
 from app.sharing.fhir import mapping
+from app.sharing.models import REPLACED, WITHDRAWN, SharingRegistration
+from app.sharing.registration import SUBJECTS
 
 
 @dataclass
@@ -28,8 +31,14 @@ class OwnItem:
     subject_type: str
     subject_id: int
     resources: list[dict[str, Any]] = field(default_factory=list)
-    #: The item's lineage, for the kinds that can be marked 共有しない (diagnoses and the profile's items).
+    #: The item's lineage, for what can be marked 共有しない (all but a result the service gave us).
     lineage_id: int | None = None
+    #: A mark on a group that withholds the item too: a lab result's order ("lab_order", id).
+    group: tuple[str, int] | None = None
+
+    def is_withheld(self, marks: set[tuple[str, int]]) -> bool:
+        """Whether it is marked 共有しない, itself or through its group (`marks`: withheld_lineages)."""
+        return (self.subject_type, self.lineage_id) in marks or self.group in marks
 
 
 def _current(session: Session, model: Any, clinic_id: int, patient_id: int) -> list[Any]:
@@ -70,7 +79,8 @@ def own_items(session: Session, clinic: Any, patient: Any, *, with_resources: bo
                              [mapping.infection_resource(i, ctx, check=check)] if ctx else [], i.lineage_id or i.id))
     for r in sources.lab_results_for(session, clinic.id, patient.id):
         items.append(OwnItem("lab_result", r.name, f"{r.value} {r.unit}".strip(), r.effective.date(), "lab_result",
-                             r.record_id, [mapping.lab_result_resource(r, ctx, check=check)] if ctx else []))
+                             r.record_id, [mapping.lab_result_resource(r, ctx, check=check)] if ctx else [],
+                             r.lineage_id or None, ("lab_order", r.order_id)))
     prescriptions = session.scalars(scoped(Prescription, clinic.id).where(
         Prescription.patient_id == patient.id, Prescription.status == ISSUED)
         .options(selectinload(Prescription.rps).selectinload(PrescriptionRp.lines))
@@ -78,7 +88,7 @@ def own_items(session: Session, clinic: Any, patient: Any, *, with_resources: bo
     for p in prescriptions:
         names = "、".join(line.printed_name for rp in p.rps for line in rp.lines)
         items.append(OwnItem("medication", names, f"{p.doctor_name}", p.issued_on, "prescription", p.id,
-                             mapping.medication_request_resources(p, ctx, check=check) if ctx else []))
+                             mapping.medication_request_resources(p, ctx, check=check) if ctx else [], p.id))
     return items
 
 
@@ -88,3 +98,35 @@ def patient_bundle(session: Session, clinic: Any, patient: Any) -> dict[str, Any
     resources = [r for item in own_items(session, clinic, patient, check=False) for r in item.resources]
     return mapping.registration_bundle(mapping.patient_resource(patient, ctx, check=False), resources, ctx)
 
+
+def changed_registrations(session: Session, clinic_id: int, patient_id: int) -> list[tuple[SharingRegistration, str]]:
+    """A patient's items taken back from the service (withdrawn, or replaced by a corrected version), newest
+    first, each with what the record was (e.g. a lab result's name, value and date), for the 6-information
+    screen."""
+    rows = list(session.scalars(select(SharingRegistration).where(
+        SharingRegistration.clinic_id == clinic_id, SharingRegistration.patient_id == patient_id,
+        SharingRegistration.status.in_((WITHDRAWN, REPLACED))).order_by(SharingRegistration.id.desc())))
+    return [(r, _describe(session.get(SUBJECTS[r.subject_type], r.subject_id))) for r in rows
+            if r.subject_type in SUBJECTS]
+
+
+def _describe(record: Any) -> str:
+    if record is None:
+        return ""
+    if isinstance(record, LabResult):
+        return f"{record.name} {record.value}{record.unit}（{record.collected_on:%Y-%m-%d}採取）"
+    if isinstance(record, Diagnosis):
+        return record.display_name
+    if isinstance(record, Allergy | Contraindication):
+        return record.substance
+    if isinstance(record, Infection):
+        return mapping.INFECTION_NAMES.get(record.kind, record.kind)
+    return f"処方（{record.issued_on:%Y-%m-%d}）" if getattr(record, "issued_on", None) else "処方"
+
+
+def latest_by_subject(session: Session, clinic_id: int, patient_id: int) -> dict[tuple[str, int], SharingRegistration]:
+    """The newest registration of each of a patient's records."""
+    rows = session.scalars(select(SharingRegistration).where(
+        SharingRegistration.clinic_id == clinic_id, SharingRegistration.patient_id == patient_id)
+        .order_by(SharingRegistration.id))
+    return {(r.subject_type, r.subject_id): r for r in rows}

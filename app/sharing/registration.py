@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.clinics.models import Clinic
@@ -53,8 +53,10 @@ WITHHELD_REASON = "共有しないため送信しませんでした"
 SUBJECTS: dict[str, Any] = {"patient_diagnosis": Diagnosis, "patient_allergy": Allergy,
                             "patient_contraindication": Contraindication, "patient_infection": Infection,
                             "prescription": Prescription, "lab_result": LabResult}
-#: Tables whose items a doctor may keep from the service (共有しない), by lineage.
-WITHHOLDABLE = ("patient_diagnosis", "patient_allergy", "patient_contraindication", "patient_infection")
+#: What a doctor may keep from the service (共有しない), by lineage: the 6 information's records, and a lab order
+#: (all its results, those still to come included).
+WITHHOLDABLE = ("patient_diagnosis", "patient_allergy", "patient_contraindication", "patient_infection",
+                "lab_result", "prescription", "lab_order")
 
 
 def _kind_of(record: Any) -> str:
@@ -64,11 +66,12 @@ def _kind_of(record: Any) -> str:
             Prescription: "medication", LabResult: "lab_result"}[type(record)]
 
 
-def record_confirmed(session: Session, record: Any) -> SharingRegistration | None:
+def record_confirmed(session: Session, record: Any, *, withheld: bool | None = None) -> SharingRegistration | None:
     """Hook for the save services: queue a confirmed record's registration (nothing when the clinic has no
-    connection to the service, or the version withdraws the item). Runs in the caller's transaction."""
+    connection to the service, or the record is marked 共有しない — `withheld` when the caller already knows).
+    Runs in the caller's transaction."""
     subject_type = record.__tablename__
-    if subject_type not in SUBJECTS or is_withheld(session, record):
+    if subject_type not in SUBJECTS or (is_withheld(session, record) if withheld is None else withheld):
         return None
     clinic = session.get(Clinic, record.clinic_id)
     if clinic is None or not settings_of(clinic):
@@ -86,13 +89,26 @@ def record_confirmed(session: Session, record: Any) -> SharingRegistration | Non
     return registration
 
 
+def lineage_of(record: Any) -> int:
+    """The id every version of a record shares (a prescription or a lab order has one version: its own id)."""
+    return getattr(record, "lineage_id", None) or record.id
+
+
+def _marks(record: Any) -> list[tuple[str, int]]:
+    """The (table, lineage) marks that withhold a record: its own, and for a lab result its order's."""
+    marks = [(record.__tablename__, lineage_of(record))]
+    return marks + [("lab_order", record.order_id)] if isinstance(record, LabResult) else marks
+
+
 def is_withheld(session: Session, record: Any) -> bool:
-    """Whether a record is marked 共有しない (any version of it: the mark follows the item through corrections)."""
+    """Whether a record is marked 共有しない (any version of it: the mark follows the item through corrections; a
+    lab result also when its whole order is)."""
     if record is None or record.__tablename__ not in WITHHOLDABLE:
         return False
     return session.scalar(select(SharingWithholding.id).where(
-        SharingWithholding.clinic_id == record.clinic_id, SharingWithholding.subject_type == record.__tablename__,
-        SharingWithholding.lineage_id == (record.lineage_id or record.id)).limit(1)) is not None
+        SharingWithholding.clinic_id == record.clinic_id,
+        or_(*[(SharingWithholding.subject_type == table) & (SharingWithholding.lineage_id == lineage)
+              for table, lineage in _marks(record)])).limit(1)) is not None
 
 
 def live_registration(session: Session, subject_type: str, subject_id: int) -> SharingRegistration | None:
@@ -142,16 +158,20 @@ def queue_lab_results(session: Session, clinic_id: int, result_ids: list[int], s
         return
     since = datetime.now(JST).date() - sources.LAB_WINDOW  # an old result arriving late is kept here, not shared
     shareable = (LabResult.jlac10 != "") & LabResult.result_status.in_(("F", "C")) & (LabResult.collected_on >= since)
+    marks = set(session.execute(select(SharingWithholding.subject_type, SharingWithholding.lineage_id).where(
+        SharingWithholding.clinic_id == clinic_id, SharingWithholding.subject_type.in_(("lab_result", "lab_order")))
+        ).tuples())  # one query for the import, not one a result
     handled: set[int] = set()
     if superseded:  # corrections are few: only their rows are read in full
         previous = {r.lineage_id: r for r, _ok in _lab_results(session, clinic_id, superseded, shareable)}
         for result, ok in _lab_results(session, clinic_id, result_ids, shareable, LabResult.version > 1):
             old = previous.get(result.lineage_id)
-            if old is not None and replace_registered(session, old, result, withdraw=not ok) is not None:
+            withdraw = not ok or bool(marks.intersection(_marks(result)))
+            if old is not None and replace_registered(session, old, result, withdraw=withdraw) is not None:
                 handled.add(result.id)
     for result, _ok in _lab_results(session, clinic_id, result_ids, shareable, shareable):  # the shareable only
         if result.id not in handled:
-            record_confirmed(session, result)
+            record_confirmed(session, result, withheld=bool(marks.intersection(_marks(result))))
 
 
 def _lab_results(session: Session, clinic_id: int, ids: list[int], shareable: Any, *where: Any) -> list[Any]:
@@ -340,39 +360,6 @@ def _replace(session: Session, registration: SharingRegistration, previous_id: i
                  summary={"before": {"registration": previous.id, "withdrawn": withdrawn},
                           "after": {"locations": locations}})
     return {"withdrawn": withdrawn, "locations": locations}
-
-
-def changed_registrations(session: Session, clinic_id: int, patient_id: int) -> list[tuple[SharingRegistration, str]]:
-    """A patient's items taken back from the service (withdrawn, or replaced by a corrected version), newest
-    first, each with what the record was (e.g. a lab result's name, value and date), for the 6-information
-    screen."""
-    rows = list(session.scalars(select(SharingRegistration).where(
-        SharingRegistration.clinic_id == clinic_id, SharingRegistration.patient_id == patient_id,
-        SharingRegistration.status.in_((WITHDRAWN, REPLACED))).order_by(SharingRegistration.id.desc())))
-    return [(r, _describe(session.get(SUBJECTS[r.subject_type], r.subject_id))) for r in rows
-            if r.subject_type in SUBJECTS]
-
-
-def _describe(record: Any) -> str:
-    if record is None:
-        return ""
-    if isinstance(record, LabResult):
-        return f"{record.name} {record.value}{record.unit}（{record.collected_on:%Y-%m-%d}採取）"
-    if isinstance(record, Diagnosis):
-        return record.display_name
-    if isinstance(record, Allergy | Contraindication):
-        return record.substance
-    if isinstance(record, Infection):
-        return mapping.INFECTION_NAMES.get(record.kind, record.kind)
-    return f"処方（{record.issued_on:%Y-%m-%d}）" if getattr(record, "issued_on", None) else "処方"
-
-
-def latest_by_subject(session: Session, clinic_id: int, patient_id: int) -> dict[tuple[str, int], SharingRegistration]:
-    """The newest registration of each of a patient's records."""
-    rows = session.scalars(select(SharingRegistration).where(
-        SharingRegistration.clinic_id == clinic_id, SharingRegistration.patient_id == patient_id)
-        .order_by(SharingRegistration.id))
-    return {(r.subject_type, r.subject_id): r for r in rows}
 
 
 register_handler(KIND, deliver_registration)

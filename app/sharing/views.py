@@ -15,7 +15,7 @@ from app.core.timeutil import japan_today
 from app.core.web import current_actor, patient_or_404
 from app.db import db_session
 from app.patients.profile_views import sparkline
-from app.sharing import adoption, bp, records, registration, services, withholding
+from app.sharing import adoption, bp, records, services, withholding
 from app.sharing.fhir.mapping import KINDS, MappingError, member_id
 
 
@@ -34,8 +34,8 @@ def index(patient_id: int):
     own = {kind: [] for kind in services.ORDER}
     for item in records.own_items(db, clinic, patient, with_resources=False):
         own[item.kind].append(item)
-    states = registration.latest_by_subject(db, clinic.id, patient.id)
-    changed = registration.changed_registrations(db, clinic.id, patient.id)
+    states = records.latest_by_subject(db, clinic.id, patient.id)
+    changed = records.changed_registrations(db, clinic.id, patient.id)
     charts = [(series, sparkline([(day, value) for day, value in series.points], min_span=0.1))
               for series in view.checkups]
     try:
@@ -83,6 +83,15 @@ def _entry_or_404(patient_id: int, entry_id: int) -> tuple:
     return patient, entry
 
 
+def _own_or_404(patient_id: int, subject_type: str, item_id: int) -> tuple:
+    """The clinic's patient and one of their records that can be marked 共有しない (404 otherwise)."""
+    patient = patient_or_404(patient_id)
+    record = withholding.get_withholdable(db_session(), current_user.clinic_id, patient.id, subject_type, item_id)
+    if record is None:
+        abort(404)
+    return patient, record
+
+
 def _decided(patient_id: int, action: Callable[[], object], done: str) -> Any:
     """Run a doctor's decision in the request's transaction: commit and say `done`, or roll back and say why."""
     db = db_session()
@@ -120,10 +129,16 @@ def dismiss(patient_id: int, entry_id: int):
 @requires("sharing.withhold")
 def withhold(patient_id: int, subject_type: str, item_id: int):
     """Mark one of our records 共有しない (and take it back from the service if it is held there)."""
-    patient = patient_or_404(patient_id)
-    record = withholding.get_withholdable(db_session(), current_user.clinic_id, patient.id, subject_type, item_id)
-    if record is None:
-        abort(404)
+    patient, record = _own_or_404(patient_id, subject_type, item_id)
     reason = request.form.get("reason", "")
     return _decided(patient.id, lambda: withholding.withhold_record(db_session(), current_actor(), record, reason),
                     "「共有しない」にしました。電子カルテ情報共有サービスには登録されません")
+
+
+@bp.post("/patients/<int:patient_id>/sharing/own/<subject_type>/<int:item_id>/share")
+@requires("sharing.withhold")
+def share_again(patient_id: int, subject_type: str, item_id: int):
+    """Set a record marked 共有しない back to 共有する (it is then registered with the service as any record)."""
+    patient, record = _own_or_404(patient_id, subject_type, item_id)
+    return _decided(patient.id, lambda: withholding.share_again(db_session(), current_actor(), record),
+                    "「共有する」に戻しました。電子カルテ情報共有サービスに登録します")

@@ -22,7 +22,7 @@ import re
 import threading
 import time
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Flask, jsonify, request
@@ -296,7 +296,8 @@ def create_app() -> Flask:
 
     @app.post("/_sim/patients")
     def seed_patient():
-        """{member_id, consent_until (YYYY-MM-DD or null), other_institutions: bool, checkups: [kinds]}."""
+        """{member_id, consent_until (YYYY-MM-DD or null), other_institutions: bool, checkups: [kinds],
+        medications: [{yj, name, days_ago}] (active prescriptions the fictitious hospital registered)}."""
         body = request.get_json(silent=True) or {}
         member = body.get("member_id", "")
         if not MEMBER_PATTERN.match(member):
@@ -309,6 +310,10 @@ def create_app() -> Flask:
             if body.get("other_institutions"):
                 for resource in demo_data.six_information(member, today):
                     record["resources"][_instance(resource)] = resource | {"id": uuid.uuid4().hex}
+            for n, med in enumerate(body.get("medications") or [], start=1):
+                resource = demo_data.medication(member, demo_data.HOSPITAL, f"rx-{n}", str(med["yj"]),
+                                                str(med["name"]), today - timedelta(days=int(med["days_ago"])))
+                record["resources"][_instance(resource)] = resource | {"id": uuid.uuid4().hex}
             if body.get("checkups"):
                 record["checkups"] = demo_data.health_checks(member, today, tuple(body["checkups"]))
         return jsonify({"ok": True})

@@ -100,16 +100,20 @@ def six_information(member: str, today: date) -> list[dict[str, Any]]:
                 "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit},
                 "effectiveDateTime": (today - timedelta(days=days)).isoformat()}
         found.append(lab)
-    med = _common("MedicationRequest", "JP_MedicationRequest_eCS", HOSPITAL, f"{member}-med-1", member)
+    found.append(medication(member, HOSPITAL, "med-1", "2171022F3013", "アムロジピンＯＤ錠２．５ｍｇ「トーワ」",
+                            today - timedelta(days=30)))
+    return found
+
+
+def medication(member: str, institution: tuple[str, str], key: str, yj: str, name: str, day: date,
+               dosage: str = "１日１回朝食後 1錠 28日分") -> dict[str, Any]:
+    """One active prescription (MedicationRequest) an institution registered for the patient on `day`."""
+    med = _common("MedicationRequest", "JP_MedicationRequest_eCS", institution, f"{member}-{key}", member)
     med |= {"status": "active", "intent": "order",
             "medicationCodeableConcept": {"coding": [{"system": "http://capstandard.jp/iyaku.info/CodeSystem/YJ-code",
-                                                      "code": "2171022F3013",
-                                                      "display": "アムロジピンＯＤ錠２．５ｍｇ「トーワ」"}],
-                                          "text": "アムロジピンＯＤ錠２．５ｍｇ「トーワ」"},
-            "authoredOn": (today - timedelta(days=30)).isoformat(),
-            "dosageInstruction": [{"text": "１日１回朝食後 1錠 28日分"}]}
-    found.append(med)
-    return found
+                                                      "code": yj, "display": name}], "text": name},
+            "authoredOn": day.isoformat(), "dosageInstruction": [{"text": dosage}]}
+    return med
 
 
 def health_checks(member: str, today: date, kinds: tuple[str, ...] = ("特定健診", "任意健診")) -> list[dict[str, Any]]:

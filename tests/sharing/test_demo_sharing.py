@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.clinics.models import Clinic
+from app.core.models import AccessLogEntry
 from app.demo.runtime import prepare_demo
 from app.documents.models import ReferralLetter
 from app.outbox import worker as outbox
@@ -41,3 +42,15 @@ def test_demo_gives_yamada_consent_a_letter_and_national_data(app, client, orca,
     prepare_demo(app, orca.root, sharing_root=sharing.url)
     session.expire_all()
     assert len(session.scalars(select(ReferralLetter)).all()) == 1
+
+
+def test_demo_banner_shows_other_institutions_before_the_6_information_page_is_opened(app, client, orca, sharing,
+                                                                                        session):
+    prepare_demo(app, orca.root, sharing_root=sharing.url)
+    yamada = _patient(session, "00001")
+    client.login("doctor", "IA6YOND7VRBS563LAATXBI6DNXZI4KME", password="kamikarte-demo-2026")
+    html = client.get(f"/patients/{yamada.id}/profile").get_data(as_text=True)
+    banner = html[html.index('id="safety-banner"'):html.index("</details>", html.index('id="safety-banner"'))]
+    assert 'アモキシシリン<span class="sb-other">他院</span>' in banner and "みなと総合病院" in banner
+    # Nobody opened the 6情報 page: the copy came from the seed's fetch through the page's own service function.
+    assert "patient.sharing" not in {row.resource for row in session.scalars(select(AccessLogEntry))}

@@ -63,8 +63,11 @@ class LabResult:
     unit: str
     effective: datetime
     abbreviation: str = ""
-    #: The lab_result row it comes from (0 when it is not one of ours): its registration is kept by it.
+    #: The lab_result row it comes from (0 when it is not one of ours): its registration is kept by it; its lineage
+    #: and order (what a 共有しない mark names).
     record_id: int = 0
+    lineage_id: int = 0
+    order_id: int = 0
 
 
 def member_id(patient: Any) -> str:
