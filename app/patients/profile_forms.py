@@ -46,7 +46,8 @@ class FieldSpec:
     unit: str = ""
     max_length: int = 200
     hint: str = ""
-    #: For dates: the kind of date whose future window applies (app/core/dates.py FUTURE_WINDOW_DAYS).
+    #: For dates: the kind of date whose future window applies (app/core/dates.py FUTURE_WINDOW_DAYS); "" when the
+    #: kind's own check bounds it.
     future: str = "record"
     #: Shown only when another field has one of these values ("category": ("drug",)).
     shown_when: tuple[str, tuple[str, ...]] | None = None
@@ -185,7 +186,8 @@ KINDS: dict[str, ProfileKind] = {k.slug: k for k in (
     ProfileKind("pregnancy", "妊娠・授乳", Pregnancy, (
         FieldSpec("status", "状態", "choice", required=True, choices=PREGNANCY_STATUSES),
         FieldSpec("since", "開始日（確認日）", "date", required=True),
-        FieldSpec("due_on", "分娩予定日", "date", shown_when=("status", ("pregnant",)), hint="妊娠中は必須です"),
+        FieldSpec("due_on", "分娩予定日", "date", shown_when=("status", ("pregnant",)), hint="妊娠中は必須です",
+                  future=""),  # bounded by its own rule: at most 43 weeks after 開始日 (check_pregnancy)
         FieldSpec("ended_on", "終了日", "date", hint="分娩・授乳終了などで終わった日（終わるまでは空欄）"),
         FieldSpec("notes", "メモ", "textarea"),
     ), single=True, sort_column="since", female_only=True),
@@ -197,8 +199,6 @@ KINDS: dict[str, ProfileKind] = {k.slug: k for k in (
     ), single=True, extra_checks=_check_period),
 )}
 
-#: Date fields that may lie in the future (a certification period ends later); all others may not.
-FUTURE_ALLOWED = {"valid_to", "valid_from", "due_on"}
 #: Ages (at the start of the state) at which pregnancy or lactation may be recorded.
 PREGNANCY_AGES = (10, 60)
 #: A pregnancy is dated from its confirmation: the delivery is at most this many days later (43 weeks), and one
@@ -278,7 +278,8 @@ def parse_form(kind: ProfileKind, form: Mapping[str, str], *, now: datetime,
             except WarekiError as exc:
                 errors[spec.name] = f"{spec.label}: {exc}"
                 continue
-            if too_far := future_date_error(values[spec.name], spec.future, spec.label, today=today):
+            if spec.future and (too_far := future_date_error(values[spec.name], spec.future, spec.label,
+                                                              today=today)):
                 errors[spec.name] = too_far
         elif spec.kind == "datetime":
             values[spec.name], error = _datetime(spec, text, now)
