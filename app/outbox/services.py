@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 from app.core.audit import Actor, record_audit
 from app.core.errors import ValidationError
 from app.db import scoped, utcnow
-from app.outbox.models import DEAD, DELIVERED, DELIVERING, PENDING, OutboxMessage
+from app.outbox.models import DEAD, DEFAULT_MAX_ATTEMPTS, DELIVERED, DELIVERING, PENDING, OutboxMessage
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120
-MAX_BACKOFF_SECONDS = 3600
+#: The longest wait between two tries: once a service is back, what waits for it goes within this.
+MAX_BACKOFF_SECONDS = 300
 
 
 class DeliveryError(Exception):
@@ -57,7 +58,7 @@ def handler_for(kind: str) -> Handler | None:
 
 def enqueue(
     session: Session, *, clinic_id: int, kind: str, payload: dict[str, Any], subject_type: str | None = None,
-    subject_id: Any = None, patient_id: int | None = None, max_attempts: int = 8,
+    subject_id: Any = None, patient_id: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     idempotency_key: str | None = None,
 ) -> OutboxMessage:
     """Add a message in the caller's transaction: it exists exactly when the change that caused it does."""
@@ -73,7 +74,7 @@ def enqueue(
 
 
 def backoff_seconds(attempts: int, base: float) -> float:
-    """Exponential back-off: base, 2×base, 4×base … capped at an hour."""
+    """Exponential back-off: base, 2×base, 4×base … capped at MAX_BACKOFF_SECONDS."""
     return min(base * (2 ** max(attempts - 1, 0)), MAX_BACKOFF_SECONDS)
 
 
