@@ -38,6 +38,8 @@ class OutboxMessage(ClinicScoped, Base):
     subject_type: Mapped[str | None] = mapped_column(String(64))
     subject_id: Mapped[str | None] = mapped_column(String(64))
     patient_id: Mapped[int | None] = mapped_column(Integer)
+    #: The staff member whose action queued it (None for the system: pollers, imports).
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=DEFAULT_MAX_ATTEMPTS)
@@ -53,6 +55,7 @@ class OutboxMessage(ClinicScoped, Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_subject", "clinic_id", "subject_type", "subject_id"),
+        Index("ix_outbox_clinic_newest", "clinic_id", "id"),
     )
 
     def __repr__(self) -> str:

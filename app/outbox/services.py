@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from flask import has_request_context
+from flask_login import current_user
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -59,18 +61,27 @@ def handler_for(kind: str) -> Handler | None:
 def enqueue(
     session: Session, *, clinic_id: int, kind: str, payload: dict[str, Any], subject_type: str | None = None,
     subject_id: Any = None, patient_id: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    idempotency_key: str | None = None,
+    idempotency_key: str | None = None, created_by_id: int | None = None,
 ) -> OutboxMessage:
-    """Add a message in the caller's transaction: it exists exactly when the change that caused it does."""
+    """Add a message in the caller's transaction: it exists exactly when the change that caused it does. Its
+    author is `created_by_id`, else the staff member of the request that queues it (None for the system)."""
     message = OutboxMessage(
         clinic_id=clinic_id, kind=kind, payload=payload, subject_type=subject_type,
         subject_id=None if subject_id is None else str(subject_id), patient_id=patient_id,
+        created_by_id=created_by_id if created_by_id is not None else _acting_user_id(),
         idempotency_key=idempotency_key or f"{kind}:{uuid.uuid4()}", max_attempts=max_attempts,
         next_attempt_at=utcnow(),
     )
     session.add(message)
     session.flush()
     return message
+
+
+def _acting_user_id() -> int | None:
+    """The logged-in staff member of the current request, if a request queues the message."""
+    if has_request_context() and current_user.is_authenticated:
+        return current_user.id
+    return None
 
 
 def backoff_seconds(attempts: int, base: float) -> float:
