@@ -11,14 +11,12 @@ from datetime import date
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.clinics.models import StaffUser
+from app.clinics.services import staff_labels
 from app.core.paging import Page
-from app.core.security import ROLE_LABELS
 from app.core.timeutil import format_japan_datetime, japan_day_bounds
 from app.db import scoped
 from app.outbox.models import DEAD, DELIVERED, DELIVERING, PENDING, OutboxMessage
-from app.patients.models import Patient
-from app.patients.services import search_patients
+from app.patients.services import patient_labels, search_patients
 
 #: Where messages go, by the first part of their kind.
 DESTINATIONS = {"orca": "ORCA", "lab": "検査会社", "sharing": "電子カルテ情報共有サービス",
@@ -169,14 +167,8 @@ def list_page(session: Session, clinic_id: int, flt: OutboxFilter, page_number: 
 
 def describe(session: Session, clinic_id: int, messages: list[OutboxMessage]) -> list[OutboxRow]:
     """The rows of some messages of one clinic, with their patients' and staff members' names."""
-    patient_ids = {m.patient_id for m in messages if m.patient_id}
-    patients = {p.id: (p.name, p.orca_patient_id) for p in session.execute(
-        select(Patient.id, Patient.name, Patient.orca_patient_id).where(
-            Patient.clinic_id == clinic_id, Patient.id.in_(patient_ids)))} if patient_ids else {}
-    staff_ids = {m.created_by_id for m in messages if m.created_by_id}
-    staff = {u.id: f"{u.display_name}（{ROLE_LABELS.get(u.role, u.role)}）" for u in session.execute(
-        select(StaffUser.id, StaffUser.display_name, StaffUser.role).where(
-            StaffUser.clinic_id == clinic_id, StaffUser.id.in_(staff_ids)))} if staff_ids else {}
+    patients = patient_labels(session, clinic_id, {m.patient_id for m in messages})
+    staff = staff_labels(session, clinic_id, {m.created_by_id for m in messages})
     rows = []
     for m in messages:
         state = state_key(m.status, m.attempts > 0)
