@@ -13,11 +13,14 @@ import pytest
 from sqlalchemy import select
 
 from app.clinics.models import Clinic
+from app.core.timeutil import japan_today
 from app.integrations.pacs.orthanc_process import free_port, orthanc_missing_reason, start_orthanc
 from app.outbox import services as outbox
 from app.outbox.models import DELIVERED, PENDING, OutboxMessage
 from app.prescriptions.billing import SEND
 from app.prescriptions.models import Prescription
+from app.reception.models import Visit
+from app.reception.orca_sync import orca_client_for, sync_all_clinics, sync_patient
 from app.sharing.models import REGISTERED, RETRYING, SharingRegistration
 from tests.factories import make_clinic, make_patient, make_user
 from tests.imaging.pacs_data import new_patient_id, upload_study
@@ -101,6 +104,53 @@ def test_orca_down_before_it_did_anything_the_retry_sends(app, client, orca_desk
     outbox.run_once(app.extensions["db_sessionmaker"], base_delay=0)
     assert the_message(session, SEND).status == DELIVERED
     assert len(orca.medical(CODE)) == 1
+
+
+def _register_reception_of_hino(app, client, orca_desk, session):
+    """The doctor registers a reception for 日野 (not in today's list) over HTTP; the patient and the day."""
+    clinic = orca_desk["clinic"]
+    hino = sync_patient(session, clinic, orca_client_for(clinic), "00006")
+    session.commit()
+    client.login(orca_desk["doctor"].login_id, orca_desk["doctor"].totp_secret)
+    response = client.post(f"/patients/{hino.id}/visits", {"department_code": "01", "physician_code": "10002"},
+                           form_page=f"/patients/{hino.id}")
+    assert response.status_code == 302
+    return hino
+
+
+def _receptions_in_orca(orca_desk, patient) -> list:
+    return [r for r in orca_client_for(orca_desk["clinic"]).list_receptions(japan_today())
+            if r.patient_id == patient.orca_patient_id]
+
+
+def test_orca_took_the_reception_but_the_reply_was_lost_the_retry_registers_nothing_twice(app, client, orca_desk,
+                                                                                          session, orca):
+    hino = _register_reception_of_hino(app, client, orca_desk, session)
+    orca.set_fault("lost_reply", api="acceptmodv2", times=1)
+    outbox.run_once(app.extensions["db_sessionmaker"], base_delay=0)
+    assert the_message(session, "orca.reception").status == PENDING
+    [held] = _receptions_in_orca(orca_desk, hino)
+    outbox.run_once(app.extensions["db_sessionmaker"], base_delay=0)
+    message = the_message(session, "orca.reception")
+    assert message.status == DELIVERED and message.response["found_in_orca"] is True
+    assert [r.reception_id for r in _receptions_in_orca(orca_desk, hino)] == [held.reception_id]
+    [visit] = session.scalars(select(Visit).where(Visit.patient_id == hino.id)).all()
+    assert visit.orca_acceptance_id == held.reception_id
+
+
+def test_the_poller_finds_our_reception_in_orca_before_the_retry_and_keeps_one_visit(app, client, orca_desk,
+                                                                                    session, orca):
+    hino = _register_reception_of_hino(app, client, orca_desk, session)
+    orca.set_fault("lost_reply", api="acceptmodv2", times=1)
+    outbox.run_once(app.extensions["db_sessionmaker"], base_delay=0)
+    sync_all_clinics(app.extensions["db_sessionmaker"])  # ORCA's list holds a reception we have no number for
+    session.expire_all()
+    [visit] = session.scalars(select(Visit).where(Visit.patient_id == hino.id)).all()
+    [held] = _receptions_in_orca(orca_desk, hino)
+    assert visit.source == "kamikarte" and visit.orca_acceptance_id == held.reception_id
+    outbox.run_once(app.extensions["db_sessionmaker"], base_delay=0)
+    assert the_message(session, "orca.reception").status == DELIVERED
+    assert len(_receptions_in_orca(orca_desk, hino)) == 1
 
 
 # --- the lab company ----------------------------------------------------------------------------------------------
