@@ -187,10 +187,10 @@ def describe(session: Session, clinic_id: int, messages: list[OutboxMessage]) ->
 
 def counts_by_state(session: Session, clinic_id: int) -> dict[str, int]:
     """How many of a clinic's messages are in each state the screen names."""
-    rows = session.execute(select(OutboxMessage.status, OutboxMessage.attempts > 0, func.count())
+    rows = session.execute(select(OutboxMessage.status, OutboxMessage.attempts, func.count())
                            .where(OutboxMessage.clinic_id == clinic_id)
-                           .group_by(OutboxMessage.status, OutboxMessage.attempts > 0)).all()
+                           .group_by(OutboxMessage.status, OutboxMessage.attempts)).all()
     counts = dict.fromkeys(STATES, 0)
-    for status, tried, n in rows:
-        counts[state_key(status, bool(tried))] += n
+    for status, attempts, n in rows:
+        counts[state_key(status, attempts > 0)] += n
     return counts

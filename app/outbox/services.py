@@ -182,32 +182,11 @@ def run_once(session_factory: Callable[[], Session], base_delay: float, limit: i
     return result
 
 
-def list_messages(session: Session, clinic_id: int, status: str | None = None, limit: int = 200) -> list[OutboxMessage]:
-    """A clinic's messages, newest first, optionally of one status."""
-    stmt = scoped(OutboxMessage, clinic_id)
-    if status:
-        stmt = stmt.where(OutboxMessage.status == status)
-    return list(session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))
-
-
 def latest_for_subject(session: Session, clinic_id: int, kind: str, subject_id: Any) -> OutboxMessage | None:
     """The newest message of a kind about one subject (e.g. the order an OML^O33 was sent for), or None."""
     return session.scalars(scoped(OutboxMessage, clinic_id).where(
         OutboxMessage.kind == kind, OutboxMessage.subject_id == str(subject_id))
         .order_by(OutboxMessage.id.desc()).limit(1)).first()
-
-
-def count_by_status(session: Session, clinic_id: int) -> dict[str, int]:
-    """How many of a clinic's messages are in each state."""
-    from sqlalchemy import func
-
-    rows = session.execute(
-        select(OutboxMessage.status, func.count()).where(OutboxMessage.clinic_id == clinic_id)
-        .group_by(OutboxMessage.status)
-    ).all()
-    counts = {PENDING: 0, DELIVERING: 0, DELIVERED: 0, DEAD: 0}
-    counts.update({status: n for status, n in rows})
-    return counts
 
 
 def retry_message(session: Session, message: OutboxMessage, actor: Actor) -> OutboxMessage:
