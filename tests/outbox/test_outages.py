@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from app.clinics.models import Clinic
 from app.core.timeutil import japan_today
+from app.db import utcnow
 from app.integrations.pacs.orthanc_process import free_port, orthanc_missing_reason, start_orthanc
 from app.outbox import services as outbox
 from app.outbox.models import DELIVERED, PENDING, OutboxMessage
@@ -106,6 +107,22 @@ def test_orca_down_before_it_did_anything_the_retry_sends(app, client, orca_desk
     assert len(orca.medical(CODE)) == 1
 
 
+def test_a_worker_killed_after_sending_the_billing_does_not_bill_twice(app, client, orca_desk, session, orca):
+    _issued(client, orca_desk, session)
+    factory = app.extensions["db_sessionmaker"]
+    with factory() as dying:  # claimed and sent to ORCA, then the worker dies before it can commit
+        [message_id] = outbox.claim_due(dying)
+        outbox.handler_for(SEND)(dying, dying.get(OutboxMessage, message_id))
+        dying.rollback()
+    [held] = orca.medical(CODE)
+    with factory() as later:
+        later.get(OutboxMessage, message_id).lease_until = utcnow() - timedelta(seconds=1)
+        later.commit()
+    outbox.run_once(factory, base_delay=0)
+    assert the_message(session, SEND).status == DELIVERED
+    assert orca.medical(CODE) == [held]
+
+
 def _register_reception_of_hino(app, client, orca_desk, session):
     """The doctor registers a reception for 日野 (not in today's list) over HTTP; the patient and the day."""
     clinic = orca_desk["clinic"]
@@ -192,6 +209,27 @@ def test_lab_did_the_work_but_the_reply_was_lost_the_repeat_is_answered_as_the_f
     assert [r["control"] for r in received] == [order.message_control_id] * 2
     assert [r["repeat"] for r in received] == [False, True]
     assert len(lab_center.orders()) == 1
+
+
+def test_a_worker_killed_in_the_middle_of_a_delivery_does_not_order_twice(app, client, session, lab_center):
+    desk = make_desk(session, lab_center)
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    place_order(client, desk["patient"], items=["K0161"])
+    factory = app.extensions["db_sessionmaker"]
+    with factory() as dying:  # a worker claims the message and sends it, then dies before it can commit
+        [message_id] = outbox.claim_due(dying)
+        outbox.handler_for("lab.order")(dying, dying.get(OutboxMessage, message_id))
+        dying.rollback()
+    assert len(lab_center.orders()) == 1
+    outbox.run_once(factory, base_delay=0)  # its lease still runs: nobody else takes the message yet
+    assert the_message(session, "lab.order").attempts == 0
+    with factory() as later:  # the lease has run out
+        later.get(OutboxMessage, message_id).lease_until = utcnow() - timedelta(seconds=1)
+        later.commit()
+    outbox.run_once(factory, base_delay=0)
+    assert the_message(session, "lab.order").status == DELIVERED
+    assert latest_order(session).status == "accepted"
+    assert [r["repeat"] for r in lab_center.received()] == [False, True] and len(lab_center.orders()) == 1
 
 
 # --- the 電子カルテ情報共有サービス ----------------------------------------------------------------------------------
