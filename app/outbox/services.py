@@ -149,7 +149,8 @@ def deliver_one(session: Session, message_id: int, base_delay: float) -> OutboxM
 
 def _record_failure(message: OutboxMessage, exc: Exception, base_delay: float) -> None:
     """After a failed try: back off, or mark dead when the tries are used up or the error is permanent."""
-    message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    # A delivery error is already said for staff (in Japanese); anything else is a fault, named by its class.
+    message.last_error = (str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}")[:2000]
     message.lease_until = None
     if isinstance(exc, PermanentDeliveryError) or message.attempts >= message.max_attempts:
         message.status = DEAD

@@ -70,7 +70,9 @@ def test_orca_down_for_an_hour_the_doctor_keeps_working_and_the_billing_goes_onc
     message = the_message(session, SEND)
     assert_waited_an_hour(message)
     html = client.get(page).get_data(as_text=True)
-    assert "ORCAへ送信待ち" in html and "ORCAでエラーが発生しました" in html
+    assert "ORCAへ送信待ち" in html and "ORCAでエラーが発生しました" in html and "DeliveryError" not in html
+    sync_all_clinics(app.extensions["db_sessionmaker"])  # the poller meets the outage too
+    assert "ORCAと通信できません" in client.get("/reception").get_data(as_text=True)
     assert client.get(f"/patients/{orca_desk['patient'].id}").status_code == 200
     assert orca.medical(CODE) == []
     orca.clear_faults()
@@ -181,7 +183,9 @@ def test_lab_down_for_an_hour_orders_are_placed_and_go_once(app, client, session
     assert_waited_an_hour(the_message(session, "lab.order"))
     order = latest_order(session)
     assert order.status == "queued"
-    assert client.get(f"/patients/{desk['patient'].id}/labs/orders/{order.id}").status_code == 200
+    page = client.get(f"/patients/{desk['patient'].id}/labs/orders/{order.id}").get_data(as_text=True)
+    assert "検査会社が応答しません（HTTP 503）。検査会社が復旧すると自動で送られます" in page
+    assert client.get(f"/patients/{desk['patient'].id}/labs").status_code == 200
     assert lab_center.orders() == {}
     lab_center.set_fault("")  # the lab is back
     minutes_pass(app, 5)
