@@ -1,12 +1,16 @@
 """What the simulators of outside services (電子処方箋管理サービス, the lab company, the 電子カルテ情報共有サービス)
 share on the server side: their bearer tokens, the /_sim/reset and /_sim/faults harness, and taking one injected
-fault per request. The ORCA simulator has its own (Basic auth, a richer fault board)."""
+fault per request (modes "down", "slow", and "lost_reply": the work is done, the reply is lost). The ORCA simulator
+has its own (Basic auth, a richer fault board)."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
+
+#: The fault mode in which the service does the work but its reply never reaches the caller (a gateway times out).
+LOST_REPLY = "lost_reply"
 
 
 class HarnessState(Protocol):
@@ -33,6 +37,11 @@ def take_fault(state: HarnessState) -> str | None:
         fault["times"] = fault.get("times", 1) - 1
         return str(fault["mode"])
     return None
+
+
+def lost_reply() -> Response:
+    """What the caller gets when the reply of work already done is lost on the way: a gateway timeout."""
+    return Response("gateway timeout: the reply was lost", status=504)
 
 
 def add_reset_and_faults(app: Flask, state: HarnessState) -> None:

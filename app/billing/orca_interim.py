@@ -153,21 +153,55 @@ def deliver_send(kind: BilledKind, session: Session, message: OutboxMessage) -> 
         raise DeliveryError(f"{day:%Y-%m-%d}の受付（診療科・医師）がないため、ORCAへ送れません。"
                             "受付を登録すると自動で再送します")
     try:
-        result = client.send_medical_data(build_request(kind.medical_information(session, record), patient, visit,
-                                                        day))
+        landed = _landed_before(session, message, client, patient, visit, day)
+        if landed is None:
+            result = client.send_medical_data(build_request(kind.medical_information(session, record), patient,
+                                                            visit, day))
+            landed, warnings = result.medical_uid, [w for w in (*result.warnings, result.notice) if w]
+        else:
+            warnings = ["前回の送信はORCAに届いていたため、再送しませんでした"]
     except OrcaError as exc:
         if exc.retryable:
             raise DeliveryError(exc.message_ja) from exc
         raise _refused(session, record, "rejected", exc) from exc
     record.orca_billing_status = "sent"
-    record.orca_medical_uid = result.medical_uid
-    record.orca_billing_warnings = [w for w in (*result.warnings, result.notice) if w]
+    record.orca_medical_uid = landed
+    record.orca_billing_warnings = warnings
     record.orca_billing_error = ""
     record_audit(session, SYSTEM, f"{kind.name}.orca_billed", clinic_id=record.clinic_id, entity_type=kind.name,
                  entity_id=record.id, patient_id=record.patient_id,
-                 summary={"after": {"medical_uid": result.medical_uid, "warnings": record.orca_billing_warnings}})
-    return {"medical_uid": result.medical_uid, "warnings": record.orca_billing_warnings,
+                 summary={"after": {"medical_uid": landed, "warnings": warnings}})
+    return {"medical_uid": landed, "warnings": warnings,
             "department_code": visit.department_code, "physician_code": visit.physician_code}
+
+
+def _landed_before(session: Session, message: OutboxMessage, client: OrcaClient, patient: Patient, visit: Visit,
+                   day: date) -> str | None:
+    """ORCA's API takes no idempotency key, so before each try we note the 中途データ ORCA already holds for the
+    patient, day and 診療科 (tmedicalgetv2), committed on the message. On a later try, data that appeared since
+    and that no record of ours claims is what our earlier try sent although its reply was lost: its Medical_Uid
+    (nothing is sent again). None when it must be sent; PermanentDeliveryError when ORCA holds more than one
+    such data and only the clerk can tell which is ours."""
+    held = client.list_interim_uids(day, patient.orca_patient_id, visit.department_code)
+    before = message.payload.get("orca_held_before")
+    if before is not None:
+        new = held - set(before) - _claimed_uids(session, message.clinic_id, held - set(before))
+        if len(new) == 1:
+            return new.pop()
+        if new:
+            raise PermanentDeliveryError("ORCAに同じ日の中途データが複数届いており、どれが今回の送信か判断できません。"
+                                         "ORCAの「21 診療行為」で確認してください")
+    message.payload = {**message.payload, "orca_held_before": sorted(held)}
+    session.commit()  # kept although this try fails: the next one compares with it
+    return None
+
+
+def _claimed_uids(session: Session, clinic_id: int, uids: set[str]) -> set[str]:
+    """Which of `uids` a record of ours (of any billed kind) already holds."""
+    if not uids:
+        return set()
+    return {uid for kind in _KINDS for uid in session.scalars(select(kind.model.orca_medical_uid).where(
+        kind.model.clinic_id == clinic_id, kind.model.orca_medical_uid.in_(uids)))}
 
 
 def waiting_reason(session: Session, kind: BilledKind, record: Any) -> str:
@@ -219,7 +253,12 @@ def deliver_delete(kind: BilledKind, session: Session, message: OutboxMessage) -
     return {"deleted": record.orca_medical_uid}
 
 
+#: Every kind registered (a Medical_Uid one of them holds is not another's lost reply).
+_KINDS: list[BilledKind] = []
+
+
 def register(kind: BilledKind) -> None:
     """Plug the send and delete deliveries of a kind into the outbox."""
+    _KINDS.append(kind)
     register_handler(kind.send_kind, partial(deliver_send, kind))
     register_handler(kind.delete_kind, partial(deliver_delete, kind))

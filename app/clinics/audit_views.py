@@ -1,4 +1,4 @@
-"""Review screens of the access log and the audit trail, with CSV export (administrators)."""
+"""Review screens of the access log and the audit trail in staff language, with CSV export (administrators)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from flask import Response, render_template, request
 from flask_login import current_user
 from wtforms import SelectChoice
 
+from app.clinics import audit_listing as listing
 from app.clinics import bp
 from app.clinics.forms import AuditFilterForm
 from app.clinics.services import list_staff
 from app.core import audit_queries as q
 from app.core.audit import log_access
 from app.core.jp import parse_date
+from app.core.paging import page_number
 from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor
@@ -48,15 +50,20 @@ def _filter_from_request() -> tuple[AuditFilterForm, q.LogFilter, list[str]]:
 @bp.get("/audit")
 @requires("audit.read")
 def audit_log():
-    """The audit trail (every write) and the access log (every look at a patient), filtered."""
+    """The audit trail (every write) and the access log (every look at a patient) in staff language, filtered
+    and a page at a time."""
     form, flt, errors = _filter_from_request()
     db = db_session()
     tab = "access" if request.args.get("tab") == "access" else "audit"
-    staff_names = {u.id: u.display_name for u in list_staff(db, current_user.clinic_id)}
-    entries = [] if errors else (q.find_access_entries(db, current_user.clinic_id, flt) if tab == "access"
-                                 else q.find_audit_entries(db, current_user.clinic_id, flt))
-    return render_template("clinics/audit.html", form=form, entries=entries, errors=errors, tab=tab,
-                           staff_names=staff_names)
+    choices = listing.action_choices(tab)
+    form.action.choices = [SelectChoice("", "すべて")] + [SelectChoice(k, v) for k, v in choices.items()]
+    narrowed, note = listing.narrowed(db, current_user.clinic_id, flt, tab, form.action.data or "",
+                                      (form.patient.data or "").strip())
+    result = listing.log_page(db, current_user.clinic_id, None if errors else narrowed, tab,
+                              page_number(request.args.get("page")))
+    kept = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("clinics/audit.html", form=form, result=result, errors=errors, tab=tab,
+                           note=note, kept=kept)
 
 
 def _csv_response(body: str, name: str) -> Response:

@@ -52,6 +52,8 @@ class AuditFilterForm(CleanForm):
         csrf = False
 
     patient_id = StringField("患者ID", validators=[Optional(), _max(20)])
+    patient = StringField("患者（氏名・患者番号）", validators=[Optional(), _max(100)])
+    action = SelectField("操作の種類", validate_choice=False)
     user_id = SelectField("職員", validate_choice=False)
     date_from = StringField("開始日", validators=[Optional(), _max(20)])
     date_to = StringField("終了日", validators=[Optional(), _max(20)])

@@ -201,3 +201,13 @@ def update_orca_settings(session: Session, clinic: Clinic, actor: Actor, data: d
                  entity_id=clinic.id, summary={**summarize_change(before, after),
                                                "password_changed": bool(data.get("password"))})
     return clinic
+
+
+def staff_labels(session: Session, clinic_id: int, ids: set[int]) -> dict[int, str]:
+    """「氏名（役割）」 of some staff of a clinic, by id (for lists that say who did something)."""
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return {u.id: f"{u.display_name}（{ROLE_LABELS.get(u.role, u.role)}）" for u in session.execute(
+        select(StaffUser.id, StaffUser.display_name, StaffUser.role).where(
+            StaffUser.clinic_id == clinic_id, StaffUser.id.in_(ids)))}

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.models import AccessLogEntry, AuditEntry
@@ -17,40 +17,72 @@ from app.core.timeutil import format_japan_datetime, japan_day_bounds
 
 @dataclass(frozen=True)
 class LogFilter:
-    """Filters of the review screens; None means "any"."""
+    """Filters of the review screens; None (or empty) means "any"."""
 
     patient_id: int | None = None
+    #: Any of these patients (the hits of a search by name or number).
+    patient_ids: tuple[int, ...] | None = None
     user_id: int | None = None
     date_from: date | None = None
     date_to: date | None = None
+    #: The action is one of these, or matches one of these LIKE patterns (a kind of action).
+    actions: tuple[str, ...] = ()
+    action_patterns: tuple[str, ...] = ()
 
 
-def _apply(stmt: Select, time_col, patient_col, user_col, flt: LogFilter) -> Select:
+def _apply(stmt: Select, time_col, patient_col, user_col, action_col, flt: LogFilter) -> Select:
     if flt.patient_id is not None:
         stmt = stmt.where(patient_col == flt.patient_id)
+    if flt.patient_ids is not None:
+        stmt = stmt.where(patient_col.in_(flt.patient_ids))
     if flt.user_id is not None:
         stmt = stmt.where(user_col == flt.user_id)
     if flt.date_from is not None:
         stmt = stmt.where(time_col >= japan_day_bounds(flt.date_from)[0])
     if flt.date_to is not None:
         stmt = stmt.where(time_col < japan_day_bounds(flt.date_to)[1])
+    if flt.actions or flt.action_patterns:
+        stmt = stmt.where(or_(action_col.in_(flt.actions), *(action_col.like(p) for p in flt.action_patterns)))
     return stmt
 
 
-def find_audit_entries(session: Session, clinic_id: int, flt: LogFilter, limit: int | None = 500) -> list[AuditEntry]:
+def _audit(clinic_id: int, flt: LogFilter) -> Select:
+    return _apply(select(AuditEntry).where(AuditEntry.clinic_id == clinic_id), AuditEntry.occurred_at,
+                  AuditEntry.patient_id, AuditEntry.actor_id, AuditEntry.action, flt)
+
+
+def _access(clinic_id: int, flt: LogFilter) -> Select:
+    return _apply(select(AccessLogEntry).where(AccessLogEntry.clinic_id == clinic_id), AccessLogEntry.accessed_at,
+                  AccessLogEntry.patient_id, AccessLogEntry.user_id, AccessLogEntry.action, flt)
+
+
+def _page(session: Session, stmt: Select, limit: int | None, offset: int) -> list:
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt.offset(offset) if offset else stmt))
+
+
+def find_audit_entries(session: Session, clinic_id: int, flt: LogFilter, limit: int | None = 500,
+                       offset: int = 0) -> list[AuditEntry]:
     """A clinic's audit entries, newest first."""
-    stmt = _apply(select(AuditEntry).where(AuditEntry.clinic_id == clinic_id), AuditEntry.occurred_at,
-                  AuditEntry.patient_id, AuditEntry.actor_id, flt).order_by(AuditEntry.id.desc())
-    return list(session.scalars(stmt.limit(limit) if limit else stmt))
+    return _page(session, _audit(clinic_id, flt).order_by(AuditEntry.id.desc()), limit, offset)
 
 
 def find_access_entries(
-    session: Session, clinic_id: int, flt: LogFilter, limit: int | None = 500
+    session: Session, clinic_id: int, flt: LogFilter, limit: int | None = 500, offset: int = 0
 ) -> list[AccessLogEntry]:
     """A clinic's access log, newest first."""
-    stmt = _apply(select(AccessLogEntry).where(AccessLogEntry.clinic_id == clinic_id), AccessLogEntry.accessed_at,
-                  AccessLogEntry.patient_id, AccessLogEntry.user_id, flt).order_by(AccessLogEntry.id.desc())
-    return list(session.scalars(stmt.limit(limit) if limit else stmt))
+    return _page(session, _access(clinic_id, flt).order_by(AccessLogEntry.id.desc()), limit, offset)
+
+
+def count_audit_entries(session: Session, clinic_id: int, flt: LogFilter) -> int:
+    """How many audit entries the filters match."""
+    return session.scalar(select(func.count()).select_from(_audit(clinic_id, flt).subquery())) or 0
+
+
+def count_access_entries(session: Session, clinic_id: int, flt: LogFilter) -> int:
+    """How many access-log entries the filters match."""
+    return session.scalar(select(func.count()).select_from(_access(clinic_id, flt).subquery())) or 0
 
 
 def _csv(header: list[str], rows: Iterable[list[object]]) -> str:

@@ -88,6 +88,12 @@ def sent_message(session: Session, order: LabOrder) -> bytes | None:
     return encode_message(message.payload["hl7"]) if message is not None else None
 
 
+def send_waiting_reason(session: Session, order: LabOrder) -> str:
+    """Why an order waits to reach the lab (the last failed try of its send, e.g. the lab is down), or ""."""
+    message = latest_for_subject(session, order.clinic_id, SEND_ORDER, order.id)
+    return (message.last_error or "") if message is not None and message.status == PENDING else ""
+
+
 def _checked_message(order: LabOrder, patient: Any, clinic: Clinic, order_control: str) -> tuple[str, str]:
     control_id = f"KMK{uuid.uuid4().hex[:16].upper()}"
     try:

@@ -125,6 +125,7 @@ def show_order(patient_id: int, order_id: int):
                            billing_shown=billing.is_available(current_user.clinic) or bool(order.orca_billing_status),
                            billing_plan=billing.plan(db, order), billing_labels=billing.STATUS_LABELS,
                            billing_waiting=billing.waiting_reason(db, order),
+                           send_waiting=sending.send_waiting_reason(db, order),
                            cancellable=order_states.is_cancellable(order),
                            sharing_mark_row=withholding.mark_of(db, order))
 

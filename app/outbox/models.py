@@ -15,6 +15,11 @@ DELIVERING = "delivering"
 DELIVERED = "delivered"
 DEAD = "dead"
 
+#: Tries before a message that keeps failing is given up (shown as failed, re-queued by staff). With the back-off
+#: capped at five minutes (services.MAX_BACKOFF_SECONDS) that is about a day of outage: a service down for an hour
+#: or a night loses nothing, and a message goes within five minutes of its return.
+DEFAULT_MAX_ATTEMPTS = 300
+
 STATUS_LABELS = {PENDING: "送信待ち", DELIVERING: "送信中", DELIVERED: "送信済み", DEAD: "送信失敗"}
 
 
@@ -33,9 +38,11 @@ class OutboxMessage(ClinicScoped, Base):
     subject_type: Mapped[str | None] = mapped_column(String(64))
     subject_id: Mapped[str | None] = mapped_column(String(64))
     patient_id: Mapped[int | None] = mapped_column(Integer)
+    #: The staff member whose action queued it (None for the system: pollers, imports).
+    created_by_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    max_attempts: Mapped[int] = mapped_column(Integer, default=8)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=DEFAULT_MAX_ATTEMPTS)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: While delivering: a worker holds the message until then; past it another worker may take it.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -48,6 +55,7 @@ class OutboxMessage(ClinicScoped, Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_subject", "clinic_id", "subject_type", "subject_id"),
+        Index("ix_outbox_clinic_newest", "clinic_id", "id"),
     )
 
     def __repr__(self) -> str:

@@ -9,18 +9,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from flask import has_request_context
+from flask_login import current_user
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.core.audit import Actor, record_audit
 from app.core.errors import ValidationError
 from app.db import scoped, utcnow
-from app.outbox.models import DEAD, DELIVERED, DELIVERING, PENDING, OutboxMessage
+from app.outbox.models import DEAD, DEFAULT_MAX_ATTEMPTS, DELIVERED, DELIVERING, PENDING, OutboxMessage
 
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120
-MAX_BACKOFF_SECONDS = 3600
+#: The longest wait between two tries: once a service is back, what waits for it goes within this.
+MAX_BACKOFF_SECONDS = 300
 
 
 class DeliveryError(Exception):
@@ -57,13 +60,15 @@ def handler_for(kind: str) -> Handler | None:
 
 def enqueue(
     session: Session, *, clinic_id: int, kind: str, payload: dict[str, Any], subject_type: str | None = None,
-    subject_id: Any = None, patient_id: int | None = None, max_attempts: int = 8,
-    idempotency_key: str | None = None,
+    subject_id: Any = None, patient_id: int | None = None, max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    idempotency_key: str | None = None, created_by_id: int | None = None,
 ) -> OutboxMessage:
-    """Add a message in the caller's transaction: it exists exactly when the change that caused it does."""
+    """Add a message in the caller's transaction: it exists exactly when the change that caused it does. Its
+    author is `created_by_id`, else the staff member of the request that queues it (None for the system)."""
     message = OutboxMessage(
         clinic_id=clinic_id, kind=kind, payload=payload, subject_type=subject_type,
         subject_id=None if subject_id is None else str(subject_id), patient_id=patient_id,
+        created_by_id=created_by_id if created_by_id is not None else _acting_user_id(),
         idempotency_key=idempotency_key or f"{kind}:{uuid.uuid4()}", max_attempts=max_attempts,
         next_attempt_at=utcnow(),
     )
@@ -72,8 +77,15 @@ def enqueue(
     return message
 
 
+def _acting_user_id() -> int | None:
+    """The logged-in staff member of the current request, if a request queues the message."""
+    if has_request_context() and current_user.is_authenticated:
+        return current_user.id
+    return None
+
+
 def backoff_seconds(attempts: int, base: float) -> float:
-    """Exponential back-off: base, 2×base, 4×base … capped at an hour."""
+    """Exponential back-off: base, 2×base, 4×base … capped at MAX_BACKOFF_SECONDS."""
     return min(base * (2 ** max(attempts - 1, 0)), MAX_BACKOFF_SECONDS)
 
 
@@ -137,7 +149,8 @@ def deliver_one(session: Session, message_id: int, base_delay: float) -> OutboxM
 
 def _record_failure(message: OutboxMessage, exc: Exception, base_delay: float) -> None:
     """After a failed try: back off, or mark dead when the tries are used up or the error is permanent."""
-    message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    # A delivery error is already said for staff (in Japanese); anything else is a fault, named by its class.
+    message.last_error = (str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}")[:2000]
     message.lease_until = None
     if isinstance(exc, PermanentDeliveryError) or message.attempts >= message.max_attempts:
         message.status = DEAD
@@ -170,32 +183,11 @@ def run_once(session_factory: Callable[[], Session], base_delay: float, limit: i
     return result
 
 
-def list_messages(session: Session, clinic_id: int, status: str | None = None, limit: int = 200) -> list[OutboxMessage]:
-    """A clinic's messages, newest first, optionally of one status."""
-    stmt = scoped(OutboxMessage, clinic_id)
-    if status:
-        stmt = stmt.where(OutboxMessage.status == status)
-    return list(session.scalars(stmt.order_by(OutboxMessage.id.desc()).limit(limit)))
-
-
 def latest_for_subject(session: Session, clinic_id: int, kind: str, subject_id: Any) -> OutboxMessage | None:
     """The newest message of a kind about one subject (e.g. the order an OML^O33 was sent for), or None."""
     return session.scalars(scoped(OutboxMessage, clinic_id).where(
         OutboxMessage.kind == kind, OutboxMessage.subject_id == str(subject_id))
         .order_by(OutboxMessage.id.desc()).limit(1)).first()
-
-
-def count_by_status(session: Session, clinic_id: int) -> dict[str, int]:
-    """How many of a clinic's messages are in each state."""
-    from sqlalchemy import func
-
-    rows = session.execute(
-        select(OutboxMessage.status, func.count()).where(OutboxMessage.clinic_id == clinic_id)
-        .group_by(OutboxMessage.status)
-    ).all()
-    counts = {PENDING: 0, DELIVERING: 0, DELIVERED: 0, DEAD: 0}
-    counts.update({status: n for status, n in rows})
-    return counts
 
 
 def retry_message(session: Session, message: OutboxMessage, actor: Actor) -> OutboxMessage:

@@ -204,3 +204,13 @@ def upsert_patient(
 def list_patient_ids(session: Session, clinic_id: int) -> list[int]:
     """Ids of a clinic's patients (for sync and tests)."""
     return list(session.scalars(select(Patient.id).where(Patient.clinic_id == clinic_id)))
+
+
+def patient_labels(session: Session, clinic_id: int, ids: set[int]) -> dict[int, tuple[str, str]]:
+    """(name, 患者番号) of some patients of a clinic, by id (for lists that say whom something was about)."""
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return {p.id: (p.name, p.orca_patient_id) for p in session.execute(
+        select(Patient.id, Patient.name, Patient.orca_patient_id).where(
+            Patient.clinic_id == clinic_id, Patient.id.in_(ids)))}

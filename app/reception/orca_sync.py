@@ -30,6 +30,7 @@ from app.patients import services as patients
 from app.patients.models import Patient
 from app.reception import services as reception
 from app.reception.models import CANCELLED, PAID, Visit
+from app.reception.orca_landing import landed_reception, waiting_visit
 from app.reception.orca_push import PushNews, read_push_events
 
 log = logging.getLogger(__name__)
@@ -203,6 +204,12 @@ def sync_receptions(session: Session, clinic: Clinic, client: OrcaClient, day: d
             # 保険組合せ of the 受付: what billing sent to ORCA for this visit is charged to.
             "insurance_combination": (getattr(item, "insurance_combination", "") or "")[:10],
         }
+        if visit is None:  # ours, sent from here, when its reply was lost on the way back
+            visit = waiting_visit(session, clinic.id, day, patient.id, values["department_code"], accepted_at)
+            if visit is not None:
+                visit.orca_acceptance_id = item.reception_id
+                visit.revision += 1
+                changed += 1
         if visit is None:
             visit = Visit(clinic_id=clinic.id, visit_date=day, orca_acceptance_id=item.reception_id, source="orca",
                           **values)
@@ -341,22 +348,27 @@ def deliver_reception(session: Session, message: OutboxMessage) -> dict[str, Any
     if client is None:
         raise DeliveryError("ORCAの接続先が設定されていません")
     payload = message.payload
+    visit = session.get(Visit, payload["visit_id"])
+    visit = visit if visit is not None and visit.clinic_id == message.clinic_id else None
+    if visit is not None and visit.orca_acceptance_id:  # the poller found it in ORCA after a lost reply
+        return {"acceptance_id": visit.orca_acceptance_id, "found_in_orca": True}
     try:
-        result = client.register_reception(
+        landed = landed_reception(session, client, visit, payload["patient_id"]) \
+            if visit is not None and message.attempts else None
+        reception_id = landed or client.register_reception(
             payload["patient_id"], payload["department_code"], payload["physician_code"],
-            datetime.fromisoformat(payload["accepted_at"]).astimezone(JST))
+            datetime.fromisoformat(payload["accepted_at"]).astimezone(JST)).reception_id
     except OrcaError as exc:
         if getattr(exc, "retryable", True):
             raise DeliveryError(exc.message_ja) from exc
         raise PermanentDeliveryError(exc.message_ja) from exc
-    visit = session.get(Visit, payload["visit_id"])
-    if visit is not None and visit.clinic_id == message.clinic_id:
-        visit.orca_acceptance_id = result.reception_id
+    if visit is not None:
+        visit.orca_acceptance_id = reception_id
         visit.revision += 1
         record_audit(session, ORCA_SYNC, "visit.orca_registered", clinic_id=visit.clinic_id, entity_type="visit",
                      entity_id=visit.id, patient_id=visit.patient_id,
-                     summary={"after": {"orca_acceptance_id": result.reception_id}})
-    return {"acceptance_id": result.reception_id}
+                     summary={"after": {"orca_acceptance_id": reception_id}})
+    return {"acceptance_id": reception_id, **({"found_in_orca": True} if landed else {})}
 
 
 register_handler("orca.reception", deliver_reception)

@@ -219,7 +219,7 @@ def build_registration_bundle(session: Session, registration: SharingRegistratio
     if not check:  # only the identifiers are needed (withdrawal): no validation of a withdrawn item's content
         return {"entry": [{"resource": r} for r in [patient_resource, *resources]]}
     return mapping.registration_bundle(patient_resource, resources, ctx,
-                                       document_id=f"6info-{registration.subject_type}-{registration.subject_id}")
+                                       document_id=f"6info-{registration.id}")
 
 
 def deliver_registration(session: Session, message: OutboxMessage) -> dict[str, Any]:
@@ -257,7 +257,7 @@ def deliver_registration(session: Session, message: OutboxMessage) -> dict[str, 
     if client is None:
         raise DeliveryError("電子カルテ情報共有サービスの接続先が設定されていません")
     try:
-        locations = client.register(bundle)
+        locations = client.register(bundle, once=True)  # the Bundle identifier is this registration's own
     except SharingError as exc:
         if not exc.retryable:
             raise refuse(exc.message_ja) from exc
@@ -340,7 +340,7 @@ def _replace(session: Session, registration: SharingRegistration, previous_id: i
     client = _client_or_retry(session, registration)
     try:
         withdrawn = _withdraw_items(client, old_bundle)
-        locations = client.register(bundle) if bundle is not None else []
+        locations = client.register(bundle, once=True) if bundle is not None else []
     except SharingError as exc:
         raise _service_failed(session, registration, exc, refuse) from exc
     now = utcnow()

@@ -6,8 +6,10 @@ OUL^R22 (normal, abnormal with H/L, corrected with OBX-11 C, comments in NTE wit
 bytes equal HL7 delimiters). Results wait to be fetched (GET …/results, then POST …/results/<id>/ack), and are
 pushed to the clinic's endpoint when one is set. Its menu is the lab's published item master (the same file a
 clinic imports). An order sent again with ORC-1 CA is cancelled (refused once results exist).
-Harness: /_sim/reset, /_sim/faults, /_sim/push, /_sim/release, /_sim/orders, /_sim/cancelled,
-/_sim/results.
+A message is applied once per message control id (MSH-10): a repeat of the same id is answered with the first
+reply and changes nothing (how a retried delivery stays single). Faults: down (503), lost_reply (applied, then
+504). Harness: /_sim/reset, /_sim/faults, /_sim/push, /_sim/release, /_sim/orders, /_sim/cancelled,
+/_sim/results, /_sim/received.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 import requests
 from flask import Flask, Response, jsonify, request
 
-from simulators.common import add_reset_and_faults, bearer_ok, take_fault
+from simulators.common import LOST_REPLY, add_reset_and_faults, bearer_ok, lost_reply, take_fault
 
 DEMO_TOKENS = {"1310123458": "demo-lab-a", "1310156789": "demo-lab-b"}
 HL7 = "x-application/hl7-v2+er7"
@@ -161,6 +163,10 @@ class State:
         self.push: dict[str, dict[str, str]] = {}
         self.cancelled: set[str] = set()
         self.sequence = 0
+        #: "<clinic>:<MSH-10>" → (HTTP status, ACK bytes) of each message applied; a repeat gets the same reply.
+        self.replies: dict[str, tuple[int, bytes]] = {}
+        #: Every order message that reached the lab: clinic, MSH-10, ORC-1, whether it was a repeat.
+        self.received: list[dict[str, Any]] = []
 
 
 def build_result(order: dict[str, Any], specimen: dict[str, Any], menu: dict[str, dict[str, str]], kind: str,
@@ -249,18 +255,35 @@ def create_app(menu_path: Path = MENU_FILE, auto_release_seconds: float = 0) -> 
 
     @app.post("/clinic/<code>/orders")
     def receive_order(code: str):
-        if (reply := fault_reply()) is not None:
-            return reply
+        fault = take_fault(state)
+        if fault == "down":
+            return Response("service down", status=503)
         if not authorised(code):
             return jsonify({"error": "unauthorized"}), 401
         try:
             text = _decode(request.get_data())
         except ValueError as exc:
             return Response(_ack("ORL^O34^ORL_O34", "AR", "", str(exc)), status=422, mimetype=HL7)
+        segments = _segments(text)
+        control = segments[0][9] if segments and len(segments[0]) > 9 else ""
+        key = f"{code}:{control}"
+        with state.lock:
+            first = state.replies.get(key) if control else None
+            state.received.append({"clinic": code, "control": control, "repeat": first is not None})
+        if first is None:  # a message control id seen before is answered as the first time, never applied twice
+            first = apply_order(code, text, control)
+            if control:
+                with state.lock:
+                    first = state.replies.setdefault(key, first)
+        if fault == LOST_REPLY:
+            return lost_reply()
+        return Response(first[1], status=first[0], mimetype=HL7)
+
+    def apply_order(code: str, text: str, control: str) -> tuple[int, bytes]:
+        """Check and apply one order message: (HTTP status, ORL^O34)."""
         order, code_ack, reason = check_order(text, menu)
-        control = _segments(text)[0][9] if _segments(text) and len(_segments(text)[0]) > 9 else ""
         if order is None:
-            return Response(_ack("ORL^O34^ORL_O34", code_ack, control, reason), status=422, mimetype=HL7)
+            return 422, _ack("ORL^O34^ORL_O34", code_ack, control, reason)
         if order["order_control"] == "CA":
             return cancel(code, order, control)
         with state.lock:
@@ -270,17 +293,16 @@ def create_app(menu_path: Path = MENU_FILE, auto_release_seconds: float = 0) -> 
                                                                    "received_at": datetime.now(JST)}
         if known is None and auto_release_seconds > 0:
             threading.Thread(target=auto, args=(order["order_number"],), daemon=True).start()
-        return Response(_ack("ORL^O34^ORL_O34", "AA", control, "受付しました"), mimetype=HL7)
+        return 200, _ack("ORL^O34^ORL_O34", "AA", control, "受付しました")
 
-    def cancel(code: str, order: dict[str, Any], control: str) -> Response:
+    def cancel(code: str, order: dict[str, Any], control: str) -> tuple[int, bytes]:
         """ORC-1 CA: forget the order (a repeated request is answered the same); refused once results exist."""
         with state.lock:
             if any(r["clinic"] == code and r["order_number"] == order["order_number"] for r in state.results.values()):
-                return Response(_ack("ORL^O34^ORL_O34", "AE", control, "結果を報告済みのため取り消せません"),
-                                status=422, mimetype=HL7)
+                return 422, _ack("ORL^O34^ORL_O34", "AE", control, "結果を報告済みのため取り消せません")
             state.orders.pop(f"{code}:{order['order_number']}", None)
             state.cancelled.add(f"{code}:{order['order_number']}")
-        return Response(_ack("ORL^O34^ORL_O34", "AA", control, "取り消しました"), mimetype=HL7)
+        return 200, _ack("ORL^O34^ORL_O34", "AA", control, "取り消しました")
 
     @app.get("/clinic/<code>/results")
     def pending(code: str):
@@ -328,6 +350,11 @@ def create_app(menu_path: Path = MENU_FILE, auto_release_seconds: float = 0) -> 
     def cancelled():
         with state.lock:
             return jsonify(sorted(state.cancelled))
+
+    @app.get("/_sim/received")
+    def received():
+        with state.lock:
+            return jsonify(state.received)
 
     @app.get("/_sim/results")
     def results():

@@ -42,6 +42,10 @@ class RunningLabCenter(RunningSimulator):
         """The orders cancelled with ORC-1 CA ("<clinic>:<order number>")."""
         return requests.get(f"{self.url}/_sim/cancelled", timeout=5).json()
 
+    def received(self) -> list[dict[str, Any]]:
+        """Every order message that reached the lab ({clinic, control, repeat}), in order."""
+        return requests.get(f"{self.url}/_sim/received", timeout=5).json()
+
     def results(self) -> dict[str, Any]:
         """Every result message with its ACK state."""
         return requests.get(f"{self.url}/_sim/results", timeout=5).json()

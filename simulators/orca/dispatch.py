@@ -107,6 +107,8 @@ def handle(state: ClinicState | None, faults: FaultBoard, code: str, rest: str) 
     query = {k: v for k, v in request.args.items()}
     with state.lock:
         result = _run(api, state, query, fault)
+    if fault and fault.mode == "lost_reply":  # the work is done; the caller never hears of it
+        return Response("Gateway Timeout", 504, mimetype="text/plain")
     return _respond(result, json_mode, fault)
 
 

@@ -1,7 +1,8 @@
 """Fault injection for tests (POST /_sim/faults) — the test harness, not part of ORCA.
 
 Modes: "down" (HTTP 503, or `status`), "slow" (answer after `delay` seconds), "malformed" (a reply that breaks
-the published shape; `kind` says how), "error_code" (an Api_Result error: `code`, `message`). Optional scope:
+the published shape; `kind` says how), "error_code" (an Api_Result error: `code`, `message`), "lost_reply" (ORCA
+does the work, the reply is lost on the way: HTTP 504). Optional scope:
 `clinic` (医療機関コード), `api` (e.g. "patientgetv2"), `times` (then the fault clears itself).
 """
 
@@ -11,7 +12,7 @@ import threading
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-MODES = ("down", "slow", "malformed", "error_code")
+MODES = ("down", "slow", "malformed", "error_code", "lost_reply")
 #: How a malformed reply is broken. Record kinds change fields; body kinds break the bytes.
 MALFORMED_KINDS = ("fields", "date", "insurance", "chars", "shape", "syntax", "encoding")
 BODY_KINDS = ("syntax", "encoding")

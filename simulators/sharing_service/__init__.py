@@ -3,7 +3,9 @@
 FHIR R4 over HTTP as the national service is described (jp-clins.md): per clinic /clinic/<医療機関コード>/fhir/…
 with a bearer token.
 - POST Bundle: a JP_Bundle_CLINS collection (6 information) or a JP_Bundle_eReferral document (診療情報提供書 to
-  another institution). Refused with an OperationOutcome (422) when it is not such a bundle.
+  another institution). Refused with an OperationOutcome (422) when it is not such a bundle. A conditional create
+  (`If-None-Exist: identifier=<system>|<value>` of the Bundle) that matches a registration already made is answered
+  200 with the first answer and changes nothing (a retried delivery stays single).
 - GET Bundle?identifier=<保険者番号:記号:番号:枝番>: every institution's 6 information of a patient (searchset);
   GET Observation?identifier=…&category=health-check: health-check results. Both need the patient's consent
   (403 OperationOutcome without it, or once it has expired).
@@ -11,6 +13,7 @@ with a bearer token.
   registered (a change is 取消 then a new POST, as the service defines 変更).
 - GET Composition?recipient=<own code>: documents other institutions addressed to this one; GET Bundle/<id>: one
   document (a fetch by the recipient marks it read); GET Bundle/<id>/_status: whether the recipient read it.
+Faults: down (503), slow (`seconds`), lost_reply (the work is done, the reply is lost: 504).
 Harness for tests and the demo: /_sim/reset, /_sim/faults, /_sim/patients (consent + other institutions' data),
 /_sim/registered.
 """
@@ -25,9 +28,9 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 
-from simulators.common import add_reset_and_faults, bearer_ok, take_fault
+from simulators.common import LOST_REPLY, add_reset_and_faults, bearer_ok, lost_reply, take_fault
 from simulators.sharing_service import demo_data
 from simulators.sharing_service.demo_data import INSTITUTION_EXT, INSTITUTION_NO
 
@@ -117,6 +120,8 @@ class State:
         self.fault: dict[str, Any] = {}
         self.registrations = 0
         self.withdrawals = 0
+        #: (clinic, If-None-Exist) → the answer of the conditional create that matched nothing and created.
+        self.created: dict[tuple[str, str], dict[str, Any]] = {}
 
     def patient(self, member: str) -> dict[str, Any]:
         """The service's record of an insured person (created on first mention)."""
@@ -132,7 +137,7 @@ def create_app() -> Flask:
         return bearer_ok(DEMO_TOKENS, code)
 
     def guard(code: str):
-        mode = take_fault(state)
+        mode = g.fault = take_fault(state)
         if mode == "down":
             return _fhir(outcome([("fatal", "transient", "サービス停止中です")]), 503)
         if mode == "slow":
@@ -151,6 +156,10 @@ def create_app() -> Flask:
                                    f"患者の閲覧同意の有効期限（{until.isoformat()}）が過ぎています")]), 403)
         return None
 
+    @app.after_request
+    def lose_the_reply(response):
+        return lost_reply() if g.get("fault") == LOST_REPLY else response
+
     @app.get("/")
     def root():
         return jsonify({"service": "電子カルテ情報共有サービス simulator"})
@@ -164,6 +173,11 @@ def create_app() -> Flask:
             return _fhir(outcome([("error", "structure", "FHIR の Bundle ではありません")]), 400)
         profiles = _profiles(bundle)
         if CLINS in profiles and bundle.get("type") == "collection":
+            condition = request.headers.get("If-None-Exist", "")
+            with state.lock:
+                first = state.created.get((code, condition)) if condition else None
+            if first is not None:  # FHIR conditional create: one match exists, so nothing is created (200)
+                return _fhir(first, 200)
             problems = registration_problems(bundle, code)
             if problems:
                 return _fhir(outcome([("error", "business-rule", p) for p in problems]), 422)
@@ -176,10 +190,13 @@ def create_app() -> Flask:
                     held[_instance(resource)] = copy.deepcopy(resource) | {
                         "id": uuid.uuid5(uuid.NAMESPACE_URL, _instance(resource)).hex}
                 state.registrations += 1
-            return _fhir({"resourceType": "Bundle", "type": "transaction-response", "entry": [
-                {"response": {"status": "201 Created",
-                              "location": f"{r['resourceType']}/{uuid.uuid5(uuid.NAMESPACE_URL, _instance(r)).hex}"}}
-                for r in entries[1:]]}, 201)
+                answer = {"resourceType": "Bundle", "type": "transaction-response", "entry": [
+                    {"response": {"status": "201 Created", "location":
+                                  f"{r['resourceType']}/{uuid.uuid5(uuid.NAMESPACE_URL, _instance(r)).hex}"}}
+                    for r in entries[1:]]}
+                if condition:
+                    state.created[(code, condition)] = answer
+            return _fhir(answer, 201)
         if REFERRAL in profiles and bundle.get("type") == "document":
             return register_document(code, bundle)
         return _fhir(outcome([("error", "not-supported", "JP_Bundle_CLINS（collection）または JP_Bundle_eReferral"

@@ -129,8 +129,8 @@ def test_message_is_dead_after_max_attempts_and_staff_can_retry(app, client, ses
         dead = session.get(OutboxMessage, message.id)
         assert dead.status == DEAD and dead.attempts == 3
         client.login(clerk.login_id, clerk.totp_secret)
-        page = client.get("/outbox?status=dead").get_data(as_text=True)
-        assert "送信失敗" in page and f"/outbox/{message.id}/retry" in page
+        page = client.get("/outbox?state=failed").get_data(as_text=True)
+        assert "失敗" in page and f"/outbox/{message.id}/retry" in page
         r.failures = 0
         assert client.post(f"/outbox/{message.id}/retry", {}, form_page="/outbox").status_code == 302
         _deliver_all(app)
@@ -216,7 +216,7 @@ def test_outbox_screen_counts_by_status(client, session):
     session.commit()
     client.login(nurse.login_id, nurse.totp_secret)
     page = client.get("/outbox").get_data(as_text=True)
-    assert "送信待ち (1)" in page
+    assert "送信待ち（1件）" in page
     # A nurse may look but not resend.
     assert "/retry" not in page
 

@@ -38,7 +38,7 @@ from app.integrations.orca.xml2 import build_xml2, parse_xml2
 _SUCCESS = re.compile(r"^(W?0+|K\d)$")
 #: Results that mean "nothing found" for a list: an empty answer, not a failure.
 EMPTY_RESULTS = {"acceptlstv2": {"21"}, "patientlst1v2": {"20"}, "patientlst3v2": {"20"},
-                 "system01lstv2": {"11"}, "pusheventgetv2": {"0007"}}
+                 "system01lstv2": {"11"}, "pusheventgetv2": {"0007"}, "tmedicalgetv2": {"15"}}
 NOT_FOUND_NAME = "【患者番号がありません】"
 RECEPTION_CLASSES = {"waiting": "01", "paid": "02", "all": "03"}
 
@@ -194,6 +194,14 @@ class OrcaClient:
             perform_date=r.day("Perform_Date", "診療日"), result_code=str(record["Api_Result"]),
             message=r.text("Api_Result_Message", "メッセージ"), warnings=warnings,
             notice=messages.text("Medical_Result_Message", "結果") if messages else "")
+
+    def list_interim_uids(self, day: date, patient_id: str, department_code: str) -> set[str]:
+        """The Medical_Uid of each 中途データ ORCA holds for a patient, day and 診療科 (tmedicalgetv2)."""
+        body = {"Perform_Date": day.isoformat(), "InOut": "O", "Department_Code": department_code,
+                "Patient_ID": str(patient_id).strip()}
+        record = self._ask("POST", "api01rv2/tmedicalgetv2", {}, "tmedicalgetreq", body, ("tmedicalgetres",))
+        return {item.text("Medical_Uid", "Medical_Uid") for item in
+                Reader(record, "中途データ一覧").records("Tmedical_List_Information", "中途データ")} - {""}
 
     def check_contraindications(self, patient_id: str, drugs: list[tuple[str, str]], month: date,
                                 check_term: str = "") -> OrcaContraindicationCheck:

@@ -57,12 +57,13 @@ class SharingClient:
         self.timeout = timeout
 
     def _call(self, method: str, path: str, *, body: dict[str, Any] | None = None,
-              params: dict[str, str] | None = None) -> Any:
+              params: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Any:
         try:
             response = requests.request(method, f"{self.base_url}/{path}", json=body, params=params,
                                         timeout=self.timeout,
                                         headers={"Authorization": f"Bearer {self.token}", "Accept": FHIR_JSON,
-                                                 **({"Content-Type": FHIR_JSON} if body is not None else {})})
+                                                 **({"Content-Type": FHIR_JSON} if body is not None else {}),
+                                                 **(headers or {})})
         except requests.Timeout as exc:
             raise SharingUnavailable("電子カルテ情報共有サービスが時間内に応答しませんでした") from exc
         except requests.RequestException as exc:
@@ -87,9 +88,14 @@ class SharingClient:
             raise SharingUnavailable("電子カルテ情報共有サービスの応答が FHIR JSON ではありません")
         return payload
 
-    def register(self, bundle: dict[str, Any]) -> list[str]:
-        """Register a 6-information collection or share a document; the locations the service gave."""
-        payload = self._call("POST", "Bundle", body=bundle)
+    def register(self, bundle: dict[str, Any], *, once: bool = False) -> list[str]:
+        """Register a 6-information collection or share a document; the locations the service gave. With `once`,
+        a FHIR conditional create keyed by the Bundle's identifier (If-None-Exist): sent again after a lost reply,
+        the service answers 200 and registers nothing twice."""
+        identifier = bundle.get("identifier") or {}
+        condition = {"If-None-Exist": f"identifier={identifier.get('system', '')}|{identifier.get('value', '')}"} \
+            if once and identifier.get("value") else None
+        payload = self._call("POST", "Bundle", body=bundle, headers=condition)
         return [e.get("response", {}).get("location", "") for e in payload.get("entry", [])]
 
     def withdraw(self, resource_type: str, instance_id: str, member_id: str) -> None:
