@@ -31,13 +31,15 @@ from app import create_app
 from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from app.labs.models import LabResult
-from bench import imaging, labs, seed
+from bench import imaging, labs, seed, summary
 from bench.server import BENCH_SECRET, Browser, Server, measure
 
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 # Overridable so that two checkouts can benchmark side by side.
 BENCH_DATABASE = os.environ.get("KAMIKARTE_BENCH_DATABASE", "kamikarte_bench")
 KANA_QUERIES = ["ヤマ", "たかはし", "ｻﾄｳ", "スズキ ハナコ", "わたなべ", "イトウ", "ナカ", "コバヤシ"]
+#: 1,000 results, 300 prescriptions, 50 letters: issue 26's patient of ten years.
+SUMMARY_HISTORY = summary.History()
 DRUG_QUERIES = ["ろきそ", "アムロ", "ﾑｺｿﾙ", "メイン", "くらり", "カロナール", "ヒルド", "アレグラ"]
 
 
@@ -92,8 +94,11 @@ def wanted(name: str, only: list[str] | None) -> bool:
     return not only or any(part in name for part in only)
 
 
+Case = tuple[str, Callable[[], object], int, int, int]
+
+
 def page_cases(browser: Browser, scale: Scale, record: seed.Record, history: tuple[int, int],
-               label: tuple[int, int, int]) -> list[tuple[str, Callable[[], object], int, int, int]]:
+               label: tuple[int, int, int], summary_patient: int = 0) -> list[Case]:
     """(name, call, n, target ms, samples) of every page and PDF."""
     rng = random.Random(7)
     patient = record.patient_id
@@ -121,6 +126,9 @@ def page_cases(browser: Browser, scale: Scale, record: seed.Record, history: tup
         ("reception_list", get("/reception"), scale.visits, 100, many),
         ("reception_list_sorted_kana", get("/reception", sort="kana", order="desc"), scale.visits, 100, many),
         ("patient_page", get(f"/patients/{patient}"), scale.patients, 100, many),
+        # The summary of a patient of ten years (bench/summary.py): n is the number of lab results.
+        ("patient_summary", get(f"/patients/{summary_patient}"), SUMMARY_HISTORY.results,
+         100, many),
         ("drug_search", lambda: browser.get("/masters/drugs", q=rng.choice(DRUG_QUERIES)), scale.drugs, 15, many),
         # 10 lines checked against the profile (3 drug allergies, 2 薬剤禁忌) and 15 current medicines.
         ("prescription_check_page", check_page, 10, 100, many),
@@ -190,6 +198,8 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
         history = (history_patient, session.scalar(select(func.count()).select_from(LabResult)
                                                    .where(LabResult.patient_id == history_patient)))
         label = (*labs.label_order(session, clinic_id), 3) if wanted("lab_label_pdf", only) else (0, 0, 0)
+        summary_patient = (summary.seed_history(session, clinic_id, SUMMARY_HISTORY)
+                           if wanted("patient_summary", only) else 0)
         drop, pushes = [], []
         if wanted("lab_import", only):
             drop = labs.order_results(session, clinic_id, scale.drop_patients, scale.drop_orders, "D")
@@ -213,7 +223,7 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
         browser.login(doctor.login_id, doctor.password, doctor.totp_secret)
         if wanted("prescription_check_page", only):
             _check_sanity(browser, record)
-        for name, call, n, target, samples in page_cases(browser, scale, record, history, label):
+        for name, call, n, target, samples in page_cases(browser, scale, record, history, label, summary_patient):
             if wanted(name, only):
                 emit(name, n, measure(call, samples), target)
         if orthanc is not None:

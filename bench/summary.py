@@ -1,5 +1,5 @@
 """The patient summary benchmark's patient (issue 26): ten years of history written straight into the tables —
-by default 1,000 lab results (40 days of 25), 300 prescriptions, 50 referral letters, 120 vitals, 15 diagnoses,
+by default 1,000 lab results (a panel of the master's numeric items every 83 days), 300 prescriptions, 50 referral letters, 120 vitals, 15 diagnoses,
 4 key images, an open lab order and today's visit. tests/patients/test_summary.py builds smaller ones with the
 same function to show that the page's query count does not grow with the history."""
 
@@ -26,8 +26,6 @@ from app.prescriptions.drug_master import load_shipped_subset as load_drugs
 from app.prescriptions.models import Drug, Prescription, PrescriptionLine, PrescriptionRp
 from app.reception.models import Visit
 
-#: Results a day: the first numeric items of the shipped lab-item master (a chemistry panel's worth).
-PANEL_SIZE = 25
 #: A 1x1 PNG: the summary never reads a key image's bytes, only that there is one.
 PIXEL = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                       "1f15c4890000000d49444154789c6360000002000185d3d2c50000000049454e44ae426082")
@@ -37,7 +35,7 @@ PIXEL = bytes.fromhex("89504e470d0a1a0a0000000d494844520000000100000001080600000
 class History:
     """How much of each record the patient has."""
 
-    result_days: int = 40
+    results: int = 1000
     prescriptions: int = 300
     letters: int = 50
     vitals: int = 120
@@ -67,7 +65,7 @@ def seed_history(session: Session, clinic_id: int, history: History = History(),
                               diastolic=80 + n % 5, pulse=70 + n % 7, temperature_c=36.5, spo2=98,
                               weight_kg=60.0 + (n % 4) / 2, height_cm=158.0 if n % 12 == 0 else None)
                     for n in range(history.vitals))
-    _lab_history(session, own, versioned, history.result_days, today)
+    _lab_history(session, own, versioned, history.results, today)
     _prescriptions(session, own, history.prescriptions, today, now)
     session.add_all(ReferralLetter(**own, author_name="医師 一郎", to_institution=f"みなと総合病院{n}",
                                    to_department="循環器内科", written_on=today - timedelta(days=70 * n),
@@ -93,20 +91,20 @@ def _middle(reference: str) -> float:
         return 10.0
 
 
-def _lab_history(session: Session, own: dict, versioned: dict, days: int, today: date) -> None:
-    """`days` days of one panel each (an order and a message a day, as an import leaves them), one open order."""
+def _lab_history(session: Session, own: dict, versioned: dict, results: int, today: date) -> None:
+    """`results` results: every 83 days (ten years) a panel of the master's numeric items (an order and a message a day, as an
+    import leaves them), the oldest day cut short; and one open order."""
     load_lab_items(session)
-    items = list(session.scalars(select(LabItem).where(LabItem.value_type == "NM").order_by(LabItem.lab_code)
-                                 .limit(PANEL_SIZE)))
-    rows = []
-    for n in range(days):
-        day = today - timedelta(days=90 * n)
+    items = list(session.scalars(select(LabItem).where(LabItem.value_type == "NM").order_by(LabItem.lab_code)))
+    rows: list[dict] = []
+    for n in range(-(-results // len(items))):
+        day = today - timedelta(days=83 * n)
         order = LabOrder(**own, order_number=f"S{own['patient_id']:06d}{n:04d}", ordered_on=day, status="complete")
         raw = f"summary {own['patient_id']} {n}".encode()
         message = LabMessage(**own, source="file", raw=raw, sha256=hashlib.sha256(raw).hexdigest(), status="imported")
         session.add_all([order, message])
         session.flush()
-        for seq, item in enumerate(items):
+        for seq, item in enumerate(items[:results - len(rows)]):
             high = seq == n % len(items)  # one result a day twice its normal value, flagged H
             value = _middle(item.ref_male) * (2 if high else 1)
             rows.append({**versioned, "order_id": order.id, "message_id": message.id, "lab_code": item.lab_code,

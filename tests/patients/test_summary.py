@@ -21,8 +21,8 @@ from tests.helpers import counted_statements
 
 #: A sharing service nobody listens on: the summary must never need it.
 NOWHERE = {"sharing": {"base_url": "http://127.0.0.1:9/sharing", "token": "unused"}}
-SMALL = History(result_days=2, prescriptions=3, letters=2, vitals=2, diagnoses=3, key_images=1)
-BIGGER = History(result_days=12, prescriptions=40, letters=12, vitals=30, diagnoses=15, key_images=6)
+SMALL = History(results=40, prescriptions=3, letters=2, vitals=2, diagnoses=3, key_images=1)
+BIGGER = History(results=300, prescriptions=40, letters=12, vitals=30, diagnoses=15, key_images=6)
 
 
 @pytest.fixture
