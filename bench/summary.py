@@ -1,7 +1,7 @@
 """The patient summary benchmark's patient (issue 26): ten years of history written straight into the tables —
-by default 1,000 lab results (a panel of the master's numeric items every 83 days), 300 prescriptions, 50 referral letters, 120 vitals, 15 diagnoses,
-4 key images, an open lab order and today's visit. tests/patients/test_summary.py builds smaller ones with the
-same function to show that the page's query count does not grow with the history."""
+by default 1,000 lab results (a panel of the master's numeric items every 83 days), 300 prescriptions, 50 referral
+letters, 120 vitals, 15 diagnoses, 4 key images, an open lab order and today's visit. tests/patients/test_summary.py
+builds smaller ones with the same function to show that the page's query count does not grow with the history."""
 
 from __future__ import annotations
 
@@ -92,8 +92,8 @@ def _middle(reference: str) -> float:
 
 
 def _lab_history(session: Session, own: dict, versioned: dict, results: int, today: date) -> None:
-    """`results` results: every 83 days (ten years) a panel of the master's numeric items (an order and a message a day, as an
-    import leaves them), the oldest day cut short; and one open order."""
+    """`results` results: every 83 days (ten years) a panel of the master's numeric items (an order and a message a
+    day, as an import leaves them), the oldest day cut short; and one open order."""
     load_lab_items(session)
     items = list(session.scalars(select(LabItem).where(LabItem.value_type == "NM").order_by(LabItem.lab_code)))
     rows: list[dict] = []
