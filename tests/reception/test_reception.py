@@ -23,7 +23,9 @@ def _sync(app):
 
 
 def _names_in_order(html: str) -> list[str]:
-    return re.findall(r'<a href="/patients/\d+">([^<]+)</a><span class="kana">', html)
+    """The names of the list's rows, top to bottom, family and given name joined by a full-width space."""
+    return ["\u3000".join(re.findall(r'<span class="name-part">([^<]+)</span>', link))
+            for link in re.findall(r'<a href="/patients/\d+">(.+?)</a><span class="kana">', html)]
 
 
 def test_todays_list_shows_the_orca_receptions(app, client, orca_clinic):
@@ -33,7 +35,8 @@ def test_todays_list_shows_the_orca_receptions(app, client, orca_clinic):
     html = client.get("/reception").get_data(as_text=True)
     names = _names_in_order(html)
     assert [n.split("\u3000")[0] for n in names[:5]] == FIXED
-    assert "ヤマダ\u3000タロウ" in html and "協会けんぽ 本人 3割" in html and "上野\u3000誠" in html
+    assert '<span class="name-part">ヤマダ</span>\u3000<span class="name-part">タロウ</span>' in html
+    assert "協会けんぽ 本人 3割" in html and "上野\u3000誠" in html
     assert len(names) == 25
 
 
