@@ -119,7 +119,7 @@ def build_summary(session: Session, clinic: Any, role: str, patient: Any, today:
     summary.diagnoses = _diagnoses(session, keys)
     summary.more_diagnoses = len(summary.diagnoses) > DIAGNOSES_SHOWN
     summary.diagnoses = summary.diagnoses[:DIAGNOSES_SHOWN]
-    summary.medicines = current_medicines(session, clinic.id, patient.id, today)
+    summary.medicines = _one_line_a_drug(current_medicines(session, clinic.id, patient.id, today))
     _other_medicines(session, clinic, patient.id, today, summary)
     summary.vitals = _vitals(session, keys)
     summary.lab_day, summary.lab_results = _newest_results(session, keys)
@@ -144,6 +144,14 @@ def _diagnoses(session: Session, keys: dict[str, int]) -> list[Any]:
         .where(*_current(Diagnosis, keys), Diagnosis.outcome == "continuing")
         .order_by(Diagnosis.is_main.desc(), Diagnosis.started_on.desc(), Diagnosis.id.desc())
         .limit(DIAGNOSES_SHOWN + 1)))
+
+
+def _one_line_a_drug(medicines: list[CurrentMedicine]) -> list[CurrentMedicine]:
+    """A drug prescribed again before the last supply ran out is one line: the newest prescription's, to its end."""
+    newest: dict[str, CurrentMedicine] = {}
+    for medicine in medicines:  # oldest first
+        newest[medicine.drug_receipt_code or medicine.name] = medicine
+    return sorted(newest.values(), key=lambda m: m.name)
 
 
 def _other_medicines(session: Session, clinic: Any, patient_id: int, today: date, summary: Summary) -> None:
