@@ -123,6 +123,9 @@ def page_cases(browser: Browser, scale: Scale, record: seed.Record, history: tup
         ("patient_search_birth_date",
          lambda: browser.get("/patients", q=rng.choice(["1958-03-02", "S33.3.2", "19900101"])), scale.patients, 100,
          many),
+        # An era year alone (issue 26): every patient born that year, the first 50 in kana order.
+        ("patient_search_era_year", lambda: browser.get("/patients", q=rng.choice(["S58", "昭和33", "h1", "S45"])),
+         scale.patients, 100, many),
         ("reception_list", get("/reception"), scale.visits, 100, many),
         ("reception_list_sorted_kana", get("/reception", sort="kana", order="desc"), scale.visits, 100, many),
         ("patient_page", get(f"/patients/{patient}"), scale.patients, 100, many),

@@ -120,6 +120,8 @@ def parse_era_year(text: str) -> tuple[date, date] | None:
     first = max(date(western, 1, 1), era.start, GREGORIAN_START)
     end = _era_end(era)
     last = date(western, 12, 31) if end is None else min(date(western, 12, 31), date.fromordinal(end.toordinal() - 1))
+    if year >= 1 and last < GREGORIAN_START:
+        raise WarekiError("明治6年（1873年）より前の年は扱えません")
     if year < 1 or first > last:
         raise WarekiError(f"{era.name}{year}年という年はありません")
     return first, last
