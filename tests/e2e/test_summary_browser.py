@@ -17,7 +17,8 @@ SIZES = {"portrait": (820, 1180), "landscape": (1180, 820)}
 
 #: Links and buttons of the summary and its navigation smaller than 44 px either way (the header's and banner's
 #: are another screen's business).
-TARGETS = "#patient-links a, #patient-links button, #patient-summary a, #patient-summary button, #patient-summary summary"
+TARGETS = ", ".join(f"{area} {what}" for area in ("#patient-links", "#patient-summary")
+                    for what in ("a", "button", "summary"))
 SMALL_TARGETS = """() => [...document.querySelectorAll('""" + TARGETS + """')]
   .map(e => [e.textContent.trim().slice(0, 20), e.getBoundingClientRect()])
   .filter(([, b]) => b.width > 0 && (b.height < 44 || b.width < 44)).map(([t, b]) => `${t} ${b.width}x${b.height}`)"""
