@@ -19,6 +19,9 @@ from app.reception.models import STATUS_LABELS
 from app.reception.orca_sync import refresh_patient_if_stale
 from app.reception.services import orca_choices
 
+#: How long opening a patient waits for ORCA's newer details before showing what we have.
+ORCA_WAIT_SECONDS = 1.0
+
 
 @bp.app_template_global()
 def safety_banner(patient: Patient) -> SafetyBanner:
@@ -52,7 +55,9 @@ def show(patient_id: int):
     log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.page")
     db.commit()
 
-    warning = refresh_patient_if_stale(db, current_user.clinic, patient)
+    # ORCA's newer details (insurance) when ours are old; a slow ORCA costs the summary a second at most, and the
+    # summary itself reads only our database.
+    warning = refresh_patient_if_stale(db, current_user.clinic, patient, timeout=ORCA_WAIT_SECONDS)
     if warning:
         flash(warning, "warning")
     today = japan_today()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import date
 
 import pytest
@@ -217,6 +218,18 @@ def test_opening_a_patient_while_orca_is_down_shows_the_last_data_with_a_warning
     client.login(orca_clinic[1].login_id, orca_clinic[1].totp_secret)
     html = client.get(f"/patients/{hino.id}").get_data(as_text=True)
     assert "ORCAから最新の患者情報を取得できませんでした" in html and "日野　ちよ" in html
+
+
+def test_opening_a_patient_while_orca_is_slow_waits_a_second_at_most(app, client, orca, orca_clinic, session):
+    _sync(app)
+    hino = session.scalars(select(Patient).where(Patient.orca_patient_id == "00006")).one()
+    orca.set_fault("slow", delay=5, api="patientgetv2")
+    client.login(orca_clinic[1].login_id, orca_clinic[1].totp_secret)
+    started = time.monotonic()
+    html = client.get(f"/patients/{hino.id}").get_data(as_text=True)
+    assert time.monotonic() - started < 2.5
+    assert "ORCAから最新の患者情報を取得できませんでした" in html and "タイムアウト" in html and "日野　ちよ" in html
+    assert 'id="summary-today"' in html
 
 
 def test_a_period_with_a_thousand_patients_is_split():
