@@ -35,7 +35,7 @@ from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from app.labs.models import LabResult
 from app.patients.safety import read_banner
-from bench import imaging, labs, onshi, seed
+from bench import imaging, labs, onshi, seed, summary
 from bench.check_master import prepare_full_check
 from bench.server import BENCH_SECRET, Browser, Server, measure
 from simulators.sharing_service.testing import RunningSharingService, start_sharing_simulator
@@ -44,6 +44,8 @@ POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 # Overridable so that two checkouts can benchmark side by side.
 BENCH_DATABASE = os.environ.get("KAMIKARTE_BENCH_DATABASE", "kamikarte_bench")
 KANA_QUERIES = ["ヤマ", "たかはし", "ｻﾄｳ", "スズキ ハナコ", "わたなべ", "イトウ", "ナカ", "コバヤシ"]
+#: 1,000 results, 300 prescriptions, 50 letters: issue 26's patient of ten years.
+SUMMARY_HISTORY = summary.History()
 DRUG_QUERIES = ["ろきそ", "アムロ", "ﾑｺｿﾙ", "メイン", "くらり", "カロナール", "ヒルド", "アレグラ"]
 
 
@@ -100,8 +102,11 @@ def wanted(name: str, only: list[str] | None) -> bool:
     return not only or any(part in name for part in only)
 
 
+Case = tuple[str, Callable[[], object], int, int, int]
+
+
 def page_cases(browser: Browser, scale: Scale, record: seed.Record, history: tuple[int, int],
-               label: tuple[int, int, int]) -> list[tuple[str, Callable[[], object], int, int, int]]:
+               label: tuple[int, int, int], summary_patient: int = 0) -> list[Case]:
     """(name, call, n, target ms, samples) of every page and PDF."""
     rng = random.Random(7)
     patient = record.patient_id
@@ -126,9 +131,15 @@ def page_cases(browser: Browser, scale: Scale, record: seed.Record, history: tup
         ("patient_search_birth_date",
          lambda: browser.get("/patients", q=rng.choice(["1958-03-02", "S33.3.2", "19900101"])), scale.patients, 100,
          many),
+        # An era year alone (issue 26): every patient born that year, the first 50 in kana order.
+        ("patient_search_era_year", lambda: browser.get("/patients", q=rng.choice(["S58", "昭和33", "h1", "S45"])),
+         scale.patients, 100, many),
         ("reception_list", get("/reception"), scale.visits, 100, many),
         ("reception_list_sorted_kana", get("/reception", sort="kana", order="desc"), scale.visits, 100, many),
         ("patient_page", get(f"/patients/{patient}"), scale.patients, 100, many),
+        # The summary of a patient of ten years (bench/summary.py): n is the number of lab results.
+        ("patient_summary", get(f"/patients/{summary_patient}"), SUMMARY_HISTORY.results,
+         100, many),
         ("drug_search", lambda: browser.get("/masters/drugs", q=rng.choice(DRUG_QUERIES)), scale.drugs, 15, many),
         # 10 lines checked against the profile (3 drug allergies, 2 薬剤禁忌), 30 current medicines, 20 other
         # institutions' prescriptions (read from the sharing service) and the full check master.
@@ -216,6 +227,8 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
         history = (history_patient, session.scalar(select(func.count()).select_from(LabResult)
                                                    .where(LabResult.patient_id == history_patient)))
         label = (*labs.label_order(session, clinic_id), 3) if wanted("lab_label_pdf", only) else (0, 0, 0)
+        summary_patient = (summary.seed_history(session, clinic_id, SUMMARY_HISTORY)
+                           if wanted("patient_summary", only) else 0)
         drop, pushes = [], []
         if wanted("lab_import", only):
             drop = labs.order_results(session, clinic_id, scale.drop_patients, scale.drop_orders, "D")
@@ -240,7 +253,7 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
         browser.login(doctor.login_id, doctor.password, doctor.totp_secret)
         if wanted("prescription_check_page", only):
             _check_sanity(browser, record, version)
-        for name, call, n, target, samples in page_cases(browser, scale, record, history, label):
+        for name, call, n, target, samples in page_cases(browser, scale, record, history, label, summary_patient):
             if wanted(name, only):
                 emit(name, n, measure(call, samples), target)
         if wanted("safety_banner", only):

@@ -19,7 +19,7 @@ from app.auth.passwords import hash_password
 from app.clinics.models import Clinic, StaffUser
 from app.config import ROOT
 from app.core.audit import Actor
-from app.core.jp import search_key
+from app.core.jp import name_search_key
 from app.core.timeutil import JST, japan_today
 from app.diagnoses.masters import load_shipped_subsets
 from app.diagnoses.models import Diagnosis, Disease
@@ -102,7 +102,7 @@ def seed_clinic(url: str, n_patients: int, n_visits: int) -> tuple[int, Doctor]:
             family, given = rng.choice(families), rng.choice(givens)
             name, kana = f"{family[0]}　{given[0]}", f"{family[1]}　{given[1]}"
             rows.append({"clinic_id": clinic_id, "orca_patient_id": f"{i:06d}", "name": name, "kana": kana,
-                         "name_key": search_key(name), "kana_key": search_key(kana), "sex": rng.choice("MF"),
+                         "name_key": name_search_key(name), "kana_key": name_search_key(kana), "sex": rng.choice("MF"),
                          "birth_date": date(1930, 1, 1) + timedelta(days=rng.randrange(0, 33000)),
                          "insurances": [], "public_expenses": [], "postal_code": "", "address": "", "phone": ""})
             if len(rows) == 5000:

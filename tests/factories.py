@@ -64,7 +64,7 @@ def make_user(session: Session, clinic: Clinic, role: str = "doctor", **override
 
 def make_patient(session: Session, clinic: Clinic, **overrides: Any) -> Patient:
     """A patient of a clinic (defaults: 山田 太郎)."""
-    from app.core.jp import search_key
+    from app.core.jp import name_search_key
 
     n = next(_seq)
     values: dict[str, Any] = {
@@ -72,8 +72,8 @@ def make_patient(session: Session, clinic: Clinic, **overrides: Any) -> Patient:
         "sex": "M", "birth_date": date(1958, 3, 2),
     }
     values.update(overrides)
-    values.setdefault("name_key", search_key(values["name"]))
-    values.setdefault("kana_key", search_key(values["kana"]))
+    values.setdefault("name_key", name_search_key(values["name"]))
+    values.setdefault("kana_key", name_search_key(values["kana"]))
     patient = Patient(**values)
     session.add(patient)
     session.flush()

@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pyotp
+from sqlalchemy import event
 from werkzeug.test import TestResponse
 
 from tests.factories import DEMO_PASSWORD
+
+
+@contextmanager
+def counted_statements(engine: Any) -> Iterator[list[str]]:
+    """Every SQL statement the engine runs inside the block, in order (to show a page's queries are bounded)."""
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|<meta name="csrf-token" content="([^"]+)"')
 

@@ -104,6 +104,29 @@ def parse_wareki(text: str) -> date:
     return result
 
 
+_ERA_YEAR = re.compile(r"^(明治|大正|昭和|平成|令和|[MTSHRmtshr])\s*(元|\d{1,2})\s*年?$")
+
+
+def parse_era_year(text: str) -> tuple[date, date] | None:
+    """An era year alone, as clerks type a birth year: S58, s58, 昭和58, 昭和58年, H1, 平成元, R5, full-width too →
+    (first day, last day) of that era year (昭和64年 is 1989-01-01 to 01-07, 平成元年 from 01-08). None when the text
+    is not an era year; WarekiError when it names a year the era does not have (平成32)."""
+    match = _ERA_YEAR.match(_fold(text))
+    if not match:
+        return None
+    era = _BY_NAME.get(match.group(1)) or _BY_LETTER[match.group(1).upper()]
+    year = 1 if match.group(2) == "元" else int(match.group(2))
+    western = era.start.year + year - 1
+    first = max(date(western, 1, 1), era.start, GREGORIAN_START)
+    end = _era_end(era)
+    last = date(western, 12, 31) if end is None else min(date(western, 12, 31), date.fromordinal(end.toordinal() - 1))
+    if year >= 1 and last < GREGORIAN_START:
+        raise WarekiError("明治6年（1873年）より前の年は扱えません")
+    if year < 1 or first > last:
+        raise WarekiError(f"{era.name}{year}年という年はありません")
+    return first, last
+
+
 def parse_date(text: str) -> date:
     """Any date a clerk types: 2001-04-05, 2001/4/5, 20010405, 2001年4月5日, or 和暦 (H13.4.5, 平成13年4月5日)."""
     folded = _fold(text)
@@ -199,16 +222,19 @@ def to_fullwidth_digits(text: str) -> str:
 
 # --- 異体字 ---------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def _variant_table() -> dict[int, str]:
-    path = Path(__file__).parent / "data" / "itaiji.tsv"
+@lru_cache(maxsize=2)
+def _folding_table(name: str) -> dict[int, str]:
+    """A table of data/ (one `character<TAB>replacement` a line, # comments) for str.translate."""
     table: dict[int, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line or line.startswith("#"):
-            continue
-        variant, canonical = line.split("\t")
-        table[ord(variant)] = canonical
+    for line in (Path(__file__).parent / "data" / name).read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            character, replacement = line.split("\t")
+            table[ord(character)] = replacement
     return table
+
+
+def _variant_table() -> dict[int, str]:
+    return _folding_table("itaiji.tsv")
 
 
 def variant_count() -> int:
@@ -224,6 +250,22 @@ def normalize_variants(text: str) -> str:
 def search_key(text: str) -> str:
     """The key names are stored and searched by: variants folded, then kana and width folded."""
     return normalize_kana(normalize_variants(text))
+
+
+#: Variation selectors (the IVS of 戸籍 glyphs such as 辺 + U+E0102): a glyph choice, never a different name.
+_SELECTORS = re.compile("[\ufe00-\ufe0f\U000e0100-\U000e01ef]")
+#: CJK compatibility ideographs (神 U+FA19, 塚 U+FA10 …) are canonically the unified ideograph; the few in the block
+#: that are characters of their own (﨑 U+FA11 …) have no decomposition and are left to the 異体字 table.
+_COMPATIBILITY = re.compile("[\uf900-\ufaff\U0002f800-\U0002fa1f]")
+
+
+def name_search_key(text: str) -> str:
+    """The key patient names are stored and searched by: search_key, with variation selectors dropped,
+    compatibility ideographs unified, and surnames written with interchangeable characters (斉藤/斎藤, data/
+    surname_clusters.tsv) folded together. Only for names: a drug or a disease name keeps 斉 and 斎 apart."""
+    text = _SELECTORS.sub("", text or "")
+    text = _COMPATIBILITY.sub(lambda m: unicodedata.normalize("NFC", m.group()), text)
+    return normalize_kana(normalize_variants(text).translate(_folding_table("surname_clusters.tsv")))
 
 
 #: Line breaks of every kind, folded to "\n" in multi-line text (NEL, LINE / PARAGRAPH SEPARATOR included).

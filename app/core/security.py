@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "reception.write": ALL_ROLES,
     "patient.read": ALL_ROLES,
     "patient.sync": ALL_ROLES,
+    # The clinical part of the patient summary (diagnoses, medicines, vitals, results, orders, letters, images).
+    "clinical.read": CLINICAL,
     "clinical.write": CLINICAL,
     "profile.write": CLINICAL,
     "masters.read": ALL_ROLES,

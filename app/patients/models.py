@@ -25,7 +25,7 @@ class Patient(ClinicScoped, Base):
     name: Mapped[str] = mapped_column(String(100))
     #: 氏名カナ (full-width katakana).
     kana: Mapped[str] = mapped_column(String(100))
-    #: Search keys: variants folded, kana folded, no spaces (see app.core.jp.search_key).
+    #: Search keys: variants and surname spellings folded, kana folded, no spaces (app.core.jp.name_search_key).
     name_key: Mapped[str] = mapped_column(String(100))
     kana_key: Mapped[str] = mapped_column(String(100))
     #: M / F (ORCA's 1 / 2).

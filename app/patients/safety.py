@@ -122,9 +122,10 @@ def _own_statement() -> CompoundSelect:
     return union_all(allergies, contraindications, infections, status, pregnancy)
 
 
-def _others_statement() -> Select:
-    """The stored copy of other institutions' entries for the banner's sections, while the latest consent is valid
-    `today`, leaving out entries a doctor has adopted (they are ours now) or dismissed."""
+def _others_statement(kinds: tuple[str, ...]) -> Select:
+    """The stored copy of other institutions' entries of some kinds (the banner's sections, or their medicines for
+    the patient summary), while the latest consent is valid `today`, leaving out entries a doctor has adopted (they
+    are ours now) or dismissed."""
     latest_valid_until = (select(SharingConsent.valid_until).where(
         SharingConsent.clinic_id == bindparam("clinic_id"), SharingConsent.patient_id == bindparam("patient_id"))
         .order_by(SharingConsent.recorded_at.desc(), SharingConsent.id.desc()).limit(1).scalar_subquery())
@@ -135,7 +136,7 @@ def _others_statement() -> Select:
     return (select(entry.id, entry.kind, entry.title, entry.detail, entry.day, entry.institution_code,
                    entry.institution_name)
             .where(entry.clinic_id == bindparam("clinic_id"), entry.patient_id == bindparam("patient_id"),
-                   entry.kind.in_(("drug_allergy", "other_allergy", "contraindication", "infection")),
+                   entry.kind.in_(kinds),
                    latest_valid_until >= bindparam("today", type_=Date), ~decided,
                    # An infection another institution found negative is no hazard either.
                    or_(entry.kind != "infection", ~entry.detail.contains("陰性")))
@@ -145,7 +146,8 @@ def _others_statement() -> Select:
 #: Built once: a page view only binds the clinic, the patient and the day (building the statements cost more
 #: than running them).
 OWN_STATEMENT = _own_statement()
-OTHERS_STATEMENT = _others_statement()
+OTHERS_STATEMENT = _others_statement(("drug_allergy", "other_allergy", "contraindication", "infection"))
+OTHER_MEDICINES_STATEMENT = _others_statement(("medication",))
 
 
 def _own_item(section: str, title: str, detail: str, extra: str) -> BannerItem:
@@ -173,8 +175,19 @@ def read_banner(session: Session, clinic_id: int, patient_id: int, *, with_other
         banner.sections[section].append(_own_item(section, title or "", detail or "", extra or ""))
     if not with_other_institutions:
         return banner
-    for entry_id, kind, title, detail, day, code, name in session.execute(
-            OTHERS_STATEMENT, keys):
-        banner.sections[kind].append(BannerItem(kind, title, detail or "", name or f"医療機関コード {code or '不明'}",
-                                                day or "", entry_id))
+    for item in _other_items(session, OTHERS_STATEMENT, keys):
+        banner.sections[item.section].append(item)
     return banner
+
+
+def _other_items(session: Session, statement: Select, keys: dict) -> list[BannerItem]:
+    """Other institutions' entries read by one of the statements above, named with their institution."""
+    return [BannerItem(kind, title, detail or "", name or f"医療機関コード {code or '不明'}", day or "", entry_id)
+            for entry_id, kind, title, detail, day, code, name in session.execute(statement, keys)]
+
+
+def read_other_medicines(session: Session, clinic_id: int, patient_id: int, today: date) -> list[BannerItem]:
+    """Other institutions' medicines as the last 6-information fetch stored them (none without a valid consent):
+    the drug, its detail (dose, usage), the institution and the day prescribed, newest first. One query."""
+    return _other_items(session, OTHER_MEDICINES_STATEMENT,
+                        {"clinic_id": clinic_id, "patient_id": patient_id, "today": today})

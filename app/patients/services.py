@@ -11,7 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.core.audit import Actor, record_audit, summarize_change
-from app.core.jp import WarekiError, parse_date, search_key, strip_control_chars
+from app.core.jp import WarekiError, name_search_key, parse_date, parse_era_year, strip_control_chars
 from app.db import get_scoped, scoped, utcnow
 from app.patients.models import SEX_LABELS, Patient
 
@@ -27,12 +27,15 @@ class SearchQuery:
     name_key: str = ""
     number: str = ""
     birth_date: date | None = None
+    #: An era year alone (S58, 平成元): the first and last day of that year of the era.
+    born_between: tuple[date, date] | None = None
     sex: str | None = None
     message: str = ""
 
 
 def parse_search(text: str) -> SearchQuery:
-    """Read a clerk's search string: name (any kana form, 異体字), ORCA/Kamikarte number, birth date, sex."""
+    """Read a clerk's search string: name (any kana form, 異体字), ORCA/Kamikarte number, birth date, an era year
+    alone (S58, 昭和58, 平成元: born in that year), sex."""
     # Control characters (NUL and friends) are never part of a name; PostgreSQL refuses NUL outright.
     text = strip_control_chars(text).strip()
     if len(text) > MAX_QUERY_LENGTH:
@@ -42,10 +45,18 @@ def parse_search(text: str) -> SearchQuery:
     name_parts: list[str] = []
     number = ""
     birth: date | None = None
+    born_between: tuple[date, date] | None = None
     for token in tokens:
         folded = token.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
         if token in _SEX_WORDS:
             sex = _SEX_WORDS[token]
+            continue
+        try:
+            era_year = parse_era_year(token)
+        except WarekiError as exc:
+            return SearchQuery(message=str(exc))
+        if era_year:
+            born_between = era_year
             continue
         if re.fullmatch(r"\d{8}", folded) or re.search(r"[-/.年]", folded) and re.search(r"\d", folded):
             try:
@@ -59,7 +70,8 @@ def parse_search(text: str) -> SearchQuery:
             number = folded
             continue
         name_parts.append(token)
-    return SearchQuery(name_key=search_key("".join(name_parts)), number=number, birth_date=birth, sex=sex)
+    return SearchQuery(name_key=name_search_key("".join(name_parts)), number=number, birth_date=birth,
+                       born_between=born_between, sex=sex)
 
 
 @dataclass(frozen=True)
@@ -93,7 +105,7 @@ def search_patients(
     query = parse_search(text)
     if query.message:
         return [], query.message
-    if not (query.name_key or query.number or query.birth_date):
+    if not (query.name_key or query.number or query.birth_date or query.born_between):
         if query.sex:
             return [], "氏名・患者番号・生年月日のいずれかも入力してください"
         return [], ""
@@ -106,9 +118,14 @@ def search_patients(
         stmt = stmt.where(or_(*conditions))
     if query.birth_date:
         stmt = stmt.where(Patient.birth_date == query.birth_date)
+    if query.born_between:
+        stmt = stmt.where(Patient.birth_date.between(*query.born_between))
     if query.sex:
         stmt = stmt.where(Patient.sex == query.sex)
-    if not query.name_key:
+    if not query.name_key and query.born_between and not (query.number or query.birth_date):
+        # A year of births is a thousand patients or more: the first ones in kana order, cut at the limit.
+        rows = _hits(session, stmt.order_by(Patient.kana_key, Patient.id).limit(limit + 1))
+    elif not query.name_key:
         # A number or a birth date matches a handful of rows: no ORDER BY, so the planner uses the number or
         # birth-date index instead of walking the kana index over the whole table.
         rows = sorted(_hits(session, stmt.limit(limit + 1)), key=lambda p: (p.kana_key, p.id))
@@ -189,8 +206,8 @@ def upsert_patient(
     for key in _SNAPSHOT_KEYS:
         if key in data:
             setattr(patient, key, data[key])
-    patient.name_key = search_key(patient.name)
-    patient.kana_key = search_key(patient.kana)
+    patient.name_key = name_search_key(patient.name)
+    patient.kana_key = name_search_key(patient.kana)
     patient.orca_synced_at = utcnow() if complete else None
     session.flush()
     after = _snapshot(patient)

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, render_template, request
+from flask import flash, render_template, request
 from flask_login import current_user
 
 from app.core.audit import log_access
 from app.core.security import requires, role_may
 from app.core.timeutil import japan_today
-from app.core.web import current_actor
+from app.core.web import current_actor, patient_or_404
 from app.db import db_session
 from app.patients import bp
 from app.patients import services as patients
 from app.patients.models import Patient
 from app.patients.safety import SafetyBanner, read_banner
+from app.patients.summary import build_summary
 from app.reception.models import STATUS_LABELS
 from app.reception.orca_sync import refresh_patient_if_stale
-from app.reception.services import orca_choices, patient_visits_on
+from app.reception.services import orca_choices
+
+#: How long opening a patient waits for ORCA's newer details before showing what we have.
+ORCA_WAIT_SECONDS = 1.0
 
 
 @bp.app_template_global()
@@ -44,19 +48,20 @@ def search():
 @bp.get("/patients/<int:patient_id>")
 @requires("patient.read")
 def show(patient_id: int):
-    """The patient's page: header (name, kana, sex, age, birth date in 和暦 and 西暦, insurance)."""
+    """The patient summary: the patient's home, with the reception and insurance part for every role and, for
+    doctors and nurses, what to glance at before the patient sits down (app/patients/summary.py)."""
     db = db_session()
-    patient = patients.get_patient(db, current_user.clinic_id, patient_id)
-    if patient is None:
-        abort(404)
+    patient = patient_or_404(patient_id)
     log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.page")
     db.commit()
 
-    warning = refresh_patient_if_stale(db, current_user.clinic, patient)
+    # ORCA's newer details (insurance) when ours are old; a slow ORCA costs the summary a second at most, and the
+    # summary itself reads only our database.
+    warning = refresh_patient_if_stale(db, current_user.clinic, patient, timeout=ORCA_WAIT_SECONDS)
     if warning:
         flash(warning, "warning")
+    today = japan_today()
+    summary = build_summary(db, current_user.clinic, current_user.role, patient, today)
     departments, physicians = orca_choices(current_user.clinic.integrations)
-    return render_template("patients/show.html", patient=patient, today=japan_today(), departments=departments,
-                           physicians=physicians,
-                           todays_visits=patient_visits_on(db, current_user.clinic_id, patient.id, japan_today()),
-                           status_labels=STATUS_LABELS)
+    return render_template("patients/show.html", patient=patient, today=today, summary=summary,
+                           departments=departments, physicians=physicians, status_labels=STATUS_LABELS)

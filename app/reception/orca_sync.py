@@ -145,11 +145,12 @@ def _changed_patient_ids(client: OrcaClient, start: date, end: date) -> list[str
                                                                                end)
 
 
-def refresh_patient_if_stale(session: Session, clinic: Clinic, patient: Patient) -> str | None:
-    """On opening a patient: fetch ORCA's details when ours are old; a failure is a warning, not an error."""
+def refresh_patient_if_stale(session: Session, clinic: Clinic, patient: Patient, timeout: float = 3.0) -> str | None:
+    """On opening a patient: fetch ORCA's details when ours are old, waiting at most `timeout` seconds a request; a
+    failure (a slow ORCA included) is a warning, not an error."""
     if patient.orca_synced_at is not None and patient.orca_synced_at > utcnow() - PATIENT_REFRESH:
         return None
-    client = orca_client_for(clinic, timeout=3.0)
+    client = orca_client_for(clinic, timeout=timeout)
     if client is None:
         return None
     try:

@@ -8,6 +8,7 @@ template's: change both together (reception/index.html renders the header, the e
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from html import escape
 
@@ -16,14 +17,25 @@ from markupsafe import Markup
 from app.reception.services import VisitRow
 
 _ROW = ('<tr data-href="/patients/{patient_id}" data-visit="{id}" class="visit-{status}">'
-        '<td class="nowrap">{time}</td><td>{acceptance}</td>'
-        '<td><a href="/patients/{patient_id}">{name}</a><span class="kana">{kana}</span></td>'
-        '<td>{sex}</td><td class="nowrap">{age}</td><td>{department}</td><td>{physician}</td>'
+        '<td class="nowrap">{time}<span class="sub">{acceptance}</span></td>'
+        '<td class="name-cell"><a href="/patients/{patient_id}">{name}</a><span class="kana">{kana}</span></td>'
+        '<td class="nowrap">{sex}<span class="sub">{age}</span></td>'
+        '<td>{department}<span class="sub">{physician}</span></td>'
         '<td><small>{insurance}</small></td>'
         '<td><span class="status status-visit-{status}">{status_label}</span></td>'
         '<td class="nowrap">{button}</td></tr>\n')
 _BUTTON = ('<button type="submit" form="status-form" name="transition" value="{id}:{next}" '
-           'class="button button-small">{label}へ</button>')
+           'class="button status-step">{label}へ</button>')
+
+
+_SPACES = re.compile(r"(\s+)")  # kept between the parts as written (ORCA puts a full-width space)
+
+
+def name_parts(text: str) -> str:
+    """A name as HTML whose parts never break inside (山田 / 太郎, each kept whole by CSS .name-part): the family
+    and the given name may go to two lines on a narrow screen, a single character never does."""
+    return "".join(f'<span class="name-part">{escape(part)}</span>' if index % 2 == 0 else escape(part)
+                   for index, part in enumerate(_SPACES.split((text or "").strip())) if part)
 
 
 def render_rows(visits: Iterable[VisitRow], status_labels: dict[str, str], can_write: bool) -> Markup:
@@ -35,7 +47,7 @@ def render_rows(visits: Iterable[VisitRow], status_labels: dict[str, str], can_w
             if v.next_status and can_write else ""
         out.append(_ROW.format(
             patient_id=int(v.patient_id), id=int(v.id), status=status, time=escape(v.time_text),
-            acceptance=escape(v.acceptance_id or "送信待ち"), name=escape(v.name), kana=escape(v.kana),
+            acceptance=escape(v.acceptance_id or "送信待ち"), name=name_parts(v.name), kana=name_parts(v.kana),
             sex=escape(v.sex_label), age=escape(v.age_text), department=escape(v.department_name),
             physician=escape(v.physician_name), insurance=escape(v.insurance_summary),
             status_label=escape(v.status_label), button=button))

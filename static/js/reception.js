@@ -1,9 +1,47 @@
 // Live 受付一覧: polls a small fingerprint of the day's list and reloads the table when another
-// tablet (or ORCA) changed it — within 2 seconds, without a full page reload.
+// tablet (or ORCA) changed it — within 2 seconds, without a full page reload, and without moving what the
+// clerk is looking at: the row at the top of the screen stays where it was (rows added above it push nothing),
+// and the table's sideways scroll is kept.
 const section = document.getElementById("reception");
 if (section) {
   let revision = section.dataset.revision;
   let etag = null;
+
+  // The first row still (partly) on screen, and how far from the top of the window it is.
+  const anchor = () => {
+    const rows = section.querySelectorAll("tr[data-visit]");
+    for (const row of rows) {
+      const box = row.getBoundingClientRect();
+      if (box.bottom > 0) return { visit: row.dataset.visit, top: box.top };
+    }
+    return null;
+  };
+
+  const replace = (fresh) => {
+    const kept = anchor();
+    const wrap = section.querySelector(".table-wrap");
+    const sideways = wrap ? wrap.scrollLeft : 0;
+    const scrolled = window.scrollY;
+    section.innerHTML = fresh.innerHTML;
+    const again = section.querySelector(".table-wrap");
+    if (again) again.scrollLeft = sideways;
+    const row = kept && section.querySelector(`tr[data-visit="${CSS.escape(kept.visit)}"]`);
+    if (row && scrolled > 0) {
+      window.scrollBy(0, row.getBoundingClientRect().top - kept.top);
+    } else {
+      window.scrollTo(0, scrolled);
+    }
+  };
+
+  const bindRows = () => {
+    section.querySelectorAll("tr[data-href]").forEach((row) => {
+      row.addEventListener("click", (event) => {
+        if (event.target.closest("a, button, input, select, form")) return;
+        window.location.href = row.dataset.href;
+      });
+    });
+  };
+
   const poll = async () => {
     try {
       const headers = { Accept: "application/json" };
@@ -18,7 +56,7 @@ if (section) {
           const html = new DOMParser().parseFromString(await page.text(), "text/html");
           const fresh = html.getElementById("reception");
           if (fresh) {
-            section.innerHTML = fresh.innerHTML;
+            replace(fresh);
             revision = fresh.dataset.revision;
             section.dataset.revision = revision;
             bindRows();
@@ -26,14 +64,6 @@ if (section) {
         }
       }
     } catch (_) { /* offline for a moment: try again on the next tick */ }
-  };
-  const bindRows = () => {
-    section.querySelectorAll("tr[data-href]").forEach((row) => {
-      row.addEventListener("click", (event) => {
-        if (event.target.closest("a, button, input, select, form")) return;
-        window.location.href = row.dataset.href;
-      });
-    });
   };
   setInterval(poll, 1500);
 }

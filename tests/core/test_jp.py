@@ -170,3 +170,32 @@ def test_jis_check_names_the_character_that_cannot_be_sent():
 def test_digits_change_width_both_ways():
     assert jp.to_halfwidth_digits("０３－１２３４") == "03－1234"
     assert jp.to_fullwidth_digits("2026") == "２０２６"
+
+
+# --- an era year alone ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "first", "last"), [
+    ("S58", date(1983, 1, 1), date(1983, 12, 31)), ("ｓ５８", date(1983, 1, 1), date(1983, 12, 31)),
+    ("昭和64年", date(1989, 1, 1), date(1989, 1, 7)), ("H1", date(1989, 1, 8), date(1989, 12, 31)),
+    ("平成元", date(1989, 1, 8), date(1989, 12, 31)), ("平成31", date(2019, 1, 1), date(2019, 4, 30)),
+    ("R1", date(2019, 5, 1), date(2019, 12, 31)), ("T15", date(1926, 1, 1), date(1926, 12, 24)),
+    ("M6", date(1873, 1, 1), date(1873, 12, 31)),
+])
+def test_an_era_year_is_the_part_of_the_western_year_inside_the_era(text, first, last):
+    assert jp.parse_era_year(text) == (first, last)
+
+
+@pytest.mark.parametrize("text", ["H32", "S65", "R0", "昭和0年"])
+def test_an_era_year_the_era_never_had_is_refused_in_japanese(text):
+    with pytest.raises(jp.WarekiError, match="という年はありません"):
+        jp.parse_era_year(text)
+
+
+def test_a_year_before_the_gregorian_calendar_is_refused():
+    with pytest.raises(jp.WarekiError, match="1873年"):
+        jp.parse_era_year("M1")
+
+
+@pytest.mark.parametrize("text", ["山田", "S58.3.2", "1983", "S", "SS58", "昭和"])
+def test_other_text_is_not_an_era_year(text):
+    assert jp.parse_era_year(text) is None

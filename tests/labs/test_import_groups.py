@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.audit import Actor
@@ -16,6 +16,7 @@ from app.labs import services as labs
 from app.labs.importer import import_messages
 from app.labs.models import LabItem, LabMessage, LabOrder, LabResult
 from tests.factories import make_patient
+from tests.helpers import counted_statements
 from tests.labs.helpers import make_desk, panel_message
 
 PANEL = ["K0101", "K0102", "K0103"]
@@ -145,19 +146,10 @@ def test_a_group_is_read_and_written_in_as_many_statements_however_many_messages
     engine = app.extensions["db_engine"]
 
     def statements_to_import(drop: list[tuple[bytes, str]]) -> int:
-        statements: list[str] = []
-
-        def count(_conn, _cursor, statement, *_args):
-            if not statement.startswith("INSERT INTO lab_message "):
-                statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with counted_statements(engine) as statements:
             outcomes = import_messages(session, desk["clinic"].id, drop, source="file")
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
         assert [o.status for o in outcomes] == ["imported"] * len(drop)
-        return len(statements)
+        return len([s for s in statements if not s.startswith("INSERT INTO lab_message ")])
 
     assert statements_to_import(finals[:3]) == statements_to_import(finals[3:12])
     assert len(session.scalars(select(LabResult)).all()) == 12 * 3

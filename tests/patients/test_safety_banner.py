@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from app.patients.profile_models import Infection
 from app.patients.safety import read_banner
 from app.sharing.models import SharingConsent
+from tests.helpers import counted_statements
 from tests.sharing.records import MEMBER, WHEN, arrange, connect
 
 #: Every screen about one patient (the hub, profile, vitals, diagnoses, prescriptions, labs, letters, images,
@@ -119,16 +119,7 @@ def test_the_banner_reads_in_two_queries(app, session, orca, sharing, client):
     desk = arrange(session, integrations=connect(orca, sharing))
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
     _consented(client, session, desk, sharing)
-    statements: list[str] = []
-    engine = app.extensions["db_engine"]
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with counted_statements(app.extensions["db_engine"]) as statements:
         banner = read_banner(session, desk["clinic"].id, desk["patient"].id)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert len(statements) == 2
     assert banner.other_institution_count == 3 and len(banner.sections["drug_allergy"]) == 2

@@ -83,3 +83,80 @@ def test_patient_header_shows_wareki_and_age(client, desk):
     client.login(clerk.login_id, clerk.totp_secret)
     html = client.get(f"/patients/{patients['watanabe'].id}").get_data(as_text=True)
     assert "令和元年5月1日" in html and "2019-05-01" in html and "ワタナベ　サクラ" in html
+
+
+# --- what clerks type: an era year alone, and surnames written with other characters ------------------------
+
+@pytest.fixture
+def births(session):
+    """Patients born around the era changes, and the サイトウ / ワタナベ / タカハシ … spellings."""
+    clinic = make_clinic(session)
+    clerk = make_user(session, clinic, role="clerk")
+    people = {
+        "s58": (date(1983, 6, 1), "田中　一郎", "タナカ　イチロウ"),
+        "s58_last": (date(1983, 12, 31), "田中　二郎", "タナカ　ジロウ"),
+        "s57": (date(1982, 12, 31), "田中　三郎", "タナカ　サブロウ"),
+        "s64": (date(1989, 1, 7), "昭和　最後", "ショウワ　サイゴ"),
+        "h1": (date(1989, 1, 8), "平成　最初", "ヘイセイ　サイショ"),
+        "r5": (date(2023, 4, 1), "令和　五年", "レイワ　ゴネン"),
+        "sai_1": (date(1970, 1, 1), "斉藤　一", "サイトウ　ハジメ"),
+        "sai_2": (date(1970, 1, 2), "齋藤　二", "サイトウ　ツギ"),
+        "sai_3": (date(1970, 1, 3), "斎藤　三", "サイトウ　ミツ"),
+        "sai_4": (date(1970, 1, 4), "齊藤　四", "サイトウ　シロウ"),
+        "watanabe": (date(1970, 2, 1), "渡邉󠄂　花", "ワタナベ　ハナ"),  # 邉 with an IVS selector, as the 戸籍 has it
+        "tsuka": (date(1970, 3, 1), "大\ufa10　守", "オオツカ　マモル"),  # 塚: the compatibility ideograph U+FA10
+        "yamazaki": (date(1970, 4, 1), "山嵜　光", "ヤマザキ　ヒカル"),
+        "kuroshima": (date(1970, 5, 1), "黒嶋　涼", "クロシマ　リョウ"),
+        "nakazawa": (date(1970, 6, 1), "中澤　蓮", "ナカザワ　レン"),
+    }
+    made = {key: make_patient(session, clinic, birth_date=born, name=name, kana=kana)
+            for key, (born, name, kana) in people.items()}
+    session.commit()
+    return clerk, made
+
+
+def _found(client, patients, q: str) -> set[str]:
+    html = _hits(client, q)
+    return {key for key, p in patients.items() if f'href="/patients/{p.id}"' in html}
+
+
+@pytest.mark.parametrize(("q", "expected"), [
+    ("S58", {"s58", "s58_last"}), ("s58", {"s58", "s58_last"}), ("昭和58", {"s58", "s58_last"}),
+    ("昭和58年", {"s58", "s58_last"}), ("Ｓ５８", {"s58", "s58_last"}), ("S64", {"s64"}), ("H1", {"h1"}),
+    ("平成元", {"h1"}), ("平成元年", {"h1"}), ("R5", {"r5"}), ("令和5", {"r5"}),
+    ("タナカ S58", {"s58", "s58_last"}), ("たなか s57", {"s57"}), ("たなか じ S58", {"s58_last"}),
+])
+def test_an_era_year_alone_narrows_by_the_year_of_birth(client, births, q, expected):
+    clerk, patients = births
+    client.login(clerk.login_id, clerk.totp_secret)
+    assert _found(client, patients, q) == expected, q
+
+
+@pytest.mark.parametrize("q", ["H32", "平成0", "S99", "令和0"])
+def test_an_era_year_the_era_does_not_have_gets_a_message(client, births, q):
+    clerk, _patients = births
+    client.login(clerk.login_id, clerk.totp_secret)
+    response = client.get("/patients", query_string={"q": q})
+    assert response.status_code == 200 and "という年はありません" in response.get_data(as_text=True)
+
+
+SAITO = {"sai_1", "sai_2", "sai_3", "sai_4"}
+
+
+@pytest.mark.parametrize(("q", "expected"), [
+    ("斉藤", SAITO), ("斎藤", SAITO), ("齋藤", SAITO), ("齊藤", SAITO), ("さいとう", SAITO), ("斉藤 一", {"sai_1"}),
+    ("齋藤　四", {"sai_4"}), ("渡辺", {"watanabe"}), ("渡邊", {"watanabe"}), ("渡邉", {"watanabe"}),
+    ("大塚", {"tsuka"}), ("山崎", {"yamazaki"}), ("山﨑", {"yamazaki"}), ("黒島", {"kuroshima"}),
+    ("黒嶌", {"kuroshima"}), ("中沢", {"nakazawa"}),
+])
+def test_surnames_are_found_whatever_character_the_clerk_types(client, births, q, expected):
+    clerk, patients = births
+    client.login(clerk.login_id, clerk.totp_secret)
+    assert _found(client, patients, q) == expected, q
+
+
+def test_the_stored_name_keeps_its_own_characters(client, births):
+    clerk, patients = births
+    client.login(clerk.login_id, clerk.totp_secret)
+    html = _hits(client, "斉藤")
+    assert "齋藤" in html and "齊藤" in html and "斎藤" in html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import date
 
 import pytest
@@ -23,7 +24,9 @@ def _sync(app):
 
 
 def _names_in_order(html: str) -> list[str]:
-    return re.findall(r'<a href="/patients/\d+">([^<]+)</a><span class="kana">', html)
+    """The names of the list's rows, top to bottom, family and given name joined by a full-width space."""
+    return ["\u3000".join(re.findall(r'<span class="name-part">([^<]+)</span>', link))
+            for link in re.findall(r'<a href="/patients/\d+">(.+?)</a><span class="kana">', html)]
 
 
 def test_todays_list_shows_the_orca_receptions(app, client, orca_clinic):
@@ -33,7 +36,8 @@ def test_todays_list_shows_the_orca_receptions(app, client, orca_clinic):
     html = client.get("/reception").get_data(as_text=True)
     names = _names_in_order(html)
     assert [n.split("\u3000")[0] for n in names[:5]] == FIXED
-    assert "ヤマダ\u3000タロウ" in html and "協会けんぽ 本人 3割" in html and "上野\u3000誠" in html
+    assert '<span class="name-part">ヤマダ</span>\u3000<span class="name-part">タロウ</span>' in html
+    assert "協会けんぽ 本人 3割" in html and "上野\u3000誠" in html
     assert len(names) == 25
 
 
@@ -214,6 +218,18 @@ def test_opening_a_patient_while_orca_is_down_shows_the_last_data_with_a_warning
     client.login(orca_clinic[1].login_id, orca_clinic[1].totp_secret)
     html = client.get(f"/patients/{hino.id}").get_data(as_text=True)
     assert "ORCAから最新の患者情報を取得できませんでした" in html and "日野　ちよ" in html
+
+
+def test_opening_a_patient_while_orca_is_slow_waits_a_second_at_most(app, client, orca, orca_clinic, session):
+    _sync(app)
+    hino = session.scalars(select(Patient).where(Patient.orca_patient_id == "00006")).one()
+    orca.set_fault("slow", delay=5, api="patientgetv2")
+    client.login(orca_clinic[1].login_id, orca_clinic[1].totp_secret)
+    started = time.monotonic()
+    html = client.get(f"/patients/{hino.id}").get_data(as_text=True)
+    assert time.monotonic() - started < 2.5
+    assert "ORCAから最新の患者情報を取得できませんでした" in html and "タイムアウト" in html and "日野　ちよ" in html
+    assert 'id="summary-today"' in html
 
 
 def test_a_period_with_a_thousand_patients_is_split():

@@ -18,7 +18,14 @@ def _row(**changes):
 def test_text_is_escaped_and_the_button_follows_the_role():
     html = str(render_rows([_row()], STATUS_LABELS, can_write=True))
     assert "<script>" not in html and "&lt;script&gt;&quot;x&quot;&lt;/script&gt;" in html
-    assert "ヤマダ &amp; タロウ" in html and "送信待ち" in html
+    assert '<span class="name-part">ヤマダ</span> <span class="name-part">&amp;</span>' in html and "送信待ち" in html
     assert 'value="7:in_exam"' in html and f"{STATUS_LABELS['in_exam']}へ</button>" in html
     assert "<button" not in str(render_rows([_row()], STATUS_LABELS, can_write=False))
     assert "<button" not in str(render_rows([_row(next_status=None)], STATUS_LABELS, can_write=True))
+
+
+def test_family_and_given_names_are_each_kept_whole():
+    html = str(render_rows([_row(name="山田　太郎", kana="ヤマダ タロウ")], STATUS_LABELS, can_write=True))
+    assert '<span class="name-part">山田</span>\u3000<span class="name-part">太郎</span>' in html
+    kana = '<span class="name-part">ヤマダ</span> <span class="name-part">タロウ</span>'
+    assert f'<span class="kana">{kana}</span>' in html
