@@ -142,7 +142,7 @@ def test_a_paper_prescription_registered_with_the_service_prints_its_exchange_nu
     pdf = render_prescription_pdf(doc)
     text = _squeezed(pdf_text(pdf, tmp_path))
     assert "電子処方箋対応" in text and "引換番号123456" in text and "処方箋" in text
-    assert "\r\n82,1,123456\r\n".encode() in decode_symbols(page_images(pdf, tmp_path, dpi=150)[0])
+    assert b"\r\n82,1,123456\r\n" in decode_symbols(page_images(pdf, tmp_path, dpi=150)[0])
     with pytest.raises(ValidationError, match="引換番号は6桁"):
         make_prescription_print(exchange_number="12345678")
 
