@@ -85,8 +85,8 @@ def main() -> None:
 
     orca_root = start_simulator("orca")
     print(f"ORCA simulator: {orca_root}", flush=True)
-    eprescription_root = start_simulator("eprescription")
-    print(f"電子処方箋 simulator: {eprescription_root}", flush=True)
+    terminal_root = start_simulator("oqs_terminal")
+    print(f"資格確認端末 simulator (電子処方箋管理サービス behind it): {terminal_root}", flush=True)
     sharing_root = start_simulator("sharing_service")
     print(f"電子カルテ情報共有サービス simulator: {sharing_root}", flush=True)
 
@@ -103,9 +103,13 @@ def main() -> None:
     config = Config()
     upgrade_database(config.DATABASE_URL)
     app = create_app(config)
+    from app.integrations.eprescription.signing import TestSigner
+
+    # The demo's doctors sign with the project's test CA, which the simulated service is told to trust.
+    requests.post(f"{terminal_root}/_sim/eprescription/trust", data=TestSigner(app.instance_path).ca_pem,
+                  timeout=5).raise_for_status()
     with app.app_context():
-        prepare_demo(app, orca_root, eprescription_root, pacs=pacs, lab_root=lab_root,
-                     sharing_root=sharing_root)
+        prepare_demo(app, orca_root, terminal_root, pacs=pacs, lab_root=lab_root, sharing_root=sharing_root)
     from app.demo.seed import LAB_INBOUND_DEMO_TOKENS
 
     for code, token in LAB_INBOUND_DEMO_TOKENS.items():  # the lab pushes results to our endpoint

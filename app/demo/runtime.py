@@ -55,8 +55,8 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
                 clinic.integrations = {**clinic.integrations, "orca": orca}
                 if eprescription_root and clinic.institution_code in EPRESCRIPTION_DEMO_TOKENS:
                     clinic.integrations = {**clinic.integrations, "eprescription": {
-                        "base_url": f"{eprescription_root}/clinic/{clinic.institution_code}",
-                        "token": EPRESCRIPTION_DEMO_TOKENS[clinic.institution_code]}}
+                        "url": f"{eprescription_root}/clinic/{clinic.institution_code}",
+                        "token": EPRESCRIPTION_DEMO_TOKENS[clinic.institution_code], "signer": "test"}}
                 if lab_root and clinic.institution_code in LAB_DEMO_TOKENS:
                     lab = dict(clinic.integrations.get("lab_center") or {})
                     lab.update(base_url=f"{lab_root}/clinic/{clinic.institution_code}",

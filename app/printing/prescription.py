@@ -36,12 +36,19 @@ from app.printing.rx_model import (
     RpPrint,
 )
 from app.printing.rx_plan import PagePlan, plan_pages
-from app.printing.rx_symbol import JahisSymbol, Replacement, SymbolTextError, build_service_csv, build_symbol
+from app.printing.rx_symbol import (
+    JahisSymbol,
+    Replacement,
+    SymbolTextError,
+    build_check_csv,
+    build_service_csv,
+    build_symbol,
+)
 
 __all__ = [
     "ClinicPrint", "DoctorPrint", "InsurancePrint", "JahisSymbol", "LinePrint", "PatientPrint", "PrescriptionPrint",
-    "PublicExpensePrint", "Replacement", "RpPrint", "SymbolTextError", "build_jahis_symbol", "build_service_csv",
-    "jahis_symbol_text", "prescription_symbols", "render_prescription_pdf",
+    "PublicExpensePrint", "Replacement", "RpPrint", "SymbolTextError", "build_check_csv", "build_jahis_symbol",
+    "build_service_csv", "jahis_symbol_text", "prescription_symbols", "render_prescription_pdf",
 ]
 
 PAPERS = {"A5": A5, "A4": A4}

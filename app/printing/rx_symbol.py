@@ -283,10 +283,15 @@ def build_symbol(doc: PrescriptionPrint) -> JahisSymbol:
 CHECK_RECORDS = frozenset({"101", "111", "201"})
 
 
-def build_service_csv(doc: PrescriptionPrint, *, check_only: bool = False) -> str:
-    """The 処方箋CSV of the 電子処方箋管理サービス: the same records as the symbol, `SJ1` first, LF line ends;
-    `check_only` keeps only records 101, 111 and 201 (the 重複投薬等チェック's CSV)."""
-    records = _records(doc, USAGE_EPRESCRIPTION_MASTER)
-    if check_only:
-        records.records = [r for r in records.records if r[0] in CHECK_RECORDS]
+def build_service_csv(doc: PrescriptionPrint) -> str:
+    """The 処方箋CSV of the 電子処方箋管理サービス: the same records as the symbol, `SJ1` first, LF line ends."""
+    return _records(doc, USAGE_EPRESCRIPTION_MASTER).joined(CSV_VERSION_RECORD, CSV_LINE_END)
+
+
+def build_check_csv(rps: tuple[RpPrint, ...]) -> str:
+    """The 重複投薬等チェック's CSV: only the Rp records 101, 111 and 201 of a draft (eprescription.md §2.2)."""
+    records = _Records(USAGE_EPRESCRIPTION_MASTER)
+    for number, rp in enumerate(rps, start=1):
+        _rp_records(records, number, rp)
+    records.records = [r for r in records.records if r[0] in CHECK_RECORDS]
     return records.joined(CSV_VERSION_RECORD, CSV_LINE_END)

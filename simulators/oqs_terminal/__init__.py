@@ -34,23 +34,29 @@ Handler = Callable[[str, str, bytes], tuple[str, bytes]]
 
 
 class TerminalState:
-    """Replies waiting per clinic, the requests seen, the injected fault."""
+    """Replies waiting per clinic, the requests seen, the injected fault; a reset also resets the services behind
+    the terminal (`on_reset`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_reset: list[Callable[[], None]] | None = None) -> None:
         self.lock = threading.Lock()
         self.fault: dict[str, Any] = {}
+        self.on_reset = list(on_reset or [])
         self.reset()
 
     def reset(self) -> None:
         """Forget every file."""
         self.replies: dict[tuple[str, str], tuple[str, bytes]] = {}
         self.requests: list[dict[str, str]] = []
+        for reset in self.on_reset:
+            reset()
 
 
-def create_app(handlers: dict[str, Handler] | None = None, tokens: dict[str, str] | None = None) -> Flask:
-    """The relay's HTTP side, answering through `handlers` (業務コード → handler)."""
+def create_app(handlers: dict[str, Handler] | None = None, tokens: dict[str, str] | None = None,
+               on_reset: list[Callable[[], None]] | None = None) -> Flask:
+    """The relay's HTTP side, answering through `handlers` (業務コード → handler); /_sim/reset also calls each of
+    `on_reset` (the services' own state)."""
     app = Flask(__name__)
-    state = TerminalState()
+    state = TerminalState(on_reset)
     handlers = dict(handlers or {})
     tokens = dict(tokens or DEMO_TOKENS)
     add_reset_and_faults(app, state)

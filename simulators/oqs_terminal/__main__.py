@@ -1,4 +1,5 @@
-"""python -m simulators.oqs_terminal --port N [--host 127.0.0.1]: serve the 資格確認端末 relay simulator."""
+"""python -m simulators.oqs_terminal --port N [--host 127.0.0.1]: serve the 資格確認端末 relay simulator with the
+national services' simulators behind it (the 電子処方箋管理サービス)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 
 from werkzeug.serving import make_server
 
-from simulators.oqs_terminal import create_app
+from simulators.eprescription import create_app
 
 
 def main() -> None:

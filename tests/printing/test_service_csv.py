@@ -3,7 +3,7 @@ same records as the paper form's JAHIS 2D symbol (one source), `SJ1` first, LF l
 
 from __future__ import annotations
 
-from app.printing.prescription import build_service_csv, jahis_symbol_text
+from app.printing.prescription import build_check_csv, build_service_csv, jahis_symbol_text
 from tests.printing.rx_factory import BREAKFAST, make_prescription_print
 
 
@@ -66,6 +66,6 @@ def test_same_records_as_the_paper_symbol_apart_from_the_encoding():
 
 
 def test_the_check_csv_carries_only_records_101_111_201():
-    lines = _lines(build_service_csv(make_prescription_print(), check_only=True))
+    lines = _lines(build_check_csv(make_prescription_print().rps))
     assert lines[0] == "SJ1" and {line.split(",")[0] for line in lines[1:]} == {"101", "111", "201"}
     assert len([line for line in lines if line.startswith("201,")]) == 5

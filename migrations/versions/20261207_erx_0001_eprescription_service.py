@@ -1,0 +1,42 @@
+"""電子処方箋 as the service does it: the issue type (紙 / 紙＋引換番号 / 電子), the consent to the duplicate
+check, refill uses, our request identifier, and the pharmacy's state and dispensing result.
+
+Revision ID: erx_0001
+Revises: rxsafety_0001
+Create Date: 2026-12-07
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "erx_0001"
+down_revision = "rxsafety_0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Widen prescription.mode; add the e-prescription columns."""
+    with op.batch_alter_table("prescription", schema=None) as batch_op:
+        batch_op.alter_column("mode", existing_type=sa.String(length=12), type_=sa.String(length=16),
+                              existing_nullable=False)
+        batch_op.add_column(sa.Column("consent", sa.String(length=8), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("refill_count", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(sa.Column("eprescription_request", sa.String(length=40), nullable=False,
+                                      server_default=""))
+        batch_op.add_column(sa.Column("pharmacy_state", sa.String(length=12), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("pharmacy_name", sa.String(length=120), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("dispensed", sa.JSON(), nullable=False, server_default="[]"))
+        batch_op.add_column(sa.Column("state_checked_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    """Revert."""
+    with op.batch_alter_table("prescription", schema=None) as batch_op:
+        for column in ("state_checked_at", "dispensed", "pharmacy_name", "pharmacy_state", "eprescription_request",
+                       "refill_count", "consent"):
+            batch_op.drop_column(column)
+        batch_op.alter_column("mode", existing_type=sa.String(length=16), type_=sa.String(length=12),
+                              existing_nullable=False)
