@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.clinics.models import Clinic
-from app.core.audit import SYSTEM, record_audit
+from app.core.audit import SYSTEM, record_audit, summarize_change
+from app.core.errors import ValidationError
+from app.core.urls import connection_url
 from app.db import utcnow
 from app.integrations.eprescription import messages
 from app.integrations.eprescription.client import (
@@ -79,6 +81,44 @@ def signer_for(clinic: Clinic, instance_folder: str) -> Signer:
     if kind == "test":
         return TestSigner(instance_folder)
     raise SigningError("電子署名の方法が設定されていません（電子処方箋の接続設定で署名モジュールを設定してください）")
+
+
+SIGNERS = {"": "設定しない（電子処方箋は発行できません）",
+           "command": "署名モジュール（HPKIカード・署名共通モジュール）",
+           "test": "テスト用認証局（デモ・検証用。本番では使えません）"}
+SETTING_KEYS = ("url", "signer", "signer_command")
+
+
+def update_settings(session: Session, clinic: Clinic, actor: Any, data: dict[str, Any]) -> None:
+    """Set the connection: the terminal's folders (file:///…) or its relay (https://…), the relay's token (an
+    empty one keeps the current), the signer. ValidationError names the field; audited without the token."""
+    raw = (data.get("base_url") or "").strip()
+    url = raw if raw.startswith("file:///") else connection_url(raw, "資格確認端末の中継", "処方箋と署名")
+    signer = data.get("signer") or ""
+    command = (data.get("signer_command") or "").strip()
+    if signer not in SIGNERS:
+        raise ValidationError("署名の方法の選択肢にない値です", field="signer")
+    if signer == "command" and not command.startswith("/"):
+        raise ValidationError("署名モジュールのコマンドを絶対パスで入力してください", field="signer_command")
+    settings = dict((clinic.integrations or {}).get("eprescription") or {})
+    before = {k: settings.get(k) for k in SETTING_KEYS}
+    settings.update(url=url, signer=signer, signer_command=command)
+    if data.get("token"):
+        settings["token"] = data["token"]
+    clinic.integrations = {**(clinic.integrations or {}), "eprescription": settings}
+    session.flush()
+    record_audit(session, actor, "clinic.eprescription_settings", clinic_id=clinic.id, entity_type="clinic",
+                 entity_id=clinic.id, summary={**summarize_change(before, {k: settings.get(k) for k in SETTING_KEYS}),
+                                               "token_changed": bool(data.get("token"))})
+
+
+def test_connection(clinic: Clinic) -> tuple[bool, str]:
+    """Ask the service through the configured terminal and say what it answered."""
+    try:
+        answer = client_for(clinic, timeout=10.0).ping(new_request_id("T"))
+    except EPrescriptionError as exc:
+        return False, exc.message_ja
+    return True, f"資格確認端末を経由して電子処方箋管理サービスが応答しました: {answer}"
 
 
 def new_request_id(prefix: str) -> str:

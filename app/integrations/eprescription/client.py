@@ -169,7 +169,7 @@ class EPrescriptionClient:
         self.institution_code = institution_code
         self.timeout = timeout
 
-    def _call(self, code: str, request_id: str, body: dict[str, Any]) -> m.ServiceReply:
+    def _exchange(self, code: str, request_id: str, body: dict[str, Any]) -> m.ServiceReply:
         request = m.build_request(self.institution_code, request_id, body)
         try:
             reply = exchange(self.gateway, code, request_id, request, timeout=self.timeout)
@@ -184,11 +184,21 @@ class EPrescriptionClient:
             raise EPrescriptionUnavailable(str(exc)) from exc
         if parsed.segment == m.SEGMENT_PROCESSING:
             raise EPrescriptionUnavailable("電子処方箋管理サービスで処理中です。しばらくして再度お試しください")
+        return parsed
+
+    def _call(self, code: str, request_id: str, body: dict[str, Any]) -> m.ServiceReply:
+        parsed = self._exchange(code, request_id, body)
         if not parsed.ok:
             problems = parsed.problems()
             raise EPrescriptionRejected("電子処方箋管理サービスが受け付けませんでした: " + "／".join(problems),
                                         problems)
         return parsed
+
+    def ping(self, request_id: str) -> str:
+        """A connection test: ask the state of a prescription that does not exist and return what the service
+        answered, in its own words (EPrescriptionError when no answer comes)."""
+        reply = self._exchange(STATUS, request_id, {"PrescriptionId": "0"})
+        return "正常終了" if reply.ok else "／".join(reply.problems())
 
     def prepare_check(self, request_id: str, patient: PatientKey) -> None:
         """事前準備: ask the service to gather the patient's medicines for the check."""
