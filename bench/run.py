@@ -1,5 +1,6 @@
-"""Seeded benchmarks of what users wait for (issues 4, 6, 7, 9 and 20): patient search, the reception list, the
-patient page, the prescription check page, the 院外処方箋 and specimen-label PDFs, the lab result table, the 6
+"""Seeded benchmarks of what users wait for (issues 4, 6, 7, 9, 20 and 24): patient search, the reception list, the
+patient page, the prescription check page (also with the 電子処方箋管理サービス's duplicate check), a signed
+電子処方箋 registration's own time, the 院外処方箋 and specimen-label PDFs, the lab result table, the 6
 information page, the referral letter PDF, the imaging pages and the first CT frame; and lab result import.
 
 The data set is written straight into the database; every figure is then measured through HTTP: the app runs
@@ -31,7 +32,7 @@ from app import create_app
 from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from app.labs.models import LabResult
-from bench import imaging, labs, seed
+from bench import eprescription, imaging, labs, seed
 from bench.server import BENCH_SECRET, Browser, Server, measure
 
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -183,6 +184,7 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
     app = create_app(replace(TestConfig(), DATABASE_URL=url, SECRET_KEY=BENCH_SECRET))
     clinic_id, doctor = seed.seed_clinic(url, scale.patients, scale.visits)
     orthanc = imaging.start(url, clinic_id) if wanted("imaging", only) else None
+    terminal = eprescription.start(url, clinic_id) if wanted("eprescription", only) else None
     with app.app_context(), app.extensions["db_sessionmaker"]() as session:
         seed.seed_drugs(session, scale.drugs)
         record = seed.seed_record(session, clinic_id, 1)
@@ -220,6 +222,17 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
             for name, n, p50_p95, target in imaging.figures(browser, record.patient_id, scale.samples):
                 if wanted(name, only):
                     emit(name, n, p50_p95, target)
+        if terminal is not None:
+            service_form = eprescription.check_form(record.check_form)
+
+            def service_check() -> object:
+                return browser.post_form(f"/patients/{record.patient_id}/prescriptions/new", service_form)
+
+            eprescription.check_sanity(terminal, service_check)
+            emit("eprescription_check_page", 10, measure(service_check, scale.samples), 300)
+            with app.app_context(), app.extensions["db_sessionmaker"]() as session:
+                emit("eprescription_signed_registration", 4,
+                     eprescription.registration_figure(session, record.prescription_id, scale.samples), 200)
         if wanted("lab_import", only):
             lines, seconds = lab_drop(url, clinic_id, drop_files)
             emit("lab_import", lines, push(browser, pushes), 50, lines_per_s=round(lines / seconds),
@@ -228,6 +241,8 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
         server.stop()
         if orthanc is not None:
             orthanc.stop()
+        if terminal is not None:
+            terminal.stop()
     progress(db, f"done in {time.monotonic() - started:.0f} s")
     if not keep:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -31,3 +31,10 @@ def test_bench_times_pages_served_over_http_to_a_logged_in_doctor(tmp_path, caps
     # Every timed view (and the 5 warm-up ones) reached the server from an HTTP client on loopback.
     assert len(views) == SMOKE.samples + 5
     assert {(agent.split("/")[0], ip) for agent, ip in views} == {("python-requests", "127.0.0.1")}
+
+
+def test_bench_times_the_eprescription_check_page_and_a_signed_registration(tmp_path, capsys):
+    figures = run("sqlite", SMOKE, only=["eprescription"], workdir=tmp_path)
+    assert [(f["name"], f["target_ms"]) for f in figures] == [("eprescription_check_page", 300),
+                                                             ("eprescription_signed_registration", 200)]
+    assert all(0 < f["p50_ms"] <= f["p95_ms"] for f in figures)
