@@ -16,8 +16,6 @@ from app.core.timeutil import JST, japan_today
 from app.diagnoses import services as diagnoses
 from app.diagnoses.masters import disease_count
 from app.diagnoses.masters import load_shipped_subsets as load_disease_subsets
-from app.outbox.models import PENDING, OutboxMessage
-from app.outbox.services import deliver_one
 from app.patients import profile as profiles
 from app.patients import services as patients
 from app.patients.models import Patient
@@ -146,7 +144,7 @@ def _yamada_prescription(session: Session, clinic: Clinic, patient_id: int) -> N
     prescription = rx_checking.issue_prescription(
         session, clinic, doctor, patient, draft, {r.key: "" for r in rx_checks.needs_acknowledgement(report.results)})
     rx_billing.queue_billing(session, clinic, prescription)  # today's 受付 is in ORCA: the clerk finds it there
-    rx_eprescription.queue_registration(session, clinic, prescription, patient, None)
+    rx_eprescription.register(session, clinic, prescription, patient, None)
 
 
 def _takahashi_profile(session: Session, clinic: Clinic, patient_id: int) -> None:
@@ -174,11 +172,3 @@ def seed_clinical_demo(session: Session) -> bool:
     log.info("demo clinical records added")
     return True
 
-
-def register_demo_prescriptions(session: Session) -> None:
-    """Deliver the demo's waiting registrations with the 電子処方箋管理サービス now (through the outbox's own
-    delivery), so that 山田 太郎's paper prescription shows its 引換番号 from the first start."""
-    waiting = session.scalars(select(OutboxMessage.id).where(OutboxMessage.kind == rx_eprescription.REGISTER,
-                                                             OutboxMessage.status == PENDING)).all()
-    for message_id in waiting:
-        deliver_one(session, message_id, base_delay=5)

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from app.clinics.models import Clinic
-from app.demo.clinical import load_masters_if_empty, register_demo_prescriptions, seed_clinical_demo
+from app.demo.clinical import load_masters_if_empty, seed_clinical_demo
 from app.demo.imaging import seed_demo_pacs
 from app.demo.labs import seed_lab_demo
 from app.demo.notes import seed_notes_demo
@@ -76,7 +76,6 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
         seed_clinical_demo(session)
         seed_notes_demo(session)
         session.commit()
-        register_demo_prescriptions(session)  # through the service now, so the 引換番号 is there at first sight
     if pacs is not None:
         with factory() as session:
             seed_demo_pacs(session, pacs.dicomweb_url, pacs.username, pacs.password)

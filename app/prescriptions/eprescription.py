@@ -3,8 +3,9 @@
 - before issuing, the service's 重複投薬等チェック (事前準備, then the check with records 101/111/201) runs among the
   other checks: each hit is a finding the doctor must give a 投与理由 for, kept with the prescription;
 - issuing as 電子 (the CSV in the 処方箋XML, signed by the doctor's signer) or as 紙 with 引換番号 (registered,
-  unsigned) queues the registration in the outbox (never lost when the service is down); our request identifier
-  goes with it, so a retry after a lost reply registers nothing twice; 紙 without registration sends nothing;
+  unsigned) registers it at once (a refusal issues nothing) or, when the service does not answer, through the
+  outbox (never lost); our request identifier goes with it, so a retry after a lost reply registers nothing
+  twice; 紙 without registration sends nothing;
 - cancelling a registered one sends the cancellation the same way;
 - the pharmacy's state and dispensing result, and the 控え of an electronic one, are read on demand.
 """
@@ -26,6 +27,7 @@ from app.integrations.eprescription.client import (
     EPrescriptionClient,
     EPrescriptionError,
     PatientKey,
+    Registration,
     prescription_info,
 )
 from app.integrations.eprescription.signing import CommandSigner, Signer, SigningError, TestSigner
@@ -163,10 +165,13 @@ def service_check(clinic: Clinic, patient: Any, draft: Draft) -> list[CheckResul
     return [_finding(hit) for hit in hits]
 
 
-def queue_registration(session: Session, clinic: Clinic, prescription: Prescription, patient: Any,
-                       signer: Signer | None) -> OutboxMessage | None:
-    """Build the PrescriptionInfo now (signed with `signer` for 電子; SigningError or a ValidationError when it
-    cannot be made) and queue its registration; nothing for a paper prescription without registration."""
+def register(session: Session, clinic: Clinic, prescription: Prescription, patient: Any,
+             signer: Signer | None) -> OutboxMessage | None:
+    """Register a prescription being issued, in the issuing transaction: the PrescriptionInfo is built now (signed
+    with `signer` for 電子; SigningError or a ValidationError when it cannot be made) and sent at once, so the
+    引換番号 is there to print. A refusal raises EPrescriptionRejected with the service's codes — the caller rolls
+    back and nothing is issued; a service that does not answer (or whose answer is lost) gets the same request
+    again through the outbox, which returns its message. Nothing for a paper prescription without registration."""
     issue_type = ISSUE_TYPES.get(prescription.mode)
     if issue_type is None:
         return None
@@ -174,12 +179,30 @@ def queue_registration(session: Session, clinic: Clinic, prescription: Prescript
         raise SigningError("電子処方箋には医師の電子署名が必要です")
     info = prescription_info(service_csv(prescription, patient, clinic),
                              signer if issue_type == messages.ISSUE_ELECTRONIC else None)
-    prescription.eprescription_status = "sending"
     prescription.eprescription_request = new_request_id("R")
-    return enqueue(session, clinic_id=clinic.id, kind=REGISTER, payload={
-        "prescription_id": prescription.id, "request_id": prescription.eprescription_request, "info": info,
-        "issue_type": issue_type}, subject_type="prescription", subject_id=prescription.id,
-        patient_id=prescription.patient_id)
+    try:
+        result = client_for(clinic, timeout=10.0).register(prescription.eprescription_request, info, issue_type)
+    except EPrescriptionError as exc:
+        if not exc.retryable:
+            raise
+        prescription.eprescription_status = "sending"
+        return enqueue(session, clinic_id=clinic.id, kind=REGISTER, payload={
+            "prescription_id": prescription.id, "request_id": prescription.eprescription_request, "info": info,
+            "issue_type": issue_type}, subject_type="prescription", subject_id=prescription.id,
+            patient_id=prescription.patient_id)
+    _registered(session, prescription, result, issue_type)
+    return None
+
+
+def _registered(session: Session, prescription: Prescription, result: Registration, issue_type: str) -> None:
+    prescription.eprescription_status = "registered"
+    prescription.eprescription_id = result.prescription_id
+    prescription.exchange_number = result.access_code
+    prescription.eprescription_warnings = list(result.warnings)
+    prescription.eprescription_error = ""
+    record_audit(session, SYSTEM, "prescription.eprescription_registered", clinic_id=prescription.clinic_id,
+                 entity_type="prescription", entity_id=prescription.id, patient_id=prescription.patient_id,
+                 summary={"after": {"exchange_number": result.access_code, "issue_type": issue_type}})
 
 
 def queue_cancellation(session: Session, clinic: Clinic, prescription: Prescription) -> OutboxMessage | None:
@@ -222,14 +245,7 @@ def deliver_registration(session: Session, message: OutboxMessage) -> dict[str, 
         result = _client(session, message).register(payload["request_id"], payload["info"], payload["issue_type"])
     except EPrescriptionError as exc:
         _failed(session, prescription, exc, "rejected")
-    prescription.eprescription_status = "registered"
-    prescription.eprescription_id = result.prescription_id
-    prescription.exchange_number = result.access_code
-    prescription.eprescription_warnings = list(result.warnings)
-    prescription.eprescription_error = ""
-    record_audit(session, SYSTEM, "prescription.eprescription_registered", clinic_id=prescription.clinic_id,
-                 entity_type="prescription", entity_id=prescription.id, patient_id=prescription.patient_id,
-                 summary={"after": {"exchange_number": result.access_code, "issue_type": payload["issue_type"]}})
+    _registered(session, prescription, result, payload["issue_type"])
     return {"exchange_number": result.access_code, "prescription_id": result.prescription_id}
 
 

@@ -132,14 +132,16 @@ def order(patient_id: int):
     try:
         signer = (eprescription.signer_for(current_user.clinic, current_app.instance_path)
                   if draft.mode == "electronic" else None)
-        eprescription.queue_registration(db, current_user.clinic, prescription, patient, signer)
-    except (SigningError, ValidationError) as exc:
+        eprescription.register(db, current_user.clinic, prescription, patient, signer)
+    except (SigningError, ValidationError, EPrescriptionError) as exc:  # nothing issued, nothing registered
         db.rollback()
-        draft.errors.append(f"電子処方箋管理サービスに登録できません: {getattr(exc, 'message_ja', exc)}")
+        reason = getattr(exc, "message_ja", str(exc))
+        draft.errors.append(f"電子処方箋管理サービスに登録できないため、発行していません: {reason}")
         return _render_order(patient, draft, status=422)
     billing.queue_billing(db, current_user.clinic, prescription)
     db.commit()
-    flash("処方箋を発行しました。引換番号は電子処方箋管理サービスへの登録が済みしだい表示されます"
+    flash(f"処方箋を発行しました（引換番号 {prescription.exchange_number}）" if prescription.exchange_number else
+          "処方箋を発行しました。引換番号は電子処方箋管理サービスへの登録が済みしだい表示されます"
           if draft.mode in eprescription.ISSUE_TYPES else "処方箋を発行しました", "success")
     return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
 

@@ -1,11 +1,11 @@
 """電子処方箋 end to end through the order form, the outbox and the service simulator behind the 資格確認端末
 simulator (real HTTP): the service's duplicate check before issuing (a hit needs a 投与理由), the three ways to
-issue, the 引換番号 on the paper form and in its symbol, the signed electronic one and its 控え, refusals shown
-and nothing registered, a lost reply retried to exactly one prescription, cancel, state and dispensing result."""
+issue, the 引換番号 on the paper form and in its symbol, the signed electronic one and its 控え, refusals (each
+code the simulator knows, a signature it refuses) shown with nothing issued, a lost reply retried through the
+outbox to exactly one prescription, cancel, state and dispensing result."""
 
 from __future__ import annotations
 
-import base64
 from datetime import date
 
 import pytest
@@ -14,10 +14,20 @@ from sqlalchemy import select
 from app.integrations.eprescription.signing import TestSigner
 from app.outbox import worker as outbox
 from app.outbox.models import OutboxMessage
+from app.prescriptions import eprescription as eprescription_domain
 from app.prescriptions.drug_master import load_shipped_subset
 from app.prescriptions.models import Prescription
 from tests.factories import make_clinic, make_patient, make_user
-from tests.prescriptions.test_prescriptions import AFTER_MEALS_3, AMLODIPINE, LOXONIN, MUCOSTA, _form, _issue
+from tests.prescriptions.test_prescriptions import (
+    AFTER_MEALS_3,
+    AMLODIPINE,
+    LOXONIN,
+    MUCOSTA,
+    _acks,
+    _form,
+    _issue,
+    _reasons,
+)
 from tests.printing.pdf_tools import decode_symbols, page_images, pdf_text
 
 CLINIC = "1310123458"
@@ -60,10 +70,8 @@ def test_paper_with_exchange_number_prints_it_and_carries_record_82(app, client,
     assert "紙の処方箋（引換番号あり）" in page and "カードリーダーで同意" in page
     _, issued = _issue(client, patient, RPS, mode="paper_exchange", consent="card", refill_count="2")
     assert issued.status_code == 302
-    rx = _rx(session)
-    assert (rx.mode, rx.consent, rx.refill_count, rx.eprescription_status) == ("paper_exchange", "card", 2, "sending")
-    _deliver(app)
-    rx = _rx(session)
+    rx = _rx(session)  # registered while issuing: the 引換番号 is there to print
+    assert (rx.mode, rx.consent, rx.refill_count) == ("paper_exchange", "card", 2)
     assert rx.eprescription_status == "registered" and len(rx.exchange_number) == 6
     held = eprescription.prescriptions()[rx.eprescription_id]
     assert held["issue_type"] == "2" and "64,2" in held["csv"]  # refill uses in the CSV
@@ -79,11 +87,9 @@ def test_electronic_is_signed_and_prints_the_services_copy(app, client, desk, se
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
     patient = desk["patient"]
     _, issued = _issue(client, patient, RPS, mode="electronic", consent="oral")
-    message = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "eprescription.register")).one()
-    assert message.payload["issue_type"] == "1"
-    _deliver(app)
     rx = _rx(session)
     assert rx.eprescription_status == "registered", rx.eprescription_error
+    assert eprescription.prescriptions()[rx.eprescription_id]["issue_type"] == "1"  # signed, verified
     copy = client.get(f"/patients/{patient.id}/prescriptions/{rx.id}/print.pdf")
     assert copy.mimetype == "application/pdf"
     text = pdf_text(copy.data, tmp_path)
@@ -109,9 +115,10 @@ def test_the_services_duplicate_check_needs_a_reason_and_is_kept(app, client, de
 
 def test_service_down_makes_the_check_unchecked_and_registration_waits(app, client, desk, session, eprescription):
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
-    eprescription.set_fault("down", times=2)  # 事前準備 of the check page and of issuing
+    eprescription.set_fault("down", times=3)  # 事前準備 of the check page and of issuing, the registration
     checked, _ = _issue(client, desk["patient"], RPS, mode="paper_exchange")
     assert "重複投薬等チェックができません" in checked.get_data(as_text=True)
+    assert _rx(session).eprescription_status == "sending"
     eprescription.set_fault("down", times=1)
     _deliver(app)
     message = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "eprescription.register")).one()
@@ -122,42 +129,71 @@ def test_service_down_makes_the_check_unchecked_and_registration_waits(app, clie
 
 def test_lost_reply_retried_through_the_outbox_ends_with_one_prescription(app, client, desk, session,
                                                                          eprescription):
-    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
-    _issue(client, desk["patient"], RPS, mode="paper_exchange")
-    eprescription.set_fault("lost_reply")
     desk["clinic"].integrations = {"eprescription": {**desk["clinic"].integrations["eprescription"],
                                                      "timeout_seconds": 0.3}}
     session.commit()
-    _deliver(app)
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    checked = client.post(f"/patients/{desk['patient'].id}/prescriptions/new",
+                          _form(RPS, action="check", mode="paper_exchange"),
+                          form_page=f"/patients/{desk['patient'].id}/prescriptions/new")
+    eprescription.set_fault("lost_reply", code="EPSsiPIR01")  # the service registers, the reply never comes
+    data = _form(RPS, action="issue", mode="paper_exchange") | _reasons(checked.get_data(as_text=True))
+    data["ack"] = _acks(checked.get_data(as_text=True))
+    assert client.post(checked.request.path, data, form_page=checked.request.path).status_code == 302
     assert _rx(session).eprescription_status == "sending" and len(eprescription.prescriptions()) == 1
-    _deliver(app)
+    _deliver(app)  # the same request id again: the service answers with the first registration
     rx = _rx(session)
     assert rx.eprescription_status == "registered" and list(eprescription.prescriptions()) == [rx.eprescription_id]
 
 
-def test_a_refused_csv_is_shown_and_nothing_is_registered(app, client, desk, session, eprescription):
+@pytest.mark.parametrize("spoil, code", [
+    (lambda csv: csv.replace("\n", "\r\n"), "EPSB0052E 改行コードはLFで記録してください。"),
+    (lambda csv: csv.replace("SJ1\n", "", 1), "SIMC0002E 処方箋CSVの1行目が SJ1 ではありません。"),
+    (lambda csv: "".join(line + "\n" for line in csv.splitlines() if not line.startswith("5,")),
+     "SIMC0003E 医師レコード（5）がありません。"),
+])
+def test_a_csv_the_service_refuses_is_shown_and_nothing_is_issued(client, desk, session, eprescription,
+                                                                   monkeypatch, spoil, code):
+    made = eprescription_domain.service_csv
+    monkeypatch.setattr(eprescription_domain, "service_csv", lambda *args: spoil(made(*args)))
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    _, issued = _issue(client, desk["patient"], RPS, mode="paper_exchange")
+    html = issued.get_data(as_text=True)
+    assert issued.status_code == 422 and "発行していません" in html and code in html
+    assert session.scalar(select(Prescription.id)) is None and eprescription.prescriptions() == {}
+    assert session.scalar(select(OutboxMessage.id)) is None
+
+
+def test_a_signature_the_service_refuses_is_shown_and_nothing_is_issued(client, desk, session, eprescription,
+                                                                        monkeypatch, tmp_path):
+    stranger = TestSigner(tmp_path / "not-trusted")
+    monkeypatch.setattr(eprescription_domain, "signer_for", lambda *args: stranger)
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    _, issued = _issue(client, desk["patient"], RPS, mode="electronic")
+    html = issued.get_data(as_text=True)
+    assert issued.status_code == 422 and "SIMV0003E 電子署名の検証に失敗しました" in html
+    assert session.scalar(select(Prescription.id)) is None and eprescription.prescriptions() == {}
+
+
+def test_a_refusal_after_a_lost_reply_is_kept_with_its_reason(app, client, desk, session, eprescription):
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    eprescription.set_fault("down", times=3)
     _issue(client, desk["patient"], RPS, mode="paper_exchange")
     message = session.scalars(select(OutboxMessage)).one()
-    info = base64.b64decode(message.payload["info"]).decode()
-    csv = base64.b64decode(info.split("<PrescriptionCsv>")[1].split("<")[0]).decode().replace("\n", "\r\n")
-    message.payload = {**message.payload, "info": base64.b64encode(info.replace(
-        info.split("<PrescriptionCsv>")[1].split("<")[0], base64.b64encode(csv.encode()).decode()).encode()).decode()}
+    message.payload = {**message.payload, "info": "***"}  # as if the queued document had been spoiled
     session.commit()
     _deliver(app)
     rx = _rx(session)
-    assert rx.eprescription_status == "rejected"
-    assert "EPSB0052E 改行コードはLFで記録してください。" in rx.eprescription_error
-    assert not rx.exchange_number and eprescription.prescriptions() == {}
+    assert rx.eprescription_status == "rejected" and "SIMX0003E" in rx.eprescription_error
+    assert session.get(OutboxMessage, message.id).status == "dead"
     html = client.get(f"/patients/{desk['patient'].id}/prescriptions/{rx.id}").get_data(as_text=True)
-    assert "EPSB0052E" in html and "受付拒否" in html
+    assert "SIMX0003E" in html and "受付拒否" in html
 
 
 def test_cancel_state_and_dispensing_result(app, client, desk, session, eprescription):
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
     patient = desk["patient"]
     _issue(client, patient, RPS, mode="paper_exchange")
-    _deliver(app)
     rx = _rx(session)
     show = f"/patients/{patient.id}/prescriptions/{rx.id}"
     eprescription.pharmacy(rx.exchange_number, "dispensed", name="神田薬局")
@@ -170,7 +206,6 @@ def test_cancel_state_and_dispensing_result(app, client, desk, session, eprescri
     assert _rx(session).eprescription_status == "cancel_failed"
     # A fresh one is cancelled at the service.
     _issue(client, patient, RPS, mode="paper_exchange")
-    _deliver(app)
     second = _rx(session)
     show = f"/patients/{patient.id}/prescriptions/{second.id}"
     client.post(f"{show}/cancel", {"reason": "処方内容の誤り", "then": ""}, form_page=show)
