@@ -73,6 +73,14 @@ def client_for(clinic: Clinic, timeout: float | None = None) -> EPrescriptionCli
     return EPrescriptionClient(gateway, clinic.institution_code, timeout=wait)
 
 
+def default_mode(clinic: Clinic, patient: Any) -> str:
+    """How a new prescription is issued unless the doctor changes it: what the patient chose at the card reader
+    (電子 or 紙 with 引換番号) when ORCA passed it and the clinic is connected; else 紙 without registration."""
+    if not is_available(clinic):
+        return "paper"
+    return {"1": "electronic", "2": "paper_exchange"}.get(patient.prescription_issue_choice, "paper")
+
+
 def signer_for(clinic: Clinic, instance_folder: str) -> Signer:
     """The clinic's signer: a signing module run as a command (`signer: command`, `signer_command`: its path), or
     the project's test signer (`signer: test`; demo and tests). SigningError when none is set up."""

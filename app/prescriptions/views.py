@@ -84,7 +84,7 @@ def new(patient_id: int):
     patient = patient_or_404(patient_id)
     _viewed(patient.id, "patient.prescriptions.new")
     source_id = request.args.get("from", type=int)
-    draft = services.Draft()
+    draft = services.Draft(mode=eprescription.default_mode(current_user.clinic, patient))
     if source_id:
         source = services.get_prescription(db_session(), current_user.clinic_id, patient.id, source_id)
         if source is None:

@@ -1,5 +1,6 @@
 """電子処方箋 as the service does it: the issue type (紙 / 紙＋引換番号 / 電子), the consent to the duplicate
-check, refill uses, our request identifier, and the pharmacy's state and dispensing result.
+check, refill uses, our request identifier, the pharmacy's state and dispensing result; the patient's choice of
+電子 or 紙 at the card reader as ORCA passes it.
 
 Revision ID: erx_0001
 Revises: rxsafety_0001
@@ -18,7 +19,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Widen prescription.mode; add the e-prescription columns."""
+    """Widen prescription.mode; add the e-prescription columns and the patient's choice at the card reader."""
+    with op.batch_alter_table("patient", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("prescription_issue_choice", sa.String(length=1), nullable=False,
+                                      server_default=""))
     with op.batch_alter_table("prescription", schema=None) as batch_op:
         batch_op.alter_column("mode", existing_type=sa.String(length=12), type_=sa.String(length=16),
                               existing_nullable=False)
@@ -40,3 +44,5 @@ def downgrade() -> None:
             batch_op.drop_column(column)
         batch_op.alter_column("mode", existing_type=sa.String(length=16), type_=sa.String(length=12),
                               existing_nullable=False)
+    with op.batch_alter_table("patient", schema=None) as batch_op:
+        batch_op.drop_column("prescription_issue_choice")

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from app.integrations.eprescription.signing import TestSigner
+from app.integrations.orca.parsing import read_patient
 from app.outbox import worker as outbox
 from app.outbox.models import OutboxMessage
 from app.prescriptions import eprescription as eprescription_domain
@@ -222,3 +223,21 @@ def test_without_a_connection_registering_is_refused(client, session, desk):
     page = f"/patients/{patient.id}/prescriptions/new"
     response = client.post(page, _form(RPS, action="issue", mode="electronic"), form_page=page)
     assert response.status_code == 422 and "接続が設定されていない" in response.get_data(as_text=True)
+
+
+def test_the_patients_choice_at_the_card_reader_is_the_default(client, desk, session):
+    record = {"Patient_ID": "00010", "WholeName": "港　花子", "WholeName_inKana": "ミナト　ハナコ",
+              "BirthDate": "1980-04-01", "Sex": "2",
+              "ResultOfQualificationConfirmation": {"PrescriptionIssueSelect": "2"}}
+    assert read_patient(record).prescription_issue_select == "2"  # as ORCA passes the eligibility result
+    assert read_patient({**record, "ResultOfQualificationConfirmation": {}}).prescription_issue_select == ""
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    page = f"/patients/{desk['patient'].id}/prescriptions/new"
+    for choice, mode in (("1", "electronic"), ("2", "paper_exchange"), ("", "paper")):
+        desk["patient"].prescription_issue_choice = choice
+        session.commit()
+        assert f'name="mode" value="{mode}" checked' in client.get(page).get_data(as_text=True)
+    desk["clinic"].integrations = {}
+    desk["patient"].prescription_issue_choice = "1"
+    session.commit()
+    assert 'name="mode" value="paper"' in client.get(page).get_data(as_text=True)  # not connected: no choice

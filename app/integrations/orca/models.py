@@ -100,6 +100,8 @@ class OrcaPatient:
     combinations: tuple[OrcaCombination, ...] = ()
     #: From ResultOfQualificationConfirmation, when the patient consented at reception (None otherwise).
     sharing_consent: OrcaSharingConsent | None = None
+    #: The patient's choice at the card reader (PrescriptionIssueSelect): "1" 電子処方箋, "2" 紙, "" none given.
+    prescription_issue_select: str = ""
 
 
 WAITING = "waiting"  # 受付中 (会計待ち)
