@@ -34,6 +34,7 @@ from app.integrations.eprescription.signing import CommandSigner, Signer, Signin
 from app.integrations.national_gateway import GatewayError, gateway_for
 from app.outbox.models import OutboxMessage
 from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, message_subject, register_handler
+from app.prescriptions import remote_signing
 from app.prescriptions.checks import CheckResult
 from app.prescriptions.models import Prescription
 from app.prescriptions.printing import draft_rps, service_csv
@@ -81,13 +82,17 @@ def default_mode(clinic: Clinic, patient: Any) -> str:
     return {"1": "electronic", "2": "paper_exchange"}.get(patient.prescription_issue_choice, "paper")
 
 
-def signer_for(clinic: Clinic, instance_folder: str) -> Signer:
-    """The clinic's signer: a signing module run as a command (`signer: command`, `signer_command`: its path), or
-    the project's test signer (`signer: test`; demo and tests). SigningError when none is set up."""
+def signer_for(session: Session, clinic: Clinic, user_id: int | None, instance_folder: str) -> Signer:
+    """The signer of the clinic and doctor: a signing module run as a command (`signer: command`,
+    `signer_command`: its path), the HPKIセカンド remote signer with the doctor's authentication of the day
+    (`signer: remote`), or the project's test signer (`signer: test`; demo and tests). SigningError when none is
+    set up or the doctor has not authenticated today."""
     settings = settings_of(clinic)
     kind = settings.get("signer", "")
     if kind == "command":
         return CommandSigner([settings.get("signer_command", "")])
+    if kind == "remote":
+        return remote_signing.signer_for(session, clinic, user_id)
     if kind == "test":
         return TestSigner(instance_folder)
     raise SigningError("電子署名の方法が設定されていません（電子処方箋の接続設定で署名モジュールを設定してください）")
@@ -95,8 +100,9 @@ def signer_for(clinic: Clinic, instance_folder: str) -> Signer:
 
 SIGNERS = {"": "設定しない（電子処方箋は発行できません）",
            "command": "署名モジュール（HPKIカード・署名共通モジュール）",
+           "remote": "HPKIセカンド電子証明書（リモート署名・1日1回認証）",
            "test": "テスト用認証局（デモ・検証用。本番では使えません）"}
-SETTING_KEYS = ("url", "signer", "signer_command")
+SETTING_KEYS = ("url", "signer", "signer_command", "remote_url")
 
 
 def update_settings(session: Session, clinic: Clinic, actor: Any, data: dict[str, Any]) -> None:
@@ -110,9 +116,15 @@ def update_settings(session: Session, clinic: Clinic, actor: Any, data: dict[str
         raise ValidationError("署名の方法の選択肢にない値です", field="signer")
     if signer == "command" and not command.startswith("/"):
         raise ValidationError("署名モジュールのコマンドを絶対パスで入力してください", field="signer_command")
+    try:
+        remote_url = connection_url(data.get("remote_url"), "リモート署名サービス", "処方箋")
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field="remote_url") from exc
+    if signer == "remote" and not remote_url:
+        raise ValidationError("リモート署名サービスのURLを入力してください", field="remote_url")
     settings = dict((clinic.integrations or {}).get("eprescription") or {})
     before = {k: settings.get(k) for k in SETTING_KEYS}
-    settings.update(url=url, signer=signer, signer_command=command)
+    settings.update(url=url, signer=signer, signer_command=command, remote_url=remote_url)
     if data.get("token"):
         settings["token"] = data["token"]
     clinic.integrations = {**(clinic.integrations or {}), "eprescription": settings}
@@ -129,6 +141,14 @@ def test_connection(clinic: Clinic) -> tuple[bool, str]:
     except EPrescriptionError as exc:
         return False, exc.message_ja
     return True, f"資格確認端末を経由して電子処方箋管理サービスが応答しました: {answer}"
+
+
+def remote_signing_state(session: Session, clinic: Clinic, user_id: int | None) -> bool | None:
+    """For the order form: None when the clinic does not sign remotely, else whether the doctor has authenticated
+    today."""
+    if settings_of(clinic).get("signer") != "remote":
+        return None
+    return remote_signing.is_authenticated(session, clinic, user_id)
 
 
 def new_request_id(prefix: str) -> str:

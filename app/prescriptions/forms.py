@@ -1,9 +1,10 @@
-"""The 電子処方箋管理サービス connection form of the administrator's settings."""
+"""The 電子処方箋管理サービス connection form of the administrator's settings, and the doctor's remote-signing
+authentication of the day."""
 
 from __future__ import annotations
 
 from wtforms import PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from app.core.forms import CleanForm
 from app.prescriptions.eprescription import SIGNERS
@@ -20,3 +21,11 @@ class EPrescriptionSettingsForm(CleanForm):
     token = PasswordField("中継のトークン", validators=[Optional(), _max(200)])
     signer = SelectField("電子署名", choices=[SelectChoice(*pair) for pair in SIGNERS.items()], validate_choice=False)
     signer_command = StringField("署名モジュールのコマンド（絶対パス）", validators=[Optional(), _max(300)])
+    remote_url = StringField("リモート署名サービスのURL", validators=[Optional(), _max(300)])
+
+
+class RemoteSigningForm(CleanForm):
+    """The doctor's authentication of the day with the HPKIセカンド電子証明書."""
+
+    hpki_id = StringField("HPKI利用者ID", validators=[DataRequired("入力してください"), _max(100)])
+    one_time_code = PasswordField("ワンタイムコード", validators=[DataRequired("入力してください"), _max(20)])

@@ -204,6 +204,20 @@ class PrescriptionLine(Base):
         return self.generic_name if self.by_generic_name and self.generic_name else self.drug_name
 
 
+class RemoteSigningSession(ClinicScoped, Base):
+    """A doctor's authentication of the day with the HPKIセカンド電子証明書 remote signing service: its token (sealed
+    at rest) signs that doctor's electronic prescriptions until the day ends (Japan time)."""
+
+    __tablename__ = "remote_signing_session"
+    __table_args__ = (Index("ix_remote_signing_session_user", "clinic_id", "user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    day: Mapped[date] = mapped_column(Date)
+    token: Mapped[str] = mapped_column(String(1000))
+    authenticated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 # --- the 支払基金 チェックマスタ (national, not per clinic; one edition loaded at a time) -----------------------
 
 class CheckMasterVersion(Base):

@@ -50,6 +50,8 @@ def _render_order(patient, draft: services.Draft, report: checking.CheckReport |
                            usages=coded_usages(), forms=services.FORM_LABELS, today=japan_today(),
                            electronic_available=eprescription.is_available(current_user.clinic),
                            issue_modes=ISSUE_MODES, consents=eprescription.CONSENT_LABELS,
+                           remote_signing=eprescription.remote_signing_state(db_session(), current_user.clinic,
+                                                                             current_user.id),
                            max_lines=services.MAX_LINES, max_rps=services.MAX_RPS), status
 
 
@@ -130,7 +132,7 @@ def order(patient_id: int):
         draft.errors.append(str(exc))
         return _render_order(patient, draft, status=422)
     try:
-        signer = (eprescription.signer_for(current_user.clinic, current_app.instance_path)
+        signer = (eprescription.signer_for(db, current_user.clinic, current_user.id, current_app.instance_path)
                   if draft.mode == "electronic" else None)
         eprescription.register(db, current_user.clinic, prescription, patient, signer)
     except (SigningError, ValidationError, EPrescriptionError) as exc:  # nothing issued, nothing registered

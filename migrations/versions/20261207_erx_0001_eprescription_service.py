@@ -1,6 +1,6 @@
 """電子処方箋 as the service does it: the issue type (紙 / 紙＋引換番号 / 電子), the consent to the duplicate
 check, refill uses, our request identifier, the pharmacy's state and dispensing result; the patient's choice of
-電子 or 紙 at the card reader as ORCA passes it.
+電子 or 紙 at the card reader as ORCA passes it; a doctor's daily remote-signing authentication.
 
 Revision ID: erx_0001
 Revises: rxsafety_0001
@@ -36,8 +36,25 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("state_checked_at", sa.DateTime(timezone=True), nullable=True))
 
 
+    op.create_table(
+        "remote_signing_session",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("clinic_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("token", sa.String(length=1000), nullable=False),
+        sa.Column("authenticated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["clinic_id"], ["clinic.id"]),
+        sa.ForeignKeyConstraint(["user_id"], ["staff_user.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_remote_signing_session_clinic_id", "remote_signing_session", ["clinic_id"])
+    op.create_index("ix_remote_signing_session_user", "remote_signing_session", ["clinic_id", "user_id", "day"])
+
+
 def downgrade() -> None:
     """Revert."""
+    op.drop_table("remote_signing_session")
     with op.batch_alter_table("prescription", schema=None) as batch_op:
         for column in ("state_checked_at", "dispensed", "pharmacy_name", "pharmacy_state", "eprescription_request",
                        "refill_count", "consent"):

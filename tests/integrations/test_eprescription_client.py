@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from flask import Flask, request
 
 from app.integrations.eprescription import messages as m
 from app.integrations.eprescription.client import (
@@ -30,7 +29,7 @@ from app.integrations.eprescription.signing import (
 )
 from app.integrations.national_gateway import RelayGateway
 from app.printing.prescription import build_check_csv, build_service_csv
-from simulators.testing import RunningSimulator, serve
+from tests.prescriptions.remote_fake import GOOD_CODE, start_remote_signer
 from tests.printing.rx_factory import make_prescription_print
 
 CLINIC = "1310123458"
@@ -207,21 +206,7 @@ def test_command_signer_runs_the_configured_module(tmp_path, signer, client):
 
 
 def test_remote_signer_authenticates_once_a_day(signer, client):
-    fake = Flask("remote-signing")
-    issued = {"auth": 0}
-
-    @fake.post("/auth")
-    def auth():
-        issued["auth"] += 1
-        return {"token": "day-token"} if request.json["code"] == "123456" else ({"error": "bad"}, 401)
-
-    @fake.post("/sign")
-    def sign():
-        if request.headers.get("Authorization") != "Bearer day-token":
-            return "", 401
-        return signer.sign(request.get_data()), 200, {"Content-Type": "application/xml"}
-
-    running = serve(fake, RunningSimulator)
+    running, counts = start_remote_signer(signer)
     try:
         session = RemoteSession()
         remote = RemoteSigner(running.url, session)
@@ -229,9 +214,9 @@ def test_remote_signer_authenticates_once_a_day(signer, client):
             remote.sign(b"<a/>")
         with pytest.raises(SigningError, match="認証"):
             remote.authenticate("doctor1", "000000")
-        remote.authenticate("doctor1", "123456")
+        remote.authenticate("doctor1", GOOD_CODE)
         for number in range(2):
             client.register(f"rem{number}", prescription_info(_csv(), remote), m.ISSUE_ELECTRONIC)
-        assert issued["auth"] == 2  # one failed, one good: the good one signs all day
+        assert counts["auth"] == 2  # one failed, one good: the good one signs all day
     finally:
         running.stop()

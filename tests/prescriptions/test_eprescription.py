@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.integrations.eprescription.signing import TestSigner
 from app.integrations.orca.parsing import read_patient
@@ -19,6 +19,7 @@ from app.prescriptions import eprescription as eprescription_domain
 from app.prescriptions.drug_master import load_shipped_subset
 from app.prescriptions.models import Prescription
 from tests.factories import make_clinic, make_patient, make_user
+from tests.prescriptions.remote_fake import GOOD_CODE, start_remote_signer
 from tests.prescriptions.test_prescriptions import (
     AFTER_MEALS_3,
     AMLODIPINE,
@@ -241,3 +242,31 @@ def test_the_patients_choice_at_the_card_reader_is_the_default(client, desk, ses
     desk["patient"].prescription_issue_choice = "1"
     session.commit()
     assert 'name="mode" value="paper"' in client.get(page).get_data(as_text=True)  # not connected: no choice
+
+
+def test_remote_signing_once_a_day_then_electronic_prescriptions_are_signed(client, desk, session, eprescription,
+                                                                             app):
+    running, counts = start_remote_signer(TestSigner(app.instance_path))
+    try:
+        desk["clinic"].integrations = {"eprescription": {**desk["clinic"].integrations["eprescription"],
+                                                         "signer": "remote", "remote_url": running.url}}
+        session.commit()
+        client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+        page = f"/patients/{desk['patient'].id}/prescriptions/new"
+        assert "本日の認証をする" in client.get(page).get_data(as_text=True)
+        _, refused = _issue(client, desk["patient"], RPS, mode="electronic")
+        assert refused.status_code == 422 and "本日の認証がまだ" in refused.get_data(as_text=True)
+        login = f"/prescriptions/remote-signing?next={page}"
+        wrong = client.post(login, {"hpki_id": "D123", "one_time_code": "000000"}, form_page=login)
+        assert "認証" in wrong.get_data(as_text=True) and wrong.status_code == 200
+        done = client.post(login, {"hpki_id": "D123", "one_time_code": GOOD_CODE}, form_page=login)
+        assert done.status_code == 302 and done.location.endswith(page)
+        assert "本日は認証済みです" in client.get(page).get_data(as_text=True)
+        for _ in range(2):  # signs all day without asking again
+            _, issued = _issue(client, desk["patient"], RPS, mode="electronic")
+            assert issued.status_code == 302
+        assert counts["auth"] == 2 and len(eprescription.prescriptions()) == 2
+        token = session.execute(text("SELECT token FROM remote_signing_session")).scalar_one()
+        assert token.startswith("enc:v1:")  # sealed at rest
+    finally:
+        running.stop()

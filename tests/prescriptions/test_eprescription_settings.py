@@ -34,7 +34,7 @@ def test_admin_connects_and_the_test_shows_the_services_answer(client, session, 
     session.expire_all()
     saved = session.get(Clinic, clinic.id).integrations["eprescription"]
     assert saved == {"url": eprescription.base_url(CLINIC), "token": eprescription.token(CLINIC), "signer": "test",
-                     "signer_command": ""}
+                     "signer_command": "", "remote_url": ""}
     raw = session.execute(text("SELECT integrations FROM clinic WHERE id = :id"), {"id": clinic.id}).scalar_one()
     raw = raw if isinstance(raw, str) else json.dumps(raw)
     assert eprescription.token(CLINIC) not in raw and "enc:v1:" in raw  # sealed at rest
@@ -61,6 +61,12 @@ def test_bad_values_are_refused(client, session):
     html = client.post(PAGE, {"base_url": "file:///mnt/oqs", "signer": "command", "signer_command": "sign.sh"},
                        form_page=PAGE).get_data(as_text=True)
     assert "絶対パス" in html
+    html = client.post(PAGE, {"base_url": "file:///mnt/oqs", "signer": "remote", "remote_url": ""},
+                       form_page=PAGE).get_data(as_text=True)
+    assert "リモート署名サービスのURLを入力してください" in html
+    html = client.post(PAGE, {"base_url": "file:///mnt/oqs", "signer": "remote", "remote_url": "http://sign.example.jp"},
+                       form_page=PAGE).get_data(as_text=True)
+    assert "https://" in html
     assert client.post(PAGE, {"base_url": "file:///mnt/oqs", "signer": "nope"}, form_page=PAGE).status_code == 200
 
 
