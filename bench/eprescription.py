@@ -30,10 +30,14 @@ from simulators.testing import RunningSimulator, serve
 CLINIC_CODE = "1310123458"
 
 
-def start(url: str, clinic_id: int) -> RunningSimulator:
-    """Serve the terminal and service in this process and connect the bench clinic to it (as clinic A's code)."""
+def start() -> RunningSimulator:
+    """Serve the terminal and service in this process."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # stderr carries progress lines only
-    running = serve(create_app(), RunningSimulator)
+    return serve(create_app(), RunningSimulator)
+
+
+def connect(url: str, clinic_id: int, running: RunningSimulator) -> None:
+    """Connect the bench clinic to it (as clinic A's code) — only now, so the other figures stay as they were."""
     engine = create_engine(url)
     with engine.begin() as conn:
         integrations = conn.scalar(select(Clinic.integrations).where(Clinic.id == clinic_id)) or {}
@@ -41,7 +45,6 @@ def start(url: str, clinic_id: int) -> RunningSimulator:
             institution_code=CLINIC_CODE, integrations={**integrations, "eprescription": {
                 "url": f"{running.url}/clinic/{CLINIC_CODE}", "token": DEMO_TOKENS[CLINIC_CODE], "signer": "test"}}))
     engine.dispose()
-    return running
 
 
 def check_sanity(terminal: RunningSimulator, call: Any) -> None:

@@ -184,7 +184,7 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
     app = create_app(replace(TestConfig(), DATABASE_URL=url, SECRET_KEY=BENCH_SECRET))
     clinic_id, doctor = seed.seed_clinic(url, scale.patients, scale.visits)
     orthanc = imaging.start(url, clinic_id) if wanted("imaging", only) else None
-    terminal = eprescription.start(url, clinic_id) if wanted("eprescription", only) else None
+    terminal = eprescription.start() if wanted("eprescription", only) else None
     with app.app_context(), app.extensions["db_sessionmaker"]() as session:
         seed.seed_drugs(session, scale.drugs)
         record = seed.seed_record(session, clinic_id, 1)
@@ -223,6 +223,7 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
                 if wanted(name, only):
                     emit(name, n, p50_p95, target)
         if terminal is not None:
+            eprescription.connect(url, clinic_id, terminal)
             service_form = eprescription.check_form(record.check_form)
 
             def service_check() -> object:
