@@ -121,8 +121,9 @@ class Prescription(ClinicScoped, Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("prescription.id"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str] = mapped_column(String(200), default="")
-    #: 電子処方箋: "" (paper), sending, registered, rejected, cancelling, cancelled — delivery state, not content.
-    eprescription_status: Mapped[str] = mapped_column(String(12), default="")
+    #: 電子処方箋管理サービス: "" (not registered), sending, registered, rejected, cancelling, cancelled,
+    #: cancel_failed — delivery state, not content.
+    eprescription_status: Mapped[str] = mapped_column(String(16), default="")
     #: The service's id, the 引換番号 the patient takes to the pharmacy, and the service's check warnings.
     eprescription_id: Mapped[str] = mapped_column(String(64), default="")
     exchange_number: Mapped[str] = mapped_column(String(20), default="")
@@ -214,7 +215,7 @@ class RemoteSigningSession(ClinicScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     day: Mapped[date] = mapped_column(Date)
-    token: Mapped[str] = mapped_column(String(1000))
+    token: Mapped[str] = mapped_column(Text)
     authenticated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

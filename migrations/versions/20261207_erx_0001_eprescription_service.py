@@ -26,6 +26,8 @@ def upgrade() -> None:
     with op.batch_alter_table("prescription", schema=None) as batch_op:
         batch_op.alter_column("mode", existing_type=sa.String(length=12), type_=sa.String(length=16),
                               existing_nullable=False)
+        batch_op.alter_column("eprescription_status", existing_type=sa.String(length=12),
+                              type_=sa.String(length=16), existing_nullable=False)
         batch_op.add_column(sa.Column("consent", sa.String(length=8), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("refill_count", sa.Integer(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("eprescription_request", sa.String(length=40), nullable=False,
@@ -42,7 +44,7 @@ def upgrade() -> None:
         sa.Column("clinic_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
-        sa.Column("token", sa.String(length=1000), nullable=False),
+        sa.Column("token", sa.Text(), nullable=False),
         sa.Column("authenticated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["clinic_id"], ["clinic.id"]),
         sa.ForeignKeyConstraint(["user_id"], ["staff_user.id"]),
@@ -61,5 +63,7 @@ def downgrade() -> None:
             batch_op.drop_column(column)
         batch_op.alter_column("mode", existing_type=sa.String(length=16), type_=sa.String(length=12),
                               existing_nullable=False)
+        batch_op.alter_column("eprescription_status", existing_type=sa.String(length=16),
+                              type_=sa.String(length=12), existing_nullable=False)
     with op.batch_alter_table("patient", schema=None) as batch_op:
         batch_op.drop_column("prescription_issue_choice")
