@@ -202,6 +202,8 @@ def test_cancel_state_and_dispensing_result(app, client, desk, session, eprescri
     client.post(f"{show}/service-state", {}, form_page=show)
     html = client.get(show).get_data(as_text=True)
     assert "調剤済（神田薬局）" in html and "【般】ロキソプロフェンＮａ錠６０ｍｇ" in html
+    listing = client.get(f"/patients/{patient.id}/prescriptions").get_data(as_text=True)
+    assert f"引換番号 {rx.exchange_number}" in listing and "調剤済" in listing
     # Dispensed: the service refuses the cancellation; the reason is shown.
     client.post(f"{show}/cancel", {"reason": "処方内容の誤り", "then": ""}, form_page=show)
     _deliver(app)
