@@ -39,6 +39,7 @@ from app.patients import views as patients_views  # noqa: F401
 from app.prescriptions import billing as prescription_billing  # noqa: F401
 from app.prescriptions import bp as prescriptions_bp
 from app.prescriptions import eprescription  # noqa: F401
+from app.prescriptions import settings_views as prescription_settings_views  # noqa: F401
 from app.prescriptions import views as prescriptions_views  # noqa: F401
 from app.reception import bp as reception_bp
 from app.reception import orca_sync  # noqa: F401

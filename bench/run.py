@@ -1,8 +1,9 @@
-"""Seeded benchmarks of what users wait for (issues 4, 6, 7, 9, 19, 20 and 27): patient search, the reception list,
-the patient page and its safety banner, the prescription check page (full check master, other institutions'
-prescriptions), the 院外処方箋 and specimen-label PDFs, the lab result table, the 6 information page, the referral
-letter PDF, the imaging pages and the first CT frame; lab result import; and the オンライン資格確認 medication
-history of three years opened with a fresh fetch.
+"""Seeded benchmarks of what users wait for (issues 4, 6, 7, 9, 19, 20, 24 and 27): patient search, the reception
+list, the patient page and its safety banner, the prescription check page (full check master, other institutions'
+prescriptions; also with the 電子処方箋管理サービス's duplicate check), a signed 電子処方箋 registration's own time,
+the 院外処方箋 and specimen-label PDFs, the lab result table, the 6 information page, the referral letter PDF, the
+imaging pages and the first CT frame; lab result import; and the オンライン資格確認 medication history of three years
+opened with a fresh fetch.
 
 The data set is written straight into the database; every figure is then measured through HTTP: the app runs
 under waitress in a process of its own on loopback and the benchmark is a client that logged in through the login
@@ -35,7 +36,7 @@ from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from app.labs.models import LabResult
 from app.patients.safety import read_banner
-from bench import imaging, labs, onshi, seed, summary
+from bench import eprescription, imaging, labs, onshi, seed, summary
 from bench.check_master import prepare_full_check
 from bench.server import BENCH_SECRET, Browser, Server, measure
 from simulators.sharing_service.testing import RunningSharingService, start_sharing_simulator
@@ -217,6 +218,7 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the simulator's request log is not a figure
     sharing: RunningSharingService | None = start_sharing_simulator() if checking else None
     version = ""
+    terminal = eprescription.start() if wanted("eprescription", only) else None
     with app.app_context(), app.extensions["db_sessionmaker"]() as session:
         seed.seed_drugs(session, scale.drugs)
         record = seed.seed_record(session, clinic_id, 1)
@@ -266,6 +268,18 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
             for name, n, p50_p95, target in onshi.figures(browser, oqs[1], record.patient_id, scale.samples):
                 if wanted(name, only):
                     emit(name, n, p50_p95, target)
+        if terminal is not None:
+            eprescription.connect(url, clinic_id, terminal)
+            service_form = eprescription.check_form(record.check_form)
+
+            def service_check() -> object:
+                return browser.post_form(f"/patients/{record.patient_id}/prescriptions/new", service_form)
+
+            eprescription.check_sanity(terminal, service_check)
+            emit("eprescription_check_page", 10, measure(service_check, scale.samples), 300)
+            with app.app_context(), app.extensions["db_sessionmaker"]() as session:
+                emit("eprescription_signed_registration", 4,
+                     eprescription.registration_figure(session, record.prescription_id, scale.samples), 200)
         if wanted("lab_import", only):
             lines, seconds = lab_drop(url, clinic_id, drop_files)
             emit("lab_import", lines, push(browser, pushes), 50, lines_per_s=round(lines / seconds),
@@ -278,6 +292,8 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
             oqs[0].stop()
         if sharing is not None:
             sharing.stop()
+        if terminal is not None:
+            terminal.stop()
     progress(db, f"done in {time.monotonic() - started:.0f} s")
     if not keep:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -88,12 +88,10 @@ def main() -> None:
 
     orca_root = start_simulator("orca")
     print(f"ORCA simulator: {orca_root}", flush=True)
-    eprescription_root = start_simulator("eprescription")
-    print(f"電子処方箋 simulator: {eprescription_root}", flush=True)
+    terminal_root = start_simulator("oqs_terminal")
+    print(f"資格確認端末 simulator (電子処方箋, オンライン資格確認 histories): {terminal_root}", flush=True)
     sharing_root = start_simulator("sharing_service")
     print(f"電子カルテ情報共有サービス simulator: {sharing_root}", flush=True)
-    oqs_root = start_simulator("oqs_terminal")
-    print(f"資格確認端末 simulator (薬剤・診療・特定健診情報): {oqs_root}", flush=True)
 
     lab_root = start_simulator("lab_center")
     print(f"臨床検査センター simulator: {lab_root}", flush=True)
@@ -108,9 +106,13 @@ def main() -> None:
     config = Config()
     upgrade_database(config.DATABASE_URL)
     app = create_app(config)
+    from app.integrations.eprescription.signing import TestSigner
+
+    # The demo's doctors sign with the project's test CA, which the simulated service is told to trust.
+    requests.post(f"{terminal_root}/_sim/eprescription/trust", data=TestSigner(app.instance_path).ca_pem,
+                  timeout=5).raise_for_status()
     with app.app_context():
-        prepare_demo(app, orca_root, eprescription_root, pacs=pacs, lab_root=lab_root,
-                     sharing_root=sharing_root, oqs_root=oqs_root)
+        prepare_demo(app, orca_root, terminal_root, pacs=pacs, lab_root=lab_root, sharing_root=sharing_root)
     from app.demo.seed import LAB_INBOUND_DEMO_TOKENS
 
     for code, token in LAB_INBOUND_DEMO_TOKENS.items():  # the lab pushes results to our endpoint

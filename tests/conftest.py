@@ -156,7 +156,8 @@ def orca(orca_server):
 
 @pytest.fixture(scope="session")
 def eprescription_server():
-    """The 電子処方箋管理サービス simulator on a free port for the whole run (real HTTP only)."""
+    """The 資格確認端末 simulator with the 電子処方箋管理サービス behind it, on a free port for the whole run (real
+    HTTP only)."""
     from simulators.eprescription.testing import start_eprescription_simulator
 
     server = start_eprescription_simulator()
@@ -166,7 +167,7 @@ def eprescription_server():
 
 @pytest.fixture
 def eprescription(eprescription_server):
-    """The simulator with no prescriptions and no fault."""
+    """The terminal and service with no files, no prescriptions and no fault."""
     eprescription_server.reset()
     return eprescription_server
 

@@ -61,3 +61,8 @@ def test_bench_checks_against_the_full_master_and_other_institutions_and_times_t
         loaded = conn.execute(select(CheckMasterVersion.dose_rule_count, CheckMasterVersion.pair_count)).one()
     engine.dispose()
     assert loaded == (SMOKE.dose_rules, 4_000)
+def test_bench_times_the_eprescription_check_page_and_a_signed_registration(tmp_path, capsys):
+    figures = run("sqlite", SMOKE, only=["eprescription"], workdir=tmp_path)
+    assert [(f["name"], f["target_ms"]) for f in figures] == [("eprescription_check_page", 300),
+                                                             ("eprescription_signed_registration", 200)]
+    assert all(0 < f["p50_ms"] <= f["p95_ms"] for f in figures)

@@ -98,3 +98,14 @@ def test_is_demo_connection_accepts_only_unset_or_a_loopback_simulator_of_that_c
     assert not is_demo_connection("http://127.0.0.1:40123/clinic/1310156789/api", "1310123458")
     assert not is_demo_connection("https://weborca.cloud.orcamo.jp/api", "1310123458")
     assert not is_demo_connection("http://127.0.0.1:40123/clinic/1310123458/api/../x", "1310123458")
+
+
+def test_demo_registers_yamadas_prescription_as_paper_with_an_exchange_number(app, orca, session, eprescription):
+    prepare_demo(app, orca.root, eprescription.url)
+    yamada = _patient(session, "00001")
+    prescription = session.scalars(select(Prescription).where(Prescription.patient_id == yamada.id)).one()
+    assert (prescription.mode, prescription.consent, prescription.eprescription_status) == (
+        "paper_exchange", "card", "registered")
+    assert len(prescription.exchange_number) == 6
+    held = eprescription.prescriptions()[prescription.eprescription_id]
+    assert held["issue_type"] == "2" and held["access_code"] == prescription.exchange_number

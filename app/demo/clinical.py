@@ -23,6 +23,7 @@ from app.patients.profile_forms import KINDS
 from app.prescriptions import billing as rx_billing
 from app.prescriptions import checking as rx_checking
 from app.prescriptions import checks as rx_checks
+from app.prescriptions import eprescription as rx_eprescription
 from app.prescriptions import services as rx_services
 from app.prescriptions.check_master import current_version as current_check_master
 from app.prescriptions.check_master import load_demo_edition as load_demo_check_master
@@ -118,7 +119,9 @@ def _yamada_profile(session: Session, clinic: Clinic, patient_id: int) -> None:
 
 
 def _yamada_prescription(session: Session, clinic: Clinic, patient_id: int) -> None:
-    """A 院外処方箋 of three drugs, one of them 一般名処方, issued after its checks as a doctor would."""
+    """A 院外処方箋 of three drugs, one of them 一般名処方, issued after its checks as a doctor would; registered with
+    the 電子処方箋管理サービス as 紙 with an 引換番号 when the clinic is connected (the patient consented at the card
+    reader)."""
     doctor = _actor(session, clinic, "doctor")
     draft = rx_services.Draft(rps=[
         rx_services.DraftRp(form="1", usage_code="1011000400000000", quantity="28", lines=[
@@ -130,6 +133,8 @@ def _yamada_prescription(session: Session, clinic: Clinic, patient_id: int) -> N
             rx_services.DraftLine(drug_code=_drug(session, "カロナール", "カロナール錠３００"), dose="1",
                                   by_generic_name=True)]),
     ], remarks="胃潰瘍の既往のためNSAIDsを避け、鎮痛はアセトアミノフェンの頓用とする")
+    if rx_eprescription.is_available(clinic):
+        draft.mode, draft.consent = "paper_exchange", "card"
     rx_services.validate_draft(session, draft)
     patient = session.get(Patient, patient_id)
     report = rx_checking.check_prescription(session, clinic, patient, draft)
@@ -139,6 +144,7 @@ def _yamada_prescription(session: Session, clinic: Clinic, patient_id: int) -> N
     prescription = rx_checking.issue_prescription(
         session, clinic, doctor, patient, draft, {r.key: "" for r in rx_checks.needs_acknowledgement(report.results)})
     rx_billing.queue_billing(session, clinic, prescription)  # today's 受付 is in ORCA: the clerk finds it there
+    rx_eprescription.register(session, clinic, prescription, patient, None)
 
 
 def _takahashi_profile(session: Session, clinic: Clinic, patient_id: int) -> None:
@@ -168,3 +174,4 @@ def seed_clinical_demo(session: Session) -> bool:
     _takahashi_profile(session, clinic, takahashi.id)
     log.info("demo clinical records added")
     return True
+

@@ -17,7 +17,6 @@ from app.demo.notes import seed_notes_demo
 from app.demo.onshi import connection as oqs_connection
 from app.demo.onshi import seed_history
 from app.demo.seed import (
-    EPRESCRIPTION_DEMO_TOKENS,
     LAB_DEMO_TOKENS,
     LAB_INBOUND_DEMO_TOKENS,
     is_empty,
@@ -40,8 +39,8 @@ def is_demo_connection(orca_base_url: str, institution_code: str) -> bool:
     return re.fullmatch(rf"http://127\.0\.0\.1:\d+/clinic/{re.escape(institution_code)}/api", orca_base_url) is not None
 
 
-def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = None, pacs: Any = None,
-                 lab_root: str | None = None, sharing_root: str | None = None, oqs_root: str | None = None) -> None:
+def prepare_demo(app: Flask, orca_root: str, oqs_root: str | None = None, pacs: Any = None,
+                 lab_root: str | None = None, sharing_root: str | None = None) -> None:
     """Seed if empty; set the demo clinics' ORCA URL to this run's simulator; pull today's reception list; give
     the fixed patients their clinical records the first time; with `pacs` (a RunningOrthanc), store the demo
     studies in it and point clinic A at it."""
@@ -55,10 +54,6 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
             if is_demo_connection(orca.get("base_url") or "", clinic.institution_code):
                 orca["base_url"] = f"{orca_root}/clinic/{clinic.institution_code}/api"
                 clinic.integrations = {**clinic.integrations, "orca": orca}
-                if eprescription_root and clinic.institution_code in EPRESCRIPTION_DEMO_TOKENS:
-                    clinic.integrations = {**clinic.integrations, "eprescription": {
-                        "base_url": f"{eprescription_root}/clinic/{clinic.institution_code}",
-                        "token": EPRESCRIPTION_DEMO_TOKENS[clinic.institution_code]}}
                 if lab_root and clinic.institution_code in LAB_DEMO_TOKENS:
                     lab = dict(clinic.integrations.get("lab_center") or {})
                     lab.update(base_url=f"{lab_root}/clinic/{clinic.institution_code}",
@@ -68,7 +63,9 @@ def prepare_demo(app: Flask, orca_root: str, eprescription_root: str | None = No
                 if sharing_root and (shared := sharing_connection(sharing_root, clinic.institution_code)):
                     clinic.integrations = {**clinic.integrations, "sharing": shared}
                 if oqs_root and (gateway := oqs_connection(oqs_root, clinic.institution_code)):
-                    clinic.integrations = {**clinic.integrations, "national_gateway": gateway}
+                    # One 資格確認端末 for both national services; the demo's doctors sign with the test CA.
+                    signing = {**(clinic.integrations.get("eprescription") or {}), "signer": "test"}
+                    clinic.integrations = {**clinic.integrations, "national_gateway": gateway, "eprescription": signing}
         session.commit()
 
     with factory() as session:

@@ -39,8 +39,6 @@ class DemoAlreadySeeded(Exception):
     """The database already holds data: the demo is seeded only into an empty one."""
 
 
-#: The demo clinics' tokens at the 電子処方箋 simulator (demo data, like the ORCA passwords above).
-EPRESCRIPTION_DEMO_TOKENS = {"1310123458": "demo-eprescription-a", "1310156789": "demo-eprescription-b"}
 #: The demo clinics' tokens at the lab simulator, and the tokens the lab pushes results to us with.
 LAB_DEMO_TOKENS = {"1310123458": "demo-lab-a", "1310156789": "demo-lab-b"}
 LAB_INBOUND_DEMO_TOKENS = {"1310123458": "demo-lab-push-a", "1310156789": "demo-lab-push-b"}

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.clinics.models import Clinic
+from app.clinics.terminal import terminal_settings
 from app.core.audit import Actor, log_access, record_audit
 from app.core.timeutil import japan_today
 from app.db import scoped, utcnow
@@ -56,8 +57,7 @@ CONSENT_KIND = {MEDICATION: "drug", CHECKUP: "checkup"}
 
 def gateway_settings(clinic: Clinic) -> dict[str, Any]:
     """The clinic's connection to its 資格確認端末 (url: file:///… or https://relay, token), empty when not set."""
-    settings = (clinic.integrations or {}).get("national_gateway") or {}
-    return settings if settings.get("url") else {}
+    return terminal_settings(clinic)
 
 
 def identity_of(clinic: Clinic, patient: Patient) -> Identity:

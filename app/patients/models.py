@@ -36,6 +36,9 @@ class Patient(ClinicScoped, Base):
     phone: Mapped[str] = mapped_column(String(30), default="")
     #: 職業 as ORCA's patient registration holds it (printed on referral letters).
     occupation: Mapped[str] = mapped_column(String(100), default="")
+    #: What the patient chose at the card reader for the prescription (オンライン資格確認 via ORCA): "1" 電子処方箋,
+    #: "2" 紙, "" not known — the order form's default.
+    prescription_issue_choice: Mapped[str] = mapped_column(String(1), default="")
     #: Health insurances as synced from ORCA: [{insurer_number, symbol, number, branch, relation, burden_percent, ...}].
     insurances: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     #: 公費 as synced from ORCA: [{law_number, payer_number, recipient_number, name, ...}].

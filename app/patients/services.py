@@ -159,14 +159,15 @@ def find_by_orca_id(session: Session, clinic_id: int, orca_patient_id: str) -> P
 
 
 _SNAPSHOT_KEYS = ("name", "kana", "sex", "birth_date", "postal_code", "address", "phone", "occupation",
-                  "insurances", "public_expenses")
+                  "prescription_issue_choice", "insurances", "public_expenses")
 
 
 def _snapshot(patient: Patient) -> dict[str, Any]:
     return {"name": patient.name, "kana": patient.kana, "sex": patient.sex,
             "birth_date": patient.birth_date.isoformat() if patient.birth_date else None,
             "postal_code": patient.postal_code, "address": patient.address, "phone": patient.phone,
-            "occupation": patient.occupation, "insurances": patient.insurances,
+            "occupation": patient.occupation, "prescription_issue_choice": patient.prescription_issue_choice,
+            "insurances": patient.insurances,
             "public_expenses": patient.public_expenses}
 
 

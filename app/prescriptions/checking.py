@@ -16,7 +16,7 @@ from app.core.timeutil import japan_today
 from app.diagnoses.services import current_diagnoses
 from app.onshi.medications import history_medicines
 from app.patients import profile as profiles
-from app.prescriptions import check_master, checks, services
+from app.prescriptions import check_master, checks, eprescription, services
 from app.prescriptions.checks import UNCHECKED_REASONS, CheckResult
 from app.prescriptions.master_checks import master_checks, patient_facts
 from app.prescriptions.models import Prescription
@@ -59,8 +59,9 @@ class ChecksNotAcknowledged(services.PrescriptionError):
 def check_prescription(session: Session, clinic: Any, patient: Any, draft: services.Draft,
                        today: date | None = None) -> CheckReport:
     """Run every check on a validated draft: the patient's allergies and 薬剤禁忌, duplicates and 併用注意, the check
-    master (併用禁忌, 病名禁忌, dose and days) against our and other institutions' current medicines, and ORCA's
-    併用禁忌チェック when connected; what could not be checked is reported as 未確認 with its reason."""
+    master (併用禁忌, 病名禁忌, dose and days) against our and other institutions' current medicines, ORCA's
+    併用禁忌チェック and the 電子処方箋管理サービス's 重複投薬等チェック when connected (each of its hits a 禁忌-level
+    finding: going on needs the doctor's 投与理由); what could not be checked is reported as 未確認 with its reason."""
     today = today or japan_today()
     lines = draft.filled_lines()
     current = services.current_medicines(session, clinic.id, patient.id, today)
@@ -77,6 +78,7 @@ def check_prescription(session: Session, clinic: Any, patient: Any, draft: servi
     # 妊娠・授乳 is recorded for female patients only: no query for the others.
     pregnancy = profiles.active_pregnancy(session, clinic.id, patient.id, today) if patient.sex == "F" else None
     results += pregnancy_cautions(pregnancy, lines)
+    results += eprescription.service_check(clinic, patient, draft)
     if national.problem and lines:  # not using the service at all is said, but is no failed check
         results.append(CheckResult("duplicate", "unchecked" if national.connected else "info", national.problem,
                                    "電子カルテ情報共有サービス", "national_unavailable" if national.connected else ""))

@@ -29,6 +29,7 @@ UNCHECKED_REASONS = {
     "no_indication": "適応病名の行がない", "uncoded_diagnosis": "未コード化傷病名",
     "no_code": "照合できるコードがない", "orca_unreachable": "ORCAに問い合わせできない",
     "orca_error": "ORCAがエラー・読めない応答", "national_unavailable": "他院の処方を照合できない",
+    "eprescription_unavailable": "電子処方箋管理サービスに問い合わせできない",
 }
 
 

@@ -85,6 +85,9 @@ class Drug(Base):
 #: Rp kinds as the JAHIS 2D symbol numbers them (record 101 剤形区分).
 RP_FORMS = {1: "内服", 2: "頓服", 3: "外用"}
 ISSUED, CANCELLED = "issued", "cancelled"
+#: How a prescription is issued (docs/standards/eprescription.md §6).
+ISSUE_MODES = {"paper": "紙の処方箋（登録なし）", "paper_exchange": "紙の処方箋（引換番号あり）",
+               "electronic": "電子処方箋"}
 
 
 class Prescription(ClinicScoped, Base):
@@ -104,8 +107,14 @@ class Prescription(ClinicScoped, Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     #: issued / cancelled.
     status: Mapped[str] = mapped_column(String(12), default=ISSUED)
-    #: paper (printed 院外処方箋) or electronic (電子処方箋).
-    mode: Mapped[str] = mapped_column(String(12), default="paper")
+    #: paper (printed, not registered), paper_exchange (printed, registered with the 電子処方箋管理サービス: 引換番号)
+    #: or electronic (電子処方箋, signed; the patient gets the service's 控え).
+    mode: Mapped[str] = mapped_column(String(16), default="paper")
+    #: The patient's consent to the service's duplicate check seeing other institutions' medicines: card (at the
+    #: 顔認証付きカードリーダー), oral (口頭同意), or "" none.
+    consent: Mapped[str] = mapped_column(String(8), default="")
+    #: リフィル: total number of uses (2 or 3); 0 for an ordinary prescription.
+    refill_count: Mapped[int] = mapped_column(Integer, default=0)
     #: 備考.
     remarks: Mapped[str] = mapped_column(Text, default="")
     #: The check results the doctor saw and acknowledged before issuing (kept with the prescription).
@@ -114,13 +123,22 @@ class Prescription(ClinicScoped, Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("prescription.id"))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str] = mapped_column(String(200), default="")
-    #: 電子処方箋: "" (paper), sending, registered, rejected, cancelling, cancelled — delivery state, not content.
-    eprescription_status: Mapped[str] = mapped_column(String(12), default="")
+    #: 電子処方箋管理サービス: "" (not registered), sending, registered, rejected, cancelling, cancelled,
+    #: cancel_failed — delivery state, not content.
+    eprescription_status: Mapped[str] = mapped_column(String(16), default="")
     #: The service's id, the 引換番号 the patient takes to the pharmacy, and the service's check warnings.
     eprescription_id: Mapped[str] = mapped_column(String(64), default="")
     exchange_number: Mapped[str] = mapped_column(String(20), default="")
     eprescription_warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
     eprescription_error: Mapped[str] = mapped_column(String(500), default="")
+    #: Our identifier of the registration (request file and ArbitraryFileIdentifier): a retry sends the same one.
+    eprescription_request: Mapped[str] = mapped_column(String(40), default="")
+    #: At the pharmacy, as last read from the service: 未受付, 受付済, 調剤中, 調剤済, 回収済, 取消済; the pharmacy's
+    #: name and what it dispensed ({code, name, quantity, unit}).
+    pharmacy_state: Mapped[str] = mapped_column(String(12), default="")
+    pharmacy_name: Mapped[str] = mapped_column(String(120), default="")
+    dispensed: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    state_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Billing to ORCA (中途データ, medicalmodv2): "" not sent (no ORCA), sending, sent, rejected, deleting,
     #: deleted, delete_failed. ORCA's Medical_Uid is the key to delete it when the prescription is cancelled.
     orca_billing_status: Mapped[str] = mapped_column(String(16), default="")
@@ -187,6 +205,20 @@ class PrescriptionLine(Base):
     def printed_name(self) -> str:
         """The name as printed: the 一般名 for 一般名処方, else the product."""
         return self.generic_name if self.by_generic_name and self.generic_name else self.drug_name
+
+
+class RemoteSigningSession(ClinicScoped, Base):
+    """A doctor's authentication of the day with the HPKIセカンド電子証明書 remote signing service: its token (sealed
+    at rest) signs that doctor's electronic prescriptions until the day ends (Japan time)."""
+
+    __tablename__ = "remote_signing_session"
+    __table_args__ = (Index("ix_remote_signing_session_user", "clinic_id", "user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
+    day: Mapped[date] = mapped_column(Date)
+    token: Mapped[str] = mapped_column(Text)
+    authenticated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 # --- the 支払基金 チェックマスタ (national, not per clinic; one edition loaded at a time) -----------------------

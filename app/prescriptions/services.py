@@ -22,6 +22,7 @@ from app.db import scoped, utcnow
 from app.prescriptions.drug_master import get_drug, search_drugs
 from app.prescriptions.models import (
     CANCELLED,
+    ISSUE_MODES,
     ISSUED,
     RP_FORMS,
     Drug,
@@ -98,6 +99,9 @@ class Draft:
     rps: list[DraftRp] = field(default_factory=lambda: [DraftRp()])
     remarks: str = ""
     mode: str = "paper"
+    #: Consent to the service's duplicate check (card, oral, ""), and リフィル uses (0, 2, 3).
+    consent: str = ""
+    refill_count: int = 0
     replaces_id: int | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -124,7 +128,9 @@ def _count(form: Mapping[str, str], name: str, limit: int) -> int:
 
 def draft_from_form(form: Mapping[str, str]) -> Draft:
     """Read the posted order form (rp{i}_…, rp{i}_l{j}_…) into a draft, without validating."""
-    draft = Draft(remarks=_text(form, "remarks", 1000), mode=form.get("mode", "paper"))
+    refill = form.get("refill_count", "0")
+    draft = Draft(remarks=_text(form, "remarks", 1000), mode=form.get("mode", "paper"),
+                  consent=form.get("consent", ""), refill_count=int(refill) if refill in ("0", "2", "3") else -1)
     replaces = form.get("replaces_id", "")
     draft.replaces_id = int(replaces) if replaces.isdigit() else None
     rp_count = _count(form, "rp_count", MAX_RPS)
@@ -149,7 +155,8 @@ def draft_from_prescription(prescription: Prescription) -> Draft:
                                     by_generic_name=line.by_generic_name, no_substitution=line.no_substitution)
                           for line in rp.lines])
            for rp in prescription.rps]
-    return Draft(rps=rps or [DraftRp()], remarks=prescription.remarks, mode=prescription.mode)
+    return Draft(rps=rps or [DraftRp()], remarks=prescription.remarks, mode=prescription.mode,
+                 consent=prescription.consent, refill_count=prescription.refill_count)
 
 
 def _resolve_line(session: Session, line: DraftLine, known: dict[str, Drug]) -> None:
@@ -233,8 +240,8 @@ def validate_draft(session: Session, draft: Draft) -> Draft:
             _validate_rp(rp)
     if not draft.filled_lines():
         draft.errors.append("薬剤を1つ以上入力してください")
-    if draft.mode not in ("paper", "electronic"):
-        draft.errors.append("発行方法を選んでください")
+    if draft.mode not in ISSUE_MODES or draft.consent not in ("card", "oral", "") or draft.refill_count < 0:
+        draft.errors.append("発行方法・同意・リフィルの回数（2回か3回）を選び直してください")
     if problem := symbol_text_problem("備考", draft.remarks):
         draft.errors.append(problem)
     return draft
@@ -264,7 +271,8 @@ def store_issued(session: Session, clinic_id: int, actor: Actor, patient_id: int
     prescription = Prescription(clinic_id=clinic_id, patient_id=patient_id, doctor_id=actor.user_id,
                                 doctor_name=staff.display_name if staff else (actor.login_id or ""),
                                 issued_on=today, valid_until=today + timedelta(days=VALID_DAYS - 1),
-                                status=ISSUED, mode=draft.mode, remarks=draft.remarks,
+                                status=ISSUED, mode=draft.mode, remarks=draft.remarks, consent=draft.consent,
+                                refill_count=draft.refill_count,
                                 acknowledged_checks=acknowledged, replaces_id=draft.replaces_id, issued_at=utcnow(),
                                 check_master_version=check_master_version)
     number = 0

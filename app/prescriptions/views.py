@@ -14,9 +14,11 @@ from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, patient_or_404
 from app.db import db_session
+from app.integrations.eprescription.client import EPrescriptionError
+from app.integrations.eprescription.signing import SigningError
 from app.prescriptions import billing, bp, checking, checks, eprescription, services
 from app.prescriptions.drug_master import search_drugs
-from app.prescriptions.fhir import EPrescriptionError as EPrescriptionDocumentError
+from app.prescriptions.models import ISSUE_MODES
 from app.prescriptions.printing import prescription_pdf, symbol_notices
 from app.prescriptions.usage import coded_usages
 from app.printing.rx_symbol import SymbolTextError
@@ -48,7 +50,19 @@ def _render_order(patient, draft: services.Draft, report: checking.CheckReport |
     return render_template("prescriptions/order.html", patient=patient, draft=draft, report=report,
                            usages=coded_usages(), forms=services.FORM_LABELS, today=japan_today(),
                            electronic_available=eprescription.is_available(current_user.clinic),
+                           issue_modes=ISSUE_MODES, consents=eprescription.CONSENT_LABELS,
+                           remote_signing=eprescription.remote_signing_state(db_session(), current_user.clinic,
+                                                                             current_user.id),
                            max_lines=services.MAX_LINES, max_rps=services.MAX_RPS), status
+
+
+def _patient_and_prescription(patient_id: int, prescription_id: int):
+    """The patient (access checked) and one of their prescriptions in this clinic, or 404."""
+    patient = patient_or_404(patient_id)
+    prescription = services.get_prescription(db_session(), current_user.clinic_id, patient.id, prescription_id)
+    if prescription is None:
+        abort(404)
+    return patient, prescription
 
 
 def _acknowledgements(form) -> dict[str, str]:
@@ -74,7 +88,7 @@ def new(patient_id: int):
     patient = patient_or_404(patient_id)
     _viewed(patient.id, "patient.prescriptions.new")
     source_id = request.args.get("from", type=int)
-    draft = services.Draft()
+    draft = services.Draft(mode=eprescription.default_mode(current_user.clinic, patient))
     if source_id:
         source = services.get_prescription(db_session(), current_user.clinic_id, patient.id, source_id)
         if source is None:
@@ -102,8 +116,8 @@ def order(patient_id: int):
         return _render_order(patient, draft)
     db = db_session()
     services.validate_draft(db, draft)
-    if draft.mode == "electronic" and not eprescription.is_available(current_user.clinic):
-        draft.errors.append("電子処方箋管理サービスの接続が設定されていないため、電子処方箋では発行できません")
+    if draft.mode in eprescription.ISSUE_TYPES and not eprescription.is_available(current_user.clinic):
+        draft.errors.append("電子処方箋管理サービスの接続が設定されていないため、登録する発行方法は選べません")
     if draft.has_errors:
         return _render_order(patient, draft, status=422)
     if action != "issue":
@@ -119,17 +133,20 @@ def order(patient_id: int):
         db.rollback()
         draft.errors.append(str(exc))
         return _render_order(patient, draft, status=422)
-    if draft.mode == "electronic":
-        try:
-            eprescription.queue_registration(db, current_user.clinic, prescription, patient)
-        except EPrescriptionDocumentError as exc:
-            db.rollback()
-            draft.errors.append(f"電子処方箋にできません: {exc}")
-            return _render_order(patient, draft, status=422)
+    try:
+        signer = (eprescription.signer_for(db, current_user.clinic, current_user.id, current_app.instance_path)
+                  if draft.mode == "electronic" else None)
+        eprescription.register(db, current_user.clinic, prescription, patient, signer)
+    except (SigningError, ValidationError, EPrescriptionError) as exc:  # nothing issued, nothing registered
+        db.rollback()
+        reason = getattr(exc, "message_ja", str(exc))
+        draft.errors.append(f"電子処方箋管理サービスに登録できないため、発行していません: {reason}")
+        return _render_order(patient, draft, status=422)
     billing.queue_billing(db, current_user.clinic, prescription)
     db.commit()
-    flash("電子処方箋として発行しました。引換番号は登録が済みしだい表示されます" if draft.mode == "electronic"
-          else "処方箋を発行しました", "success")
+    flash(f"処方箋を発行しました（引換番号 {prescription.exchange_number}）" if prescription.exchange_number else
+          "処方箋を発行しました。引換番号は電子処方箋管理サービスへの登録が済みしだい表示されます"
+          if draft.mode in eprescription.ISSUE_TYPES else "処方箋を発行しました", "success")
     return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
 
 
@@ -137,14 +154,12 @@ def order(patient_id: int):
 @requires("patient.read")
 def show(patient_id: int, prescription_id: int):
     """One prescription as issued, with the checks that were acknowledged, print and cancel."""
-    patient = patient_or_404(patient_id)
-    prescription = services.get_prescription(db_session(), current_user.clinic_id, patient.id, prescription_id)
-    if prescription is None:
-        abort(404)
+    patient, prescription = _patient_and_prescription(patient_id, prescription_id)
     _viewed(patient.id, f"prescription:{prescription.id}")
     return render_template("prescriptions/show.html", patient=patient, prescription=prescription,
                            today=japan_today(), forms=services.FORM_LABELS, severity_labels=checks.SEVERITY_LABELS,
-                           billing_labels=billing.STATUS_LABELS,
+                           billing_labels=billing.STATUS_LABELS, issue_modes=ISSUE_MODES,
+                           consents=eprescription.CONSENT_LABELS,
                            billing_waiting=billing.waiting_reason(db_session(), prescription),
                            can_print="prescriptions.print_pdf" in current_app.view_functions,
                            symbol_notices=symbol_notices(prescription, patient, current_user.clinic),
@@ -155,11 +170,8 @@ def show(patient_id: int, prescription_id: int):
 @requires("prescription.write")
 def cancel(patient_id: int, prescription_id: int):
     """Cancel an issued prescription; "取り消して修正" then opens a copy to issue anew."""
-    patient = patient_or_404(patient_id)
+    patient, prescription = _patient_and_prescription(patient_id, prescription_id)
     db = db_session()
-    prescription = services.get_prescription(db, current_user.clinic_id, patient.id, prescription_id)
-    if prescription is None:
-        abort(404)
     try:
         services.cancel(db, current_user.clinic_id, current_actor(), prescription, request.form.get("reason", ""))
         eprescription.queue_cancellation(db, current_user.clinic, prescription)
@@ -179,27 +191,45 @@ def cancel(patient_id: int, prescription_id: int):
 @bp.get("/patients/<int:patient_id>/prescriptions/<int:prescription_id>/print.pdf")
 @requires("patient.read")
 def print_pdf(patient_id: int, prescription_id: int):
-    """The 院外処方箋 as a PDF (?paper=A4 for A4), or the 処方内容（控え） of a 電子処方箋; the print is logged."""
+    """The 院外処方箋 as a PDF (?paper=A4 for A4), or the service's 処方内容（控え） of a 電子処方箋; the print is
+    logged."""
 
-    patient = patient_or_404(patient_id)
+    patient, prescription = _patient_and_prescription(patient_id, prescription_id)
     db = db_session()
-    prescription = services.get_prescription(db, current_user.clinic_id, patient.id, prescription_id)
-    if prescription is None:
-        abort(404)
     if prescription.status != "issued":
         flash("取り消した処方箋は印刷できません", "error")
         return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
-    if prescription.mode == "electronic" and not prescription.exchange_number:
-        flash("引換番号がまだ届いていないため、控えを印刷できません", "warning")
+    if prescription.mode in eprescription.ISSUE_TYPES and not prescription.exchange_number:
+        flash("引換番号がまだ届いていないため、印刷できません", "warning")
         return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
     paper = "A4" if request.args.get("paper") == "A4" else "A5"
     try:
-        pdf = prescription_pdf(prescription, patient, current_user.clinic, paper)
-    except (ValidationError, SymbolTextError) as exc:
-        flash(f"印刷できません: {exc}", "error")
+        pdf = (eprescription.reference_pdf(current_user.clinic, prescription) if prescription.mode == "electronic"
+               else prescription_pdf(prescription, patient, current_user.clinic, paper))
+    except (ValidationError, SymbolTextError, EPrescriptionError) as exc:
+        flash(f"印刷できません: {getattr(exc, 'message_ja', exc)}", "error")
         return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
     log_access(db, current_actor(), patient_id=patient.id, action="print", resource=f"prescription:{prescription.id}")
     db.commit()
     name = f"prescription-{prescription.issued_on.isoformat()}-{prescription.id}.pdf"
     return current_app.response_class(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@bp.post("/patients/<int:patient_id>/prescriptions/<int:prescription_id>/service-state")
+@requires("patient.read")
+def service_state(patient_id: int, prescription_id: int):
+    """Read the prescription's state at the pharmacy and its dispensing result from the 電子処方箋管理サービス."""
+    patient, prescription = _patient_and_prescription(patient_id, prescription_id)
+    db = db_session()
+    try:
+        eprescription.refresh_state(db, current_user.clinic, prescription)
+    except EPrescriptionError as exc:
+        db.rollback()
+        flash(f"状況を取得できません: {exc.message_ja}", "error")
+    else:
+        log_access(db, current_actor(), patient_id=patient.id, action="view",
+                   resource=f"prescription:{prescription.id}:service-state")
+        db.commit()
+        flash(f"電子処方箋管理サービスの状況: {prescription.pharmacy_state}", "success")
+    return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))

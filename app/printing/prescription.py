@@ -5,6 +5,7 @@ Public API:
   InsurancePrint, PublicExpensePrint, RpPrint and LinePrint;
 - jahis_symbol_text(doc): the JAHIS 院外処方箋2次元シンボル text (str; CR LF line ends);
 - build_jahis_symbol(doc): the same text with the characters replaced to fit Shift_JIS (to warn the user);
+- build_service_csv(doc): the same records as the 電子処方箋管理サービス's 処方箋CSV (SJ1, LF);
 - prescription_symbols(doc): the QR symbols (segno) that carry it;
 - render_prescription_pdf(doc, paper="A5"): the PDF bytes.
 Errors are ValidationError (app.core.errors) with a Japanese message; SymbolTextError for a character
@@ -35,12 +36,19 @@ from app.printing.rx_model import (
     RpPrint,
 )
 from app.printing.rx_plan import PagePlan, plan_pages
-from app.printing.rx_symbol import JahisSymbol, Replacement, SymbolTextError, build_symbol
+from app.printing.rx_symbol import (
+    JahisSymbol,
+    Replacement,
+    SymbolTextError,
+    build_check_csv,
+    build_service_csv,
+    build_symbol,
+)
 
 __all__ = [
     "ClinicPrint", "DoctorPrint", "InsurancePrint", "JahisSymbol", "LinePrint", "PatientPrint", "PrescriptionPrint",
-    "PublicExpensePrint", "Replacement", "RpPrint", "SymbolTextError", "build_jahis_symbol", "jahis_symbol_text",
-    "prescription_symbols", "render_prescription_pdf",
+    "PublicExpensePrint", "Replacement", "RpPrint", "SymbolTextError", "build_check_csv", "build_jahis_symbol",
+    "build_service_csv", "jahis_symbol_text", "prescription_symbols", "render_prescription_pdf",
 ]
 
 PAPERS = {"A5": A5, "A4": A4}
@@ -58,16 +66,12 @@ def jahis_symbol_text(doc: PrescriptionPrint) -> str:
 
 def _plan(doc: PrescriptionPrint) -> PagePlan:
     text = jahis_symbol_text(doc)  # refuses a value the symbol cannot carry before anything is drawn
-    # The 控え of an e-prescription carries no symbol: it is not a prescription a pharmacy may fill.
-    return plan_pages(text, prescription_rows(doc), with_symbols=not doc.is_copy_of_electronic)
+    return plan_pages(text, prescription_rows(doc))
 
 
 def prescription_symbols(doc: PrescriptionPrint) -> qr.SymbolSet:
     """The QR symbols (segno QRCode objects) that carry the JAHIS text, in reading order, as printed."""
-    symbols = plan_pages(jahis_symbol_text(doc), prescription_rows(doc)).symbols
-    if symbols is None:  # plan_pages makes symbols whenever it is asked to
-        raise RuntimeError("no symbols were planned")
-    return symbols
+    return plan_pages(jahis_symbol_text(doc), prescription_rows(doc)).symbols
 
 
 def _draw_pages(canvas: Canvas, paper: str, doc: PrescriptionPrint, plan: PagePlan, fonts: Fonts) -> None:
@@ -92,7 +96,7 @@ def _draw_pages(canvas: Canvas, paper: str, doc: PrescriptionPrint, plan: PagePl
 
 
 def render_prescription_pdf(doc: PrescriptionPrint, paper: str = "A5") -> bytes:
-    """The 院外処方箋 (or the 処方内容（控え） of an e-prescription) as PDF bytes, on A5 or A4."""
+    """The 院外処方箋 as PDF bytes, on A5 or A4."""
     if paper not in PAPERS:
         raise ValueError(f"paper must be A5 or A4, not {paper!r}")
     gothic, _ = register_fonts()
@@ -100,7 +104,7 @@ def render_prescription_pdf(doc: PrescriptionPrint, paper: str = "A5") -> bytes:
     buffer = io.BytesIO()
     # The initial font is ours, so the PDF names no font it does not embed (else ReportLab's default Helvetica).
     canvas = Canvas(buffer, pagesize=PAPERS[paper], pageCompression=1, invariant=1, initialFontName=gothic)
-    canvas.setTitle("処方内容（控え）" if doc.is_copy_of_electronic else "処方箋")
+    canvas.setTitle("処方箋")
     canvas.setAuthor(doc.clinic.name)
     _draw_pages(canvas, paper, doc, plan, Fonts(label=gothic, value=gothic))
     canvas.save()

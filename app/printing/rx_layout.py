@@ -63,14 +63,12 @@ FOOTNOTES = (
 # --- the parts of the form -----------------------------------------------------------------------------
 
 def _title(pen: Pen, fonts: Fonts, doc: PrescriptionPrint, page_note: str) -> None:
-    if doc.is_copy_of_electronic:
-        title, note = "処方内容（控え）", "（電子処方箋の控えです。薬局で引換番号をお伝えください。）"
-    else:
-        title, note = "処　方　箋", "（この処方箋は、どの保険薬局でも有効です。）"
+    title, note = "処　方　箋", "（この処方箋は、どの保険薬局でも有効です。）"
     pen.text(PAGE_W / 2, TITLE_TOP + 5.0, title + page_note, 14, font=fonts.label, align="center")
     pen.text(PAGE_W / 2, TITLE_TOP + 9.0, note, 6.5, font=fonts.label, align="center")
-    if doc.is_copy_of_electronic:
-        pen.text(RIGHT, TITLE_TOP + 4.5, f"引換番号　{doc.exchange_number}", 10, font=fonts.value, align="right")
+    if doc.is_registered_paper:  # registered with the 電子処方箋管理サービス as 紙 (prescription.md §3)
+        pen.text(RIGHT, TITLE_TOP + 1.5, "電子処方箋対応", 8, font=fonts.label, align="right")
+        pen.text(RIGHT, TITLE_TOP + 5.5, f"引換番号　{doc.exchange_number}", 10, font=fonts.value, align="right")
 
 
 def _number_rows(pen: Pen, fonts: Fonts, x: float, top: float, public: PublicExpensePrint | None,

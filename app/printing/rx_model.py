@@ -248,8 +248,10 @@ class RpPrint:
 class PrescriptionPrint:
     """Everything the printed 院外処方箋 (様式第二号) and its JAHIS 2D symbol carry.
 
-    `valid_until` None means the form's default (交付の日を含めて4日以内). An `exchange_number`
-    (引換番号) makes the document the 処方内容（控え） of an electronic prescription.
+    `valid_until` None means the form's default (交付の日を含めて4日以内). An `exchange_number` (引換番号) is
+    set when the paper prescription was registered with the 電子処方箋管理サービス: the form prints
+    「電子処方箋対応」 with it and its symbol carries record 82. (An electronic prescription is not printed: the
+    patient gets the service's own 処方内容（控え）.)
     """
 
     clinic: ClinicPrint
@@ -278,8 +280,8 @@ class PrescriptionPrint:
         _require(self.refill_count in REFILL_COUNTS, "リフィルの回数は2回か3回です", "refill_count")
         _require(not self.has_narcotic or bool(self.doctor.narcotic_licence_number.strip()),
                  "麻薬の処方には麻薬施用者免許証番号が要ります", "narcotic_licence_number")
-        _require(self.exchange_number == "" or self.exchange_number.isdigit(), "引換番号は数字です",
-                 "exchange_number")
+        _require(self.exchange_number == "" or bool(re.fullmatch(r"[0-9]{6}", self.exchange_number)),
+                 "引換番号は6桁の数字です", "exchange_number")
 
     @property
     def last_valid_day(self) -> date:
@@ -292,8 +294,8 @@ class PrescriptionPrint:
         return self.last_valid_day == self.issued_on + timedelta(days=DEFAULT_VALID_DAYS - 1)
 
     @property
-    def is_copy_of_electronic(self) -> bool:
-        """Whether this is the 処方内容（控え） of an electronic prescription."""
+    def is_registered_paper(self) -> bool:
+        """Whether this paper prescription was registered with the 電子処方箋管理サービス (has an 引換番号)."""
         return bool(self.exchange_number)
 
     @property

@@ -48,7 +48,7 @@ class PagePlan:
     row_pages: tuple[tuple[RxRow, ...], ...]
     first_grid: SymbolGrid | None
     symbol_page: SymbolGrid | None
-    symbols: qr.SymbolSet | None
+    symbols: qr.SymbolSet
 
     @property
     def page_count(self) -> int:
@@ -102,12 +102,8 @@ def _candidate(data: bytes, row_count: int, max_version: int) -> _Candidate | No
     return _Candidate((row_pages + 1, tier, count, 0.0), max_version, style, False, min(count, page_columns))
 
 
-def plan_pages(text: str, rows: list[RxRow], with_symbols: bool = True) -> PagePlan:
+def plan_pages(text: str, rows: list[RxRow]) -> PagePlan:
     """Choose symbol size and row style for a prescription's symbol text and 処方 rows, and cut the pages."""
-    if not with_symbols:
-        _, style, _ = _style_for(len(rows), remarks_height(None))
-        return PagePlan(style, _row_pages(rows, rx_rows_capacity(remarks_height(None), style), style), None, None,
-                        None)
     data = text.encode(ENCODING)
     candidates = []
     for version in QR_VERSION_RANGE:

@@ -1,7 +1,13 @@
-"""The JAHIS 院外処方箋2次元シンボル text (記録条件規約 Ver.1.10) of a PrescriptionPrint.
+"""The records of a PrescriptionPrint, and their two encodings: the JAHIS 院外処方箋2次元シンボル text
+(記録条件規約 Ver.1.10) of the paper form, and the 処方箋CSV of the 電子処方箋管理サービス.
 
-Layout (docs/standards/prescription.md): the version record `JAHIS10`, then one record a
-line — record number and fields separated by half-width commas, CR LF line ends — clinic, doctor,
+One source of the records, two encodings (docs/standards/eprescription.md §2.1):
+- the symbol: version record `JAHIS10`, CR LF line ends, Shift_JIS bytes, 用法コード種別 2 (JAMI 用法コード);
+- the service's CSV: first line `SJ1`, LF line ends only (a CR is refused with EPSB0052E), 用法コード種別 3
+  (電子処方箋用法マスタ — the same 16-character codes).
+
+Layout (docs/standards/prescription.md): the version record, then one record a
+line — record number and fields separated by half-width commas — clinic, doctor,
 patient, insurance and prescription-wide records (1–82) in ascending number, then per Rp its 101–181
 records followed by each drug's 201–281 records. An omitted field is empty; no quotes; a half-width
 comma inside a value becomes a full-width one; no spaces around a value.
@@ -34,6 +40,10 @@ from app.printing.rx_model import LinePrint, PrescriptionPrint, RpPrint
 
 VERSION_RECORD = "JAHIS10"
 LINE_END = "\r\n"
+#: The service's CSV: its first line and its line end (LF only).
+CSV_VERSION_RECORD, CSV_LINE_END = "SJ1", "\n"
+#: 用法コード種別 of record 111: none, JAMI 用法コード (symbol), 電子処方箋用法マスタ (service).
+USAGE_UNCODED, USAGE_JAMI, USAGE_EPRESCRIPTION_MASTER = "1", "2", "3"
 #: The bytes of the symbol: Shift_JIS restricted to JIS X 0201 / 0208 (not CP932's NEC and IBM extensions).
 ENCODING = "shift_jis"
 GAIJI_MARK = "■"
@@ -105,12 +115,17 @@ def _describe(char: str) -> str:
 class _Records:
     """Collects records and the replacements made while normalising their values."""
 
-    def __init__(self) -> None:
-        self.lines: list[str] = [VERSION_RECORD]
+    def __init__(self, usage_code_kind: str = USAGE_JAMI) -> None:
+        self.records: list[tuple[str, ...]] = []
         self.replacements: list[Replacement] = []
+        self.usage_code_kind = usage_code_kind
 
     def add(self, number: int, *fields: str) -> None:
-        self.lines.append(",".join((str(number), *fields)))
+        self.records.append((str(number), *fields))
+
+    def joined(self, version_record: str, line_end: str) -> str:
+        """The records as text: the version record first, every line ended by `line_end`."""
+        return "".join(line + line_end for line in [version_record, *(",".join(r) for r in self.records)])
 
     def _clean(self, value: str) -> str:
         value = unicodedata.normalize("NFC", strip_control_chars(_LINE_BREAKS.sub(" ", value or "")))
@@ -154,8 +169,6 @@ class _Records:
         value = _SPACES.sub(" ", jaconv.z2h(value, kana=True, ascii=False, digit=False)).strip()
         return self._fit(label, value, gaiji_allowed=False)
 
-    def result(self) -> JahisSymbol:
-        return JahisSymbol(LINE_END.join(self.lines) + LINE_END, tuple(self.replacements))
 
 
 def _ymd(day: date) -> str:
@@ -221,6 +234,8 @@ def _prescription_wide(records: _Records, doc: PrescriptionPrint) -> None:
     remarks = [line for line in (doc.remarks or "").splitlines() if line.strip()]
     for seq, line in enumerate(remarks, start=1):
         records.add(81, str(seq), "", records.text("備考", line))
+    if doc.exchange_number:
+        records.add(82, "1", doc.exchange_number)
 
 
 def _drug_code(line: LinePrint) -> tuple[str, str]:
@@ -235,7 +250,8 @@ def _rp_records(records: _Records, number: int, rp: RpPrint) -> None:
     rp_no = str(number)
     records.add(101, rp_no, str(rp.form), records.text("剤形名称", rp.form_name) if rp.form == 9 else "",
                 str(rp.quantity))
-    records.add(111, rp_no, "2" if rp.usage_code else "1", rp.usage_code, records.text("用法", rp.usage_text),
+    records.add(111, rp_no, records.usage_code_kind if rp.usage_code else USAGE_UNCODED, rp.usage_code,
+                records.text("用法", rp.usage_text),
                 str(rp.times_per_day) if rp.times_per_day else "")
     for seq, line in enumerate(rp.lines, start=1):
         kind, code = _drug_code(line)
@@ -247,12 +263,35 @@ def _rp_records(records: _Records, number: int, rp: RpPrint) -> None:
             records.add(281, rp_no, str(seq), str(sub_seq), sub_kind, sub_text, "")
 
 
-def build_symbol(doc: PrescriptionPrint) -> JahisSymbol:
-    """The JAHIS symbol text of a prescription and the characters replaced to fit Shift_JIS."""
-    records = _Records()
+def _records(doc: PrescriptionPrint, usage_code_kind: str) -> _Records:
+    records = _Records(usage_code_kind)
     _clinic_and_doctor(records, doc)
     _patient_and_insurance(records, doc)
     _prescription_wide(records, doc)
     for number, rp in enumerate(doc.rps, start=1):
         _rp_records(records, number, rp)
-    return records.result()
+    return records
+
+
+def build_symbol(doc: PrescriptionPrint) -> JahisSymbol:
+    """The JAHIS symbol text of a prescription and the characters replaced to fit Shift_JIS."""
+    records = _records(doc, USAGE_JAMI)
+    return JahisSymbol(records.joined(VERSION_RECORD, LINE_END), tuple(records.replacements))
+
+
+#: The records the service's 重複投薬等チェック takes (剤形, 用法, 薬品; eprescription.md §2.2).
+CHECK_RECORDS = frozenset({"101", "111", "201"})
+
+
+def build_service_csv(doc: PrescriptionPrint) -> str:
+    """The 処方箋CSV of the 電子処方箋管理サービス: the same records as the symbol, `SJ1` first, LF line ends."""
+    return _records(doc, USAGE_EPRESCRIPTION_MASTER).joined(CSV_VERSION_RECORD, CSV_LINE_END)
+
+
+def build_check_csv(rps: tuple[RpPrint, ...]) -> str:
+    """The 重複投薬等チェック's CSV: only the Rp records 101, 111 and 201 of a draft (eprescription.md §2.2)."""
+    records = _Records(USAGE_EPRESCRIPTION_MASTER)
+    for number, rp in enumerate(rps, start=1):
+        _rp_records(records, number, rp)
+    records.records = [r for r in records.records if r[0] in CHECK_RECORDS]
+    return records.joined(CSV_VERSION_RECORD, CSV_LINE_END)

@@ -92,6 +92,7 @@ def patient_data_from_orca(orca_patient: Any) -> dict[str, Any]:
         "address": orca_patient.address,
         "phone": orca_patient.phone,
         "occupation": orca_patient.occupation,
+        "prescription_issue_choice": orca_patient.prescription_issue_select,
         "insurances": [_insurance_dict(i) for i in orca_patient.insurances],
         "public_expenses": [_jsonable(p) for p in orca_patient.public_expenses],
     }
@@ -121,10 +122,10 @@ def sync_patient_master(session: Session, clinic: Clinic, client: OrcaClient) ->
     count = 0
     for start in range(0, len(changed_ids), 100):  # patientlst2v2 takes 100 numbers at a time
         for orca_patient in client.get_patients(changed_ids[start:start + 100]):
-            # The list API carries no 負担割合 and no 職業: the patient is marked for a detail refresh when
-            # opened, and the occupation we know is kept until then.
+            # The list API carries no 負担割合, no 職業 and no eligibility result: the patient is marked for a
+            # detail refresh when opened, and what we know is kept until then.
             data = patient_data_from_orca(orca_patient)
-            del data["occupation"]
+            del data["occupation"], data["prescription_issue_choice"]
             patients.upsert_patient(session, clinic.id, ORCA_SYNC, data, complete=False)
             count += 1
     # Keep the day itself as the next start: ORCA's list is by date, so today's later changes come again.

@@ -1,174 +1,417 @@
-"""Simulator of the 電子処方箋管理サービス, reached over HTTP only (the app never imports it).
+"""Simulator of the 電子処方箋管理サービス: handlers per 業務コード on the 資格確認端末 simulator
+(simulators/oqs_terminal), speaking the service's XmlMsg envelope and code values (docs/standards/eprescription.md).
 
-The national service's API is not public (docs/standards/eprescription.md): this stand-in accepts the
-FHIR document the JAMI 電子処方箋 examples describe, refuses one that is not such a document with an
-OperationOutcome, answers a registration with an 引換番号 and the result of its 重複投薬等チェック (warnings
-in an OperationOutcome), and cancels a registered prescription. Per clinic: /clinic/<医療機関コード>/…,
-bearer-token authentication. Harness for tests: /_sim/reset, /_sim/faults.
+It refuses what the real service refuses, as far as public sources show: a CSV with CR line ends (EPSB0052E
+改行コードはLFで記録してください。), one without its `SJ1` line or the records a prescription needs, Base64 or XML it
+cannot read, an electronic prescription (IssueType 1) without a valid XAdES signature (VerifyResultList); the codes
+of those other refusals are not public, so the simulator's own start with `SIM` (never mistaken for the service's).
+It keeps state: registrations (the same ArbitraryFileIdentifier registers once — a retry gets the first reply),
+6-digit 引換番号, cancellations (refused once a pharmacy has the prescription), the pharmacy's progress and
+dispensing result (set through the harness, as a pharmacy would), and the 重複投薬等チェック against the patient's
+registered prescriptions and dispensing history of other institutions (harness).
+
+Harness (besides the terminal's /_sim/reset and /_sim/faults): GET /_sim/eprescription/prescriptions,
+POST /_sim/eprescription/trust (a CA certificate PEM the signatures may chain to: HPKI in reality, the project's
+test CA here), POST /_sim/eprescription/history (dispensing elsewhere), POST /_sim/eprescription/pharmacy.
 """
 
 from __future__ import annotations
 
-import random
+import base64
+import binascii
+import io
+import secrets
+import tempfile
 import threading
-from datetime import date, datetime, timedelta
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from flask import Flask, jsonify, request
+from lxml import etree
+from reportlab.lib.pagesizes import A5
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from signxml.exceptions import InvalidInput, InvalidSignature
+from signxml.xades import XAdESVerifier
 
-from simulators.common import add_reset_and_faults, bearer_ok, take_fault
+from simulators.oqs_terminal import Handler
+from simulators.oqs_terminal import create_app as terminal_app
 
-DEMO_TOKENS = {"1310123458": "demo-eprescription-a", "1310156789": "demo-eprescription-b"}
-FHIR_JSON = "application/fhir+json"
-YJ = "urn:oid:1.2.392.100495.20.1.73"
-GENERAL_NAME = "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/MedicationGeneralOrderCode"
-PROFILE = "http://jpfhir.jp/fhir/ePrescription/StructureDefinition/"
+CR_LINE_ENDS = ("EPSB0052E", "改行コードはLFで記録してください。")
+REQUIRED_RECORDS = {"1": "医療機関", "5": "医師", "11": "患者氏名", "12": "患者性別", "13": "患者生年月日",
+                    "51": "処方箋交付年月日", "101": "剤形", "111": "用法", "201": "薬品"}
+CHECK_RECORDS = {"101", "111", "201"}
 DUPLICATE_WINDOW = timedelta(days=30)
+STATUS_TEXT = {"registered": "薬局にて受付されていません。", "accepted": "薬局にて受付済です。",
+               "dispensing": "薬局にて調剤中です。", "dispensed": "薬局にて調剤済です。",
+               "cancelled": "当該処方箋は処方箋取消されています。"}
+#: A Japanese font embedded in the 控え when the machine has it (else a standard CID font, not embedded).
+FONT_FILE = Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
+NO_CONSENT = "患者の閲覧同意がないため、他院の薬剤名・医療機関名は表示できません"
 
 
-def _outcome(issues: list[tuple[str, str, str]]) -> dict[str, Any]:
-    return {"resourceType": "OperationOutcome",
-            "issue": [{"severity": severity, "code": code, "diagnostics": text} for severity, code, text in issues]}
+class Refusal(Exception):
+    """A request the service refuses: the list it is reported in and its entries (code, message)."""
+
+    def __init__(self, list_name: str, *entries: tuple[str, str]) -> None:
+        super().__init__(entries)
+        self.list_name = list_name
+        self.entries = entries
 
 
-def _resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    return [e.get("resource", {}) for e in bundle.get("entry", []) if e.get("resource", {}).get("resourceType") == kind]
+def _reply(file_id: str, status: str, fields: dict[str, Any] | None = None, refusal: Refusal | None = None) -> bytes:
+    root = ElementTree.Element("XmlMsg")
+    header = ElementTree.SubElement(root, "MessageHeader")
+    ElementTree.SubElement(header, "CharacterCodeIdentifier").text = "0"
+    ElementTree.SubElement(header, "SegmentOfResult").text = "1"
+    ElementTree.SubElement(header, "ArbitraryFileIdentifier").text = file_id
+    body = ElementTree.SubElement(root, "MessageBody")
+    ElementTree.SubElement(body, "ProcessingResultStatus").text = status
+    for name, value in (fields or {}).items():
+        for item in value if isinstance(value, list) else [value]:
+            element = ElementTree.SubElement(body, name)
+            if isinstance(item, dict):
+                for child, text in item.items():
+                    ElementTree.SubElement(element, child).text = text
+            else:
+                element.text = item
+    if refusal and refusal.list_name == "VerifyResultList":
+        verify = ElementTree.SubElement(body, "VerifyResultList")
+        ElementTree.SubElement(verify, "Status").text = "2"
+        ElementTree.SubElement(verify, "Message").text = "署名検証エラー"
+        ElementTree.SubElement(verify, "SignId").text = "1"
+        for code, message in refusal.entries:
+            reason = ElementTree.SubElement(verify, "FailureReasons")
+            ElementTree.SubElement(reason, "MessageKey").text = code
+            ElementTree.SubElement(reason, "MessageCode").text = code
+            ElementTree.SubElement(reason, "Message").text = message
+    elif refusal and refusal.list_name == "ProcessingResult":
+        code, message = refusal.entries[0]
+        ElementTree.SubElement(body, "ProcessingResultCode").text = code
+        ElementTree.SubElement(body, "ProcessingResultMessage").text = message
+    elif refusal:
+        for code, message in refusal.entries:  # ResultMessage before ResultCode, as in the real reply
+            item = ElementTree.SubElement(body, refusal.list_name)
+            ElementTree.SubElement(item, "ResultMessage").text = message
+            ElementTree.SubElement(item, "ResultCode").text = code
+    return b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>' + ElementTree.tostring(root, "unicode").encode()
 
 
-def _problems(bundle: dict[str, Any]) -> list[str]:
-    """What makes a body not a 電子処方箋 document (checked as the published description says)."""
-    if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "document":
-        return ["Bundle（type=document）ではありません"]
-    problems = []
-    entries = bundle.get("entry") or []
-    if not entries or entries[0].get("resource", {}).get("resourceType") != "Composition":
-        problems.append("最初の entry が Composition ではありません")
-    composition = entries[0].get("resource", {}) if entries else {}
-    codes = [c.get("code") for c in composition.get("type", {}).get("coding", [])]
-    if "57833-6" not in codes:
-        problems.append("Composition.type が 57833-6（処方箋）ではありません")
-    if PROFILE + "JP_Bundle_ePrescriptionData" not in bundle.get("meta", {}).get("profile", []):
-        problems.append("Bundle のプロファイルが JP_Bundle_ePrescriptionData ではありません")
-    if len(_resources(bundle, "Patient")) != 1:
-        problems.append("Patient がちょうど1件ありません")
-    requests = _resources(bundle, "MedicationRequest")
-    if not requests:
-        problems.append("MedicationRequest がありません")
-    for index, med in enumerate(requests, start=1):
-        codings = med.get("medicationCodeableConcept", {}).get("coding", [])
-        if not any(c.get("system") in (YJ, GENERAL_NAME, "urn:oid:1.2.392.200119.4.403.1") and c.get("code")
-                   for c in codings):
-            problems.append(f"MedicationRequest {index}: 医薬品コード（YJ・HOT・一般名）がありません")
-        if not med.get("dosageInstruction"):
-            problems.append(f"MedicationRequest {index}: 用法（dosageInstruction）がありません")
-    urls = {e.get("fullUrl") for e in entries}
-    for reference in _references(bundle):
-        if reference.startswith("urn:uuid:") and reference not in urls:
-            problems.append(f"文書内で解決できない参照: {reference}")
-    return problems
+def _parse_request(data: bytes) -> tuple[str, ElementTree.Element]:
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise Refusal("XmlCheckResultList", ("SIMX0001E", "要求XMLに DOCTYPE/ENTITY 宣言があります。"))
+    try:
+        root = ElementTree.fromstring(data)  # noqa: S314 — no DTD possible (checked above)
+    except ElementTree.ParseError as exc:
+        raise Refusal("XmlCheckResultList", ("SIMX0001E", "要求XMLの形式に誤りがあります。")) from exc
+    body = root.find("MessageBody")
+    code = (root.findtext("MessageHeader/MedicalInstitutionCode") or "").strip()
+    if root.tag != "XmlMsg" or body is None or not code:
+        raise Refusal("XmlCheckResultList", ("SIMX0002E", "XmlMsg・MessageHeader・MessageBody がありません。"))
+    return (root.findtext("MessageHeader/ArbitraryFileIdentifier") or "").strip(), body
 
 
-def _references(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        own = [value["reference"]] if isinstance(value.get("reference"), str) else []
-        return own + [r for v in value.values() for r in _references(v)]
-    if isinstance(value, list):
-        return [r for v in value for r in _references(v)]
-    return []
+def _b64(text: str | None, what: str) -> bytes:
+    try:
+        return base64.b64decode((text or "").strip().encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError) as exc:
+        raise Refusal("XmlCheckResultList", ("SIMX0003E", f"{what}がBase64として読めません。")) from exc
 
 
-def _ingredients(bundle: dict[str, Any]) -> list[tuple[str, str]]:
-    found = []
-    for med in _resources(bundle, "MedicationRequest"):
-        for coding in med.get("medicationCodeableConcept", {}).get("coding", []):
-            if coding.get("system") in (YJ, GENERAL_NAME) and len(coding.get("code", "")) >= 7:
-                found.append((coding["code"][:7], coding.get("display") or coding["code"]))
-                break
-    return found
+def read_csv(data: bytes, required: dict[str, str] | set[str]) -> list[list[str]]:
+    """The CSV's records, or the refusal the service would give."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Refusal("CsvCheckResultList", ("SIMC0001E", "処方箋CSVの文字コードが正しくありません。")) from exc
+    if "\r" in text:
+        raise Refusal("CsvCheckResultList", CR_LINE_ENDS)
+    lines = text.split("\n")
+    if lines[0] != "SJ1":
+        raise Refusal("CsvCheckResultList", ("SIMC0002E", "処方箋CSVの1行目が SJ1 ではありません。"))
+    records = [line.split(",") for line in lines[1:] if line]
+    present = {r[0] for r in records}
+    missing = [("SIMC0003E", f"{name}レコード（{number}）がありません。")
+               for number, name in (required.items() if isinstance(required, dict) else
+                                    ((n, REQUIRED_RECORDS[n]) for n in sorted(required, key=int)))
+               if number not in present]
+    if missing:
+        raise Refusal("CsvCheckResultList", *missing)
+    return records
 
 
-class State:
-    """Registered prescriptions of every clinic, and injected faults."""
+def _patient_of(records: list[list[str]]) -> tuple[str, str, str, str]:
+    insurer = next((r[1] for r in records if r[0] == "22" and len(r) > 1), "")
+    card = next((r for r in records if r[0] == "23" and len(r) > 4), ["23", "", "", "", ""])
+    return insurer, card[1], card[2], card[4]
+
+
+def _drugs(records: list[list[str]]) -> list[tuple[str, str]]:
+    return [(r[5], r[6]) for r in records if r[0] == "201" and len(r) > 6]
+
+
+def _same_ingredient(code: str, other: str) -> bool:
+    if code == other:
+        return True
+    return len(code) == 12 and len(other) == 12 and code[:7] == other[:7]
+
+
+class EPrescriptionService:
+    """The service's state and its handlers."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.trusted: list[bytes] = []
         self.reset()
 
     def reset(self) -> None:
-        """Forget everything."""
+        """Forget prescriptions, checks and history (trusted CAs stay: they are the service's configuration)."""
         self.prescriptions: dict[str, dict[str, Any]] = {}
-        self.fault: dict[str, Any] = {}
-        self.rng = random.Random(2026)
+        self.registrations: dict[tuple[str, str], bytes] = {}
+        self.prepared: set[tuple[str, tuple[str, str, str, str]]] = set()
+        self.history: list[dict[str, str]] = []
+        self.rng = secrets.SystemRandom()
+
+    # --- handlers (clinic code, request id, request bytes) → (".xml", reply) -------------------------------
+
+    def handlers(self) -> dict[str, Handler]:
+        """業務コード → handler, for the terminal simulator."""
+        return {"EPSsiDMP01": self._guard(self.prepare), "EPSsiDMP02": self._guard(self.check),
+                "EPSsiPIR01": self._guard(self.register), "EPSsiPIR02": self._guard(self.cancel),
+                "EPSsiPIR04": self._guard(self.status), "EPSsiPIR06": self._guard(self.reference)}
+
+    def _guard(self, operation):
+        def handler(clinic: str, request_id: str, data: bytes) -> tuple[str, bytes]:
+            file_id = request_id
+            try:
+                file_id, body = _parse_request(data)
+                with self.lock:
+                    return ".xml", _reply(file_id, "1", operation(clinic, file_id or request_id, body))
+            except _Repeat as repeat:
+                return ".xml", repeat.reply
+            except Refusal as refusal:
+                return ".xml", _reply(file_id, "2", refusal=refusal)
+        return handler
+
+    @staticmethod
+    def _patient_key(body: ElementTree.Element) -> tuple[str, str, str, str]:
+        return tuple((body.findtext(name) or "").strip() for name in (  # type: ignore[return-value]
+            "InsurerNumber", "InsuredCardSymbol", "InsuredIdentificationNumber", "InsuredBranchNumber"))
+
+    def prepare(self, clinic: str, file_id: str, body: ElementTree.Element) -> dict[str, Any]:
+        key = self._patient_key(body)
+        if not key[0] or not key[2]:
+            raise Refusal("ProcessingResult", ("SIMP0001E", "保険者番号と被保険者番号が必要です。"))
+        self.prepared.add((clinic, key))
+        return {}
+
+    def check(self, clinic: str, file_id: str, body: ElementTree.Element) -> dict[str, Any]:
+        key = self._patient_key(body)
+        if (clinic, key) not in self.prepared:
+            raise Refusal("ProcessingResult", ("SIMP0002E", "事前準備が行われていません。"))
+        records = read_csv(_b64(body.findtext("DrugCsv"), "薬剤情報CSV"), CHECK_RECORDS)
+        if extra := sorted({r[0] for r in records} - CHECK_RECORDS, key=int):
+            raise Refusal("CsvCheckResultList",
+                          ("SIMC0004E", f"チェック用CSVに不要なレコードがあります: {','.join(extra)}"))
+        consent = "1" in ((body.findtext("OnlineConsent") or ""), (body.findtext("OralBrowsingConsent") or ""))
+        hits = []
+        for code, name in _drugs(records):
+            for past in self._past(key):
+                if _same_ingredient(code, past["code"]):
+                    hits.append({
+                        "MessageId": f"{len(hits) + 1:03d}", "MessageCategory": "重複投薬",
+                        "PharmaceuticalsIngredientName": name if consent else "",
+                        "Message": "同一成分の薬剤が処方・調剤されています。" if consent else NO_CONSENT,
+                        "TargetPharmaceuticalCode": code, "TargetPharmaceuticalName": name,
+                        "PastDate": past["date"], "PastPharmaceuticalCode": past["code"] if consent else "",
+                        "PastPharmaceuticalName": past["name"] if consent else "",
+                        "PastMedicalInstitutionName": past["institution"] if consent else "",
+                        "PastInsurancePharmacyName": past["pharmacy"] if consent else ""})
+        return {"CheckResult": "1" if hits else "2", "CheckResultDetail": hits}
+
+    def _past(self, key: tuple[str, str, str, str]) -> list[dict[str, str]]:
+        since = date.today() - DUPLICATE_WINDOW
+        found = [h for h in self.history if tuple(h["patient"]) == key and h["date"] >= since.strftime("%Y%m%d")]
+        for item in self.prescriptions.values():
+            if item["patient"] == key and item["status"] != "cancelled" and item["registered_on"] >= since:
+                found += [{"date": item["registered_on"].strftime("%Y%m%d"), "code": code, "name": name,
+                           "institution": item["institution"], "pharmacy": item.get("pharmacy_name", "")}
+                          for code, name in item["drugs"]]
+        return found
+
+    def _document_csv(self, info: bytes, issue_type: str) -> bytes:
+        try:
+            root = etree.fromstring(info, etree.XMLParser(resolve_entities=False, no_network=True))
+        except etree.XMLSyntaxError as exc:
+            raise Refusal("XmlCheckResultList", ("SIMX0004E", "処方箋XMLの形式に誤りがあります。")) from exc
+        signature = root.find("{http://www.w3.org/2000/09/xmldsig#}Signature")
+        if issue_type == "1":
+            if signature is None:
+                raise Refusal("VerifyResultList", ("SIMV0001E", "電子処方箋に電子署名がありません。"))
+            self._verify(info)
+        csv = root.findtext("PrescriptionCsv")
+        if csv is None:
+            raise Refusal("XmlCheckResultList", ("SIMX0005E", "処方箋XMLに処方箋CSVがありません。"))
+        return _b64(csv, "処方箋CSV")
+
+    def _verify(self, document: bytes) -> None:
+        if not self.trusted:
+            raise Refusal("VerifyResultList",
+                          ("SIMV0002E", "署名の証明書を検証できません（信頼する認証局がありません）。"))
+        failures = []
+        for ca in self.trusted:
+            with tempfile.NamedTemporaryFile(suffix=".pem") as handle:
+                handle.write(ca)
+                handle.flush()
+                try:
+                    XAdESVerifier().verify(document, ca_pem_file=handle.name, expect_references=3)
+                    return
+                except (InvalidSignature, InvalidInput) as exc:
+                    failures.append(str(exc))
+        raise Refusal("VerifyResultList", ("SIMV0003E", f"電子署名の検証に失敗しました（{failures[-1][:120]}）。"))
+
+    def register(self, clinic: str, file_id: str, body: ElementTree.Element) -> dict[str, Any]:
+        if (clinic, file_id) in self.registrations:  # the same registration again: the first reply, no second one
+            raise _Repeat(self.registrations[(clinic, file_id)])
+        issue_type = (body.findtext("IssueType") or "").strip()
+        if issue_type not in ("1", "2"):
+            raise Refusal("XmlCheckResultList", ("SIMX0006E", "IssueType は 1（電子）か 2（紙）です。"))
+        records = read_csv(self._document_csv(_b64(body.findtext("PrescriptionInfo"), "PrescriptionInfo"),
+                                              issue_type), REQUIRED_RECORDS)
+        if not any(r[0] in ("22", "27") for r in records):
+            raise Refusal("CsvCheckResultList",
+                          ("SIMC0003E", "保険者番号レコード（22）か公費レコード（27）がありません。"))
+        active = {p["access_code"] for p in self.prescriptions.values() if p["status"] != "cancelled"}
+        access_code = next(c for c in (f"{self.rng.randrange(10**6):06d}" for _ in range(1000)) if c not in active)
+        prescription_id = str(uuid.uuid4())
+        clinic_name = next((r[4] for r in records if r[0] == "1" and len(r) > 4), clinic)
+        self.prescriptions[prescription_id] = {
+            "clinic": clinic, "file_id": file_id, "access_code": access_code, "issue_type": issue_type,
+            "status": "registered", "patient": _patient_of(records), "drugs": _drugs(records),
+            "registered_on": date.today(), "institution": clinic_name, "csv": [",".join(r) for r in records]}
+        fields = {"PrescriptionId": prescription_id, "AccessCode": access_code}
+        self.registrations[(clinic, file_id)] = _reply(file_id, "1", fields)
+        return fields
+
+    def _own(self, clinic: str, body: ElementTree.Element) -> dict[str, Any]:
+        item = self.prescriptions.get((body.findtext("PrescriptionId") or "").strip())
+        if item is None or item["clinic"] != clinic:
+            raise Refusal("ProcessingResult", ("SIMP0003E", "該当する処方箋がありません。"))
+        return item
+
+    def cancel(self, clinic: str, file_id: str, body: ElementTree.Element) -> dict[str, Any]:
+        item = self._own(clinic, body)
+        if item["status"] in ("accepted", "dispensing", "dispensed"):
+            raise Refusal("ProcessingResult", ("SIMP0004E", "薬局で受付済みのため取り消せません。"))
+        item["status"] = "cancelled"
+        return {}
+
+    def status(self, clinic: str, file_id: str, body: ElementTree.Element) -> dict[str, Any]:
+        item = self._own(clinic, body)
+        fields: dict[str, Any] = {"PrescriptionStatus": STATUS_TEXT[item["status"]]}
+        if item.get("pharmacy_name"):
+            fields |= {"ReceptionPharmacyCode": item["pharmacy_code"], "ReceptionPharmacyName": item["pharmacy_name"],
+                       "MessageFlg": "1"}
+        if item["status"] == "dispensed":
+            lines = ["SJ1"] + [line for line in item["csv"] if line.startswith("201,")]
+            fields["DispensingResult"] = base64.b64encode("\n".join(lines + [""]).encode()).decode()
+        return fields
+
+    def reference(self, clinic: str, file_id: str, body: ElementTree.Element) -> dict[str, Any]:
+        item = self._own(clinic, body)
+        if item["issue_type"] != "1":
+            raise Refusal("ProcessingResult", ("SIMP0005E", "紙の処方箋には控えがありません。"))
+        return {"PrescriptionReferenceInformationFile": base64.b64encode(_reference_pdf(item)).decode()}
+
+    # --- harness ------------------------------------------------------------------------------------------
+
+    def pharmacy(self, access_code: str, state: str, name: str, code: str) -> bool:
+        """A pharmacy accepts, dispenses or finishes the prescription with this 引換番号."""
+        with self.lock:
+            for item in self.prescriptions.values():
+                if item["access_code"] == access_code and item["status"] != "cancelled":
+                    item.update(status=state, pharmacy_name=name, pharmacy_code=code)
+                    return True
+        return False
 
 
-def create_app() -> Flask:
-    """The simulator as a WSGI app."""
-    app = Flask(__name__)
-    state = State()
+class _Repeat(Refusal):
+    """Not a refusal: the stored reply of a registration repeated with the same identifier."""
 
-    def authorised(code: str) -> bool:
-        return bearer_ok(DEMO_TOKENS, code)
+    def __init__(self, reply: bytes) -> None:
+        super().__init__("")
+        self.reply = reply
 
-    def fault_reply():
-        if take_fault(state) == "down":
-            return jsonify(_outcome([("fatal", "transient", "サービス停止中")])), 503
-        return None
 
-    @app.post("/clinic/<code>/prescriptions")
-    def register(code: str):
-        if (reply := fault_reply()) is not None:
-            return reply
-        if not authorised(code):
-            return jsonify(_outcome([("error", "security", "認証に失敗しました")])), 401
-        bundle = request.get_json(silent=True)
-        if not isinstance(bundle, dict):
-            return jsonify(_outcome([("error", "structure", "FHIR JSON ではありません")])), 400
-        problems = _problems(bundle)
-        if problems:
-            return jsonify(_outcome([("error", "invariant", p) for p in problems])), 422
-        patient = _resources(bundle, "Patient")[0]
-        patient_key = (code, (patient.get("identifier") or [{}])[0].get("value", ""))
-        today = date.today()
-        warnings = []
-        with state.lock:
-            for other in state.prescriptions.values():
-                if other["patient"] != patient_key or other["status"] != "registered":
-                    continue
-                if today - other["registered_on"] > DUPLICATE_WINDOW:
-                    continue
-                for ingredient, name in _ingredients(bundle):
-                    for other_ingredient, other_name in other["ingredients"]:
-                        if ingredient == other_ingredient:
-                            warnings.append(("warning", "duplicate", f"重複投薬の可能性: {name} と {other_name}"
-                                             f"（{other['registered_on'].isoformat()} 登録の処方箋）"))
-            prescription_id = f"rx-{len(state.prescriptions) + 1:06d}"
-            exchange = f"{state.rng.randrange(10**7, 10**8)}"
-            state.prescriptions[prescription_id] = {"patient": patient_key, "status": "registered",
-                                                    "ingredients": _ingredients(bundle), "registered_on": today,
-                                                    "exchange": exchange, "registered_at": datetime.now().isoformat()}
-        return jsonify({"id": prescription_id, "exchangeNumber": exchange, "outcome": _outcome(warnings)}), 201
+def _font() -> str:
+    if FONT_FILE.exists():
+        pdfmetrics.registerFont(TTFont("SimGothic", str(FONT_FILE)))
+        return "SimGothic"
+    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))
+    return "HeiseiKakuGo-W5"
 
-    @app.post("/clinic/<code>/prescriptions/<prescription_id>/cancel")
-    def cancel(code: str, prescription_id: str):
-        if (reply := fault_reply()) is not None:
-            return reply
-        if not authorised(code):
-            return jsonify(_outcome([("error", "security", "認証に失敗しました")])), 401
-        with state.lock:
-            item = state.prescriptions.get(prescription_id)
-            if item is None or item["patient"][0] != code:
-                return jsonify(_outcome([("error", "not-found", "処方箋が見つかりません")])), 404
-            if item.get("dispensed"):
-                return jsonify(_outcome([("error", "business-rule", "調剤済みのため取り消せません")])), 409
-            item["status"] = "cancelled"
-        return jsonify({"id": prescription_id, "status": "cancelled"})
 
-    add_reset_and_faults(app, state)
+def _reference_pdf(item: dict[str, Any]) -> bytes:
+    font = _font()
+    buffer = io.BytesIO()
+    canvas = Canvas(buffer, pagesize=A5, invariant=1)
+    canvas.setTitle("処方内容（控え）")
+    canvas.setFont(font, 14)
+    canvas.drawCentredString(A5[0] / 2, A5[1] - 50, "処方内容（控え）")
+    canvas.setFont(font, 10)
+    canvas.drawString(40, A5[1] - 80, f"引換番号 {item['access_code']}")
+    canvas.drawString(40, A5[1] - 96, f"{item['institution']}　{item['registered_on'].isoformat()}")
+    for index, (_, name) in enumerate(item["drugs"]):
+        canvas.drawString(40, A5[1] - 124 - 16 * index, name)
+    canvas.showPage()
+    canvas.save()
+    return buffer.getvalue()
 
-    @app.get("/_sim/prescriptions")
+
+def create_app(service: EPrescriptionService | None = None, extra_handlers: dict[str, Handler] | None = None,
+               tokens: dict[str, str] | None = None) -> Flask:
+    """The terminal simulator with the service's handlers (and any other service's) and the harness."""
+    service = service or EPrescriptionService()
+    app = terminal_app(service.handlers() | dict(extra_handlers or {}), tokens, on_reset=[service.reset])
+
+    @app.get("/_sim/eprescription/prescriptions")
     def listing():
-        with state.lock:
-            return jsonify({k: {**v, "registered_on": v["registered_on"].isoformat(), "patient": list(v["patient"])}
-                            for k, v in state.prescriptions.items()})
+        with service.lock:
+            return jsonify({k: {**v, "registered_on": v["registered_on"].isoformat(), "patient": list(v["patient"]),
+                                "drugs": [list(d) for d in v["drugs"]]} for k, v in service.prescriptions.items()})
+
+    @app.post("/_sim/eprescription/trust")
+    def trust():
+        pem = request.get_data()
+        if b"BEGIN CERTIFICATE" not in pem:
+            return jsonify({"error": "PEM certificate expected"}), 400
+        with service.lock:
+            if pem not in service.trusted:
+                service.trusted.append(pem)
+        return jsonify({"ok": True})
+
+    @app.post("/_sim/eprescription/history")
+    def history():
+        entry = request.get_json(silent=True) or {}
+        with service.lock:
+            service.history.append({"patient": list(entry.get("patient", [])), "date": str(entry.get("date", "")),
+                                    "code": str(entry.get("code", "")), "name": str(entry.get("name", "")),
+                                    "institution": str(entry.get("institution", "")),
+                                    "pharmacy": str(entry.get("pharmacy", ""))})
+        return jsonify({"ok": True})
+
+    @app.post("/_sim/eprescription/pharmacy")
+    def pharmacy():
+        data = request.get_json(silent=True) or {}
+        if data.get("state") not in ("accepted", "dispensing", "dispensed"):
+            return jsonify({"error": "state must be accepted, dispensing or dispensed"}), 400
+        found = service.pharmacy(str(data.get("access_code", "")), data["state"], str(data.get("name", "")),
+                                 str(data.get("code", "")))
+        return jsonify({"ok": found}), 200 if found else 404
 
     return app

@@ -1,4 +1,5 @@
-"""Start the 電子処方箋 simulator on a free port in a thread, for tests (reached over real HTTP only)."""
+"""Start the 資格確認端末 simulator with the 電子処方箋管理サービス behind it on a free port in a thread, for tests
+(reached over real HTTP only)."""
 
 from __future__ import annotations
 
@@ -6,27 +7,32 @@ from typing import Any
 
 import requests
 
-from simulators.eprescription import DEMO_TOKENS, create_app
-from simulators.testing import RunningSimulator, serve
+from simulators.eprescription import create_app
+from simulators.oqs_terminal.testing import RunningTerminal
+from simulators.testing import serve
 
 
-class RunningEPrescription(RunningSimulator):
-    """The running simulator: each clinic's base URL and token, what it holds."""
-
-    def base_url(self, institution_code: str) -> str:
-        """The base URL a clinic configures."""
-        return f"{self.url}/clinic/{institution_code}"
-
-    @staticmethod
-    def token(institution_code: str) -> str:
-        """The clinic's bearer token."""
-        return DEMO_TOKENS[institution_code]
+class RunningEPrescription(RunningTerminal):
+    """The running terminal and service: what the service holds, and a pharmacy's and a test CA's harness."""
 
     def prescriptions(self) -> dict[str, Any]:
-        """What the service holds."""
-        return requests.get(f"{self.url}/_sim/prescriptions", timeout=5).json()
+        """What the service holds, by PrescriptionId."""
+        return requests.get(f"{self.url}/_sim/eprescription/prescriptions", timeout=5).json()
+
+    def trust(self, ca_pem: bytes) -> None:
+        """Make the service trust a CA (the project's test CA)."""
+        requests.post(f"{self.url}/_sim/eprescription/trust", data=ca_pem, timeout=5).raise_for_status()
+
+    def add_history(self, **entry: Any) -> None:
+        """Dispensing at another institution (patient = [insurer, symbol, number, branch], date YYYYMMDD …)."""
+        self.harness("eprescription/history", entry)
+
+    def pharmacy(self, access_code: str, state: str, name: str = "かみかるて薬局", code: str = "1349999999") -> None:
+        """A pharmacy accepts (accepted), dispenses (dispensing) or finishes (dispensed) the prescription."""
+        self.harness("eprescription/pharmacy", {"access_code": access_code, "state": state, "name": name,
+                                                 "code": code})
 
 
 def start_eprescription_simulator() -> RunningEPrescription:
-    """Serve the simulator on 127.0.0.1:<free port>."""
+    """Serve the terminal with the service's handlers on 127.0.0.1:<free port>."""
     return serve(create_app(), RunningEPrescription)

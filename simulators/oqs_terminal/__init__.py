@@ -10,7 +10,7 @@ YZKsiquc01 …) and this app carries the files, like the real relay over the rea
 
 A request file with no registered handler gets no reply, as a terminal would leave it unanswered. Fault modes
 (/_sim/faults): `down` (503), `slow` (`seconds`, default 2), `lost_reply` (the service does the work, the reply
-never comes), `garbage` (the reply is not XML).
+never comes), `garbage` (the reply is not XML); with `code` (e.g. EPSsiPIR01) only that 業務コード's files meet it.
 """
 
 from __future__ import annotations
@@ -34,23 +34,29 @@ Handler = Callable[[str, str, bytes], tuple[str, bytes]]
 
 
 class TerminalState:
-    """Replies waiting per clinic, the requests seen, the injected fault."""
+    """Replies waiting per clinic, the requests seen, the injected fault; a reset also resets the services behind
+    the terminal (`on_reset`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_reset: list[Callable[[], None]] | None = None) -> None:
         self.lock = threading.Lock()
         self.fault: dict[str, Any] = {}
+        self.on_reset = list(on_reset or [])
         self.reset()
 
     def reset(self) -> None:
         """Forget every file."""
         self.replies: dict[tuple[str, str], tuple[str, bytes]] = {}
         self.requests: list[dict[str, str]] = []
+        for reset in self.on_reset:
+            reset()
 
 
-def create_app(handlers: dict[str, Handler] | None = None, tokens: dict[str, str] | None = None) -> Flask:
-    """The relay's HTTP side, answering through `handlers` (業務コード → handler)."""
+def create_app(handlers: dict[str, Handler] | None = None, tokens: dict[str, str] | None = None,
+               on_reset: list[Callable[[], None]] | None = None) -> Flask:
+    """The relay's HTTP side, answering through `handlers` (業務コード → handler); /_sim/reset also calls each of
+    `on_reset` (the services' own state)."""
     app = Flask(__name__)
-    state = TerminalState()
+    state = TerminalState(on_reset)
     handlers = dict(handlers or {})
     tokens = dict(tokens or DEMO_TOKENS)
     add_reset_and_faults(app, state)
@@ -59,8 +65,9 @@ def create_app(handlers: dict[str, Handler] | None = None, tokens: dict[str, str
         if not bearer_ok(tokens, clinic):
             abort(401)
 
-    def faulted() -> str | None:
-        fault = take_fault(state)
+    def faulted(name: str) -> str | None:
+        wanted = state.fault.get("code")  # a fault for one 業務コード only leaves the others alone
+        fault = take_fault(state) if not wanted or name.startswith(wanted) else None
         if fault == "down":
             abort(503)
         if fault == "slow":
@@ -74,7 +81,7 @@ def create_app(handlers: dict[str, Handler] | None = None, tokens: dict[str, str
     @app.put("/clinic/<clinic>/req/<name>")
     def put_request(clinic: str, name: str):
         authorised(clinic)
-        fault = faulted()
+        fault = faulted(name)
         match = REQUEST_NAME.match(name)
         if not match:
             return Response("ファイル名が不正です", status=400)
@@ -97,7 +104,7 @@ def create_app(handlers: dict[str, Handler] | None = None, tokens: dict[str, str
     @app.get("/clinic/<clinic>/res/<stem>")
     def get_reply(clinic: str, stem: str):
         authorised(clinic)
-        faulted()
+        faulted(stem)
         with state.lock:
             found = state.replies.pop((clinic, stem), None)
         if found is None:

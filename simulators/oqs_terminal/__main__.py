@@ -1,4 +1,5 @@
-"""python -m simulators.oqs_terminal --port N [--host 127.0.0.1]: serve the 資格確認端末 relay simulator."""
+"""python -m simulators.oqs_terminal --port N [--host 127.0.0.1]: serve the 資格確認端末 relay simulator with the
+national services' simulators behind it (the 電子処方箋管理サービス, オンライン資格確認's histories)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import logging
 
 from werkzeug.serving import make_server
 
+from simulators.eprescription import create_app
 from simulators.onshi import handlers as onshi_handlers
 from simulators.onshi.demo_data import demo_state as onshi_demo_state
-from simulators.oqs_terminal import create_app
 
 
 def main() -> None:
@@ -19,7 +20,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8005)
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server(args.host, args.port, create_app({**onshi_handlers(onshi_demo_state())}), threaded=True)
+    app = create_app(extra_handlers=onshi_handlers(onshi_demo_state()))
+    server = make_server(args.host, args.port, app, threaded=True)
     print(f"資格確認端末 simulator on http://{args.host}:{server.server_port}/clinic/<医療機関コード>", flush=True)
     try:
         server.serve_forever()

@@ -1,5 +1,5 @@
-"""Ids placed into an outside system's URL are percent-encoded: an id that came from outside (a document id, a
-service's prescription id) can never change which resource of the service is called."""
+"""Ids placed into an outside system's URL are percent-encoded: an id that came from outside (a document id) can
+never change which resource of the service is called."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 import requests
 
-from app.integrations.eprescription.client import EPrescriptionClient
 from app.integrations.sharing_service.client import SharingClient
 
 
@@ -39,7 +38,3 @@ def test_a_document_id_cannot_leave_its_path_segment(called):
     assert called == ["https://sharing.example/clinic/1310123458/fhir/Bundle/..%2FPatient%3Fidentifier%3Dx%23y",
                       "https://sharing.example/clinic/1310123458/fhir/Bundle/a%2Fb/_status"]
 
-
-def test_a_prescription_id_from_the_service_is_encoded_when_cancelling(called):
-    EPrescriptionClient("https://rx.example/clinic/1310123458", "token").cancel("1/../../admin")
-    assert called == ["https://rx.example/clinic/1310123458/prescriptions/1%2F..%2F..%2Fadmin/cancel"]

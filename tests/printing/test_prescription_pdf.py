@@ -137,12 +137,14 @@ def test_refill_prints_the_count_and_sends_record_64(tmp_path):
     assert "リフィル可□（３回）" in _squeezed(pdf_text(render_prescription_pdf(doc), tmp_path))
 
 
-def test_copy_of_an_electronic_prescription_shows_the_exchange_number_and_no_symbol(tmp_path):
+def test_a_paper_prescription_registered_with_the_service_prints_its_exchange_number(tmp_path):
     doc = make_prescription_print(exchange_number="123456")
     pdf = render_prescription_pdf(doc)
     text = _squeezed(pdf_text(pdf, tmp_path))
-    assert "処方内容（控え）" in text and "引換番号123456" in text
-    assert decode_symbols(page_images(pdf, tmp_path, dpi=150)[0]) == b""
+    assert "電子処方箋対応" in text and "引換番号123456" in text and "処方箋" in text
+    assert b"\r\n82,1,123456\r\n" in decode_symbols(page_images(pdf, tmp_path, dpi=150)[0])
+    with pytest.raises(ValidationError, match="引換番号は6桁"):
+        make_prescription_print(exchange_number="12345678")
 
 
 def test_narcotic_prescription_prints_the_licence_and_the_patients_address(tmp_path):

@@ -113,6 +113,8 @@ class OrcaPatient:
     sharing_consent: OrcaSharingConsent | None = None
     #: The 2024 items of the same result (one per kind answered); None when the reply carries no eligibility result.
     history_consents: tuple[OrcaHistoryConsent, ...] | None = None
+    #: The patient's choice at the card reader (PrescriptionIssueSelect): "1" 電子処方箋, "2" 紙, "" none given.
+    prescription_issue_select: str = ""
 
 
 WAITING = "waiting"  # 受付中 (会計待ち)

@@ -193,6 +193,7 @@ def read_patient(record: Any) -> OrcaPatient:
     qualification = r.sub("ResultOfQualificationConfirmation", "資格確認結果")
     consent = read_sharing_consent(qualification) if qualification is not None else None
     history = read_history_consents(qualification) if qualification is not None else None
+    issue_select = qualification.text("PrescriptionIssueSelect", "処方箋発行形態") if qualification is not None else ""
     return OrcaPatient(
         patient_id=patient_id, name=name, kana=kana, sex=SEXES[sex], birth_date=birth,
         postal_code=address.text("Address_ZipCode", "郵便番号") if address else "",
@@ -201,7 +202,8 @@ def read_patient(record: Any) -> OrcaPatient:
         phone=(address.text("PhoneNumber1", "電話番号") if address else "") or r.text("CellularNumber", "携帯電話"),
         occupation=r.text("Occupation", "職業"),
         insurances=tuple(insurances), public_expenses=tuple(publics), combinations=tuple(combinations),
-        sharing_consent=consent, history_consents=history)
+        sharing_consent=consent, history_consents=history,
+        prescription_issue_select=issue_select if issue_select in ("1", "2") else "")
 
 
 def read_reception(record: Any, day: date) -> OrcaReception:
