@@ -196,6 +196,7 @@ def _import_together(session: Session, clinic_id: int, master: ItemMaster, todo:
                 p.outcome = _refused(p.row, exc, message, clinic_code)
         lookups = Lookups(session, clinic_id)
         lookups.preload([message for _p, message, _kind in read])
+        master.preload([message for _p, message, _kind in read])
         seen = _imported_keys(session, clinic_id, {p.row.control_key for p, _m, _k in read})
         for p, message, kind in read:
             stored = p.row
@@ -231,6 +232,7 @@ def _import_one(session: Session, master: ItemMaster, stored: LabMessage, clinic
             if _imported_keys(session, stored.clinic_id, {stored.control_key}):
                 return _duplicate(stored, message, clinic_code)
             lookups = Lookups(session, stored.clinic_id)
+            master.preload([message])
             patient = find_patient(lookups, message)
             rows = result_rows(lookups, master, patient, kind, group_results(message, kind))
     except ImportRefused as exc:
