@@ -282,12 +282,18 @@ def _withdraw_items(client: Any, bundle: dict[str, Any]) -> list[str]:
     return withdrawn
 
 
-def _withdraw(session: Session, registration: SharingRegistration, refuse: Any) -> dict[str, Any]:
-    """Withdraw a withdrawn (取消) item at the service by its resource instance identifier."""
+def _bundle_as_sent(session: Session, registration: SharingRegistration, refuse: Any) -> dict[str, Any]:
+    """The bundle of a registration as it was sent (not validated again), to take it back; refused when it can no
+    longer be built."""
     try:
-        bundle = build_registration_bundle(session, registration, check=False)
+        return build_registration_bundle(session, registration, check=False)
     except mapping.MappingError as exc:
         raise refuse(str(exc)) from exc
+
+
+def _withdraw(session: Session, registration: SharingRegistration, refuse: Any) -> dict[str, Any]:
+    """Withdraw a withdrawn (取消) item at the service by its resource instance identifier."""
+    bundle = _bundle_as_sent(session, registration, refuse)
     client = _client_or_retry(session, registration)
     try:
         withdrawn = _withdraw_items(client, bundle)
@@ -313,10 +319,7 @@ def _replace(session: Session, registration: SharingRegistration, previous_id: i
             invalid = "送信前の検証で不備が見つかりました: " + "、".join(exc.problems)
         except mapping.MappingError as exc:
             invalid = str(exc)
-    try:
-        old_bundle = build_registration_bundle(session, previous, check=False)
-    except mapping.MappingError as exc:
-        raise refuse(str(exc)) from exc
+    old_bundle = _bundle_as_sent(session, previous, refuse)
     client = _client_or_retry(session, registration)
     try:
         withdrawn = _withdraw_items(client, old_bundle)
