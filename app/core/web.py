@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import (
@@ -16,6 +17,7 @@ from flask import (
     flash,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -30,6 +32,8 @@ from app.core.audit import Actor, log_access
 from app.core.errors import ValidationError
 from app.db import db_session
 from app.patients.services import get_patient
+
+T = TypeVar("T")
 
 #: Routes that work while the screen is locked (to unlock it, or to leave).
 LOCK_EXEMPT = {"auth.unlock", "auth.lock_screen", "auth.logout", "auth.session_ping", "static", "pwa.service_worker",
@@ -169,6 +173,34 @@ def register_error_pages(app: Flask) -> None:
             return render_template("error.html", status=status, message=message), status
 
         app.register_error_handler(status, handler)
+
+
+def found(record: T | None) -> T:
+    """The record a service looked up for this route, or 404 (none, or not of this clinic and patient)."""
+    if record is None:
+        abort(404)
+    return record
+
+
+def committed(call: Callable[[], T], refused: Callable[[Any], Any],
+              errors: type[Exception] | tuple[type[Exception], ...] = ValidationError) -> T:
+    """Run a service call that changes the database and commit it; its result. When the service refuses (one of
+    `errors`: each carries a Japanese message), nothing is kept and the view answers `refused(error)` instead —
+    its form again with the errors (422), or a flash and a redirect: the view stops there."""
+    db = db_session()
+    try:
+        result = call()
+    except errors as exc:
+        db.rollback()
+        abort(make_response(refused(exc)))
+    db.commit()
+    return result
+
+
+def flashed(message: str, url: str) -> Any:
+    """Say what went wrong above the page at `url` and go there (what a refused button answers)."""
+    flash(message, "error")
+    return redirect(url)
 
 
 def save_connection_settings(form: Any, save: Any, test: Any, saved_message: str, endpoint: str) -> Any:
