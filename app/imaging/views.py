@@ -15,7 +15,15 @@ from app.core.errors import ValidationError
 from app.core.forms import CleanForm
 from app.core.security import requires, role_may
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, current_clinic, log_look, patient_or_404, save_connection_settings
+from app.core.web import (
+    committed,
+    current_actor,
+    current_clinic,
+    flashed,
+    log_look,
+    patient_or_404,
+    save_connection_settings,
+)
 from app.db import db_session
 from app.imaging import bp, importing, pacs, services
 from app.integrations.pacs.client import PacsError, PacsNotFound, valid_uid
@@ -193,18 +201,16 @@ def import_files(patient_id: int):
     patient = patient_or_404(patient_id)
     db = db_session()
     uploads = [(f.filename or "（名前なし）", f.read()) for f in request.files.getlist("files") if f and f.filename]
-    try:
-        result = importing.import_dicom_files(db, current_clinic(), current_actor(), patient, uploads)
-    except ValidationError as exc:
-        db.rollback()
-        flash(f"取り込めませんでした: {exc.message}", "error")
-    except PacsError as exc:
-        db.rollback()
-        flash(f"取り込めませんでした: {exc.message_ja}", "error")
-    else:
-        db.commit()
-        flash(f"{len(result.study_uids)}件の検査（{result.images}枚）を取り込みました", "success")
-    return redirect(url_for("imaging.index", patient_id=patient.id))
+    back = url_for("imaging.index", patient_id=patient.id)
+    result = committed(lambda: importing.import_dicom_files(db, current_clinic(), current_actor(), patient, uploads),
+                       lambda exc: flashed(f"取り込めませんでした: {_message(exc)}", back),
+                       (ValidationError, PacsError))
+    flash(f"{len(result.study_uids)}件の検査（{result.images}枚）を取り込みました", "success")
+    return redirect(back)
+
+
+def _message(exc: ValidationError | PacsError) -> str:
+    return exc.message_ja if isinstance(exc, PacsError) else exc.message
 
 
 def _key_image_or_404(patient_id: int, key_image_id: int, *, current: bool = False):
@@ -248,16 +254,12 @@ def correct_key_image(patient_id: int, key_image_id: int):
     patient = patient_or_404(patient_id)
     item = _key_image_or_404(patient.id, key_image_id, current=True)
     db = db_session()
-    try:
-        services.correct_caption(db, current_user.clinic_id, current_actor(), item, request.form.get("caption", ""),
-                                 request.form.get("change_reason", ""))
-    except ValidationError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-    else:
-        db.commit()
-        flash("キー画像の説明を修正しました（修正前は履歴に残ります）", "success")
-    return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
+    back = url_for("imaging.index", patient_id=patient.id) + "#key-images"
+    committed(lambda: services.correct_caption(db, current_user.clinic_id, current_actor(), item,
+                                               request.form.get("caption", ""), request.form.get("change_reason", "")),
+              lambda exc: flashed(exc.message, back))
+    flash("キー画像の説明を修正しました（修正前は履歴に残ります）", "success")
+    return redirect(back)
 
 
 @bp.post("/patients/<int:patient_id>/key-images/<int:key_image_id>/retract")
@@ -267,15 +269,12 @@ def retract_key_image(patient_id: int, key_image_id: int):
     patient = patient_or_404(patient_id)
     item = _key_image_or_404(patient.id, key_image_id, current=True)
     db = db_session()
-    try:
-        services.retract_key_image(db, current_user.clinic_id, current_actor(), item, request.form.get("reason", ""))
-    except ValidationError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-    else:
-        db.commit()
-        flash("キー画像を取り消しました（履歴に残ります）", "success")
-    return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
+    back = url_for("imaging.index", patient_id=patient.id) + "#key-images"
+    committed(lambda: services.retract_key_image(db, current_user.clinic_id, current_actor(), item,
+                                                 request.form.get("reason", "")),
+              lambda exc: flashed(exc.message, back))
+    flash("キー画像を取り消しました（履歴に残ります）", "success")
+    return redirect(back)
 
 
 def _max(n: int) -> Length:
