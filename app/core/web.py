@@ -203,6 +203,11 @@ def flashed(message: str, url: str) -> Any:
     return redirect(url)
 
 
+def mark_field(form: Any, exc: ValidationError, default: str) -> None:
+    """Show a service's refusal under the form field it names (`default` when it names none)."""
+    getattr(form, exc.field or default).errors.append(exc.message)
+
+
 def save_connection_settings(form: Any, save: Any, test: Any, saved_message: str, endpoint: str) -> Any:
     """The flow of a connection-settings page (ORCA, PACS): when the posted form is valid, `save(db, data)` in one
     transaction (a ValidationError marks its field), then either `test()` — its (ok, message) is returned for the
@@ -214,7 +219,7 @@ def save_connection_settings(form: Any, save: Any, test: Any, saved_message: str
         save(db, form.data)
     except ValidationError as exc:
         db.rollback()
-        getattr(form, exc.field or "base_url").errors.append(exc.message)
+        mark_field(form, exc, "base_url")
         return None
     db.commit()
     if request.form.get("action") == "test":
