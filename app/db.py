@@ -75,6 +75,13 @@ class ClinicScoped:
     clinic_id: Mapped[int] = mapped_column(Integer, ForeignKey("clinic.id"), index=True)
 
 
+class Timestamps:
+    """Mixin of a record edited in place: when it was made and when it last changed."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
 M = TypeVar("M", bound=ClinicScoped)
 
 
