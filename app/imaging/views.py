@@ -155,29 +155,27 @@ def add_key_image(patient_id: int, study_uid: str):
     _uid_or_404(study_uid)
     db = db_session()
     form = request.form
-    try:
+
+    def keep():
         frame = int(form.get("frame") or "1")
         window = services.parse_window(form.get("wc"), form.get("ww"))
         item = services.add_key_image(db, current_clinic(), current_actor(), patient, study_uid=study_uid,
                                       series_uid=form.get("series_uid", ""), instance_uid=form.get("instance_uid", ""),
                                       frame=frame, window=window, caption=form.get("caption", ""))
-    except ValueError:
-        db.rollback()
-        flash("フレーム番号が正しくありません", "error")
-    except ValidationError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-    except PacsError as exc:
-        db.rollback()
-        flash(f"キー画像を保存できませんでした: {exc.message_ja}", "error")
-    else:
-        attached = _attach_to_todays_note(patient, item) if form.get("attach_to_note") else None
-        db.commit()
-        flash(f"キー画像「{item.caption}」を保存しました" + ("（本日の経過記録に添付）" if attached else ""), "success")
-        if attached is not None and not attached:
-            flash("経過記録には添付できませんでした。キー画像の一覧から添付し直してください", "error")
-        return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
-    return redirect(url_for("imaging.viewer", patient_id=patient.id, study_uid=study_uid))
+        return item, (_attach_to_todays_note(patient, item) if form.get("attach_to_note") else None)
+
+    def refused(exc: Exception):
+        if isinstance(exc, PacsError):
+            message = f"キー画像を保存できませんでした: {exc.message_ja}"
+        else:
+            message = exc.message if isinstance(exc, ValidationError) else "フレーム番号が正しくありません"
+        return flashed(message, url_for("imaging.viewer", patient_id=patient.id, study_uid=study_uid))
+
+    item, attached = committed(keep, refused, (ValueError, ValidationError, PacsError))
+    flash(f"キー画像「{item.caption}」を保存しました" + ("（本日の経過記録に添付）" if attached else ""), "success")
+    if attached is not None and not attached:
+        flash("経過記録には添付できませんでした。キー画像の一覧から添付し直してください", "error")
+    return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
 
 
 def _attach_to_todays_note(patient, item) -> bool:
