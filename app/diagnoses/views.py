@@ -7,11 +7,10 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.core.audit import log_access
 from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import committed, current_actor, flashed, found, patient_or_404
+from app.core.web import committed, current_actor, flashed, found, log_look, patient_or_404
 from app.db import db_session
 from app.diagnoses import bp, masters, services
 from app.diagnoses.models import OUTCOMES, Disease, Modifier
@@ -49,9 +48,7 @@ def _render(patient, *, values=None, errors=None, item=None, status=200):
 def index(patient_id: int):
     """Active and ended diagnoses with ICD-10, and the add form."""
     patient = patient_or_404(patient_id)
-    db = db_session()
-    log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.diagnoses")
-    db.commit()
+    log_look(patient.id, "patient.diagnoses")
     values = {"disease_code": request.args.get("disease_code", ""), "started_on": japan_today().isoformat()}
     return _render(patient, values=values)
 
@@ -131,8 +128,7 @@ def item_history(patient_id: int, diagnosis_lineage_id: int):
     versions = services.history(db, current_user.clinic_id, patient.id, diagnosis_lineage_id)
     if not versions:
         abort(404)
-    log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.diagnoses.history")
-    db.commit()
+    log_look(patient.id, "patient.diagnoses.history")
     return render_template("diagnoses/history.html", patient=patient, versions=versions, today=japan_today())
 
 

@@ -9,7 +9,6 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from app.clinics.models import Clinic
-from app.core.audit import log_access
 from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import committed, current_actor, flashed, found, log_look, patient_or_404
@@ -159,8 +158,7 @@ def pdf(patient_id: int, letter_id: int):
     body = printing.letter_pdf(letter, patient, clinic, images=images)
     if letter.status != DRAFT:
         services.mark(db, current_actor(), letter, "printed")
-    log_access(db, current_actor(), patient_id=patient.id, action="print", resource=f"letter:{letter.id}")
-    db.commit()
+    log_look(patient.id, f"letter:{letter.id}", "print")
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="referral-{letter.id}.pdf"',
                              "Cache-Control": "no-store"})
@@ -178,8 +176,7 @@ def fhir(patient_id: int, letter_id: int):
     except (MappingError, FhirValidationError) as exc:
         flash(f"FHIR文書を作れません: {exc}", "error")
         return redirect(url_for("documents.show", patient_id=patient.id, letter_id=letter.id))
-    log_access(db, current_actor(), patient_id=patient.id, action="export", resource=f"letter:{letter.id}:fhir")
-    db.commit()
+    log_look(patient.id, f"letter:{letter.id}:fhir", "export")
     return Response(json.dumps(bundle, ensure_ascii=False, indent=1), mimetype="application/fhir+json",
                     headers={"Content-Disposition": f'attachment; filename="referral-{letter.id}.json"',
                              "Cache-Control": "no-store"})

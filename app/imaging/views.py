@@ -10,7 +10,6 @@ from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from app.clinics.models import Clinic
-from app.core.audit import log_access
 from app.core.errors import ValidationError
 from app.core.forms import CleanForm
 from app.core.security import requires, role_may
@@ -58,8 +57,7 @@ def index(patient_id: int):
     """The patient's studies (newest first, with thumbnails) and key images."""
     patient = patient_or_404(patient_id)
     db = db_session()
-    log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.images")
-    db.commit()
+    log_look(patient.id, "patient.images")
     studies, error = [], None
     try:
         studies = pacs.list_studies(current_clinic(), patient)
@@ -84,7 +82,6 @@ def viewer(patient_id: int, study_uid: str):
     """The tablet viewer of one study: swipe through images and frames, pinch to zoom, windows."""
     patient = patient_or_404(patient_id)
     _uid_or_404(study_uid)
-    db = db_session()
     try:
         study, series, images = pacs.study_detail(current_clinic(), patient, study_uid)
         facts = pacs.series_facts(current_clinic(), patient, study_uid)
@@ -93,9 +90,7 @@ def viewer(patient_id: int, study_uid: str):
     except PacsError as exc:
         return render_template("imaging/unavailable.html", patient=patient, today=japan_today(),
                                message=exc.message_ja), exc.status
-    log_access(db, current_actor(), patient_id=patient.id, action="view",
-               resource=f"patient.images.study:{study_uid}")
-    db.commit()
+    log_look(patient.id, f"patient.images.study:{study_uid}")
     series_by_uid = {s.series_uid: s for s in series}
     frames = [{"series": img.series_uid, "instance": img.instance_uid, "frame": n, "frames": img.frames,
                "number": img.number, "modality": series_by_uid.get(img.series_uid).modality
@@ -224,9 +219,7 @@ def key_image(patient_id: int, key_image_id: int):
     """The stored bytes of a key image (what letters print), not the PACS's current rendering."""
     patient = patient_or_404(patient_id)
     item = _key_image_or_404(patient.id, key_image_id)
-    db = db_session()
-    log_access(db, current_actor(), patient_id=patient.id, action="view", resource=f"patient.key_image:{item.id}")
-    db.commit()
+    log_look(patient.id, f"patient.key_image:{item.id}")
     response = _image(item.image_bytes, item.media_type)
     response.headers["X-Content-SHA256"] = item.image_sha256
     return response
@@ -240,8 +233,7 @@ def key_image_history(patient_id: int, key_image_id: int):
     item = _key_image_or_404(patient.id, key_image_id)
     db = db_session()
     versions = services.history(db, current_user.clinic_id, patient.id, item.lineage_id or item.id)
-    log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.key_image.history")
-    db.commit()
+    log_look(patient.id, "patient.key_image.history")
     return render_template("imaging/history.html", patient=patient, today=japan_today(), versions=versions)
 
 
