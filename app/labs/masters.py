@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.jp import search_key
+from app.db import in_chunks
 from app.labs.hl7 import Message, components
 from app.labs.models import LabItem, LabSet
 
@@ -21,8 +22,6 @@ JLAC_PATTERN = re.compile(r"^[0-9A-Z]{17}$")
 RANGE_PATTERN = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[-～〜~]\s*(-?\d+(?:\.\d+)?)\s*$")
 REQUIRED = ("lab_code", "jlac10", "name", "specimen", "specimen_code", "container")
 MAX_RESULTS = 30
-#: Codes an IN query names at most.
-CHUNK = 500
 
 
 class LabMasterError(ValueError):
@@ -178,16 +177,14 @@ class ItemMaster:
     def _load(self, codes: set[str]) -> None:
         wanted = sorted(codes - self._asked - {""})
         self._asked.update(wanted)
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start:start + CHUNK]
+        for chunk in in_chunks(wanted):
             for item in self.session.scalars(select(LabItem).where(
                     or_(LabItem.jlac10.in_(chunk), LabItem.lab_code.in_(chunk)))):
                 self.by_lab_code[item.lab_code] = item
                 self.by_jlac10.setdefault(item.jlac10, item)
         prefixes = sorted({code[:12] for code in wanted if len(code) == 17 and code not in self.by_jlac10}
                           - self.by_prefix.keys())
-        for start in range(0, len(prefixes), CHUNK):
-            chunk = prefixes[start:start + CHUNK]
+        for chunk in in_chunks(prefixes):
             self.by_prefix.update((prefix, []) for prefix in chunk)
             for item in self.session.scalars(select(LabItem).where(func.substr(LabItem.jlac10, 1, 12).in_(chunk))
                                              .order_by(LabItem.lab_code)):

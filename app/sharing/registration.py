@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.clinics.models import Clinic
 from app.core.audit import SYSTEM, record_audit
 from app.core.timeutil import JST
-from app.db import scoped, utcnow
+from app.db import in_chunks, scoped, utcnow
 from app.diagnoses.models import Diagnosis, Disease
 from app.integrations.sharing_service import SharingError
 from app.labs.import_writing import on_results_written
@@ -158,9 +158,9 @@ def _lab_results(session: Session, clinic_id: int, ids: list[int], shareable: An
     """(result, shareable) for the clinic's lab results with these ids that match `where` (500 ids a query: an
     import writes thousands)."""
     found: list[Any] = []
-    for start in range(0, len(ids), 500):
+    for chunk in in_chunks(ids):
         found += session.execute(select(LabResult, shareable).where(
-            LabResult.clinic_id == clinic_id, LabResult.id.in_(ids[start:start + 500]), *where)).tuples()
+            LabResult.clinic_id == clinic_id, LabResult.id.in_(chunk), *where)).tuples()
     return found
 
 
