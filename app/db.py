@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -33,6 +33,17 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+#: Values one IN (...) query names at most (a drop of lab results names thousands).
+IN_CHUNK = 500
+V = TypeVar("V")
+
+
+def in_chunks(values: Sequence[V], size: int = IN_CHUNK) -> Iterator[Sequence[V]]:
+    """The values a bounded number at a time, one IN query's worth each."""
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 def utcnow() -> datetime:
@@ -73,6 +84,13 @@ class ClinicScoped:
 
     #: The clinic (tenant) that owns this row; every query filters on it.
     clinic_id: Mapped[int] = mapped_column(Integer, ForeignKey("clinic.id"), index=True)
+
+
+class Timestamps:
+    """Mixin of a record edited in place: when it was made and when it last changed."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 M = TypeVar("M", bound=ClinicScoped)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as HTTPResponse
 
@@ -11,7 +11,7 @@ from app.clinics import services as clinics
 from app.clinics.forms import ClinicSettingsForm, NewStaffForm, OrcaSettingsForm, StaffForm
 from app.core.errors import ValidationError
 from app.core.security import requires
-from app.core.web import current_actor, current_clinic, save_connection_settings
+from app.core.web import committed, current_actor, current_clinic, flashed, found, mark_field, save_connection_settings
 from app.db import db_session
 from app.reception.orca_sync import test_orca_connection
 
@@ -24,18 +24,17 @@ def settings():
     form = ClinicSettingsForm(obj=clinic)
     if not form.is_submitted():
         form.departments.data = "\n".join(f"{d['code']} {d['name']}" for d in clinic.departments or [])
+
+    def again(exc: ValidationError | None = None):
+        if exc is not None:
+            mark_field(form, exc, "name")
+        return render_template("clinics/settings.html", form=form, clinic_obj=clinic)
+
     if form.validate_on_submit():
-        db = db_session()
-        try:
-            clinics.update_clinic_settings(db, clinic, current_actor(), form.data)
-        except ValidationError as exc:
-            db.rollback()
-            getattr(form, exc.field or "name").errors.append(exc.message)
-        else:
-            db.commit()
-            flash("医療機関の設定を保存しました", "success")
-            return redirect(url_for("clinics.settings"))
-    return render_template("clinics/settings.html", form=form, clinic_obj=clinic)
+        committed(lambda: clinics.update_clinic_settings(db_session(), clinic, current_actor(), form.data), again)
+        flash("医療機関の設定を保存しました", "success")
+        return redirect(url_for("clinics.settings"))
+    return again()
 
 
 @bp.route("/staff", methods=["GET"])
@@ -50,17 +49,17 @@ def staff_list():
 def staff_new():
     """Create an account; its initial password is shown once."""
     form = NewStaffForm()
+
+    def again(exc: ValidationError | None = None):
+        if exc is not None:
+            mark_field(form, exc, "login_id")
+        return render_template("clinics/staff_form.html", form=form, user=None)
+
     if form.validate_on_submit():
-        db = db_session()
-        try:
-            user, initial = clinics.create_staff(db, current_clinic(), current_actor(), form.data)
-        except ValidationError as exc:
-            db.rollback()
-            getattr(form, exc.field or "login_id").errors.append(exc.message)
-        else:
-            db.commit()
-            return render_template("clinics/initial_password.html", user=user, initial=initial)
-    return render_template("clinics/staff_form.html", form=form, user=None)
+        user, initial = committed(lambda: clinics.create_staff(db_session(), current_clinic(), current_actor(),
+                                                               form.data), again)
+        return render_template("clinics/initial_password.html", user=user, initial=initial)
+    return again()
 
 
 @bp.route("/staff/<int:user_id>", methods=["GET", "POST"])
@@ -68,21 +67,19 @@ def staff_new():
 def staff_edit(user_id: int):
     """Change an account's name, role or active state."""
     db = db_session()
-    user = clinics.get_staff(db, current_user.clinic_id, user_id)
-    if user is None:
-        abort(404)
+    user = found(clinics.get_staff(db, current_user.clinic_id, user_id))
     form = StaffForm(obj=user)
+
+    def again(exc: ValidationError | None = None):
+        if exc is not None:
+            mark_field(form, exc, "role")
+        return render_template("clinics/staff_form.html", form=form, user=user)
+
     if form.validate_on_submit():
-        try:
-            clinics.update_staff(db, user, current_actor(), form.data)
-        except ValidationError as exc:
-            db.rollback()
-            getattr(form, exc.field or "role").errors.append(exc.message)
-        else:
-            db.commit()
-            flash("職員情報を保存しました", "success")
-            return redirect(url_for("clinics.staff_list"))
-    return render_template("clinics/staff_form.html", form=form, user=user)
+        committed(lambda: clinics.update_staff(db, user, current_actor(), form.data), again)
+        flash("職員情報を保存しました", "success")
+        return redirect(url_for("clinics.staff_list"))
+    return again()
 
 
 @bp.route("/staff/<int:user_id>/reset", methods=["POST"])
@@ -90,20 +87,13 @@ def staff_edit(user_id: int):
 def staff_reset(user_id: int):
     """Reset a forgotten password or a lost authenticator: a new initial password, TOTP again."""
     db = db_session()
-    user = clinics.get_staff(db, current_user.clinic_id, user_id)
-    if user is None:
-        abort(404)
+    user = found(clinics.get_staff(db, current_user.clinic_id, user_id))
+    back = url_for("clinics.staff_edit", user_id=user_id)
     if user.id == current_user.id:
-        flash("自分自身のリセットはできません。別の管理者に依頼してください", "error")
-        return redirect(url_for("clinics.staff_edit", user_id=user_id))
-    try:
-        initial = clinics.reset_staff_credentials(db, user, current_actor(), current_user,
-                                                  request.form.get("admin_password", ""))
-    except ValidationError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("clinics.staff_edit", user_id=user_id))
-    db.commit()
+        return flashed("自分自身のリセットはできません。別の管理者に依頼してください", back)
+    initial = committed(lambda: clinics.reset_staff_credentials(db, user, current_actor(), current_user,
+                                                                request.form.get("admin_password", "")),
+                        lambda exc: flashed(exc.message, back))
     return render_template("clinics/initial_password.html", user=user, initial=initial)
 
 

@@ -11,23 +11,26 @@ bp = Blueprint("pwa", __name__)
 PWA_DIR = ROOT / "pwa"
 
 
+def _always_checked(name: str, mimetype: str):
+    """A file of the app shell the browser checks for a newer copy every time (no-cache)."""
+    g.cacheable = True
+    response = send_from_directory(PWA_DIR, name, mimetype=mimetype)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.get("/manifest.webmanifest")
 @public
 def manifest():
     """The web app manifest (name, icons, start URL) that makes Kamikarte installable."""
-    g.cacheable = True
-    response = send_from_directory(PWA_DIR, "manifest.webmanifest", mimetype="application/manifest+json")
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return _always_checked("manifest.webmanifest", "application/manifest+json")
 
 
 @bp.get("/sw.js")
 @public
 def service_worker():
     """The service worker, served from the root so its scope is the whole app."""
-    g.cacheable = True
-    response = send_from_directory(PWA_DIR, "service-worker.js", mimetype="text/javascript")
-    response.headers["Cache-Control"] = "no-cache"
+    response = _always_checked("service-worker.js", "text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     return response
 

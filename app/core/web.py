@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import (
@@ -16,6 +17,7 @@ from flask import (
     flash,
     g,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -30,6 +32,8 @@ from app.core.audit import Actor, log_access
 from app.core.errors import ValidationError
 from app.db import db_session
 from app.patients.services import get_patient
+
+T = TypeVar("T")
 
 #: Routes that work while the screen is locked (to unlock it, or to leave).
 LOCK_EXEMPT = {"auth.unlock", "auth.lock_screen", "auth.logout", "auth.session_ping", "static", "pwa.service_worker",
@@ -171,6 +175,39 @@ def register_error_pages(app: Flask) -> None:
         app.register_error_handler(status, handler)
 
 
+def found(record: T | None) -> T:
+    """The record a service looked up for this route, or 404 (none, or not of this clinic and patient)."""
+    if record is None:
+        abort(404)
+    return record
+
+
+def committed(call: Callable[[], T], refused: Callable[[Any], Any],
+              errors: type[Exception] | tuple[type[Exception], ...] = ValidationError) -> T:
+    """Run a service call that changes the database and commit it; its result. When the service refuses (one of
+    `errors`: each carries a Japanese message), nothing is kept and the view answers `refused(error)` instead —
+    its form again with the errors (422), or a flash and a redirect: the view stops there."""
+    db = db_session()
+    try:
+        result = call()
+    except errors as exc:
+        db.rollback()
+        abort(make_response(refused(exc)))
+    db.commit()
+    return result
+
+
+def flashed(message: str, url: str) -> Any:
+    """Say what went wrong above the page at `url` and go there (what a refused button answers)."""
+    flash(message, "error")
+    return redirect(url)
+
+
+def mark_field(form: Any, exc: ValidationError, default: str) -> None:
+    """Show a service's refusal under the form field it names (`default` when it names none)."""
+    getattr(form, exc.field or default).errors.append(exc.message)
+
+
 def save_connection_settings(form: Any, save: Any, test: Any, saved_message: str, endpoint: str) -> Any:
     """The flow of a connection-settings page (ORCA, PACS): when the posted form is valid, `save(db, data)` in one
     transaction (a ValidationError marks its field), then either `test()` — its (ok, message) is returned for the
@@ -182,7 +219,7 @@ def save_connection_settings(form: Any, save: Any, test: Any, saved_message: str
         save(db, form.data)
     except ValidationError as exc:
         db.rollback()
-        getattr(form, exc.field or "base_url").errors.append(exc.message)
+        mark_field(form, exc, "base_url")
         return None
     db.commit()
     if request.form.get("action") == "test":

@@ -18,6 +18,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.jp import search_key
+from app.core.master_rows import coded_name
 from app.diagnoses.models import Disease, Modifier
 
 DATA = Path(__file__).parent / "data"
@@ -49,13 +50,8 @@ def _bad_date(text: str, where: str) -> date:
 
 
 def _disease_values(raw: dict[str, str], where: str) -> dict[str, Any]:
-    code = raw["code"].strip()
-    if len(code) != 7 or not code.isdigit():
-        raise MasterError(f"{where}: 傷病名コード「{code}」が7桁の数字ではありません")
-    name = raw["name"].strip()
-    if not name:
-        raise MasterError(f"{where}: 傷病名がありません")
-    kana = raw.get("kana", "").strip()
+    code, name, kana = coded_name(raw, where, MasterError, code_key="code", digits=7, code_label="傷病名コード",
+                                  name_label="傷病名")
     return {"code": code, "name": name, "short_name": raw.get("short_name", "").strip(), "kana": kana,
             "name_key": search_key(name), "kana_key": search_key(kana), "medis_key": raw.get("medis_key", "").strip(),
             "exchange_code": raw.get("exchange_code", "").strip(), "icd10": raw.get("icd10", "").strip(),
@@ -67,13 +63,8 @@ def _disease_values(raw: dict[str, str], where: str) -> dict[str, Any]:
 
 
 def _modifier_values(raw: dict[str, str], where: str) -> dict[str, Any]:
-    code = raw["code"].strip()
-    if len(code) != 4 or not code.isdigit():
-        raise MasterError(f"{where}: 修飾語コード「{code}」が4桁の数字ではありません")
-    name = raw["name"].strip()
-    if not name:
-        raise MasterError(f"{where}: 修飾語がありません")
-    kana = raw.get("kana", "").strip()
+    code, name, kana = coded_name(raw, where, MasterError, code_key="code", digits=4, code_label="修飾語コード",
+                                  name_label="修飾語")
     # The レセ電 specification numbers suffixes 8000–8999; everything else precedes the disease name.
     kind = "接尾語" if code.startswith("8") else "接頭語"
     return {"code": code, "name": name, "kana": kana, "name_key": search_key(name), "kana_key": search_key(kana),

@@ -7,11 +7,10 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.core.audit import log_access
 from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, patient_or_404
+from app.core.web import committed, current_actor, flashed, found, log_look, patient_or_404
 from app.db import db_session
 from app.diagnoses import bp, masters, services
 from app.diagnoses.models import OUTCOMES, Disease, Modifier
@@ -49,9 +48,7 @@ def _render(patient, *, values=None, errors=None, item=None, status=200):
 def index(patient_id: int):
     """Active and ended diagnoses with ICD-10, and the add form."""
     patient = patient_or_404(patient_id)
-    db = db_session()
-    log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.diagnoses")
-    db.commit()
+    log_look(patient.id, "patient.diagnoses")
     values = {"disease_code": request.args.get("disease_code", ""), "started_on": japan_today().isoformat()}
     return _render(patient, values=values)
 
@@ -62,19 +59,19 @@ def add(patient_id: int):
     """Record a new diagnosis."""
     patient = patient_or_404(patient_id)
     db = db_session()
-    try:
+
+    def add_it():
         item = services.add_diagnosis(db, current_user.clinic_id, current_actor(), patient.id,
                                       services.DiagnosisInput.from_form(request.form), birth_date=patient.birth_date)
         if request.form.get("withhold") == "1":  # 共有しない from the start (e.g. 未告知の病名)
             withholding.withhold_record(db, current_actor(), item, request.form.get("withhold_reason", ""))
-    except ValidationError as exc:
-        db.rollback()
-        return _render(patient, values=services.form_values(request.form), errors=exc.errors, status=422)
-    except withholding.WithholdingError as exc:
-        db.rollback()
-        return _render(patient, values=services.form_values(request.form), errors={"withhold_reason": str(exc)},
-                       status=422)
-    db.commit()
+        return item
+
+    def refused(exc):
+        errors = {"withhold_reason": str(exc)} if isinstance(exc, withholding.WithholdingError) else exc.errors
+        return _render(patient, values=services.form_values(request.form), errors=errors, status=422)
+
+    item = committed(add_it, refused, (ValidationError, withholding.WithholdingError))
     flash(f"傷病名「{item.display_name}」を登録しました", "success")
     return redirect(url_for("diagnoses.index", patient_id=patient.id))
 
@@ -84,9 +81,7 @@ def add(patient_id: int):
 def edit(patient_id: int, diagnosis_id: int):
     """Correct a diagnosis or enter its 転帰."""
     patient = patient_or_404(patient_id)
-    item = services.get_current(db_session(), current_user.clinic_id, patient.id, diagnosis_id)
-    if item is None:
-        abort(404)
+    item = found(services.get_current(db_session(), current_user.clinic_id, patient.id, diagnosis_id))
     data = services.DiagnosisInput.from_diagnosis(item)
     values = {**data.__dict__, "is_suspected": "1" if data.is_suspected else "", "is_main": "1" if data.is_main else ""}
     return _render(patient, values=values, item=item)
@@ -98,17 +93,13 @@ def correct(patient_id: int, diagnosis_id: int):
     """Save a correction or 転帰 as a new version."""
     patient = patient_or_404(patient_id)
     db = db_session()
-    item = services.get_current(db, current_user.clinic_id, patient.id, diagnosis_id)
-    if item is None:
-        abort(404)
-    try:
-        new = services.correct_diagnosis(db, current_user.clinic_id, current_actor(), item,
-                                         services.DiagnosisInput.from_form(request.form),
-                                         request.form.get("change_reason", ""), birth_date=patient.birth_date)
-    except ValidationError as exc:
-        db.rollback()
-        return _render(patient, values=services.form_values(request.form), errors=exc.errors, item=item, status=422)
-    db.commit()
+    item = found(services.get_current(db, current_user.clinic_id, patient.id, diagnosis_id))
+    new = committed(lambda: services.correct_diagnosis(db, current_user.clinic_id, current_actor(), item,
+                                                       services.DiagnosisInput.from_form(request.form),
+                                                       request.form.get("change_reason", ""),
+                                                       birth_date=patient.birth_date),
+                    lambda exc: _render(patient, values=services.form_values(request.form), errors=exc.errors,
+                                        item=item, status=422))
     flash(f"傷病名「{new.display_name}」を更新しました（修正前は履歴に残ります）", "success")
     return redirect(url_for("diagnoses.index", patient_id=patient.id))
 
@@ -119,16 +110,11 @@ def retract(patient_id: int, diagnosis_id: int):
     """Withdraw a diagnosis entered in error."""
     patient = patient_or_404(patient_id)
     db = db_session()
-    item = services.get_current(db, current_user.clinic_id, patient.id, diagnosis_id)
-    if item is None:
-        abort(404)
-    try:
-        services.retract_diagnosis(db, current_user.clinic_id, current_actor(), item, request.form.get("reason", ""))
-    except ValidationError as exc:
-        db.rollback()
-        flash(" ".join(exc.errors.values()), "error")
-        return redirect(url_for("diagnoses.edit", patient_id=patient.id, diagnosis_id=diagnosis_id))
-    db.commit()
+    item = found(services.get_current(db, current_user.clinic_id, patient.id, diagnosis_id))
+    committed(lambda: services.retract_diagnosis(db, current_user.clinic_id, current_actor(), item,
+                                                 request.form.get("reason", "")),
+              lambda exc: flashed(" ".join(exc.errors.values()),
+                                  url_for("diagnoses.edit", patient_id=patient.id, diagnosis_id=diagnosis_id)))
     flash("傷病名を取り消しました（履歴に残ります）", "success")
     return redirect(url_for("diagnoses.index", patient_id=patient.id))
 
@@ -142,8 +128,7 @@ def item_history(patient_id: int, diagnosis_lineage_id: int):
     versions = services.history(db, current_user.clinic_id, patient.id, diagnosis_lineage_id)
     if not versions:
         abort(404)
-    log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.diagnoses.history")
-    db.commit()
+    log_look(patient.id, "patient.diagnoses.history")
     return render_template("diagnoses/history.html", patient=patient, versions=versions, today=japan_today())
 
 

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.core.audit import log_access
 from app.core.security import requires
-from app.core.web import current_actor
+from app.core.web import committed, current_actor, found
 from app.db import db_session
 from app.documents import addressing, bp
 
 
 def _entry_or_404(destination_id: int):
-    entry = addressing.get_destination(db_session(), current_user.clinic_id, destination_id)
-    if entry is None:
-        abort(404)
-    return entry
+    return found(addressing.get_destination(db_session(), current_user.clinic_id, destination_id))
 
 
 @bp.get("/referral-destinations")
@@ -40,15 +37,14 @@ def _save(entry):
     """Create (`entry` None) or change an entry from the posted form; on refusal the form again with its messages."""
     db = db_session()
     values = addressing.read_destination_form(request.form)
-    try:
+
+    def save_it():
         if entry is None:
-            entry = addressing.create_destination(db, current_user.clinic_id, current_actor(), values)
-        else:
-            addressing.update_destination(db, current_actor(), entry, values)
-    except addressing.DestinationError as exc:
-        db.rollback()
-        return _form(entry, values, exc.errors, 422)
-    db.commit()
+            return addressing.create_destination(db, current_user.clinic_id, current_actor(), values)
+        addressing.update_destination(db, current_actor(), entry, values)
+        return entry
+
+    entry = committed(save_it, lambda exc: _form(entry, values, exc.errors, 422), addressing.DestinationError)
     flash(f"紹介先「{entry.label}」を保存しました", "success")
     return redirect(url_for("documents.destinations"))
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+from app.db import Base, ClinicScoped, Timestamps, UTCDateTime
 
 DRAFT, FINAL = "draft", "final"
 #: The one honorific printed after the addressee (敬称): 先生, or 御侍史 / 御机下 (脇付, written to the doctor's desk).
@@ -18,7 +18,7 @@ HONORIFICS = ("先生", "御侍史", "御机下")
 SHARE_LABELS = {"": "未共有", "queued": "共有待ち", "shared": "共有済", "refused": "共有拒否", "retrying": "再送待ち"}
 
 
-class ReferralLetter(ClinicScoped, Base):
+class ReferralLetter(ClinicScoped, Timestamps, Base):
     """One 診療情報提供書. Editable while a draft; once confirmed it is printed, sent and shared as it stands."""
 
     __tablename__ = "referral_letter"
@@ -66,8 +66,6 @@ class ReferralLetter(ClinicScoped, Base):
     #: The document's Bundle.identifier value at the service, and when the recipient read it.
     document_id: Mapped[str] = mapped_column(String(120), default="")
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     @property
     def share_label(self) -> str:
@@ -75,7 +73,7 @@ class ReferralLetter(ClinicScoped, Base):
         return SHARE_LABELS.get(self.share_status, self.share_status)
 
 
-class ReferralDestination(ClinicScoped, Base):
+class ReferralDestination(ClinicScoped, Timestamps, Base):
     """One entry of a clinic's 紹介先 address book: a hospital (or clinic), a department and a doctor, with the
     address and numbers to post or fax a letter. Retired entries stay (letters point at them) but are not offered."""
 
@@ -94,8 +92,6 @@ class ReferralDestination(ClinicScoped, Base):
     phone: Mapped[str] = mapped_column(String(30), default="")
     fax: Mapped[str] = mapped_column(String(30), default="")
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     @property
     def label(self) -> str:

@@ -9,10 +9,9 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from app.clinics.models import Clinic
-from app.core.audit import log_access
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, log_look, patient_or_404
+from app.core.web import committed, current_actor, flashed, found, log_look, patient_or_404
 from app.db import db_session
 from app.documents import addressing, bp, printing, services
 from app.documents.models import DRAFT, HONORIFICS
@@ -22,10 +21,7 @@ from app.sharing.fhir.validation import FhirValidationError
 
 
 def _letter_or_404(patient, letter_id: int):
-    letter = services.get_letter(db_session(), current_user.clinic_id, patient.id, letter_id)
-    if letter is None:
-        abort(404)
-    return letter
+    return found(services.get_letter(db_session(), current_user.clinic_id, patient.id, letter_id))
 
 
 
@@ -78,22 +74,23 @@ def _save(patient, letter):
     db = db_session()
     values = services.read_form(request.form)
     chosen: list[int] = []
-    try:
+
+    def save_it() -> str:
+        nonlocal values, chosen, letter
         values = services.with_destination(db, current_user.clinic_id, values, request.form.get("destination_id"),
                                            letter)
         chosen = services.read_key_image_ids(db, current_user.clinic_id, patient.id, request.form)
         if letter is None:
             letter = services.create_letter(db, current_user.clinic_id, current_actor(), patient.id, values, chosen)
-            saved = "紹介状を下書き保存しました。内容を確認して確定してください"
-        else:
-            services.update_letter(db, current_actor(), letter, values, chosen)
-            saved = "紹介状を保存しました"
-    except services.LetterError as exc:
-        db.rollback()
+            return "紹介状を下書き保存しました。内容を確認して確定してください"
+        services.update_letter(db, current_actor(), letter, values, chosen)
+        return "紹介状を保存しました"
+
+    def refused(exc: services.LetterError):
         images = sources.key_images_for(db, current_user.clinic_id, patient.id)
         return _form(patient, values, exc.errors, letter, images, chosen, 422)
-    db.commit()
-    flash(saved, "success")
+
+    flash(committed(save_it, refused, services.LetterError), "success")
     return redirect(url_for("documents.show", patient_id=patient.id, letter_id=letter.id))
 
 
@@ -132,23 +129,21 @@ def act(patient_id: int, letter_id: int, action: str):
     patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
-    try:
+    back = url_for("documents.show", patient_id=patient.id, letter_id=letter.id)
+
+    def do_it() -> str:
         if action == "confirm":
             services.confirm_letter(db, current_actor(), letter)
-            message = "紹介状を確定しました"
-        elif action == "sent":
+            return "紹介状を確定しました"
+        if action == "sent":
             services.mark(db, current_actor(), letter, "sent")
-            message = "送付済みにしました"
-        else:
-            services.queue_share(db, current_actor(), letter)
-            message = "電子カルテ情報共有サービスへの共有を受け付けました（送信は自動で行われます）"
-    except services.LetterError as exc:
-        db.rollback()
-        flash(next(iter(exc.errors.values())), "error")
-    else:
-        db.commit()
-        flash(message, "success")
-    return redirect(url_for("documents.show", patient_id=patient.id, letter_id=letter.id))
+            return "送付済みにしました"
+        services.queue_share(db, current_actor(), letter)
+        return "電子カルテ情報共有サービスへの共有を受け付けました（送信は自動で行われます）"
+
+    flash(committed(do_it, lambda exc: flashed(next(iter(exc.errors.values())), back), services.LetterError),
+          "success")
+    return redirect(back)
 
 
 @bp.get("/patients/<int:patient_id>/letters/<int:letter_id>/pdf")
@@ -163,8 +158,7 @@ def pdf(patient_id: int, letter_id: int):
     body = printing.letter_pdf(letter, patient, clinic, images=images)
     if letter.status != DRAFT:
         services.mark(db, current_actor(), letter, "printed")
-    log_access(db, current_actor(), patient_id=patient.id, action="print", resource=f"letter:{letter.id}")
-    db.commit()
+    log_look(patient.id, f"letter:{letter.id}", "print")
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="referral-{letter.id}.pdf"',
                              "Cache-Control": "no-store"})
@@ -182,8 +176,7 @@ def fhir(patient_id: int, letter_id: int):
     except (MappingError, FhirValidationError) as exc:
         flash(f"FHIR文書を作れません: {exc}", "error")
         return redirect(url_for("documents.show", patient_id=patient.id, letter_id=letter.id))
-    log_access(db, current_actor(), patient_id=patient.id, action="export", resource=f"letter:{letter.id}:fhir")
-    db.commit()
+    log_look(patient.id, f"letter:{letter.id}:fhir", "export")
     return Response(json.dumps(bundle, ensure_ascii=False, indent=1), mimetype="application/fhir+json",
                     headers={"Content-Disposition": f'attachment; filename="referral-{letter.id}.json"',
                              "Cache-Control": "no-store"})

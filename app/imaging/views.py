@@ -10,12 +10,19 @@ from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
 from app.clinics.models import Clinic
-from app.core.audit import log_access
 from app.core.errors import ValidationError
 from app.core.forms import CleanForm
 from app.core.security import requires, role_may
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, current_clinic, log_look, patient_or_404, save_connection_settings
+from app.core.web import (
+    committed,
+    current_actor,
+    current_clinic,
+    flashed,
+    log_look,
+    patient_or_404,
+    save_connection_settings,
+)
 from app.db import db_session
 from app.imaging import bp, importing, pacs, services
 from app.integrations.pacs.client import PacsError, PacsNotFound, valid_uid
@@ -50,8 +57,7 @@ def index(patient_id: int):
     """The patient's studies (newest first, with thumbnails) and key images."""
     patient = patient_or_404(patient_id)
     db = db_session()
-    log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.images")
-    db.commit()
+    log_look(patient.id, "patient.images")
     studies, error = [], None
     try:
         studies = pacs.list_studies(current_clinic(), patient)
@@ -76,7 +82,6 @@ def viewer(patient_id: int, study_uid: str):
     """The tablet viewer of one study: swipe through images and frames, pinch to zoom, windows."""
     patient = patient_or_404(patient_id)
     _uid_or_404(study_uid)
-    db = db_session()
     try:
         study, series, images = pacs.study_detail(current_clinic(), patient, study_uid)
         facts = pacs.series_facts(current_clinic(), patient, study_uid)
@@ -85,9 +90,7 @@ def viewer(patient_id: int, study_uid: str):
     except PacsError as exc:
         return render_template("imaging/unavailable.html", patient=patient, today=japan_today(),
                                message=exc.message_ja), exc.status
-    log_access(db, current_actor(), patient_id=patient.id, action="view",
-               resource=f"patient.images.study:{study_uid}")
-    db.commit()
+    log_look(patient.id, f"patient.images.study:{study_uid}")
     series_by_uid = {s.series_uid: s for s in series}
     frames = [{"series": img.series_uid, "instance": img.instance_uid, "frame": n, "frames": img.frames,
                "number": img.number, "modality": series_by_uid.get(img.series_uid).modality
@@ -147,29 +150,27 @@ def add_key_image(patient_id: int, study_uid: str):
     _uid_or_404(study_uid)
     db = db_session()
     form = request.form
-    try:
+
+    def keep():
         frame = int(form.get("frame") or "1")
         window = services.parse_window(form.get("wc"), form.get("ww"))
         item = services.add_key_image(db, current_clinic(), current_actor(), patient, study_uid=study_uid,
                                       series_uid=form.get("series_uid", ""), instance_uid=form.get("instance_uid", ""),
                                       frame=frame, window=window, caption=form.get("caption", ""))
-    except ValueError:
-        db.rollback()
-        flash("フレーム番号が正しくありません", "error")
-    except ValidationError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-    except PacsError as exc:
-        db.rollback()
-        flash(f"キー画像を保存できませんでした: {exc.message_ja}", "error")
-    else:
-        attached = _attach_to_todays_note(patient, item) if form.get("attach_to_note") else None
-        db.commit()
-        flash(f"キー画像「{item.caption}」を保存しました" + ("（本日の経過記録に添付）" if attached else ""), "success")
-        if attached is not None and not attached:
-            flash("経過記録には添付できませんでした。キー画像の一覧から添付し直してください", "error")
-        return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
-    return redirect(url_for("imaging.viewer", patient_id=patient.id, study_uid=study_uid))
+        return item, (_attach_to_todays_note(patient, item) if form.get("attach_to_note") else None)
+
+    def refused(exc: Exception):
+        if isinstance(exc, PacsError):
+            message = f"キー画像を保存できませんでした: {exc.message_ja}"
+        else:
+            message = exc.message if isinstance(exc, ValidationError) else "フレーム番号が正しくありません"
+        return flashed(message, url_for("imaging.viewer", patient_id=patient.id, study_uid=study_uid))
+
+    item, attached = committed(keep, refused, (ValueError, ValidationError, PacsError))
+    flash(f"キー画像「{item.caption}」を保存しました" + ("（本日の経過記録に添付）" if attached else ""), "success")
+    if attached is not None and not attached:
+        flash("経過記録には添付できませんでした。キー画像の一覧から添付し直してください", "error")
+    return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
 
 
 def _attach_to_todays_note(patient, item) -> bool:
@@ -193,18 +194,16 @@ def import_files(patient_id: int):
     patient = patient_or_404(patient_id)
     db = db_session()
     uploads = [(f.filename or "（名前なし）", f.read()) for f in request.files.getlist("files") if f and f.filename]
-    try:
-        result = importing.import_dicom_files(db, current_clinic(), current_actor(), patient, uploads)
-    except ValidationError as exc:
-        db.rollback()
-        flash(f"取り込めませんでした: {exc.message}", "error")
-    except PacsError as exc:
-        db.rollback()
-        flash(f"取り込めませんでした: {exc.message_ja}", "error")
-    else:
-        db.commit()
-        flash(f"{len(result.study_uids)}件の検査（{result.images}枚）を取り込みました", "success")
-    return redirect(url_for("imaging.index", patient_id=patient.id))
+    back = url_for("imaging.index", patient_id=patient.id)
+    result = committed(lambda: importing.import_dicom_files(db, current_clinic(), current_actor(), patient, uploads),
+                       lambda exc: flashed(f"取り込めませんでした: {_message(exc)}", back),
+                       (ValidationError, PacsError))
+    flash(f"{len(result.study_uids)}件の検査（{result.images}枚）を取り込みました", "success")
+    return redirect(back)
+
+
+def _message(exc: ValidationError | PacsError) -> str:
+    return exc.message_ja if isinstance(exc, PacsError) else exc.message
 
 
 def _key_image_or_404(patient_id: int, key_image_id: int, *, current: bool = False):
@@ -220,9 +219,7 @@ def key_image(patient_id: int, key_image_id: int):
     """The stored bytes of a key image (what letters print), not the PACS's current rendering."""
     patient = patient_or_404(patient_id)
     item = _key_image_or_404(patient.id, key_image_id)
-    db = db_session()
-    log_access(db, current_actor(), patient_id=patient.id, action="view", resource=f"patient.key_image:{item.id}")
-    db.commit()
+    log_look(patient.id, f"patient.key_image:{item.id}")
     response = _image(item.image_bytes, item.media_type)
     response.headers["X-Content-SHA256"] = item.image_sha256
     return response
@@ -236,8 +233,7 @@ def key_image_history(patient_id: int, key_image_id: int):
     item = _key_image_or_404(patient.id, key_image_id)
     db = db_session()
     versions = services.history(db, current_user.clinic_id, patient.id, item.lineage_id or item.id)
-    log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.key_image.history")
-    db.commit()
+    log_look(patient.id, "patient.key_image.history")
     return render_template("imaging/history.html", patient=patient, today=japan_today(), versions=versions)
 
 
@@ -248,16 +244,12 @@ def correct_key_image(patient_id: int, key_image_id: int):
     patient = patient_or_404(patient_id)
     item = _key_image_or_404(patient.id, key_image_id, current=True)
     db = db_session()
-    try:
-        services.correct_caption(db, current_user.clinic_id, current_actor(), item, request.form.get("caption", ""),
-                                 request.form.get("change_reason", ""))
-    except ValidationError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-    else:
-        db.commit()
-        flash("キー画像の説明を修正しました（修正前は履歴に残ります）", "success")
-    return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
+    back = url_for("imaging.index", patient_id=patient.id) + "#key-images"
+    committed(lambda: services.correct_caption(db, current_user.clinic_id, current_actor(), item,
+                                               request.form.get("caption", ""), request.form.get("change_reason", "")),
+              lambda exc: flashed(exc.message, back))
+    flash("キー画像の説明を修正しました（修正前は履歴に残ります）", "success")
+    return redirect(back)
 
 
 @bp.post("/patients/<int:patient_id>/key-images/<int:key_image_id>/retract")
@@ -267,15 +259,12 @@ def retract_key_image(patient_id: int, key_image_id: int):
     patient = patient_or_404(patient_id)
     item = _key_image_or_404(patient.id, key_image_id, current=True)
     db = db_session()
-    try:
-        services.retract_key_image(db, current_user.clinic_id, current_actor(), item, request.form.get("reason", ""))
-    except ValidationError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-    else:
-        db.commit()
-        flash("キー画像を取り消しました（履歴に残ります）", "success")
-    return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
+    back = url_for("imaging.index", patient_id=patient.id) + "#key-images"
+    committed(lambda: services.retract_key_image(db, current_user.clinic_id, current_actor(), item,
+                                                 request.form.get("reason", "")),
+              lambda exc: flashed(exc.message, back))
+    flash("キー画像を取り消しました（履歴に残ります）", "success")
+    return redirect(back)
 
 
 def _max(n: int) -> Length:

@@ -26,19 +26,15 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from app.integrations.errors import IntegrationError
+
 BUSINESS_CODE = re.compile(r"^[A-Za-z]{3}[a-z]{2}[A-Za-z]{3}[0-9]{2}$")  # e.g. EPSsiPIR01, YZKsiquc01
 REQUEST_ID = re.compile(r"^[A-Za-z0-9]{1,40}$")
 REPLY_KINDS = {".xml": "application/xml", ".pdf": "application/pdf"}
 
 
-class GatewayError(Exception):
+class GatewayError(IntegrationError):
     """The national service could not be used; `message_ja` is for staff, `retryable` says whether to try later."""
-
-    retryable = True
-
-    def __init__(self, message_ja: str) -> None:
-        super().__init__(message_ja)
-        self.message_ja = message_ja
 
 
 class GatewayUnavailable(GatewayError):

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from app.db import in_chunks
 from app.labs.models import LabMessage, LabResult
-from app.labs.result_reading import CHUNK, ResultRow
+from app.labs.result_reading import ResultRow
 from app.patients.models import Patient
 
 CHANGE_REASONS = {"C": "検査会社からの訂正報告", "D": "検査会社による結果の削除", "F": "最終報告"}
@@ -107,11 +108,11 @@ def _current_results(session: Session, clinic_id: int, numbers: set[str]) -> dic
     new report is compared with."""
     found: dict[tuple[str, str, str], Any] = {}
     ordered = sorted(numbers)
-    for start in range(0, len(ordered), CHUNK):
+    for chunk in in_chunks(ordered):
         results = session.execute(select(LabResult.specimen_number, LabResult.lab_code, LabResult.sub_id,
                                          LabResult.id, LabResult.version, LabResult.lineage_id,
                                          *(getattr(LabResult, name) for name in _COMPARED))
                                   .where(LabResult.clinic_id == clinic_id, LabResult.superseded_at.is_(None),
-                                         LabResult.specimen_number.in_(ordered[start:start + CHUNK])))
+                                         LabResult.specimen_number.in_(chunk)))
         found.update(((r.specimen_number, r.lab_code, r.sub_id), dict(r._mapping)) for r in results)
     return found

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from app.clinics.models import Clinic
 from app.core.audit import SYSTEM, record_audit
 from app.core.timeutil import JST
-from app.db import exclusive, scoped, utcnow
+from app.db import exclusive, in_chunks, scoped, utcnow
 from app.labs import order_states
 from app.labs.hl7 import (
     CHARSET_FIELDS,
@@ -36,7 +36,6 @@ from app.labs.import_writing import Checked, write_results
 from app.labs.masters import ItemMaster
 from app.labs.models import LabMessage
 from app.labs.result_reading import (
-    CHUNK,
     ImportRefused,
     Lookups,
     check_header,
@@ -123,9 +122,9 @@ def _store_raw(session: Session, clinic_id: int, pending: list[PendingMessage], 
     bytes imported before, or twice in this delivery, are duplicates."""
     digests = [hashlib.sha256(p.data).hexdigest() for p in pending]
     known: dict[str, LabMessage] = {}
-    for start in range(0, len(digests), 500):
+    for chunk in in_chunks(digests):
         known.update((m.sha256, m) for m in session.scalars(scoped(LabMessage, clinic_id).where(
-            LabMessage.sha256.in_(digests[start:start + 500]))))
+            LabMessage.sha256.in_(chunk))))
     seen: set[str] = set()
     for p, digest in zip(pending, digests, strict=True):
         stored = known.get(digest)
@@ -196,6 +195,7 @@ def _import_together(session: Session, clinic_id: int, master: ItemMaster, todo:
                 p.outcome = _refused(p.row, exc, message, clinic_code)
         lookups = Lookups(session, clinic_id)
         lookups.preload([message for _p, message, _kind in read])
+        master.preload([message for _p, message, _kind in read])
         seen = _imported_keys(session, clinic_id, {p.row.control_key for p, _m, _k in read})
         for p, message, kind in read:
             stored = p.row
@@ -231,6 +231,7 @@ def _import_one(session: Session, master: ItemMaster, stored: LabMessage, clinic
             if _imported_keys(session, stored.clinic_id, {stored.control_key}):
                 return _duplicate(stored, message, clinic_code)
             lookups = Lookups(session, stored.clinic_id)
+            master.preload([message])
             patient = find_patient(lookups, message)
             rows = result_rows(lookups, master, patient, kind, group_results(message, kind))
     except ImportRefused as exc:
@@ -268,9 +269,9 @@ def _check(stored: LabMessage, message: Message) -> str:
 def _imported_keys(session: Session, clinic_id: int, keys: set[str]) -> set[str]:
     """Those of these control ids (MSH-3, -4, -10) with a message imported before, in this import included."""
     ordered, found = sorted(keys), set()
-    for start in range(0, len(ordered), CHUNK):
+    for chunk in in_chunks(ordered):
         found.update(session.scalars(select(LabMessage.control_key).where(
-            LabMessage.clinic_id == clinic_id, LabMessage.control_key.in_(ordered[start:start + CHUNK]),
+            LabMessage.clinic_id == clinic_id, LabMessage.control_key.in_(chunk),
             LabMessage.status == "imported")))
     return found
 

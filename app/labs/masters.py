@@ -13,6 +13,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.jp import search_key
+from app.db import in_chunks
+from app.labs.hl7 import Message, components
 from app.labs.models import LabItem, LabSet
 
 DATA = Path(__file__).parent / "data"
@@ -149,16 +151,44 @@ def search_items(session: Session, text: str) -> tuple[list[LabSet], list[LabIte
 
 
 class ItemMaster:
-    """The lab-item master as an import reads it: read once at the start of an import, then looked up for every
-    OBX of its messages."""
+    """The lab-item master as an import reads it: only the items its messages name, read in one IN query per
+    group of messages (`preload`), then looked up for every OBX. Lives for one import: nothing is kept between
+    imports, so a master loaded meanwhile is seen by the next one."""
 
     def __init__(self, session: Session) -> None:
-        items = list(session.scalars(select(LabItem)))
-        self.by_lab_code = {i.lab_code: i for i in items}
-        self.by_jlac10 = {i.jlac10: i for i in items}
+        self.session = session
+        self.by_lab_code: dict[str, LabItem] = {}
+        self.by_jlac10: dict[str, LabItem] = {}
         self.by_prefix: dict[str, list[LabItem]] = {}
-        for item in items:
-            self.by_prefix.setdefault(item.jlac10[:12], []).append(item)
+        self._asked: set[str] = set()
+
+    def preload(self, messages: list[Message]) -> None:
+        """Read the items these messages' OBX-3 name (JLAC10 or the lab's code, either coding) in one IN query
+        (a chunk of codes each); a 17-character code the master does not hold as such has its 12-character
+        prefix read too (one more query, only then)."""
+        codes: set[str] = set()
+        for message in messages:
+            for segment in message.segments:
+                if segment.name == "OBX":
+                    parts = components(segment.get(3))
+                    codes.update(parts[0:4:3])
+        self._load(codes)
+
+    def _load(self, codes: set[str]) -> None:
+        wanted = sorted(codes - self._asked - {""})
+        self._asked.update(wanted)
+        for chunk in in_chunks(wanted):
+            for item in self.session.scalars(select(LabItem).where(
+                    or_(LabItem.jlac10.in_(chunk), LabItem.lab_code.in_(chunk)))):
+                self.by_lab_code[item.lab_code] = item
+                self.by_jlac10.setdefault(item.jlac10, item)
+        prefixes = sorted({code[:12] for code in wanted if len(code) == 17 and code not in self.by_jlac10}
+                          - self.by_prefix.keys())
+        for chunk in in_chunks(prefixes):
+            self.by_prefix.update((prefix, []) for prefix in chunk)
+            for item in self.session.scalars(select(LabItem).where(func.substr(LabItem.jlac10, 1, 12).in_(chunk))
+                                             .order_by(LabItem.lab_code)):
+                self.by_prefix[item.jlac10[:12]].append(item)
 
     def find_code(self, parts: list[str]) -> LabItem | None:
         """The master item OBX-3 (split into its unescaped components) names: JLAC10, else the lab's local code,
@@ -167,6 +197,7 @@ class ItemMaster:
         code, system = parts[0], parts[2] if len(parts) > 2 else ""
         alt_code = parts[3] if len(parts) > 3 else ""
         alt_system = parts[5] if len(parts) > 5 else ""
+        self._load({code, alt_code})  # nothing to read when preloaded
         if system in ("JC10", "JC11") or len(code) == 17:
             item = self.by_jlac10.get(code)
             if item:

@@ -1,16 +1,16 @@
 """Polling results: the results a clinic's lab holds are fetched, imported (stored raw first) and acknowledged to
 the lab, on demand or periodically (a thread in the embedded default; production can run `flask lab poll` from a
-timer instead). Results the lab pushes need no polling; this catches the rest."""
+long-running process, `flask lab poller`). Results the lab pushes need no polling; this catches the rest."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from sqlalchemy import select
 
 from app.clinics.models import Clinic
+from app.core.loop import BackgroundLoop
 from app.integrations.lab_center import LabCenterError
 from app.labs.importer import import_message
 from app.labs.lab_settings import client_for, is_connected
@@ -47,35 +47,22 @@ def poll_all_clinics(session_factory: Any) -> None:
             log.warning("lab polling for clinic %s failed: %s", clinic_id, exc)
 
 
-class LabPoller:
-    """Polls every `interval` seconds until stopped; a failed pass is logged and the loop goes on."""
+class LabPoller(BackgroundLoop):
+    """Polls every `interval` seconds until stopped, the first pass after one interval; a failed pass is logged
+    and the loop goes on."""
+
+    thread_name = "lab-poller"
+    what = "lab poll"
+    wait_first = True
 
     def __init__(self, session_factory: Any, interval: float) -> None:
+        super().__init__(interval)
         self.session_factory = session_factory
-        self.interval = interval
-        self._stop = threading.Event()
-        self.passes = 0
 
-    def run_once(self) -> None:
-        """One pass over every linked clinic (never raises)."""
-        try:
-            poll_all_clinics(self.session_factory)
-        except Exception:  # noqa: BLE001 — the poller must survive anything one pass meets
-            log.exception("lab poll failed")
-        self.passes += 1
-
-    def run_forever(self) -> None:
-        """Wait, pass, wait again, until stopped (the first pass after one interval: startup stays quick)."""
-        while not self._stop.wait(self.interval):
-            self.run_once()
-
-    def start_thread(self) -> None:
-        """Run in a daemon thread."""
-        threading.Thread(target=self.run_forever, name="lab-poller", daemon=True).start()
-
-    def stop(self) -> None:
-        """Stop the loop."""
-        self._stop.set()
+    def work(self) -> bool:
+        """One pass over every linked clinic."""
+        poll_all_clinics(self.session_factory)
+        return False
 
 
 def start_lab_poller(app: Any) -> LabPoller | None:

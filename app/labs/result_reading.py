@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.core.jp import search_key
 from app.core.timeutil import JST
-from app.db import scoped, utcnow
+from app.db import in_chunks, scoped, utcnow
 from app.labs.hl7 import Message, Segment, components, timestamp, unescape
 from app.labs.masters import ItemMaster
 from app.labs.models import LabOrder, LabSpecimen
@@ -38,8 +38,6 @@ FLAGS = {"", "H", "L", "HH", "LL", "N", "A", "AA", "<", ">"}
 STATUSES = {"F", "C", "P", "X", "D"}
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
 SN_COMPARATORS = {"", "<", ">", "<=", ">=", "=", "<>"}
-#: Keys an IN query names at most (the databases' limits on bound parameters are far above).
-CHUNK = 500
 
 
 class ImportRefused(ValueError):
@@ -224,9 +222,8 @@ class Lookups:
     def _read(self, found: dict[str, Any], model: Any, column: Any, keys: set[str], name: str, *options: Any) -> None:
         keys = sorted(keys - {""} - found.keys())
         found.update(dict.fromkeys(keys))  # not found is remembered too
-        for start in range(0, len(keys), CHUNK):
-            for row in self.session.scalars(scoped(model, self.clinic_id)
-                                            .where(column.in_(keys[start:start + CHUNK])).options(*options)):
+        for chunk in in_chunks(keys):
+            for row in self.session.scalars(scoped(model, self.clinic_id).where(column.in_(chunk)).options(*options)):
                 found[getattr(row, name)] = row
 
     def patient(self, orca_patient_id: str) -> Patient | None:

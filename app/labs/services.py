@@ -3,7 +3,7 @@ record the order and queue its OML^O33 for the lab through the outbox in the sam
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -137,10 +137,7 @@ def create_order(session: Session, clinic: Any, actor: Actor, patient: Any, data
                  patient_id=patient.id, summary={"after": {"order_number": order.order_number,
                                                            "items": [i.lab_code for i in items],
                                                            "ordered_on": ordered_on.isoformat()}})
-    try:
-        queue_order(session, clinic, order, patient)
-    except OrderMessageError as exc:
-        raise LabOrderError({"items": str(exc)}) from exc
+    _queued(lambda: queue_order(session, clinic, order, patient))
     queue_billing(session, clinic, order)
     return order
 
@@ -160,12 +157,17 @@ def cancel_order(session: Session, clinic: Any, actor: Actor, order: LabOrder, r
     record_audit(session, actor, "lab.order_cancelled", clinic_id=clinic.id, entity_type="lab_order",
                  entity_id=order.id, patient_id=order.patient_id,
                  summary={"before": {"status": before}, "after": {"status": "cancelled", "reason": reason}})
-    try:
-        queue_cancellation(session, clinic, order, before)
-    except OrderMessageError as exc:
-        raise LabOrderError({"items": str(exc)}) from exc
+    _queued(lambda: queue_cancellation(session, clinic, order, before))
     queue_billing_delete(session, clinic, order)
     return order
+
+
+def _queued(queue_message: Callable[[], object]) -> None:
+    """Queue a message to the lab; what the lab's message cannot carry refuses the order (LabOrderError)."""
+    try:
+        queue_message()
+    except OrderMessageError as exc:
+        raise LabOrderError({"items": str(exc)}) from exc
 
 
 def list_orders(session: Session, clinic_id: int, patient_id: int, limit: int = 50) -> list[LabOrder]:

@@ -12,7 +12,7 @@ from flask_login import current_user
 from app.core.errors import ValidationError
 from app.core.security import public, requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, current_clinic, log_look, patient_or_404
+from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_or_404
 from app.db import db_session
 from app.extensions import csrf
 from app.integrations.lab_center import LabCenterError
@@ -27,10 +27,7 @@ HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
 
 
 def _order_or_404(patient, order_id: int):
-    order = services.get_order(db_session(), current_user.clinic_id, patient.id, order_id)
-    if order is None:
-        abort(404)
-    return order
+    return found(services.get_order(db_session(), current_user.clinic_id, patient.id, order_id))
 
 
 @bp.get("/masters/lab-items")
@@ -98,14 +95,11 @@ def create_order(patient_id: int):
     patient = patient_or_404(patient_id)
     db = db_session()
     data = services.OrderInput.from_form(request.form)
-    try:
-        order = services.create_order(db, current_user.clinic, current_actor(), patient, data)
-    except services.LabOrderError as exc:
-        db.rollback()
-        values = {"lab_codes": data.lab_codes, "set_codes": data.set_codes, "ordered_on": data.ordered_on,
-                  "comment": data.comment}
-        return _render_form(patient, values=values, errors=exc.errors, status=422)
-    db.commit()
+    values = {"lab_codes": data.lab_codes, "set_codes": data.set_codes, "ordered_on": data.ordered_on,
+              "comment": data.comment}
+    order = committed(lambda: services.create_order(db, current_user.clinic, current_actor(), patient, data),
+                      lambda exc: _render_form(patient, values=values, errors=exc.errors, status=422),
+                      services.LabOrderError)
     flash(f"検査を依頼しました（依頼番号 {order.order_number}、検体 {len(order.specimens)}本）。"
           "検体ラベルを印刷してください", "success")
     return redirect(url_for("labs.show_order", patient_id=patient.id, order_id=order.id))
@@ -137,15 +131,12 @@ def cancel_order(patient_id: int, order_id: int):
     patient = patient_or_404(patient_id)
     order = _order_or_404(patient, order_id)
     db = db_session()
-    try:
-        services.cancel_order(db, current_user.clinic, current_actor(), order, request.form.get("reason", ""))
-    except services.LabOrderError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-    else:
-        db.commit()
-        flash("検査依頼を取り消しました（記録は残ります）", "success")
-    return redirect(url_for("labs.show_order", patient_id=patient.id, order_id=order_id))
+    back = url_for("labs.show_order", patient_id=patient.id, order_id=order_id)
+    committed(lambda: services.cancel_order(db, current_user.clinic, current_actor(), order,
+                                            request.form.get("reason", "")),
+              lambda exc: flashed(str(exc), back), services.LabOrderError)
+    flash("検査依頼を取り消しました（記録は残ります）", "success")
+    return redirect(back)
 
 
 def label_pdf(order, patient, clinic) -> bytes:

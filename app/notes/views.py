@@ -8,10 +8,9 @@ from datetime import date
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, current_clinic, log_look, patient_or_404
+from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_or_404
 from app.db import db_session
 from app.imaging import services as imaging
 from app.labs import results as lab_results
@@ -82,16 +81,13 @@ def save(patient_id: int, day: str):
     content = services.NoteContent(*(form.get(name, "") for name, _label in services.PARTS),
                                    key_image_ids=image_ids)
     db = db_session()
-    try:
-        note = services.save_note(db, current_clinic(), current_actor(), patient, when, content,
-                                  base_version=base_version, today=japan_today(),
-                                  reason=form.get("change_reason", ""))
-    except ValidationError as exc:
-        db.rollback()
-        note = services.current_note(db, current_user.clinic_id, patient.id, when)
-        return _render_form(patient, when, note, content, reason=form.get("change_reason", ""),
-                            errors=exc.errors, status=422)
-    db.commit()
+    note = committed(lambda: services.save_note(db, current_clinic(), current_actor(), patient, when, content,
+                                                base_version=base_version, today=japan_today(),
+                                                reason=form.get("change_reason", "")),
+                     lambda exc: _render_form(patient, when,
+                                              services.current_note(db, current_user.clinic_id, patient.id, when),
+                                              content, reason=form.get("change_reason", ""), errors=exc.errors,
+                                              status=422))
     flash(f"{when:%Y/%m/%d} の経過記録を保存しました（第{note.version}版）", "success")
     return redirect(url_for("notes.index", patient_id=patient.id) + f"#note-{note.note_date.isoformat()}")
 
@@ -102,9 +98,7 @@ def history(patient_id: int, note_id: int):
     """Every version of one day's note: who saved it when, why, and what it said."""
     patient = patient_or_404(patient_id)
     db = db_session()
-    note = services.get_note(db, current_user.clinic_id, patient.id, note_id)
-    if note is None:
-        abort(404)
+    note = found(services.get_note(db, current_user.clinic_id, patient.id, note_id))
     versions = services.history(db, current_user.clinic_id, patient.id, note.lineage_id or note.id)
     images = {v.id: services.attached_images(db, current_user.clinic_id, v) for v in versions}
     previous = [None, *versions[:-1]]
@@ -128,13 +122,9 @@ def copy_lab_results(patient_id: int):
     codes = [code[:16] for code in request.form.getlist("lab_codes")]
     db = db_session()
     text = lab_results.results_as_text(db, current_user.clinic_id, patient.id, days, codes)
-    try:
-        note = services.append_to_objective(db, current_clinic(), current_actor(), patient, text, today=japan_today())
-    except ValidationError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("labs.index", patient_id=patient.id))
-    db.commit()
+    note = committed(lambda: services.append_to_objective(db, current_clinic(), current_actor(), patient, text,
+                                                          today=japan_today()),
+                     lambda exc: flashed(exc.message, url_for("labs.index", patient_id=patient.id)))
     flash("検査結果を本日の経過記録（O）に転記しました", "success")
     return redirect(url_for("notes.edit", patient_id=patient.id, day=note.note_date.isoformat()))
 
@@ -148,12 +138,8 @@ def attach_key_image(patient_id: int, key_image_id: int):
     item = imaging.get_key_image(db, current_user.clinic_id, patient.id, key_image_id)
     if item is None or item.superseded_at is not None or item.retracted:
         abort(404)
-    try:
-        services.attach_key_image(db, current_clinic(), current_actor(), patient, item.id, today=japan_today())
-    except ValidationError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
-    db.commit()
+    committed(lambda: services.attach_key_image(db, current_clinic(), current_actor(), patient, item.id,
+                                                today=japan_today()),
+              lambda exc: flashed(exc.message, url_for("imaging.index", patient_id=patient.id) + "#key-images"))
     flash(f"キー画像「{item.caption}」を本日の経過記録に添付しました", "success")
     return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")

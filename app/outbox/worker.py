@@ -2,50 +2,30 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
+from app.core.loop import BackgroundLoop
 from app.outbox.services import run_once
 
-log = logging.getLogger(__name__)
 
+class OutboxWorker(BackgroundLoop):
+    """Delivers due messages until stopped; waits `poll_seconds` only when a pass found nothing to do."""
 
-class OutboxWorker:
-    """Polls for due messages and delivers them until stopped."""
+    thread_name = "outbox-worker"
+    what = "outbox pass"
 
     def __init__(self, session_factory: Callable[[], Session], poll_seconds: float, base_delay: float) -> None:
+        super().__init__(poll_seconds)
         self.session_factory = session_factory
-        self.poll_seconds = poll_seconds
         self.base_delay = base_delay
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def run_forever(self) -> None:
-        """Deliver until stop() is called; a failing pass is logged and the loop goes on."""
-        while not self._stop.is_set():
-            try:
-                result = run_once(self.session_factory, self.base_delay)
-                busy = result.delivered + result.failed > 0
-            except Exception:  # noqa: BLE001 — the worker must survive a database hiccup
-                log.exception("outbox pass failed")
-                busy = False
-            if not busy:
-                self._stop.wait(self.poll_seconds)
-
-    def start_thread(self) -> None:
-        """Run in a daemon thread of this process."""
-        self._thread = threading.Thread(target=self.run_forever, name="outbox-worker", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the loop to end and wait for it."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+    def work(self) -> bool:
+        """One pass: what is due now; True when it delivered or failed something (more may be waiting)."""
+        result = run_once(self.session_factory, self.base_delay)
+        return result.delivered + result.failed > 0
 
 
 def wait_until_idle(session_factory: Callable[[], Session], base_delay: float, timeout: float = 10.0) -> None:

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import JSON, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+from app.db import Base, ClinicScoped, Timestamps, UTCDateTime
 
 SEX_LABELS = {"M": "男", "F": "女", "U": "不明"}
 
 
-class Patient(ClinicScoped, Base):
+class Patient(ClinicScoped, Timestamps, Base):
     """A patient of one clinic. ORCA is the source of demographics and insurance; the id is Kamikarte's."""
 
     __tablename__ = "patient"
@@ -44,8 +44,6 @@ class Patient(ClinicScoped, Base):
     #: 公費 as synced from ORCA: [{law_number, payer_number, recipient_number, name, ...}].
     public_expenses: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     orca_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
         UniqueConstraint("clinic_id", "orca_patient_id", name="uq_patient_clinic_orca"),

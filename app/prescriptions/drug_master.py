@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.core.jp import search_key
+from app.core.master_rows import coded_name
 from app.prescriptions.models import Drug
 
 SHIPPED_SUBSET = Path(__file__).parent / "data" / "drugs.csv"
@@ -67,12 +68,8 @@ def _int(text: str, where: str, label: str) -> int:
 
 
 def _row_values(raw: dict[str, str], where: str, version: str) -> dict[str, Any]:
-    code = raw["receipt_code"].strip()
-    if len(code) != 9 or not code.isdigit():
-        raise DrugMasterError(f"{where}: 医薬品コード「{code}」が9桁の数字ではありません")
-    name = raw["name"].strip()
-    if not name:
-        raise DrugMasterError(f"{where}: 医薬品名がありません")
+    code, name, kana = coded_name(raw, where, DrugMasterError, code_key="receipt_code", digits=9,
+                                  code_label="医薬品コード", name_label="医薬品名")
     yj = raw.get("yj_code", "").strip()
     if yj and len(yj) != 12:
         raise DrugMasterError(f"{where}: 薬価基準収載医薬品コード「{yj}」が12桁ではありません")
@@ -81,7 +78,6 @@ def _row_values(raw: dict[str, str], where: str, version: str) -> dict[str, Any]
         price = float(price_text) if price_text else None
     except ValueError as exc:
         raise DrugMasterError(f"{where}: 薬価「{price_text}」が数値ではありません") from exc
-    kana = raw.get("kana", "").strip()
     return {
         "receipt_code": code, "name": name, "kana": kana, "name_key": search_key(name),
         "kana_key": search_key(kana), "unit": raw.get("unit", "").strip(), "yj_code": yj,

@@ -7,6 +7,7 @@ A finding names the edition it was read in; a drug the edition has no row for is
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -71,10 +72,7 @@ def _interactions(session: Session, version: CheckMasterVersion, lines: list[tup
                                       "併用禁忌を確認できません", "医薬品マスター", "no_code"))
     if not new:
         return results
-    rows = session.execute(select(CheckInteraction.drug_code, CheckInteraction.other_code, CheckInteraction.source)
-                           .where(CheckInteraction.drug_code.in_(list(new)),
-                                  CheckInteraction.other_code.in_(list(partners)))
-                           .order_by(CheckInteraction.drug_code, CheckInteraction.other_code))
+    rows = _rules(session, CheckInteraction, CheckInteraction.other_code, new, partners)
     seen: set[tuple[str, str]] = set()
     for code, other, row_source in rows:
         for other_name in partners[other]:
@@ -95,15 +93,20 @@ def _diseases(session: Session, version: CheckMasterVersion, lines: list[tuple[D
                for code, name in facts.diagnoses if code == UNCODED_DISEASE]
     if not coded:
         return results
-    rows = session.execute(select(CheckDiseaseRule.drug_code, CheckDiseaseRule.disease_code, CheckDiseaseRule.source)
-                           .where(CheckDiseaseRule.drug_code.in_(list(names)),
-                                  CheckDiseaseRule.disease_code.in_(list(coded)))
-                           .order_by(CheckDiseaseRule.drug_code, CheckDiseaseRule.disease_code))
+    rows = _rules(session, CheckDiseaseRule, CheckDiseaseRule.disease_code, names, coded)
     for drug_code, disease_code, row_source in rows:
         results.append(CheckResult("contraindication", "stop", f"病名禁忌: {names[drug_code]} は傷病名「"
                                    f"{coded[disease_code]}」の患者に禁忌です",
                                    _source(version, "傷病名禁忌", row_source)))
     return results
+
+
+def _rules(session: Session, table: Any, other: Any, drugs: Iterable[str], others: Iterable[str]) -> Any:
+    """(drug code, other code, source) of the rows of a pair table (併用禁忌, 病名禁忌) between these drugs and these
+    others, in code order."""
+    return session.execute(select(table.drug_code, other, table.source)
+                           .where(table.drug_code.in_(list(drugs)), other.in_(list(others)))
+                           .order_by(table.drug_code, other))
 
 
 def _applies(rule: CheckDoseRule, facts: PatientFacts) -> bool:

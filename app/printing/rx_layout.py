@@ -137,6 +137,19 @@ def _patient(pen: Pen, fonts: Fonts, doc: PrescriptionPrint) -> None:
                      relation, 7.5)
 
 
+def _labelled_rows(pen: Pen, fonts: Fonts, x: float, right: float, top: float, label_w: float,
+                   labels: tuple[list[str], ...], rows: tuple[float, ...]) -> float:
+    """The labels of a box's rows in its left column, a rule between rows; returns the top of the first row
+    without a label."""
+    y = top
+    for index, (label, h) in enumerate(zip(labels, rows, strict=False)):
+        if index:
+            pen.line(x, y, right, y)
+        pen.lines_in(x, y, label_w, h, label, 5.5, font=fonts.label)
+        y += h
+    return y
+
+
 def _clinic(pen: Pen, fonts: Fonts, doc: PrescriptionPrint) -> None:
     clinic, top = doc.clinic, PATIENT_TOP
     x, label_w, rows = MID, 20.0, (10.0, 4.5, 5.5, 5.0)
@@ -144,12 +157,7 @@ def _clinic(pen: Pen, fonts: Fonts, doc: PrescriptionPrint) -> None:
     pen.rect(x, top, RIGHT - x, sum(rows), width=0.5)
     pen.line(value_x, top, value_x, top + sum(rows[:3]))
     labels = (["保険医療機関の", "所在地及び名称"], ["電話番号"], ["保険医氏名"])
-    y = top
-    for index, (label, h) in enumerate(zip(labels, rows, strict=False)):
-        if index:
-            pen.line(x, y, RIGHT, y)
-        pen.lines_in(x, y, label_w, h, label, 5.5, font=fonts.label)
-        y += h
+    y = _labelled_rows(pen, fonts, x, RIGHT, top, label_w, labels, rows)
     pen.line(x, y, RIGHT, y)
     address = " ".join(v for v in (f"〒{clinic.postal_code}" if clinic.postal_code else "", clinic.address) if v)
     lines = wrap_words(address, fonts.value, 5.8, RIGHT - value_x - 1.6)
@@ -272,12 +280,7 @@ def draw_refill_and_pharmacy(pen: Pen, fonts: Fonts, doc: PrescriptionPrint) -> 
     pen.rect(LEFT, top, split - LEFT, sum(rows), width=0.5)
     pen.line(LEFT + label_w, top, LEFT + label_w, top + sum(rows))
     labels = (["調剤済年月日"], ["保険薬局の所在", "地及び名称"], ["保険薬剤師氏名"])
-    y = top
-    for index, (label, h) in enumerate(zip(labels, rows, strict=True)):
-        if index:
-            pen.line(LEFT, y, split, y)
-        pen.lines_in(LEFT, y, label_w, h, label, 5.5, font=fonts.label)
-        y += h
+    _labelled_rows(pen, fonts, LEFT, split, top, label_w, labels, rows)
     pen.cell(LEFT + label_w, top, split - LEFT - label_w, rows[0], "令和　　年　　月　　日", 7, font=fonts.label)
     pen.cell(split - 6.0, top + rows[0] + rows[1], 6.0, rows[2], "印", 7, font=fonts.label)
     second = doc.public_expenses[1] if len(doc.public_expenses) > 1 else None

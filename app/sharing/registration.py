@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.clinics.models import Clinic
 from app.core.audit import SYSTEM, record_audit
 from app.core.timeutil import JST
-from app.db import scoped, utcnow
+from app.db import in_chunks, scoped, utcnow
 from app.diagnoses.models import Diagnosis, Disease
 from app.integrations.sharing_service import SharingError
 from app.labs.import_writing import on_results_written
@@ -178,9 +178,9 @@ def _lab_results(session: Session, clinic_id: int, ids: list[int], shareable: An
     """(result, shareable) for the clinic's lab results with these ids that match `where` (500 ids a query: an
     import writes thousands)."""
     found: list[Any] = []
-    for start in range(0, len(ids), 500):
+    for chunk in in_chunks(ids):
         found += session.execute(select(LabResult, shareable).where(
-            LabResult.clinic_id == clinic_id, LabResult.id.in_(ids[start:start + 500]), *where)).tuples()
+            LabResult.clinic_id == clinic_id, LabResult.id.in_(chunk), *where)).tuples()
     return found
 
 
@@ -302,12 +302,18 @@ def _withdraw_items(client: Any, bundle: dict[str, Any]) -> list[str]:
     return withdrawn
 
 
-def _withdraw(session: Session, registration: SharingRegistration, refuse: Any) -> dict[str, Any]:
-    """Withdraw a withdrawn (取消) item at the service by its resource instance identifier."""
+def _bundle_as_sent(session: Session, registration: SharingRegistration, refuse: Any) -> dict[str, Any]:
+    """The bundle of a registration as it was sent (not validated again), to take it back; refused when it can no
+    longer be built."""
     try:
-        bundle = build_registration_bundle(session, registration, check=False)
+        return build_registration_bundle(session, registration, check=False)
     except mapping.MappingError as exc:
         raise refuse(str(exc)) from exc
+
+
+def _withdraw(session: Session, registration: SharingRegistration, refuse: Any) -> dict[str, Any]:
+    """Withdraw a withdrawn (取消) item at the service by its resource instance identifier."""
+    bundle = _bundle_as_sent(session, registration, refuse)
     client = _client_or_retry(session, registration)
     try:
         withdrawn = _withdraw_items(client, bundle)
@@ -333,10 +339,7 @@ def _replace(session: Session, registration: SharingRegistration, previous_id: i
             invalid = "送信前の検証で不備が見つかりました: " + "、".join(exc.problems)
         except mapping.MappingError as exc:
             invalid = str(exc)
-    try:
-        old_bundle = build_registration_bundle(session, previous, check=False)
-    except mapping.MappingError as exc:
-        raise refuse(str(exc)) from exc
+    old_bundle = _bundle_as_sent(session, previous, refuse)
     client = _client_or_retry(session, registration)
     try:
         withdrawn = _withdraw_items(client, old_bundle)

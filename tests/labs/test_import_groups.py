@@ -8,12 +8,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.audit import Actor
 from app.labs import services as labs
+from app.labs.hl7 import split_message
 from app.labs.importer import import_messages
+from app.labs.masters import ItemMaster
 from app.labs.models import LabItem, LabMessage, LabOrder, LabResult
 from tests.factories import make_patient
 from tests.helpers import counted_statements
@@ -153,3 +155,21 @@ def test_a_group_is_read_and_written_in_as_many_statements_however_many_messages
 
     assert statements_to_import(finals[:3]) == statements_to_import(finals[3:12])
     assert len(session.scalars(select(LabResult)).all()) == 12 * 3
+
+
+def test_an_import_reads_only_the_master_items_its_messages_name(app, session):
+    """A pushed message reads the few items it names (one IN query), not the whole master; a code the master holds
+    only with another method (the last five characters) still finds the one item of that analyte and material,
+    and a code of no item is not found."""
+    desk = make_desk(session)
+    items = [session.get(LabItem, code) for code in PANEL]
+    assert session.scalar(select(func.count()).select_from(LabItem)) > 3 * len(PANEL)
+    message = split_message(panel_message(desk["patient"].orca_patient_id, "1234567890", items, "M0001",
+                                          date.today()))
+    master = ItemMaster(session)
+    master.preload([message])
+    assert set(master.by_lab_code) == set(PANEL)
+    other_method = items[0].jlac10[:12] + ("00000" if items[0].jlac10[12:] != "00000" else "99999")
+    assert master.find_code([other_method, "", "JC10"]) is items[0]
+    assert master.find_code(["ZZZZZZZZZZZZZZZZZ", "", "JC10"]) is None
+    assert master.find_code(["", "", "", PANEL[1], "", "99LAB"]) is items[1]

@@ -18,17 +18,13 @@ from dataclasses import dataclass
 
 import requests
 
+from app.integrations.errors import IntegrationError
+
 HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
 
 
-class LabCenterError(Exception):
+class LabCenterError(IntegrationError):
     """The lab's API could not be used; `message_ja` is for staff, `retryable` whether to try later."""
-
-    retryable = True
-
-    def __init__(self, message_ja: str) -> None:
-        super().__init__(message_ja)
-        self.message_ja = message_ja
 
 
 class LabCenterUnavailable(LabCenterError):

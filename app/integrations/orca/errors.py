@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+from app.integrations.errors import IntegrationError
 
-class OrcaError(Exception):
+
+class OrcaError(IntegrationError):
     """Base: talking to ORCA failed. `retryable` says whether trying again later can help."""
-
-    retryable = True
 
     def __init__(self, message_ja: str, *, code: str | None = None, retryable: bool | None = None) -> None:
         super().__init__(message_ja)
-        self.message_ja = message_ja
         self.code = code
         if retryable is not None:
             self.retryable = retryable

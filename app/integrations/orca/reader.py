@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import date, time
-from typing import Any
+from typing import Any, TypeVar
 
 from app.integrations.orca.errors import OrcaProtocolError
 
 #: Dates ORCA writes for "no end" (有効期限 of an insurance without one).
 OPEN_ENDS = {"9999-12-31", "99999999"}
+T = TypeVar("T")
 _NONCHARACTER = re.compile("[\ufdd0-\ufdef\ufffe\uffff]")
 
 
@@ -54,38 +56,34 @@ class Reader:
 
     def day(self, key: str, what: str, *, required: bool = False) -> date | None:
         """A YYYY-MM-DD date; 9999-12-31 (open end) is None."""
-        value = self.text(key, what, required=required)
-        if not value or value in OPEN_ENDS:
-            return None
-        try:
-            if len(value) != 10:
-                raise ValueError(value)
-            return date.fromisoformat(value)
-        except ValueError:
-            raise self.fail(f"{what}（{key}={value}）が正しい日付ではありません") from None
+        return self._iso(key, what, required, date.fromisoformat, 10, "日付", OPEN_ENDS)
 
     def required_day(self, key: str, what: str) -> date:
         """A date that must be there (an open end is not a date here)."""
-        value = self.day(key, what, required=True)
-        if value is None:
-            raise self.fail(f"{what}（{key}）がありません")
-        return value
+        return self._present(key, what, self.day(key, what, required=True))
 
     def clock(self, key: str, what: str, *, required: bool = False) -> time | None:
         """An HH:MM:SS time."""
-        value = self.text(key, what, required=required)
-        if not value:
-            return None
-        try:
-            if len(value) != 8:
-                raise ValueError(value)
-            return time.fromisoformat(value)
-        except ValueError:
-            raise self.fail(f"{what}（{key}={value}）が正しい時刻ではありません") from None
+        return self._iso(key, what, required, time.fromisoformat, 8, "時刻", set())
 
     def required_clock(self, key: str, what: str) -> time:
         """A time that must be there."""
-        value = self.clock(key, what, required=True)
+        return self._present(key, what, self.clock(key, what, required=True))
+
+    def _iso(self, key: str, what: str, required: bool, parse: Callable[[str], T], length: int, noun: str,
+             open_ends: set[str]) -> T | None:
+        """An ISO date or time of exactly `length` characters; nothing, or an open end, is None."""
+        value = self.text(key, what, required=required)
+        if not value or value in open_ends:
+            return None
+        try:
+            if len(value) != length:
+                raise ValueError(value)
+            return parse(value)
+        except ValueError:
+            raise self.fail(f"{what}（{key}={value}）が正しい{noun}ではありません") from None
+
+    def _present(self, key: str, what: str, value: T | None) -> T:
         if value is None:
             raise self.fail(f"{what}（{key}）がありません")
         return value

@@ -20,6 +20,8 @@ from urllib.parse import quote
 
 import requests
 
+from app.integrations.errors import IntegrationError
+
 DICOM_JSON = "application/dicom+json"
 UID_RE = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 MEDIA_TYPES = ("image/png", "image/jpeg")
@@ -30,14 +32,10 @@ MSG_RENDER = "この画像はPACSで表示用に変換できませんでした�
 MSG_STORE = "PACSがDICOMファイルを受け付けませんでした（ファイルが壊れているか、DICOMではありません）"
 
 
-class PacsError(Exception):
+class PacsError(IntegrationError):
     """The PACS could not answer as asked; `message_ja` is for staff, `status` the HTTP status to answer with."""
 
     status = 502
-
-    def __init__(self, message_ja: str) -> None:
-        super().__init__(message_ja)
-        self.message_ja = message_ja
 
 
 class PacsNotConfigured(PacsError):

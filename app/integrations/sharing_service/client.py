@@ -12,17 +12,16 @@ from urllib.parse import quote
 
 import requests
 
+from app.integrations.errors import IntegrationError
+
 FHIR_JSON = "application/fhir+json"
 
 
-class SharingError(Exception):
+class SharingError(IntegrationError):
     """The service could not be used; `message_ja` is for staff, `retryable` says whether to try later."""
-
-    retryable = True
 
     def __init__(self, message_ja: str, issues: list[str] | None = None) -> None:
         super().__init__(message_ja)
-        self.message_ja = message_ja
         self.issues = issues or []
 
 
