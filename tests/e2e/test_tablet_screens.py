@@ -187,3 +187,77 @@ def test_main_screen_fits_the_tablet_and_passes_axe(tablet, name, clinic, path, 
             if value:
                 problems.append(f"{width}×{height} {kind}: {value}")
     assert not problems, f"{name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES)
+def test_the_viewer_fills_the_screen_with_its_controls_over_it(tablet, width, height):
+    url, ids, pages = tablet
+    page = pages["a"]
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{url}/patients/{ids['p']}/images/{ids['study']}")
+    _image_loaded(page)
+    stage = page.locator("[data-stage]").bounding_box()
+    image = page.locator("[data-viewport]").bounding_box()
+    key = page.get_by_role("button", name="キー画像にする").bounding_box()
+    assert page.evaluate("window.scrollY") == 0
+    # The stage runs to the bottom of the screen, the image takes its width, and キー画像にする is on screen.
+    assert stage["width"] >= width - 40 and height - 16 <= stage["y"] + stage["height"] <= height
+    assert image["width"] >= width - 40 and image["height"] >= 0.45 * height
+    assert key["y"] + key["height"] <= height and key["height"] >= TOUCH
+    page.get_by_role("button", name="全画面").click()
+    page.wait_for_function("() => document.fullscreenElement?.matches('[data-stage]')")
+    full = page.locator("[data-stage]").bounding_box()
+    assert (full["width"], full["height"]) == (width, height)
+    assert page.get_by_role("button", name="キー画像にする").bounding_box()["y"] < height
+    page.get_by_role("button", name="全画面を終了").click()
+    page.wait_for_function("() => !document.fullscreenElement")
+
+
+def test_the_lab_table_runs_like_the_trend_chart_and_counts_the_dates_to_the_side(tablet):
+    url, ids, pages = tablet
+    page = pages["a"]
+    page.set_viewport_size({"width": 820, "height": 1180})
+    page.goto(f"{url}/patients/{ids['p']}/labs")
+    days = page.locator("table.lab-table thead th[data-day]").all_inner_texts()
+    assert days == sorted(days) and len(days) > 5  # oldest on the left, newest on the right, as the chart
+    scroller = page.locator(".table-scroll")
+    # It opens at the newest dates; the older ones are counted on the left.
+    assert scroller.evaluate("s => s.scrollLeft + s.clientWidth >= s.scrollWidth - 1")
+    hint = page.locator("[data-scroll-hint]")
+    hidden_left = int(hint.inner_text().split("あと")[1].split("日分")[0])
+    assert hint.inner_text().startswith("← 左に過去の採取日があと") and 0 < hidden_left < len(days)
+    assert page.locator("[data-scroll-table]").evaluate("f => f.classList.contains('more-left')")
+    name = page.locator("table.lab-table tbody th[scope=row]").first
+    before = name.bounding_box()["x"]
+    scroller.evaluate("s => { s.scrollLeft = 0; s.dispatchEvent(new Event('scroll')); }")
+    assert name.bounding_box()["x"] == before  # the test-name column stays while the dates move
+    page.wait_for_function("() => document.querySelector('[data-scroll-hint]').textContent.includes('右に新しい')")
+    assert "左に" not in hint.inner_text()
+
+
+def test_every_date_field_shows_its_day_in_wareki_as_the_server_writes_it(tablet):
+    from datetime import date, timedelta
+
+    from app.core.jp import format_wareki
+
+    url, ids, pages = tablet
+    page = pages["a"]
+    page.goto(f"{url}/patients/{ids['p']}/profile/vaccinations/new")
+    field = page.locator("input[name=administered_on]")
+    assert field.get_attribute("type") == "date"
+    field.fill("2026-12-07")
+    expect_label = page.locator(f"#{field.get_attribute('id')}-wareki")
+    assert expect_label.inner_text() == "令和8年12月7日"
+    assert field.get_attribute("aria-describedby").endswith("-wareki")
+    field.fill("2019-04-30")
+    assert expect_label.inner_text() == "平成31年4月30日"
+    # The browser's 和暦 is the server's on every era boundary, the day before it and a spread of days between.
+    days = [d for era_start in ("2019-05-01", "1989-01-08", "1926-12-25", "1912-07-30")
+            for d in (date.fromisoformat(era_start) - timedelta(days=1), date.fromisoformat(era_start))]
+    days += [date(1873, 1, 1) + timedelta(days=n * 997) for n in range(57)]
+    shown = page.evaluate("""async (days) => {
+      const { formatWareki } = await import('/static/js/wareki-date.js');
+      return days.map(formatWareki);
+    }""", [d.isoformat() for d in days])
+    assert shown == [format_wareki(d) for d in days]
+    assert page.evaluate("async () => (await import('/static/js/wareki-date.js')).formatWareki('1872-12-31')") == ""
