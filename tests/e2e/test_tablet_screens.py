@@ -261,3 +261,24 @@ def test_every_date_field_shows_its_day_in_wareki_as_the_server_writes_it(tablet
     }""", [d.isoformat() for d in days])
     assert shown == [format_wareki(d) for d in days]
     assert page.evaluate("async () => (await import('/static/js/wareki-date.js')).formatWareki('1872-12-31')") == ""
+
+
+def test_the_6_information_page_folds_long_sections_and_counts_every_one(tablet):
+    url, ids, pages = tablet
+    page = pages["a"]
+    page.set_viewport_size({"width": 820, "height": 1180})
+    page.goto(f"{url}/patients/{ids['p']}/sharing")
+    sections = page.evaluate("""() => [...document.querySelectorAll('#six-information details.fold[data-fold]')]
+      .map(d => ({id: d.id, open: d.open, said: Number(d.querySelector('.fold-count').textContent.split('件')[0]),
+                  rows: d.querySelectorAll('tr.national, tr.own').length}))""")
+    assert len(sections) == 7 and all(s["said"] == s["rows"] for s in sections), sections
+    assert all(s["open"] == (s["rows"] <= 8) for s in sections), sections
+    assert any(not s["open"] for s in sections) and any(s["open"] and s["rows"] for s in sections), sections
+    folded_height = page.evaluate("document.documentElement.scrollHeight")
+    # The list of sections at the top jumps to a folded one and the count there is the same.
+    folded = next(s for s in sections if not s["open"])
+    link = page.locator(f".section-nav a[href='#{folded['id']}']")
+    assert link.locator(".count").inner_text() == f"{folded['rows']}件"
+    page.locator(f"#{folded['id']} > summary").click()
+    assert page.locator(f"#{folded['id']} table").is_visible()
+    assert folded_height < 6_000
