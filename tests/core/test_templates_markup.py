@@ -42,3 +42,9 @@ def test_every_screen_uses_the_one_stylesheet():
     css = sorted(p.name for p in (ROOT / "static" / "css").iterdir())
     assert css == ["app.css"]
     assert _offenders(STYLESHEET, allowed=re.compile(r"css/app\.css")) == []
+
+
+def test_every_number_field_opens_the_numeric_keypad():
+    number = re.compile(r"""<input[^>]*type=["']number["'][^>]*>""", re.IGNORECASE)
+    keypad = re.compile(r"""inputmode=["'](numeric|decimal)["']""")
+    assert _offenders(number, allowed=keypad) == []

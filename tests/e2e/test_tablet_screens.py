@@ -18,6 +18,7 @@ from sqlalchemy import select
 from app import create_app
 from app.clinics.models import Clinic
 from app.config import TestConfig
+from app.core.timeutil import japan_today
 from app.demo.runtime import prepare_demo
 from app.documents.models import ReferralLetter
 from app.imaging.models import KeyImage
@@ -100,7 +101,7 @@ def demo(sqlite_template, tmp_path_factory, orca_server, sharing_server, orthanc
         yamada = session.scalar(select(Patient).where(Patient.clinic_id == clinic_a.id,
                                                       Patient.orca_patient_id == "00001"))
         b_yamada = session.scalar(select(Patient).where(Patient.clinic_id == clinic_b.id, Patient.kana.like("ヤマダ%")))
-        ids = {"p": yamada.id, "b": b_yamada.id,
+        ids = {"p": yamada.id, "b": b_yamada.id, "today": japan_today().isoformat(),
                "rx": session.scalar(select(Prescription.id).where(Prescription.patient_id == yamada.id)),
                "order": session.scalar(select(LabOrder.id).where(LabOrder.patient_id == yamada.id)),
                "letter": session.scalar(select(ReferralLetter.id).where(ReferralLetter.patient_id == yamada.id)),
@@ -144,6 +145,7 @@ SCREENS: list[tuple[str, str, str, Callable | None]] = [
     ("profile", "a", "/patients/{p}/profile", None),
     ("vitals", "a", "/patients/{p}/vitals", None),
     ("allergy-form", "a", "/patients/{p}/profile/allergies/new", None),
+    ("vaccination-form", "a", "/patients/{p}/profile/vaccinations/new", None),
     ("diagnoses", "a", "/patients/{p}/diagnoses", None),
     ("prescriptions", "a", "/patients/{p}/prescriptions", None),
     ("prescription-new", "a", "/patients/{p}/prescriptions/new", None),
@@ -151,6 +153,7 @@ SCREENS: list[tuple[str, str, str, Callable | None]] = [
     ("prescription", "a", "/patients/{p}/prescriptions/{rx}", None),
     ("labs", "a", "/patients/{p}/labs", None),
     ("lab-order-new", "a", "/patients/{p}/labs/orders/new", None),
+    ("lab-order-set", "a", "/patients/{p}/labs/orders/new?set_code=S001", None),
     ("lab-order", "a", "/patients/{p}/labs/orders/{order}", None),
     ("letters", "a", "/patients/{p}/letters", None),
     ("letter-new", "a", "/patients/{p}/letters/new", None),
@@ -159,6 +162,7 @@ SCREENS: list[tuple[str, str, str, Callable | None]] = [
     ("image-viewer", "a", "/patients/{p}/images/{study}", _image_loaded),
     ("sharing", "a", "/patients/{p}/sharing", None),
     ("notes", "b", "/patients/{b}/notes", None),
+    ("note-edit", "b", "/patients/{b}/notes/{today}/edit", None),
 ]
 
 

@@ -87,7 +87,8 @@ def test_a_set_shows_its_tubes_and_tests_at_once_on_the_form_and_in_the_search(c
                       query_string={"set_code": "S001"}).get_data(as_text=True)
     chosen = page[page.index("data-chosen"):page.index("data-empty")]
     assert "生活習慣病セット" in chosen and "検体3: 血算（EDTA-2K）（全血(添加物入り)）</span> HbA1c" in chosen
-    assert "（11項目・検体3本）" in page
+    assert page.count('name="set_code" value="S001"') == 1  # chosen once, not listed again among the sets
+    assert "肝機能セット</strong>（6項目・検体1本）" in page
 
 
 def test_order_groups_tests_by_specimen_and_container(app, client, session, lab_center):
