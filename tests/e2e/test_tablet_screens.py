@@ -72,6 +72,11 @@ MEASURE_JS = """(touch) => {
       cut.push(`${el.tagName.toLowerCase()} 「${el.innerText.trim().slice(0, 30)}」`);
     }
   }
+  for (const input of main.querySelectorAll('input[type=text], input:not([type]), select')) {
+    if (shown(input) && (input.value || '').trim() && input.scrollWidth > input.clientWidth + 1) {
+      cut.push(`${input.tagName.toLowerCase()} 「${input.value.trim().slice(0, 30)}」`);
+    }
+  }
   const levels = [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')].filter(shown)
     .map(h => Number(h.tagName[1]));
   const skips = levels.filter((level, i) => (i === 0 ? level !== 1 : level > levels[i - 1] + 1));
