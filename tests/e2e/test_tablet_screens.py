@@ -80,7 +80,8 @@ MEASURE_JS = """(touch) => {
   const levels = [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')].filter(shown)
     .map(h => Number(h.tagName[1]));
   const skips = levels.filter((level, i) => (i === 0 ? level !== 1 : level > levels[i - 1] + 1));
-  return {small, sideways, cut, headings: skips.length ? levels.join(' ') : null};
+  if (!levels.includes(1)) skips.push('no h1');
+  return {small, sideways, cut, headings: skips.length ? `${levels.join(' ')} ${skips.join(' ')}` : null};
 }"""
 
 AXE_JS = """async () => {
@@ -166,6 +167,9 @@ SCREENS: list[tuple[str, str, str, Callable | None]] = [
     ("images", "a", "/patients/{p}/images", None),
     ("image-viewer", "a", "/patients/{p}/images/{study}", _image_loaded),
     ("sharing", "a", "/patients/{p}/sharing", None),
+    ("account", "a", "/account", None),
+    ("referral-book", "a", "/referral-destinations", None),
+    ("referral-book-new", "a", "/referral-destinations/new", None),
     ("notes", "b", "/patients/{b}/notes", None),
     ("note-edit", "b", "/patients/{b}/notes/{today}/edit", None),
 ]
