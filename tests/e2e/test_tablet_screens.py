@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from app import config as app_config
 from app import create_app
 from app.clinics.models import Clinic
-from app.config import TestConfig
 from app.core.timeutil import japan_today
 from app.demo.runtime import prepare_demo
 from app.documents.models import ReferralLetter
@@ -99,7 +99,7 @@ def demo(sqlite_template, tmp_path_factory, orca_server, sharing_server, orthanc
     sharing_server.reset()
     path = tmp_path_factory.mktemp("tablet") / "demo.sqlite3"
     shutil.copy(sqlite_template, path)
-    app = create_app(replace(TestConfig(), DATABASE_URL=f"sqlite:///{path}"))
+    app = create_app(replace(app_config.TestConfig(), DATABASE_URL=f"sqlite:///{path}"))
     prepare_demo(app, orca_server.root, pacs=orthanc_server, sharing_root=sharing_server.url)
     with app.extensions["db_sessionmaker"]() as session:
         clinic_a, clinic_b = (session.scalar(select(Clinic).where(Clinic.institution_code == code))
