@@ -20,10 +20,12 @@ from app import create_app
 from app.clinics.models import Clinic
 from app.core.timeutil import japan_today
 from app.demo.runtime import prepare_demo
+from app.diagnoses.models import Diagnosis
 from app.documents.models import ReferralLetter
 from app.imaging.models import KeyImage
-from app.labs.models import LabOrder
+from app.labs.models import LabOrder, LabResult
 from app.patients.models import Patient
+from app.patients.profile_models import Allergy
 from app.prescriptions.models import Prescription
 from tests.e2e.conftest import ARTIFACTS, LiveServer
 from tests.e2e.test_login_and_pwa import _login
@@ -111,7 +113,12 @@ def demo(sqlite_template, tmp_path_factory, orca_server, sharing_server, orthanc
                "rx": session.scalar(select(Prescription.id).where(Prescription.patient_id == yamada.id)),
                "order": session.scalar(select(LabOrder.id).where(LabOrder.patient_id == yamada.id)),
                "letter": session.scalar(select(ReferralLetter.id).where(ReferralLetter.patient_id == yamada.id)),
-               "study": session.scalar(select(KeyImage.study_uid).where(KeyImage.patient_id == yamada.id))}
+               "study": session.scalar(select(KeyImage.study_uid).where(KeyImage.patient_id == yamada.id)),
+               "diagnosis": session.scalar(select(Diagnosis.id).where(Diagnosis.patient_id == yamada.id,
+                                                                      Diagnosis.superseded_at.is_(None))),
+               "allergy": session.scalar(select(Allergy.lineage_id).where(Allergy.patient_id == yamada.id)),
+               "corrected": session.scalar(select(LabResult.lineage_id).where(LabResult.patient_id == yamada.id,
+                                                                              LabResult.version > 1))}
     server = LiveServer(app)
     yield server, ids
     server.stop()
@@ -153,6 +160,9 @@ SCREENS: list[tuple[str, str, str, Callable | None]] = [
     ("allergy-form", "a", "/patients/{p}/profile/allergies/new", None),
     ("vaccination-form", "a", "/patients/{p}/profile/vaccinations/new", None),
     ("diagnoses", "a", "/patients/{p}/diagnoses", None),
+    ("diagnosis-edit", "a", "/patients/{p}/diagnoses/{diagnosis}/edit", None),
+    ("diagnosis-history", "a", "/patients/{p}/diagnoses/{diagnosis}/history", None),
+    ("allergy-history", "a", "/patients/{p}/profile/allergies/{allergy}/history", None),
     ("prescriptions", "a", "/patients/{p}/prescriptions", None),
     ("prescription-new", "a", "/patients/{p}/prescriptions/new", None),
     ("prescription-check", "a", "/patients/{p}/prescriptions/new?from={rx}", _check_prescription),
@@ -161,6 +171,7 @@ SCREENS: list[tuple[str, str, str, Callable | None]] = [
     ("lab-order-new", "a", "/patients/{p}/labs/orders/new", None),
     ("lab-order-set", "a", "/patients/{p}/labs/orders/new?set_code=S001", None),
     ("lab-order", "a", "/patients/{p}/labs/orders/{order}", None),
+    ("lab-result-history", "a", "/patients/{p}/labs/results/{corrected}/history", None),
     ("letters", "a", "/patients/{p}/letters", None),
     ("letter-new", "a", "/patients/{p}/letters/new", None),
     ("letter", "a", "/patients/{p}/letters/{letter}", None),
