@@ -210,6 +210,11 @@ def test_the_order_form_says_what_the_typed_dose_counts(client, desk):
                                    action="check"), form_page=page).get_data(as_text=True)
     assert "用量（内服は1日量・頓服は1回量）" in html
     assert re.findall(r'data-dose-basis>([^<]*)<', html) == ["1回量", "1日量"]
+    # After チェック the order reads as it will print: per time for 頓服, per day (and per time) for 内服.
+    preview = html[html.index('id="rx-preview"'):html.index('id="rx-checks"')]
+    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", preview)).count("Rp") == 2
+    assert "<strong>1回1錠</strong>" in preview and "疼痛時 5回分" in preview
+    assert "<strong>1日3錠（1回1錠）</strong>" in preview and "１日３回朝昼夕食後 14日分" in preview
     assert 'aria-label="用量（1回量） Rp1-1"' in html
 
 
