@@ -111,7 +111,8 @@ def demo(sqlite_template, tmp_path_factory, orca_server, sharing_server, orthanc
         b_yamada = session.scalar(select(Patient).where(Patient.clinic_id == clinic_b.id, Patient.kana.like("ヤマダ%")))
         ids = {"p": yamada.id, "b": b_yamada.id, "today": japan_today().isoformat(),
                "rx": session.scalar(select(Prescription.id).where(Prescription.patient_id == yamada.id)),
-               "order": session.scalar(select(LabOrder.id).where(LabOrder.patient_id == yamada.id)),
+               "order": session.scalar(select(LabOrder.id).where(LabOrder.patient_id == yamada.id)
+                                       .order_by(LabOrder.id).limit(1)),  # the oldest: results and billing
                "letter": session.scalar(select(ReferralLetter.id).where(ReferralLetter.patient_id == yamada.id)),
                "study": session.scalar(select(KeyImage.study_uid).where(KeyImage.patient_id == yamada.id)),
                "diagnosis": session.scalar(select(Diagnosis.id).where(Diagnosis.patient_id == yamada.id,
