@@ -1,12 +1,13 @@
 // Kamikarte service worker: caches the app shell and the offline page only — never patient data.
 // Pages are always fetched from the network; when the network fails, the offline page is shown.
-const SHELL_CACHE = "kamikarte-shell-v1";
+const SHELL_CACHE = "kamikarte-shell-v2";
 const SHELL = [
   "/offline",
   "/static/css/app.css",
   "/static/js/app.js",
   "/static/js/idle-lock.js",
   "/static/js/sw-register.js",
+  "/static/js/wareki-date.js",
   "/pwa/icons/icon-192.png",
 ];
 

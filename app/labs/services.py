@@ -89,6 +89,24 @@ def group_by_container(items: list[LabItem]) -> list[tuple[tuple[str, str, str],
     return list(groups.items())
 
 
+@dataclass(frozen=True)
+class Tube:
+    """One tube a set fills: its specimen and container and the tests that go into it."""
+
+    specimen: str
+    container: str
+    tests: list[str]
+
+
+def set_tubes(session: Session, sets: list[LabSet]) -> dict[str, list[Tube]]:
+    """For each set, the tubes its tests fill (grouped as an order groups them), so that the order form shows what
+    a set holds as soon as it is listed or chosen. One query for all the sets."""
+    items = {i.lab_code: i for i in items_for_codes(session, sorted({c for s in sets for c in s.lab_codes}))}
+    return {s.code: [Tube(specimen, container, [i.short_name or i.name for i in group])
+                     for (_, specimen, container), group in
+                     group_by_container([items[c] for c in s.lab_codes if c in items])] for s in sets}
+
+
 def specimen_number(order_id: int, seq: int) -> str:
     """検体番号: order id (7 digits) and container number (2 digits) with a mod-10 (Luhn) check digit, so that a
     mistyped or misread number is caught. Digits only: both NW-7 (Codabar) and Code128 carry it."""

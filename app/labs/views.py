@@ -36,8 +36,11 @@ def item_search():
     """JSON: sets and tests matching ?q= (name, abbreviation, kana in any form, lab code or JLAC10)."""
     text = request.args.get("q", "")[:MAX_QUERY]
     sets, items = masters.search_items(db_session(), text)
+    tubes = services.set_tubes(db_session(), sets)
     return jsonify({"q": text,
-                    "sets": [{"code": s.code, "name": s.name, "kana": s.kana, "lab_codes": s.lab_codes} for s in sets],
+                    "sets": [{"code": s.code, "name": s.name, "kana": s.kana, "lab_codes": s.lab_codes,
+                              "tubes": [{"specimen": t.specimen, "container": t.container, "tests": t.tests}
+                                        for t in tubes[s.code]]} for s in sets],
                     "items": [{"code": i.lab_code, "name": i.name, "short_name": i.short_name, "kana": i.kana,
                                "jlac10": i.jlac10, "jlac11": i.jlac11, "specimen": i.specimen,
                                "container": i.container, "unit": i.unit} for i in items]})
@@ -74,6 +77,7 @@ def _render_form(patient, *, values=None, errors=None, status=200):
     chosen_sets = [s for s in sets if s.code in values["set_codes"]]
     return render_template("labs/order_form.html", patient=patient, today=japan_today(), q=query, sets=sets,
                            items=items, values=values, chosen=chosen, chosen_sets=chosen_sets, errors=errors or {},
+                           tubes=services.set_tubes(db, sets),
                            connected=lab_settings.is_connected(current_user.clinic)), status
 
 

@@ -20,11 +20,16 @@ from app.prescriptions import billing, bp, checking, checks, eprescription, serv
 from app.prescriptions.drug_master import search_drugs
 from app.prescriptions.models import ISSUE_MODES
 from app.prescriptions.printing import prescription_pdf, symbol_notices
-from app.prescriptions.usage import coded_usages
+from app.prescriptions.usage import DOSE_BASIS, coded_usages, dose_words, times_a_day
+from app.printing.rx_lines import quantity_words
 from app.printing.rx_symbol import SymbolTextError
 from app.sharing import withholding
 
 MAX_QUERY = 100
+# Every prescription screen says the dose as the printed form does (1日1錠 / 1回1錠), never a bare number.
+bp.add_app_template_global(dose_words, "dose_words")
+bp.add_app_template_global(times_a_day, "times_a_day")
+bp.add_app_template_global(quantity_words, "quantity_words")
 
 
 @bp.get("/masters/drugs")
@@ -48,7 +53,8 @@ def _viewed(patient_id: int, resource: str) -> None:
 
 def _render_order(patient, draft: services.Draft, report: checking.CheckReport | None = None, status: int = 200):
     return render_template("prescriptions/order.html", patient=patient, draft=draft, report=report,
-                           usages=coded_usages(), forms=services.FORM_LABELS, today=japan_today(),
+                           usages=coded_usages(), forms=services.FORM_LABELS, dose_basis=DOSE_BASIS,
+                           today=japan_today(),
                            electronic_available=eprescription.is_available(current_user.clinic),
                            issue_modes=ISSUE_MODES, consents=eprescription.CONSENT_LABELS,
                            remote_signing=eprescription.remote_signing_state(db_session(), current_user.clinic,

@@ -44,19 +44,27 @@ def _number(value: Decimal | int) -> str:
     return full_width(format(value, "f") if isinstance(value, Decimal) else str(value))
 
 
+#: What a dose counts, by 剤形 (JAHIS): 内服 and 内服滴剤 the day's amount, 頓服 one time's; others the total.
+DOSE_PREFIX = {1: "1日", 4: "1日", 2: "1回"}
+
+
 def dose_text(rp: RpPrint, dose: Decimal, unit: str) -> str:
     """１日３錠 (内服), １回１錠 (頓服), １４枚 (外用 and others: the total)."""
-    prefix = {1: "１日", 4: "１日", 2: "１回"}.get(rp.form, "")
-    return f"{prefix}{_number(dose)}{unit}"
+    return f"{full_width(DOSE_PREFIX.get(rp.form, ''))}{_number(dose)}{unit}"
+
+
+def quantity_words(form: int, quantity: int) -> str:
+    """28日分 (内服), 10回分 (頓服); a 外用 supply of 1 says nothing more."""
+    if form in (1, 4):
+        return f"{quantity}日分"
+    if form == 2 or quantity > 1:
+        return f"{quantity}回分"
+    return ""
 
 
 def quantity_text(rp: RpPrint) -> str:
-    """２８日分 (内服), １０回分 (頓服); a 外用 supply of 1 says nothing more."""
-    if rp.form in (1, 4):
-        return f"{_number(rp.quantity)}日分"
-    if rp.form == 2 or rp.quantity > 1:
-        return f"{_number(rp.quantity)}回分"
-    return ""
+    """２８日分 (内服), １０回分 (頓服), as printed."""
+    return full_width(quantity_words(rp.form, rp.quantity))
 
 
 def rp_rows(number: int, rp: RpPrint) -> list[RxRow]:

@@ -157,5 +157,41 @@ if (root) {
     }
   }, { passive: false });
 
+  // The stage takes the height the screen has left below the patient and study line (the image fills it, the
+  // controls float over its top and bottom edges, and the image sits between them so none of it is hidden).
+  const stage = root.querySelector("[data-stage]");
+  const overlays = [stage.querySelector(".viewer-overlay-top"), stage.querySelector(".viewer-overlay-bottom")];
+  const fit = () => {
+    const top = stage.getBoundingClientRect().top + window.scrollY;
+    stage.style.setProperty("--stage-height", `${Math.max(420, window.innerHeight - top - 8)}px`);
+    stage.style.setProperty("--overlay-top", `${overlays[0].offsetHeight}px`);
+    stage.style.setProperty("--overlay-bottom", `${overlays[1].offsetHeight}px`);
+  };
+  new ResizeObserver(fit).observe(stage);
+  overlays.forEach((overlay) => new ResizeObserver(fit).observe(overlay));
+  window.addEventListener("resize", fit);
+  fit();
+
+  // 全画面 on request (Fullscreen API; Safari on iPad names it webkit…): the stage with its controls.
+  const fullscreenButton = root.querySelector("[data-fullscreen]");
+  const request = stage.requestFullscreen || stage.webkitRequestFullscreen;
+  const exit = document.exitFullscreen || document.webkitExitFullscreen;
+  const current = () => document.fullscreenElement || document.webkitFullscreenElement;
+  if (request && (document.fullscreenEnabled || document.webkitFullscreenEnabled)) {
+    fullscreenButton.hidden = false;
+    fullscreenButton.addEventListener("click", () => {
+      if (current()) exit.call(document);
+      else request.call(stage);
+    });
+    const changed = () => {
+      const on = current() === stage;
+      fullscreenButton.setAttribute("aria-pressed", String(on));
+      fullscreenButton.textContent = on ? "全画面を終了" : "全画面";
+      fit();
+    };
+    document.addEventListener("fullscreenchange", changed);
+    document.addEventListener("webkitfullscreenchange", changed);
+  }
+
   show();
 }

@@ -10,7 +10,22 @@ if (picker) {
   let sequence = 0;
 
   const isChosen = (name, code) => chosen.querySelector(`input[name="${name}"][value="${CSS.escape(code)}"]`);
-  const add = (name, code, text, detail) => {
+  // A set shows its tubes and tests at once, as the server lists them: 検体1: container（specimen） tests.
+  const tubeList = (tubes) => {
+    const ul = document.createElement("ul");
+    ul.className = "set-tubes";
+    ul.setAttribute("aria-label", "このセットの検体");
+    tubes.forEach((tube, index) => {
+      const li = document.createElement("li");
+      const name = document.createElement("span");
+      name.className = "tube";
+      name.textContent = `検体${index + 1}: ${tube.container}（${tube.specimen}）`;
+      li.append(name, ` ${tube.tests.join("・")}`);
+      ul.append(li);
+    });
+    return ul;
+  };
+  const add = (name, code, text, detail, tubes) => {
     if (!isChosen(name, code)) {
       const li = document.createElement("li");
       const label = document.createElement("label");
@@ -21,6 +36,7 @@ if (picker) {
       small.textContent = detail ? ` ${detail}` : "";
       label.append(box, ` ${text}`, small);
       li.append(label);
+      if (tubes && tubes.length) li.append(tubeList(tubes));
       chosen.append(li);
     }
     // The same code ticked in the server-listed candidates would be sent twice: untick it there.
@@ -51,8 +67,8 @@ if (picker) {
         if (mine !== sequence || !response.ok) return;
         const data = await response.json();
         const options = [
-          ...data.sets.map((s) => option(`セット: ${s.name}`, `${s.lab_codes.length}項目`,
-            () => add("set_code", s.code, `セット: ${s.name}`, ""))),
+          ...data.sets.map((s) => option(`セット: ${s.name}`, `${s.lab_codes.length}項目・検体${s.tubes.length}本`,
+            () => add("set_code", s.code, `セット: ${s.name}`, "", s.tubes))),
           ...data.items.map((i) => option(i.name, `${i.short_name}・${i.specimen}・${i.container}・${i.jlac10}`,
             () => add("lab_code", i.code, i.name, `${i.specimen}・${i.container}`))),
         ];

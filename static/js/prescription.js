@@ -3,6 +3,19 @@
 const form = document.getElementById("rx-order");
 if (form) {
   const searchUrl = form.dataset.searchUrl;
+  // The dose column says what the typed number counts, following the Rp's 剤形 as it is chosen.
+  form.querySelectorAll("fieldset.rp[data-dose-bases]").forEach((rp) => {
+    const bases = JSON.parse(rp.dataset.doseBases);
+    rp.querySelectorAll('input[type="radio"][name$="_form"]').forEach((radio) => {
+      radio.addEventListener("change", () => {
+        const basis = bases[radio.value] || "全量";
+        rp.querySelectorAll("[data-dose-basis]").forEach((label) => { label.textContent = basis; });
+        rp.querySelectorAll("input.dose").forEach((input) => {
+          input.setAttribute("aria-label", input.getAttribute("aria-label").replace(/^用量（[^）]*）/, `用量（${basis}）`));
+        });
+      });
+    });
+  });
   form.querySelectorAll("[data-rx-drug]").forEach((cell) => {
     const input = cell.querySelector('input[type="text"]');
     const code = cell.querySelector('input[type="hidden"]');

@@ -16,7 +16,8 @@ from app import create_app
 from app.config import TestConfig
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("KAMIKARTE_E2E_ARTIFACTS", "/tmp/kamikarte-e2e"))  # noqa: S108 — screenshots only
+#: Screenshots kept for a reviewer (git-ignored); KAMIKARTE_E2E_ARTIFACTS puts them elsewhere.
+ARTIFACTS = Path(os.environ.get("KAMIKARTE_E2E_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts/e2e"))
 
 
 class LiveServer:

@@ -139,7 +139,7 @@ def test_viewer_shows_what_orthanc_renders_swipes_windows_and_keeps_a_key_image(
 
     # Keep the image on screen as a key image.
     page.fill("#caption", "右肺下葉に小結節")
-    page.get_by_role("button", name="表示中の画像をキー画像にする").click()
+    page.get_by_role("button", name="キー画像にする").click()
     page.wait_for_url("**/images#key-images")
     expect(page.locator(".key-caption")).to_have_text("右肺下葉に小結節")
     screenshot(page, "imaging-key-image-tablet")

@@ -38,6 +38,9 @@ def test_nurse_orders_a_set_and_an_item_found_as_she_types(page, live_server, de
     page.locator("[data-results] li", has_text="HbA1c").click()
     chosen = page.locator("[data-chosen] input:checked")
     expect(chosen).to_have_count(2)
+    # The set shows its tube and tests at once, as the server lists them.
+    expect(page.locator("[data-chosen] li", has_text="肝機能セット").locator(".set-tubes")).to_have_text(
+        "検体1: 生化学（分離剤入り）（血清） TP・ALB・A/G・AST・ALT・γ-GT")
     screenshot(page, "lab-order-form")
     page.get_by_role("button", name="依頼する").click()
     expect(page.locator(".flash-success")).to_contain_text("検体 2本")

@@ -74,6 +74,23 @@ def test_search_finds_items_and_sets_by_name_kana_or_code(client, session, query
     assert expected in codes
 
 
+def test_a_set_shows_its_tubes_and_tests_at_once_on_the_form_and_in_the_search(client, session):
+    desk = make_desk(session)
+    client.login(desk["nurse"].login_id, desk["nurse"].totp_secret)
+    data = client.get("/masters/lab-items", query_string={"q": "せいかつ"}).get_json()
+    assert data["sets"][0]["tubes"] == [
+        {"specimen": "血清", "container": "生化学（分離剤入り）",
+         "tests": ["AST", "ALT", "γ-GT", "T-CHO", "TG", "HDL-C", "LDL-C", "Cre", "UA"]},
+        {"specimen": "血漿", "container": "血糖（フッ化ナトリウム入り）", "tests": ["BG"]},
+        {"specimen": "全血(添加物入り)", "container": "血算（EDTA-2K）", "tests": ["HbA1c"]}]
+    page = client.get(f"/patients/{desk['patient'].id}/labs/orders/new",
+                      query_string={"set_code": "S001"}).get_data(as_text=True)
+    chosen = page[page.index("data-chosen"):page.index("data-empty")]
+    assert "生活習慣病セット" in chosen and "検体3: 血算（EDTA-2K）（全血(添加物入り)）</span> HbA1c" in chosen
+    assert page.count('name="set_code" value="S001"') == 1  # chosen once, not listed again among the sets
+    assert "肝機能セット</strong>（6項目・検体1本）" in page
+
+
 def test_order_groups_tests_by_specimen_and_container(app, client, session, lab_center):
     desk = make_desk(session, lab_center)
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)

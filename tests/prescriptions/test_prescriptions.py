@@ -102,6 +102,10 @@ def test_doctor_writes_checks_acknowledges_and_issues(client, desk, session):
     assert lines[1].no_substitution and rx.rps[0].usage_text == "１日３回朝昼夕食後" and rx.rps[1].quantity == 28
     shown = client.get(issued.location).get_data(as_text=True)
     assert "【般】ロキソプロフェンＮａ錠６０ｍｇ" in shown and "28日分" in shown
+    # The dose says per day or per time as the printed form does: 3 tablets a day taken 3 times is 1 a time.
+    assert "1日3錠（1回1錠）" in shown and "1日1錠（1回1錠）" in shown
+    listed = client.get(f"/patients/{patient.id}/prescriptions").get_data(as_text=True)
+    assert "1日3錠（1回1錠） １日３回朝昼夕食後 14日分" in listed
     assert session.scalars(select(AuditEntry).where(AuditEntry.action == "prescription.issue")).one().patient_id \
         == patient.id
     resources = session.scalars(select(AccessLogEntry.resource).where(AccessLogEntry.patient_id == patient.id)).all()
@@ -182,6 +186,36 @@ def test_prn_and_topical_rps_are_accepted(client, desk, session):
     rx = session.scalars(select(Prescription)).one()
     assert [(rp.form, rp.usage_text, rp.quantity) for rp in rx.rps] == [(2, "疼痛時", 5),
                                                                         (3, "外用・塗布・１日３回", 1)]
+    shown = client.get(issued.location).get_data(as_text=True)
+    table = shown[shown.index("<tbody>"):shown.index("</tbody>")]
+    assert "1回1錠" in table and "全量50ｇ" in table and "1日1錠" not in table
+    assert "5回分" in table and "日分" not in table  # a 外用 supply of 1 says nothing more, as printed
+
+
+@pytest.mark.parametrize(("form", "dose", "times", "words"), [
+    (1, 3.0, 3, "1日3錠（1回1錠）"), (1, 1.5, 3, "1日1.5錠（1回0.5錠）"), (1, 1.0, 3, "1日1錠"),
+    (1, 2.0, None, "1日2錠"), (2, 1.0, None, "1回1錠"), (2, 1.0, 3, "1回1錠"), (3, 50.0, 3, "全量50錠"),
+    (4, 6.0, 2, "1日6錠（1回3錠）")])
+def test_the_dose_is_said_per_day_or_per_time_as_printed(form, dose, times, words):
+    from app.prescriptions.usage import dose_words
+
+    assert dose_words(form, dose, "錠", times) == words
+
+
+def test_the_order_form_says_what_the_typed_dose_counts(client, desk):
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    page = f"/patients/{desk['patient'].id}/prescriptions/new"
+    html = client.post(page, _form([("2", "", "疼痛時", "5", [(LOXONIN, "1", False, False)]),
+                                    ("1", AFTER_MEALS_3, "", "14", [(MUCOSTA, "3", False, False)])],
+                                   action="check"), form_page=page).get_data(as_text=True)
+    assert "用量（内服は1日量・頓服は1回量）" in html
+    assert re.findall(r'data-dose-basis>([^<]*)<', html) == ["1回量", "1日量"]
+    # After チェック the order reads as it will print: per time for 頓服, per day (and per time) for 内服.
+    preview = html[html.index('id="rx-preview"'):html.index('id="rx-checks"')]
+    assert re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", preview)).count("Rp") == 2
+    assert "<strong>1回1錠</strong>" in preview and "疼痛時 5回分" in preview
+    assert "<strong>1日3錠（1回1錠）</strong>" in preview and "１日３回朝昼夕食後 14日分" in preview
+    assert 'aria-label="用量（1回量） Rp1-1"' in html
 
 
 def test_a_typed_name_offers_candidates(client, desk):
