@@ -17,6 +17,7 @@ from typing import Any
 
 from app.integrations.eprescription import messages as m
 from app.integrations.eprescription.signing import Signer
+from app.integrations.errors import IntegrationError
 from app.integrations.national_gateway import Gateway, GatewayError, exchange
 
 PREPARE, CHECK, REGISTER, CANCEL, STATUS, REFERENCE = ("EPSsiDMP01", "EPSsiDMP02", "EPSsiPIR01", "EPSsiPIR02",
@@ -28,14 +29,8 @@ STATES = (("取消", "取消済"), ("回収済", "回収済"), ("調剤済", "�
           ("受付されていません", "未受付"), ("受付", "受付済"))
 
 
-class EPrescriptionError(Exception):
+class EPrescriptionError(IntegrationError):
     """The service could not be used; `message_ja` is for staff, `retryable` says whether to try later."""
-
-    retryable = True
-
-    def __init__(self, message_ja: str) -> None:
-        super().__init__(message_ja)
-        self.message_ja = message_ja
 
 
 class EPrescriptionUnavailable(EPrescriptionError):
