@@ -44,6 +44,7 @@ from app.reception import bp as reception_bp
 from app.reception import orca_sync  # noqa: F401
 from app.reception import views as reception_views  # noqa: F401
 from app.sharing import bp as sharing_bp
+from app.sharing import connection_views as sharing_connection_views  # noqa: F401
 from app.sharing import registration  # noqa: F401
 from app.sharing import views as sharing_views  # noqa: F401
 

@@ -28,6 +28,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "clinic.update": ("医院の設定を変更", "settings"),
     "clinic.orca_settings": ("ORCAの接続設定を変更", "settings"),
     "clinic.pacs_settings": ("PACS（画像サーバー）の接続設定を変更", "settings"),
+    "clinic.sharing_settings": ("電子カルテ情報共有サービスの接続設定を変更", "settings"),
     "lab.settings": ("検査会社の接続設定を変更", "settings"),
     "demo.seed_clinic": ("デモ医院を作成", "settings"),
     "demo.seed_staff": ("デモ職員を作成", "settings"),

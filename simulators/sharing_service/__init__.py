@@ -11,6 +11,7 @@ with a bearer token.
   (403 OperationOutcome without it, or once it has expired).
 - DELETE <kind>?identifier=<resourceInstance>&patient.identifier=<member>: 取消 of an item the institution
   registered (a change is 取消 then a new POST, as the service defines 変更).
+- GET metadata: the CapabilityStatement, answered to an authenticated clinic only (the connection test).
 - GET Composition?recipient=<own code>: documents other institutions addressed to this one; GET Bundle/<id>: one
   document (a fetch by the recipient marks it read); GET Bundle/<id>/_status: whether the recipient read it.
 Faults: down (503), slow (`seconds`), lost_reply (the work is done, the reply is lost: 504).
@@ -163,6 +164,16 @@ def create_app() -> Flask:
     @app.get("/")
     def root():
         return jsonify({"service": "電子カルテ情報共有サービス simulator"})
+
+    @app.get("/clinic/<code>/fhir/metadata")
+    def metadata(code: str):
+        if (reply := guard(code)) is not None:
+            return reply
+        return _fhir({"resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
+                      "fhirVersion": "4.0.1", "format": ["application/fhir+json"],
+                      "software": {"name": "電子カルテ情報共有サービス（シミュレーター）", "version": "1.0"},
+                      "implementation": {"description": f"医療機関コード {code} として認証しました",
+                                         "url": request.url_root.rstrip("/") + f"/clinic/{code}/fhir"}})
 
     @app.post("/clinic/<code>/fhir/Bundle")
     def register(code: str):
