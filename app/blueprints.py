@@ -24,6 +24,7 @@ from app.documents import views as documents_views  # noqa: F401
 from app.imaging import bp as imaging_bp
 from app.imaging import views as imaging_views  # noqa: F401
 from app.labs import bp as labs_bp
+from app.labs import in_house_views  # noqa: F401
 from app.labs import sending as labs_sending  # noqa: F401
 from app.labs import views as labs_views  # noqa: F401
 from app.notes import bp as notes_bp

@@ -52,6 +52,7 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "lab.order_rejected": ("検査会社が検査依頼を拒否", "external"),
     "lab.order_cancel_accepted": ("検査会社が検査依頼の取り消しを受付", "external"),
     "lab.results_imported": ("検査結果を取り込み", "external"),
+    "lab.in_house_result": ("院内検査の結果を記録", "create"),
     "lab_order.orca_billed": ("検査の会計データをORCAへ送信", "external"),
     "lab_order.orca_billing_deleted": ("検査の会計データをORCAから削除", "external"),
     "key_image.create": ("キー画像を登録", "create"),
