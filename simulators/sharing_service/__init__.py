@@ -12,8 +12,10 @@ with a bearer token.
 - DELETE <kind>?identifier=<resourceInstance>&patient.identifier=<member>: 取消 of an item the institution
   registered (a change is 取消 then a new POST, as the service defines 変更).
 - GET metadata: the CapabilityStatement, answered to an authenticated clinic only (the connection test).
-- GET Composition?recipient=<own code>: documents other institutions addressed to this one; GET Bundle/<id>: one
-  document (a fetch by the recipient marks it read); GET Bundle/<id>/_status: whether the recipient read it.
+- GET Composition?recipient=<own code>: documents other institutions addressed to this one, and the patient's
+  退院時サマリー (JP_Bundle_eDischargeSummary, registered for the patient, not addressed) while the patient's consent
+  is valid; GET Bundle/<id>: one document (a fetch by the recipient marks it read); GET Bundle/<id>/_status: whether
+  the recipient read it.
 Faults: down (503), slow (`seconds`), lost_reply (the work is done, the reply is lost: 504).
 Harness for tests and the demo: /_sim/reset, /_sim/faults, /_sim/patients (consent + other institutions' data),
 /_sim/registered.
@@ -34,6 +36,8 @@ from flask import Flask, g, jsonify, request
 from simulators.common import LOST_REPLY, add_reset_and_faults, bearer_ok, lost_reply, take_fault
 from simulators.sharing_service import demo_data
 from simulators.sharing_service.demo_data import INSTITUTION_EXT, INSTITUTION_NO
+from simulators.sharing_service.discharge import BUNDLE_PROFILE as DISCHARGE
+from simulators.sharing_service.discharge import discharge_summary
 
 FHIR_JSON = "application/fhir+json"
 #: Bearer tokens: the demo clinics, and the fictitious hospital of demo_data (so tests can act as a recipient).
@@ -208,8 +212,8 @@ def create_app() -> Flask:
                 if condition:
                     state.created[(code, condition)] = answer
             return _fhir(answer, 201)
-        if REFERRAL in profiles and bundle.get("type") == "document":
-            return register_document(code, bundle)
+        if (REFERRAL in profiles or DISCHARGE in profiles) and bundle.get("type") == "document":
+            return register_document(code, bundle, is_discharge=DISCHARGE in profiles)
         return _fhir(outcome([("error", "not-supported", "JP_Bundle_CLINS（collection）または JP_Bundle_eReferral"
                                                           "（document）ではありません")]), 422)
 
@@ -238,7 +242,7 @@ def create_app() -> Flask:
             state.withdrawals += removed
         return _fhir(outcome([("information", "informational", f"{removed}件を取り下げました")]), 200)
 
-    def register_document(code: str, bundle: dict[str, Any]):
+    def register_document(code: str, bundle: dict[str, Any], is_discharge: bool = False):
         entries = [e.get("resource") or {} for e in bundle.get("entry") or []]
         if not entries or entries[0].get("resourceType") != "Composition":
             return _fhir(outcome([("error", "structure", "最初の entry が Composition ではありません")]), 422)
@@ -248,13 +252,13 @@ def create_app() -> Flask:
                           and r.get("id") == "recipient" for i in r.get("identifier", [])), "")
         if not MEMBER_PATTERN.match(member):
             return _fhir(outcome([("error", "required", "患者の被保険者番号がありません")]), 422)
-        if not recipient:
+        if not recipient and not is_discharge:  # a discharge summary is the patient's, for any institution consented
             return _fhir(outcome([("error", "required", "紹介先医療機関（Organization id=recipient）がありません")]),
                          422)
         document_id = (bundle.get("identifier") or {}).get("value") or uuid.uuid4().hex
         with state.lock:
             state.documents[document_id] = {"bundle": copy.deepcopy(bundle), "sender": code, "recipient": recipient,
-                                            "member": member, "read_at": None,
+                                            "member": member, "read_at": None, "is_discharge": is_discharge,
                                             "registered_at": datetime.now().isoformat(timespec="seconds")}
         return _fhir({"resourceType": "Bundle", "type": "transaction-response", "entry": [
             {"response": {"status": "201 Created", "location": f"Bundle/{document_id}"}}]}, 201)
@@ -291,9 +295,11 @@ def create_app() -> Flask:
         if (reply := guard(code)) is not None:
             return reply
         member = request.args.get("identifier", "").split("|")[-1]
+        consented = bool(member) and consent_problem(member) is None
         with state.lock:
             found = [(doc_id, d) for doc_id, d in state.documents.items()
-                     if d["recipient"] == code and (not member or d["member"] == member)]
+                     if (d["recipient"] == code or (d.get("is_discharge") and consented))
+                     and (not member or d["member"] == member)]
         entries = [{"fullUrl": f"Bundle/{doc_id}", "resource": d["bundle"]["entry"][0]["resource"]
                     | {"id": doc_id}, "search": {"mode": "match"}} for doc_id, d in found]
         return _fhir({"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries})
@@ -304,7 +310,9 @@ def create_app() -> Flask:
             return reply
         with state.lock:
             document = state.documents.get(document_id)
-            if document is None or code not in (document["sender"], document["recipient"]):
+            readable = document is not None and (code in (document["sender"], document["recipient"]) or (
+                document.get("is_discharge") and consent_problem(document["member"]) is None))
+            if not readable:
                 return _fhir(outcome([("error", "not-found", "文書が見つかりません")]), 404)
             if code == document["recipient"] and not document["read_at"]:
                 document["read_at"] = datetime.now().isoformat(timespec="seconds")
@@ -358,6 +366,24 @@ def create_app() -> Flask:
             member = next((i.get("value", "") for i in patient.get("identifier", []) if i.get("system") == MEMBER), "")
             state.documents[document_id] = {"bundle": bundle, "sender": body["sender"], "recipient": body["recipient"],
                                             "member": member, "read_at": None,
+                                            "is_discharge": DISCHARGE in _profiles(bundle),
+                                            "registered_at": datetime.now().isoformat(timespec="seconds")}
+        return jsonify({"id": document_id})
+
+    @app.post("/_sim/discharge-summaries")
+    def seed_discharge_summary():
+        """{"member_id", "name", "kana"}: the fictitious hospital registers a 退院時サマリー of the patient (readable by
+        any institution the patient consented to); {"bundle": …} stores that bundle as it is instead."""
+        body = request.get_json(silent=True) or {}
+        member = body.get("member_id", "")
+        # The built summary of a patient has one id: told again (the demo at each start), it is replaced, not doubled.
+        document_id = (uuid.uuid4() if body.get("bundle")
+                       else uuid.uuid5(uuid.NAMESPACE_URL, f"discharge:{member}")).hex
+        bundle = body.get("bundle") or discharge_summary(member, body.get("name", ""), body.get("kana", ""),
+                                                          date.today(), document_id)
+        with state.lock:
+            state.documents[document_id] = {"bundle": bundle, "sender": demo_data.HOSPITAL[1], "recipient": "",
+                                            "member": member, "read_at": None, "is_discharge": True,
                                             "registered_at": datetime.now().isoformat(timespec="seconds")}
         return jsonify({"id": document_id})
 

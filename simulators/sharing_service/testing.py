@@ -38,6 +38,15 @@ class RunningSharingService(RunningSimulator):
         response.raise_for_status()
         return response.json()["id"]
 
+    def seed_discharge_summary(self, member_id: str, name: str = "", kana: str = "",
+                               bundle: dict[str, Any] | None = None) -> str:
+        """The fictitious hospital registers a 退院時サマリー of the patient (built, or `bundle` as given); its id."""
+        response = requests.post(f"{self.url}/_sim/discharge-summaries",
+                                 json={"member_id": member_id, "name": name, "kana": kana,
+                                       **({"bundle": bundle} if bundle is not None else {})}, timeout=5)
+        response.raise_for_status()
+        return response.json()["id"]
+
     def registered(self) -> dict[str, Any]:
         """What the service holds."""
         return requests.get(f"{self.url}/_sim/registered", timeout=5).json()
