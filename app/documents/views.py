@@ -15,7 +15,7 @@ from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, log_look, patient_or_404
 from app.db import db_session
-from app.documents import addressing, bp, discharge, printing, services
+from app.documents import addressing, bp, checkup, checkup_trends, discharge, printing, services
 from app.documents.models import DRAFT, HONORIFICS
 from app.sharing import sources
 from app.sharing.fhir.mapping import MappingError, member_id
@@ -208,6 +208,16 @@ def received(patient_id: int, document_id: str):
             reasons = exc.reasons
         return render_template("documents/discharge.html", patient=patient, summary=summary, reasons=reasons,
                                document_id=document_id, today=japan_today()), 200
+    if checkup.is_checkup_report(bundle):
+        report, series, reasons = None, {}, []
+        try:
+            db = db_session()
+            report, series = checkup_trends.report_with_trends(db, db.get(Clinic, current_user.clinic_id), patient,
+                                                               document_id[:120], bundle)
+        except discharge.UnreadableDocument as exc:
+            reasons = exc.reasons
+        return render_template("documents/checkup.html", patient=patient, report=report, series=series,
+                               reasons=reasons, today=japan_today())
     composition = bundle["entry"][0]["resource"]
     return render_template("documents/received.html", patient=patient, composition=composition,
                            sections=services.section_texts(bundle), today=japan_today())

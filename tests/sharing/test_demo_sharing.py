@@ -36,6 +36,7 @@ def test_demo_gives_yamada_consent_a_letter_and_national_data(app, client, orca,
     letters = client.get(f"/patients/{yamada.id}/letters").get_data(as_text=True)
     assert "他院から届いた文書" in letters and "診療情報提供書" in letters
     assert letters.count("badge-muted\">退院時サマリー") == 1
+    assert letters.count("badge-muted\">健診結果") == 5
     hino = _patient(session, "00006")
     page = client.get(f"/patients/{hino.id}/sharing").get_data(as_text=True)
     assert "同意が記録されていません" in page
