@@ -30,7 +30,7 @@ from app.patients.models import Patient
 URINE_SCALE = ("−", "±", "1+", "2+", "3+")
 UROBILINOGEN_SCALE = ("±", "1+", "2+", "3+")  # normal urine reads ± (正常), never −
 RAPID_SCALE = ("陰性", "陽性")
-NO_CODE = "JLAC10コードを当院の採用マスター（JP-CLINS 核となる項目セット・特定健診項目コード）に確認できないため未設定"
+NO_CODE = "JLAC10未設定（採用マスターにコードがありません）"
 #: How a value is typed (full-width signs, + for 1+ as a dipstick chart writes it) → how it is kept.
 _ALIASES = {"-": "−", "−": "−", "－": "−", "ー": "−", "+-": "±", "±": "±", "+": "1+", "1+": "1+", "++": "2+",
             "2+": "2+", "+++": "3+", "3+": "3+", "陰性": "陰性", "陽性": "陽性", "(-)": "−", "(+)": "1+"}
