@@ -24,6 +24,7 @@ from app.documents import views as documents_views  # noqa: F401
 from app.imaging import bp as imaging_bp
 from app.imaging import views as imaging_views  # noqa: F401
 from app.labs import bp as labs_bp
+from app.labs import in_house_views  # noqa: F401
 from app.labs import sending as labs_sending  # noqa: F401
 from app.labs import views as labs_views  # noqa: F401
 from app.notes import bp as notes_bp
@@ -45,6 +46,7 @@ from app.reception import bp as reception_bp
 from app.reception import orca_sync  # noqa: F401
 from app.reception import views as reception_views  # noqa: F401
 from app.sharing import bp as sharing_bp
+from app.sharing import connection_views as sharing_connection_views  # noqa: F401
 from app.sharing import registration  # noqa: F401
 from app.sharing import views as sharing_views  # noqa: F401
 

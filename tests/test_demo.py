@@ -63,8 +63,13 @@ def test_demo_gives_yamada_a_lab_order_with_labels_and_a_year_of_monthly_results
     yamada = _patient(session, "00001")
     orders = session.scalars(select(LabOrder).where(LabOrder.patient_id == yamada.id).order_by(LabOrder.id)).all()
     assert len(orders) == 13 and orders[-1].status == "queued" and len(orders[-1].specimens) == 3
-    days = session.scalars(select(LabResult.collected_on).where(LabResult.patient_id == yamada.id).distinct()).all()
+    days = session.scalars(select(LabResult.collected_on).where(LabResult.patient_id == yamada.id,
+                                                                LabResult.is_in_house.is_(False)).distinct()).all()
     assert len(days) == 12
+    in_house = session.scalars(select(LabResult).where(LabResult.patient_id == yamada.id,
+                                                       LabResult.is_in_house.is_(True))).all()
+    assert {r.collected_on for r in in_house} == {japan_today()}
+    assert {"IH-U-TP", "IH-U-GLU", "IH-BG"} <= {r.lab_code for r in in_house}
     corrected = session.scalars(select(LabResult).where(LabResult.patient_id == yamada.id,
                                                         LabResult.result_status == "C")).one()
     assert corrected.version == 2 and corrected.lab_code == "K0144"
@@ -73,8 +78,10 @@ def test_demo_gives_yamada_a_lab_order_with_labels_and_a_year_of_monthly_results
     assert "LDL-コレステロール" in page and "本検体は乳びを認めます" in page
     labels = client.get(f"/patients/{yamada.id}/labs/orders/{orders[-1].id}/labels.pdf")
     assert labels.status_code == 200 and labels.mimetype == "application/pdf"
+    assert "院内" in page and "尿蛋白（定性）" in page
     prepare_demo(app, orca.root)  # a second start adds nothing
     assert session.scalar(select(func.count()).select_from(LabOrder)) == 13
+    assert session.scalar(select(func.count()).select_from(LabResult).where(LabResult.is_in_house.is_(True))) == 7
 
 
 def test_the_demo_leaves_a_clinic_alone_once_an_administrator_entered_a_real_orca(app, orca, session):

@@ -175,6 +175,8 @@ RECORD_FACTORIES: dict[str, Callable] = {
     "change": lambda s, a: "retire",
     # A received document is read through the patient: another clinic's patient answers 404 before any fetch.
     "document_id": lambda s, a: "1310000009^2026^Referral-1",
+    # The position of an attachment in a received document (the patient decides whose it is).
+    "number": lambda s, a: 1,
     # Another institution's entry as the 6-information fetch stored it; one of our records by table and id.
     "entry_id": lambda s, a: a["national_entry"].id,
     "subject_type": lambda s, a: "patient_allergy",

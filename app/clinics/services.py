@@ -15,6 +15,7 @@ from app.clinics.models import Clinic, StaffUser
 from app.core.audit import Actor, record_audit, summarize_change
 from app.core.checkdigit import luhn_valid
 from app.core.errors import ValidationError
+from app.core.forms import client_cert_setting
 from app.core.security import ROLE_LABELS, Role
 from app.core.urls import connection_url
 from app.db import get_scoped
@@ -190,8 +191,7 @@ def update_orca_settings(session: Session, clinic: Clinic, actor: Actor, data: d
     before = {k: orca.get(k) for k in ("base_url", "user", "verify", "cert")}
     orca.update({"base_url": base_url, "user": (data.get("user") or "").strip(),
                  "verify": bool(data.get("verify_tls"))})
-    cert, key = (data.get("client_cert") or "").strip(), (data.get("client_key") or "").strip()
-    orca["cert"] = [cert, key] if cert and key else (cert or None)
+    orca["cert"] = client_cert_setting(data)
     if data.get("password"):
         orca["password"] = data["password"]
     clinic.integrations = {**(clinic.integrations or {}), "orca": orca}

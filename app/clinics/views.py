@@ -10,6 +10,7 @@ from app.clinics import bp
 from app.clinics import services as clinics
 from app.clinics.forms import ClinicSettingsForm, NewStaffForm, OrcaSettingsForm, StaffForm
 from app.core.errors import ValidationError
+from app.core.forms import client_cert_fields
 from app.core.security import requires
 from app.core.web import committed, current_actor, current_clinic, flashed, found, mark_field, save_connection_settings
 from app.db import db_session
@@ -103,11 +104,8 @@ def orca_settings():
     """The clinic's WebORCA connection, with a connection test."""
     clinic = current_clinic()
     orca = (clinic.integrations or {}).get("orca") or {}
-    cert = orca.get("cert")
     form = OrcaSettingsForm(data={"base_url": orca.get("base_url", ""), "user": orca.get("user", ""),
-                                  "verify_tls": orca.get("verify", True),
-                                  "client_cert": cert[0] if isinstance(cert, list) else (cert or ""),
-                                  "client_key": cert[1] if isinstance(cert, list) else ""})
+                                  "verify_tls": orca.get("verify", True), **client_cert_fields(orca.get("cert"))})
     result = save_connection_settings(
         form, lambda db, data: clinics.update_orca_settings(db, clinic, current_actor(), data),
         lambda: test_orca_connection(clinic), "ORCAの接続設定を保存しました", "clinics.orca_settings")

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, FloatField, PasswordField, StringField, TextAreaField
-from wtforms.validators import StopValidation
+from wtforms.validators import Length, StopValidation
 
 from app.core.errors import ValidationError
 from app.core.jp import strip_control_chars
@@ -84,3 +84,21 @@ class CleanForm(FlaskForm):
             if issubclass(field_class, FloatField | DecimalField):
                 extra["validators"] = (Finite(), *unbound_field.kwargs.get("validators", ()))
             return unbound_field.bind(form=form, **options, **extra)
+
+
+def max_chars(n: int) -> Length:
+    """At most `n` characters, said in Japanese."""
+    return Length(max=n, message=f"{n}文字以内で入力してください")
+
+
+def client_cert_fields(stored: Any) -> dict[str, str]:
+    """A stored TLS client certificate setting (a PEM path, or [certificate, key]) as the two form fields."""
+    if isinstance(stored, list):
+        return {"client_cert": stored[0], "client_key": stored[1]}
+    return {"client_cert": stored or "", "client_key": ""}
+
+
+def client_cert_setting(data: dict[str, Any]) -> list[str] | str | None:
+    """The two form fields as stored: [certificate, key], the certificate alone, or None."""
+    cert, key = (data.get("client_cert") or "").strip(), (data.get("client_key") or "").strip()
+    return [cert, key] if cert and key else (cert or None)

@@ -1,6 +1,7 @@
 """Lab demo for 山田 太郎 of clinic A (docs/demo.md): a year of monthly panels, each an order whose results
 come in through the real import (an OUL^R22 per specimen, as the lab sends it), one of them corrected, with the
-lab's comments; and today's order with its specimen labels, queued for the lab. Added once."""
+lab's comments; and today's order with its specimen labels, queued for the lab. Added once. Today's in-house 尿定性
+and 血糖 are added at each start when missing."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from app.core.timeutil import JST, japan_today
 from app.labs import services as labs
 from app.labs.hl7 import escape
 from app.labs.importer import import_message
+from app.labs.in_house import record_in_house_results
 from app.labs.masters import item_count, load_shipped_subset
-from app.labs.models import LabItem, LabOrder, LabSpecimen
+from app.labs.models import LabItem, LabOrder, LabResult, LabSpecimen
 from app.patients import services as patients
 
 log = logging.getLogger(__name__)
@@ -119,4 +121,23 @@ def seed_lab_demo(session: Session) -> bool:
     labs.create_order(session, clinic, actor, yamada, labs.OrderInput(set_codes=["S001", "S004"]))
     session.commit()
     log.info("demo lab history added")
+    return True
+
+
+def seed_in_house_demo(session: Session) -> bool:
+    """Give 山田 太郎 (clinic A) today's 尿定性 and 血糖 measured at the clinic, recorded by the nurse, unless he
+    already has an in-house result today (run at each start, so the demo's results stay today's)."""
+    clinic = session.scalar(select(Clinic).where(Clinic.institution_code == CLINIC_A))
+    yamada = patients.find_by_orca_id(session, clinic.id, "00001") if clinic is not None else None
+    if yamada is None or session.scalar(select(LabResult.id).where(
+            LabResult.clinic_id == clinic.id, LabResult.patient_id == yamada.id, LabResult.is_in_house.is_(True),
+            LabResult.collected_on == japan_today()).limit(1)) is not None:
+        return False
+    nurse = session.scalar(select(StaffUser).where(StaffUser.clinic_id == clinic.id, StaffUser.login_id == "nurse"))
+    actor = Actor(nurse.id, nurse.login_id, clinic.id, nurse.role) if nurse else Actor(None, "system", clinic.id)
+    record_in_house_results(session, actor, yamada, {"IH-U-TP": "±", "IH-U-GLU": "1+", "IH-U-BLD": "−",
+                                                     "IH-U-KET": "−", "IH-U-PH": "6.0", "IH-U-SG": "1.020",
+                                                     "IH-BG": "142"}, comment="随時血糖（食後2時間）")
+    session.commit()
+    log.info("demo in-house results of today added")
     return True

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.clinics.models import Clinic
 from app.demo.clinical import load_masters_if_empty, seed_clinical_demo
 from app.demo.imaging import seed_demo_pacs
-from app.demo.labs import seed_lab_demo
+from app.demo.labs import seed_in_house_demo, seed_lab_demo
 from app.demo.notes import seed_notes_demo
 from app.demo.onshi import connection as oqs_connection
 from app.demo.onshi import seed_history
@@ -85,6 +85,7 @@ def prepare_demo(app: Flask, orca_root: str, oqs_root: str | None = None, pacs: 
     with factory() as session:
         seed_lab_demo(session)
         session.commit()
+        seed_in_house_demo(session)
     if sharing_root:  # the simulator forgets everything when stopped: tell it again at each start
 
         with factory() as session:

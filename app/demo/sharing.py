@@ -41,7 +41,9 @@ def connection(sharing_root: str, institution_code: str) -> dict[str, str] | Non
 
 def seed_simulator(session: Session, sharing_root: str) -> int:
     """Tell the simulator about clinic A's fixed patients (consent from ORCA, other institutions' data, health
-    checks for 山田 太郎, a letter from the hospital to us). Returns how many patients it now knows."""
+    checks for 山田 太郎, a letter from the hospital to us and the hospital's 退院時サマリー of his stay and
+    his five yearly 健康診断結果報告書). Returns how
+    many patients it now knows."""
     clinic = session.scalar(select(Clinic).where(Clinic.institution_code == CLINIC_A))
     client = orca_client_for(clinic) if clinic else None
     if clinic is None or client is None:
@@ -64,6 +66,10 @@ def seed_simulator(session: Session, sharing_root: str) -> int:
         known += 1
         if number == "00001":
             _letter_from_hospital(sharing_root, clinic, patient)
+            requests.post(f"{sharing_root}/_sim/discharge-summaries", timeout=5, json={
+                "member_id": member, "name": patient.name, "kana": patient.kana}).raise_for_status()
+            requests.post(f"{sharing_root}/_sim/checkup-reports", timeout=5, json={
+                "member_id": member, "name": patient.name, "years": 5}).raise_for_status()
     return known
 
 

@@ -24,6 +24,8 @@ from app.documents.addressing import (
     institution_code_error,
     strip_honorific,
 )
+from app.documents.checkup import is_checkup_report
+from app.documents.discharge import is_discharge_summary
 from app.documents.fhir import document_id, referral_document
 from app.documents.models import DRAFT, FINAL, HONORIFICS, ReferralLetter
 from app.integrations.sharing_service import SharingError
@@ -306,6 +308,9 @@ class ReceivedDocument:
     title: str
     date: str
     sender: str
+    #: A 退院時サマリー or a 健康診断結果報告書 (registered for the patient) rather than a letter addressed to us.
+    is_discharge: bool = False
+    is_checkup: bool = False
 
 
 def received_documents(session: Session, clinic: Clinic, patient: Any) -> tuple[list[ReceivedDocument], str | None]:
@@ -322,7 +327,10 @@ def received_documents(session: Session, clinic: Clinic, patient: Any) -> tuple[
         return [], f"受け取った文書を確認できませんでした: {exc.message_ja}"
     found = [ReceivedDocument(c.get("id", ""), c.get("title", "文書"), str(c.get("date", ""))[:10],
                               next((s.get("text", {}).get("div", "") for s in c.get("section", [])
-                                    if s.get("code", {}).get("coding", [{}])[0].get("code") == "920"), ""))
+                                    if s.get("code", {}).get("coding", [{}])[0].get("code") == "920"), "")
+                              or str((c.get("custodian") or {}).get("display") or ""),
+                              is_discharge_summary({"entry": [{"resource": c}]}),
+                              is_checkup_report({"entry": [{"resource": c}]}))
              for c in compositions]
     return found, None
 

@@ -4,6 +4,7 @@ mark sent, share electronically, download the FHIR document, read a received let
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -13,10 +14,10 @@ from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import committed, current_actor, flashed, found, log_look, patient_or_404
 from app.db import db_session
-from app.documents import addressing, bp, printing, services
+from app.documents import addressing, bp, checkup, checkup_trends, discharge, printing, services
 from app.documents.models import DRAFT, HONORIFICS
 from app.sharing import sources
-from app.sharing.fhir.mapping import MappingError
+from app.sharing.fhir.mapping import MappingError, member_id
 from app.sharing.fhir.validation import FhirValidationError
 
 
@@ -185,19 +186,69 @@ def fhir(patient_id: int, letter_id: int):
 @bp.get("/patients/<int:patient_id>/letters/received/<document_id>")
 @requires("letter.read")
 def received(patient_id: int, document_id: str):
-    """Read a letter another institution sent about this patient."""
+    """Read a document another institution sent or registered about this patient: a letter as its sections, a
+    退院時サマリー read whole (or shown as unreadable with the reasons)."""
     patient = patient_or_404(patient_id)
+    bundle = _received_or_redirect(patient, document_id)
+    if not isinstance(bundle, dict):
+        return bundle
+    log_look(patient.id, f"received:{document_id[:100]}")
+    if discharge.is_discharge_summary(bundle):
+        summary, reasons = None, []
+        try:
+            summary = discharge.read_discharge_summary(bundle, member_id(patient))
+        except discharge.UnreadableDocument as exc:
+            reasons = exc.reasons
+        return render_template("documents/discharge.html", patient=patient, summary=summary, reasons=reasons,
+                               document_id=document_id, today=japan_today()), 200
+    if checkup.is_checkup_report(bundle):
+        report, series, reasons = None, {}, []
+        try:
+            db = db_session()
+            report, series = checkup_trends.report_with_trends(db, db.get(Clinic, current_user.clinic_id), patient,
+                                                               document_id[:120], bundle)
+        except discharge.UnreadableDocument as exc:
+            reasons = exc.reasons
+        return render_template("documents/checkup.html", patient=patient, report=report, series=series,
+                               reasons=reasons, today=japan_today())
+    composition = bundle["entry"][0]["resource"]
+    return render_template("documents/received.html", patient=patient, composition=composition,
+                           sections=services.section_texts(bundle), today=japan_today())
+
+
+@bp.get("/patients/<int:patient_id>/letters/received/<document_id>/attachments/<int:number>")
+@requires("letter.read")
+def received_attachment(patient_id: int, document_id: str, number: int):
+    """One attachment of a received 退院時サマリー: shown in the browser when it is text, PDF or an image, else
+    downloaded."""
+    patient = patient_or_404(patient_id)
+    bundle = _received_or_redirect(patient, document_id)
+    if not isinstance(bundle, dict):
+        return bundle
+    try:
+        summary = discharge.read_discharge_summary(bundle, member_id(patient))
+    except discharge.UnreadableDocument:
+        abort(404)
+    if not 1 <= number <= len(summary.attachments):
+        abort(404)
+    attachment = summary.attachments[number - 1]
+    log_look(patient.id, f"received:{document_id[:100]}:attachment:{number}", "export")
+    disposition = "inline" if attachment.is_shown else "attachment"
+    return Response(attachment.data, mimetype=attachment.content_type if attachment.is_shown
+                    else "application/octet-stream",
+                    headers={"Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(attachment.title)}",
+                             "Cache-Control": "no-store", "Content-Security-Policy": "sandbox"})
+
+
+def _received_or_redirect(patient, document_id: str):
+    """The received document's bundle, or the response that says why it cannot be had (404 for another patient's)."""
     db = db_session()
     clinic = db.get(Clinic, current_user.clinic_id)
     try:
-        bundle = services.fetch_received(db, clinic, patient, document_id[:120])
+        return services.fetch_received(db, clinic, patient, document_id[:120])
     except (services.LetterError, MappingError) as exc:
         message = next(iter(exc.errors.values())) if isinstance(exc, services.LetterError) else str(exc)
         if message == "この患者の文書ではありません":
             abort(404)
         flash(message, "error")
         return redirect(url_for("documents.index", patient_id=patient.id))
-    log_look(patient.id, f"received:{document_id[:100]}")
-    composition = bundle["entry"][0]["resource"]
-    return render_template("documents/received.html", patient=patient, composition=composition,
-                           sections=services.section_texts(bundle), today=japan_today())

@@ -7,11 +7,11 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 from werkzeug.wrappers import Response as HTTPResponse
 from wtforms import PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Optional
 
 from app.clinics.models import Clinic
 from app.core.errors import ValidationError
-from app.core.forms import CleanForm
+from app.core.forms import CleanForm, max_chars
 from app.core.security import requires, role_may
 from app.core.timeutil import japan_today
 from app.core.web import (
@@ -267,19 +267,15 @@ def retract_key_image(patient_id: int, key_image_id: int):
     return redirect(back)
 
 
-def _max(n: int) -> Length:
-    return Length(max=n, message=f"{n}文字以内で入力してください")
-
-
 class PacsSettingsForm(CleanForm):
     """The clinic's PACS connection."""
 
-    base_url = StringField("DICOMwebのURL", validators=[Optional(), _max(300)])
-    username = StringField("ユーザー名", validators=[Optional(), _max(100)])
-    password = PasswordField("パスワード", validators=[Optional(), _max(200)])
+    base_url = StringField("DICOMwebのURL", validators=[Optional(), max_chars(300)])
+    username = StringField("ユーザー名", validators=[Optional(), max_chars(100)])
+    password = PasswordField("パスワード", validators=[Optional(), max_chars(200)])
     id_source = SelectField("PACSの患者ID（PatientID）に使う番号",
                             choices=[SelectChoice(*pair) for pair in pacs.ID_SOURCES.items()], validate_choice=False)
-    id_prefix = StringField("患者IDの接頭辞（あれば）", validators=[Optional(), _max(16)])
+    id_prefix = StringField("患者IDの接頭辞（あれば）", validators=[Optional(), max_chars(16)])
 
 
 @bp.route("/clinic/pacs", methods=["GET", "POST"])

@@ -99,6 +99,11 @@ def _write(session: Session, clinic_id: int, messages: list[LabMessage], inserts
     # A first report is its own lineage: its id is known only once it is inserted.
     session.execute(update(table).where(*new, table.c.lineage_id.is_(None)).values(lineage_id=table.c.id))
     new_ids = list(session.scalars(select(table.c.id).where(*new).order_by(table.c.id)))
+    tell_results_written(session, clinic_id, new_ids, superseded)
+
+
+def tell_results_written(session: Session, clinic_id: int, new_ids: list[int], superseded: list[int]) -> None:
+    """Tell every listener of results just written (a lab import's, or tests done in the clinic)."""
     for listener in _LISTENERS:
         listener(session, clinic_id, new_ids, superseded)
 

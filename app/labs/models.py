@@ -215,8 +215,11 @@ class LabResult(PatientRecordVersion, Base):
 
     clinic_id: Mapped[int] = mapped_column(Integer)
     patient_id: Mapped[int] = mapped_column(Integer)
-    message_id: Mapped[int] = mapped_column(Integer)
-    order_id: Mapped[int] = mapped_column(Integer)
+    #: The lab's message and the order it reports on; both empty for a test done in the clinic (院内検査).
+    message_id: Mapped[int | None] = mapped_column(Integer)
+    order_id: Mapped[int | None] = mapped_column(Integer)
+    #: Measured in the clinic (尿定性, 迅速検査, CRP, 血糖 at the desk), recorded by a nurse or doctor: shown as 院内.
+    is_in_house: Mapped[bool] = mapped_column(default=False)
     #: The specimen the result belongs to: a correction finds the version it replaces by it.
     specimen_number: Mapped[str] = mapped_column(String(20), default="")
     #: The master item, and the codes the lab reported.

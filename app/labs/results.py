@@ -37,6 +37,8 @@ class Row:
     unit: str
     reference: str
     cells: dict[date, Cell] = field(default_factory=dict)
+    #: Measured in the clinic (shown 院内 beside the lab company's results).
+    is_in_house: bool = False
 
 
 @dataclass
@@ -66,7 +68,7 @@ def result_table(session: Session, clinic_id: int, patient_id: int, sex: str, *,
     records = session.execute(
         select(LabResult.lab_code, LabResult.name, LabResult.unit, LabResult.reference_range, LabResult.value,
                LabResult.flag, LabResult.result_status, LabResult.comment, LabResult.version, LabResult.lineage_id,
-               LabResult.collected_on, LabResult.sub_id)
+               LabResult.collected_on, LabResult.sub_id, LabResult.is_in_house)
         .where(*current, LabResult.collected_on.in_(days)).order_by(LabResult.collected_on.desc())).all() \
         if days else []
     order = {code: index for index, code in enumerate(session.scalars(select(LabItem.lab_code)
@@ -77,7 +79,7 @@ def result_table(session: Session, clinic_id: int, patient_id: int, sex: str, *,
         row = rows.get(row_key)
         if row is None:
             row = rows[row_key] = Row(r.lab_code, r.name + (f" ({r.sub_id})" if r.sub_id else ""), r.unit,
-                                      r.reference_range)
+                                      r.reference_range, is_in_house=r.is_in_house)
         if r.collected_on in shown:
             row.cells[r.collected_on] = Cell(r.value, r.flag, r.result_status, r.comment, r.version, r.lineage_id)
             if r.collected_on == days[0] or not row.reference:
@@ -159,11 +161,13 @@ def history(session: Session, clinic_id: int, patient_id: int, lineage_id: int) 
 def results_as_text(session: Session, clinic_id: int, patient_id: int, days: list[date],
                     lab_codes: list[str]) -> str:
     """The current results of the chosen days (only the chosen tests, when any are chosen) as lines for the O of a
-    note: one heading per day, then 「name value unit flag」 per test in master order, the lab's comments after."""
+    note: one heading per day, then 「name value unit flag」 per test in master order (an in-house test marked
+    ［院内］), the lab's comments after."""
     if not days:
         return ""
     stmt = select(LabResult.collected_on, LabResult.lab_code, LabResult.sub_id, LabResult.name, LabResult.value,
-                  LabResult.unit, LabResult.flag, LabResult.result_status, LabResult.comment).where(
+                  LabResult.unit, LabResult.flag, LabResult.result_status, LabResult.comment,
+                  LabResult.is_in_house).where(
         LabResult.clinic_id == clinic_id, LabResult.patient_id == patient_id, LabResult.superseded_at.is_(None),
         LabResult.retracted.is_(False), LabResult.collected_on.in_(days))
     if lab_codes:
@@ -177,7 +181,7 @@ def results_as_text(session: Session, clinic_id: int, patient_id: int, days: lis
         lines = [f"【検査結果 {day:%Y/%m/%d} 採取】"]
         comments: list[str] = []
         for r in (r for r in records if r.collected_on == day):
-            name = r.name + (f" ({r.sub_id})" if r.sub_id else "")
+            name = r.name + (f" ({r.sub_id})" if r.sub_id else "") + ("［院内］" if r.is_in_house else "")
             value = "検査不能" if r.result_status == "X" else (r.value or "—")
             extra = "（仮）" if r.result_status == "P" else ""
             lines.append(" ".join(part for part in (name, value + extra, r.unit, r.flag) if part))

@@ -33,15 +33,20 @@ class SharingUnavailable(Exception):
 
 
 def settings_of(clinic: Clinic) -> dict[str, Any]:
-    """The clinic's connection to the service (base_url, token), empty when not set up."""
+    """The clinic's connection to the service (base_url with a token or a client certificate), empty when not set
+    up."""
     settings = (clinic.integrations or {}).get("sharing") or {}
-    return settings if settings.get("base_url") and settings.get("token") else {}
+    return settings if settings.get("base_url") and (settings.get("token") or settings.get("cert")) else {}
 
 
 def client_for(clinic: Clinic, timeout: float = 10.0) -> SharingClient | None:
     """The clinic's client of the service, or None when not set up."""
     settings = settings_of(clinic)
-    return SharingClient(settings["base_url"], settings["token"], timeout=timeout) if settings else None
+    if not settings:
+        return None
+    cert = settings.get("cert")
+    return SharingClient(settings["base_url"], settings.get("token") or "", timeout=timeout,
+                         cert=tuple(cert) if isinstance(cert, list) else cert)
 
 
 # --- consent -------------------------------------------------------------------------------------------------

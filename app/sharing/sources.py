@@ -52,7 +52,7 @@ def as_lab_result(record: LabResultRecord) -> LabResult:
     return LabResult(local_code=record.lab_code, name=record.name, jlac10=record.jlac10,
                      value=record.numeric_value if record.numeric_value is not None else record.value,
                      unit=record.unit, effective=_effective(record), record_id=record.id,
-                     lineage_id=record.lineage_id or record.id, order_id=record.order_id)
+                     lineage_id=record.lineage_id or record.id, order_id=record.order_id or 0)
 
 
 def _effective(result: LabResultRecord) -> datetime:

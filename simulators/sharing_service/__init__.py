@@ -11,8 +11,11 @@ with a bearer token.
   (403 OperationOutcome without it, or once it has expired).
 - DELETE <kind>?identifier=<resourceInstance>&patient.identifier=<member>: 取消 of an item the institution
   registered (a change is 取消 then a new POST, as the service defines 変更).
-- GET Composition?recipient=<own code>: documents other institutions addressed to this one; GET Bundle/<id>: one
-  document (a fetch by the recipient marks it read); GET Bundle/<id>/_status: whether the recipient read it.
+- GET metadata: the CapabilityStatement, answered to an authenticated clinic only (the connection test).
+- GET Composition?recipient=<own code>: documents other institutions addressed to this one, and the patient's
+  退院時サマリー and 健康診断結果報告書 (JP_Bundle_eDischargeSummary, JP_Bundle_eCheckupGeneral: registered for the
+  patient, not addressed) while the patient's consent is valid; GET Bundle/<id>: one document (a fetch by the
+  recipient marks it read); GET Bundle/<id>/_status: whether the recipient read it.
 Faults: down (503), slow (`seconds`), lost_reply (the work is done, the reply is lost: 504).
 Harness for tests and the demo: /_sim/reset, /_sim/faults, /_sim/patients (consent + other institutions' data),
 /_sim/registered.
@@ -32,7 +35,11 @@ from flask import Flask, g, jsonify, request
 
 from simulators.common import LOST_REPLY, add_reset_and_faults, bearer_ok, lost_reply, take_fault
 from simulators.sharing_service import demo_data
+from simulators.sharing_service.checkup import BUNDLE_PROFILE as CHECKUP_REPORT
+from simulators.sharing_service.checkup import checkup_report
 from simulators.sharing_service.demo_data import INSTITUTION_EXT, INSTITUTION_NO
+from simulators.sharing_service.discharge import BUNDLE_PROFILE as DISCHARGE
+from simulators.sharing_service.discharge import discharge_summary
 
 FHIR_JSON = "application/fhir+json"
 #: Bearer tokens: the demo clinics, and the fictitious hospital of demo_data (so tests can act as a recipient).
@@ -164,6 +171,16 @@ def create_app() -> Flask:
     def root():
         return jsonify({"service": "電子カルテ情報共有サービス simulator"})
 
+    @app.get("/clinic/<code>/fhir/metadata")
+    def metadata(code: str):
+        if (reply := guard(code)) is not None:
+            return reply
+        return _fhir({"resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
+                      "fhirVersion": "4.0.1", "format": ["application/fhir+json"],
+                      "software": {"name": "電子カルテ情報共有サービス（シミュレーター）", "version": "1.0"},
+                      "implementation": {"description": f"医療機関コード {code} として認証しました",
+                                         "url": request.url_root.rstrip("/") + f"/clinic/{code}/fhir"}})
+
     @app.post("/clinic/<code>/fhir/Bundle")
     def register(code: str):
         if (reply := guard(code)) is not None:
@@ -197,8 +214,9 @@ def create_app() -> Flask:
                 if condition:
                     state.created[(code, condition)] = answer
             return _fhir(answer, 201)
-        if REFERRAL in profiles and bundle.get("type") == "document":
-            return register_document(code, bundle)
+        patients_own = DISCHARGE in profiles or CHECKUP_REPORT in profiles
+        if (REFERRAL in profiles or patients_own) and bundle.get("type") == "document":
+            return register_document(code, bundle, for_patient=patients_own)
         return _fhir(outcome([("error", "not-supported", "JP_Bundle_CLINS（collection）または JP_Bundle_eReferral"
                                                           "（document）ではありません")]), 422)
 
@@ -227,7 +245,7 @@ def create_app() -> Flask:
             state.withdrawals += removed
         return _fhir(outcome([("information", "informational", f"{removed}件を取り下げました")]), 200)
 
-    def register_document(code: str, bundle: dict[str, Any]):
+    def register_document(code: str, bundle: dict[str, Any], for_patient: bool = False):
         entries = [e.get("resource") or {} for e in bundle.get("entry") or []]
         if not entries or entries[0].get("resourceType") != "Composition":
             return _fhir(outcome([("error", "structure", "最初の entry が Composition ではありません")]), 422)
@@ -237,13 +255,13 @@ def create_app() -> Flask:
                           and r.get("id") == "recipient" for i in r.get("identifier", [])), "")
         if not MEMBER_PATTERN.match(member):
             return _fhir(outcome([("error", "required", "患者の被保険者番号がありません")]), 422)
-        if not recipient:
+        if not recipient and not for_patient:  # a discharge summary is the patient's, for any institution consented
             return _fhir(outcome([("error", "required", "紹介先医療機関（Organization id=recipient）がありません")]),
                          422)
         document_id = (bundle.get("identifier") or {}).get("value") or uuid.uuid4().hex
         with state.lock:
             state.documents[document_id] = {"bundle": copy.deepcopy(bundle), "sender": code, "recipient": recipient,
-                                            "member": member, "read_at": None,
+                                            "member": member, "read_at": None, "for_patient": for_patient,
                                             "registered_at": datetime.now().isoformat(timespec="seconds")}
         return _fhir({"resourceType": "Bundle", "type": "transaction-response", "entry": [
             {"response": {"status": "201 Created", "location": f"Bundle/{document_id}"}}]}, 201)
@@ -280,9 +298,11 @@ def create_app() -> Flask:
         if (reply := guard(code)) is not None:
             return reply
         member = request.args.get("identifier", "").split("|")[-1]
+        consented = bool(member) and consent_problem(member) is None
         with state.lock:
             found = [(doc_id, d) for doc_id, d in state.documents.items()
-                     if d["recipient"] == code and (not member or d["member"] == member)]
+                     if (d["recipient"] == code or (d.get("for_patient") and consented))
+                     and (not member or d["member"] == member)]
         entries = [{"fullUrl": f"Bundle/{doc_id}", "resource": d["bundle"]["entry"][0]["resource"]
                     | {"id": doc_id}, "search": {"mode": "match"}} for doc_id, d in found]
         return _fhir({"resourceType": "Bundle", "type": "searchset", "total": len(entries), "entry": entries})
@@ -293,7 +313,9 @@ def create_app() -> Flask:
             return reply
         with state.lock:
             document = state.documents.get(document_id)
-            if document is None or code not in (document["sender"], document["recipient"]):
+            readable = document is not None and (code in (document["sender"], document["recipient"]) or (
+                document.get("for_patient") and consent_problem(document["member"]) is None))
+            if not readable:
                 return _fhir(outcome([("error", "not-found", "文書が見つかりません")]), 404)
             if code == document["recipient"] and not document["read_at"]:
                 document["read_at"] = datetime.now().isoformat(timespec="seconds")
@@ -347,8 +369,44 @@ def create_app() -> Flask:
             member = next((i.get("value", "") for i in patient.get("identifier", []) if i.get("system") == MEMBER), "")
             state.documents[document_id] = {"bundle": bundle, "sender": body["sender"], "recipient": body["recipient"],
                                             "member": member, "read_at": None,
+                                            "for_patient": bool({DISCHARGE, CHECKUP_REPORT} & set(_profiles(bundle))),
                                             "registered_at": datetime.now().isoformat(timespec="seconds")}
         return jsonify({"id": document_id})
+
+    @app.post("/_sim/discharge-summaries")
+    def seed_discharge_summary():
+        """{"member_id", "name", "kana"}: the fictitious hospital registers a 退院時サマリー of the patient (readable by
+        any institution the patient consented to); {"bundle": …} stores that bundle as it is instead."""
+        body = request.get_json(silent=True) or {}
+        member = body.get("member_id", "")
+        # The built summary of a patient has one id: told again (the demo at each start), it is replaced, not doubled.
+        document_id = (uuid.uuid4() if body.get("bundle")
+                       else uuid.uuid5(uuid.NAMESPACE_URL, f"discharge:{member}")).hex
+        bundle = body.get("bundle") or discharge_summary(member, body.get("name", ""), body.get("kana", ""),
+                                                          date.today(), document_id)
+        with state.lock:
+            state.documents[document_id] = {"bundle": bundle, "sender": demo_data.HOSPITAL[1], "recipient": "",
+                                            "member": member, "read_at": None, "for_patient": True,
+                                            "registered_at": datetime.now().isoformat(timespec="seconds")}
+        return jsonify({"id": document_id})
+
+    @app.post("/_sim/checkup-reports")
+    def seed_checkup_reports():
+        """{"member_id", "name", "years"}: the hospital's 健康診断結果報告書 of the patient's yearly 特定健診, the last
+        a month ago (one id per patient and year: told again, they are replaced)."""
+        body = request.get_json(silent=True) or {}
+        member, years = body.get("member_id", ""), int(body.get("years", 5))
+        ids = []
+        with state.lock:
+            for year in range(years):
+                day = date.today() - timedelta(days=30 + 365 * (years - 1 - year))
+                document_id = uuid.uuid5(uuid.NAMESPACE_URL, f"checkup:{member}:{year}").hex
+                state.documents[document_id] = {
+                    "bundle": checkup_report(member, body.get("name", ""), day, year, document_id),
+                    "sender": demo_data.HOSPITAL[1], "recipient": "", "member": member, "read_at": None,
+                    "for_patient": True, "registered_at": datetime.now().isoformat(timespec="seconds")}
+                ids.append(document_id)
+        return jsonify({"ids": ids})
 
     @app.get("/_sim/registered")
     def registered():

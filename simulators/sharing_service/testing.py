@@ -38,6 +38,22 @@ class RunningSharingService(RunningSimulator):
         response.raise_for_status()
         return response.json()["id"]
 
+    def seed_discharge_summary(self, member_id: str, name: str = "", kana: str = "",
+                               bundle: dict[str, Any] | None = None) -> str:
+        """The fictitious hospital registers a 退院時サマリー of the patient (built, or `bundle` as given); its id."""
+        response = requests.post(f"{self.url}/_sim/discharge-summaries",
+                                 json={"member_id": member_id, "name": name, "kana": kana,
+                                       **({"bundle": bundle} if bundle is not None else {})}, timeout=5)
+        response.raise_for_status()
+        return response.json()["id"]
+
+    def seed_checkup_reports(self, member_id: str, name: str = "", years: int = 5) -> list[str]:
+        """The hospital registers the patient's yearly 特定健診 reports (oldest first); their ids."""
+        response = requests.post(f"{self.url}/_sim/checkup-reports",
+                                 json={"member_id": member_id, "name": name, "years": years}, timeout=5)
+        response.raise_for_status()
+        return response.json()["ids"]
+
     def registered(self) -> dict[str, Any]:
         """What the service holds."""
         return requests.get(f"{self.url}/_sim/registered", timeout=5).json()

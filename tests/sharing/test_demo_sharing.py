@@ -35,6 +35,8 @@ def test_demo_gives_yamada_consent_a_letter_and_national_data(app, client, orca,
     assert "登録済" in html and "医療機関コード 1310123458" not in html  # ours once, as ours
     letters = client.get(f"/patients/{yamada.id}/letters").get_data(as_text=True)
     assert "他院から届いた文書" in letters and "診療情報提供書" in letters
+    assert letters.count("badge-muted\">退院時サマリー") == 1
+    assert letters.count("badge-muted\">健診結果") == 5
     hino = _patient(session, "00006")
     page = client.get(f"/patients/{hino.id}/sharing").get_data(as_text=True)
     assert "同意が記録されていません" in page
@@ -42,6 +44,8 @@ def test_demo_gives_yamada_consent_a_letter_and_national_data(app, client, orca,
     prepare_demo(app, orca.root, sharing_root=sharing.url)
     session.expire_all()
     assert len(session.scalars(select(ReferralLetter)).all()) == 1
+    letters = client.get(f"/patients/{yamada.id}/letters").get_data(as_text=True)
+    assert letters.count("badge-muted\">退院時サマリー") == 1  # told again, not doubled
 
 
 def test_demo_banner_shows_other_institutions_before_the_6_information_page_is_opened(app, client, orca, sharing,

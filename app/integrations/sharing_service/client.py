@@ -48,25 +48,32 @@ def issues_of(payload: Any) -> list[str]:
 
 
 class SharingClient:
-    """One clinic's connection: base URL (…/clinic/<code>/fhir) and bearer token."""
+    """One clinic's connection: base URL (…/clinic/<code>/fhir), bearer token and/or TLS client certificate
+    (`cert`: a PEM file path, or (certificate, key) paths)."""
 
-    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0,
+                 cert: str | tuple[str, str] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self.cert = cert
 
     def _call(self, method: str, path: str, *, body: dict[str, Any] | None = None,
               params: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Any:
         try:
             response = requests.request(method, f"{self.base_url}/{path}", json=body, params=params,
-                                        timeout=self.timeout,
-                                        headers={"Authorization": f"Bearer {self.token}", "Accept": FHIR_JSON,
+                                        timeout=self.timeout, cert=self.cert,
+                                        headers={**({"Authorization": f"Bearer {self.token}"} if self.token else {}),
+                                                 "Accept": FHIR_JSON,
                                                  **({"Content-Type": FHIR_JSON} if body is not None else {}),
                                                  **(headers or {})})
         except requests.Timeout as exc:
             raise SharingUnavailable("電子カルテ情報共有サービスが時間内に応答しませんでした") from exc
         except requests.RequestException as exc:
             raise SharingUnavailable(f"電子カルテ情報共有サービスに接続できません（{type(exc).__name__}）") from exc
+        except OSError as exc:  # requests names a client certificate file it cannot read this way
+            raise SharingUnavailable("クライアント証明書または秘密鍵のファイルを読めません。"
+                                     "パスを確認してください") from exc
         try:
             payload = response.json()
         except ValueError:
@@ -86,6 +93,10 @@ class SharingClient:
         if not isinstance(payload, dict):
             raise SharingUnavailable("電子カルテ情報共有サービスの応答が FHIR JSON ではありません")
         return payload
+
+    def capability(self) -> dict[str, Any]:
+        """The service's CapabilityStatement (GET metadata): what the connection test shows."""
+        return self._call("GET", "metadata")
 
     def register(self, bundle: dict[str, Any], *, once: bool = False) -> list[str]:
         """Register a 6-information collection or share a document; the locations the service gave. With `once`,
