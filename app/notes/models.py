@@ -24,10 +24,8 @@ OTHER = "other"
 ENCOUNTER_LABELS = {VISIT: "外来（受付）", PHONE: "電話再診", HOME: "訪問診療", OTHER: "その他（受付なし）"}
 
 
-class ProgressNote(PatientRecordVersion, Base):
-    """One version of the SOAP note of one visit (one lineage per visit, or per note written without one)."""
-
-    __tablename__ = "progress_note"
+class NoteFields:
+    """What a note says, confirmed or draft: the encounter it records and its four SOAP parts."""
 
     #: The consultation day the note records (Japan time): the visit's day for a note of a visit.
     note_date: Mapped[date] = mapped_column(Date)
@@ -52,6 +50,12 @@ class ProgressNote(PatientRecordVersion, Base):
     #: bytes are what the note shows, so the note stays readable whatever the PACS does later).
     key_image_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
 
+
+class ProgressNote(NoteFields, PatientRecordVersion, Base):
+    """One version of the SOAP note of one visit (one lineage per visit, or per note written without one)."""
+
+    __tablename__ = "progress_note"
+
     __table_args__ = (*version_indexes("progress_note"), Index("ix_progress_note_visit", "visit_id"))
 
     def __repr__(self) -> str:
@@ -63,7 +67,7 @@ class ProgressNote(PatientRecordVersion, Base):
         return ENCOUNTER_LABELS.get(self.encounter_kind, self.encounter_kind)
 
 
-class NoteDraft(ClinicScoped, Base):
+class NoteDraft(NoteFields, ClinicScoped, Base):
     """The unconfirmed text of one writer's note: saved every few seconds while typing, rewritten in place, gone
     when the writer confirms (確定) it. Only its author may confirm it."""
 
@@ -77,17 +81,6 @@ class NoteDraft(ClinicScoped, Base):
     lineage_id: Mapped[int | None] = mapped_column(Integer)
     #: The version the writer started from (0 for a new note): a confirm after someone else's is refused.
     base_version: Mapped[int] = mapped_column(Integer, default=0)
-    note_date: Mapped[date] = mapped_column(Date)
-    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))
-    encounter_kind: Mapped[str] = mapped_column(String(16), default=VISIT)
-    department_name: Mapped[str] = mapped_column(String(40), default="")
-    doctor_name: Mapped[str] = mapped_column(String(60), default="")
-    insurance_summary: Mapped[str] = mapped_column(String(120), default="")
-    subjective: Mapped[str] = mapped_column(Text, default="")
-    objective: Mapped[str] = mapped_column(Text, default="")
-    assessment: Mapped[str] = mapped_column(Text, default="")
-    plan: Mapped[str] = mapped_column(Text, default="")
-    key_image_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

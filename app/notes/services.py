@@ -19,7 +19,7 @@ from app.core.timeutil import JST
 from app.core.versioning import record_first_version, record_new_version
 from app.db import scoped
 from app.imaging import services as imaging
-from app.notes.models import ENCOUNTER_LABELS, OTHER, VISIT, ProgressNote
+from app.notes.models import ENCOUNTER_LABELS, OTHER, VISIT, NoteDraft, ProgressNote
 from app.patients.models import Patient
 from app.reception import services as reception
 from app.reception.models import CANCELLED, Visit
@@ -43,7 +43,7 @@ class NoteContent:
     key_image_ids: list[int] = field(default_factory=list)
 
     @classmethod
-    def of(cls, note: ProgressNote | None) -> NoteContent:
+    def of(cls, note: ProgressNote | NoteDraft | None) -> NoteContent:
         """The content of a saved version (empty for a day without a note)."""
         if note is None:
             return cls()
@@ -164,7 +164,7 @@ def save_note(session: Session, clinic: Clinic, actor: Actor, patient: Patient, 
     adds no version; changing a note of an earlier day needs a reason (後日修正)."""
     require_full_chart(clinic)
     refuse_future_date(day, "note", "経過記録の日付", field="_form", today=today)
-    content = _clean(content)
+    content = clean_content(content)
     current, header = _target(session, clinic.id, patient.id, day, lineage_id, header)
     _check_key_images(session, clinic.id, patient.id, content.key_image_ids, NoteContent.of(current).key_image_ids)
     if (current.version if current else 0) != base_version:
@@ -279,7 +279,8 @@ def attached_images(session: Session, clinic_id: int, note: ProgressNote) -> lis
     return imaging.key_image_versions(session, clinic_id, note.patient_id, list(note.key_image_ids or []))
 
 
-def _clean(content: NoteContent) -> NoteContent:
+def clean_content(content: NoteContent) -> NoteContent:
+    """The parts as stored: invisible characters removed; a part or the whole over its limit refused."""
     parts = {}
     for name, label in PARTS:
         value = strip_control_chars(getattr(content, name) or "", multiline=True).rstrip()
