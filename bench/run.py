@@ -1,4 +1,4 @@
-"""Seeded benchmarks of what users wait for (issues 4, 6, 7, 9, 19, 20 and 27): patient search, the reception list,
+"""Seeded benchmarks of what users wait for (issues 4, 6, 7, 9, 19, 20, 22 and 27): patient search, the reception list,
 the patient page and its safety banner, the prescription check page (full check master, other institutions'
 prescriptions), the 院外処方箋 and specimen-label PDFs, the lab result table, the 6 information page, the referral
 letter PDF, the imaging pages and the first CT frame; lab result import; and the オンライン資格確認 medication
@@ -35,7 +35,7 @@ from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from app.labs.models import LabResult
 from app.patients.safety import read_banner
-from bench import imaging, labs, onshi, seed, summary
+from bench import imaging, labs, notes, onshi, seed, summary
 from bench.check_master import prepare_full_check
 from bench.server import BENCH_SECRET, Browser, Server, measure
 from simulators.sharing_service.testing import RunningSharingService, start_sharing_simulator
@@ -264,6 +264,11 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
                     emit(name, n, p50_p95, target)
         if oqs is not None:
             for name, n, p50_p95, target in onshi.figures(browser, oqs[1], record.patient_id, scale.samples):
+                if wanted(name, only):
+                    emit(name, n, p50_p95, target)
+        if wanted("note_", only):
+            notes.prepare(url, clinic_id, record.patient_id)
+            for name, n, p50_p95, target in notes.figures(browser, record.patient_id, scale.samples):
                 if wanted(name, only):
                     emit(name, n, p50_p95, target)
         if wanted("lab_import", only):
