@@ -74,6 +74,8 @@ def phrase_retire(phrase_id: int):
     """Take a phrase off the lists."""
     _full_chart_or_404()
     db = db_session()
+    if library.get_phrase(db, current_user.clinic_id, phrase_id) is None:
+        abort(404)
     try:
         library.retire_phrase(db, current_actor(), phrase_id)
     except ValidationError as exc:
