@@ -192,6 +192,8 @@ def autosave(patient_id: int, day: str):
     """The editor's autosave (JSON): the writer's draft of the note rewritten in place; answers its id."""
     patient = patient_or_404(patient_id)
     when = _day_or_404(day)
+    if not current_clinic().is_full_chart_mode:
+        abort(404)
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify({"error": "bad_request", "message": "下書きの形式が正しくありません"}), 400

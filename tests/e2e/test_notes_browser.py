@@ -81,7 +81,20 @@ def test_doctor_writes_a_visit_note_with_template_phrase_and_autosave(page, live
         draft = session.scalars(select(NoteDraft)).one()
         assert draft.assessment == "高血圧症 安定" and draft.visit_id == visit_id
         session.close()
-    assert page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('kamikarte.note-draft'))") == []
+    kept = "() => Object.keys(localStorage).filter(k => k.startsWith('kamikarte.note-draft'))"
+    assert page.evaluate(kept) == []
+    # The connection drops: only the open note's four texts stay on the device, until the server has them.
+    page.context.set_offline(True)
+    page.fill("#f-plan", "アムロジピン継続。4週後再診")
+    expect(page.locator("#autosave-status")).to_contain_text("接続が切れています", timeout=10_000)
+    key, = page.evaluate(kept)
+    stored = page.evaluate(f"() => JSON.parse(localStorage.getItem('{key}'))")
+    assert set(stored) == {"parts", "at"} and stored["parts"]["plan"] == "アムロジピン継続。4週後再診"
+    assert set(stored["parts"]) == {"subjective", "objective", "assessment", "plan"}
+    page.context.set_offline(False)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    expect(page.locator("#autosave-status")).to_contain_text("下書きを保存しました", timeout=10_000)
+    assert page.evaluate(kept) == []
     page.set_viewport_size({"width": 1180, "height": 820})
     screenshot(page, "note-editor-tablet-landscape")
     page.click("#confirm-note")
@@ -96,5 +109,6 @@ def test_doctor_writes_a_visit_note_with_template_phrase_and_autosave(page, live
         session = live_app.extensions["db_sessionmaker"]()
         saved = session.scalars(select(ProgressNote)).one()
         assert (saved.version, saved.visit_id, saved.department_name) == (1, visit_id, "内科")
+        assert saved.plan == "アムロジピン継続。4週後再診"
         assert session.scalars(select(NoteDraft)).all() == []
         session.close()

@@ -181,5 +181,5 @@ def test_paper_chart_clinics_see_none_of_it(client, session):
         assert client.get(path).status_code == 404, path
     day = japan_today().isoformat()
     client.get(f"/patients/{patient.id}/notes")
-    assert client.post_json(f"/patients/{patient.id}/notes/{day}/draft", {"subjective": "x"}).status_code == 422
+    assert client.post_json(f"/patients/{patient.id}/notes/{day}/draft", {"subjective": "x"}).status_code == 404
     assert session.scalars(select(NoteDraft)).all() == []
