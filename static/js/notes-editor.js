@@ -144,6 +144,7 @@ if (editor && form) {
       f.choices.forEach((c) => input.append(new Option(c, c)));
     } else {
       input = document.createElement("input");
+      input.type = "text";
       if (f.kind === "number") {
         input.inputMode = "decimal";
         input.size = 6;

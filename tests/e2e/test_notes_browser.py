@@ -54,6 +54,7 @@ def test_doctor_writes_a_visit_note_with_template_phrase_and_autosave(page, live
     _login(page, live_server.url, *login)
     page.goto(f"{live_server.url}/patients/{patient_id}/notes")
     page.click("text=記録を書く")
+    screenshot(page, "note-new-chooser-tablet")
     page.click("a.button:has-text('内科 上野 誠')")
     page.wait_for_url(f"**/edit?visit_id={visit_id}")
     expect(page.locator(".note-encounter")).to_contain_text("協会けんぽ 本人 3割")
@@ -112,3 +113,6 @@ def test_doctor_writes_a_visit_note_with_template_phrase_and_autosave(page, live
         assert saved.plan == "アムロジピン継続。4週後再診"
         assert session.scalars(select(NoteDraft)).all() == []
         session.close()
+    page.goto(f"{live_server.url}/notes/library")
+    expect(page.locator("#phrases")).to_contain_text("いんとうほっせきなし")
+    screenshot(page, "note-library-tablet")
