@@ -1,7 +1,7 @@
 """定型文 and 診療録テンプレート through real HTTP: the clinic's kept by the administrator, a doctor's own by the
 doctor; phrases found by kana in either script and width; a template's fields become plain SOAP text, numbers in
 range and choices from the list; a change is a new version; a template that takes itself in is refused; Do and
-自動転記 offer the earlier note and the day's records with their source."""
+自動転記 offer the earlier note and the day's records (vitals, prescriptions, lab orders) with their source."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from sqlalchemy import select
 
 from app.core.timeutil import japan_today
 from app.db import utcnow
+from app.labs.masters import load_shipped_subset as load_lab_master
+from app.labs.models import LabItem, LabOrder, LabSpecimen
 from app.notes.models import NotePhrase, NoteTemplate
 from app.patients.profile_models import VitalSign
+from app.prescriptions.drug_master import load_shipped_subset as load_drug_master
+from app.prescriptions.models import Drug, Prescription, PrescriptionLine, PrescriptionRp
 from tests.factories import make_clinic, make_patient, make_user
 from tests.imaging.world import login
 
@@ -141,3 +145,28 @@ def test_do_and_transfer_offer_the_earlier_note_and_the_days_records(client, ses
                       "&department_name=内科").get_data(as_text=True)
     assert "Do（" in page and "アムロジピン継続" in page and "高血圧症 安定" in page
     assert "【転記: バイタル" in page and "血圧 142/88mmHg" in page and "体温 36.9℃" in page and "看護 花" in page
+
+
+def test_transfer_offers_the_days_prescriptions_and_lab_orders_into_p(client, session):
+    clinic, admin, doctor, other, nurse = _world(session)
+    patient = make_patient(session, clinic)
+    load_lab_master(session)
+    load_drug_master(session)
+    drug = session.get(Drug, "620098801")  # ロキソニン錠６０ｍｇ of the shipped drug master
+    rx = Prescription(clinic_id=clinic.id, patient_id=patient.id, doctor_name="内科 一郎", issued_on=japan_today(),
+                      valid_until=japan_today())
+    rx.rps.append(PrescriptionRp(number=1, form=1, usage_text="１日３回毎食後", quantity=5, lines=[
+        PrescriptionLine(seq=1, drug_receipt_code=drug.receipt_code, drug_name=drug.name, dose=3, unit="錠")]))
+    items = session.scalars(select(LabItem).order_by(LabItem.lab_code).limit(2)).all()
+    order = LabOrder(clinic_id=clinic.id, patient_id=patient.id, order_number="T-0001", ordered_on=japan_today(),
+                     ordered_by_name="内科 一郎")
+    order.specimens.append(LabSpecimen(clinic_id=clinic.id, patient_id=patient.id, seq=1, specimen_number="100001",
+                                       specimen="血清", specimen_code="023", container="生化学",
+                                       items=[{"lab_code": i.lab_code, "name": i.name} for i in items]))
+    session.add_all([rx, order])
+    session.commit()
+    login(client, doctor)
+    page = client.get(f"/patients/{patient.id}/notes/{japan_today().isoformat()}/edit").get_data(as_text=True)
+    assert "【転記: 処方" in page and "ロキソニン錠６０ｍｇ 3錠" in page and "Rp1 内服 １日３回毎食後 5日分" in page
+    assert "【転記: 検査オーダー T-0001（内科 一郎）】" in page and items[0].name in page
+    assert page.count('data-part="plan"') >= 2  # both go to P
