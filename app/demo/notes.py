@@ -16,7 +16,7 @@ from app.core.timeutil import japan_today
 from app.demo.clinical import _actor
 from app.notes import library
 from app.notes import services as notes
-from app.notes.models import NotePhrase, NoteTemplate, ProgressNote
+from app.notes.models import OTHER, NotePhrase, NoteTemplate, ProgressNote
 from app.patients import services as patients
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,11 @@ def seed_notes_demo(session: Session) -> bool:
         return False
     today = japan_today()
     for days_ago, login_id, content in VISITS:
-        notes.save_note(session, clinic, _actor(session, clinic, login_id), patient, today - timedelta(days_ago),
-                        content, base_version=0, today=today)
+        # Past visits are not in the reception mirror (it holds ORCA's days as pulled): notes of their own.
+        day = today - timedelta(days_ago)
+        header = notes.NoteHeader(day, None, OTHER, "内科", "芝 健一", "協会けんぽ 本人 3割")
+        notes.save_note(session, clinic, _actor(session, clinic, login_id), patient, day, content, base_version=0,
+                        today=today, header=header)
     # The doctor corrects the assessment of two weeks ago: a second version with its reason.
     earlier = today - timedelta(14)
     notes.save_note(session, clinic, _actor(session, clinic, "b-doctor"), patient, earlier,
