@@ -63,6 +63,7 @@ def test_doctor_writes_a_visit_note_with_template_phrase_and_autosave(page, live
     page.click("#template-open")
     page.select_option("select[name='0.0']", "なし")
     page.fill("input[name='1.0']", "138")
+    screenshot(page, "note-template-fields-tablet")
     page.click("#template-fields button[type=submit]")
     expect(page.locator("#f-objective")).to_have_value("【診察】\n血圧（収縮期）: 138 mmHg")
     expect(page.locator("#f-subjective")).to_have_value("【自覚症状】\n頭痛: なし")
