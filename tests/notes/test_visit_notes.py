@@ -14,6 +14,7 @@ from app.db import utcnow
 from app.notes.models import NoteDraft, ProgressNote
 from app.reception.models import Visit
 from tests.factories import make_clinic, make_patient, make_user
+from tests.helpers import counted_statements
 from tests.imaging.world import login
 
 
@@ -183,3 +184,24 @@ def test_paper_chart_clinics_see_none_of_it(client, session):
     client.get(f"/patients/{patient.id}/notes")
     assert client.post_json(f"/patients/{patient.id}/notes/{day}/draft", {"subjective": "x"}).status_code == 404
     assert session.scalars(select(NoteDraft)).all() == []
+
+
+def test_a_confirm_runs_a_bounded_number_of_statements(app, client, session):
+    clinic, doctor, patient = _world(session)
+    visit = _visit(session, clinic, patient, "内科", "内科 一郎", "国保 3割")
+    login(client, doctor)
+    day = japan_today().isoformat()
+    page = f"/patients/{patient.id}/notes/{day}/edit?visit_id={visit.id}"
+    _confirm(client, patient.id, {"visit_id": str(visit.id), "subjective": "v1"}, page=page)
+    lineage = _notes(session, patient.id)[0].lineage_id
+    counts = []
+    for version in (1, 2, 3, 4):
+        token = client.token(page)
+        with counted_statements(app.extensions["db_engine"]) as statements:
+            response = client.post(f"/patients/{patient.id}/notes/{day}", {
+                "csrf_token": token, "lineage_id": str(lineage), "base_version": str(version),
+                "subjective": f"v{version + 1}", "objective": "", "assessment": "", "plan": ""})
+        assert response.status_code == 302
+        counts.append(len(statements))
+    # The same work whatever the note's history: one version more does not cost a statement more.
+    assert len(set(counts[1:])) == 1 and counts[-1] <= 20, counts
