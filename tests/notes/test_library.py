@@ -5,13 +5,15 @@ range and choices from the list; a change is a new version; a template that take
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from app.core.timeutil import japan_today
 from app.db import utcnow
 from app.labs.masters import load_shipped_subset as load_lab_master
 from app.labs.models import LabItem, LabOrder, LabSpecimen
-from app.notes.models import NotePhrase, NoteTemplate
+from app.notes.models import NotePhrase, NoteTemplate, ProgressNote
 from app.patients.profile_models import VitalSign
 from app.prescriptions.drug_master import load_shipped_subset as load_drug_master
 from app.prescriptions.models import Drug, Prescription, PrescriptionLine, PrescriptionRp
@@ -145,6 +147,15 @@ def test_do_and_transfer_offer_the_earlier_note_and_the_days_records(client, ses
                       "&department_name=内科").get_data(as_text=True)
     assert "Do（" in page and "アムロジピン継続" in page and "高血圧症 安定" in page
     assert "【転記: バイタル" in page and "血圧 142/88mmHg" in page and "体温 36.9℃" in page and "看護 花" in page
+    # Do from any earlier note: the one picked on the chart (この記録から Do), not only the previous one.
+    older = japan_today() - timedelta(days=40)
+    client.post(f"/patients/{patient.id}/notes/{older.isoformat()}",
+                {"subjective": "初診時の訴え", "plan": "初回処方", "base_version": "0"},
+                form_page=f"/patients/{patient.id}/notes/{older.isoformat()}/edit")
+    first = session.scalar(select(ProgressNote).where(ProgressNote.note_date == older))
+    chosen = client.get(f"/patients/{patient.id}/notes/{japan_today().isoformat()}/edit?encounter_kind=other"
+                        f"&department_name=内科&do_from={first.id}").get_data(as_text=True)
+    assert f"Do（{older:%Y/%m/%d}" in chosen and "初回処方" in chosen and "アムロジピン継続" not in chosen
 
 
 def test_transfer_offers_the_days_prescriptions_and_lab_orders_into_p(client, session):
