@@ -8,7 +8,7 @@ from app.diagnoses.models import Diagnosis, Disease, Modifier
 from app.documents.models import ReferralLetter
 from app.imaging.models import KeyImage
 from app.labs.models import LabItem, LabMessage, LabOrder, LabResult, LabSet, LabSpecimen
-from app.notes.models import ProgressNote
+from app.notes.models import NoteDraft, NotePhrase, NoteTemplate, ProgressNote
 from app.onshi.models import HistoryConsent, HistoryFetch
 from app.outbox.models import OutboxMessage
 from app.patients.models import Patient
@@ -39,5 +39,6 @@ __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "Care
            "LabOrder", "LabResult", "LabSet", "LabSpecimen", "Modifier", "OutboxMessage", "PastHistory", "Pregnancy",
            "Patient", "Prescription", "PrescriptionLine", "PrescriptionRp", "RecoveryCode", "StaffUser", "SyncState",
            "TrustedDevice", "Vaccination", "Visit", "VitalSign", "ReferralLetter", "SharingConsent",
-           "SharingRegistration", "ProgressNote", "NationalEntryCopy", "NationalEntryDecision",
+           "SharingRegistration", "ProgressNote",
+           "NoteDraft", "NotePhrase", "NoteTemplate", "NationalEntryCopy", "NationalEntryDecision",
            "SharingWithholding", "HistoryConsent", "HistoryFetch"]

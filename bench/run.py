@@ -1,9 +1,9 @@
-"""Seeded benchmarks of what users wait for (issues 4, 6, 7, 9, 19, 20, 24 and 27): patient search, the reception
-list, the patient page and its safety banner, the prescription check page (full check master, other institutions'
-prescriptions; also with the 電子処方箋管理サービス's duplicate check), a signed 電子処方箋 registration's own time,
-the 院外処方箋 and specimen-label PDFs, the lab result table, the 6 information page, the referral letter PDF, the
-imaging pages and the first CT frame; lab result import; and the オンライン資格確認 medication history of three years
-opened with a fresh fetch.
+"""Seeded benchmarks of what users wait for (issues 4, 6, 7, 9, 19, 20, 22, 24 and 27): patient search, the
+reception list, the patient page and its safety banner, the prescription check page (full check master, other
+institutions' prescriptions; also with the 電子処方箋管理サービス's duplicate check), a signed 電子処方箋
+registration's own time, the 院外処方箋 and specimen-label PDFs, the lab result table, the 6 information page, the
+referral letter PDF, the imaging pages and the first CT frame; lab result import; the オンライン資格確認 medication
+history of three years opened with a fresh fetch; and saving a full-chart note.
 
 The data set is written straight into the database; every figure is then measured through HTTP: the app runs
 under waitress in a process of its own on loopback and the benchmark is a client that logged in through the login
@@ -36,7 +36,7 @@ from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from app.labs.models import LabResult
 from app.patients.safety import read_banner
-from bench import eprescription, imaging, labs, onshi, seed, summary
+from bench import eprescription, imaging, labs, notes, onshi, seed, summary
 from bench.check_master import prepare_full_check
 from bench.server import BENCH_SECRET, Browser, Server, measure
 from simulators.sharing_service.testing import RunningSharingService, start_sharing_simulator
@@ -280,6 +280,11 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
             with app.app_context(), app.extensions["db_sessionmaker"]() as session:
                 emit("eprescription_signed_registration", 4,
                      eprescription.registration_figure(session, record.prescription_id, scale.samples), 200)
+        if wanted("note_", only):
+            notes.prepare(url, clinic_id, record.patient_id)
+            for name, n, p50_p95, target in notes.figures(browser, record.patient_id, scale.samples):
+                if wanted(name, only):
+                    emit(name, n, p50_p95, target)
         if wanted("lab_import", only):
             lines, seconds = lab_drop(url, clinic_id, drop_files)
             emit("lab_import", lines, push(browser, pushes), 50, lines_per_s=round(lines / seconds),

@@ -9,7 +9,7 @@ from app.clinics.models import Clinic
 from app.core.timeutil import japan_today
 from app.demo.runtime import prepare_demo
 from app.diagnoses import services as diagnoses
-from app.notes.models import ProgressNote
+from app.notes.models import NotePhrase, NoteTemplate, ProgressNote
 from app.patients import profile as profiles
 from app.patients.models import Patient
 from app.patients.profile_forms import KINDS
@@ -49,11 +49,17 @@ def test_demo_gives_yamada_every_profile_item_and_takahashi_a_drug_allergy(app, 
     assert [((today - n.note_date).days, n.version, n.superseded_at is None) for n in notes] == [
         (28, 1, True), (14, 1, False), (14, 2, True), (0, 1, True)]
     assert [n.change_reason for n in notes if n.version == 2] == ["評価の追記"]
+    # Clinic B's templates (one taking in another) and phrases, the clinic's own (kept by its administrator).
+    templates = session.scalars(select(NoteTemplate).where(NoteTemplate.clinic_id == b_yamada.clinic_id)).all()
+    assert {"再診 高血圧", "初診 内科", "小児 発熱", "電話再診"} <= {t.name for t in templates}
+    assert all(t.owner_id is None and t.version == 1 for t in templates)
+    assert session.scalar(select(func.count()).select_from(NotePhrase)) == 8
     # A second start adds nothing.
     prepare_demo(app, orca.root)
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(VitalSign)) == 13
     assert session.scalar(select(func.count()).select_from(ProgressNote)) == 4
+    assert session.scalar(select(func.count()).select_from(NoteTemplate)) == len(templates)
 
 
 def test_demo_gives_yamada_a_lab_order_with_labels_and_a_year_of_monthly_results(app, orca, session, client):

@@ -85,6 +85,21 @@ def _make_note(session, clinic, patient):
     return note
 
 
+def _make_note_library(session, clinic, patient):
+    from app.notes.models import NoteDraft, NotePhrase, NoteTemplate
+
+    phrase = NotePhrase(clinic_id=clinic.id, title=MARKER_NAME, kana=MARKER_KANA, text=MARKER_NAME)
+    template = NoteTemplate(clinic_id=clinic.id, name=MARKER_NAME, body=[{"part": "subjective", "title": "",
+                                                                           "fields": [{"kind": "text", "label": "x"}]}])
+    author = make_user(session, clinic, role="doctor")
+    draft = NoteDraft(clinic_id=clinic.id, patient_id=patient.id, author_id=author.id, note_date=date.today(),
+                      subjective=MARKER_NAME)
+    session.add_all([phrase, template, draft])
+    session.flush()
+    template.lineage_id = template.id
+    return {"phrase": phrase, "template": template, "draft": draft}
+
+
 def _make_lab_records(session, clinic, patient):
     from app.labs.models import LabMessage, LabOrder, LabResult, LabSpecimen
 
@@ -169,6 +184,9 @@ RECORD_FACTORIES: dict[str, Callable] = {
     "result_lineage_id": lambda s, a: a["labs"]["lab_result"].lineage_id,
     "letter_id": lambda s, a: a["letter"].id,
     "note_id": lambda s, a: a["note"].id,
+    "phrase_id": lambda s, a: a["note_library"]["phrase"].id,
+    "template_id": lambda s, a: a["note_library"]["template"].id,
+    "draft_id": lambda s, a: a["note_library"]["draft"].id,
     "day": lambda s, a: a["note"].note_date.isoformat(),
     "action": lambda s, a: "confirm",
     "destination_id": lambda s, a: a["destination"].id,
@@ -199,7 +217,7 @@ def _routes(app):
 @pytest.fixture
 def two_clinics(session):
     clinic_a = make_clinic(session)
-    clinic_b = make_clinic(session)
+    clinic_b = make_clinic(session, is_full_chart_mode=True)  # its notes routes are live: isolation, not 404 by mode
     patient = make_patient(session, clinic_a, name=MARKER_NAME, kana=MARKER_KANA)
     a = {
         "clinic": clinic_a,
@@ -214,6 +232,7 @@ def two_clinics(session):
         "labs": _make_lab_records(session, clinic_a, patient),
         "letter": _make_letter(session, clinic_a, patient),
         "note": _make_note(session, clinic_a, patient),
+        "note_library": _make_note_library(session, clinic_a, patient),
         "destination": _make_destination(session, clinic_a),
         "national_entry": _make_national_entry(session, clinic_a, patient),
         "history_fetch": _make_history_fetch(session, clinic_a, patient),

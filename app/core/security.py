@@ -63,6 +63,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "onshi.consent": ALL_ROLES,
     "note.read": CLINICAL,
     "note.write": CLINICAL,
+    # 診療録テンプレート and 定型文: the clinic's kept by administrators, each doctor's own by the doctor.
+    "note.library": frozenset({Role.ADMIN, Role.DOCTOR}),
     "letter.read": CLINICAL,
     "letter.write": frozenset({Role.DOCTOR}),
     # The clinic's 紹介先 address book (institutions and doctors, no patient data): kept by doctors and admins.

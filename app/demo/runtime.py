@@ -13,7 +13,7 @@ from app.clinics.models import Clinic
 from app.demo.clinical import load_masters_if_empty, seed_clinical_demo
 from app.demo.imaging import seed_demo_pacs
 from app.demo.labs import seed_in_house_demo, seed_lab_demo
-from app.demo.notes import seed_notes_demo
+from app.demo.notes import seed_note_library, seed_notes_demo
 from app.demo.onshi import connection as oqs_connection
 from app.demo.onshi import seed_history
 from app.demo.seed import (
@@ -76,6 +76,7 @@ def prepare_demo(app: Flask, orca_root: str, oqs_root: str | None = None, pacs: 
     with factory() as session:  # the fixed patients exist once ORCA has been pulled
         seed_clinical_demo(session)
         seed_notes_demo(session)
+        seed_note_library(session)
         session.commit()
     if pacs is not None:
         with factory() as session:

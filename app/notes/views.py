@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from app.core.errors import ValidationError
 from app.core.security import requires
-from app.core.timeutil import japan_today
+from app.core.timeutil import JST, japan_today
 from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_or_404
 from app.db import db_session
 from app.imaging import services as imaging
 from app.labs import results as lab_results
-from app.notes import bp, services
+from app.notes import bp, carry, drafts, library, services
+from app.notes.models import ENCOUNTER_LABELS, VISIT
 
 
 def _day_or_404(raw: str) -> date:
@@ -34,42 +36,122 @@ def index(patient_id: int):
     db = db_session()
     notes = services.chart(db, clinic.id, patient.id) if clinic.is_full_chart_mode else []
     images = {note.id: services.attached_images(db, clinic.id, note) for note in notes}
+    open_drafts = drafts.drafts_of(db, clinic.id, patient.id) if clinic.is_full_chart_mode else []
     log_look(patient.id, "patient.notes")
     return render_template("notes/index.html", patient=patient, today=japan_today(), notes=notes, images=images,
-                           full_chart=clinic.is_full_chart_mode, parts=services.PARTS)
+                           full_chart=clinic.is_full_chart_mode, parts=services.PARTS, drafts=open_drafts,
+                           saved=request.args.get("saved", ""))
+
+
+@bp.get("/patients/<int:patient_id>/notes/new")
+@requires("note.write")
+def new(patient_id: int):
+    """Start a note: one of today's visits (受付), or a note without a reception (電話再診, 訪問) of a chosen day."""
+    patient = patient_or_404(patient_id)
+    clinic = current_clinic()
+    if not clinic.is_full_chart_mode:
+        abort(404)
+    db = db_session()
+    today = japan_today()
+    visits = services.visits_of_day(db, clinic.id, patient.id, today)
+    written = {v.id: services.note_of_visit(db, clinic.id, patient.id, v.id) for v in visits}
+    log_look(patient.id, "patient.notes.new")
+    return render_template("notes/new.html", patient=patient, today=today, visits=visits, written=written,
+                           kinds=[(k, label) for k, label in ENCOUNTER_LABELS.items() if k != VISIT])
+
+
+@bp.get("/patients/<int:patient_id>/notes/start")
+@requires("note.write")
+def new_without_visit(patient_id: int):
+    """The chooser's form for a note without a reception: opens the editor of that day with its header."""
+    patient = patient_or_404(patient_id)
+    when = _day_or_404(request.args.get("day", ""))
+    args = {k: request.args.get(k, "")[:120] for k in ("encounter_kind", "department_name", "insurance_summary",
+                                                         "do_from")}
+    return redirect(url_for("notes.edit", patient_id=patient.id, day=when.isoformat(), **args))
+
+
+def _int_arg(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw else None
+    except ValueError:
+        abort(400)
+
+
+def _header_from(values, when: date) -> services.NoteHeader | None:
+    """The header a request names: a visit, or a note without a reception; None when it names neither."""
+    visit_id = _int_arg(values.get("visit_id"))
+    kind = values.get("encounter_kind", "")
+    if visit_id is None and not kind:
+        return None
+    return services.NoteHeader(when, visit_id, kind or VISIT, values.get("department_name", "")[:200],
+                               values.get("doctor_name", "")[:200], values.get("insurance_summary", "")[:400])
 
 
 @bp.get("/patients/<int:patient_id>/notes/<day>/edit")
 @requires("note.write")
 def edit(patient_id: int, day: str):
-    """Write or continue the note of a day (today unless the doctor opened an earlier day)."""
+    """Write or continue a note: of a lineage (?lineage_id=), a visit (?visit_id=), a new note without a
+    reception (?encounter_kind=…), or — naming none — the day's latest note or its only visit's."""
     patient = patient_or_404(patient_id)
     clinic = current_clinic()
     if not clinic.is_full_chart_mode:
         return redirect(url_for("notes.index", patient_id=patient.id))
     when = _day_or_404(day)
     db = db_session()
-    note = services.current_note(db, clinic.id, patient.id, when)
+    lineage_id = _int_arg(request.args.get("lineage_id"))
+    header = _header_from(request.args, when)
+    note = None
+    if lineage_id:
+        note = services.note_of_lineage(db, clinic.id, patient.id, lineage_id)
+    elif header is not None and header.visit_id is not None:
+        visit = services.patient_visit(db, clinic.id, patient.id, header.visit_id)
+        if visit is None or visit.visit_date != when:
+            abort(404)
+        header = services.NoteHeader.of_visit(visit)
+        note = services.note_of_visit(db, clinic.id, patient.id, visit.id)
+    elif header is None:
+        note = services.current_note(db, clinic.id, patient.id, when)
+        visits = services.visits_of_day(db, clinic.id, patient.id, when)
+        if note is None and len(visits) > 1:
+            return redirect(url_for("notes.new", patient_id=patient.id))
+        header = services.NoteHeader.of_visit(visits[0]) if visits else services.NoteHeader(when)
+    if lineage_id and note is None:
+        abort(404)
+    header = services.NoteHeader.of_note(note) if note is not None else header
+    draft = drafts.own_draft(db, clinic.id, patient.id, current_user.id, lineage_id=note.lineage_id if note else None,
+                             header=header)
+    content = services.NoteContent.of(draft if draft is not None else note)
     log_look(patient.id, "patient.notes.edit")
-    return _render_form(patient, when, note, services.NoteContent.of(note), reason="", errors={})
+    return _render_form(patient, when, note, content, header=header, draft=draft, reason="", errors={})
 
 
-def _render_form(patient, when: date, note, content: services.NoteContent, *, reason: str,
+def _render_form(patient, when: date, note, content: services.NoteContent, *, header, draft, reason: str,
                  errors: dict[str, str], status: int = 200):
     db = db_session()
-    attached = imaging.key_image_versions(db, current_user.clinic_id, patient.id, content.key_image_ids)
+    clinic_id = current_user.clinic_id
+    attached = imaging.key_image_versions(db, clinic_id, patient.id, content.key_image_ids)
     attached_ids = {k.id for k in attached}
-    available = [k for k in imaging.current_key_images(db, current_user.clinic_id, patient.id)
-                 if k.id not in attached_ids]
+    available = [k for k in imaging.current_key_images(db, clinic_id, patient.id) if k.id not in attached_ids]
+    previous = carry.do_source(db, clinic_id, patient.id, _int_arg(request.args.get("do_from")),
+                               services.previous_note(db, clinic_id, patient.id, note, when))
     return render_template("notes/edit.html", patient=patient, today=japan_today(), day=when, note=note,
-                           content=content, attached=attached, available=available, reason=reason, errors=errors,
-                           parts=services.PARTS), status
+                           content=content, header=header, draft=draft, attached=attached, available=available,
+                           reason=reason, errors=errors, parts=services.PARTS, kinds=ENCOUNTER_LABELS,
+                           previous=previous, library=library.for_editor(db, clinic_id, current_user.id,
+                                                                         header.department_name if header else ""),
+                           transfer=carry.todays_sources(db, clinic_id, patient.id, when)), status
+
+
+def _content_from(values, image_ids: list[int]) -> services.NoteContent:
+    return services.NoteContent(*(str(values.get(name) or "") for name, _label in services.PARTS),
+                                key_image_ids=image_ids)
 
 
 @bp.post("/patients/<int:patient_id>/notes/<day>")
 @requires("note.write")
 def save(patient_id: int, day: str):
-    """Save the day's note as a new version (the earlier one stays in the history)."""
+    """確定: the note becomes a new version (the earlier one stays in the 記載履歴); the writer's draft goes."""
     patient = patient_or_404(patient_id)
     when = _day_or_404(day)
     form = request.form
@@ -78,18 +160,76 @@ def save(patient_id: int, day: str):
         image_ids = [int(i) for i in form.getlist("key_image_ids")]
     except ValueError:
         abort(400)
-    content = services.NoteContent(*(form.get(name, "") for name, _label in services.PARTS),
-                                   key_image_ids=image_ids)
+    lineage_id, draft_id = _int_arg(form.get("lineage_id")), _int_arg(form.get("draft_id"))
+    header = None if lineage_id else _header_from(form, when)
+    content = _content_from(form, image_ids)
     db = db_session()
-    note = committed(lambda: services.save_note(db, current_clinic(), current_actor(), patient, when, content,
-                                                base_version=base_version, today=japan_today(),
-                                                reason=form.get("change_reason", "")),
-                     lambda exc: _render_form(patient, when,
-                                              services.current_note(db, current_user.clinic_id, patient.id, when),
-                                              content, reason=form.get("change_reason", ""), errors=exc.errors,
-                                              status=422))
-    flash(f"{when:%Y/%m/%d} の経過記録を保存しました（第{note.version}版）", "success")
-    return redirect(url_for("notes.index", patient_id=patient.id) + f"#note-{note.note_date.isoformat()}")
+    try:
+        note = drafts.confirm(db, current_clinic(), current_actor(), patient, content, draft_id=draft_id,
+                              lineage_id=lineage_id, base_version=base_version, header=header, day=when,
+                              today=japan_today(), reason=form.get("change_reason", ""))
+    except ValidationError as exc:
+        db.rollback()
+        if lineage_id:
+            note = services.note_of_lineage(db, current_user.clinic_id, patient.id, lineage_id)
+        elif header is None:
+            note = services.current_note(db, current_user.clinic_id, patient.id, when)
+        else:
+            note = services.note_of_visit(db, current_user.clinic_id, patient.id, header.visit_id) \
+                if header.visit_id else None
+        draft = drafts.get_draft(db, current_user.clinic_id, patient.id, draft_id) if draft_id else None
+        return _render_form(patient, when, note, content, header=header or (
+            services.NoteHeader.of_note(note) if note else services.NoteHeader(when)), draft=draft,
+            reason=form.get("change_reason", ""), errors=exc.errors, status=422)
+    db.commit()
+    flash(f"{when:%Y/%m/%d} の経過記録を確定しました（第{note.version}版）", "success")
+    return redirect(url_for("notes.index", patient_id=patient.id, saved=note.lineage_id) + f"#note-{note.lineage_id}")
+
+
+@bp.post("/patients/<int:patient_id>/notes/<day>/draft")
+@requires("note.write")
+def autosave(patient_id: int, day: str):
+    """The editor's autosave (JSON): the writer's draft of the note rewritten in place; answers its id."""
+    patient = patient_or_404(patient_id)
+    when = _day_or_404(day)
+    if not current_clinic().is_full_chart_mode:
+        abort(404)
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify({"error": "bad_request", "message": "下書きの形式が正しくありません"}), 400
+    try:
+        base_version = int(data.get("base_version") or 0)
+        lineage_id, draft_id = _int_arg(str(data.get("lineage_id") or "")), _int_arg(str(data.get("draft_id") or ""))
+        header = _header_from({k: str(v or "") for k, v in data.items() if isinstance(v, str | int)}, when)
+    except (TypeError, ValueError):
+        return jsonify({"error": "bad_request", "message": "下書きの形式が正しくありません"}), 400
+    db = db_session()
+    try:
+        draft = drafts.save_draft(db, current_clinic(), current_actor(), patient, _content_from(data, []),
+                                  draft_id=draft_id, lineage_id=lineage_id, base_version=base_version,
+                                  header=header or services.NoteHeader(when))
+    except ValidationError as exc:
+        db.rollback()
+        return jsonify({"error": "invalid", "message": exc.message, "field": exc.field}), 422
+    db.commit()
+    return jsonify({"draft_id": draft.id, "saved_at": draft.updated_at.astimezone(JST).strftime("%H:%M:%S")})
+
+
+@bp.post("/patients/<int:patient_id>/notes/drafts/<int:draft_id>/discard")
+@requires("note.write")
+def discard_draft(patient_id: int, draft_id: int):
+    """Throw away one's own draft."""
+    patient = patient_or_404(patient_id)
+    db = db_session()
+    try:
+        drafts.discard(db, current_user.clinic_id, current_actor(), patient.id, draft_id)
+    except ValidationError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("notes.index", patient_id=patient.id)), 303
+    db.commit()
+    flash("下書きを削除しました", "success")
+    return redirect(url_for("notes.index", patient_id=patient.id))
 
 
 @bp.get("/patients/<int:patient_id>/notes/versions/<int:note_id>")

@@ -1,0 +1,200 @@
+"""The writer's library in full-chart mode: 定型文 (fixed phrases) and 診療録テンプレート, each the clinic's (kept by
+an administrator) or one doctor's own (kept by that doctor). Phrases are found by their reading in kana; a
+template change is a new version of it, and a template that takes itself in is refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlalchemy.orm import Session
+
+from app.core.audit import Actor, record_audit
+from app.core.errors import ValidationError
+from app.core.jp import normalize_kana, strip_control_chars
+from app.core.security import Role
+from app.db import scoped, utcnow
+from app.notes import templating
+from app.notes.models import NotePhrase, NoteTemplate
+
+CLINIC = "clinic"
+OWN = "own"
+MAX_PHRASE = 2_000
+PART_CHOICES = {"": "どこでも", "subjective": "S", "objective": "O", "assessment": "A", "plan": "P"}
+
+
+def _visible(model, clinic_id: int, user_id: int):
+    return scoped(model, clinic_id).where(or_(model.owner_id.is_(None), model.owner_id == user_id))
+
+
+def _owner(actor: Actor, scope: str) -> int | None:
+    """Who a new entry belongs to: the clinic (administrators only) or the writing doctor."""
+    if scope == CLINIC:
+        if actor.role != Role.ADMIN:
+            raise ValidationError("クリニック共通の定型文・テンプレートは管理者が登録します", field="scope")
+        return None
+    if actor.role != Role.DOCTOR:
+        raise ValidationError("個人の定型文・テンプレートは医師が登録します", field="scope")
+    return actor.user_id
+
+
+def _may_change(actor: Actor, owner_id: int | None) -> None:
+    if (owner_id is None and actor.role != Role.ADMIN) or (owner_id is not None and owner_id != actor.user_id):
+        raise ValidationError("この定型文・テンプレートは変更できません（クリニック共通は管理者、個人のものは本人）",
+                              field="_form")
+
+
+# 定型文 -------------------------------------------------------------------------------------------------------
+
+def phrases(session: Session, clinic_id: int, user_id: int, query: str = "", *, limit: int = 50) -> list[NotePhrase]:
+    """The clinic's and the writer's own active phrases whose reading (or title) starts with or holds the query
+    (kana folded: ひらがな, カタカナ and half-width alike), the writer's own first."""
+    stmt = _visible(NotePhrase, clinic_id, user_id).where(NotePhrase.active.is_(True))
+    key = normalize_kana(strip_control_chars(query or "").strip())[:60]
+    if key:
+        escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = stmt.where(or_(NotePhrase.kana_key.like(f"%{escaped}%", escape="\\"),
+                              NotePhrase.title.like(f"%{escaped}%", escape="\\")))
+    stmt = stmt.order_by(NotePhrase.owner_id.is_(None), NotePhrase.kana_key, NotePhrase.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def get_phrase(session: Session, clinic_id: int, phrase_id: int) -> NotePhrase | None:
+    """One phrase of this clinic."""
+    return session.scalar(scoped(NotePhrase, clinic_id).where(NotePhrase.id == phrase_id))
+
+
+def save_phrase(session: Session, actor: Actor, *, phrase_id: int | None, scope: str, title: str, kana: str,
+                text: str, part: str) -> NotePhrase:
+    """Add a phrase (the clinic's or the doctor's own), or change one the actor may change."""
+    title = strip_control_chars(title or "").strip()
+    kana = strip_control_chars(kana or "").strip()
+    text = strip_control_chars(text or "", multiline=True).strip()
+    if not title or len(title) > 60:
+        raise ValidationError("見出しを60文字以内で入力してください", field="title")
+    if not kana or len(kana) > 120 or any(not ("ぁ" <= c <= "ゖ" or "ァ" <= c <= "ヺ" or c in "ー・ 　") for c in
+                                          normalize_kana(kana).replace(" ", "")):
+        raise ValidationError("よみをひらがなかカタカナで120文字以内で入力してください", field="kana")
+    if not text or len(text) > MAX_PHRASE:
+        raise ValidationError(f"本文を{MAX_PHRASE:,}文字以内で入力してください", field="text")
+    if part not in PART_CHOICES:
+        raise ValidationError("入れる欄を選んでください", field="part")
+    if phrase_id:
+        phrase = get_phrase(session, actor.clinic_id, phrase_id)
+        if phrase is None:
+            raise ValidationError("定型文が見つかりません", field="_form")
+        _may_change(actor, phrase.owner_id)
+    else:
+        phrase = NotePhrase(clinic_id=actor.clinic_id, owner_id=_owner(actor, scope))
+        session.add(phrase)
+    phrase.title, phrase.kana, phrase.kana_key, phrase.text, phrase.part = (
+        title, kana, normalize_kana(kana).replace(" ", ""), text, part)
+    phrase.updated_at = utcnow()
+    session.flush()
+    record_audit(session, actor, "note_phrase.save", entity_type="note_phrase", entity_id=phrase.id,
+                 summary={"title": title, "clinic": phrase.owner_id is None})
+    return phrase
+
+
+def retire_phrase(session: Session, actor: Actor, phrase_id: int) -> None:
+    """Take a phrase off the lists (kept, inactive)."""
+    phrase = get_phrase(session, actor.clinic_id, phrase_id)
+    if phrase is None:
+        raise ValidationError("定型文が見つかりません", field="_form")
+    _may_change(actor, phrase.owner_id)
+    phrase.active = False
+    record_audit(session, actor, "note_phrase.retire", entity_type="note_phrase", entity_id=phrase.id)
+
+
+# 診療録テンプレート -----------------------------------------------------------------------------------------------
+
+def templates(session: Session, clinic_id: int, user_id: int) -> list[NoteTemplate]:
+    """The current versions of the clinic's and the writer's own templates, by department and name."""
+    return list(session.scalars(_visible(NoteTemplate, clinic_id, user_id).where(
+        NoteTemplate.superseded_at.is_(None), NoteTemplate.retracted.is_(False))
+        .order_by(NoteTemplate.department_name, NoteTemplate.purpose, NoteTemplate.name)))
+
+
+def get_template(session: Session, clinic_id: int, user_id: int, template_id: int) -> NoteTemplate | None:
+    """One version of a template the writer may use (the clinic's or their own)."""
+    return session.scalar(_visible(NoteTemplate, clinic_id, user_id).where(NoteTemplate.id == template_id))
+
+
+def template_history(session: Session, clinic_id: int, lineage_id: int) -> list[NoteTemplate]:
+    """Every version of one template, oldest first."""
+    return list(session.scalars(scoped(NoteTemplate, clinic_id).where(NoteTemplate.lineage_id == lineage_id)
+                                .order_by(NoteTemplate.version)))
+
+
+def _lookup(session: Session, clinic_id: int, user_id: int, skip_lineage: int | None, replacement: list[dict],
+            name: str):
+    by_name = {t.name: t for t in templates(session, clinic_id, user_id) if t.lineage_id != skip_lineage}
+
+    def find(wanted: str) -> list[dict] | None:
+        if wanted == name:
+            return replacement
+        found = by_name.get(wanted)
+        return found.body if found else None
+    return find
+
+
+def expanded(session: Session, clinic_id: int, user_id: int, template: NoteTemplate) -> list[dict]:
+    """The template's sections with every template it takes in filled in (as they stand now)."""
+    return templating.expand(template.body, _lookup(session, clinic_id, user_id, template.lineage_id, template.body,
+                                                    template.name), (template.name,))
+
+
+def save_template(session: Session, actor: Actor, *, lineage_id: int | None, scope: str, name: str, department: str,
+                  purpose: str, source: str) -> NoteTemplate:
+    """Add a template or save a change to one as its next version. Refused: a template that takes itself in
+    (directly or through others), one taking in a template that does not exist, an unreadable source."""
+    name = strip_control_chars(name or "").strip()
+    department = strip_control_chars(department or "").strip()
+    purpose = strip_control_chars(purpose or "").strip()
+    if not name or len(name) > 60:
+        raise ValidationError("テンプレート名を60文字以内で入力してください", field="name")
+    if len(department) > 40 or len(purpose) > 60:
+        raise ValidationError("診療科は40文字、目的は60文字以内で入力してください", field="purpose")
+    body = templating.parse(source)
+    current = None
+    if lineage_id:
+        current = session.scalar(scoped(NoteTemplate, actor.clinic_id).where(
+            NoteTemplate.lineage_id == lineage_id, NoteTemplate.superseded_at.is_(None)))
+        if current is None:
+            raise ValidationError("テンプレートが見つかりません", field="_form")
+        _may_change(actor, current.owner_id)
+        owner = current.owner_id
+    else:
+        owner = _owner(actor, scope)
+    clash = [t for t in templates(session, actor.clinic_id, actor.user_id)
+             if t.name == name and t.lineage_id != lineage_id]
+    if clash:
+        raise ValidationError(f"「{name}」という名前のテンプレートがすでにあります", field="name")
+    templating.expand(body, _lookup(session, actor.clinic_id, actor.user_id, lineage_id, body, name), (name,))
+    values: dict[str, Any] = {"name": name, "department_name": department, "purpose": purpose, "body": body}
+    if current is not None:
+        if {k: getattr(current, k) for k in values} == values:
+            return current
+        changed = session.execute(update(NoteTemplate).where(NoteTemplate.id == current.id,
+                                                              NoteTemplate.superseded_at.is_(None))
+                                  .values(superseded_at=utcnow()).execution_options(synchronize_session=False))
+        if changed.rowcount != 1:
+            raise ValidationError("テンプレートが他の人に変更されました。開き直してください", field="_form")
+    template = NoteTemplate(clinic_id=actor.clinic_id, owner_id=owner, lineage_id=lineage_id,
+                            version=current.version + 1 if current else 1, recorded_by_name=actor.login_id or "",
+                            **values)
+    session.add(template)
+    session.flush()
+    template.lineage_id = template.lineage_id or template.id
+    session.flush()
+    record_audit(session, actor, "note_template.save", entity_type="note_template", entity_id=template.id,
+                 summary={"name": name, "version": template.version, "clinic": owner is None})
+    return template
+
+
+def for_editor(session: Session, clinic_id: int, user_id: int, department: str) -> dict[str, Any]:
+    """What the editor offers: the templates (the visit's department first) as id, name, department, purpose."""
+    found = templates(session, clinic_id, user_id)
+    found.sort(key=lambda t: (t.department_name not in ("", department), t.department_name, t.purpose, t.name))
+    return {"templates": [{"id": t.id, "name": t.name, "department": t.department_name, "purpose": t.purpose,
+                           "own": t.owner_id is not None} for t in found]}

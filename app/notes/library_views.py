@@ -1,0 +1,179 @@
+"""The 定型文 and 診療録テンプレート screens of full-chart mode (the clinic's kept by an administrator, each doctor's
+own by the doctor) and what the note editor asks of them as JSON: phrases found by kana, a template's fields, the
+SOAP text its filled-in fields make. A paper-chart clinic has none of it: every route answers 404."""
+
+from __future__ import annotations
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from app.core.errors import ValidationError
+from app.core.security import Role, requires
+from app.core.web import current_actor, current_clinic
+from app.db import db_session
+from app.notes import bp, library, templating
+
+
+def _full_chart_or_404() -> None:
+    if not current_clinic().is_full_chart_mode:
+        abort(404)
+
+
+def _scopes() -> list[tuple[str, str]]:
+    return [(library.CLINIC, "クリニック共通")] if current_user.role == Role.ADMIN else [(library.OWN, "自分用")]
+
+
+def _library_page(errors: dict | None = None, form: dict | None = None, status: int = 200):
+    db = db_session()
+    return render_template("notes/library.html", phrases=library.phrases(db, current_user.clinic_id,
+                                                                          current_user.id, limit=500),
+                           templates=library.templates(db, current_user.clinic_id, current_user.id),
+                           parts=library.PART_CHOICES, scopes=_scopes(), errors=errors or {},
+                           form=form or {}), status
+
+
+@bp.get("/notes/library")
+@requires("note.library")
+def library_index():
+    """The phrases and templates the user keeps (administrator: the clinic's; doctor: the clinic's to read and
+    their own to keep)."""
+    _full_chart_or_404()
+    return _library_page()
+
+
+def _may_keep(owner_id: int | None) -> bool:
+    return (owner_id is None and current_user.role == Role.ADMIN) or owner_id == current_user.id
+
+
+@bp.post("/notes/phrases")
+@requires("note.library")
+def phrase_save():
+    """Add a 定型文, or change one (its id in the form)."""
+    _full_chart_or_404()
+    form = request.form
+    try:
+        phrase_id = int(form.get("phrase_id") or 0) or None
+    except ValueError:
+        abort(400)
+    db = db_session()
+    try:
+        phrase = library.save_phrase(db, current_actor(), phrase_id=phrase_id, scope=form.get("scope", ""),
+                                     title=form.get("title", ""), kana=form.get("kana", ""),
+                                     text=form.get("text", ""), part=form.get("part", ""))
+    except ValidationError as exc:
+        db.rollback()
+        return _library_page(exc.errors, dict(form), 422)
+    db.commit()
+    flash(f"定型文「{phrase.title}」を保存しました", "success")
+    return redirect(url_for("notes.library_index") + "#phrases")
+
+
+@bp.post("/notes/phrases/<int:phrase_id>/retire")
+@requires("note.library")
+def phrase_retire(phrase_id: int):
+    """Take a phrase off the lists."""
+    _full_chart_or_404()
+    db = db_session()
+    if library.get_phrase(db, current_user.clinic_id, phrase_id) is None:
+        abort(404)
+    try:
+        library.retire_phrase(db, current_actor(), phrase_id)
+    except ValidationError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("notes.library_index") + "#phrases")
+    db.commit()
+    flash("定型文を一覧から外しました", "success")
+    return redirect(url_for("notes.library_index") + "#phrases")
+
+
+@bp.get("/notes/phrases.json")
+@requires("note.write")
+def phrase_search():
+    """The editor's phrase list: the clinic's and the writer's own, found by kana or title (any length or script
+    of query: it is folded and cut, never refused)."""
+    _full_chart_or_404()
+    found = library.phrases(db_session(), current_user.clinic_id, current_user.id, request.args.get("q", "")[:200])
+    return jsonify({"phrases": [{"id": p.id, "title": p.title, "kana": p.kana, "text": p.text, "part": p.part,
+                                 "own": p.owner_id is not None} for p in found]})
+
+
+@bp.get("/notes/templates/new")
+@bp.get("/notes/templates/<int:template_id>/edit")
+@requires("note.library")
+def template_form(template_id: int | None = None):
+    """Write a new template, or the next version of one (its current version's source to change)."""
+    _full_chart_or_404()
+    db = db_session()
+    template = library.get_template(db, current_user.clinic_id, current_user.id, template_id) if template_id else None
+    if template_id and (template is None or not _may_keep(template.owner_id)):
+        abort(404)
+    history = library.template_history(db, current_user.clinic_id, template.lineage_id) if template else []
+    form = {"name": template.name, "department": template.department_name, "purpose": template.purpose,
+            "source": templating.to_source(template.body)} if template else {}
+    return render_template("notes/template_form.html", template=template, history=history, form=form,
+                           scopes=_scopes(), errors={})
+
+
+@bp.post("/notes/templates")
+@requires("note.library")
+def template_save():
+    """Save a template: a new one, or the next version of one (its lineage in the form)."""
+    _full_chart_or_404()
+    form = request.form
+    try:
+        lineage_id = int(form.get("lineage_id") or 0) or None
+    except ValueError:
+        abort(400)
+    db = db_session()
+    try:
+        template = library.save_template(db, current_actor(), lineage_id=lineage_id, scope=form.get("scope", ""),
+                                         name=form.get("name", ""), department=form.get("department", ""),
+                                         purpose=form.get("purpose", ""), source=form.get("source", ""))
+    except ValidationError as exc:
+        db.rollback()
+        current = (library.get_template(db, current_user.clinic_id, current_user.id, lineage_id)
+                   if lineage_id else None)
+        history = library.template_history(db, current_user.clinic_id, lineage_id) if lineage_id else []
+        return render_template("notes/template_form.html", template=current, history=history, form=dict(form),
+                               scopes=_scopes(), errors=exc.errors), 422
+    db.commit()
+    flash(f"テンプレート「{template.name}」を保存しました（第{template.version}版）", "success")
+    return redirect(url_for("notes.library_index") + "#templates")
+
+
+@bp.get("/notes/templates/<int:template_id>.json")
+@requires("note.write")
+def template_fields(template_id: int):
+    """A template's sections with the templates it takes in, for the editor's fill-in form."""
+    _full_chart_or_404()
+    db = db_session()
+    template = library.get_template(db, current_user.clinic_id, current_user.id, template_id)
+    if template is None:
+        abort(404)
+    try:
+        sections = library.expanded(db, current_user.clinic_id, current_user.id, template)
+    except ValidationError as exc:
+        return jsonify({"error": "invalid", "message": exc.message}), 422
+    return jsonify({"id": template.id, "name": template.name, "version": template.version, "sections": sections})
+
+
+@bp.post("/notes/templates/<int:template_id>/fill")
+@requires("note.write")
+def template_fill(template_id: int):
+    """The SOAP text the filled-in fields make (JSON {values: {"0.1": "37.8", …}} → {subjective: …, …})."""
+    _full_chart_or_404()
+    db = db_session()
+    template = library.get_template(db, current_user.clinic_id, current_user.id, template_id)
+    if template is None:
+        abort(404)
+    data = request.get_json(silent=True)
+    values = data.get("values") if isinstance(data, dict) else None
+    if not isinstance(values, dict) or len(values) > 500:
+        return jsonify({"error": "bad_request", "message": "入力の形式が正しくありません"}), 400
+    try:
+        text = templating.fill(library.expanded(db, current_user.clinic_id, current_user.id, template),
+                               {str(k): str(v)[:4000] for k, v in values.items()})
+    except ValidationError as exc:
+        return jsonify({"error": "invalid", "message": exc.message, "field": exc.field}), 422
+    return jsonify({"parts": text})
