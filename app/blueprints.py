@@ -10,7 +10,7 @@ from flask import Blueprint
 
 from app.auth import bp as auth_bp
 from app.auth import views as auth_views  # noqa: F401
-from app.billing import orca_interim  # noqa: F401
+from app.billing import orca_interim, visit_claim  # noqa: F401
 from app.clinics import audit_views, views  # noqa: F401
 from app.clinics import bp as clinics_bp
 from app.core.health import bp as health_bp
