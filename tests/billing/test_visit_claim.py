@@ -1,0 +1,115 @@
+"""A visit's fees reach the ORCA simulator (medicalmodv2 over real HTTP) through the outbox: the first send is
+class 01, a change replaces the same data (class 03, never a second copy), removing every fee deletes it, a lost
+reply is not sent twice, and a visit ORCA has closed (会計済) is refused with its reason."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.billing import fees
+from app.billing.models import VisitBill
+from app.core.audit import Actor
+from app.outbox import services as outbox
+from app.patients.models import Patient
+from app.reception.models import PAID, Visit
+from app.reception.orca_sync import sync_all_clinics
+from tests.billing.helpers import BASEDOW, add_diagnosis, load_masters
+from tests.factories import make_clinic, make_user
+
+CODE = "1310123458"
+TOKUTEI, GAIRAI_KANRI = "113001810", "112011010"
+
+
+@pytest.fixture
+def desk(app, session, orca):
+    clinic = make_clinic(session, institution_code=CODE, integrations={"orca": {
+        "base_url": orca.base_url(CODE), "user": "ormaster-a", "password": "orca-demo-a"}})
+    doctor = make_user(session, clinic, role="doctor")
+    load_masters(session)
+    session.commit()
+    sync_all_clinics(app.extensions["db_sessionmaker"])
+    session.expire_all()
+    patient = session.scalars(select(Patient).where(Patient.orca_patient_id == "00001")).one()
+    add_diagnosis(session, patient, *BASEDOW)
+    visit = session.scalars(select(Visit).where(Visit.patient_id == patient.id)).one()
+    session.commit()
+    return {"clinic": clinic, "visit": visit, "patient": patient,
+            "actor": Actor(user_id=doctor.id, login_id=doctor.login_id, clinic_id=clinic.id, role="doctor")}
+
+
+def _deliver(app):
+    return outbox.run_once(app.extensions["db_sessionmaker"], base_delay=0)
+
+
+def _choose(session, desk, code):
+    fee = fees.choose_fee(session, desk["clinic"], desk["actor"], session.get(Visit, desk["visit"].id), code)
+    session.commit()
+    return fee
+
+
+def _bill(session, desk) -> VisitBill:
+    session.expire_all()
+    return session.scalars(select(VisitBill).where(VisitBill.visit_id == desk["visit"].id)).one()
+
+
+def _codes(orca):
+    return [[m["Medication_Code"] for e in kept["Medical_Information"] for m in e["Medication_info"]]
+            for kept in orca.medical(CODE)]
+
+
+def test_first_send_then_a_change_replaces_and_removing_all_deletes(app, session, desk, orca):
+    _choose(session, desk, TOKUTEI)
+    _choose(session, desk, GAIRAI_KANRI)  # before delivery: one message sends both
+    _deliver(app)
+    bill = _bill(session, desk)
+    assert bill.orca_billing_status == "sent" and bill.sent_revision == bill.revision == 2
+    assert _codes(orca) == [[TOKUTEI, GAIRAI_KANRI]]
+    [kept] = orca.medical(CODE)
+    assert [e["Medical_Class"] for e in kept["Medical_Information"]] == ["130", "120"]
+    first_uid = bill.orca_medical_uid
+    fee = next(f for f in fees.chosen_fees(session, desk["visit"]) if f.code == GAIRAI_KANRI)
+    fees.remove_fee(session, desk["clinic"], desk["actor"], session.get(Visit, desk["visit"].id), fee.id)
+    session.commit()
+    _deliver(app)
+    bill = _bill(session, desk)
+    assert _codes(orca) == [[TOKUTEI]]  # replaced, not a second copy
+    assert bill.orca_medical_uid != first_uid and bill.sent_revision == 3
+    [fee] = fees.chosen_fees(session, desk["visit"])
+    fees.remove_fee(session, desk["clinic"], desk["actor"], session.get(Visit, desk["visit"].id), fee.id)
+    session.commit()
+    _deliver(app)
+    assert orca.medical(CODE) == [] and _bill(session, desk).orca_billing_status == "deleted"
+    _choose(session, desk, TOKUTEI)
+    _deliver(app)
+    assert _codes(orca) == [[TOKUTEI]] and _bill(session, desk).orca_billing_status == "sent"
+
+
+def test_a_lost_reply_is_not_sent_twice(app, session, desk, orca):
+    _choose(session, desk, TOKUTEI)
+    orca.set_fault("lost_reply", api="medicalmodv2", times=1)
+    _deliver(app)
+    orca.clear_faults()
+    _deliver(app)
+    assert _codes(orca) == [[TOKUTEI]] and _bill(session, desk).orca_billing_status == "sent"
+
+
+def test_a_clerk_opened_data_is_refused_with_orcas_reason(app, session, desk, orca):
+    _choose(session, desk, TOKUTEI)
+    _deliver(app)
+    orca.open_medical(CODE, _bill(session, desk).orca_medical_uid)
+    _choose(session, desk, GAIRAI_KANRI)
+    _deliver(app)
+    bill = _bill(session, desk)
+    assert bill.orca_billing_status == "rejected" and "21 診療行為" in bill.orca_billing_error
+    assert _codes(orca) == [[TOKUTEI]]
+
+
+def test_a_paid_visit_is_refused(app, session, desk, orca):
+    _choose(session, desk, TOKUTEI)
+    session.get(Visit, desk["visit"].id).status = PAID
+    session.commit()
+    _deliver(app)
+    bill = _bill(session, desk)
+    assert bill.orca_billing_status == "rejected" and "会計済" in bill.orca_billing_error
+    assert orca.medical(CODE) == []
