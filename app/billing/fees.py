@@ -232,3 +232,15 @@ def plan_lines(session: Session, visit: Visit) -> list[str]:
     """What a full-chart note writes into its P for the fees chosen today (one line a fee)."""
     return [f"【算定】{fee.name}" + (f" ×{fee.quantity}" if fee.quantity > 1 else "")
             for fee in chosen_fees(session, visit)]
+
+
+def resend(session: Session, clinic: Clinic, actor: Actor, visit: Visit, bill: VisitBill | None) -> None:
+    """Queue the visit's fees again after ORCA refused them and the cause was corrected."""
+    _open_visit(visit)
+    if bill is None or bill.orca_billing_status != "rejected":
+        raise ValidationError("再送が必要な送信はありません")
+    bill.orca_billing_status = "sent" if bill.orca_medical_uid else ""
+    bill.orca_billing_error = ""
+    record_audit(session, actor, "visit_bill.resend", clinic_id=visit.clinic_id, entity_type="visit_bill",
+                 entity_id=bill.id, patient_id=visit.patient_id, summary={"after": {"revision": bill.revision + 1}})
+    visit_claim.changed(session, clinic, bill)
