@@ -18,6 +18,8 @@ from app.reception.models import Visit
 from tests.factories import make_patient
 
 #: バセドウ病 (特定疾患等対象区分 05) and 本態性高血圧症-free rows of the shipped 傷病名マスター.
+#: The ORCA simulator's clinic A.
+CODE = "1310123458"
 BASEDOW = ("2420002", "バセドウ病", "E050")
 
 

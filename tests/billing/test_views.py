@@ -4,36 +4,13 @@ differences shown), ORCA errors and silence as messages with what to do, roles a
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from app.billing.models import VisitFee
 from app.outbox import services as outbox
-from app.patients.models import Patient
-from app.reception.models import Visit
-from app.reception.orca_sync import sync_all_clinics
-from tests.billing.helpers import BASEDOW, add_diagnosis, load_masters
 from tests.factories import make_clinic, make_user
 
-CODE = "1310123458"
 TOKUTEI, GAIRAI_KANRI = "113001810", "112011010"
-
-
-@pytest.fixture
-def desk(app, session, orca):
-    clinic = make_clinic(session, institution_code=CODE, integrations={"orca": {
-        "base_url": orca.base_url(CODE), "user": "ormaster-a", "password": "orca-demo-a"}})
-    doctor = make_user(session, clinic, role="doctor")
-    clerk = make_user(session, clinic, role="clerk")
-    load_masters(session)
-    session.commit()
-    sync_all_clinics(app.extensions["db_sessionmaker"])
-    session.expire_all()
-    patient = session.scalars(select(Patient).where(Patient.orca_patient_id == "00001")).one()
-    add_diagnosis(session, patient, *BASEDOW)
-    visit = session.scalars(select(Visit).where(Visit.patient_id == patient.id)).one()
-    session.commit()
-    return {"clinic": clinic, "doctor": doctor, "clerk": clerk, "visit": visit}
 
 
 def test_doctor_picks_fees_and_the_summary_shows_orcas_calculation(app, client, session, desk, orca):

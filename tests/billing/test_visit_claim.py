@@ -4,38 +4,15 @@ reply is not sent twice, and a visit ORCA has closed (会計済) is refused with
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from app.billing import fees
 from app.billing.models import VisitBill
-from app.core.audit import Actor
 from app.outbox import services as outbox
-from app.patients.models import Patient
 from app.reception.models import PAID, Visit
-from app.reception.orca_sync import sync_all_clinics
-from tests.billing.helpers import BASEDOW, add_diagnosis, load_masters
-from tests.factories import make_clinic, make_user
+from tests.billing.helpers import CODE
 
-CODE = "1310123458"
 TOKUTEI, GAIRAI_KANRI = "113001810", "112011010"
-
-
-@pytest.fixture
-def desk(app, session, orca):
-    clinic = make_clinic(session, institution_code=CODE, integrations={"orca": {
-        "base_url": orca.base_url(CODE), "user": "ormaster-a", "password": "orca-demo-a"}})
-    doctor = make_user(session, clinic, role="doctor")
-    load_masters(session)
-    session.commit()
-    sync_all_clinics(app.extensions["db_sessionmaker"])
-    session.expire_all()
-    patient = session.scalars(select(Patient).where(Patient.orca_patient_id == "00001")).one()
-    add_diagnosis(session, patient, *BASEDOW)
-    visit = session.scalars(select(Visit).where(Visit.patient_id == patient.id)).one()
-    session.commit()
-    return {"clinic": clinic, "visit": visit, "patient": patient,
-            "actor": Actor(user_id=doctor.id, login_id=doctor.login_id, clinic_id=clinic.id, role="doctor")}
 
 
 def _deliver(app):
