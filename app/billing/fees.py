@@ -228,10 +228,13 @@ def set_online(session: Session, clinic: Clinic, actor: Actor, visit: Visit, onl
                  entity_id=bill.id, patient_id=visit.patient_id, summary={"after": {"online": online}})
 
 
-def plan_lines(session: Session, visit: Visit) -> list[str]:
-    """What a full-chart note writes into its P for the fees chosen today (one line a fee)."""
+def plan_lines(session: Session, clinic_id: int, patient_id: int, day: date) -> list[str]:
+    """What a full-chart note writes into its P for the fees chosen on the patient's visits of a day (one line a
+    fee): the note calls this with its own patient and date, nothing else of the note changes."""
     return [f"【算定】{fee.name}" + (f" ×{fee.quantity}" if fee.quantity > 1 else "")
-            for fee in chosen_fees(session, visit)]
+            for fee in session.scalars(select(VisitFee).where(
+                VisitFee.clinic_id == clinic_id, VisitFee.patient_id == patient_id, VisitFee.visit_date == day,
+                VisitFee.removed_at.is_(None)).order_by(VisitFee.id))]
 
 
 def resend(session: Session, clinic: Clinic, actor: Actor, visit: Visit, bill: VisitBill | None) -> None:

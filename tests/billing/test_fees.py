@@ -164,7 +164,7 @@ def test_one_builder_gives_each_line_its_medical_class(session, world):
     assert [(e["Medical_Class"], [m["Medication_Code"] for m in e["Medication_info"]]) for e in entries] == [
         ("130", [TOKUTEI]), ("120", [GAIRAI_KANRI]), ("140", ["114040610"])]
     assert bill.sent_revision == bill.revision == 3
-    assert fees.plan_lines(session, visit)[0] == "【算定】特定疾患療養管理料"
+    assert fees.plan_lines(session, clinic.id, visit.patient_id, visit.visit_date)[0] == "【算定】特定疾患療養管理料"
     with pytest.raises(claim_builder.ClaimError, match="9桁"):
         claim_builder.medical_information([claim_builder.Dose("600", "検査", 1, [claim_builder.Line("M001", "x")])])
     many = claim_builder.medical_information([claim_builder.Dose("600", "検査", 1, [
