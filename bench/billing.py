@@ -4,6 +4,8 @@ this process — both through HTTP as the doctor's browser asks them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -25,7 +27,8 @@ FEES = ("113001810", "114040610")
 
 
 def seed(session: Session, clinic_id: int, patient_id: int) -> int:
-    """Masters, 20 current diagnoses (the first four main, 特定疾患 among them) and today's visit with two fees;
+    """Masters, 20 current diagnoses (the first four main, 特定疾患 among them), an earlier visit and today's visit
+    with two fees;
     the visit's id."""
     load_shipped_subset(session)
     load_shipped_subsets(session)
@@ -39,6 +42,9 @@ def seed(session: Session, clinic_id: int, patient_id: int) -> int:
         session.add(item)
         session.flush()
         item.lineage_id = item.id
+    session.add(Visit(clinic_id=clinic_id, patient_id=patient_id, visit_date=japan_today() - timedelta(days=40),
+                      accepted_at=utcnow(), department_code="01", physician_code="10001", status="paid",
+                      insurance_combination="0001", source="kamikarte"))  # a 再診: the fees of a return visit apply
     visit = Visit(clinic_id=clinic_id, patient_id=patient_id, visit_date=japan_today(), accepted_at=utcnow(),
                   department_code="01", physician_code="10001", insurance_combination="0001", source="kamikarte")
     session.add(visit)

@@ -100,6 +100,9 @@ def facts_of(session: Session, visit: Visit, chosen: list[VisitFee]) -> fee_rule
         Prescription.clinic_id == clinic_id, Prescription.patient_id == patient_id, Prescription.issued_on == day,
         Prescription.status == ISSUED)))
     facts.chosen_groups = {fee.group for fee in chosen}
+    if session.scalar(select(Visit.id).where(Visit.clinic_id == clinic_id, Visit.patient_id == patient_id,
+                                             Visit.visit_date < day, Visit.status != CANCELLED).limit(1)) is None:
+        facts.chosen_groups.add(fee_rules.FIRST_VISIT_GROUP)
     facts.chosen_chapters = {p.chapter for p in procedures_by_code(session, {f.code for f in chosen}).values()}
     start, end = _month(day)
     for code, count in session.execute(select(VisitFee.code, func.count()).where(

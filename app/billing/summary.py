@@ -133,7 +133,7 @@ def visit_lines(session: Session, visit: Visit) -> list[SummaryLine]:
         Visit.status != CANCELLED).limit(1))
     basic = procedures_by_code(session, {FIRST_VISIT, REVISIT}).get(REVISIT if earlier else FIRST_VISIT)
     lines = [SummaryLine("初・再診", "120" if earlier else "110", basic.code, basic.name, "1", basic.points,
-                         "ORCAが算定（初診算定日から）", by_orca=True)] if basic else []
+                         "ORCAが算定（初診・再診は当院の受付記録からの推定）", by_orca=True)] if basic else []
     bill = fees.bill_for(session, visit)
     chosen = fees.chosen_fees(session, visit)
     masters = procedures_by_code(session, {fee.code for fee in chosen})

@@ -7,10 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from app.core.audit import Actor
+from app.core.timeutil import japan_today
 from app.patients.models import Patient
 from app.reception.models import Visit
 from app.reception.orca_sync import sync_all_clinics
-from tests.billing.helpers import BASEDOW, CODE, add_diagnosis, load_masters
+from tests.billing.helpers import BASEDOW, CODE, add_diagnosis, earlier_visit, load_masters
 from tests.factories import make_clinic, make_user
 
 
@@ -26,7 +27,9 @@ def desk(app, session, orca):
     session.expire_all()
     patient = session.scalars(select(Patient).where(Patient.orca_patient_id == "00001")).one()
     add_diagnosis(session, patient, *BASEDOW)
-    visit = session.scalars(select(Visit).where(Visit.patient_id == patient.id)).one()
+    earlier_visit(session, clinic, patient, japan_today())
+    visit = session.scalars(select(Visit).where(Visit.patient_id == patient.id)
+                            .order_by(Visit.visit_date.desc())).first()
     session.commit()
     return {"clinic": clinic, "doctor": doctor, "clerk": clerk, "visit": visit, "patient": patient,
             "actor": Actor(user_id=doctor.id, login_id=doctor.login_id, clinic_id=clinic.id, role="doctor")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -53,3 +53,8 @@ def make_visit(session: Session, clinic: Clinic, patient: Patient | None = None,
     session.add(visit)
     session.flush()
     return visit
+
+
+def earlier_visit(session: Session, clinic: Clinic, patient: Patient, before: date) -> Visit:
+    """A paid visit 40 days before a day: the patient is no longer on a first visit (初診)."""
+    return make_visit(session, clinic, patient, day=before - timedelta(days=40), status="paid")

@@ -9,15 +9,16 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.billing import claim_builder, fee_rules, fees, visit_claim
 from app.billing.models import Procedure, ProcedureMasterVersion
 from app.billing.procedures import DATA, S_COLUMNS, SHIPPED_VERSION, search_procedures
 from app.core.audit import Actor
 from app.core.errors import ValidationError
+from app.diagnoses.models import Diagnosis
 from app.reception.models import PAID
-from tests.billing.helpers import BASEDOW, add_diagnosis, load_masters, make_visit
+from tests.billing.helpers import BASEDOW, add_diagnosis, earlier_visit, load_masters, make_visit
 from tests.factories import make_clinic, make_patient, make_user
 
 TOKUTEI, TOKUTEI_ONLINE = "113001810", "113034010"
@@ -97,6 +98,11 @@ def test_fee_rules_are_data_with_their_source_and_version():
 def test_specific_disease_fee_applies_only_with_a_main_specific_disease(session, world):
     clinic, actor = world["clinic"], world["actor"]
     visit = make_visit(session, clinic)
+    add_diagnosis(session, visit.patient, *BASEDOW)
+    first = _options(session, visit)[TOKUTEI]
+    assert not first.applies and "初診の日" in first.reason
+    earlier_visit(session, clinic, visit.patient, visit.visit_date)
+    session.execute(delete(Diagnosis))
     greyed = _options(session, visit)[TOKUTEI]
     assert not greyed.applies and "特定疾患" in greyed.reason
     with pytest.raises(ValidationError, match="特定疾患"):
@@ -117,6 +123,7 @@ def test_monthly_limit_exclusive_pairs_and_age(session, world):
     patient = make_patient(session, clinic)
     add_diagnosis(session, patient, *BASEDOW)
     day = date.today().replace(day=1)
+    earlier_visit(session, clinic, patient, day)
     for offset in (0, 1):
         fees.choose_fee(session, clinic, actor, make_visit(session, clinic, patient, day=day + timedelta(offset)),
                         TOKUTEI)
@@ -157,6 +164,7 @@ def test_one_builder_gives_each_line_its_medical_class(session, world):
     clinic, actor = world["clinic"], world["actor"]
     visit = make_visit(session, clinic)
     add_diagnosis(session, visit.patient, *BASEDOW)
+    earlier_visit(session, clinic, visit.patient, visit.visit_date)
     for code in (TOKUTEI, GAIRAI_KANRI, "114040610"):
         fees.choose_fee(session, clinic, actor, visit, code)
     bill = fees.bill_for(session, visit)
