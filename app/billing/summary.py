@@ -78,7 +78,10 @@ def _state(record: object) -> str:
     status = getattr(record, "orca_billing_status", "")
     label = orca_interim.STATUS_LABELS.get(status, "ORCA未設定・未送信") if status else "未送信"
     error = getattr(record, "orca_billing_error", "")
-    return f"{label}: {error}" if error and status in orca_interim.FAILED else label
+    if error and status in orca_interim.FAILED:
+        return f"{label}: {error}"
+    warnings = getattr(record, "orca_billing_warnings", None) or []
+    return f"{label}（ORCAの警告: {'／'.join(warnings)}）" if warnings else label
 
 
 def _prescription_lines(session: Session, visit: Visit, specific: bool) -> list[SummaryLine]:

@@ -5,17 +5,13 @@ exclusive pair in one visit, a closed (会計済) visit — each Api_Result 50 w
 
 from __future__ import annotations
 
-import csv
 from decimal import ROUND_HALF_UP, Decimal
-from functools import cache
-from pathlib import Path
 
-from simulators.orca.api_common import Call
+from simulators.orca.api_common import Call, procedure_points
 from simulators.orca.api_medical import _list, _text
 from simulators.orca.codec import Reply
 from simulators.orca.state import parse_day
 
-MASTER = Path(__file__).resolve().parents[2] / "app" / "billing" / "data" / "procedures.csv"
 #: Pairs ORCA refuses in one visit (小児科外来診療料 includes 外来管理加算 and 特定疾患療養管理料: 告示 B001-2 注).
 EXCLUSIVE = {frozenset(p) for p in (("113003610", "112011010"), ("113003810", "112011010"),
                                     ("113003610", "113001810"), ("113003810", "113001810"))}
@@ -25,13 +21,6 @@ DETAIL_NAMES = (("11", "初・再診料"), ("12", "初・再診料"), ("13", "�
                 ("7", "画像診断"), ("8", "リハビリ"), ("9", "その他"))
 ORDER = ("初・再診料", "医学管理等", "在宅医療", "検査", "画像診断", "投薬", "注射", "リハビリテーション",
          "精神科専門療法", "処置", "手術", "麻酔", "放射線治療", "病理診断")
-
-
-@cache
-def master() -> dict[str, Decimal]:
-    """Points by code."""
-    with MASTER.open(encoding="utf-8", newline="") as handle:
-        return {row["code"]: Decimal(row["points"]) for row in csv.DictReader(handle) if row["end_date"] == "99999999"}
 
 
 def _detail(medical_class: str) -> str:
@@ -79,11 +68,11 @@ def acsimulate(call: Call) -> Reply:
             code = _text(line, "Medication_Code")
             if code[:1] != "1":
                 continue  # drugs (6xxxxxxxx) are priced by the drug master, which this simulator does not keep
-            if code not in master():
+            if code not in procedure_points():
                 return fail("50", f"コード：{code}　点数マスタに登録がありません")
             number = Decimal(_text(line, "Medication_Number") or "1")
             name = _detail(medical_class)
-            points[name] = points.get(name, Decimal(0)) + master()[code] * number * times
+            points[name] = points.get(name, Decimal(0)) + procedure_points()[code] * number * times
             codes.append(code)
     for pair in EXCLUSIVE:
         if pair <= set(codes):
