@@ -16,7 +16,9 @@ from app.billing.models import Procedure, ProcedureMasterVersion
 from app.billing.procedures import DATA, S_COLUMNS, SHIPPED_VERSION, search_procedures
 from app.core.audit import Actor
 from app.core.errors import ValidationError
+from app.db import utcnow
 from app.diagnoses.models import Diagnosis
+from app.documents.models import FINAL, ReferralLetter
 from app.reception.models import PAID
 from tests.billing.helpers import BASEDOW, add_diagnosis, earlier_visit, load_masters, make_visit
 from tests.factories import make_clinic, make_patient, make_user
@@ -178,3 +180,22 @@ def test_one_builder_gives_each_line_its_medical_class(session, world):
     many = claim_builder.medical_information([claim_builder.Dose("600", "検査", 1, [
         claim_builder.Line(f"1600{n:05d}", "x") for n in range(41)])])
     assert [len(e["Medication_info"]) for e in many] == [40, 1]
+
+
+def test_letter_of_today_and_the_online_variants(session, world):
+    clinic, actor = world["clinic"], world["actor"]
+    visit = make_visit(session, clinic)
+    earlier_visit(session, clinic, visit.patient, visit.visit_date)
+    add_diagnosis(session, visit.patient, *BASEDOW)
+    assert "ありません" in _options(session, visit)[TEIKYO].reason
+    session.add(ReferralLetter(clinic_id=clinic.id, patient_id=visit.patient_id, author_name="医師",
+                               written_on=visit.visit_date, to_institution="みなと総合病院", status=FINAL,
+                               confirmed_at=utcnow()))
+    session.flush()
+    assert _options(session, visit)[TEIKYO].suggested
+    fees.set_online(session, clinic, actor, visit, True)
+    online = _options(session, visit)
+    assert online[TOKUTEI_ONLINE].applies and not online[TOKUTEI].applies
+    fees.choose_fee(session, clinic, actor, visit, TOKUTEI_ONLINE)
+    with pytest.raises(ValidationError, match="外してから"):
+        fees.set_online(session, clinic, actor, visit, False)

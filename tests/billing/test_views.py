@@ -15,6 +15,7 @@ TOKUTEI, GAIRAI_KANRI = "113001810", "112011010"
 
 def test_doctor_picks_fees_and_the_summary_shows_orcas_calculation(app, client, session, desk, orca):
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    assert f'href="/billing/visits/{desk["visit"].id}">会計へ' in client.get("/reception").get_data(as_text=True)
     page = f"/billing/visits/{desk['visit'].id}/fees"
     html = client.get(page).get_data(as_text=True)
     assert "特定疾患: バセドウ病" in html and "医科診療行為マスターに未収載" in html
