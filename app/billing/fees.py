@@ -240,10 +240,16 @@ def plan_lines(session: Session, clinic_id: int, patient_id: int, day: date) -> 
                 VisitFee.removed_at.is_(None)).order_by(VisitFee.id))]
 
 
+def needs_resend(bill: VisitBill) -> bool:
+    """ORCA refused the last send, or a change made while a send was under way has not reached ORCA."""
+    return bill.orca_billing_status == "rejected" or (bill.orca_billing_status == "sent"
+                                                      and bill.revision > bill.sent_revision)
+
+
 def resend(session: Session, clinic: Clinic, actor: Actor, visit: Visit, bill: VisitBill | None) -> None:
     """Queue the visit's fees again after ORCA refused them and the cause was corrected."""
     _open_visit(visit)
-    if bill is None or bill.orca_billing_status != "rejected":
+    if bill is None or not needs_resend(bill):
         raise ValidationError("再送が必要な送信はありません")
     bill.orca_billing_status = "sent" if bill.orca_medical_uid else ""
     bill.orca_billing_error = ""

@@ -122,7 +122,8 @@ def summary(visit_id: int):
     waiting = visit_claim.waiting_reason(db, bill) if bill else ""
     db.commit()
     return render_template("billing/summary.html", visit=visit, patient=visit.patient, summary=result, bill=bill,
-                           waiting=waiting, confirm=ConfirmForm(), today=japan_today())
+                           waiting=waiting, needs_resend=bool(bill and fees.needs_resend(bill)), confirm=ConfirmForm(),
+                           today=japan_today())
 
 
 @bp.post("/billing/visits/<int:visit_id>/resend")

@@ -90,3 +90,19 @@ def test_a_paid_visit_is_refused(app, session, desk, orca):
     bill = _bill(session, desk)
     assert bill.orca_billing_status == "rejected" and "会計済" in bill.orca_billing_error
     assert orca.medical(CODE) == []
+
+
+def test_a_refused_send_is_corrected_and_resent_from_the_summary(app, client, session, desk, orca):
+    _choose(session, desk, TOKUTEI)
+    orca.set_fault("error_code", api="medicalmodv2", code="13", message="診療科が存在しません")
+    _deliver(app)
+    orca.clear_faults()
+    client.login(desk["clerk"].login_id, desk["clerk"].totp_secret)
+    page = f"/billing/visits/{desk['visit'].id}"
+    html = client.get(page).get_data(as_text=True)
+    assert "ORCAが受け付けませんでした" in html and "診療科が存在しません" in html
+    assert client.post(f"{page}/resend", {}, form_page=page).status_code == 302
+    _deliver(app)
+    assert _bill(session, desk).orca_billing_status == "sent" and _codes(orca) == [[TOKUTEI]]
+    assert "再送が必要な送信はありません" in client.get(
+        client.post(f"{page}/resend", {}, form_page=page).location).get_data(as_text=True)
