@@ -10,7 +10,9 @@ from flask import Blueprint
 
 from app.auth import bp as auth_bp
 from app.auth import views as auth_views  # noqa: F401
-from app.billing import orca_interim  # noqa: F401
+from app.billing import bp as billing_bp
+from app.billing import orca_interim, visit_claim  # noqa: F401
+from app.billing import views as billing_views  # noqa: F401
 from app.clinics import audit_views, views  # noqa: F401
 from app.clinics import bp as clinics_bp
 from app.core.health import bp as health_bp
@@ -53,4 +55,4 @@ from app.sharing import views as sharing_views  # noqa: F401
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     health_bp, pwa_bp, auth_bp, clinics_bp, outbox_bp, reception_bp, patients_bp, prescriptions_bp, diagnoses_bp,
-    imaging_bp, labs_bp, sharing_bp, documents_bp, notes_bp, onshi_bp)
+    imaging_bp, labs_bp, sharing_bp, documents_bp, notes_bp, onshi_bp, billing_bp)

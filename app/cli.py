@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from app import backup as backups
 from app import operations
+from app.billing.procedures import ProcedureMasterError, import_procedure_file
 from app.config import ROOT
 from app.core.audit import iter_chain_breaks
 from app.core.models import AuditEntry
@@ -189,6 +190,12 @@ def register_cli(app: Flask) -> None:
     def masters_import_diseases(path: Path) -> None:
         """Load the official 傷病名マスター file (b_yyyymmdd.txt, cp932); all rows or none."""
         _import_master("傷病名マスター", import_disease_file, path, MasterError)
+
+    @masters_group.command("import-procedures")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def masters_import_procedures(path: Path) -> None:
+        """Load the official 医科診療行為マスター file (s_ALLyyyymmdd.csv, cp932); all rows or none."""
+        _import_master("医科診療行為マスター", import_procedure_file, path, ProcedureMasterError)
 
     @masters_group.command("import-modifiers")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))

@@ -1,6 +1,7 @@
 """Every model, imported in one place so Alembic and the tests see the whole schema."""
 
 from app.auth.models import RecoveryCode, TrustedDevice
+from app.billing.models import Procedure, ProcedureMasterVersion, VisitBill, VisitFee
 from app.clinics.models import Clinic, StaffUser
 from app.core.models import AccessLogEntry, AuditEntry
 from app.db import Base
@@ -41,4 +42,5 @@ __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "Care
            "TrustedDevice", "Vaccination", "Visit", "VitalSign", "ReferralLetter", "SharingConsent",
            "SharingRegistration", "ProgressNote",
            "NoteDraft", "NotePhrase", "NoteTemplate", "NationalEntryCopy", "NationalEntryDecision",
-           "SharingWithholding", "HistoryConsent", "HistoryFetch"]
+           "SharingWithholding", "HistoryConsent", "HistoryFetch", "Procedure", "ProcedureMasterVersion", "VisitBill",
+           "VisitFee"]

@@ -36,7 +36,7 @@ from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from app.labs.models import LabResult
 from app.patients.safety import read_banner
-from bench import eprescription, imaging, labs, notes, onshi, seed, summary
+from bench import billing, eprescription, imaging, labs, notes, onshi, seed, summary
 from bench.check_master import prepare_full_check
 from bench.server import BENCH_SECRET, Browser, Server, measure
 from simulators.sharing_service.testing import RunningSharingService, start_sharing_simulator
@@ -231,6 +231,8 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
         label = (*labs.label_order(session, clinic_id), 3) if wanted("lab_label_pdf", only) else (0, 0, 0)
         summary_patient = (summary.seed_history(session, clinic_id, SUMMARY_HISTORY)
                            if wanted("patient_summary", only) else 0)
+        billing_visit = billing.seed(session, clinic_id, record.patient_id) if wanted("billing", only) else 0
+        orca = billing.start(session, clinic_id) if billing_visit else None
         drop, pushes = [], []
         if wanted("lab_import", only):
             drop = labs.order_results(session, clinic_id, scale.drop_patients, scale.drop_orders, "D")
@@ -285,6 +287,9 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
             for name, n, p50_p95, target in notes.figures(browser, record.patient_id, scale.samples):
                 if wanted(name, only):
                     emit(name, n, p50_p95, target)
+        if orca is not None:
+            for name, n, p50_p95, target in billing.figures(browser, billing_visit, scale.samples):
+                emit(name, n, p50_p95, target)
         if wanted("lab_import", only):
             lines, seconds = lab_drop(url, clinic_id, drop_files)
             emit("lab_import", lines, push(browser, pushes), 50, lines_per_s=round(lines / seconds),
@@ -295,6 +300,8 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
             orthanc.stop()
         if oqs is not None:
             oqs[0].stop()
+        if orca is not None:
+            orca.stop()
         if sharing is not None:
             sharing.stop()
         if terminal is not None:

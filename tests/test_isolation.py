@@ -160,11 +160,22 @@ def _make_history_fetch(session, clinic, patient):
     return fetch
 
 
+def _make_visit_fee(session, visit):
+    from app.billing.models import VisitFee
+
+    fee = VisitFee(clinic_id=visit.clinic_id, visit_id=visit.id, patient_id=visit.patient_id,
+                   visit_date=visit.visit_date, code="112011010", name=MARKER_NAME)
+    session.add(fee)
+    session.flush()
+    return fee
+
+
 #: How to make one record of clinic A for each kind of id a route takes.
 RECORD_FACTORIES: dict[str, Callable] = {
     "patient_id": lambda s, a: a["patient"].id,
     "user_id": lambda s, a: a["staff"].id,
     "visit_id": lambda s, a: a["visit"].id,
+    "fee_id": lambda s, a: _make_visit_fee(s, a["visit"]).id,
     "message_id": lambda s, a: a["message"].id,
     # Profile items: the kind is part of the URL; the item is clinic A's allergy.
     "slug": lambda s, a: "allergies",

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.billing.claim_builder import ClaimError
 from app.clinics.models import Clinic
 from app.core.audit import SYSTEM, record_audit
 from app.integrations.orca import OrcaApiError, OrcaClient, OrcaError, client_from_settings
@@ -26,6 +27,7 @@ from app.outbox.models import DELIVERING, PENDING, OutboxMessage
 from app.outbox.services import DeliveryError, PermanentDeliveryError, enqueue, message_subject, register_handler
 from app.patients.models import Patient
 from app.reception.models import CANCELLED as VISIT_CANCELLED
+from app.reception.models import PAID as VISIT_PAID
 from app.reception.models import Visit
 
 #: What a record's page says about each state ("" = not sent: ORCA not set up, or nothing to bill).
@@ -39,6 +41,8 @@ FAILED = ("rejected", "delete_failed")
 
 #: Api_Result of medicalmodv2 delete that mean the clerk has the data already (31: 内容が更新されている).
 _OPENED_BY_CLERK = {"30", "31"}
+#: … and of a replace (class 03: 32 nothing to replace, 33 内容が更新されている).
+_OPENED_BY_CLERK_REPLACE = {"32", "33"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class BilledKind:
     medical_information: Callable[[Session, Any], list[dict[str, Any]]]
     #: Said when the outbox message's record no longer exists.
     not_found: str
+    #: Refuse to send for a visit ORCA has closed (会計済): the visit's own fees, whose change the clerk makes there.
+    refuse_paid: bool = False
 
     @property
     def send_kind(self) -> str:
@@ -152,17 +158,30 @@ def deliver_send(kind: BilledKind, session: Session, message: OutboxMessage) -> 
         # ORCA bills under a reception (診療科・医師・保険): wait for the clerk to register one that day.
         raise DeliveryError(f"{day:%Y-%m-%d}の受付（診療科・医師）がないため、ORCAへ送れません。"
                             "受付を登録すると自動で再送します")
+    if kind.refuse_paid and visit.status == VISIT_PAID:
+        raise _refused(session, record, "rejected", OrcaApiError(
+            "この受付はORCAで会計済みのため送れません。変更はORCAの「21 診療行為」で行ってください", code="paid"))
+    replaced = record.orca_medical_uid  # sent before: this is a change (class 03), never a second copy
+    try:
+        medical_information = kind.medical_information(session, record)
+    except ClaimError as exc:
+        raise _refused(session, record, "rejected", OrcaApiError(str(exc), code="claim")) from exc
     try:
         landed = _landed_before(session, message, client, patient, visit, day)
         if landed is None:
-            result = client.send_medical_data(build_request(kind.medical_information(session, record), patient,
-                                                            visit, day))
+            body = build_request(medical_information, patient, visit, day)
+            if replaced:
+                body["Medical_Uid"] = replaced
+            result = client.send_medical_data(body, request_class="03" if replaced else "01")
             landed, warnings = result.medical_uid, [w for w in (*result.warnings, result.notice) if w]
         else:
             warnings = ["前回の送信はORCAに届いていたため、再送しませんでした"]
     except OrcaError as exc:
         if exc.retryable:
             raise DeliveryError(exc.message_ja) from exc
+        if isinstance(exc, OrcaApiError) and exc.code in _OPENED_BY_CLERK_REPLACE:
+            exc = OrcaApiError(f"{exc.message_ja}。ORCAで中途データがすでに開かれたか会計済みです。"
+                               "ORCAの「21 診療行為」で直してください", code=exc.code)
         raise _refused(session, record, "rejected", exc) from exc
     record.orca_billing_status = "sent"
     record.orca_medical_uid = landed

@@ -69,6 +69,10 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "letter.write": frozenset({Role.DOCTOR}),
     # The clinic's 紹介先 address book (institutions and doctors, no patient data): kept by doctors and admins.
     "referral_book.manage": frozenset({Role.ADMIN, Role.DOCTOR}),
+    # The visit's bill (lines, delivery states, ORCA's trial calculation): the clerk's 会計 and the doctor's.
+    "billing.read": frozenset({Role.CLERK, Role.DOCTOR, Role.NURSE}),
+    # Choosing 指導料・管理料 is the doctor's decision (the clerk corrects them in ORCA).
+    "fee.write": frozenset({Role.DOCTOR}),
 }
 
 

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.billing.procedures import current_version as current_procedure_master
+from app.billing.procedures import load_shipped_subset as load_procedure_subset
 from app.clinics.models import Clinic, StaffUser
 from app.core.audit import Actor
 from app.core.timeutil import JST, japan_today
@@ -41,6 +43,8 @@ def load_masters_if_empty(session: Session) -> None:
         load_disease_subsets(session)
     if current_check_master(session) is None:
         load_demo_check_master(session)
+    if current_procedure_master(session) is None:
+        load_procedure_subset(session)
 
 
 def _yamada_diagnoses(session: Session, clinic: Clinic, patient_id: int) -> None:

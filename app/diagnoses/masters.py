@@ -73,8 +73,9 @@ def _modifier_values(raw: dict[str, str], where: str) -> dict[str, Any]:
             "end_date": _end_date(raw.get("end_date", ""), where)}
 
 
-def _upsert(session: Session, model: type, rows: list[dict[str, Any]]) -> int:
-    """Insert new codes and update known ones; one query for the known codes, not one per row."""
+def upsert_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> int:
+    """Insert new codes and update known ones; one query for the known codes, not one per row (any code master
+    keyed by `code`)."""
     known = {obj.code: obj for obj in session.scalars(select(model))}
     for values in rows:
         existing = known.get(values["code"])
@@ -93,11 +94,11 @@ def load_shipped_subsets(session: Session) -> tuple[int, int]:
         with (DATA / name).open(encoding="utf-8", newline="") as handle:
             return [convert(raw, f"{name} {n}行目") for n, raw in enumerate(csv.DictReader(handle), start=2)]
 
-    return (_upsert(session, Disease, read("diseases.csv", _disease_values)),
-            _upsert(session, Modifier, read("modifiers.csv", _modifier_values)))
+    return (upsert_rows(session, Disease, read("diseases.csv", _disease_values)),
+            upsert_rows(session, Modifier, read("modifiers.csv", _modifier_values)))
 
 
-def _official(path: Path, columns: dict[str, int], kind: str, label: str,
+def read_official_file(path: Path, columns: dict[str, int], kind: str, label: str,
               convert: Callable[[dict[str, str], str], dict[str, Any]]) -> list[dict[str, Any]]:
     try:
         text = path.read_bytes().decode("cp932")
@@ -125,12 +126,12 @@ def _official(path: Path, columns: dict[str, int], kind: str, label: str,
 
 def import_disease_file(session: Session, path: Path) -> int:
     """Load an official 傷病名マスター file (b, 46 columns); nothing is written when any line is wrong."""
-    return _upsert(session, Disease, _official(path, B_COLUMNS, "B", "傷病名マスター", _disease_values))
+    return upsert_rows(session, Disease, read_official_file(path, B_COLUMNS, "B", "傷病名マスター", _disease_values))
 
 
 def import_modifier_file(session: Session, path: Path) -> int:
     """Load an official 修飾語マスター file (z, 19 columns); nothing is written when any line is wrong."""
-    return _upsert(session, Modifier, _official(path, Z_COLUMNS, "Z", "修飾語マスター", _modifier_values))
+    return upsert_rows(session, Modifier, read_official_file(path, Z_COLUMNS, "Z", "修飾語マスター", _modifier_values))
 
 
 def search_diseases(session: Session, text: str, limit: int = 20) -> list[Disease]:

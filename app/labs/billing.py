@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.billing import orca_interim
+from app.billing import claim_builder, orca_interim
 from app.billing.orca_interim import STATUS_LABELS  # noqa: F401 (the order page shows them)
 from app.clinics.models import Clinic
 from app.labs.masters import DATA
@@ -28,8 +28,6 @@ from app.labs.models import LabOrder
 from app.outbox.models import OutboxMessage
 
 MEDICAL_CLASS, MEDICAL_CLASS_NAME = "600", "検査"
-#: ORCA takes at most 40 lines in one 剤.
-MAX_LINES = 40
 #: 判断料 by the 区分番号 of the test (点数表 D026 検体検査判断料: which sections each one covers).
 JUDGEMENT_FEES = ((0, 4, "160061710"),     # 尿・糞便等検査判断料 D000–D004-2
                   (5, 6, "160061810"),     # 血液学的検査判断料 D005–D006
@@ -130,17 +128,15 @@ def plan(session: Session, order: LabOrder) -> BillingPlan:
     return result
 
 
-def _entries(lines: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    return [{"Medical_Class": MEDICAL_CLASS, "Medical_Class_Name": MEDICAL_CLASS_NAME, "Medical_Class_Number": "1",
-             "Medication_info": [{"Medication_Code": code, "Medication_Name": name, "Medication_Number": "1"}
-                                 for code, name in lines[start:start + MAX_LINES]]}
-            for start in range(0, len(lines), MAX_LINES)]
+def _dose(lines: list[tuple[str, str]]) -> list[claim_builder.Dose]:
+    return [claim_builder.Dose(MEDICAL_CLASS, MEDICAL_CLASS_NAME, 1, [claim_builder.Line(code, name)
+                                                                      for code, name in lines])] if lines else []
 
 
 def build_medical_information(session: Session, order: LabOrder) -> list[dict[str, Any]]:
     """The Medical_Information array: the tests in one 検査 剤 (40 lines each), the 判断料 and 採血料 in another."""
     billing = plan(session, order)
-    return _entries(billing.tests) + _entries(billing.fees)
+    return claim_builder.medical_information(_dose(billing.tests) + _dose(billing.fees))
 
 
 KIND = orca_interim.BilledKind(name="lab_order", model=LabOrder, day=lambda order: order.ordered_on,

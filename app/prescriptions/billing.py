@@ -15,32 +15,23 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.billing import orca_interim
+from app.billing import claim_builder, orca_interim
 from app.billing.orca_interim import STATUS_LABELS  # noqa: F401 (the prescription page shows them)
 from app.clinics.models import Clinic
 from app.outbox.models import OutboxMessage
 from app.prescriptions.models import Prescription
 
-#: 診療種別区分 of an Rp form (RP_FORMS: 1 内服, 2 頓服, 3 外用), 院外 only, and the name ORCA shows for it.
-MEDICAL_CLASSES = {1: ("212", "内服（院外）"), 2: ("222", "頓服（院外）"), 3: ("232", "外用（院外）")}
-
 
 def build_medical_information(prescription: Prescription) -> list[dict[str, Any]]:
-    """The Medical_Information array of the prescription: one 剤 per Rp (ORCA allows 40 剤 of 40 lines each)."""
-    entries = []
+    """The Medical_Information array of the prescription: one 剤 per Rp, built by the one 中途データ builder."""
+    doses = []
     for rp in prescription.rps:
-        medical_class, class_name = MEDICAL_CLASSES[rp.form]
+        medical_class, class_name = claim_builder.PRESCRIPTION_CLASSES[rp.form]
         # 回数・日数: days for 内服, times for 頓服; a 外用 剤 is counted once (its lines carry the total).
-        count = rp.quantity if rp.form in (1, 2) else 1
-        entries.append({
-            "Medical_Class": medical_class, "Medical_Class_Name": class_name, "Medical_Class_Number": str(count),
-            "Medication_info": [{
-                "Medication_Code": line.drug_receipt_code, "Medication_Name": line.drug_name,
-                "Medication_Number": f"{line.dose:g}",
-                "Medication_Generic_Flg": "yes" if line.by_generic_name else "no",
-            } for line in rp.lines],
-        })
-    return entries
+        doses.append(claim_builder.Dose(medical_class, class_name, rp.quantity if rp.form in (1, 2) else 1, [
+            claim_builder.Line(line.drug_receipt_code, line.drug_name, f"{line.dose:g}", line.by_generic_name)
+            for line in rp.lines]))
+    return claim_builder.medical_information(doses)
 
 
 KIND = orca_interim.BilledKind(

@@ -28,6 +28,9 @@ _BUTTON = ('<button type="submit" form="status-form" name="transition" value="{i
            'class="button status-step">{label}へ</button>')
 
 
+_BILL = '<a class="button secondary" href="/billing/visits/{id}">会計へ</a>'
+
+
 _SPACES = re.compile(r"(\s+)")  # kept between the parts as written (ORCA puts a full-width space)
 
 
@@ -45,6 +48,8 @@ def render_rows(visits: Iterable[VisitRow], status_labels: dict[str, str], can_w
         status = escape(v.status or "")
         button = _BUTTON.format(id=v.id, next=escape(v.next_status), label=escape(status_labels[v.next_status])) \
             if v.next_status and can_write else ""
+        if v.status != "cancelled" and can_write:
+            button += _BILL.format(id=int(v.id))
         out.append(_ROW.format(
             patient_id=int(v.patient_id), id=int(v.id), status=status, time=escape(v.time_text),
             acceptance=escape(v.acceptance_id or "送信待ち"), name=name_parts(v.name), kana=name_parts(v.kana),

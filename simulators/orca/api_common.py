@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import copy
+import csv
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from simulators.orca.codec import Reply, header
@@ -20,6 +24,16 @@ INSURANCE_FIELDS = (
 PUBLIC_FIELDS = ("PublicInsurance_Class", "PublicInsurance_Name", "PublicInsurer_Number",
                  "PublicInsuredPerson_Number", "Certificate_IssuedDate", "Certificate_ExpiredDate")
 PUBLIC_RATE_FIELDS = ("Rate_Admission", "Money_Admission", "Rate_Outpatient", "Money_Outpatient")
+#: The 医科診療行為マスター the app ships, read as a file (the simulator imports nothing of the app): ORCA's 点数マスタ.
+PROCEDURE_MASTER = Path(__file__).resolve().parents[2] / "app" / "billing" / "data" / "procedures.csv"
+
+
+@cache
+def procedure_points() -> dict[str, Decimal]:
+    """Points of each 診療行為 in use, by code."""
+    with PROCEDURE_MASTER.open(encoding="utf-8", newline="") as handle:
+        return {row["code"]: Decimal(row["points"]) for row in csv.DictReader(handle)
+                if row["end_date"] == "99999999"}
 
 
 @dataclass

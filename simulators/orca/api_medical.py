@@ -7,7 +7,7 @@ import re
 import uuid
 from typing import Any
 
-from simulators.orca.api_common import Call, combination_view
+from simulators.orca.api_common import Call, combination_view, procedure_points
 from simulators.orca.codec import Reply
 from simulators.orca.state import ClinicState, parse_day, parse_time
 
@@ -41,7 +41,8 @@ def _medical_lines(diagnosis: dict[str, Any]) -> tuple[list[dict[str, Any]], lis
         lines = []
         for line_no, line in enumerate(_list(item.get("Medication_info")), start=1):
             code = _text(line, "Medication_Code")
-            if re.fullmatch(r"\d{9}", code):
+            # A 診療行為 (1xxxxxxxx) must be in the 点数マスタ; drugs and materials are not checked (no master here).
+            if re.fullmatch(r"\d{9}", code) and (code[0] != "1" or code in procedure_points()):
                 lines.append(line)
             else:  # 入力コード (e.g. "M001") and anything else that is not a 9-digit 診療行為コード
                 warnings.append({"Medical_Warning": "M01", "Medical_Warning_Message": MEDICAL_WARNINGS["M01"],

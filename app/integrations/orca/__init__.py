@@ -6,6 +6,7 @@ Depends on requests and the standard library only (no Flask, nothing from simula
 from app.integrations.orca.client import OrcaClient, client_from_settings
 from app.integrations.orca.errors import OrcaApiError, OrcaAuthError, OrcaError, OrcaProtocolError, OrcaUnavailable
 from app.integrations.orca.models import (
+    OrcaBillSimulation,
     OrcaCombination,
     OrcaContraindicationCheck,
     OrcaInstitution,
@@ -18,7 +19,8 @@ from app.integrations.orca.models import (
     OrcaReception,
 )
 
-__all__ = ["OrcaApiError", "OrcaAuthError", "OrcaClient", "OrcaCombination", "OrcaContraindicationCheck", "OrcaError",
+__all__ = ["OrcaApiError", "OrcaAuthError", "OrcaBillSimulation", "OrcaClient", "OrcaCombination",
+           "OrcaContraindicationCheck", "OrcaError",
            "OrcaInstitution", "OrcaInsurance", "OrcaInteraction", "OrcaMedicalResult", "OrcaPatient",
            "OrcaProtocolError", "OrcaPublicExpense", "OrcaPushEvent", "OrcaReception", "OrcaUnavailable",
            "client_from_settings"]

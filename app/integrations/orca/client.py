@@ -15,6 +15,7 @@ import requests
 
 from app.integrations.orca.errors import OrcaApiError, OrcaAuthError, OrcaProtocolError, OrcaUnavailable
 from app.integrations.orca.models import (
+    OrcaBillSimulation,
     OrcaContraindicationCheck,
     OrcaInstitution,
     OrcaInteraction,
@@ -194,6 +195,32 @@ class OrcaClient:
             perform_date=r.day("Perform_Date", "診療日"), result_code=str(record["Api_Result"]),
             message=r.text("Api_Result_Message", "メッセージ"), warnings=warnings,
             notice=messages.text("Medical_Result_Message", "結果") if messages else "")
+
+    def simulate_bill(self, patient_id: str, day: date, department_code: str, combination: str,
+                      medical_information: list[dict[str, Any]]) -> OrcaBillSimulation:
+        """ORCA's 請求金額シミュレーション of some lines (acsimulatev2 class 01): points and the patient's share."""
+        body = {"Patient_ID": str(patient_id).strip(), "Perform_Date": day.isoformat(),
+                "Diagnosis_Information": {"Department_Code": department_code, "Combination_Number": combination,
+                                          "Medical_Information": medical_information}}
+        record = self._ask("POST", "api01rv2/acsimulatev2", {"class": "01"}, "acsimulatereq", body,
+                           ("acsimulateres",))
+        r = Reader(record, "請求金額シミュレーションの結果")
+        money = r.sub("Cd_Information", "金額")
+        points = r.sub("Ac_Point_Information", "点数")
+
+        def number(reader: Any, key: str, label: str) -> int:
+            text = reader.text(key, label) if reader else ""
+            try:
+                return int(text or "0")
+            except ValueError as exc:
+                raise OrcaProtocolError(f"ORCAの{label}「{text}」が数ではありません") from exc
+
+        return OrcaBillSimulation(
+            total_points=number(points, "Ac_Ttl_Point", "合計点数"),
+            patient_money=number(money, "Ac_Money", "請求金額"),
+            insured_money=number(money, "Ai_Money", "保険適用金額"), own_money=number(money, "Oe_Money", "自費金額"),
+            details=tuple((d.text("AC_Point_Name", "区分"), number(d, "AC_Point", "点数"))
+                          for d in (points.records("Ac_Point_Detail", "点数の内訳") if points else [])))
 
     def list_interim_uids(self, day: date, patient_id: str, department_code: str) -> set[str]:
         """The Medical_Uid of each 中途データ ORCA holds for a patient, day and 診療科 (tmedicalgetv2)."""

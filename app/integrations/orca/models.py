@@ -184,6 +184,17 @@ class OrcaMedicalResult:
 
 
 @dataclass(frozen=True)
+class OrcaBillSimulation:
+    """ORCA's trial calculation of a visit (acsimulatev2 class 01)."""
+
+    total_points: int  # Ac_Ttl_Point 保険分合計点数
+    patient_money: int  # Ac_Money 請求金額 (the patient's share)
+    insured_money: int  # Ai_Money 保険適用金額
+    own_money: int  # Oe_Money 自費金額
+    details: tuple[tuple[str, int], ...] = ()  # (AC_Point_Name, AC_Point) per part of the fee table
+
+
+@dataclass(frozen=True)
 class OrcaInstitution:
     """The clinic as ORCA's system settings describe it (system01lstv2 Request_Number 04)."""
 

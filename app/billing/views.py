@@ -1,0 +1,146 @@
+"""Billing screens: the 指導料・管理料 picker of a visit and the visit summary (受付一覧 → 会計へ). Thin: the
+rules are in fees.py, summary.py and visit_claim.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+
+from app.billing import bp, fees, visit_claim
+from app.billing.forms import ConfirmForm, FeeForm, OnlineForm
+from app.billing.summary import build_summary
+from app.core.errors import DomainError, NotFoundError
+from app.core.security import requires
+from app.core.timeutil import japan_today
+from app.core.web import current_actor, current_clinic, log_look
+from app.db import db_session
+
+
+def _visit(visit_id: int) -> Any:
+    try:
+        return fees.visit_for(db_session(), current_clinic().id, visit_id)
+    except NotFoundError:
+        abort(404)
+
+
+@bp.get("/billing/visits/<int:visit_id>/fees")
+@requires("clinical.read")
+def fee_picker(visit_id: int):
+    """The fees of today's visit: what applies first, the rest greyed with the reason; ?q= searches."""
+    visit = _visit(visit_id)
+    log_look(visit.patient_id, f"billing.fees:{visit.id}")
+    db = db_session()
+    text = request.args.get("q", "")[:40]
+    options = fees.fee_options(db, visit, text)
+    if request.args.get("format") == "json":
+        return jsonify([{"code": o.code, "name": o.name, "points": o.points, "applies": o.applies,
+                         "suggested": o.suggested, "reason": o.reason, "chosen": o.chosen} for o in options])
+    bill = fees.bill_for(db, visit)
+    chosen = fees.chosen_fees(db, visit)
+    db.commit()
+    return render_template("billing/fees.html", visit=visit, patient=visit.patient, options=options, q=text,
+                           chosen=chosen, bill=bill, form=FeeForm(), online_form=OnlineForm(),
+                           confirm=ConfirmForm(), today=japan_today())
+
+
+def _after(visit_id: int):
+    return redirect(request.form.get("then") == "summary" and url_for("billing.summary", visit_id=visit_id)
+                    or url_for("billing.fee_picker", visit_id=visit_id))
+
+
+@bp.post("/billing/visits/<int:visit_id>/fees")
+@requires("fee.write")
+def choose_fee(visit_id: int):
+    """Add a fee (every check made again)."""
+    visit = _visit(visit_id)
+    form = FeeForm()
+    if not form.validate_on_submit():
+        flash("送信内容を確認できませんでした。画面を開き直してください", "error")
+        return _after(visit_id)
+    db = db_session()
+    try:
+        fee = fees.choose_fee(db, current_clinic(), current_actor(), visit, form.code.data, form.quantity.data)
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return _after(visit_id)
+    db.commit()
+    flash(f"「{fee.name}」を算定しました", "success")
+    return _after(visit_id)
+
+
+@bp.post("/billing/visits/<int:visit_id>/fees/<int:fee_id>/remove")
+@requires("fee.write")
+def remove_fee(visit_id: int, fee_id: int):
+    """Take a fee off the visit."""
+    visit = _visit(visit_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    db = db_session()
+    try:
+        fees.remove_fee(db, current_clinic(), current_actor(), visit, fee_id)
+    except NotFoundError:
+        abort(404)
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return _after(visit_id)
+    db.commit()
+    flash("料金を外しました", "success")
+    return _after(visit_id)
+
+
+@bp.post("/billing/visits/<int:visit_id>/online")
+@requires("fee.write")
+def set_online(visit_id: int):
+    """情報通信機器を用いた診療 or face to face."""
+    visit = _visit(visit_id)
+    form = OnlineForm()
+    if not form.validate_on_submit():
+        abort(400)
+    db = db_session()
+    try:
+        fees.set_online(db, current_clinic(), current_actor(), visit, bool(form.online.data))
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return _after(visit_id)
+    db.commit()
+    return _after(visit_id)
+
+
+@bp.get("/billing/visits/<int:visit_id>")
+@requires("billing.read")
+def summary(visit_id: int):
+    """The visit summary: every line with its code, quantity, points and state; ORCA's trial calculation."""
+    visit = _visit(visit_id)
+    log_look(visit.patient_id, f"billing.summary:{visit.id}")
+    db = db_session()
+    result = build_summary(db, current_clinic(), visit)
+    bill = fees.bill_for(db, visit)
+    waiting = visit_claim.waiting_reason(db, bill) if bill else ""
+    db.commit()
+    return render_template("billing/summary.html", visit=visit, patient=visit.patient, summary=result, bill=bill,
+                           waiting=waiting, needs_resend=bool(bill and fees.needs_resend(bill)), confirm=ConfirmForm(),
+                           today=japan_today())
+
+
+@bp.post("/billing/visits/<int:visit_id>/resend")
+@requires("billing.read")
+def resend(visit_id: int):
+    """Send the visit's fees again after a refusal was corrected (a change: class 03 when ORCA holds it)."""
+    visit = _visit(visit_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    db = db_session()
+    bill = fees.bill_for(db, visit)
+    try:
+        fees.resend(db, current_clinic(), current_actor(), visit, bill)
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("billing.summary", visit_id=visit_id))
+    db.commit()
+    flash("ORCAへ再送します", "success")
+    return redirect(url_for("billing.summary", visit_id=visit_id))
