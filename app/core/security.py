@@ -63,6 +63,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "onshi.consent": ALL_ROLES,
     "note.read": CLINICAL,
     "note.write": CLINICAL,
+    # Searching every patient's notes at once is a doctor's look across the clinic (each look is logged).
+    "note.search_clinic": frozenset({Role.DOCTOR}),
     "letter.read": CLINICAL,
     "letter.write": frozenset({Role.DOCTOR}),
     # The clinic's 紹介先 address book (institutions and doctors, no patient data): kept by doctors and admins.

@@ -1,0 +1,106 @@
+"""The stroke data of a シェーマ as the server accepts it: JSON of known fields only, numbers finite and inside the
+canvas, colours from the palette, sizes bounded; text labels as plain text. What is stored is rebuilt from the
+checked values, never the client's text (so nothing of markup can be kept)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from app.core.errors import ValidationError
+from app.core.jp import strip_control_chars
+from app.notes.schema_bases import HEIGHT, WIDTH
+
+#: Largest stroke document accepted (bytes of JSON), items in a drawing, points in a stroke and in a drawing.
+MAX_BYTES = 3_000_000
+MAX_ITEMS = 5_000
+MAX_POINTS_PER_STROKE = 2_000
+MAX_POINTS = 250_000
+MAX_LABEL = 40
+#: The pen colours of the editor (black, red, blue, green, orange).
+PALETTE = ("#202124", "#d93025", "#1a73e8", "#188038", "#e37400")
+PEN_WIDTHS = (1.0, 24.0)
+ERASER_WIDTHS = (4.0, 60.0)
+LABEL_SIZES = (12.0, 48.0)
+_FIELDS = {"pen": {"t", "c", "w", "p"}, "eraser": {"t", "w", "p"}, "text": {"t", "c", "x", "y", "s", "z"}}
+
+BAD = "シェーマのデータが読めません。描き直して保存してください"
+
+
+def _refuse(detail: str) -> ValidationError:
+    return ValidationError(f"{BAD}（{detail}）", field="strokes")
+
+
+def _number(value: Any, low: float, high: float, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _refuse(f"{what}が数値ではありません")
+    if not low <= value <= high:
+        raise _refuse(f"{what}が範囲外です")
+    return round(float(value), 1)
+
+
+_NUMBERS = (int, float)
+
+
+def _points(raw: Any) -> list[list[float]]:
+    if type(raw) is not list or not 1 <= len(raw) <= MAX_POINTS_PER_STROKE:
+        raise _refuse(f"線の点の数は1〜{MAX_POINTS_PER_STROKE}です")
+    points = []
+    # One pass with plain comparisons: a drawing may hold a quarter of a million points. NaN and infinities fail
+    # the range comparisons; booleans fail the exact type test.
+    for point in raw:
+        if type(point) is not list or not 2 <= len(point) <= 3:
+            raise _refuse("点の形が違います")
+        x, y = point[0], point[1]
+        pressure = point[2] if len(point) == 3 else 0.5
+        if type(x) not in _NUMBERS or type(y) not in _NUMBERS or type(pressure) not in _NUMBERS:
+            raise _refuse("座標が数値ではありません")
+        if not (0 <= x <= WIDTH and 0 <= y <= HEIGHT and 0 <= pressure <= 1):
+            raise _refuse("座標が範囲外です")
+        points.append([x, y, pressure])
+    return points
+
+
+def _item(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict) or raw.get("t") not in _FIELDS or not set(raw) <= _FIELDS[raw["t"]]:
+        raise _refuse("知らない項目があります")
+    kind = raw["t"]
+    if kind != "eraser" and raw.get("c") not in PALETTE:
+        raise _refuse("使えない色です")
+    if kind == "text":
+        text = " ".join(strip_control_chars(str(raw.get("s") or "")).split())
+        if not text or len(text) > MAX_LABEL:
+            raise _refuse(f"文字ラベルは1〜{MAX_LABEL}文字です")
+        return {"t": "text", "c": raw["c"], "x": _number(raw.get("x"), 0, WIDTH, "座標"),
+                "y": _number(raw.get("y"), 0, HEIGHT, "座標"), "s": text,
+                "z": _number(raw.get("z"), *LABEL_SIZES, "文字の大きさ")}
+    widths = PEN_WIDTHS if kind == "pen" else ERASER_WIDTHS
+    item = {"t": kind, "w": _number(raw.get("w"), *widths, "線の太さ"), "p": _points(raw.get("p"))}
+    return item | ({"c": raw["c"]} if kind == "pen" else {})
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def parse_strokes(raw: str | bytes | None) -> dict[str, Any]:
+    """The checked drawing from the editor's JSON ({"items": [...]}); ValidationError (field "strokes") otherwise."""
+    if not raw:
+        raise ValidationError("シェーマに何も描かれていません", field="strokes")
+    if len(raw) > MAX_BYTES:
+        raise _refuse(f"データが大きすぎます（{MAX_BYTES // 1_000_000}MBまで）")
+    try:
+        document = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise _refuse("JSONではありません") from None
+    if not isinstance(document, dict) or set(document) - {"v", "items"} or not isinstance(document.get("items"), list):
+        raise _refuse("形が違います")
+    if len(document["items"]) > MAX_ITEMS:
+        raise _refuse(f"線と文字は{MAX_ITEMS:,}個までです")
+    items = [_item(i) for i in document["items"]]
+    if not items:
+        raise ValidationError("シェーマに何も描かれていません", field="strokes")
+    if sum(len(i.get("p", ())) for i in items) > MAX_POINTS:
+        raise _refuse(f"点は合わせて{MAX_POINTS:,}個までです")
+    return {"v": 1, "items": items}

@@ -1,0 +1,127 @@
+// シェーマ editor: pen, eraser and text labels over a base drawing, with pointer events (finger, stylus with
+// pressure, mouse), undo/redo. The drawing is kept as vector items; the server checks them and renders the PNG.
+const form = document.getElementById("schema-form");
+const canvas = document.getElementById("schema-canvas");
+if (form && canvas) {
+  const ctx = canvas.getContext("2d");
+  const field = document.getElementById("schema-strokes");
+  const STEPS = 4;
+  let items = [];
+  try { items = JSON.parse(field.value || "{}").items || []; } catch (_) { items = []; }
+  let redo = [];
+  let tool = "pen";
+  let colour = form.querySelector(".schema-colour")?.dataset.colour || "#202124";
+  let current = null;
+
+  const widthOf = (item, pressure) => {
+    if (item.t === "eraser") return item.w;
+    const step = Math.min(STEPS, Math.floor(pressure * STEPS));
+    return Math.max(1, Math.round(item.w * (0.5 + step / STEPS)));
+  };
+
+  function paintSegment(item, a, b) {
+    ctx.globalCompositeOperation = item.t === "eraser" ? "destination-out" : "source-over";
+    ctx.strokeStyle = ctx.fillStyle = item.t === "eraser" ? "#000" : item.c;
+    ctx.lineWidth = widthOf(item, b[2] ?? 0.5);
+    ctx.lineCap = ctx.lineJoin = "round";
+    ctx.beginPath();
+    ctx.moveTo(a[0], a[1]);
+    ctx.lineTo(b[0], b[1]);
+    ctx.stroke();
+  }
+
+  function paint(item) {
+    if (item.t === "text") {
+      ctx.globalCompositeOperation = "source-over";
+      ctx.fillStyle = item.c;
+      ctx.font = `${item.z}px sans-serif`;
+      ctx.fillText(item.s, item.x, item.y);
+      return;
+    }
+    item.p.forEach((point, i) => paintSegment(item, item.p[Math.max(0, i - 1)], point));
+  }
+
+  function repaint() {
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    items.forEach(paint);
+    field.value = JSON.stringify({ items });
+  }
+
+  function pointOf(event) {
+    const box = canvas.getBoundingClientRect();
+    const clamp = (v, max) => Math.round(Math.min(max, Math.max(0, v)) * 10) / 10;
+    const x = clamp(((event.clientX - box.left) / box.width) * canvas.width, canvas.width);
+    const y = clamp(((event.clientY - box.top) / box.height) * canvas.height, canvas.height);
+    // Only a pen reports a real pressure; a finger or a mouse draws at the middle width.
+    const pressure = event.pointerType === "pen" && event.pressure > 0 ? Math.round(event.pressure * 100) / 100 : 0.5;
+    return [x, y, pressure];
+  }
+
+  canvas.addEventListener("pointerdown", (event) => {
+    event.preventDefault();
+    const point = pointOf(event);
+    const width = Number(document.getElementById("schema-width").value);
+    if (tool === "text") {
+      const text = document.getElementById("schema-label").value.trim().slice(0, 40);
+      if (!text) { document.getElementById("schema-label").focus(); return; }
+      items.push({ t: "text", c: colour, x: point[0], y: point[1], s: text, z: Math.min(48, 12 + width * 2) });
+      redo = [];
+      repaint();
+      return;
+    }
+    canvas.setPointerCapture(event.pointerId);
+    current = tool === "eraser" ? { t: "eraser", w: Math.max(4, width * 4), p: [point] }
+      : { t: "pen", c: colour, w: width, p: [point] };
+    paintSegment(current, point, point);
+  });
+
+  canvas.addEventListener("pointermove", (event) => {
+    if (!current) return;
+    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [event];
+    for (const e of events.length ? events : [event]) {
+      if (current.p.length >= 2000) break;
+      const point = pointOf(e);
+      paintSegment(current, current.p[current.p.length - 1], point);
+      current.p.push(point);
+    }
+  });
+
+  const finish = () => {
+    if (!current) return;
+    items.push(current);
+    current = null;
+    redo = [];
+    field.value = JSON.stringify({ items });
+  };
+  canvas.addEventListener("pointerup", finish);
+  canvas.addEventListener("pointercancel", finish);
+
+  form.querySelectorAll("[data-tool]").forEach((button) => button.addEventListener("click", () => {
+    tool = button.dataset.tool;
+    form.querySelectorAll("[data-tool]").forEach((b) => b.classList.toggle("is-active", b === button));
+  }));
+  form.querySelectorAll("[data-colour]").forEach((button) => button.addEventListener("click", () => {
+    colour = button.dataset.colour;
+    form.querySelectorAll("[data-colour]").forEach((b) => b.classList.toggle("is-active", b === button));
+  }));
+  document.getElementById("schema-undo").addEventListener("click", () => {
+    if (items.length) { redo.push(items.pop()); repaint(); }
+  });
+  document.getElementById("schema-redo").addEventListener("click", () => {
+    if (redo.length) { items.push(redo.pop()); repaint(); }
+  });
+  document.getElementById("schema-clear").addEventListener("click", () => {
+    if (items.length && window.confirm("描いた線と文字をすべて消しますか？（元に戻すで戻せます）")) {
+      redo = items.reverse();
+      items = [];
+      repaint();
+    }
+  });
+  document.getElementById("schema-base")?.addEventListener("change", (event) => {
+    document.querySelectorAll(".schema-base-layer").forEach((layer) => {
+      layer.hidden = layer.dataset.base !== event.target.value;
+    });
+  });
+  form.addEventListener("submit", () => { field.value = JSON.stringify({ items }); });
+  repaint();
+}
