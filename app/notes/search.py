@@ -5,7 +5,7 @@ through the FTS5 trigram table for words of three characters or more (shorter wo
 
 from __future__ import annotations
 
-from sqlalchemy import event, insert, literal_column, select
+from sqlalchemy import column, event, insert, literal_column, select, table
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -16,6 +16,8 @@ from app.notes.timeline import ChartFilter, NotePage, current_notes, page_of
 
 #: The FTS5 trigram index needs three characters to use its index.
 _TRIGRAM = 3
+#: The SQLite FTS5 table (migration chartb_0001); MATCH takes the table's own name on its left.
+_FTS = table("note_search_fts", column("rowid"))
 
 
 @event.listens_for(Session, "after_flush")
@@ -35,8 +37,7 @@ def _escaped_like(word: str) -> str:
 def _word_condition(session: Session, word: str) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "sqlite" and len(word) >= _TRIGRAM:
         phrase = '"' + word.replace('"', '""') + '"'
-        fts = select(literal_column("rowid")).select_from(literal_column("note_search_fts")).where(
-            literal_column("note_search_fts").op("MATCH")(phrase))
+        fts = select(_FTS.c.rowid).where(literal_column("note_search_fts").op("MATCH")(phrase))
         return NoteSearchEntry.note_id.in_(fts)
     return NoteSearchEntry.body.like(_escaped_like(word), escape="\\")
 
