@@ -27,7 +27,8 @@ def world(session):
     world = make_chart_world(session)
     today = japan_today()
     add_note(session, world.clinic, world.patient, today, author=world.doctor,
-             subjective="3日前から咳嗽と37.8℃の発熱。ｾｷが止まらない", objective="ＳｐＯ２ 97% <script>alert(1)</script>",
+             subjective="3日前から咳嗽と37.8℃の発熱。ｾｷが止まらない",
+             objective="ＳｐＯ２ 97% <script>alert(1)</script>",
              assessment="急性気管支炎")
     add_note(session, world.clinic, world.patient, today - timedelta(days=7), author=world.doctor,
              subjective="頭痛あり", objective="血圧 152/94", assessment="高血圧症", plan="アムロジピン継続")
