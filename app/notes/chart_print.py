@@ -68,7 +68,7 @@ def _lab_orders(session: Session, clinic_id: int, patient_id: int, date_from: da
             LabOrder.patient_id == patient_id, LabOrder.ordered_on >= date_from, LabOrder.ordered_on <= date_to)
             .options(selectinload(LabOrder.specimens)).order_by(LabOrder.ordered_at)):
         names = [item.get("short_name") or item.get("name", "") for s in order.specimens for item in s.items]
-        by_day.setdefault(order.ordered_on, []).append({"number": order.order_number, "items": names,
+        by_day.setdefault(order.ordered_on, []).append({"number": order.order_number, "tests": names,
                                                         "by": order.ordered_by_name,
                                                         "cancelled": order.cancelled_at is not None})
     return by_day
