@@ -85,6 +85,17 @@ def _make_note(session, clinic, patient):
     return note
 
 
+def _make_schema(session, clinic, patient):
+    from app.notes.schema_models import SchemaDrawing
+
+    item = SchemaDrawing(clinic_id=clinic.id, patient_id=patient.id, note_date=date.today(), base="chest",
+                         title=MARKER_NAME, strokes={"v": 1, "items": []}, png=b"\x89PNG", recorded_at=utcnow())
+    session.add(item)
+    session.flush()
+    item.lineage_id = item.id
+    return item
+
+
 def _make_lab_records(session, clinic, patient):
     from app.labs.models import LabMessage, LabOrder, LabResult, LabSpecimen
 
@@ -169,6 +180,7 @@ RECORD_FACTORIES: dict[str, Callable] = {
     "result_lineage_id": lambda s, a: a["labs"]["lab_result"].lineage_id,
     "letter_id": lambda s, a: a["letter"].id,
     "note_id": lambda s, a: a["note"].id,
+    "schema_id": lambda s, a: a["schema"].id,
     "day": lambda s, a: a["note"].note_date.isoformat(),
     "action": lambda s, a: "confirm",
     "destination_id": lambda s, a: a["destination"].id,
@@ -212,6 +224,7 @@ def two_clinics(session):
         "labs": _make_lab_records(session, clinic_a, patient),
         "letter": _make_letter(session, clinic_a, patient),
         "note": _make_note(session, clinic_a, patient),
+        "schema": _make_schema(session, clinic_a, patient),
         "destination": _make_destination(session, clinic_a),
         "national_entry": _make_national_entry(session, clinic_a, patient),
         "history_fetch": _make_history_fetch(session, clinic_a, patient),

@@ -75,6 +75,19 @@ def test_draw_show_in_note_and_edit_as_new_version(client, session):
     assert "第1版" in history and "第2版" in history
 
 
+def test_another_clinic_cannot_open_a_drawing(client, session):
+    world = make_chart_world(session)
+    other = make_chart_world(session)
+    client.login(world.doctor.login_id, world.doctor.totp_secret)
+    _post(client, world.patient.id, _drawing(PEN))
+    item = session.scalars(select(SchemaDrawing)).one()
+    client.logout()
+    client.login(other.doctor.login_id, other.doctor.totp_secret)
+    for path in (f"/patients/{world.patient.id}/schemas/{item.id}.png", f"/patients/{other.patient.id}/schemas/"
+                 f"{item.id}.png", f"/patients/{other.patient.id}/schemas/{item.id}/edit"):
+        assert client.get(path).status_code == 404, path
+
+
 def test_a_past_days_drawing_needs_a_reason_to_change(client, session):
     world = make_chart_world(session)
     client.login(world.doctor.login_id, world.doctor.totp_secret)
