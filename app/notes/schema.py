@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session, defer
 
@@ -18,7 +19,7 @@ from app.db import scoped
 from app.notes.schema_bases import BASES
 from app.notes.schema_models import SchemaDrawing
 from app.notes.schema_render import render_png
-from app.notes.schema_strokes import parse_strokes
+from app.notes.schema_strokes import check_strokes
 from app.notes.services import require_full_chart
 from app.patients.models import Patient
 
@@ -27,12 +28,13 @@ MAX_TITLE = 100
 
 @dataclass(frozen=True)
 class SchemaInput:
-    """What the editor sends: the base drawing, a title, the note's day and the strokes as JSON text."""
+    """What the editor sends: the base drawing, a title, the note's day and the strokes as read from its JSON
+    (not yet checked)."""
 
     base: str
     title: str
     note_date: date
-    strokes_json: str
+    strokes: Any
 
 
 def _title(raw: str) -> str:
@@ -53,7 +55,7 @@ def save_schema(session: Session, clinic: Clinic, actor: Actor, patient: Patient
         raise ValidationError("シェーマの下絵を選んでください", field="base")
     refuse_future_date(data.note_date, "note", "シェーマの日付", field="note_date", today=today)
     title = _title(data.title)
-    strokes = parse_strokes(data.strokes_json)
+    strokes = check_strokes(data.strokes)
     values = {"base": data.base, "title": title, "note_date": data.note_date, "strokes": strokes,
               "item_count": len(strokes["items"]), "png": render_png(data.base, strokes)}
     extra = {"base": data.base, "items": len(strokes["items"]), "note_date": data.note_date.isoformat()}

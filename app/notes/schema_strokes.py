@@ -82,16 +82,28 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(name)
 
 
-def parse_strokes(raw: str | bytes | None) -> dict[str, Any]:
-    """The checked drawing from the editor's JSON ({"items": [...]}); ValidationError (field "strokes") otherwise."""
+def read_json(raw: str | bytes | None) -> Any:
+    """The editor's JSON (what it sends, or the strokes alone), read strictly: no NaN or Infinity, bounded size;
+    ValidationError (field "strokes") otherwise."""
     if not raw:
         raise ValidationError("シェーマに何も描かれていません", field="strokes")
     if len(raw) > MAX_BYTES:
         raise _refuse(f"データが大きすぎます（{MAX_BYTES // 1_000_000}MBまで）")
     try:
-        document = json.loads(raw, parse_constant=_reject_constant)
+        return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise _refuse("JSONではありません") from None
+
+
+def parse_strokes(raw: str | bytes | None) -> dict[str, Any]:
+    """The checked drawing from the strokes' JSON text ({"items": [...]})."""
+    return check_strokes(read_json(raw))
+
+
+def check_strokes(document: Any) -> dict[str, Any]:
+    """The checked drawing from the strokes as read from JSON; ValidationError (field "strokes") otherwise."""
+    if document is None or document == "":
+        raise ValidationError("シェーマに何も描かれていません", field="strokes")
     if not isinstance(document, dict) or set(document) - {"v", "items"} or not isinstance(document.get("items"), list):
         raise _refuse("形が違います")
     if len(document["items"]) > MAX_ITEMS:

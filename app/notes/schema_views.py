@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, jsonify, render_template, request, url_for
 
 from app.core.errors import ValidationError
 from app.core.security import requires
@@ -16,7 +17,7 @@ from app.db import db_session
 from app.notes import bp, schema
 from app.notes.chart_views import full_chart_clinic
 from app.notes.schema_bases import BASES, HEIGHT, WIDTH, base_svg
-from app.notes.schema_strokes import ERASER_WIDTHS, MAX_BYTES, PALETTE, PEN_WIDTHS
+from app.notes.schema_strokes import ERASER_WIDTHS, PALETTE, PEN_WIDTHS, read_json
 
 
 def _schema_or_404(patient_id: int, schema_id: int):
@@ -37,12 +38,10 @@ def schema_list(patient_id: int):
     return render_template("chart/schema_list.html", patient=patient, today=japan_today(), items=items, bases=BASES)
 
 
-def _editor(patient, *, item=None, base: str, title: str, day: date, strokes: str, errors: dict | None = None,
-            reason: str = "", status: int = 200):
+def _editor(patient, *, item=None, base: str, title: str, day: date, strokes: str):
     return render_template("chart/schema_edit.html", patient=patient, today=japan_today(), item=item, base=base,
-                           title=title, day=day, strokes=strokes, errors=errors or {}, reason=reason, bases=BASES,
-                           base_svg=base_svg, palette=PALETTE, pen_widths=PEN_WIDTHS, eraser_widths=ERASER_WIDTHS,
-                           width=WIDTH, height=HEIGHT), status
+                           title=title, day=day, strokes=strokes, bases=BASES, base_svg=base_svg, palette=PALETTE,
+                           pen_widths=PEN_WIDTHS, eraser_widths=ERASER_WIDTHS, width=WIDTH, height=HEIGHT)
 
 
 @bp.get("/patients/<int:patient_id>/schemas/new")
@@ -69,42 +68,44 @@ def schema_edit(patient_id: int, schema_id: int):
                    strokes=json.dumps(item.strokes, ensure_ascii=False))
 
 
-def _input_or_errors() -> schema.SchemaInput:
+def _schema_input(body: Any) -> tuple[schema.SchemaInput, int, str]:
+    """The drawing, the version the editor started from and the reason, from the editor's JSON."""
+    if not isinstance(body, dict):
+        raise ValidationError("シェーマのデータが読めません。描き直して保存してください", field="strokes")
+    texts = {name: body.get(name) if isinstance(body.get(name), str) else "" for name in
+             ("base", "title", "note_date", "change_reason")}
     try:
-        day = date.fromisoformat(request.form.get("note_date") or "")
+        day = date.fromisoformat(texts["note_date"])
     except ValueError:
         raise ValidationError("日付は 2026-12-07 の形で入力してください", field="note_date") from None
-    return schema.SchemaInput(base=request.form.get("base", ""), title=request.form.get("title", ""), note_date=day,
-                              strokes_json=request.form.get("strokes", ""))
+    base_version = body.get("base_version", 0)
+    if type(base_version) is not int or not 0 <= base_version < 1_000_000:
+        raise ValidationError("版の指定が読めません。画面を開き直してください", field="_form")
+    return (schema.SchemaInput(base=texts["base"], title=texts["title"], note_date=day,
+                               strokes=body.get("strokes")), base_version, texts["change_reason"])
 
 
 @bp.post("/patients/<int:patient_id>/schemas", defaults={"schema_id": None})
 @bp.post("/patients/<int:patient_id>/schemas/<int:schema_id>")
 @requires("note.write")
 def schema_save(patient_id: int, schema_id: int | None):
-    """Save a new drawing, or a new version of one (nothing is written when anything is refused)."""
+    """Save a new drawing, or a new version of one. The editor posts JSON (its CSRF token in the header) —
+    {base, title, note_date, strokes, base_version, change_reason} — and is answered where to go next, or the
+    errors in Japanese (422, nothing written)."""
     patient = patient_or_404(patient_id)
     clinic = full_chart_clinic()
     current = _schema_or_404(patient.id, schema_id) if schema_id else None
     db = db_session()
     try:
-        base_version = int(request.form.get("base_version") or "0")
-        item = schema.save_schema(db, clinic, current_actor(), patient, _input_or_errors(), today=japan_today(),
-                                  current=current, base_version=base_version,
-                                  reason=request.form.get("change_reason", ""))
-    except (ValidationError, ValueError) as exc:
+        data, base_version, reason = _schema_input(read_json(request.get_data()))
+        item = schema.save_schema(db, clinic, current_actor(), patient, data, today=japan_today(), current=current,
+                                  base_version=base_version, reason=reason)
+    except ValidationError as exc:
         db.rollback()
-        errors = exc.errors if isinstance(exc, ValidationError) else {
-            "_form": "版の指定が読めません。画面を開き直してください"}
-        raw = request.form.get("strokes", "")
-        base = request.form.get("base", "")
-        return _editor(patient, item=current, base=base if base in BASES else "body_front",
-                       title=request.form.get("title", "")[:200], day=japan_today(), errors=errors,
-                       strokes=raw if len(raw) <= MAX_BYTES else '{"items": []}',
-                       reason=request.form.get("change_reason", "")[:200], status=422)
+        return jsonify(errors=exc.errors), 422
     db.commit()
     flash(f"シェーマを保存しました（第{item.version}版）", "success")
-    return redirect(url_for("notes.schema_list", patient_id=patient.id) + f"#schema-{item.id}")
+    return jsonify(redirect=url_for("notes.schema_list", patient_id=patient.id) + f"#schema-{item.id}")
 
 
 @bp.get("/patients/<int:patient_id>/schemas/<int:schema_id>.png")

@@ -53,4 +53,4 @@ def search_notes(session: Session, clinic_id: int, query: SearchQuery, chart_fil
         found = found.where(NoteSearchEntry.patient_id == patient_id, ProgressNote.patient_id == patient_id)
     for word in query.words:
         found = found.where(_word_condition(session, word))
-    return page_of(session, found, chart_filter)
+    return page_of(session, found, chart_filter, order_by=(NoteSearchEntry.note_date, NoteSearchEntry.note_id))

@@ -25,7 +25,7 @@ class NoteSearchEntry(ClinicScoped, Base):
     body: Mapped[str] = mapped_column(Text)
 
     __table_args__ = (Index("ix_note_search_entry_patient", "clinic_id", "patient_id"),
-                      Index("ix_note_search_entry_clinic_date", "clinic_id", "note_date"))
+                      Index("ix_note_search_entry_clinic_date", "clinic_id", "note_date", "note_id"))
 
     def __repr__(self) -> str:
         return f"<NoteSearchEntry note={self.note_id}>"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
@@ -107,10 +108,12 @@ def _filtered(query: Select, chart_filter: ChartFilter) -> Select:
     return query
 
 
-def page_of(session: Session, query: Select, chart_filter: ChartFilter, *, size: int = PAGE_SIZE) -> NotePage:
-    """One page of the query's notes in the filter's order, from its cursor on (one query)."""
+def page_of(session: Session, query: Select, chart_filter: ChartFilter, *, size: int = PAGE_SIZE,
+            order_by: tuple[Any, Any] = (ProgressNote.note_date, ProgressNote.id)) -> NotePage:
+    """One page of the query's notes in the filter's order, from its cursor on (one query). `order_by` is the
+    (day, id) pair to order and page by: a search orders by its own table's copy, so that its index serves."""
     query = _filtered(query, chart_filter)
-    day, ident = ProgressNote.note_date, ProgressNote.id
+    day, ident = order_by
     if chart_filter.after:
         after_day, after_id = chart_filter.after
         if chart_filter.oldest_first:

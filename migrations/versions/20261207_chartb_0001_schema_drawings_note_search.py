@@ -93,7 +93,8 @@ def upgrade() -> None:
     with op.batch_alter_table("note_search_entry", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_note_search_entry_clinic_id"), ["clinic_id"], unique=False)
         batch_op.create_index("ix_note_search_entry_patient", ["clinic_id", "patient_id"], unique=False)
-        batch_op.create_index("ix_note_search_entry_clinic_date", ["clinic_id", "note_date"], unique=False)
+        batch_op.create_index("ix_note_search_entry_clinic_date", ["clinic_id", "note_date", "note_id"],
+                                unique=False)
     # The timeline pages a patient's notes by day.
     op.create_index("ix_progress_note_patient_day", "progress_note", ["clinic_id", "patient_id", "note_date"])
     if op.get_bind().dialect.name == "postgresql":

@@ -1,5 +1,7 @@
 // シェーマ editor: pen, eraser and text labels over a base drawing, with pointer events (finger, stylus with
 // pressure, mouse), undo/redo. The drawing is kept as vector items; the server checks them and renders the PNG.
+import { postJSON } from "./app.js";
+
 const form = document.getElementById("schema-form");
 const canvas = document.getElementById("schema-canvas");
 if (form && canvas) {
@@ -122,6 +124,27 @@ if (form && canvas) {
       layer.hidden = layer.dataset.base !== event.target.value;
     });
   });
-  form.addEventListener("submit", () => { field.value = JSON.stringify({ items }); });
+  // Saving sends the form as JSON (the strokes as data, not text in a form field); the server checks everything,
+  // renders the picture and answers where to go next, or what to fix (nothing is written then).
+  const errors = document.getElementById("schema-errors");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = (name) => form.elements[name]?.value ?? "";
+    const saving = form.querySelector("button[type=submit]");
+    saving.disabled = true;
+    const { ok, data } = await postJSON(form.action, {
+      base: value("base"), title: value("title"), note_date: value("note_date"), change_reason: value("change_reason"),
+      base_version: Number(value("base_version")), strokes: { items },
+    }).catch(() => ({ ok: false, data: { errors: { _form: "保存できませんでした。通信を確かめて、もう一度保存してください" } } }));
+    saving.disabled = false;
+    if (ok && data.redirect) { window.location.href = data.redirect; return; }
+    errors.replaceChildren(...Object.values(data.errors || { _form: "保存できませんでした" }).map((message) => {
+      const line = document.createElement("p");
+      line.textContent = message;
+      return line;
+    }));
+    errors.hidden = false;
+    errors.scrollIntoView({ block: "nearest" });
+  });
   repaint();
 }

@@ -4,7 +4,6 @@ every print audited; a bad range answered in Japanese; 100 notes within 3 second
 
 from __future__ import annotations
 
-import json
 import subprocess  # noqa: S404 -- fixed commands on files this test wrote
 import time
 from datetime import timedelta
@@ -59,10 +58,12 @@ def test_sheets_one_and_two_for_a_range(client, session, tmp_path):
     _records(session, world, today)
     add_note(session, world.clinic, world.patient, today - timedelta(days=400), subjective="範囲外の古い記録")
     client.login(world.doctor.login_id, world.doctor.totp_secret)
-    drawing = json.dumps({"items": [{"t": "pen", "c": "#d93025", "w": 4, "p": [[10, 10], [200, 200]]}]})
-    client.post(f"/patients/{world.patient.id}/schemas", {
+    drawing = {"items": [{"t": "pen", "c": "#d93025", "w": 4, "p": [[10, 10], [200, 200]]}]}
+    client.get(f"/patients/{world.patient.id}/schemas/new")
+    saved = client.post_json(f"/patients/{world.patient.id}/schemas", {
         "base": "chest", "title": "右肺野 ラ音", "note_date": (today - timedelta(days=20)).isoformat(),
-        "strokes": drawing, "base_version": "0"}, form_page=f"/patients/{world.patient.id}/schemas/new")
+        "strokes": drawing, "base_version": 0})
+    assert saved.status_code == 200, saved.get_json()
     since = (today - timedelta(days=30)).isoformat()
     form = client.get(f"/patients/{world.patient.id}/chart/print")
     assert form.status_code == 200 and "1号紙・2号紙" in form.get_data(as_text=True)

@@ -24,21 +24,32 @@ from tests.notes.chart_world import add_note, make_chart_world
 RED = "#d93025"
 
 
-def _drawing(*items) -> str:
-    return json.dumps({"items": list(items)})
+def _drawing(*items) -> dict:
+    return {"items": list(items)}
 
 
 PEN = {"t": "pen", "c": RED, "w": 8, "p": [[100, 400, 0.5], [300, 400, 0.5], [500, 400, 0.9]]}
 LABEL = {"t": "text", "c": "#1a73e8", "x": 120, "y": 600, "s": "<b>圧痛</b>", "z": 24}
 
 
-def _post(client, patient_id, strokes, *, schema_id=None, base_version=0, day=None, status=302, **extra):
+def _post(client, patient_id, strokes, *, schema_id=None, base_version=0, day=None, status=200, **extra):
+    """Save as the editor does: JSON with the page's CSRF token; the answer's JSON (where next, or the errors)."""
     path = f"/patients/{patient_id}/schemas" + (f"/{schema_id}" if schema_id else "")
-    form = {"base": "abdomen", "title": "右下腹部 圧痛", "note_date": (day or japan_today()).isoformat(),
-            "strokes": strokes, "base_version": str(base_version)} | extra
-    response = client.post(path, form, form_page=f"/patients/{patient_id}/schemas/new")
+    body = {"base": "abdomen", "title": "右下腹部 圧痛", "note_date": (day or japan_today()).isoformat(),
+            "strokes": strokes, "base_version": base_version} | extra
+    client.get(f"/patients/{patient_id}/schemas/new")
+    data = body if isinstance(strokes, dict | list) or strokes is None else None
+    if data is None:  # a raw text: sent as the body itself, as a broken or hostile client might
+        response = client.raw.post(path, data=strokes, content_type="application/json",
+                                   headers={"X-CSRFToken": client.token()})
+    else:
+        response = client.post_json(path, data)
     assert response.status_code == status, response.get_data(as_text=True)[:800]
-    return response
+    return response.get_json()
+
+
+def _message(answer) -> str:
+    return " ".join(answer["errors"].values())
 
 
 def test_draw_show_in_note_and_edit_as_new_version(client, session):
@@ -69,8 +80,8 @@ def test_draw_show_in_note_and_edit_as_new_version(client, session):
     assert second.getpixel((200, 400)) == (255, 255, 255)  # erased ink shows the paper
     assert second.getpixel((400, 400)) == (0xD9, 0x30, 0x25)
     # Saving from the first version again is refused: someone saved in between.
-    html = _post(client, world.patient.id, _drawing(PEN), schema_id=first.id, base_version=1, status=422)
-    assert "ALREADY" not in html.get_data(as_text=True)
+    answer = _post(client, world.patient.id, _drawing(PEN), schema_id=first.id, base_version=1, status=422)
+    assert "すでに修正" in _message(answer) or "先に保存" in _message(answer)
     history = client.get(f"/patients/{world.patient.id}/schemas/{versions[1].id}/history").get_data(as_text=True)
     assert "第1版" in history and "第2版" in history
 
@@ -94,7 +105,7 @@ def test_a_past_days_drawing_needs_a_reason_to_change(client, session):
     _post(client, world.patient.id, _drawing(PEN), day=japan_today() - timedelta(days=3))
     item = session.scalars(select(SchemaDrawing)).one()
     refused = _post(client, world.patient.id, _drawing(PEN, LABEL), schema_id=item.id, base_version=1, status=422)
-    assert "修正理由を入力してください" in refused.get_data(as_text=True)
+    assert "修正理由を入力してください" in _message(refused)
     _post(client, world.patient.id, _drawing(PEN, LABEL), schema_id=item.id, base_version=1,
           change_reason="所見の追記")
 
@@ -114,23 +125,23 @@ def test_a_past_days_drawing_needs_a_reason_to_change(client, session):
     (_drawing({"t": "image", "href": "http://x"}), "知らない項目"),
     (_drawing({**LABEL, "s": "あ" * 41}), "1〜40文字"),
     (_drawing({**PEN, "p": [[1, 1]] * (MAX_POINTS_PER_STROKE + 1)}), "1〜2000"),
-    (json.dumps({"items": [PEN] * 5001}), "5,000個まで"),
-    (json.dumps({"items": [PEN], "svg": "<g/>"}), "形が違います"),
+    ({"items": [PEN] * 5001}, "5,000個まで"),
+    ({"items": [PEN], "svg": "<g/>"}, "形が違います"),
+    ({"items": []}, "何も描かれていません"),
+    ("[1, 2]", "シェーマのデータが読めません"),
     ("[" * 100_000, "JSONではありません"),
 ])
 def test_malformed_strokes_are_refused_and_nothing_is_written(client, session, strokes, message):
     world = make_chart_world(session)
     client.login(world.doctor.login_id, world.doctor.totp_secret)
-    response = _post(client, world.patient.id, strokes, status=422)
-    assert message in response.get_data(as_text=True)
+    assert message in _message(_post(client, world.patient.id, strokes, status=422))
     assert session.scalar(select(func.count()).select_from(SchemaDrawing)) == 0
 
 
 def test_oversized_stroke_data_is_refused(client, session):
     world = make_chart_world(session)
     client.login(world.doctor.login_id, world.doctor.totp_secret)
-    response = _post(client, world.patient.id, " " * 3_000_001, status=422)
-    assert "データが大きすぎます" in response.get_data(as_text=True)
+    assert "データが大きすぎます" in _message(_post(client, world.patient.id, " " * 3_000_001, status=422))
 
 
 def _many_strokes(count: int, points: int) -> str:
@@ -151,12 +162,14 @@ def test_two_thousand_strokes_save_and_render_within_300_ms(session):
     world = make_chart_world(session)
     strokes = _many_strokes(2000, 20)
     timings = []
+    # CPU time of this process (the checks, the render, SQLite's writes): on a machine shared with other jobs the
+    # wall clock measures them too. bench/run times the same save through HTTP.
     for _ in range(5):
-        started = time.perf_counter()
+        started = time.process_time()
         item = save_schema(session, world.clinic, _actor(world), world.patient,
-                           SchemaInput("body_front", "全身", japan_today(), strokes), today=japan_today())
+                           SchemaInput("body_front", "全身", japan_today(), json.loads(strokes)), today=japan_today())
         session.commit()
-        timings.append(time.perf_counter() - started)
+        timings.append(time.process_time() - started)
     assert item.item_count == 2000 and item.png.startswith(b"\x89PNG")
     assert min(timings) <= 0.3, timings
 
