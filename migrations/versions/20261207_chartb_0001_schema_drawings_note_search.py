@@ -98,6 +98,10 @@ def upgrade() -> None:
     # The timeline pages a patient's notes by day.
     op.create_index("ix_progress_note_patient_day", "progress_note", ["clinic_id", "patient_id", "note_date"])
     if op.get_bind().dialect.name == "postgresql":
+        available = op.get_bind().scalar(sa.text("SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_trgm'"))
+        if not available:
+            raise RuntimeError("PostgreSQL's pg_trgm extension is not installed on this server (Debian: the "
+                               "postgresql-contrib files of the server's version); install it, then upgrade again")
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         op.execute("CREATE INDEX ix_note_search_entry_body_trgm ON note_search_entry USING gin (body gin_trgm_ops)")
     else:
