@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from app.core.timeutil import japan_today
 from app.notes.search_text import fold
 from app.patients.models import Patient
 from bench.seed import Doctor
-from bench.server import Browser, measure
+from bench.server import Browser
 
 CHART_PATIENT_NOTES = 1000
 PATIENTS = 2000
@@ -135,9 +136,14 @@ def _strokes(count: int = 2000, points: int = 20) -> dict:
     return {"items": items}
 
 
-def figures(base_url: str, doctor: Doctor, patient: int, notes: int, samples: int,
-            slow_samples: int) -> list[tuple[str, int, tuple[float, float], int]]:
-    """(name, n, p50/p95, target ms) of each chart figure, measured by a browser logged in as the clinic's doctor."""
+NAMES = ("chart_open", "chart_page_deep", "chart_search_patient", "chart_search_clinic", "chart_print_2go_100_notes",
+         "schema_save_2000_strokes")
+
+
+def cases(base_url: str, doctor: Doctor, patient: int, notes: int, samples: int,
+          slow_samples: int) -> list[tuple[str, int, Callable[[], object], int, int]]:
+    """(name, n, call, target ms, samples) of each chart figure (NAMES), for a browser logged in as the clinic's
+    doctor."""
     browser = Browser(base_url)
     browser.login(doctor.login_id, doctor.password, doctor.totp_secret)
     rng = random.Random(5)
@@ -158,13 +164,13 @@ def figures(base_url: str, doctor: Doctor, patient: int, notes: int, samples: in
         return browser.request("POST", f"/patients/{patient}/schemas", data=body.encode(), headers=headers)
 
     return [
-        ("chart_open", CHART_PATIENT_NOTES, measure(lambda: browser.get(chart), samples), 100),
-        ("chart_page_deep", CHART_PATIENT_NOTES, measure(lambda: browser.get(chart, **deep), samples), 100),
-        ("chart_search_patient", CHART_PATIENT_NOTES,
-         measure(lambda: browser.get(chart, q=rng.choice(PATIENT_QUERIES)), samples), 100),
-        ("chart_search_clinic", notes,
-         measure(lambda: browser.get("/chart/search", q=rng.choice(CLINIC_QUERIES)), samples), 300),
-        ("chart_print_2go_100_notes", 100, measure(lambda: browser.get(f"/patients/{patient}/chart/print.pdf",
-                                                                         **pdf), slow_samples), 3000),
-        ("schema_save_2000_strokes", 2000, measure(save_schema, slow_samples), 300),
+        ("chart_open", CHART_PATIENT_NOTES, lambda: browser.get(chart), 100, samples),
+        ("chart_page_deep", CHART_PATIENT_NOTES, lambda: browser.get(chart, **deep), 100, samples),
+        ("chart_search_patient", CHART_PATIENT_NOTES, lambda: browser.get(chart, q=rng.choice(PATIENT_QUERIES)), 100,
+         samples),
+        ("chart_search_clinic", notes, lambda: browser.get("/chart/search", q=rng.choice(CLINIC_QUERIES)), 300,
+         samples),
+        ("chart_print_2go_100_notes", 100, lambda: browser.get(f"/patients/{patient}/chart/print.pdf", **pdf), 3000,
+         slow_samples),
+        ("schema_save_2000_strokes", 2000, save_schema, 300, slow_samples),
     ]

@@ -238,7 +238,7 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
     app.extensions["db_engine"].dispose()
     drop_files = workdir / "drop"
     labs.write_drop(drop_files, drop)
-    charting = chart.seed(url, scale.chart_notes) if wanted("chart", only) or wanted("schema", only) else None
+    charting = chart.seed(url, scale.chart_notes) if any(wanted(n, only) for n in chart.NAMES) else None
     seed.analyze(url)
     oqs = onshi.start(url, clinic_id, record.patient_id) if wanted("onshi", only) else None
     progress(db, f"data set ready in {time.monotonic() - started:.0f} s")
@@ -270,10 +270,10 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
                 if wanted(name, only):
                     emit(name, n, p50_p95, target)
         if charting is not None:
-            for name, n, p50_p95, target in chart.figures(server.base_url, *charting, scale.chart_notes,
-                                                          scale.samples, scale.slow_samples):
+            for name, n, call, target, samples in chart.cases(server.base_url, *charting, scale.chart_notes,
+                                                              scale.samples, scale.slow_samples):
                 if wanted(name, only):
-                    emit(name, n, p50_p95, target)
+                    emit(name, n, measure(call, samples), target)
         if wanted("lab_import", only):
             lines, seconds = lab_drop(url, clinic_id, drop_files)
             emit("lab_import", lines, push(browser, pushes), 50, lines_per_s=round(lines / seconds),
