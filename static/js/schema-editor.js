@@ -10,7 +10,10 @@ if (form && canvas) {
   const STEPS = 4;
   let items = [];
   try { items = JSON.parse(field.value || "{}").items || []; } catch (_) { items = []; }
+  // Undo/redo walk a history of actions: adding an item, or clearing the drawing (which keeps what it cleared).
+  let history = items.map(() => ({ type: "add" }));
   let redo = [];
+  const add = (item) => { items.push(item); history.push({ type: "add" }); redo = []; };
   let tool = "pen";
   let colour = form.querySelector(".schema-colour")?.dataset.colour || "#202124";
   let current = null;
@@ -66,8 +69,7 @@ if (form && canvas) {
     if (tool === "text") {
       const text = document.getElementById("schema-label").value.trim().slice(0, 40);
       if (!text) { document.getElementById("schema-label").focus(); return; }
-      items.push({ t: "text", c: colour, x: point[0], y: point[1], s: text, z: Math.min(48, 12 + width * 2) });
-      redo = [];
+      add({ t: "text", c: colour, x: point[0], y: point[1], s: text, z: Math.min(48, 12 + width * 2) });
       repaint();
       return;
     }
@@ -90,9 +92,8 @@ if (form && canvas) {
 
   const finish = () => {
     if (!current) return;
-    items.push(current);
+    add(current);
     current = null;
-    redo = [];
     field.value = JSON.stringify({ items });
   };
   canvas.addEventListener("pointerup", finish);
@@ -107,15 +108,24 @@ if (form && canvas) {
     form.querySelectorAll("[data-colour]").forEach((b) => b.classList.toggle("is-active", b === button));
   }));
   document.getElementById("schema-undo").addEventListener("click", () => {
-    if (items.length) { redo.push(items.pop()); repaint(); }
+    const action = history.pop();
+    if (!action) return;
+    if (action.type === "add") redo.push({ type: "add", item: items.pop() });
+    else { redo.push({ type: "clear" }); items = action.before; }
+    repaint();
   });
   document.getElementById("schema-redo").addEventListener("click", () => {
-    if (redo.length) { items.push(redo.pop()); repaint(); }
+    const action = redo.pop();
+    if (!action) return;
+    if (action.type === "add") { items.push(action.item); history.push({ type: "add" }); }
+    else { history.push({ type: "clear", before: items }); items = []; }
+    repaint();
   });
   document.getElementById("schema-clear").addEventListener("click", () => {
     if (items.length && window.confirm("描いた線と文字をすべて消しますか？（元に戻すで戻せます）")) {
-      redo = items.reverse();
+      history.push({ type: "clear", before: items });
       items = [];
+      redo = [];
       repaint();
     }
   });

@@ -1,5 +1,6 @@
 """In a real browser on a tablet: the doctor draws a シェーマ (pen strokes, an undo and a redo, the eraser, a text
-label), saves it, finds it in the chart beside the day's note, and searches the chart with the match marked."""
+label; clearing undone), saves it, finds it in the chart beside the day's note, and searches the chart with the
+match marked."""
 
 from __future__ import annotations
 
@@ -56,6 +57,10 @@ def test_doctor_draws_a_schema_and_searches_the_chart(page, live_server, live_ap
     canvas = page.locator("#schema-canvas")
     box = canvas.bounding_box()
     canvas.click(position={"x": box["width"] * 0.62, "y": box["height"] * 0.55})
+    # すべて消す, then 元に戻す: everything is back.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#schema-clear")
+    page.click("#schema-undo")
     page.fill("input[name=title]", "右下腹部 圧痛")
     screenshot(page, f"schema-editor-{size}")
     page.click("#schema-form button[type=submit]")
