@@ -96,6 +96,10 @@ def test_clinic_search_is_for_doctors_and_logs_each_patient(client, session, wor
     looked = set(session.scalars(select(AccessLogEntry.patient_id).where(
         AccessLogEntry.resource == "clinic.chart.search")))
     assert looked == {world.patient.id, world.second.id}
+    # Words of three characters or more go through the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL).
+    wide = client.get("/chart/search", query_string={"q": "spo2 97%"}).get_data(as_text=True)
+    assert "<mark>ＳｐＯ２</mark> <mark>97%</mark>" in wide and "咳喘息" not in wide
+    assert "<mark>咳喘息</mark>の疑い" in client.get("/chart/search?q=咳喘息").get_data(as_text=True)
     other = make_chart_world(session)
     add_note(session, other.clinic, other.patient, japan_today(), subjective="咳嗽（他院）")
     assert "咳嗽（他院）" not in client.get("/chart/search?q=咳嗽").get_data(as_text=True)
