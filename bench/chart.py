@@ -122,7 +122,8 @@ def seed(url: str, notes: int) -> tuple[Doctor, int]:
     return doctor, chart_patient
 
 
-def _strokes(count: int = 2000, points: int = 20) -> dict:
+def many_strokes(count: int = 2000, points: int = 20) -> dict:
+    """A drawing of `count` pen strokes of `points` points each, pressing smoothly as a pen does (also the tests')."""
     rng = random.Random(2)
     items = []
     for _ in range(count):
@@ -157,7 +158,7 @@ def cases(base_url: str, doctor: Doctor, patient: int, notes: int, samples: int,
     browser.get(f"/patients/{patient}/schemas/new")
     # The JSON the editor's page sends, encoded once (the client's encoding is not the server's time).
     body = json.dumps({"base": "body_front", "title": "ベンチ", "note_date": japan_today().isoformat(),
-                       "strokes": _strokes(), "base_version": 0})
+                       "strokes": many_strokes(), "base_version": 0})
     headers = {"Content-Type": "application/json", "X-CSRFToken": browser.token(), "Accept": "application/json"}
 
     def save_schema() -> object:

@@ -5,8 +5,6 @@ malformed or oversized stroke data refused with a message and nothing written; 2
 from __future__ import annotations
 
 import io
-import json
-import random
 import time
 from datetime import timedelta
 
@@ -19,6 +17,7 @@ from app.core.timeutil import japan_today
 from app.notes.schema import SchemaInput, save_schema
 from app.notes.schema_models import SchemaDrawing
 from app.notes.schema_strokes import MAX_POINTS_PER_STROKE
+from bench.chart import many_strokes
 from tests.notes.chart_world import add_note, make_chart_world
 
 RED = "#d93025"
@@ -144,30 +143,16 @@ def test_oversized_stroke_data_is_refused(client, session):
     assert "データが大きすぎます" in _message(_post(client, world.patient.id, " " * 3_000_001, status=422))
 
 
-def _many_strokes(count: int, points: int) -> str:
-    rng = random.Random(7)
-    items = []
-    for _ in range(count):
-        x, y = rng.uniform(60, 540), rng.uniform(60, 740)
-        stroke, pressure = [], 0.5
-        for _ in range(points):
-            x, y = min(600, max(0, x + rng.uniform(-4, 4))), min(800, max(0, y + rng.uniform(-4, 4)))
-            pressure = min(1.0, max(0.0, pressure + rng.uniform(-0.03, 0.03)))  # a pen presses smoothly
-            stroke.append([round(x, 1), round(y, 1), round(pressure, 2)])
-        items.append({"t": "pen", "c": RED, "w": 3, "p": stroke})
-    return json.dumps({"items": items})
-
-
 def test_two_thousand_strokes_save_and_render_within_300_ms(session):
     world = make_chart_world(session)
-    strokes = _many_strokes(2000, 20)
+    strokes = many_strokes(2000, 20)
     timings = []
     # CPU time of this process (the checks, the render, SQLite's writes): on a machine shared with other jobs the
     # wall clock measures them too. bench/run times the same save through HTTP.
     for _ in range(5):
         started = time.process_time()
         item = save_schema(session, world.clinic, _actor(world), world.patient,
-                           SchemaInput("body_front", "全身", japan_today(), json.loads(strokes)), today=japan_today())
+                           SchemaInput("body_front", "全身", japan_today(), strokes), today=japan_today())
         session.commit()
         timings.append(time.process_time() - started)
     assert item.item_count == 2000 and item.png.startswith(b"\x89PNG")
