@@ -24,7 +24,7 @@ class NoteSearchEntry(ClinicScoped, Base):
     #: S, O, A and P folded by app.notes.search.fold, one line break between parts.
     body: Mapped[str] = mapped_column(Text)
 
-    __table_args__ = (Index("ix_note_search_entry_patient", "clinic_id", "patient_id"),
+    __table_args__ = (Index("ix_note_search_entry_patient", "clinic_id", "patient_id", "note_date", "note_id"),
                       Index("ix_note_search_entry_clinic_date", "clinic_id", "note_date", "note_id"))
 
     def __repr__(self) -> str:

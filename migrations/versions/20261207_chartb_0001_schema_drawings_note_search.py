@@ -92,7 +92,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("note_search_entry", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_note_search_entry_clinic_id"), ["clinic_id"], unique=False)
-        batch_op.create_index("ix_note_search_entry_patient", ["clinic_id", "patient_id"], unique=False)
+        # Both indexes end in the order results are paged by, so a page stops after its rows.
+        batch_op.create_index("ix_note_search_entry_patient", ["clinic_id", "patient_id", "note_date", "note_id"],
+                              unique=False)
         batch_op.create_index("ix_note_search_entry_clinic_date", ["clinic_id", "note_date", "note_id"],
                                 unique=False)
     # The timeline pages a patient's notes by day.
