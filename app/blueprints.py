@@ -30,6 +30,7 @@ from app.labs import in_house_views  # noqa: F401
 from app.labs import sending as labs_sending  # noqa: F401
 from app.labs import views as labs_views  # noqa: F401
 from app.notes import bp as notes_bp
+from app.notes import chart_print_views, chart_views, schema_views  # noqa: F401
 from app.notes import library_views as notes_library_views  # noqa: F401
 from app.notes import views as notes_views  # noqa: F401
 from app.onshi import bp as onshi_bp

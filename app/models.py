@@ -10,6 +10,8 @@ from app.documents.models import ReferralLetter
 from app.imaging.models import KeyImage
 from app.labs.models import LabItem, LabMessage, LabOrder, LabResult, LabSet, LabSpecimen
 from app.notes.models import NoteDraft, NotePhrase, NoteTemplate, ProgressNote
+from app.notes.schema_models import SchemaDrawing
+from app.notes.search_models import NoteSearchEntry
 from app.onshi.models import HistoryConsent, HistoryFetch
 from app.outbox.models import OutboxMessage
 from app.patients.models import Patient
@@ -36,11 +38,10 @@ from app.sharing.models import (
 )
 
 __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "CareLevel", "Clinic", "Contraindication",
-           "Diagnosis", "Disability", "Disease", "Drug", "Infection", "KeyImage", "LabItem", "LabMessage",
-           "LabOrder", "LabResult", "LabSet", "LabSpecimen", "Modifier", "OutboxMessage", "PastHistory", "Pregnancy",
-           "Patient", "Prescription", "PrescriptionLine", "PrescriptionRp", "RecoveryCode", "StaffUser", "SyncState",
-           "TrustedDevice", "Vaccination", "Visit", "VitalSign", "ReferralLetter", "SharingConsent",
-           "SharingRegistration", "ProgressNote",
-           "NoteDraft", "NotePhrase", "NoteTemplate", "NationalEntryCopy", "NationalEntryDecision",
-           "SharingWithholding", "HistoryConsent", "HistoryFetch", "Procedure", "ProcedureMasterVersion", "VisitBill",
-           "VisitFee"]
+           "Diagnosis", "Disability", "Disease", "Drug", "Infection", "KeyImage", "LabItem", "LabMessage", "LabOrder",
+           "LabResult", "LabSet", "LabSpecimen", "Modifier", "NoteSearchEntry", "OutboxMessage", "PastHistory",
+           "Pregnancy", "Patient", "Prescription", "PrescriptionLine", "PrescriptionRp", "RecoveryCode",
+           "SchemaDrawing", "StaffUser", "SyncState", "TrustedDevice", "Vaccination", "Visit", "VitalSign",
+           "ReferralLetter", "SharingConsent", "SharingRegistration", "ProgressNote", "NoteDraft", "NotePhrase",
+           "NoteTemplate", "NationalEntryCopy", "NationalEntryDecision", "SharingWithholding", "HistoryConsent",
+           "HistoryFetch", "Procedure", "ProcedureMasterVersion", "VisitBill", "VisitFee"]

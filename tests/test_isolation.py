@@ -98,6 +98,15 @@ def _make_note_library(session, clinic, patient):
     session.flush()
     template.lineage_id = template.id
     return {"phrase": phrase, "template": template, "draft": draft}
+def _make_schema(session, clinic, patient):
+    from app.notes.schema_models import SchemaDrawing
+
+    item = SchemaDrawing(clinic_id=clinic.id, patient_id=patient.id, note_date=date.today(), base="chest",
+                         title=MARKER_NAME, strokes={"v": 1, "items": []}, png=b"\x89PNG", recorded_at=utcnow())
+    session.add(item)
+    session.flush()
+    item.lineage_id = item.id
+    return item
 
 
 def _make_lab_records(session, clinic, patient):
@@ -198,6 +207,7 @@ RECORD_FACTORIES: dict[str, Callable] = {
     "phrase_id": lambda s, a: a["note_library"]["phrase"].id,
     "template_id": lambda s, a: a["note_library"]["template"].id,
     "draft_id": lambda s, a: a["note_library"]["draft"].id,
+    "schema_id": lambda s, a: a["schema"].id,
     "day": lambda s, a: a["note"].note_date.isoformat(),
     "action": lambda s, a: "confirm",
     "destination_id": lambda s, a: a["destination"].id,
@@ -244,6 +254,7 @@ def two_clinics(session):
         "letter": _make_letter(session, clinic_a, patient),
         "note": _make_note(session, clinic_a, patient),
         "note_library": _make_note_library(session, clinic_a, patient),
+        "schema": _make_schema(session, clinic_a, patient),
         "destination": _make_destination(session, clinic_a),
         "national_entry": _make_national_entry(session, clinic_a, patient),
         "history_fetch": _make_history_fetch(session, clinic_a, patient),

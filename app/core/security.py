@@ -65,6 +65,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "note.write": CLINICAL,
     # 診療録テンプレート and 定型文: the clinic's kept by administrators, each doctor's own by the doctor.
     "note.library": frozenset({Role.ADMIN, Role.DOCTOR}),
+    # Searching every patient's notes at once is a doctor's look across the clinic (each look is logged).
+    "note.search_clinic": frozenset({Role.DOCTOR}),
     "letter.read": CLINICAL,
     "letter.write": frozenset({Role.DOCTOR}),
     # The clinic's 紹介先 address book (institutions and doctors, no patient data): kept by doctors and admins.

@@ -1,0 +1,130 @@
+"""シェーマ screens (full-chart mode): the patient's drawings, the editor (new, or a new version of one), the
+rendered picture and a drawing's versions. A paper-chart clinic has none of it: 404."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from flask import Response, abort, flash, jsonify, render_template, request, url_for
+
+from app.core.errors import ValidationError
+from app.core.security import requires
+from app.core.timeutil import japan_today
+from app.core.web import current_actor, log_look, patient_or_404
+from app.db import db_session
+from app.notes import bp, schema
+from app.notes.chart_views import full_chart_clinic
+from app.notes.schema_bases import BASES, HEIGHT, WIDTH, base_svg
+from app.notes.schema_strokes import ERASER_WIDTHS, PALETTE, PEN_WIDTHS, read_json
+
+
+def _schema_or_404(patient_id: int, schema_id: int):
+    item = schema.get_schema(db_session(), full_chart_clinic().id, patient_id, schema_id)
+    if item is None:
+        abort(404)
+    return item
+
+
+@bp.get("/patients/<int:patient_id>/schemas")
+@requires("note.read")
+def schema_list(patient_id: int):
+    """The patient's schema drawings as they stand, newest day first."""
+    patient = patient_or_404(patient_id)
+    clinic = full_chart_clinic()
+    items = schema.patient_schemas(db_session(), clinic.id, patient.id)
+    log_look(patient.id, "patient.schemas")
+    return render_template("chart/schema_list.html", patient=patient, today=japan_today(), items=items, bases=BASES)
+
+
+def _editor(patient, *, item=None, base: str, title: str, day: date, strokes: str):
+    return render_template("chart/schema_edit.html", patient=patient, today=japan_today(), item=item, base=base,
+                           title=title, day=day, strokes=strokes, bases=BASES, base_svg=base_svg, palette=PALETTE,
+                           pen_widths=PEN_WIDTHS, eraser_widths=ERASER_WIDTHS, width=WIDTH, height=HEIGHT)
+
+
+@bp.get("/patients/<int:patient_id>/schemas/new")
+@requires("note.write")
+def schema_new(patient_id: int):
+    """The editor over a chosen base drawing (body front unless another is asked for)."""
+    patient = patient_or_404(patient_id)
+    full_chart_clinic()
+    base = request.args.get("base", "body_front")
+    if base not in BASES:
+        abort(404)
+    log_look(patient.id, "patient.schemas.new")
+    return _editor(patient, base=base, title="", day=japan_today(), strokes='{"items": []}')
+
+
+@bp.get("/patients/<int:patient_id>/schemas/<int:schema_id>/edit")
+@requires("note.write")
+def schema_edit(patient_id: int, schema_id: int):
+    """A drawing opened again in the editor: saving makes its next version."""
+    patient = patient_or_404(patient_id)
+    item = _schema_or_404(patient.id, schema_id)
+    log_look(patient.id, "patient.schemas.edit")
+    return _editor(patient, item=item, base=item.base, title=item.title, day=item.note_date,
+                   strokes=json.dumps(item.strokes, ensure_ascii=False))
+
+
+def _schema_input(body: Any) -> tuple[schema.SchemaInput, int, str]:
+    """The drawing, the version the editor started from and the reason, from the editor's JSON."""
+    if not isinstance(body, dict):
+        raise ValidationError("シェーマのデータが読めません。描き直して保存してください", field="strokes")
+    texts = {name: body.get(name) if isinstance(body.get(name), str) else "" for name in
+             ("base", "title", "note_date", "change_reason")}
+    try:
+        day = date.fromisoformat(texts["note_date"])
+    except ValueError:
+        raise ValidationError("日付は 2026-12-07 の形で入力してください", field="note_date") from None
+    base_version = body.get("base_version", 0)
+    if type(base_version) is not int or not 0 <= base_version < 1_000_000:
+        raise ValidationError("版の指定が読めません。画面を開き直してください", field="_form")
+    return (schema.SchemaInput(base=texts["base"], title=texts["title"], note_date=day,
+                               strokes=body.get("strokes")), base_version, texts["change_reason"])
+
+
+@bp.post("/patients/<int:patient_id>/schemas", defaults={"schema_id": None})
+@bp.post("/patients/<int:patient_id>/schemas/<int:schema_id>")
+@requires("note.write")
+def schema_save(patient_id: int, schema_id: int | None):
+    """Save a new drawing, or a new version of one. The editor posts JSON (its CSRF token in the header) —
+    {base, title, note_date, strokes, base_version, change_reason} — and is answered where to go next, or the
+    errors in Japanese (422, nothing written)."""
+    patient = patient_or_404(patient_id)
+    clinic = full_chart_clinic()
+    current = _schema_or_404(patient.id, schema_id) if schema_id else None
+    db = db_session()
+    try:
+        data, base_version, reason = _schema_input(read_json(request.get_data()))
+        item = schema.save_schema(db, clinic, current_actor(), patient, data, today=japan_today(), current=current,
+                                  base_version=base_version, reason=reason)
+    except ValidationError as exc:
+        db.rollback()
+        return jsonify(errors=exc.errors), 422
+    db.commit()
+    flash(f"シェーマを保存しました（第{item.version}版）", "success")
+    return jsonify(redirect=url_for("notes.schema_list", patient_id=patient.id) + f"#schema-{item.id}")
+
+
+@bp.get("/patients/<int:patient_id>/schemas/<int:schema_id>.png")
+@requires("note.read")
+def schema_png(patient_id: int, schema_id: int):
+    """The picture the server rendered for one version of a drawing."""
+    patient = patient_or_404(patient_id)
+    item = _schema_or_404(patient.id, schema_id)
+    log_look(patient.id, f"patient.schema:{item.id}")
+    return Response(item.png, mimetype="image/png")
+
+
+@bp.get("/patients/<int:patient_id>/schemas/<int:schema_id>/history")
+@requires("note.read")
+def schema_history(patient_id: int, schema_id: int):
+    """Every version of one drawing with who, when and why."""
+    patient = patient_or_404(patient_id)
+    item = _schema_or_404(patient.id, schema_id)
+    versions = schema.history(db_session(), item.clinic_id, patient.id, item.lineage_id or item.id)
+    log_look(patient.id, "patient.schemas.history")
+    return render_template("chart/schema_history.html", patient=patient, today=japan_today(), versions=versions,
+                           bases=BASES)

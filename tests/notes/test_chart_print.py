@@ -1,0 +1,117 @@
+"""The printed chart through HTTP: カルテ1号紙 (patient, insurance, diagnoses with start, end and 転帰) and 2号紙 (by
+date: notes, schema drawings, prescriptions and lab orders) as PDF for a date range, read back with pdftotext;
+every print audited; a bad range answered in Japanese; 100 notes within 3 seconds."""
+
+from __future__ import annotations
+
+import subprocess  # noqa: S404 -- fixed commands on files this test wrote
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.core.models import AccessLogEntry, AuditEntry
+from app.core.timeutil import japan_today
+from app.db import utcnow
+from app.diagnoses.models import Diagnosis
+from app.labs.models import LabOrder, LabSpecimen
+from app.prescriptions.models import Prescription, PrescriptionLine, PrescriptionRp
+from tests.notes.chart_world import add_history, add_note, make_chart_world
+
+INSURANCE = {"name": "全国健康保険協会", "insurer_number": "01130012", "symbol": "12345", "number": "67",
+             "relation": "本人", "burden_percent": 30}
+
+
+def _text(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "chart.pdf"
+    path.write_bytes(pdf)
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, check=True,  # noqa: S603,S607
+                          text=True).stdout
+
+
+def _records(session, world, today):
+    world.patient.insurances = [INSURANCE]
+    cured = Diagnosis(clinic_id=world.clinic.id, patient_id=world.patient.id, disease_code="8833421",
+                      display_name="急性気管支炎", started_on=today - timedelta(days=20), outcome="cured",
+                      ended_on=today - timedelta(days=5), recorded_at=utcnow())
+    session.add(cured)
+    rx = Prescription(clinic_id=world.clinic.id, patient_id=world.patient.id, doctor_name="上野 誠",
+                      issued_on=today - timedelta(days=20), valid_until=today)
+    rx.rps.append(PrescriptionRp(number=1, form=1, usage_text="1日3回毎食後", quantity=5, lines=[
+        PrescriptionLine(seq=1, drug_receipt_code="620098801", drug_name="カルボシステイン錠500mg", dose=3,
+                         unit="錠")]))
+    order = LabOrder(clinic_id=world.clinic.id, patient_id=world.patient.id, order_number="L000000001",
+                     ordered_on=today - timedelta(days=20))
+    order.specimens.append(LabSpecimen(clinic_id=world.clinic.id, patient_id=world.patient.id, seq=1,
+                                       specimen_number="0000001018", specimen="血液", specimen_code="023",
+                                       container="EDTA", items=[{"name": "CRP", "short_name": "CRP"}]))
+    session.add_all([rx, order])
+    session.flush()
+    cured.lineage_id = cured.id
+    add_note(session, world.clinic, world.patient, today - timedelta(days=20), author=world.doctor,
+             subjective="咳と痰が1週間", assessment="急性気管支炎", plan="去痰薬")
+
+
+def test_sheets_one_and_two_for_a_range(client, session, tmp_path):
+    world = make_chart_world(session)
+    today = japan_today()
+    _records(session, world, today)
+    add_note(session, world.clinic, world.patient, today - timedelta(days=400), subjective="範囲外の古い記録")
+    client.login(world.doctor.login_id, world.doctor.totp_secret)
+    drawing = {"items": [{"t": "pen", "c": "#d93025", "w": 4, "p": [[10, 10], [200, 200]]}]}
+    client.get(f"/patients/{world.patient.id}/schemas/new")
+    saved = client.post_json(f"/patients/{world.patient.id}/schemas", {
+        "base": "chest", "title": "右肺野 ラ音", "note_date": (today - timedelta(days=20)).isoformat(),
+        "strokes": drawing, "base_version": 0})
+    assert saved.status_code == 200, saved.get_json()
+    since = (today - timedelta(days=30)).isoformat()
+    form = client.get(f"/patients/{world.patient.id}/chart/print")
+    assert form.status_code == 200 and "1号紙・2号紙" in form.get_data(as_text=True)
+    response = client.get(f"/patients/{world.patient.id}/chart/print.pdf?from={since}&to={today.isoformat()}")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Cache-Control"] == "no-store"
+    text = _text(response.data, tmp_path)
+    for expected in ("診療録（1号紙）", "山田 太郎", "全国健康保険協会", "01130012", "急性気管支炎", "治癒",
+                     "診療録（2号紙）", "咳と痰が1週間", "カルボシステイン錠500mg 3錠 1日3回", "【検査】CRP",
+                     "右肺野 ラ音"):
+        assert expected in text, expected
+    assert "範囲外の古い記録" not in text
+    sheet2 = _text(client.get(f"/patients/{world.patient.id}/chart/print.pdf?from={since}&to={today.isoformat()}"
+                              "&sheet=2").data, tmp_path)
+    assert "診療録（2号紙）" in sheet2 and "診療録（1号紙）" not in sheet2
+    printed = session.scalars(select(AccessLogEntry.resource).where(AccessLogEntry.action == "print")).all()
+    assert printed == [f"chart:all:{since}..{today.isoformat()}", f"chart:2:{since}..{today.isoformat()}"]
+    assert session.scalars(select(AuditEntry.action).where(AuditEntry.action == "chart.print")).all() == [
+        "chart.print", "chart.print"]
+
+
+def test_a_bad_range_is_told_and_nothing_is_printed(client, session):
+    world = make_chart_world(session)
+    client.login(world.doctor.login_id, world.doctor.totp_secret)
+    today = japan_today()
+    base = f"/patients/{world.patient.id}/chart/print.pdf"
+    cases = {f"{base}?to={today.isoformat()}": "期間（開始日と終了日）を入力",
+             f"{base}?from={today.isoformat()}&to={(today - timedelta(days=1)).isoformat()}": "開始日は終了日より前",
+             f"{base}?from={today.isoformat()}&to={(today + timedelta(days=1)).isoformat()}": "未来の日付",
+             f"{base}?from=2026-02-30&to={today.isoformat()}": "開始日は 2026-12-07 の形",
+             f"{base}?from={today.isoformat()}&to={today.isoformat()}&sheet=9": "用紙を選んでください"}
+    for url, message in cases.items():
+        response = client.get(url)
+        assert response.status_code == 422 and message in response.get_data(as_text=True), url
+    assert not session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "print")).all()
+
+
+def test_sheet_two_of_100_notes_within_3_seconds(client, session, tmp_path):
+    world = make_chart_world(session)
+    add_history(session, world.clinic, world.patient, 100, author=world.doctor)
+    client.login(world.doctor.login_id, world.doctor.totp_secret)
+    since = (japan_today() - timedelta(days=400)).isoformat()
+    url = f"/patients/{world.patient.id}/chart/print.pdf?from={since}&to={japan_today().isoformat()}&sheet=2"
+    client.get(url)  # the stylesheet and fonts are loaded once per process
+    started = time.perf_counter()
+    response = client.get(url)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 200
+    text = _text(response.data, tmp_path)
+    assert "記録0000" in text and "記録0099" in text
+    assert elapsed <= 3.0, elapsed

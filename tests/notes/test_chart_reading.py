@@ -1,0 +1,87 @@
+"""Reading the chart through HTTP: the timeline newest first, paged by keyset through years with the same number
+of queries on every page, filters by date and author, older-first order; a paper-chart clinic answers 404."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from app.core.timeutil import japan_today
+from tests.factories import make_user
+from tests.helpers import counted_statements
+from tests.notes.chart_world import add_history, add_note, make_chart_world
+
+
+def _shown(html: str) -> list[str]:
+    return re.findall(r"記録(\d{4})", html)
+
+
+def _next_link(html: str) -> str | None:
+    match = re.search(r'<a class="button" rel="next" href="([^"]+)"', html)
+    return match.group(1).replace("&amp;", "&") if match else None
+
+
+def test_timeline_pages_through_years_with_the_same_queries(app, client, session):
+    world = make_chart_world(session)
+    add_history(session, world.clinic, world.patient, 130, author=world.doctor)  # about a year of notes
+    client.login(world.doctor.login_id, world.doctor.totp_secret)
+    engine = app.extensions["db_engine"]
+    url = f"/patients/{world.patient.id}/chart"
+    seen, counts = [], []
+    while url:
+        with counted_statements(engine) as statements:
+            response = client.get(url)
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        seen += _shown(html)
+        counts.append(len(statements))
+        url = _next_link(html)
+    assert seen == [f"{i:04d}" for i in range(130)]  # newest first, none twice, none missed
+    assert len(counts) == 7 and max(counts) == min(counts[:-1]) and max(counts) <= 14, counts
+
+
+def test_filters_by_dates_author_and_order(client, session):
+    world = make_chart_world(session)
+    today = japan_today()
+    add_note(session, world.clinic, world.patient, today, author=world.doctor, subjective="記録0001 医師の記録")
+    add_note(session, world.clinic, world.patient, today - timedelta(days=10), author=world.nurse,
+             subjective="記録0002 看護の記録")
+    add_note(session, world.clinic, world.patient, today - timedelta(days=40), author=world.doctor,
+             subjective="記録0003 先月の記録")
+    client.login(world.doctor.login_id, world.doctor.totp_secret)
+    base = f"/patients/{world.patient.id}/chart"
+    assert _shown(client.get(f"{base}?author={world.nurse.id}").get_data(as_text=True)) == ["0002"]
+    since = (today - timedelta(days=20)).isoformat()
+    assert _shown(client.get(f"{base}?from={since}").get_data(as_text=True)) == ["0001", "0002"]
+    assert _shown(client.get(f"{base}?order=asc").get_data(as_text=True)) == ["0003", "0002", "0001"]
+    # A date that cannot be read, or a reversed range, is said in Japanese; the chart still opens.
+    bad = client.get(f"{base}?from=2026-13-40")
+    assert bad.status_code == 200 and "開始日は 2026-12-07 の形で" in bad.get_data(as_text=True)
+    reversed_range = client.get(f"{base}?from={today.isoformat()}&to={since}").get_data(as_text=True)
+    assert "開始日は終了日より前の日付" in reversed_range
+    assert "ページの指定が読めません" in client.get(f"{base}?after=garbage").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path", ["/patients/{id}/chart", "/patients/{id}/chart?q=咳", "/chart/search?q=咳",
+                                  "/patients/{id}/schemas", "/patients/{id}/schemas/new",
+                                  "/patients/{id}/chart/print"])
+def test_paper_chart_clinic_sees_none_of_it(client, session, path):
+    world = make_chart_world(session, full_chart=False)
+    client.login(world.doctor.login_id, world.doctor.totp_secret)
+    assert client.get(path.format(id=world.patient.id)).status_code == 404
+
+
+def test_clerk_is_refused_and_other_clinic_gets_404(client, session):
+    world = make_chart_world(session)
+    other = make_chart_world(session)
+    add_note(session, world.clinic, world.patient, japan_today(), subjective="秘密の記録")
+    clerk = make_user(session, world.clinic, role="clerk")
+    session.commit()
+    client.login(clerk.login_id, clerk.totp_secret)
+    assert client.get(f"/patients/{world.patient.id}/chart").status_code == 403
+    client.logout()
+    client.login(other.doctor.login_id, other.doctor.totp_secret)
+    assert client.get(f"/patients/{world.patient.id}/chart").status_code == 404
+    assert "秘密の記録" not in client.get("/chart/search?q=秘密").get_data(as_text=True)
