@@ -54,7 +54,7 @@ def chart(patient_id: int):
     return render_template("chart/timeline.html", patient=patient, today=japan_today(), page=page,
                            images=images, drawings=drawings, query=query, filter=chart_filter, message=message,
                            authors=timeline.authors(db, clinic.id, patient.id), parts=PARTS, highlight=highlight,
-                           hooked=timeline.HOOKED_FILTERS)
+                           choices=timeline.filter_choices(db, clinic.id, patient.id))
 
 
 @bp.get("/chart/search")

@@ -1,10 +1,8 @@
 """Reading the chart in full-chart mode: a patient's notes newest (or oldest) first, a page at a time by keyset
 (the same few queries whatever the years of history), filtered by date range and author; the clinic-wide search
 pages the same way. This is the one module that reads the note model's columns for reading and searching.
-
-Hooks: the note model of today has no department, insurance or kind. `ChartFilter` takes them already; until the
-note belongs to a visit they narrow nothing and the screen says so (`HOOKED_FILTERS`). When the model gains the
-columns, apply them in `_filtered` (marked HOOK)."""
+A note belongs to a visit (or an encounter without one), so the chart also narrows by its department, insurance
+and kind (外来, 電話再診, 訪問診療 …)."""
 
 from __future__ import annotations
 
@@ -18,12 +16,12 @@ from sqlalchemy.orm import Session
 
 from app.core.errors import ValidationError
 from app.db import scoped
-from app.notes.models import ProgressNote
+from app.notes.models import ENCOUNTER_LABELS, ProgressNote
 
 #: Notes on one page of the timeline (and of search results).
 PAGE_SIZE = 20
-#: The filters the model cannot apply yet (department, insurance, kind): shown as waiting for the visit model.
-HOOKED_FILTERS = ("department", "insurance", "kind")
+#: How long a department or insurance filter value may be (the model's columns are 40 and 120 characters).
+FILTER_TEXT_MAX = 120
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,8 @@ class ChartFilter:
         """The query-string arguments that give this filter (with changes), for links."""
         values = {"from": self.date_from.isoformat() if self.date_from else "",
                   "to": self.date_to.isoformat() if self.date_to else "",
-                  "author": str(self.author_id or ""), "order": "asc" if self.oldest_first else ""}
+                  "author": str(self.author_id or ""), "order": "asc" if self.oldest_first else "",
+                  "department": self.department, "insurance": self.insurance, "kind": self.kind}
         values |= {k: str(v) for k, v in changes.items()}
         return {k: v for k, v in values.items() if v}
 
@@ -65,9 +64,13 @@ def read_filter(args: Mapping[str, str]) -> ChartFilter:
     author = (args.get("author") or "").strip()
     if author and not author.isdigit():
         raise ValidationError("記載者の指定が読めません。一覧から選び直してください", field="author")
+    kind = (args.get("kind") or "").strip()
+    if kind and kind not in ENCOUNTER_LABELS:
+        raise ValidationError("記録の種類は一覧から選んでください", field="kind")
     return ChartFilter(date_from=date_from, date_to=date_to, author_id=int(author) if author else None,
-                       oldest_first=args.get("order") == "asc", department=(args.get("department") or "")[:20],
-                       insurance=(args.get("insurance") or "")[:20], kind=(args.get("kind") or "")[:20],
+                       oldest_first=args.get("order") == "asc",
+                       department=(args.get("department") or "").strip()[:FILTER_TEXT_MAX],
+                       insurance=(args.get("insurance") or "").strip()[:FILTER_TEXT_MAX], kind=kind,
                        after=_cursor(args.get("after")))
 
 
@@ -104,7 +107,12 @@ def _filtered(query: Select, chart_filter: ChartFilter) -> Select:
         query = query.where(ProgressNote.note_date <= chart_filter.date_to)
     if chart_filter.author_id:
         query = query.where(ProgressNote.recorded_by_id == chart_filter.author_id)
-    # HOOK: department, insurance and kind narrow here once a note belongs to a visit (charta's model).
+    if chart_filter.department:
+        query = query.where(ProgressNote.department_name == chart_filter.department)
+    if chart_filter.insurance:
+        query = query.where(ProgressNote.insurance_summary == chart_filter.insurance)
+    if chart_filter.kind:
+        query = query.where(ProgressNote.encounter_kind == chart_filter.kind)
     return query
 
 
@@ -147,3 +155,23 @@ def notes_between(session: Session, clinic_id: int, patient_id: int, date_from: 
     return list(session.scalars(current_notes(clinic_id).where(
         ProgressNote.patient_id == patient_id, ProgressNote.note_date >= date_from,
         ProgressNote.note_date <= date_to).order_by(ProgressNote.note_date, ProgressNote.id)))
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What the patient's notes can be narrowed to: their departments, insurances and kinds."""
+
+    departments: list[str]
+    insurances: list[str]
+    kinds: list[tuple[str, str]]
+
+
+def filter_choices(session: Session, clinic_id: int, patient_id: int) -> FilterChoices:
+    """The departments, insurances and kinds the patient's current notes carry (one query)."""
+    rows = session.execute(select(ProgressNote.department_name, ProgressNote.insurance_summary,
+                                  ProgressNote.encounter_kind).distinct().where(
+        ProgressNote.clinic_id == clinic_id, ProgressNote.patient_id == patient_id,
+        ProgressNote.superseded_at.is_(None))).all()
+    kinds = sorted({kind for _, _, kind in rows if kind})
+    return FilterChoices(sorted({d for d, _, _ in rows if d}), sorted({i for _, i, _ in rows if i}),
+                         [(kind, ENCOUNTER_LABELS.get(kind, kind)) for kind in kinds])

@@ -33,10 +33,12 @@ def make_chart_world(session, *, full_chart: bool = True) -> ChartWorld:
 
 
 def add_note(session, clinic, patient, day: date, *, author=None, subjective: str = "", objective: str = "",
-             assessment: str = "", plan: str = "", commit: bool = True) -> ProgressNote:
-    """A saved first version of a day's note."""
+             assessment: str = "", plan: str = "", commit: bool = True, department: str = "",
+             insurance: str = "", kind: str = "visit") -> ProgressNote:
+    """A saved first version of a day's note (of a visit's department and insurance, or an encounter's kind)."""
     note = ProgressNote(clinic_id=clinic.id, patient_id=patient.id, note_date=day, subjective=subjective,
                         objective=objective, assessment=assessment, plan=plan, key_image_ids=[], version=1,
+                        department_name=department, insurance_summary=insurance, encounter_kind=kind,
                         recorded_by_id=author.id if author else None,
                         recorded_by_name=author.display_name if author else "")
     session.add(note)

@@ -64,6 +64,25 @@ def test_filters_by_dates_author_and_order(client, session):
     assert "ページの指定が読めません" in client.get(f"{base}?after=garbage").get_data(as_text=True)
 
 
+def test_filters_by_department_insurance_and_kind_of_the_visit(client, session):
+    world = make_chart_world(session)
+    today = japan_today()
+    add_note(session, world.clinic, world.patient, today, author=world.doctor, subjective="記録0001 内科",
+             department="内科", insurance="協会けんぽ 本人 3割")
+    add_note(session, world.clinic, world.patient, today, author=world.doctor, subjective="記録0002 小児科",
+             department="小児科", insurance="国保 3割")
+    add_note(session, world.clinic, world.patient, today - timedelta(days=3), author=world.doctor,
+             subjective="記録0003 電話", kind="phone", insurance="国保 3割")
+    client.login(world.doctor.login_id, world.doctor.totp_secret)
+    base = f"/patients/{world.patient.id}/chart"
+    page = client.get(base).get_data(as_text=True)
+    assert '<option value="小児科" >小児科</option>' in page and ">電話再診</option>" in page  # what the notes carry
+    assert _shown(client.get(f"{base}?department=小児科").get_data(as_text=True)) == ["0002"]
+    assert _shown(client.get(f"{base}?insurance=国保 3割").get_data(as_text=True)) == ["0002", "0003"]
+    assert _shown(client.get(f"{base}?kind=phone").get_data(as_text=True)) == ["0003"]
+    assert "記録の種類は一覧から選んでください" in client.get(f"{base}?kind=nonsense").get_data(as_text=True)
+
+
 @pytest.mark.parametrize("path", ["/patients/{id}/chart", "/patients/{id}/chart?q=咳", "/chart/search?q=咳",
                                   "/patients/{id}/schemas", "/patients/{id}/schemas/new",
                                   "/patients/{id}/chart/print"])
