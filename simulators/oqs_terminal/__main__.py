@@ -3,11 +3,7 @@ national services' simulators behind it (the 電子処方箋管理サービス, 
 
 from __future__ import annotations
 
-import argparse
-import logging
-
-from werkzeug.serving import make_server
-
+from simulators.common import serve_until_stopped
 from simulators.eprescription import create_app
 from simulators.onshi import handlers as onshi_handlers
 from simulators.onshi.demo_data import demo_state as onshi_demo_state
@@ -15,20 +11,9 @@ from simulators.onshi.demo_data import demo_state as onshi_demo_state
 
 def main() -> None:
     """Serve until stopped."""
-    parser = argparse.ArgumentParser(description="資格確認端末 simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8005)
-    args = parser.parse_args()
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = create_app(extra_handlers=onshi_handlers(onshi_demo_state()))
-    server = make_server(args.host, args.port, app, threaded=True)
-    print(f"資格確認端末 simulator on http://{args.host}:{server.server_port}/clinic/<医療機関コード>", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_stopped("資格確認端末 simulator", 8005,
+                        lambda args: create_app(extra_handlers=onshi_handlers(onshi_demo_state())),
+                        lambda root: f"資格確認端末 simulator on {root}/clinic/<医療機関コード>")
 
 
 if __name__ == "__main__":
