@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from app.core.errors import ValidationError
 from app.core.security import Role, requires
-from app.core.web import current_actor, current_clinic
+from app.core.web import committed, current_actor, current_clinic
 from app.db import db_session
 from app.notes import bp, library, templating
 
@@ -56,14 +56,11 @@ def phrase_save():
     except ValueError:
         abort(400)
     db = db_session()
-    try:
-        phrase = library.save_phrase(db, current_actor(), phrase_id=phrase_id, scope=form.get("scope", ""),
-                                     title=form.get("title", ""), kana=form.get("kana", ""),
-                                     text=form.get("text", ""), part=form.get("part", ""))
-    except ValidationError as exc:
-        db.rollback()
-        return _library_page(exc.errors, dict(form), 422)
-    db.commit()
+    phrase = committed(lambda: library.save_phrase(db, current_actor(), phrase_id=phrase_id,
+                                                   scope=form.get("scope", ""), title=form.get("title", ""),
+                                                   kana=form.get("kana", ""), text=form.get("text", ""),
+                                                   part=form.get("part", "")),
+                       lambda exc: _library_page(exc.errors, dict(form), 422))
     flash(f"定型文「{phrase.title}」を保存しました", "success")
     return redirect(url_for("notes.library_index") + "#phrases")
 
@@ -126,18 +123,18 @@ def template_save():
     except ValueError:
         abort(400)
     db = db_session()
-    try:
-        template = library.save_template(db, current_actor(), lineage_id=lineage_id, scope=form.get("scope", ""),
-                                         name=form.get("name", ""), department=form.get("department", ""),
-                                         purpose=form.get("purpose", ""), source=form.get("source", ""))
-    except ValidationError as exc:
-        db.rollback()
+
+    def refused(exc: ValidationError):
         current = (library.get_template(db, current_user.clinic_id, current_user.id, lineage_id)
                    if lineage_id else None)
         history = library.template_history(db, current_user.clinic_id, lineage_id) if lineage_id else []
         return render_template("notes/template_form.html", template=current, history=history, form=dict(form),
                                scopes=_scopes(), errors=exc.errors), 422
-    db.commit()
+
+    template = committed(lambda: library.save_template(
+        db, current_actor(), lineage_id=lineage_id, scope=form.get("scope", ""), name=form.get("name", ""),
+        department=form.get("department", ""), purpose=form.get("purpose", ""), source=form.get("source", "")),
+        refused)
     flash(f"テンプレート「{template.name}」を保存しました（第{template.version}版）", "success")
     return redirect(url_for("notes.library_index") + "#templates")
 
