@@ -19,6 +19,7 @@ from app.core.versioning import record_first_version, record_new_version
 from app.db import scoped
 from app.diagnoses.models import OUTCOMES, SUSPECTED_SUFFIX, UNCODED, Diagnosis, Disease, Modifier
 from app.sharing.registration import record_changed, record_confirmed
+from app.sharing.withholding import WithholdingError, withhold_record
 
 MAX_MODIFIERS = 6
 
@@ -149,11 +150,17 @@ def _snapshot(item: Diagnosis) -> dict[str, Any]:
 
 
 def add_diagnosis(session: Session, clinic_id: int, actor: Actor, patient_id: int, data: DiagnosisInput, *,
-                  birth_date: date | None = None) -> Diagnosis:
-    """Record a new diagnosis for a patient."""
+                  birth_date: date | None = None, withhold_reason: str | None = None) -> Diagnosis:
+    """Record a new diagnosis for a patient. With `withhold_reason` it is marked 共有しない from the start
+    (e.g. 未告知の病名): never registered with the 電子カルテ情報共有サービス."""
     values = compose(session, data, birth_date=birth_date)
     item = Diagnosis(clinic_id=clinic_id, patient_id=patient_id, **values)
     record_first_version(session, actor, item, action="diagnosis.create", snapshot=_snapshot)
+    if withhold_reason is not None:
+        try:
+            withhold_record(session, actor, item, withhold_reason)
+        except WithholdingError as exc:
+            raise ValidationError(str(exc), field="withhold_reason") from exc
     _share(session, item)
     return item
 

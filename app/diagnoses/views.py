@@ -7,7 +7,6 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user
 from sqlalchemy import select
 
-from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import committed, current_actor, flashed, found, log_look, patient_or_404
@@ -60,18 +59,11 @@ def add(patient_id: int):
     patient = patient_or_404(patient_id)
     db = db_session()
 
-    def add_it():
-        item = services.add_diagnosis(db, current_user.clinic_id, current_actor(), patient.id,
-                                      services.DiagnosisInput.from_form(request.form), birth_date=patient.birth_date)
-        if request.form.get("withhold") == "1":  # 共有しない from the start (e.g. 未告知の病名)
-            withholding.withhold_record(db, current_actor(), item, request.form.get("withhold_reason", ""))
-        return item
-
-    def refused(exc):
-        errors = {"withhold_reason": str(exc)} if isinstance(exc, withholding.WithholdingError) else exc.errors
-        return _render(patient, values=services.form_values(request.form), errors=errors, status=422)
-
-    item = committed(add_it, refused, (ValidationError, withholding.WithholdingError))
+    withhold = request.form.get("withhold_reason", "") if request.form.get("withhold") == "1" else None
+    item = committed(lambda: services.add_diagnosis(
+        db, current_user.clinic_id, current_actor(), patient.id, services.DiagnosisInput.from_form(request.form),
+        birth_date=patient.birth_date, withhold_reason=withhold),
+        lambda exc: _render(patient, values=services.form_values(request.form), errors=exc.errors, status=422))
     flash(f"傷病名「{item.display_name}」を登録しました", "success")
     return redirect(url_for("diagnoses.index", patient_id=patient.id))
 
