@@ -78,6 +78,25 @@ def names() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     return families, givens
 
 
+def doctor_row(clinic_id: int, doctor: Doctor, now: datetime) -> dict:
+    """A doctor's account row, enrolled in TOTP, ready to log in."""
+    return {"clinic_id": clinic_id, "login_id": doctor.login_id, "display_name": "上野　誠",
+            "display_kana": "ウエノ マコト", "role": "doctor", "is_active": True,
+            "password_hash": hash_password(doctor.password), "must_change_password": False, "password_changed_at": now,
+            "totp_secret": doctor.totp_secret, "totp_enrolled_at": now, "totp_last_step": 0, "failed_login_count": 0,
+            "session_epoch": 0}
+
+
+def patient_row(rng: random.Random, clinic_id: int, number: int, families: list, givens: list) -> dict:
+    """A patient row of a random name (search keys as the app makes them) and birth date; ORCA number `number`."""
+    family, given = rng.choice(families), rng.choice(givens)
+    name, kana = f"{family[0]}　{given[0]}", f"{family[1]}　{given[1]}"
+    return {"clinic_id": clinic_id, "orca_patient_id": f"{number:06d}", "name": name, "kana": kana,
+            "name_key": name_search_key(name), "kana_key": name_search_key(kana), "sex": rng.choice("MF"),
+            "birth_date": date(1930, 1, 1) + timedelta(days=rng.randrange(0, 33000)),
+            "insurances": [], "public_expenses": [], "postal_code": "", "address": "", "phone": ""}
+
+
 def seed_clinic(url: str, n_patients: int, n_visits: int) -> tuple[int, Doctor]:
     """One clinic (its lab may push results), one doctor with TOTP, `n_patients` patients, `n_visits` visits
     today; the clinic's id and the doctor's credentials."""
@@ -90,21 +109,11 @@ def seed_clinic(url: str, n_patients: int, n_visits: int) -> tuple[int, Doctor]:
             "departments": [{"code": "01", "name": "内科"}], "is_full_chart_mode": False, "idle_lock_minutes": 10,
             "integrations": {"lab_center": {"inbound_token": LAB_PUSH_TOKEN}}}]).scalar_one()
         now = datetime.now(UTC)
-        conn.execute(insert(StaffUser), [{
-            "clinic_id": clinic_id, "login_id": doctor.login_id, "display_name": "上野　誠",
-            "display_kana": "ウエノ マコト",
-            "role": "doctor", "is_active": True, "password_hash": hash_password(doctor.password),
-            "must_change_password": False, "password_changed_at": now, "totp_secret": doctor.totp_secret,
-            "totp_enrolled_at": now, "totp_last_step": 0, "failed_login_count": 0, "session_epoch": 0}])
+        conn.execute(insert(StaffUser), [doctor_row(clinic_id, doctor, now)])
         families, givens = names()
         rows = []
         for i in range(1, n_patients + 1):
-            family, given = rng.choice(families), rng.choice(givens)
-            name, kana = f"{family[0]}　{given[0]}", f"{family[1]}　{given[1]}"
-            rows.append({"clinic_id": clinic_id, "orca_patient_id": f"{i:06d}", "name": name, "kana": kana,
-                         "name_key": name_search_key(name), "kana_key": name_search_key(kana), "sex": rng.choice("MF"),
-                         "birth_date": date(1930, 1, 1) + timedelta(days=rng.randrange(0, 33000)),
-                         "insurances": [], "public_expenses": [], "postal_code": "", "address": "", "phone": ""})
+            rows.append(patient_row(rng, clinic_id, i, families, givens))
             if len(rows) == 5000:
                 conn.execute(insert(Patient), rows)
                 rows = []

@@ -9,16 +9,14 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import asdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyotp
 from sqlalchemy import create_engine, insert, select
 from sqlalchemy.orm import Session
 
-from app.auth.passwords import hash_password
 from app.clinics.models import Clinic, StaffUser
-from app.core.jp import search_key
 from app.core.timeutil import JST, japan_today
 from app.diagnoses.masters import load_shipped_subsets
 from app.patients.models import Patient
@@ -35,18 +33,6 @@ def _clinic_rows(n_clinics: int) -> list[dict]:
              "idle_lock_minutes": 10, "integrations": {}} for i in range(1, n_clinics + 1)]
 
 
-def _patients(rng: random.Random, clinic_id: int, count: int, families, givens) -> list[dict]:
-    rows = []
-    for i in range(1, count + 1):
-        family, given = rng.choice(families), rng.choice(givens)
-        name, kana = f"{family[0]}　{given[0]}", f"{family[1]}　{given[1]}"
-        rows.append({"clinic_id": clinic_id, "orca_patient_id": f"{i:06d}", "name": name, "kana": kana,
-                     "name_key": search_key(name), "kana_key": search_key(kana), "sex": rng.choice("MF"),
-                     "birth_date": date(1930, 1, 1) + timedelta(days=rng.randrange(0, 33000)),
-                     "insurances": [], "public_expenses": [], "postal_code": "", "address": "", "phone": ""})
-    return rows
-
-
 def seed_load(url: str, accounts_path: Path, n_clinics: int, patients_per_clinic: int, active_clinics: int,
               visits_per_clinic: int = 40, progress=print) -> None:
     """Write the data set into an empty, migrated database at `url` and the accounts file."""
@@ -61,7 +47,8 @@ def seed_load(url: str, accounts_path: Path, n_clinics: int, patients_per_clinic
         clinic_ids = list(conn.execute(insert(Clinic).returning(Clinic.id), _clinic_rows(n_clinics)).scalars())
         rows: list[dict] = []
         for number, clinic_id in enumerate(clinic_ids, start=1):
-            rows += _patients(rng, clinic_id, patients_per_clinic, families, givens)
+            rows += [bench_seed.patient_row(rng, clinic_id, i, families, givens)
+                     for i in range(1, patients_per_clinic + 1)]
             if len(rows) >= BATCH:
                 conn.execute(insert(Patient), rows)
                 rows = []
@@ -73,16 +60,9 @@ def seed_load(url: str, accounts_path: Path, n_clinics: int, patients_per_clinic
             Patient.orca_patient_id == "000001")).all())
         staff, visits = [], []
         for clinic_id in clinic_ids[:active_clinics]:
-            secret = pyotp.random_base32()
-            password = f"load-{rng.random()}"
-            login_id = f"load{clinic_id}"
-            staff.append({"clinic_id": clinic_id, "login_id": login_id, "display_name": "上野　誠",
-                          "display_kana": "ウエノ マコト", "role": "doctor", "is_active": True,
-                          "password_hash": hash_password(password), "must_change_password": False,
-                          "password_changed_at": now, "totp_secret": secret, "totp_enrolled_at": now,
-                          "totp_last_step": 0, "failed_login_count": 0, "session_epoch": 0})
-            accounts.append({"clinic_id": clinic_id, "login_id": login_id, "password": password,
-                             "totp_secret": secret})
+            doctor = bench_seed.Doctor(f"load{clinic_id}", f"load-{rng.random()}", pyotp.random_base32())
+            staff.append(bench_seed.doctor_row(clinic_id, doctor, now))
+            accounts.append({"clinic_id": clinic_id, **asdict(doctor)})
             base = first_patient[clinic_id]
             visits += [{"clinic_id": clinic_id, "patient_id": base + rng.randrange(0, patients_per_clinic),
                         "visit_date": today, "accepted_at": (start + timedelta(minutes=i)).astimezone(UTC),
