@@ -5,15 +5,18 @@ long-running process, `flask lab poller`). Results the lab pushes need no pollin
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from app.clinics.models import Clinic
 from app.core.loop import BackgroundLoop
+from app.db import utcnow
 from app.integrations.lab_center import LabCenterError
 from app.labs.importer import import_message
 from app.labs.lab_settings import client_for, is_connected
+from app.labs.models import LabMessage
 from app.outbox.services import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -36,11 +39,30 @@ def poll_results(session_factory: Any, clinic_id: int) -> tuple[int, int]:
     return imported, failed
 
 
+#: A message stored but still not imported after this long was stranded by an import that broke (the database
+#: refused it, the process died): the next pass imports it from its stored raw copy.
+STRANDED_AFTER = timedelta(minutes=2)
+
+
+def import_stranded(session_factory: Any, clinic_id: int, now: datetime) -> int:
+    """Import again, from their raw copies, the clinic's messages left `received` (none is lost when the import
+    that stored it broke); how many were tried."""
+    with session_factory() as session:
+        stranded = session.execute(select(LabMessage.raw, LabMessage.filename, LabMessage.source).where(
+            LabMessage.clinic_id == clinic_id, LabMessage.status == "received",
+            LabMessage.received_at < now - STRANDED_AFTER).order_by(LabMessage.id)).all()
+        for raw, filename, source in stranded:
+            import_message(session, clinic_id, raw, source=source, filename=filename)
+    return len(stranded)
+
+
 def poll_all_clinics(session_factory: Any) -> None:
-    """One polling pass over every clinic linked to a lab (errors are logged; the next pass tries again)."""
+    """One polling pass over every clinic linked to a lab (errors are logged; the next pass tries again), after
+    importing any message a broken import left stored but not imported."""
     with session_factory() as session:
         clinic_ids = [c.id for c in session.scalars(select(Clinic)) if is_connected(c)]
     for clinic_id in clinic_ids:
+        import_stranded(session_factory, clinic_id, utcnow())
         try:
             poll_results(session_factory, clinic_id)
         except (LabCenterError, DeliveryError) as exc:

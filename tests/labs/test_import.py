@@ -4,9 +4,10 @@ refused clearly; the CLI, the push endpoint and polling the lab all end in the s
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -14,6 +15,7 @@ from werkzeug.serving import make_server
 
 from app.labs.importer import import_message
 from app.labs.models import LabItem, LabMessage, LabOrder, LabResult, LabSpecimen
+from app.labs.poller import import_stranded
 from tests.factories import make_patient
 from tests.labs.helpers import CLINIC, INBOUND_TOKEN, SAMPLES, deliver, latest_order, make_desk, place_order
 
@@ -304,6 +306,28 @@ def test_the_background_poller_imports_what_the_lab_holds(app, client, session, 
     LabPoller(app.extensions["db_sessionmaker"], 300).run_once()
     assert latest_order(session).status == "complete"
     assert {r.value for r in _results(session)} == {"(+)", "(−)"}
+
+
+def test_a_message_stored_but_never_imported_is_imported_by_the_next_poll_pass(app, client, session, lab_center):
+    """An import that broke after the raw copy was kept (the database refused it, the process died) leaves the
+    message `received`; the poller imports it from its stored copy once it is a few minutes old, not before."""
+    desk = make_desk(session, lab_center)
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    place_order(client, desk["patient"], sets=["S004"])
+    deliver(app)
+    order = latest_order(session)
+    raw = _oru_without_spm(desk["patient"], order, "STRANDED1")
+    now = datetime.now(UTC)
+    stored = LabMessage(clinic_id=desk["clinic"].id, source="push", raw=raw, status="received",
+                        sha256=hashlib.sha256(raw).hexdigest(), received_at=now - timedelta(minutes=1))
+    session.add(stored)
+    session.commit()
+    factory = app.extensions["db_sessionmaker"]
+    assert import_stranded(factory, desk["clinic"].id, now) == 0  # a minute old: maybe still importing
+    assert import_stranded(factory, desk["clinic"].id, now + timedelta(minutes=5)) == 1
+    session.expire_all()
+    assert session.get(LabMessage, stored.id).status == "imported"
+    assert session.get(LabMessage, stored.id).result_count == 2 and len(_results(session)) == 2
 
 
 def _oru_without_spm(patient, order, control: str, *, crp: str = "0.35", status: str = "F") -> bytes:
