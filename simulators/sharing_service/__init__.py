@@ -24,11 +24,9 @@ Harness for tests and the demo: /_sim/reset, /_sim/faults, /_sim/patients (conse
 from __future__ import annotations
 
 import copy
-import re
-import threading
 import time
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from flask import Flask, g, jsonify, request
@@ -36,103 +34,26 @@ from flask import Flask, g, jsonify, request
 from simulators.common import LOST_REPLY, add_reset_and_faults, bearer_ok, lost_reply, take_fault
 from simulators.sharing_service import demo_data
 from simulators.sharing_service.checkup import BUNDLE_PROFILE as CHECKUP_REPORT
-from simulators.sharing_service.checkup import checkup_report
 from simulators.sharing_service.demo_data import INSTITUTION_EXT, INSTITUTION_NO
 from simulators.sharing_service.discharge import BUNDLE_PROFILE as DISCHARGE
-from simulators.sharing_service.discharge import discharge_summary
-
-FHIR_JSON = "application/fhir+json"
-#: Bearer tokens: the demo clinics, and the fictitious hospital of demo_data (so tests can act as a recipient).
-DEMO_TOKENS = {"1310123458": "demo-sharing-a", "1310156789": "demo-sharing-b", "1310000009": "demo-sharing-hospital"}
-CLINS = "http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Bundle_CLINS"
-REFERRAL = "http://jpfhir.jp/fhir/clins/StructureDefinition/JP_Bundle_eReferral"
-MEMBER = "http://jpfhir.jp/fhir/clins/Idsystem/JP_Insurance_memberID"
-INSTANCE = "http://jpfhir.jp/fhir/core/IdSystem/resourceInstance-identifier"
-DISEASE_SYSTEMS = {"http://medis.or.jp/CodeSystem/master-disease-keyNumber",
-                   "http://medis.or.jp/CodeSystem/master-disease-exCode"}
-MEMBER_PATTERN = re.compile(r"^\d{6,8}:[^:]*:[^:]+:\d{2}$")
-KINDS = ("Condition", "AllergyIntolerance", "Observation", "MedicationRequest")
-
-
-def outcome(issues: list[tuple[str, str, str]]) -> dict[str, Any]:
-    """An OperationOutcome with (severity, code, diagnostics) issues."""
-    return {"resourceType": "OperationOutcome",
-            "issue": [{"severity": s, "code": c, "diagnostics": d} for s, c, d in issues]}
-
-
-def _fhir(body: dict[str, Any], status: int = 200):
-    response = jsonify(body)
-    response.status_code = status
-    response.mimetype = FHIR_JSON
-    return response
-
-
-def _profiles(resource: dict[str, Any]) -> list[str]:
-    return [p.split("|", 1)[0] for p in (resource.get("meta") or {}).get("profile", [])]
-
-
-def _member_of(resource: dict[str, Any]) -> str:
-    holder = resource.get("subject") or resource.get("patient") or {}
-    identifier = holder.get("identifier") or {}
-    return identifier.get("value", "") if identifier.get("system") == MEMBER else ""
-
-
-def _instance(resource: dict[str, Any]) -> str:
-    return next((i.get("value", "") for i in resource.get("identifier", []) if i.get("system") == INSTANCE), "")
-
-
-def registration_problems(bundle: dict[str, Any], code: str) -> list[str]:
-    """Why the service refuses a 6-information registration (empty when it accepts it)."""
-    entries = [e.get("resource") or {} for e in bundle.get("entry") or []]
-    if not entries or entries[0].get("resourceType") != "Patient":
-        return ["最初の entry が Patient ではありません"]
-    member = next((i.get("value", "") for i in entries[0].get("identifier", []) if i.get("system") == MEMBER), "")
-    if not MEMBER_PATTERN.match(member):
-        return [f"被保険者番号（{MEMBER}）が 保険者番号:記号:番号:枝番 の形ではありません: {member}"]
-    problems = []
-    for n, resource in enumerate(entries[1:], start=2):
-        kind = resource.get("resourceType")
-        where = f"entry[{n}] {kind}"
-        if kind not in KINDS:
-            problems.append(f"{where}: 6情報として登録できないリソースです")
-            continue
-        if _member_of(resource) != member:
-            problems.append(f"{where}: 患者の被保険者番号が Patient と一致しません")
-        institution = next((e.get("valueIdentifier", {}).get("value") for e in resource.get("extension", [])
-                            if e.get("url") == INSTITUTION_EXT), None)
-        if institution != code:
-            problems.append(f"{where}: 医療機関コード（JP_eCS_InstitutionNumber）が送信元 {code} と一致しません")
-        if not _instance(resource):
-            problems.append(f"{where}: リソース識別子（resourceInstance-identifier）がありません")
-        if kind == "Condition" and not any(c.get("system") in DISEASE_SYSTEMS
-                                           for c in (resource.get("code") or {}).get("coding", [])):
-            problems.append(f"{where}: 標準病名コード（MEDIS 病名管理番号・交換用コード）のない傷病名は登録できません"
-                            f"（{(resource.get('code') or {}).get('text', '')}）")
-    return problems
-
-
-class State:
-    """Everything the service holds, and injected faults."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget everything."""
-        #: member ID → {"consent_until": date | None, "resources": {instance: resource}, "checkups": [...]}
-        self.patients: dict[str, dict[str, Any]] = {}
-        #: document id → {"bundle", "sender", "recipient", "member", "read_at", "registered_at"}
-        self.documents: dict[str, dict[str, Any]] = {}
-        self.fault: dict[str, Any] = {}
-        self.registrations = 0
-        self.withdrawals = 0
-        #: (clinic, If-None-Exist) → the answer of the conditional create that matched nothing and created.
-        self.created: dict[tuple[str, str], dict[str, Any]] = {}
-
-    def patient(self, member: str) -> dict[str, Any]:
-        """The service's record of an insured person (created on first mention)."""
-        return self.patients.setdefault(member, {"consent_until": None, "resources": {}, "checkups": []})
+from simulators.sharing_service.harness import add_harness
+from simulators.sharing_service.records import (  # noqa: F401 — DEMO_TOKENS, outcome are this package's API
+    CLINS,
+    DEMO_TOKENS,
+    FHIR_JSON,
+    INSTANCE,
+    KINDS,
+    MEMBER,
+    MEMBER_PATTERN,
+    REFERRAL,
+    State,
+    _fhir,
+    _instance,
+    _member_of,
+    _profiles,
+    outcome,
+    registration_problems,
+)
 
 
 def create_app() -> Flask:
@@ -260,9 +181,7 @@ def create_app() -> Flask:
                          422)
         document_id = (bundle.get("identifier") or {}).get("value") or uuid.uuid4().hex
         with state.lock:
-            state.documents[document_id] = {"bundle": copy.deepcopy(bundle), "sender": code, "recipient": recipient,
-                                            "member": member, "read_at": None, "for_patient": for_patient,
-                                            "registered_at": datetime.now().isoformat(timespec="seconds")}
+            state.keep_document(document_id, copy.deepcopy(bundle), code, recipient, member, for_patient)
         return _fhir({"resourceType": "Bundle", "type": "transaction-response", "entry": [
             {"response": {"status": "201 Created", "location": f"Bundle/{document_id}"}}]}, 201)
 
@@ -333,91 +252,7 @@ def create_app() -> Flask:
 
     add_reset_and_faults(app, state)
 
-    @app.post("/_sim/patients")
-    def seed_patient():
-        """{member_id, consent_until (YYYY-MM-DD or null), other_institutions: bool, checkups: [kinds],
-        medications: [{yj, name, days_ago}] (active prescriptions the fictitious hospital registered)}."""
-        body = request.get_json(silent=True) or {}
-        member = body.get("member_id", "")
-        if not MEMBER_PATTERN.match(member):
-            return jsonify({"error": "member_id"}), 400
-        today = date.today()
-        with state.lock:
-            record = state.patient(member)
-            if "consent_until" in body:
-                record["consent_until"] = date.fromisoformat(body["consent_until"]) if body["consent_until"] else None
-            if body.get("other_institutions"):
-                for resource in demo_data.six_information(member, today):
-                    record["resources"][_instance(resource)] = resource | {"id": uuid.uuid4().hex}
-            for n, med in enumerate(body.get("medications") or [], start=1):
-                resource = demo_data.medication(member, demo_data.HOSPITAL, f"rx-{n}", str(med["yj"]),
-                                                str(med["name"]), today - timedelta(days=int(med["days_ago"])))
-                record["resources"][_instance(resource)] = resource | {"id": uuid.uuid4().hex}
-            if body.get("checkups"):
-                record["checkups"] = demo_data.health_checks(member, today, tuple(body["checkups"]))
-        return jsonify({"ok": True})
-
-    @app.post("/_sim/documents")
-    def seed_document():
-        """{"bundle": a referral document, "sender": code, "recipient": code}: a letter another institution sent."""
-        body = request.get_json(silent=True) or {}
-        bundle = body["bundle"]
-        document_id = (bundle.get("identifier") or {}).get("value") or uuid.uuid4().hex
-        with state.lock:
-            patient = next((e["resource"] for e in bundle.get("entry", [])
-                            if e.get("resource", {}).get("resourceType") == "Patient"), {})
-            member = next((i.get("value", "") for i in patient.get("identifier", []) if i.get("system") == MEMBER), "")
-            state.documents[document_id] = {"bundle": bundle, "sender": body["sender"], "recipient": body["recipient"],
-                                            "member": member, "read_at": None,
-                                            "for_patient": bool({DISCHARGE, CHECKUP_REPORT} & set(_profiles(bundle))),
-                                            "registered_at": datetime.now().isoformat(timespec="seconds")}
-        return jsonify({"id": document_id})
-
-    @app.post("/_sim/discharge-summaries")
-    def seed_discharge_summary():
-        """{"member_id", "name", "kana"}: the fictitious hospital registers a 退院時サマリー of the patient (readable by
-        any institution the patient consented to); {"bundle": …} stores that bundle as it is instead."""
-        body = request.get_json(silent=True) or {}
-        member = body.get("member_id", "")
-        # The built summary of a patient has one id: told again (the demo at each start), it is replaced, not doubled.
-        document_id = (uuid.uuid4() if body.get("bundle")
-                       else uuid.uuid5(uuid.NAMESPACE_URL, f"discharge:{member}")).hex
-        bundle = body.get("bundle") or discharge_summary(member, body.get("name", ""), body.get("kana", ""),
-                                                          date.today(), document_id)
-        with state.lock:
-            state.documents[document_id] = {"bundle": bundle, "sender": demo_data.HOSPITAL[1], "recipient": "",
-                                            "member": member, "read_at": None, "for_patient": True,
-                                            "registered_at": datetime.now().isoformat(timespec="seconds")}
-        return jsonify({"id": document_id})
-
-    @app.post("/_sim/checkup-reports")
-    def seed_checkup_reports():
-        """{"member_id", "name", "years"}: the hospital's 健康診断結果報告書 of the patient's yearly 特定健診, the last
-        a month ago (one id per patient and year: told again, they are replaced)."""
-        body = request.get_json(silent=True) or {}
-        member, years = body.get("member_id", ""), int(body.get("years", 5))
-        ids = []
-        with state.lock:
-            for year in range(years):
-                day = date.today() - timedelta(days=30 + 365 * (years - 1 - year))
-                document_id = uuid.uuid5(uuid.NAMESPACE_URL, f"checkup:{member}:{year}").hex
-                state.documents[document_id] = {
-                    "bundle": checkup_report(member, body.get("name", ""), day, year, document_id),
-                    "sender": demo_data.HOSPITAL[1], "recipient": "", "member": member, "read_at": None,
-                    "for_patient": True, "registered_at": datetime.now().isoformat(timespec="seconds")}
-                ids.append(document_id)
-        return jsonify({"ids": ids})
-
-    @app.get("/_sim/registered")
-    def registered():
-        with state.lock:
-            return jsonify({"registrations": state.registrations, "withdrawals": state.withdrawals,
-                            "patients": {m: {"consent_until": p["consent_until"] and p["consent_until"].isoformat(),
-                                             "resources": list(p["resources"].values())}
-                                         for m, p in state.patients.items()},
-                            "documents": {k: {kk: vv for kk, vv in v.items() if kk != "bundle"}
-                                          for k, v in state.documents.items()}})
-
+    add_harness(app, state)
     return app
 
 
