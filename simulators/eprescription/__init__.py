@@ -18,141 +18,39 @@ test CA here), POST /_sim/eprescription/history (dispensing elsewhere), POST /_s
 from __future__ import annotations
 
 import base64
-import binascii
-import io
 import secrets
 import tempfile
 import threading
 import uuid
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 from flask import Flask, jsonify, request
 from lxml import etree
-from reportlab.lib.pagesizes import A5
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen.canvas import Canvas
 from signxml.exceptions import InvalidInput, InvalidSignature
 from signxml.xades import XAdESVerifier
 
+from simulators.eprescription.reference import reference_pdf
+from simulators.eprescription.wire import (
+    CHECK_RECORDS,
+    REQUIRED_RECORDS,
+    Refusal,
+    b64,
+    drugs_of,
+    parse_request,
+    patient_of,
+    read_csv,
+    reply_xml,
+)
 from simulators.oqs_terminal import Handler
 from simulators.oqs_terminal import create_app as terminal_app
 
-CR_LINE_ENDS = ("EPSB0052E", "改行コードはLFで記録してください。")
-REQUIRED_RECORDS = {"1": "医療機関", "5": "医師", "11": "患者氏名", "12": "患者性別", "13": "患者生年月日",
-                    "51": "処方箋交付年月日", "101": "剤形", "111": "用法", "201": "薬品"}
-CHECK_RECORDS = {"101", "111", "201"}
 DUPLICATE_WINDOW = timedelta(days=30)
 STATUS_TEXT = {"registered": "薬局にて受付されていません。", "accepted": "薬局にて受付済です。",
                "dispensing": "薬局にて調剤中です。", "dispensed": "薬局にて調剤済です。",
                "cancelled": "当該処方箋は処方箋取消されています。"}
-#: A Japanese font embedded in the 控え when the machine has it (else a standard CID font, not embedded).
-FONT_FILE = Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
 NO_CONSENT = "患者の閲覧同意がないため、他院の薬剤名・医療機関名は表示できません"
-
-
-class Refusal(Exception):
-    """A request the service refuses: the list it is reported in and its entries (code, message)."""
-
-    def __init__(self, list_name: str, *entries: tuple[str, str]) -> None:
-        super().__init__(entries)
-        self.list_name = list_name
-        self.entries = entries
-
-
-def _reply(file_id: str, status: str, fields: dict[str, Any] | None = None, refusal: Refusal | None = None) -> bytes:
-    root = ElementTree.Element("XmlMsg")
-    header = ElementTree.SubElement(root, "MessageHeader")
-    ElementTree.SubElement(header, "CharacterCodeIdentifier").text = "0"
-    ElementTree.SubElement(header, "SegmentOfResult").text = "1"
-    ElementTree.SubElement(header, "ArbitraryFileIdentifier").text = file_id
-    body = ElementTree.SubElement(root, "MessageBody")
-    ElementTree.SubElement(body, "ProcessingResultStatus").text = status
-    for name, value in (fields or {}).items():
-        for item in value if isinstance(value, list) else [value]:
-            element = ElementTree.SubElement(body, name)
-            if isinstance(item, dict):
-                for child, text in item.items():
-                    ElementTree.SubElement(element, child).text = text
-            else:
-                element.text = item
-    if refusal and refusal.list_name == "VerifyResultList":
-        verify = ElementTree.SubElement(body, "VerifyResultList")
-        ElementTree.SubElement(verify, "Status").text = "2"
-        ElementTree.SubElement(verify, "Message").text = "署名検証エラー"
-        ElementTree.SubElement(verify, "SignId").text = "1"
-        for code, message in refusal.entries:
-            reason = ElementTree.SubElement(verify, "FailureReasons")
-            ElementTree.SubElement(reason, "MessageKey").text = code
-            ElementTree.SubElement(reason, "MessageCode").text = code
-            ElementTree.SubElement(reason, "Message").text = message
-    elif refusal and refusal.list_name == "ProcessingResult":
-        code, message = refusal.entries[0]
-        ElementTree.SubElement(body, "ProcessingResultCode").text = code
-        ElementTree.SubElement(body, "ProcessingResultMessage").text = message
-    elif refusal:
-        for code, message in refusal.entries:  # ResultMessage before ResultCode, as in the real reply
-            item = ElementTree.SubElement(body, refusal.list_name)
-            ElementTree.SubElement(item, "ResultMessage").text = message
-            ElementTree.SubElement(item, "ResultCode").text = code
-    return b'<?xml version="1.0" encoding="UTF-8" standalone="no"?>' + ElementTree.tostring(root, "unicode").encode()
-
-
-def _parse_request(data: bytes) -> tuple[str, ElementTree.Element]:
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise Refusal("XmlCheckResultList", ("SIMX0001E", "要求XMLに DOCTYPE/ENTITY 宣言があります。"))
-    try:
-        root = ElementTree.fromstring(data)  # noqa: S314 — no DTD possible (checked above)
-    except ElementTree.ParseError as exc:
-        raise Refusal("XmlCheckResultList", ("SIMX0001E", "要求XMLの形式に誤りがあります。")) from exc
-    body = root.find("MessageBody")
-    code = (root.findtext("MessageHeader/MedicalInstitutionCode") or "").strip()
-    if root.tag != "XmlMsg" or body is None or not code:
-        raise Refusal("XmlCheckResultList", ("SIMX0002E", "XmlMsg・MessageHeader・MessageBody がありません。"))
-    return (root.findtext("MessageHeader/ArbitraryFileIdentifier") or "").strip(), body
-
-
-def _b64(text: str | None, what: str) -> bytes:
-    try:
-        return base64.b64decode((text or "").strip().encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError) as exc:
-        raise Refusal("XmlCheckResultList", ("SIMX0003E", f"{what}がBase64として読めません。")) from exc
-
-
-def read_csv(data: bytes, required: dict[str, str] | set[str]) -> list[list[str]]:
-    """The CSV's records, or the refusal the service would give."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Refusal("CsvCheckResultList", ("SIMC0001E", "処方箋CSVの文字コードが正しくありません。")) from exc
-    if "\r" in text:
-        raise Refusal("CsvCheckResultList", CR_LINE_ENDS)
-    lines = text.split("\n")
-    if lines[0] != "SJ1":
-        raise Refusal("CsvCheckResultList", ("SIMC0002E", "処方箋CSVの1行目が SJ1 ではありません。"))
-    records = [line.split(",") for line in lines[1:] if line]
-    present = {r[0] for r in records}
-    missing = [("SIMC0003E", f"{name}レコード（{number}）がありません。")
-               for number, name in (required.items() if isinstance(required, dict) else
-                                    ((n, REQUIRED_RECORDS[n]) for n in sorted(required, key=int)))
-               if number not in present]
-    if missing:
-        raise Refusal("CsvCheckResultList", *missing)
-    return records
-
-
-def _patient_of(records: list[list[str]]) -> tuple[str, str, str, str]:
-    insurer = next((r[1] for r in records if r[0] == "22" and len(r) > 1), "")
-    card = next((r for r in records if r[0] == "23" and len(r) > 4), ["23", "", "", "", ""])
-    return insurer, card[1], card[2], card[4]
-
-
-def _drugs(records: list[list[str]]) -> list[tuple[str, str]]:
-    return [(r[5], r[6]) for r in records if r[0] == "201" and len(r) > 6]
 
 
 def _same_ingredient(code: str, other: str) -> bool:
@@ -189,13 +87,13 @@ class EPrescriptionService:
         def handler(clinic: str, request_id: str, data: bytes) -> tuple[str, bytes]:
             file_id = request_id
             try:
-                file_id, body = _parse_request(data)
+                file_id, body = parse_request(data)
                 with self.lock:
-                    return ".xml", _reply(file_id, "1", operation(clinic, file_id or request_id, body))
+                    return ".xml", reply_xml(file_id, "1", operation(clinic, file_id or request_id, body))
             except _Repeat as repeat:
                 return ".xml", repeat.reply
             except Refusal as refusal:
-                return ".xml", _reply(file_id, "2", refusal=refusal)
+                return ".xml", reply_xml(file_id, "2", refusal=refusal)
         return handler
 
     @staticmethod
@@ -214,13 +112,13 @@ class EPrescriptionService:
         key = self._patient_key(body)
         if (clinic, key) not in self.prepared:
             raise Refusal("ProcessingResult", ("SIMP0002E", "事前準備が行われていません。"))
-        records = read_csv(_b64(body.findtext("DrugCsv"), "薬剤情報CSV"), CHECK_RECORDS)
+        records = read_csv(b64(body.findtext("DrugCsv"), "薬剤情報CSV"), CHECK_RECORDS)
         if extra := sorted({r[0] for r in records} - CHECK_RECORDS, key=int):
             raise Refusal("CsvCheckResultList",
                           ("SIMC0004E", f"チェック用CSVに不要なレコードがあります: {','.join(extra)}"))
         consent = "1" in ((body.findtext("OnlineConsent") or ""), (body.findtext("OralBrowsingConsent") or ""))
         hits = []
-        for code, name in _drugs(records):
+        for code, name in drugs_of(records):
             for past in self._past(key):
                 if _same_ingredient(code, past["code"]):
                     hits.append({
@@ -257,7 +155,7 @@ class EPrescriptionService:
         csv = root.findtext("PrescriptionCsv")
         if csv is None:
             raise Refusal("XmlCheckResultList", ("SIMX0005E", "処方箋XMLに処方箋CSVがありません。"))
-        return _b64(csv, "処方箋CSV")
+        return b64(csv, "処方箋CSV")
 
     def _verify(self, document: bytes) -> None:
         if not self.trusted:
@@ -281,7 +179,7 @@ class EPrescriptionService:
         issue_type = (body.findtext("IssueType") or "").strip()
         if issue_type not in ("1", "2"):
             raise Refusal("XmlCheckResultList", ("SIMX0006E", "IssueType は 1（電子）か 2（紙）です。"))
-        records = read_csv(self._document_csv(_b64(body.findtext("PrescriptionInfo"), "PrescriptionInfo"),
+        records = read_csv(self._document_csv(b64(body.findtext("PrescriptionInfo"), "PrescriptionInfo"),
                                               issue_type), REQUIRED_RECORDS)
         if not any(r[0] in ("22", "27") for r in records):
             raise Refusal("CsvCheckResultList",
@@ -292,10 +190,10 @@ class EPrescriptionService:
         clinic_name = next((r[4] for r in records if r[0] == "1" and len(r) > 4), clinic)
         self.prescriptions[prescription_id] = {
             "clinic": clinic, "file_id": file_id, "access_code": access_code, "issue_type": issue_type,
-            "status": "registered", "patient": _patient_of(records), "drugs": _drugs(records),
+            "status": "registered", "patient": patient_of(records), "drugs": drugs_of(records),
             "registered_on": date.today(), "institution": clinic_name, "csv": [",".join(r) for r in records]}
         fields = {"PrescriptionId": prescription_id, "AccessCode": access_code}
-        self.registrations[(clinic, file_id)] = _reply(file_id, "1", fields)
+        self.registrations[(clinic, file_id)] = reply_xml(file_id, "1", fields)
         return fields
 
     def _own(self, clinic: str, body: ElementTree.Element) -> dict[str, Any]:
@@ -326,7 +224,7 @@ class EPrescriptionService:
         item = self._own(clinic, body)
         if item["issue_type"] != "1":
             raise Refusal("ProcessingResult", ("SIMP0005E", "紙の処方箋には控えがありません。"))
-        return {"PrescriptionReferenceInformationFile": base64.b64encode(_reference_pdf(item)).decode()}
+        return {"PrescriptionReferenceInformationFile": base64.b64encode(reference_pdf(item)).decode()}
 
     # --- harness ------------------------------------------------------------------------------------------
 
@@ -346,31 +244,6 @@ class _Repeat(Refusal):
     def __init__(self, reply: bytes) -> None:
         super().__init__("")
         self.reply = reply
-
-
-def _font() -> str:
-    if FONT_FILE.exists():
-        pdfmetrics.registerFont(TTFont("SimGothic", str(FONT_FILE)))
-        return "SimGothic"
-    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiKakuGo-W5"))
-    return "HeiseiKakuGo-W5"
-
-
-def _reference_pdf(item: dict[str, Any]) -> bytes:
-    font = _font()
-    buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A5, invariant=1)
-    canvas.setTitle("処方内容（控え）")
-    canvas.setFont(font, 14)
-    canvas.drawCentredString(A5[0] / 2, A5[1] - 50, "処方内容（控え）")
-    canvas.setFont(font, 10)
-    canvas.drawString(40, A5[1] - 80, f"引換番号 {item['access_code']}")
-    canvas.drawString(40, A5[1] - 96, f"{item['institution']}　{item['registered_on'].isoformat()}")
-    for index, (_, name) in enumerate(item["drugs"]):
-        canvas.drawString(40, A5[1] - 124 - 16 * index, name)
-    canvas.showPage()
-    canvas.save()
-    return buffer.getvalue()
 
 
 def create_app(service: EPrescriptionService | None = None, extra_handlers: dict[str, Handler] | None = None,
