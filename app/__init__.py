@@ -29,6 +29,7 @@ from app.core.web import (
 from app.extensions import csrf, login_manager
 from app.labs.poller import start_lab_poller
 from app.outbox.worker import OutboxWorker
+from app.patient_view.handover import enforce_handover
 from app.reception.poller import OrcaPoller
 
 
@@ -77,6 +78,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_request_hooks(app: Flask) -> None:
     app.before_request(enforce_session_rules)
+    app.before_request(enforce_handover)  # after the 12-hour limit: a handed-over tablet reaches one screen only
     app.after_request(set_security_headers)
     register_error_pages(app)
 

@@ -38,6 +38,8 @@ from app.onshi import views as onshi_views  # noqa: F401
 from app.outbox import bp as outbox_bp
 from app.outbox import http_delivery  # noqa: F401
 from app.outbox import views as outbox_views  # noqa: F401
+from app.patient_view import bp as patient_view_bp
+from app.patient_view import views as patient_view_views  # noqa: F401
 from app.patients import bp as patients_bp
 from app.patients import profile_views  # noqa: F401
 from app.patients import views as patients_views  # noqa: F401
@@ -56,4 +58,4 @@ from app.sharing import views as sharing_views  # noqa: F401
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     health_bp, pwa_bp, auth_bp, clinics_bp, outbox_bp, reception_bp, patients_bp, prescriptions_bp, diagnoses_bp,
-    imaging_bp, labs_bp, sharing_bp, documents_bp, notes_bp, onshi_bp, billing_bp)
+    imaging_bp, labs_bp, sharing_bp, documents_bp, notes_bp, onshi_bp, billing_bp, patient_view_bp)

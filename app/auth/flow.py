@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, redirect, session, url_for
-from flask_login import login_user
+from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from app.auth.services import LoginPolicy
+from app.auth.services import LoginError, LoginPolicy, end_login_session, is_locked, verify_unlock
 from app.clinics.models import StaffUser
+from app.core.audit import record_audit
+from app.core.web import current_actor
 from app.db import db_session
 
 PENDING_KEY = "pending_login"
@@ -65,3 +68,37 @@ def set_device_cookie(response: Response, token: str) -> Response:
     response.set_cookie(DEVICE_COOKIE, token, max_age=DEVICE_COOKIE_DAYS * 86400, httponly=True,
                         secure=current_app.config["SESSION_COOKIE_SECURE"], samesite="Lax")
     return response
+
+
+@dataclass(frozen=True)
+class UnlockRefused:
+    """A wrong password at a lock: what to tell the user, and whether the account is now locked (the session has
+    then ended)."""
+
+    message: str
+    account_locked: bool
+
+
+def unlock_with_password(password: str) -> UnlockRefused | None:
+    """The logged-in staff member's password that ends a lock (the idle screen lock, the patient screen): None when
+    it is right (the session unlocked, its idle clock restarted). A wrong one counts toward the lockout like a
+    failed login and is audited; at the limit the account is locked and this session ends (logged out)."""
+    db = db_session()
+    user = db.merge(current_user._get_current_object())
+    try:
+        verify_unlock(db, user, password or "", current_actor(), policy())
+    except LoginError as exc:
+        locked = is_locked(user)
+        record_audit(db, current_actor(), "auth.unlock_failed", entity_type="staff_user", entity_id=user.id,
+                     summary={"locked": locked})
+        if locked:
+            end_login_session(db, session.get(LOGIN_TOKEN_KEY), "locked")
+        db.commit()
+        if locked:
+            logout_user()
+            session.clear()
+        return UnlockRefused(exc.message, locked)
+    db.commit()
+    session["locked"] = False
+    session["last_seen"] = time.time()
+    return None

@@ -206,34 +206,20 @@ def unlock():
     """Unlock the screen with the password (JSON from the overlay, or the lock page's form). Wrong passwords count
     like failed logins; at the limit the account locks and this session ends."""
     data = request.get_json(silent=True) or request.form
-    db = db_session()
-    user = db.merge(current_user._get_current_object())
-    try:
-        auth.verify_unlock(db, user, data.get("password") or "", current_actor(), flow.policy())
-    except auth.LoginError as exc:
-        locked = auth.is_locked(user)
-        record_audit(db, current_actor(), "auth.unlock_failed", entity_type="staff_user", entity_id=user.id,
-                     summary={"locked": locked})
-        if locked:
-            auth.end_login_session(db, session.get(flow.LOGIN_TOKEN_KEY), "locked")
-        db.commit()
-        if locked:
-            logout_user()
-            session.clear()
-            if request.is_json:
-                return jsonify({"error": "account_locked", "message": exc.message, "login": url_for("auth.login")}), 401
-            flash(exc.message, "error")
-            return redirect(url_for("auth.login"))
+    refused = flow.unlock_with_password(data.get("password") or "")
+    if refused is None:
         if request.is_json:
-            return jsonify({"error": "wrong_password", "message": exc.message}), 403
-        flash(exc.message, "error")
-        return redirect(url_for("auth.lock_screen", next=safe_local_path(data.get("next"))))
-    db.commit()
-    session["locked"] = False
-    session["last_seen"] = time.time()
+            return jsonify({"status": "unlocked"})
+        return redirect(safe_local_path(data.get("next")) or url_for("reception.index"))
+    if refused.account_locked:
+        if request.is_json:
+            return jsonify({"error": "account_locked", "message": refused.message, "login": url_for("auth.login")}), 401
+        flash(refused.message, "error")
+        return redirect(url_for("auth.login"))
     if request.is_json:
-        return jsonify({"status": "unlocked"})
-    return redirect(safe_local_path(data.get("next")) or url_for("reception.index"))
+        return jsonify({"error": "wrong_password", "message": refused.message}), 403
+    flash(refused.message, "error")
+    return redirect(url_for("auth.lock_screen", next=safe_local_path(data.get("next"))))
 
 
 @bp.route("/session/ping", methods=["POST"])

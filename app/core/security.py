@@ -75,6 +75,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "billing.read": frozenset({Role.CLERK, Role.DOCTOR, Role.NURSE}),
     # Choosing 指導料・管理料 is the doctor's decision (the clerk corrects them in ORCA).
     "fee.write": frozenset({Role.DOCTOR}),
+    # Handing the tablet to a patient (the patient screen, its print-out): the doctor or nurse with the patient.
+    "patient_view.show": CLINICAL,
 }
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 from app.core.jp import format_age, format_wareki
 from app.core.security import ROLE_LABELS, role_may
 from app.core.timeutil import format_japan_datetime
+from app.core.web import HANDOVER_KEY
 from app.db import utcnow
 
 
@@ -40,4 +41,6 @@ def register(app: Flask) -> None:
 
         clinic = current_user.clinic if current_user.is_authenticated else None
 
-        return {"may": may, "clinic": clinic, "screen_locked": bool(session.get("locked")), "now_utc": utcnow()}
+        # A tablet handed to a patient shows no staff chrome (menu, account, idle-lock overlay) on any page.
+        return {"may": may, "clinic": clinic, "screen_locked": bool(session.get("locked")), "now_utc": utcnow(),
+                "handed_over": bool(session.get(HANDOVER_KEY))}

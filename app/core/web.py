@@ -38,6 +38,9 @@ T = TypeVar("T")
 #: Routes that work while the screen is locked (to unlock it, or to leave).
 LOCK_EXEMPT = {"auth.unlock", "auth.lock_screen", "auth.logout", "auth.session_ping", "static", "pwa.service_worker",
                "pwa.manifest", "pwa.offline", "health.healthz"}
+#: The session key of a tablet handed to a patient (app/patient_view/handover.py): while it is set, that package's
+#: one rule decides what the session may reach and when it locks, in place of the idle lock below.
+HANDOVER_KEY = "handover"
 
 
 def patient_or_404(patient_id: int) -> Any:
@@ -121,6 +124,8 @@ def enforce_session_rules() -> Any:
         if wants_json():
             return jsonify({"error": "session_expired", "message": "ログインの有効期間が過ぎました"}), 401
         return redirect(url_for("auth.login", expired=1))
+    if session.get(HANDOVER_KEY):
+        return None
     idle_limit = current_user.clinic.idle_lock_minutes * 60
     last_seen = session.get("last_seen", now)
     if now - last_seen > idle_limit:

@@ -1,0 +1,236 @@
+"""What the patient screen shows of one patient: each chosen section read with one bounded query (the screen costs
+the same for a patient of ten years as for a new one), in plain words from our wording tables."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.diagnoses.models import Diagnosis
+from app.documents.addressing import addressee
+from app.documents.models import FINAL, ReferralLetter
+from app.labs.models import LabOrder, LabResult
+from app.patient_view.charts import trend_svg
+from app.patient_view.choice import Choice
+from app.patient_view.medicines import Medicine, current_medicines_with_usage
+from app.patient_view.wording import diagnosis_wording, lab_wording
+from app.patients.profile_models import Allergy
+
+DIAGNOSES_SHOWN = 20
+ALLERGIES_SHOWN = 20
+#: Tests of the newest day shown, and values a trend chart draws (the newest).
+LAB_TESTS_SHOWN = 20
+TREND_POINTS = 8
+UPCOMING_SHOWN = 10
+LETTERS_OFFERED = 10
+ALLERGY_KINDS = {"drug": "お薬", "food": "食べ物", "other": "そのほか"}
+SEVERITY_WORDS = {"mild": "軽い", "moderate": "中くらい", "severe": "重い",
+                  "anaphylaxis": "とても重い（アナフィラキシー）", "unknown": ""}
+FLAG_WORDS = {"H": "基準より高め", "HH": "基準よりかなり高い", "L": "基準より低め", "LL": "基準よりかなり低い",
+              "A": "基準と違います"}
+
+
+@dataclass(frozen=True)
+class DiagnosisLine:
+    """A current diagnosis: our plain words when we have them, else its own name."""
+
+    plain: str
+    explanation: str
+    recorded_name: str
+    is_suspected: bool
+    started_on: date | None
+
+
+@dataclass(frozen=True)
+class AllergyLine:
+    """An allergy in plain words."""
+
+    kind: str
+    substance: str
+    reaction: str
+    severity: str
+
+
+@dataclass(frozen=True)
+class LabLine:
+    """One test of the newest day: its value, range, what it means, and its trend."""
+
+    name: str
+    explanation: str
+    value: str
+    unit: str
+    reference_range: str
+    flag_words: str
+    chart: Markup | None
+
+
+@dataclass(frozen=True)
+class UpcomingTest:
+    """A lab order whose specimens are taken today or later: the day and the tests."""
+
+    day: date
+    tests: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class LetterView:
+    """The referral letter being sent and to whom."""
+
+    to_institution: str
+    to_department: str
+    to_doctor: str
+    purpose: str
+    author_name: str
+    written_on: date
+
+
+@dataclass
+class PatientScreen:
+    """Everything the patient screen (and its print-out) shows; sections not chosen stay empty and unread."""
+
+    choice: Choice
+    today: date
+    diagnoses: list[DiagnosisLine] = field(default_factory=list)
+    allergies: list[AllergyLine] = field(default_factory=list)
+    medicines: list[Medicine] = field(default_factory=list)
+    lab_day: date | None = None
+    labs: list[LabLine] = field(default_factory=list)
+    upcoming: list[UpcomingTest] = field(default_factory=list)
+    letter: LetterView | None = None
+
+    @property
+    def todays_medicines(self) -> list[Medicine]:
+        """Medicines prescribed today."""
+        return [m for m in self.medicines if m.issued_on == self.today]
+
+    @property
+    def continuing_medicines(self) -> list[Medicine]:
+        """Medicines from earlier prescriptions still being taken."""
+        return [m for m in self.medicines if m.issued_on != self.today]
+
+
+def build_screen(session: Session, clinic_id: int, patient_id: int, choice: Choice, today: date) -> PatientScreen:
+    """The chosen sections of one of the clinic's patients (the caller has checked the patient is the clinic's)."""
+    keys = {"clinic_id": clinic_id, "patient_id": patient_id}
+    screen = PatientScreen(choice, today)
+    chosen = set(choice.sections)
+    if "diagnoses" in chosen:
+        screen.diagnoses = _diagnoses(session, keys)
+    if "allergies" in chosen:
+        screen.allergies = _allergies(session, keys)
+    if "medicines" in chosen:
+        screen.medicines = current_medicines_with_usage(session, clinic_id, patient_id, today)
+    if "labs" in chosen:
+        screen.lab_day, screen.labs = _labs(session, keys)
+    if "tests" in chosen:
+        screen.upcoming = _upcoming(session, keys, today)
+    if "letter" in chosen and choice.letter_id is not None:
+        screen.letter = find_letter(session, clinic_id, patient_id, choice.letter_id)
+    return screen
+
+
+def _current(model: Any, keys: dict[str, int]) -> list[Any]:
+    return [model.clinic_id == keys["clinic_id"], model.patient_id == keys["patient_id"],
+            model.superseded_at.is_(None), model.retracted.is_(False)]
+
+
+def _diagnoses(session: Session, keys: dict[str, int]) -> list[DiagnosisLine]:
+    """Continuing diagnoses, the main ones first."""
+    rows = session.execute(
+        select(Diagnosis.disease_code, Diagnosis.display_name, Diagnosis.is_suspected, Diagnosis.started_on)
+        .where(*_current(Diagnosis, keys), Diagnosis.outcome == "continuing")
+        .order_by(Diagnosis.is_main.desc(), Diagnosis.started_on.desc(), Diagnosis.id.desc()).limit(DIAGNOSES_SHOWN))
+    lines = []
+    for row in rows:
+        wording = diagnosis_wording(row.disease_code or "")
+        lines.append(DiagnosisLine(wording.plain if wording else row.display_name,
+                                   wording.explanation if wording else "", row.display_name, row.is_suspected,
+                                   row.started_on))
+    return lines
+
+
+def _allergies(session: Session, keys: dict[str, int]) -> list[AllergyLine]:
+    rows = session.execute(
+        select(Allergy.category, Allergy.substance, Allergy.reaction, Allergy.severity)
+        .where(*_current(Allergy, keys)).order_by(Allergy.id).limit(ALLERGIES_SHOWN))
+    return [AllergyLine(ALLERGY_KINDS.get(r.category, ""), r.substance, r.reaction, SEVERITY_WORDS.get(r.severity, ""))
+            for r in rows]
+
+
+def _labs(session: Session, keys: dict[str, int]) -> tuple[date | None, list[LabLine]]:
+    """The tests of the newest day a specimen was taken, each with its last TREND_POINTS numeric values: one query
+    for the day's tests and one for their recent values (a window per test)."""
+    newest = select(func.max(LabResult.collected_on)).where(*_current(LabResult, keys)).scalar_subquery()
+    day_rows = list(session.execute(
+        select(LabResult.collected_on, LabResult.lab_code, LabResult.jlac10, LabResult.name, LabResult.value,
+               LabResult.unit, LabResult.reference_range, LabResult.flag)
+        .where(*_current(LabResult, keys), LabResult.collected_on == newest, LabResult.result_status != "X")
+        .order_by(LabResult.lab_code, LabResult.sub_id, LabResult.id).limit(LAB_TESTS_SHOWN)))
+    if not day_rows:
+        return None, []
+    codes = sorted({r.lab_code for r in day_rows})
+    rank = func.row_number().over(partition_by=LabResult.lab_code,
+                                  order_by=(LabResult.collected_on.desc(), LabResult.id.desc())).label("rank")
+    recent = (select(LabResult.lab_code, LabResult.collected_on, LabResult.numeric_value, LabResult.flag, rank)
+              .where(*_current(LabResult, keys), LabResult.lab_code.in_(codes),
+                     LabResult.numeric_value.is_not(None)).subquery())
+    series: dict[str, list[tuple[date, float, str]]] = defaultdict(list)
+    for r in session.execute(select(recent).where(recent.c.rank <= TREND_POINTS)
+                             .order_by(recent.c.lab_code, recent.c.collected_on)):
+        series[r.lab_code].append((r.collected_on, r.numeric_value, r.flag))
+    lines = []
+    for r in day_rows:
+        wording = lab_wording(r.jlac10, r.lab_code)
+        name = wording.plain if wording else r.name
+        lines.append(LabLine(name, wording.explanation if wording else "", r.value, r.unit, r.reference_range,
+                             FLAG_WORDS.get(r.flag, "基準と違います" if r.flag else ""),
+                             trend_svg(r.name, series.get(r.lab_code, []), r.reference_range)))
+    return day_rows[0].collected_on, lines
+
+
+def _upcoming(session: Session, keys: dict[str, int], today: date) -> list[UpcomingTest]:
+    """Lab orders for today or later not yet done nor cancelled, soonest first, with each test's plain name."""
+    orders = session.scalars(
+        select(LabOrder).where(LabOrder.clinic_id == keys["clinic_id"], LabOrder.patient_id == keys["patient_id"],
+                               LabOrder.ordered_on >= today, LabOrder.cancelled_at.is_(None),
+                               LabOrder.status.not_in(("complete", "cancelled", "rejected")))
+        .options(selectinload(LabOrder.specimens))
+        .order_by(LabOrder.ordered_on, LabOrder.id).limit(UPCOMING_SHOWN)).all()
+    found = []
+    for order in orders:
+        tests = []
+        for specimen in order.specimens:
+            for item in specimen.items or []:
+                wording = lab_wording(item.get("jlac10", ""), item.get("lab_code", ""))
+                tests.append((wording.plain if wording else item.get("name", ""),
+                              wording.explanation if wording else ""))
+        found.append(UpcomingTest(order.ordered_on, tests))
+    return found
+
+
+def offered_letters(session: Session, clinic_id: int, patient_id: int) -> list[Any]:
+    """The confirmed referral letters staff may show, newest first (a draft is not shown to a patient)."""
+    return list(session.execute(
+        select(ReferralLetter.id, ReferralLetter.to_institution, ReferralLetter.to_department,
+               ReferralLetter.written_on)
+        .where(ReferralLetter.clinic_id == clinic_id, ReferralLetter.patient_id == patient_id,
+               ReferralLetter.status == FINAL)
+        .order_by(ReferralLetter.written_on.desc(), ReferralLetter.id.desc()).limit(LETTERS_OFFERED)))
+
+
+def find_letter(session: Session, clinic_id: int, patient_id: int, letter_id: int) -> LetterView | None:
+    """A confirmed letter of this patient as the screen shows it (None: not this patient's, or not confirmed)."""
+    letter = session.scalar(select(ReferralLetter).where(
+        ReferralLetter.id == letter_id, ReferralLetter.clinic_id == clinic_id,
+        ReferralLetter.patient_id == patient_id, ReferralLetter.status == FINAL))
+    if letter is None:
+        return None
+    return LetterView(letter.to_institution, letter.to_department,
+                      addressee(letter.to_doctor, letter.honorific) if letter.to_doctor else "", letter.purpose,
+                      letter.author_name, letter.written_on)
