@@ -9,8 +9,8 @@ from markupsafe import Markup
 
 from app.labs.masters import RANGE_PATTERN
 
-WIDTH, HEIGHT = 300, 110
-LEFT, RIGHT, TOP, BOTTOM = 8, 8, 10, 22
+WIDTH, HEIGHT = 480, 160
+LEFT, RIGHT, TOP, BOTTOM = 24, 24, 26, 26
 
 
 def reference_band(reference_range: str) -> tuple[float, float] | None:
@@ -50,12 +50,14 @@ def trend_svg(name: str, points: list[tuple[date, float, str]], reference_range:
     line = " ".join(f"{x(d)},{y(v)}" for d, v, _flag in points)
     parts.append(Markup('<polyline fill="none" stroke="#1f5f8b" stroke-width="3" points="{}"/>').format(line))
     for day, value, flag in points:
-        colour, radius = ("#b3261e", 6) if flag else ("#1f5f8b", 4)
+        colour, radius = ("#b3261e", 7) if flag else ("#1f5f8b", 5)
         parts.append(Markup('<circle cx="{}" cy="{}" r="{}" fill="{}"/>').format(x(day), y(value), radius, colour))
+        parts.append(Markup('<text x="{}" y="{}" font-size="15" fill="{}" text-anchor="middle">{}</text>')
+                     .format(x(day), round(y(value) - 11, 1), colour, f"{value:g}"))
     baseline = HEIGHT - 6
-    parts.append(Markup('<text x="{}" y="{}" font-size="13" fill="#333">{}</text>')
+    parts.append(Markup('<text x="{}" y="{}" font-size="14" fill="#333">{}</text>')
                  .format(LEFT, baseline, f"{points[0][0].year}年{points[0][0].month}月"))
-    parts.append(Markup('<text x="{}" y="{}" font-size="13" fill="#333" text-anchor="end">{}</text>')
+    parts.append(Markup('<text x="{}" y="{}" font-size="14" fill="#333" text-anchor="end">{}</text>')
                  .format(WIDTH - RIGHT, baseline, f"{points[-1][0].year}年{points[-1][0].month}月"))
     parts.append(Markup("</svg>"))
     return Markup("").join(parts)

@@ -8,7 +8,7 @@ import math
 
 from markupsafe import Markup
 
-_OPEN = '<svg class="picto" viewBox="0 0 64 64" width="56" height="56" aria-hidden="true" focusable="false">'
+_OPEN = '<svg class="picto" viewBox="0 0 {w} 64" width="{shown}" height="56" aria-hidden="true" focusable="false">'
 _SUN = "#e8a317"
 _DUSK = "#d0602a"
 _NIGHT = "#31507a"
@@ -29,21 +29,23 @@ def _rays(cx: int, cy: int, inner: int, outer: int, angles: tuple[int, ...], col
     return "".join(lines)
 
 
-def _bowl(x: int) -> str:
-    """A rice bowl (ご飯茶碗) whose left edge is at x."""
-    return (f'<path d="M{x} 38h26a13 13 0 0 1-26 0z" fill="{_BOWL}"/>'
-            f'<path d="M{x + 2} 38a11 8 0 0 1 22 0z" fill="{_RICE}" stroke="{_INK}" stroke-width="1.5"/>')
+def _bowl(x: float) -> str:
+    """A rice bowl (ご飯茶碗), 36 wide, whose left edge is at x."""
+    return (f'<path d="M{x} 32h36a18 18 0 0 1-36 0z" fill="{_BOWL}"/>'
+            f'<path d="M{x + 3} 32a15 11 0 0 1 30 0z" fill="{_RICE}" stroke="{_INK}" stroke-width="2"/>')
 
 
-def _pill(x: int, y: int) -> str:
-    """A capsule, two colours, centred on (x, y)."""
-    return (f'<path d="M{x - 9} {y}a5 5 0 0 1 5-5h4v10h-4a5 5 0 0 1-5-5z" fill="{_PILL_A}"/>'
-            f'<path d="M{x} {y - 5}h4a5 5 0 0 1 0 10h-4z" fill="{_PILL_B}" stroke="{_INK}" stroke-width="1"/>')
+def _pill(x: float, y: float) -> str:
+    """A capsule, two colours, 28 long, centred on (x, y)."""
+    return (f'<path d="M{x - 14} {y}a7 7 0 0 1 7-7h7v14h-7a7 7 0 0 1-7-7z" fill="{_PILL_A}" stroke="{_INK}" '
+            f'stroke-width="1.5"/>'
+            f'<path d="M{x} {y - 7}h7a7 7 0 0 1 0 14h-7z" fill="{_PILL_B}" stroke="{_INK}" stroke-width="1.5"/>')
 
 
-def _arrow(x: int) -> str:
-    return (f'<path d="M{x} 40h8" stroke="{_INK}" stroke-width="3"/>'
-            f'<path d="M{x + 8} 35l6 5-6 5z" fill="{_INK}"/>')
+def _arrow(x: float) -> str:
+    """An arrow pointing right, 16 long, from x."""
+    return (f'<path d="M{x} 36h9" stroke="{_INK}" stroke-width="4"/>'
+            f'<path d="M{x + 9} 29l8 7-8 7z" fill="{_INK}"/>')
 
 
 _DRAWINGS = {
@@ -65,15 +67,18 @@ _DRAWINGS = {
                 f'<text x="40" y="26" font-size="16" font-weight="bold" fill="{_INK}">Z</text>'
                 f'<text x="50" y="16" font-size="11" font-weight="bold" fill="{_INK}">z</text>'),
     # 食前: the medicine, then the meal.
-    "before_meal": _pill(11, 40) + _arrow(21) + _bowl(36),
+    "before_meal": _pill(16, 36) + _arrow(33) + _bowl(56),
     # 食後: the meal, then the medicine.
-    "after_meal": _bowl(2) + _arrow(30) + _pill(53, 40),
+    "after_meal": _bowl(2) + _arrow(42) + _pill(78, 36),
     # 食間: the medicine between two meals.
-    "between_meals": (f'<g transform="scale(.62) translate(0 18)">{_bowl(2)}</g>' + _pill(32, 40)
-                      + f'<g transform="scale(.62) translate(74 18)">{_bowl(2)}</g>'),
+    "between_meals": _bowl(1) + _pill(48, 36) + _bowl(59),
 }
+#: The meal pictograms are wider than the times of day (two things side by side).
+_WIDE = {"before_meal", "after_meal", "between_meals"}
 
 
 def pictogram(key: str) -> Markup:
     """The SVG of one pictogram (morning, noon, evening, bedtime, before_meal, after_meal, between_meals)."""
-    return Markup(_OPEN + _DRAWINGS[key] + "</svg>")  # noqa: S704 (our own constant drawings, no outside text)
+    wide = key in _WIDE
+    opening = _OPEN.format(w=96 if wide else 64, shown=84 if wide else 56)
+    return Markup(opening + _DRAWINGS[key] + "</svg>")  # noqa: S704 (our own constant drawings, no outside text)
