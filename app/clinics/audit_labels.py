@@ -110,7 +110,11 @@ SCREENS = {
     "received": "他院から届いた文書", "patient.sharing": "電子カルテ情報共有（6情報）",
     "referral_destinations": "紹介先の一覧", "referral_destination": "紹介先", "audit.csv": "操作記録（CSV）",
     "access-log.csv": "閲覧記録（CSV）",
+    "patient_view": "患者用画面（タブレットを患者に渡す）", "patient_view.screen": "患者用画面",
+    "patient_view.setup": "患者用画面の準備", "patient_view.print": "患者用のまとめ（印刷）",
 }
+#: Screens whose resource names, after its ":", what was chosen to show (said in Japanese when it was written).
+CHOSEN_SHOWN = {"patient_view", "patient_view.print"}
 
 
 def audit_action_label(action: str) -> str:
@@ -144,4 +148,5 @@ def access_label(action: str, resource: str) -> str:
         history = slug.endswith(".history")
         kind = PROFILE_KINDS.get(slug.removesuffix(".history"))
         screen = f"{kind.label}{'の履歴' if history else ''}" if kind else None
-    return f"{verb}：{screen or 'その他の画面'}"
+    shown = resource.split(":", 1)[1] if key in CHOSEN_SHOWN and ":" in resource else ""
+    return f"{verb}：{screen or 'その他の画面'}" + (f"（{shown}）" if shown else "")

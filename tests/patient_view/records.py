@@ -41,9 +41,11 @@ def seed_patient_records(session: Session, clinic: Any, **patient: Any) -> dict[
                started_on=today - timedelta(days=90), ended_on=today - timedelta(days=80))
     _versioned(Allergy, session, **own, category="food", substance="えび", reaction="蕁麻疹", severity="moderate")
     for issued_on, form, usage, quantity, drug, name in (
-            (today, 1, "１日３回朝昼夕食後", 14, "620098801", "アムロジピン錠５ｍｇ「テスト」"),
-            (today - timedelta(days=10), 2, "疼痛時", 5, "620000001", "カロナール錠３００")):
-        rx = Prescription(**own, doctor_name="医師 一郎", issued_on=issued_on, valid_until=issued_on + timedelta(days=3))
+            # Rows of the shipped drug master (app/prescriptions/data/drugs.csv).
+            (today, 1, "１日３回朝昼夕食後", 14, "620007817", "アムロジピンＯＤ錠２．５ｍｇ「トーワ」"),
+            (today - timedelta(days=10), 2, "疼痛時", 5, "620000033", "カロナール錠３００　３００ｍｇ")):
+        rx = Prescription(**own, doctor_name="医師 一郎", issued_on=issued_on,
+                          valid_until=issued_on + timedelta(days=3))
         rx.rps.append(PrescriptionRp(number=1, form=form, usage_text=usage, quantity=quantity, times_per_day=3 if
                                      form == 1 else None, lines=[PrescriptionLine(seq=1, drug_receipt_code=drug,
                                                                                   drug_name=name, dose=3 if form == 1

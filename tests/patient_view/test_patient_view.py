@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.routing import AnyConverter, IntegerConverter
 
+from app.clinics.audit_labels import access_label
 from app.clinics.models import StaffUser
 from app.core.models import AccessLogEntry, AuditEntry
 from app.patient_view.handover import AFTER_TIMEOUT, ALWAYS_OPEN, WHILE_SHOWING
@@ -58,7 +59,7 @@ def test_the_patient_sees_the_chosen_sections_in_plain_words(client, ward):
     assert "<ruby>血圧<rt>けつあつ</rt></ruby>が高い状態" in page and "カルテの病名：高血圧症" in page
     assert "細菌性腸炎" in page and "うたがい" in page and "急性上気道炎" not in page  # cured: not current
     # Medicines with when to take them: 朝・昼・夕 after meals, the 頓服 when needed.
-    assert "今日出たお薬" in page and "アムロジピン錠５ｍｇ「テスト」" in page and "1日3錠（1回1錠）" in page
+    assert "今日出たお薬" in page and "アムロジピンＯＤ錠２．５ｍｇ「トーワ」" in page and "1日3錠（1回1錠）" in page
     assert "朝・昼・夕　食事のあとに" in page and 'class="picto"' in page
     assert "必要なとき（疼痛時）に使います" in page
     # Lab results: the value, the range, our one-line explanation, the trend of three values, the flag in words.
@@ -95,6 +96,10 @@ def test_each_showing_is_in_the_access_log_with_what_was_chosen(client, ward, se
     assert [r.resource for r in rows] == [f"patient_view:いまの病気・紹介状#{ward['letter_id']}",
                                           "patient_view.screen"]
     assert {(r.user_id, r.patient_id) for r in rows} == {(ward["doctor"].id, ward["patient"].id)}
+    # The administrator's 操作・閲覧記録 says it in staff language, with what was shown.
+    assert access_label(rows[0].action, rows[0].resource) == \
+        f"患者への提示：患者用画面（タブレットを患者に渡す）（いまの病気・紹介状#{ward['letter_id']}）"
+    assert access_label(rows[1].action, rows[1].resource) == "患者への提示：患者用画面"
 
 
 def _handed_over_client(client, ward):
