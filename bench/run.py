@@ -1,9 +1,9 @@
-"""Seeded benchmarks of what users wait for (issues 4, 6, 7, 9, 19, 20, 22, 24 and 27): patient search, the
+"""Seeded benchmarks of what users wait for (issues 4, 6, 7, 9, 19, 20, 22, 24, 25 and 27): patient search, the
 reception list, the patient page and its safety banner, the prescription check page (full check master, other
 institutions' prescriptions; also with the 電子処方箋管理サービス's duplicate check), a signed 電子処方箋
 registration's own time, the 院外処方箋 and specimen-label PDFs, the lab result table, the 6 information page, the
 referral letter PDF, the imaging pages and the first CT frame; lab result import; the オンライン資格確認 medication
-history of three years opened with a fresh fetch; and saving a full-chart note.
+history of three years opened with a fresh fetch; saving a full-chart note; and the patient screen handed over.
 
 The data set is written straight into the database; every figure is then measured through HTTP: the app runs
 under waitress in a process of its own on loopback and the benchmark is a client that logged in through the login
@@ -36,7 +36,7 @@ from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from app.labs.models import LabResult
 from app.patients.safety import read_banner
-from bench import billing, chart, eprescription, imaging, labs, notes, onshi, seed, summary
+from bench import billing, chart, eprescription, imaging, labs, notes, onshi, patient_view, seed, summary
 from bench.check_master import prepare_full_check
 from bench.server import BENCH_SECRET, Browser, Server, measure
 from simulators.sharing_service.testing import RunningSharingService, start_sharing_simulator
@@ -234,6 +234,7 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
         summary_patient = (summary.seed_history(session, clinic_id, SUMMARY_HISTORY)
                            if wanted("patient_summary", only) else 0)
         billing_visit = billing.seed(session, clinic_id, record.patient_id) if wanted("billing", only) else 0
+        handed = patient_view.seed(session, clinic_id) if wanted(patient_view.NAME, only) else None
         orca = billing.start(session, clinic_id) if billing_visit else None
         drop, pushes = [], []
         if wanted("lab_import", only):
@@ -290,6 +291,10 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
             for name, n, p50_p95, target in notes.figures(browser, record.patient_id, scale.samples):
                 if wanted(name, only):
                     emit(name, n, p50_p95, target)
+        if handed is not None:
+            with app.app_context(), app.extensions["db_sessionmaker"]() as session:
+                for figure in patient_view.figures(server.base_url, *handed, scale.samples, session):
+                    emit(*figure)
         if orca is not None:
             for name, n, p50_p95, target in billing.figures(browser, billing_visit, scale.samples):
                 emit(name, n, p50_p95, target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.labs.masters import RANGE_PATTERN
 
@@ -41,23 +41,24 @@ def trend_svg(name: str, points: list[tuple[date, float, str]], reference_range:
         return round(TOP + (high - value) / (high - low) * (HEIGHT - TOP - BOTTOM), 1)
 
     said = "、".join(f"{d.month}月{d.day}日 {v:g}" for d, v, _flag in points)
-    parts = [Markup('<svg class="pv-trend" viewBox="0 0 {} {}" width="{}" height="{}" role="img" aria-label="{}">')
-             .format(WIDTH, HEIGHT, WIDTH, HEIGHT, f"{name}の推移：{said}")]
+    # Numbers only, but for the label (escaped): formatted as plain text (Markup.format per element cost half of
+    # the screen's time for twenty charts).
+    parts = [f'<svg class="pv-trend" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
+             f'aria-label="{escape(f"{name}の推移：{said}")}">']
     if band:
         top, bottom = y(band[1]), y(band[0])
-        parts.append(Markup('<rect x="{}" y="{}" width="{}" height="{}" fill="#dff0d8"/>')
-                     .format(LEFT, top, WIDTH - LEFT - RIGHT, round(bottom - top, 1)))
+        parts.append(f'<rect x="{LEFT}" y="{top}" width="{WIDTH - LEFT - RIGHT}" height="{round(bottom - top, 1)}" '
+                     f'fill="#dff0d8"/>')
     line = " ".join(f"{x(d)},{y(v)}" for d, v, _flag in points)
-    parts.append(Markup('<polyline fill="none" stroke="#1f5f8b" stroke-width="3" points="{}"/>').format(line))
+    parts.append(f'<polyline fill="none" stroke="#1f5f8b" stroke-width="3" points="{line}"/>')
     for day, value, flag in points:
         colour, radius = ("#b3261e", 7) if flag else ("#1f5f8b", 5)
-        parts.append(Markup('<circle cx="{}" cy="{}" r="{}" fill="{}"/>').format(x(day), y(value), radius, colour))
-        parts.append(Markup('<text x="{}" y="{}" font-size="15" fill="{}" text-anchor="middle">{}</text>')
-                     .format(x(day), round(y(value) - 11, 1), colour, f"{value:g}"))
+        parts.append(f'<circle cx="{x(day)}" cy="{y(value)}" r="{radius}" fill="{colour}"/>'
+                     f'<text x="{x(day)}" y="{round(y(value) - 11, 1)}" font-size="15" fill="{colour}" '
+                     f'text-anchor="middle">{value:g}</text>')
     baseline = HEIGHT - 6
-    parts.append(Markup('<text x="{}" y="{}" font-size="14" fill="#333">{}</text>')
-                 .format(LEFT, baseline, f"{points[0][0].year}年{points[0][0].month}月"))
-    parts.append(Markup('<text x="{}" y="{}" font-size="14" fill="#333" text-anchor="end">{}</text>')
-                 .format(WIDTH - RIGHT, baseline, f"{points[-1][0].year}年{points[-1][0].month}月"))
-    parts.append(Markup("</svg>"))
-    return Markup("").join(parts)
+    first_day, last_day = points[0][0], points[-1][0]
+    parts.append(f'<text x="{LEFT}" y="{baseline}" font-size="14" fill="#333">{first_day.year}年{first_day.month}月'
+                 f'</text><text x="{WIDTH - RIGHT}" y="{baseline}" font-size="14" fill="#333" text-anchor="end">'
+                 f'{last_day.year}年{last_day.month}月</text></svg>')
+    return Markup("".join(parts))  # noqa: S704 (numbers we formatted, and the label escaped above)
