@@ -14,7 +14,9 @@ from app.clinics.audit_labels import access_label
 from app.clinics.models import StaffUser
 from app.core.models import AccessLogEntry, AuditEntry
 from app.patient_view.handover import AFTER_TIMEOUT, ALWAYS_OPEN, WHILE_SHOWING
+from bench.summary import History, seed_history
 from tests.factories import DEMO_PASSWORD, make_clinic, make_patient, make_user
+from tests.helpers import counted_statements
 from tests.patient_view.records import seed_patient_records
 
 ALL_SECTIONS = ["diagnoses", "allergies", "medicines", "labs", "tests", "letter"]
@@ -231,3 +233,25 @@ def test_clerks_may_not_hand_over(client, ward, session):
 def test_the_allowed_routes_are_the_screens_own():
     assert AFTER_TIMEOUT < WHILE_SHOWING
     assert all(endpoint.startswith("patient_view.") for endpoint in WHILE_SHOWING)
+
+
+def test_the_screen_reads_the_same_number_of_statements_for_a_long_history(app, client, session):
+    """Every section is one bounded read: ten times the history, the same statements (bench/summary.py's patient)."""
+    clinic = make_clinic(session)
+    nurse = make_user(session, clinic, role="nurse")
+    session.commit()
+    small = seed_history(session, clinic.id, History(results=40, prescriptions=3, letters=2, vitals=2, diagnoses=2),
+                         orca_id="SMALL001")
+    large = seed_history(session, clinic.id, History(results=400, prescriptions=30, letters=20, vitals=2,
+                                                     diagnoses=20), orca_id="LARGE001")
+    client.login(nurse.login_id, nurse.totp_secret)
+    counts = []
+    for patient_id in (small, large):
+        client.get(f"/patients/{patient_id}/patient-view")
+        client.post(f"/patients/{patient_id}/patient-view", {"sections": ALL_SECTIONS[:-1]})
+        with counted_statements(app.extensions["db_engine"]) as statements:
+            assert client.get("/patient-view").status_code == 200
+        counts.append(len(statements))
+        with client.raw.session_transaction() as sess:
+            sess.pop("handover")  # as the password would (tested above)
+    assert counts[0] == counts[1] <= 12
