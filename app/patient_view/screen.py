@@ -4,7 +4,7 @@ the same for a patient of ten years as for a new one), in plain words from our w
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -90,19 +90,23 @@ class LetterView:
     written_on: date
 
 
-@dataclass
+@dataclass(frozen=True)
 class PatientScreen:
-    """Everything the patient screen (and its print-out) shows; sections not chosen stay empty and unread."""
+    """Everything the patient screen (and its print-out) shows; a section not chosen is empty and was not read."""
 
     choice: Choice
+    #: The day shown (it tells today's medicines from the others).
     today: date
-    diagnoses: list[DiagnosisLine] = field(default_factory=list)
-    allergies: list[AllergyLine] = field(default_factory=list)
-    medicines: list[Medicine] = field(default_factory=list)
-    lab_day: date | None = None
-    labs: list[LabLine] = field(default_factory=list)
-    upcoming: list[UpcomingTest] = field(default_factory=list)
-    letter: LetterView | None = None
+    diagnoses: list[DiagnosisLine]
+    allergies: list[AllergyLine]
+    #: Today's and the continuing ones, today's first.
+    medicines: list[Medicine]
+    #: The newest day a specimen was taken, and its tests.
+    lab_day: date | None
+    labs: list[LabLine]
+    #: Lab orders for today or later.
+    upcoming: list[UpcomingTest]
+    letter: LetterView | None
 
     @property
     def todays_medicines(self) -> list[Medicine]:
@@ -118,21 +122,17 @@ class PatientScreen:
 def build_screen(session: Session, clinic_id: int, patient_id: int, choice: Choice, today: date) -> PatientScreen:
     """The chosen sections of one of the clinic's patients (the caller has checked the patient is the clinic's)."""
     keys = {"clinic_id": clinic_id, "patient_id": patient_id}
-    screen = PatientScreen(choice, today)
     chosen = set(choice.sections)
-    if "diagnoses" in chosen:
-        screen.diagnoses = _diagnoses(session, keys)
-    if "allergies" in chosen:
-        screen.allergies = _allergies(session, keys)
-    if "medicines" in chosen:
-        screen.medicines = current_medicines_with_usage(session, clinic_id, patient_id, today)
-    if "labs" in chosen:
-        screen.lab_day, screen.labs = _labs(session, keys)
-    if "tests" in chosen:
-        screen.upcoming = _upcoming(session, keys, today)
-    if "letter" in chosen and choice.letter_id is not None:
-        screen.letter = find_letter(session, clinic_id, patient_id, choice.letter_id)
-    return screen
+    lab_day, labs = _labs(session, keys) if "labs" in chosen else (None, [])
+    return PatientScreen(
+        choice, today,
+        diagnoses=_diagnoses(session, keys) if "diagnoses" in chosen else [],
+        allergies=_allergies(session, keys) if "allergies" in chosen else [],
+        medicines=current_medicines_with_usage(session, clinic_id, patient_id, today) if "medicines" in chosen else [],
+        lab_day=lab_day, labs=labs,
+        upcoming=_upcoming(session, keys, today) if "tests" in chosen else [],
+        letter=(find_letter(session, clinic_id, patient_id, choice.letter_id)
+                if "letter" in chosen and choice.letter_id is not None else None))
 
 
 def _current(model: Any, keys: dict[str, int]) -> list[Any]:

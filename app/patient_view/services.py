@@ -18,7 +18,7 @@ def choose(session: Session, clinic_id: int, patient_id: int, sections: list[str
     return choice
 
 
-def record_showing(session: Session, actor: Actor, patient_id: int, choice: Choice, action: str = "patient_view",
-                   resource: str = "patient_view") -> None:
+def record_showing(session: Session, actor: Actor, patient_id: int, choice: Choice, action: str,
+                   resource: str) -> None:
     """The access log of a showing (or its print-out): who, when, which patient and what was chosen."""
     log_access(session, actor, patient_id=patient_id, action=action, resource=f"{resource}:{choice.described()}")

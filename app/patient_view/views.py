@@ -4,6 +4,8 @@ handover.enforce_handover."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, abort, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -48,15 +50,21 @@ def setup(patient_id: int):
     return _setup_page(patient)
 
 
+def _shown(patient_id: int, action: str, resource: str) -> tuple[Any, Choice]:
+    """The patient and the posted choice, checked, with the showing (or print-out) in the access log."""
+    patient = patient_or_404(patient_id)
+    choice = _chosen(patient)
+    db = db_session()
+    services.record_showing(db, current_actor(), patient.id, choice, action, resource)
+    db.commit()
+    return patient, choice
+
+
 @bp.post("/patients/<int:patient_id>/patient-view")
 @requires("patient_view.show")
 def start(patient_id: int):
     """Hand the tablet over: the showing is logged and the session locked to this patient's screen."""
-    patient = patient_or_404(patient_id)
-    choice = _chosen(patient)
-    db = db_session()
-    services.record_showing(db, current_actor(), patient.id, choice)
-    db.commit()
+    patient, choice = _shown(patient_id, "patient_view", "patient_view")
     handover.start(patient.id, choice)
     return redirect(url_for("patient_view.screen"))
 
@@ -65,26 +73,26 @@ def start(patient_id: int):
 @requires("patient_view.show")
 def print_summary(patient_id: int):
     """The same summary for the patient on paper (A4, large type)."""
-    patient = patient_or_404(patient_id)
-    choice = _chosen(patient)
-    today = japan_today()
-    screen = build_screen(db_session(), current_user.clinic_id, patient.id, choice, today)
-    body = summary_pdf(screen, patient, current_user.clinic)
-    db = db_session()
-    services.record_showing(db, current_actor(), patient.id, choice, "print", "patient_view.print")
-    db.commit()
-    return Response(body, mimetype="application/pdf",
+    patient, choice = _shown(patient_id, "print", "patient_view.print")
+    screen = build_screen(db_session(), current_user.clinic_id, patient.id, choice, japan_today())
+    return Response(summary_pdf(screen, patient, current_user.clinic), mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="patient-summary-{patient.id}.pdf"',
                              "Cache-Control": "no-store"})
+
+
+def _handed_over() -> dict[str, Any]:
+    """This session's handover; a session not handed over is sent to the reception list."""
+    state = handover.current()
+    if state is None:
+        abort(redirect(url_for("reception.index")))
+    return state
 
 
 @bp.get("/patient-view")
 @requires("patient_view.show")
 def screen():
     """The locked patient screen: only the handed-over patient's chosen sections."""
-    state = handover.current()
-    if state is None:
-        return redirect(url_for("reception.index"))
+    state = _handed_over()
     patient = patient_or_404(state["patient_id"])
     log_look(patient.id, "patient_view.screen", "patient_view")
     today = japan_today()
@@ -107,9 +115,7 @@ def ping():
 @requires("patient_view.show")
 def locked():
     """The lock page: nothing of the patient, the staff member's password to end the showing."""
-    state = handover.current()
-    if state is None:
-        return redirect(url_for("reception.index"))
+    state = _handed_over()
     return render_template("patient_view/locked.html", timed_out=state.get("timed_out", False))
 
 
@@ -117,8 +123,7 @@ def locked():
 @requires("patient_view.show")
 def leave():
     """End the showing with the staff member's password (a wrong one counts toward the account's lockout)."""
-    if handover.current() is None:
-        return redirect(url_for("reception.index"))
+    _handed_over()
     refused = flow.unlock_with_password(request.form.get("password") or "")
     if refused is not None:
         flash(refused.message, "error")

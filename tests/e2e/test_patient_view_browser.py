@@ -1,7 +1,6 @@
-"""The patient screen in a real browser on a tablet held both ways: a doctor chooses what to show and hands the
-tablet over; the patient sees large plain Japanese with furigana, pictograms and trend charts, fitting the screen
-with every target a finger can tap and no serious axe-core finding; a staff screen cannot be reached; the doctor's
-password gives the tablet back."""
+"""A doctor hands the tablet to a patient, in Chromium at 820×1180 and 1180×820: the patient reads large plain
+Japanese with furigana, medicine pictograms and trend charts — the page fits, every target takes a finger, axe-core
+finds nothing serious — no staff screen opens, and the doctor's password takes the tablet back."""
 
 from __future__ import annotations
 
@@ -11,23 +10,15 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_login_and_pwa import _login
 from tests.e2e.test_tablet_screens import AXE, AXE_JS, MEASURE_JS, SIZES, TOUCH
-from tests.factories import DEMO_PASSWORD, make_clinic, make_user
-from tests.patient_view.records import seed_patient_records
+from tests.factories import DEMO_PASSWORD
+from tests.patient_view.records import seed_ward
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def ward(live_app):
-    with live_app.app_context():
-        session = live_app.extensions["db_sessionmaker"]()
-        clinic = make_clinic(session, name="ブラウザ内科")
-        doctor = make_user(session, clinic, role="doctor", display_name="医師 一郎")
-        data = seed_patient_records(session, clinic)
-        session.commit()
-        ward = {"doctor": (doctor.login_id, doctor.totp_secret), "patient_id": data["patient"].id}
-        session.close()
-    return ward
+    return seed_ward(live_app)
 
 
 def _problems(page, label: str) -> list[str]:

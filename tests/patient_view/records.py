@@ -15,7 +15,7 @@ from app.documents.models import ReferralLetter
 from app.labs.models import LabOrder, LabResult, LabSpecimen
 from app.patients.profile_models import Allergy
 from app.prescriptions.models import Prescription, PrescriptionLine, PrescriptionRp
-from tests.factories import make_lab_source, make_patient
+from tests.factories import make_clinic, make_lab_source, make_patient, make_user
 
 
 def _versioned(model: Any, session: Session, **values: Any) -> Any:
@@ -69,3 +69,14 @@ def seed_patient_records(session: Session, clinic: Any, **patient: Any) -> dict[
     session.flush()
     return {"patient": person, "letter_id": letter.id, "draft_id": draft.id, "today": today}
 
+
+
+def seed_ward(app: Any) -> dict[str, Any]:
+    """For a browser test: a clinic, its doctor (login ID and TOTP secret) and the patient of seed_patient_records,
+    written through the app's own session."""
+    with app.app_context(), app.extensions["db_sessionmaker"]() as session:
+        clinic = make_clinic(session, name="ブラウザ内科")
+        doctor = make_user(session, clinic, role="doctor", display_name="医師 一郎")
+        records = seed_patient_records(session, clinic)
+        session.commit()
+        return {"doctor": (doctor.login_id, doctor.totp_secret), "patient_id": records["patient"].id}
