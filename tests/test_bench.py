@@ -66,3 +66,16 @@ def test_bench_times_the_eprescription_check_page_and_a_signed_registration(tmp_
     assert [(f["name"], f["target_ms"]) for f in figures] == [("eprescription_check_page", 300),
                                                              ("eprescription_signed_registration", 200)]
     assert all(0 < f["p50_ms"] <= f["p95_ms"] for f in figures)
+
+
+def test_bench_times_the_patient_screen_in_a_handed_over_session(tmp_path, capsys):
+    figures = run("sqlite", SMOKE, only=["patient_screen"], workdir=tmp_path)
+    assert [(f["name"], f["n"], f["target_ms"]) for f in figures] == [("patient_screen", 1000, 150)]
+    engine = create_engine(f"sqlite:///{tmp_path / 'bench.sqlite3'}")
+    with engine.connect() as conn:
+        shown = conn.execute(select(AccessLogEntry.resource).where(AccessLogEntry.action == "patient_view")).scalars()
+        resources = list(shown)
+    engine.dispose()
+    # The showing (every section chosen), then each timed load of the locked screen (and the sanity check's).
+    assert resources[0].startswith("patient_view:いまの病気・アレルギー・お薬・検査の結果・これからの検査・紹介状#")
+    assert resources[1:] == ["patient_view.screen"] * (1 + 5 + SMOKE.samples)
