@@ -36,7 +36,11 @@ def test_a_doctor_hands_the_tablet_over_and_takes_it_back(page, live_server, war
     _login(page, url, *ward["doctor"])
     page.goto(f"{url}/patients/{ward['patient_id']}")
     page.click("#patient-view-link")
-    problems = _problems(page, "patient-view-setup-820x1180")
+    page.wait_for_url("**/patient-view")
+    problems = []
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        problems += _problems(page, f"patient-view-setup-{width}x{height}")
     page.check("input[value=letter]")
     page.click("#hand-over")
     page.wait_for_url("**/patient-view")

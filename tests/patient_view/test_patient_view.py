@@ -13,7 +13,11 @@ from werkzeug.routing import AnyConverter, IntegerConverter
 from app.clinics.audit_labels import access_label
 from app.clinics.models import StaffUser
 from app.core.models import AccessLogEntry, AuditEntry
+from app.patient_view.choice import Choice
 from app.patient_view.handover import AFTER_TIMEOUT, ALWAYS_OPEN, WHILE_SHOWING
+from app.patient_view.printout import summary_context
+from app.patient_view.screen import build_screen
+from app.printing.html_pdf import render_html
 from bench.summary import History, seed_history
 from tests.factories import DEMO_PASSWORD, make_clinic, make_patient, make_user
 from tests.helpers import counted_statements
@@ -255,3 +259,14 @@ def test_the_screen_reads_the_same_number_of_statements_for_a_long_history(app, 
         with client.raw.session_transaction() as sess:
             sess.pop("handover")  # as the password would (tested above)
     assert counts[0] == counts[1] <= 12
+
+
+def test_the_print_out_says_the_furigana_in_brackets(app, ward, session):
+    """Paper has no ruby layout: the same plain words with their readings after them."""
+    with app.app_context():
+        choice = Choice(("diagnoses", "medicines", "labs", "letter"), ward["letter_id"])
+        screen = build_screen(session, ward["clinic"].id, ward["patient"].id, choice, ward["today"])
+        html = render_html("patient_summary", summary_context(screen, ward["patient"], ward["clinic"]))
+    assert "血圧（けつあつ）が高い状態" in html and "<ruby>" not in html
+    assert "朝・昼・夕　食事のあとに" in html and 'class="picto"' in html and 'class="pv-trend"' in html
+    assert "みなと総合病院" in html and "港 次郎 先生" in html and "えび" not in html
