@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import Any
 
-from flask import Flask, render_template, request, session
+from flask import Flask, g, render_template, request, session
 from flask_wtf.csrf import CSRFError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -67,7 +67,11 @@ def _init_login(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(identity: str) -> StaffUser | None:
-        return active_login_user(db.db_session(), identity, session.get(LOGIN_TOKEN_KEY))
+        found = active_login_user(db.db_session(), identity, session.get(LOGIN_TOKEN_KEY))
+        if found is None:
+            return None
+        user, g.handed_over_patient_id = found  # read by patient_view.handover.enforce_handover
+        return user
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -56,6 +56,9 @@ class LoginSession(Base):
     #: Set when the session ended (logout, password change, expiry); a cookie of an ended session is refused.
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_reason: Mapped[str] = mapped_column(String(32), default="")
+    #: While the tablet is handed to a patient (patient_view), that patient's id. Kept here, not only in the
+    #: cookie, so that a copy of the cookie taken before the handover is still held to the patient screen.
+    handed_over_patient_id: Mapped[int | None] = mapped_column()
     ip_address: Mapped[str] = mapped_column(String(45), default="")
     user_agent: Mapped[str] = mapped_column(String(255), default="")
 

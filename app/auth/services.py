@@ -280,9 +280,10 @@ def open_login_session(session: Session, user: StaffUser, actor: Actor) -> str:
     return token
 
 
-def active_login_user(session: Session, identity: str, token: str | None) -> StaffUser | None:
-    """The user of a session cookie: its identity (`id:epoch`) must name an active account whose credentials
-    have not changed since, and its token a login session of that user that has not ended."""
+def active_login_user(session: Session, identity: str, token: str | None) -> tuple[StaffUser, int | None] | None:
+    """The user of a session cookie and the patient its login session is handed over to (None when it is not):
+    the identity (`id:epoch`) must name an active account whose credentials have not changed since, and the token a
+    login session of that user that has not ended."""
     try:
         user_id, epoch = (int(part) for part in identity.split(":"))
     except ValueError:
@@ -290,15 +291,26 @@ def active_login_user(session: Session, identity: str, token: str | None) -> Sta
     if not token:
         return None
     row = session.execute(
-        select(StaffUser, LoginSession.id).join(LoginSession, LoginSession.user_id == StaffUser.id)
+        select(StaffUser, LoginSession.handed_over_patient_id)
+        .join(LoginSession, LoginSession.user_id == StaffUser.id)
         .where(StaffUser.id == user_id, LoginSession.token_hash == hash_device_token(token),
                LoginSession.ended_at.is_(None))).first()
     if row is None:
         return None
-    user = row[0]
+    user, handed_over_patient_id = row
     if not user.is_active or user.session_epoch != epoch:
         return None
-    return user
+    return user, handed_over_patient_id
+
+
+def mark_handover(session: Session, token: str | None, patient_id: int | None) -> None:
+    """Record on the server that this login session is handed over to `patient_id` (None: given back)."""
+    if not token:
+        return
+    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == hash_device_token(token),
+                                                    LoginSession.ended_at.is_(None)))
+    if row is not None:
+        row.handed_over_patient_id = patient_id
 
 
 def end_login_session(session: Session, token: str | None, reason: str) -> None:

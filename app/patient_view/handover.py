@@ -5,17 +5,21 @@ whole application, so no template or view has to remember it — lets through on
 activity ping, its lock page and the staff member's way out (the password), plus static files. Everything else, every
 staff screen, other patient, API call or logout, is refused: a page load is sent back to the patient screen, a
 script gets 403. After the clinic's idle time without a touch the screen goes to its lock page, which shows
-nothing of the patient; only the staff member's password (counted like a failed login) leaves."""
+nothing of the patient; only the staff member's password (counted like a failed login) leaves. The handover is also marked on the server's
+login session (auth.services.mark_handover), so a copy of the cookie taken before it gets only the lock page."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from flask import jsonify, redirect, request, session, url_for
+from flask import g, jsonify, redirect, request, session, url_for
 from flask_login import current_user
 
+from app.auth.flow import LOGIN_TOKEN_KEY
+from app.auth.services import mark_handover
 from app.core.web import HANDOVER_KEY, wants_json
+from app.db import db_session
 from app.patient_view.choice import Choice
 
 #: Reachable whatever the state (files of the page, the PWA shell, the health check).
@@ -29,8 +33,11 @@ REFUSED_MESSAGE = "患者さん用の画面を表示中です。職員がパス�
 
 
 def start(patient_id: int, choice: Choice) -> None:
-    """Hand this session to a patient: from now on only the patient screen of `patient_id` is reachable."""
+    """Hand this session to a patient: from now on only the patient screen of `patient_id` is reachable. The
+    handover is also kept on the server's login session, so an older copy of the cookie is held to it too."""
     now = time.time()
+    mark_handover(db_session(), session.get(LOGIN_TOKEN_KEY), patient_id)
+    db_session().commit()
     session[HANDOVER_KEY] = {"patient_id": patient_id, "staff_id": current_user.id, "started_at": now,
                              "last_seen": now, "timed_out": False, **choice.as_state()}
 
@@ -44,6 +51,8 @@ def end() -> int | None:
     """Give the session back to the staff member; the patient's id (None when it was not handed over)."""
     state = session.pop(HANDOVER_KEY, None)
     session["last_seen"] = time.time()
+    mark_handover(db_session(), session.get(LOGIN_TOKEN_KEY), None)
+    db_session().commit()
     return state["patient_id"] if state else None
 
 
@@ -60,6 +69,11 @@ def has_timed_out(state: dict[str, Any], now: float) -> bool:
 def enforce_handover() -> Any:
     """Before every request: a handed-over session reaches only the patient screen's own routes (module doc)."""
     state = session.get(HANDOVER_KEY)
+    if current_user.is_authenticated and not state and g.get("handed_over_patient_id"):
+        # The server says this login is handed over but the cookie does not: a copy taken before the handover.
+        # It gets the lock page, never the staff screens (and not the patient screen either).
+        state = session[HANDOVER_KEY] = {"patient_id": g.handed_over_patient_id, "staff_id": current_user.id,
+                                         "timed_out": True}
     if not state:
         return None
     if not current_user.is_authenticated or current_user.id != state.get("staff_id"):

@@ -20,7 +20,7 @@ from app.patient_view.screen import build_screen
 from app.printing.html_pdf import render_html
 from bench.summary import History, seed_history
 from tests.factories import DEMO_PASSWORD, make_clinic, make_patient, make_user
-from tests.helpers import counted_statements
+from tests.helpers import HTMLClient, counted_statements
 from tests.patient_view.records import seed_patient_records
 
 ALL_SECTIONS = ["diagnoses", "allergies", "medicines", "labs", "tests", "letter"]
@@ -256,8 +256,8 @@ def test_the_screen_reads_the_same_number_of_statements_for_a_long_history(app, 
         with counted_statements(app.extensions["db_engine"]) as statements:
             assert client.get("/patient-view").status_code == 200
         counts.append(len(statements))
-        with client.raw.session_transaction() as sess:
-            sess.pop("handover")  # as the password would (tested above)
+        client.get("/patient-view/locked")  # the page whose form leaves
+        assert client.post("/patient-view/leave", {"password": DEMO_PASSWORD}).status_code == 302
     assert counts[0] == counts[1] <= 12
 
 
@@ -270,3 +270,20 @@ def test_the_print_out_says_the_furigana_in_brackets(app, ward, session):
     assert "血圧（けつあつ）が高い状態" in html and "<ruby>" not in html
     assert "朝・昼・夕　食事のあとに" in html and 'class="picto"' in html and 'class="pv-trend"' in html
     assert "みなと総合病院" in html and "港 次郎 先生" in html and "えび" not in html
+
+
+def test_a_cookie_copied_before_the_handover_is_held_to_the_lock(app, client, ward):
+    """The handover is kept on the server's login session: replaying the cookie from before it reaches no staff
+    screen and not the patient screen either, only the lock page and the way out with the password."""
+    _logged_in(client, ward)
+    before = client.raw.get_cookie("kamikarte_session").value
+    _hand_over(client, ward)
+    copy = HTMLClient(app.test_client())
+    copy.raw.set_cookie("kamikarte_session", before)
+    assert copy.get("/reception").location.endswith("/patient-view/locked")
+    assert copy.get(f"/patients/{ward['other'].id}").location.endswith("/patient-view/locked")
+    assert copy.get("/patient-view").location.endswith("/patient-view/locked")
+    assert "しばらく操作がなかった" in copy.get("/patient-view/locked").get_data(as_text=True)
+    assert copy.post("/patient-view/leave", {"password": DEMO_PASSWORD}).status_code == 302
+    assert copy.get("/reception").status_code == 200  # given back: the server's mark is cleared for both
+    assert client.get("/reception").status_code == 302  # the original cookie still says handed over
