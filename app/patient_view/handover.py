@@ -5,8 +5,9 @@ whole application, so no template or view has to remember it — lets through on
 activity ping, its lock page and the staff member's way out (the password), plus static files. Everything else, every
 staff screen, other patient, API call or logout, is refused: a page load is sent back to the patient screen, a
 script gets 403. After the clinic's idle time without a touch the screen goes to its lock page, which shows
-nothing of the patient; only the staff member's password (counted like a failed login) leaves. The handover is also marked on the server's
-login session (auth.services.mark_handover), so a copy of the cookie taken before it gets only the lock page."""
+nothing of the patient; only the staff member's password (counted like a failed login) leaves.
+The handover is also marked on the server's login session (auth.services.mark_handover), so a copy of the cookie
+taken before it gets only the lock page."""
 
 from __future__ import annotations
 
