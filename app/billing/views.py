@@ -8,6 +8,7 @@ from typing import Any
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 
 from app.billing import bp, fees, visit_claim
+from app.billing.first_visit import first_visit
 from app.billing.forms import ConfirmForm, FeeForm, OnlineForm
 from app.billing.summary import build_summary
 from app.core.errors import DomainError, NotFoundError
@@ -32,7 +33,8 @@ def fee_picker(visit_id: int):
     log_look(visit.patient_id, f"billing.fees:{visit.id}")
     db = db_session()
     text = request.args.get("q", "")[:40]
-    options = fees.fee_options(db, visit, text)
+    visit_kind = first_visit(current_clinic(), visit)
+    options = fees.fee_options(db, visit, text, visit_kind.first)
     if request.args.get("format") == "json":
         return jsonify([{"code": o.code, "name": o.name, "points": o.points, "applies": o.applies,
                          "suggested": o.suggested, "reason": o.reason, "chosen": o.chosen} for o in options])
@@ -40,7 +42,7 @@ def fee_picker(visit_id: int):
     chosen = fees.chosen_fees(db, visit)
     db.commit()
     return render_template("billing/fees.html", visit=visit, patient=visit.patient, options=options, q=text,
-                           chosen=chosen, bill=bill, form=FeeForm(), online_form=OnlineForm(),
+                           chosen=chosen, bill=bill, form=FeeForm(), online_form=OnlineForm(), visit_kind=visit_kind,
                            confirm=ConfirmForm(), today=japan_today())
 
 
