@@ -110,3 +110,18 @@ def test_the_reception_list_offers_the_summary_only_to_roles_that_may_open_it(cl
     client.login(admin.login_id, admin.totp_secret)
     assert link not in client.get("/reception").get_data(as_text=True)
     assert client.get(f"/billing/visits/{desk['visit'].id}").status_code == 403
+
+
+def test_full_chart_mode_writes_the_fees_into_the_notes_p(client, session, desk):
+    desk["clinic"].is_full_chart_mode = True
+    session.commit()
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    page = f"/billing/visits/{desk['visit'].id}/fees"
+    client.post(page, {"code": TOKUTEI, "quantity": "1"}, form_page=page)
+    day = desk["visit"].visit_date.isoformat()
+    editor = client.get(f"/patients/{desk['patient'].id}/notes/{day}/edit?visit_id={desk['visit'].id}")
+    html = editor.get_data(as_text=True)
+    assert editor.status_code == 200
+    plan = html[html.index('name="plan"'):]
+    assert "【算定】特定疾患療養管理料" in plan[:plan.index("</textarea>")]  # a new note's P starts with it
+    assert 'id="transfer-fees"' in html and 'data-transfer="fees" data-part="plan"' in html  # 自動転記 offers it
