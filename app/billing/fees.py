@@ -160,7 +160,8 @@ def fee_options(session: Session, visit: Visit, text: str = "", first: bool | No
     return options
 
 
-def _open_visit(visit: Visit) -> None:
+def open_visit(visit: Visit) -> None:
+    """Refuse a change to a cancelled, paid (会計済) or incomplete (no 診療科・医師) visit."""
     if visit.status == CANCELLED:
         raise ValidationError("取り消された受付には算定できません")
     if visit.status == PAID:
@@ -179,7 +180,7 @@ def _parse_quantity(raw: str | int | None) -> int:
 def choose_fee(session: Session, clinic: Clinic, actor: Actor, visit: Visit, code: str,
                quantity: str | int | None = 1) -> VisitFee:
     """Add a fee to the visit after checking it as the list does; queues the visit's 中途データ."""
-    _open_visit(visit)
+    open_visit(visit)
     code = (code or "").strip()
     count = _parse_quantity(quantity)
     master = procedures_by_code(session, {code}).get(code)
@@ -213,7 +214,7 @@ def choose_fee(session: Session, clinic: Clinic, actor: Actor, visit: Visit, cod
 
 def remove_fee(session: Session, clinic: Clinic, actor: Actor, visit: Visit, fee_id: int) -> None:
     """Take a fee off the visit (kept, marked removed); the visit's 中途データ is re-sent as a change."""
-    _open_visit(visit)
+    open_visit(visit)
     fee = session.get(VisitFee, fee_id)
     if fee is None or fee.clinic_id != visit.clinic_id or fee.visit_id != visit.id or fee.removed_at is not None:
         raise NotFoundError("選ばれた料金が見つかりません")
@@ -225,7 +226,7 @@ def remove_fee(session: Session, clinic: Clinic, actor: Actor, visit: Visit, fee
 
 def set_online(session: Session, clinic: Clinic, actor: Actor, visit: Visit, online: bool) -> None:
     """Mark the visit as 情報通信機器を用いた診療 (or face to face); chosen fees of the other kind must go first."""
-    _open_visit(visit)
+    open_visit(visit)
     bill = bill_for(session, visit, create=True) or VisitBill()
     for fee in chosen_fees(session, visit):
         rule = fee_rules.rule_for(fee.code)
@@ -253,7 +254,7 @@ def needs_resend(bill: VisitBill) -> bool:
 
 def resend(session: Session, clinic: Clinic, actor: Actor, visit: Visit, bill: VisitBill | None) -> None:
     """Queue the visit's fees again after ORCA refused them and the cause was corrected."""
-    _open_visit(visit)
+    open_visit(visit)
     if bill is None or not needs_resend(bill):
         raise ValidationError("再送が必要な送信はありません")
     bill.orca_billing_status = "sent" if bill.orca_medical_uid else ""

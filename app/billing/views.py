@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 
-from app.billing import bp, fees, visit_claim
+from app.billing import bp, fees, image_lines, visit_claim
 from app.billing.first_visit import first_visit
 from app.billing.forms import ConfirmForm, FeeForm, OnlineForm
 from app.billing.summary import build_summary
@@ -145,4 +145,31 @@ def resend(visit_id: int):
         return redirect(url_for("billing.summary", visit_id=visit_id))
     db.commit()
     flash("ORCAへ再送します", "success")
+    return redirect(url_for("billing.summary", visit_id=visit_id))
+
+
+@bp.post("/billing/visits/<int:visit_id>/images")
+@requires("fee.write")
+def add_images(visit_id: int):
+    """Add the 画像診断 lines of the patient's studies of the visit's day (read from the PACS)."""
+    visit = _visit(visit_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    db = db_session()
+    try:
+        fees.open_visit(visit)
+        result = image_lines.add_day_studies(db, current_clinic(), current_actor(), visit)
+    except DomainError as exc:
+        db.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("billing.summary", visit_id=visit_id))
+    db.commit()
+    if result.added:
+        flash(f"画像を算定に加えました: {'、'.join(result.added)}", "success")
+    if result.already:
+        flash(f"算定済みの画像（加えていません）: {'、'.join(result.already)}", "success")
+    if result.not_billed:
+        flash(f"算定しない画像: {'／'.join(result.not_billed)}", "warning")
+    if not (result.added or result.already or result.not_billed):
+        flash("この受付の日の画像はPACSにありません", "warning")
     return redirect(url_for("billing.summary", visit_id=visit_id))
