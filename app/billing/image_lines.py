@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.billing import visit_claim
+from app.billing.fees import open_visit
 from app.billing.models import VisitFee
 from app.billing.procedures import procedures_by_code
 from app.billing.visit_send import bill_for
@@ -55,6 +56,7 @@ def _main_part(clinic: Clinic, visit: Visit, study: Study) -> bool:
 def add_day_studies(session: Session, clinic: Clinic, actor: Actor, visit: Visit) -> StudyBilling:
     """Add the 画像診断 lines of the patient's studies of the visit's day (read from the PACS); queue the visit's
     中途データ when anything was added."""
+    open_visit(visit)
     try:
         studies = [s for s in pacs.list_studies(clinic, visit.patient) if s.study_date == visit.visit_date]
     except IntegrationError as exc:

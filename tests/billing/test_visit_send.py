@@ -20,7 +20,8 @@ from tests.factories import make_user
 from tests.prescriptions.test_prescriptions import AFTER_MEALS_3, LOXONIN, _issue
 
 TOKUTEI = "113001810"
-#: 28 days of 内服, every drug by 一般名: 一般名処方加算１ and, with the main 特定疾患 (バセドウ病), 特定疾患処方管理加算.
+#: 28 days of 内服, every drug by 一般名: 一般名処方加算１ and, with the main 特定疾患 (バセドウ病),
+#: 特定疾患処方管理加算.
 RPS = [("1", AFTER_MEALS_3, "", "28", [(LOXONIN, "3", True, False)])]
 
 
