@@ -100,7 +100,7 @@ def visit_lines(session: Session, visit: Visit, first: FirstVisit) -> tuple[list
         basic = procedures_by_code(session, {code}).get(code)
         if basic is not None:
             lines.append(SummaryLine("初・再診", "110" if first.first else "120", basic.code, basic.name, "1",
-                                     basic.points, f"ORCAが算定（{first.note}）", by_orca=True))
+                                     basic.points, "ORCAが算定", by_orca=True))
     try:
         doses = visit_send.visit_doses(session, visit)
     except claim_builder.ClaimError as exc:

@@ -1,5 +1,6 @@
 """The 指導料・管理料 picker and the visit summary in a real browser on a tablet held both ways: no sideways scroll
-of the page, what applies first, a greyed fee with its reason, choosing a fee, ORCA's trial calculation."""
+of the page, what applies first, a greyed fee with its reason, choosing a fee, ORCA's trial calculation, 初診/再診
+from ORCA's 初診算定日 and the button that adds the day's images."""
 
 from __future__ import annotations
 
@@ -58,5 +59,8 @@ def test_fees_and_summary_fit_the_tablet(page, live_server, visit, size):
     page.goto(f"{live_server.url}/billing/visits/{visit['visit_id']}")
     expect(page.locator("#orca-points")).to_contain_text("点")
     expect(page.locator("#summary-lines")).to_contain_text("113001810")
+    expect(page.locator("#visit-kind")).to_contain_text("再診（ORCAの初診算定日")
+    images = page.get_by_role("button", name="本日の画像（PACS）を算定に加える")
+    assert images.bounding_box()["height"] >= 44
     screenshot(page, f"billing-summary-{size}")
     assert page.evaluate("document.scrollingElement.scrollWidth <= document.documentElement.clientWidth")
