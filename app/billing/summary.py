@@ -116,7 +116,8 @@ def visit_lines(session: Session, visit: Visit, first: FirstVisit) -> tuple[list
     return lines, ""
 
 
-def _compare(summary: VisitSummary) -> None:
+def compare(summary: VisitSummary) -> None:
+    """List every part of the fee table (and the total) where our points and ORCA's differ."""
     sim = summary.simulation
     if sim is None:
         return
@@ -160,5 +161,5 @@ def build_summary(session: Session, clinic: Clinic, visit: Visit) -> VisitSummar
         summary.orca_error = exc.message_ja
         code = exc.code if isinstance(exc, OrcaApiError) else ""
         summary.orca_advice = ADVICE.get(code or "", RETRY if exc.retryable else ASK_ADMIN)
-    _compare(summary)
+    compare(summary)
     return summary

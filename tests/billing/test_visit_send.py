@@ -6,11 +6,14 @@ and says so; 初診/再診 follows ORCA's own 初診算定日; the 受付一覧 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 
 from app.billing.models import VisitBill
 from app.billing.rx_lines import GENERIC_ALL, RX_FEE, SPECIFIC_RX
+from app.billing.summary import SummaryLine, VisitSummary, compare
+from app.integrations.orca import OrcaBillSimulation
 from app.outbox import services as outbox
 from app.prescriptions.drug_master import load_shipped_subset as load_drugs
 from app.prescriptions.models import Prescription
@@ -126,3 +129,14 @@ def test_full_chart_mode_writes_the_fees_into_the_notes_p(client, session, desk)
     plan = html[html.index('name="plan"'):]
     assert "【算定】特定疾患療養管理料" in plan[:plan.index("</textarea>")]  # a new note's P starts with it
     assert 'id="transfer-fees"' in html and 'data-transfer="fees" data-part="plan"' in html  # 自動転記 offers it
+
+
+def test_a_difference_from_orcas_calculation_is_listed_never_hidden():
+    summary = VisitSummary(lines=[
+        SummaryLine("初・再診", "120", "112007410", "再診料", "1", Decimal(75), "ORCAが算定", by_orca=True),
+        SummaryLine("処方", "212", LOXONIN, "ロキソニン錠", "3×28", None, "ORCAへ送信済（会計待ち）"),
+        SummaryLine("処方", "250", RX_FEE, "処方箋料", "1", Decimal(60), "ORCAへ送信済（会計待ち）")],
+        simulation=OrcaBillSimulation(195, 590, 590, 0, (("初・再診料", 75), ("投薬", 120))))
+    compare(summary)
+    assert summary.differences == ["投薬: かみかるて 60点 ／ ORCA 120点（差 +60点）",
+                                   "合計点数: かみかるて 135点 ／ ORCA 195点（差 +60点）"]
