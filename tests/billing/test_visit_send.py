@@ -5,20 +5,21 @@ and says so; 初診/再診 follows ORCA's own 初診算定日; the 受付一覧 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
 
+from app.billing import rx_lines
 from app.billing.models import VisitBill
 from app.billing.rx_lines import GENERIC_ALL, RX_FEE, SPECIFIC_RX
 from app.billing.summary import SummaryLine, VisitSummary, compare
 from app.integrations.orca import OrcaBillSimulation
 from app.outbox import services as outbox
 from app.prescriptions.drug_master import load_shipped_subset as load_drugs
-from app.prescriptions.models import Prescription
+from app.prescriptions.models import Prescription, PrescriptionLine, PrescriptionRp
 from app.reception.models import PAID, Visit
-from tests.billing.helpers import CODE
+from tests.billing.helpers import CODE, make_visit
 from tests.factories import make_user
 from tests.prescriptions.test_prescriptions import AFTER_MEALS_3, LOXONIN, _issue
 
@@ -140,3 +141,24 @@ def test_a_difference_from_orcas_calculation_is_listed_never_hidden():
     compare(summary)
     assert summary.differences == ["投薬: かみかるて 60点 ／ ORCA 120点（差 +60点）",
                                    "合計点数: かみかるて 135点 ／ ORCA 195点（差 +60点）"]
+
+
+def _long_rx(session, desk, day, status="sent") -> Prescription:
+    rx = Prescription(clinic_id=desk["clinic"].id, patient_id=desk["patient"].id, doctor_name="医師", issued_on=day,
+                      valid_until=day, orca_billing_status=status)
+    rx.rps.append(PrescriptionRp(number=1, form=1, usage_text="１日３回毎食後", quantity=28, lines=[
+        PrescriptionLine(seq=1, drug_receipt_code=LOXONIN, drug_name="ロキソニン錠６０ｍｇ", dose=3, unit="錠",
+                         by_generic_name=True)]))
+    session.add(rx)
+    session.flush()
+    return rx
+
+
+def test_specific_disease_prescription_fee_once_a_month(session, desk):
+    visit = make_visit(session, desk["clinic"], desk["patient"], day=date(2026, 11, 20))
+    today = _long_rx(session, desk, visit.visit_date, "sending")
+    codes = [line.code for dose in rx_lines.doses(session, [today], visit) for line in dose.lines]
+    assert SPECIFIC_RX in codes  # a main 特定疾患 and 28 days of 内服
+    _long_rx(session, desk, date(2026, 11, 5))  # already carried on an earlier day of the month
+    codes = [line.code for dose in rx_lines.doses(session, [today], visit) for line in dose.lines]
+    assert SPECIFIC_RX not in codes and RX_FEE in codes and GENERIC_ALL in codes
