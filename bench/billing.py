@@ -17,6 +17,8 @@ from app.core.timeutil import japan_today
 from app.db import utcnow
 from app.diagnoses.masters import load_shipped_subsets
 from app.diagnoses.models import Diagnosis, Disease
+from app.prescriptions.drug_master import load_shipped_subset as load_drug_subset
+from app.prescriptions.models import Drug, Prescription, PrescriptionLine, PrescriptionRp
 from app.reception.models import Visit
 from bench.server import Browser, measure
 from simulators.orca.testing import RunningOrca, start_orca_simulator
@@ -52,6 +54,15 @@ def seed(session: Session, clinic_id: int, patient_id: int) -> int:
     clinic = session.get(Clinic, clinic_id)
     for code in FEES:
         fees.choose_fee(session, clinic, SYSTEM, visit, code)
+    # Today's prescription rides in the visit's data: its Rp, 処方箋料 and 加算 are lines of the summary too.
+    load_drug_subset(session)
+    drug = session.get(Drug, "620098801")  # ロキソニン錠６０ｍｇ of the shipped drug master
+    rx = Prescription(clinic_id=clinic_id, patient_id=patient_id, doctor_name="内科 一郎", issued_on=japan_today(),
+                      valid_until=japan_today(), orca_billing_status="sending")
+    rx.rps.append(PrescriptionRp(number=1, form=1, usage_text="１日３回毎食後", quantity=28, lines=[
+        PrescriptionLine(seq=1, drug_receipt_code=drug.receipt_code, drug_name=drug.name, dose=3, unit="錠",
+                         by_generic_name=True)]))
+    session.add(rx)
     session.commit()
     return visit.id
 
@@ -75,5 +86,7 @@ def figures(browser: Browser, visit_id: int, n: int) -> list[tuple[str, int, tup
         raise SystemExit("the fee list shows no 特定疾患: the bench diagnoses are wrong")
     if 'id="orca-points"' not in browser.get(summary).text:
         raise SystemExit("the visit summary shows no ORCA calculation: the bench ORCA set-up is wrong")
+    if "120002910" not in browser.get(summary).text:
+        raise SystemExit("the visit summary shows no 処方箋料: the bench prescription is not carried")
     return [("billing_fee_list_20_diagnoses", DIAGNOSES, measure(lambda: browser.get(picker), n), 100),
-            ("billing_visit_summary_with_orca", len(FEES), measure(lambda: browser.get(summary), n), 300)]
+            ("billing_visit_summary_with_orca", len(FEES) + 1, measure(lambda: browser.get(summary), n), 300)]

@@ -13,6 +13,7 @@ MAX_LINES = 40
 MAX_DOSES = 40
 #: 診療種別区分 of a procedure by its 告示 section (orca.md §4d): A000 初診, A001/A002 再診, then by chapter.
 CLASS_BY_CHAPTER = {"B": ("130", "医学管理"), "C": ("140", "在宅"), "D": ("600", "検査"), "E": ("700", "画像診断"),
+                    "F": ("250", "処方"),
                     "G": ("300", "注射"), "J": ("400", "処置"), "K": ("500", "手術"), "N": ("640", "病理診断")}
 CLASS_BY_SECTION = {"A000": ("110", "初診"), "A001": ("120", "再診"), "A002": ("120", "再診")}
 #: Prescription 剤 (院外 only, orca.md §4d): 212 内服, 222 頓服, 232 外用.
@@ -41,6 +42,8 @@ class Dose:
     class_name: str
     count: int = 1
     lines: list[Line] = field(default_factory=list)
+    #: The record the 剤 bills (the visit summary shows its delivery state); never sent.
+    record: Any = field(default=None, compare=False)
 
 
 def procedure_class(chapter: str, section_no: str) -> tuple[str, str]:

@@ -18,7 +18,7 @@ SPECIFIC_DISEASE_CLASS = "05"
 LIFESTYLE_ICD10 = ("E10", "E11", "E12", "E13", "E14", "E78", "I10", "I11", "I12", "I13", "I15")
 #: 告示 chapters whose procedures exclude 外来管理加算 (処置 J, 手術 K, リハビリ H, 精神科専門療法 I …: 通知 A001(6)).
 PROCEDURE_CHAPTERS = ("H", "I", "J", "K", "L", "M")
-#: The group a first visit (初診: no earlier visit of ours) counts as, for the fees it excludes.
+#: The group a first visit (初診 by ORCA's 初診算定日) counts as, for the fees it excludes.
 FIRST_VISIT_GROUP = "shoshin"
 #: Conditions that are the doctor's call rather than a fact of the visit (the fee applies but is not put first).
 NOT_SUGGESTED = ("doctor_judges", "first_time", "after_first")
@@ -131,7 +131,7 @@ def judge(rule: FeeRule, facts: VisitFacts, available: bool) -> tuple[bool, bool
         return False, False, f"{rule.min_age}歳以上が対象です（{facts.age}歳）"
     clash = [g for g in rule.excludes if g in facts.chosen_groups]
     if FIRST_VISIT_GROUP in clash:
-        return False, False, "初診の日には算定できません（当院の受付記録に前回の受診がありません）"
+        return False, False, "初診の日には算定できません（ORCAの初診算定日による）"
     if clash:
         return False, False, "併算定できない料金がすでに選ばれています"
     if rule.monthly_limit and facts.month_counts.get(rule.code, 0) >= rule.monthly_limit:

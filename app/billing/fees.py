@@ -13,7 +13,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.billing import fee_rules, visit_claim
+from app.billing import fee_rules, visit_claim, visit_send
+from app.billing.first_visit import first_visit
 from app.billing.models import Procedure, VisitBill, VisitFee
 from app.billing.procedures import points_text, procedures_by_code, search_procedures
 from app.clinics.models import Clinic
@@ -52,16 +53,8 @@ def visit_for(session: Session, clinic_id: int, visit_id: int) -> Visit:
     return visit
 
 
-def bill_for(session: Session, visit: Visit, *, create: bool = False) -> VisitBill | None:
-    """The visit's bill (made on first use when `create`)."""
-    bill = session.scalars(select(VisitBill).where(VisitBill.clinic_id == visit.clinic_id,
-                                                   VisitBill.visit_id == visit.id)).first()
-    if bill is None and create:
-        bill = VisitBill(clinic_id=visit.clinic_id, visit_id=visit.id, patient_id=visit.patient_id,
-                         visit_date=visit.visit_date, orca_billing_warnings=[])
-        session.add(bill)
-        session.flush()
-    return bill
+#: The visit's bill (the one 中途データ of the visit), made on first use when `create`.
+bill_for = visit_send.bill_for
 
 
 def chosen_fees(session: Session, visit: Visit) -> list[VisitFee]:
@@ -76,21 +69,33 @@ def _month(day: date) -> tuple[date, date]:
     return start, date(start.year + start.month // 12, start.month % 12 + 1, 1)
 
 
-def facts_of(session: Session, visit: Visit, chosen: list[VisitFee]) -> fee_rules.VisitFacts:
-    """What the rules read about the visit: a bounded number of queries, whatever the patient's history."""
+def main_diseases(session: Session, visit: Visit) -> tuple[list[str], list[str]]:
+    """Names of the patient's current main diagnoses on the visit's day that are 特定疾患 (傷病名マスター's
+    特定疾患等対象区分 05) and 生活習慣病 targets (one query)."""
+    specific: list[str] = []
+    lifestyle: list[str] = []
+    for name, icd10, kind in session.execute(
+            select(Diagnosis.display_name, Diagnosis.icd10, Disease.specific_disease)
+            .join(Disease, Disease.code == Diagnosis.disease_code, isouter=True).where(
+                Diagnosis.clinic_id == visit.clinic_id, Diagnosis.patient_id == visit.patient_id,
+                Diagnosis.superseded_at.is_(None), Diagnosis.retracted.is_(False), Diagnosis.is_main.is_(True),
+                Diagnosis.outcome == "continuing", Diagnosis.is_suspected.is_(False),
+                Diagnosis.started_on <= visit.visit_date)):
+        if kind == fee_rules.SPECIFIC_DISEASE_CLASS:
+            specific.append(name)
+        if (icd10 or "")[:3] in fee_rules.LIFESTYLE_ICD10:
+            lifestyle.append(name)
+    return specific, lifestyle
+
+
+def facts_of(session: Session, visit: Visit, chosen: list[VisitFee],
+             first: bool | None = None) -> fee_rules.VisitFacts:
+    """What the rules read about the visit: a bounded number of queries, whatever the patient's history.
+    `first`: 初診 by ORCA's 初診算定日 (app/billing/first_visit.py); None when ORCA could not say."""
     clinic_id, patient_id, day = visit.clinic_id, visit.patient_id, visit.visit_date
     bill = bill_for(session, visit)
     facts = fee_rules.VisitFacts(age=age_on(visit.patient.birth_date, day), online=bool(bill and bill.online))
-    mains = session.execute(select(Diagnosis.display_name, Diagnosis.icd10, Disease.specific_disease)
-                            .join(Disease, Disease.code == Diagnosis.disease_code, isouter=True).where(
-        Diagnosis.clinic_id == clinic_id, Diagnosis.patient_id == patient_id, Diagnosis.superseded_at.is_(None),
-        Diagnosis.retracted.is_(False), Diagnosis.is_main.is_(True), Diagnosis.outcome == "continuing",
-        Diagnosis.is_suspected.is_(False), Diagnosis.started_on <= day))
-    for name, icd10, specific in mains:
-        if specific == fee_rules.SPECIFIC_DISEASE_CLASS:
-            facts.specific_diseases.append(name)
-        if (icd10 or "")[:3] in fee_rules.LIFESTYLE_ICD10:
-            facts.lifestyle_diseases.append(name)
+    facts.specific_diseases, facts.lifestyle_diseases = main_diseases(session, visit)
     facts.letter_today = any(
         letter.confirmed_at is not None and to_japan_time(letter.confirmed_at).date() == day
         for letter in session.scalars(select(ReferralLetter).where(
@@ -100,8 +105,7 @@ def facts_of(session: Session, visit: Visit, chosen: list[VisitFee]) -> fee_rule
         Prescription.clinic_id == clinic_id, Prescription.patient_id == patient_id, Prescription.issued_on == day,
         Prescription.status == ISSUED)))
     facts.chosen_groups = {fee.group for fee in chosen}
-    if session.scalar(select(Visit.id).where(Visit.clinic_id == clinic_id, Visit.patient_id == patient_id,
-                                             Visit.visit_date < day, Visit.status != CANCELLED).limit(1)) is None:
+    if first:
         facts.chosen_groups.add(fee_rules.FIRST_VISIT_GROUP)
     facts.chosen_chapters = {p.chapter for p in procedures_by_code(session, {f.code for f in chosen}).values()}
     start, end = _month(day)
@@ -124,13 +128,13 @@ def _matches(rule: fee_rules.FeeRule, master: Procedure | None, key: str, text: 
     return key in search_key(rule.rule) or (master is not None and (key in master.kana_key or key in master.name_key))
 
 
-def fee_options(session: Session, visit: Visit, text: str = "") -> list[FeeOption]:
+def fee_options(session: Session, visit: Visit, text: str = "", first: bool | None = None) -> list[FeeOption]:
     """The picker's list: fees that apply (suggested first), then greyed ones with their reason; then, when
     searching, other 医学管理等 (B) and 在宅 (C) procedures of the master that have no rule (the doctor's call)."""
     chosen = chosen_fees(session, visit)
     chosen_codes = {fee.code for fee in chosen}
     # A chosen fee is judged without itself, so it is not greyed by its own group.
-    facts = facts_of(session, visit, chosen)
+    facts = facts_of(session, visit, chosen, first)
     masters = procedures_by_code(session, {r.code for r in fee_rules.rules()})
     text = (text or "").strip()
     key = search_key(text)
@@ -156,7 +160,8 @@ def fee_options(session: Session, visit: Visit, text: str = "") -> list[FeeOptio
     return options
 
 
-def _open_visit(visit: Visit) -> None:
+def open_visit(visit: Visit) -> None:
+    """Refuse a change to a cancelled, paid (会計済) or incomplete (no 診療科・医師) visit."""
     if visit.status == CANCELLED:
         raise ValidationError("取り消された受付には算定できません")
     if visit.status == PAID:
@@ -175,7 +180,7 @@ def _parse_quantity(raw: str | int | None) -> int:
 def choose_fee(session: Session, clinic: Clinic, actor: Actor, visit: Visit, code: str,
                quantity: str | int | None = 1) -> VisitFee:
     """Add a fee to the visit after checking it as the list does; queues the visit's 中途データ."""
-    _open_visit(visit)
+    open_visit(visit)
     code = (code or "").strip()
     count = _parse_quantity(quantity)
     master = procedures_by_code(session, {code}).get(code)
@@ -190,7 +195,8 @@ def choose_fee(session: Session, clinic: Clinic, actor: Actor, visit: Visit, cod
     if rule is None and master.chapter not in ("B", "C"):
         raise ValidationError(f"「{master.name}」は指導料・管理料（医学管理等・在宅）ではありません", field="code")
     if rule is not None:
-        applies, _, reason = fee_rules.judge(rule, facts_of(session, visit, chosen), True)
+        first = first_visit(clinic, visit).first
+        applies, _, reason = fee_rules.judge(rule, facts_of(session, visit, chosen, first), True)
         if not applies:
             raise ValidationError(f"「{rule.rule}」は算定できません: {reason}", field="code")
         if rule.monthly_limit and count > rule.monthly_limit:
@@ -208,7 +214,7 @@ def choose_fee(session: Session, clinic: Clinic, actor: Actor, visit: Visit, cod
 
 def remove_fee(session: Session, clinic: Clinic, actor: Actor, visit: Visit, fee_id: int) -> None:
     """Take a fee off the visit (kept, marked removed); the visit's 中途データ is re-sent as a change."""
-    _open_visit(visit)
+    open_visit(visit)
     fee = session.get(VisitFee, fee_id)
     if fee is None or fee.clinic_id != visit.clinic_id or fee.visit_id != visit.id or fee.removed_at is not None:
         raise NotFoundError("選ばれた料金が見つかりません")
@@ -220,7 +226,7 @@ def remove_fee(session: Session, clinic: Clinic, actor: Actor, visit: Visit, fee
 
 def set_online(session: Session, clinic: Clinic, actor: Actor, visit: Visit, online: bool) -> None:
     """Mark the visit as 情報通信機器を用いた診療 (or face to face); chosen fees of the other kind must go first."""
-    _open_visit(visit)
+    open_visit(visit)
     bill = bill_for(session, visit, create=True) or VisitBill()
     for fee in chosen_fees(session, visit):
         rule = fee_rules.rule_for(fee.code)
@@ -248,7 +254,7 @@ def needs_resend(bill: VisitBill) -> bool:
 
 def resend(session: Session, clinic: Clinic, actor: Actor, visit: Visit, bill: VisitBill | None) -> None:
     """Queue the visit's fees again after ORCA refused them and the cause was corrected."""
-    _open_visit(visit)
+    open_visit(visit)
     if bill is None or not needs_resend(bill):
         raise ValidationError("再送が必要な送信はありません")
     bill.orca_billing_status = "sent" if bill.orca_medical_uid else ""

@@ -1,30 +1,25 @@
 """The visit summary (受付一覧 → 会計へ): every line Kamikarte sends to ORCA for a visit — 初・再診, the chosen
-指導料・管理料, prescriptions with the 処方箋料 and its 加算 ORCA will count, lab tests with 判断料・採血料 — each with
-its レセ電算 code, quantity, points from the master and delivery state; and ORCA's own trial calculation
-(acsimulatev2) beside ours, the differences listed, never hidden. A failure of ORCA is a message with what to do."""
+指導料・管理料, prescriptions with the 処方箋料 and its 加算, lab tests with 判断料・採血料 — each with its レセ電算
+code, quantity, points from the master and delivery state, read from the very 剤 the visit's send builds
+(visit_send.visit_doses); 初診/再診 from ORCA's 初診算定日; and ORCA's own trial calculation (acsimulatev2) beside
+ours, the differences listed, never hidden. A failure of ORCA is a message with what to do."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.billing import claim_builder, fees, orca_interim
-from app.billing.claim_builder import PRESCRIPTION_CLASSES, Dose, Line
+from app.billing import claim_builder, orca_interim, visit_send
+from app.billing.claim_builder import Dose, Line
+from app.billing.first_visit import FirstVisit, first_visit
 from app.billing.procedures import points_text, procedures_by_code
 from app.clinics.models import Clinic
 from app.integrations.orca import OrcaApiError, OrcaBillSimulation, OrcaError
-from app.labs import billing as lab_billing
-from app.labs.models import LabOrder
-from app.prescriptions.models import ISSUED, Prescription
-from app.reception.models import CANCELLED, Visit
+from app.reception.models import Visit
 
 FIRST_VISIT, REVISIT = "111000110", "112007410"
-#: 処方箋料（リフィル以外・その他）, 一般名処方加算１ / ２, 特定疾患処方管理加算（処方箋料: 28日以上, 2024-06).
-RX_FEE, GENERIC_ALL, GENERIC_SOME, SPECIFIC_RX = "120002910", "120004270", "120003570", "120005710"
-LONG_PRESCRIPTION_DAYS = 28
 #: What to do after an ORCA error, by Api_Result.
 ADVICE = {"50": "表示されたコードの料金を外すか直してから、もう一度表示してください",
           "12": "受付の保険組合せをORCAで確認してください", "10": "患者番号をORCAで確認してください",
@@ -52,6 +47,12 @@ class SummaryLine:
     by_orca: bool = False
 
     @property
+    def times(self) -> Decimal:
+        """Quantity × 回数 ("2×14" → 28)."""
+        number, _, count = self.quantity.partition("×")
+        return Decimal(number) * Decimal(count or 1)
+
+    @property
     def points_label(self) -> str:
         """Points as shown ("—" for a drug, priced by the drug master)."""
         return points_text(self.points) if self.points is not None else "—"
@@ -66,12 +67,14 @@ class VisitSummary:
     orca_error: str = ""
     orca_advice: str = ""
     differences: list[str] = field(default_factory=list)
+    #: How 初診/再診 was decided (ORCA's 初診算定日), and why the data cannot be built (an unknown code …).
+    first_note: str = ""
+    claim_error: str = ""
 
     @property
     def our_points(self) -> Decimal:
         """Points of every line with points (drugs are priced by ORCA)."""
-        return sum((line.points * Decimal(line.quantity) for line in self.lines if line.points is not None),
-                   Decimal(0))
+        return sum((line.points * line.times for line in self.lines if line.points is not None), Decimal(0))
 
 
 def _state(record: object) -> str:
@@ -84,72 +87,37 @@ def _state(record: object) -> str:
     return f"{label}（ORCAの警告: {'／'.join(warnings)}）" if warnings else label
 
 
-def _prescription_lines(session: Session, visit: Visit, specific: bool) -> list[SummaryLine]:
-    rows = list(session.scalars(select(Prescription).where(
-        Prescription.clinic_id == visit.clinic_id, Prescription.patient_id == visit.patient_id,
-        Prescription.issued_on == visit.visit_date, Prescription.status == ISSUED).order_by(Prescription.id)))
+def _kind_labels() -> dict[type, str]:
+    return {kind.model: kind.label for kind in visit_send.kinds()}
+
+
+def visit_lines(session: Session, visit: Visit, first: FirstVisit) -> tuple[list[SummaryLine], str]:
+    """Every line of the visit's 中途データ (what visit_send sends), after the 初・再診 ORCA counts itself from its
+    初診算定日; and the reason the data cannot be built, if it cannot."""
     lines: list[SummaryLine] = []
-    generic = []
-    long_internal = False
-    for rx in rows:
-        for rp in rx.rps:
-            medical_class = PRESCRIPTION_CLASSES[rp.form][0]
-            long_internal |= rp.form == 1 and rp.quantity >= LONG_PRESCRIPTION_DAYS
-            for line in rp.lines:
-                generic.append(line.by_generic_name)
-                lines.append(SummaryLine("処方", medical_class, line.drug_receipt_code, line.drug_name,
-                                         f"{line.dose:g}×{rp.quantity}", None, _state(rx)))
-    if rows:
-        extra = [RX_FEE]
-        if generic and all(generic):
-            extra.append(GENERIC_ALL)
-        elif any(generic):
-            extra.append(GENERIC_SOME)
-        if specific and long_internal:
-            extra.append(SPECIFIC_RX)
-        masters = procedures_by_code(session, extra)
-        lines += [SummaryLine("処方", "250", code, masters[code].name, "1", masters[code].points, "ORCAが算定",
-                              by_orca=True) for code in extra if code in masters]
-    return lines
+    if first.first is not None:
+        code = FIRST_VISIT if first.first else REVISIT
+        basic = procedures_by_code(session, {code}).get(code)
+        if basic is not None:
+            lines.append(SummaryLine("初・再診", "110" if first.first else "120", basic.code, basic.name, "1",
+                                     basic.points, "ORCAが算定", by_orca=True))
+    try:
+        doses = visit_send.visit_doses(session, visit)
+    except claim_builder.ClaimError as exc:
+        return lines, str(exc)
+    labels = _kind_labels()
+    masters = procedures_by_code(session, {line.code for dose in doses for line in dose.lines})
+    for dose in doses:
+        for line in dose.lines:
+            master = masters.get(line.code)
+            quantity = f"{line.number}×{dose.count}" if dose.count > 1 else line.number
+            lines.append(SummaryLine(labels.get(type(dose.record), "その他"), dose.medical_class, line.code,
+                                     line.name, quantity, master.points if master else None, _state(dose.record)))
+    return lines, ""
 
 
-def _lab_lines(session: Session, visit: Visit) -> list[SummaryLine]:
-    orders = session.scalars(select(LabOrder).where(
-        LabOrder.clinic_id == visit.clinic_id, LabOrder.patient_id == visit.patient_id,
-        LabOrder.ordered_on == visit.visit_date, LabOrder.orca_billing_status.in_(("sending", "sent", "rejected")))
-        .order_by(LabOrder.id))
-    lines: list[SummaryLine] = []
-    for order in orders:
-        plan = lab_billing.plan(session, order)
-        masters = procedures_by_code(session, {code for code, _ in plan.tests + plan.fees})
-        for code, name in plan.tests + plan.fees:
-            master = masters.get(code)
-            lines.append(SummaryLine("検査", lab_billing.MEDICAL_CLASS, code, name, "1",
-                                     master.points if master else None, _state(order)))
-    return lines
-
-
-def visit_lines(session: Session, visit: Visit) -> list[SummaryLine]:
-    """Every line of the visit, in the order of the fee table."""
-    earlier = session.scalar(select(Visit.id).where(
-        Visit.clinic_id == visit.clinic_id, Visit.patient_id == visit.patient_id, Visit.visit_date < visit.visit_date,
-        Visit.status != CANCELLED).limit(1))
-    basic = procedures_by_code(session, {FIRST_VISIT, REVISIT}).get(REVISIT if earlier else FIRST_VISIT)
-    lines = [SummaryLine("初・再診", "120" if earlier else "110", basic.code, basic.name, "1", basic.points,
-                         "ORCAが算定（初診・再診は当院の受付記録からの推定）", by_orca=True)] if basic else []
-    bill = fees.bill_for(session, visit)
-    chosen = fees.chosen_fees(session, visit)
-    masters = procedures_by_code(session, {fee.code for fee in chosen})
-    for fee in chosen:
-        master = masters.get(fee.code)
-        medical_class = claim_builder.procedure_class(master.chapter, master.section_no)[0] if master else ""
-        lines.append(SummaryLine("指導料・管理料", medical_class, fee.code, fee.name, str(fee.quantity),
-                                 master.points if master else None, _state(bill)))
-    facts = fees.facts_of(session, visit, chosen)
-    return lines + _prescription_lines(session, visit, bool(facts.specific_diseases)) + _lab_lines(session, visit)
-
-
-def _compare(summary: VisitSummary) -> None:
+def compare(summary: VisitSummary) -> None:
+    """List every part of the fee table (and the total) where our points and ORCA's differ."""
     sim = summary.simulation
     if sim is None:
         return
@@ -157,7 +125,7 @@ def _compare(summary: VisitSummary) -> None:
     for line in summary.lines:
         if line.points is not None:
             name = next((n for prefix, n in reversed(CATEGORIES) if line.medical_class.startswith(prefix)), "その他")
-            ours[name] = ours.get(name, Decimal(0)) + line.points * Decimal(line.quantity)
+            ours[name] = ours.get(name, Decimal(0)) + line.points * line.times
     theirs = dict(sim.details)
     for name in dict.fromkeys([*ours, *(n for n, p in sim.details if p)]):
         mine, orca = int(ours.get(name, 0)), theirs.get(name, 0)
@@ -171,7 +139,9 @@ def _compare(summary: VisitSummary) -> None:
 
 def build_summary(session: Session, clinic: Clinic, visit: Visit) -> VisitSummary:
     """The visit's lines and, when ORCA is set up, its trial calculation of them."""
-    summary = VisitSummary(lines=visit_lines(session, visit))
+    first = first_visit(clinic, visit)
+    lines, claim_error = visit_lines(session, visit, first)
+    summary = VisitSummary(lines=lines, first_note=first.note, claim_error=claim_error)
     client = orca_interim.orca_client_for(clinic) if orca_interim.is_available(clinic) else None
     if client is None:
         summary.orca_error = "ORCAの接続先が設定されていないため、試算できません"
@@ -182,7 +152,7 @@ def build_summary(session: Session, clinic: Clinic, visit: Visit) -> VisitSummar
         if line.points is None:
             continue  # drugs: priced by ORCA's drug master from the 中途データ, not part of this comparison
         dose = doses.setdefault(line.medical_class, Dose(line.medical_class, line.source))
-        dose.lines.append(Line(line.code, line.name, line.quantity))
+        dose.lines.append(Line(line.code, line.name, f"{line.times.normalize():f}"))
     try:
         summary.simulation = client.simulate_bill(
             visit.patient.orca_patient_id, visit.visit_date, visit.department_code,
@@ -191,5 +161,5 @@ def build_summary(session: Session, clinic: Clinic, visit: Visit) -> VisitSummar
         summary.orca_error = exc.message_ja
         code = exc.code if isinstance(exc, OrcaApiError) else ""
         summary.orca_advice = ADVICE.get(code or "", RETRY if exc.retryable else ASK_ADMIN)
-    _compare(summary)
+    compare(summary)
     return summary

@@ -7,13 +7,14 @@ from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 
-from app.billing import bp, fees, visit_claim
+from app.billing import bp, fees, image_lines, visit_claim
+from app.billing.first_visit import first_visit
 from app.billing.forms import ConfirmForm, FeeForm, OnlineForm
 from app.billing.summary import build_summary
 from app.core.errors import DomainError, NotFoundError
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, current_clinic, log_look
+from app.core.web import committed, current_actor, current_clinic, flashed, log_look
 from app.db import db_session
 
 
@@ -32,7 +33,8 @@ def fee_picker(visit_id: int):
     log_look(visit.patient_id, f"billing.fees:{visit.id}")
     db = db_session()
     text = request.args.get("q", "")[:40]
-    options = fees.fee_options(db, visit, text)
+    visit_kind = first_visit(current_clinic(), visit)
+    options = fees.fee_options(db, visit, text, visit_kind.first)
     if request.args.get("format") == "json":
         return jsonify([{"code": o.code, "name": o.name, "points": o.points, "applies": o.applies,
                          "suggested": o.suggested, "reason": o.reason, "chosen": o.chosen} for o in options])
@@ -40,8 +42,16 @@ def fee_picker(visit_id: int):
     chosen = fees.chosen_fees(db, visit)
     db.commit()
     return render_template("billing/fees.html", visit=visit, patient=visit.patient, options=options, q=text,
-                           chosen=chosen, bill=bill, form=FeeForm(), online_form=OnlineForm(),
+                           chosen=chosen, bill=bill, form=FeeForm(), online_form=OnlineForm(), visit_kind=visit_kind,
                            confirm=ConfirmForm(), today=japan_today())
+
+
+def _confirmed(visit_id: int) -> Any:
+    """The visit a button posted for, once its CSRF token is checked (400 otherwise)."""
+    visit = _visit(visit_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    return visit
 
 
 def _after(visit_id: int):
@@ -74,9 +84,7 @@ def choose_fee(visit_id: int):
 @requires("fee.write")
 def remove_fee(visit_id: int, fee_id: int):
     """Take a fee off the visit."""
-    visit = _visit(visit_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    visit = _confirmed(visit_id)
     db = db_session()
     try:
         fees.remove_fee(db, current_clinic(), current_actor(), visit, fee_id)
@@ -130,17 +138,28 @@ def summary(visit_id: int):
 @requires("billing.read")
 def resend(visit_id: int):
     """Send the visit's fees again after a refusal was corrected (a change: class 03 when ORCA holds it)."""
-    visit = _visit(visit_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    visit = _confirmed(visit_id)
     db = db_session()
-    bill = fees.bill_for(db, visit)
-    try:
-        fees.resend(db, current_clinic(), current_actor(), visit, bill)
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("billing.summary", visit_id=visit_id))
-    db.commit()
+    committed(lambda: fees.resend(db, current_clinic(), current_actor(), visit, fees.bill_for(db, visit)),
+              lambda exc: flashed(exc.message, url_for("billing.summary", visit_id=visit_id)), DomainError)
     flash("ORCAへ再送します", "success")
+    return redirect(url_for("billing.summary", visit_id=visit_id))
+
+
+@bp.post("/billing/visits/<int:visit_id>/images")
+@requires("fee.write")
+def add_images(visit_id: int):
+    """Add the 画像診断 lines of the patient's studies of the visit's day (read from the PACS)."""
+    visit = _confirmed(visit_id)
+    db = db_session()
+    result = committed(lambda: image_lines.add_day_studies(db, current_clinic(), current_actor(), visit),
+                       lambda exc: flashed(exc.message, url_for("billing.summary", visit_id=visit_id)), DomainError)
+    if result.added:
+        flash(f"画像を算定に加えました: {'、'.join(result.added)}", "success")
+    if result.already:
+        flash(f"算定済みの画像（加えていません）: {'、'.join(result.already)}", "success")
+    if result.not_billed:
+        flash(f"算定しない画像: {'／'.join(result.not_billed)}", "warning")
+    if not (result.added or result.already or result.not_billed):
+        flash("この受付の日の画像はPACSにありません", "warning")
     return redirect(url_for("billing.summary", visit_id=visit_id))

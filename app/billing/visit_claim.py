@@ -1,7 +1,6 @@
-"""A visit's own 中途データ: the 指導料・管理料 chosen for it, sent to ORCA through the outbox by the shared sending
-(orca_interim) with the one builder (claim_builder). Idempotent per visit and revision: the first send is class 01,
-every later change replaces the same data (class 03, never a second copy), removing every fee deletes it (class
-02), and a visit ORCA has closed (会計済) is refused."""
+"""A visit's own fees in its 中途データ: the 指導料・管理料 chosen for it, as 剤 of the visit's one data (sent whole by
+visit_send with everything else of the visit). Idempotent per visit and revision: each change bumps the bill's
+revision and queues one send (a send still waiting carries whatever the visit holds when it is delivered)."""
 
 from __future__ import annotations
 
@@ -10,11 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.billing import claim_builder, orca_interim
+from app.billing import claim_builder, orca_interim, visit_send
 from app.billing.models import VisitBill, VisitFee
 from app.billing.procedures import procedures_by_code
 from app.clinics.models import Clinic
 from app.outbox.models import PENDING, OutboxMessage
+from app.reception.models import Visit
 
 
 def _fees(session: Session, bill: VisitBill) -> list[VisitFee]:
@@ -30,19 +30,25 @@ def fee_doses(session: Session, bill: VisitBill) -> list[claim_builder.Dose]:
     missing = [fee.name for fee in fees if fee.code not in master]
     if missing:
         raise claim_builder.ClaimError("医科診療行為マスターにないコードがあります: " + "、".join(missing))
-    return claim_builder.procedure_doses([(fee.code, master[fee.code].name, master[fee.code].chapter,
-                                           master[fee.code].section_no, fee.quantity) for fee in fees])
+    doses = claim_builder.procedure_doses([(fee.code, master[fee.code].name, master[fee.code].chapter,
+                                            master[fee.code].section_no, fee.quantity) for fee in fees])
+    for dose in doses:
+        dose.record = bill
+    return doses
 
 
-def build_medical_information(session: Session, bill: VisitBill) -> list[dict[str, Any]]:
-    """The Medical_Information of the visit's fees; the revision sent is noted on the bill."""
-    bill.sent_revision = bill.revision
-    return claim_builder.medical_information(fee_doses(session, bill))
+def _of_visit(session: Session, visit: Visit, states: tuple[str, ...]) -> list[VisitBill]:
+    bill = visit_send.bill_for(session, visit)
+    return [bill] if bill is not None and set(states) & set(orca_interim.CARRIED) else []
 
 
-KIND = orca_interim.BilledKind(name="visit_bill", model=VisitBill, day=lambda bill: bill.visit_date,
-                               medical_information=build_medical_information, not_found="受付の算定が見つかりません",
-                               refuse_paid=True)
+def _doses(session: Session, bills: list[Any], _visit: Visit) -> list[claim_builder.Dose]:
+    return [dose for bill in bills for dose in fee_doses(session, bill)]
+
+
+KIND = orca_interim.BilledKind(name="visit_bill", model=VisitBill, label="指導料・管理料",
+                               day=lambda bill: bill.visit_date, of_visit=_of_visit, doses=_doses,
+                               not_found="受付の算定が見つかりません")
 
 
 def _pending(session: Session, bill: VisitBill) -> bool:
@@ -52,20 +58,13 @@ def _pending(session: Session, bill: VisitBill) -> bool:
 
 
 def changed(session: Session, clinic: Clinic, bill: VisitBill | None) -> OutboxMessage | None:
-    """The visit's fees changed: a new revision, and its 中途データ queued once (a message still waiting sends
-    whatever the fees are when it is delivered, so no second one is queued)."""
+    """The visit's fees changed: a new revision, and the visit's 中途データ queued once (a message still waiting
+    sends whatever the visit holds when it is delivered, so no second one is queued)."""
     if bill is None:
         return None
     bill.revision += 1
     if not orca_interim.is_available(clinic) or _pending(session, bill):
         return None
-    if not _fees(session, bill):
-        if bill.orca_medical_uid and bill.orca_billing_status == "sent":
-            return orca_interim.queue_delete(session, clinic, KIND, bill)
-        bill.orca_billing_status = "" if bill.orca_billing_status != "sent" else bill.orca_billing_status
-        return None
-    if bill.orca_billing_status == "deleted":
-        bill.orca_medical_uid = None  # deleted in ORCA: the next send is a new data (class 01)
     return orca_interim.queue_send(session, clinic, KIND, bill)
 
 
@@ -74,4 +73,4 @@ def waiting_reason(session: Session, bill: VisitBill) -> str:
     return orca_interim.waiting_reason(session, KIND, bill)
 
 
-orca_interim.register(KIND)
+visit_send.register(KIND)

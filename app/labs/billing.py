@@ -1,6 +1,6 @@
-"""Billing a lab order in ORCA: its tests go to ORCA as 中途データ (medicalmodv2, 診療種別区分 600 検査, orca.md §4a
-and §4d) for the order's day, through the outbox, like a prescription (app/billing/orca_interim.py does the
-sending, the waiting for the day's reception and the deleting when the order is cancelled).
+"""Billing a lab order in ORCA: its tests ride in the visit's one 中途データ (medicalmodv2, 診療種別区分 600 検査,
+orca.md §4a and §4d) for the order's day, through the outbox, like a prescription (app/billing/visit_send.py sends
+the visit whole, waits for the day's reception and sends it again without an order that is cancelled).
 
 What is billed comes from the item master's レセ電算 codes as they were when the order was placed (kept on each
 specimen's items): each distinct test code once (the four 血算 items are one 末梢血液一般検査); the 判断料 of each
@@ -15,17 +15,17 @@ import csv
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.billing import claim_builder, orca_interim
+from app.billing import claim_builder, orca_interim, visit_send
 from app.billing.orca_interim import STATUS_LABELS  # noqa: F401 (the order page shows them)
 from app.clinics.models import Clinic
 from app.labs.masters import DATA
 from app.labs.models import LabOrder
 from app.outbox.models import OutboxMessage
+from app.reception.models import Visit
 
 MEDICAL_CLASS, MEDICAL_CLASS_NAME = "600", "検査"
 #: 判断料 by the 区分番号 of the test (点数表 D026 検体検査判断料: which sections each one covers).
@@ -128,19 +128,34 @@ def plan(session: Session, order: LabOrder) -> BillingPlan:
     return result
 
 
-def _dose(lines: list[tuple[str, str]]) -> list[claim_builder.Dose]:
-    return [claim_builder.Dose(MEDICAL_CLASS, MEDICAL_CLASS_NAME, 1, [claim_builder.Line(code, name)
-                                                                      for code, name in lines])] if lines else []
+def of_visit(session: Session, visit: Visit, states: tuple[str, ...]) -> list[LabOrder]:
+    """The patient's orders of the visit's day in the billing states asked."""
+    return list(session.scalars(select(LabOrder).where(
+        LabOrder.clinic_id == visit.clinic_id, LabOrder.patient_id == visit.patient_id,
+        LabOrder.ordered_on == visit.visit_date, LabOrder.orca_billing_status.in_(states)).order_by(LabOrder.id)))
 
 
-def build_medical_information(session: Session, order: LabOrder) -> list[dict[str, Any]]:
-    """The Medical_Information array: the tests in one 検査 剤 (40 lines each), the 判断料 and 採血料 in another."""
-    billing = plan(session, order)
-    return claim_builder.medical_information(_dose(billing.tests) + _dose(billing.fees))
+def doses(session: Session, orders: list[LabOrder], _visit: Visit) -> list[claim_builder.Dose]:
+    """The 剤 of the day's orders: each order's tests in one 検査 剤 (40 lines each), then the 判断料 and 採血料 —
+    each fee once for the visit, on the first order that bills it."""
+    tests: list[claim_builder.Dose] = []
+    fees: list[claim_builder.Dose] = []
+    seen: set[str] = set()
+    for order in orders:
+        billing = plan(session, order)
+        if billing.tests:
+            tests.append(claim_builder.Dose(MEDICAL_CLASS, MEDICAL_CLASS_NAME, 1, [
+                claim_builder.Line(code, name) for code, name in billing.tests], record=order))
+        own = [(code, name) for code, name in billing.fees if code not in seen]
+        seen |= {code for code, _ in own}
+        if own:
+            fees.append(claim_builder.Dose(MEDICAL_CLASS, MEDICAL_CLASS_NAME, 1, [
+                claim_builder.Line(code, name) for code, name in own], record=order))
+    return tests + fees
 
 
-KIND = orca_interim.BilledKind(name="lab_order", model=LabOrder, day=lambda order: order.ordered_on,
-                               medical_information=build_medical_information, not_found="検査依頼が見つかりません")
+KIND = orca_interim.BilledKind(name="lab_order", model=LabOrder, label="検査", day=lambda order: order.ordered_on,
+                               of_visit=of_visit, doses=doses, not_found="検査依頼が見つかりません")
 SEND, DELETE = KIND.send_kind, KIND.delete_kind
 
 
@@ -167,4 +182,4 @@ def is_available(clinic: Clinic) -> bool:
     return orca_interim.is_available(clinic)
 
 
-orca_interim.register(KIND)
+visit_send.register(KIND)

@@ -1,6 +1,7 @@
 """Do and 自動転記: what the editor offers to copy into a note. Do copies a whole earlier note, or the parts the
-writer picks, into the open one; 自動転記 copies the day's vitals, prescriptions, lab orders and results into O or
-P, each block headed by where it came from. The editor inserts the text; nothing here writes a note."""
+writer picks, into the open one; 自動転記 copies the day's vitals, prescriptions, lab orders, results and the
+指導料・管理料 chosen for the day's visits into O or P, each block headed by where it came from. A new note's P
+starts with those fees (billing's plan_lines); otherwise the editor inserts the text; nothing here writes a note."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session, selectinload
 
+from app.billing.fees import plan_lines
 from app.core.timeutil import JST
 from app.db import scoped
 from app.labs import results as lab_results
@@ -81,12 +83,20 @@ def _lab_orders(session: Session, clinic_id: int, patient_id: int, day: date) ->
     return sources
 
 
+def first_plan(session: Session, clinic_id: int, patient_id: int, day: date) -> str:
+    """The P a new note of the day starts with: the 指導料・管理料 chosen for the day's visits, one line each."""
+    return "\n".join(plan_lines(session, clinic_id, patient_id, day))
+
+
 def todays_sources(session: Session, clinic_id: int, patient_id: int, day: date) -> list[Source]:
-    """What the day brought, ready to copy: vitals and lab results into O, prescriptions and lab orders into P."""
+    """What the day brought, ready to copy: vitals and lab results into O, prescriptions, lab orders and the chosen
+    指導料・管理料 into P."""
     results = lab_results.results_as_text(session, clinic_id, patient_id, [day], [])
     labs = [Source("results", "検査結果", "objective", "【転記: 検査結果（検査会社）】\n" + results)] if results else []
+    fees = first_plan(session, clinic_id, patient_id, day)
+    chosen = [Source("fees", "指導料・管理料", "plan", fees)] if fees else []
     return (_vitals(session, clinic_id, patient_id, day) + labs + _prescriptions(session, clinic_id, patient_id, day)
-            + _lab_orders(session, clinic_id, patient_id, day))
+            + _lab_orders(session, clinic_id, patient_id, day) + chosen)
 
 
 def do_source(session: Session, clinic_id: int, patient_id: int, note_id: int | None,

@@ -3,6 +3,7 @@ two ways other screens feed it (lab results copied into O, key images attached).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
@@ -122,6 +123,8 @@ def edit(patient_id: int, day: str):
     draft = drafts.own_draft(db, clinic.id, patient.id, current_user.id, lineage_id=note.lineage_id if note else None,
                              header=header)
     content = services.NoteContent.of(draft if draft is not None else note)
+    if note is None and draft is None:  # a new note: its P starts with the fees chosen for the day's visits
+        content = replace(content, plan=carry.first_plan(db, clinic.id, patient.id, when))
     log_look(patient.id, "patient.notes.edit")
     return _render_form(patient, when, note, content, header=header, draft=draft, reason="", errors={})
 

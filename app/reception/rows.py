@@ -41,14 +41,16 @@ def name_parts(text: str) -> str:
                    for index, part in enumerate(_SPACES.split((text or "").strip())) if part)
 
 
-def render_rows(visits: Iterable[VisitRow], status_labels: dict[str, str], can_write: bool) -> Markup:
-    """The <tr> of every visit (escaped here: the values are ORCA's and the clerks' text)."""
+def render_rows(visits: Iterable[VisitRow], status_labels: dict[str, str], can_write: bool,
+                can_bill: bool = False) -> Markup:
+    """The <tr> of every visit (escaped here: the values are ORCA's and the clerks' text); 会計へ only for a role
+    that may open the visit summary (`can_bill`: billing.read), never a link that answers 403."""
     out = []
     for v in visits:
         status = escape(v.status or "")
         button = _BUTTON.format(id=v.id, next=escape(v.next_status), label=escape(status_labels[v.next_status])) \
             if v.next_status and can_write else ""
-        if v.status != "cancelled" and can_write:
+        if v.status != "cancelled" and can_bill:
             button += _BILL.format(id=int(v.id))
         out.append(_ROW.format(
             patient_id=int(v.patient_id), id=int(v.id), status=status, time=escape(v.time_text),

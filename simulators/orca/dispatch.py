@@ -10,7 +10,15 @@ from typing import Any
 
 from flask import Response, request
 
-from simulators.orca import api_acsimulate, api_contraindication, api_medical, api_patients, api_reception, api_system
+from simulators.orca import (
+    api_acsimulate,
+    api_contraindication,
+    api_first_visit,
+    api_medical,
+    api_patients,
+    api_reception,
+    api_system,
+)
 from simulators.orca.api_common import Call
 from simulators.orca.codec import BadBody, Reply, json_response, read_record, to_json, to_xml
 from simulators.orca.faults import BODY_KINDS, Fault, FaultBoard, corrupt, corrupt_body
@@ -57,6 +65,8 @@ APIS = {api.path: api for api in (
     Api("api01rv2/system01lstv2", "POST", "system01_managereq", "system01_manageres", "Patient Info",
         api_system.system01lst),
     Api("api21/medicalmodv2", "POST", "medicalreq", "medicalres", "Medical Info", api_medical.medicalmod),
+    Api("api21/medicalmodv23", "POST", "medicalv2req3", "medicalv2res3", "Medical Info",
+        api_first_visit.first_calculation),
     Api("api01rv2/acsimulatev2", "POST", "acsimulatereq", "acsimulateres", "Medical Info", api_acsimulate.acsimulate),
     Api("api01rv2/tmedicalgetv2", "POST", "tmedicalgetreq", "tmedicalgetres", "Medical Info",
         api_medical.tmedicalget),

@@ -60,6 +60,21 @@ def register_harness(app: Flask, states: dict[str, ClinicState], faults: FaultBo
                 abort(404)
             return jsonify(state.update_patient(patient_id, body()))
 
+    @app.post("/_sim/clinic/<code>/patients/<patient_id>/first-calculation")
+    def set_first_calculation(code: str, patient_id: str):
+        """{"date": "YYYY-MM-DD" or null}: the patient's 初診算定日 as a clerk sets it in ORCA (null: none)."""
+        state = state_of(code)
+        raw = body().get("date")
+        day = parse_day(raw) if raw else None
+        with state.lock:
+            if patient_id not in state.patients or (raw and day is None):
+                abort(404 if patient_id not in state.patients else 400)
+            if day is None:
+                state.first_calculation.pop(patient_id, None)
+            else:
+                state.first_calculation[patient_id] = day
+            return jsonify({"First_Calculation_Date": day.isoformat() if day else None})
+
     @app.post("/_sim/clinic/<code>/receptions/<day>/<acceptance_id>/account")
     def account(code: str, day: str, acceptance_id: str):
         """会計 as the clerk finishes it in ORCA: Account_Time is set, patient_account is announced."""

@@ -29,6 +29,10 @@ class ClinicState:
         self.events: list[dict[str, Any]] = []
         self.event_counter = 0
         self.medical: list[dict[str, Any]] = []
+        #: 初診算定日 per patient (medicalmodv23): a seeded patient's first visit computed its 初診.
+        self.first_calculation: dict[str, date] = {
+            pid: date.fromisoformat(p["FirstVisit_Date"]) for pid, p in self.patients.items()
+            if p.get("FirstVisit_Date")}
         self.invoice_counter = 1000
         self.day(self.today())  # today's receptions (and their PUSH notifications) exist from the start
 
@@ -110,6 +114,8 @@ class ClinicState:
         """会計 as the clerk does it in ORCA: Account_Time is set and patient_account is announced."""
         now = self.now()
         reception.account_time = now.strftime("%H:%M:%S")
+        # A 会計 of a patient without a 初診算定日 computes the 初診: ORCA keeps its day.
+        self.first_calculation.setdefault(reception.patient_id, reception.day)
         self.invoice_counter += 1
         invoice = f"{self.invoice_counter:07d}"
         self.notify("patient_account", {

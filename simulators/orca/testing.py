@@ -62,6 +62,11 @@ class RunningOrca:
         """Finish a reception's 会計 in ORCA (Account_Time, patient_account)."""
         self._post(f"/_sim/clinic/{institution_code}/receptions/{day.isoformat()}/{acceptance_id}/account", {})
 
+    def set_first_calculation(self, institution_code: str, patient_id: str, day: date | None) -> None:
+        """Set (or clear, None) a patient's 初診算定日 in ORCA."""
+        self._post(f"/_sim/clinic/{institution_code}/patients/{patient_id}/first-calculation",
+                   {"date": day.isoformat() if day else None})
+
     def medical(self, institution_code: str) -> list[dict[str, Any]]:
         """The 中途データ the clinic's ORCA keeps (what medicalmodv2 registered)."""
         response = requests.get(f"{self.url}/_sim/clinic/{institution_code}/medical", timeout=5)

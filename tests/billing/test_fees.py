@@ -37,8 +37,8 @@ def world(session):
             "actor": Actor(user_id=doctor.id, login_id=doctor.login_id, clinic_id=clinic.id, role="doctor")}
 
 
-def _options(session, visit, text=""):
-    return {o.code: o for o in fees.fee_options(session, visit, text) if o.code}
+def _options(session, visit, text="", first=None):
+    return {o.code: o for o in fees.fee_options(session, visit, text, first) if o.code}
 
 
 def test_shipped_master_is_loaded_with_its_edition_and_searchable_by_kana_name_and_code(session, world):
@@ -101,9 +101,9 @@ def test_specific_disease_fee_applies_only_with_a_main_specific_disease(session,
     clinic, actor = world["clinic"], world["actor"]
     visit = make_visit(session, clinic)
     add_diagnosis(session, visit.patient, *BASEDOW)
-    first = _options(session, visit)[TOKUTEI]
+    first = _options(session, visit, first=True)[TOKUTEI]  # 初診 by ORCA's 初診算定日 (app/billing/first_visit.py)
     assert not first.applies and "初診の日" in first.reason
-    earlier_visit(session, clinic, visit.patient, visit.visit_date)
+    assert _options(session, visit, first=False)[TOKUTEI].applies
     session.execute(delete(Diagnosis))
     greyed = _options(session, visit)[TOKUTEI]
     assert not greyed.applies and "特定疾患" in greyed.reason
@@ -170,10 +170,10 @@ def test_one_builder_gives_each_line_its_medical_class(session, world):
     for code in (TOKUTEI, GAIRAI_KANRI, "114040610"):
         fees.choose_fee(session, clinic, actor, visit, code)
     bill = fees.bill_for(session, visit)
-    entries = visit_claim.build_medical_information(session, bill)
+    entries = claim_builder.medical_information(visit_claim.fee_doses(session, bill))
     assert [(e["Medical_Class"], [m["Medication_Code"] for m in e["Medication_info"]]) for e in entries] == [
         ("130", [TOKUTEI]), ("120", [GAIRAI_KANRI]), ("140", ["114040610"])]
-    assert bill.sent_revision == bill.revision == 3
+    assert bill.revision == 3
     assert fees.plan_lines(session, clinic.id, visit.patient_id, visit.visit_date)[0] == "【算定】特定疾患療養管理料"
     with pytest.raises(claim_builder.ClaimError, match="9桁"):
         claim_builder.medical_information([claim_builder.Dose("600", "検査", 1, [claim_builder.Line("M001", "x")])])

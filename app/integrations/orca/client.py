@@ -39,7 +39,9 @@ from app.integrations.orca.xml2 import build_xml2, parse_xml2
 _SUCCESS = re.compile(r"^(W?0+|K\d)$")
 #: Results that mean "nothing found" for a list: an empty answer, not a failure.
 EMPTY_RESULTS = {"acceptlstv2": {"21"}, "patientlst1v2": {"20"}, "patientlst3v2": {"20"},
-                 "system01lstv2": {"11"}, "pusheventgetv2": {"0007"}, "tmedicalgetv2": {"15"}}
+                 "system01lstv2": {"11"}, "pusheventgetv2": {"0007"}, "tmedicalgetv2": {"15"},
+                 # 初診算定日 検索: WK1 "初診料が算定済みです" is the answer that carries the date.
+                 "medicalmodv23": {"WK1"}}
 NOT_FOUND_NAME = "【患者番号がありません】"
 RECEPTION_CLASSES = {"waiting": "01", "paid": "02", "all": "03"}
 
@@ -221,6 +223,12 @@ class OrcaClient:
             insured_money=number(money, "Ai_Money", "保険適用金額"), own_money=number(money, "Oe_Money", "自費金額"),
             details=tuple((d.text("AC_Point_Name", "区分"), number(d, "AC_Point", "点数"))
                           for d in (points.records("Ac_Point_Detail", "点数の内訳") if points else [])))
+
+    def first_calculation_date(self, patient_id: str) -> date | None:
+        """ORCA's own 初診算定日 of a patient (medicalmodv23 検索, Request_Number 00); None when it holds none."""
+        record = self._ask("POST", "api21/medicalmodv23", {}, "medicalv2req3",
+                           {"Request_Number": "00", "Patient_ID": str(patient_id).strip()}, ("medicalv2res3",))
+        return Reader(record, "初診算定日").day("First_Calculation_Date", "初診算定日")
 
     def list_interim_uids(self, day: date, patient_id: str, department_code: str) -> set[str]:
         """The Medical_Uid of each 中途データ ORCA holds for a patient, day and 診療科 (tmedicalgetv2)."""
