@@ -9,7 +9,10 @@ from __future__ import annotations
 from flask import Blueprint
 
 from app.api import bp as api_bp
+from app.api import clinical_views as api_clinical_views  # noqa: F401
+from app.api import openapi as api_openapi  # noqa: F401
 from app.api import patients_views as api_patients_views  # noqa: F401
+from app.api import reception_views as api_reception_views  # noqa: F401
 from app.auth import bp as auth_bp
 from app.auth import views as auth_views  # noqa: F401
 from app.billing import bp as billing_bp

@@ -5,11 +5,12 @@ types, unknown fields and oversized bodies answer 400 / 413 with an English code
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from flask import abort, jsonify, request
+from flask import abort, g, jsonify, request
 
 from app.core.audit import log_access
 from app.core.errors import DomainError
@@ -20,8 +21,6 @@ from app.patients.services import get_patient
 
 #: The largest request body the API reads (a web booking is a few hundred bytes).
 MAX_BODY_BYTES = 64 * 1024
-#: Rows one list answer holds at most (`limit` chooses fewer).
-MAX_LIMIT = 200
 
 
 def api_abort(status: int, code: str, message: str) -> None:
@@ -58,28 +57,42 @@ def iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def limit_arg(default: int = 50) -> int:
-    """The `limit` query parameter (1..MAX_LIMIT), or 400."""
-    raw = request.args.get("limit")
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        api_abort(400, "invalid_parameter", f"limit は1〜{MAX_LIMIT}の整数で指定してください。")
-    return int(raw)
+def api_query() -> dict[str, Any]:
+    """The route's query parameters as `documented` checked and read them (integers as int, dates as date)."""
+    return g.api_query
 
 
-def date_arg(name: str) -> date | None:
-    """A YYYY-MM-DD query parameter, or 400."""
-    raw = request.args.get(name)
-    if raw is None:
-        return None
+def parse_query(specs: dict[str, dict[str, Any]], required: tuple[str, ...]) -> dict[str, Any]:
+    """The documented query parameters of the request, checked against their schemas; 400 naming the first that
+    is missing or wrong."""
+    missing = [name for name in required if name not in request.args]
+    if missing:
+        api_abort(400, "missing_parameter", f"パラメータ {', '.join(missing)} を指定してください。")
+    values: dict[str, Any] = {}
+    for name, spec in specs.items():
+        raw = request.args.get(name)
+        if raw is None:
+            continue
+        if spec["type"] == "integer":
+            if not re.fullmatch(r"-?\d{1,19}", raw):
+                api_abort(400, "invalid_type", f"{name} は整数で指定してください。")
+            values[name] = int(raw)
+        else:
+            values[name] = raw
+        _check_value(name, values[name], spec)
+        if spec.get("format") == "date":
+            values[name] = _date(name, raw)
+    return values
+
+
+def _date(name: str, raw: str) -> date:
     try:
-        if len(raw) == 10:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
             return date.fromisoformat(raw)
     except ValueError:
         pass
-    api_abort(400, "invalid_parameter", f"{name} は YYYY-MM-DD 形式の日付で指定してください。")
-    return None
+    api_abort(400, "invalid_value", f"{name} は YYYY-MM-DD 形式の日付で指定してください。")
+    raise AssertionError  # api_abort does not return
 
 
 _TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {

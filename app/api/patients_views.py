@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request
+from flask import jsonify
 
 from app.api import bp
-from app.api.common import api_abort, api_patient, iso, listing
+from app.api.common import api_patient, api_query, iso, listing
 from app.api.spec import documented, list_of, ref
 from app.core.audit import log_access
 from app.db import db_session
@@ -29,21 +29,18 @@ def patient_json(patient: Any) -> dict[str, Any]:
 
 @bp.get("/patients")
 @require_scope("patient.read")
-@documented("患者の検索（氏名・カナ・患者番号・生年月日、受付画面と同じ検索）", list_of("Patient"),
-            query={"q": {"type": "string", "minLength": 1, "maxLength": 100, "description": "検索語"}})
+@documented("患者の検索（氏名・カナ・患者番号・生年月日、受付画面と同じ検索）", ref("PatientSearch"),
+            query={"q": {"type": "string", "minLength": 1, "maxLength": 100, "description": "検索語"}},
+            required=("q",))
 def patients() -> Any:
-    """Search the clinic's patients as the reception screen does; each hit's look is access-logged."""
-    text = request.args.get("q", "")
-    if not text.strip():
-        api_abort(400, "invalid_parameter", "検索語 q を指定してください。")
+    """Search the clinic's patients as the reception screen does; each hit's look is access-logged. What the
+    search could not do (too many hits, an impossible date) is said in `message`."""
     session = db_session()
-    hits, message = search_patients(session, partner().clinic_id, text)
-    if not hits and message and "該当" not in message:
-        api_abort(400, "invalid_parameter", message)
+    hits, message = search_patients(session, partner().clinic_id, api_query()["q"])
     for hit in hits:
         log_access(session, partner_actor(), patient_id=hit.id, action="search", resource="api:patients.search")
     session.commit()
-    return listing([patient_json(hit) for hit in hits])
+    return jsonify({"items": [patient_json(hit) for hit in hits], "count": len(hits), "message": message})
 
 
 @bp.get("/patients/<int:patient_id>")

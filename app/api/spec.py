@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import wraps
 from typing import Any
+
+from flask import g
+
+from app.api.common import parse_query
 
 
 @dataclass(frozen=True)
@@ -18,16 +23,26 @@ class RouteDoc:
     status: int = 200
     query: dict[str, dict[str, Any]] = field(default_factory=dict)
     body: dict[str, Any] | None = None
+    #: Query parameters that must be given.
+    required: tuple[str, ...] = ()
 
 
 def documented(summary: str, response: dict[str, Any], *, status: int = 200,
                query: dict[str, dict[str, Any]] | None = None,
-               body: dict[str, Any] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+               body: dict[str, Any] | None = None,
+               required: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Attach the route's description (put it under `require_scope`, so the scopes are known too)."""
 
+    doc = RouteDoc(summary, response, status, query or {}, body, required)
+
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        view.api_doc = RouteDoc(summary, response, status, query or {}, body)  # type: ignore[attr-defined]
-        return view
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            g.api_query = parse_query(doc.query, doc.required)  # checked against what the document says
+            return view(*args, **kwargs)
+
+        wrapped.api_doc = doc  # type: ignore[attr-defined]
+        return wrapped
 
     return decorator
 
@@ -53,6 +68,8 @@ OPT_DATE = {"type": ["string", "null"], "format": "date"}
 DATETIME = {"type": "string", "format": "date-time"}
 OPT_DATETIME = {"type": ["string", "null"], "format": "date-time"}
 LIMIT = {"limit": {"type": "integer", "minimum": 1, "maximum": 200, "description": "返す件数の上限"}}
+DAY = {"date": {"type": "string", "format": "date", "minLength": 10, "maxLength": 10,
+                "description": "日付 YYYY-MM-DD（省略時は今日）"}}
 
 
 def obj(**properties: dict[str, Any]) -> dict[str, Any]:
@@ -64,6 +81,8 @@ def obj(**properties: dict[str, Any]) -> dict[str, Any]:
 SCHEMAS: dict[str, dict[str, Any]] = {
     "Error": {"type": "object", "required": ["error", "message"],
               "properties": {"error": STR, "message": {"type": "string", "description": "日本語の説明"}}},
+    "PatientSearch": obj(items={"type": "array", "items": ref("Patient")}, count=INT,
+                         message={"type": "string", "description": "検索できなかった・多すぎたときの説明"}),
     "Patient": obj(id=INT, orca_patient_id=STR, name=STR, kana=STR, sex={"type": "string", "enum": ["M", "F", "U"]},
                    birth_date=DATE),
     "ProfileItem": {"type": "object", "required": ["id", "lineage_id", "version", "recorded_at"],

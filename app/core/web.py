@@ -176,8 +176,10 @@ def register_error_pages(app: Flask) -> None:
     }
     for status, message in messages.items():
         def handler(exc: Any, status: int = status, message: str = message) -> Any:
+            # A 405 says which methods the address takes (RFC 9110 §15.5.6).
+            allowed = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else {}
             if request.path.startswith("/api/"):  # the published API: an English code beside the message
-                return jsonify({"error": API_ERROR_CODES[status], "message": message}), status
+                return jsonify({"error": API_ERROR_CODES[status], "message": message}), status, allowed
             if wants_json():
                 return jsonify({"error": status, "message": message}), status
             return render_template("error.html", status=status, message=message), status
