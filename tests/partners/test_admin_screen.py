@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.core.models import AuditEntry
 from app.partners.models import PartnerApp
 from tests.factories import make_user
-from tests.partners.helpers import basic_auth, bearer
+from tests.partners.helpers import basic_auth, bearer, register_partner, token_for
 
 
 def _shown(html: str, element_id: str) -> str:
@@ -103,3 +103,19 @@ def test_only_administrators_reach_the_screen(client, session, partner_clinic):
     session.commit()
     client.login(doctor.login_id, doctor.totp_secret)
     assert client.get("/admin/partners").status_code == 403
+
+
+def test_the_audit_screens_name_the_application(client, session, partner_clinic):
+    clinic, patient = partner_clinic
+    admin = make_user(session, clinic, role="admin")
+    session.commit()
+    creds = register_partner(client, clinic.institution_code, ["patient.read"], name="Web予約")
+    token = token_for(client, creds)
+    assert client.raw.get(f"/api/patients/{patient.id}", headers=bearer(token)).status_code == 200
+    client.login(admin.login_id, admin.totp_secret)
+    looks = client.get("/admin/audit?tab=access").get_data(as_text=True)
+    assert "連携アプリ「Web予約」" in looks and "連携API" in looks and "予約 花子" in looks
+    trail = client.get("/admin/audit").get_data(as_text=True)
+    assert "連携アプリケーションがトークンを取得" in trail
+    csv = client.get("/admin/access-log.csv").get_data(as_text=True)
+    assert "app:Web予約" in csv
