@@ -4,10 +4,12 @@ the services."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from app.core.errors import ValidationError
 from app.core.security import requires
@@ -20,6 +22,8 @@ from app.partners.models import PartnerApp
 from app.partners.scopes import SCOPES
 from app.partners.tokens import TOKEN_SECONDS
 from app.partners.webhooks import EVENTS
+
+T = TypeVar("T")
 
 
 def _list_page(form: PartnerAppForm, chosen: list[str] | None = None, status: int = 200) -> Any:
@@ -69,18 +73,28 @@ def detail(app_id: int) -> Any:
     return _detail_page(_app_or_404(app_id))
 
 
+def _changed(app_id: int, change: Callable[[Session, Any, PartnerApp], T]) -> tuple[PartnerApp, T]:
+    """Run one of the services' changes on the clinic's application and commit it; a refusal is said above the
+    application's page (nothing kept)."""
+    app = _app_or_404(app_id)
+    result = committed(lambda: change(db_session(), current_actor(), app),
+                       lambda exc: flashed(exc.message, url_for("partners.detail", app_id=app.id)))
+    return app, result
+
+
+def _done(app: PartnerApp, message: str) -> Any:
+    flash(message, "success")
+    return redirect(url_for("partners.detail", app_id=app.id))
+
+
 @bp.post("/admin/partners/<int:app_id>/scopes")
 @requires("partner.manage")
 def update(app_id: int) -> Any:
     """Change the scopes and the rate limit (a withdrawn scope ends the tokens that held it)."""
-    app = _app_or_404(app_id)
-    here = url_for("partners.detail", app_id=app.id)
-    form = PartnerAppForm()
-    committed(lambda: partners.update_app(db_session(), current_actor(), app, scopes=checked("scopes"),
-                                          rate_limit_per_minute=rate_limit(form.rate_limit_per_minute.data)),
-              lambda exc: flashed(exc.message, here))
-    flash("スコープと上限を保存しました", "success")
-    return redirect(here)
+    limit = PartnerAppForm().rate_limit_per_minute.data
+    app, _ = _changed(app_id, lambda db, actor, app: partners.update_app(
+        db, actor, app, scopes=checked("scopes"), rate_limit_per_minute=rate_limit(limit)))
+    return _done(app, "スコープと上限を保存しました")
 
 
 @bp.post("/admin/partners/<int:app_id>/webhook")
@@ -100,17 +114,14 @@ def webhook(app_id: int) -> Any:
 
     committed(lambda: partners.set_webhook(db_session(), current_actor(), app, url=form.webhook_url.data,
                                            events=checked("events")), again)
-    flash("Webhookの設定を保存しました", "success")
-    return redirect(url_for("partners.detail", app_id=app.id))
+    return _done(app, "Webhookの設定を保存しました")
 
 
 @bp.post("/admin/partners/<int:app_id>/rotate")
 @requires("partner.manage")
 def rotate(app_id: int) -> Any:
     """A new client secret (the old one works for 24 more hours)."""
-    app = _app_or_404(app_id)
-    credentials = committed(lambda: partners.rotate_secret(db_session(), current_actor(), app),
-                            lambda exc: flashed(exc.message, url_for("partners.detail", app_id=app.id)))
+    _app, credentials = _changed(app_id, partners.rotate_secret)
     return _credentials(credentials, "新しいシークレットを発行しました")
 
 
@@ -118,9 +129,7 @@ def rotate(app_id: int) -> Any:
 @requires("partner.manage")
 def webhook_secret(app_id: int) -> Any:
     """A new webhook signing key."""
-    app = _app_or_404(app_id)
-    value = committed(lambda: partners.remake_webhook_secret(db_session(), current_actor(), app),
-                      lambda exc: flashed(exc.message, url_for("partners.detail", app_id=app.id)))
+    app, value = _changed(app_id, partners.remake_webhook_secret)
     return _credentials(partners.Credentials(app, app.client_id, "", value), "Webhook署名鍵を作り直しました")
 
 
@@ -128,20 +137,13 @@ def webhook_secret(app_id: int) -> Any:
 @requires("partner.manage")
 def revoke_tokens(app_id: int) -> Any:
     """End every live token of the application at once."""
-    app = _app_or_404(app_id)
-    count = committed(lambda: partners.revoke_tokens(db_session(), current_actor(), app),
-                      lambda exc: flashed(exc.message, url_for("partners.detail", app_id=app.id)))
-    flash(f"有効なトークン{count}件を取り消しました", "success")
-    return redirect(url_for("partners.detail", app_id=app.id))
+    app, count = _changed(app_id, partners.revoke_tokens)
+    return _done(app, f"有効なトークン{count}件を取り消しました")
 
 
 @bp.post("/admin/partners/<int:app_id>/active")
 @requires("partner.manage")
 def toggle_active(app_id: int) -> Any:
     """Deactivate the application (its tokens end, no new ones) or activate it again."""
-    app = _app_or_404(app_id)
-    active = not app.active
-    committed(lambda: partners.set_active(db_session(), current_actor(), app, active),
-              lambda exc: flashed(exc.message, url_for("partners.detail", app_id=app.id)))
-    flash("有効にしました" if active else "無効にしました（トークンはすべて使えなくなりました）", "success")
-    return redirect(url_for("partners.detail", app_id=app.id))
+    app, _ = _changed(app_id, lambda db, actor, app: partners.set_active(db, actor, app, not app.active))
+    return _done(app, "有効にしました" if app.active else "無効にしました（トークンはすべて使えなくなりました）")
