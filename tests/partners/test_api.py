@@ -53,6 +53,8 @@ def test_a_web_booking_becomes_a_reception_sent_to_orca(client, session, partner
 
 def test_bad_bodies_are_refused_clearly_and_nothing_is_written(client, session, partner_clinic):
     clinic, patient = partner_clinic
+    stranger = make_patient(session, make_clinic(session))
+    session.commit()
     token = issue_token(client, clinic.institution_code, ["reception.write"])
     post = client.raw.post
     cases = [
@@ -68,6 +70,8 @@ def test_bad_bodies_are_refused_clearly_and_nothing_is_written(client, session, 
         ({"data": "{" + " " * 70_000 + "}", "content_type": "application/json"}, 413, "body_too_large"),
         ({"json": {"patient_id": patient.id, "department_code": "99", "physician_code": "10001"}}, 422,
          "unknown_department_or_physician"),
+        ({"json": {"patient_id": stranger.id, "department_code": "01", "physician_code": "10001"}}, 404,
+         "not_found"),  # another clinic's patient
     ]
     for kwargs, status, code in cases:
         response = post("/api/reception", headers=bearer(token), **kwargs)
