@@ -76,7 +76,7 @@ def register_app(session: Session, actor: Actor, *, name: str, scopes: list[str]
     if session.scalar(scoped(PartnerApp, clinic_id).where(PartnerApp.name == name)) is not None:
         raise ValidationError("同じ名前のアプリケーションが登録されています。", field="name")
     chosen = _clean_scopes(scopes)
-    url, events = _clean_webhook(webhook_url, webhook_events or [])
+    url, events = _clean_webhook(webhook_url, webhook_events or [], chosen)
     webhook_secret = new_secret()
     app = PartnerApp(clinic_id=clinic_id, client_id=f"kk-{secrets.token_hex(12)}", name=name, scopes=chosen,
                      rate_limit_per_minute=_clean_rate(rate_limit_per_minute), active=True, webhook_url=url,
@@ -90,7 +90,7 @@ def register_app(session: Session, actor: Actor, *, name: str, scopes: list[str]
     return Credentials(app, app.client_id, secret, webhook_secret)
 
 
-def _clean_webhook(url: str | None, events: list[str]) -> tuple[str | None, list[str]]:
+def _clean_webhook(url: str | None, events: list[str], scopes: list[str]) -> tuple[str | None, list[str]]:
     try:
         cleaned = connection_url(url, "連携アプリケーション", "患者のIDと受付・検査の知らせ")
     except ValidationError as exc:
@@ -100,13 +100,17 @@ def _clean_webhook(url: str | None, events: list[str]) -> tuple[str | None, list
         raise ValidationError(f"存在しないイベントです: {' '.join(unknown)}", field="webhook_events")
     if events and not cleaned:
         raise ValidationError("Webhookを受け取るには送信先URLを入力してください。", field="webhook_url")
+    for event in events:
+        label, scope = EVENTS[event]
+        if scope not in scopes:  # an event tells of records: only an application that may read them hears of it
+            raise ValidationError(f"「{label}」を受け取るには {scope} スコープが必要です。", field="webhook_events")
     return cleaned or None, [e for e in EVENTS if e in events]
 
 
 def set_webhook(session: Session, actor: Actor, app: PartnerApp, *, url: str | None, events: list[str]) -> None:
     """Where and which events the application is told of (an empty URL: none)."""
     before = {"webhook_url": app.webhook_url, "webhook_events": list(app.webhook_events or [])}
-    app.webhook_url, app.webhook_events = _clean_webhook(url, events)
+    app.webhook_url, app.webhook_events = _clean_webhook(url, events, list(app.scopes))
     record_audit(session, actor, "partner.webhook", entity_type="partner_app", entity_id=app.id,
                  summary={"name": app.name, "before": before,
                           "after": {"webhook_url": app.webhook_url, "webhook_events": app.webhook_events}})

@@ -86,6 +86,9 @@ def test_scopes_webhook_and_refusals(client, session, partner_clinic):
     plain = client.post(f"{page}/webhook", {"webhook_url": "http://partner.example/hook", "events": ["lab.results"]},
                         form_page=page)
     assert plain.status_code == 422 and "https://" in plain.get_data(as_text=True)
+    unscoped = client.post(f"{page}/webhook", {"webhook_url": "https://partner.example/hook",
+                                               "events": ["reception.created"]}, form_page=page)
+    assert unscoped.status_code == 302 and "reception.read スコープが必要" in client.get(page).get_data(as_text=True)
     saved = client.post(f"{page}/webhook", {"webhook_url": "https://partner.example/hook",
                                             "events": ["lab.results"]}, form_page=page)
     assert saved.status_code == 302
