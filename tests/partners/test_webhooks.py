@@ -11,11 +11,14 @@ import time
 
 from sqlalchemy import select
 
+from app.core.timeutil import japan_today
 from app.db import utcnow
 from app.labs.import_writing import tell_results_written
 from app.labs.models import LabMessage, LabResult
 from app.outbox import services as outbox
 from app.outbox.models import DELIVERED, PENDING, OutboxMessage
+from app.reception.models import Visit
+from tests.factories import make_user
 from tests.outbox.test_outbox import Receiver
 from tests.partners.helpers import bearer, register_partner, token_for
 
@@ -84,3 +87,22 @@ def test_lab_results_event_goes_to_apps_holding_the_lab_scope(app, client, sessi
     headers, raw = receiver.raw_requests[0]
     assert _verify(lab_app.webhook_secret, headers, raw)
     assert json.loads(raw)["data"] == {"patient_id": patient.id, "result_ids": [result.id]}
+
+
+def test_a_clerks_status_change_on_the_screen_is_told_to_subscribers(app, client, session, partner_clinic):
+    clinic, patient = partner_clinic
+    clerk = make_user(session, clinic, role="clerk")
+    visit = Visit(clinic_id=clinic.id, patient_id=patient.id, visit_date=japan_today(), accepted_at=utcnow(),
+                  department_code="01", department_name="内科")
+    session.add(visit)
+    session.commit()
+    subscriber = register_partner(client, clinic.institution_code, ["reception.read"], name="待ち状況表示",
+                                  webhook_url="https://partner.example/hook",
+                                  webhook_events=["reception.status_changed"])
+    client.login(clerk.login_id, clerk.totp_secret)
+    client.get("/reception")
+    assert client.post("/reception/status", {"transition": f"{visit.id}:in_exam"}).status_code == 302
+    message = session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "partner.webhook"))
+    assert message.payload["app_id"] == subscriber.app.id
+    assert message.payload["event"]["type"] == "reception.status_changed"
+    assert message.payload["event"]["data"]["status"] == "in_exam"
