@@ -179,6 +179,16 @@ def _make_visit_fee(session, visit):
     return fee
 
 
+def _make_partner_app(session, clinic):
+    from app.partners.models import PartnerApp
+
+    app = PartnerApp(clinic_id=clinic.id, client_id="kk-isolation", name=MARKER_NAME, scopes=["patient.read"],
+                     rate_limit_per_minute=600, active=True, webhook_events=[])
+    session.add(app)
+    session.flush()
+    return app
+
+
 #: How to make one record of clinic A for each kind of id a route takes.
 RECORD_FACTORIES: dict[str, Callable] = {
     "patient_id": lambda s, a: a["patient"].id,
@@ -221,6 +231,8 @@ RECORD_FACTORIES: dict[str, Callable] = {
     "subject_type": lambda s, a: "patient_allergy",
     # A オンライン資格確認 reply file kept as received.
     "fetch_id": lambda s, a: a["history_fetch"].id,
+    # A partner application (the administrator's screen of API clients).
+    "app_id": lambda s, a: a["partner_app"].id,
 }
 #: Arguments that are not record ids (file names of public assets).
 NON_RECORD_ARGS = {"filename", "name"}
@@ -231,6 +243,8 @@ def _routes(app):
         view = app.view_functions[rule.endpoint]
         if rule.endpoint == "static" or getattr(view, "is_public", False):
             continue
+        if getattr(view, "required_scopes", None):
+            continue  # partner routes (bearer tokens, scopes): tests/partners/test_scope_matrix.py
         methods = sorted(m for m in rule.methods if m in {"GET", "POST"})
         yield rule, view, methods
 
@@ -258,6 +272,7 @@ def two_clinics(session):
         "destination": _make_destination(session, clinic_a),
         "national_entry": _make_national_entry(session, clinic_a, patient),
         "history_fetch": _make_history_fetch(session, clinic_a, patient),
+        "partner_app": _make_partner_app(session, clinic_a),
     }
     b_users = {role: make_user(session, clinic_b, role=role.value) for role in Role}
     session.commit()

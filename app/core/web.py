@@ -52,12 +52,17 @@ def patient_or_404(patient_id: int) -> Any:
     return patient
 
 
+#: The largest database id: the id columns are INTEGER, 32-bit signed on PostgreSQL (a larger number bound to one
+#: is an error of the database, not "no such row").
+MAX_ID = 2**31 - 1
+
+
 class BoundedIntConverter(IntegerConverter):
-    """`<int:…>` in URLs, limited to what a database id can be (64-bit signed): a larger number answers 404
-    like any unknown id, instead of an overflow error from the database."""
+    """`<int:…>` in URLs, limited to what a database id can be (MAX_ID): a larger number answers 404 like any
+    unknown id, instead of an out-of-range error from the database."""
 
     def __init__(self, url_map: Any, fixed_digits: int = 0, min: int | None = None,  # noqa: A002 (werkzeug's names)
-                 max: int | None = 2**63 - 1, signed: bool = False) -> None:  # noqa: A002
+                 max: int | None = MAX_ID, signed: bool = False) -> None:  # noqa: A002
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
@@ -113,7 +118,10 @@ def wants_json() -> bool:
 
 
 def enforce_session_rules() -> Any:
-    """Before each request: end sessions past 12 hours, lock the screen after the clinic's idle time."""
+    """Before each request: end sessions past 12 hours, lock the screen after the clinic's idle time. A partner
+    route (app/partners `require_scope`: a bearer token, no cookie) is outside these staff rules."""
+    if getattr(current_app.view_functions.get(request.endpoint or ""), "required_scopes", None):
+        return None
     if not current_user.is_authenticated:
         return None
     now = time.time()
@@ -161,6 +169,11 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+#: The error codes the published JSON API (/api) answers with, by status.
+API_ERROR_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                   413: "body_too_large", 500: "server_error"}
+
+
 def register_error_pages(app: Flask) -> None:
     """Japanese error pages (and JSON errors for scripts); never a stack trace."""
     messages = {
@@ -173,6 +186,10 @@ def register_error_pages(app: Flask) -> None:
     }
     for status, message in messages.items():
         def handler(exc: Any, status: int = status, message: str = message) -> Any:
+            # A 405 says which methods the address takes (RFC 9110 §15.5.6).
+            allowed = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else {}
+            if request.path.startswith("/api/"):  # the published API: an English code beside the message
+                return jsonify({"error": API_ERROR_CODES[status], "message": message}), status, allowed
             if wants_json():
                 return jsonify({"error": status, "message": message}), status
             return render_template("error.html", status=status, message=message), status

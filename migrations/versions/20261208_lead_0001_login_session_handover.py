@@ -2,7 +2,7 @@
 session cookie copied before the handover cannot leave the patient screen.
 
 Revision ID: lead_0001
-Revises: chartb_0001
+Revises: partners_0001
 Create Date: 2026-12-08
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "lead_0001"
-down_revision = "chartb_0001"
+down_revision = "partners_0001"
 branch_labels = None
 depends_on = None
 
