@@ -7,6 +7,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from app.clinics.models import Clinic
+from app.core.paging import page_number
 from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, log_look, patient_or_404
@@ -49,10 +50,12 @@ def index(patient_id: int):
     context = {"patient": patient, "tab": tab, "tabs": TABS, "problem": problem, "fetch": fetch, "shown": shown,
                "months": months, "periods": history.PERIODS, "institution": institution, "drug": drug,
                "institutions": history.institutions(content), "today": today}
+    page = page_number(request.args.get("page"))
     if tab == "medication":
-        context["groups"], context["count"] = history.medication_months(content, today, months, institution, drug)
+        context["groups"], context["page"] = history.medication_months(content, today, months, institution, drug,
+                                                                       page)
     elif tab == "procedures":
-        context["procedures"] = history.procedures(content, today, months, institution)
+        context["procedures"], context["page"] = history.procedures(content, today, months, institution, page)
     else:
         context["checkups"], series = history.checkups(content, today)
         context["charts"] = [(s, sparkline(s.points, min_span=0.1)) for s in series]
