@@ -12,8 +12,8 @@ from typing import Any
 
 from app.core.jp import search_key
 from app.core.paging import Page
+from app.documents.checkup import CheckupItem, CheckupReport
 from app.integrations.onshi.reading import SOURCE_LABELS
-from app.sharing.services import CheckupSeries
 
 PERIODS = {3: "3か月", 6: "6か月", 12: "1年", 24: "2年", 36: "3年"}
 DEFAULT_MONTHS = 6
@@ -87,20 +87,27 @@ def procedures(content: dict[str, Any] | None, today: date, months: int, institu
     return rows[shown.offset:shown.offset + shown.per_page], shown
 
 
-def checkups(content: dict[str, Any] | None, today: date) -> tuple[list[dict[str, Any]], list[CheckupSeries]]:
-    """The checkups of the last five years (newest first) and each numeric item as a series."""
+def _checkup_item(item: dict[str, Any]) -> CheckupItem:
+    """A 特定健診 item as the 健診結果報告書 view shows one: a number when its data type is numeric, a coded answer
+    by its name (DataValueName), the service's own value name beside a number as the judgement."""
+    number = None
+    if item["data_type"] in ("", "PQ", "REAL", "INT"):
+        try:
+            number = float(item["value"])
+        except ValueError:
+            number = None
+        if number is not None and not math.isfinite(number):
+            number = None
+    if number is not None:
+        return CheckupItem(item["code"], item["name"], item["value"], item["unit"], number, item["value_name"])
+    return CheckupItem(item["code"], item["name"], item["value_name"] or item["value"], item["unit"])
+
+
+def checkups(content: dict[str, Any] | None, today: date) -> list[CheckupReport]:
+    """The 特定健診 of the last five years, newest first, each as a report of every item (one group: the reply
+    does not section them)."""
     since = date(today.year - CHECKUP_YEARS, today.month, 1).isoformat()
     chosen = sorted((c for c in (content or {}).get("checkups", []) if c["day"] >= since),
                     key=lambda c: c["day"], reverse=True)
-    series: OrderedDict[str, CheckupSeries] = OrderedDict()  # by item code
-    for checkup in reversed(chosen):
-        for item in checkup["items"]:
-            try:
-                value = float(item["value"])
-            except ValueError:
-                continue
-            if not math.isfinite(value) or item["data_type"] not in ("", "PQ", "REAL", "INT"):
-                continue
-            series.setdefault(item["code"], CheckupSeries("特定健診", item["name"], item["unit"], [])).points.append(
-                (checkup["day"], value))
-    return chosen, list(series.values())
+    return [CheckupReport("特定健診結果", "特定健診", c["day"], "",
+                          [("健診・問診の項目", [_checkup_item(i) for i in c["items"]])]) for c in chosen]

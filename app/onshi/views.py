@@ -12,10 +12,10 @@ from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, log_look, patient_or_404
 from app.db import db_session, get_scoped
+from app.documents import checkup_trends
 from app.onshi import bp, consent, fetching, history
 from app.onshi.models import CHECKUP, MEDICATION, HistoryFetch
 from app.patients.models import Patient
-from app.patients.profile_views import sparkline
 
 TABS = {"medication": "薬剤情報", "procedures": "診療情報", "checkups": "特定健診情報"}
 
@@ -57,8 +57,8 @@ def index(patient_id: int):
     elif tab == "procedures":
         context["procedures"], context["page"] = history.procedures(content, today, months, institution, page)
     else:
-        context["checkups"], series = history.checkups(content, today)
-        context["charts"] = [(s, sparkline(s.points, min_span=0.1)) for s in series]
+        context["checkups"] = history.checkups(content, today)
+        context["series"] = checkup_trends.charted(context["checkups"])
     return render_template("onshi/index.html", **context)
 
 
