@@ -48,6 +48,7 @@ def index(patient_id: int):
     institution = request.args.get("institution", "")[:10]
     drug = request.args.get("drug", "")[:40]
     context = {"patient": patient, "tab": tab, "tabs": TABS, "problem": problem, "fetch": fetch, "shown": shown,
+               "pdfs": fetching.pdf_fetches(db, clinic.id, patient.id, kind),
                "months": months, "periods": history.PERIODS, "institution": institution, "drug": drug,
                "institutions": history.institutions(content), "today": today}
     page = page_number(request.args.get("page"))
@@ -77,18 +78,36 @@ def fetch_again(patient_id: int):
     return redirect(url_for("onshi.index", patient_id=patient.id, tab=tab))
 
 
+@bp.post("/patients/<int:patient_id>/onshi/pdf")
+@requires("onshi.read")
+def fetch_pdf(patient_id: int):
+    """Ask the service now for the PDF of a history (薬剤情報 or 特定健診情報), kept as received and listed."""
+    patient = patient_or_404(patient_id)
+    tab = request.form.get("tab", "medication")
+    tab = tab if tab in TABS else "medication"
+    db = db_session()
+    clinic = db.get(Clinic, current_user.clinic_id)
+    fetch, problem = fetching.fetch_history(db, clinic, current_actor(), current_user.display_name, patient,
+                                            CHECKUP if tab == "checkups" else MEDICATION, pdf=True)
+    flash(problem or "PDFを受け取りました（受け取ったまま保存しています）", "warning" if problem else "success")
+    return redirect(url_for("onshi.index", patient_id=patient.id, tab=tab, _anchor="onshi-pdf"))
+
+
 @bp.get("/patients/<int:patient_id>/onshi/files/<int:fetch_id>")
 @requires("onshi.read")
 def reply_file(patient_id: int, fetch_id: int):
-    """A reply file exactly as received (for the chart's 真正性, and to read an unreadable one)."""
+    """A reply file exactly as received (for the chart's 真正性, and to read an unreadable one); a PDF opens in the
+    browser's viewer, an XML is downloaded."""
     patient = patient_or_404(patient_id)
     fetch = get_scoped(db_session(), HistoryFetch, current_user.clinic_id, fetch_id)
     if fetch is None or fetch.patient_id != patient.id or fetch.reply_body is None:
         abort(404)
-    log_look(patient.id, f"patient.onshi.file {fetch.request_id}", action="export")
-    mimetype = "application/pdf" if fetch.reply_name.endswith(".pdf") else "application/xml"
-    return Response(fetch.reply_body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{fetch.reply_name}"'})
+    is_pdf = fetch.reply_name.endswith(".pdf") and fetch.reply_body.startswith(b"%PDF-")
+    log_look(patient.id, f"patient.onshi.file {fetch.request_id}", action="view" if is_pdf else "export")
+    disposition = "inline" if is_pdf else "attachment"
+    return Response(fetch.reply_body, mimetype="application/pdf" if is_pdf else "application/octet-stream",
+                    headers={"Content-Disposition": f'{disposition}; filename="{fetch.reply_name}"',
+                             "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 @bp.post("/patients/<int:patient_id>/onshi/consent")
