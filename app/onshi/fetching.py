@@ -141,7 +141,7 @@ def _discard(session: Session, clinic: Clinic, fetch: HistoryFetch, reason: str,
 def collect_late(session: Session, clinic: Clinic, patient: Patient) -> int:
     """Look for the replies of this patient's abandoned requests: one that comes while its consent still holds is
     matched by its request id and read; one that comes after is discarded with a log entry, and so is a request
-    whose consent ran out with no reply (it is not looked for again). How many came."""
+    whose consent ran out with no reply (it is not looked for again). Commits what it changed; how many came."""
     settings = gateway_settings(clinic)
     pending = list(session.scalars(scoped(HistoryFetch, clinic.id).where(
         HistoryFetch.patient_id == patient.id, HistoryFetch.status == ABANDONED)))
@@ -154,7 +154,7 @@ def collect_late(session: Session, clinic: Clinic, patient: Patient) -> int:
         try:
             reply = gateway.collect(fetch.business_code, fetch.request_id)
         except ng.GatewayError:
-            return came
+            break
         in_time = _within_consent(fetch, consents.get(CONSENT_KIND[fetch.kind]))
         if reply is None:
             if not in_time:
@@ -166,6 +166,7 @@ def collect_late(session: Session, clinic: Clinic, patient: Patient) -> int:
             log.info("onshi: late reply %s matched to its request", fetch.request_id)
         else:
             _discard(session, clinic, fetch, "同意の有効期限が過ぎてから届いた応答のため破棄しました", reply.body)
+    session.commit()
     return came
 
 
@@ -207,8 +208,7 @@ def fetch_history(session: Session, clinic: Clinic, actor: Actor, actor_name: st
     settings = gateway_settings(clinic)
     if not settings:
         return None, "資格確認端末との接続が設定されていません（管理者の設定が必要です）"
-    collect_late(session, clinic, patient)
-    session.commit()
+    collect_late(session, clinic, patient)  # commits only when a request was waiting (most openings: none)
     problem = consent_problem(session, clinic, patient, kind)
     if problem:
         return None, problem

@@ -10,8 +10,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
-
-from lxml import etree as ET  # DOCTYPE/ENTITY are refused before parsing, and the parser resolves none
+from xml.etree import ElementTree as ET  # noqa: S405 — DOCTYPE/ENTITY are refused before parsing
 
 DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding=[\"']([A-Za-z0-9_.\-]+)[\"'][^>]*\?>")
 #: Declared encodings → codec (Shift_JIS files from Windows terminals use the cp932 repertoire).
@@ -41,13 +40,6 @@ ROOTS = (
                                              "ShPrHNm", "ShPrIsOrg"),
      "ShPrDateInfs/ShPrDateInf", ("ShPrDate", "ShPrDate"), "ShDrugInfs/ShDrugInf", "ShUsageCl"),
 )
-
-
-#: lxml rather than the standard library: a three-year reply (≈0.5 MB) parses in a third of the time, which is
-#: most of our own share of opening the history (issue 27's ≤ 100 ms). A parser per reply (they are not shared
-#: across threads); it resolves no entity, loads no DTD and drops comments so that every child is an element.
-PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False, "remove_comments": True,
-                  "remove_pis": True, "huge_tree": False}
 
 
 class OnshiReplyError(Exception):
@@ -147,7 +139,7 @@ class CheckupHistory:
     checkups: tuple[Checkup, ...]
 
 
-def parse_file(body: bytes) -> ET._Element:
+def parse_file(body: bytes) -> ET.Element:
     """The XML root, decoded as its declaration says (UTF-8 without one); no DOCTYPE or ENTITY is accepted."""
     match = DECLARATION.match(body)
     declared = match.group(1).decode("ascii").lower() if match else "utf-8"
@@ -158,10 +150,10 @@ def parse_file(body: bytes) -> ET._Element:
         raise OnshiReplyError("応答に DOCTYPE/ENTITY 宣言が含まれています")
     try:
         text = body[match.end() if match else 0:].decode(codec).lstrip("\ufeff")
-        root = ET.fromstring(text, ET.XMLParser(**PARSER_OPTIONS))  # noqa: S320 — no DTD possible (checked above), none resolved
+        root = ET.fromstring(text)  # noqa: S314 — no DTD possible (checked above)
     except UnicodeDecodeError:
         raise OnshiReplyError(f"応答が宣言された文字コード（{declared}）として読めません") from None
-    except ET.XMLSyntaxError as exc:
+    except ET.ParseError as exc:
         raise OnshiReplyError(f"応答がXMLとして読めません（{exc}）") from None
     if root.tag != "XmlMsg":
         raise OnshiReplyError(f"応答の最上位が XmlMsg ではありません（<{root.tag}>）")
@@ -169,7 +161,7 @@ def parse_file(body: bytes) -> ET._Element:
     return root
 
 
-def _text(node: ET._Element, path: str, what: str, required: bool = False) -> str:
+def _text(node: ET.Element, path: str, what: str, required: bool = False) -> str:
     found = node.findall(path)
     if len(found) > 1:
         raise OnshiReplyError(f"{what}（{path}）が複数あります")
@@ -179,7 +171,7 @@ def _text(node: ET._Element, path: str, what: str, required: bool = False) -> st
     return value
 
 
-def _day(node: ET._Element, path: str, what: str, required: bool = True) -> date | None:
+def _day(node: ET.Element, path: str, what: str, required: bool = True) -> date | None:
     return _as_day(_text(node, path, what, required), path, what)
 
 
@@ -196,13 +188,13 @@ def _as_day(value: str, path: str, what: str) -> date | None:
         raise OnshiReplyError(f"{what}（{path}={value}）が日付（YYYYMMDD）ではありません") from None
 
 
-def _fields(node: ET._Element, what: str) -> dict[str, str]:
+def _fields(node: ET.Element, what: str) -> dict[str, str]:
     """A record's leaf children by tag, read in one pass (a tag given twice refuses the reply)."""
-    found: dict[str, str] = {}
-    for child in node:
-        if child.tag in found:
-            raise OnshiReplyError(f"{what}の {child.tag} が複数あります")
-        found[child.tag] = (child.text or "").strip()
+    found = {child.tag: (child.text or "").strip() for child in node}
+    if len(found) != len(node):  # a tag given twice: say which
+        seen: set[str] = set()
+        twice = next(child.tag for child in node if child.tag in seen or seen.add(child.tag))
+        raise OnshiReplyError(f"{what}の {twice} が複数あります")
     return found
 
 
@@ -213,7 +205,7 @@ def _required(fields: dict[str, str], tag: str, what: str) -> str:
     return value
 
 
-def _header(root: ET._Element, request_id: str) -> ET._Element:
+def _header(root: ET.Element, request_id: str) -> ET.Element:
     """The header, checked: the declared encoding agrees, it answers our request, the service did the work."""
     header = root.find("MessageHeader")
     if header is None:
@@ -230,7 +222,7 @@ def _header(root: ET._Element, request_id: str) -> ET._Element:
     return header
 
 
-def _patient(node: ET._Element | None, tags: tuple[str, str, str, str], birth: date, sex: str) -> ReplyPatient:
+def _patient(node: ET.Element | None, tags: tuple[str, str, str, str], birth: date, sex: str) -> ReplyPatient:
     if node is None:
         raise OnshiReplyError("応答に患者の情報がありません")
     name_tag, kana_tag, birth_tag, sex_tag = tags
