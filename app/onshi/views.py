@@ -63,34 +63,32 @@ def index(patient_id: int):
     return render_template("onshi/index.html", **context)
 
 
-@bp.post("/patients/<int:patient_id>/onshi/fetch")
-@requires("onshi.read")
-def fetch_again(patient_id: int):
-    """Ask the service again now (the doctor's 再取得), not reusing the reply of this consent window."""
+def _ask_now(patient_id: int, *, pdf: bool):
+    """Ask the service now for the history of the form's tab (XML, or the PDF kind) and go back to that tab."""
     patient = patient_or_404(patient_id)
     tab = request.form.get("tab", "medication")
     tab = tab if tab in TABS else "medication"
     db = db_session()
-    clinic = db.get(Clinic, current_user.clinic_id)
-    _, problem = fetching.fetch_history(db, clinic, current_actor(), current_user.display_name, patient,
-                                        CHECKUP if tab == "checkups" else MEDICATION, again=True)
-    flash(problem or "最新の情報を取得しました", "warning" if problem else "success")
-    return redirect(url_for("onshi.index", patient_id=patient.id, tab=tab))
+    _, problem = fetching.fetch_history(db, db.get(Clinic, current_user.clinic_id), current_actor(),
+                                        current_user.display_name, patient,
+                                        CHECKUP if tab == "checkups" else MEDICATION, again=True, pdf=pdf)
+    done = "PDFを受け取りました（受け取ったまま保存しています）" if pdf else "最新の情報を取得しました"
+    flash(problem or done, "warning" if problem else "success")
+    return redirect(url_for("onshi.index", patient_id=patient.id, tab=tab, _anchor="onshi-pdf" if pdf else None))
+
+
+@bp.post("/patients/<int:patient_id>/onshi/fetch")
+@requires("onshi.read")
+def fetch_again(patient_id: int):
+    """Ask the service again now (the doctor's 再取得), not reusing the reply of this consent window."""
+    return _ask_now(patient_id, pdf=False)
 
 
 @bp.post("/patients/<int:patient_id>/onshi/pdf")
 @requires("onshi.read")
 def fetch_pdf(patient_id: int):
     """Ask the service now for the PDF of a history (薬剤情報 or 特定健診情報), kept as received and listed."""
-    patient = patient_or_404(patient_id)
-    tab = request.form.get("tab", "medication")
-    tab = tab if tab in TABS else "medication"
-    db = db_session()
-    clinic = db.get(Clinic, current_user.clinic_id)
-    fetch, problem = fetching.fetch_history(db, clinic, current_actor(), current_user.display_name, patient,
-                                            CHECKUP if tab == "checkups" else MEDICATION, pdf=True)
-    flash(problem or "PDFを受け取りました（受け取ったまま保存しています）", "warning" if problem else "success")
-    return redirect(url_for("onshi.index", patient_id=patient.id, tab=tab, _anchor="onshi-pdf"))
+    return _ask_now(patient_id, pdf=True)
 
 
 @bp.get("/patients/<int:patient_id>/onshi/files/<int:fetch_id>")

@@ -18,9 +18,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Apply."""
-    with op.batch_alter_table("onshi_fetch") as batch:
-        batch.add_column(sa.Column("reply_format", sa.String(3), nullable=False, server_default="xml"))
+    """Every request so far asked for XML (a column with a default is added in place, SQLite included)."""
+    op.add_column("onshi_fetch", sa.Column("reply_format", sa.String(3), nullable=False, server_default="xml"))
 
 
 def downgrade() -> None:
