@@ -16,8 +16,8 @@ def test_a_long_letter_list_is_paged_with_its_count(client, session):
     for n in range(50):
         day = first + timedelta(days=70 * n)
         session.add(ReferralLetter(clinic_id=desk["clinic"].id, patient_id=desk["patient"].id,
-                                   author_id=desk["doctor"].id, author_name="医師 一郎", to_institution=f"紹介先{n:02d}",
-                                   purpose="精査のお願い", written_on=day,
+                                   author_id=desk["doctor"].id, author_name="医師 一郎",
+                                   to_institution=f"紹介先{n:02d}", purpose="精査のお願い", written_on=day,
                                    created_at=datetime(day.year, day.month, day.day, 1, tzinfo=UTC)))
     session.commit()
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
