@@ -273,7 +273,8 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
                 if wanted(name, only):
                     emit(name, n, p50_p95, target)
         if oqs is not None:
-            for name, n, p50_p95, target in onshi.figures(browser, oqs[1], record.patient_id, scale.samples):
+            for name, n, p50_p95, target in onshi.figures(browser, oqs[1], server.cpu_seconds, record.patient_id,
+                                                          scale.samples):
                 if wanted(name, only):
                     emit(name, n, p50_p95, target)
         if terminal is not None:

@@ -63,6 +63,12 @@ class Server:
         self.stop()
         raise SystemExit(f"bench server did not answer within {timeout:.0f} s; see {self.log_path}")
 
+    def cpu_seconds(self) -> float:
+        """The CPU time the server process has used so far (user + system, from /proc: 10 ms steps): what our own
+        work costs whatever else the machine is doing, where the wall clock also counts waiting for a core."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         """End the server process (and close its log)."""
         if self.process.poll() is None:

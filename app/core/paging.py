@@ -1,8 +1,10 @@
-"""Paging of long lists (送信状況, 操作・閲覧記録): which page, how many rows in all, the offset of a page."""
+"""Paging of long lists (送信状況, 操作・閲覧記録, the 6情報's sections, the オンライン資格確認 history): which page,
+how many rows in all, the offset of a page."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 PER_PAGE = 25
 #: Page numbers past this are read as the last page (no query with an absurd offset).
@@ -47,3 +49,9 @@ class Page:
     def last_row(self) -> int:
         """The position of the page's last row."""
         return min(self.offset + self.per_page, self.total)
+
+
+def page_of_two(first: list[Any], second: list[Any], page: Page) -> tuple[list[Any], list[Any]]:
+    """The rows of one page of two lists shown one after the other (the 6情報's other institutions, then ours)."""
+    start, end = page.offset, page.offset + page.per_page
+    return first[start:end], second[max(start - len(first), 0):max(end - len(first), 0)]

@@ -95,7 +95,7 @@ def seed_clinic_records(session: Session) -> bool:
     """Once: 山田 太郎's consent (read from ORCA's eligibility result) and one confirmed referral letter."""
     clinic = session.scalar(select(Clinic).where(Clinic.institution_code == CLINIC_A))
     yamada = patients.find_by_orca_id(session, clinic.id, "00001") if clinic else None
-    if yamada is None or letters.list_letters(session, clinic.id, yamada.id):
+    if yamada is None or letters.list_letters(session, clinic.id, yamada.id)[0]:
         return False
     doctor: Actor = _actor(session, clinic, "doctor")
     sharing.refresh_consent_from_orca(session, clinic, doctor, yamada, recorded_by="受付（デモ）")

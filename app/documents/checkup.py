@@ -15,6 +15,10 @@ from app.documents.discharge import UnreadableDocument
 
 BUNDLE_PROFILE = "http://jpfhir.jp/fhir/eCheckup/StructureDefinition/JP_Bundle_eCheckupGeneral"
 REPORT_TYPE = "53576-5"
+#: HL7 v3 ObservationInterpretation codes a report puts on a value, as the screen names them (the letter is kept:
+#: colour is never the only signal).
+INTERPRETATIONS = {"N": "基準範囲内", "H": "H 高値", "L": "L 低値", "HH": "HH 著しい高値", "LL": "LL 著しい低値",
+                   "A": "異常", "AA": "著しい異常"}
 
 
 @dataclass
@@ -26,6 +30,8 @@ class CheckupItem:
     value: str
     unit: str = ""
     number: float | None = None
+    #: The report's own judgement of the value (H 高値, L 低値 …), empty when it gives none.
+    judgement: str = ""
 
 
 @dataclass
@@ -47,6 +53,18 @@ def is_checkup_report(bundle: dict[str, Any]) -> bool:
     return BUNDLE_PROFILE in profiles or REPORT_TYPE in codes
 
 
+def _judgement(resource: dict[str, Any]) -> str:
+    """The value's interpretation as the screen shows it (its display when the code is not one we name)."""
+    for concept in resource.get("interpretation") or []:
+        for coding in (concept or {}).get("coding") or []:
+            code = str(coding.get("code") or "")
+            if code:
+                return INTERPRETATIONS.get(code, str(coding.get("display") or code))
+        if (concept or {}).get("text"):
+            return str(concept["text"])
+    return ""
+
+
 def _item(resource: dict[str, Any], where: str, problems: list[str]) -> CheckupItem | None:
     coding = next((c for c in (resource.get("code") or {}).get("coding") or [] if c.get("code")), None)
     if coding is None:
@@ -59,16 +77,17 @@ def _item(resource: dict[str, Any], where: str, problems: list[str]) -> CheckupI
         if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
             problems.append(f"{where}（{name}）: 数値の結果が数値ではありません")
             return None
-        return CheckupItem(coding["code"], name, f"{number:g}", str(quantity.get("unit") or ""), float(number))
+        return CheckupItem(coding["code"], name, f"{number:g}", str(quantity.get("unit") or ""), float(number),
+                           _judgement(resource))
     if "valueCodeableConcept" in resource:
         answer = next((c for c in (resource["valueCodeableConcept"] or {}).get("coding") or []), {})
         text = str(answer.get("display") or (resource["valueCodeableConcept"] or {}).get("text") or "")
         if not text:
             problems.append(f"{where}（{name}）: コードの結果に表示名がありません（コード {answer.get('code', '')}）")
             return None
-        return CheckupItem(coding["code"], name, text)
+        return CheckupItem(coding["code"], name, text, judgement=_judgement(resource))
     if isinstance(resource.get("valueString"), str) and resource["valueString"].strip():
-        return CheckupItem(coding["code"], name, resource["valueString"].strip())
+        return CheckupItem(coding["code"], name, resource["valueString"].strip(), judgement=_judgement(resource))
     problems.append(f"{where}（{name}）: 結果の値がありません")
     return None
 

@@ -12,6 +12,7 @@ from app.documents.checkup import CheckupReport, read_checkup_report, trends
 from app.documents.discharge import UnreadableDocument
 from app.patients.profile_views import sparkline
 from app.sharing.fhir.mapping import member_id
+from app.sharing.services import CheckupSeries
 
 #: How many earlier reports the trends read (yearly checks: five years).
 EARLIER = 4
@@ -33,5 +34,11 @@ def report_with_trends(session: Session, clinic: Clinic, patient: Any, document_
                                                                        document.document_id), member))
         except (UnreadableDocument, services.LetterError):
             continue  # an unreadable earlier report leaves a gap in the trend, never a wrong point
-    return report, {code: {"points": points, "chart": sparkline(points, min_span=0.1)}
-                    for code, points in trends(reports).items()}
+    return report, charted(reports)
+
+
+def charted(reports: list[CheckupReport]) -> dict[str, dict[str, Any]]:
+    """Per numeric item code, its values over the reports (oldest first), a sparkline and the arrow between the
+    last two ({"points", "chart", "trend"}): what templates/_checkup_report.html draws beside each item."""
+    return {code: {"points": points, "chart": sparkline(points, min_span=0.1),
+                   "trend": CheckupSeries("", "", "", points).trend} for code, points in trends(reports).items()}

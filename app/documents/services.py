@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.clinics.models import Clinic
 from app.clinics.services import get_staff
 from app.core.audit import SYSTEM, Actor, record_audit
 from app.core.jp import strip_control_chars
+from app.core.paging import Page
 from app.core.timeutil import JST, japan_today
 from app.db import scoped, utcnow
 from app.diagnoses.models import Disease
@@ -208,10 +209,12 @@ def mark(session: Session, actor: Actor, letter: ReferralLetter, what: str) -> R
     return letter
 
 
-def list_letters(session: Session, clinic_id: int, patient_id: int) -> list[ReferralLetter]:
-    """A patient's letters, newest first."""
-    return list(session.scalars(scoped(ReferralLetter, clinic_id).where(ReferralLetter.patient_id == patient_id)
-                                .order_by(ReferralLetter.created_at.desc(), ReferralLetter.id.desc())))
+def list_letters(session: Session, clinic_id: int, patient_id: int, page: int = 1) -> tuple[list[ReferralLetter], Page]:
+    """One page of a patient's letters, newest first, and the page with the count of all (ten years: fifty)."""
+    mine = scoped(ReferralLetter, clinic_id).where(ReferralLetter.patient_id == patient_id)
+    shown = Page(page, session.scalar(select(func.count()).select_from(mine.subquery())) or 0)
+    return list(session.scalars(mine.order_by(ReferralLetter.created_at.desc(), ReferralLetter.id.desc())
+                                .offset(shown.offset).limit(shown.per_page))), shown
 
 
 def get_letter(session: Session, clinic_id: int, patient_id: int, letter_id: int) -> ReferralLetter | None:

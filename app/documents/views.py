@@ -10,6 +10,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from app.clinics.models import Clinic
+from app.core.paging import page_number
 from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import committed, current_actor, flashed, found, log_look, patient_or_404
@@ -35,8 +36,9 @@ def index(patient_id: int):
     log_look(patient.id, "patient.letters")
     clinic = db.get(Clinic, current_user.clinic_id)
     received, problem = services.received_documents(db, clinic, patient)
-    return render_template("documents/index.html", patient=patient, letters=services.list_letters(
-        db, clinic.id, patient.id), received=received, received_problem=problem, today=japan_today())
+    letters, page = services.list_letters(db, clinic.id, patient.id, page_number(request.args.get("page")))
+    return render_template("documents/index.html", patient=patient, letters=letters, page=page, received=received,
+                           received_problem=problem, today=japan_today())
 
 
 @bp.get("/patients/<int:patient_id>/letters/new")

@@ -40,9 +40,11 @@ from app.onshi.models import (
     DISCARDED,
     FAILED,
     MEDICATION,
+    PDF,
     RECEIVED,
     REFUSED,
     UNREADABLE,
+    XML,
     HistoryConsent,
     HistoryFetch,
 )
@@ -71,17 +73,25 @@ def identity_of(clinic: Clinic, patient: Patient) -> Identity:
 
 
 def latest_fetch(session: Session, clinic_id: int, patient_id: int, kind: str) -> HistoryFetch | None:
-    """The patient's last request of a kind, whatever came of it."""
+    """The patient's last request of a kind for the XML the screens read, whatever came of it."""
     return session.scalar(scoped(HistoryFetch, clinic_id).where(HistoryFetch.patient_id == patient_id,
-                                                                  HistoryFetch.kind == kind)
+                                                                  HistoryFetch.kind == kind,
+                                                                  HistoryFetch.reply_format == XML)
                           .order_by(HistoryFetch.requested_at.desc(), HistoryFetch.id.desc()).limit(1))
 
 
 def latest_received(session: Session, clinic_id: int, patient_id: int, kind: str) -> HistoryFetch | None:
     """The patient's last reply of a kind that was read whole."""
     return session.scalar(scoped(HistoryFetch, clinic_id).where(
-        HistoryFetch.patient_id == patient_id, HistoryFetch.kind == kind, HistoryFetch.status == RECEIVED)
-        .order_by(HistoryFetch.received_at.desc(), HistoryFetch.id.desc()).limit(1))
+        HistoryFetch.patient_id == patient_id, HistoryFetch.kind == kind, HistoryFetch.status == RECEIVED,
+        HistoryFetch.reply_format == XML).order_by(HistoryFetch.received_at.desc(), HistoryFetch.id.desc()).limit(1))
+
+
+def pdf_fetches(session: Session, clinic_id: int, patient_id: int, kind: str, limit: int = 10) -> list[HistoryFetch]:
+    """The patient's latest PDF requests of a kind (newest first), whatever came of them."""
+    return list(session.scalars(scoped(HistoryFetch, clinic_id).where(
+        HistoryFetch.patient_id == patient_id, HistoryFetch.kind == kind, HistoryFetch.reply_format == PDF)
+        .order_by(HistoryFetch.requested_at.desc(), HistoryFetch.id.desc()).limit(limit)))
 
 
 def _read(fetch: HistoryFetch, patient: Patient, reply: ng.Reply) -> None:
@@ -89,16 +99,24 @@ def _read(fetch: HistoryFetch, patient: Patient, reply: ng.Reply) -> None:
     fetch.reply_name, fetch.reply_body, fetch.received_at = reply.file_name, reply.body, utcnow()
     fetch.reply_sha256 = hashlib.sha256(reply.body).hexdigest()
     if reply.is_pdf:
-        fetch.status, fetch.reason = UNREADABLE, "XMLを求めたのにPDFが届きました（保存のみ）"
+        if fetch.reply_format != PDF:
+            fetch.status, fetch.reason = UNREADABLE, "XMLを求めたのにPDFが届きました（保存のみ）"
+        elif not reply.body.startswith(b"%PDF-"):
+            fetch.status, fetch.reason = UNREADABLE, "PDFとして開けないファイルが届きました（保存のみ）"
+        else:
+            fetch.status, fetch.reason = RECEIVED, ""  # kept and shown as received; a PDF is never read
         return
     reader = read_medication_reply if fetch.kind == MEDICATION else read_checkup_reply
-    try:
+    try:  # an XML reply to a PDF request is still read: the service refuses (no consent …) in XML
         values = reader(reply.body, fetch.request_id, patient.birth_date, patient.sex)
     except OnshiRefused as exc:
         fetch.status, fetch.reason = REFUSED, str(exc)
         return
     except OnshiReplyError as exc:
         fetch.status, fetch.reason = UNREADABLE, str(exc)
+        return
+    if fetch.reply_format == PDF:
+        fetch.status, fetch.reason = UNREADABLE, "PDFを求めたのにXMLが届きました（保存のみ）"
         return
     fetch.status, fetch.reason = RECEIVED, ""
     fetch.content = as_plain(values)
@@ -123,7 +141,7 @@ def _discard(session: Session, clinic: Clinic, fetch: HistoryFetch, reason: str,
 def collect_late(session: Session, clinic: Clinic, patient: Patient) -> int:
     """Look for the replies of this patient's abandoned requests: one that comes while its consent still holds is
     matched by its request id and read; one that comes after is discarded with a log entry, and so is a request
-    whose consent ran out with no reply (it is not looked for again). How many came."""
+    whose consent ran out with no reply (it is not looked for again). Commits what it changed; how many came."""
     settings = gateway_settings(clinic)
     pending = list(session.scalars(scoped(HistoryFetch, clinic.id).where(
         HistoryFetch.patient_id == patient.id, HistoryFetch.status == ABANDONED)))
@@ -136,7 +154,7 @@ def collect_late(session: Session, clinic: Clinic, patient: Patient) -> int:
         try:
             reply = gateway.collect(fetch.business_code, fetch.request_id)
         except ng.GatewayError:
-            return came
+            break
         in_time = _within_consent(fetch, consents.get(CONSENT_KIND[fetch.kind]))
         if reply is None:
             if not in_time:
@@ -148,6 +166,7 @@ def collect_late(session: Session, clinic: Clinic, patient: Patient) -> int:
             log.info("onshi: late reply %s matched to its request", fetch.request_id)
         else:
             _discard(session, clinic, fetch, "同意の有効期限が過ぎてから届いた応答のため破棄しました", reply.body)
+    session.commit()
     return came
 
 
@@ -180,19 +199,20 @@ def current_attempt(session: Session, clinic: Clinic, patient: Patient, kind: st
 
 
 def fetch_history(session: Session, clinic: Clinic, actor: Actor, actor_name: str, patient: Patient, kind: str,
-                  *, again: bool = False, today: date | None = None) -> tuple[HistoryFetch | None, str | None]:
+                  *, again: bool = False, pdf: bool = False, today: date | None = None
+                  ) -> tuple[HistoryFetch | None, str | None]:
     """The patient's history of a kind (MEDICATION / CHECKUP): reused within the consent window unless `again`,
-    else asked for now. Returns the fetch (None when nothing could be asked) and a problem for staff, if any.
+    else asked for now; `pdf` asks now for the service's PDF of it (kept and shown as received). Returns the fetch
+    (None when nothing could be asked) and a problem for staff, if any.
     Commits: the request is on record before it is handed over, the reply as soon as it comes."""
     settings = gateway_settings(clinic)
     if not settings:
         return None, "資格確認端末との接続が設定されていません（管理者の設定が必要です）"
-    collect_late(session, clinic, patient)
-    session.commit()
+    collect_late(session, clinic, patient)  # commits only when a request was waiting (most openings: none)
     problem = consent_problem(session, clinic, patient, kind)
     if problem:
         return None, problem
-    if not again and (found := current_attempt(session, clinic, patient, kind)):
+    if not again and not pdf and (found := current_attempt(session, clinic, patient, kind)):
         return found, (None if found.status == RECEIVED else found.reason)
     today = today or japan_today()
     with_diagnosis = kind == MEDICATION and is_valid(latest_consents(session, clinic.id, patient.id).get("diagnosis"))
@@ -200,17 +220,20 @@ def fetch_history(session: Session, clinic: Clinic, actor: Actor, actor_name: st
     first = date(today.year - MONTHS_KEPT // 12, today.month, 1)
     try:
         identity = identity_of(clinic, patient)
+        encoding = settings.get("encoding", "UTF-8")
         body = (medication_request(identity, request_id, first, today, with_diagnosis=with_diagnosis,
-                                   encoding=settings.get("encoding", "UTF-8")) if kind == MEDICATION
-                else checkup_request(identity, request_id, encoding=settings.get("encoding", "UTF-8")))
+                                   encoding=encoding, pdf=pdf) if kind == MEDICATION
+                else checkup_request(identity, request_id, encoding=encoding, pdf=pdf))
     except RequestError as exc:
         return None, str(exc)
     fetch = HistoryFetch(clinic_id=clinic.id, patient_id=patient.id, kind=kind, business_code=CODES[kind],
                          request_id=request_id, period_from=first if kind == MEDICATION else None,
                          period_to=today if kind == MEDICATION else None, with_diagnosis=with_diagnosis,
-                         requested_by_id=actor.user_id, requested_by_name=actor_name, request_body=body)
+                         reply_format=PDF if pdf else XML, requested_by_id=actor.user_id,
+                         requested_by_name=actor_name, request_body=body)
     session.add(fetch)
-    log_access(session, actor, patient_id=patient.id, action="fetch", resource=f"onshi.{kind} {request_id}")
+    log_access(session, actor, patient_id=patient.id, action="fetch",
+               resource=f"onshi.{kind}{'.pdf' if pdf else ''} {request_id}")
     session.commit()
     try:
         reply = ng.exchange(ng.gateway_for(settings["url"], settings.get("token", "")), CODES[kind], request_id,

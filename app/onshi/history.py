@@ -11,12 +11,15 @@ from datetime import date
 from typing import Any
 
 from app.core.jp import search_key
+from app.core.paging import Page
+from app.documents.checkup import CheckupItem, CheckupReport
 from app.integrations.onshi.reading import SOURCE_LABELS
-from app.sharing.services import CheckupSeries
 
 PERIODS = {3: "3か月", 6: "6か月", 12: "1年", 24: "2年", 36: "3年"}
 DEFAULT_MONTHS = 6
 CHECKUP_YEARS = 5
+#: Rows of the medication and procedure lists on one page.
+ROWS_PER_PAGE = 100
 
 
 @dataclass
@@ -54,43 +57,57 @@ def institutions(content: dict[str, Any] | None) -> list[tuple[str, str]]:
 
 
 def medication_months(content: dict[str, Any] | None, today: date, months: int, institution: str = "",
-                      drug: str = "") -> tuple[list[Month], int]:
-    """The dispensings of the period (filtered) grouped by month, newest first, and how many rows."""
+                      drug: str = "", page: int = 1) -> tuple[list[Month], Page]:
+    """One page of the dispensings of the period (filtered), newest first, grouped by month; and the page with the
+    count of all rows (three years are about a thousand: paged, not 12,000 px of rows)."""
     since = months_back(today, months).isoformat()
     wanted = search_key(drug) if drug.strip() else ""
     chosen = [d for d in (content or {}).get("dispensings", []) if d["day"] >= since
               and (not institution or d["institution_code"] == institution)
               and (not wanted or wanted in search_key(d["drug_name"]) or wanted in search_key(d["ingredient"]))]
     chosen.sort(key=lambda d: (d["day"], d["institution_code"], d["source"]), reverse=True)
+    shown = Page(page, len(chosen), ROWS_PER_PAGE)
+    before = chosen[shown.offset - 1]["day"][:7] if shown.offset else ""
     grouped: OrderedDict[str, Month] = OrderedDict()
-    for item in chosen:
+    for item in chosen[shown.offset:shown.offset + shown.per_page]:
         key = item["day"][:7]
-        grouped.setdefault(key, Month(f"{key[:4]}年{int(key[5:7])}月")).rows.append(_row(item))
-    return list(grouped.values()), len(chosen)
+        label = f"{key[:4]}年{int(key[5:7])}月" + ("（前のページから続く）" if key == before else "")
+        grouped.setdefault(key, Month(label)).rows.append(_row(item))
+    return list(grouped.values()), shown
 
 
-def procedures(content: dict[str, Any] | None, today: date, months: int, institution: str = "") -> list[dict]:
-    """The procedures of the period, newest first."""
+def procedures(content: dict[str, Any] | None, today: date, months: int, institution: str = "",
+               page: int = 1) -> tuple[list[dict], Page]:
+    """One page of the procedures of the period, newest first, and the page with the count of all rows."""
     since = months_back(today, months).isoformat()
-    rows = [p for p in (content or {}).get("procedures", []) if p["day"] >= since
-            and (not institution or p["institution_code"] == institution)]
-    return sorted(rows, key=lambda p: (p["day"], p["institution_code"], p["code"]), reverse=True)
+    rows = sorted((p for p in (content or {}).get("procedures", []) if p["day"] >= since
+                   and (not institution or p["institution_code"] == institution)),
+                  key=lambda p: (p["day"], p["institution_code"], p["code"]), reverse=True)
+    shown = Page(page, len(rows), ROWS_PER_PAGE)
+    return rows[shown.offset:shown.offset + shown.per_page], shown
 
 
-def checkups(content: dict[str, Any] | None, today: date) -> tuple[list[dict[str, Any]], list[CheckupSeries]]:
-    """The checkups of the last five years (newest first) and each numeric item as a series."""
+def _checkup_item(item: dict[str, Any]) -> CheckupItem:
+    """A 特定健診 item as the 健診結果報告書 view shows one: a number when its data type is numeric, a coded answer
+    by its name (DataValueName), the service's own value name beside a number as the judgement."""
+    number = None
+    if item["data_type"] in ("", "PQ", "REAL", "INT"):
+        try:
+            number = float(item["value"])
+        except ValueError:
+            number = None
+        if number is not None and not math.isfinite(number):
+            number = None
+    if number is not None:
+        return CheckupItem(item["code"], item["name"], item["value"], item["unit"], number, item["value_name"])
+    return CheckupItem(item["code"], item["name"], item["value_name"] or item["value"], item["unit"])
+
+
+def checkups(content: dict[str, Any] | None, today: date) -> list[CheckupReport]:
+    """The 特定健診 of the last five years, newest first, each as a report of every item (one group: the reply
+    does not section them)."""
     since = date(today.year - CHECKUP_YEARS, today.month, 1).isoformat()
     chosen = sorted((c for c in (content or {}).get("checkups", []) if c["day"] >= since),
                     key=lambda c: c["day"], reverse=True)
-    series: OrderedDict[str, CheckupSeries] = OrderedDict()  # by item code
-    for checkup in reversed(chosen):
-        for item in checkup["items"]:
-            try:
-                value = float(item["value"])
-            except ValueError:
-                continue
-            if not math.isfinite(value) or item["data_type"] not in ("", "PQ", "REAL", "INT"):
-                continue
-            series.setdefault(item["code"], CheckupSeries("特定健診", item["name"], item["unit"], [])).points.append(
-                (checkup["day"], value))
-    return chosen, list(series.values())
+    return [CheckupReport("特定健診結果", "特定健診", c["day"], "",
+                          [("健診・問診の項目", [_checkup_item(i) for i in c["items"]])]) for c in chosen]

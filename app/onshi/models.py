@@ -16,6 +16,8 @@ FLAG_LABELS = {"0": "同意なし", "1": "同意あり", "2": "同意有効期�
 
 #: What a fetch asked for: 薬剤 (with 診療 when the consent covers it) or 特定健診.
 MEDICATION, CHECKUP = "medication", "checkup"
+#: The reply formats a request can ask for (FileCategory: the XML kinds or the PDF kinds).
+XML, PDF = "xml", "pdf"
 #: A fetch's state: handed over and waiting, read whole, kept but unreadable, failed before a reply, the reply
 #: never came in time (it may still come and be matched), a late reply thrown away, the service said no.
 WAITING, RECEIVED, UNREADABLE, FAILED, ABANDONED, DISCARDED, REFUSED = (
@@ -63,6 +65,9 @@ class HistoryFetch(ClinicScoped, Base):
     period_from: Mapped[date | None] = mapped_column(Date)
     period_to: Mapped[date | None] = mapped_column(Date)
     with_diagnosis: Mapped[bool] = mapped_column(default=False)
+    #: What was asked for: XML (read into `content`, what the screens and the check use) or PDF (kept and shown
+    #: as received, never read).
+    reply_format: Mapped[str] = mapped_column(String(3), default=XML, server_default=XML)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     requested_by_id: Mapped[int | None] = mapped_column(Integer)
     requested_by_name: Mapped[str] = mapped_column(String(100), default="")

@@ -7,14 +7,15 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from app.clinics.models import Clinic
+from app.core.paging import page_number
 from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, log_look, patient_or_404
 from app.db import db_session, get_scoped
+from app.documents import checkup_trends
 from app.onshi import bp, consent, fetching, history
 from app.onshi.models import CHECKUP, MEDICATION, HistoryFetch
 from app.patients.models import Patient
-from app.patients.profile_views import sparkline
 
 TABS = {"medication": "薬剤情報", "procedures": "診療情報", "checkups": "特定健診情報"}
 
@@ -47,45 +48,64 @@ def index(patient_id: int):
     institution = request.args.get("institution", "")[:10]
     drug = request.args.get("drug", "")[:40]
     context = {"patient": patient, "tab": tab, "tabs": TABS, "problem": problem, "fetch": fetch, "shown": shown,
+               "pdfs": fetching.pdf_fetches(db, clinic.id, patient.id, kind),
                "months": months, "periods": history.PERIODS, "institution": institution, "drug": drug,
                "institutions": history.institutions(content), "today": today}
+    page = page_number(request.args.get("page"))
     if tab == "medication":
-        context["groups"], context["count"] = history.medication_months(content, today, months, institution, drug)
+        context["groups"], context["page"] = history.medication_months(content, today, months, institution, drug,
+                                                                       page)
     elif tab == "procedures":
-        context["procedures"] = history.procedures(content, today, months, institution)
+        context["procedures"], context["page"] = history.procedures(content, today, months, institution, page)
     else:
-        context["checkups"], series = history.checkups(content, today)
-        context["charts"] = [(s, sparkline(s.points, min_span=0.1)) for s in series]
+        context["checkups"] = history.checkups(content, today)
+        context["series"] = checkup_trends.charted(context["checkups"])
     return render_template("onshi/index.html", **context)
+
+
+def _ask_now(patient_id: int, *, pdf: bool):
+    """Ask the service now for the history of the form's tab (XML, or the PDF kind) and go back to that tab."""
+    patient = patient_or_404(patient_id)
+    tab = request.form.get("tab", "medication")
+    tab = tab if tab in TABS else "medication"
+    db = db_session()
+    _, problem = fetching.fetch_history(db, db.get(Clinic, current_user.clinic_id), current_actor(),
+                                        current_user.display_name, patient,
+                                        CHECKUP if tab == "checkups" else MEDICATION, again=True, pdf=pdf)
+    done = "PDFを受け取りました（受け取ったまま保存しています）" if pdf else "最新の情報を取得しました"
+    flash(problem or done, "warning" if problem else "success")
+    return redirect(url_for("onshi.index", patient_id=patient.id, tab=tab, _anchor="onshi-pdf" if pdf else None))
 
 
 @bp.post("/patients/<int:patient_id>/onshi/fetch")
 @requires("onshi.read")
 def fetch_again(patient_id: int):
     """Ask the service again now (the doctor's 再取得), not reusing the reply of this consent window."""
-    patient = patient_or_404(patient_id)
-    tab = request.form.get("tab", "medication")
-    tab = tab if tab in TABS else "medication"
-    db = db_session()
-    clinic = db.get(Clinic, current_user.clinic_id)
-    _, problem = fetching.fetch_history(db, clinic, current_actor(), current_user.display_name, patient,
-                                        CHECKUP if tab == "checkups" else MEDICATION, again=True)
-    flash(problem or "最新の情報を取得しました", "warning" if problem else "success")
-    return redirect(url_for("onshi.index", patient_id=patient.id, tab=tab))
+    return _ask_now(patient_id, pdf=False)
+
+
+@bp.post("/patients/<int:patient_id>/onshi/pdf")
+@requires("onshi.read")
+def fetch_pdf(patient_id: int):
+    """Ask the service now for the PDF of a history (薬剤情報 or 特定健診情報), kept as received and listed."""
+    return _ask_now(patient_id, pdf=True)
 
 
 @bp.get("/patients/<int:patient_id>/onshi/files/<int:fetch_id>")
 @requires("onshi.read")
 def reply_file(patient_id: int, fetch_id: int):
-    """A reply file exactly as received (for the chart's 真正性, and to read an unreadable one)."""
+    """A reply file exactly as received (for the chart's 真正性, and to read an unreadable one); a PDF opens in the
+    browser's viewer, an XML is downloaded."""
     patient = patient_or_404(patient_id)
     fetch = get_scoped(db_session(), HistoryFetch, current_user.clinic_id, fetch_id)
     if fetch is None or fetch.patient_id != patient.id or fetch.reply_body is None:
         abort(404)
-    log_look(patient.id, f"patient.onshi.file {fetch.request_id}", action="export")
-    mimetype = "application/pdf" if fetch.reply_name.endswith(".pdf") else "application/xml"
-    return Response(fetch.reply_body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{fetch.reply_name}"'})
+    is_pdf = fetch.reply_name.endswith(".pdf") and fetch.reply_body.startswith(b"%PDF-")
+    log_look(patient.id, f"patient.onshi.file {fetch.request_id}", action="view" if is_pdf else "export")
+    disposition = "inline" if is_pdf else "attachment"
+    return Response(fetch.reply_body, mimetype="application/pdf" if is_pdf else "application/octet-stream",
+                    headers={"Content-Disposition": f'{disposition}; filename="{fetch.reply_name}"',
+                             "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
 
 @bp.post("/patients/<int:patient_id>/onshi/consent")

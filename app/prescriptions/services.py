@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.clinics.services import get_staff
@@ -16,6 +16,7 @@ from app.core.audit import Actor, record_audit
 from app.core.errors import ValidationError
 from app.core.forms import to_number
 from app.core.jp import strip_control_chars
+from app.core.paging import Page
 from app.core.timeutil import japan_today
 from app.core.versioning import clean_reason
 from app.db import scoped, utcnow
@@ -35,7 +36,7 @@ from app.printing.rx_symbol import symbol_text_problem
 from app.sharing.registration import record_confirmed
 
 MAX_RPS, MAX_LINES = 15, 10
-MAX_DAYS = 365
+MAX_DAYS, RX_PER_PAGE = 365, 30  # the longest supply; prescriptions on one page of the list
 VALID_DAYS = 4  # 処方箋の使用期間: 交付の日を含めて4日以内 (the form's default)
 #: Which drug 剤形 (y master column 27) fits which Rp form; 注射 is for self-injection (insulin …).
 FORM_FITS = {1: {1}, 2: {1}, 3: {6}, 5: {4}}
@@ -331,11 +332,12 @@ def get_prescription(session: Session, clinic_id: int, patient_id: int, prescrip
                            ).unique().one_or_none()
 
 
-def list_prescriptions(session: Session, clinic_id: int, patient_id: int, limit: int = 50) -> list[Prescription]:
-    """The patient's prescriptions, newest first."""
-    return list(session.scalars(scoped(Prescription, clinic_id).where(Prescription.patient_id == patient_id)
-                                .options(selectinload(Prescription.rps).selectinload(PrescriptionRp.lines))
-                                .order_by(Prescription.issued_at.desc()).limit(limit)))
+def list_prescriptions(session: Session, clinic_id: int, patient_id: int, page: int = 1) -> tuple[list, Page]:
+    """One page of the patient's prescriptions, newest first, and the page with the count of all (ten years: 300)."""
+    mine = scoped(Prescription, clinic_id).where(Prescription.patient_id == patient_id)
+    shown = Page(page, session.scalar(select(func.count()).select_from(mine.subquery())) or 0, RX_PER_PAGE)
+    rows = mine.options(selectinload(Prescription.rps).selectinload(PrescriptionRp.lines)).offset(shown.offset)
+    return list(session.scalars(rows.order_by(Prescription.issued_at.desc()).limit(RX_PER_PAGE))), shown
 
 
 OWN_SOURCE = "当院処方"

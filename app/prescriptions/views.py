@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from app.core.audit import log_access
 from app.core.errors import ValidationError
+from app.core.paging import page_number
 from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, patient_or_404
@@ -79,11 +80,13 @@ def _acknowledgements(form) -> dict[str, str]:
 @bp.get("/patients/<int:patient_id>/prescriptions")
 @requires("patient.read")
 def index(patient_id: int):
-    """The patient's prescriptions, newest first, with Do処方 and new."""
+    """The patient's prescriptions, newest first and paged with their count, with Do処方 and new."""
     patient = patient_or_404(patient_id)
     _viewed(patient.id, "patient.prescriptions")
-    items = services.list_prescriptions(db_session(), current_user.clinic_id, patient.id)
+    items, page = services.list_prescriptions(db_session(), current_user.clinic_id, patient.id,
+                                              page_number(request.args.get("page")))
     return render_template("prescriptions/index.html", patient=patient, prescriptions=items, today=japan_today(),
+                           page=page,
                            withheld=withholding.withheld_lineages(db_session(), current_user.clinic_id, patient.id))
 
 

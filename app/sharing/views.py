@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from app.clinics.models import Clinic
 from app.core.audit import log_access
+from app.core.paging import Page, page_number, page_of_two
 from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import current_actor, patient_or_404
@@ -17,6 +18,9 @@ from app.db import db_session
 from app.patients.profile_views import sparkline
 from app.sharing import adoption, bp, records, services, withholding
 from app.sharing.fhir.mapping import KINDS, MappingError, member_id
+
+#: Rows of one 6情報 section on one page (a year of lab results is hundreds).
+SECTION_ROWS = 20
 
 
 @bp.get("/patients/<int:patient_id>/sharing")
@@ -34,6 +38,14 @@ def index(patient_id: int):
     own = {kind: [] for kind in services.ORDER}
     for item in records.own_items(db, clinic, patient, with_resources=False):
         own[item.kind].append(item)
+    # Each section is paged (its count always shown); the section whose page was asked for opens at that page.
+    opened = request.args.get("section", "")
+    pages, shown = {}, {}
+    for kind in services.ORDER:
+        national = view.entries.get(kind, [])
+        pages[kind] = Page(page_number(request.args.get("page")) if kind == opened else 1,
+                           len(national) + len(own[kind]), SECTION_ROWS)
+        shown[kind] = page_of_two(national, own[kind], pages[kind])
     states = records.latest_by_subject(db, clinic.id, patient.id)
     changed = records.changed_registrations(db, clinic.id, patient.id)
     charts = [(series, sparkline([(day, value) for day, value in series.points], min_span=0.1))
@@ -44,6 +56,7 @@ def index(patient_id: int):
         member = None  # the screen shows the patient cannot be identified at the service
     return render_template("sharing/index.html", patient=patient, consent=consent, view=view, own=own,
                            kinds=KINDS, order=services.ORDER, states=states, changed=changed, charts=charts,
+                           pages=pages, shown=shown, opened=opened,
                            member=member, connected=bool(services.settings_of(clinic)), today=japan_today(),
                            copies={(c.entry_key): c for c in services.national_copies(db, clinic.id, patient.id)},
                            decisions=adoption.decisions_by_key(db, clinic.id, patient.id),

@@ -16,7 +16,8 @@ from reportlab.pdfgen.canvas import Canvas
 FONT_FILE = Path("/usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf")
 
 
-def _font() -> str:
+def japanese_font() -> str:
+    """Register and name the Japanese font the simulators' PDFs are written in."""
     if FONT_FILE.exists():
         pdfmetrics.registerFont(TTFont("SimGothic", str(FONT_FILE)))
         return "SimGothic"
@@ -25,7 +26,8 @@ def _font() -> str:
 
 
 def reference_pdf(item: dict[str, Any]) -> bytes:
-    font = _font()
+    """The 控え of one registered prescription."""
+    font = japanese_font()
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A5, invariant=1)
     canvas.setTitle("処方内容（控え）")

@@ -6,7 +6,8 @@ ShPrInf, DiDateInf, DrugInf, MeTrInf; SpecificHealthCheckupInfo), and refuses as
 an expired one (the card-reader consent lasts 24 hours), a person it does not know, a request it cannot read.
 What it gives is bounded as the real service's is: receipts of three years (appearing about 1.5 months after the
 visit), e-prescription data of 100 days (at once), checkups of five years. The terminal adds slow and lost replies
-(its /_sim/faults); `fault` here makes the reply itself wrong (another patient, an unknown code system).
+(its /_sim/faults); `fault` here makes the reply itself wrong (another patient, an unknown code system). The PDF
+kinds (FileCategory 1, and 3 for 薬剤＋診療) answer a PDF of the same records (pdf.py).
 Layouts: docs/standards/onshi.md §5."""
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import threading
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from xml.etree import ElementTree as ET  # noqa: S405 — the requests come from our own client under test
+
+from simulators.onshi.pdf import checkup_lines, history_pdf, medication_lines
 
 JST = timezone(timedelta(hours=9), "JST")
 MEDICATION_CODE, CHECKUP_CODE = "YZKsiquc01", "TKKsiquc01"
@@ -181,6 +184,21 @@ def _medication_body(body: ET.Element, person: dict[str, Any], today: date, firs
                             _sub(act_node, tag, act.get(key, "") if key else "11")
 
 
+def _pdf(person: dict[str, Any], kind: str, message: ET.Element, today: date, *, with_procedures: bool) -> bytes:
+    """The PDF kind of a reply: the same records the XML kind would carry, bounded the same way."""
+    if kind == "checkup":
+        since = date(today.year - CHECKUP_YEARS, today.month, today.day if today.day < 29 else 28)
+        return history_pdf("特定健診情報", person, checkup_lines(c for c in person["checkups"] if c["day"] >= since),
+                           today)
+    first = _month(_text(message, "StartDate")) or date(today.year - RECEIPT_YEARS, today.month, 1)
+    last = _month(_text(message, "EndDate")) or date(today.year, today.month, 1)
+    lines = medication_lines(person, (i for i in person["dispensings"] if _visible(i, today, first, last)))
+    if with_procedures:
+        lines += [f"{a['day']:%Y-%m-%d}  {a['institution_name']}  診療行為 {a['code']} {a['name']}"
+                  for a in person["procedures"] if _visible(a | {"source": "receipt"}, today, first, last)]
+    return history_pdf("薬剤情報" + ("・診療情報" if with_procedures else ""), person, lines, today)
+
+
 def handlers(state: OnshiState) -> dict[str, Any]:
     """The terminal's handlers (業務コード → handler) answering from `state`."""
 
@@ -219,9 +237,11 @@ def handlers(state: OnshiState) -> dict[str, Any]:
         if refusal:
             root, _, _ = _reply(encoding, request_id, "2", refusal)
             return ".xml", _file(root, encoding)
+        today = now.date()
+        if category == "1" or (kind != "checkup" and category == "3"):  # the PDF kinds
+            return ".pdf", _pdf(person, kind, message, today, with_procedures=category == "3")
         root, header_out, body_out = _reply(encoding, request_id, "1")
         birth = person["birth"] if fault != "other_patient" else person["birth"] - timedelta(days=4000)
-        today = now.date()
         if kind == "checkup":
             info = _sub(header_out, "QualificationsInfo")
             for tag, value in (("Name", person["name"]), ("KanasName", person["kana"]),

@@ -43,6 +43,9 @@ def test_the_jami_sample_is_read_whole_grouped_as_its_sections():
     assert items["医師の診断（判定）"].value == "肝機能がわずかに異常ですが支障はないと思われます。"
     assert items["飲酒"].value == "週1～2日"
     assert report.kind == "特定健診"
+    # The sample's interpretations: N on eight values, H on the HbA1c (the letter kept beside the words).
+    assert items["ＨｂＡ１ｃ（ＮＧＳＰ）"].judgement == "H 高値" and items["ＡＳＴ（ＧＯＴ）"].judgement == "基準範囲内"
+    assert sum(1 for item in items.values() if item.judgement) == 9
 
 
 def test_a_report_is_listed_and_shown_with_trends(client, desk, sharing):

@@ -14,6 +14,7 @@ from simulators.onshi.demo_data import yamada_history
 from simulators.onshi.testing import start_onshi
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_login_and_pwa import _login
+from tests.e2e.test_tablet_screens import AXE, AXE_JS, MEASURE_JS, TOUCH
 from tests.factories import make_clinic, make_patient, make_user
 from tests.onshi.conftest import IDENTITY
 from tests.sharing.records import CLINIC_A, INSURANCE
@@ -80,3 +81,31 @@ def test_consent_block_and_the_history_on_a_tablet(page, live_server, history, w
     page.get_by_role("link", name="診療情報").click()
     expect(page.locator("#onshi-procedures")).to_contain_text("再診料")
     page.screenshot(path=str(ARTIFACTS / f"onshi_procedures_{width}x{height}.png"))
+
+
+def _fits_and_passes_axe(page) -> list[str]:
+    """What the tablet screens' check finds on this page: small targets, sideways scrolling, cut text, and
+    axe-core's serious or critical findings."""
+    found = page.evaluate(MEASURE_JS, TOUCH)
+    page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
+    found["axe"] = page.evaluate(AXE_JS)
+    return [f"{kind}: {value}" for kind, value in found.items() if value]
+
+
+@pytest.mark.parametrize("width, height", [(820, 1180), (1180, 820)])
+def test_every_tab_and_the_pdfs_fit_the_tablet_and_pass_axe(page, live_server, history, width, height):
+    page.set_viewport_size({"width": width, "height": height})
+    _login(page, live_server.url, *history["doctor"])
+    base = f"{live_server.url}/patients/{history['patient_id']}/onshi"
+    problems = []
+    for tab in ("medication", "procedures", "checkups"):
+        page.goto(f"{base}?tab={tab}&months=36")
+        if tab == "checkups":  # the 特定健診 as PDF: asked for, kept, listed with who asked and opened in the viewer
+            page.get_by_role("button", name="PDFで取得").click()
+            expect(page.locator("#onshi-pdf")).to_contain_text("医師 一")
+            expect(page.locator("#onshi-pdf").get_by_role("link", name="PDFを開く")).to_have_count(1)
+            expect(page.locator("#checkup-report, #onshi-checkups .checkup-items").first).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(ARTIFACTS / f"onshi_{tab}_full_{width}x{height}.png"), full_page=True)
+        problems += [f"{tab} {width}×{height} {p}" for p in _fits_and_passes_axe(page)]
+    assert not problems, "\n".join(problems)

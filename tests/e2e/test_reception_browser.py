@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.clinics.models import Clinic
+from app.core.jp import format_wareki
 from app.core.timeutil import japan_today
 from app.reception.models import Visit
 from tests.e2e.conftest import screenshot
@@ -85,6 +86,11 @@ def test_the_list_works_with_a_finger(page, live_server, desk, size):
     assert measured["pageWidth"] <= measured["viewWidth"], measured  # no sideways scrolling of the page
     if size == "portrait":
         assert measured["inView"] >= 10, measured
+    # The day filter shows its day in 和暦 beside the date entry itself, on the same line, as every date field does.
+    label, field = page.locator("#date-wareki"), page.locator("#date")
+    expect(label).to_have_text(format_wareki(japan_today()))
+    assert abs(label.bounding_box()["y"] + label.bounding_box()["height"] / 2
+               - field.bounding_box()["y"] - field.bounding_box()["height"] / 2) < 12
     # A touch anywhere on a row (here its insurance cell) opens the patient.
     page.locator("#reception-table tbody tr[data-visit]").nth(2).locator("td").nth(4).click()
     page.wait_for_url("**/patients/*")

@@ -63,7 +63,11 @@ def test_medication_history_fetched_kept_and_shown_by_month(client, session, orc
     assert "112007410" in procedures and "再診料" in procedures and "ＨｂＡ１ｃ" in procedures
     checkups = _open(client, desk, tab="checkups").get_data(as_text=True)
     assert "ＨｂＡ１ｃ（ＮＧＳＰ）" in checkups and "予備群該当" in checkups and "<polyline" in checkups
-    assert checkups.count("実施</h3>") == 5 and "↓" in checkups
+    # The same view as a received 健康診断結果報告書 (templates/_checkup_report.html): five reports, every item
+    # with value, unit and judgement, the newest with each number's years and arrow.
+    assert checkups.count('class="checkup-title"') == 5 and checkups.count('class="list checkup-items"') == 5
+    assert '<th scope="col">判定</th>' in checkups and "↓" in checkups
+    assert re.search(r"\d{4}年 [\d.]+ → \d{4}年 [\d.]+", checkups)
     logged = session.scalars(select(AccessLogEntry.resource).where(
         AccessLogEntry.patient_id == desk["patient"].id)).all()
     assert "patient.onshi.medication" in logged and "patient.onshi.checkups" in logged

@@ -10,8 +10,9 @@ from xml.etree import ElementTree as ET  # noqa: S405 — only building here
 #: 業務コード of the request files (file names YZKsiquc01req_<id>.xml / TKKsiquc01req_<id>.xml).
 MEDICATION_CODE = "YZKsiquc01"
 CHECKUP_CODE = "TKKsiquc01"
-#: FileCategory: 2 = 薬剤 XML, 4 = 薬剤＋診療 XML (1 and 3 are their PDFs); 特定健診 2 = XML.
+#: FileCategory: 2 = 薬剤 XML, 4 = 薬剤＋診療 XML (1 and 3 are their PDFs); 特定健診 2 = XML, 1 = PDF.
 XML_MEDICATION, XML_MEDICATION_DIAGNOSIS, XML_CHECKUP = "2", "4", "2"
+PDF_MEDICATION, PDF_MEDICATION_DIAGNOSIS, PDF_CHECKUP = "1", "3", "1"
 #: MedicalTreatmentFlag 1: the ordinary outpatient visit (consent at the card reader).
 OUTPATIENT = "1"
 ENCODINGS = {"UTF-8": "utf-8", "Shift_JIS": "shift_jis"}
@@ -61,20 +62,25 @@ def _file(root: ET.Element, encoding: str) -> bytes:
 
 
 def medication_request(identity: Identity, request_id: str, first_month: date, last_month: date, *,
-                       with_diagnosis: bool, encoding: str = "UTF-8") -> bytes:
-    """The 薬剤情報 request (FileCategory 4 adds the 診療情報) for the months first_month … last_month."""
+                       with_diagnosis: bool, encoding: str = "UTF-8", pdf: bool = False) -> bytes:
+    """The 薬剤情報 request (FileCategory 4 adds the 診療情報; 1 and 3 ask for the same as PDF) for the months
+    first_month … last_month."""
     root, body = _header(identity, request_id)
+    if pdf:
+        category = PDF_MEDICATION_DIAGNOSIS if with_diagnosis else PDF_MEDICATION
+    else:
+        category = XML_MEDICATION_DIAGNOSIS if with_diagnosis else XML_MEDICATION
     for tag, value in (("StartDate", f"{first_month:%Y%m}"), ("EndDate", f"{last_month:%Y%m}"),
-                       ("FileCategory", XML_MEDICATION_DIAGNOSIS if with_diagnosis else XML_MEDICATION),
+                       ("FileCategory", category),
                        ("PrDiInfClassification", "1"), ("MedicalTreatmentFlag", OUTPATIENT)):
         ET.SubElement(body, tag).text = value
     return _file(root, encoding)
 
 
-def checkup_request(identity: Identity, request_id: str, *, encoding: str = "UTF-8") -> bytes:
-    """The 特定健診情報 request (it names no period: the service gives what it keeps, five years)."""
+def checkup_request(identity: Identity, request_id: str, *, encoding: str = "UTF-8", pdf: bool = False) -> bytes:
+    """The 特定健診情報 request (it names no period: the service gives what it keeps, five years), XML or PDF."""
     root, body = _header(identity, request_id)
-    for tag, value in (("FileCategory", XML_CHECKUP), ("PrDiInfClassification", "1"),
+    for tag, value in (("FileCategory", PDF_CHECKUP if pdf else XML_CHECKUP), ("PrDiInfClassification", "1"),
                        ("MedicalTreatmentFlag", OUTPATIENT)):
         ET.SubElement(body, tag).text = value
     return _file(root, encoding)

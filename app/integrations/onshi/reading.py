@@ -6,7 +6,7 @@ is OnshiRefused with its MessageContents. Layout: docs/standards/onshi.md §5.""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -190,11 +190,11 @@ def _as_day(value: str, path: str, what: str) -> date | None:
 
 def _fields(node: ET.Element, what: str) -> dict[str, str]:
     """A record's leaf children by tag, read in one pass (a tag given twice refuses the reply)."""
-    found: dict[str, str] = {}
-    for child in node:
-        if child.tag in found:
-            raise OnshiReplyError(f"{what}の {child.tag} が複数あります")
-        found[child.tag] = (child.text or "").strip()
+    found = {child.tag: (child.text or "").strip() for child in node}
+    if len(found) != len(node):  # a tag given twice: say which
+        seen: set[str] = set()
+        twice = next(child.tag for child in node if child.tag in seen or seen.add(child.tag))
+        raise OnshiReplyError(f"{what}の {twice} が複数あります")
     return found
 
 
@@ -255,16 +255,16 @@ def read_medication_reply(body: bytes, request_id: str, birth_date: date, sex: s
     for source, month_path, month_tags, date_path, date_tags, drug_path, category_tag in ROOTS:
         for month in message.findall(month_path):
             _, code_tag, name_tag, _, prescriber_tag, prescriber_name_tag, own_tag = month_tags
-            code = _text(month, code_tag, "医療機関・薬局コード", required=True)
-            name = _text(month, name_tag, "医療機関・薬局名")
-            own = _text(month, own_tag, "処方発行元")
-            prescriber = _text(month, prescriber_tag, "処方医療機関コード")
-            prescriber_name = _text(month, prescriber_name_tag, "処方医療機関名")
+            m = _fields(month, "月別の情報")  # one pass over the record's children (a path per field costs)
+            code = _required(m, code_tag, "医療機関・薬局コード")
+            name, own = m.get(name_tag, ""), m.get(own_tag, "")
+            prescriber, prescriber_name = m.get(prescriber_tag, ""), m.get(prescriber_name_tag, "")
             if own not in ("", "1", "2"):
                 raise OnshiReplyError(f"処方発行元（{own_tag}={own}）が1・2ではありません")
             for day_node in month.findall(date_path):
-                day = _day(day_node, date_tags[0], "診療・調剤日")
-                prescribed = _day(day_node, date_tags[1], "処方日", required=False)
+                d = _fields(day_node, "日別の情報")
+                day = _as_day(_required(d, date_tags[0], "診療・調剤日"), date_tags[0], "診療・調剤日")
+                prescribed = _as_day(d.get(date_tags[1], ""), date_tags[1], "処方日")
                 for drug in day_node.findall(drug_path):
                     f = _fields(drug, "薬剤")
                     dispensings.append(Dispensing(
@@ -308,16 +308,26 @@ def read_checkup_reply(body: bytes, request_id: str, birth_date: date, sex: str)
     return CheckupHistory(patient, tuple(checkups))
 
 
+def _nested_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a reading's dataclass that are not plain text or flags (dates, records, tuples)."""
+    found = _NESTED.get(kind)
+    if found is None:
+        found = _NESTED[kind] = tuple(f.name for f in fields(kind) if f.type not in ("str", "bool", "int"))
+    return found
+
+
+_NESTED: dict[type, tuple[str, ...]] = {}
+
+
 def as_plain(value: Any) -> Any:
     """A reading as JSON-ready dicts and lists (dates as ISO text), to keep beside the file as received."""
     if isinstance(value, tuple | list):
         return [as_plain(item) for item in value]
     if isinstance(value, date):
         return value.isoformat()
-    if hasattr(value, "__dataclass_fields__"):
+    if is_dataclass(value):
         plain = dict(vars(value))
-        for key, item in plain.items():
-            if not isinstance(item, str | bool | int | None):  # the text fields, most of them, stay as they are
-                plain[key] = as_plain(item)
+        for key in _nested_fields(type(value)):  # the text fields, most of them, stay as they are
+            plain[key] = as_plain(plain[key])
         return plain
     return value
