@@ -34,7 +34,8 @@ def prescription_json(rx: Any) -> dict[str, Any]:
 def prescriptions(patient_id: int) -> Any:
     """The patient's prescriptions, newest first."""
     found = api_patient(patient_id, "prescriptions")
-    items = list_prescriptions(db_session(), partner().clinic_id, found.id, limit=api_query().get("limit", 50))
+    items, _page = list_prescriptions(db_session(), partner().clinic_id, found.id,
+                                      per_page=api_query().get("limit", 50))
     return listing([prescription_json(rx) for rx in items])
 
 
@@ -69,13 +70,14 @@ def lab_results(patient_id: int) -> Any:
 
 @bp.get("/patients/<int:patient_id>/documents")
 @require_scope("document.read")
-@documented("文書（診療情報提供書）", list_of("Document"))
+@documented("文書（診療情報提供書）", list_of("Document"), query=LIMIT)
 def documents(patient_id: int) -> Any:
-    """The referral letters written for the patient."""
+    """The referral letters written for the patient, newest first."""
     found = api_patient(patient_id, "documents")
+    letters, _page = list_letters(db_session(), partner().clinic_id, found.id, per_page=api_query().get("limit", 50))
     return listing([{"id": d.id, "kind": "referral_letter", "written_on": iso(d.written_on), "status": d.status,
                      "to_institution": d.to_institution, "to_doctor": d.to_doctor, "purpose": d.purpose}
-                    for d in list_letters(db_session(), partner().clinic_id, found.id)])
+                    for d in letters])
 
 
 @bp.get("/patients/<int:patient_id>/images")

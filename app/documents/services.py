@@ -13,7 +13,7 @@ from app.clinics.models import Clinic
 from app.clinics.services import get_staff
 from app.core.audit import SYSTEM, Actor, record_audit
 from app.core.jp import strip_control_chars
-from app.core.paging import Page
+from app.core.paging import PER_PAGE, Page
 from app.core.timeutil import JST, japan_today
 from app.db import scoped, utcnow
 from app.diagnoses.models import Disease
@@ -209,10 +209,11 @@ def mark(session: Session, actor: Actor, letter: ReferralLetter, what: str) -> R
     return letter
 
 
-def list_letters(session: Session, clinic_id: int, patient_id: int, page: int = 1) -> tuple[list[ReferralLetter], Page]:
+def list_letters(session: Session, clinic_id: int, patient_id: int, page: int = 1,
+                 per_page: int = PER_PAGE) -> tuple[list[ReferralLetter], Page]:
     """One page of a patient's letters, newest first, and the page with the count of all (ten years: fifty)."""
     mine = scoped(ReferralLetter, clinic_id).where(ReferralLetter.patient_id == patient_id)
-    shown = Page(page, session.scalar(select(func.count()).select_from(mine.subquery())) or 0)
+    shown = Page(page, session.scalar(select(func.count()).select_from(mine.subquery())) or 0, per_page)
     return list(session.scalars(mine.order_by(ReferralLetter.created_at.desc(), ReferralLetter.id.desc())
                                 .offset(shown.offset).limit(shown.per_page))), shown
 

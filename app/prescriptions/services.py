@@ -121,8 +121,7 @@ def _text(form: Mapping[str, str], name: str, limit: int = 200) -> str:
 
 
 def _count(form: Mapping[str, str], name: str, limit: int) -> int:
-    """A row counter of the order form (1 … limit); a missing or tampered one counts as 1 — the form is shown
-    again with what it holds, never a server error."""
+    """A row counter of the order form (1 … limit); a missing or tampered one counts as 1, never an error."""
     value = (form.get(name) or "").strip()
     return min(max(int(value), 1), limit) if value.isdigit() and len(value) <= 3 else 1
 
@@ -332,12 +331,13 @@ def get_prescription(session: Session, clinic_id: int, patient_id: int, prescrip
                            ).unique().one_or_none()
 
 
-def list_prescriptions(session: Session, clinic_id: int, patient_id: int, page: int = 1) -> tuple[list, Page]:
+def list_prescriptions(session: Session, clinic_id: int, patient_id: int, page: int = 1,
+                       per_page: int = RX_PER_PAGE) -> tuple[list, Page]:
     """One page of the patient's prescriptions, newest first, and the page with the count of all (ten years: 300)."""
     mine = scoped(Prescription, clinic_id).where(Prescription.patient_id == patient_id)
-    shown = Page(page, session.scalar(select(func.count()).select_from(mine.subquery())) or 0, RX_PER_PAGE)
+    shown = Page(page, session.scalar(select(func.count()).select_from(mine.subquery())) or 0, per_page)
     rows = mine.options(selectinload(Prescription.rps).selectinload(PrescriptionRp.lines)).offset(shown.offset)
-    return list(session.scalars(rows.order_by(Prescription.issued_at.desc()).limit(RX_PER_PAGE))), shown
+    return list(session.scalars(rows.order_by(Prescription.issued_at.desc()).limit(per_page))), shown
 
 
 OWN_SOURCE = "当院処方"
