@@ -115,7 +115,7 @@ def main() -> None:
         if args.profile:
             profiler = cProfile.Profile()
             profiler.runcall(lambda: [call() for _ in range(args.n)])  # noqa: B023 — run at once
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            pstats.Stats(profiler).sort_stats(os.environ.get("KAMIKARTE_PROFILE_SORT", "cumulative")).print_stats(45)
             continue
         print(json.dumps({**measure(name, call, args.n, statements), "db": args.db}), flush=True)
 
