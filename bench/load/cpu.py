@@ -63,7 +63,8 @@ def log_in(client: Any, account: dict) -> None:
     client.post("/login", data={"csrf_token": csrf_from(page), "login_id": account["login_id"],
                                 "password": account["password"]})
     page = client.get("/login/verify").get_data(as_text=True)
-    answer = client.post("/login/verify", data={"csrf_token": csrf_from(page), "code": totp_code(account["totp_secret"])})
+    answer = client.post("/login/verify", data={"csrf_token": csrf_from(page),
+                                                "code": totp_code(account["totp_secret"])})
     if answer.status_code != 302:
         raise SystemExit(f"second factor refused ({answer.status_code})")
 

@@ -35,8 +35,8 @@ def institution_code(number: int) -> str:
 
 
 def _clinic_rows(n_clinics: int) -> list[dict]:
-    return [{"name": f"負荷試験クリニック{i:03d}", "institution_code": institution_code(i), "postal_code": "", "address": "",
-             "phone": "", "departments": [{"code": "01", "name": "内科"}], "is_full_chart_mode": False,
+    return [{"name": f"負荷試験クリニック{i:03d}", "institution_code": institution_code(i), "postal_code": "",
+             "address": "", "phone": "", "departments": [{"code": "01", "name": "内科"}], "is_full_chart_mode": False,
              "idle_lock_minutes": 10, "integrations": {}} for i in range(1, n_clinics + 1)]
 
 

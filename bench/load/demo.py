@@ -1,0 +1,89 @@
+"""The load test against the demo itself (`python -m bench.load.run --demo`): scripts/run_demo.py on a fresh SQLite
+file — its own seed, simulators, the production server (gunicorn, several workers) and the outbox worker and
+pollers as processes — and an accounts file of the demo's two doctors (README "Demo accounts") with, for each,
+the patient whose prescription PDF, letter PDF and pages the mix loads.
+
+The demo has eight accounts and each logs in once per TOTP time step, so its users share the doctors' logins
+(KAMIKARTE_LOAD_SHARED_SESSIONS in bench/load/locustfile.py): each doctor logs in once, through the form.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from app.clinics.models import Clinic, StaffUser
+from app.config import ROOT
+from app.demo.seed import ACCOUNTS, DEMO_PASSWORD
+from app.documents.models import ReferralLetter
+from app.prescriptions.models import ISSUED, Drug, Prescription
+
+DOCTORS = [(login_id, secret) for login_id, _clinic, role, _name, _kana, secret in ACCOUNTS if role == "doctor"]
+
+
+def start_demo(database: Path, port: int, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+    """scripts/run_demo.py on `database` (seeded on first start), serving on `port`; (process, base URL) once
+    it answers."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "PORT": str(port),
+           "KAMIKARTE_WEB_WORKERS": str(workers)}
+    process = subprocess.Popen([sys.executable, "-m", "scripts.run_demo"], cwd=ROOT, env=env,  # noqa: S603
+                               stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 600  # the first start seeds the demo (masters, records, images)
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"demo exited ({process.returncode}); see {log}")
+        try:
+            if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
+                return process, base
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    process.terminate()
+    raise SystemExit(f"demo did not answer; see {log}")
+
+
+def check_form(drugs: list[Drug]) -> dict[str, str]:
+    """A 10-line prescription check (two Rp of five oral drugs), shaped as bench/seed.py's."""
+    form = {"action": "check", "mode": "paper", "remarks": "", "replaces_id": "", "rp_count": "2"}
+    for i in range(2):
+        form.update({f"rp{i}_form": "1", f"rp{i}_usage_code": "1013044400000000", f"rp{i}_usage_text": "",
+                     f"rp{i}_quantity": "14", f"rp{i}_line_count": "5"})
+        for j, drug in enumerate(drugs[i * 5:i * 5 + 5]):
+            form.update({f"rp{i}_l{j}_drug": drug.receipt_code, f"rp{i}_l{j}_query": drug.name,
+                         f"rp{i}_l{j}_dose": "1"})
+    return form
+
+
+def demo_accounts(database: Path, path: Path) -> None:
+    """Write the accounts file: each demo doctor, the clinic's newest issued paper prescription (its patient is
+    the one whose pages are loaded) and newest referral letter."""
+    engine = create_engine(f"sqlite:///{database}")
+    accounts = []
+    with Session(engine) as session:
+        drugs = list(session.scalars(select(Drug).where(Drug.dosage_form == 1).order_by(Drug.receipt_code)
+                                     .limit(10)))
+        for login_id, secret in DOCTORS:
+            clinic = session.scalar(select(Clinic).join(StaffUser).where(StaffUser.login_id == login_id))
+            prescription = session.scalar(select(Prescription).where(
+                Prescription.clinic_id == clinic.id, Prescription.status == ISSUED, Prescription.mode == "paper")
+                .order_by(Prescription.id.desc()).limit(1))
+            letter = session.scalar(select(ReferralLetter).where(ReferralLetter.clinic_id == clinic.id)
+                                    .order_by(ReferralLetter.id.desc()).limit(1))
+            if prescription is None or letter is None:
+                raise SystemExit(f"the demo clinic of {login_id} has no issued paper prescription or no letter")
+            accounts.append({"clinic_id": clinic.id, "login_id": login_id, "password": DEMO_PASSWORD,
+                             "totp_secret": secret, "record": {
+                                 "patient_id": prescription.patient_id, "prescription_id": prescription.id,
+                                 "letter_patient_id": letter.patient_id, "letter_id": letter.id,
+                                 "check_form": check_form(drugs)}})
+    engine.dispose()
+    path.write_text(json.dumps(accounts, ensure_ascii=False), encoding="utf-8")
