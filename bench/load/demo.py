@@ -20,7 +20,7 @@ import requests
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from app.clinics.models import Clinic, StaffUser
+from app.clinics.models import StaffUser
 from app.config import ROOT
 from app.demo.seed import ACCOUNTS, DEMO_PASSWORD
 from app.documents.models import ReferralLetter
@@ -72,15 +72,15 @@ def demo_accounts(database: Path, path: Path) -> None:
         drugs = list(session.scalars(select(Drug).where(Drug.dosage_form == 1).order_by(Drug.receipt_code)
                                      .limit(10)))
         for login_id, secret in DOCTORS:
-            clinic = session.scalar(select(Clinic).join(StaffUser).where(StaffUser.login_id == login_id))
+            clinic_id = session.scalar(select(StaffUser.clinic_id).where(StaffUser.login_id == login_id))
             prescription = session.scalar(select(Prescription).where(
-                Prescription.clinic_id == clinic.id, Prescription.status == ISSUED, Prescription.mode == "paper")
+                Prescription.clinic_id == clinic_id, Prescription.status == ISSUED, Prescription.mode == "paper")
                 .order_by(Prescription.id.desc()).limit(1))
-            letter = session.scalar(select(ReferralLetter).where(ReferralLetter.clinic_id == clinic.id)
+            letter = session.scalar(select(ReferralLetter).where(ReferralLetter.clinic_id == clinic_id)
                                     .order_by(ReferralLetter.id.desc()).limit(1))
             if prescription is None or letter is None:
                 raise SystemExit(f"the demo clinic of {login_id} has no issued paper prescription or no letter")
-            accounts.append({"clinic_id": clinic.id, "login_id": login_id, "password": DEMO_PASSWORD,
+            accounts.append({"clinic_id": clinic_id, "login_id": login_id, "password": DEMO_PASSWORD,
                              "totp_secret": secret, "record": {
                                  "patient_id": prescription.patient_id, "prescription_id": prescription.id,
                                  "letter_patient_id": letter.patient_id, "letter_id": letter.id,

@@ -125,7 +125,12 @@ def serve_demo(workers: int, workdir: Path) -> tuple[subprocess.Popen, str, Path
     database = workdir / "demo.sqlite3"
     server, base = start_demo(database, _free_port(), workers, workdir / "server.log")
     accounts = workdir / "accounts.json"
-    demo_accounts(database, accounts)
+    try:
+        demo_accounts(database, accounts)
+    except BaseException:
+        server.terminate()  # the demo stops everything it started
+        server.wait(timeout=30)
+        raise
     return server, base, accounts
 
 
