@@ -26,6 +26,8 @@ from app.demo.seed import ACCOUNTS, DEMO_PASSWORD
 from app.documents.models import ReferralLetter
 from app.prescriptions.models import ISSUED, Drug, Prescription
 
+#: Prescriptions printed as the 院外処方箋 (a 電子処方箋 prints the service's 控え instead).
+PRINTED_MODES = ("paper", "paper_exchange")
 DOCTORS = [(login_id, secret) for login_id, _clinic, role, _name, _kana, secret in ACCOUNTS if role == "doctor"]
 
 
@@ -64,8 +66,9 @@ def check_form(drugs: list[Drug]) -> dict[str, str]:
 
 
 def demo_accounts(database: Path, path: Path) -> None:
-    """Write the accounts file: each demo doctor, the clinic's newest issued paper prescription (its patient is
-    the one whose pages are loaded) and newest referral letter."""
+    """Write the accounts file: each demo doctor whose clinic has an issued printed prescription and a referral
+    letter (today clinic A's), with the newest of each (the prescription's patient is the one whose pages are
+    loaded)."""
     engine = create_engine(f"sqlite:///{database}")
     accounts = []
     with Session(engine) as session:
@@ -74,16 +77,19 @@ def demo_accounts(database: Path, path: Path) -> None:
         for login_id, secret in DOCTORS:
             clinic_id = session.scalar(select(StaffUser.clinic_id).where(StaffUser.login_id == login_id))
             prescription = session.scalar(select(Prescription).where(
-                Prescription.clinic_id == clinic_id, Prescription.status == ISSUED, Prescription.mode == "paper")
+                Prescription.clinic_id == clinic_id, Prescription.status == ISSUED,
+                Prescription.mode.in_(PRINTED_MODES))
                 .order_by(Prescription.id.desc()).limit(1))
             letter = session.scalar(select(ReferralLetter).where(ReferralLetter.clinic_id == clinic_id)
                                     .order_by(ReferralLetter.id.desc()).limit(1))
             if prescription is None or letter is None:
-                raise SystemExit(f"the demo clinic of {login_id} has no issued paper prescription or no letter")
+                continue  # its clinic has none to print: the mix needs both
             accounts.append({"clinic_id": clinic_id, "login_id": login_id, "password": DEMO_PASSWORD,
                              "totp_secret": secret, "record": {
                                  "patient_id": prescription.patient_id, "prescription_id": prescription.id,
                                  "letter_patient_id": letter.patient_id, "letter_id": letter.id,
                                  "check_form": check_form(drugs)}})
     engine.dispose()
+    if not accounts:
+        raise SystemExit("no demo clinic has both an issued printed prescription and a referral letter")
     path.write_text(json.dumps(accounts, ensure_ascii=False), encoding="utf-8")
