@@ -30,6 +30,9 @@ SHARED_SESSIONS = os.environ.get("KAMIKARTE_LOAD_SHARED_SESSIONS") == "1"
 #: login ID → (cookies, CSRF token) of its one login, when sessions are shared; a lock per login ID.
 SESSIONS: dict[str, tuple[list, str]] = {}
 LOGGING_IN: dict[str, Semaphore] = {}
+#: Users that have logged in; the statistics restart when the last one has, so that a step's figures are the
+#: mix alone (a burst of argon2 logins at the start of a short step would otherwise weigh in every figure).
+READY: list[int] = []
 
 
 def csrf_from(html: str) -> str:
@@ -53,7 +56,14 @@ class ClinicStaff(FastHttpUser):
         self.etag = ""
         if not SHARED_SESSIONS:
             self.log_in(account)
-            return
+        else:
+            self.share_login(account)
+        READY.append(1)
+        if len(READY) == self.environment.parsed_options.num_users:
+            self.environment.stats.reset_all()
+
+    def share_login(self, account: dict) -> None:
+        """The account's one login: made by the first user of it, its cookies copied by the others."""
         with LOGGING_IN.setdefault(account["login_id"], Semaphore()):
             if account["login_id"] not in SESSIONS:
                 self.log_in(account)

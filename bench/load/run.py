@@ -28,7 +28,7 @@ from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from bench.load.demo import demo_accounts, start_demo
 from bench.load.seed import seed_load
-from bench.run import database, progress
+from bench.run import BENCH_DATABASE, POSTGRES_SERVER, database, progress
 from bench.server import BENCH_SECRET
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -91,11 +91,12 @@ def rss_mb(root_pid: int) -> list[float]:
 
 
 def locust_step(base: str, accounts: Path, users: int, seconds: int, prefix: Path, shared: bool = False) -> dict:
-    """One locust run of `users` users for `seconds` (statistics reset once all have logged in)."""
+    """One locust run of `users` users for `seconds` (the statistics restart once all have logged in: the
+    locustfile resets them)."""
     env = {**os.environ, "KAMIKARTE_LOAD_ACCOUNTS": str(accounts),
            "KAMIKARTE_LOAD_SHARED_SESSIONS": "1" if shared else "0"}
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", base, "-u",
-               str(users), "-r", str(max(users // 2, 1)), "-t", f"{seconds}s", "--reset-stats", "--only-summary",
+               str(users), "-r", str(max(users // 2, 1)), "-t", f"{seconds}s", "--only-summary",
                "--csv", str(prefix)]
     subprocess.run(command, cwd=ROOT, env=env, check=False, capture_output=True)  # noqa: S603 — our own command
     rows = list(csv.DictReader(open(f"{prefix}_stats.csv", encoding="utf-8")))  # noqa: SIM115
@@ -107,8 +108,14 @@ def locust_step(base: str, accounts: Path, users: int, seconds: int, prefix: Pat
 
 
 def serve_seeded(db: str, clinics: int, patients: int, active: int, workers: int,
-                 workdir: Path) -> tuple[subprocess.Popen, str, Path]:
-    """Seed the many-clinic data set and serve it; (server, base URL, accounts file)."""
+                 workdir: Path, reuse: Path | None = None) -> tuple[subprocess.Popen, str, Path]:
+    """Seed the many-clinic data set and serve it; (server, base URL, accounts file). With `reuse` (the files
+    directory of an earlier run on the same database) the data set that run seeded is served again as it is."""
+    if reuse is not None:
+        url = (f"{POSTGRES_SERVER}/{BENCH_DATABASE}" if db == "postgresql"
+               else f"sqlite:///{reuse / 'bench.sqlite3'}")
+        server, base = start_server(url, workers, workdir / "server.log")
+        return server, base, reuse / "accounts.json"
     url = database(db, workdir)
     upgrade_database(url)
     create_app(replace(TestConfig(), DATABASE_URL=url, SECRET_KEY=BENCH_SECRET))  # sets the sealing key
@@ -171,11 +178,13 @@ def main() -> None:
     parser.add_argument("--step-seconds", type=int, default=45, help="at least 35: an account logs in once a step")
     parser.add_argument("--sustain", type=int, default=300, help="seconds at the largest step (0: none)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--reuse", type=Path, help="the files directory an earlier run printed: serve its data set "
+                        "again instead of seeding (the same --db and database)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="kamikarte-load-"))
     db = "sqlite-demo" if args.demo else args.db
     serve = (serve_demo(args.workers, workdir) if args.demo
-             else serve_seeded(args.db, args.clinics, args.patients, args.active, args.workers, workdir))
+             else serve_seeded(args.db, args.clinics, args.patients, args.active, args.workers, workdir, args.reuse))
     run_load(db, serve, [int(s) for s in args.steps.split(",") if s], args.step_seconds, args.sustain, workdir,
              shared_sessions=args.demo)
     progress(db, f"done; files in {workdir}")
