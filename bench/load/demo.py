@@ -13,18 +13,17 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import requests
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from app.clinics.models import StaffUser
-from app.config import ROOT
 from app.demo.seed import ACCOUNTS, DEMO_PASSWORD
 from app.documents.models import ReferralLetter
 from app.prescriptions.models import ISSUED, Drug, Prescription
+from bench.load.process import start_answering
+from bench.seed import check_form
 
 #: Prescriptions printed as the 院外処方箋 (a 電子処方箋 prints the service's 控え instead).
 PRINTED_MODES = ("paper", "paper_exchange")
@@ -36,33 +35,9 @@ def start_demo(database: Path, port: int, workers: int, log: Path) -> tuple[subp
     it answers."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "PORT": str(port),
            "KAMIKARTE_WEB_WORKERS": str(workers)}
-    process = subprocess.Popen([sys.executable, "-m", "scripts.run_demo"], cwd=ROOT, env=env,  # noqa: S603
-                               stdout=log.open("wb"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 600  # the first start seeds the demo (masters, records, images)
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"demo exited ({process.returncode}); see {log}")
-        try:
-            if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
-                return process, base
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    process.terminate()
-    raise SystemExit(f"demo did not answer; see {log}")
-
-
-def check_form(drugs: list[Drug]) -> dict[str, str]:
-    """A 10-line prescription check (two Rp of five oral drugs), shaped as bench/seed.py's."""
-    form = {"action": "check", "mode": "paper", "remarks": "", "replaces_id": "", "rp_count": "2"}
-    for i in range(2):
-        form.update({f"rp{i}_form": "1", f"rp{i}_usage_code": "1013044400000000", f"rp{i}_usage_text": "",
-                     f"rp{i}_quantity": "14", f"rp{i}_line_count": "5"})
-        for j, drug in enumerate(drugs[i * 5:i * 5 + 5]):
-            form.update({f"rp{i}_l{j}_drug": drug.receipt_code, f"rp{i}_l{j}_query": drug.name,
-                         f"rp{i}_l{j}_dose": "1"})
-    return form
+    # The first start seeds the demo (masters, records, images): minutes on a busy machine.
+    return start_answering([sys.executable, "-m", "scripts.run_demo"], env, log, base, timeout=600), base
 
 
 def demo_accounts(database: Path, path: Path) -> None:

@@ -21,12 +21,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import requests
-
 from app import create_app
 from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from bench.load.demo import demo_accounts, start_demo
+from bench.load.process import start_answering
 from bench.load.seed import seed_load
 from bench.run import BENCH_DATABASE, POSTGRES_SERVER, database, progress
 from bench.server import BENCH_SECRET
@@ -49,20 +48,8 @@ def start_server(url: str, workers: int, log: Path) -> tuple[subprocess.Popen, s
            "KAMIKARTE_OUTBOX_THREAD": "0", "KAMIKARTE_ORCA_POLL": "0", "KAMIKARTE_WEB_WORKERS": str(workers)}
     command = [sys.executable, "-m", "gunicorn", "--config", "deploy/gunicorn.conf.py", "--bind",
                f"127.0.0.1:{port}", "wsgi:app"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"),  # noqa: S603 — our own command
-                               stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited ({process.returncode}); see {log}")
-        try:
-            if requests.get(f"{base}/healthz", timeout=10).status_code == 200:
-                return process, base
-        except requests.RequestException:
-            time.sleep(0.3)
-    process.terminate()
-    raise SystemExit(f"server did not answer; see {log}")
+    return start_answering(command, env, log, base, timeout=60), base
 
 
 def _children(pid: int) -> list[int]:

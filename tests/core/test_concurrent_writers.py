@@ -17,6 +17,7 @@ from app.core.audit import SYSTEM, record_audit
 from app.core.models import AuditEntry
 from app.db import make_engine
 from tests.factories import make_clinic
+from tests.helpers import run_at_once
 
 
 def test_a_savepoint_transaction_that_reads_then_writes_waits_for_another_writer(database_url, session):
@@ -44,11 +45,7 @@ def test_a_savepoint_transaction_that_reads_then_writes_waits_for_another_writer
             record_audit(db, SYSTEM, "reception.synced", clinic_id=clinic_id)
             db.commit()
 
-    threads = [threading.Thread(target=importer), threading.Thread(target=other_writer)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_at_once(importer, other_writer)
     for engine in engines:
         engine.dispose()
     assert errors == []

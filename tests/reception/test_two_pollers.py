@@ -14,6 +14,7 @@ from app.core.models import AuditEntry
 from app.db import make_engine
 from app.reception.models import SyncState, Visit
 from app.reception.orca_sync import sync_all_clinics
+from tests.helpers import run_at_once
 
 
 def test_two_pollers_at_once_make_each_reception_one_visit(database_url, session, orca_clinic, caplog):
@@ -26,11 +27,7 @@ def test_two_pollers_at_once_make_each_reception_one_visit(database_url, session
         sync_all_clinics(sessionmaker(bind=engine, expire_on_commit=False))
 
     caplog.set_level(logging.WARNING)
-    threads = [threading.Thread(target=poller, args=(engine,)) for engine in engines]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    run_at_once(*(lambda engine=engine: poller(engine) for engine in engines))
     for engine in engines:
         engine.dispose()
 
