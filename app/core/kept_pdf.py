@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.core.models import KeptPdf
+from app.db import utcnow
+
+#: Days a drawn PDF is kept: reprints come within days of the first print, and a prescription PDF is about 80 KB
+#: (its font subset), so keeping every one for good would grow a clinic's database by a gigabyte a year.
+KEEP_DAYS = 30
 
 
 def fingerprint(*parts: str | bytes) -> str:
@@ -28,7 +34,8 @@ def fingerprint(*parts: str | bytes) -> str:
 
 def kept_pdf(session: Session, clinic_id: int, document: str, version: str, render: Callable[[], bytes]) -> bytes:
     """The PDF of `document` at `version` (a fingerprint): the kept bytes, or `render()` kept for next time (in
-    the caller's transaction; older versions of the document are dropped). Two processes drawing the same new
+    the caller's transaction; older versions of the document, and the clinic's PDFs drawn more than KEEP_DAYS ago,
+    are dropped). Two processes drawing the same new
     version at once each keep a copy; either serves."""
     kept = session.scalar(select(KeptPdf.pdf).where(KeptPdf.clinic_id == clinic_id, KeptPdf.document == document,
                                                     KeptPdf.fingerprint == version).limit(1))
@@ -37,5 +44,7 @@ def kept_pdf(session: Session, clinic_id: int, document: str, version: str, rend
     pdf = render()
     session.execute(delete(KeptPdf).where(KeptPdf.clinic_id == clinic_id, KeptPdf.document == document,
                                           KeptPdf.fingerprint != version))
+    session.execute(delete(KeptPdf).where(KeptPdf.clinic_id == clinic_id,
+                                          KeptPdf.created_at < utcnow() - timedelta(days=KEEP_DAYS)))
     session.add(KeptPdf(clinic_id=clinic_id, document=document, fingerprint=version, pdf=pdf))
     return pdf

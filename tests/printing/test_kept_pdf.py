@@ -82,3 +82,21 @@ def test_another_clinic_never_gets_a_kept_pdf(client, session):
     session.commit()
     client.login(outsider.login_id, outsider.totp_secret)
     assert client.get(f"/patients/{desk['patient'].id}/prescriptions/{rx.id}/print.pdf").status_code == 404
+
+
+def test_pdfs_drawn_long_ago_are_dropped_when_another_is_drawn(client, session):
+    from datetime import timedelta
+
+    from app.core.kept_pdf import KEEP_DAYS
+    from app.db import utcnow
+
+    desk = arrange(session)
+    old = KeptPdf(clinic_id=desk["clinic"].id, document="letter:999", fingerprint="0" * 64, pdf=b"%PDF-old",
+                  created_at=utcnow() - timedelta(days=KEEP_DAYS + 1))
+    session.add(old)
+    session.commit()
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    rx = desk["prescription"]
+    assert client.get(f"/patients/{desk['patient'].id}/prescriptions/{rx.id}/print.pdf").status_code == 200
+    session.expire_all()
+    assert session.scalars(select(KeptPdf.document)).all() == [f"prescription:{rx.id}:A5"]
