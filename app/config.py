@@ -68,7 +68,6 @@ class Config:
     #: Run the outbox worker as a thread of the app (the embedded default).
     OUTBOX_WORKER_THREAD: bool = field(default_factory=lambda: _env_bool("KAMIKARTE_OUTBOX_THREAD", True))
     OUTBOX_POLL_SECONDS: float = field(default_factory=lambda: float(os.environ.get("KAMIKARTE_OUTBOX_POLL", "2")))
-    OUTBOX_MAX_ATTEMPTS: int = field(default_factory=lambda: _env_int("KAMIKARTE_OUTBOX_MAX_ATTEMPTS", 8))
     OUTBOX_BASE_DELAY_SECONDS: float = field(
         default_factory=lambda: float(os.environ.get("KAMIKARTE_OUTBOX_BASE_DELAY", "5")))
     #: Seconds between pulls of the reception list from ORCA (0: no poller thread).
@@ -144,7 +143,6 @@ class Config:
             "TRUST_PROXY": self.TRUST_PROXY,
             "OUTBOX_WORKER_THREAD": self.OUTBOX_WORKER_THREAD,
             "OUTBOX_POLL_SECONDS": self.OUTBOX_POLL_SECONDS,
-            "OUTBOX_MAX_ATTEMPTS": self.OUTBOX_MAX_ATTEMPTS,
             "OUTBOX_BASE_DELAY_SECONDS": self.OUTBOX_BASE_DELAY_SECONDS,
             "ORCA_POLL_SECONDS": self.ORCA_POLL_SECONDS,
             "LAB_POLL_SECONDS": self.LAB_POLL_SECONDS,
@@ -181,6 +179,5 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE: bool = False
     OUTBOX_WORKER_THREAD: bool = False
     OUTBOX_BASE_DELAY_SECONDS: float = 0.0
-    OUTBOX_MAX_ATTEMPTS: int = 3
     ORCA_POLL_SECONDS: float = 0
     TESTING: bool = True

@@ -97,7 +97,8 @@ M = TypeVar("M", bound=ClinicScoped)
 
 
 def make_engine(url: str) -> Engine:
-    """Create the engine; SQLite gets WAL, foreign keys and a busy timeout."""
+    """Create the engine; SQLite gets WAL, foreign keys, a busy timeout and write transactions that take the write
+    lock when they begin (see _begin_immediate)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
@@ -108,6 +109,15 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+
+        @event.listens_for(engine, "savepoint")
+        def _begin_immediate(connection: Any, _name: str) -> None:
+            # The driver begins a transaction just before its first write, so a writer waits (busy timeout) for
+            # the write lock. A SAVEPOINT with no transaction open would begin one that reads first and writes
+            # later — and SQLite refuses that write at once ("database is locked") when another process wrote
+            # in between, whatever the timeout. So such a transaction begins IMMEDIATE: the lock, waited for.
+            if not connection.connection.dbapi_connection.in_transaction:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

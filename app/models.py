@@ -3,7 +3,7 @@
 from app.auth.models import RecoveryCode, TrustedDevice
 from app.billing.models import Procedure, ProcedureMasterVersion, VisitBill, VisitFee
 from app.clinics.models import Clinic, StaffUser
-from app.core.models import AccessLogEntry, AuditEntry
+from app.core.models import AccessLogEntry, AuditEntry, KeptPdf
 from app.db import Base
 from app.diagnoses.models import Diagnosis, Disease, Modifier
 from app.documents.models import ReferralLetter
@@ -46,4 +46,4 @@ __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "Care
            "ReferralLetter", "SharingConsent", "SharingRegistration", "ProgressNote", "NoteDraft", "NotePhrase",
            "NoteTemplate", "NationalEntryCopy", "NationalEntryDecision", "SharingWithholding", "HistoryConsent",
            "HistoryFetch", "Procedure", "ProcedureMasterVersion", "VisitBill", "VisitFee", "PartnerApp",
-           "PartnerRateWindow", "PartnerSecret", "PartnerToken"]
+           "PartnerRateWindow", "PartnerSecret", "PartnerToken", "KeptPdf"]

@@ -239,16 +239,22 @@ def seed_record(session: Session, clinic_id: int, patient_id: int) -> Record:
     session.commit()
     # Two Rps of five lines: current medicines again (重複), the allergy product and ingredient, a 禁忌 drug, one
     # another institution prescribed (重複 with it).
-    chosen = [drugs[0], drugs[4], drugs[30], drugs[31], drugs[33], drugs[35], *drugs[55:59]]
+    form = check_form([drugs[0], drugs[4], drugs[30], drugs[31], drugs[33], drugs[35], *drugs[55:59]])
+    return Record(patient_id, prescriptions[0].id, letters[0].id, letters[1].id, form,
+                  [(d.yj_code, d.name) for d in drugs[35:55]])
+
+
+def check_form(drugs: list[Drug]) -> dict[str, str]:
+    """The order form of a 10-line prescription check: two Rp of five of `drugs`, one tablet three times a day for
+    14 days."""
     form = {"action": "check", "mode": "paper", "remarks": "", "replaces_id": "", "rp_count": "2"}
     for i in range(2):
         form.update({f"rp{i}_form": "1", f"rp{i}_usage_code": "1013044400000000", f"rp{i}_usage_text": "",
                      f"rp{i}_quantity": "14", f"rp{i}_line_count": "5"})
-        for j, drug in enumerate(chosen[i * 5:i * 5 + 5]):
+        for j, drug in enumerate(drugs[i * 5:i * 5 + 5]):
             form.update({f"rp{i}_l{j}_drug": drug.receipt_code, f"rp{i}_l{j}_query": drug.name,
                          f"rp{i}_l{j}_dose": "1"})
-    return Record(patient_id, prescriptions[0].id, letters[0].id, letters[1].id, form,
-                  [(d.yj_code, d.name) for d in drugs[35:55]])
+    return form
 
 
 def analyze(url: str) -> None:

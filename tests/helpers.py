@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,15 @@ def csrf_from(html: str) -> str:
     match = _CSRF.search(html)
     assert match, "page has no CSRF token"
     return match.group(1) or match.group(2)
+
+
+def run_at_once(*targets: Any, timeout: float = 120) -> None:
+    """Run each callable in a thread of its own, all at once, and wait for them (several processes' work)."""
+    threads = [threading.Thread(target=target) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
 
 
 def totp_code(secret: str, offset_steps: int = 0) -> str:

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, select
 
 from app.core.models import AccessLogEntry, AuditEntry
 from app.prescriptions.models import CheckMasterVersion
-from bench.load.run import run_load
+from bench.load.run import run_load, serve_seeded
 from bench.run import SMOKE, run
 
 
@@ -36,18 +36,34 @@ def test_bench_times_pages_served_over_http_to_a_logged_in_doctor(tmp_path, caps
 
 
 def test_load_test_logs_in_staff_of_several_clinics_and_reports_a_step(tmp_path):
-    figures = run_load("sqlite", clinics=3, patients=50, active=2, steps=[2], step_seconds=6, sustain=0,
-                       workers=2, workdir=tmp_path)
+    serve = serve_seeded("sqlite", clinics=3, patients=50, active=2, workers=2, workdir=tmp_path)
+    figures = run_load("sqlite", serve, steps=[2], step_seconds=10, sustain=0, workdir=tmp_path)
 
     step, memory = figures
     assert step["name"] == "load_step" and step["users"] == 2 and step["db"] == "sqlite"
-    assert step["failures"] == 0 and step["requests"] > 10 and 0 < step["p50_ms"] <= step["p95_ms"]
+    # Counted from the last login on (a busy machine leaves few requests in the window: only some are asked for).
+    assert step["failures"] == 0 and step["requests"] >= 5 and 0 < step["p50_ms"] <= step["p95_ms"]
     assert len(step["rss_mb"]) == 3 and memory["name"] == "load_memory"
     engine = create_engine(f"sqlite:///{tmp_path / 'bench.sqlite3'}")
     with engine.connect() as conn:
         logins = conn.execute(select(AuditEntry.clinic_id).where(AuditEntry.action == "auth.login")).scalars().all()
     engine.dispose()
     assert len(set(logins)) == 2  # one doctor in each active clinic, logged in through the form with TOTP
+
+
+def test_load_users_can_share_one_login_of_an_account(tmp_path):
+    # The demo's way (few accounts, each logging in once per TOTP step): six users, one account, one login.
+    serve = serve_seeded("sqlite", clinics=2, patients=50, active=1, workers=2, workdir=tmp_path)
+    step, _memory = run_load("sqlite", serve, steps=[6], step_seconds=10, sustain=0, workdir=tmp_path,
+                             shared_sessions=True)
+    assert step["failures"] == 0 and step["requests"] >= 5
+    engine = create_engine(f"sqlite:///{tmp_path / 'bench.sqlite3'}")
+    with engine.connect() as conn:
+        logins = conn.execute(select(AuditEntry.id).where(AuditEntry.action == "auth.login")).scalars().all()
+        prints = conn.execute(select(AccessLogEntry.user_agent).where(AccessLogEntry.action == "print")).all()
+    engine.dispose()
+    assert len(logins) == 1
+    assert prints  # the PDFs were served as PDFs (a refused print answers a redirect, which fails the step)
 
 
 def test_bench_checks_against_the_full_master_and_other_institutions_and_times_the_banner(tmp_path, capsys):

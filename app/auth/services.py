@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.auth import totp
@@ -280,6 +280,14 @@ def open_login_session(session: Session, user: StaffUser, actor: Actor) -> str:
     return token
 
 
+#: The user of a login session that has not ended, and the patient the session is handed over to — built once
+#: (this runs on every request; building the statement and its cache key anew each time cost more than the query).
+_SESSION_USER = (select(StaffUser, LoginSession.handed_over_patient_id)
+                 .join(LoginSession, LoginSession.user_id == StaffUser.id)
+                 .where(StaffUser.id == bindparam("user_id"), LoginSession.token_hash == bindparam("token_hash"),
+                        LoginSession.ended_at.is_(None)))
+
+
 def active_login_user(session: Session, identity: str, token: str | None) -> tuple[StaffUser, int | None] | None:
     """The user of a session cookie and the patient its login session is handed over to (None when it is not):
     the identity (`id:epoch`) must name an active account whose credentials have not changed since, and the token a
@@ -290,11 +298,7 @@ def active_login_user(session: Session, identity: str, token: str | None) -> tup
         return None
     if not token:
         return None
-    row = session.execute(
-        select(StaffUser, LoginSession.handed_over_patient_id)
-        .join(LoginSession, LoginSession.user_id == StaffUser.id)
-        .where(StaffUser.id == user_id, LoginSession.token_hash == hash_device_token(token),
-               LoginSession.ended_at.is_(None))).first()
+    row = session.execute(_SESSION_USER, {"user_id": user_id, "token_hash": hash_device_token(token)}).first()
     if row is None:
         return None
     user, handed_over_patient_id = row

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, UTCDateTime, utcnow
+from app.db import Base, ClinicScoped, UTCDateTime, utcnow
 
 
 class AuditEntry(Base):
@@ -64,3 +64,19 @@ class AccessLogEntry(Base):
 
     def __repr__(self) -> str:
         return f"<AccessLogEntry {self.id} user={self.user_id} patient={self.patient_id}>"
+
+
+class KeptPdf(ClinicScoped, Base):
+    """A document's rendered PDF, kept once per version of what it prints (the fingerprint of its inputs): a
+    reprint of an unchanged issued prescription or letter serves the same bytes instead of drawing them again."""
+
+    __tablename__ = "kept_pdf"
+    __table_args__ = (Index("ix_kept_pdf_document", "clinic_id", "document"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: What the PDF is of, e.g. "prescription:12:A5" or "letter:3".
+    document: Mapped[str] = mapped_column(String(64))
+    #: SHA-256 (hex) of everything the PDF shows: a change of any of it is a new version.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -43,6 +43,11 @@ LOCK_EXEMPT = {"auth.unlock", "auth.lock_screen", "auth.logout", "auth.session_p
 HANDOVER_KEY = "handover"
 
 
+#: The last activity is written into the session cookie at most this often: rewriting and re-signing the cookie
+#: on every request (each refresh of a live list) cost a fifth of a small request, and the idle lock counts minutes.
+LAST_SEEN_STEP_SECONDS = 10
+
+
 def patient_or_404(patient_id: int) -> Any:
     """The logged-in clinic's patient of a /patients/<id>/… route; no patient, or another clinic's, answers 404
     (never 403: whether a record exists elsewhere is not told)."""
@@ -143,7 +148,8 @@ def enforce_session_rules() -> Any:
             message = "画面がロックされています。パスワードを入力してください"
             return jsonify({"error": "locked", "message": message}), 401
         return redirect(url_for("auth.lock_screen", next=request.full_path.rstrip("?")))
-    if request.endpoint not in ("static", "auth.session_ping") and not session.get("locked"):
+    if (request.endpoint not in ("static", "auth.session_ping") and not session.get("locked")
+            and (now - last_seen >= LAST_SEEN_STEP_SECONDS or "last_seen" not in session)):
         session["last_seen"] = now
     return None
 

@@ -158,7 +158,7 @@ def pdf(patient_id: int, letter_id: int):
     db = db_session()
     clinic = db.get(Clinic, current_user.clinic_id)
     images = sources.key_images_by_id(db, current_user.clinic_id, patient.id, letter.key_image_ids or [])
-    body = printing.letter_pdf(letter, patient, clinic, images=images)
+    body = printing.kept_letter_pdf(db, letter, patient, clinic, images=images)
     if letter.status != DRAFT:
         services.mark(db, current_actor(), letter, "printed")
     log_look(patient.id, f"letter:{letter.id}", "print")

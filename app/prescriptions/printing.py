@@ -7,7 +7,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from app.core.errors import ValidationError
+from app.core.kept_pdf import fingerprint, kept_pdf
 from app.prescriptions.models import Prescription
 from app.prescriptions.usage import find_usage
 from app.printing.prescription import (
@@ -87,10 +90,13 @@ def service_csv(prescription: Prescription, patient: Any, clinic: Any) -> str:
     return build_service_csv(print_model(prescription, patient, clinic))
 
 
-def prescription_pdf(prescription: Prescription, patient: Any, clinic: Any, paper: str = "A5") -> bytes:
-    """The PDF to print (A5 as clinics use; A4 on request); an electronic prescription is not printed (its 控え
-    comes from the service)."""
-    return render_prescription_pdf(print_model(prescription, patient, clinic), paper=paper)
+def prescription_pdf(session: Session, prescription: Prescription, patient: Any, clinic: Any,
+                     paper: str = "A5") -> bytes:
+    """The PDF to print (A5 as clinics use; A4 on request), drawn once per version of what it prints and kept
+    (app.core.kept_pdf); an electronic prescription is not printed (its 控え comes from the service)."""
+    model = print_model(prescription, patient, clinic)
+    return kept_pdf(session, prescription.clinic_id, f"prescription:{prescription.id}:{paper}",
+                    fingerprint(repr(model)), lambda: render_prescription_pdf(model, paper=paper))
 
 
 def symbol_notices(prescription: Prescription, patient: Any, clinic: Any) -> tuple[str, ...]:

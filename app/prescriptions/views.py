@@ -214,7 +214,7 @@ def print_pdf(patient_id: int, prescription_id: int):
     paper = "A4" if request.args.get("paper") == "A4" else "A5"
     try:
         pdf = (eprescription.reference_pdf(current_user.clinic, prescription) if prescription.mode == "electronic"
-               else prescription_pdf(prescription, patient, current_user.clinic, paper))
+               else prescription_pdf(db, prescription, patient, current_user.clinic, paper))
     except (ValidationError, SymbolTextError, EPrescriptionError) as exc:
         flash(f"印刷できません: {getattr(exc, 'message_ja', exc)}", "error")
         return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))

@@ -112,9 +112,15 @@ def render_pdf(name: str, context: dict[str, Any], refused: list[str] | None = N
                attachments: Attachments | None = None) -> bytes:
     """The print template as PDF bytes, fonts embedded, nothing fetched from outside (images a document brings
     are passed in `attachments` and referenced as kamikarte-asset:<name>)."""
+    return pdf_of_html(name, render_html(name, context, link_stylesheet=False), refused, attachments)
+
+
+def pdf_of_html(name: str, html: str, refused: list[str] | None = None,
+                attachments: Attachments | None = None) -> bytes:
+    """PDF bytes of a print template already filled in by render_html(…, link_stylesheet=False)."""
     from weasyprint import HTML
 
     font_config, css = _stylesheet(name)
-    return HTML(string=render_html(name, context, link_stylesheet=False), base_url=ASSET_SCHEME,
+    return HTML(string=html, base_url=ASSET_SCHEME,
                 url_fetcher=make_fetcher(name, refused, attachments)).write_pdf(stylesheets=[css],
                                                                                 font_config=font_config)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.clinics.models import Clinic
 from app.core.audit import Actor, record_audit
 from app.core.timeutil import JST, japan_today
-from app.db import scoped, utcnow
+from app.db import exclusive, scoped, utcnow
 from app.integrations.orca import (
     OrcaApiError,
     OrcaAuthError,
@@ -34,6 +34,8 @@ from app.reception.orca_landing import landed_reception, waiting_visit
 from app.reception.orca_push import PushNews, read_push_events
 
 log = logging.getLogger(__name__)
+#: The lock (app.db.exclusive) a clinic's ORCA pass holds: the lab import's is 7142.
+SYNC_LOCK = 7143
 
 ORCA_SYNC = Actor(user_id=None, login_id="orca-sync", clinic_id=None, role=None)
 #: Demographics older than this are fetched again when the patient shows up in the reception list.
@@ -333,7 +335,9 @@ def sync_all_clinics(session_factory: Callable[[], Session], day: date | None = 
     with session_factory() as session:
         clinic_ids = list(session.scalars(select(Clinic.id)))
     for clinic_id in clinic_ids:
-        with session_factory() as session:
+        # One pass of a clinic at a time across every process (pollers of several servers, the demo start's):
+        # two passes at once would both create the same visits and states and both record the same changes.
+        with session_factory() as session, exclusive(session, SYNC_LOCK, clinic_id):
             clinic = session.get(Clinic, clinic_id)
             if clinic is None or not (clinic.integrations or {}).get("orca", {}).get("base_url"):
                 continue

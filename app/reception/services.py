@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from app.core.audit import Actor, record_audit
@@ -132,10 +132,7 @@ def list_visits(session: Session, clinic_id: int, flt: VisitFilter) -> list[Visi
 
 def list_revision(session: Session, clinic_id: int, day: date) -> str:
     """A fingerprint of a day's list: changes whenever any visit of the day changes (for live refresh)."""
-    row = session.execute(
-        select(func.count(Visit.id), func.coalesce(func.sum(Visit.revision), 0), func.max(Visit.id))
-        .where(Visit.clinic_id == clinic_id, Visit.visit_date == day)
-    ).one()
+    row = session.connection().execute(_LIST_REVISION, {"clinic_id": clinic_id, "day": day}).one()
     return f"{row[0]}-{row[1]}-{row[2] or 0}"
 
 
@@ -143,6 +140,9 @@ def day_visits(session: Session, clinic_id: int, day: date) -> list[Visit]:
     """The clinic's receptions of a day (cancelled ones too), in reception order."""
     return list(session.scalars(scoped(Visit, clinic_id).where(Visit.visit_date == day)
                                 .order_by(Visit.accepted_at, Visit.id)))
+#: Built once, run as a plain (Core) statement: every open reception list polls it every few seconds.
+_LIST_REVISION = (select(func.count(Visit.id), func.coalesce(func.sum(Visit.revision), 0), func.max(Visit.id))
+                  .where(Visit.clinic_id == bindparam("clinic_id"), Visit.visit_date == bindparam("day")))
 
 
 def patient_visits_on(session: Session, clinic_id: int, patient_id: int, day: date) -> list[Visit]:

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, insert, select
 from sqlalchemy.orm import Session
 
 from app.clinics.models import Clinic, StaffUser
+from app.core.checkdigit import luhn_valid
 from app.core.timeutil import JST, japan_today
 from app.diagnoses.masters import load_shipped_subsets
 from app.patients.models import Patient
@@ -26,10 +27,16 @@ from bench import seed as bench_seed
 BATCH = 10_000
 
 
+def institution_code(number: int) -> str:
+    """A well-formed 医療機関コード (Tokyo, 医科, Luhn check digit) for load-test clinic `number` — the prescription
+    PDF refuses a malformed one, so a code the printing cannot take would time a refusal, not a PDF."""
+    stem = f"1319{number:05d}"
+    return next(stem + digit for digit in "0123456789" if luhn_valid(stem + digit))
+
+
 def _clinic_rows(n_clinics: int) -> list[dict]:
-    # Institution codes starting with 99: no real clinic has such a code (load-test data only).
-    return [{"name": f"負荷試験クリニック{i:03d}", "institution_code": f"99{i:08d}", "postal_code": "", "address": "",
-             "phone": "", "departments": [{"code": "01", "name": "内科"}], "is_full_chart_mode": False,
+    return [{"name": f"負荷試験クリニック{i:03d}", "institution_code": institution_code(i), "postal_code": "",
+             "address": "", "phone": "", "departments": [{"code": "01", "name": "内科"}], "is_full_chart_mode": False,
              "idle_lock_minutes": 10, "integrations": {}} for i in range(1, n_clinics + 1)]
 
 
