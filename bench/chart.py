@@ -123,7 +123,8 @@ def seed(url: str, notes: int) -> tuple[Doctor, int]:
 
 
 def many_strokes(count: int = 2000, points: int = 20) -> dict:
-    """A drawing of `count` pen strokes of `points` points each, pressing smoothly as a pen does (also the tests')."""
+    """A drawing of `count` pen strokes of `points` points each, pressing smoothly as a pen does, as the editor sends
+    it (flat integers: x and y in tenths of a pixel, pressure in hundredths; also the tests')."""
     rng = random.Random(2)
     items = []
     for _ in range(count):
@@ -132,9 +133,9 @@ def many_strokes(count: int = 2000, points: int = 20) -> dict:
         for _ in range(points):
             x, y = min(600, max(0, x + rng.uniform(-4, 4))), min(800, max(0, y + rng.uniform(-4, 4)))
             pressure = min(1.0, max(0.0, pressure + rng.uniform(-0.03, 0.03)))
-            stroke.append([round(x, 1), round(y, 1), round(pressure, 2)])
+            stroke += [round(x * 10), round(y * 10), round(pressure * 100)]
         items.append({"t": "pen", "c": "#d93025", "w": 3, "p": stroke})
-    return {"items": items}
+    return {"v": 2, "items": items}
 
 
 NAMES = ("chart_open", "chart_page_deep", "chart_search_patient", "chart_search_clinic", "chart_print_2go_100_notes",

@@ -85,6 +85,19 @@ def test_draw_show_in_note_and_edit_as_new_version(client, session):
     assert "第1版" in history and "第2版" in history
 
 
+def test_the_editors_flat_points_render_as_the_nested_ones_and_are_stored_flat(client, session):
+    world = make_chart_world(session)
+    client.login(world.doctor.login_id, world.doctor.totp_secret)
+    flat = {**PEN, "p": [1000, 4000, 50, 3000, 4000, 50, 5000, 4000, 90]}
+    _post(client, world.patient.id, {"v": 2, "items": [flat]})
+    _post(client, world.patient.id, _drawing(PEN))
+    first, second = session.scalars(select(SchemaDrawing).order_by(SchemaDrawing.id)).all()
+    assert first.strokes["items"][0]["p"] == second.strokes["items"][0]["p"] == flat["p"]
+    assert first.png == second.png
+    picture = Image.open(io.BytesIO(first.png)).convert("RGB")
+    assert picture.getpixel((200, 400)) == (0xD9, 0x30, 0x25) and picture.getpixel((200, 380)) == (255, 255, 255)
+
+
 def test_another_clinic_cannot_open_a_drawing(client, session):
     world = make_chart_world(session)
     other = make_chart_world(session)
@@ -129,6 +142,14 @@ def test_a_past_days_drawing_needs_a_reason_to_change(client, session):
     ({"items": []}, "何も描かれていません"),
     ("[1, 2]", "シェーマのデータが読めません"),
     ("[" * 100_000, "JSONではありません"),
+    # The editor's flat form: integers, x and y in tenths of a pixel, pressure in hundredths, three to a point.
+    (_drawing({**PEN, "p": [1000, 4000, 50.5]}), "整数"),
+    (_drawing({**PEN, "p": [1000, True, 50]}), "整数"),
+    (_drawing({**PEN, "p": [1000, 4000]}), "x・y・筆圧"),
+    (_drawing({**PEN, "p": [6001, 4000, 50]}), "範囲外"),
+    (_drawing({**PEN, "p": [1000, 4000, 101]}), "範囲外"),
+    (_drawing({**PEN, "p": [1000, -1, 50]}), "範囲外"),
+    (_drawing({**PEN, "p": [1, 1, 50] * (MAX_POINTS_PER_STROKE + 1)}), "1〜2000"),
 ])
 def test_malformed_strokes_are_refused_and_nothing_is_written(client, session, strokes, message):
     world = make_chart_world(session)
