@@ -1,12 +1,15 @@
 """Full-text search of notes: a patient's chart, or the whole clinic (doctors). Every note version's folded text
 is written to note_search_entry when the version is flushed (versions are never changed, so once is enough); a
-query's words must all occur in a current note. PostgreSQL answers LIKE through the pg_trgm GIN index; SQLite
-through the FTS5 trigram table for words of three characters or more across the clinic (shorter words, and one
-patient's notes, are read by LIKE)."""
+query's words must all occur in a current note. Across the clinic, a word of three characters or more is found
+through the trigram index (pg_trgm GIN on PostgreSQL, the FTS5 trigram table on SQLite); a word of one or two
+characters, which no trigram index can serve, through the index of every note's characters and character pairs
+(migration chart_0001: a GIN index on note_search_grams(body) on PostgreSQL, the FTS5 table note_search_chars of
+single-character tokens on SQLite), LIKE rechecking the few rows found. One patient's notes are read by LIKE."""
 
 from __future__ import annotations
 
-from sqlalchemy import column, event, insert, literal_column, select, table
+from sqlalchemy import Text, and_, cast, column, event, func, insert, literal_column, select, table
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -17,8 +20,14 @@ from app.notes.timeline import ChartFilter, NotePage, current_notes, page_of
 
 #: The FTS5 trigram index needs three characters to use its index.
 _TRIGRAM = 3
-#: The SQLite FTS5 table (migration chartb_0001); MATCH takes the table's own name on its left.
+#: The SQLite FTS5 tables (migrations chartb_0001, chart_0001); MATCH takes the table's own name on its left.
 _FTS = table("note_search_fts", column("rowid"))
+_CHARS = table("note_search_chars", column("rowid"), column("body"))
+
+
+def spaced(body: str) -> str:
+    """The search text as note_search_chars keeps it (SQLite): every character a token of its own."""
+    return " ".join(body)
 
 
 @event.listens_for(Session, "after_flush")
@@ -28,21 +37,38 @@ def _index_new_versions(session: Session, _context) -> None:
              "body": note_search_body(n.subjective, n.objective, n.assessment, n.plan)}
             for n in session.new if isinstance(n, ProgressNote)]
     if rows:
-        session.connection().execute(insert(NoteSearchEntry.__table__), rows)
+        connection = session.connection()
+        connection.execute(insert(NoteSearchEntry.__table__), rows)
+        if connection.dialect.name == "sqlite":  # PostgreSQL's gram index follows the entries by itself
+            connection.execute(insert(_CHARS), [{"rowid": r["note_id"], "body": spaced(r["body"])} for r in rows])
 
 
 def _escaped_like(word: str) -> str:
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
 def _word_condition(session: Session, word: str, *, whole_clinic: bool) -> ColumnElement[bool]:
-    # One patient's few thousand entries are read faster by LIKE through the patient index than by asking the FTS
-    # table for every match in the clinic.
-    if whole_clinic and session.get_bind().dialect.name == "sqlite" and len(word) >= _TRIGRAM:
-        phrase = '"' + word.replace('"', '""') + '"'
-        fts = select(_FTS.c.rowid).where(literal_column("note_search_fts").op("MATCH")(phrase))
-        return NoteSearchEntry.note_id.in_(fts)
-    return NoteSearchEntry.body.like(_escaped_like(word), escape="\\")
+    like = NoteSearchEntry.body.like(_escaped_like(word), escape="\\")
+    # One patient's few thousand entries are read faster by LIKE through the patient index than by asking an
+    # index for every match in the clinic.
+    if not whole_clinic:
+        return like
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if len(word) >= _TRIGRAM:
+        if sqlite:
+            return NoteSearchEntry.note_id.in_(select(_FTS.c.rowid).where(
+                literal_column("note_search_fts").op("MATCH")(_phrase(word))))
+        return like  # pg_trgm's GIN index answers LIKE itself
+    # One or two characters: the entries holding that character (pair), from the index of them. LIKE rechecks
+    # each (cheap on the few found) so that the answer is exact whatever the index's tokenizer makes of a symbol.
+    if sqlite:
+        return and_(NoteSearchEntry.note_id.in_(select(_CHARS.c.rowid).where(
+            literal_column("note_search_chars").op("MATCH")(_phrase(spaced(word))))), like)
+    return and_(func.note_search_grams(NoteSearchEntry.body).op("@>")(array([cast(word, Text)])), like)
 
 
 def search_notes(session: Session, clinic_id: int, query: SearchQuery, chart_filter: ChartFilter, *,
