@@ -248,10 +248,22 @@ def history(patient_id: int, note_id: int):
                            images=images, changed=changed, parts=services.PARTS, day=note.note_date)
 
 
+def _choose_note(patient, action: str, fields: list[tuple[str, str]], what: str, back: str, exc: ValidationError):
+    """Ask which of today's notes (or visits) a copy or an attachment goes to: the same form again with the
+    choice (what was chosen before is carried along); any other refusal goes back with its message."""
+    if exc.field != "note_target":
+        return flashed(exc.message, back)
+    targets = services.note_targets(db_session(), current_user.clinic_id, patient.id, japan_today())
+    log_look(patient.id, "patient.notes.choose")
+    return render_template("notes/choose_note.html", patient=patient, today=japan_today(), action=action,
+                           fields=fields, targets=targets, what=what, back=back, message=exc.message), 422
+
+
 @bp.post("/patients/<int:patient_id>/notes/today/lab-results")
 @requires("note.write")
 def copy_lab_results(patient_id: int):
-    """Copy the chosen results (days, and tests when any are chosen) to the end of O in today's note."""
+    """Copy the chosen results (days, and tests when any are chosen) to the end of O in one of today's notes
+    (the one chosen when the day has several)."""
     patient = patient_or_404(patient_id)
     days = []
     for raw in request.form.getlist("days"):
@@ -262,24 +274,33 @@ def copy_lab_results(patient_id: int):
     codes = [code[:16] for code in request.form.getlist("lab_codes")]
     db = db_session()
     text = lab_results.results_as_text(db, current_user.clinic_id, patient.id, days, codes)
+    fields = [("days", d.isoformat()) for d in days] + [("lab_codes", c) for c in codes]
     note = committed(lambda: services.append_to_objective(db, current_clinic(), current_actor(), patient, text,
-                                                          today=japan_today()),
-                     lambda exc: flashed(exc.message, url_for("labs.index", patient_id=patient.id)))
+                                                          today=japan_today(),
+                                                          target=request.form.get("note_target", "")[:40]),
+                     lambda exc: _choose_note(patient, url_for("notes.copy_lab_results", patient_id=patient.id),
+                                              fields, "選んだ検査結果を転記", url_for("labs.index",
+                                                                                   patient_id=patient.id), exc))
     flash("検査結果を本日の経過記録（O）に転記しました", "success")
-    return redirect(url_for("notes.edit", patient_id=patient.id, day=note.note_date.isoformat()))
+    return redirect(url_for("notes.edit", patient_id=patient.id, day=note.note_date.isoformat(),
+                            lineage_id=note.lineage_id))
 
 
 @bp.post("/patients/<int:patient_id>/notes/today/key-images/<int:key_image_id>")
 @requires("note.write")
 def attach_key_image(patient_id: int, key_image_id: int):
-    """Attach a key image (its current version) to today's note."""
+    """Attach a key image (its current version) to one of today's notes (the one chosen when the day has
+    several)."""
     patient = patient_or_404(patient_id)
     db = db_session()
     item = imaging.get_key_image(db, current_user.clinic_id, patient.id, key_image_id)
     if item is None or item.superseded_at is not None or item.retracted:
         abort(404)
+    back = url_for("imaging.index", patient_id=patient.id) + "#key-images"
     committed(lambda: services.attach_key_image(db, current_clinic(), current_actor(), patient, item.id,
-                                                today=japan_today()),
-              lambda exc: flashed(exc.message, url_for("imaging.index", patient_id=patient.id) + "#key-images"))
+                                                today=japan_today(), target=request.form.get("note_target", "")[:40]),
+              lambda exc: _choose_note(patient, url_for("notes.attach_key_image", patient_id=patient.id,
+                                                        key_image_id=item.id), [],
+                                       f"キー画像「{item.caption}」を添付", back, exc))
     flash(f"キー画像「{item.caption}」を本日の経過記録に添付しました", "success")
-    return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
+    return redirect(back)
