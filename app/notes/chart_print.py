@@ -111,15 +111,23 @@ def _days(session: Session, clinic_id: int, patient_id: int, date_from: date, da
     prescriptions = _prescriptions(session, clinic_id, patient_id, date_from, date_to)
     orders = _lab_orders(session, clinic_id, patient_id, date_from, date_to)
     drawings: dict[date, list[dict]] = {}
+    # A note's own drawings print under it; the day's (and those of a note no longer shown) after its notes.
+    of_notes: dict[int, list[dict]] = {}
+    printed = {note.lineage_id for note in notes}
     for d in _drawings(session, clinic_id, patient_id, date_from, date_to):
         attachments[f"schema-{d.id}"] = (d.png, "image/png")
-        drawings.setdefault(d.note_date, []).append({"asset": f"schema-{d.id}", "title": d.title})
+        shown = {"asset": f"schema-{d.id}", "title": d.title}
+        if d.note_lineage_id not in printed:
+            drawings.setdefault(d.note_date, []).append(shown)
+        else:
+            of_notes.setdefault(d.note_lineage_id, []).append(shown)
     by_day: dict[date, list[dict]] = {}
     for note in notes:
         by_day.setdefault(note.note_date, []).append({
             "author": note.recorded_by_name, "version": note.version,
             "recorded_at": note.recorded_at.astimezone(JST).strftime("%Y/%m/%d %H:%M"),
-            "parts": [(label, getattr(note, name)) for name, label in PARTS if getattr(note, name)]})
+            "parts": [(label, getattr(note, name)) for name, label in PARTS if getattr(note, name)],
+            "drawings": of_notes.get(note.lineage_id, [])})
     days = sorted(set(by_day) | set(prescriptions) | set(orders) | set(drawings))
     return [{"day": day, "notes": by_day.get(day, []), "prescriptions": prescriptions.get(day, []),
              "orders": orders.get(day, []), "drawings": drawings.get(day, [])} for day in days]

@@ -15,8 +15,9 @@ from app.core.web import committed, current_actor, current_clinic, flashed, foun
 from app.db import db_session
 from app.imaging import services as imaging
 from app.labs import results as lab_results
-from app.notes import bp, carry, drafts, library, services
+from app.notes import bp, carry, drafts, library, schema, services
 from app.notes.models import ENCOUNTER_LABELS, VISIT
+from app.notes.schema_bases import BASES
 
 
 def _day_or_404(raw: str) -> date:
@@ -135,8 +136,11 @@ def _render_form(patient, when: date, note, content: services.NoteContent, *, he
     available = [k for k in imaging.current_key_images(db, clinic_id, patient.id) if k.id not in attached_ids]
     previous = carry.do_source(db, clinic_id, patient.id, _int_arg(request.args.get("do_from")),
                                services.previous_note(db, clinic_id, patient.id, note, when))
+    drawings = schema.of_note(schema.schemas_by_day(db, clinic_id, patient.id, [when]).get(when, []),
+                              note.lineage_id if note else None)
     return render_template("notes/edit.html", patient=patient, today=japan_today(), day=when, note=note,
                            content=content, header=header, draft=draft, attached=attached, available=available,
+                           drawings=drawings, bases=BASES,
                            reason=reason, errors=errors, parts=services.PARTS, kinds=ENCOUNTER_LABELS,
                            previous=previous, library=library.for_editor(db, clinic_id, current_user.id,
                                                                          header.department_name if header else ""),

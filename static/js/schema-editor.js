@@ -153,6 +153,9 @@ if (form && canvas) {
     const { ok, data } = await postJSON(form.action, {
       base: value("base"), title: value("title"), note_date: value("note_date"), change_reason: value("change_reason"),
       base_version: Number(value("base_version")), strokes: { v: 2, items: items.map(encode) },
+      // Opened from a note's editor: the drawing belongs to that note, and saving goes back to it.
+      note_lineage_id: value("note_lineage_id") ? Number(value("note_lineage_id")) : null,
+      visit_id: value("visit_id") ? Number(value("visit_id")) : null, return_to_note: value("return_to_note") === "1",
     }).catch(() => ({ ok: false, data: { errors: { _form: "保存できませんでした。通信を確かめて、もう一度保存してください" } } }));
     saving.disabled = false;
     if (ok && data.redirect) { window.location.href = data.redirect; return; }

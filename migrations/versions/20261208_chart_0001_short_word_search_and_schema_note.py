@@ -1,4 +1,5 @@
-"""Full-chart mode: an index for search words of one or two characters, which the trigram indexes cannot serve.
+"""Full-chart mode: the note a schema drawing was drawn from (schema_drawing.note_lineage_id), and an index for
+search words of one or two characters, which the trigram indexes cannot serve.
 PostgreSQL: note_search_grams(body), every character and every pair of adjacent characters of a note's search
 text (spaces and line breaks left out), with a GIN index on it. SQLite: the FTS5 table note_search_chars holding
 the search text with every character a token of its own (written by the app beside each entry), filled here for
@@ -50,7 +51,10 @@ def _fill_chars() -> None:
 
 
 def upgrade() -> None:
-    """The gram function and its GIN index (PostgreSQL), or the character table filled (SQLite)."""
+    """The drawing's note; the gram function and its GIN index (PostgreSQL), or the character table filled
+    (SQLite)."""
+    with op.batch_alter_table("schema_drawing", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("note_lineage_id", sa.Integer(), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         op.execute(GRAMS)
         op.execute("CREATE INDEX ix_note_search_entry_body_grams ON note_search_entry "
@@ -64,9 +68,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """Drop the index and its function, or the character table."""
+    """Drop the index and its function, or the character table; and the drawing's note."""
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_note_search_entry_body_grams")
         op.execute("DROP FUNCTION IF EXISTS note_search_grams(text)")
-        return
-    op.execute("DROP TABLE IF EXISTS note_search_chars")
+    else:
+        op.execute("DROP TABLE IF EXISTS note_search_chars")
+    with op.batch_alter_table("schema_drawing", schema=None) as batch_op:
+        batch_op.drop_column("note_lineage_id")
