@@ -39,6 +39,20 @@ def check_range(date_from: date | None, date_to: date | None, *, today: date) ->
     return date_from, date_to
 
 
+#: ORCA's 保険の種類 of 労災保険 (app.integrations.orca.parsing.NON_HEALTH_CLASSES).
+WORKERS_COMPENSATION = "971"
+
+
+def work_relation(insurance: dict[str, Any]) -> str:
+    """The 1号紙's 職務上・外 as the insurance says it: 労災保険 pays for injuries and illnesses of work (職務上); a
+    health insurance for those not of work (職務外, 健康保険法 第1条). Blank where the insurance does not tell:
+    船員保険 covers some 職務上 cases too, 自賠責, 公費単独 and 自費 say nothing of work."""
+    if insurance.get("provider_class") == WORKERS_COMPENSATION:
+        return "職務上"
+    number = str(insurance.get("insurer_number") or "")
+    return "職務外" if number and not number.startswith("02") else ""
+
+
 def _diagnoses(session: Session, clinic_id: int, patient_id: int, date_from: date, date_to: date) -> list[dict]:
     rows = session.scalars(scoped(Diagnosis, clinic_id).where(
         Diagnosis.patient_id == patient_id, Diagnosis.superseded_at.is_(None), Diagnosis.retracted.is_(False),
@@ -93,8 +107,8 @@ def chart_print(session: Session, clinic: Any, patient: Any, date_from: date, da
                     "birth_date": patient.birth_date, "age": age_on(patient.birth_date, today),
                     "address": patient.address, "postal_code": patient.postal_code, "phone": patient.phone,
                     "occupation": patient.occupation, "number": patient.orca_patient_id},
-        "insurances": [dict(i) for i in patient.insurances or []], "public_expenses": list(patient.public_expenses
-                                                                                           or []),
+        "insurances": [dict(i) | {"work": work_relation(i)} for i in patient.insurances or []],
+        "public_expenses": [dict(p) for p in patient.public_expenses or []],
         "diagnoses": _diagnoses(session, clinic.id, patient.id, date_from, date_to), "days": []}
     attachments: dict[str, tuple[bytes, str]] = {}
     if sheet in ("2", "all"):
