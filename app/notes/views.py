@@ -16,6 +16,7 @@ from app.db import db_session
 from app.imaging import services as imaging
 from app.labs import results as lab_results
 from app.notes import bp, carry, drafts, library, schema, services
+from app.notes.chart_views import full_chart_clinic
 from app.notes.models import ENCOUNTER_LABELS, VISIT
 from app.notes.schema_bases import BASES
 
@@ -33,11 +34,11 @@ def _day_or_404(raw: str) -> date:
 def index(patient_id: int):
     """The patient's day notes, newest first, with the key images each attached."""
     patient = patient_or_404(patient_id)
-    clinic = current_clinic()
+    clinic = full_chart_clinic()
     db = db_session()
-    notes = services.chart(db, clinic.id, patient.id) if clinic.is_full_chart_mode else []
+    notes = services.chart(db, clinic.id, patient.id)
     images = {note.id: services.attached_images(db, clinic.id, note) for note in notes}
-    open_drafts = drafts.drafts_of(db, clinic.id, patient.id) if clinic.is_full_chart_mode else []
+    open_drafts = drafts.drafts_of(db, clinic.id, patient.id)
     log_look(patient.id, "patient.notes")
     return render_template("notes/index.html", patient=patient, today=japan_today(), notes=notes, images=images,
                            full_chart=clinic.is_full_chart_mode, parts=services.PARTS, drafts=open_drafts,
@@ -49,9 +50,7 @@ def index(patient_id: int):
 def new(patient_id: int):
     """Start a note: one of today's visits (受付), or a note without a reception (電話再診, 訪問) of a chosen day."""
     patient = patient_or_404(patient_id)
-    clinic = current_clinic()
-    if not clinic.is_full_chart_mode:
-        abort(404)
+    clinic = full_chart_clinic()
     db = db_session()
     today = japan_today()
     visits = services.visits_of_day(db, clinic.id, patient.id, today)
@@ -95,9 +94,7 @@ def edit(patient_id: int, day: str):
     """Write or continue a note: of a lineage (?lineage_id=), a visit (?visit_id=), a new note without a
     reception (?encounter_kind=…), or — naming none — the day's latest note or its only visit's."""
     patient = patient_or_404(patient_id)
-    clinic = current_clinic()
-    if not clinic.is_full_chart_mode:
-        return redirect(url_for("notes.index", patient_id=patient.id))
+    clinic = full_chart_clinic()
     when = _day_or_404(day)
     db = db_session()
     lineage_id = _int_arg(request.args.get("lineage_id"))
@@ -157,6 +154,7 @@ def _content_from(values, image_ids: list[int]) -> services.NoteContent:
 def save(patient_id: int, day: str):
     """確定: the note becomes a new version (the earlier one stays in the 記載履歴); the writer's draft goes."""
     patient = patient_or_404(patient_id)
+    full_chart_clinic()
     when = _day_or_404(day)
     form = request.form
     try:
@@ -196,8 +194,7 @@ def autosave(patient_id: int, day: str):
     """The editor's autosave (JSON): the writer's draft of the note rewritten in place; answers its id."""
     patient = patient_or_404(patient_id)
     when = _day_or_404(day)
-    if not current_clinic().is_full_chart_mode:
-        abort(404)
+    full_chart_clinic()
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify({"error": "bad_request", "message": "下書きの形式が正しくありません"}), 400
@@ -224,6 +221,7 @@ def autosave(patient_id: int, day: str):
 def discard_draft(patient_id: int, draft_id: int):
     """Throw away one's own draft."""
     patient = patient_or_404(patient_id)
+    full_chart_clinic()
     db = db_session()
     try:
         drafts.discard(db, current_user.clinic_id, current_actor(), patient.id, draft_id)
@@ -241,6 +239,7 @@ def discard_draft(patient_id: int, draft_id: int):
 def history(patient_id: int, note_id: int):
     """Every version of one day's note: who saved it when, why, and what it said."""
     patient = patient_or_404(patient_id)
+    full_chart_clinic()
     db = db_session()
     note = found(services.get_note(db, current_user.clinic_id, patient.id, note_id))
     versions = services.history(db, current_user.clinic_id, patient.id, note.lineage_id or note.id)
@@ -269,6 +268,7 @@ def copy_lab_results(patient_id: int):
     """Copy the chosen results (days, and tests when any are chosen) to the end of O in one of today's notes
     (the one chosen when the day has several)."""
     patient = patient_or_404(patient_id)
+    full_chart_clinic()
     days = []
     for raw in request.form.getlist("days"):
         try:
@@ -296,6 +296,7 @@ def attach_key_image(patient_id: int, key_image_id: int):
     """Attach a key image (its current version) to one of today's notes (the one chosen when the day has
     several)."""
     patient = patient_or_404(patient_id)
+    full_chart_clinic()
     db = db_session()
     item = imaging.get_key_image(db, current_user.clinic_id, patient.id, key_image_id)
     if item is None or item.superseded_at is not None or item.retracted:
