@@ -62,11 +62,13 @@ def _diagnoses(session: Session, clinic_id: int, patient_id: int, date_from: dat
             for d in rows if d.ended_on is None or d.ended_on >= date_from]
 
 
-def _prescriptions(session: Session, clinic_id: int, patient_id: int, date_from: date, date_to: date) -> dict:
+def _prescriptions(session: Session, clinic_id: int, patient_id: int, date_from: date, date_to: date,
+                   days: set[date] | None = None) -> dict:
     by_day: dict[date, list[dict]] = {}
+    within = [Prescription.issued_on.in_(days)] if days is not None else []
     for rx in session.scalars(scoped(Prescription, clinic_id).where(
             Prescription.patient_id == patient_id, Prescription.issued_on >= date_from,
-            Prescription.issued_on <= date_to).options(
+            Prescription.issued_on <= date_to, *within).options(
             selectinload(Prescription.rps).selectinload(PrescriptionRp.lines)).order_by(Prescription.issued_at)):
         rps = [{"number": rp.number, "usage": rp.usage_text, "quantity": rp.quantity,
                 "lines": [f"{(ln.generic_name if ln.by_generic_name else ln.drug_name)} {ln.dose:g}{ln.unit}"
@@ -76,16 +78,31 @@ def _prescriptions(session: Session, clinic_id: int, patient_id: int, date_from:
     return by_day
 
 
-def _lab_orders(session: Session, clinic_id: int, patient_id: int, date_from: date, date_to: date) -> dict:
+def _lab_orders(session: Session, clinic_id: int, patient_id: int, date_from: date, date_to: date,
+                days: set[date] | None = None) -> dict:
     by_day: dict[date, list[dict]] = {}
+    within = [LabOrder.ordered_on.in_(days)] if days is not None else []
     for order in session.scalars(scoped(LabOrder, clinic_id).where(
-            LabOrder.patient_id == patient_id, LabOrder.ordered_on >= date_from, LabOrder.ordered_on <= date_to)
+            LabOrder.patient_id == patient_id, LabOrder.ordered_on >= date_from, LabOrder.ordered_on <= date_to,
+            *within)
             .options(selectinload(LabOrder.specimens)).order_by(LabOrder.ordered_at)):
         names = [item.get("short_name") or item.get("name", "") for s in order.specimens for item in s.items]
         by_day.setdefault(order.ordered_on, []).append({"number": order.order_number, "tests": names,
                                                         "by": order.ordered_by_name,
                                                         "cancelled": order.cancelled_at is not None})
     return by_day
+
+
+def orders_of_days(session: Session, clinic_id: int, patient_id: int, days: set[date]) -> dict[date, dict]:
+    """The prescriptions and lab orders of these days, by day (two queries: a chart page shows them beside the
+    notes of their day, as the 2号紙 prints them)."""
+    if not days:
+        return {}
+    first, last = min(days), max(days)
+    prescriptions = _prescriptions(session, clinic_id, patient_id, first, last, days)
+    orders = _lab_orders(session, clinic_id, patient_id, first, last, days)
+    return {day: {"prescriptions": prescriptions.get(day, []), "orders": orders.get(day, [])}
+            for day in set(prescriptions) | set(orders)}
 
 
 def _drawings(session: Session, clinic_id: int, patient_id: int, date_from: date, date_to: date) -> list:
