@@ -30,17 +30,24 @@ def _stroke(page, points) -> None:
     page.mouse.up()
 
 
-@pytest.mark.parametrize("viewport", [{"width": 820, "height": 1180}, {"width": 1180, "height": 820}])
-def test_doctor_draws_a_schema_and_searches_the_chart(page, live_server, live_app, viewport):
+def _doctor_with_a_note(live_app, **note) -> tuple[tuple[str, str], int, int]:
+    """A full-chart clinic's doctor and patient with today's note: (login, patient id, the note's lineage)."""
     with live_app.app_context():
         session = live_app.extensions["db_sessionmaker"]()
         clinic = make_clinic(session, name="みなと内科", is_full_chart_mode=True)
         doctor = make_user(session, clinic, role="doctor", display_name="上野 誠")
         patient = make_patient(session, clinic, name="山田　太郎", kana="ヤマダ　タロウ")
-        add_note(session, clinic, patient, japan_today(), author=doctor, subjective="右下腹部痛が昨夜から",
-                 objective="McBurney点に圧痛", assessment="急性虫垂炎の疑い", plan="CT依頼")
-        login, patient_id = (doctor.login_id, doctor.totp_secret), patient.id
+        written = add_note(session, clinic, patient, japan_today(), author=doctor, **note)
+        found = (doctor.login_id, doctor.totp_secret), patient.id, written.lineage_id
         session.close()
+    return found
+
+
+@pytest.mark.parametrize("viewport", [{"width": 820, "height": 1180}, {"width": 1180, "height": 820}])
+def test_doctor_draws_a_schema_and_searches_the_chart(page, live_server, live_app, viewport):
+    login, patient_id, _lineage = _doctor_with_a_note(
+        live_app, subjective="右下腹部痛が昨夜から", objective="McBurney点に圧痛", assessment="急性虫垂炎の疑い",
+        plan="CT依頼")
     page.set_viewport_size(viewport)
     size = f"{viewport['width']}x{viewport['height']}"
     _login(page, live_server.url, *login)
@@ -83,15 +90,7 @@ def test_doctor_draws_a_schema_and_searches_the_chart(page, live_server, live_ap
 
 @pytest.mark.parametrize("viewport", [{"width": 820, "height": 1180}, {"width": 1180, "height": 820}])
 def test_doctor_draws_from_the_note_editor_and_edits_it_again(page, live_server, live_app, viewport):
-    with live_app.app_context():
-        session = live_app.extensions["db_sessionmaker"]()
-        clinic = make_clinic(session, name="みなと内科", is_full_chart_mode=True)
-        doctor = make_user(session, clinic, role="doctor", display_name="上野 誠")
-        patient = make_patient(session, clinic, name="山田　太郎", kana="ヤマダ　タロウ")
-        note = add_note(session, clinic, patient, japan_today(), author=doctor, subjective="右膝の痛み",
-                        department="整形外科")
-        login, patient_id, lineage = (doctor.login_id, doctor.totp_secret), patient.id, note.lineage_id
-        session.close()
+    login, patient_id, lineage = _doctor_with_a_note(live_app, subjective="右膝の痛み", department="整形外科")
     page.set_viewport_size(viewport)
     size = f"{viewport['width']}x{viewport['height']}"
     _login(page, live_server.url, *login)
