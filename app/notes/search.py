@@ -20,6 +20,8 @@ from app.notes.timeline import ChartFilter, NotePage, current_notes, page_of
 
 #: The FTS5 trigram index needs three characters to use its index.
 _TRIGRAM = 3
+#: Fewer entries than this holding a short word make it rare: found through its index, not by reading in order.
+RARE_ENOUGH = 500
 #: The SQLite FTS5 tables (migrations chartb_0001, chart_0001); MATCH takes the table's own name on its left.
 _FTS = table("note_search_fts", column("rowid"))
 _CHARS = table("note_search_chars", column("rowid"), column("body"))
@@ -51,35 +53,64 @@ def _phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _word_condition(session: Session, word: str, *, whole_clinic: bool) -> ColumnElement[bool]:
+def _short_word_index(session: Session, word: str) -> ColumnElement[bool]:
+    """The entries holding a word of one or two characters, from the index of characters and pairs."""
+    if session.get_bind().dialect.name == "sqlite":
+        return NoteSearchEntry.note_id.in_(select(_CHARS.c.rowid).where(
+            literal_column("note_search_chars").op("MATCH")(_phrase(spaced(word)))))
+    return func.note_search_grams(NoteSearchEntry.body).op("@>")(array([cast(word, Text)]))
+
+
+def _rarest_short_word(session: Session, clinic_id: int, words: tuple[str, ...]) -> tuple[str, list[int]] | None:
+    """The query's word of one or two characters that the fewest of the clinic's entries hold, with those entries,
+    when they are few (under RARE_ENOUGH); None otherwise. A rare word is found through its index; a common one is
+    found quicker by reading the newest entries in order until a page is full. Neither database can tell which is
+    which beforehand (a character's frequency is not in their statistics), so the index is asked, up to
+    RARE_ENOUGH entries a word."""
+    rarest: tuple[str, list[int]] | None = None
+    for word in (w for w in words if len(w) < _TRIGRAM):
+        held = list(session.scalars(select(NoteSearchEntry.note_id).where(
+            NoteSearchEntry.clinic_id == clinic_id, _short_word_index(session, word)).limit(RARE_ENOUGH)))
+        if len(held) < RARE_ENOUGH and (rarest is None or len(held) < len(rarest[1])):
+            rarest = (word, held)
+    return rarest
+
+
+def _contains(session: Session, word: str) -> ColumnElement[bool]:
+    """The entry holds the word, as a plain string test: no index can take it, so that PostgreSQL never answers a
+    word shorter than a trigram through the pg_trgm index (which would read the whole index for it)."""
+    position = func.instr if session.get_bind().dialect.name == "sqlite" else func.strpos
+    return position(NoteSearchEntry.body, word) > 0
+
+
+def _word_condition(session: Session, word: str, *, whole_clinic: bool,
+                    rare: tuple[str, list[int]] | None) -> ColumnElement[bool]:
+    if len(word) < _TRIGRAM:
+        # One or two characters: a rare one among the entries its index found (the string test rechecks them, so
+        # the answer is exact whatever the index's tokenizer makes of a symbol); a common one, and one patient's
+        # few thousand entries, by the string test on the entries read in order.
+        contains = _contains(session, word)
+        return and_(NoteSearchEntry.note_id.in_(rare[1]), contains) if rare and rare[0] == word else contains
     like = NoteSearchEntry.body.like(_escaped_like(word), escape="\\")
-    # One patient's few thousand entries are read faster by LIKE through the patient index than by asking an
-    # index for every match in the clinic.
-    if not whole_clinic:
-        return like
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    if len(word) >= _TRIGRAM:
-        if sqlite:
-            return NoteSearchEntry.note_id.in_(select(_FTS.c.rowid).where(
-                literal_column("note_search_fts").op("MATCH")(_phrase(word))))
-        return like  # pg_trgm's GIN index answers LIKE itself
-    # One or two characters: the entries holding that character (pair), from the index of them. LIKE rechecks
-    # each (cheap on the few found) so that the answer is exact whatever the index's tokenizer makes of a symbol.
-    if sqlite:
-        return and_(NoteSearchEntry.note_id.in_(select(_CHARS.c.rowid).where(
-            literal_column("note_search_chars").op("MATCH")(_phrase(spaced(word))))), like)
-    return and_(func.note_search_grams(NoteSearchEntry.body).op("@>")(array([cast(word, Text)])), like)
+    # One patient's entries are read faster by LIKE through the patient index than by asking an index for every
+    # match in the clinic.
+    if whole_clinic and session.get_bind().dialect.name == "sqlite":
+        return NoteSearchEntry.note_id.in_(select(_FTS.c.rowid).where(
+            literal_column("note_search_fts").op("MATCH")(_phrase(word))))
+    return like  # pg_trgm's GIN index answers LIKE itself
 
 
 def search_notes(session: Session, clinic_id: int, query: SearchQuery, chart_filter: ChartFilter, *,
                  patient_id: int | None = None) -> NotePage:
-    """A page of the current notes holding every word of the query: one patient's, or the clinic's (one query)."""
+    """A page of the current notes holding every word of the query: one patient's, or the clinic's (one query,
+    after counting how rare its short words are)."""
     if not query.words:
         return NotePage([], None)
     found = current_notes(clinic_id).join(NoteSearchEntry, NoteSearchEntry.note_id == ProgressNote.id).where(
         NoteSearchEntry.clinic_id == clinic_id)
     if patient_id is not None:
         found = found.where(NoteSearchEntry.patient_id == patient_id, ProgressNote.patient_id == patient_id)
+    rare = _rarest_short_word(session, clinic_id, query.words) if patient_id is None else None
     for word in query.words:
-        found = found.where(_word_condition(session, word, whole_clinic=patient_id is None))
+        found = found.where(_word_condition(session, word, whole_clinic=patient_id is None, rare=rare))
     return page_of(session, found, chart_filter, order_by=(NoteSearchEntry.note_date, NoteSearchEntry.note_id))

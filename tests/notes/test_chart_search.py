@@ -105,7 +105,11 @@ def test_clinic_search_is_for_doctors_and_logs_each_patient(client, session, wor
     assert "咳嗽（他院）" not in client.get("/chart/search?q=咳嗽").get_data(as_text=True)
 
 
-def test_clinic_search_of_one_or_two_characters_goes_through_their_index(client, session, world):
+@pytest.mark.parametrize("rare_enough", [500, 1])
+def test_clinic_search_of_one_or_two_characters_goes_through_their_index(client, session, world, monkeypatch,
+                                                                         rare_enough):
+    # 500: every word here is rare, found through the index; 1: every word counts as common, read in order.
+    monkeypatch.setattr("app.notes.search.RARE_ENOUGH", rare_enough)
     add_note(session, world.clinic, world.second, japan_today() - timedelta(days=2), subjective="嗽咳 ｲﾎﾞ",
              objective="ＢＰ 130/80")
     client.login(world.doctor.login_id, world.doctor.totp_secret)
