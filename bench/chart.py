@@ -19,6 +19,7 @@ from app.auth.passwords import hash_password
 from app.clinics.models import Clinic, StaffUser
 from app.core.jp import name_search_key
 from app.core.timeutil import japan_today
+from app.notes.search import spaced
 from app.notes.search_text import fold
 from app.patients.models import Patient
 from bench.seed import Doctor
@@ -37,8 +38,12 @@ ASSESSMENT = ["急性上気道炎", "高血圧症", "2型糖尿病", "急性胃�
               "逆流性食道炎", "変形性膝関節症", "脂質異常症", "片頭痛"]
 PLAN = ["アムロジピン5mg継続", "対症療法 3日後再診", "カロナール頓用", "ムコソルバン処方", "生活指導 減塩",
         "採血 次回", "湿布処方", "経過観察", "紹介状作成", "メトホルミン増量を検討"]
-#: Clinic-wide queries: kanji, hiragana for katakana, a rare word, mixed width, one shorter than a trigram.
-CLINIC_QUERIES = ["急性胃腸炎", "あむろじぴん", "帯状疱疹", "ＳｐＯ２", "頭痛", "咳嗽 喀痰", "高血圧症 減塩"]
+#: A rare finding: in one note of RARE_EVERY.
+RARE, RARE_EVERY = "疣贅", 9973
+#: Clinic-wide queries: kanji, hiragana for katakana, a rare word, mixed width, words shorter than a trigram (one
+#: and two characters, common and rare).
+CLINIC_QUERIES = ["急性胃腸炎", "あむろじぴん", "帯状疱疹", "ＳｐＯ２", "頭痛", "咳嗽 喀痰", "高血圧症 減塩",
+                  "咳", "疣", RARE]
 PATIENT_QUERIES = ["咳嗽", "ふらつき", "HbA1c", "右下腹部", "発熱"]
 
 
@@ -69,18 +74,26 @@ def _generate(conn: Any, clinic_id: int, first_patient: int, patients: int, firs
         day = f"date('{today}', '-' || ((g.n * {spacing}) % {days}) || ' days')"
     source = f"FROM {series} {' '.join(picks)}"
     patient = f"{first_patient} + (g.n % {patients})"
-    subjective = "p0.phrase || ' 記録' || g.n"
+    rare = f"CASE WHEN g.n % {RARE_EVERY} = 0 THEN :rare ELSE '' END"
+    subjective = f"p0.phrase || ' 記録' || g.n || {rare}"
     conn.execute(text(
         "INSERT INTO progress_note (id, clinic_id, patient_id, lineage_id, version, note_date, subjective, objective,"
         " assessment, plan, key_image_ids, recorded_at, recorded_by_id, recorded_by_name, retracted, change_reason) "
         f"SELECT {first_id} + g.n, {clinic_id}, {patient}, {first_id} + g.n, 1, {day}, {subjective}, p1.phrase,"
         f" p2.phrase, p3.phrase, '[]', CURRENT_TIMESTAMP, :author_id, :author_name, false, '' {source}"),
-        {"author_id": author[0], "author_name": author[1]})
+        {"author_id": author[0], "author_name": author[1], "rare": f" {RARE}"})
     conn.execute(text(
         "INSERT INTO note_search_entry (note_id, clinic_id, patient_id, note_date, body) "
-        f"SELECT {first_id} + g.n, {clinic_id}, {patient}, {day}, p0.folded || ' 記録' || g.n || char(10) ||"
+        f"SELECT {first_id} + g.n, {clinic_id}, {patient}, {day}, p0.folded || ' 記録' || g.n || {rare} || char(10) ||"
         f" p1.folded || char(10) || p2.folded || char(10) || p3.folded {source}"
-        .replace("char(10)", "chr(10)" if conn.dialect.name == "postgresql" else "char(10)")))
+        .replace("char(10)", "chr(10)" if conn.dialect.name == "postgresql" else "char(10)")),
+        {"rare": f" {fold(RARE)}"})
+    if conn.dialect.name == "sqlite":
+        # The app writes the character table's row beside each entry (PostgreSQL's gram index needs nothing).
+        conn.connection.driver_connection.create_function("bench_spaced", 1, spaced, deterministic=True)
+        conn.execute(text("INSERT INTO note_search_chars (rowid, body) SELECT note_id, bench_spaced(body) "
+                          "FROM note_search_entry WHERE note_id > :low AND note_id <= :high"),
+                     {"low": first_id, "high": first_id + count})
 
 
 def seed(url: str, notes: int) -> tuple[Doctor, int]:
@@ -123,7 +136,8 @@ def seed(url: str, notes: int) -> tuple[Doctor, int]:
 
 
 def many_strokes(count: int = 2000, points: int = 20) -> dict:
-    """A drawing of `count` pen strokes of `points` points each, pressing smoothly as a pen does (also the tests')."""
+    """A drawing of `count` pen strokes of `points` points each, pressing smoothly as a pen does, as the editor sends
+    it (flat integers: x and y in tenths of a pixel, pressure in hundredths; also the tests')."""
     rng = random.Random(2)
     items = []
     for _ in range(count):
@@ -132,9 +146,9 @@ def many_strokes(count: int = 2000, points: int = 20) -> dict:
         for _ in range(points):
             x, y = min(600, max(0, x + rng.uniform(-4, 4))), min(800, max(0, y + rng.uniform(-4, 4)))
             pressure = min(1.0, max(0.0, pressure + rng.uniform(-0.03, 0.03)))
-            stroke.append([round(x, 1), round(y, 1), round(pressure, 2)])
+            stroke += [round(x * 10), round(y * 10), round(pressure * 100)]
         items.append({"t": "pen", "c": "#d93025", "w": 3, "p": stroke})
-    return {"items": items}
+    return {"v": 2, "items": items}
 
 
 NAMES = ("chart_open", "chart_page_deep", "chart_search_patient", "chart_search_clinic", "chart_print_2go_100_notes",

@@ -69,11 +69,10 @@ def index(patient_id: int):
 
 
 def _in_todays_note(patient) -> set[int]:
-    """Ids of the key images today's note already shows (full-chart mode), so the page says 添付済み."""
+    """Ids of the key images today's notes already show (full-chart mode), so the page says 添付済み."""
     if not current_clinic().is_full_chart_mode:
         return set()
-    note = notes.current_note(db_session(), current_user.clinic_id, patient.id, japan_today())
-    return set(note.key_image_ids or []) if note else set()
+    return notes.key_images_in_notes(db_session(), current_user.clinic_id, patient.id, japan_today())
 
 
 @bp.get("/patients/<int:patient_id>/images/<study_uid>")
@@ -107,7 +106,14 @@ def viewer(patient_id: int, study_uid: str):
     return render_template("imaging/viewer.html", patient=patient, today=japan_today(), study=study, series=series,
                            index=index,
                            frames=frames, presets=CT_PRESETS, has_ct=any(s.modality == "CT" for s in series),
-                           facts=facts)
+                           facts=facts, note_targets=_note_targets(patient))
+
+
+def _note_targets(patient) -> list:
+    """Today's notes (and visits without one) a kept key image may go to, when the writer may write notes."""
+    if not current_clinic().is_full_chart_mode or not role_may(current_user.role, "note.write"):
+        return []
+    return notes.note_targets(db_session(), current_user.clinic_id, patient.id, japan_today())
 
 
 @bp.get("/patients/<int:patient_id>/images/<study_uid>/thumbnail")
@@ -174,14 +180,15 @@ def add_key_image(patient_id: int, study_uid: str):
 
 
 def _attach_to_todays_note(patient, item) -> bool:
-    """Attach a just-kept key image to today's note in the same save (full-chart mode, a doctor or nurse); False
-    when the note refused it — the key image is kept either way."""
+    """Attach a just-kept key image to today's note (the one chosen when the day has several) in the same save
+    (full-chart mode, a doctor or nurse); False when the note refused it — the key image is kept either way."""
     if not role_may(current_user.role, "note.write"):
         return False
     db = db_session()
     try:
         with db.begin_nested():
-            notes.attach_key_image(db, current_clinic(), current_actor(), patient, item.id, today=japan_today())
+            notes.attach_key_image(db, current_clinic(), current_actor(), patient, item.id, today=japan_today(),
+                                   target=request.form.get("note_target", "")[:40])
     except ValidationError:
         return False
     return True

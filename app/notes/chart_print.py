@@ -39,6 +39,20 @@ def check_range(date_from: date | None, date_to: date | None, *, today: date) ->
     return date_from, date_to
 
 
+#: ORCA's 保険の種類 of 労災保険 (app.integrations.orca.parsing.NON_HEALTH_CLASSES).
+WORKERS_COMPENSATION = "971"
+
+
+def work_relation(insurance: dict[str, Any]) -> str:
+    """The 1号紙's 職務上・外 as the insurance says it: 労災保険 pays for injuries and illnesses of work (職務上); a
+    health insurance for those not of work (職務外, 健康保険法 第1条). Blank where the insurance does not tell:
+    船員保険 covers some 職務上 cases too, 自賠責, 公費単独 and 自費 say nothing of work."""
+    if insurance.get("provider_class") == WORKERS_COMPENSATION:
+        return "職務上"
+    number = str(insurance.get("insurer_number") or "")
+    return "職務外" if number and not number.startswith("02") else ""
+
+
 def _diagnoses(session: Session, clinic_id: int, patient_id: int, date_from: date, date_to: date) -> list[dict]:
     rows = session.scalars(scoped(Diagnosis, clinic_id).where(
         Diagnosis.patient_id == patient_id, Diagnosis.superseded_at.is_(None), Diagnosis.retracted.is_(False),
@@ -48,11 +62,13 @@ def _diagnoses(session: Session, clinic_id: int, patient_id: int, date_from: dat
             for d in rows if d.ended_on is None or d.ended_on >= date_from]
 
 
-def _prescriptions(session: Session, clinic_id: int, patient_id: int, date_from: date, date_to: date) -> dict:
+def _prescriptions(session: Session, clinic_id: int, patient_id: int, date_from: date, date_to: date,
+                   days: set[date] | None = None) -> dict:
     by_day: dict[date, list[dict]] = {}
+    within = [Prescription.issued_on.in_(days)] if days is not None else []
     for rx in session.scalars(scoped(Prescription, clinic_id).where(
             Prescription.patient_id == patient_id, Prescription.issued_on >= date_from,
-            Prescription.issued_on <= date_to).options(
+            Prescription.issued_on <= date_to, *within).options(
             selectinload(Prescription.rps).selectinload(PrescriptionRp.lines)).order_by(Prescription.issued_at)):
         rps = [{"number": rp.number, "usage": rp.usage_text, "quantity": rp.quantity,
                 "lines": [f"{(ln.generic_name if ln.by_generic_name else ln.drug_name)} {ln.dose:g}{ln.unit}"
@@ -62,16 +78,31 @@ def _prescriptions(session: Session, clinic_id: int, patient_id: int, date_from:
     return by_day
 
 
-def _lab_orders(session: Session, clinic_id: int, patient_id: int, date_from: date, date_to: date) -> dict:
+def _lab_orders(session: Session, clinic_id: int, patient_id: int, date_from: date, date_to: date,
+                days: set[date] | None = None) -> dict:
     by_day: dict[date, list[dict]] = {}
+    within = [LabOrder.ordered_on.in_(days)] if days is not None else []
     for order in session.scalars(scoped(LabOrder, clinic_id).where(
-            LabOrder.patient_id == patient_id, LabOrder.ordered_on >= date_from, LabOrder.ordered_on <= date_to)
+            LabOrder.patient_id == patient_id, LabOrder.ordered_on >= date_from, LabOrder.ordered_on <= date_to,
+            *within)
             .options(selectinload(LabOrder.specimens)).order_by(LabOrder.ordered_at)):
         names = [item.get("short_name") or item.get("name", "") for s in order.specimens for item in s.items]
         by_day.setdefault(order.ordered_on, []).append({"number": order.order_number, "tests": names,
                                                         "by": order.ordered_by_name,
                                                         "cancelled": order.cancelled_at is not None})
     return by_day
+
+
+def orders_of_days(session: Session, clinic_id: int, patient_id: int, days: set[date]) -> dict[date, dict]:
+    """The prescriptions and lab orders of these days, by day (two queries: a chart page shows them beside the
+    notes of their day, as the 2号紙 prints them)."""
+    if not days:
+        return {}
+    first, last = min(days), max(days)
+    prescriptions = _prescriptions(session, clinic_id, patient_id, first, last, days)
+    orders = _lab_orders(session, clinic_id, patient_id, first, last, days)
+    return {day: {"prescriptions": prescriptions.get(day, []), "orders": orders.get(day, [])}
+            for day in set(prescriptions) | set(orders)}
 
 
 def _drawings(session: Session, clinic_id: int, patient_id: int, date_from: date, date_to: date) -> list:
@@ -93,8 +124,8 @@ def chart_print(session: Session, clinic: Any, patient: Any, date_from: date, da
                     "birth_date": patient.birth_date, "age": age_on(patient.birth_date, today),
                     "address": patient.address, "postal_code": patient.postal_code, "phone": patient.phone,
                     "occupation": patient.occupation, "number": patient.orca_patient_id},
-        "insurances": [dict(i) for i in patient.insurances or []], "public_expenses": list(patient.public_expenses
-                                                                                           or []),
+        "insurances": [dict(i) | {"work": work_relation(i)} for i in patient.insurances or []],
+        "public_expenses": [dict(p) for p in patient.public_expenses or []],
         "diagnoses": _diagnoses(session, clinic.id, patient.id, date_from, date_to), "days": []}
     attachments: dict[str, tuple[bytes, str]] = {}
     if sheet in ("2", "all"):
@@ -111,15 +142,23 @@ def _days(session: Session, clinic_id: int, patient_id: int, date_from: date, da
     prescriptions = _prescriptions(session, clinic_id, patient_id, date_from, date_to)
     orders = _lab_orders(session, clinic_id, patient_id, date_from, date_to)
     drawings: dict[date, list[dict]] = {}
+    # A note's own drawings print under it; the day's (and those of a note no longer shown) after its notes.
+    of_notes: dict[int, list[dict]] = {}
+    printed = {note.lineage_id for note in notes}
     for d in _drawings(session, clinic_id, patient_id, date_from, date_to):
         attachments[f"schema-{d.id}"] = (d.png, "image/png")
-        drawings.setdefault(d.note_date, []).append({"asset": f"schema-{d.id}", "title": d.title})
+        shown = {"asset": f"schema-{d.id}", "title": d.title}
+        if d.note_lineage_id not in printed:
+            drawings.setdefault(d.note_date, []).append(shown)
+        else:
+            of_notes.setdefault(d.note_lineage_id, []).append(shown)
     by_day: dict[date, list[dict]] = {}
     for note in notes:
         by_day.setdefault(note.note_date, []).append({
             "author": note.recorded_by_name, "version": note.version,
             "recorded_at": note.recorded_at.astimezone(JST).strftime("%Y/%m/%d %H:%M"),
-            "parts": [(label, getattr(note, name)) for name, label in PARTS if getattr(note, name)]})
+            "parts": [(label, getattr(note, name)) for name, label in PARTS if getattr(note, name)],
+            "drawings": of_notes.get(note.lineage_id, [])})
     days = sorted(set(by_day) | set(prescriptions) | set(orders) | set(drawings))
     return [{"day": day, "notes": by_day.get(day, []), "prescriptions": prescriptions.get(day, []),
              "orders": orders.get(day, []), "drawings": drawings.get(day, [])} for day in days]

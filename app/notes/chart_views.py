@@ -13,7 +13,7 @@ from app.core.timeutil import japan_today
 from app.core.web import current_actor, current_clinic, log_look, patient_or_404
 from app.db import db_session
 from app.imaging import services as imaging
-from app.notes import bp, schema, search, timeline
+from app.notes import bp, chart_print, schema, search, timeline
 from app.notes.search_text import highlight, parse_query
 from app.notes.services import PARTS
 from app.patients.services import patient_labels
@@ -50,9 +50,11 @@ def chart(patient_id: int):
     image_ids = [i for note in page.notes for i in (note.key_image_ids or [])]
     images = {k.id: k for k in imaging.key_image_versions(db, clinic.id, patient.id, image_ids)}
     drawings = schema.schemas_by_day(db, clinic.id, patient.id, [n.note_date for n in page.notes])
+    orders = chart_print.orders_of_days(db, clinic.id, patient.id, {n.note_date for n in page.notes})
     log_look(patient.id, "patient.chart.search" if query.is_active else "patient.chart")
     return render_template("chart/timeline.html", patient=patient, today=japan_today(), page=page,
-                           images=images, drawings=drawings, query=query, filter=chart_filter, message=message,
+                           images=images, drawings=drawings, orders=orders, query=query, filter=chart_filter,
+                           message=message,
                            authors=timeline.authors(db, clinic.id, patient.id), parts=PARTS, highlight=highlight,
                            choices=timeline.filter_choices(db, clinic.id, patient.id))
 

@@ -3,7 +3,7 @@ and the PNG rendered here), list a patient's drawings, and find the drawings of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -20,7 +20,7 @@ from app.notes.schema_bases import BASES
 from app.notes.schema_models import SchemaDrawing
 from app.notes.schema_render import render_png
 from app.notes.schema_strokes import check_strokes
-from app.notes.services import require_full_chart
+from app.notes.services import note_of_lineage, require_full_chart
 from app.patients.models import Patient
 
 MAX_TITLE = 100
@@ -35,6 +35,8 @@ class SchemaInput:
     title: str
     note_date: date
     strokes: Any
+    #: The note (lineage) it is drawn from, when opened from the note editor.
+    note_lineage_id: int | None = None
 
 
 def _title(raw: str) -> str:
@@ -55,9 +57,17 @@ def save_schema(session: Session, clinic: Clinic, actor: Actor, patient: Patient
         raise ValidationError("シェーマの下絵を選んでください", field="base")
     refuse_future_date(data.note_date, "note", "シェーマの日付", field="note_date", today=today)
     title = _title(data.title)
+    if current is not None and data.note_lineage_id is None:  # a new version stays in its note
+        data = replace(data, note_lineage_id=current.note_lineage_id)
+    if data.note_lineage_id is not None:
+        note = note_of_lineage(session, clinic.id, patient.id, data.note_lineage_id)
+        if note is None or note.note_date != data.note_date:
+            raise ValidationError("シェーマを描く経過記録が見つからないか、日付が違います。"
+                                  "経過記録を開き直してください", field="_form")
     strokes = check_strokes(data.strokes)
     values = {"base": data.base, "title": title, "note_date": data.note_date, "strokes": strokes,
-              "item_count": len(strokes["items"]), "png": render_png(data.base, strokes)}
+              "item_count": len(strokes["items"]), "png": render_png(data.base, strokes),
+              "note_lineage_id": data.note_lineage_id}
     extra = {"base": data.base, "items": len(strokes["items"]), "note_date": data.note_date.isoformat()}
     if current is None:
         return record_first_version(session, actor, SchemaDrawing(clinic_id=clinic.id, patient_id=patient.id,
@@ -91,7 +101,8 @@ def patient_schemas(session: Session, clinic_id: int, patient_id: int) -> list[S
 
 
 def schemas_by_day(session: Session, clinic_id: int, patient_id: int, days: list[date]) -> dict[date, list]:
-    """The patient's current drawings of these days, by day (one query: a chart page shows them in its notes)."""
+    """The patient's current drawings of these days, by day (one query: a chart page shows them in its notes;
+    `of_note` picks a note's own)."""
     found: dict[date, list[SchemaDrawing]] = {}
     if not days:
         return found
@@ -106,3 +117,8 @@ def history(session: Session, clinic_id: int, patient_id: int, lineage_id: int) 
     return list(session.scalars(scoped(SchemaDrawing, clinic_id).options(defer(SchemaDrawing.strokes)).where(
         SchemaDrawing.patient_id == patient_id, SchemaDrawing.lineage_id == lineage_id)
         .order_by(SchemaDrawing.version)))
+
+
+def of_note(drawings: list[SchemaDrawing], lineage_id: int | None) -> list[SchemaDrawing]:
+    """Of a day's drawings, those a note shows: drawn from it, or for the day."""
+    return [d for d in drawings if d.note_lineage_id is None or d.note_lineage_id == lineage_id]

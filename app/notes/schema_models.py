@@ -20,6 +20,9 @@ class SchemaDrawing(PatientRecordVersion, Base):
 
     #: The day of the note the drawing belongs to (Japan time).
     note_date: Mapped[date] = mapped_column(Date)
+    #: The note (its lineage) the drawing was drawn from, shown in that note only; None: drawn for the day (from
+    #: the schema list, or before the note was first confirmed), shown in each note of the day.
+    note_lineage_id: Mapped[int | None] = mapped_column(Integer)
     #: Which base drawing it is drawn over (a key of app.notes.schema_bases.BASES).
     base: Mapped[str] = mapped_column(String(32))
     #: A short title (部位・所見), shown in the list.

@@ -11,10 +11,14 @@ from typing import Any
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 from app.notes.schema_bases import BASES, HEIGHT, OUTLINE, WIDTH, Ellipse
+from app.notes.schema_strokes import SCALE_PRESSURE, SCALE_XY
 from app.printing.fonts import GOTHIC, font_path
 
 #: Pressure is shown in steps of a quarter of the pen's width (a run of points of one step is one polyline).
 _PRESSURE_STEPS = 4
+#: A stored pressure (hundredths) divided by this is its step; a stored coordinate (tenths) times this is pixels.
+_STEP = SCALE_PRESSURE // _PRESSURE_STEPS
+_PIXEL = 1 / SCALE_XY
 
 
 @lru_cache(maxsize=16)
@@ -35,22 +39,34 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(font_path(GOTHIC)), size)
 
 
-def _runs(points: list[list[float]]) -> list[tuple[int, list[tuple[float, float]]]]:
-    """The stroke cut where its pressure step changes: (step, points), consecutive runs sharing an end point."""
-    runs: list[tuple[int, list[tuple[float, float]]]] = []
-    last = None
-    for step, group in groupby(points, key=lambda p: min(_PRESSURE_STEPS, int(p[2] * _PRESSURE_STEPS))):
-        run = [(p[0], p[1]) for p in group]
-        runs.append((step, [last, *run] if last else run))
-        last = run[-1]
+def _xy(flat: list[int]) -> list[float]:
+    """The stroke's x and y in pixels, interleaved as ImageDraw takes them (slices and maps: no loop per point)."""
+    xy = [0.0] * (len(flat) // 3 * 2)
+    xy[0::2] = map(_PIXEL.__mul__, flat[0::3])
+    xy[1::2] = map(_PIXEL.__mul__, flat[1::3])
+    return xy
+
+
+def _runs(flat: list[int]) -> list[tuple[int, list[float]]]:
+    """The stroke cut where its pressure step changes: (step, flat xy), consecutive runs sharing an end point."""
+    steps = list(map(_STEP.__rfloordiv__, flat[2::3]))
+    xy = _xy(flat)
+    if min(steps) == max(steps):  # a steady hand (or a finger): one run
+        return [(steps[0], xy)]
+    runs: list[tuple[int, list[float]]] = []
+    start = 0
+    for step, group in groupby(steps):
+        end = start + len(list(group))
+        runs.append((step, xy[2 * max(0, start - 1):2 * end]))
+        start = end
     return runs
 
 
 def _stroke(draw: ImageDraw.ImageDraw, item: dict[str, Any], fill: tuple[int, ...]) -> None:
     for step, run in _runs(item["p"]):
         width = max(1, round(item["w"] * (0.5 + step / _PRESSURE_STEPS))) if item["t"] == "pen" else round(item["w"])
-        if len(run) == 1:
-            x, y = run[0]
+        if len(run) == 2:
+            x, y = run
             radius = width / 2
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=fill)
         else:

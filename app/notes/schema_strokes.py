@@ -41,13 +41,36 @@ def _number(value: Any, low: float, high: float, what: str) -> float:
 
 
 _NUMBERS = {int, float}
+#: A stored point is three integers: x and y in tenths of a pixel, pressure in hundredths (integers keep the
+#: JSON small and quick to read and write; a drawing may hold a quarter of a million points).
+SCALE_XY, SCALE_PRESSURE = 10, 100
+_FLAT_LIMITS = ((0, WIDTH * SCALE_XY), (0, HEIGHT * SCALE_XY), (0, SCALE_PRESSURE))
 
 
-def _points(raw: Any) -> list[list[float]]:
-    """A stroke's points [[x, y, pressure], …] (pressure may be left out of every point: 0.5). Checked a column at
-    a time with built-ins, as a drawing may hold a quarter of a million points. NaN and infinities never pass
-    (the JSON reader refuses NaN; 1e400 fails the range); booleans fail the exact type test."""
-    if type(raw) is not list or not 1 <= len(raw) <= MAX_POINTS_PER_STROKE:
+def _points(raw: Any) -> list[int]:
+    """A stroke's points as stored: flat [x, y, pressure, x, y, pressure, …] in integers (SCALE_XY,
+    SCALE_PRESSURE). The editor sends them so; the nested form [[x, y, pressure], …] in pixels (pressure may be
+    left out of every point: 0.5) of earlier editors is read too and stored flat. Checked a column at a time with
+    built-ins; booleans fail the exact type test, NaN and infinities never pass (the JSON reader refuses NaN;
+    1e400 fails the range)."""
+    if type(raw) is not list or not raw:
+        raise _refuse(f"線の点の数は1〜{MAX_POINTS_PER_STROKE}です")
+    if type(raw[0]) is list:
+        return _nested_points(raw)
+    if len(raw) % 3 or len(raw) > 3 * MAX_POINTS_PER_STROKE:
+        raise _refuse(f"線の点の数は1〜{MAX_POINTS_PER_STROKE}で、点は x・y・筆圧の3つの数です")
+    if set(map(type, raw)) != {int}:
+        raise _refuse("座標が数値（整数）ではありません")
+    columns = (raw[0::3], raw[1::3], raw[2::3])
+    if any(min(values) < low or max(values) > high for values, (low, high) in zip(columns, _FLAT_LIMITS,
+                                                                                   strict=True)):
+        raise _refuse("座標が範囲外です")
+    return raw
+
+
+def _nested_points(raw: list) -> list[int]:
+    """The nested form of earlier editors, checked as before, as flat integers."""
+    if len(raw) > MAX_POINTS_PER_STROKE:
         raise _refuse(f"線の点の数は1〜{MAX_POINTS_PER_STROKE}です")
     if set(map(type, raw)) != {list} or len(lengths := set(map(len, raw))) != 1 or lengths - {2, 3}:
         raise _refuse("点の形が違います")
@@ -57,7 +80,11 @@ def _points(raw: Any) -> list[list[float]]:
     limits = ((0, WIDTH), (0, HEIGHT), (0, 1))
     if any(min(values) < low or max(values) > high for values, (low, high) in zip(columns, limits, strict=False)):
         raise _refuse("座標が範囲外です")
-    return raw if len(columns) == 3 else [[x, y, 0.5] for x, y in raw]
+    pressures = columns[2] if len(columns) == 3 else [0.5] * len(raw)
+    flat: list[int] = []
+    for x, y, pressure in zip(columns[0], columns[1], pressures, strict=True):
+        flat += (round(x * SCALE_XY), round(y * SCALE_XY), round(pressure * SCALE_PRESSURE))
+    return flat
 
 
 def _item(raw: Any) -> dict[str, Any]:
@@ -111,6 +138,6 @@ def check_strokes(document: Any) -> dict[str, Any]:
     items = [_item(i) for i in document["items"]]
     if not items:
         raise ValidationError("シェーマに何も描かれていません", field="strokes")
-    if sum(len(i.get("p", ())) for i in items) > MAX_POINTS:
+    if sum(len(i.get("p", ())) for i in items) > 3 * MAX_POINTS:
         raise _refuse(f"点は合わせて{MAX_POINTS:,}個までです")
-    return {"v": 1, "items": items}
+    return {"v": 2, "items": items}

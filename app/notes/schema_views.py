@@ -38,10 +38,32 @@ def schema_list(patient_id: int):
     return render_template("chart/schema_list.html", patient=patient, today=japan_today(), items=items, bases=BASES)
 
 
+def _note_context() -> dict[str, int | None]:
+    """The note editor the schema editor was opened from (?from_note=1 with its lineage_id or visit_id): where
+    saving returns to, and the note the drawing belongs to."""
+    if not request.args.get("from_note"):
+        return {}
+    context = {}
+    for name in ("lineage_id", "visit_id"):
+        raw = request.args.get(name, "")
+        context[name] = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    return context
+
+
+def _return_url(patient_id: int, body: dict, day: date, lineage_id: int | None) -> str:
+    """Back to the note editor the drawing was opened from, or to the schema list."""
+    if body.get("return_to_note") is not True:
+        return url_for("notes.schema_list", patient_id=patient_id)
+    visit_id = body.get("visit_id") if type(body.get("visit_id")) is int else None
+    return url_for("notes.edit", patient_id=patient_id, day=day.isoformat(), lineage_id=lineage_id,
+                   visit_id=None if lineage_id else visit_id) + "#tool-schema"
+
+
 def _editor(patient, *, item=None, base: str, title: str, day: date, strokes: str):
     return render_template("chart/schema_edit.html", patient=patient, today=japan_today(), item=item, base=base,
                            title=title, day=day, strokes=strokes, bases=BASES, base_svg=base_svg, palette=PALETTE,
-                           pen_widths=PEN_WIDTHS, eraser_widths=ERASER_WIDTHS, width=WIDTH, height=HEIGHT)
+                           pen_widths=PEN_WIDTHS, eraser_widths=ERASER_WIDTHS, width=WIDTH, height=HEIGHT,
+                           note=_note_context())
 
 
 @bp.get("/patients/<int:patient_id>/schemas/new")
@@ -53,8 +75,12 @@ def schema_new(patient_id: int):
     base = request.args.get("base", "body_front")
     if base not in BASES:
         abort(404)
+    try:
+        day = date.fromisoformat(request.args.get("day") or japan_today().isoformat())
+    except ValueError:
+        abort(404)
     log_look(patient.id, "patient.schemas.new")
-    return _editor(patient, base=base, title="", day=japan_today(), strokes='{"items": []}')
+    return _editor(patient, base=base, title="", day=min(day, japan_today()), strokes='{"items": []}')
 
 
 @bp.get("/patients/<int:patient_id>/schemas/<int:schema_id>/edit")
@@ -78,11 +104,13 @@ def _schema_input(body: Any) -> tuple[schema.SchemaInput, int, str]:
         day = date.fromisoformat(texts["note_date"])
     except ValueError:
         raise ValidationError("日付は 2026-12-07 の形で入力してください", field="note_date") from None
-    base_version = body.get("base_version", 0)
+    base_version, lineage_id = body.get("base_version", 0), body.get("note_lineage_id")
     if type(base_version) is not int or not 0 <= base_version < 1_000_000:
         raise ValidationError("版の指定が読めません。画面を開き直してください", field="_form")
-    return (schema.SchemaInput(base=texts["base"], title=texts["title"], note_date=day,
-                               strokes=body.get("strokes")), base_version, texts["change_reason"])
+    if lineage_id is not None and type(lineage_id) is not int:
+        raise ValidationError("経過記録の指定が読めません。画面を開き直してください", field="_form")
+    return (schema.SchemaInput(base=texts["base"], title=texts["title"], note_date=day, strokes=body.get("strokes"),
+                               note_lineage_id=lineage_id), base_version, texts["change_reason"])
 
 
 @bp.post("/patients/<int:patient_id>/schemas", defaults={"schema_id": None})
@@ -90,14 +118,16 @@ def _schema_input(body: Any) -> tuple[schema.SchemaInput, int, str]:
 @requires("note.write")
 def schema_save(patient_id: int, schema_id: int | None):
     """Save a new drawing, or a new version of one. The editor posts JSON (its CSRF token in the header) —
-    {base, title, note_date, strokes, base_version, change_reason} — and is answered where to go next, or the
-    errors in Japanese (422, nothing written)."""
+    {base, title, note_date, strokes, base_version, change_reason, and from a note's editor note_lineage_id,
+    visit_id, return_to_note} — and is answered where to go next, or the errors in Japanese (422, nothing
+    written)."""
     patient = patient_or_404(patient_id)
     clinic = full_chart_clinic()
     current = _schema_or_404(patient.id, schema_id) if schema_id else None
     db = db_session()
     try:
-        data, base_version, reason = _schema_input(read_json(request.get_data()))
+        body = read_json(request.get_data())
+        data, base_version, reason = _schema_input(body)
         item = schema.save_schema(db, clinic, current_actor(), patient, data, today=japan_today(), current=current,
                                   base_version=base_version, reason=reason)
     except ValidationError as exc:
@@ -105,7 +135,8 @@ def schema_save(patient_id: int, schema_id: int | None):
         return jsonify(errors=exc.errors), 422
     db.commit()
     flash(f"シェーマを保存しました（第{item.version}版）", "success")
-    return jsonify(redirect=url_for("notes.schema_list", patient_id=patient.id) + f"#schema-{item.id}")
+    back = _return_url(patient.id, body, item.note_date, item.note_lineage_id)
+    return jsonify(redirect=back if "#" in back else f"{back}#schema-{item.id}")
 
 
 @bp.get("/patients/<int:patient_id>/schemas/<int:schema_id>.png")

@@ -245,33 +245,92 @@ def _changed(old: NoteContent, new: NoteContent) -> list[str]:
     return changed + (["key_image_ids"] if old.key_image_ids != new.key_image_ids else [])
 
 
+#: What a copy or an attachment asks when the day has more than one note (or visit) it could go to.
+CHOOSE_NOTE = "本日の経過記録が複数あります。転記・添付する経過記録（受付）を選んでください"
+
+
+@dataclass(frozen=True)
+class NoteTarget:
+    """A note that lab results or a key image can go to: one of the day's notes (`note`), or one of its visits
+    that has no note yet (`visit`, the note begun on saving). `key` is what a form sends back."""
+
+    key: str
+    label: str
+    note: ProgressNote | None = None
+    visit: Visit | None = None
+
+
+def note_targets(session: Session, clinic_id: int, patient_id: int, day: date) -> list[NoteTarget]:
+    """The day's notes, then its visits without a note: where a copy or an attachment may go."""
+    notes = notes_of_day(session, clinic_id, patient_id, day)
+    targets = [NoteTarget(f"note:{n.lineage_id}", _label(n.department_name, n.doctor_name, n.encounter_label
+                                                          if n.encounter_kind != VISIT else "")
+                          + f"（{n.recorded_by_name} 記載・第{n.version}版）", note=n) for n in notes]
+    written = {n.visit_id for n in notes if n.visit_id is not None}
+    targets += [NoteTarget(f"visit:{v.id}", _label(v.department_name, v.physician_name) + "（受付・まだ記載なし）",
+                           visit=v) for v in visits_of_day(session, clinic_id, patient_id, day) if v.id not in written]
+    return targets
+
+
+def _label(*parts: str) -> str:
+    return " ".join(p for p in parts if p) or "診療科なし"
+
+
+def _chosen_note(session: Session, clinic_id: int, patient_id: int, day: date,
+                 key: str) -> tuple[ProgressNote | None, NoteHeader | None]:
+    """The note a copy or an attachment goes to (None: a new one, of the visit's header when one was chosen):
+    the one chosen, or the day's only one; with several and none chosen the writer is asked to choose."""
+    targets = note_targets(session, clinic_id, patient_id, day)
+    if key:
+        chosen = next((t for t in targets if t.key == key), None)
+        if chosen is None:
+            raise ValidationError("選んだ経過記録が見つからないか取り消されています。もう一度選んでください",
+                                  field="note_target")
+    elif len(targets) > 1:
+        raise ValidationError(CHOOSE_NOTE, field="note_target")
+    else:
+        chosen = targets[0] if targets else None
+    if chosen is None:
+        return None, None
+    return chosen.note, NoteHeader.of_visit(chosen.visit) if chosen.visit is not None else None
+
+
+def _save_into(session: Session, clinic: Clinic, actor: Actor, patient: Patient, current: ProgressNote | None,
+               header: NoteHeader | None, content: NoteContent, today: date) -> ProgressNote:
+    return save_note(session, clinic, actor, patient, today, content,
+                     base_version=current.version if current else 0, today=today,
+                     lineage_id=current.lineage_id if current else None, header=header)
+
+
 def append_to_objective(session: Session, clinic: Clinic, actor: Actor, patient: Patient, text: str, *,
-                        today: date) -> ProgressNote:
-    """Add text (copied lab results) to the end of O in today's note, creating the note if there is none."""
+                        today: date, target: str = "") -> ProgressNote:
+    """Add text (copied lab results) to the end of O in one of today's notes (`target`, a NoteTarget key; the
+    day's only note or visit when empty), creating the note if there is none."""
     require_full_chart(clinic)
     text = text.strip()
     if not text:
         raise ValidationError("転記する内容がありません。日付か項目を選んでください", field="_form")
-    current = current_note(session, clinic.id, patient.id, today)
+    current, header = _chosen_note(session, clinic.id, patient.id, today, target)
     content = NoteContent.of(current)
     objective = f"{content.objective.rstrip()}\n\n{text}" if content.objective.strip() else text
-    return save_note(session, clinic, actor, patient, today, replace(content, objective=objective),
-                     base_version=current.version if current else 0, today=today,
-                     lineage_id=current.lineage_id if current else None)
+    return _save_into(session, clinic, actor, patient, current, header, replace(content, objective=objective), today)
 
 
 def attach_key_image(session: Session, clinic: Clinic, actor: Actor, patient: Patient, key_image_id: int, *,
-                     today: date) -> ProgressNote:
-    """Attach a current key image to today's note (creating the note if there is none); attaching it twice is
-    the same as once."""
+                     today: date, target: str = "") -> ProgressNote:
+    """Attach a current key image to one of today's notes (`target` as for append_to_objective), creating the
+    note if there is none; attaching it twice is the same as once."""
     require_full_chart(clinic)
-    current = current_note(session, clinic.id, patient.id, today)
+    current, header = _chosen_note(session, clinic.id, patient.id, today, target)
     content = NoteContent.of(current)
     if key_image_id not in content.key_image_ids:
         content = replace(content, key_image_ids=[*content.key_image_ids, key_image_id])
-    return save_note(session, clinic, actor, patient, today, content,
-                     base_version=current.version if current else 0, today=today,
-                     lineage_id=current.lineage_id if current else None)
+    return _save_into(session, clinic, actor, patient, current, header, content, today)
+
+
+def key_images_in_notes(session: Session, clinic_id: int, patient_id: int, day: date) -> set[int]:
+    """Ids of the key images the day's notes show."""
+    return {i for n in notes_of_day(session, clinic_id, patient_id, day) for i in n.key_image_ids or []}
 
 
 def attached_images(session: Session, clinic_id: int, note: ProgressNote) -> list:

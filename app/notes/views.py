@@ -16,8 +16,10 @@ from app.core.web import committed, current_actor, current_clinic, flashed, foun
 from app.db import db_session
 from app.imaging import services as imaging
 from app.labs import results as lab_results
-from app.notes import bp, carry, drafts, library, services
+from app.notes import bp, carry, drafts, library, schema, services
+from app.notes.chart_views import full_chart_clinic
 from app.notes.models import ENCOUNTER_LABELS, VISIT
+from app.notes.schema_bases import BASES
 
 
 def _day_or_404(raw: str) -> date:
@@ -33,11 +35,11 @@ def _day_or_404(raw: str) -> date:
 def index(patient_id: int):
     """The patient's day notes, newest first, with the key images each attached."""
     patient = patient_or_404(patient_id)
-    clinic = current_clinic()
+    clinic = full_chart_clinic()
     db = db_session()
-    notes = services.chart(db, clinic.id, patient.id) if clinic.is_full_chart_mode else []
+    notes = services.chart(db, clinic.id, patient.id)
     images = {note.id: services.attached_images(db, clinic.id, note) for note in notes}
-    open_drafts = drafts.drafts_of(db, clinic.id, patient.id) if clinic.is_full_chart_mode else []
+    open_drafts = drafts.drafts_of(db, clinic.id, patient.id)
     log_look(patient.id, "patient.notes")
     return render_template("notes/index.html", patient=patient, today=japan_today(), notes=notes, images=images,
                            full_chart=clinic.is_full_chart_mode, parts=services.PARTS, drafts=open_drafts,
@@ -49,9 +51,7 @@ def index(patient_id: int):
 def new(patient_id: int):
     """Start a note: one of today's visits (受付), or a note without a reception (電話再診, 訪問) of a chosen day."""
     patient = patient_or_404(patient_id)
-    clinic = current_clinic()
-    if not clinic.is_full_chart_mode:
-        abort(404)
+    clinic = full_chart_clinic()
     db = db_session()
     today = japan_today()
     visits = services.visits_of_day(db, clinic.id, patient.id, today)
@@ -95,9 +95,7 @@ def edit(patient_id: int, day: str):
     """Write or continue a note: of a lineage (?lineage_id=), a visit (?visit_id=), a new note without a
     reception (?encounter_kind=…), or — naming none — the day's latest note or its only visit's."""
     patient = patient_or_404(patient_id)
-    clinic = current_clinic()
-    if not clinic.is_full_chart_mode:
-        return redirect(url_for("notes.index", patient_id=patient.id))
+    clinic = full_chart_clinic()
     when = _day_or_404(day)
     db = db_session()
     lineage_id = _int_arg(request.args.get("lineage_id"))
@@ -138,8 +136,11 @@ def _render_form(patient, when: date, note, content: services.NoteContent, *, he
     available = [k for k in imaging.current_key_images(db, clinic_id, patient.id) if k.id not in attached_ids]
     previous = carry.do_source(db, clinic_id, patient.id, _int_arg(request.args.get("do_from")),
                                services.previous_note(db, clinic_id, patient.id, note, when))
+    drawings = schema.of_note(schema.schemas_by_day(db, clinic_id, patient.id, [when]).get(when, []),
+                              note.lineage_id if note else None)
     return render_template("notes/edit.html", patient=patient, today=japan_today(), day=when, note=note,
                            content=content, header=header, draft=draft, attached=attached, available=available,
+                           drawings=drawings, bases=BASES,
                            reason=reason, errors=errors, parts=services.PARTS, kinds=ENCOUNTER_LABELS,
                            previous=previous, library=library.for_editor(db, clinic_id, current_user.id,
                                                                          header.department_name if header else ""),
@@ -156,6 +157,7 @@ def _content_from(values, image_ids: list[int]) -> services.NoteContent:
 def save(patient_id: int, day: str):
     """確定: the note becomes a new version (the earlier one stays in the 記載履歴); the writer's draft goes."""
     patient = patient_or_404(patient_id)
+    full_chart_clinic()
     when = _day_or_404(day)
     form = request.form
     try:
@@ -195,8 +197,7 @@ def autosave(patient_id: int, day: str):
     """The editor's autosave (JSON): the writer's draft of the note rewritten in place; answers its id."""
     patient = patient_or_404(patient_id)
     when = _day_or_404(day)
-    if not current_clinic().is_full_chart_mode:
-        abort(404)
+    full_chart_clinic()
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify({"error": "bad_request", "message": "下書きの形式が正しくありません"}), 400
@@ -223,6 +224,7 @@ def autosave(patient_id: int, day: str):
 def discard_draft(patient_id: int, draft_id: int):
     """Throw away one's own draft."""
     patient = patient_or_404(patient_id)
+    full_chart_clinic()
     db = db_session()
     try:
         drafts.discard(db, current_user.clinic_id, current_actor(), patient.id, draft_id)
@@ -240,6 +242,7 @@ def discard_draft(patient_id: int, draft_id: int):
 def history(patient_id: int, note_id: int):
     """Every version of one day's note: who saved it when, why, and what it said."""
     patient = patient_or_404(patient_id)
+    full_chart_clinic()
     db = db_session()
     note = found(services.get_note(db, current_user.clinic_id, patient.id, note_id))
     versions = services.history(db, current_user.clinic_id, patient.id, note.lineage_id or note.id)
@@ -251,11 +254,24 @@ def history(patient_id: int, note_id: int):
                            images=images, changed=changed, parts=services.PARTS, day=note.note_date)
 
 
+def _choose_note(patient, action: str, fields: list[tuple[str, str]], what: str, back: str, exc: ValidationError):
+    """Ask which of today's notes (or visits) a copy or an attachment goes to: the same form again with the
+    choice (what was chosen before is carried along); any other refusal goes back with its message."""
+    if exc.field != "note_target":
+        return flashed(exc.message, back)
+    targets = services.note_targets(db_session(), current_user.clinic_id, patient.id, japan_today())
+    log_look(patient.id, "patient.notes.choose")
+    return render_template("notes/choose_note.html", patient=patient, today=japan_today(), action=action,
+                           fields=fields, targets=targets, what=what, back=back, message=exc.message), 422
+
+
 @bp.post("/patients/<int:patient_id>/notes/today/lab-results")
 @requires("note.write")
 def copy_lab_results(patient_id: int):
-    """Copy the chosen results (days, and tests when any are chosen) to the end of O in today's note."""
+    """Copy the chosen results (days, and tests when any are chosen) to the end of O in one of today's notes
+    (the one chosen when the day has several)."""
     patient = patient_or_404(patient_id)
+    full_chart_clinic()
     days = []
     for raw in request.form.getlist("days"):
         try:
@@ -265,24 +281,34 @@ def copy_lab_results(patient_id: int):
     codes = [code[:16] for code in request.form.getlist("lab_codes")]
     db = db_session()
     text = lab_results.results_as_text(db, current_user.clinic_id, patient.id, days, codes)
+    fields = [("days", d.isoformat()) for d in days] + [("lab_codes", c) for c in codes]
     note = committed(lambda: services.append_to_objective(db, current_clinic(), current_actor(), patient, text,
-                                                          today=japan_today()),
-                     lambda exc: flashed(exc.message, url_for("labs.index", patient_id=patient.id)))
+                                                          today=japan_today(),
+                                                          target=request.form.get("note_target", "")[:40]),
+                     lambda exc: _choose_note(patient, url_for("notes.copy_lab_results", patient_id=patient.id),
+                                              fields, "選んだ検査結果を転記", url_for("labs.index",
+                                                                                   patient_id=patient.id), exc))
     flash("検査結果を本日の経過記録（O）に転記しました", "success")
-    return redirect(url_for("notes.edit", patient_id=patient.id, day=note.note_date.isoformat()))
+    return redirect(url_for("notes.edit", patient_id=patient.id, day=note.note_date.isoformat(),
+                            lineage_id=note.lineage_id))
 
 
 @bp.post("/patients/<int:patient_id>/notes/today/key-images/<int:key_image_id>")
 @requires("note.write")
 def attach_key_image(patient_id: int, key_image_id: int):
-    """Attach a key image (its current version) to today's note."""
+    """Attach a key image (its current version) to one of today's notes (the one chosen when the day has
+    several)."""
     patient = patient_or_404(patient_id)
+    full_chart_clinic()
     db = db_session()
     item = imaging.get_key_image(db, current_user.clinic_id, patient.id, key_image_id)
     if item is None or item.superseded_at is not None or item.retracted:
         abort(404)
+    back = url_for("imaging.index", patient_id=patient.id) + "#key-images"
     committed(lambda: services.attach_key_image(db, current_clinic(), current_actor(), patient, item.id,
-                                                today=japan_today()),
-              lambda exc: flashed(exc.message, url_for("imaging.index", patient_id=patient.id) + "#key-images"))
+                                                today=japan_today(), target=request.form.get("note_target", "")[:40]),
+              lambda exc: _choose_note(patient, url_for("notes.attach_key_image", patient_id=patient.id,
+                                                        key_image_id=item.id), [],
+                                       f"キー画像「{item.caption}」を添付", back, exc))
     flash(f"キー画像「{item.caption}」を本日の経過記録に添付しました", "success")
-    return redirect(url_for("imaging.index", patient_id=patient.id) + "#key-images")
+    return redirect(back)

@@ -8,8 +8,16 @@ if (form && canvas) {
   const ctx = canvas.getContext("2d");
   const field = document.getElementById("schema-strokes");
   const STEPS = 4;
+  // The server keeps a stroke's points flat as integers (x, y in tenths of a pixel, pressure in hundredths); the
+  // editor draws with [x, y, pressure] in pixels. Drawings of earlier editors hold [x, y, pressure] already.
+  const decode = (item) => (item.p && !Array.isArray(item.p[0])
+    ? { ...item, p: Array.from({ length: item.p.length / 3 }, (_, i) => [item.p[3 * i] / 10, item.p[3 * i + 1] / 10, item.p[3 * i + 2] / 100]) }
+    : item);
+  const encode = (item) => (item.p
+    ? { ...item, p: item.p.flatMap(([x, y, pressure]) => [Math.round(x * 10), Math.round(y * 10), Math.round((pressure ?? 0.5) * 100)]) }
+    : item);
   let items = [];
-  try { items = JSON.parse(field.value || "{}").items || []; } catch (_) { items = []; }
+  try { items = (JSON.parse(field.value || "{}").items || []).map(decode); } catch (_) { items = []; }
   // Undo/redo walk a history of actions: adding an item, or clearing the drawing (which keeps what it cleared).
   let history = items.map(() => ({ type: "add" }));
   let redo = [];
@@ -144,7 +152,10 @@ if (form && canvas) {
     saving.disabled = true;
     const { ok, data } = await postJSON(form.action, {
       base: value("base"), title: value("title"), note_date: value("note_date"), change_reason: value("change_reason"),
-      base_version: Number(value("base_version")), strokes: { items },
+      base_version: Number(value("base_version")), strokes: { v: 2, items: items.map(encode) },
+      // Opened from a note's editor: the drawing belongs to that note, and saving goes back to it.
+      note_lineage_id: value("note_lineage_id") ? Number(value("note_lineage_id")) : null,
+      visit_id: value("visit_id") ? Number(value("visit_id")) : null, return_to_note: value("return_to_note") === "1",
     }).catch(() => ({ ok: false, data: { errors: { _form: "保存できませんでした。通信を確かめて、もう一度保存してください" } } }));
     saving.disabled = false;
     if (ok && data.redirect) { window.location.href = data.redirect; return; }

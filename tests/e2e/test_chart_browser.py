@@ -30,17 +30,24 @@ def _stroke(page, points) -> None:
     page.mouse.up()
 
 
-@pytest.mark.parametrize("viewport", [{"width": 820, "height": 1180}, {"width": 1180, "height": 820}])
-def test_doctor_draws_a_schema_and_searches_the_chart(page, live_server, live_app, viewport):
+def _doctor_with_a_note(live_app, **note) -> tuple[tuple[str, str], int, int]:
+    """A full-chart clinic's doctor and patient with today's note: (login, patient id, the note's lineage)."""
     with live_app.app_context():
         session = live_app.extensions["db_sessionmaker"]()
         clinic = make_clinic(session, name="みなと内科", is_full_chart_mode=True)
         doctor = make_user(session, clinic, role="doctor", display_name="上野 誠")
         patient = make_patient(session, clinic, name="山田　太郎", kana="ヤマダ　タロウ")
-        add_note(session, clinic, patient, japan_today(), author=doctor, subjective="右下腹部痛が昨夜から",
-                 objective="McBurney点に圧痛", assessment="急性虫垂炎の疑い", plan="CT依頼")
-        login, patient_id = (doctor.login_id, doctor.totp_secret), patient.id
+        written = add_note(session, clinic, patient, japan_today(), author=doctor, **note)
+        found = (doctor.login_id, doctor.totp_secret), patient.id, written.lineage_id
         session.close()
+    return found
+
+
+@pytest.mark.parametrize("viewport", [{"width": 820, "height": 1180}, {"width": 1180, "height": 820}])
+def test_doctor_draws_a_schema_and_searches_the_chart(page, live_server, live_app, viewport):
+    login, patient_id, _lineage = _doctor_with_a_note(
+        live_app, subjective="右下腹部痛が昨夜から", objective="McBurney点に圧痛", assessment="急性虫垂炎の疑い",
+        plan="CT依頼")
     page.set_viewport_size(viewport)
     size = f"{viewport['width']}x{viewport['height']}"
     _login(page, live_server.url, *login)
@@ -79,3 +86,37 @@ def test_doctor_draws_a_schema_and_searches_the_chart(page, live_server, live_ap
     expect(page.locator(".soap mark")).to_have_text("虫垂炎")
     expect(page.locator(".note-schemas img")).to_have_count(1)
     screenshot(page, f"chart-search-{size}")
+
+
+@pytest.mark.parametrize("viewport", [{"width": 820, "height": 1180}, {"width": 1180, "height": 820}])
+def test_doctor_draws_from_the_note_editor_and_edits_it_again(page, live_server, live_app, viewport):
+    login, patient_id, lineage = _doctor_with_a_note(live_app, subjective="右膝の痛み", department="整形外科")
+    page.set_viewport_size(viewport)
+    size = f"{viewport['width']}x{viewport['height']}"
+    _login(page, live_server.url, *login)
+    editor = f"{live_server.url}/patients/{patient_id}/notes/{japan_today().isoformat()}/edit?lineage_id={lineage}"
+    page.goto(editor)
+    page.click("#tool-schema summary")
+    page.click("#tool-schema a:has-text('四肢')")
+    _stroke(page, [(0.5, 0.5), (0.55, 0.55), (0.6, 0.52)])
+    page.fill("input[name=title]", "右膝 腫脹")
+    page.click("#schema-form button[type=submit]")
+    page.wait_for_url(f"**/notes/*/edit?lineage_id={lineage}#tool-schema")
+    expect(page.locator("#tool-schema img")).to_have_count(1)
+    screenshot(page, f"note-editor-schema-{size}")
+    # Reopened from the note: the earlier stroke is back on the canvas; another stroke makes version 2.
+    page.click("#tool-schema a:has-text('開いて修正')")
+    _stroke(page, [(0.3, 0.3), (0.35, 0.35)])
+    page.click("#schema-form button[type=submit]")
+    page.wait_for_url(f"**/notes/*/edit?lineage_id={lineage}#tool-schema")
+    expect(page.locator("#tool-schema")).to_contain_text("第2版")
+    with live_app.app_context():
+        session = live_app.extensions["db_sessionmaker"]()
+        current = session.scalars(select(SchemaDrawing).where(SchemaDrawing.superseded_at.is_(None))).one()
+        strokes = [item["p"] for item in current.strokes["items"]]
+        session.close()
+    assert current.version == 2 and current.note_lineage_id == lineage and len(strokes) == 2
+    assert all(type(v) is int for p in strokes for v in p) and all(len(p) % 3 == 0 for p in strokes)
+    page.goto(f"{live_server.url}/patients/{patient_id}/chart")
+    expect(page.locator(".note-schemas img")).to_have_count(1)
+    screenshot(page, f"chart-note-schema-{size}")

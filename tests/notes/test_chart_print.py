@@ -4,6 +4,7 @@ every print audited; a bad range answered in Japanese; 100 notes within 3 second
 
 from __future__ import annotations
 
+import re
 import subprocess  # noqa: S404 -- fixed commands on files this test wrote
 import time
 from datetime import timedelta
@@ -14,6 +15,7 @@ from app.core.models import AccessLogEntry, AuditEntry
 from app.core.timeutil import japan_today
 from app.db import utcnow
 from app.diagnoses.models import Diagnosis
+from app.integrations.orca.parsing import luhn_valid
 from app.labs.models import LabOrder, LabSpecimen
 from app.prescriptions.models import Prescription, PrescriptionLine, PrescriptionRp
 from tests.notes.chart_world import add_history, add_note, make_chart_world
@@ -29,8 +31,19 @@ def _text(pdf: bytes, tmp_path) -> str:
                           text=True).stdout
 
 
+#: 労災保険 as ORCA's sync keeps it (保険の種類 971, no 保険者番号), and a 公費 (法別15 更生医療) whose numbers carry
+#: their check digits.
+WORK_INJURY = {"name": "労災保険", "provider_class": "971", "insurer_number": "", "symbol": "", "number": "",
+               "relation": "本人", "burden_percent": None}
+PAYER = next(f"1513001{d}" for d in "0123456789" if luhn_valid(f"1513001{d}"))
+RECIPIENT = next(f"123456{d}" for d in "0123456789" if luhn_valid(f"123456{d}"))
+PUBLIC = {"class_code": "015", "name": "更生医療", "payer_number": PAYER, "recipient_number": RECIPIENT,
+          "valid_from": "2026-04-01", "valid_to": None}
+
+
 def _records(session, world, today):
-    world.patient.insurances = [INSURANCE]
+    world.patient.insurances = [INSURANCE, WORK_INJURY]
+    world.patient.public_expenses = [PUBLIC]
     cured = Diagnosis(clinic_id=world.clinic.id, patient_id=world.patient.id, disease_code="8833421",
                       display_name="急性気管支炎", started_on=today - timedelta(days=20), outcome="cured",
                       ended_on=today - timedelta(days=5), recorded_at=utcnow())
@@ -73,8 +86,10 @@ def test_sheets_one_and_two_for_a_range(client, session, tmp_path):
     text = _text(response.data, tmp_path)
     for expected in ("診療録（1号紙）", "山田 太郎", "全国健康保険協会", "01130012", "急性気管支炎", "治癒",
                      "診療録（2号紙）", "咳と痰が1週間", "カルボシステイン錠500mg 3錠 1日3回", "【検査】CRP",
-                     "右肺野 ラ音"):
+                     "右肺野 ラ音", "職務上・外", "公費負担者番号", PAYER, RECIPIENT, "更生医療"):
         assert expected in text, expected
+    # 職務上・外 as each insurance says it: 職務外 for the health insurance, 職務上 for 労災保険.
+    assert re.search(r"全国健康保険協会\s+01130012.*職務外", text) and re.search(r"労災保険.*職務上", text)
     assert "範囲外の古い記録" not in text
     sheet2 = _text(client.get(f"/patients/{world.patient.id}/chart/print.pdf?from={since}&to={today.isoformat()}"
                               "&sheet=2").data, tmp_path)

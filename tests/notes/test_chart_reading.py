@@ -12,6 +12,7 @@ from app.core.timeutil import japan_today
 from tests.factories import make_user
 from tests.helpers import counted_statements
 from tests.notes.chart_world import add_history, add_note, make_chart_world
+from tests.notes.test_chart_print import _records
 
 
 def _shown(html: str) -> list[str]:
@@ -104,3 +105,17 @@ def test_clerk_is_refused_and_other_clinic_gets_404(client, session):
     client.login(other.doctor.login_id, other.doctor.totp_secret)
     assert client.get(f"/patients/{world.patient.id}/chart").status_code == 404
     assert "秘密の記録" not in client.get("/chart/search?q=秘密").get_data(as_text=True)
+
+
+def test_a_note_shows_its_days_prescriptions_and_orders_and_its_encounter(client, session):
+    world = make_chart_world(session)
+    today = japan_today()
+    _records(session, world, today)  # a prescription and a lab order 20 days ago, with that day's note
+    add_note(session, world.clinic, world.patient, today - timedelta(days=3), subjective="経過良好",
+             department="内科", insurance="協会けんぽ 本人 3割")
+    client.login(world.doctor.login_id, world.doctor.totp_secret)
+    html = client.get(f"/patients/{world.patient.id}/chart").get_data(as_text=True)
+    older = html[html.index("咳と痰が1週間"):]
+    assert "カルボシステイン錠500mg 3錠" in older and "<b>検査</b> CRP" in older
+    newer = html[html.index("経過良好") - 2000:html.index("咳と痰が1週間")]
+    assert "カルボシステイン" not in newer and "内科／協会けんぽ 本人 3割" in newer

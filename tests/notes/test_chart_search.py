@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.core.models import AccessLogEntry
 from app.core.timeutil import japan_today
@@ -103,6 +103,42 @@ def test_clinic_search_is_for_doctors_and_logs_each_patient(client, session, wor
     other = make_chart_world(session)
     add_note(session, other.clinic, other.patient, japan_today(), subjective="咳嗽（他院）")
     assert "咳嗽（他院）" not in client.get("/chart/search?q=咳嗽").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("rare_enough", [500, 1])
+def test_clinic_search_of_one_or_two_characters_goes_through_their_index(client, session, world, monkeypatch,
+                                                                         rare_enough):
+    # 500: every word here is rare, found through the index; 1: every word counts as common, read in order.
+    monkeypatch.setattr("app.notes.search.RARE_ENOUGH", rare_enough)
+    add_note(session, world.clinic, world.second, japan_today() - timedelta(days=2), subjective="嗽咳 ｲﾎﾞ",
+             objective="ＢＰ 130/80")
+    client.login(world.doctor.login_id, world.doctor.totp_secret)
+
+    def clinic(q):
+        return client.get("/chart/search", query_string={"q": q}).get_data(as_text=True)
+
+    one = clinic("咳")
+    assert "急性気管支炎" in one and "<mark>咳</mark>喘息" in one and "嗽<mark>咳</mark>" in one
+    pair = clinic("咳嗽")
+    assert "急性気管支炎" in pair and "嗽咳" not in pair  # the pair in its order only
+    assert "<mark>ｲﾎﾞ</mark>" in clinic("いぼ")  # hiragana for half-width katakana
+    assert "<mark>ＢＰ</mark>" in clinic("bp")  # full-width letters, typed as ASCII
+    assert "<mark>%</mark>" in clinic("%") and "該当する記録はありません" in clinic("疣")
+    other = make_chart_world(session)
+    add_note(session, other.clinic, other.patient, japan_today(), subjective="疣贅（他院）")
+    assert "該当する記録はありません" in clinic("疣")
+    # The index itself answers: SQLite's table of single-character tokens, PostgreSQL's GIN index of the grams.
+    if session.get_bind().dialect.name == "sqlite":
+        found = session.execute(text("SELECT rowid FROM note_search_chars WHERE note_search_chars MATCH '\"嗽 咳\"'"))
+        assert len(found.all()) == 1
+    else:
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = " ".join(session.scalars(text(
+            "EXPLAIN SELECT note_id FROM note_search_entry WHERE note_search_grams(body) @> ARRAY['咳']")))
+        assert "ix_note_search_entry_body_grams" in plan
+        assert session.scalar(text("SELECT note_search_grams('咳嗽 と' || chr(10) || 'x')")) == [
+            "咳", "嗽", "と", "x", "咳嗽"]
+        session.rollback()
 
 
 def test_folding_keeps_positions_for_highlighting():

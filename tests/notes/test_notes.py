@@ -17,6 +17,7 @@ from app.notes.models import ProgressNote
 from tests.factories import make_clinic, make_patient, make_user
 from tests.imaging.world import add_key_image, frames_of, login, make_world
 from tests.labs.helpers import latest_order, make_desk, place_order
+from tests.notes.test_visit_notes import _visit
 
 
 @pytest.fixture
@@ -33,8 +34,9 @@ def _full_chart(session, clinic) -> None:
 def _save(client, patient_id, day=None, *, base=0, status=302, **parts):
     day = (day or japan_today()).isoformat()
     form = {"subjective": "", "objective": "", "assessment": "", "plan": "", "base_version": str(base)} | parts
+    visit = f"?visit_id={parts['visit_id']}" if "visit_id" in parts else ""
     response = client.post(f"/patients/{patient_id}/notes/{day}", form,
-                           form_page=f"/patients/{patient_id}/notes/{day}/edit")
+                           form_page=f"/patients/{patient_id}/notes/{day}/edit{visit}")
     assert response.status_code == status, response.get_data(as_text=True)[:1500]
     return response
 
@@ -119,20 +121,26 @@ def test_changing_an_earlier_days_note_needs_a_reason(client, session):
     assert history.count("この版で修正") == 1 and '<dd class="changed">本態性高血圧症' in history
 
 
-def test_lab_results_are_copied_into_todays_objective(client, session):
-    desk = make_desk(session)
-    _full_chart(session, desk["clinic"])
+def _ldl_result(client, session, desk, day) -> None:
+    """An LDL result of `day` for the desk's patient, ordered through the page and imported as the lab sends it."""
     patient = desk["patient"]
-    login(client, desk["doctor"])
     place_order(client, patient, items=["K0144"])
     number = latest_order(session).specimens[0].specimen_number
-    day = japan_today() - timedelta(days=2)
     message = (f"MSH|^~\\&|LABCENTER|LABCENTER|KAMIKARTE||{day:%Y%m%d}1200||OUL^R22^OUL_R22|N0001|P|2.5||||||"
                f"~ISO IR87||ISO 2022-1994\rPID|1||{patient.orca_patient_id}^^^^PI||山田^太郎^^^^^L^I||19580302|M\r"
                f"SPM|1|{number}||023^血清^JC10|||||||||||||{day:%Y%m%d}0900\rOBR|1|X1||LAB^臨床検査^99LAB\r"
                f"OBX|1|NM|3F077000002327101^LDL-コレステロール^JC10||172|mg/dL^mg/dL^99LAB|65-163|H|||F\r"
                f"NTE|1||本日の検体は乳び\r").encode("iso2022_jp")
     assert import_message(session, desk["clinic"].id, message, source="file").ok
+
+
+def test_lab_results_are_copied_into_todays_objective(client, session):
+    desk = make_desk(session)
+    _full_chart(session, desk["clinic"])
+    patient = desk["patient"]
+    login(client, desk["doctor"])
+    day = japan_today() - timedelta(days=2)
+    _ldl_result(client, session, desk, day)
     page = client.get(f"/patients/{patient.id}/labs").get_data(as_text=True)
     assert "本日の経過記録（O）に転記" in page and f'name="days" value="{day.isoformat()}"' in page
     _save(client, patient.id, objective="腹部平坦・軟")
@@ -146,6 +154,66 @@ def test_lab_results_are_copied_into_todays_objective(client, session):
     nothing = client.post(f"/patients/{patient.id}/notes/today/lab-results", {"days": ["2001-01-01"]},
                           form_page=f"/patients/{patient.id}/labs")
     assert nothing.status_code == 302 and _notes(session, patient.id)[-1].version == 2
+
+
+def test_with_two_visits_today_the_doctor_chooses_the_note_results_go_to(client, session):
+    desk = make_desk(session)
+    _full_chart(session, desk["clinic"])
+    patient = desk["patient"]
+    internal = _visit(session, desk["clinic"], patient, "内科", "上野 誠", "協会けんぽ 本人 3割")
+    pediatric = _visit(session, desk["clinic"], patient, "小児科", "小児 花子", "国保 3割", minutes=30)
+    login(client, desk["doctor"])
+    day = japan_today() - timedelta(days=1)
+    _ldl_result(client, session, desk, day)
+    _save(client, patient.id, visit_id=str(internal.id), subjective="高血圧のフォロー")
+    labs = f"/patients/{patient.id}/labs"
+    # Not chosen: asked which, the chosen days carried along, nothing written.
+    asked = client.post(f"/patients/{patient.id}/notes/today/lab-results", {"days": [day.isoformat()]},
+                        form_page=labs)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 422 and "転記・添付する経過記録（受付）を選んでください" in page
+    assert "内科 上野 誠" in page and "小児科 小児 花子（受付・まだ記載なし）" in page
+    assert f'name="days" value="{day.isoformat()}"' in page and len(_notes(session, patient.id)) == 1
+    # The pediatric visit chosen: its note is begun with the results in O; the internal one is untouched.
+    chosen = client.post(f"/patients/{patient.id}/notes/today/lab-results",
+                         {"days": [day.isoformat()], "note_target": f"visit:{pediatric.id}"}, form_page=labs)
+    assert chosen.status_code == 302
+    first, second = _notes(session, patient.id)
+    assert (first.visit_id, first.objective, first.version) == (internal.id, "", 1)
+    assert second.visit_id == pediatric.id and second.department_name == "小児科" and "LDL" in second.objective
+    assert f"lineage_id={second.lineage_id}" in chosen.location
+    # Now both have notes: the internal one chosen by its note.
+    client.post(f"/patients/{patient.id}/notes/today/lab-results",
+                {"days": [day.isoformat()], "note_target": f"note:{first.lineage_id}"}, form_page=labs)
+    assert "LDL" in _notes(session, patient.id)[-1].objective and _notes(session, patient.id)[-1].lineage_id == \
+        first.lineage_id
+    stale = client.post(f"/patients/{patient.id}/notes/today/lab-results",
+                        {"days": [day.isoformat()], "note_target": "note:999999"}, form_page=labs)
+    assert stale.status_code == 422 and "選んだ経過記録が見つからない" in stale.get_data(as_text=True)
+
+
+def test_a_key_image_goes_to_the_note_chosen_among_todays(client, session, world):
+    _full_chart(session, world.clinic)
+    internal = _visit(session, world.clinic, world.patient, "内科", "上野 誠", "協会けんぽ 本人 3割")
+    surgery = _visit(session, world.clinic, world.patient, "外科", "外科 次郎", "協会けんぽ 本人 3割", minutes=20)
+    login(client, world.doctor)
+    for visit in (internal, surgery):
+        _save(client, world.patient.id, visit_id=str(visit.id), subjective=f"{visit.department_name}の記録")
+    internal_note, surgery_note = _notes(session, world.patient.id)
+    viewer = client.get(f"/patients/{world.patient.id}/images/{world.ct_uid}").get_data(as_text=True)
+    assert 'name="note_target"' in viewer and f'value="note:{surgery_note.lineage_id}"' in viewer
+    add_key_image(client, world, caption="右下肺野に浸潤影")
+    item = session.scalars(select(KeyImage).where(KeyImage.patient_id == world.patient.id)).one()
+    # From the list with no note chosen: asked which, nothing attached yet.
+    images = f"/patients/{world.patient.id}/images"
+    asked = client.post(f"/patients/{world.patient.id}/notes/today/key-images/{item.id}", form_page=images)
+    assert asked.status_code == 422 and "外科 外科 次郎" in asked.get_data(as_text=True)
+    client.post(f"/patients/{world.patient.id}/notes/today/key-images/{item.id}",
+                {"note_target": f"note:{surgery_note.lineage_id}"}, form_page=images)
+    notes = {n.lineage_id: n for n in _notes(session, world.patient.id) if n.superseded_at is None}
+    assert notes[surgery_note.lineage_id].key_image_ids == [item.id]
+    assert notes[internal_note.lineage_id].key_image_ids == []
+    assert "本日の経過記録に添付済み" in client.get(images).get_data(as_text=True)
 
 
 def test_key_images_attach_to_todays_note_as_kept(client, session, world):
@@ -191,11 +259,12 @@ def test_paper_chart_clinics_clerks_and_other_clinics_are_refused(client, sessio
     other_patient = make_patient(session, full)
     session.commit()
     login(client, doctor)
-    page = client.get(f"/patients/{patient.id}/notes").get_data(as_text=True)
-    assert "紙カルテ併用モードです" in page and "本日の記録を書く" not in page
+    # A paper-chart clinic has no notes at all (every route of it: tests/notes/test_paper_chart.py).
+    assert client.get(f"/patients/{patient.id}/notes").status_code == 404
     assert "経過記録（SOAP）" not in client.get(f"/patients/{patient.id}").get_data(as_text=True)
-    refused = _save(client, patient.id, status=422, subjective="x")
-    assert "紙カルテ併用モード" in refused.get_data(as_text=True)
+    client.post(f"/patients/{patient.id}/notes/{japan_today().isoformat()}", {"subjective": "x"},
+                form_page=f"/patients/{patient.id}")
+    assert _notes(session, patient.id) == []
     assert client.get(f"/patients/{other_patient.id}/notes").status_code == 404
     login(client, other_doctor)
     _save(client, other_patient.id, subjective="咳")

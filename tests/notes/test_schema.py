@@ -5,6 +5,7 @@ malformed or oversized stroke data refused with a message and nothing written; 2
 from __future__ import annotations
 
 import io
+import subprocess  # noqa: S404 -- fixed commands on files this test wrote
 import time
 from datetime import timedelta
 
@@ -19,6 +20,7 @@ from app.notes.schema_models import SchemaDrawing
 from app.notes.schema_strokes import MAX_POINTS_PER_STROKE
 from bench.chart import many_strokes
 from tests.notes.chart_world import add_note, make_chart_world
+from tests.notes.test_chart_print import _text
 
 RED = "#d93025"
 
@@ -85,6 +87,61 @@ def test_draw_show_in_note_and_edit_as_new_version(client, session):
     assert "第1版" in history and "第2版" in history
 
 
+def test_the_editors_flat_points_render_as_the_nested_ones_and_are_stored_flat(client, session):
+    world = make_chart_world(session)
+    client.login(world.doctor.login_id, world.doctor.totp_secret)
+    flat = {**PEN, "p": [1000, 4000, 50, 3000, 4000, 50, 5000, 4000, 90]}
+    _post(client, world.patient.id, {"v": 2, "items": [flat]})
+    _post(client, world.patient.id, _drawing(PEN))
+    first, second = session.scalars(select(SchemaDrawing).order_by(SchemaDrawing.id)).all()
+    assert first.strokes["items"][0]["p"] == second.strokes["items"][0]["p"] == flat["p"]
+    assert first.png == second.png
+    picture = Image.open(io.BytesIO(first.png)).convert("RGB")
+    assert picture.getpixel((200, 400)) == (0xD9, 0x30, 0x25) and picture.getpixel((200, 380)) == (255, 255, 255)
+
+
+def test_drawn_from_the_note_editor_it_shows_in_that_note_and_its_print(client, session, tmp_path):
+    world = make_chart_world(session)
+    note = add_note(session, world.clinic, world.patient, japan_today(), subjective="右下腹部痛", department="外科")
+    other = add_note(session, world.clinic, world.patient, japan_today(), subjective="皮疹", department="皮膚科")
+    client.login(world.doctor.login_id, world.doctor.totp_secret)
+    day = japan_today().isoformat()
+    editor = client.get(f"/patients/{world.patient.id}/notes/{day}/edit?lineage_id={note.lineage_id}")
+    link = f"/patients/{world.patient.id}/schemas/new?base=abdomen&amp;day={day}&amp;from_note=1&amp;lineage_id=" \
+           f"{note.lineage_id}"
+    assert link in editor.get_data(as_text=True)
+    opened = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert f'name="note_lineage_id" value="{note.lineage_id}"' in opened and "やめて経過記録に戻る" in opened
+    back = f"/patients/{world.patient.id}/notes/{day}/edit?lineage_id={note.lineage_id}#tool-schema"
+    assert _post(client, world.patient.id, _drawing(PEN), note_lineage_id=note.lineage_id,
+                 return_to_note=True)["redirect"] == back
+    drawing = session.scalars(select(SchemaDrawing)).one()
+    assert drawing.note_lineage_id == note.lineage_id
+    png = f"/schemas/{drawing.id}.png"
+    assert png in client.get(back.split("#")[0]).get_data(as_text=True)  # in the note's editor
+    assert png not in client.get(f"/patients/{world.patient.id}/notes/{day}/edit?lineage_id={other.lineage_id}") \
+        .get_data(as_text=True)
+    chart = client.get(f"/patients/{world.patient.id}/chart").get_data(as_text=True)
+    assert chart.count(png) == 1 and chart.index(png) > chart.index("右下腹部痛") and "皮疹" in chart
+    # Reopened from the editor and changed: a new version, still the note's, back to the editor.
+    reopened = client.get(f"/patients/{world.patient.id}/schemas/{drawing.id}/edit?from_note=1&lineage_id="
+                          f"{note.lineage_id}").get_data(as_text=True)
+    assert 'name="return_to_note" value="1"' in reopened
+    answer = _post(client, world.patient.id, _drawing(PEN, LABEL), schema_id=drawing.id, base_version=1,
+                   note_lineage_id=note.lineage_id, return_to_note=True)
+    assert answer["redirect"] == back
+    current = session.scalars(select(SchemaDrawing).where(SchemaDrawing.superseded_at.is_(None))).one()
+    assert (current.version, current.note_lineage_id) == (2, note.lineage_id)
+    pdf = client.get(f"/patients/{world.patient.id}/chart/print.pdf?from={day}&to={day}&sheet=2").data
+    text = _text(pdf, tmp_path)
+    images = subprocess.run(["pdfimages", "-list", str(tmp_path / "chart.pdf")],  # noqa: S603,S607
+                            check=True, capture_output=True, text=True).stdout.splitlines()[2:]
+    assert len(images) == 1 and text.index("右下腹部痛") < text.index("右下腹部 圧痛") < text.index("皮疹")
+    # Another patient's note, or a note of another day, cannot hold the drawing.
+    refused = _post(client, world.patient.id, _drawing(PEN), note_lineage_id=999999, status=422)
+    assert "経過記録が見つからない" in _message(refused)
+
+
 def test_another_clinic_cannot_open_a_drawing(client, session):
     world = make_chart_world(session)
     other = make_chart_world(session)
@@ -129,6 +186,14 @@ def test_a_past_days_drawing_needs_a_reason_to_change(client, session):
     ({"items": []}, "何も描かれていません"),
     ("[1, 2]", "シェーマのデータが読めません"),
     ("[" * 100_000, "JSONではありません"),
+    # The editor's flat form: integers, x and y in tenths of a pixel, pressure in hundredths, three to a point.
+    (_drawing({**PEN, "p": [1000, 4000, 50.5]}), "整数"),
+    (_drawing({**PEN, "p": [1000, True, 50]}), "整数"),
+    (_drawing({**PEN, "p": [1000, 4000]}), "x・y・筆圧"),
+    (_drawing({**PEN, "p": [6001, 4000, 50]}), "範囲外"),
+    (_drawing({**PEN, "p": [1000, 4000, 101]}), "範囲外"),
+    (_drawing({**PEN, "p": [1000, -1, 50]}), "範囲外"),
+    (_drawing({**PEN, "p": [1, 1, 50] * (MAX_POINTS_PER_STROKE + 1)}), "1〜2000"),
 ])
 def test_malformed_strokes_are_refused_and_nothing_is_written(client, session, strokes, message):
     world = make_chart_world(session)

@@ -181,7 +181,8 @@ def test_paper_chart_clinics_see_none_of_it(client, session):
                  "/notes/templates/new", "/notes/templates/1.json"):
         assert client.get(path).status_code == 404, path
     day = japan_today().isoformat()
-    client.get(f"/patients/{patient.id}/notes")
+    assert client.get(f"/patients/{patient.id}/notes").status_code == 404
+    client.get(f"/patients/{patient.id}")  # a page of the clinic's, for the token
     assert client.post_json(f"/patients/{patient.id}/notes/{day}/draft", {"subjective": "x"}).status_code == 404
     assert session.scalars(select(NoteDraft)).all() == []
 
