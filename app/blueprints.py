@@ -53,7 +53,9 @@ from app.sharing import bp as sharing_bp
 from app.sharing import connection_views as sharing_connection_views  # noqa: F401
 from app.sharing import registration  # noqa: F401
 from app.sharing import views as sharing_views  # noqa: F401
+from app.transfer import bp as transfer_bp
+from app.transfer import views as transfer_views  # noqa: F401
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     health_bp, pwa_bp, auth_bp, clinics_bp, outbox_bp, reception_bp, patients_bp, prescriptions_bp, diagnoses_bp,
-    imaging_bp, labs_bp, sharing_bp, documents_bp, notes_bp, onshi_bp, billing_bp)
+    imaging_bp, labs_bp, sharing_bp, documents_bp, notes_bp, onshi_bp, billing_bp, transfer_bp)

@@ -36,6 +36,7 @@ from app.sharing.models import (
     SharingRegistration,
     SharingWithholding,
 )
+from app.transfer.models import TransferJob
 
 __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "CareLevel", "Clinic", "Contraindication",
            "Diagnosis", "Disability", "Disease", "Drug", "Infection", "KeyImage", "LabItem", "LabMessage", "LabOrder",
@@ -44,4 +45,4 @@ __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "Care
            "SchemaDrawing", "StaffUser", "SyncState", "TrustedDevice", "Vaccination", "Visit", "VitalSign",
            "ReferralLetter", "SharingConsent", "SharingRegistration", "ProgressNote", "NoteDraft", "NotePhrase",
            "NoteTemplate", "NationalEntryCopy", "NationalEntryDecision", "SharingWithholding", "HistoryConsent",
-           "HistoryFetch", "Procedure", "ProcedureMasterVersion", "VisitBill", "VisitFee"]
+           "HistoryFetch", "Procedure", "ProcedureMasterVersion", "VisitBill", "VisitFee", "TransferJob"]
