@@ -210,11 +210,13 @@ def note_document(note: Any, rid: str, patient_rid: str) -> dict[str, Any]:
 
 def letter_document(letter: Any, rid: str, patient_rid: str, url: str, size: int | None = None) -> dict[str, Any]:
     """DocumentReference for a referral letter: its PDF at `url` (an export's file, or the facade's Binary)."""
-    return _document(rid, patient_rid, letter.updated_at, "current" if letter.status == "final" else "preliminary",
+    resource = _document(rid, patient_rid, letter.updated_at, "current",
                      {"system": S.DOC_TYPE, "code": REFERRAL_TYPE[0], "display": REFERRAL_TYPE[1]},
                      letter.confirmed_at or letter.created_at,
                      {"contentType": "application/pdf", "url": url, "size": size,
                       "title": f"診療情報提供書 {letter.to_institution}"}, letter.purpose[:200])
+    resource["docStatus"] = "final" if letter.status == "final" else "preliminary"
+    return resource
 
 
 def key_image_document(image: Any, rid: str, patient_rid: str, url: str) -> dict[str, Any]:
