@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from app.api import bp as api_bp
+from app.api import clinical_views as api_clinical_views  # noqa: F401
+from app.api import openapi as api_openapi  # noqa: F401
+from app.api import patients_views as api_patients_views  # noqa: F401
+from app.api import reception_views as api_reception_views  # noqa: F401
 from app.auth import bp as auth_bp
 from app.auth import views as auth_views  # noqa: F401
 from app.billing import bp as billing_bp
@@ -38,6 +43,8 @@ from app.onshi import views as onshi_views  # noqa: F401
 from app.outbox import bp as outbox_bp
 from app.outbox import http_delivery  # noqa: F401
 from app.outbox import views as outbox_views  # noqa: F401
+from app.partners import bp as partners_bp
+from app.partners import oauth_views  # noqa: F401
 from app.patients import bp as patients_bp
 from app.patients import profile_views  # noqa: F401
 from app.patients import views as patients_views  # noqa: F401
@@ -58,4 +65,5 @@ from app.transfer import views as transfer_views  # noqa: F401
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     health_bp, pwa_bp, auth_bp, clinics_bp, outbox_bp, reception_bp, patients_bp, prescriptions_bp, diagnoses_bp,
-    imaging_bp, labs_bp, sharing_bp, documents_bp, notes_bp, onshi_bp, billing_bp, transfer_bp)
+    imaging_bp, labs_bp, sharing_bp, documents_bp, notes_bp, onshi_bp, billing_bp, partners_bp, api_bp,
+    transfer_bp)

@@ -14,6 +14,7 @@ from app.notes.schema_models import SchemaDrawing
 from app.notes.search_models import NoteSearchEntry
 from app.onshi.models import HistoryConsent, HistoryFetch
 from app.outbox.models import OutboxMessage
+from app.partners.models import PartnerApp, PartnerRateWindow, PartnerSecret, PartnerToken
 from app.patients.models import Patient
 from app.patients.profile_models import (
     Allergy,
@@ -45,4 +46,5 @@ __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "Care
            "SchemaDrawing", "StaffUser", "SyncState", "TrustedDevice", "Vaccination", "Visit", "VitalSign",
            "ReferralLetter", "SharingConsent", "SharingRegistration", "ProgressNote", "NoteDraft", "NotePhrase",
            "NoteTemplate", "NationalEntryCopy", "NationalEntryDecision", "SharingWithholding", "HistoryConsent",
-           "HistoryFetch", "Procedure", "ProcedureMasterVersion", "VisitBill", "VisitFee", "TransferJob"]
+           "HistoryFetch", "Procedure", "ProcedureMasterVersion", "VisitBill", "VisitFee", "PartnerApp",
+           "PartnerRateWindow", "PartnerSecret", "PartnerToken", "TransferJob"]

@@ -231,6 +231,8 @@ def _routes(app):
         view = app.view_functions[rule.endpoint]
         if rule.endpoint == "static" or getattr(view, "is_public", False):
             continue
+        if getattr(view, "required_scopes", None):
+            continue  # partner routes (bearer tokens, scopes): tests/partners/test_scope_matrix.py
         methods = sorted(m for m in rule.methods if m in {"GET", "POST"})
         yield rule, view, methods
 

@@ -26,6 +26,8 @@ class Actor:
     role: str | None = None
     ip_address: str | None = None
     user_agent: str | None = None
+    #: A partner application acting through the API (user_id None, login_id "app:<name>").
+    partner_app_id: int | None = None
 
 
 SYSTEM = Actor(user_id=None, login_id="system", clinic_id=None, role=None)
@@ -134,11 +136,13 @@ def iter_chain_breaks(session: Session, batch: int = 5000) -> Iterator[BrokenLin
 
 def log_access(session: Session, actor: Actor, *, patient_id: int | None, action: str, resource: str) -> None:
     """Record a look at a patient's record (view, print, export, patient_view, search) in the session's
-    transaction. A plain INSERT: every screen of a patient writes one, and nothing reads the new row back."""
-    if actor.clinic_id is None or actor.user_id is None:
-        raise ValueError("access log needs a clinic user")
+    transaction. A plain INSERT: every screen of a patient writes one, and nothing reads the new row back. The
+    actor is a staff member or a partner application (named by its login "app:<name>")."""
+    if actor.clinic_id is None or (actor.user_id is None and actor.partner_app_id is None):
+        raise ValueError("access log needs a clinic user or partner application")
     session.execute(insert(AccessLogEntry).values(
-        clinic_id=actor.clinic_id, user_id=actor.user_id, patient_id=patient_id, action=action,
+        clinic_id=actor.clinic_id, user_id=actor.user_id, partner_app_id=actor.partner_app_id,
+        actor_login=(actor.login_id or "")[:64] or None, patient_id=patient_id, action=action,
         resource=strip_control_chars(resource)[:255], ip_address=actor.ip_address,
         user_agent=strip_control_chars(actor.user_agent or "")[:255] or None, accessed_at=utcnow()))
 

@@ -48,7 +48,12 @@ class AccessLogEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"), index=True)
     accessed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    #: The staff member who looked; None when a partner application did (partner_app_id).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    #: The partner application that looked through the API (app/partners), else None.
+    partner_app_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: The login as it was: a staff login ID or "app:<name>" of a partner application.
+    actor_login: Mapped[str | None] = mapped_column(String(64))
     patient_id: Mapped[int | None] = mapped_column(Integer, index=True)
     #: view, print, export, patient_view, search
     action: Mapped[str] = mapped_column(String(32))

@@ -110,7 +110,10 @@ def wants_json() -> bool:
 
 
 def enforce_session_rules() -> Any:
-    """Before each request: end sessions past 12 hours, lock the screen after the clinic's idle time."""
+    """Before each request: end sessions past 12 hours, lock the screen after the clinic's idle time. A partner
+    route (app/partners `require_scope`: a bearer token, no cookie) is outside these staff rules."""
+    if getattr(current_app.view_functions.get(request.endpoint or ""), "required_scopes", None):
+        return None
     if not current_user.is_authenticated:
         return None
     now = time.time()
@@ -156,6 +159,11 @@ def set_security_headers(response: Response) -> Response:
     return response
 
 
+#: The error codes the published JSON API (/api) answers with, by status.
+API_ERROR_CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                   413: "body_too_large", 500: "server_error"}
+
+
 def register_error_pages(app: Flask) -> None:
     """Japanese error pages (and JSON errors for scripts); never a stack trace."""
     messages = {
@@ -168,6 +176,10 @@ def register_error_pages(app: Flask) -> None:
     }
     for status, message in messages.items():
         def handler(exc: Any, status: int = status, message: str = message) -> Any:
+            # A 405 says which methods the address takes (RFC 9110 §15.5.6).
+            allowed = {"Allow": ", ".join(exc.valid_methods)} if getattr(exc, "valid_methods", None) else {}
+            if request.path.startswith("/api/"):  # the published API: an English code beside the message
+                return jsonify({"error": API_ERROR_CODES[status], "message": message}), status, allowed
             if wants_json():
                 return jsonify({"error": status, "message": message}), status
             return render_template("error.html", status=status, message=message), status

@@ -190,3 +190,13 @@ def results_as_text(session: Session, clinic_id: int, patient_id: int, days: lis
         lines += [f"※{c}" for c in comments]
         blocks.append("\n".join(lines))
     return "\n".join(blocks)
+
+
+def current_results(session: Session, clinic_id: int, patient_id: int, *, since: date | None = None,
+                    limit: int = 200) -> list[LabResult]:
+    """The patient's current results (not superseded, not withdrawn), newest collection first; from `since` on."""
+    stmt = select(LabResult).where(LabResult.clinic_id == clinic_id, LabResult.patient_id == patient_id,
+                                   LabResult.superseded_at.is_(None), LabResult.retracted.is_(False))
+    if since is not None:
+        stmt = stmt.where(LabResult.collected_on >= since)
+    return list(session.scalars(stmt.order_by(LabResult.collected_on.desc(), LabResult.id).limit(limit)))

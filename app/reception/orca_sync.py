@@ -217,6 +217,7 @@ def sync_receptions(session: Session, clinic: Clinic, client: OrcaClient, day: d
                           **values)
             session.add(visit)
             session.flush()
+            reception.tell_visit_event(session, visit, reception.VISIT_CREATED)
             changed += 1
             continue
         if any(getattr(visit, k) != v for k, v in values.items()):

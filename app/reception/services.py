@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -29,6 +30,25 @@ from app.reception.models import (
 )
 
 SORTS = ("time", "kana", "doctor", "status")
+
+VISIT_CREATED = "reception.created"
+VISIT_STATUS_CHANGED = "reception.status_changed"
+#: Told of each reception added (here or pulled from ORCA) or moved to another state, as listener(session, visit,
+#: event) in the change's transaction: partner applications' webhooks listen (app.partners.webhooks).
+VisitListener = Callable[[Session, Visit, str], None]
+_VISIT_LISTENERS: list[VisitListener] = []
+
+
+def on_visit_event(listener: VisitListener) -> None:
+    """Have `listener` told of every reception added or changed in state (once, however often registered)."""
+    if listener not in _VISIT_LISTENERS:
+        _VISIT_LISTENERS.append(listener)
+
+
+def tell_visit_event(session: Session, visit: Visit, event: str) -> None:
+    """Tell every listener of a reception added (VISIT_CREATED) or changed in state (VISIT_STATUS_CHANGED)."""
+    for listener in _VISIT_LISTENERS:
+        listener(session, visit, event)
 
 
 @dataclass(frozen=True)
@@ -119,6 +139,12 @@ def list_revision(session: Session, clinic_id: int, day: date) -> str:
     return f"{row[0]}-{row[1]}-{row[2] or 0}"
 
 
+def day_visits(session: Session, clinic_id: int, day: date) -> list[Visit]:
+    """The clinic's receptions of a day (cancelled ones too), in reception order."""
+    return list(session.scalars(scoped(Visit, clinic_id).where(Visit.visit_date == day)
+                                .order_by(Visit.accepted_at, Visit.id)))
+
+
 def patient_visits_on(session: Session, clinic_id: int, patient_id: int, day: date) -> list[Visit]:
     """One patient's receptions of a day (cancelled ones too), in reception order."""
     return list(session.scalars(scoped(Visit, clinic_id).where(Visit.patient_id == patient_id,
@@ -144,6 +170,7 @@ def change_status(session: Session, visit: Visit, status: str, actor: Actor) -> 
     session.flush()
     record_audit(session, actor, "visit.status", clinic_id=visit.clinic_id, entity_type="visit", entity_id=visit.id,
                  patient_id=visit.patient_id, summary={"before": {"status": before}, "after": {"status": status}})
+    tell_visit_event(session, visit, VISIT_STATUS_CHANGED)
     return visit
 
 
@@ -166,6 +193,7 @@ def register_visit(
                      "physician_code": physician_code, "accepted_at": at.isoformat()})
     record_audit(session, actor, "visit.register", clinic_id=clinic_id, entity_type="visit", entity_id=visit.id,
                  patient_id=patient.id, summary={"after": {"department": department_code, "physician": physician_code}})
+    tell_visit_event(session, visit, VISIT_CREATED)
     return visit
 
 
@@ -173,6 +201,19 @@ def orca_choices(clinic_integrations: dict) -> tuple[list[dict[str, str]], list[
     """Departments and doctors as ORCA last told us (for the registration form)."""
     orca = (clinic_integrations or {}).get("orca") or {}
     return list(orca.get("departments") or []), list(orca.get("physicians") or [])
+
+
+def chosen_department_and_physician(clinic_integrations: dict, department_code: str | None,
+                                    physician_code: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """The department and doctor a registration names, among those ORCA told us; ValidationError otherwise (the
+    screen's form and the API's web booking alike)."""
+    departments, physicians = orca_choices(clinic_integrations)
+    department = next((d for d in departments if d["code"] == department_code), None)
+    physician = next((p for p in physicians if p["code"] == physician_code), None)
+    if department is None or physician is None:
+        raise ValidationError("診療科と医師を選んでください", code="unknown_department_or_physician",
+                              field="department_code" if department is None else "physician_code")
+    return department, physician
 
 
 def cancel_visit(session: Session, visit: Visit, actor: Actor) -> Visit:

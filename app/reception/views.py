@@ -113,11 +113,12 @@ def register(patient_id: int):
     if patient is None:
         abort(404)
     clinic = db.get(Clinic, current_user.clinic_id)
-    departments, physicians = reception.orca_choices(clinic.integrations if clinic else {})
-    department = next((d for d in departments if d["code"] == request.form.get("department_code")), None)
-    physician = next((p for p in physicians if p["code"] == request.form.get("physician_code")), None)
-    if department is None or physician is None:
-        flash("診療科と医師を選んでください", "error")
+    try:
+        department, physician = reception.chosen_department_and_physician(
+            clinic.integrations if clinic else {}, request.form.get("department_code"),
+            request.form.get("physician_code"))
+    except ValidationError as exc:
+        flash(exc.message, "error")
         return redirect(url_for("patients.show", patient_id=patient_id))
 
     reception.register_visit(db, current_user.clinic_id, patient, current_actor(),

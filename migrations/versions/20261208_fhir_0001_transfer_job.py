@@ -1,7 +1,7 @@
 """Export and import jobs of a clinic's whole record (FHIR bulk data).
 
 Revision ID: fhir_0001
-Revises: chartb_0001
+Revises: partners_0001
 Create Date: 2026-12-08
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "fhir_0001"
-down_revision = "chartb_0001"
+down_revision = "partners_0001"
 branch_labels = None
 depends_on = None
 

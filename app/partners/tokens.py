@@ -1,0 +1,149 @@
+"""Client authentication, access tokens and the per-application rate limit: the rules behind /oauth/token,
+/oauth/revoke and every partner route. Secrets and tokens are random (256 bits) and stored as SHA-256 hashes;
+comparisons are constant-time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.core.errors import ValidationError
+from app.db import utcnow
+from app.partners.models import PartnerApp, PartnerRateWindow, PartnerToken
+
+#: Lifetime of an access token: short, so that a leaked one is soon useless (the client simply asks again).
+TOKEN_SECONDS = 600
+
+
+def digest(value: str) -> str:
+    """The stored form of a secret or token: SHA-256, hex (the values are random, so no salt or stretching)."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def new_secret() -> str:
+    """A fresh client secret or access token (256 random bits, URL-safe)."""
+    return secrets.token_urlsafe(32)
+
+
+def authenticate_client(session: Session, client_id: str, client_secret: str) -> PartnerApp | None:
+    """The active application whose id and one of whose valid secrets match, else None (which one failed is
+    not told)."""
+    if not client_id or not client_secret or len(client_id) > 64 or len(client_secret) > 200:
+        return None
+    app = session.scalar(select(PartnerApp).where(PartnerApp.client_id == client_id))
+    offered = digest(client_secret)
+    now = utcnow()
+    matched = False
+    for stored in (app.secrets if app is not None else []):
+        valid = stored.expires_at is None or stored.expires_at > now
+        # Compare every valid secret (no early exit), so the time does not tell which one matched.
+        matched |= valid and hmac.compare_digest(stored.secret_hash, offered)
+    if app is None or not matched or not app.active:
+        return None
+    return app
+
+
+def granted_scopes(app: PartnerApp, requested: list[str]) -> list[str]:
+    """The scopes a token gets: those asked for (all of the application's when none), each granted to it;
+    ValidationError(code "invalid_scope") naming any that is not."""
+    if not requested:
+        return list(app.scopes)
+    refused = [name for name in requested if name not in app.scopes]
+    if refused:
+        raise ValidationError(f"許可されていないスコープです: {' '.join(refused)}", code="invalid_scope")
+    return requested
+
+
+def issue_token(session: Session, app: PartnerApp, scopes: list[str]) -> tuple[str, PartnerToken]:
+    """A new access token for the application (the clear value is returned once, only its hash is kept)."""
+    value = new_secret()
+    now = utcnow()
+    token = PartnerToken(app_id=app.id, clinic_id=app.clinic_id, token_hash=digest(value), scopes=list(scopes),
+                         issued_at=now, expires_at=now + timedelta(seconds=TOKEN_SECONDS))
+    session.add(token)
+    # Expired tokens of this application are of no use any more: keep the table small.
+    session.execute(delete(PartnerToken).where(PartnerToken.app_id == app.id,
+                                               PartnerToken.expires_at < now - timedelta(days=1)))
+    session.flush()
+    return value, token
+
+
+def revoke_token_value(session: Session, app: PartnerApp, value: str) -> bool:
+    """Revoke the application's token with this value (RFC 7009: another client's or an unknown token is left
+    alone, and the answer is the same). True when one was revoked."""
+    result = session.execute(update(PartnerToken).where(
+        PartnerToken.token_hash == digest(value), PartnerToken.app_id == app.id,
+        PartnerToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    return bool(result.rowcount)
+
+
+def revoke_all_tokens(session: Session, app: PartnerApp) -> int:
+    """Revoke every live token of the application; how many."""
+    now = utcnow()
+    result = session.execute(update(PartnerToken).where(
+        PartnerToken.app_id == app.id, PartnerToken.revoked_at.is_(None), PartnerToken.expires_at > now)
+        .values(revoked_at=now))
+    return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """What a presented bearer token is: its application and scopes, or why it is refused (`problem`)."""
+
+    app: PartnerApp | None
+    scopes: tuple[str, ...] = ()
+    problem: str | None = None
+
+
+#: Why a token is refused → the Japanese message the caller reads.
+TOKEN_PROBLEMS = {
+    "missing": "アクセストークンが必要です（Authorization: Bearer）。",
+    "invalid": "アクセストークンが正しくありません。",
+    "expired": "アクセストークンの有効期限が切れています。新しいトークンを取得してください。",
+    "revoked": "アクセストークンは取り消されています。",
+    "inactive": "このアプリケーションは無効にされています。",
+}
+
+
+def check_token(session: Session, value: str | None, now: datetime | None = None) -> TokenCheck:
+    """Look a presented token up by its hash (one query with its application) and say whether it may be used."""
+    if not value:
+        return TokenCheck(None, problem="missing")
+    offered = digest(value)
+    row = session.execute(select(PartnerToken, PartnerApp).join(PartnerApp, PartnerApp.id == PartnerToken.app_id)
+                          .where(PartnerToken.token_hash == offered)).first()
+    if row is None or not hmac.compare_digest(row[0].token_hash, offered):
+        return TokenCheck(None, problem="invalid")
+    token, app = row
+    now = now or utcnow()
+    if token.revoked_at is not None:
+        return TokenCheck(app, problem="revoked")
+    if token.expires_at <= now:
+        return TokenCheck(app, problem="expired")
+    if not app.active:
+        return TokenCheck(app, problem="inactive")
+    return TokenCheck(app, tuple(token.scopes))
+
+
+def count_request(session: Session, app: PartnerApp, now: datetime | None = None) -> tuple[int, int]:
+    """Count one request of the application in the current minute, in the database every process shares;
+    (requests so far in this minute, seconds until the next minute). The caller commits."""
+    now = now or utcnow()
+    window = int(now.timestamp() // 60)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(PartnerRateWindow).values(app_id=app.id, window=window, count=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["app_id", "window"],
+                                      set_={"count": PartnerRateWindow.count + 1}).returning(PartnerRateWindow.count)
+    count = int(session.execute(stmt).scalar_one())
+    if count == 1:  # a new minute: the application's older counters are no longer read
+        session.execute(delete(PartnerRateWindow).where(PartnerRateWindow.app_id == app.id,
+                                                        PartnerRateWindow.window < window))
+    return count, 60 - int(now.timestamp()) % 60
