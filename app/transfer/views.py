@@ -74,19 +74,19 @@ def start_import():
     return redirect(back)
 
 
-@bp.get("/admin/transfer/jobs/<int:job_id>/files/<path:name>")
+@bp.get("/admin/transfer/jobs/<int:job_id>/files/<path:file>")
 @requires("clinic.manage")
-def download(job_id: int, name: str):
+def download(job_id: int, file: str):
     """A file of a finished export: the ZIP, the manifest, an NDJSON file, a PDF or an image."""
     job = get_scoped(db_session(), TransferJob, current_user.clinic_id, job_id)
     if job is None or job.kind != EXPORT or job.state != DONE:
         abort(404)
     root = transfer_root().resolve()
     folder = (root / job.folder).resolve()
-    path = (folder / name).resolve() if name == ARCHIVE else (folder / CONTENT / name).resolve()
+    path = (folder / file).resolve() if file == ARCHIVE else (folder / CONTENT / file).resolve()
     if not path.is_relative_to(folder) or not path.is_file():
         abort(404)
-    download_name = f"kamikarte-export-{job.id}.zip" if name == ARCHIVE else path.name
+    download_name = f"kamikarte-export-{job.id}.zip" if file == ARCHIVE else path.name
     return send_file(path, as_attachment=True, download_name=download_name, max_age=0)
 
 
