@@ -242,7 +242,8 @@ def load_env(session: Session, clinic: Any, rows: list[Any], file_url: FileUrl |
     """The Env of a batch of rows of any kinds: their patients, the disease rows of diagnoses, the results of
     lab orders."""
     env = Env(clinic=clinic, **({"file_url": file_url} if file_url else {}))
-    patient_ids = sorted({r.id if isinstance(r, Patient) else r.patient_id for r in rows})
+    env.patients.update({r.id: r for r in rows if isinstance(r, Patient)})
+    patient_ids = sorted({r.patient_id for r in rows if not isinstance(r, Patient)} - set(env.patients))
     for chunk in in_chunks(patient_ids):
         env.patients.update({p.id: p for p in session.scalars(select(Patient).where(
             Patient.clinic_id == clinic.id, Patient.id.in_(chunk)))})
