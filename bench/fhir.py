@@ -72,7 +72,8 @@ def seed_records(url: str, clinic_id: int, patients: int) -> int:
             for p in chunk:
                 rx = conn.execute(insert(Prescription).returning(Prescription.id), [{
                     "clinic_id": clinic_id, "patient_id": p, "doctor_name": "ベンチ 医師",
-                    "issued_on": date(2026, 11, 20), "valid_until": date(2026, 11, 23), "issued_at": WHEN, "status": "issued", "mode": "paper",
+                    "issued_on": date(2026, 11, 20), "valid_until": date(2026, 11, 23), "issued_at": WHEN,
+                    "status": "issued", "mode": "paper",
                     "consent": "", "refill_count": 0, "remarks": "", "acknowledged_checks": []}]).scalar_one()
                 rp = conn.execute(insert(PrescriptionRp).returning(PrescriptionRp.id), [{
                     "prescription_id": rx, "number": 1, "form": 1, "usage_code": "1013044400000000",
