@@ -20,19 +20,8 @@ from app.documents.models import ReferralLetter
 from app.imaging.models import KeyImage
 from app.labs.models import LabOrder, LabResult
 from app.notes.models import ProgressNote
+from app.patients import profile_models as P
 from app.patients.models import Patient
-from app.patients.profile_models import (
-    Allergy,
-    BloodType,
-    CareLevel,
-    Contraindication,
-    Disability,
-    Infection,
-    PastHistory,
-    Pregnancy,
-    Vaccination,
-    VitalSign,
-)
 from app.prescriptions.models import Prescription, PrescriptionRp
 from app.reception.models import Visit
 from app.sharing.fhir import clinical, mapping
@@ -172,29 +161,29 @@ KINDS: tuple[Kind, ...] = (
          if e.order_results.get(r.id) else [], primary=False, updated="ordered_at", date="ordered_on",
          versioned=False),
     Kind("lab", LabResult, "Observation", _lab, refs=(("order_id", "order"),), date="collected_on"),
-    Kind("vs", VitalSign, "Observation",
+    Kind("vs", P.VitalSign, "Observation",
          lambda r, e: [clinical.vital_signs_resource(r, rid("vs", r.id), pref(r))], date="measured_at"),
-    Kind("inf", Infection, "Observation",
+    Kind("inf", P.Infection, "Observation",
          _ecs(lambda r, e: mapping.infection_resource(r, e.context(r.patient_id), check=False), "inf",
               S.CORE_OBSERVATION), date="tested_on"),
-    Kind("bt", BloodType, "Observation",
+    Kind("bt", P.BloodType, "Observation",
          _profile("blood-type", "血液型", lambda r: f"{r.abo} Rh{r.rh}", "confirmed_on")),
-    Kind("dis", Disability, "Observation",
+    Kind("dis", P.Disability, "Observation",
          _profile("disability", "障害", lambda r: f"{r.kind} {r.grade} {r.certificate_number}".strip())),
-    Kind("care", CareLevel, "Observation",
+    Kind("care", P.CareLevel, "Observation",
          _profile("care-level", "要介護度", lambda r: r.level, "valid_from")),
-    Kind("preg", Pregnancy, "Observation",
+    Kind("preg", P.Pregnancy, "Observation",
          _profile("pregnancy", "妊娠・授乳", lambda r: r.status, "since"), date="since"),
     Kind("dx", Diagnosis, "Condition", _ecs(_condition, "dx", S.CORE_CONDITION), date="started_on"),
-    Kind("hx", PastHistory, "Condition",
+    Kind("hx", P.PastHistory, "Condition",
          lambda r, e: [clinical.past_history_resource(r, rid("hx", r.id), pref(r))]),
-    Kind("alg", Allergy, "AllergyIntolerance",
+    Kind("alg", P.Allergy, "AllergyIntolerance",
          _ecs(lambda r, e: mapping.allergy_resource(r, e.context(r.patient_id), check=False), "alg",
               S.CORE_ALLERGY)),
-    Kind("ci", Contraindication, "AllergyIntolerance",
+    Kind("ci", P.Contraindication, "AllergyIntolerance",
          _ecs(lambda r, e: mapping.contraindication_resource(r, e.context(r.patient_id), check=False), "ci",
               S.CORE_ALLERGY)),
-    Kind("vac", Vaccination, "Immunization",
+    Kind("vac", P.Vaccination, "Immunization",
          lambda r, e: [clinical.immunization_resource(r, rid("vac", r.id), pref(r))], date="administered_on"),
     Kind("rx", Prescription, "MedicationRequest", _prescription, refs=(("replaces_id", "rx"),),
          updated="issued_at", date="issued_on", versioned=False),
