@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Date, LargeBinary, Numeric
@@ -43,19 +44,27 @@ def _plain(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=64)
+def _carried(model: Any) -> tuple[str, ...]:
+    """The columns of a model a record carries."""
+    return tuple(c.key for c in model.__table__.columns
+                 if c.key not in SKIPPED and not (c.key == "order_id" and model is LabSpecimen))
+
+
 def row_values(model: Any, row: Any, refs: dict[str, str]) -> dict[str, Any]:
     """A row's carried columns as JSON values (references as resource ids), children included."""
     values: dict[str, Any] = {}
-    for column in model.__table__.columns:
-        name = column.key
-        if name in SKIPPED or (name == "order_id" and model is LabSpecimen):
-            continue
+    for name in _carried(model):
         value = getattr(row, name)
-        if name == "lineage_id" and value is not None:
+        if value is None:
+            pass
+        elif name == "lineage_id":
             value = rid(refs["lineage_id"], value)
-        elif name in refs and value is not None:
+        elif name in refs:
             value = [rid(refs[name], v) for v in value] if isinstance(value, list) else rid(refs[name], value)
-        values[name] = _plain(value)
+        elif isinstance(value, datetime | date | Decimal):
+            value = _plain(value)
+        values[name] = value
     for relation, child_model, _fk in CHILDREN.get(model, ()):
         values[relation] = [row_values(child_model, child, {}) for child in getattr(row, relation)]
     return values

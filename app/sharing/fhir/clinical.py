@@ -52,10 +52,16 @@ def day(value: date | None) -> str | None:
 def clean(value: Any) -> Any:
     """The resource without empty elements (FHIR forbids nulls, empty strings, lists and objects)."""
     if isinstance(value, dict):
-        kept = {k: clean(v) for k, v in value.items()}
-        return {k: v for k, v in kept.items() if v not in (None, "", [], {})}
+        kept = {}
+        for key, item in value.items():
+            if isinstance(item, dict | list):
+                item = clean(item)
+            if item is not None and item != "" and item != [] and item != {}:
+                kept[key] = item
+        return kept
     if isinstance(value, list):
-        return [v for v in (clean(item) for item in value) if v not in (None, "", [], {})]
+        items = [clean(item) if isinstance(item, dict | list) else item for item in value]
+        return [item for item in items if item is not None and item != "" and item != [] and item != {}]
     return value
 
 
@@ -82,7 +88,8 @@ def rest(resource: dict[str, Any], rid: str, patient_rid: str | None, core_profi
                              **({"identifier": identifier} if identifier.get("value") else {})}
     if "identifier" in resource:
         resource["identifier"] = [i for i in resource["identifier"] if i.get("value")]
-    return clean(resource)
+    # The mapping's resources are clean already; only what this function touched may be empty.
+    return {k: v for k, v in resource.items() if v is not None and v != "" and v != []}
 
 
 def _base(kind: str, rid: str, profile: str, updated: datetime | None) -> dict[str, Any]:
