@@ -6,9 +6,11 @@ application's name; another clinic's id answers 404 like one that does not exist
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, request
+from sqlalchemy import select
 
 from app.clinics.models import Clinic
 from app.core.audit import log_access
@@ -50,9 +52,22 @@ def _logged(patient_ids: set[int] | list[int], resource: str, action: str = "vie
     session.commit()
 
 
-def _clinic() -> Any:
+@dataclass(frozen=True)
+class ClinicFacts:
+    """What the mapping reads of the clinic (read as four columns: loading the whole clinic would unseal its
+    integration settings on every call)."""
+
+    id: int
+    name: str
+    institution_code: str
+    departments: list[dict[str, str]]
+
+
+def _clinic() -> ClinicFacts:
     """The calling application's clinic."""
-    return db_session().get(Clinic, partner().clinic_id)
+    row = db_session().execute(select(Clinic.id, Clinic.name, Clinic.institution_code, Clinic.departments)
+                               .where(Clinic.id == partner().clinic_id)).one()
+    return ClinicFacts(*row)
 
 
 @bp.get("/metadata")
@@ -107,7 +122,7 @@ def binary(resource_id: str):
     _logged([row.patient_id], f"Binary/{resource_id}")
     if isinstance(row, KeyImage):
         return Response(row.image_bytes, mimetype=row.media_type)
-    clinic = _clinic()
+    clinic = session.get(Clinic, clinic_id)
     images = key_images_by_id(session, clinic_id, row.patient_id, list(row.key_image_ids or []))
     pdf = letter_pdf(row, session.get(Patient, row.patient_id), clinic, images=images)
     return Response(pdf, mimetype="application/pdf")
