@@ -93,6 +93,12 @@ def test_cli_export_and_import(app, session, tmp_path):
     result = runner.invoke(args=["export", "--clinic", world["clinic"].institution_code, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "Patient.ndjson: 2" in result.output and (out / "manifest.json").is_file()
+    one = runner.invoke(args=["export", "--clinic", world["clinic"].institution_code, "--patient", "00002",
+                              "--out", str(tmp_path / "one")])
+    assert one.exit_code == 0 and "Patient.ndjson: 1" in one.output, one.output
+    unknown = runner.invoke(args=["export", "--clinic", world["clinic"].institution_code, "--patient", "77777",
+                                  "--out", str(tmp_path / "none")])
+    assert unknown.exit_code == 2 and "患者番号 77777 の患者はいません" in unknown.output
     refused = runner.invoke(args=["import", "--clinic", world["clinic"].institution_code, str(out)])
     assert refused.exit_code == 1 and "すでに患者がいます" in refused.output
     done = runner.invoke(args=["import", "--clinic", "1310156789", str(out)])
