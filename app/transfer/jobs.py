@@ -9,6 +9,7 @@ import shutil
 import zipfile
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -184,16 +185,14 @@ def jobs_of(session: Session, clinic_id: int, limit: int = 20) -> list[TransferJ
 
 
 class TransferWorker(BackgroundLoop):
-    """Runs queued export and import jobs."""
+    """Runs queued export and import jobs (each pass: everything waiting, one job after another)."""
 
-    thread_name = "transfer-worker"
-    what = "transfer pass"
+    thread_name, what = "transfer-worker", "transfer pass"
 
     def __init__(self, session_factory: Callable[[], Session], interval: float, root: Path) -> None:
         super().__init__(interval)
-        self.session_factory = session_factory
-        self.root = root
+        self.pending = partial(run_pending, session_factory, root)
 
     def work(self) -> bool:
-        """Run what is waiting."""
-        return run_pending(self.session_factory, self.root) > 0
+        """Run what is waiting; True when a job ran (more may have come meanwhile)."""
+        return self.pending() > 0
