@@ -112,7 +112,8 @@ def export_child(url: str, clinic_id: int, out: str) -> None:
         result = export_clinic(session, session.get(Clinic, clinic_id), Path(out), progress=progress)
         seconds = time.monotonic() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime, "patients": result.patients, "resources": sum(result.counts.values()),
+    print(json.dumps({"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                      "patients": result.patients, "resources": sum(result.counts.values()),
                       "rss_first_mb": rss[0], "rss_last_mb": rss[-1], "rss_max_mb": max(rss)}))
 
 
@@ -185,10 +186,13 @@ def read_rate(base: str, token: str, ids: list[int], process: subprocess.Popen, 
     return {"requests": total, "per_s": round(total / elapsed), "per_cpu_s": round(total / cpu) if cpu else None}
 
 
-def run(db: str, patients: int) -> list[dict]:
-    """Seed, export, serve, measure; print and return the figures."""
-    workdir = Path(tempfile.mkdtemp(prefix="kamikarte-bench-fhir-"))
-    url = f"sqlite:///{workdir / 'bench.sqlite3'}" if db == "sqlite" else os.environ["KAMIKARTE_BENCH_FHIR_URL"]
+def run(db: str, patients: int, url: str | None = None, seconds: float = 10, samples: int = 200,
+        workdir: Path | None = None) -> list[dict]:
+    """Seed, export, serve, measure; print and return the figures. `url` an empty database (default: a SQLite
+    file in `workdir`, or for PostgreSQL $KAMIKARTE_BENCH_FHIR_URL); `seconds` of the read-rate run."""
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="kamikarte-bench-fhir-"))
+    url = url or (f"sqlite:///{workdir / 'bench.sqlite3'}" if db == "sqlite"
+                  else os.environ["KAMIKARTE_BENCH_FHIR_URL"])
     upgrade_database(url)
     # The app of the seeding (it sets the key that seals integration secrets, as the server's does).
     seeding = create_app(replace(TestConfig(), DATABASE_URL=url, SECRET_KEY=BENCH_SECRET))
@@ -209,8 +213,9 @@ def run(db: str, patients: int) -> list[dict]:
     done = json.loads(child.stdout.strip().splitlines()[-1])
     ms = round(done["seconds"] * 1000)
     emit({"name": "fhir_bulk_export", "n": done["patients"], "p50_ms": ms, "p95_ms": ms, "target_ms": 120_000,
-          "cpu_s": round(done["cpu_seconds"], 1), "resources": done["resources"], "rss_first_batch_mb": done["rss_first_mb"],
-          "rss_last_batch_mb": done["rss_last_mb"], "rss_max_mb": done["rss_max_mb"]})
+          "cpu_s": round(done["cpu_seconds"], 1), "resources": done["resources"],
+          "rss_first_batch_mb": done["rss_first_mb"], "rss_last_batch_mb": done["rss_last_mb"],
+          "rss_max_mb": done["rss_max_mb"]})
     process, base = _gunicorn(url, workdir / "gunicorn.log")
     try:
         token = _token(base, url, clinic_id)
@@ -221,10 +226,10 @@ def run(db: str, patients: int) -> list[dict]:
         def one_read() -> object:
             return http.get(f"{base}/fhir/Patient/pt-{random.choice(ids)}", timeout=10)
 
-        rate = read_rate(base, token, ids, process)
-        emit({"name": "fhir_read_patient", "n": patients, **dict(zip(("p50_ms", "p95_ms"), measure(one_read, 200),
-                                                                      strict=True)),
-              "target_ms": 1, "requests_per_s": rate["per_s"], "requests_per_worker_cpu_s": rate["per_cpu_s"],
+        rate = read_rate(base, token, ids, process, seconds)
+        read = dict(zip(("p50_ms", "p95_ms"), measure(one_read, samples), strict=True))
+        emit({"name": "fhir_read_patient", "n": patients, **read, "target_ms": 1,
+              "requests_per_s": rate["per_s"], "requests_per_worker_cpu_s": rate["per_cpu_s"],
               "target_requests_per_s": 1000})
 
         def search() -> object:
@@ -235,9 +240,8 @@ def run(db: str, patients: int) -> list[dict]:
                 raise SystemExit(f"search did not return 100 Observations: {answer.text[:300]}")
             return answer
 
-        emit({"name": "fhir_search_100_observations", "n": 100, **dict(zip(("p50_ms", "p95_ms"),
-                                                                            measure(search, 100), strict=True)),
-              "target_ms": 100})
+        found = dict(zip(("p50_ms", "p95_ms"), measure(search, samples // 2), strict=True))
+        emit({"name": "fhir_search_100_observations", "n": 100, **found, "target_ms": 100})
     finally:
         process.terminate()
         process.wait(timeout=20)

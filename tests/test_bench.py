@@ -66,3 +66,14 @@ def test_bench_times_the_eprescription_check_page_and_a_signed_registration(tmp_
     assert [(f["name"], f["target_ms"]) for f in figures] == [("eprescription_check_page", 300),
                                                              ("eprescription_signed_registration", 200)]
     assert all(0 < f["p50_ms"] <= f["p95_ms"] for f in figures)
+
+
+def test_fhir_bench_exports_a_clinic_and_times_the_facade(tmp_path, capsys):
+    from bench import fhir
+
+    figures = fhir.run("sqlite", 60, seconds=1, samples=10, workdir=tmp_path)
+    assert [f["name"] for f in figures] == ["fhir_bulk_export", "fhir_read_patient", "fhir_search_100_observations"]
+    export, read, search = figures
+    assert export["n"] == 60 and export["resources"] > 60 * 6 and export["rss_last_batch_mb"] > 0
+    assert read["requests_per_s"] > 0 and read["target_requests_per_s"] == 1000
+    assert 0 < search["p50_ms"] <= search["p95_ms"] and search["target_ms"] == 100
