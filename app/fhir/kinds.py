@@ -28,6 +28,8 @@ from app.sharing.fhir import clinical, mapping
 from app.sharing.fhir import systems as S
 from app.sharing.sources import as_lab_result
 
+#: The largest row id (the id columns are INTEGER: 32-bit on PostgreSQL); a larger one names nothing.
+MAX_ID = 2**31 - 1
 #: Where a document's file is found: (resource id, row) → URL (an export's relative path, the facade's Binary).
 FileUrl = Callable[[str, Any], str]
 
@@ -213,7 +215,7 @@ def split_id(resource_id: str) -> tuple[Kind, int] | None:
     prefix, _, rest = resource_id.partition("-")
     number = rest.split("-", 1)[0]
     kind = BY_PREFIX.get(prefix)
-    if kind is None or not number.isdigit() or len(number) > 18:
+    if kind is None or not number.isdigit() or len(number) > 10 or int(number) > MAX_ID:
         return None
     return kind, int(number)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.core.timeutil import JST
 from app.diagnoses.models import Diagnosis
-from app.fhir.kinds import FACADE_TYPES, Kind, kinds_of, load_env, options_for, split_id
+from app.fhir.kinds import FACADE_TYPES, MAX_ID, Kind, kinds_of, load_env, options_for, split_id
 from app.labs.models import LabOrder, LabResult
 from app.patients.models import Patient
 from app.patients.profile_models import Allergy, Contraindication
@@ -225,7 +225,8 @@ def search(session: Session, clinic: Any, resource_type: str, args: Iterable[tup
     start_kind, after = 0, 0
     if params.get("_page"):
         token = params["_page"][-1].split(".")
-        if len(token) != 2 or not all(p.isdigit() for p in token) or int(token[0]) >= len(kinds):
+        if (len(token) != 2 or not all(p.isdigit() and len(p) <= 10 for p in token) or int(token[0]) >= len(kinds)
+                or int(token[1]) > MAX_ID):
             raise SearchError(f"_page が正しくありません: {params['_page'][-1]}")
         start_kind, after = int(token[0]), int(token[1])
     found = Found()

@@ -142,6 +142,9 @@ def test_errors_are_operation_outcomes(client, world, session):
     _outcome(_get(client, "/fhir/Patient/dx-1", token), 404)
     _outcome(_get(client, "/fhir/Patient/nonsense", token), 404)
     _outcome(_get(client, "/fhir/Patient/pt-99999999999999999999", token), 404)
+    _outcome(_get(client, "/fhir/Patient/pt-3000000000", token), 404)  # past a 32-bit id column
+    _outcome(_get(client, "/fhir/Observation?_page=0.3000000000", token), 400)
+    _outcome(_get(client, "/fhir/Observation?patient=Patient/pt-3000000000", token), 400)
     _outcome(_get(client, "/fhir/Binary/pt-1", token), 404)
     _outcome(_get(client, "/fhir/a/b/c", token), 404)
     response = client.raw.post("/fhir/Patient", json={"resourceType": "Patient"},
