@@ -46,7 +46,8 @@ from app.outbox import bp as outbox_bp
 from app.outbox import http_delivery  # noqa: F401
 from app.outbox import views as outbox_views  # noqa: F401
 from app.partners import bp as partners_bp
-from app.partners import oauth_views  # noqa: F401
+from app.partners import oauth_views, webhooks  # noqa: F401
+from app.partners import views as partners_views  # noqa: F401
 from app.patients import bp as patients_bp
 from app.patients import profile_views  # noqa: F401
 from app.patients import views as patients_views  # noqa: F401

@@ -1,9 +1,10 @@
-"""Seeded benchmarks of what users wait for (issues 4, 6, 7, 9, 19, 20, 22, 24 and 27): patient search, the
+"""Seeded benchmarks of what users wait for (issues 4, 6, 7, 9, 19, 20, 22, 24, 25 and 27): patient search, the
 reception list, the patient page and its safety banner, the prescription check page (full check master, other
 institutions' prescriptions; also with the 電子処方箋管理サービス's duplicate check), a signed 電子処方箋
 registration's own time, the 院外処方箋 and specimen-label PDFs, the lab result table, the 6 information page, the
 referral letter PDF, the imaging pages and the first CT frame; lab result import; the オンライン資格確認 medication
-history of three years opened with a fresh fetch; and saving a full-chart note.
+history of three years opened with a fresh fetch; saving a full-chart note; and one read of the partner JSON API
+with a bearer token (bench/partners.py).
 
 The data set is written straight into the database; every figure is then measured through HTTP: the app runs
 under waitress in a process of its own on loopback and the benchmark is a client that logged in through the login
@@ -36,7 +37,7 @@ from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from app.labs.models import LabResult
 from app.patients.safety import read_banner
-from bench import billing, chart, eprescription, fhir, imaging, labs, notes, onshi, seed, summary
+from bench import billing, chart, eprescription, fhir, imaging, labs, notes, onshi, partners, seed, summary
 from bench.check_master import prepare_full_check
 from bench.server import BENCH_SECRET, Browser, Server, measure
 from simulators.sharing_service.testing import RunningSharingService, start_sharing_simulator
@@ -235,6 +236,7 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
                            if wanted("patient_summary", only) else 0)
         billing_visit = billing.seed(session, clinic_id, record.patient_id) if wanted("billing", only) else 0
         orca = billing.start(session, clinic_id) if billing_visit else None
+        partner = partners.seed(session, clinic_id) if wanted(partners.NAME, only) else None
         drop, pushes = [], []
         if wanted("lab_import", only):
             drop = labs.order_results(session, clinic_id, scale.drop_patients, scale.drop_orders, "D")
@@ -293,6 +295,8 @@ def run(db: str, scale: Scale, only: list[str] | None = None, workdir: Path | No
         if orca is not None:
             for name, n, p50_p95, target in billing.figures(browser, billing_visit, scale.samples):
                 emit(name, n, p50_p95, target)
+        if partner is not None:
+            emit(*partners.figure(server.base_url, partner, record.patient_id, scale.samples))
         if charting is not None:
             for name, n, call, target, samples in chart.cases(server.base_url, *charting, scale.chart_notes,
                                                               scale.samples, scale.slow_samples):

@@ -188,6 +188,16 @@ def _make_visit_fee(session, visit):
     return fee
 
 
+def _make_partner_app(session, clinic):
+    from app.partners.models import PartnerApp
+
+    app = PartnerApp(clinic_id=clinic.id, client_id="kk-isolation", name=MARKER_NAME, scopes=["patient.read"],
+                     rate_limit_per_minute=600, active=True, webhook_events=[])
+    session.add(app)
+    session.flush()
+    return app
+
+
 #: How to make one record of clinic A for each kind of id a route takes.
 RECORD_FACTORIES: dict[str, Callable] = {
     "patient_id": lambda s, a: a["patient"].id,
@@ -233,6 +243,8 @@ RECORD_FACTORIES: dict[str, Callable] = {
     # A finished export of clinic A (its files are clinic A's records).
     "job_id": lambda s, a: _make_transfer_job(s, a["patient"].clinic_id).id,
     "file": lambda s, a: "manifest.json",
+    # A partner application (the administrator's screen of API clients).
+    "app_id": lambda s, a: a["partner_app"].id,
 }
 #: Arguments that are not record ids (file names of public assets).
 NON_RECORD_ARGS = {"filename", "name"}
@@ -272,6 +284,7 @@ def two_clinics(session):
         "destination": _make_destination(session, clinic_a),
         "national_entry": _make_national_entry(session, clinic_a, patient),
         "history_fetch": _make_history_fetch(session, clinic_a, patient),
+        "partner_app": _make_partner_app(session, clinic_a),
     }
     b_users = {role: make_user(session, clinic_b, role=role.value) for role in Role}
     session.commit()

@@ -13,11 +13,12 @@ from werkzeug.routing import Rule
 from app.api import bp
 from app.api.spec import SCHEMAS, RouteDoc, ref
 from app.core.security import public
+from app.core.web import MAX_ID
 from app.partners.scopes import SCOPES
 from app.partners.tokens import TOKEN_SECONDS
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
-_ID = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+_ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
 _ERRORS = {
     400: "入力の誤り（不正なJSON・型・不明な項目・パラメータ）", 401: "トークンがない・無効・期限切れ・取り消し済み",
     403: "スコープが足りない", 404: "見つからない（他院のIDも同じ）", 413: "本文が大きすぎる",

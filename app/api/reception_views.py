@@ -14,6 +14,7 @@ from app.clinics.models import Clinic
 from app.core.audit import log_access
 from app.core.errors import ValidationError
 from app.core.timeutil import japan_today
+from app.core.web import MAX_ID
 from app.db import db_session, utcnow
 from app.partners.auth import partner, partner_actor, require_scope
 from app.reception import services as reception
@@ -57,7 +58,7 @@ def patient_visits(patient_id: int) -> Any:
 
 
 BOOKING = {"type": "object", "additionalProperties": False, "required": ["patient_id", "department_code"],
-           "properties": {"patient_id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+           "properties": {"patient_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
                           "department_code": {"type": "string", "minLength": 1, "maxLength": 4},
                           "physician_code": {"type": "string", "minLength": 1, "maxLength": 20}}}
 

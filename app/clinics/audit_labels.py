@@ -30,6 +30,16 @@ AUDIT_ACTIONS: dict[str, tuple[str, str]] = {
     "clinic.pacs_settings": ("PACS（画像サーバー）の接続設定を変更", "settings"),
     "clinic.sharing_settings": ("電子カルテ情報共有サービスの接続設定を変更", "settings"),
     "lab.settings": ("検査会社の接続設定を変更", "settings"),
+    "partner.register": ("連携アプリケーションを登録", "settings"),
+    "partner.update": ("連携アプリケーションのスコープ・上限を変更", "settings"),
+    "partner.rotate_secret": ("連携アプリケーションのシークレットを切替", "settings"),
+    "partner.revoke_tokens": ("連携アプリケーションのトークンを取消", "settings"),
+    "partner.deactivate": ("連携アプリケーションを無効化", "settings"),
+    "partner.activate": ("連携アプリケーションを有効化", "settings"),
+    "partner.webhook": ("連携アプリケーションのWebhookを変更", "settings"),
+    "partner.webhook_secret": ("連携アプリケーションのWebhook署名鍵を作り直し", "settings"),
+    "partner.token_issued": ("連携アプリケーションがトークンを取得", "account"),
+    "partner.token_revoked": ("連携アプリケーションがトークンを返却", "account"),
     "demo.seed_clinic": ("デモ医院を作成", "settings"),
     "demo.seed_staff": ("デモ職員を作成", "settings"),
     "patient.create_from_orca": ("ORCAの患者を登録", "external"),
@@ -92,6 +102,7 @@ ACCESS_ACTIONS = {"view": "閲覧", "print": "印刷", "export": "出力", "sear
 
 #: The screens and documents of the access log (the resource up to its first ":").
 SCREENS = {
+    "api": "連携API（外部アプリケーション）",
     "patient.page": "患者の基本画面", "patient.profile": "プロフィール", "patient.vitals": "バイタル",
     "patient.diagnoses": "傷病名", "patient.diagnoses.history": "傷病名の履歴",
     "patient.prescriptions": "処方の一覧", "patient.prescriptions.new": "処方の入力", "prescription": "処方",

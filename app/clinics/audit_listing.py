@@ -81,14 +81,22 @@ def log_page(session: Session, clinic_id: int, flt: q.LogFilter | None, tab: str
     for e in entries:
         name, number = patients.get(e.patient_id, ("", ""))
         if access:
-            who, what, at, reason = people.get(e.user_id, "（削除された職員）"), access_label(e.action, e.resource), \
-                e.accessed_at, ""
+            who = (people.get(e.user_id, "（削除された職員）") if e.user_id is not None
+                   else _partner_label(e.actor_login))
+            what, at, reason = access_label(e.action, e.resource), e.accessed_at, ""
         else:
-            who = people.get(e.actor_id) if e.actor_id else SYSTEM_ACTORS.get(e.actor_login or "", "システム（自動）")
+            who = people.get(e.actor_id) if e.actor_id else (
+                _partner_label(e.actor_login) if (e.actor_login or "").startswith("app:")
+                else SYSTEM_ACTORS.get(e.actor_login or "", "システム（自動）"))
             what, at, reason = audit_action_label(e.action), e.occurred_at, _reason(e.summary)
         rows.append(LogRow(at, who or e.actor_login or "", what, e.patient_id if name else None, name, number,
                            reason))
     return LogPage(rows, page)
+
+
+def _partner_label(login: str | None) -> str:
+    """A look a partner application made through the API ("app:<name>")."""
+    return f"連携アプリ「{(login or '').removeprefix('app:')}」"
 
 
 def _reason(summary: dict | None) -> str:

@@ -113,5 +113,6 @@ def audit_csv(entries: list[AuditEntry]) -> str:
 def access_csv(entries: list[AccessLogEntry], names: dict[int, str]) -> str:
     """The access log as CSV (Japan time)."""
     return _csv(["ID", "日時", "職員ID", "職員名", "患者ID", "操作", "画面・文書", "端末IPアドレス"],
-                ([e.id, format_japan_datetime(e.accessed_at, "%Y-%m-%d %H:%M:%S"), e.user_id, names.get(e.user_id, ""),
+                ([e.id, format_japan_datetime(e.accessed_at, "%Y-%m-%d %H:%M:%S"), e.user_id,
+                  names.get(e.user_id, "") if e.user_id is not None else e.actor_login,
                   e.patient_id, e.action, e.resource, e.ip_address] for e in entries))

@@ -35,6 +35,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "clinic.manage": frozenset({Role.ADMIN}),
     "staff.manage": frozenset({Role.ADMIN}),
     "audit.read": frozenset({Role.ADMIN}),
+    # Registering outside applications (API clients) and their credentials, scopes and webhooks.
+    "partner.manage": frozenset({Role.ADMIN}),
     "outbox.read": ALL_ROLES,
     "outbox.retry": frozenset({Role.ADMIN, Role.CLERK, Role.DOCTOR}),
     "reception.read": ALL_ROLES,

@@ -49,12 +49,17 @@ def patient_or_404(patient_id: int) -> Any:
     return patient
 
 
+#: The largest database id: the id columns are INTEGER, 32-bit signed on PostgreSQL (a larger number bound to one
+#: is an error of the database, not "no such row").
+MAX_ID = 2**31 - 1
+
+
 class BoundedIntConverter(IntegerConverter):
-    """`<int:…>` in URLs, limited to what a database id can be (64-bit signed): a larger number answers 404
-    like any unknown id, instead of an overflow error from the database."""
+    """`<int:…>` in URLs, limited to what a database id can be (MAX_ID): a larger number answers 404 like any
+    unknown id, instead of an out-of-range error from the database."""
 
     def __init__(self, url_map: Any, fixed_digits: int = 0, min: int | None = None,  # noqa: A002 (werkzeug's names)
-                 max: int | None = 2**63 - 1, signed: bool = False) -> None:  # noqa: A002
+                 max: int | None = MAX_ID, signed: bool = False) -> None:  # noqa: A002
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import requests
@@ -19,9 +20,15 @@ def deliver_http_post(_session: Session, message: OutboxMessage) -> dict[str, An
     url = message.payload.get("url")
     if not url:
         raise PermanentDeliveryError("送信先URLがありません")
+    return post_for_outbox(url, json.dumps(message.payload.get("body")).encode(),
+                           {"Content-Type": "application/json", "Idempotency-Key": message.idempotency_key})
+
+
+def post_for_outbox(url: str, data: bytes, headers: dict[str, str]) -> dict[str, Any]:
+    """POST bytes for an outbox delivery (also the partner webhooks'): what the receiver answered when 2xx;
+    PermanentDeliveryError for a 4xx other than 408/425/429, DeliveryError (retried) otherwise."""
     try:
-        response = requests.post(url, json=message.payload.get("body"), timeout=10,
-                                 headers={"Idempotency-Key": message.idempotency_key})
+        response = requests.post(url, data=data, timeout=10, headers=headers)
     except requests.RequestException as exc:
         raise DeliveryError(f"送信先に接続できません: {exc}") from exc
     if 200 <= response.status_code < 300:

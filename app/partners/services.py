@@ -13,10 +13,13 @@ from sqlalchemy.orm import Session
 from app.core.audit import Actor, record_audit
 from app.core.errors import ValidationError
 from app.core.jp import strip_control_chars
+from app.core.secrets import seal
+from app.core.urls import connection_url
 from app.db import get_scoped, scoped, utcnow
 from app.partners.models import DEFAULT_RATE_LIMIT, PartnerApp, PartnerSecret
 from app.partners.scopes import SCOPES, unknown_scopes
 from app.partners.tokens import digest, new_secret, revoke_all_tokens
+from app.partners.webhooks import EVENTS
 
 #: How long the old secret keeps working after a rotation, so the application can switch without a gap.
 ROTATION_GRACE = timedelta(hours=24)
@@ -30,6 +33,8 @@ class Credentials:
     app: PartnerApp
     client_id: str
     client_secret: str
+    #: The key the application checks webhook signatures with (shown with the first secret, or when remade).
+    webhook_secret: str = ""
 
 
 def _clean_name(name: str) -> str:
@@ -60,23 +65,64 @@ def _clean_rate(value: int | None) -> int:
 
 
 def register_app(session: Session, actor: Actor, *, name: str, scopes: list[str],
-                 rate_limit_per_minute: int | None = None) -> Credentials:
-    """Register an application of the actor's clinic with its scopes; its client id and first secret."""
+                 rate_limit_per_minute: int | None = None, webhook_url: str | None = None,
+                 webhook_events: list[str] | None = None) -> Credentials:
+    """Register an application of the actor's clinic with its scopes (and webhooks); its client id, first secret
+    and webhook signing key."""
     clinic_id = actor.clinic_id
     if clinic_id is None:
         raise ValidationError("医療機関のアカウントで操作してください。")
     name = _clean_name(name)
     if session.scalar(scoped(PartnerApp, clinic_id).where(PartnerApp.name == name)) is not None:
         raise ValidationError("同じ名前のアプリケーションが登録されています。", field="name")
-    app = PartnerApp(clinic_id=clinic_id, client_id=f"kk-{secrets.token_hex(12)}", name=name,
-                     scopes=_clean_scopes(scopes), rate_limit_per_minute=_clean_rate(rate_limit_per_minute),
-                     active=True, webhook_events=[])
+    chosen = _clean_scopes(scopes)
+    url, events = _clean_webhook(webhook_url, webhook_events or [], chosen)
+    webhook_secret = new_secret()
+    app = PartnerApp(clinic_id=clinic_id, client_id=f"kk-{secrets.token_hex(12)}", name=name, scopes=chosen,
+                     rate_limit_per_minute=_clean_rate(rate_limit_per_minute), active=True, webhook_url=url,
+                     webhook_events=events, webhook_secret_sealed=seal(webhook_secret))
     session.add(app)
     session.flush()
     secret = _add_secret(session, app)
     record_audit(session, actor, "partner.register", entity_type="partner_app", entity_id=app.id,
-                 summary={"name": app.name, "scopes": app.scopes, "rate_limit_per_minute": app.rate_limit_per_minute})
-    return Credentials(app, app.client_id, secret)
+                 summary={"name": app.name, "scopes": app.scopes, "rate_limit_per_minute": app.rate_limit_per_minute,
+                          "webhook_url": url, "webhook_events": events})
+    return Credentials(app, app.client_id, secret, webhook_secret)
+
+
+def _clean_webhook(url: str | None, events: list[str], scopes: list[str]) -> tuple[str | None, list[str]]:
+    try:
+        cleaned = connection_url(url, "連携アプリケーション", "患者のIDと受付・検査の知らせ")
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field="webhook_url") from exc
+    unknown = [e for e in events if e not in EVENTS]
+    if unknown:
+        raise ValidationError(f"存在しないイベントです: {' '.join(unknown)}", field="webhook_events")
+    if events and not cleaned:
+        raise ValidationError("Webhookを受け取るには送信先URLを入力してください。", field="webhook_url")
+    for event in events:
+        label, scope = EVENTS[event]
+        if scope not in scopes:  # an event tells of records: only an application that may read them hears of it
+            raise ValidationError(f"「{label}」を受け取るには {scope} スコープが必要です。", field="webhook_events")
+    return cleaned or None, [e for e in EVENTS if e in events]
+
+
+def set_webhook(session: Session, actor: Actor, app: PartnerApp, *, url: str | None, events: list[str]) -> None:
+    """Where and which events the application is told of (an empty URL: none)."""
+    before = {"webhook_url": app.webhook_url, "webhook_events": list(app.webhook_events or [])}
+    app.webhook_url, app.webhook_events = _clean_webhook(url, events, list(app.scopes))
+    record_audit(session, actor, "partner.webhook", entity_type="partner_app", entity_id=app.id,
+                 summary={"name": app.name, "before": before,
+                          "after": {"webhook_url": app.webhook_url, "webhook_events": app.webhook_events}})
+
+
+def remake_webhook_secret(session: Session, actor: Actor, app: PartnerApp) -> str:
+    """A new webhook signing key (shown once); deliveries from now on are signed with it."""
+    value = new_secret()
+    app.webhook_secret_sealed = seal(value)
+    record_audit(session, actor, "partner.webhook_secret", entity_type="partner_app", entity_id=app.id,
+                 summary={"name": app.name})
+    return value
 
 
 def _add_secret(session: Session, app: PartnerApp) -> str:

@@ -37,6 +37,19 @@ def _guards(make: bool) -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {name}" + ("" if sqlite else " ON access_log"))
 
 
+def _app_rows(name: str, *columns: sa.Column | sa.Constraint) -> None:
+    """A table of rows belonging to one partner application: id, app_id (indexed) and `columns`."""
+    op.create_table(
+        name,
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("app_id", sa.Integer(), nullable=False),
+        *columns,
+        sa.ForeignKeyConstraint(["app_id"], ["partner_app.id"], name=op.f(f"fk_{name}_app_id_partner_app")),
+        sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{name}")),
+    )
+    op.create_index(op.f(f"ix_{name}_app_id"), name, ["app_id"])
+
+
 def upgrade() -> None:
     """Apply."""
     op.create_table(
@@ -58,33 +71,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("client_id", name=op.f("uq_partner_app_client_id")),
     )
     op.create_index(op.f("ix_partner_app_clinic_id"), "partner_app", ["clinic_id"])
-    op.create_table(
-        "partner_secret",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("app_id", sa.Integer(), nullable=False),
-        sa.Column("secret_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["app_id"], ["partner_app.id"], name=op.f("fk_partner_secret_app_id_partner_app")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_secret")),
-    )
-    op.create_index(op.f("ix_partner_secret_app_id"), "partner_secret", ["app_id"])
-    op.create_table(
-        "partner_token",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("app_id", sa.Integer(), nullable=False),
-        sa.Column("clinic_id", sa.Integer(), nullable=False),
-        sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("scopes", sa.JSON(), nullable=False),
-        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["app_id"], ["partner_app.id"], name=op.f("fk_partner_token_app_id_partner_app")),
-        sa.ForeignKeyConstraint(["clinic_id"], ["clinic.id"], name=op.f("fk_partner_token_clinic_id_clinic")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_token")),
-        sa.UniqueConstraint("token_hash", name=op.f("uq_partner_token_token_hash")),
-    )
-    op.create_index(op.f("ix_partner_token_app_id"), "partner_token", ["app_id"])
+    _app_rows("partner_secret",
+              sa.Column("secret_hash", sa.String(length=64), nullable=False),
+              sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+              sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+    _app_rows("partner_token",
+              sa.Column("clinic_id", sa.Integer(), nullable=False),
+              sa.Column("token_hash", sa.String(length=64), nullable=False),
+              sa.Column("scopes", sa.JSON(), nullable=False),
+              sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+              sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+              sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+              sa.ForeignKeyConstraint(["clinic_id"], ["clinic.id"], name=op.f("fk_partner_token_clinic_id_clinic")),
+              sa.UniqueConstraint("token_hash", name=op.f("uq_partner_token_token_hash")))
     op.create_index("ix_partner_token_app_expiry", "partner_token", ["app_id", "expires_at"])
     op.create_table(
         "partner_rate_window",

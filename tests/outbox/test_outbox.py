@@ -24,6 +24,8 @@ class Receiver:
         self.failures = failures
         self.status_on_failure = status_on_failure
         self.requests: list[tuple[str, dict]] = []
+        #: Each request's headers and body bytes as received (what a signature covers).
+        self.raw_requests: list[tuple[dict[str, str], bytes]] = []
         self.accepted_keys: set[str] = set()
         receiver = self
 
@@ -31,6 +33,7 @@ class Receiver:
             def do_POST(self):  # noqa: N802
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 body = json.loads(raw) if raw else None
+                receiver.raw_requests.append((dict(self.headers), raw))
                 key = self.headers["Idempotency-Key"]
                 receiver.requests.append((key, body))
                 if receiver.failures > 0:

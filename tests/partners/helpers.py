@@ -21,7 +21,8 @@ def _flask_client(client: Any) -> Any:
 
 
 def register_partner(client: Any, clinic_code: str, scopes: list[str] | tuple[str, ...], *,
-                     name: str | None = None, rate_limit_per_minute: int | None = None) -> Credentials:
+                     name: str | None = None, rate_limit_per_minute: int | None = None,
+                     webhook_url: str | None = None, webhook_events: list[str] | None = None) -> Credentials:
     """Register an application in the clinic with this 医療機関コード (as its administrator would)."""
     flask_app = _flask_client(client).application
     with flask_app.app_context():
@@ -31,7 +32,8 @@ def register_partner(client: Any, clinic_code: str, scopes: list[str] | tuple[st
             assert clinic is not None, f"no clinic {clinic_code}"
             actor = Actor(user_id=None, login_id="test", clinic_id=clinic.id)
             credentials = register_app(session, actor, name=name or f"テスト連携アプリ{next(_names)}",
-                                       scopes=list(scopes), rate_limit_per_minute=rate_limit_per_minute)
+                                       scopes=list(scopes), rate_limit_per_minute=rate_limit_per_minute,
+                                       webhook_url=webhook_url, webhook_events=webhook_events)
             session.commit()
             return credentials
         finally:
