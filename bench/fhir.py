@@ -145,6 +145,7 @@ def _gunicorn(url: str, log: Path) -> tuple[subprocess.Popen, str]:
                 return process, base
         except requests.RequestException:
             time.sleep(0.2)
+    process.terminate()
     raise SystemExit(f"gunicorn did not start; see {log}")
 
 
