@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, render_template, request, session
@@ -31,6 +32,7 @@ from app.labs.poller import start_lab_poller
 from app.outbox.worker import OutboxWorker
 from app.patient_view.handover import enforce_handover
 from app.reception.poller import OrcaPoller
+from app.transfer.jobs import TransferWorker
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -103,7 +105,8 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 def _start_outbox_thread(app: Flask) -> None:
-    """Start the background threads of the embedded default: outbox worker and ORCA poller."""
+    """Start the background threads of the embedded default: outbox worker, ORCA poller, lab poller and the
+    export/import jobs' worker."""
     lock = app.extensions.setdefault("outbox_worker_lock", threading.Lock())
     with lock:
         if "outbox_worker" in app.extensions:
@@ -117,3 +120,7 @@ def _start_outbox_thread(app: Flask) -> None:
             poller.start_thread()
             app.extensions["orca_poller"] = poller
         start_lab_poller(app)
+        transfer = TransferWorker(app.extensions["db_sessionmaker"], app.config["OUTBOX_POLL_SECONDS"],
+                                  Path(app.config["TRANSFER_DIR"]))
+        transfer.start_thread()
+        app.extensions["transfer_worker"] = transfer

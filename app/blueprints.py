@@ -28,6 +28,8 @@ from app.documents import address_book_views  # noqa: F401
 from app.documents import bp as documents_bp
 from app.documents import services as documents_services  # noqa: F401
 from app.documents import views as documents_views  # noqa: F401
+from app.fhir import bp as fhir_bp
+from app.fhir import views as fhir_views  # noqa: F401
 from app.imaging import bp as imaging_bp
 from app.imaging import views as imaging_views  # noqa: F401
 from app.labs import bp as labs_bp
@@ -63,8 +65,10 @@ from app.sharing import bp as sharing_bp
 from app.sharing import connection_views as sharing_connection_views  # noqa: F401
 from app.sharing import registration  # noqa: F401
 from app.sharing import views as sharing_views  # noqa: F401
+from app.transfer import bp as transfer_bp
+from app.transfer import views as transfer_views  # noqa: F401
 
 BLUEPRINTS: tuple[Blueprint, ...] = (
     health_bp, pwa_bp, auth_bp, clinics_bp, outbox_bp, reception_bp, patients_bp, prescriptions_bp, diagnoses_bp,
     imaging_bp, labs_bp, sharing_bp, documents_bp, notes_bp, onshi_bp, billing_bp, patient_view_bp, partners_bp,
-    api_bp)
+    api_bp, transfer_bp, fhir_bp)

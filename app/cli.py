@@ -25,6 +25,7 @@ from app.outbox.worker import OutboxWorker, wait_until_idle
 from app.prescriptions.check_master import CheckMasterError, import_check_master
 from app.prescriptions.drug_master import DrugMasterError, import_official_file
 from app.reception.poller import OrcaPoller
+from app.transfer.cli import register_transfer_cli
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -228,6 +229,7 @@ def register_cli(app: Flask) -> None:
         _import_master("検査項目マスター", import_item_file, path, LabMasterError)
 
     register_lab_cli(app)
+    register_transfer_cli(app)
 
     @app.cli.command("orca-poller")
     @click.option("--once", is_flag=True, help="One pass over every clinic, then exit.")

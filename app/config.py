@@ -80,6 +80,9 @@ class Config:
     SESSION_MAX_HOURS: int = field(default_factory=lambda: _env_int("KAMIKARTE_SESSION_MAX_HOURS", 12))
     #: A trusted device must give the second factor again after this many days.
     TRUSTED_DEVICE_DAYS: int = field(default_factory=lambda: _env_int("KAMIKARTE_TRUSTED_DEVICE_DAYS", 30))
+    #: Where clinic exports and uploaded imports are kept (app/transfer), one folder per job.
+    TRANSFER_DIR: str = field(default_factory=lambda: os.environ.get("KAMIKARTE_TRANSFER_DIR")
+                              or str(ROOT / "instance" / "transfer"))
     LOCKOUT_THRESHOLD: int = 5
     LOCKOUT_MINUTES: int = 15
     TESTING: bool = False

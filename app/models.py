@@ -37,6 +37,7 @@ from app.sharing.models import (
     SharingRegistration,
     SharingWithholding,
 )
+from app.transfer.models import TransferJob
 
 __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "CareLevel", "Clinic", "Contraindication",
            "Diagnosis", "Disability", "Disease", "Drug", "Infection", "KeyImage", "LabItem", "LabMessage", "LabOrder",
@@ -46,4 +47,4 @@ __all__ = ["AccessLogEntry", "Allergy", "AuditEntry", "Base", "BloodType", "Care
            "ReferralLetter", "SharingConsent", "SharingRegistration", "ProgressNote", "NoteDraft", "NotePhrase",
            "NoteTemplate", "NationalEntryCopy", "NationalEntryDecision", "SharingWithholding", "HistoryConsent",
            "HistoryFetch", "Procedure", "ProcedureMasterVersion", "VisitBill", "VisitFee", "PartnerApp",
-           "PartnerRateWindow", "PartnerSecret", "PartnerToken", "KeptPdf"]
+           "PartnerRateWindow", "PartnerSecret", "PartnerToken", "KeptPdf", "TransferJob"]

@@ -37,7 +37,7 @@ from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from app.labs.models import LabResult
 from app.patients.safety import read_banner
-from bench import billing, chart, eprescription, imaging, labs, notes, onshi, partners, patient_view, seed, summary
+from bench import billing, chart, eprescription, fhir, imaging, labs, notes, onshi, partners, patient_view, seed, summary
 from bench.check_master import prepare_full_check
 from bench.server import BENCH_SECRET, Browser, Server, measure
 from simulators.sharing_service.testing import RunningSharingService, start_sharing_simulator
@@ -339,6 +339,9 @@ def main() -> None:
     args = parser.parse_args()
     only = [part for part in args.only.split(",") if part] or None
     for db in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
+        if only and all(part.startswith("fhir") for part in only):  # issue 25's figures: a clinic of their own
+            fhir.run(db, 10_000, database(db, Path(tempfile.mkdtemp(prefix="kamikarte-bench-fhir-"))))
+            continue
         run(db, QUICK if args.quick else FULL, only)
 
 

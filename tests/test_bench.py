@@ -95,3 +95,14 @@ def test_bench_times_the_patient_screen_in_a_handed_over_session(tmp_path, capsy
     # The showing (every section chosen), then each timed load of the locked screen (and the sanity check's).
     assert resources[0].startswith("patient_view:いまの病気・アレルギー・お薬・検査の結果・これからの検査・紹介状#")
     assert resources[1:] == ["patient_view.screen"] * (1 + 5 + SMOKE.samples)
+
+
+def test_fhir_bench_exports_a_clinic_and_times_the_facade(tmp_path, capsys):
+    from bench import fhir
+
+    figures = fhir.run("sqlite", 60, seconds=1, samples=10, workdir=tmp_path)
+    assert [f["name"] for f in figures] == ["fhir_bulk_export", "fhir_read_patient", "fhir_search_100_observations"]
+    export, read, search = figures
+    assert export["n"] == 60 and export["resources"] > 60 * 6 and export["rss_last_batch_mb"] > 0
+    assert read["requests_per_s"] > 0 and read["target_requests_per_s"] == 1000
+    assert 0 < search["p50_ms"] <= search["p95_ms"] and search["target_ms"] == 100

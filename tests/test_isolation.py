@@ -139,6 +139,15 @@ def _make_letter(session, clinic, patient):
     return letter
 
 
+def _make_transfer_job(session, clinic_id):
+    from app.transfer.models import TransferJob
+
+    job = TransferJob(clinic_id=clinic_id, kind="export", state="done", folder="clinic-a/job-1")
+    session.add(job)
+    session.flush()
+    return job
+
+
 def _make_destination(session, clinic):
     from app.documents.models import ReferralDestination
 
@@ -231,6 +240,9 @@ RECORD_FACTORIES: dict[str, Callable] = {
     "subject_type": lambda s, a: "patient_allergy",
     # A オンライン資格確認 reply file kept as received.
     "fetch_id": lambda s, a: a["history_fetch"].id,
+    # A finished export of clinic A (its files are clinic A's records).
+    "job_id": lambda s, a: _make_transfer_job(s, a["patient"].clinic_id).id,
+    "file": lambda s, a: "manifest.json",
     # A partner application (the administrator's screen of API clients).
     "app_id": lambda s, a: a["partner_app"].id,
 }

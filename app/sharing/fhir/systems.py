@@ -25,18 +25,38 @@ BUNDLE_REFERRAL = CLINS + "JP_Bundle_eReferral"
 BUNDLE_PCS = CLINS + "JP_Bundle_ePCS"
 COMPOSITION_REFERRAL = "http://jpfhir.jp/fhir/eReferral/StructureDefinition/JP_Composition_eReferral"
 
+# --- JP Core: the profiles the /fhir facade and the bulk export claim (docs/standards/fhir-facade.md) ---------
+CORE_PATIENT = CORE + "JP_Patient"
+CORE_ENCOUNTER = CORE + "JP_Encounter"
+CORE_CONDITION = CORE + "JP_Condition"
+CORE_ALLERGY = CORE + "JP_AllergyIntolerance"
+CORE_OBSERVATION = CORE + "JP_Observation_Common"
+CORE_LAB_RESULT = CORE + "JP_Observation_LabResult"
+CORE_VITAL_SIGNS = CORE + "JP_Observation_VitalSigns"
+CORE_MEDICATION_REQUEST = CORE + "JP_MedicationRequest"
+CORE_SERVICE_REQUEST = CORE + "JP_ServiceRequest_Common"
+CORE_LAB_REPORT = CORE + "JP_DiagnosticReport_LabResult"
+CORE_IMAGING_STUDY = CORE + "JP_ImagingStudy_Radiology"
+CORE_IMMUNIZATION = CORE + "JP_Immunization"
+CORE_PROFILES = frozenset({CORE_PATIENT, CORE_ENCOUNTER, CORE_CONDITION, CORE_ALLERGY, CORE_OBSERVATION,
+                           CORE_LAB_RESULT, CORE_VITAL_SIGNS, CORE_MEDICATION_REQUEST, CORE_SERVICE_REQUEST,
+                           CORE_LAB_REPORT, CORE_IMAGING_STUDY, CORE_IMMUNIZATION})
+
 #: Every profile our validator accepts (a version suffix "|1" is allowed, as the examples write it).
 KNOWN_PROFILES = frozenset({
     PATIENT, CONDITION, ALLERGY, LAB_RESULT, OBSERVATION_COMMON, MEDICATION_REQUEST, ORGANIZATION, PRACTITIONER,
     ENCOUNTER, DOCUMENT_REFERENCE, CARE_PLAN, CARE_PLAN_PCS, BUNDLE_CLINS, BUNDLE_REFERRAL, BUNDLE_PCS,
     COMPOSITION_REFERRAL,
     CORE + "JP_Encounter", CORE + "JP_Practitioner", CORE + "JP_Specimen", CORE + "JP_Patient",
-    CORE + "JP_Organization",
+    CORE + "JP_Organization", *CORE_PROFILES,
 })
 #: The profile a resource of each kind must carry in a 6-information registration.
-REQUIRED_PROFILE = {"Patient": (PATIENT, CORE + "JP_Patient"), "Condition": (CONDITION,),
-                    "AllergyIntolerance": (ALLERGY,), "MedicationRequest": (MEDICATION_REQUEST,),
-                    "Observation": (LAB_RESULT, OBSERVATION_COMMON)}
+#: (The facade's JP Core profiles stand in for them outside a registration.)
+REQUIRED_PROFILE = {"Patient": (PATIENT, CORE_PATIENT), "Condition": (CONDITION, CORE_CONDITION),
+                    "AllergyIntolerance": (ALLERGY, CORE_ALLERGY),
+                    "MedicationRequest": (MEDICATION_REQUEST, CORE_MEDICATION_REQUEST),
+                    "Observation": (LAB_RESULT, OBSERVATION_COMMON, CORE_LAB_RESULT, CORE_VITAL_SIGNS,
+                                    CORE_OBSERVATION)}
 
 # --- identifiers ---------------------------------------------------------------------------------------------
 PATIENT_ID_PREFIX = "urn:oid:1.2.392.100495.20.3.51.1"  # + 医療機関コード(10)
@@ -88,6 +108,20 @@ DOC_SUBTYPE = "http://jpfhir.jp/fhir/Common/CodeSystem/doc-subtypecodes"
 DOC_SECTION = "http://jpfhir.jp/fhir/clins/CodeSystem/document-section"
 ENCOUNTER_CLASS = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 LOINC = "http://loinc.org"  # DocumentReference.type of the clinical-course text, as the examples code it
+OBSERVATION_CATEGORY_HL7 = "http://terminology.hl7.org/CodeSystem/observation-category"  # vital-signs …
+DICOM = "http://dicom.nema.org/resources/ontology/DCM"  # ImagingStudy modality
+DICOM_UID = "urn:dicom:uid"  # ImagingStudy.identifier of a StudyInstanceUID (FHIR R4 ImagingStudy)
+
+# --- Kamikarte's own systems: where no standard one exists (each listed in a bulk export's manifest) ---------
+LOCAL = "http://kamikarte.jp/fhir/"
+#: The whole record a resource was made from (columns FHIR has no element for), so that an export read back by
+#: Kamikarte loses nothing (app/fhir/records.py).
+RECORD_EXTENSION = LOCAL + "StructureDefinition/record"
+#: Our kinds of profile items that no standard code names (血液型 as recorded, 既往歴, 障害, 要介護度, 妊娠・授乳).
+PROFILE_ITEM = LOCAL + "CodeSystem/profile-item"
+#: Our kinds of documents with no standard type code (the SOAP progress note, a key image).
+DOCUMENT_KIND = LOCAL + "CodeSystem/document-kind"
+LOCAL_SYSTEMS = (PROFILE_ITEM, DOCUMENT_KIND, RECORD_EXTENSION)
 
 #: Code systems a coding may use: the table of jp-clins.md, the HL7 terminology it names, and the prefixes of
 #: systems the public examples use that the table names only by family (JAMI method codes, MERIT-9 categories,
@@ -97,7 +131,8 @@ KNOWN_SYSTEMS = frozenset({
     ALLERGY_CLINICAL, ALLERGY_VER, JLAC10, JLAC10_CORE, LAB_LOCAL, SPECIMEN_MATERIAL, OBSERVATION_CATEGORY,
     INTERPRETATION, DRUG_ALLERGEN, FOOD_ALLERGEN, YJ, HOT9, GENERAL_NAME, DRUG_NOCODED, DRUG_UNIT, USAGE_JAMI,
     USAGE_EPRESCRIPTION, USAGE_UNCODED, ROUTE, SUBSTITUTION, UCUM, DOC_TYPE, DOC_SUBTYPE, DOC_SECTION,
-    DEPARTMENT_CS, ENCOUNTER_CLASS, LOINC, BUNDLE_RESOURCE_TYPE, EHRSHRS_INDICATION,
+    DEPARTMENT_CS, ENCOUNTER_CLASS, LOINC, BUNDLE_RESOURCE_TYPE, EHRSHRS_INDICATION, DICOM, PROFILE_ITEM,
+    DOCUMENT_KIND,
 })
 KNOWN_SYSTEM_PREFIXES = ("http://terminology.hl7.org/CodeSystem/", "http://jpfhir.jp/fhir/core/CodeSystem/",
                          "http://jpfhir.jp/fhir/core/mhlw/CodeSystem/", "http://jpfhir.jp/fhir/eCS/CodeSystem/",

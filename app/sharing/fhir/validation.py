@@ -168,12 +168,13 @@ def _observation(resource: dict[str, Any], label: str) -> list[str]:
 
 
 def _document_reference(resource: dict[str, Any], label: str) -> list[str]:
-    """An attached file (JP_DocumentReference_eCS): status, content with a contentType, and embedded data that
+    """An attached file (JP_DocumentReference_eCS): status (current; an export's earlier versions superseded or
+    entered-in-error), content with a contentType, and embedded data that
     matches its size and hash (FHIR R4 Attachment.hash: SHA-1 of the data, base64) — a damaged copy must not
     leave as if it were the image the doctor attached."""
     problems = []
-    if resource.get("status") != "current":
-        problems.append(f"{label}: status は current である必要があります")
+    if resource.get("status") not in ("current", "superseded", "entered-in-error"):
+        problems.append(f"{label}: status は current（差し替え済みは superseded）である必要があります")
     contents = resource.get("content") or []
     if not contents:
         problems.append(f"{label}: 添付ファイル（content）がありません")
