@@ -37,7 +37,20 @@ from app.cli import upgrade_database
 from app.config import ROOT, TestConfig
 from app.labs.models import LabResult
 from app.patients.safety import read_banner
-from bench import billing, chart, eprescription, fhir, imaging, labs, notes, onshi, partners, patient_view, seed, summary
+from bench import (
+    billing,
+    chart,
+    eprescription,
+    fhir,
+    imaging,
+    labs,
+    notes,
+    onshi,
+    partners,
+    patient_view,
+    seed,
+    summary,
+)
 from bench.check_master import prepare_full_check
 from bench.server import BENCH_SECRET, Browser, Server, measure
 from simulators.sharing_service.testing import RunningSharingService, start_sharing_simulator
