@@ -6,6 +6,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable
+from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -30,6 +31,7 @@ from werkzeug.routing import IntegerConverter
 from app.clinics.models import Clinic
 from app.core.audit import Actor, log_access
 from app.core.errors import ValidationError
+from app.core.security import requires
 from app.db import db_session
 from app.patients.services import get_patient
 
@@ -47,6 +49,24 @@ def patient_or_404(patient_id: int) -> Any:
     if patient is None:
         abort(404)
     return patient
+
+
+def patient_view(permission: str, look: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Route decorator of every /patients/<patient_id>/… page: the role check (`requires`), then the clinic's
+    patient or 404 (`patient_or_404`) and, with `look`, the access-log entry of that look; the view is called with
+    the patient in place of its id."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def with_patient(patient_id: int, **kwargs: Any) -> Any:
+            patient = patient_or_404(patient_id)
+            if look:
+                log_look(patient.id, look)
+            return view(patient, **kwargs)
+
+        return requires(permission)(with_patient)
+
+    return decorator
 
 
 class BoundedIntConverter(IntegerConverter):

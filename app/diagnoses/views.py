@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import committed, current_actor, flashed, found, log_look, patient_or_404
+from app.core.web import committed, current_actor, flashed, found, log_look, patient_view
 from app.db import db_session
 from app.diagnoses import bp, masters, services
 from app.diagnoses.models import OUTCOMES, Disease, Modifier
+from app.patients.models import Patient
 from app.sharing import withholding
 
 MAX_QUERY = 100
@@ -43,20 +44,17 @@ def _render(patient, *, values=None, errors=None, item=None, status=200):
 
 
 @bp.get("/patients/<int:patient_id>/diagnoses")
-@requires("patient.read")
-def index(patient_id: int):
+@patient_view("patient.read", look="patient.diagnoses")
+def index(patient: Patient):
     """Active and ended diagnoses with ICD-10, and the add form."""
-    patient = patient_or_404(patient_id)
-    log_look(patient.id, "patient.diagnoses")
     values = {"disease_code": request.args.get("disease_code", ""), "started_on": japan_today().isoformat()}
     return _render(patient, values=values)
 
 
 @bp.post("/patients/<int:patient_id>/diagnoses")
-@requires("diagnosis.write")
-def add(patient_id: int):
+@patient_view("diagnosis.write")
+def add(patient: Patient):
     """Record a new diagnosis."""
-    patient = patient_or_404(patient_id)
     db = db_session()
 
     withhold = request.form.get("withhold_reason", "") if request.form.get("withhold") == "1" else None
@@ -69,10 +67,9 @@ def add(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/diagnoses/<int:diagnosis_id>/edit")
-@requires("diagnosis.write")
-def edit(patient_id: int, diagnosis_id: int):
+@patient_view("diagnosis.write")
+def edit(patient: Patient, diagnosis_id: int):
     """Correct a diagnosis or enter its 転帰."""
-    patient = patient_or_404(patient_id)
     item = found(services.get_current(db_session(), current_user.clinic_id, patient.id, diagnosis_id))
     data = services.DiagnosisInput.from_diagnosis(item)
     values = {**data.__dict__, "is_suspected": "1" if data.is_suspected else "", "is_main": "1" if data.is_main else ""}
@@ -80,10 +77,9 @@ def edit(patient_id: int, diagnosis_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/diagnoses/<int:diagnosis_id>/edit")
-@requires("diagnosis.write")
-def correct(patient_id: int, diagnosis_id: int):
+@patient_view("diagnosis.write")
+def correct(patient: Patient, diagnosis_id: int):
     """Save a correction or 転帰 as a new version."""
-    patient = patient_or_404(patient_id)
     db = db_session()
     item = found(services.get_current(db, current_user.clinic_id, patient.id, diagnosis_id))
     new = committed(lambda: services.correct_diagnosis(db, current_user.clinic_id, current_actor(), item,
@@ -97,10 +93,9 @@ def correct(patient_id: int, diagnosis_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/diagnoses/<int:diagnosis_id>/retract")
-@requires("diagnosis.write")
-def retract(patient_id: int, diagnosis_id: int):
+@patient_view("diagnosis.write")
+def retract(patient: Patient, diagnosis_id: int):
     """Withdraw a diagnosis entered in error."""
-    patient = patient_or_404(patient_id)
     db = db_session()
     item = found(services.get_current(db, current_user.clinic_id, patient.id, diagnosis_id))
     committed(lambda: services.retract_diagnosis(db, current_user.clinic_id, current_actor(), item,
@@ -112,10 +107,9 @@ def retract(patient_id: int, diagnosis_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/diagnoses/<int:diagnosis_lineage_id>/history")
-@requires("patient.read")
-def item_history(patient_id: int, diagnosis_lineage_id: int):
+@patient_view("patient.read")
+def item_history(patient: Patient, diagnosis_lineage_id: int):
     """Every version of one diagnosis with who, when and why."""
-    patient = patient_or_404(patient_id)
     db = db_session()
     versions = services.history(db, current_user.clinic_id, patient.id, diagnosis_lineage_id)
     if not versions:

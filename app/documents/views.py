@@ -10,12 +10,12 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from app.clinics.models import Clinic
-from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import committed, current_actor, flashed, found, log_look, patient_or_404
+from app.core.web import committed, current_actor, flashed, found, log_look, patient_view
 from app.db import db_session
 from app.documents import addressing, bp, checkup, checkup_trends, discharge, printing, services
 from app.documents.models import DRAFT, HONORIFICS
+from app.patients.models import Patient
 from app.sharing import sources
 from app.sharing.fhir.mapping import MappingError, member_id
 from app.sharing.fhir.validation import FhirValidationError
@@ -27,12 +27,10 @@ def _letter_or_404(patient, letter_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/letters")
-@requires("letter.read")
-def index(patient_id: int):
+@patient_view("letter.read", look="patient.letters")
+def index(patient: Patient):
     """The patient's referral letters with their states, and letters received from other institutions."""
-    patient = patient_or_404(patient_id)
     db = db_session()
-    log_look(patient.id, "patient.letters")
     clinic = db.get(Clinic, current_user.clinic_id)
     received, problem = services.received_documents(db, clinic, patient)
     return render_template("documents/index.html", patient=patient, letters=services.list_letters(
@@ -40,11 +38,9 @@ def index(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/letters/new")
-@requires("letter.write")
-def new(patient_id: int):
+@patient_view("letter.write", look="patient.letters.new")
+def new(patient: Patient):
     """A new letter with the record pulled in (自動引用), ready to edit."""
-    patient = patient_or_404(patient_id)
-    log_look(patient.id, "patient.letters.new")
     db = db_session()
     values = services.quoted_from_record(db, current_user.clinic_id, patient.id)
     images = sources.key_images_for(db, current_user.clinic_id, patient.id)
@@ -63,10 +59,10 @@ def _form(patient, values, errors, letter, images, chosen, status: int = 200):
 
 
 @bp.post("/patients/<int:patient_id>/letters")
-@requires("letter.write")
-def create(patient_id: int):
+@patient_view("letter.write")
+def create(patient: Patient):
     """Save a new draft."""
-    return _save(patient_or_404(patient_id), None)
+    return _save(patient, None)
 
 
 def _save(patient, letter):
@@ -96,10 +92,9 @@ def _save(patient, letter):
 
 
 @bp.get("/patients/<int:patient_id>/letters/<int:letter_id>")
-@requires("letter.read")
-def show(patient_id: int, letter_id: int):
+@patient_view("letter.read")
+def show(patient: Patient, letter_id: int):
     """One letter with its states (sent, printed, shared, read)."""
-    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
     note = services.refresh_read_state(db, letter)
@@ -110,10 +105,9 @@ def show(patient_id: int, letter_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/letters/<int:letter_id>/edit", methods=["GET", "POST"])
-@requires("letter.write")
-def edit(patient_id: int, letter_id: int):
+@patient_view("letter.write")
+def edit(patient: Patient, letter_id: int):
     """Edit a draft."""
-    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     if request.method == "POST":
         return _save(patient, letter)
@@ -124,10 +118,9 @@ def edit(patient_id: int, letter_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/letters/<int:letter_id>/<any(confirm, sent, share):action>")
-@requires("letter.write")
-def act(patient_id: int, letter_id: int, action: str):
+@patient_view("letter.write")
+def act(patient: Patient, letter_id: int, action: str):
     """Confirm a draft, mark a letter sent (handed over or posted), or share it electronically."""
-    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
     back = url_for("documents.show", patient_id=patient.id, letter_id=letter.id)
@@ -148,10 +141,9 @@ def act(patient_id: int, letter_id: int, action: str):
 
 
 @bp.get("/patients/<int:patient_id>/letters/<int:letter_id>/pdf")
-@requires("letter.read")
-def pdf(patient_id: int, letter_id: int):
+@patient_view("letter.read")
+def pdf(patient: Patient, letter_id: int):
     """The letter as a PDF in the MHLW layout (a confirmed letter's first print is recorded)."""
-    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
     clinic = db.get(Clinic, current_user.clinic_id)
@@ -166,10 +158,9 @@ def pdf(patient_id: int, letter_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/letters/<int:letter_id>/fhir")
-@requires("letter.read")
-def fhir(patient_id: int, letter_id: int):
+@patient_view("letter.read")
+def fhir(patient: Patient, letter_id: int):
     """The letter's FHIR document (Bundle type document) to download."""
-    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
     try:
@@ -184,11 +175,10 @@ def fhir(patient_id: int, letter_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/letters/received/<document_id>")
-@requires("letter.read")
-def received(patient_id: int, document_id: str):
+@patient_view("letter.read")
+def received(patient: Patient, document_id: str):
     """Read a document another institution sent or registered about this patient: a letter as its sections, a
     退院時サマリー read whole (or shown as unreadable with the reasons)."""
-    patient = patient_or_404(patient_id)
     bundle = _received_or_redirect(patient, document_id)
     if not isinstance(bundle, dict):
         return bundle
@@ -217,11 +207,10 @@ def received(patient_id: int, document_id: str):
 
 
 @bp.get("/patients/<int:patient_id>/letters/received/<document_id>/attachments/<int:number>")
-@requires("letter.read")
-def received_attachment(patient_id: int, document_id: str, number: int):
+@patient_view("letter.read")
+def received_attachment(patient: Patient, document_id: str, number: int):
     """One attachment of a received 退院時サマリー: shown in the browser when it is text, PDF or an image, else
     downloaded."""
-    patient = patient_or_404(patient_id)
     bundle = _received_or_redirect(patient, document_id)
     if not isinstance(bundle, dict):
         return bundle

@@ -7,9 +7,8 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from app.clinics.models import Clinic
-from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, log_look, patient_or_404
+from app.core.web import current_actor, log_look, patient_view
 from app.db import db_session, get_scoped
 from app.onshi import bp, consent, fetching, history
 from app.onshi.models import CHECKUP, MEDICATION, HistoryFetch
@@ -26,11 +25,10 @@ def onshi_consent_states(patient: Patient) -> list[consent.ConsentState]:
 
 
 @bp.get("/patients/<int:patient_id>/onshi")
-@requires("onshi.read")
-def index(patient_id: int):
+@patient_view("onshi.read")
+def index(patient: Patient):
     """One tab of the history for a period, filtered by institution and drug; fetched or reused as the consent
     allows."""
-    patient = patient_or_404(patient_id)
     tab = request.args.get("tab", "medication")
     if tab not in TABS:
         tab = "medication"
@@ -60,10 +58,9 @@ def index(patient_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/onshi/fetch")
-@requires("onshi.read")
-def fetch_again(patient_id: int):
+@patient_view("onshi.read")
+def fetch_again(patient: Patient):
     """Ask the service again now (the doctor's 再取得), not reusing the reply of this consent window."""
-    patient = patient_or_404(patient_id)
     tab = request.form.get("tab", "medication")
     tab = tab if tab in TABS else "medication"
     db = db_session()
@@ -75,10 +72,9 @@ def fetch_again(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/onshi/files/<int:fetch_id>")
-@requires("onshi.read")
-def reply_file(patient_id: int, fetch_id: int):
+@patient_view("onshi.read")
+def reply_file(patient: Patient, fetch_id: int):
     """A reply file exactly as received (for the chart's 真正性, and to read an unreadable one)."""
-    patient = patient_or_404(patient_id)
     fetch = get_scoped(db_session(), HistoryFetch, current_user.clinic_id, fetch_id)
     if fetch is None or fetch.patient_id != patient.id or fetch.reply_body is None:
         abort(404)
@@ -89,10 +85,9 @@ def reply_file(patient_id: int, fetch_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/onshi/consent")
-@requires("onshi.consent")
-def refresh_consent(patient_id: int):
+@patient_view("onshi.consent")
+def refresh_consent(patient: Patient):
     """Read the eligibility result from ORCA again (the card-reader consent is recorded on the way)."""
-    patient = patient_or_404(patient_id)
     db = db_session()
     message = consent.refresh_from_orca(db, db.get(Clinic, current_user.clinic_id), patient)
     db.commit()

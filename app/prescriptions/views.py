@@ -12,10 +12,11 @@ from app.core.audit import log_access
 from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, patient_or_404
+from app.core.web import current_actor, log_look, patient_view
 from app.db import db_session
 from app.integrations.eprescription.client import EPrescriptionError
 from app.integrations.eprescription.signing import SigningError
+from app.patients.models import Patient
 from app.prescriptions import billing, bp, checking, checks, eprescription, services
 from app.prescriptions.drug_master import search_drugs
 from app.prescriptions.models import ISSUE_MODES
@@ -45,12 +46,6 @@ def drugs():
 
 
 
-def _viewed(patient_id: int, resource: str) -> None:
-    db = db_session()
-    log_access(db, current_actor(), patient_id=patient_id, action="view", resource=resource)
-    db.commit()
-
-
 def _render_order(patient, draft: services.Draft, report: checking.CheckReport | None = None, status: int = 200):
     return render_template("prescriptions/order.html", patient=patient, draft=draft, report=report,
                            usages=coded_usages(), forms=services.FORM_LABELS, dose_basis=DOSE_BASIS,
@@ -62,13 +57,12 @@ def _render_order(patient, draft: services.Draft, report: checking.CheckReport |
                            max_lines=services.MAX_LINES, max_rps=services.MAX_RPS), status
 
 
-def _patient_and_prescription(patient_id: int, prescription_id: int):
-    """The patient (access checked) and one of their prescriptions in this clinic, or 404."""
-    patient = patient_or_404(patient_id)
+def _prescription_or_404(patient: Patient, prescription_id: int):
+    """One of the patient's prescriptions in this clinic, or 404."""
     prescription = services.get_prescription(db_session(), current_user.clinic_id, patient.id, prescription_id)
     if prescription is None:
         abort(404)
-    return patient, prescription
+    return prescription
 
 
 def _acknowledgements(form) -> dict[str, str]:
@@ -77,22 +71,18 @@ def _acknowledgements(form) -> dict[str, str]:
 
 
 @bp.get("/patients/<int:patient_id>/prescriptions")
-@requires("patient.read")
-def index(patient_id: int):
+@patient_view("patient.read", look="patient.prescriptions")
+def index(patient: Patient):
     """The patient's prescriptions, newest first, with Do処方 and new."""
-    patient = patient_or_404(patient_id)
-    _viewed(patient.id, "patient.prescriptions")
     items = services.list_prescriptions(db_session(), current_user.clinic_id, patient.id)
     return render_template("prescriptions/index.html", patient=patient, prescriptions=items, today=japan_today(),
                            withheld=withholding.withheld_lineages(db_session(), current_user.clinic_id, patient.id))
 
 
 @bp.get("/patients/<int:patient_id>/prescriptions/new")
-@requires("prescription.write")
-def new(patient_id: int):
+@patient_view("prescription.write", look="patient.prescriptions.new")
+def new(patient: Patient):
     """An empty order form, or a copy of an earlier prescription (?from=ID: Do処方)."""
-    patient = patient_or_404(patient_id)
-    _viewed(patient.id, "patient.prescriptions.new")
     source_id = request.args.get("from", type=int)
     draft = services.Draft(mode=eprescription.default_mode(current_user.clinic, patient))
     if source_id:
@@ -106,10 +96,9 @@ def new(patient_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/prescriptions/new")
-@requires("prescription.write")
-def order(patient_id: int):
+@patient_view("prescription.write")
+def order(patient: Patient):
     """The order form's buttons: add an Rp or a line, run the checks, or issue (after acknowledging them)."""
-    patient = patient_or_404(patient_id)
     draft = services.draft_from_form(request.form)
     action = request.form.get("action", "check")
     if action == "add_rp" and len(draft.rps) < services.MAX_RPS:
@@ -157,11 +146,11 @@ def order(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/prescriptions/<int:prescription_id>")
-@requires("patient.read")
-def show(patient_id: int, prescription_id: int):
+@patient_view("patient.read")
+def show(patient: Patient, prescription_id: int):
     """One prescription as issued, with the checks that were acknowledged, print and cancel."""
-    patient, prescription = _patient_and_prescription(patient_id, prescription_id)
-    _viewed(patient.id, f"prescription:{prescription.id}")
+    prescription = _prescription_or_404(patient, prescription_id)
+    log_look(patient.id, f"prescription:{prescription.id}")
     return render_template("prescriptions/show.html", patient=patient, prescription=prescription,
                            today=japan_today(), forms=services.FORM_LABELS, severity_labels=checks.SEVERITY_LABELS,
                            billing_labels=billing.STATUS_LABELS, issue_modes=ISSUE_MODES,
@@ -173,10 +162,10 @@ def show(patient_id: int, prescription_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/prescriptions/<int:prescription_id>/cancel")
-@requires("prescription.write")
-def cancel(patient_id: int, prescription_id: int):
+@patient_view("prescription.write")
+def cancel(patient: Patient, prescription_id: int):
     """Cancel an issued prescription; "取り消して修正" then opens a copy to issue anew."""
-    patient, prescription = _patient_and_prescription(patient_id, prescription_id)
+    prescription = _prescription_or_404(patient, prescription_id)
     db = db_session()
     try:
         services.cancel(db, current_user.clinic_id, current_actor(), prescription, request.form.get("reason", ""))
@@ -195,12 +184,12 @@ def cancel(patient_id: int, prescription_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/prescriptions/<int:prescription_id>/print.pdf")
-@requires("patient.read")
-def print_pdf(patient_id: int, prescription_id: int):
+@patient_view("patient.read")
+def print_pdf(patient: Patient, prescription_id: int):
     """The 院外処方箋 as a PDF (?paper=A4 for A4), or the service's 処方内容（控え） of a 電子処方箋; the print is
     logged."""
 
-    patient, prescription = _patient_and_prescription(patient_id, prescription_id)
+    prescription = _prescription_or_404(patient, prescription_id)
     db = db_session()
     if prescription.status != "issued":
         flash("取り消した処方箋は印刷できません", "error")
@@ -223,10 +212,10 @@ def print_pdf(patient_id: int, prescription_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/prescriptions/<int:prescription_id>/service-state")
-@requires("patient.read")
-def service_state(patient_id: int, prescription_id: int):
+@patient_view("patient.read")
+def service_state(patient: Patient, prescription_id: int):
     """Read the prescription's state at the pharmacy and its dispensing result from the 電子処方箋管理サービス."""
-    patient, prescription = _patient_and_prescription(patient_id, prescription_id)
+    prescription = _prescription_or_404(patient, prescription_id)
     db = db_session()
     try:
         eprescription.refresh_state(db, current_user.clinic, prescription)
