@@ -138,6 +138,18 @@ def _refused(session: Session, record: Any, status: str, exc: OrcaError) -> Perm
     return PermanentDeliveryError(exc.message_ja)
 
 
+def _orca_failed(session: Session, record: Any, status: str, exc: OrcaError, opened_by_clerk: set[str],
+                 clerk_does: str) -> DeliveryError:
+    """What a failed send or delete raises: a retry when ORCA may answer later, else the record marked `status`
+    with ORCA's reason — and, when the clerk already has the data in ORCA, what to do there instead."""
+    if exc.retryable:
+        return DeliveryError(exc.message_ja)
+    if isinstance(exc, OrcaApiError) and exc.code in opened_by_clerk:
+        exc = OrcaApiError(f"{exc.message_ja}。ORCAで中途データがすでに開かれたか会計済みです。"
+                           f"ORCAの「21 診療行為」で{clerk_does}ください", code=exc.code)
+    return _refused(session, record, status, exc)
+
+
 def _connection(session: Session, message: OutboxMessage, record: Any) -> tuple[OrcaClient, Patient]:
     client = orca_client_for(session.get(Clinic, message.clinic_id))
     patient = session.get(Patient, record.patient_id)
@@ -177,12 +189,7 @@ def deliver_send(kind: BilledKind, session: Session, message: OutboxMessage) -> 
         else:
             warnings = ["前回の送信はORCAに届いていたため、再送しませんでした"]
     except OrcaError as exc:
-        if exc.retryable:
-            raise DeliveryError(exc.message_ja) from exc
-        if isinstance(exc, OrcaApiError) and exc.code in _OPENED_BY_CLERK_REPLACE:
-            exc = OrcaApiError(f"{exc.message_ja}。ORCAで中途データがすでに開かれたか会計済みです。"
-                               "ORCAの「21 診療行為」で直してください", code=exc.code)
-        raise _refused(session, record, "rejected", exc) from exc
+        raise _orca_failed(session, record, "rejected", exc, _OPENED_BY_CLERK_REPLACE, "直して") from exc
     record.orca_billing_status = "sent"
     record.orca_medical_uid = landed
     record.orca_billing_warnings = warnings
@@ -259,12 +266,7 @@ def deliver_delete(kind: BilledKind, session: Session, message: OutboxMessage) -
     try:
         client.send_medical_data(body, request_class="02")
     except OrcaError as exc:
-        if exc.retryable:
-            raise DeliveryError(exc.message_ja) from exc
-        if isinstance(exc, OrcaApiError) and exc.code in _OPENED_BY_CLERK:
-            exc = OrcaApiError(f"{exc.message_ja}。ORCAで中途データがすでに開かれたか会計済みです。"
-                               "ORCAの「21 診療行為」で取り消してください", code=exc.code)
-        raise _refused(session, record, "delete_failed", exc) from exc
+        raise _orca_failed(session, record, "delete_failed", exc, _OPENED_BY_CLERK, "取り消して") from exc
     record.orca_billing_status = "deleted"
     record_audit(session, SYSTEM, f"{kind.name}.orca_billing_deleted", clinic_id=record.clinic_id,
                  entity_type=kind.name, entity_id=record.id, patient_id=record.patient_id,

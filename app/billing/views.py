@@ -13,23 +13,26 @@ from app.billing.summary import build_summary
 from app.core.errors import DomainError, NotFoundError
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, current_clinic, log_look
+from app.core.web import committed, current_actor, current_clinic, flashed, log_look
 from app.db import db_session
 
 
-def _visit(visit_id: int) -> Any:
+def _visit(visit_id: int, look: str = "") -> Any:
+    """The clinic's visit or 404; with `look`, the access-log entry of this look at its patient's record."""
     try:
-        return fees.visit_for(db_session(), current_clinic().id, visit_id)
+        visit = fees.visit_for(db_session(), current_clinic().id, visit_id)
     except NotFoundError:
         abort(404)
+    if look:
+        log_look(visit.patient_id, f"{look}:{visit.id}")
+    return visit
 
 
 @bp.get("/billing/visits/<int:visit_id>/fees")
 @requires("clinical.read")
 def fee_picker(visit_id: int):
     """The fees of today's visit: what applies first, the rest greyed with the reason; ?q= searches."""
-    visit = _visit(visit_id)
-    log_look(visit.patient_id, f"billing.fees:{visit.id}")
+    visit = _visit(visit_id, look="billing.fees")
     db = db_session()
     text = request.args.get("q", "")[:40]
     options = fees.fee_options(db, visit, text)
@@ -44,9 +47,19 @@ def fee_picker(visit_id: int):
                            confirm=ConfirmForm(), today=japan_today())
 
 
+def _back(visit_id: int) -> str:
+    """The page the button was on: the summary, or the fee picker."""
+    return (request.form.get("then") == "summary" and url_for("billing.summary", visit_id=visit_id)
+            or url_for("billing.fee_picker", visit_id=visit_id))
+
+
 def _after(visit_id: int):
-    return redirect(request.form.get("then") == "summary" and url_for("billing.summary", visit_id=visit_id)
-                    or url_for("billing.fee_picker", visit_id=visit_id))
+    return redirect(_back(visit_id))
+
+
+def _refused(visit_id: int):
+    """What a refused change answers: the service's reason above the page the button was on."""
+    return lambda exc: flashed(exc.message, _back(visit_id))
 
 
 @bp.post("/billing/visits/<int:visit_id>/fees")
@@ -58,14 +71,8 @@ def choose_fee(visit_id: int):
     if not form.validate_on_submit():
         flash("送信内容を確認できませんでした。画面を開き直してください", "error")
         return _after(visit_id)
-    db = db_session()
-    try:
-        fee = fees.choose_fee(db, current_clinic(), current_actor(), visit, form.code.data, form.quantity.data)
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return _after(visit_id)
-    db.commit()
+    fee = committed(lambda: fees.choose_fee(db_session(), current_clinic(), current_actor(), visit, form.code.data,
+                                            form.quantity.data), _refused(visit_id), DomainError)
     flash(f"「{fee.name}」を算定しました", "success")
     return _after(visit_id)
 
@@ -77,16 +84,9 @@ def remove_fee(visit_id: int, fee_id: int):
     visit = _visit(visit_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    db = db_session()
-    try:
-        fees.remove_fee(db, current_clinic(), current_actor(), visit, fee_id)
-    except NotFoundError:
-        abort(404)
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return _after(visit_id)
-    db.commit()
+    # A fee that is not this visit's answers 404 like any unknown id.
+    committed(lambda: fees.remove_fee(db_session(), current_clinic(), current_actor(), visit, fee_id),
+              lambda exc: abort(404) if isinstance(exc, NotFoundError) else _refused(visit_id)(exc), DomainError)
     flash("料金を外しました", "success")
     return _after(visit_id)
 
@@ -99,14 +99,8 @@ def set_online(visit_id: int):
     form = OnlineForm()
     if not form.validate_on_submit():
         abort(400)
-    db = db_session()
-    try:
-        fees.set_online(db, current_clinic(), current_actor(), visit, bool(form.online.data))
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return _after(visit_id)
-    db.commit()
+    committed(lambda: fees.set_online(db_session(), current_clinic(), current_actor(), visit, bool(form.online.data)),
+              _refused(visit_id), DomainError)
     return _after(visit_id)
 
 
@@ -114,8 +108,7 @@ def set_online(visit_id: int):
 @requires("billing.read")
 def summary(visit_id: int):
     """The visit summary: every line with its code, quantity, points and state; ORCA's trial calculation."""
-    visit = _visit(visit_id)
-    log_look(visit.patient_id, f"billing.summary:{visit.id}")
+    visit = _visit(visit_id, look="billing.summary")
     db = db_session()
     result = build_summary(db, current_clinic(), visit)
     bill = fees.bill_for(db, visit)
@@ -135,12 +128,7 @@ def resend(visit_id: int):
         abort(400)
     db = db_session()
     bill = fees.bill_for(db, visit)
-    try:
-        fees.resend(db, current_clinic(), current_actor(), visit, bill)
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("billing.summary", visit_id=visit_id))
-    db.commit()
+    committed(lambda: fees.resend(db, current_clinic(), current_actor(), visit, bill),
+              lambda exc: flashed(exc.message, url_for("billing.summary", visit_id=visit_id)), DomainError)
     flash("ORCAへ再送します", "success")
     return redirect(url_for("billing.summary", visit_id=visit_id))

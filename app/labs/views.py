@@ -12,15 +12,7 @@ from flask_login import current_user
 from app.core.errors import ValidationError
 from app.core.security import public, requires
 from app.core.timeutil import japan_today
-from app.core.web import (
-    committed,
-    current_actor,
-    current_clinic,
-    flashed,
-    found,
-    log_look,
-    patient_view,
-)
+from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_view
 from app.db import db_session
 from app.extensions import csrf
 from app.integrations.lab_center import LabCenterError

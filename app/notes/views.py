@@ -10,15 +10,7 @@ from flask_login import current_user
 
 from app.core.errors import ValidationError
 from app.core.timeutil import JST, japan_today
-from app.core.web import (
-    committed,
-    current_actor,
-    current_clinic,
-    flashed,
-    found,
-    log_look,
-    patient_view,
-)
+from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_view
 from app.db import db_session
 from app.imaging import services as imaging
 from app.labs import results as lab_results
