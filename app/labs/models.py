@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.versioning import PatientRecordVersion, version_indexes
-from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+from app.db import Base, ClinicScoped, StatusLabelled, UTCDateTime, utcnow
 
 #: Order states as staff see them.
 ORDER_STATES = {"queued": "送信待ち", "sent": "送信済み", "accepted": "受付済み", "rejected": "受付拒否",
@@ -86,10 +86,11 @@ class LabSet(Base):
     lab_codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
-class LabOrder(ClinicScoped, Base):
+class LabOrder(StatusLabelled, ClinicScoped, Base):
     """An order to the outside lab: tests grouped into specimens, sent as OML^O33."""
 
     __tablename__ = "lab_order"
+    status_labels = ORDER_STATES
     __table_args__ = (UniqueConstraint("clinic_id", "order_number", name="uq_lab_order_number"),
                       # A patient's orders, and what a result's composite foreign key refers to (LabResult). The
                       # id comes last: an index on (clinic_id, patient_id) beside it would tempt the planner to
@@ -124,11 +125,6 @@ class LabOrder(ClinicScoped, Base):
 
     specimens: Mapped[list[LabSpecimen]] = relationship(back_populates="order", order_by="LabSpecimen.seq",
                                                         cascade="all, delete-orphan")
-
-    @property
-    def status_label(self) -> str:
-        """The state in Japanese."""
-        return ORDER_STATES.get(self.status, self.status)
 
 
 class LabSpecimen(ClinicScoped, Base):

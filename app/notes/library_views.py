@@ -4,6 +4,8 @@ SOAP text its filled-in fields make. A paper-chart clinic has none of it: every 
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -17,6 +19,16 @@ from app.notes import bp, library, templating
 def _full_chart_or_404() -> None:
     if not current_clinic().is_full_chart_mode:
         abort(404)
+
+
+def _posted(id_field: str) -> tuple[Any, int | None]:
+    """The form a library page posts (full-chart clinics only) and the id in its `id_field` — of the item it
+    changes, None for a new one; an id that is not a number answers 400."""
+    _full_chart_or_404()
+    try:
+        return request.form, int(request.form.get(id_field) or 0) or None
+    except ValueError:
+        abort(400)
 
 
 def _scopes() -> list[tuple[str, str]]:
@@ -49,12 +61,7 @@ def _may_keep(owner_id: int | None) -> bool:
 @requires("note.library")
 def phrase_save():
     """Add a 定型文, or change one (its id in the form)."""
-    _full_chart_or_404()
-    form = request.form
-    try:
-        phrase_id = int(form.get("phrase_id") or 0) or None
-    except ValueError:
-        abort(400)
+    form, phrase_id = _posted("phrase_id")
     db = db_session()
     phrase = committed(lambda: library.save_phrase(db, current_actor(), phrase_id=phrase_id,
                                                    scope=form.get("scope", ""), title=form.get("title", ""),
@@ -116,12 +123,7 @@ def template_form(template_id: int | None = None):
 @requires("note.library")
 def template_save():
     """Save a template: a new one, or the next version of one (its lineage in the form)."""
-    _full_chart_or_404()
-    form = request.form
-    try:
-        lineage_id = int(form.get("lineage_id") or 0) or None
-    except ValueError:
-        abort(400)
+    form, lineage_id = _posted("lineage_id")
     db = db_session()
 
     def refused(exc: ValidationError):

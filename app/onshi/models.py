@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+from app.db import Base, ClinicScoped, StatusLabelled, UTCDateTime, utcnow
 
 #: The kinds of history a patient may agree to show at the card reader (the 2024 consent items).
 KINDS = {"drug": "薬剤情報", "diagnosis": "診療情報", "checkup": "特定健診情報", "operation": "手術情報"}
@@ -46,11 +46,12 @@ class HistoryConsent(ClinicScoped, Base):
         return KINDS.get(self.kind, self.kind)
 
 
-class HistoryFetch(ClinicScoped, Base):
+class HistoryFetch(StatusLabelled, ClinicScoped, Base):
     """One request to the service and its reply file as received (bytes, name, time), with who asked, the request
     id, and — when the reply was read whole — its plain values; otherwise why it is unreadable."""
 
     __tablename__ = "onshi_fetch"
+    status_labels = STATUS_LABELS
     __table_args__ = (Index("ix_onshi_fetch_patient", "clinic_id", "patient_id", "kind", "requested_at"),
                       Index("ix_onshi_fetch_request", "clinic_id", "request_id", unique=True))
 
@@ -76,8 +77,3 @@ class HistoryFetch(ClinicScoped, Base):
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The reply's reading (app.integrations.onshi values as JSON), only when read whole.
     content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-
-    @property
-    def status_label(self) -> str:
-        """受信済 / 読めない応答 / …"""
-        return STATUS_LABELS.get(self.status, self.status)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+from app.db import Base, ClinicScoped, StatusLabelled, UTCDateTime, utcnow
 
 CONSENT_SOURCE = "オンライン資格確認"
 #: Registration states: waiting for the outbox, delivered, refused for good by the service, to be retried.
@@ -38,10 +38,11 @@ class SharingConsent(ClinicScoped, Base):
     recorded_by_name: Mapped[str] = mapped_column(String(100), default="")
 
 
-class SharingRegistration(ClinicScoped, Base):
+class SharingRegistration(StatusLabelled, ClinicScoped, Base):
     """One of our records (a version) registered to the service through the outbox, with its state."""
 
     __tablename__ = "sharing_registration"
+    status_labels = STATUS_LABELS
     __table_args__ = (Index("ix_sharing_registration_subject", "clinic_id", "subject_type", "subject_id"),
                       Index("ix_sharing_registration_patient", "clinic_id", "patient_id"))
 
@@ -58,11 +59,6 @@ class SharingRegistration(ClinicScoped, Base):
     outbox_message_id: Mapped[int | None] = mapped_column(Integer)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-    @property
-    def status_label(self) -> str:
-        """送信待ち / 登録済 / 登録拒否 / 再送待ち / 取下げ済 / 訂正で置換済."""
-        return STATUS_LABELS.get(self.status, self.status)
 
 
 class NationalEntryCopy(ClinicScoped, Base):
