@@ -32,6 +32,7 @@ from app.clinics.models import Clinic
 from app.core.audit import Actor, log_access
 from app.core.errors import ValidationError
 from app.core.security import requires
+from app.core.timeutil import japan_today
 from app.db import db_session
 from app.patients.services import get_patient
 
@@ -67,6 +68,15 @@ def patient_view(permission: str, look: str | None = None) -> Callable[[Callable
         return requires(permission)(with_patient)
 
     return decorator
+
+
+def versions_page(template: str, patient: Any, versions: list[Any], look: str, **context: Any) -> str:
+    """The page of one record's versions (who changed it, when and why): 404 when there are none (no such record
+    of this patient), else the look logged and `template` rendered with the patient, the versions and today."""
+    if not versions:
+        abort(404)
+    log_look(patient.id, look)
+    return render_template(template, **{"patient": patient, "versions": versions, "today": japan_today(), **context})
 
 
 class BoundedIntConverter(IntegerConverter):

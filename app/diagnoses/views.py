@@ -3,13 +3,13 @@ without JavaScript), correction and 転帰, withdrawal, history; master search a
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import committed, current_actor, flashed, found, log_look, patient_view
+from app.core.web import committed, current_actor, flashed, found, patient_view, versions_page
 from app.db import db_session
 from app.diagnoses import bp, masters, services
 from app.diagnoses.models import OUTCOMES, Disease, Modifier
@@ -110,12 +110,8 @@ def retract(patient: Patient, diagnosis_id: int):
 @patient_view("patient.read")
 def item_history(patient: Patient, diagnosis_lineage_id: int):
     """Every version of one diagnosis with who, when and why."""
-    db = db_session()
-    versions = services.history(db, current_user.clinic_id, patient.id, diagnosis_lineage_id)
-    if not versions:
-        abort(404)
-    log_look(patient.id, "patient.diagnoses.history")
-    return render_template("diagnoses/history.html", patient=patient, versions=versions, today=japan_today())
+    return versions_page("diagnoses/history.html", patient, services.history(
+        db_session(), current_user.clinic_id, patient.id, diagnosis_lineage_id), "patient.diagnoses.history")
 
 
 @bp.get("/masters/diseases")

@@ -3,6 +3,9 @@ same origin, clinic- and patient-checked, never straight from the PACS), key ima
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response as HTTPResponse
@@ -22,6 +25,7 @@ from app.core.web import (
     log_look,
     patient_view,
     save_connection_settings,
+    versions_page,
 )
 from app.db import db_session
 from app.imaging import bp, importing, pacs, services
@@ -207,6 +211,16 @@ def _key_image_or_404(patient_id: int, key_image_id: int, *, current: bool = Fal
     return item
 
 
+def _key_image_changed(patient: Patient, key_image_id: int, change: Callable[[Any, Any], Any], done: str):
+    """`change(db, item)` made to a current key image and committed (a new version, or its withdrawal), then back
+    to the patient's key images saying `done` — or saying the service's refusal, nothing changed."""
+    item = _key_image_or_404(patient.id, key_image_id, current=True)
+    back = url_for("imaging.index", patient_id=patient.id) + "#key-images"
+    committed(lambda: change(db_session(), item), lambda exc: flashed(exc.message, back))
+    flash(done, "success")
+    return redirect(back)
+
+
 @bp.get("/patients/<int:patient_id>/key-images/<int:key_image_id>/image")
 @patient_view("patient.read")
 def key_image(patient: Patient, key_image_id: int):
@@ -223,38 +237,26 @@ def key_image(patient: Patient, key_image_id: int):
 def key_image_history(patient: Patient, key_image_id: int):
     """Every version of one key image with who, when and why."""
     item = _key_image_or_404(patient.id, key_image_id)
-    db = db_session()
-    versions = services.history(db, current_user.clinic_id, patient.id, item.lineage_id or item.id)
-    log_look(patient.id, "patient.key_image.history")
-    return render_template("imaging/history.html", patient=patient, today=japan_today(), versions=versions)
+    return versions_page("imaging/history.html", patient, services.history(
+        db_session(), current_user.clinic_id, patient.id, item.lineage_id or item.id), "patient.key_image.history")
 
 
 @bp.post("/patients/<int:patient_id>/key-images/<int:key_image_id>/caption")
 @patient_view("clinical.write")
 def correct_key_image(patient: Patient, key_image_id: int):
     """Change a key image's caption (a new version; the old one stays in the history)."""
-    item = _key_image_or_404(patient.id, key_image_id, current=True)
-    db = db_session()
-    back = url_for("imaging.index", patient_id=patient.id) + "#key-images"
-    committed(lambda: services.correct_caption(db, current_user.clinic_id, current_actor(), item,
-                                               request.form.get("caption", ""), request.form.get("change_reason", "")),
-              lambda exc: flashed(exc.message, back))
-    flash("キー画像の説明を修正しました（修正前は履歴に残ります）", "success")
-    return redirect(back)
+    return _key_image_changed(patient, key_image_id, lambda db, item: services.correct_caption(
+        db, current_user.clinic_id, current_actor(), item, request.form.get("caption", ""),
+        request.form.get("change_reason", "")), "キー画像の説明を修正しました（修正前は履歴に残ります）")
 
 
 @bp.post("/patients/<int:patient_id>/key-images/<int:key_image_id>/retract")
 @patient_view("clinical.write")
 def retract_key_image(patient: Patient, key_image_id: int):
     """Withdraw a key image kept in error (it stays in the history)."""
-    item = _key_image_or_404(patient.id, key_image_id, current=True)
-    db = db_session()
-    back = url_for("imaging.index", patient_id=patient.id) + "#key-images"
-    committed(lambda: services.retract_key_image(db, current_user.clinic_id, current_actor(), item,
-                                                 request.form.get("reason", "")),
-              lambda exc: flashed(exc.message, back))
-    flash("キー画像を取り消しました（履歴に残ります）", "success")
-    return redirect(back)
+    return _key_image_changed(patient, key_image_id, lambda db, item: services.retract_key_image(
+        db, current_user.clinic_id, current_actor(), item, request.form.get("reason", "")),
+        "キー画像を取り消しました（履歴に残ります）")
 
 
 class PacsSettingsForm(CleanForm):

@@ -12,7 +12,7 @@ from flask_login import current_user
 from app.core.errors import ValidationError
 from app.core.security import public, requires
 from app.core.timeutil import japan_today
-from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_view
+from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_view, versions_page
 from app.db import db_session
 from app.extensions import csrf
 from app.integrations.lab_center import LabCenterError
@@ -190,11 +190,8 @@ def result_message(patient: Patient, lab_message_id: int):
 @patient_view("patient.read")
 def result_history(patient: Patient, result_lineage_id: int):
     """Every version of one result: the report, then each correction, with the message it came in."""
-    versions = results.history(db_session(), current_user.clinic_id, patient.id, result_lineage_id)
-    if not versions:
-        abort(404)
-    log_look(patient.id, "patient.labs.history")
-    return render_template("labs/history.html", patient=patient, versions=versions, today=japan_today())
+    return versions_page("labs/history.html", patient, results.history(
+        db_session(), current_user.clinic_id, patient.id, result_lineage_id), "patient.labs.history")
 
 
 @bp.get("/labs/messages")

@@ -11,7 +11,7 @@ from flask_login import current_user
 from app.core.errors import ValidationError
 from app.core.security import role_may
 from app.core.timeutil import JST, japan_today
-from app.core.web import current_actor, log_look, patient_view
+from app.core.web import current_actor, log_look, patient_view, versions_page
 from app.db import db_session, utcnow
 from app.diagnoses.services import current_diagnoses  # the doctor glances at the diagnoses here too
 from app.patients import bp
@@ -61,6 +61,15 @@ def _vitals_context(patient_id: int) -> dict[str, Any]:
 
 def _now_local() -> str:
     return utcnow().astimezone(JST).strftime("%Y-%m-%dT%H:%M")
+
+
+def _item_or_404(patient: Any, slug: str, item_id: int) -> tuple[ProfileKind, Any]:
+    """The kind named in the URL and the current version of one of the patient's items of it, or 404."""
+    kind = _kind_or_404(slug)
+    item = profiles.get_current(db_session(), current_user.clinic_id, kind, patient.id, item_id)
+    if item is None:
+        abort(404)
+    return kind, item
 
 
 def _common(patient: Any) -> dict[str, Any]:
@@ -182,10 +191,7 @@ def add_item(patient: Patient, slug: str):
 @patient_view("profile.write")
 def edit_item(patient: Patient, slug: str, item_id: int):
     """The correction form, filled with the current version."""
-    kind = _kind_or_404(slug)
-    item = profiles.get_current(db_session(), current_user.clinic_id, kind, patient.id, item_id)
-    if item is None:
-        abort(404)
+    kind, item = _item_or_404(patient, slug, item_id)
     log_look(patient.id, f"patient.profile.{slug}")
     return _render_form(patient, kind, _form_values(item, kind), {}, item=item)
 
@@ -194,10 +200,7 @@ def edit_item(patient: Patient, slug: str, item_id: int):
 @patient_view("profile.write")
 def correct_item(patient: Patient, slug: str, item_id: int):
     """Save a correction as a new version."""
-    kind = _kind_or_404(slug)
-    item = profiles.get_current(db_session(), current_user.clinic_id, kind, patient.id, item_id)
-    if item is None:
-        abort(404)
+    kind, item = _item_or_404(patient, slug, item_id)
     return _save(patient, kind, item)
 
 
@@ -205,11 +208,8 @@ def correct_item(patient: Patient, slug: str, item_id: int):
 @patient_view("profile.write")
 def retract_item(patient: Patient, slug: str, item_id: int):
     """Withdraw an item entered in error; it stays in its history."""
-    kind = _kind_or_404(slug)
+    kind, item = _item_or_404(patient, slug, item_id)
     db = db_session()
-    item = profiles.get_current(db, current_user.clinic_id, kind, patient.id, item_id)
-    if item is None:
-        abort(404)
     try:
         profiles.retract_item(db, current_user.clinic_id, current_actor(), kind, item, request.form.get("reason", ""))
     except ValidationError as exc:
@@ -226,8 +226,6 @@ def retract_item(patient: Patient, slug: str, item_id: int):
 def item_history(patient: Patient, slug: str, lineage_id: int):
     """Every version of one item: who entered or changed it, when, and why."""
     kind = _kind_or_404(slug)
-    versions = profiles.item_history(db_session(), current_user.clinic_id, kind, patient.id, lineage_id)
-    if not versions:
-        abort(404)
-    log_look(patient.id, f"patient.profile.{slug}.history")
-    return render_template("patients/profile_history.html", kind=kind, versions=versions, **_common(patient))
+    return versions_page("patients/profile_history.html", patient, profiles.item_history(
+        db_session(), current_user.clinic_id, kind, patient.id, lineage_id), f"patient.profile.{slug}.history",
+        kind=kind, **_common(patient))
