@@ -10,22 +10,20 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.master_rows import SearchKeys, prefix_indexes
 from app.db import Base, ClinicScoped, UTCDateTime, utcnow
 
 
-class Procedure(Base):
+class Procedure(SearchKeys, Base):
     """One 診療行為 of the master (レセ電算 code, points)."""
 
     __tablename__ = "procedure"
-    __table_args__ = (Index("ix_procedure_kana_key", "kana_key", postgresql_ops={"kana_key": "varchar_pattern_ops"}),
-                      Index("ix_procedure_name_key", "name_key", postgresql_ops={"name_key": "varchar_pattern_ops"}))
+    __table_args__ = prefix_indexes("procedure", "kana_key", "name_key")
 
     #: 診療行為コード (9 digits).
     code: Mapped[str] = mapped_column(String(9), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kana: Mapped[str] = mapped_column(String(200), default="")
-    name_key: Mapped[str] = mapped_column(String(200))
-    kana_key: Mapped[str] = mapped_column(String(200))
     #: 点数識別 (3 = 点数) and the points.
     points_kind: Mapped[str] = mapped_column(String(1), default="3")
     points: Mapped[Decimal] = mapped_column(Numeric(10, 2))

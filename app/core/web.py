@@ -238,21 +238,24 @@ def mark_field(form: Any, exc: ValidationError, default: str) -> None:
     getattr(form, exc.field or default).errors.append(exc.message)
 
 
-def save_connection_settings(form: Any, save: Any, test: Any, saved_message: str, endpoint: str) -> Any:
-    """The flow of a connection-settings page (ORCA, PACS): when the posted form is valid, `save(db, data)` in one
-    transaction (a ValidationError marks its field), then either `test()` — its (ok, message) is returned for the
-    page to show — or say `saved_message` and redirect to `endpoint`. None when nothing was saved."""
-    if not form.validate_on_submit():
-        return None
-    db = db_session()
-    try:
-        save(db, form.data)
-    except ValidationError as exc:
-        db.rollback()
-        mark_field(form, exc, "base_url")
-        return None
-    db.commit()
-    if request.form.get("action") == "test":
-        return test()
-    flash(saved_message, "success")
-    return redirect(url_for(endpoint))
+def connection_settings_page(form: Any, save: Any, test: Any, saved_message: str, endpoint: str, template: str,
+                             **context: Any) -> Any:
+    """The page of an outside system's connection settings (ORCA, PACS, the sharing and e-prescription services).
+    When the posted form is valid, `save(db, data)` in one transaction (a ValidationError marks its field), then
+    either `test()` — its (ok, message) shown on the page — or say `saved_message` and redirect to `endpoint`;
+    otherwise `template` with the form, the test's result (None when not tested) and `context`."""
+    result = None
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            save(db, form.data)
+        except ValidationError as exc:
+            db.rollback()
+            mark_field(form, exc, "base_url")
+        else:
+            db.commit()
+            if request.form.get("action") != "test":
+                flash(saved_message, "success")
+                return redirect(url_for(endpoint))
+            result = test()
+    return render_template(template, form=form, result=result, **context)

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from werkzeug.wrappers import Response as HTTPResponse
 from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import Optional
 
@@ -19,12 +18,12 @@ from app.core.security import requires, role_may
 from app.core.timeutil import japan_today
 from app.core.web import (
     committed,
+    connection_settings_page,
     current_actor,
     current_clinic,
     flashed,
     log_look,
     patient_view,
-    save_connection_settings,
     versions_page,
 )
 from app.db import db_session
@@ -278,13 +277,10 @@ def pacs_settings():
     raw = (clinic.integrations or {}).get("pacs") or {}
     form = PacsSettingsForm(data={"base_url": raw.get("base_url", ""), "username": raw.get("username", ""),
                                   "id_source": raw.get("id_source", "orca"), "id_prefix": raw.get("id_prefix", "")})
-    result = save_connection_settings(
+    return connection_settings_page(
         form, lambda db, data: pacs.update_pacs_settings(db, clinic, current_actor(), data),
-        lambda: _test_connection(clinic), "PACSの接続設定を保存しました", "imaging.pacs_settings")
-    if isinstance(result, HTTPResponse):  # saved: back to the page
-        return result
-    return render_template("imaging/pacs_settings.html", form=form, result=result,
-                           has_password=bool(raw.get("password")))
+        lambda: _test_connection(clinic), "PACSの接続設定を保存しました", "imaging.pacs_settings",
+        "imaging/pacs_settings.html", has_password=bool(raw.get("password")))
 
 
 def _test_connection(clinic: Clinic) -> tuple[bool, str]:

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.master_rows import SearchKeys, prefix_indexes
 from app.core.versioning import PatientRecordVersion, version_indexes
 from app.db import Base, ClinicScoped, StatusLabelled, UTCDateTime, utcnow
 
@@ -31,12 +32,11 @@ ORDER_STATES = {"queued": "送信待ち", "sent": "送信済み", "accepted": "�
 RESULT_STATES = {"F": "確定", "C": "訂正", "P": "仮報告", "X": "検査不能"}
 
 
-class LabItem(Base):
+class LabItem(SearchKeys, Base):
     """One test of the lab company's menu (検査項目マスター)."""
 
     __tablename__ = "lab_item"
-    __table_args__ = (Index("ix_lab_item_kana_key", "kana_key", postgresql_ops={"kana_key": "varchar_pattern_ops"}),
-                      Index("ix_lab_item_name_key", "name_key", postgresql_ops={"name_key": "varchar_pattern_ops"}))
+    __table_args__ = prefix_indexes("lab_item", "kana_key", "name_key")
 
     #: The lab company's own item code (what its order and result messages carry as a local code).
     lab_code: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -47,8 +47,6 @@ class LabItem(Base):
     name: Mapped[str] = mapped_column(String(100))
     short_name: Mapped[str] = mapped_column(String(30), default="")
     kana: Mapped[str] = mapped_column(String(100), default="")
-    name_key: Mapped[str] = mapped_column(String(200))
-    kana_key: Mapped[str] = mapped_column(String(200))
     #: Specimen (材料) and its JLAC10 material code (023 血清, 022 血漿, 019 全血(添加物入り), 001 尿).
     specimen: Mapped[str] = mapped_column(String(40))
     specimen_code: Mapped[str] = mapped_column(String(3))
@@ -72,7 +70,7 @@ class LabItem(Base):
         return self.ref_female if sex == "F" else self.ref_male
 
 
-class LabSet(Base):
+class LabSet(SearchKeys, Base):
     """A set of tests ordered together (e.g. 生活習慣病セット)."""
 
     __tablename__ = "lab_set"
@@ -80,8 +78,6 @@ class LabSet(Base):
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     kana: Mapped[str] = mapped_column(String(100), default="")
-    name_key: Mapped[str] = mapped_column(String(200))
-    kana_key: Mapped[str] = mapped_column(String(200))
     #: The lab codes of the set, in order.
     lab_codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
