@@ -47,6 +47,15 @@ def fee_picker(visit_id: int):
                            confirm=ConfirmForm(), today=japan_today())
 
 
+def _posted(visit_id: int, form_class: Any) -> tuple[Any, Any]:
+    """The visit a button posts to and its form; a form that does not validate (its CSRF token) answers 400."""
+    visit = _visit(visit_id)
+    form = form_class()
+    if not form.validate_on_submit():
+        abort(400)
+    return visit, form
+
+
 def _back(visit_id: int) -> str:
     """The page the button was on: the summary, or the fee picker."""
     return (request.form.get("then") == "summary" and url_for("billing.summary", visit_id=visit_id)
@@ -81,9 +90,7 @@ def choose_fee(visit_id: int):
 @requires("fee.write")
 def remove_fee(visit_id: int, fee_id: int):
     """Take a fee off the visit."""
-    visit = _visit(visit_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    visit, _form = _posted(visit_id, ConfirmForm)
     # A fee that is not this visit's answers 404 like any unknown id.
     committed(lambda: fees.remove_fee(db_session(), current_clinic(), current_actor(), visit, fee_id),
               lambda exc: abort(404) if isinstance(exc, NotFoundError) else _refused(visit_id)(exc), DomainError)
@@ -95,10 +102,7 @@ def remove_fee(visit_id: int, fee_id: int):
 @requires("fee.write")
 def set_online(visit_id: int):
     """情報通信機器を用いた診療 or face to face."""
-    visit = _visit(visit_id)
-    form = OnlineForm()
-    if not form.validate_on_submit():
-        abort(400)
+    visit, form = _posted(visit_id, OnlineForm)
     committed(lambda: fees.set_online(db_session(), current_clinic(), current_actor(), visit, bool(form.online.data)),
               _refused(visit_id), DomainError)
     return _after(visit_id)
@@ -123,9 +127,7 @@ def summary(visit_id: int):
 @requires("billing.read")
 def resend(visit_id: int):
     """Send the visit's fees again after a refusal was corrected (a change: class 03 when ORCA holds it)."""
-    visit = _visit(visit_id)
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
+    visit, _form = _posted(visit_id, ConfirmForm)
     db = db_session()
     bill = fees.bill_for(db, visit)
     committed(lambda: fees.resend(db, current_clinic(), current_actor(), visit, bill),
