@@ -5,27 +5,18 @@ from __future__ import annotations
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.core.security import requires
 from app.core.timeutil import japan_today
 from app.core.web import committed, current_actor, flashed, found, patient_view, versions_page
 from app.db import db_session
 from app.diagnoses import bp, masters, services
-from app.diagnoses.models import OUTCOMES, Disease, Modifier
+from app.diagnoses.models import OUTCOMES, Disease
 from app.patients.models import Patient
 from app.sharing import withholding
 
 MAX_QUERY = 100
 
-
-
-def _modifier_choices() -> tuple[list[Modifier], list[Modifier]]:
-    rows = db_session().scalars(select(Modifier).where(Modifier.end_date.is_(None)).order_by(Modifier.kana_key))
-    prefixes, suffixes = [], []
-    for row in rows:
-        (suffixes if row.is_suffix else prefixes).append(row)
-    return prefixes, [s for s in suffixes if s.code != "8002"]  # の疑い is the 疑い checkbox
 
 
 def _render(patient, *, values=None, errors=None, item=None, status=200):
@@ -34,7 +25,7 @@ def _render(patient, *, values=None, errors=None, item=None, status=200):
     candidates = masters.search_diseases(db, query) if query else []
     values = values or {}
     chosen = db.get(Disease, values.get("disease_code") or "") if values.get("disease_code") else None
-    prefixes, suffixes = _modifier_choices()
+    prefixes, suffixes = masters.modifier_choices(db_session())
     template = "diagnoses/edit.html" if item else "diagnoses/index.html"
     items = [] if item else services.current_diagnoses(db, current_user.clinic_id, patient.id)
     return render_template(template, patient=patient, today=japan_today(), items=items, item=item, values=values,

@@ -9,9 +9,8 @@ from urllib.parse import quote
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.clinics.models import Clinic
 from app.core.timeutil import japan_today
-from app.core.web import committed, current_actor, flashed, found, log_look, patient_view
+from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_view
 from app.db import db_session
 from app.documents import addressing, bp, checkup, checkup_trends, discharge, printing, services
 from app.documents.models import DRAFT, HONORIFICS
@@ -31,7 +30,7 @@ def _letter_or_404(patient, letter_id: int):
 def index(patient: Patient):
     """The patient's referral letters with their states, and letters received from other institutions."""
     db = db_session()
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     received, problem = services.received_documents(db, clinic, patient)
     return render_template("documents/index.html", patient=patient, letters=services.list_letters(
         db, clinic.id, patient.id), received=received, received_problem=problem, today=japan_today())
@@ -146,7 +145,7 @@ def pdf(patient: Patient, letter_id: int):
     """The letter as a PDF in the MHLW layout (a confirmed letter's first print is recorded)."""
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     images = sources.key_images_by_id(db, current_user.clinic_id, patient.id, letter.key_image_ids or [])
     body = printing.letter_pdf(letter, patient, clinic, images=images)
     if letter.status != DRAFT:
@@ -195,7 +194,7 @@ def received(patient: Patient, document_id: str):
         report, series, reasons = None, {}, []
         try:
             db = db_session()
-            report, series = checkup_trends.report_with_trends(db, db.get(Clinic, current_user.clinic_id), patient,
+            report, series = checkup_trends.report_with_trends(db, current_clinic(), patient,
                                                                document_id[:120], bundle)
         except discharge.UnreadableDocument as exc:
             reasons = exc.reasons
@@ -232,7 +231,7 @@ def received_attachment(patient: Patient, document_id: str, number: int):
 def _received_or_redirect(patient, document_id: str):
     """The received document's bundle, or the response that says why it cannot be had (404 for another patient's)."""
     db = db_session()
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     try:
         return services.fetch_received(db, clinic, patient, document_id[:120])
     except (services.LetterError, MappingError) as exc:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.clinics.models import Clinic
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, log_look, patient_view
+from app.core.web import current_actor, current_clinic, log_look, patient_view
 from app.db import db_session, get_scoped
 from app.onshi import bp, consent, fetching, history
 from app.onshi.models import CHECKUP, MEDICATION, HistoryFetch
@@ -34,7 +33,7 @@ def index(patient: Patient):
         tab = "medication"
     log_look(patient.id, f"patient.onshi.{tab}")
     db = db_session()
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     kind = CHECKUP if tab == "checkups" else MEDICATION
     fetch, problem = fetching.fetch_history(db, clinic, current_actor(), current_user.display_name, patient, kind)
     shown = fetch if fetch is not None and fetch.content else fetching.latest_received(db, clinic.id, patient.id,
@@ -64,7 +63,7 @@ def fetch_again(patient: Patient):
     tab = request.form.get("tab", "medication")
     tab = tab if tab in TABS else "medication"
     db = db_session()
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     _, problem = fetching.fetch_history(db, clinic, current_actor(), current_user.display_name, patient,
                                         CHECKUP if tab == "checkups" else MEDICATION, again=True)
     flash(problem or "最新の情報を取得しました", "warning" if problem else "success")
@@ -89,7 +88,7 @@ def reply_file(patient: Patient, fetch_id: int):
 def refresh_consent(patient: Patient):
     """Read the eligibility result from ORCA again (the card-reader consent is recorded on the way)."""
     db = db_session()
-    message = consent.refresh_from_orca(db, db.get(Clinic, current_user.clinic_id), patient)
+    message = consent.refresh_from_orca(db, current_clinic(), patient)
     db.commit()
     flash(message, "success" if message.endswith("読み直しました") else "warning")
     return redirect(url_for("patients.show", patient_id=patient.id) + "#onshi-consent")

@@ -72,10 +72,14 @@ def _item_or_404(patient: Any, slug: str, item_id: int) -> tuple[ProfileKind, An
     return kind, item
 
 
-def _common(patient: Any) -> dict[str, Any]:
+def _profile_context(patient: Any) -> dict[str, Any]:
+    """What every profile page shows besides the patient: the kinds that apply to them and how to show values."""
     kinds = {slug: kind for slug, kind in KINDS.items() if not kind.female_only or patient.sex == "F"}
-    return {"patient": patient, "today": japan_today(), "kinds": kinds, "warnings_for": warnings_for,
-            "bmi": profiles.bmi, "food_allergens": FOOD_ALLERGENS}
+    return {"kinds": kinds, "warnings_for": warnings_for, "bmi": profiles.bmi, "food_allergens": FOOD_ALLERGENS}
+
+
+def _common(patient: Any) -> dict[str, Any]:
+    return {"patient": patient, "today": japan_today(), **_profile_context(patient)}
 
 
 @bp.get("/patients/<int:patient_id>/profile")
@@ -228,4 +232,4 @@ def item_history(patient: Patient, slug: str, lineage_id: int):
     kind = _kind_or_404(slug)
     return versions_page("patients/profile_history.html", patient, profiles.item_history(
         db_session(), current_user.clinic_id, kind, patient.id, lineage_id), f"patient.profile.{slug}.history",
-        kind=kind, **_common(patient))
+        kind=kind, **_profile_context(patient))

@@ -7,11 +7,10 @@ from datetime import date
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.clinics.models import Clinic
 from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor
+from app.core.web import current_actor, current_clinic
 from app.db import db_session, utcnow
 from app.patients.services import get_patient
 from app.reception import bp
@@ -112,7 +111,7 @@ def register(patient_id: int):
     patient = get_patient(db, current_user.clinic_id, patient_id)
     if patient is None:
         abort(404)
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     departments, physicians = reception.orca_choices(clinic.integrations if clinic else {})
     department = next((d for d in departments if d["code"] == request.form.get("department_code")), None)
     physician = next((p for p in physicians if p["code"] == request.form.get("physician_code")), None)

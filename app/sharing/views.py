@@ -8,10 +8,9 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.clinics.models import Clinic
 from app.core.audit import log_access
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, patient_view
+from app.core.web import current_actor, current_clinic, patient_view
 from app.db import db_session
 from app.patients.models import Patient
 from app.patients.profile_views import sparkline
@@ -24,7 +23,7 @@ from app.sharing.fhir.mapping import KINDS, MappingError, member_id
 def index(patient: Patient):
     """The national service's 6 information and health checks beside the clinic's own (with consent only)."""
     db = db_session()
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.sharing")
     db.commit()
     consent = services.current_consent(db, clinic.id, patient.id)
@@ -54,7 +53,7 @@ def index(patient: Patient):
 def refresh_consent(patient: Patient):
     """Record the consent from the online eligibility result ORCA holds."""
     db = db_session()
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     _, message = services.refresh_consent_from_orca(db, clinic, current_actor(), patient,
                                                     recorded_by=current_user.display_name)
     db.commit()
