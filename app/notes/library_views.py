@@ -11,20 +11,16 @@ from flask_login import current_user
 
 from app.core.errors import ValidationError
 from app.core.security import Role, requires
-from app.core.web import committed, current_actor, current_clinic
+from app.core.web import committed, current_actor
 from app.db import db_session
 from app.notes import bp, library, templating
-
-
-def _full_chart_or_404() -> None:
-    if not current_clinic().is_full_chart_mode:
-        abort(404)
+from app.notes.chart_views import full_chart_clinic
 
 
 def _posted(id_field: str) -> tuple[Any, int | None]:
     """The form a library page posts (full-chart clinics only) and the id in its `id_field` — of the item it
     changes, None for a new one; an id that is not a number answers 400."""
-    _full_chart_or_404()
+    full_chart_clinic()
     try:
         return request.form, int(request.form.get(id_field) or 0) or None
     except ValueError:
@@ -49,7 +45,7 @@ def _library_page(errors: dict | None = None, form: dict | None = None, status: 
 def library_index():
     """The phrases and templates the user keeps (administrator: the clinic's; doctor: the clinic's to read and
     their own to keep)."""
-    _full_chart_or_404()
+    full_chart_clinic()
     return _library_page()
 
 
@@ -76,7 +72,7 @@ def phrase_save():
 @requires("note.library")
 def phrase_retire(phrase_id: int):
     """Take a phrase off the lists."""
-    _full_chart_or_404()
+    full_chart_clinic()
     db = db_session()
     if library.get_phrase(db, current_user.clinic_id, phrase_id) is None:
         abort(404)
@@ -96,7 +92,7 @@ def phrase_retire(phrase_id: int):
 def phrase_search():
     """The editor's phrase list: the clinic's and the writer's own, found by kana or title (any length or script
     of query: it is folded and cut, never refused)."""
-    _full_chart_or_404()
+    full_chart_clinic()
     found = library.phrases(db_session(), current_user.clinic_id, current_user.id, request.args.get("q", "")[:200])
     return jsonify({"phrases": [{"id": p.id, "title": p.title, "kana": p.kana, "text": p.text, "part": p.part,
                                  "own": p.owner_id is not None} for p in found]})
@@ -107,7 +103,7 @@ def phrase_search():
 @requires("note.library")
 def template_form(template_id: int | None = None):
     """Write a new template, or the next version of one (its current version's source to change)."""
-    _full_chart_or_404()
+    full_chart_clinic()
     db = db_session()
     template = library.get_template(db, current_user.clinic_id, current_user.id, template_id) if template_id else None
     if template_id and (template is None or not _may_keep(template.owner_id)):
@@ -145,7 +141,7 @@ def template_save():
 @requires("note.write")
 def template_fields(template_id: int):
     """A template's sections with the templates it takes in, for the editor's fill-in form."""
-    _full_chart_or_404()
+    full_chart_clinic()
     db = db_session()
     template = library.get_template(db, current_user.clinic_id, current_user.id, template_id)
     if template is None:
@@ -161,7 +157,7 @@ def template_fields(template_id: int):
 @requires("note.write")
 def template_fill(template_id: int):
     """The SOAP text the filled-in fields make (JSON {values: {"0.1": "37.8", …}} → {subjective: …, …})."""
-    _full_chart_or_404()
+    full_chart_clinic()
     db = db_session()
     template = library.get_template(db, current_user.clinic_id, current_user.id, template_id)
     if template is None:

@@ -15,6 +15,7 @@ from app.db import db_session
 from app.imaging import services as imaging
 from app.labs import results as lab_results
 from app.notes import bp, carry, drafts, library, services
+from app.notes.chart_views import full_chart_clinic
 from app.notes.models import ENCOUNTER_LABELS, VISIT
 from app.patients.models import Patient
 
@@ -46,9 +47,7 @@ def index(patient: Patient):
 @patient_view("note.write")
 def new(patient: Patient):
     """Start a note: one of today's visits (受付), or a note without a reception (電話再診, 訪問) of a chosen day."""
-    clinic = current_clinic()
-    if not clinic.is_full_chart_mode:
-        abort(404)
+    clinic = full_chart_clinic()
     db = db_session()
     today = japan_today()
     visits = services.visits_of_day(db, clinic.id, patient.id, today)
@@ -186,8 +185,7 @@ def save(patient: Patient, day: str):
 def autosave(patient: Patient, day: str):
     """The editor's autosave (JSON): the writer's draft of the note rewritten in place; answers its id."""
     when = _day_or_404(day)
-    if not current_clinic().is_full_chart_mode:
-        abort(404)
+    full_chart_clinic()
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify({"error": "bad_request", "message": "下書きの形式が正しくありません"}), 400
