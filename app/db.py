@@ -86,6 +86,13 @@ class ClinicScoped:
     clinic_id: Mapped[int] = mapped_column(Integer, ForeignKey("clinic.id"), index=True)
 
 
+class PatientScoped(ClinicScoped):
+    """Mixin of a clinical table about one patient: its own id and the patient (clinic_id from ClinicScoped)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+
+
 class StatusLabelled:
     """A row with a `status`, said in Japanese by its class's `status_labels` (a state it has no words for is shown
     as stored)."""

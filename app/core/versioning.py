@@ -23,7 +23,7 @@ from app.clinics.services import get_staff
 from app.core.audit import Actor, record_audit, summarize_change
 from app.core.errors import ValidationError
 from app.core.jp import strip_control_chars
-from app.db import ClinicScoped, UTCDateTime, utcnow
+from app.db import PatientScoped, UTCDateTime, utcnow
 
 #: Longest reason a correction or withdrawal may give (the column's size: a longer one is refused, never cut).
 MAX_REASON = 200
@@ -34,12 +34,9 @@ _BOOKKEEPING = frozenset({"id", "lineage_id", "version", "recorded_at", "recorde
                           "superseded_at", "retracted", "change_reason"})
 
 
-class PatientRecordVersion(ClinicScoped):
+class PatientRecordVersion(PatientScoped):
     """Columns every versioned patient record has: the patient, its lineage and who recorded this version when."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    #: The patient the item is about.
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     #: The id of the item's first version: every version of one item shares it.
     lineage_id: Mapped[int | None] = mapped_column(Integer)
     #: 1 for the first entry, then 2, 3 … for each correction.

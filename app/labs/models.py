@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.master_rows import SearchKeys, prefix_indexes
 from app.core.versioning import PatientRecordVersion, version_indexes
-from app.db import Base, ClinicScoped, StatusLabelled, UTCDateTime, utcnow
+from app.db import Base, ClinicScoped, PatientScoped, StatusLabelled, UTCDateTime, utcnow
 
 #: Order states as staff see them.
 ORDER_STATES = {"queued": "送信待ち", "sent": "送信済み", "accepted": "受付済み", "rejected": "受付拒否",
@@ -82,7 +82,7 @@ class LabSet(SearchKeys, Base):
     lab_codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
-class LabOrder(StatusLabelled, ClinicScoped, Base):
+class LabOrder(StatusLabelled, PatientScoped, Base):
     """An order to the outside lab: tests grouped into specimens, sent as OML^O33."""
 
     __tablename__ = "lab_order"
@@ -93,8 +93,6 @@ class LabOrder(StatusLabelled, ClinicScoped, Base):
                       # check each result's key by scanning all of the patient's orders.
                       Index("ux_lab_order_patient", "clinic_id", "patient_id", "id", unique=True))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     #: Placer order number (ORC-2 / OBR-2).
     order_number: Mapped[str] = mapped_column(String(20))
     #: The day the specimens are taken (採取日) in Japan.
@@ -123,15 +121,13 @@ class LabOrder(StatusLabelled, ClinicScoped, Base):
                                                         cascade="all, delete-orphan")
 
 
-class LabSpecimen(ClinicScoped, Base):
+class LabSpecimen(PatientScoped, Base):
     """One container of an order, with its specimen number (the barcode on the label)."""
 
     __tablename__ = "lab_specimen"
     __table_args__ = (UniqueConstraint("clinic_id", "specimen_number", name="uq_lab_specimen_number"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("lab_order.id"), index=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     seq: Mapped[int] = mapped_column(Integer)
     #: 検体番号: digits with a check digit (SPM-2).
     specimen_number: Mapped[str] = mapped_column(String(20))

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, Numeric, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.master_rows import SearchKeys, prefix_indexes
-from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+from app.db import Base, ClinicScoped, PatientScoped, UTCDateTime, utcnow
 
 #: 麻薬・毒薬・覚醒剤原料・向精神薬 (y master column 13).
 NARCOTIC_CLASSES = {0: "", 1: "麻薬", 2: "毒薬", 3: "覚醒剤原料", 5: "向精神薬"}
@@ -86,14 +86,12 @@ ISSUE_MODES = {"paper": "紙の処方箋（登録なし）", "paper_exchange": "
                "electronic": "電子処方箋"}
 
 
-class Prescription(ClinicScoped, Base):
+class Prescription(PatientScoped, Base):
     """An outpatient prescription (院外処方箋). Immutable once issued: a change is a cancellation plus a new one."""
 
     __tablename__ = "prescription"
     __table_args__ = (Index("ix_prescription_patient", "clinic_id", "patient_id", "issued_on"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     #: The prescribing doctor, and the name as printed.
     doctor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     doctor_name: Mapped[str] = mapped_column(String(100))
