@@ -8,11 +8,10 @@ from dataclasses import asdict
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.core.audit import log_access
 from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, log_look, patient_view
+from app.core.web import committed, current_actor, flashed, log_look, patient_view
 from app.db import db_session
 from app.integrations.eprescription.client import EPrescriptionError
 from app.integrations.eprescription.signing import SigningError
@@ -63,6 +62,11 @@ def _prescription_or_404(patient: Patient, prescription_id: int):
     if prescription is None:
         abort(404)
     return prescription
+
+
+def _shown(prescription) -> str:
+    """The page of one prescription (where its buttons come back to)."""
+    return url_for("prescriptions.show", patient_id=prescription.patient_id, prescription_id=prescription.id)
 
 
 def _acknowledgements(form) -> dict[str, str]:
@@ -142,7 +146,7 @@ def order(patient: Patient):
     flash(f"処方箋を発行しました（引換番号 {prescription.exchange_number}）" if prescription.exchange_number else
           "処方箋を発行しました。引換番号は電子処方箋管理サービスへの登録が済みしだい表示されます"
           if draft.mode in eprescription.ISSUE_TYPES else "処方箋を発行しました", "success")
-    return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
+    return redirect(_shown(prescription))
 
 
 @bp.get("/patients/<int:patient_id>/prescriptions/<int:prescription_id>")
@@ -166,21 +170,19 @@ def show(patient: Patient, prescription_id: int):
 def cancel(patient: Patient, prescription_id: int):
     """Cancel an issued prescription; "取り消して修正" then opens a copy to issue anew."""
     prescription = _prescription_or_404(patient, prescription_id)
-    db = db_session()
-    try:
+
+    def cancel_everywhere() -> None:
+        db = db_session()
         services.cancel(db, current_user.clinic_id, current_actor(), prescription, request.form.get("reason", ""))
         eprescription.queue_cancellation(db, current_user.clinic, prescription)
         billing.queue_billing_delete(db, current_user.clinic, prescription)
-    except services.PrescriptionError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription_id))
-    db.commit()
+
+    committed(cancel_everywhere, lambda exc: flashed(str(exc), _shown(prescription)), services.PrescriptionError)
     flash("処方箋を取り消しました（記録は残ります）", "success")
     if request.form.get("then") == "reissue":
         return redirect(url_for("prescriptions.new", patient_id=patient.id, **{"from": prescription.id},
                                 replace=1))
-    return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription_id))
+    return redirect(_shown(prescription))
 
 
 @bp.get("/patients/<int:patient_id>/prescriptions/<int:prescription_id>/print.pdf")
@@ -188,24 +190,21 @@ def cancel(patient: Patient, prescription_id: int):
 def print_pdf(patient: Patient, prescription_id: int):
     """The 院外処方箋 as a PDF (?paper=A4 for A4), or the service's 処方内容（控え） of a 電子処方箋; the print is
     logged."""
-
     prescription = _prescription_or_404(patient, prescription_id)
-    db = db_session()
     if prescription.status != "issued":
         flash("取り消した処方箋は印刷できません", "error")
-        return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
+        return redirect(_shown(prescription))
     if prescription.mode in eprescription.ISSUE_TYPES and not prescription.exchange_number:
         flash("引換番号がまだ届いていないため、印刷できません", "warning")
-        return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
+        return redirect(_shown(prescription))
     paper = "A4" if request.args.get("paper") == "A4" else "A5"
     try:
         pdf = (eprescription.reference_pdf(current_user.clinic, prescription) if prescription.mode == "electronic"
                else prescription_pdf(prescription, patient, current_user.clinic, paper))
     except (ValidationError, SymbolTextError, EPrescriptionError) as exc:
         flash(f"印刷できません: {getattr(exc, 'message_ja', exc)}", "error")
-        return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
-    log_access(db, current_actor(), patient_id=patient.id, action="print", resource=f"prescription:{prescription.id}")
-    db.commit()
+        return redirect(_shown(prescription))
+    log_look(patient.id, f"prescription:{prescription.id}", "print")
     name = f"prescription-{prescription.issued_on.isoformat()}-{prescription.id}.pdf"
     return current_app.response_class(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
@@ -223,8 +222,6 @@ def service_state(patient: Patient, prescription_id: int):
         db.rollback()
         flash(f"状況を取得できません: {exc.message_ja}", "error")
     else:
-        log_access(db, current_actor(), patient_id=patient.id, action="view",
-                   resource=f"prescription:{prescription.id}:service-state")
-        db.commit()
+        log_look(patient.id, f"prescription:{prescription.id}:service-state")
         flash(f"電子処方箋管理サービスの状況: {prescription.pharmacy_state}", "success")
-    return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
+    return redirect(_shown(prescription))
