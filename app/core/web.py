@@ -205,6 +205,14 @@ def register_error_pages(app: Flask) -> None:
         app.register_error_handler(status, handler)
 
 
+def record_file(body: bytes | str, mimetype: str, filename: str, *, inline: bool = False) -> Response:
+    """A file of a patient's record sent to the browser — shown there (`inline`: a print) or downloaded under
+    `filename` — and never kept in a cache."""
+    disposition = "inline" if inline else "attachment"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'{disposition}; filename="{filename}"',
+                                                      "Cache-Control": "no-store"})
+
+
 def found(record: T | None) -> T:
     """The record a service looked up for this route, or 404 (none, or not of this clinic and patient)."""
     if record is None:

@@ -10,7 +10,7 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_login import current_user
 
 from app.core.timeutil import japan_today
-from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_view
+from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_view, record_file
 from app.db import db_session
 from app.documents import addressing, bp, checkup, checkup_trends, discharge, printing, services
 from app.documents.models import DRAFT, HONORIFICS
@@ -151,9 +151,7 @@ def pdf(patient: Patient, letter_id: int):
     if letter.status != DRAFT:
         services.mark(db, current_actor(), letter, "printed")
     log_look(patient.id, f"letter:{letter.id}", "print")
-    return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="referral-{letter.id}.pdf"',
-                             "Cache-Control": "no-store"})
+    return record_file(body, "application/pdf", f"referral-{letter.id}.pdf", inline=True)
 
 
 @bp.get("/patients/<int:patient_id>/letters/<int:letter_id>/fhir")
@@ -168,9 +166,8 @@ def fhir(patient: Patient, letter_id: int):
         flash(f"FHIR文書を作れません: {exc}", "error")
         return redirect(url_for("documents.show", patient_id=patient.id, letter_id=letter.id))
     log_look(patient.id, f"letter:{letter.id}:fhir", "export")
-    return Response(json.dumps(bundle, ensure_ascii=False, indent=1), mimetype="application/fhir+json",
-                    headers={"Content-Disposition": f'attachment; filename="referral-{letter.id}.json"',
-                             "Cache-Control": "no-store"})
+    return record_file(json.dumps(bundle, ensure_ascii=False, indent=1), "application/fhir+json",
+                       f"referral-{letter.id}.json")
 
 
 @bp.get("/patients/<int:patient_id>/letters/received/<document_id>")

@@ -12,7 +12,17 @@ from flask_login import current_user
 from app.core.errors import ValidationError
 from app.core.security import public, requires
 from app.core.timeutil import japan_today
-from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_view, versions_page
+from app.core.web import (
+    committed,
+    current_actor,
+    current_clinic,
+    flashed,
+    found,
+    log_look,
+    patient_view,
+    record_file,
+    versions_page,
+)
 from app.db import db_session
 from app.extensions import csrf
 from app.integrations.lab_center import LabCenterError
@@ -157,8 +167,7 @@ def labels(patient: Patient, order_id: int):
         flash(f"ラベルを印刷できません: {exc}", "error")
         return redirect(url_for("labs.show_order", patient_id=patient.id, order_id=order.id))
     log_look(patient.id, f"lab_labels:{order.id}", "print")
-    return current_app.response_class(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="labels-{order.order_number}.pdf"', "Cache-Control": "no-store"})
+    return record_file(pdf, "application/pdf", f"labels-{order.order_number}.pdf", inline=True)
 
 
 @bp.get("/patients/<int:patient_id>/labs/orders/<int:order_id>/order.hl7")
@@ -170,8 +179,7 @@ def order_message(patient: Patient, order_id: int):
     if message is None:
         abort(404)
     log_look(patient.id, f"lab_order_hl7:{order.id}", "export")
-    return current_app.response_class(message, mimetype=HL7_MEDIA_TYPE, headers={
-        "Content-Disposition": f'attachment; filename="{order.order_number}.hl7"', "Cache-Control": "no-store"})
+    return record_file(message, HL7_MEDIA_TYPE, f"{order.order_number}.hl7")
 
 
 @bp.get("/patients/<int:patient_id>/labs/messages/<int:lab_message_id>.hl7")
@@ -182,8 +190,7 @@ def result_message(patient: Patient, lab_message_id: int):
     if stored is None or stored.patient_id != patient.id:
         abort(404)
     log_look(patient.id, f"lab_message:{stored.id}", "export")
-    return current_app.response_class(stored.raw, mimetype=HL7_MEDIA_TYPE, headers={
-        "Content-Disposition": f'attachment; filename="result-{stored.id}.hl7"', "Cache-Control": "no-store"})
+    return record_file(stored.raw, HL7_MEDIA_TYPE, f"result-{stored.id}.hl7")
 
 
 @bp.get("/patients/<int:patient_id>/labs/results/<int:result_lineage_id>/history")

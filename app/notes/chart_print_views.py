@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Response, render_template, request
+from flask import render_template, request
 
 from app.core.audit import log_access, record_audit
 from app.core.errors import ValidationError
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, log_look, patient_view
+from app.core.web import current_actor, log_look, patient_view, record_file
 from app.db import db_session
 from app.notes import bp, chart_print, timeline
 from app.notes.chart_views import full_chart_clinic
@@ -55,6 +55,4 @@ def chart_print_pdf(patient: Patient):
                  patient_id=patient.id, summary={"sheet": sheet, "from": date_from.isoformat(),
                                                  "to": date_to.isoformat()})
     db.commit()
-    return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="chart-{patient.id}-{sheet}.pdf"',
-                             "Cache-Control": "no-store"})
+    return record_file(body, "application/pdf", f"chart-{patient.id}-{sheet}.pdf", inline=True)

@@ -3,11 +3,11 @@ received, reading the consent again from ORCA, and the consent block of the pati
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, current_clinic, log_look, patient_view
+from app.core.web import current_actor, current_clinic, log_look, patient_view, record_file
 from app.db import db_session, get_scoped
 from app.onshi import bp, consent, fetching, history
 from app.onshi.models import CHECKUP, MEDICATION, HistoryFetch
@@ -79,8 +79,7 @@ def reply_file(patient: Patient, fetch_id: int):
         abort(404)
     log_look(patient.id, f"patient.onshi.file {fetch.request_id}", action="export")
     mimetype = "application/pdf" if fetch.reply_name.endswith(".pdf") else "application/xml"
-    return Response(fetch.reply_body, mimetype=mimetype,
-                    headers={"Content-Disposition": f'attachment; filename="{fetch.reply_name}"'})
+    return record_file(fetch.reply_body, mimetype, fetch.reply_name)
 
 
 @bp.post("/patients/<int:patient_id>/onshi/consent")

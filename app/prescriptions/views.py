@@ -11,7 +11,7 @@ from flask_login import current_user
 from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import committed, current_actor, flashed, log_look, patient_view
+from app.core.web import committed, current_actor, flashed, log_look, patient_view, record_file
 from app.db import db_session
 from app.integrations.eprescription.client import EPrescriptionError
 from app.integrations.eprescription.signing import SigningError
@@ -206,8 +206,7 @@ def print_pdf(patient: Patient, prescription_id: int):
         return redirect(_shown(prescription))
     log_look(patient.id, f"prescription:{prescription.id}", "print")
     name = f"prescription-{prescription.issued_on.isoformat()}-{prescription.id}.pdf"
-    return current_app.response_class(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
+    return record_file(pdf, "application/pdf", name, inline=True)
 
 
 @bp.post("/patients/<int:patient_id>/prescriptions/<int:prescription_id>/service-state")
