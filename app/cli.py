@@ -180,29 +180,28 @@ def register_cli(app: Flask) -> None:
             session.commit()
         click.echo(f"{label}を{count}件読み込みました")
 
-    @masters_group.command("import-drugs")
-    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    def masters_import_drugs(path: Path) -> None:
-        """Load the official 医薬品マスター file (y_ALLyyyymmdd.csv, cp932); all rows or none."""
-        _import_master("医薬品マスター", import_official_file, path, DrugMasterError)
+    #: The official master files loaded whole or not at all: command, the master's name, loader, its error, help.
+    master_files = (
+        ("import-drugs", "医薬品マスター", import_official_file, DrugMasterError,
+         "Load the official 医薬品マスター file (y_ALLyyyymmdd.csv, cp932); all rows or none."),
+        ("import-diseases", "傷病名マスター", import_disease_file, MasterError,
+         "Load the official 傷病名マスター file (b_yyyymmdd.txt, cp932); all rows or none."),
+        ("import-procedures", "医科診療行為マスター", import_procedure_file, ProcedureMasterError,
+         "Load the official 医科診療行為マスター file (s_ALLyyyymmdd.csv, cp932); all rows or none."),
+        ("import-modifiers", "修飾語マスター", import_modifier_file, MasterError,
+         "Load the official 修飾語マスター file (z_yyyymmdd.txt, cp932); all rows or none."),
+        ("import-lab-items", "検査項目マスター", import_item_file, LabMasterError,
+         "Load a lab company's item master (CSV: lab code, JLAC10, JLAC11, name …); all rows or none."),
+    )
 
-    @masters_group.command("import-diseases")
-    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    def masters_import_diseases(path: Path) -> None:
-        """Load the official 傷病名マスター file (b_yyyymmdd.txt, cp932); all rows or none."""
-        _import_master("傷病名マスター", import_disease_file, path, MasterError)
+    def _master_command(name: str, label: str, load, error: type[Exception], help_text: str) -> None:
+        @masters_group.command(name, help=help_text)
+        @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+        def command(path: Path) -> None:
+            _import_master(label, load, path, error)
 
-    @masters_group.command("import-procedures")
-    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    def masters_import_procedures(path: Path) -> None:
-        """Load the official 医科診療行為マスター file (s_ALLyyyymmdd.csv, cp932); all rows or none."""
-        _import_master("医科診療行為マスター", import_procedure_file, path, ProcedureMasterError)
-
-    @masters_group.command("import-modifiers")
-    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    def masters_import_modifiers(path: Path) -> None:
-        """Load the official 修飾語マスター file (z_yyyymmdd.txt, cp932); all rows or none."""
-        _import_master("修飾語マスター", import_modifier_file, path, MasterError)
+    for master_file in master_files:
+        _master_command(*master_file)
 
     @masters_group.command("import-check-master")
     @click.argument("path", type=click.Path(exists=True, path_type=Path))
@@ -221,12 +220,6 @@ def register_cli(app: Flask) -> None:
             session.commit()
             click.echo(f"チェックマスタ {loaded.version} を読み込みました（併用禁忌 {loaded.pair_count}組、傷病名禁忌 "
                        f"{loaded.disease_rule_count}件、適応・投与量 {loaded.dose_rule_count}件）")
-
-    @masters_group.command("import-lab-items")
-    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-    def masters_import_lab_items(path: Path) -> None:
-        """Load a lab company's item master (CSV: lab code, JLAC10, JLAC11, name …); all rows or none."""
-        _import_master("検査項目マスター", import_item_file, path, LabMasterError)
 
     register_lab_cli(app)
     register_transfer_cli(app)

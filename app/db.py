@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from flask import abort, current_app, g
 from sqlalchemy import (
@@ -84,6 +84,25 @@ class ClinicScoped:
 
     #: The clinic (tenant) that owns this row; every query filters on it.
     clinic_id: Mapped[int] = mapped_column(Integer, ForeignKey("clinic.id"), index=True)
+
+
+class PatientScoped(ClinicScoped):
+    """Mixin of a clinical table about one patient: its own id and the patient (clinic_id from ClinicScoped)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+
+
+class StatusLabelled:
+    """A row with a `status`, said in Japanese by its class's `status_labels` (a state it has no words for is shown
+    as stored)."""
+
+    status_labels: ClassVar[dict[str, str]] = {}
+
+    @property
+    def status_label(self) -> str:
+        """The state in Japanese."""
+        return self.status_labels.get(self.status, self.status)  # type: ignore[attr-defined]
 
 
 class Timestamps:

@@ -160,7 +160,7 @@ def page_cases(browser: Browser, scale: Scale, record: seed.Record, history: tup
         ("drug_search", lambda: browser.get("/masters/drugs", q=rng.choice(DRUG_QUERIES)), scale.drugs, 15, many),
         # 10 lines checked against the profile (3 drug allergies, 2 薬剤禁忌), 30 current medicines, 20 other
         # institutions' prescriptions (read from the sharing service) and the full check master.
-        ("prescription_check_page", check_page, 10, 150, many),
+        ("prescription_check_page", check_page, 10, 100, many),
         # Load, lay out the 様式第二号, JAHIS symbol, ReportLab with the IPAex subset, access log.
         ("prescription_pdf", get(f"/patients/{patient}/prescriptions/{record.prescription_id}/print.pdf"), 4, 100,
          many),

@@ -68,7 +68,7 @@ def test_load_users_can_share_one_login_of_an_account(tmp_path):
 
 def test_bench_checks_against_the_full_master_and_other_institutions_and_times_the_banner(tmp_path, capsys):
     figures = run("sqlite", SMOKE, only=["prescription_check_page", "safety_banner"], workdir=tmp_path)
-    assert [(f["name"], f["target_ms"]) for f in figures] == [("prescription_check_page", 150), ("safety_banner", 5)]
+    assert [(f["name"], f["target_ms"]) for f in figures] == [("prescription_check_page", 100), ("safety_banner", 5)]
     # The banner of the fully recorded patient: 3 drug allergies, a food allergy, 2 薬剤禁忌 and 3 other
     # institutions' entries (drug and food allergy, 薬剤禁忌) fetched once through the 6情報 service.
     assert figures[1]["n"] == 9

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from flask import flash, jsonify, redirect, render_template, request, session, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
 
 from app.auth import bp, flow, totp
@@ -80,13 +81,19 @@ def login():
     return render_template("auth/login.html", form=form, error=error), 200 if error is None else 401
 
 
+def _pending_or_login(stage: str) -> Any:
+    """The user in the middle of a login at `stage`; with none (or an expired one) the login page instead."""
+    user = flow.pending_user(stage)
+    if user is None:
+        abort(redirect(url_for("auth.login")))
+    return user
+
+
 @bp.route("/login/verify", methods=["GET", "POST"])
 @public
 def verify():
     """Step 2: the one-time code from the authenticator app (or a recovery code)."""
-    user = flow.pending_user("verify")
-    if user is None:
-        return redirect(url_for("auth.login"))
+    user = _pending_or_login("verify")
     form = SecondFactorForm()
     error = None
     if form.validate_on_submit():
@@ -113,9 +120,7 @@ def verify():
 @public
 def new_password():
     """First login (or after a reset): the user chooses their own password."""
-    user = flow.pending_user("new_password")
-    if user is None:
-        return redirect(url_for("auth.login"))
+    user = _pending_or_login("new_password")
     form = NewPasswordForm()
     error = None
     if form.validate_on_submit():
@@ -138,9 +143,7 @@ def new_password():
 @public
 def enrol():
     """Enrol an authenticator app: QR code of the otpauth URI, confirmed with one code."""
-    user = flow.pending_user("enrol")
-    if user is None:
-        return redirect(url_for("auth.login"))
+    user = _pending_or_login("enrol")
     secret = session.get("enrol_secret") or totp.new_secret()
     session["enrol_secret"] = secret
     form = EnrolForm()

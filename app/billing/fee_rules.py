@@ -81,41 +81,26 @@ def rule_for(code: str) -> FeeRule | None:
 
 def _condition(rule: FeeRule, facts: VisitFacts) -> tuple[bool, str]:
     """(met, why): the reason names the fact either way."""
-    match rule.condition:
-        case "specific_disease":
-            if facts.specific_diseases:
-                return True, "特定疾患: " + "、".join(facts.specific_diseases)
-            return False, "主病に特定疾患（傷病名マスターの特定疾患等対象区分05）がありません"
-        case "lifestyle_disease":
-            if facts.lifestyle_diseases:
-                return True, "対象疾患: " + "、".join(facts.lifestyle_diseases) + "（療養計画書の交付が必要）"
-            return False, "主病に脂質異常症・高血圧症・糖尿病がありません"
-        case "no_procedure":
-            if facts.chosen_chapters & set(PROCEDURE_CHAPTERS):
-                return False, "本日、処置・リハビリ等を行っています"
-            return True, "本日、処置等を行っていません"
-        case "letter_today":
-            if facts.letter_today:
-                return True, "本日確定した診療情報提供書があります"
-            return False, "本日確定した診療情報提供書がありません"
-        case "first_time":
-            if rule.group in facts.groups_ever or "eiyo_next" in facts.groups_ever:
-                return False, "初回の指導はすでに算定済みです"
-            return True, "初回の指導"
-        case "after_first":
-            if "eiyo_first" in facts.groups_ever:
-                return True, "2回目以降の指導"
-            return False, "初回の指導が未算定です"
-        case "child_with_prescription":
-            if not facts.prescription_today:
-                return False, "本日の処方箋がありません"
-            return True, "本日処方箋を交付"
-        case "child_without_prescription":
-            if facts.prescription_today:
-                return False, "本日処方箋を交付しています"
-            return True, "本日処方箋の交付なし"
-        case _:
-            return True, "医師の判断で算定"
+    # condition: (met, the reason when met, the reason when not); an unknown condition is the doctor's judgement.
+    conditions = {
+        "specific_disease": (bool(facts.specific_diseases), "特定疾患: " + "、".join(facts.specific_diseases),
+                             "主病に特定疾患（傷病名マスターの特定疾患等対象区分05）がありません"),
+        "lifestyle_disease": (bool(facts.lifestyle_diseases),
+                              "対象疾患: " + "、".join(facts.lifestyle_diseases) + "（療養計画書の交付が必要）",
+                              "主病に脂質異常症・高血圧症・糖尿病がありません"),
+        "no_procedure": (not facts.chosen_chapters & set(PROCEDURE_CHAPTERS), "本日、処置等を行っていません",
+                         "本日、処置・リハビリ等を行っています"),
+        "letter_today": (bool(facts.letter_today), "本日確定した診療情報提供書があります",
+                         "本日確定した診療情報提供書がありません"),
+        "first_time": (rule.group not in facts.groups_ever and "eiyo_next" not in facts.groups_ever, "初回の指導",
+                       "初回の指導はすでに算定済みです"),
+        "after_first": ("eiyo_first" in facts.groups_ever, "2回目以降の指導", "初回の指導が未算定です"),
+        "child_with_prescription": (bool(facts.prescription_today), "本日処方箋を交付", "本日の処方箋がありません"),
+        "child_without_prescription": (not facts.prescription_today, "本日処方箋の交付なし",
+                                       "本日処方箋を交付しています"),
+    }
+    met, when_met, when_not = conditions.get(rule.condition, (True, "医師の判断で算定", ""))
+    return met, when_met if met else when_not
 
 
 def judge(rule: FeeRule, facts: VisitFacts, available: bool) -> tuple[bool, bool, str]:

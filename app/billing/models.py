@@ -10,22 +10,20 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+from app.core.master_rows import SearchKeys, prefix_indexes
+from app.db import Base, PatientScoped, UTCDateTime, utcnow
 
 
-class Procedure(Base):
+class Procedure(SearchKeys, Base):
     """One 診療行為 of the master (レセ電算 code, points)."""
 
     __tablename__ = "procedure"
-    __table_args__ = (Index("ix_procedure_kana_key", "kana_key", postgresql_ops={"kana_key": "varchar_pattern_ops"}),
-                      Index("ix_procedure_name_key", "name_key", postgresql_ops={"name_key": "varchar_pattern_ops"}))
+    __table_args__ = prefix_indexes("procedure", "kana_key", "name_key")
 
     #: 診療行為コード (9 digits).
     code: Mapped[str] = mapped_column(String(9), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     kana: Mapped[str] = mapped_column(String(200), default="")
-    name_key: Mapped[str] = mapped_column(String(200))
-    kana_key: Mapped[str] = mapped_column(String(200))
     #: 点数識別 (3 = 点数) and the points.
     points_kind: Mapped[str] = mapped_column(String(1), default="3")
     points: Mapped[Decimal] = mapped_column(Numeric(10, 2))
@@ -57,15 +55,13 @@ class ProcedureMasterVersion(Base):
     loaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class VisitFee(ClinicScoped, Base):
+class VisitFee(PatientScoped, Base):
     """A 指導料・管理料 the doctor chose for a visit (removed ones stay, marked)."""
 
     __tablename__ = "visit_fee"
     __table_args__ = (Index("ix_visit_fee_patient_month", "clinic_id", "patient_id", "visit_date"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     visit_date: Mapped[date] = mapped_column(Date)
     code: Mapped[str] = mapped_column(String(9))
     name: Mapped[str] = mapped_column(String(200))
@@ -77,15 +73,13 @@ class VisitFee(ClinicScoped, Base):
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class VisitBill(ClinicScoped, Base):
+class VisitBill(PatientScoped, Base):
     """A visit's own 中途データ: its fees, sent once (class 01) and re-sent as a change (class 03) per revision."""
 
     __tablename__ = "visit_bill"
     __table_args__ = (UniqueConstraint("clinic_id", "visit_id", name="uq_visit_bill_visit"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"))
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     visit_date: Mapped[date] = mapped_column(Date)
     #: 情報通信機器を用いた診療 (telephone / online): the fees' online variants apply.
     online: Mapped[bool] = mapped_column(default=False)

@@ -66,32 +66,29 @@ def audit_log():
                            note=note, kept=kept)
 
 
-def _csv_response(body: str, name: str) -> Response:
-    filename = f"{name}-{japan_today():%Y%m%d}.csv"
+def _export(resource: str, name: str, find, write) -> Response:
+    """The filtered entries as a CSV download: `find(db, clinic_id, filter)` the entries (none while the filter has
+    errors), `write(db, entries)` the CSV; the export itself is logged as `resource`."""
+    _form, flt, errors = _filter_from_request()
+    db = db_session()
+    entries = [] if errors else find(db, current_user.clinic_id, flt, limit=None)
+    body = write(db, entries)
+    log_access(db, current_actor(), patient_id=flt.patient_id, action="export", resource=resource)
+    db.commit()
     return Response(body, mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{name}-{japan_today():%Y%m%d}.csv"'})
 
 
 @bp.get("/audit.csv")
 @requires("audit.read")
 def audit_csv():
     """Export the filtered audit trail as CSV (the export itself is logged)."""
-    _form, flt, errors = _filter_from_request()
-    db = db_session()
-    entries = [] if errors else q.find_audit_entries(db, current_user.clinic_id, flt, limit=None)
-    log_access(db, current_actor(), patient_id=flt.patient_id, action="export", resource="audit.csv")
-    db.commit()
-    return _csv_response(q.audit_csv(entries), "audit-trail")
+    return _export("audit.csv", "audit-trail", q.find_audit_entries, lambda _db, entries: q.audit_csv(entries))
 
 
 @bp.get("/access-log.csv")
 @requires("audit.read")
 def access_csv():
     """Export the filtered access log as CSV (the export itself is logged)."""
-    _form, flt, errors = _filter_from_request()
-    db = db_session()
-    entries = [] if errors else q.find_access_entries(db, current_user.clinic_id, flt, limit=None)
-    names = {u.id: u.display_name for u in list_staff(db, current_user.clinic_id)}
-    log_access(db, current_actor(), patient_id=flt.patient_id, action="export", resource="access-log.csv")
-    db.commit()
-    return _csv_response(q.access_csv(entries, names), "access-log")
+    return _export("access-log.csv", "access-log", q.find_access_entries, lambda db, entries: q.access_csv(
+        entries, {u.id: u.display_name for u in list_staff(db, current_user.clinic_id)}))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from werkzeug.wrappers import Response as HTTPResponse
 
 from app.clinics import bp
 from app.clinics import services as clinics
@@ -12,7 +11,7 @@ from app.clinics.forms import ClinicSettingsForm, NewStaffForm, OrcaSettingsForm
 from app.core.errors import ValidationError
 from app.core.forms import client_cert_fields
 from app.core.security import requires
-from app.core.web import committed, current_actor, current_clinic, flashed, found, mark_field, save_connection_settings
+from app.core.web import committed, connection_settings_page, current_actor, current_clinic, flashed, found, mark_field
 from app.db import db_session
 from app.reception.orca_sync import test_orca_connection
 
@@ -106,9 +105,7 @@ def orca_settings():
     orca = (clinic.integrations or {}).get("orca") or {}
     form = OrcaSettingsForm(data={"base_url": orca.get("base_url", ""), "user": orca.get("user", ""),
                                   "verify_tls": orca.get("verify", True), **client_cert_fields(orca.get("cert"))})
-    result = save_connection_settings(
+    return connection_settings_page(
         form, lambda db, data: clinics.update_orca_settings(db, clinic, current_actor(), data),
-        lambda: test_orca_connection(clinic), "ORCAの接続設定を保存しました", "clinics.orca_settings")
-    if isinstance(result, HTTPResponse):  # saved: back to the page
-        return result
-    return render_template("clinics/orca.html", form=form, result=result, has_password=bool(orca.get("password")))
+        lambda: test_orca_connection(clinic), "ORCAの接続設定を保存しました", "clinics.orca_settings",
+        "clinics/orca.html", has_password=bool(orca.get("password")))

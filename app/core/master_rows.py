@@ -1,6 +1,25 @@
-"""Reading one row of a published master file (傷病名, 修飾語, 医薬品): what every master's row starts with."""
+"""What every published master shares: reading one row of its file (傷病名, 修飾語, 医薬品) — the code, name and
+kana it starts with — and, in its table, the search keys of name and kana with their prefix indexes."""
 
 from __future__ import annotations
+
+from sqlalchemy import Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+class SearchKeys:
+    """Mixin of a master table found by what staff type: the name and the kana as app.core.jp.search_key folds
+    them (width, kana and variants)."""
+
+    name_key: Mapped[str] = mapped_column(String(200))
+    kana_key: Mapped[str] = mapped_column(String(200))
+
+
+def prefix_indexes(table: str, *columns: str) -> tuple[Index, ...]:
+    """The indexes of a prefix search (LIKE 'x%') on `columns`, named ix_<table>_<column>. varchar_pattern_ops:
+    PostgreSQL uses them under any collation, not only "C"."""
+    return tuple(Index(f"ix_{table}_{column}", column, postgresql_ops={column: "varchar_pattern_ops"})
+                 for column in columns)
 
 
 def coded_name(raw: dict[str, str], where: str, error: type[Exception], *, code_key: str, digits: int,

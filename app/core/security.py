@@ -7,7 +7,7 @@ from enum import StrEnum
 from functools import wraps
 from typing import Any
 
-from flask import abort
+from flask import abort, current_app
 from flask_login import current_user
 
 
@@ -99,8 +99,6 @@ def requires(permission: str) -> Callable[[Callable[..., Any]], Callable[..., An
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                from flask import current_app
-
                 return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
             if not role_may(current_user.role, permission):
                 abort(403)

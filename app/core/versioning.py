@@ -4,7 +4,9 @@ The current state of an item is its one version with `superseded_at` empty.
 
 The columns (`PatientRecordVersion`) and the one way to write versions (`record_first_version`,
 `record_new_version`: who, when, why, the audit entry, the reason checked the same way everywhere) are used by
-the profile items, the diagnoses, the key images and the progress notes."""
+the profile items, the diagnoses, the key images, the progress notes, the schema drawings and the lab results
+entered in the clinic; the 診療録テンプレート (a clinic's record, not a patient's) take their lineage and
+superseding from here too (`start_lineage`, `supersede`)."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from app.clinics.services import get_staff
 from app.core.audit import Actor, record_audit, summarize_change
 from app.core.errors import ValidationError
 from app.core.jp import strip_control_chars
-from app.db import ClinicScoped, UTCDateTime, utcnow
+from app.db import PatientScoped, UTCDateTime, utcnow
 
 #: Longest reason a correction or withdrawal may give (the column's size: a longer one is refused, never cut).
 MAX_REASON = 200
@@ -32,12 +34,9 @@ _BOOKKEEPING = frozenset({"id", "lineage_id", "version", "recorded_at", "recorde
                           "superseded_at", "retracted", "change_reason"})
 
 
-class PatientRecordVersion(ClinicScoped):
+class PatientRecordVersion(PatientScoped):
     """Columns every versioned patient record has: the patient, its lineage and who recorded this version when."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    #: The patient the item is about.
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     #: The id of the item's first version: every version of one item shares it.
     lineage_id: Mapped[int | None] = mapped_column(Integer)
     #: 1 for the first entry, then 2, 3 … for each correction.
@@ -93,6 +92,27 @@ def _summary(snapshot: Callable[[Any], dict[str, Any]] | None, before: Any, afte
     return summary | ({"reason": reason} if reason else {})
 
 
+def start_lineage(session: Session, item: Any) -> None:
+    """Store `item`, a first version or the next of a lineage already set: a first one's lineage is its own id."""
+    session.add(item)
+    session.flush()
+    item.lineage_id = item.lineage_id or item.id
+    session.flush()
+
+
+def supersede(session: Session, old: Any, message: str = ALREADY_CHANGED) -> None:
+    """Mark the current version `old` replaced. Superseding is the one write a stored version ever gets, and it is
+    conditional: of two people changing the same version at once, the second waits for the first's row lock, then
+    finds it replaced — ValidationError (`message`) and nothing written."""
+    model = type(old)
+    now = utcnow()
+    replaced = session.execute(update(model).where(model.id == old.id, model.superseded_at.is_(None))
+                               .values(superseded_at=now).execution_options(synchronize_session=False))
+    if replaced.rowcount != 1:
+        raise ValidationError(message, field="_form")
+    set_committed_value(old, "superseded_at", now)
+
+
 def record_first_version(session: Session, actor: Actor, item: PatientRecordVersion, *, action: str,
                          snapshot: Callable[[Any], dict[str, Any]] | None = None,
                          extra: dict[str, Any] | None = None) -> PatientRecordVersion:
@@ -100,10 +120,7 @@ def record_first_version(session: Session, actor: Actor, item: PatientRecordVers
     stamped, and an audit entry `action` whose summary is the `snapshot` of the new item plus `extra`."""
     item.version = 1
     _stamp(session, item, actor)
-    session.add(item)
-    session.flush()
-    item.lineage_id = item.id
-    session.flush()
+    start_lineage(session, item)
     record_audit(session, actor, action, clinic_id=item.clinic_id, entity_type=item.__tablename__, entity_id=item.id,
                  patient_id=item.patient_id, summary=_summary(snapshot, None, item, "", extra))
     return item
@@ -121,14 +138,7 @@ def record_new_version(session: Session, actor: Actor, old: PatientRecordVersion
         raise ValidationError(ALREADY_CHANGED, field="_form")
     reason = clean_reason(reason, required=reason_required, missing=missing_reason)
     model = type(old)
-    # Superseding is the one write a stored version ever gets, and it is conditional: of two people correcting
-    # the same version at once, the second waits for the first's row lock, then finds it replaced.
-    now = utcnow()
-    replaced = session.execute(update(model).where(model.id == old.id, model.superseded_at.is_(None))
-                               .values(superseded_at=now).execution_options(synchronize_session=False))
-    if replaced.rowcount != 1:
-        raise ValidationError(ALREADY_CHANGED, field="_form")
-    set_committed_value(old, "superseded_at", now)
+    supersede(session, old)
     fields = {attr.key: copy.deepcopy(getattr(old, attr.key)) for attr in inspect(model).column_attrs
               if attr.key not in _BOOKKEEPING}  # a copy: JSON lists must not be shared between two versions
     new = model(**(fields | values), lineage_id=old.lineage_id or old.id, version=old.version + 1,

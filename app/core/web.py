@@ -6,6 +6,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable
+from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -30,6 +31,8 @@ from werkzeug.routing import IntegerConverter
 from app.clinics.models import Clinic
 from app.core.audit import Actor, log_access
 from app.core.errors import ValidationError
+from app.core.security import requires
+from app.core.timeutil import japan_today
 from app.db import db_session
 from app.patients.services import get_patient
 
@@ -60,6 +63,31 @@ def patient_or_404(patient_id: int) -> Any:
 #: The largest database id: the id columns are INTEGER, 32-bit signed on PostgreSQL (a larger number bound to one
 #: is an error of the database, not "no such row").
 MAX_ID = 2**31 - 1
+def patient_view(permission: str, look: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Route decorator of every /patients/<patient_id>/… page: the role check (`requires`), then the clinic's
+    patient or 404 (`patient_or_404`) and, with `look`, the access-log entry of that look; the view is called with
+    the patient in place of its id."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def with_patient(patient_id: int, **kwargs: Any) -> Any:
+            patient = patient_or_404(patient_id)
+            if look:
+                log_look(patient.id, look)
+            return view(patient, **kwargs)
+
+        return requires(permission)(with_patient)
+
+    return decorator
+
+
+def versions_page(template: str, patient: Any, versions: list[Any], look: str, **context: Any) -> str:
+    """The page of one record's versions (who changed it, when and why): 404 when there are none (no such record
+    of this patient), else the look logged and `template` rendered with the patient, the versions and today."""
+    if not versions:
+        abort(404)
+    log_look(patient.id, look)
+    return render_template(template, **{"patient": patient, "versions": versions, "today": japan_today(), **context})
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -203,6 +231,14 @@ def register_error_pages(app: Flask) -> None:
         app.register_error_handler(status, handler)
 
 
+def record_file(body: bytes | str, mimetype: str, filename: str, *, inline: bool = False) -> Response:
+    """A file of a patient's record sent to the browser — shown there (`inline`: a print) or downloaded under
+    `filename` — and never kept in a cache."""
+    disposition = "inline" if inline else "attachment"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'{disposition}; filename="{filename}"',
+                                                      "Cache-Control": "no-store"})
+
+
 def found(record: T | None) -> T:
     """The record a service looked up for this route, or 404 (none, or not of this clinic and patient)."""
     if record is None:
@@ -236,21 +272,24 @@ def mark_field(form: Any, exc: ValidationError, default: str) -> None:
     getattr(form, exc.field or default).errors.append(exc.message)
 
 
-def save_connection_settings(form: Any, save: Any, test: Any, saved_message: str, endpoint: str) -> Any:
-    """The flow of a connection-settings page (ORCA, PACS): when the posted form is valid, `save(db, data)` in one
-    transaction (a ValidationError marks its field), then either `test()` — its (ok, message) is returned for the
-    page to show — or say `saved_message` and redirect to `endpoint`. None when nothing was saved."""
-    if not form.validate_on_submit():
-        return None
-    db = db_session()
-    try:
-        save(db, form.data)
-    except ValidationError as exc:
-        db.rollback()
-        mark_field(form, exc, "base_url")
-        return None
-    db.commit()
-    if request.form.get("action") == "test":
-        return test()
-    flash(saved_message, "success")
-    return redirect(url_for(endpoint))
+def connection_settings_page(form: Any, save: Any, test: Any, saved_message: str, endpoint: str, template: str,
+                             **context: Any) -> Any:
+    """The page of an outside system's connection settings (ORCA, PACS, the sharing and e-prescription services).
+    When the posted form is valid, `save(db, data)` in one transaction (a ValidationError marks its field), then
+    either `test()` — its (ok, message) shown on the page — or say `saved_message` and redirect to `endpoint`;
+    otherwise `template` with the form, the test's result (None when not tested) and `context`."""
+    result = None
+    if form.validate_on_submit():
+        db = db_session()
+        try:
+            save(db, form.data)
+        except ValidationError as exc:
+            db.rollback()
+            mark_field(form, exc, "base_url")
+        else:
+            db.commit()
+            if request.form.get("action") != "test":
+                flash(saved_message, "success")
+                return redirect(url_for(endpoint))
+            result = test()
+    return render_template(template, form=form, result=result, **context)

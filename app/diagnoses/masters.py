@@ -73,6 +73,15 @@ def _modifier_values(raw: dict[str, str], where: str) -> dict[str, Any]:
             "end_date": _end_date(raw.get("end_date", ""), where)}
 
 
+def modifier_choices(session: Session) -> tuple[list[Modifier], list[Modifier]]:
+    """The modifiers in force for the entry form, in kana order: (prefixes, suffixes); の疑い (8002) is left out,
+    the form's 疑い checkbox says it."""
+    prefixes, suffixes = [], []
+    for row in session.scalars(select(Modifier).where(Modifier.end_date.is_(None)).order_by(Modifier.kana_key)):
+        (suffixes if row.is_suffix else prefixes).append(row)
+    return prefixes, [s for s in suffixes if s.code != "8002"]
+
+
 def upsert_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> int:
     """Insert new codes and update known ones; one query for the known codes, not one per row (any code master
     keyed by `code`)."""

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import JSON, Date, Index, String
+from sqlalchemy import JSON, Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.master_rows import SearchKeys, prefix_indexes
 from app.core.versioning import PatientRecordVersion
 from app.db import Base
 
@@ -17,13 +18,11 @@ SUSPECTED_SUFFIX = "8002"  # の疑い
 OUTCOMES = {"continuing": "継続", "cured": "治癒", "died": "死亡", "discontinued": "中止", "transferred": "転医"}
 
 
-class Disease(Base):
+class Disease(SearchKeys, Base):
     """One disease of the master."""
 
     __tablename__ = "disease"
-    # varchar_pattern_ops: PostgreSQL uses the index for LIKE 'x%' under any collation, not only "C".
-    __table_args__ = (Index("ix_disease_kana_key", "kana_key", postgresql_ops={"kana_key": "varchar_pattern_ops"}),
-                      Index("ix_disease_name_key", "name_key", postgresql_ops={"name_key": "varchar_pattern_ops"}))
+    __table_args__ = prefix_indexes("disease", "kana_key", "name_key")
 
     #: レセ電 傷病名コード (7 digits).
     code: Mapped[str] = mapped_column(String(7), primary_key=True)
@@ -31,8 +30,6 @@ class Disease(Base):
     name: Mapped[str] = mapped_column(String(200))
     short_name: Mapped[str] = mapped_column(String(200), default="")
     kana: Mapped[str] = mapped_column(String(200), default="")
-    name_key: Mapped[str] = mapped_column(String(200))
-    kana_key: Mapped[str] = mapped_column(String(200))
     #: MEDIS 病名管理番号 and 病名交換用コード (the code JP-CLINS and referral letters carry).
     medis_key: Mapped[str] = mapped_column(String(8), default="")
     exchange_code: Mapped[str] = mapped_column(String(4), default="")
@@ -53,7 +50,7 @@ class Modifier(Base):
     """One modifier (修飾語): a prefix (急性, 右 …) or a suffix (の疑い, の術後 …)."""
 
     __tablename__ = "modifier"
-    __table_args__ = (Index("ix_modifier_kana_key", "kana_key", postgresql_ops={"kana_key": "varchar_pattern_ops"}),)
+    __table_args__ = prefix_indexes("modifier", "kana_key")
 
     #: 修飾語コード (4 digits; 8xxx are suffixes).
     code: Mapped[str] = mapped_column(String(4), primary_key=True)

@@ -3,28 +3,20 @@ without JavaScript), correction and 転帰, withdrawal, history; master search a
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import committed, current_actor, flashed, found, log_look, patient_or_404
+from app.core.web import committed, current_actor, flashed, found, patient_view, versions_page
 from app.db import db_session
 from app.diagnoses import bp, masters, services
-from app.diagnoses.models import OUTCOMES, Disease, Modifier
+from app.diagnoses.models import OUTCOMES, Disease
+from app.patients.models import Patient
 from app.sharing import withholding
 
 MAX_QUERY = 100
 
-
-
-def _modifier_choices() -> tuple[list[Modifier], list[Modifier]]:
-    rows = db_session().scalars(select(Modifier).where(Modifier.end_date.is_(None)).order_by(Modifier.kana_key))
-    prefixes, suffixes = [], []
-    for row in rows:
-        (suffixes if row.is_suffix else prefixes).append(row)
-    return prefixes, [s for s in suffixes if s.code != "8002"]  # の疑い is the 疑い checkbox
 
 
 def _render(patient, *, values=None, errors=None, item=None, status=200):
@@ -33,7 +25,7 @@ def _render(patient, *, values=None, errors=None, item=None, status=200):
     candidates = masters.search_diseases(db, query) if query else []
     values = values or {}
     chosen = db.get(Disease, values.get("disease_code") or "") if values.get("disease_code") else None
-    prefixes, suffixes = _modifier_choices()
+    prefixes, suffixes = masters.modifier_choices(db_session())
     template = "diagnoses/edit.html" if item else "diagnoses/index.html"
     items = [] if item else services.current_diagnoses(db, current_user.clinic_id, patient.id)
     return render_template(template, patient=patient, today=japan_today(), items=items, item=item, values=values,
@@ -43,20 +35,17 @@ def _render(patient, *, values=None, errors=None, item=None, status=200):
 
 
 @bp.get("/patients/<int:patient_id>/diagnoses")
-@requires("patient.read")
-def index(patient_id: int):
+@patient_view("patient.read", look="patient.diagnoses")
+def index(patient: Patient):
     """Active and ended diagnoses with ICD-10, and the add form."""
-    patient = patient_or_404(patient_id)
-    log_look(patient.id, "patient.diagnoses")
     values = {"disease_code": request.args.get("disease_code", ""), "started_on": japan_today().isoformat()}
     return _render(patient, values=values)
 
 
 @bp.post("/patients/<int:patient_id>/diagnoses")
-@requires("diagnosis.write")
-def add(patient_id: int):
+@patient_view("diagnosis.write")
+def add(patient: Patient):
     """Record a new diagnosis."""
-    patient = patient_or_404(patient_id)
     db = db_session()
 
     withhold = request.form.get("withhold_reason", "") if request.form.get("withhold") == "1" else None
@@ -69,10 +58,9 @@ def add(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/diagnoses/<int:diagnosis_id>/edit")
-@requires("diagnosis.write")
-def edit(patient_id: int, diagnosis_id: int):
+@patient_view("diagnosis.write")
+def edit(patient: Patient, diagnosis_id: int):
     """Correct a diagnosis or enter its 転帰."""
-    patient = patient_or_404(patient_id)
     item = found(services.get_current(db_session(), current_user.clinic_id, patient.id, diagnosis_id))
     data = services.DiagnosisInput.from_diagnosis(item)
     values = {**data.__dict__, "is_suspected": "1" if data.is_suspected else "", "is_main": "1" if data.is_main else ""}
@@ -80,10 +68,9 @@ def edit(patient_id: int, diagnosis_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/diagnoses/<int:diagnosis_id>/edit")
-@requires("diagnosis.write")
-def correct(patient_id: int, diagnosis_id: int):
+@patient_view("diagnosis.write")
+def correct(patient: Patient, diagnosis_id: int):
     """Save a correction or 転帰 as a new version."""
-    patient = patient_or_404(patient_id)
     db = db_session()
     item = found(services.get_current(db, current_user.clinic_id, patient.id, diagnosis_id))
     new = committed(lambda: services.correct_diagnosis(db, current_user.clinic_id, current_actor(), item,
@@ -97,10 +84,9 @@ def correct(patient_id: int, diagnosis_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/diagnoses/<int:diagnosis_id>/retract")
-@requires("diagnosis.write")
-def retract(patient_id: int, diagnosis_id: int):
+@patient_view("diagnosis.write")
+def retract(patient: Patient, diagnosis_id: int):
     """Withdraw a diagnosis entered in error."""
-    patient = patient_or_404(patient_id)
     db = db_session()
     item = found(services.get_current(db, current_user.clinic_id, patient.id, diagnosis_id))
     committed(lambda: services.retract_diagnosis(db, current_user.clinic_id, current_actor(), item,
@@ -112,16 +98,11 @@ def retract(patient_id: int, diagnosis_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/diagnoses/<int:diagnosis_lineage_id>/history")
-@requires("patient.read")
-def item_history(patient_id: int, diagnosis_lineage_id: int):
+@patient_view("patient.read")
+def item_history(patient: Patient, diagnosis_lineage_id: int):
     """Every version of one diagnosis with who, when and why."""
-    patient = patient_or_404(patient_id)
-    db = db_session()
-    versions = services.history(db, current_user.clinic_id, patient.id, diagnosis_lineage_id)
-    if not versions:
-        abort(404)
-    log_look(patient.id, "patient.diagnoses.history")
-    return render_template("diagnoses/history.html", patient=patient, versions=versions, today=japan_today())
+    return versions_page("diagnoses/history.html", patient, services.history(
+        db_session(), current_user.clinic_id, patient.id, diagnosis_lineage_id), "patient.diagnoses.history")
 
 
 @bp.get("/masters/diseases")

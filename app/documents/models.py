@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, ClinicScoped, Timestamps, UTCDateTime
+from app.db import Base, ClinicScoped, PatientScoped, Timestamps, UTCDateTime
 
 DRAFT, FINAL = "draft", "final"
 #: The one honorific printed after the addressee (敬称): 先生, or 御侍史 / 御机下 (脇付, written to the doctor's desk).
@@ -18,14 +18,12 @@ HONORIFICS = ("先生", "御侍史", "御机下")
 SHARE_LABELS = {"": "未共有", "queued": "共有待ち", "shared": "共有済", "refused": "共有拒否", "retrying": "再送待ち"}
 
 
-class ReferralLetter(ClinicScoped, Timestamps, Base):
+class ReferralLetter(PatientScoped, Timestamps, Base):
     """One 診療情報提供書. Editable while a draft; once confirmed it is printed, sent and shared as it stands."""
 
     __tablename__ = "referral_letter"
     __table_args__ = (Index("ix_referral_letter_patient", "clinic_id", "patient_id", "written_on"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     #: The writing doctor, and the name as printed.
     author_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     author_name: Mapped[str] = mapped_column(String(100))

@@ -3,7 +3,10 @@ mark it sent, share it as a FHIR document through the outbox; documents other in
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -298,8 +301,6 @@ def refresh_read_state(session: Session, letter: ReferralLetter) -> str | None:
     except SharingError as exc:
         return f"既読状態を確認できませんでした: {exc.message_ja}"
     if read_at:
-        from datetime import datetime
-
         letter.read_at = datetime.fromisoformat(read_at).replace(tzinfo=JST)
     return None
 
@@ -366,9 +367,6 @@ def fetch_received(session: Session, clinic: Clinic, patient: Any, document_id_:
 
 def section_texts(bundle: dict[str, Any]) -> list[tuple[str, str]]:
     """(title, plain text) of each section of a document, subsections flattened, for reading on screen."""
-    import html
-    import re
-
     def walk(sections: list[dict[str, Any]]) -> list[tuple[str, str]]:
         found = []
         for section in sections:

@@ -9,14 +9,13 @@ from urllib.parse import quote
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.clinics.models import Clinic
 from app.core.paging import page_number
-from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import committed, current_actor, flashed, found, log_look, patient_or_404
+from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_view, record_file
 from app.db import db_session
 from app.documents import addressing, bp, checkup, checkup_trends, discharge, printing, services
 from app.documents.models import DRAFT, HONORIFICS
+from app.patients.models import Patient
 from app.sharing import sources
 from app.sharing.fhir.mapping import MappingError, member_id
 from app.sharing.fhir.validation import FhirValidationError
@@ -28,13 +27,11 @@ def _letter_or_404(patient, letter_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/letters")
-@requires("letter.read")
-def index(patient_id: int):
+@patient_view("letter.read", look="patient.letters")
+def index(patient: Patient):
     """The patient's referral letters with their states, and letters received from other institutions."""
-    patient = patient_or_404(patient_id)
     db = db_session()
-    log_look(patient.id, "patient.letters")
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     received, problem = services.received_documents(db, clinic, patient)
     letters, page = services.list_letters(db, clinic.id, patient.id, page_number(request.args.get("page")))
     return render_template("documents/index.html", patient=patient, letters=letters, page=page, received=received,
@@ -42,11 +39,9 @@ def index(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/letters/new")
-@requires("letter.write")
-def new(patient_id: int):
+@patient_view("letter.write", look="patient.letters.new")
+def new(patient: Patient):
     """A new letter with the record pulled in (自動引用), ready to edit."""
-    patient = patient_or_404(patient_id)
-    log_look(patient.id, "patient.letters.new")
     db = db_session()
     values = services.quoted_from_record(db, current_user.clinic_id, patient.id)
     images = sources.key_images_for(db, current_user.clinic_id, patient.id)
@@ -65,10 +60,10 @@ def _form(patient, values, errors, letter, images, chosen, status: int = 200):
 
 
 @bp.post("/patients/<int:patient_id>/letters")
-@requires("letter.write")
-def create(patient_id: int):
+@patient_view("letter.write")
+def create(patient: Patient):
     """Save a new draft."""
-    return _save(patient_or_404(patient_id), None)
+    return _save(patient, None)
 
 
 def _save(patient, letter):
@@ -98,10 +93,9 @@ def _save(patient, letter):
 
 
 @bp.get("/patients/<int:patient_id>/letters/<int:letter_id>")
-@requires("letter.read")
-def show(patient_id: int, letter_id: int):
+@patient_view("letter.read")
+def show(patient: Patient, letter_id: int):
     """One letter with its states (sent, printed, shared, read)."""
-    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
     note = services.refresh_read_state(db, letter)
@@ -112,10 +106,9 @@ def show(patient_id: int, letter_id: int):
 
 
 @bp.route("/patients/<int:patient_id>/letters/<int:letter_id>/edit", methods=["GET", "POST"])
-@requires("letter.write")
-def edit(patient_id: int, letter_id: int):
+@patient_view("letter.write")
+def edit(patient: Patient, letter_id: int):
     """Edit a draft."""
-    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     if request.method == "POST":
         return _save(patient, letter)
@@ -126,10 +119,9 @@ def edit(patient_id: int, letter_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/letters/<int:letter_id>/<any(confirm, sent, share):action>")
-@requires("letter.write")
-def act(patient_id: int, letter_id: int, action: str):
+@patient_view("letter.write")
+def act(patient: Patient, letter_id: int, action: str):
     """Confirm a draft, mark a letter sent (handed over or posted), or share it electronically."""
-    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
     back = url_for("documents.show", patient_id=patient.id, letter_id=letter.id)
@@ -150,28 +142,24 @@ def act(patient_id: int, letter_id: int, action: str):
 
 
 @bp.get("/patients/<int:patient_id>/letters/<int:letter_id>/pdf")
-@requires("letter.read")
-def pdf(patient_id: int, letter_id: int):
+@patient_view("letter.read")
+def pdf(patient: Patient, letter_id: int):
     """The letter as a PDF in the MHLW layout (a confirmed letter's first print is recorded)."""
-    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     images = sources.key_images_by_id(db, current_user.clinic_id, patient.id, letter.key_image_ids or [])
     body = printing.kept_letter_pdf(db, letter, patient, clinic, images=images)
     if letter.status != DRAFT:
         services.mark(db, current_actor(), letter, "printed")
     log_look(patient.id, f"letter:{letter.id}", "print")
-    return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="referral-{letter.id}.pdf"',
-                             "Cache-Control": "no-store"})
+    return record_file(body, "application/pdf", f"referral-{letter.id}.pdf", inline=True)
 
 
 @bp.get("/patients/<int:patient_id>/letters/<int:letter_id>/fhir")
-@requires("letter.read")
-def fhir(patient_id: int, letter_id: int):
+@patient_view("letter.read")
+def fhir(patient: Patient, letter_id: int):
     """The letter's FHIR document (Bundle type document) to download."""
-    patient = patient_or_404(patient_id)
     letter = _letter_or_404(patient, letter_id)
     db = db_session()
     try:
@@ -180,17 +168,15 @@ def fhir(patient_id: int, letter_id: int):
         flash(f"FHIR文書を作れません: {exc}", "error")
         return redirect(url_for("documents.show", patient_id=patient.id, letter_id=letter.id))
     log_look(patient.id, f"letter:{letter.id}:fhir", "export")
-    return Response(json.dumps(bundle, ensure_ascii=False, indent=1), mimetype="application/fhir+json",
-                    headers={"Content-Disposition": f'attachment; filename="referral-{letter.id}.json"',
-                             "Cache-Control": "no-store"})
+    return record_file(json.dumps(bundle, ensure_ascii=False, indent=1), "application/fhir+json",
+                       f"referral-{letter.id}.json")
 
 
 @bp.get("/patients/<int:patient_id>/letters/received/<document_id>")
-@requires("letter.read")
-def received(patient_id: int, document_id: str):
+@patient_view("letter.read")
+def received(patient: Patient, document_id: str):
     """Read a document another institution sent or registered about this patient: a letter as its sections, a
     退院時サマリー read whole (or shown as unreadable with the reasons)."""
-    patient = patient_or_404(patient_id)
     bundle = _received_or_redirect(patient, document_id)
     if not isinstance(bundle, dict):
         return bundle
@@ -207,7 +193,7 @@ def received(patient_id: int, document_id: str):
         report, series, reasons = None, {}, []
         try:
             db = db_session()
-            report, series = checkup_trends.report_with_trends(db, db.get(Clinic, current_user.clinic_id), patient,
+            report, series = checkup_trends.report_with_trends(db, current_clinic(), patient,
                                                                document_id[:120], bundle)
         except discharge.UnreadableDocument as exc:
             reasons = exc.reasons
@@ -219,11 +205,10 @@ def received(patient_id: int, document_id: str):
 
 
 @bp.get("/patients/<int:patient_id>/letters/received/<document_id>/attachments/<int:number>")
-@requires("letter.read")
-def received_attachment(patient_id: int, document_id: str, number: int):
+@patient_view("letter.read")
+def received_attachment(patient: Patient, document_id: str, number: int):
     """One attachment of a received 退院時サマリー: shown in the browser when it is text, PDF or an image, else
     downloaded."""
-    patient = patient_or_404(patient_id)
     bundle = _received_or_redirect(patient, document_id)
     if not isinstance(bundle, dict):
         return bundle
@@ -245,7 +230,7 @@ def received_attachment(patient_id: int, document_id: str, number: int):
 def _received_or_redirect(patient, document_id: str):
     """The received document's bundle, or the response that says why it cannot be had (404 for another patient's)."""
     db = db_session()
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     try:
         return services.fetch_received(db, clinic, patient, document_id[:120])
     except (services.LetterError, MappingError) as exc:

@@ -3,9 +3,11 @@ same origin, clinic- and patient-checked, never straight from the PACS), key ima
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from werkzeug.wrappers import Response as HTTPResponse
 from wtforms import PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import Optional
 
@@ -16,17 +18,19 @@ from app.core.security import requires, role_may
 from app.core.timeutil import japan_today
 from app.core.web import (
     committed,
+    connection_settings_page,
     current_actor,
     current_clinic,
     flashed,
     log_look,
-    patient_or_404,
-    save_connection_settings,
+    patient_view,
+    versions_page,
 )
 from app.db import db_session
 from app.imaging import bp, importing, pacs, services
 from app.integrations.pacs.client import PacsError, PacsNotFound, valid_uid
 from app.notes import services as notes
+from app.patients.models import Patient
 
 #: Window presets (WL, WW) offered for CT, in Hounsfield units.
 CT_PRESETS = [("肺野", -600, 1500), ("縦隔", 40, 400), ("骨", 500, 2000), ("腹部", 40, 350)]
@@ -52,12 +56,10 @@ def _image(data: bytes, media_type: str) -> Response:
 
 
 @bp.get("/patients/<int:patient_id>/images")
-@requires("patient.read")
-def index(patient_id: int):
+@patient_view("patient.read", look="patient.images")
+def index(patient: Patient):
     """The patient's studies (newest first, with thumbnails) and key images."""
-    patient = patient_or_404(patient_id)
     db = db_session()
-    log_look(patient.id, "patient.images")
     studies, error = [], None
     try:
         studies = pacs.list_studies(current_clinic(), patient)
@@ -76,10 +78,9 @@ def _in_todays_note(patient) -> set[int]:
 
 
 @bp.get("/patients/<int:patient_id>/images/<study_uid>")
-@requires("patient.read")
-def viewer(patient_id: int, study_uid: str):
+@patient_view("patient.read")
+def viewer(patient: Patient, study_uid: str):
     """The tablet viewer of one study: swipe through images and frames, pinch to zoom, windows."""
-    patient = patient_or_404(patient_id)
     _uid_or_404(study_uid)
     try:
         study, series, images = pacs.study_detail(current_clinic(), patient, study_uid)
@@ -117,10 +118,9 @@ def _note_targets(patient) -> list:
 
 
 @bp.get("/patients/<int:patient_id>/images/<study_uid>/thumbnail")
-@requires("patient.read")
-def thumbnail(patient_id: int, study_uid: str):
+@patient_view("patient.read")
+def thumbnail(patient: Patient, study_uid: str):
     """A small JPEG of the study's first image."""
-    patient = patient_or_404(patient_id)
     _uid_or_404(study_uid)
     try:
         image = _image(*pacs.thumbnail(current_clinic(), patient, study_uid))
@@ -132,10 +132,9 @@ def thumbnail(patient_id: int, study_uid: str):
 
 @bp.get("/patients/<int:patient_id>/images/<study_uid>/series/<series_uid>/instances/<instance_uid>"
         "/frames/<int:frame>/rendered")
-@requires("patient.read")
-def rendered(patient_id: int, study_uid: str, series_uid: str, instance_uid: str, frame: int):
+@patient_view("patient.read")
+def rendered(patient: Patient, study_uid: str, series_uid: str, instance_uid: str, frame: int):
     """One image or frame as PNG (or ?format=jpeg), with an optional window ?wc=&ww=."""
-    patient = patient_or_404(patient_id)
     _uid_or_404(study_uid, series_uid, instance_uid)
     media_type = "image/jpeg" if request.args.get("format") == "jpeg" else "image/png"
     try:
@@ -149,10 +148,9 @@ def rendered(patient_id: int, study_uid: str, series_uid: str, instance_uid: str
 
 
 @bp.post("/patients/<int:patient_id>/images/<study_uid>/key-images")
-@requires("clinical.write")
-def add_key_image(patient_id: int, study_uid: str):
+@patient_view("clinical.write")
+def add_key_image(patient: Patient, study_uid: str):
     """Keep the image on screen as a key image with a caption."""
-    patient = patient_or_404(patient_id)
     _uid_or_404(study_uid)
     db = db_session()
     form = request.form
@@ -195,10 +193,9 @@ def _attach_to_todays_note(patient, item) -> bool:
 
 
 @bp.post("/patients/<int:patient_id>/images/import")
-@requires("clinical.write")
-def import_files(patient_id: int):
+@patient_view("clinical.write")
+def import_files(patient: Patient):
     """Import DICOM files the patient brought (持参CD) into the clinic's PACS under this patient's PatientID."""
-    patient = patient_or_404(patient_id)
     db = db_session()
     uploads = [(f.filename or "（名前なし）", f.read()) for f in request.files.getlist("files") if f and f.filename]
     back = url_for("imaging.index", patient_id=patient.id)
@@ -220,11 +217,20 @@ def _key_image_or_404(patient_id: int, key_image_id: int, *, current: bool = Fal
     return item
 
 
+def _key_image_changed(patient: Patient, key_image_id: int, change: Callable[[Any, Any], Any], done: str):
+    """`change(db, item)` made to a current key image and committed (a new version, or its withdrawal), then back
+    to the patient's key images saying `done` — or saying the service's refusal, nothing changed."""
+    item = _key_image_or_404(patient.id, key_image_id, current=True)
+    back = url_for("imaging.index", patient_id=patient.id) + "#key-images"
+    committed(lambda: change(db_session(), item), lambda exc: flashed(exc.message, back))
+    flash(done, "success")
+    return redirect(back)
+
+
 @bp.get("/patients/<int:patient_id>/key-images/<int:key_image_id>/image")
-@requires("patient.read")
-def key_image(patient_id: int, key_image_id: int):
+@patient_view("patient.read")
+def key_image(patient: Patient, key_image_id: int):
     """The stored bytes of a key image (what letters print), not the PACS's current rendering."""
-    patient = patient_or_404(patient_id)
     item = _key_image_or_404(patient.id, key_image_id)
     log_look(patient.id, f"patient.key_image:{item.id}")
     response = _image(item.image_bytes, item.media_type)
@@ -233,45 +239,30 @@ def key_image(patient_id: int, key_image_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/key-images/<int:key_image_id>/history")
-@requires("patient.read")
-def key_image_history(patient_id: int, key_image_id: int):
+@patient_view("patient.read")
+def key_image_history(patient: Patient, key_image_id: int):
     """Every version of one key image with who, when and why."""
-    patient = patient_or_404(patient_id)
     item = _key_image_or_404(patient.id, key_image_id)
-    db = db_session()
-    versions = services.history(db, current_user.clinic_id, patient.id, item.lineage_id or item.id)
-    log_look(patient.id, "patient.key_image.history")
-    return render_template("imaging/history.html", patient=patient, today=japan_today(), versions=versions)
+    return versions_page("imaging/history.html", patient, services.history(
+        db_session(), current_user.clinic_id, patient.id, item.lineage_id or item.id), "patient.key_image.history")
 
 
 @bp.post("/patients/<int:patient_id>/key-images/<int:key_image_id>/caption")
-@requires("clinical.write")
-def correct_key_image(patient_id: int, key_image_id: int):
+@patient_view("clinical.write")
+def correct_key_image(patient: Patient, key_image_id: int):
     """Change a key image's caption (a new version; the old one stays in the history)."""
-    patient = patient_or_404(patient_id)
-    item = _key_image_or_404(patient.id, key_image_id, current=True)
-    db = db_session()
-    back = url_for("imaging.index", patient_id=patient.id) + "#key-images"
-    committed(lambda: services.correct_caption(db, current_user.clinic_id, current_actor(), item,
-                                               request.form.get("caption", ""), request.form.get("change_reason", "")),
-              lambda exc: flashed(exc.message, back))
-    flash("キー画像の説明を修正しました（修正前は履歴に残ります）", "success")
-    return redirect(back)
+    return _key_image_changed(patient, key_image_id, lambda db, item: services.correct_caption(
+        db, current_user.clinic_id, current_actor(), item, request.form.get("caption", ""),
+        request.form.get("change_reason", "")), "キー画像の説明を修正しました（修正前は履歴に残ります）")
 
 
 @bp.post("/patients/<int:patient_id>/key-images/<int:key_image_id>/retract")
-@requires("clinical.write")
-def retract_key_image(patient_id: int, key_image_id: int):
+@patient_view("clinical.write")
+def retract_key_image(patient: Patient, key_image_id: int):
     """Withdraw a key image kept in error (it stays in the history)."""
-    patient = patient_or_404(patient_id)
-    item = _key_image_or_404(patient.id, key_image_id, current=True)
-    db = db_session()
-    back = url_for("imaging.index", patient_id=patient.id) + "#key-images"
-    committed(lambda: services.retract_key_image(db, current_user.clinic_id, current_actor(), item,
-                                                 request.form.get("reason", "")),
-              lambda exc: flashed(exc.message, back))
-    flash("キー画像を取り消しました（履歴に残ります）", "success")
-    return redirect(back)
+    return _key_image_changed(patient, key_image_id, lambda db, item: services.retract_key_image(
+        db, current_user.clinic_id, current_actor(), item, request.form.get("reason", "")),
+        "キー画像を取り消しました（履歴に残ります）")
 
 
 class PacsSettingsForm(CleanForm):
@@ -293,13 +284,10 @@ def pacs_settings():
     raw = (clinic.integrations or {}).get("pacs") or {}
     form = PacsSettingsForm(data={"base_url": raw.get("base_url", ""), "username": raw.get("username", ""),
                                   "id_source": raw.get("id_source", "orca"), "id_prefix": raw.get("id_prefix", "")})
-    result = save_connection_settings(
+    return connection_settings_page(
         form, lambda db, data: pacs.update_pacs_settings(db, clinic, current_actor(), data),
-        lambda: _test_connection(clinic), "PACSの接続設定を保存しました", "imaging.pacs_settings")
-    if isinstance(result, HTTPResponse):  # saved: back to the page
-        return result
-    return render_template("imaging/pacs_settings.html", form=form, result=result,
-                           has_password=bool(raw.get("password")))
+        lambda: _test_connection(clinic), "PACSの接続設定を保存しました", "imaging.pacs_settings",
+        "imaging/pacs_settings.html", has_password=bool(raw.get("password")))
 
 
 def _test_connection(clinic: Clinic) -> tuple[bool, str]:

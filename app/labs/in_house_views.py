@@ -11,12 +11,12 @@ from wtforms.validators import Optional
 from app.core.errors import ValidationError
 from app.core.forms import CleanForm, max_chars
 from app.core.jp import strip_control_chars
-from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, log_look, patient_or_404
+from app.core.web import current_actor, log_look, patient_view
 from app.db import db_session
 from app.labs import bp
 from app.labs.in_house import BY_CODE, item_rows, record_in_house_results
+from app.patients.models import Patient
 
 
 class InHouseForm(CleanForm):
@@ -27,10 +27,9 @@ class InHouseForm(CleanForm):
 
 
 @bp.route("/patients/<int:patient_id>/labs/in-house", methods=["GET", "POST"])
-@requires("lab.order")
-def in_house(patient_id: int):
+@patient_view("lab.order")
+def in_house(patient: Patient):
     """Record in-house results; all of them or, when one is refused, none (the form comes back with the message)."""
-    patient = patient_or_404(patient_id)
     form = InHouseForm()
     values = {code: strip_control_chars(request.form.get(code, ""))[:20] for code in BY_CODE}
     error: ValidationError | None = None

@@ -21,8 +21,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core.master_rows import SearchKeys, prefix_indexes
 from app.core.versioning import PatientRecordVersion, version_indexes
-from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+from app.db import Base, ClinicScoped, PatientScoped, StatusLabelled, UTCDateTime, utcnow
 
 #: Order states as staff see them.
 ORDER_STATES = {"queued": "送信待ち", "sent": "送信済み", "accepted": "受付済み", "rejected": "受付拒否",
@@ -31,12 +32,11 @@ ORDER_STATES = {"queued": "送信待ち", "sent": "送信済み", "accepted": "�
 RESULT_STATES = {"F": "確定", "C": "訂正", "P": "仮報告", "X": "検査不能"}
 
 
-class LabItem(Base):
+class LabItem(SearchKeys, Base):
     """One test of the lab company's menu (検査項目マスター)."""
 
     __tablename__ = "lab_item"
-    __table_args__ = (Index("ix_lab_item_kana_key", "kana_key", postgresql_ops={"kana_key": "varchar_pattern_ops"}),
-                      Index("ix_lab_item_name_key", "name_key", postgresql_ops={"name_key": "varchar_pattern_ops"}))
+    __table_args__ = prefix_indexes("lab_item", "kana_key", "name_key")
 
     #: The lab company's own item code (what its order and result messages carry as a local code).
     lab_code: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -47,8 +47,6 @@ class LabItem(Base):
     name: Mapped[str] = mapped_column(String(100))
     short_name: Mapped[str] = mapped_column(String(30), default="")
     kana: Mapped[str] = mapped_column(String(100), default="")
-    name_key: Mapped[str] = mapped_column(String(200))
-    kana_key: Mapped[str] = mapped_column(String(200))
     #: Specimen (材料) and its JLAC10 material code (023 血清, 022 血漿, 019 全血(添加物入り), 001 尿).
     specimen: Mapped[str] = mapped_column(String(40))
     specimen_code: Mapped[str] = mapped_column(String(3))
@@ -72,7 +70,7 @@ class LabItem(Base):
         return self.ref_female if sex == "F" else self.ref_male
 
 
-class LabSet(Base):
+class LabSet(SearchKeys, Base):
     """A set of tests ordered together (e.g. 生活習慣病セット)."""
 
     __tablename__ = "lab_set"
@@ -80,24 +78,21 @@ class LabSet(Base):
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     kana: Mapped[str] = mapped_column(String(100), default="")
-    name_key: Mapped[str] = mapped_column(String(200))
-    kana_key: Mapped[str] = mapped_column(String(200))
     #: The lab codes of the set, in order.
     lab_codes: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
 
-class LabOrder(ClinicScoped, Base):
+class LabOrder(StatusLabelled, PatientScoped, Base):
     """An order to the outside lab: tests grouped into specimens, sent as OML^O33."""
 
     __tablename__ = "lab_order"
+    status_labels = ORDER_STATES
     __table_args__ = (UniqueConstraint("clinic_id", "order_number", name="uq_lab_order_number"),
                       # A patient's orders, and what a result's composite foreign key refers to (LabResult). The
                       # id comes last: an index on (clinic_id, patient_id) beside it would tempt the planner to
                       # check each result's key by scanning all of the patient's orders.
                       Index("ux_lab_order_patient", "clinic_id", "patient_id", "id", unique=True))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     #: Placer order number (ORC-2 / OBR-2).
     order_number: Mapped[str] = mapped_column(String(20))
     #: The day the specimens are taken (採取日) in Japan.
@@ -125,21 +120,14 @@ class LabOrder(ClinicScoped, Base):
     specimens: Mapped[list[LabSpecimen]] = relationship(back_populates="order", order_by="LabSpecimen.seq",
                                                         cascade="all, delete-orphan")
 
-    @property
-    def status_label(self) -> str:
-        """The state in Japanese."""
-        return ORDER_STATES.get(self.status, self.status)
 
-
-class LabSpecimen(ClinicScoped, Base):
+class LabSpecimen(PatientScoped, Base):
     """One container of an order, with its specimen number (the barcode on the label)."""
 
     __tablename__ = "lab_specimen"
     __table_args__ = (UniqueConstraint("clinic_id", "specimen_number", name="uq_lab_specimen_number"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("lab_order.id"), index=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     seq: Mapped[int] = mapped_column(Integer)
     #: 検体番号: digits with a check digit (SPM-2).
     specimen_number: Mapped[str] = mapped_column(String(20))

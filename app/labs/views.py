@@ -12,7 +12,17 @@ from flask_login import current_user
 from app.core.errors import ValidationError
 from app.core.security import public, requires
 from app.core.timeutil import japan_today
-from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_or_404
+from app.core.web import (
+    committed,
+    current_actor,
+    current_clinic,
+    flashed,
+    found,
+    log_look,
+    patient_view,
+    record_file,
+    versions_page,
+)
 from app.db import db_session
 from app.extensions import csrf
 from app.integrations.lab_center import LabCenterError
@@ -20,6 +30,7 @@ from app.labs import billing, bp, importer, lab_settings, masters, order_states,
 from app.labs.labels import SYMBOLOGIES, order_labels, render_labels
 from app.labs.models import LabItem
 from app.outbox.services import DeliveryError
+from app.patients.models import Patient
 from app.sharing import withholding
 
 MAX_QUERY = 100
@@ -47,10 +58,9 @@ def item_search():
 
 
 @bp.get("/patients/<int:patient_id>/labs")
-@requires("patient.read")
-def index(patient_id: int):
+@patient_view("patient.read")
+def index(patient: Patient):
     """The result table (tests × days, units, ranges, H/L, comments), a trend chart, and the orders."""
-    patient = patient_or_404(patient_id)
     db = db_session()
     before = None
     if request.args.get("before"):
@@ -82,10 +92,9 @@ def _render_form(patient, *, values=None, errors=None, status=200):
 
 
 @bp.get("/patients/<int:patient_id>/labs/orders/new")
-@requires("lab.order")
-def new_order(patient_id: int):
+@patient_view("lab.order")
+def new_order(patient: Patient):
     """The order form: sets and tests, searchable as you type (or with 検索 without JavaScript)."""
-    patient = patient_or_404(patient_id)
     values = {"lab_codes": request.args.getlist("lab_code"), "set_codes": request.args.getlist("set_code"),
               "ordered_on": request.args.get("ordered_on") or japan_today().isoformat(),
               "comment": request.args.get("comment", "")}
@@ -93,10 +102,9 @@ def new_order(patient_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/labs/orders")
-@requires("lab.order")
-def create_order(patient_id: int):
+@patient_view("lab.order")
+def create_order(patient: Patient):
     """Record the order, number its specimens and queue it for the lab."""
-    patient = patient_or_404(patient_id)
     db = db_session()
     data = services.OrderInput.from_form(request.form)
     values = {"lab_codes": data.lab_codes, "set_codes": data.set_codes, "ordered_on": data.ordered_on,
@@ -110,10 +118,9 @@ def create_order(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/labs/orders/<int:order_id>")
-@requires("patient.read")
-def show_order(patient_id: int, order_id: int):
+@patient_view("patient.read")
+def show_order(patient: Patient, order_id: int):
     """One order: its specimens and tests, its state at the lab, labels and the message sent."""
-    patient = patient_or_404(patient_id)
     order = _order_or_404(patient, order_id)
     log_look(patient.id, f"lab_order:{order.id}")
     settings = lab_settings.settings_of(current_user.clinic)
@@ -129,10 +136,9 @@ def show_order(patient_id: int, order_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/labs/orders/<int:order_id>/cancel")
-@requires("lab.order")
-def cancel_order(patient_id: int, order_id: int):
+@patient_view("lab.order")
+def cancel_order(patient: Patient, order_id: int):
     """Cancel an order no result has come for: the lab is told, and its ORCA 中途データ is deleted."""
-    patient = patient_or_404(patient_id)
     order = _order_or_404(patient, order_id)
     db = db_session()
     back = url_for("labs.show_order", patient_id=patient.id, order_id=order_id)
@@ -151,10 +157,9 @@ def label_pdf(order, patient, clinic) -> bytes:
 
 
 @bp.get("/patients/<int:patient_id>/labs/orders/<int:order_id>/labels.pdf")
-@requires("patient.read")
-def labels(patient_id: int, order_id: int):
+@patient_view("patient.read")
+def labels(patient: Patient, order_id: int):
     """The specimen labels (one per container) as a PDF; the print is logged."""
-    patient = patient_or_404(patient_id)
     order = _order_or_404(patient, order_id)
     try:
         pdf = label_pdf(order, patient, current_user.clinic)
@@ -162,47 +167,38 @@ def labels(patient_id: int, order_id: int):
         flash(f"ラベルを印刷できません: {exc}", "error")
         return redirect(url_for("labs.show_order", patient_id=patient.id, order_id=order.id))
     log_look(patient.id, f"lab_labels:{order.id}", "print")
-    return current_app.response_class(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="labels-{order.order_number}.pdf"', "Cache-Control": "no-store"})
+    return record_file(pdf, "application/pdf", f"labels-{order.order_number}.pdf", inline=True)
 
 
 @bp.get("/patients/<int:patient_id>/labs/orders/<int:order_id>/order.hl7")
-@requires("patient.read")
-def order_message(patient_id: int, order_id: int):
+@patient_view("patient.read")
+def order_message(patient: Patient, order_id: int):
     """The OML^O33 sent for this order, as the lab received it (ISO-2022-JP bytes)."""
-    patient = patient_or_404(patient_id)
     order = _order_or_404(patient, order_id)
     message = sending.sent_message(db_session(), order)
     if message is None:
         abort(404)
     log_look(patient.id, f"lab_order_hl7:{order.id}", "export")
-    return current_app.response_class(message, mimetype=HL7_MEDIA_TYPE, headers={
-        "Content-Disposition": f'attachment; filename="{order.order_number}.hl7"', "Cache-Control": "no-store"})
+    return record_file(message, HL7_MEDIA_TYPE, f"{order.order_number}.hl7")
 
 
 @bp.get("/patients/<int:patient_id>/labs/messages/<int:lab_message_id>.hl7")
-@requires("patient.read")
-def result_message(patient_id: int, lab_message_id: int):
+@patient_view("patient.read")
+def result_message(patient: Patient, lab_message_id: int):
     """A result message of this patient exactly as it was received."""
-    patient = patient_or_404(patient_id)
     stored = importer.get_message(db_session(), current_user.clinic_id, lab_message_id)
     if stored is None or stored.patient_id != patient.id:
         abort(404)
     log_look(patient.id, f"lab_message:{stored.id}", "export")
-    return current_app.response_class(stored.raw, mimetype=HL7_MEDIA_TYPE, headers={
-        "Content-Disposition": f'attachment; filename="result-{stored.id}.hl7"', "Cache-Control": "no-store"})
+    return record_file(stored.raw, HL7_MEDIA_TYPE, f"result-{stored.id}.hl7")
 
 
 @bp.get("/patients/<int:patient_id>/labs/results/<int:result_lineage_id>/history")
-@requires("patient.read")
-def result_history(patient_id: int, result_lineage_id: int):
+@patient_view("patient.read")
+def result_history(patient: Patient, result_lineage_id: int):
     """Every version of one result: the report, then each correction, with the message it came in."""
-    patient = patient_or_404(patient_id)
-    versions = results.history(db_session(), current_user.clinic_id, patient.id, result_lineage_id)
-    if not versions:
-        abort(404)
-    log_look(patient.id, "patient.labs.history")
-    return render_template("labs/history.html", patient=patient, versions=versions, today=japan_today())
+    return versions_page("labs/history.html", patient, results.history(
+        db_session(), current_user.clinic_id, patient.id, result_lineage_id), "patient.labs.history")
 
 
 @bp.get("/labs/messages")

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Response, render_template, request
+from flask import render_template, request
 
 from app.core.audit import log_access, record_audit
 from app.core.errors import ValidationError
-from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, log_look, patient_or_404
+from app.core.web import current_actor, log_look, patient_view, record_file
 from app.db import db_session
 from app.notes import bp, chart_print, timeline
 from app.notes.chart_views import full_chart_clinic
+from app.patients.models import Patient
 
 
 def _form(patient, *, date_from, date_to, sheet: str, message: str = "", status: int = 200):
@@ -23,10 +23,9 @@ def _form(patient, *, date_from, date_to, sheet: str, message: str = "", status:
 
 
 @bp.get("/patients/<int:patient_id>/chart/print")
-@requires("note.read")
-def chart_print_form(patient_id: int):
+@patient_view("note.read")
+def chart_print_form(patient: Patient):
     """Choose the date range and the sheet to print (the last year by default)."""
-    patient = patient_or_404(patient_id)
     full_chart_clinic()
     today = japan_today()
     log_look(patient.id, "patient.chart.print_form")
@@ -34,10 +33,9 @@ def chart_print_form(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/chart/print.pdf")
-@requires("note.read")
-def chart_print_pdf(patient_id: int):
+@patient_view("note.read")
+def chart_print_pdf(patient: Patient):
     """The chart of the range as PDF (1号紙, 2号紙 or both)."""
-    patient = patient_or_404(patient_id)
     clinic = full_chart_clinic()
     db = db_session()
     today = japan_today()
@@ -57,6 +55,4 @@ def chart_print_pdf(patient_id: int):
                  patient_id=patient.id, summary={"sheet": sheet, "from": date_from.isoformat(),
                                                  "to": date_to.isoformat()})
     db.commit()
-    return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="chart-{patient.id}-{sheet}.pdf"',
-                             "Cache-Control": "no-store"})
+    return record_file(body, "application/pdf", f"chart-{patient.id}-{sheet}.pdf", inline=True)

@@ -10,12 +10,13 @@ from app.core.audit import log_access
 from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, current_clinic, log_look, patient_or_404
+from app.core.web import current_actor, current_clinic, log_look, patient_view
 from app.db import db_session
 from app.imaging import services as imaging
 from app.notes import bp, chart_print, schema, search, timeline
 from app.notes.search_text import highlight, parse_query
 from app.notes.services import PARTS
+from app.patients.models import Patient
 from app.patients.services import patient_labels
 
 
@@ -35,10 +36,9 @@ def _filter_or_message() -> tuple[timeline.ChartFilter, str]:
 
 
 @bp.get("/patients/<int:patient_id>/chart")
-@requires("note.read")
-def chart(patient_id: int):
+@patient_view("note.read")
+def chart(patient: Patient):
     """The patient's chart: notes newest first a page at a time, filtered, or the notes matching `q`."""
-    patient = patient_or_404(patient_id)
     clinic = full_chart_clinic()
     db = db_session()
     chart_filter, message = _filter_or_message()

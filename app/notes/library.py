@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from app.core.audit import Actor, record_audit
 from app.core.errors import ValidationError
 from app.core.jp import normalize_kana, strip_control_chars
 from app.core.security import Role
+from app.core.versioning import start_lineage, supersede
 from app.db import scoped, utcnow
 from app.notes import templating
 from app.notes.models import NotePhrase, NoteTemplate
@@ -175,18 +176,11 @@ def save_template(session: Session, actor: Actor, *, lineage_id: int | None, sco
     if current is not None:
         if {k: getattr(current, k) for k in values} == values:
             return current
-        changed = session.execute(update(NoteTemplate).where(NoteTemplate.id == current.id,
-                                                              NoteTemplate.superseded_at.is_(None))
-                                  .values(superseded_at=utcnow()).execution_options(synchronize_session=False))
-        if changed.rowcount != 1:
-            raise ValidationError("テンプレートが他の人に変更されました。開き直してください", field="_form")
+        supersede(session, current, "テンプレートが他の人に変更されました。開き直してください")
     template = NoteTemplate(clinic_id=actor.clinic_id, owner_id=owner, lineage_id=lineage_id,
                             version=current.version + 1 if current else 1, recorded_by_name=actor.login_id or "",
                             **values)
-    session.add(template)
-    session.flush()
-    template.lineage_id = template.lineage_id or template.id
-    session.flush()
+    start_lineage(session, template)
     record_audit(session, actor, "note_template.save", entity_type="note_template", entity_id=template.id,
                  summary={"name": name, "version": template.version, "clinic": owner is None})
     return template

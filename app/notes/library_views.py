@@ -4,19 +4,27 @@ SOAP text its filled-in fields make. A paper-chart clinic has none of it: every 
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from app.core.errors import ValidationError
 from app.core.security import Role, requires
-from app.core.web import committed, current_actor, current_clinic
+from app.core.web import committed, current_actor
 from app.db import db_session
 from app.notes import bp, library, templating
+from app.notes.chart_views import full_chart_clinic
 
 
-def _full_chart_or_404() -> None:
-    if not current_clinic().is_full_chart_mode:
-        abort(404)
+def _posted(id_field: str) -> tuple[Any, int | None]:
+    """The form a library page posts (full-chart clinics only) and the id in its `id_field` — of the item it
+    changes, None for a new one; an id that is not a number answers 400."""
+    full_chart_clinic()
+    try:
+        return request.form, int(request.form.get(id_field) or 0) or None
+    except ValueError:
+        abort(400)
 
 
 def _scopes() -> list[tuple[str, str]]:
@@ -37,7 +45,7 @@ def _library_page(errors: dict | None = None, form: dict | None = None, status: 
 def library_index():
     """The phrases and templates the user keeps (administrator: the clinic's; doctor: the clinic's to read and
     their own to keep)."""
-    _full_chart_or_404()
+    full_chart_clinic()
     return _library_page()
 
 
@@ -49,12 +57,7 @@ def _may_keep(owner_id: int | None) -> bool:
 @requires("note.library")
 def phrase_save():
     """Add a 定型文, or change one (its id in the form)."""
-    _full_chart_or_404()
-    form = request.form
-    try:
-        phrase_id = int(form.get("phrase_id") or 0) or None
-    except ValueError:
-        abort(400)
+    form, phrase_id = _posted("phrase_id")
     db = db_session()
     phrase = committed(lambda: library.save_phrase(db, current_actor(), phrase_id=phrase_id,
                                                    scope=form.get("scope", ""), title=form.get("title", ""),
@@ -69,7 +72,7 @@ def phrase_save():
 @requires("note.library")
 def phrase_retire(phrase_id: int):
     """Take a phrase off the lists."""
-    _full_chart_or_404()
+    full_chart_clinic()
     db = db_session()
     if library.get_phrase(db, current_user.clinic_id, phrase_id) is None:
         abort(404)
@@ -89,7 +92,7 @@ def phrase_retire(phrase_id: int):
 def phrase_search():
     """The editor's phrase list: the clinic's and the writer's own, found by kana or title (any length or script
     of query: it is folded and cut, never refused)."""
-    _full_chart_or_404()
+    full_chart_clinic()
     found = library.phrases(db_session(), current_user.clinic_id, current_user.id, request.args.get("q", "")[:200])
     return jsonify({"phrases": [{"id": p.id, "title": p.title, "kana": p.kana, "text": p.text, "part": p.part,
                                  "own": p.owner_id is not None} for p in found]})
@@ -100,7 +103,7 @@ def phrase_search():
 @requires("note.library")
 def template_form(template_id: int | None = None):
     """Write a new template, or the next version of one (its current version's source to change)."""
-    _full_chart_or_404()
+    full_chart_clinic()
     db = db_session()
     template = library.get_template(db, current_user.clinic_id, current_user.id, template_id) if template_id else None
     if template_id and (template is None or not _may_keep(template.owner_id)):
@@ -116,12 +119,7 @@ def template_form(template_id: int | None = None):
 @requires("note.library")
 def template_save():
     """Save a template: a new one, or the next version of one (its lineage in the form)."""
-    _full_chart_or_404()
-    form = request.form
-    try:
-        lineage_id = int(form.get("lineage_id") or 0) or None
-    except ValueError:
-        abort(400)
+    form, lineage_id = _posted("lineage_id")
     db = db_session()
 
     def refused(exc: ValidationError):
@@ -143,7 +141,7 @@ def template_save():
 @requires("note.write")
 def template_fields(template_id: int):
     """A template's sections with the templates it takes in, for the editor's fill-in form."""
-    _full_chart_or_404()
+    full_chart_clinic()
     db = db_session()
     template = library.get_template(db, current_user.clinic_id, current_user.id, template_id)
     if template is None:
@@ -159,7 +157,7 @@ def template_fields(template_id: int):
 @requires("note.write")
 def template_fill(template_id: int):
     """The SOAP text the filled-in fields make (JSON {values: {"0.1": "37.8", …}} → {subjective: …, …})."""
-    _full_chart_or_404()
+    full_chart_clinic()
     db = db_session()
     template = library.get_template(db, current_user.clinic_id, current_user.id, template_id)
     if template is None:

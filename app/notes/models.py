@@ -14,7 +14,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.versioning import PatientRecordVersion, version_indexes
-from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+from app.db import Base, ClinicScoped, PatientScoped, UTCDateTime, utcnow
 
 #: How the patient was seen: at a reception (受付), or without one.
 VISIT = "visit"
@@ -67,14 +67,12 @@ class ProgressNote(NoteFields, PatientRecordVersion, Base):
         return ENCOUNTER_LABELS.get(self.encounter_kind, self.encounter_kind)
 
 
-class NoteDraft(NoteFields, ClinicScoped, Base):
+class NoteDraft(NoteFields, PatientScoped, Base):
     """The unconfirmed text of one writer's note: saved every few seconds while typing, rewritten in place, gone
     when the writer confirms (確定) it. Only its author may confirm it."""
 
     __tablename__ = "note_draft"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     author_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id"))
     author_name: Mapped[str] = mapped_column(String(100), default="")
     #: The confirmed note it continues (its lineage), or None for a new note.

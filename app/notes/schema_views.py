@@ -10,14 +10,14 @@ from typing import Any
 from flask import Response, abort, flash, jsonify, render_template, request, url_for
 
 from app.core.errors import ValidationError
-from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, log_look, patient_or_404
+from app.core.web import current_actor, log_look, patient_view
 from app.db import db_session
 from app.notes import bp, schema
 from app.notes.chart_views import full_chart_clinic
 from app.notes.schema_bases import BASES, HEIGHT, WIDTH, base_svg
 from app.notes.schema_strokes import ERASER_WIDTHS, PALETTE, PEN_WIDTHS, read_json
+from app.patients.models import Patient
 
 
 def _schema_or_404(patient_id: int, schema_id: int):
@@ -28,10 +28,9 @@ def _schema_or_404(patient_id: int, schema_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/schemas")
-@requires("note.read")
-def schema_list(patient_id: int):
+@patient_view("note.read")
+def schema_list(patient: Patient):
     """The patient's schema drawings as they stand, newest day first."""
-    patient = patient_or_404(patient_id)
     clinic = full_chart_clinic()
     items = schema.patient_schemas(db_session(), clinic.id, patient.id)
     log_look(patient.id, "patient.schemas")
@@ -67,10 +66,9 @@ def _editor(patient, *, item=None, base: str, title: str, day: date, strokes: st
 
 
 @bp.get("/patients/<int:patient_id>/schemas/new")
-@requires("note.write")
-def schema_new(patient_id: int):
+@patient_view("note.write")
+def schema_new(patient: Patient):
     """The editor over a chosen base drawing (body front unless another is asked for)."""
-    patient = patient_or_404(patient_id)
     full_chart_clinic()
     base = request.args.get("base", "body_front")
     if base not in BASES:
@@ -84,10 +82,9 @@ def schema_new(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/schemas/<int:schema_id>/edit")
-@requires("note.write")
-def schema_edit(patient_id: int, schema_id: int):
+@patient_view("note.write")
+def schema_edit(patient: Patient, schema_id: int):
     """A drawing opened again in the editor: saving makes its next version."""
-    patient = patient_or_404(patient_id)
     item = _schema_or_404(patient.id, schema_id)
     log_look(patient.id, "patient.schemas.edit")
     return _editor(patient, item=item, base=item.base, title=item.title, day=item.note_date,
@@ -115,13 +112,12 @@ def _schema_input(body: Any) -> tuple[schema.SchemaInput, int, str]:
 
 @bp.post("/patients/<int:patient_id>/schemas", defaults={"schema_id": None})
 @bp.post("/patients/<int:patient_id>/schemas/<int:schema_id>")
-@requires("note.write")
-def schema_save(patient_id: int, schema_id: int | None):
+@patient_view("note.write")
+def schema_save(patient: Patient, schema_id: int | None):
     """Save a new drawing, or a new version of one. The editor posts JSON (its CSRF token in the header) —
     {base, title, note_date, strokes, base_version, change_reason, and from a note's editor note_lineage_id,
     visit_id, return_to_note} — and is answered where to go next, or the errors in Japanese (422, nothing
     written)."""
-    patient = patient_or_404(patient_id)
     clinic = full_chart_clinic()
     current = _schema_or_404(patient.id, schema_id) if schema_id else None
     db = db_session()
@@ -140,20 +136,18 @@ def schema_save(patient_id: int, schema_id: int | None):
 
 
 @bp.get("/patients/<int:patient_id>/schemas/<int:schema_id>.png")
-@requires("note.read")
-def schema_png(patient_id: int, schema_id: int):
+@patient_view("note.read")
+def schema_png(patient: Patient, schema_id: int):
     """The picture the server rendered for one version of a drawing."""
-    patient = patient_or_404(patient_id)
     item = _schema_or_404(patient.id, schema_id)
     log_look(patient.id, f"patient.schema:{item.id}")
     return Response(item.png, mimetype="image/png")
 
 
 @bp.get("/patients/<int:patient_id>/schemas/<int:schema_id>/history")
-@requires("note.read")
-def schema_history(patient_id: int, schema_id: int):
+@patient_view("note.read")
+def schema_history(patient: Patient, schema_id: int):
     """Every version of one drawing with who, when and why."""
-    patient = patient_or_404(patient_id)
     item = _schema_or_404(patient.id, schema_id)
     versions = schema.history(db_session(), item.clinic_id, patient.id, item.lineage_id or item.id)
     log_look(patient.id, "patient.schemas.history")

@@ -105,14 +105,12 @@ def _filtered(query: Select, chart_filter: ChartFilter) -> Select:
         query = query.where(ProgressNote.note_date >= chart_filter.date_from)
     if chart_filter.date_to:
         query = query.where(ProgressNote.note_date <= chart_filter.date_to)
-    if chart_filter.author_id:
-        query = query.where(ProgressNote.recorded_by_id == chart_filter.author_id)
-    if chart_filter.department:
-        query = query.where(ProgressNote.department_name == chart_filter.department)
-    if chart_filter.insurance:
-        query = query.where(ProgressNote.insurance_summary == chart_filter.insurance)
-    if chart_filter.kind:
-        query = query.where(ProgressNote.encounter_kind == chart_filter.kind)
+    for column, wanted in ((ProgressNote.recorded_by_id, chart_filter.author_id),
+                           (ProgressNote.department_name, chart_filter.department),
+                           (ProgressNote.insurance_summary, chart_filter.insurance),
+                           (ProgressNote.encounter_kind, chart_filter.kind)):
+        if wanted:
+            query = query.where(column == wanted)
     return query
 
 

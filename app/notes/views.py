@@ -10,9 +10,8 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user
 
 from app.core.errors import ValidationError
-from app.core.security import requires
 from app.core.timeutil import JST, japan_today
-from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_or_404
+from app.core.web import committed, current_actor, current_clinic, flashed, found, log_look, patient_view
 from app.db import db_session
 from app.imaging import services as imaging
 from app.labs import results as lab_results
@@ -20,6 +19,7 @@ from app.notes import bp, carry, drafts, library, schema, services
 from app.notes.chart_views import full_chart_clinic
 from app.notes.models import ENCOUNTER_LABELS, VISIT
 from app.notes.schema_bases import BASES
+from app.patients.models import Patient
 
 
 def _day_or_404(raw: str) -> date:
@@ -31,10 +31,9 @@ def _day_or_404(raw: str) -> date:
 
 
 @bp.get("/patients/<int:patient_id>/notes")
-@requires("note.read")
-def index(patient_id: int):
+@patient_view("note.read")
+def index(patient: Patient):
     """The patient's day notes, newest first, with the key images each attached."""
-    patient = patient_or_404(patient_id)
     clinic = full_chart_clinic()
     db = db_session()
     notes = services.chart(db, clinic.id, patient.id)
@@ -47,10 +46,9 @@ def index(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/notes/new")
-@requires("note.write")
-def new(patient_id: int):
+@patient_view("note.write")
+def new(patient: Patient):
     """Start a note: one of today's visits (受付), or a note without a reception (電話再診, 訪問) of a chosen day."""
-    patient = patient_or_404(patient_id)
     clinic = full_chart_clinic()
     db = db_session()
     today = japan_today()
@@ -62,10 +60,9 @@ def new(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/notes/start")
-@requires("note.write")
-def new_without_visit(patient_id: int):
+@patient_view("note.write")
+def new_without_visit(patient: Patient):
     """The chooser's form for a note without a reception: opens the editor of that day with its header."""
-    patient = patient_or_404(patient_id)
     when = _day_or_404(request.args.get("day", ""))
     args = {k: request.args.get(k, "")[:120] for k in ("encounter_kind", "department_name", "insurance_summary",
                                                          "do_from")}
@@ -90,11 +87,10 @@ def _header_from(values, when: date) -> services.NoteHeader | None:
 
 
 @bp.get("/patients/<int:patient_id>/notes/<day>/edit")
-@requires("note.write")
-def edit(patient_id: int, day: str):
+@patient_view("note.write")
+def edit(patient: Patient, day: str):
     """Write or continue a note: of a lineage (?lineage_id=), a visit (?visit_id=), a new note without a
     reception (?encounter_kind=…), or — naming none — the day's latest note or its only visit's."""
-    patient = patient_or_404(patient_id)
     clinic = full_chart_clinic()
     when = _day_or_404(day)
     db = db_session()
@@ -153,10 +149,9 @@ def _content_from(values, image_ids: list[int]) -> services.NoteContent:
 
 
 @bp.post("/patients/<int:patient_id>/notes/<day>")
-@requires("note.write")
-def save(patient_id: int, day: str):
+@patient_view("note.write")
+def save(patient: Patient, day: str):
     """確定: the note becomes a new version (the earlier one stays in the 記載履歴); the writer's draft goes."""
-    patient = patient_or_404(patient_id)
     full_chart_clinic()
     when = _day_or_404(day)
     form = request.form
@@ -192,10 +187,9 @@ def save(patient_id: int, day: str):
 
 
 @bp.post("/patients/<int:patient_id>/notes/<day>/draft")
-@requires("note.write")
-def autosave(patient_id: int, day: str):
+@patient_view("note.write")
+def autosave(patient: Patient, day: str):
     """The editor's autosave (JSON): the writer's draft of the note rewritten in place; answers its id."""
-    patient = patient_or_404(patient_id)
     when = _day_or_404(day)
     full_chart_clinic()
     data = request.get_json(silent=True)
@@ -220,10 +214,9 @@ def autosave(patient_id: int, day: str):
 
 
 @bp.post("/patients/<int:patient_id>/notes/drafts/<int:draft_id>/discard")
-@requires("note.write")
-def discard_draft(patient_id: int, draft_id: int):
+@patient_view("note.write")
+def discard_draft(patient: Patient, draft_id: int):
     """Throw away one's own draft."""
-    patient = patient_or_404(patient_id)
     full_chart_clinic()
     db = db_session()
     try:
@@ -238,10 +231,9 @@ def discard_draft(patient_id: int, draft_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/notes/versions/<int:note_id>")
-@requires("note.read")
-def history(patient_id: int, note_id: int):
+@patient_view("note.read")
+def history(patient: Patient, note_id: int):
     """Every version of one day's note: who saved it when, why, and what it said."""
-    patient = patient_or_404(patient_id)
     full_chart_clinic()
     db = db_session()
     note = found(services.get_note(db, current_user.clinic_id, patient.id, note_id))
@@ -266,11 +258,10 @@ def _choose_note(patient, action: str, fields: list[tuple[str, str]], what: str,
 
 
 @bp.post("/patients/<int:patient_id>/notes/today/lab-results")
-@requires("note.write")
-def copy_lab_results(patient_id: int):
+@patient_view("note.write")
+def copy_lab_results(patient: Patient):
     """Copy the chosen results (days, and tests when any are chosen) to the end of O in one of today's notes
     (the one chosen when the day has several)."""
-    patient = patient_or_404(patient_id)
     full_chart_clinic()
     days = []
     for raw in request.form.getlist("days"):
@@ -294,11 +285,10 @@ def copy_lab_results(patient_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/notes/today/key-images/<int:key_image_id>")
-@requires("note.write")
-def attach_key_image(patient_id: int, key_image_id: int):
+@patient_view("note.write")
+def attach_key_image(patient: Patient, key_image_id: int):
     """Attach a key image (its current version) to one of today's notes (the one chosen when the day has
     several)."""
-    patient = patient_or_404(patient_id)
     full_chart_clinic()
     db = db_session()
     item = imaging.get_key_image(db, current_user.clinic_id, patient.id, key_image_id)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Date, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+from app.db import Base, PatientScoped, StatusLabelled, UTCDateTime, utcnow
 
 #: The kinds of history a patient may agree to show at the card reader (the 2024 consent items).
 KINDS = {"drug": "薬剤情報", "diagnosis": "診療情報", "checkup": "特定健診情報", "operation": "手術情報"}
@@ -27,14 +27,12 @@ STATUS_LABELS = {WAITING: "応答待ち", RECEIVED: "受信済", UNREADABLE: "�
                  ABANDONED: "応答なし（後から届けば照合）", DISCARDED: "遅れて届いた応答を破棄"}
 
 
-class HistoryConsent(ClinicScoped, Base):
+class HistoryConsent(PatientScoped, Base):
     """One kind's consent as the eligibility result gave it (a new row only when it changes)."""
 
     __tablename__ = "onshi_consent"
     __table_args__ = (Index("ix_onshi_consent_patient", "clinic_id", "patient_id", "kind", "recorded_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     kind: Mapped[str] = mapped_column(String(12))
     #: OQSCD016: 0 同意なし, 1 同意あり, 2 同意有効期限切れ, 3 同意取得困難.
     flag: Mapped[str] = mapped_column(String(1))
@@ -48,16 +46,15 @@ class HistoryConsent(ClinicScoped, Base):
         return KINDS.get(self.kind, self.kind)
 
 
-class HistoryFetch(ClinicScoped, Base):
+class HistoryFetch(StatusLabelled, PatientScoped, Base):
     """One request to the service and its reply file as received (bytes, name, time), with who asked, the request
     id, and — when the reply was read whole — its plain values; otherwise why it is unreadable."""
 
     __tablename__ = "onshi_fetch"
+    status_labels = STATUS_LABELS
     __table_args__ = (Index("ix_onshi_fetch_patient", "clinic_id", "patient_id", "kind", "requested_at"),
                       Index("ix_onshi_fetch_request", "clinic_id", "request_id", unique=True))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     kind: Mapped[str] = mapped_column(String(12))
     business_code: Mapped[str] = mapped_column(String(12))
     request_id: Mapped[str] = mapped_column(String(40))
@@ -81,8 +78,3 @@ class HistoryFetch(ClinicScoped, Base):
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: The reply's reading (app.integrations.onshi values as JSON), only when read whole.
     content: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-
-    @property
-    def status_label(self) -> str:
-        """受信済 / 読めない応答 / …"""
-        return STATUS_LABELS.get(self.status, self.status)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+from app.db import Base, ClinicScoped, StatusLabelled, UTCDateTime, utcnow
 
 PENDING = "pending"
 DELIVERING = "delivering"
@@ -23,10 +23,11 @@ DEFAULT_MAX_ATTEMPTS = 300
 STATUS_LABELS = {PENDING: "送信待ち", DELIVERING: "送信中", DELIVERED: "送信済み", DEAD: "送信失敗"}
 
 
-class OutboxMessage(ClinicScoped, Base):
+class OutboxMessage(StatusLabelled, ClinicScoped, Base):
     """One message to an outside system; delivered by a worker with retries, never lost."""
 
     __tablename__ = "outbox_message"
+    status_labels = STATUS_LABELS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Which delivery handler sends it, e.g. "orca.reception", "lab.order", "test.http".
@@ -60,8 +61,3 @@ class OutboxMessage(ClinicScoped, Base):
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.kind} {self.status}>"
-
-    @property
-    def status_label(self) -> str:
-        """The state in Japanese."""
-        return STATUS_LABELS.get(self.status, self.status)

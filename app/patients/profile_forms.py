@@ -15,19 +15,7 @@ from app.core.dates import future_date_error, future_datetime_error
 from app.core.forms import to_number
 from app.core.jp import WarekiError, parse_date, strip_control_chars
 from app.core.timeutil import JST, japan_today
-from app.patients.profile_models import (
-    Allergy,
-    BloodType,
-    CareLevel,
-    Contraindication,
-    Disability,
-    Infection,
-    PastHistory,
-    Pregnancy,
-    ProfileVersion,
-    Vaccination,
-    VitalSign,
-)
+from app.patients import profile_models as models
 
 
 @dataclass(frozen=True)
@@ -64,7 +52,7 @@ class ProfileKind:
 
     slug: str
     label: str
-    model: type[ProfileVersion]
+    model: type[models.ProfileVersion]
     fields: tuple[FieldSpec, ...]
     single: bool = False
     uses_drug: bool = False
@@ -121,7 +109,7 @@ def _check_allergy(values: dict[str, Any], errors: dict[str, str]) -> None:
 
 
 KINDS: dict[str, ProfileKind] = {k.slug: k for k in (
-    ProfileKind("vitals", "バイタル", VitalSign, (
+    ProfileKind("vitals", "バイタル", models.VitalSign, (
         # The order a nurse measures at intake; Enter moves from one to the next.
         FieldSpec("measured_at", "測定日時", "datetime", required=True),
         FieldSpec("systolic", "血圧（収縮期）", "int", low=40, high=300, warn_low=90, warn_high=179, unit="mmHg"),
@@ -132,7 +120,7 @@ KINDS: dict[str, ProfileKind] = {k.slug: k for k in (
         FieldSpec("weight_kg", "体重", "decimal", low=0.5, high=300, unit="kg"),
         FieldSpec("height_cm", "身長", "decimal", low=20, high=250, unit="cm"),
     ), sort_column="measured_at", extra_checks=_check_vitals),
-    ProfileKind("blood-type", "血液型", BloodType, (
+    ProfileKind("blood-type", "血液型", models.BloodType, (
         FieldSpec("abo", "ABO式", "choice", required=True,
                   choices=(("A", "A型"), ("B", "B型"), ("O", "O型"), ("AB", "AB型"), ("unknown", "不明"))),
         FieldSpec("rh", "Rh式", "choice", required=True, choices=(("+", "Rh(+)"), ("-", "Rh(−)"), ("unknown", "不明"))),
@@ -141,7 +129,7 @@ KINDS: dict[str, ProfileKind] = {k.slug: k for k in (
         FieldSpec("confirmed_on", "確認日", "date", required=True),
         FieldSpec("notes", "メモ", "textarea"),
     ), single=True),
-    ProfileKind("allergies", "アレルギー", Allergy, (
+    ProfileKind("allergies", "アレルギー", models.Allergy, (
         FieldSpec("category", "種類", "choice", required=True,
                   choices=(("drug", "薬剤"), ("food", "食物"), ("other", "その他"))),
         FieldSpec("drug_scope", "薬剤の範囲", "choice", choices=DRUG_SCOPES, shown_when=("category", ("drug",))),
@@ -152,24 +140,24 @@ KINDS: dict[str, ProfileKind] = {k.slug: k for k in (
         FieldSpec("onset_on", "発現日", "date"),
         FieldSpec("notes", "メモ", "textarea"),
     ), uses_drug=True, extra_checks=_check_allergy),
-    ProfileKind("contraindications", "薬剤禁忌", Contraindication, (
+    ProfileKind("contraindications", "薬剤禁忌", models.Contraindication, (
         FieldSpec("drug_scope", "薬剤の範囲", "choice", required=True, choices=DRUG_SCOPES),
         FieldSpec("substance", "薬剤", hint="医薬品マスターから選びます"),
         FieldSpec("reason", "理由", required=True, hint="例: 妊娠中、腎機能低下"),
     ), uses_drug=True),
-    ProfileKind("past-history", "既往歴", PastHistory, (
+    ProfileKind("past-history", "既往歴", models.PastHistory, (
         FieldSpec("disease", "病名・手術", required=True),
         FieldSpec("period", "時期", max_length=100, hint="例: 2015年、2010年〜2012年、小児期"),
         FieldSpec("notes", "メモ", "textarea"),
     )),
-    ProfileKind("infections", "感染症", Infection, (
+    ProfileKind("infections", "感染症", models.Infection, (
         FieldSpec("kind", "検査", "choice", required=True, choices=INFECTION_KINDS),
         FieldSpec("kind_other", "検査名（その他）", max_length=100, shown_when=("kind", ("other",))),
         FieldSpec("result", "結果", "choice", required=True, choices=INFECTION_RESULTS),
         FieldSpec("tested_on", "検査日", "date", required=True),
         FieldSpec("notes", "メモ", "textarea"),
     ), sort_column="tested_on", extra_checks=_check_infection),
-    ProfileKind("vaccinations", "予防接種歴", Vaccination, (
+    ProfileKind("vaccinations", "予防接種歴", models.Vaccination, (
         FieldSpec("vaccine", "ワクチン", required=True, max_length=100, hint="例: インフルエンザHAワクチン"),
         FieldSpec("administered_on", "接種日", "date", required=True),
         FieldSpec("dose_number", "回数", "int", low=1, high=20, unit="回目"),
@@ -177,13 +165,13 @@ KINDS: dict[str, ProfileKind] = {k.slug: k for k in (
         FieldSpec("site", "接種部位", max_length=50, hint="例: 左上腕"),
         FieldSpec("notes", "メモ", "textarea"),
     ), sort_column="administered_on"),
-    ProfileKind("disability", "障害", Disability, (
+    ProfileKind("disability", "障害", models.Disability, (
         FieldSpec("kind", "手帳の種類", "choice", required=True, choices=DISABILITY_KINDS),
         FieldSpec("grade", "等級", required=True, max_length=20, hint="例: 2級、A1"),
         FieldSpec("certificate_number", "手帳番号", max_length=50),
         FieldSpec("notes", "メモ", "textarea"),
     )),
-    ProfileKind("pregnancy", "妊娠・授乳", Pregnancy, (
+    ProfileKind("pregnancy", "妊娠・授乳", models.Pregnancy, (
         FieldSpec("status", "状態", "choice", required=True, choices=PREGNANCY_STATUSES),
         FieldSpec("since", "開始日（確認日）", "date", required=True),
         FieldSpec("due_on", "分娩予定日", "date", shown_when=("status", ("pregnant",)), hint="妊娠中は必須です",
@@ -191,7 +179,7 @@ KINDS: dict[str, ProfileKind] = {k.slug: k for k in (
         FieldSpec("ended_on", "終了日", "date", hint="分娩・授乳終了などで終わった日（終わるまでは空欄）"),
         FieldSpec("notes", "メモ", "textarea"),
     ), single=True, sort_column="since", female_only=True),
-    ProfileKind("care-level", "要介護度", CareLevel, (
+    ProfileKind("care-level", "要介護度", models.CareLevel, (
         FieldSpec("level", "要介護度", "choice", required=True, choices=CARE_LEVELS),
         FieldSpec("valid_from", "認定有効期間（開始）", "date", future="certification_start"),
         FieldSpec("valid_to", "認定有効期間（終了）", "date", hint="終了日は将来の日付で構いません",

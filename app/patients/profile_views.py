@@ -8,15 +8,15 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.core.audit import log_access
 from app.core.errors import ValidationError
-from app.core.security import requires, role_may
+from app.core.security import role_may
 from app.core.timeutil import JST, japan_today
-from app.core.web import current_actor, patient_or_404
+from app.core.web import current_actor, log_look, patient_view, versions_page
 from app.db import db_session, utcnow
 from app.diagnoses.services import current_diagnoses  # the doctor glances at the diagnoses here too
 from app.patients import bp
 from app.patients import profile as profiles
+from app.patients.models import Patient
 from app.patients.profile_forms import FOOD_ALLERGENS, KINDS, ProfileKind, parse_form, warnings_for
 from app.sharing.registration import WITHHOLDABLE
 from app.sharing.withholding import withheld_lineages
@@ -34,12 +34,6 @@ def _kind_or_404(slug: str) -> ProfileKind:
     if kind is None:
         abort(404)
     return kind
-
-
-def _viewed(patient_id: int, resource: str) -> None:
-    db = db_session()
-    log_access(db, current_actor(), patient_id=patient_id, action="view", resource=resource)
-    db.commit()
 
 
 def sparkline(series: list[tuple[datetime, float]], min_span: float = 1) -> dict[str, Any] | None:
@@ -69,18 +63,29 @@ def _now_local() -> str:
     return utcnow().astimezone(JST).strftime("%Y-%m-%dT%H:%M")
 
 
-def _common(patient: Any) -> dict[str, Any]:
+def _item_or_404(patient: Any, slug: str, item_id: int) -> tuple[ProfileKind, Any]:
+    """The kind named in the URL and the current version of one of the patient's items of it, or 404."""
+    kind = _kind_or_404(slug)
+    item = profiles.get_current(db_session(), current_user.clinic_id, kind, patient.id, item_id)
+    if item is None:
+        abort(404)
+    return kind, item
+
+
+def _profile_context(patient: Any) -> dict[str, Any]:
+    """What every profile page shows besides the patient: the kinds that apply to them and how to show values."""
     kinds = {slug: kind for slug, kind in KINDS.items() if not kind.female_only or patient.sex == "F"}
-    return {"patient": patient, "today": japan_today(), "kinds": kinds, "warnings_for": warnings_for,
-            "bmi": profiles.bmi, "food_allergens": FOOD_ALLERGENS}
+    return {"kinds": kinds, "warnings_for": warnings_for, "bmi": profiles.bmi, "food_allergens": FOOD_ALLERGENS}
+
+
+def _common(patient: Any) -> dict[str, Any]:
+    return {"patient": patient, "today": japan_today(), **_profile_context(patient)}
 
 
 @bp.get("/patients/<int:patient_id>/profile")
-@requires("patient.read")
-def profile(patient_id: int):
+@patient_view("patient.read", look="patient.profile")
+def profile(patient: Patient):
     """Everything a doctor glances at before seeing the patient, on one screen."""
-    patient = patient_or_404(patient_id)
-    _viewed(patient.id, "patient.profile")
     overview = profiles.profile_overview(db_session(), current_user.clinic_id, patient.id)
 
     diagnoses = [d for d in current_diagnoses(db_session(), current_user.clinic_id, patient.id)
@@ -91,11 +96,9 @@ def profile(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/vitals")
-@requires("patient.read")
-def vitals(patient_id: int):
+@patient_view("patient.read", look="patient.vitals")
+def vitals(patient: Patient):
     """The intake form: numeric keypad, last values shown, time set to now."""
-    patient = patient_or_404(patient_id)
-    _viewed(patient.id, "patient.vitals")
     return render_template("patients/vitals.html", values={"measured_at": _now_local()}, errors={},
                            **_vitals_context(patient.id), **_common(patient))
 
@@ -162,17 +165,17 @@ def _save(patient: Any, kind: ProfileKind, item: Any = None) -> Any:
 
 
 @bp.post("/patients/<int:patient_id>/vitals")
-@requires("profile.write")
-def save_vitals(patient_id: int):
+@patient_view("profile.write")
+def save_vitals(patient: Patient):
     """Save one set of vitals from the intake form."""
-    return _save(patient_or_404(patient_id), KINDS["vitals"])
+    return _save(patient, KINDS["vitals"])
 
 
 @bp.get("/patients/<int:patient_id>/profile/<slug>/new")
-@requires("profile.write")
-def new_item(patient_id: int, slug: str):
+@patient_view("profile.write")
+def new_item(patient: Patient, slug: str):
     """An empty entry form for one kind."""
-    patient, kind = patient_or_404(patient_id), _kind_or_404(slug)
+    kind = _kind_or_404(slug)
     if kind.slug == "vitals":
         return redirect(url_for("patients.vitals", patient_id=patient.id))
     existing = profiles.current_items(db_session(), current_user.clinic_id, kind, patient.id) if kind.single else []
@@ -182,44 +185,35 @@ def new_item(patient_id: int, slug: str):
 
 
 @bp.post("/patients/<int:patient_id>/profile/<slug>")
-@requires("profile.write")
-def add_item(patient_id: int, slug: str):
+@patient_view("profile.write")
+def add_item(patient: Patient, slug: str):
     """Record a new item."""
-    return _save(patient_or_404(patient_id), _kind_or_404(slug))
+    return _save(patient, _kind_or_404(slug))
 
 
 @bp.get("/patients/<int:patient_id>/profile/<slug>/<int:item_id>/edit")
-@requires("profile.write")
-def edit_item(patient_id: int, slug: str, item_id: int):
+@patient_view("profile.write")
+def edit_item(patient: Patient, slug: str, item_id: int):
     """The correction form, filled with the current version."""
-    patient, kind = patient_or_404(patient_id), _kind_or_404(slug)
-    item = profiles.get_current(db_session(), current_user.clinic_id, kind, patient.id, item_id)
-    if item is None:
-        abort(404)
-    _viewed(patient.id, f"patient.profile.{slug}")
+    kind, item = _item_or_404(patient, slug, item_id)
+    log_look(patient.id, f"patient.profile.{slug}")
     return _render_form(patient, kind, _form_values(item, kind), {}, item=item)
 
 
 @bp.post("/patients/<int:patient_id>/profile/<slug>/<int:item_id>/edit")
-@requires("profile.write")
-def correct_item(patient_id: int, slug: str, item_id: int):
+@patient_view("profile.write")
+def correct_item(patient: Patient, slug: str, item_id: int):
     """Save a correction as a new version."""
-    patient, kind = patient_or_404(patient_id), _kind_or_404(slug)
-    item = profiles.get_current(db_session(), current_user.clinic_id, kind, patient.id, item_id)
-    if item is None:
-        abort(404)
+    kind, item = _item_or_404(patient, slug, item_id)
     return _save(patient, kind, item)
 
 
 @bp.post("/patients/<int:patient_id>/profile/<slug>/<int:item_id>/retract")
-@requires("profile.write")
-def retract_item(patient_id: int, slug: str, item_id: int):
+@patient_view("profile.write")
+def retract_item(patient: Patient, slug: str, item_id: int):
     """Withdraw an item entered in error; it stays in its history."""
-    patient, kind = patient_or_404(patient_id), _kind_or_404(slug)
+    kind, item = _item_or_404(patient, slug, item_id)
     db = db_session()
-    item = profiles.get_current(db, current_user.clinic_id, kind, patient.id, item_id)
-    if item is None:
-        abort(404)
     try:
         profiles.retract_item(db, current_user.clinic_id, current_actor(), kind, item, request.form.get("reason", ""))
     except ValidationError as exc:
@@ -232,12 +226,10 @@ def retract_item(patient_id: int, slug: str, item_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/profile/<slug>/<int:lineage_id>/history")
-@requires("patient.read")
-def item_history(patient_id: int, slug: str, lineage_id: int):
+@patient_view("patient.read")
+def item_history(patient: Patient, slug: str, lineage_id: int):
     """Every version of one item: who entered or changed it, when, and why."""
-    patient, kind = patient_or_404(patient_id), _kind_or_404(slug)
-    versions = profiles.item_history(db_session(), current_user.clinic_id, kind, patient.id, lineage_id)
-    if not versions:
-        abort(404)
-    _viewed(patient.id, f"patient.profile.{slug}.history")
-    return render_template("patients/profile_history.html", kind=kind, versions=versions, **_common(patient))
+    kind = _kind_or_404(slug)
+    return versions_page("patients/profile_history.html", patient, profiles.item_history(
+        db_session(), current_user.clinic_id, kind, patient.id, lineage_id), f"patient.profile.{slug}.history",
+        kind=kind, **_profile_context(patient))

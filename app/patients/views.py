@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.core.audit import log_access
 from app.core.security import requires, role_may
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, patient_or_404
+from app.core.web import current_actor, patient_view
 from app.db import db_session
 from app.patients import bp
 from app.patients import services as patients
@@ -46,12 +46,11 @@ def search():
 
 
 @bp.get("/patients/<int:patient_id>")
-@requires("patient.read")
-def show(patient_id: int):
+@patient_view("patient.read")
+def show(patient: Patient):
     """The patient summary: the patient's home, with the reception and insurance part for every role and, for
     doctors and nurses, what to glance at before the patient sits down (app/patients/summary.py)."""
     db = db_session()
-    patient = patient_or_404(patient_id)
     log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.page")
     db.commit()
 

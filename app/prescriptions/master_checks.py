@@ -15,15 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.prescriptions import models
 from app.prescriptions.checks import CheckResult
-from app.prescriptions.models import (
-    ANY_DISEASE,
-    CheckDiseaseRule,
-    CheckDoseRule,
-    CheckInteraction,
-    CheckMasterDrug,
-    CheckMasterVersion,
-)
 from app.prescriptions.services import CurrentMedicine, DraftLine, DraftRp
 
 UNCODED_DISEASE = "0000999"  # 未コード化傷病名: no code to look up
@@ -48,7 +41,7 @@ def patient_facts(patient: Any, diagnoses: list[Any], today: date) -> PatientFac
     return PatientFacts(age, SEX_CODES.get(patient.sex, ""), current)
 
 
-def _source(version: CheckMasterVersion, table: str, row_source: str) -> str:
+def _source(version: models.CheckMasterVersion, table: str, row_source: str) -> str:
     text = f"支払基金 チェックマスタ {version.version}（{table}）"
     return f"{text}; {row_source}" if row_source else text
 
@@ -57,8 +50,8 @@ def _unchecked(check: str, message: str, source: str, reason: str) -> CheckResul
     return CheckResult(check, "unchecked", message, source, reason)
 
 
-def _interactions(session: Session, version: CheckMasterVersion, lines: list[tuple[DraftRp, DraftLine]],
-                  others: list[CurrentMedicine], known: dict[str, CheckMasterDrug]) -> list[CheckResult]:
+def _interactions(session: Session, version: models.CheckMasterVersion, lines: list[tuple[DraftRp, DraftLine]],
+                  others: list[CurrentMedicine], known: dict[str, models.CheckMasterDrug]) -> list[CheckResult]:
     new = {line.drug.receipt_code: line.drug.name for _, line in lines if line.drug.receipt_code in known}
     partners: dict[str, list[str]] = defaultdict(list)
     for code, name in new.items():
@@ -72,7 +65,7 @@ def _interactions(session: Session, version: CheckMasterVersion, lines: list[tup
                                       "併用禁忌を確認できません", "医薬品マスター", "no_code"))
     if not new:
         return results
-    rows = _rules(session, CheckInteraction, CheckInteraction.other_code, new, partners)
+    rows = _rules(session, models.CheckInteraction, models.CheckInteraction.other_code, new, partners)
     seen: set[tuple[str, str]] = set()
     for code, other, row_source in rows:
         for other_name in partners[other]:
@@ -84,7 +77,7 @@ def _interactions(session: Session, version: CheckMasterVersion, lines: list[tup
     return results
 
 
-def _diseases(session: Session, version: CheckMasterVersion, lines: list[tuple[DraftRp, DraftLine]],
+def _diseases(session: Session, version: models.CheckMasterVersion, lines: list[tuple[DraftRp, DraftLine]],
               facts: PatientFacts) -> list[CheckResult]:
     names = {line.drug.receipt_code: line.drug.name for _, line in lines}
     coded = {code: name for code, name in facts.diagnoses if code != UNCODED_DISEASE}
@@ -93,7 +86,7 @@ def _diseases(session: Session, version: CheckMasterVersion, lines: list[tuple[D
                for code, name in facts.diagnoses if code == UNCODED_DISEASE]
     if not coded:
         return results
-    rows = _rules(session, CheckDiseaseRule, CheckDiseaseRule.disease_code, names, coded)
+    rows = _rules(session, models.CheckDiseaseRule, models.CheckDiseaseRule.disease_code, names, coded)
     for drug_code, disease_code, row_source in rows:
         results.append(CheckResult("contraindication", "stop", f"病名禁忌: {names[drug_code]} は傷病名「"
                                    f"{coded[disease_code]}」の患者に禁忌です",
@@ -109,18 +102,18 @@ def _rules(session: Session, table: Any, other: Any, drugs: Iterable[str], other
                            .order_by(table.drug_code, other))
 
 
-def _applies(rule: CheckDoseRule, facts: PatientFacts) -> bool:
+def _applies(rule: models.CheckDoseRule, facts: PatientFacts) -> bool:
     return (not rule.sex or rule.sex == facts.sex) and rule.age_min <= facts.age <= rule.age_max
 
 
-def _dose_and_days(session: Session, version: CheckMasterVersion, lines: list[tuple[DraftRp, DraftLine]],
-                   facts: PatientFacts, known: dict[str, CheckMasterDrug]) -> list[CheckResult]:
+def _dose_and_days(session: Session, version: models.CheckMasterVersion, lines: list[tuple[DraftRp, DraftLine]],
+                   facts: PatientFacts, known: dict[str, models.CheckMasterDrug]) -> list[CheckResult]:
     codes = [line.drug.receipt_code for _, line in lines if known[line.drug.receipt_code].has_dose_rules]
-    rules: dict[str, list[CheckDoseRule]] = defaultdict(list)
+    rules: dict[str, list[models.CheckDoseRule]] = defaultdict(list)
     if codes:
-        diseases = [code for code, _ in facts.diagnoses] + [ANY_DISEASE]
-        for rule in session.scalars(select(CheckDoseRule).where(CheckDoseRule.drug_code.in_(codes),
-                                                                CheckDoseRule.disease_code.in_(diseases))):
+        diseases = [code for code, _ in facts.diagnoses] + [models.ANY_DISEASE]
+        for rule in session.scalars(select(models.CheckDoseRule).where(models.CheckDoseRule.drug_code.in_(codes),
+                                                                models.CheckDoseRule.disease_code.in_(diseases))):
             if _applies(rule, facts):
                 rules[rule.drug_code].append(rule)
     results = []
@@ -141,7 +134,8 @@ def _dose_and_days(session: Session, version: CheckMasterVersion, lines: list[tu
     return results
 
 
-def _limits(version: CheckMasterVersion, rp: DraftRp, line: DraftLine, rules: list[CheckDoseRule]) -> list[CheckResult]:
+def _limits(version: models.CheckMasterVersion, rp: DraftRp, line: DraftLine,
+            rules: list[models.CheckDoseRule]) -> list[CheckResult]:
     """The largest dose and days among the rules that apply (the patient may be treated for any of them)."""
     drug, results = line.drug, []
     dosed = [r for r in rules if r.max_dose is not None]
@@ -165,7 +159,7 @@ def _limits(version: CheckMasterVersion, rp: DraftRp, line: DraftLine, rules: li
     return results
 
 
-def master_checks(session: Session, version: CheckMasterVersion | None, lines: list[tuple[DraftRp, DraftLine]],
+def master_checks(session: Session, version: models.CheckMasterVersion | None, lines: list[tuple[DraftRp, DraftLine]],
                   others: list[CurrentMedicine], facts: PatientFacts) -> list[CheckResult]:
     """Every check-master finding for the draft's lines, and what could not be checked and why."""
     if not lines:
@@ -175,8 +169,8 @@ def master_checks(session: Session, version: CheckMasterVersion | None, lines: l
                            "日数の上限を確認できません（管理者が読み込む必要があります）",
                            "支払基金 チェックマスタ（未読込）", "master_not_loaded")]
     codes = sorted({line.drug.receipt_code for _, line in lines})
-    known = {row.drug_code: row for row in session.scalars(select(CheckMasterDrug)
-                                                            .where(CheckMasterDrug.drug_code.in_(codes)))}
+    known = {row.drug_code: row for row in session.scalars(select(models.CheckMasterDrug)
+                                                            .where(models.CheckMasterDrug.drug_code.in_(codes)))}
     results = [_unchecked("interaction", f"{line.drug.name}: 支払基金チェックマスタ {version.version} にこの薬剤の行が"
                           "ないため、併用禁忌・病名禁忌・用量と日数の上限を確認できません",
                           f"支払基金 チェックマスタ {version.version}", "no_master_row")

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+from app.core.master_rows import SearchKeys, prefix_indexes
+from app.db import Base, ClinicScoped, PatientScoped, UTCDateTime, utcnow
 
 #: 麻薬・毒薬・覚醒剤原料・向精神薬 (y master column 13).
 NARCOTIC_CLASSES = {0: "", 1: "麻薬", 2: "毒薬", 3: "覚醒剤原料", 5: "向精神薬"}
@@ -16,14 +17,12 @@ NARCOTIC_CLASSES = {0: "", 1: "麻薬", 2: "毒薬", 3: "覚醒剤原料", 5: "�
 DOSAGE_FORMS = {1: "内用", 3: "その他", 4: "注射", 6: "外用", 8: "歯科用"}
 
 
-class Drug(Base):
+class Drug(SearchKeys, Base):
     """One product of the drug master."""
 
     __tablename__ = "drug"
     __table_args__ = (
-        Index("ix_drug_kana_key", "kana_key", postgresql_ops={"kana_key": "varchar_pattern_ops"}),
-        Index("ix_drug_name_key", "name_key", postgresql_ops={"name_key": "varchar_pattern_ops"}),
-        Index("ix_drug_generic_key", "generic_key", postgresql_ops={"generic_key": "varchar_pattern_ops"}),
+        *prefix_indexes("drug", "kana_key", "name_key", "generic_key"),
         Index("ix_drug_yj_code", "yj_code"),
         # Other institutions' prescriptions name a drug by its 一般名 code (one of dozens of products).
         Index("ix_drug_generic_code", "generic_code"),
@@ -35,9 +34,6 @@ class Drug(Base):
     name: Mapped[str] = mapped_column(String(200))
     #: カナ名称 as given (half-width katakana).
     kana: Mapped[str] = mapped_column(String(200))
-    #: Search keys (app.core.jp.search_key): width, kana and variants folded.
-    name_key: Mapped[str] = mapped_column(String(200))
-    kana_key: Mapped[str] = mapped_column(String(200))
     #: 単位 (錠, ｇ, ｍＬ, 枚 …).
     unit: Mapped[str] = mapped_column(String(20))
     #: 薬価基準収載医薬品コード (12 chars). First 4 = 薬効分類, first 7 = ingredient and route, 8th = form.
@@ -90,14 +86,12 @@ ISSUE_MODES = {"paper": "紙の処方箋（登録なし）", "paper_exchange": "
                "electronic": "電子処方箋"}
 
 
-class Prescription(ClinicScoped, Base):
+class Prescription(PatientScoped, Base):
     """An outpatient prescription (院外処方箋). Immutable once issued: a change is a cancellation plus a new one."""
 
     __tablename__ = "prescription"
     __table_args__ = (Index("ix_prescription_patient", "clinic_id", "patient_id", "issued_on"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     #: The prescribing doctor, and the name as printed.
     doctor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     doctor_name: Mapped[str] = mapped_column(String(100))

@@ -13,47 +13,35 @@ from app.core.errors import ValidationError
 from app.core.kept_pdf import fingerprint, kept_pdf
 from app.prescriptions.models import Prescription
 from app.prescriptions.usage import find_usage
-from app.printing.prescription import (
-    ClinicPrint,
-    DoctorPrint,
-    InsurancePrint,
-    LinePrint,
-    PatientPrint,
-    PrescriptionPrint,
-    PublicExpensePrint,
-    RpPrint,
-    build_jahis_symbol,
-    build_service_csv,
-    render_prescription_pdf,
-)
+from app.printing import prescription as rx
 
 
-def _insurance(patient: Any) -> InsurancePrint | None:
+def _insurance(patient: Any) -> rx.InsurancePrint | None:
     cards = patient.insurances or []
     if not cards:
         return None
     card = cards[0]
     # ORCA leaves 本人/家族 empty on some 国保 cards; the form has no third choice and the holder is the usual case.
     relation = card.get("relation") if card.get("relation") in ("本人", "家族") else "本人"
-    return InsurancePrint(insurer_number=card.get("insurer_number") or "", symbol=card.get("symbol") or "",
+    return rx.InsurancePrint(insurer_number=card.get("insurer_number") or "", symbol=card.get("symbol") or "",
                           number=card.get("number") or "", branch=card.get("branch") or "", relation=relation,
                           burden_percent=card.get("burden_percent"))
 
 
 def _line(name: str, dose: float, unit: str, receipt_code: str, yj_code: str, generic_code: str,
-          by_generic_name: bool, no_substitution: bool) -> LinePrint:
-    return LinePrint(name=name, dose=Decimal(f"{dose:g}"), unit=unit, receipt_code=receipt_code, yj_code=yj_code,
+          by_generic_name: bool, no_substitution: bool) -> rx.LinePrint:
+    return rx.LinePrint(name=name, dose=Decimal(f"{dose:g}"), unit=unit, receipt_code=receipt_code, yj_code=yj_code,
                      generic_code=generic_code, by_generic_name=by_generic_name, no_substitution=no_substitution)
 
 
 def _rp(form: int, usage_code: str, usage_text: str, quantity: int, times_per_day: int | None,
-        lines: tuple[LinePrint, ...]) -> RpPrint:
+        lines: tuple[rx.LinePrint, ...]) -> rx.RpPrint:
     usage = find_usage(usage_code) if usage_code else None
-    return RpPrint(form=form, usage_text=usage_text, quantity=quantity, usage_code=usage_code,
+    return rx.RpPrint(form=form, usage_text=usage_text, quantity=quantity, usage_code=usage_code,
                    times_per_day=usage.times_per_day if usage else times_per_day, lines=lines)
 
 
-def draft_rps(draft: Any) -> tuple[RpPrint, ...]:
+def draft_rps(draft: Any) -> tuple[rx.RpPrint, ...]:
     """A validated draft's Rp as the print model has them (for the service's duplicate check)."""
     rps = []
     for rp in draft.rps:
@@ -65,20 +53,20 @@ def draft_rps(draft: Any) -> tuple[RpPrint, ...]:
     return tuple(rps)
 
 
-def print_model(prescription: Prescription, patient: Any, clinic: Any) -> PrescriptionPrint:
+def print_model(prescription: Prescription, patient: Any, clinic: Any) -> rx.PrescriptionPrint:
     """The print model of an issued prescription."""
     rps = [_rp(rp.form, rp.usage_code, rp.usage_text, rp.quantity, rp.times_per_day,
                tuple(_line(line.printed_name, line.dose, line.unit, line.drug_receipt_code, line.yj_code,
                            line.generic_code, line.by_generic_name, line.no_substitution) for line in rp.lines))
            for rp in prescription.rps]
-    publics = tuple(PublicExpensePrint(payer_number=p.get("payer_number") or "",
+    publics = tuple(rx.PublicExpensePrint(payer_number=p.get("payer_number") or "",
                                        recipient_number=p.get("recipient_number") or "")
                     for p in (patient.public_expenses or [])[:2] if p.get("payer_number"))
-    return PrescriptionPrint(
-        clinic=ClinicPrint(name=clinic.name, institution_code=clinic.institution_code, address=clinic.address or "",
+    return rx.PrescriptionPrint(
+        clinic=rx.ClinicPrint(name=clinic.name, institution_code=clinic.institution_code, address=clinic.address or "",
                            postal_code=clinic.postal_code or "", phone=clinic.phone or ""),
-        doctor=DoctorPrint(name=prescription.doctor_name),
-        patient=PatientPrint(name=patient.name, kana=patient.kana, sex=patient.sex, birth_date=patient.birth_date,
+        doctor=rx.DoctorPrint(name=prescription.doctor_name),
+        patient=rx.PatientPrint(name=patient.name, kana=patient.kana, sex=patient.sex, birth_date=patient.birth_date,
                              patient_code=patient.orca_patient_id),
         issued_on=prescription.issued_on, rps=tuple(rps), insurance=_insurance(patient), public_expenses=publics,
         remarks=prescription.remarks, refill_count=prescription.refill_count,
@@ -87,7 +75,7 @@ def print_model(prescription: Prescription, patient: Any, clinic: Any) -> Prescr
 
 def service_csv(prescription: Prescription, patient: Any, clinic: Any) -> str:
     """The 処方箋CSV the service registers (the same records as the paper's symbol)."""
-    return build_service_csv(print_model(prescription, patient, clinic))
+    return rx.build_service_csv(print_model(prescription, patient, clinic))
 
 
 def prescription_pdf(session: Session, prescription: Prescription, patient: Any, clinic: Any,
@@ -96,7 +84,7 @@ def prescription_pdf(session: Session, prescription: Prescription, patient: Any,
     (app.core.kept_pdf); an electronic prescription is not printed (its 控え comes from the service)."""
     model = print_model(prescription, patient, clinic)
     return kept_pdf(session, prescription.clinic_id, f"prescription:{prescription.id}:{paper}",
-                    fingerprint(repr(model)), lambda: render_prescription_pdf(model, paper=paper))
+                    fingerprint(repr(model)), lambda: rx.render_prescription_pdf(model, paper=paper))
 
 
 def symbol_notices(prescription: Prescription, patient: Any, clinic: Any) -> tuple[str, ...]:
@@ -106,7 +94,7 @@ def symbol_notices(prescription: Prescription, patient: Any, clinic: Any) -> tup
     if prescription.mode == "electronic" or prescription.status != "issued":
         return ()
     try:
-        symbol = build_jahis_symbol(print_model(prescription, patient, clinic))
+        symbol = rx.build_jahis_symbol(print_model(prescription, patient, clinic))
     except ValidationError:
         return ()
     return tuple(dict.fromkeys(replacement.message() for replacement in symbol.replacements))

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from werkzeug.wrappers import Response as HTTPResponse
 
 from app.core.security import requires
-from app.core.web import current_actor, current_clinic, safe_local_path, save_connection_settings
+from app.core.web import connection_settings_page, current_actor, current_clinic, safe_local_path
 from app.db import db_session
 from app.integrations.eprescription.signing import SigningError
 from app.prescriptions import bp, eprescription, remote_signing
@@ -25,14 +24,11 @@ def eprescription_settings():
     form = EPrescriptionSettingsForm(data={"base_url": raw.get("url", ""), "signer": raw.get("signer", ""),
                                            "signer_command": raw.get("signer_command", ""),
                                            "remote_url": raw.get("remote_url", "")})
-    result = save_connection_settings(
+    return connection_settings_page(
         form, lambda db, data: eprescription.update_settings(db, clinic, current_actor(), data),
         lambda: eprescription.test_connection(clinic), "電子処方箋管理サービスの接続設定を保存しました",
-        "prescriptions.eprescription_settings")
-    if isinstance(result, HTTPResponse):  # saved: back to the page
-        return result
-    return render_template("prescriptions/eprescription_settings.html", form=form, result=result,
-                           has_token=bool(raw.get("token")), institution_code=clinic.institution_code)
+        "prescriptions.eprescription_settings", "prescriptions/eprescription_settings.html",
+        has_token=bool(raw.get("token")), institution_code=clinic.institution_code)
 
 
 @bp.route("/prescriptions/remote-signing", methods=["GET", "POST"])

@@ -8,15 +8,15 @@ from dataclasses import asdict
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.core.audit import log_access
 from app.core.errors import ValidationError
 from app.core.paging import page_number
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, patient_or_404
+from app.core.web import committed, current_actor, flashed, log_look, patient_view, record_file
 from app.db import db_session
 from app.integrations.eprescription.client import EPrescriptionError
 from app.integrations.eprescription.signing import SigningError
+from app.patients.models import Patient
 from app.prescriptions import billing, bp, checking, checks, eprescription, services
 from app.prescriptions.drug_master import search_drugs
 from app.prescriptions.models import ISSUE_MODES
@@ -46,12 +46,6 @@ def drugs():
 
 
 
-def _viewed(patient_id: int, resource: str) -> None:
-    db = db_session()
-    log_access(db, current_actor(), patient_id=patient_id, action="view", resource=resource)
-    db.commit()
-
-
 def _render_order(patient, draft: services.Draft, report: checking.CheckReport | None = None, status: int = 200):
     return render_template("prescriptions/order.html", patient=patient, draft=draft, report=report,
                            usages=coded_usages(), forms=services.FORM_LABELS, dose_basis=DOSE_BASIS,
@@ -63,13 +57,17 @@ def _render_order(patient, draft: services.Draft, report: checking.CheckReport |
                            max_lines=services.MAX_LINES, max_rps=services.MAX_RPS), status
 
 
-def _patient_and_prescription(patient_id: int, prescription_id: int):
-    """The patient (access checked) and one of their prescriptions in this clinic, or 404."""
-    patient = patient_or_404(patient_id)
+def _prescription_or_404(patient: Patient, prescription_id: int):
+    """One of the patient's prescriptions in this clinic, or 404."""
     prescription = services.get_prescription(db_session(), current_user.clinic_id, patient.id, prescription_id)
     if prescription is None:
         abort(404)
-    return patient, prescription
+    return prescription
+
+
+def _shown(prescription) -> str:
+    """The page of one prescription (where its buttons come back to)."""
+    return url_for("prescriptions.show", patient_id=prescription.patient_id, prescription_id=prescription.id)
 
 
 def _acknowledgements(form) -> dict[str, str]:
@@ -78,11 +76,9 @@ def _acknowledgements(form) -> dict[str, str]:
 
 
 @bp.get("/patients/<int:patient_id>/prescriptions")
-@requires("patient.read")
-def index(patient_id: int):
+@patient_view("patient.read", look="patient.prescriptions")
+def index(patient: Patient):
     """The patient's prescriptions, newest first and paged with their count, with Do処方 and new."""
-    patient = patient_or_404(patient_id)
-    _viewed(patient.id, "patient.prescriptions")
     items, page = services.list_prescriptions(db_session(), current_user.clinic_id, patient.id,
                                               page_number(request.args.get("page")))
     return render_template("prescriptions/index.html", patient=patient, prescriptions=items, today=japan_today(),
@@ -91,11 +87,9 @@ def index(patient_id: int):
 
 
 @bp.get("/patients/<int:patient_id>/prescriptions/new")
-@requires("prescription.write")
-def new(patient_id: int):
+@patient_view("prescription.write", look="patient.prescriptions.new")
+def new(patient: Patient):
     """An empty order form, or a copy of an earlier prescription (?from=ID: Do処方)."""
-    patient = patient_or_404(patient_id)
-    _viewed(patient.id, "patient.prescriptions.new")
     source_id = request.args.get("from", type=int)
     draft = services.Draft(mode=eprescription.default_mode(current_user.clinic, patient))
     if source_id:
@@ -109,10 +103,9 @@ def new(patient_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/prescriptions/new")
-@requires("prescription.write")
-def order(patient_id: int):
+@patient_view("prescription.write")
+def order(patient: Patient):
     """The order form's buttons: add an Rp or a line, run the checks, or issue (after acknowledging them)."""
-    patient = patient_or_404(patient_id)
     draft = services.draft_from_form(request.form)
     action = request.form.get("action", "check")
     if action == "add_rp" and len(draft.rps) < services.MAX_RPS:
@@ -156,15 +149,15 @@ def order(patient_id: int):
     flash(f"処方箋を発行しました（引換番号 {prescription.exchange_number}）" if prescription.exchange_number else
           "処方箋を発行しました。引換番号は電子処方箋管理サービスへの登録が済みしだい表示されます"
           if draft.mode in eprescription.ISSUE_TYPES else "処方箋を発行しました", "success")
-    return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
+    return redirect(_shown(prescription))
 
 
 @bp.get("/patients/<int:patient_id>/prescriptions/<int:prescription_id>")
-@requires("patient.read")
-def show(patient_id: int, prescription_id: int):
+@patient_view("patient.read")
+def show(patient: Patient, prescription_id: int):
     """One prescription as issued, with the checks that were acknowledged, print and cancel."""
-    patient, prescription = _patient_and_prescription(patient_id, prescription_id)
-    _viewed(patient.id, f"prescription:{prescription.id}")
+    prescription = _prescription_or_404(patient, prescription_id)
+    log_look(patient.id, f"prescription:{prescription.id}")
     return render_template("prescriptions/show.html", patient=patient, prescription=prescription,
                            today=japan_today(), forms=services.FORM_LABELS, severity_labels=checks.SEVERITY_LABELS,
                            billing_labels=billing.STATUS_LABELS, issue_modes=ISSUE_MODES,
@@ -176,60 +169,54 @@ def show(patient_id: int, prescription_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/prescriptions/<int:prescription_id>/cancel")
-@requires("prescription.write")
-def cancel(patient_id: int, prescription_id: int):
+@patient_view("prescription.write")
+def cancel(patient: Patient, prescription_id: int):
     """Cancel an issued prescription; "取り消して修正" then opens a copy to issue anew."""
-    patient, prescription = _patient_and_prescription(patient_id, prescription_id)
-    db = db_session()
-    try:
+    prescription = _prescription_or_404(patient, prescription_id)
+
+    def cancel_everywhere() -> None:
+        db = db_session()
         services.cancel(db, current_user.clinic_id, current_actor(), prescription, request.form.get("reason", ""))
         eprescription.queue_cancellation(db, current_user.clinic, prescription)
         billing.queue_billing_delete(db, current_user.clinic, prescription)
-    except services.PrescriptionError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription_id))
-    db.commit()
+
+    committed(cancel_everywhere, lambda exc: flashed(str(exc), _shown(prescription)), services.PrescriptionError)
     flash("処方箋を取り消しました（記録は残ります）", "success")
     if request.form.get("then") == "reissue":
         return redirect(url_for("prescriptions.new", patient_id=patient.id, **{"from": prescription.id},
                                 replace=1))
-    return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription_id))
+    return redirect(_shown(prescription))
 
 
 @bp.get("/patients/<int:patient_id>/prescriptions/<int:prescription_id>/print.pdf")
-@requires("patient.read")
-def print_pdf(patient_id: int, prescription_id: int):
+@patient_view("patient.read")
+def print_pdf(patient: Patient, prescription_id: int):
     """The 院外処方箋 as a PDF (?paper=A4 for A4), or the service's 処方内容（控え） of a 電子処方箋; the print is
     logged."""
-
-    patient, prescription = _patient_and_prescription(patient_id, prescription_id)
-    db = db_session()
+    prescription = _prescription_or_404(patient, prescription_id)
     if prescription.status != "issued":
         flash("取り消した処方箋は印刷できません", "error")
-        return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
+        return redirect(_shown(prescription))
     if prescription.mode in eprescription.ISSUE_TYPES and not prescription.exchange_number:
         flash("引換番号がまだ届いていないため、印刷できません", "warning")
-        return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
+        return redirect(_shown(prescription))
     paper = "A4" if request.args.get("paper") == "A4" else "A5"
     try:
         pdf = (eprescription.reference_pdf(current_user.clinic, prescription) if prescription.mode == "electronic"
-               else prescription_pdf(db, prescription, patient, current_user.clinic, paper))
+               else prescription_pdf(db_session(), prescription, patient, current_user.clinic, paper))
     except (ValidationError, SymbolTextError, EPrescriptionError) as exc:
         flash(f"印刷できません: {getattr(exc, 'message_ja', exc)}", "error")
-        return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
-    log_access(db, current_actor(), patient_id=patient.id, action="print", resource=f"prescription:{prescription.id}")
-    db.commit()
+        return redirect(_shown(prescription))
+    log_look(patient.id, f"prescription:{prescription.id}", "print")
     name = f"prescription-{prescription.issued_on.isoformat()}-{prescription.id}.pdf"
-    return current_app.response_class(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
+    return record_file(pdf, "application/pdf", name, inline=True)
 
 
 @bp.post("/patients/<int:patient_id>/prescriptions/<int:prescription_id>/service-state")
-@requires("patient.read")
-def service_state(patient_id: int, prescription_id: int):
+@patient_view("patient.read")
+def service_state(patient: Patient, prescription_id: int):
     """Read the prescription's state at the pharmacy and its dispensing result from the 電子処方箋管理サービス."""
-    patient, prescription = _patient_and_prescription(patient_id, prescription_id)
+    prescription = _prescription_or_404(patient, prescription_id)
     db = db_session()
     try:
         eprescription.refresh_state(db, current_user.clinic, prescription)
@@ -237,8 +224,6 @@ def service_state(patient_id: int, prescription_id: int):
         db.rollback()
         flash(f"状況を取得できません: {exc.message_ja}", "error")
     else:
-        log_access(db, current_actor(), patient_id=patient.id, action="view",
-                   resource=f"prescription:{prescription.id}:service-state")
-        db.commit()
+        log_look(patient.id, f"prescription:{prescription.id}:service-state")
         flash(f"電子処方箋管理サービスの状況: {prescription.pharmacy_state}", "success")
-    return redirect(url_for("prescriptions.show", patient_id=patient.id, prescription_id=prescription.id))
+    return redirect(_shown(prescription))

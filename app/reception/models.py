@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+from app.db import Base, ClinicScoped, StatusLabelled, UTCDateTime, utcnow
 from app.patients.models import Patient
 
 ACCEPTED = "accepted"
@@ -21,10 +21,11 @@ STATUS_LABELS = {ACCEPTED: "受付済", IN_EXAM: "診察中", EXAMINED: "診察�
 STATUS_ORDER = [ACCEPTED, IN_EXAM, EXAMINED, PAID, CANCELLED]
 
 
-class Visit(ClinicScoped, Base):
+class Visit(StatusLabelled, ClinicScoped, Base):
     """One reception of a patient on a day."""
 
     __tablename__ = "visit"
+    status_labels = STATUS_LABELS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -57,11 +58,6 @@ class Visit(ClinicScoped, Base):
 
     def __repr__(self) -> str:
         return f"<Visit {self.id} {self.visit_date} patient={self.patient_id} {self.status}>"
-
-    @property
-    def status_label(self) -> str:
-        """The state in Japanese."""
-        return STATUS_LABELS.get(self.status, self.status)
 
 
 class SyncState(ClinicScoped, Base):

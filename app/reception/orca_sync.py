@@ -15,6 +15,7 @@ from app.clinics.models import Clinic
 from app.core.audit import Actor, record_audit
 from app.core.timeutil import JST, japan_today
 from app.db import exclusive, scoped, utcnow
+from app.integrations.errors import connection_answer
 from app.integrations.orca import (
     OrcaApiError,
     OrcaAuthError,
@@ -59,13 +60,10 @@ def orca_client_for(clinic: Clinic, timeout: float = 5.0) -> OrcaClient | None:
 
 def test_orca_connection(clinic: Clinic) -> tuple[bool, str]:
     """Try the clinic's ORCA once (department list) and say in Japanese what happened."""
-    client = orca_client_for(clinic, timeout=5.0)
-    if client is None:
-        return False, "ORCAのURLが設定されていません"
-    try:
-        departments = client.list_departments()
-    except OrcaError as exc:
-        return False, exc.message_ja
+    departments, error = connection_answer(orca_client_for(clinic, timeout=5.0), lambda c: c.list_departments(),
+                                           "ORCAのURLが設定されていません")
+    if error:
+        return False, error
     names = "、".join(d["name"] for d in departments) or "なし"
     return True, f"ORCAに接続できました（診療科: {names}）"
 

@@ -95,12 +95,10 @@ def list_visits(session: Session, clinic_id: int, flt: VisitFilter) -> list[Visi
                Patient.kana, Patient.sex, Patient.birth_date)
     stmt = (select(*columns).where(Visit.clinic_id == clinic_id, Visit.visit_date == flt.day)
             .join(Patient, Visit.patient_id == Patient.id))
-    if flt.department_code:
-        stmt = stmt.where(Visit.department_code == flt.department_code)
-    if flt.physician_code:
-        stmt = stmt.where(Visit.physician_code == flt.physician_code)
-    if flt.status:
-        stmt = stmt.where(Visit.status == flt.status)
+    for column, wanted in ((Visit.department_code, flt.department_code), (Visit.physician_code, flt.physician_code),
+                           (Visit.status, flt.status)):
+        if wanted:
+            stmt = stmt.where(column == wanted)
     status_rank = case({s: i for i, s in enumerate(STATUS_ORDER)}, value=Visit.status, else_=99)
     keys = {
         "time": [Visit.accepted_at, Visit.id],

@@ -7,11 +7,10 @@ from datetime import date
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.clinics.models import Clinic
 from app.core.errors import ValidationError
 from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor
+from app.core.web import current_actor, current_clinic
 from app.db import db_session, utcnow
 from app.patients.services import get_patient
 from app.reception import bp
@@ -112,7 +111,7 @@ def register(patient_id: int):
     patient = get_patient(db, current_user.clinic_id, patient_id)
     if patient is None:
         abort(404)
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     try:
         department, physician = reception.chosen_department_and_physician(
             clinic.integrations if clinic else {}, request.form.get("department_code"),

@@ -14,7 +14,7 @@ from app.core.audit import Actor, record_audit, summarize_change
 from app.core.errors import ValidationError
 from app.core.forms import client_cert_setting
 from app.core.urls import connection_url
-from app.integrations.sharing_service import SharingError
+from app.integrations.errors import connection_answer
 from app.sharing.services import client_for
 
 _CODE = re.compile(r"\d{10}")
@@ -48,13 +48,10 @@ def update_sharing_settings(session: Session, clinic: Clinic, actor: Actor, data
 
 def test_sharing_connection(clinic: Clinic) -> tuple[bool, str]:
     """Ask the service for its CapabilityStatement; (ok, the service's own answer or its refusal) in Japanese."""
-    client = client_for(clinic, timeout=5.0)
-    if client is None:
-        return False, "接続先のURLと、アクセストークンまたはクライアント証明書を設定してください"
-    try:
-        statement = client.capability()
-    except SharingError as exc:
-        return False, exc.message_ja
+    statement, error = connection_answer(client_for(clinic, timeout=5.0), lambda c: c.capability(),
+                                         "接続先のURLと、アクセストークンまたはクライアント証明書を設定してください")
+    if error:
+        return False, error
     software = statement.get("software") or {}
     said = " ".join(str(v) for v in (software.get("name"), software.get("version")) if v)
     description = (statement.get("implementation") or {}).get("description") or ""

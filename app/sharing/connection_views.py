@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from flask import render_template
-from werkzeug.wrappers import Response as HTTPResponse
 from wtforms import PasswordField, StringField
 from wtforms.validators import Optional
 
 from app.core.forms import CleanForm, client_cert_fields, max_chars
 from app.core.security import requires
-from app.core.web import current_actor, current_clinic, save_connection_settings
+from app.core.web import connection_settings_page, current_actor, current_clinic
 from app.sharing import bp
 from app.sharing.connection import test_sharing_connection, update_sharing_settings
 
@@ -33,10 +31,8 @@ def connection_settings():
     form = SharingSettingsForm(data={"base_url": raw.get("base_url", ""),
                                      "institution_code": raw.get("institution_code") or clinic.institution_code,
                                      **client_cert_fields(raw.get("cert"))})
-    result = save_connection_settings(
+    return connection_settings_page(
         form, lambda db, data: update_sharing_settings(db, clinic, current_actor(), data),
         lambda: test_sharing_connection(clinic), "電子カルテ情報共有サービスの接続設定を保存しました",
-        "sharing.connection_settings")
-    if isinstance(result, HTTPResponse):  # saved: back to the page
-        return result
-    return render_template("sharing/connection.html", form=form, result=result, has_token=bool(raw.get("token")))
+        "sharing.connection_settings", "sharing/connection.html",
+        has_token=bool(raw.get("token")))

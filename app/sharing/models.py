@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, ClinicScoped, UTCDateTime, utcnow
+from app.db import Base, PatientScoped, StatusLabelled, UTCDateTime, utcnow
 
 CONSENT_SOURCE = "オンライン資格確認"
 #: Registration states: waiting for the outbox, delivered, refused for good by the service, to be retried.
@@ -21,14 +21,12 @@ STATUS_LABELS = {QUEUED: "送信待ち", REGISTERED: "登録済", REFUSED: "登�
 LIVE = (QUEUED, REGISTERED, RETRYING)
 
 
-class SharingConsent(ClinicScoped, Base):
+class SharingConsent(PatientScoped, Base):
     """A consent as read from the online eligibility data (one row each time it is recorded or changes)."""
 
     __tablename__ = "sharing_consent"
     __table_args__ = (Index("ix_sharing_consent_patient", "clinic_id", "patient_id", "recorded_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     #: 同意日 and the last day the consent is valid (有効期限), as the eligibility data gives them.
     given_on: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
@@ -38,15 +36,14 @@ class SharingConsent(ClinicScoped, Base):
     recorded_by_name: Mapped[str] = mapped_column(String(100), default="")
 
 
-class SharingRegistration(ClinicScoped, Base):
+class SharingRegistration(StatusLabelled, PatientScoped, Base):
     """One of our records (a version) registered to the service through the outbox, with its state."""
 
     __tablename__ = "sharing_registration"
+    status_labels = STATUS_LABELS
     __table_args__ = (Index("ix_sharing_registration_subject", "clinic_id", "subject_type", "subject_id"),
                       Index("ix_sharing_registration_patient", "clinic_id", "patient_id"))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     #: The record: its table and row id (a version of a versioned record), and the 6-information kind.
     subject_type: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[int] = mapped_column(Integer)
@@ -59,13 +56,20 @@ class SharingRegistration(ClinicScoped, Base):
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    @property
-    def status_label(self) -> str:
-        """送信待ち / 登録済 / 登録拒否 / 再送待ち / 取下げ済 / 訂正で置換済."""
-        return STATUS_LABELS.get(self.status, self.status)
+
+class OtherInstitutionEntry(PatientScoped):
+    """Mixin of what names another institution's entry about a patient: its 6-information kind (condition,
+    drug_allergy, …), its key — the source institution's resource instance identifier, stable across fetches, so
+    that a decision about it outlives the next fetch — what it is and where from."""
+
+    kind: Mapped[str] = mapped_column(String(20))
+    entry_key: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    institution_code: Mapped[str] = mapped_column(String(10), default="")
+    institution_name: Mapped[str] = mapped_column(String(100), default="")
 
 
-class NationalEntryCopy(ClinicScoped, Base):
+class NationalEntryCopy(OtherInstitutionEntry, Base):
     """An entry another institution registered at the service, as the last fetch of the 6-information screen
     found it: the safety banner reads these copies and never calls the service on a page view."""
 
@@ -73,18 +77,9 @@ class NationalEntryCopy(ClinicScoped, Base):
     # One row per entry and patient (it keeps its id from one fetch to the next); also the patient's lookup.
     __table_args__ = (UniqueConstraint("clinic_id", "patient_id", "entry_key", name="uq_sharing_national_entry"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
-    #: The 6-information kind (condition, drug_allergy, …) and the entry's key: the source institution's resource
-    #: instance identifier (stable across fetches), so that a decision about it outlives the next fetch.
-    kind: Mapped[str] = mapped_column(String(20))
-    entry_key: Mapped[str] = mapped_column(String(200))
-    title: Mapped[str] = mapped_column(String(300))
     detail: Mapped[str] = mapped_column(Text, default="")
     #: The entry's date as the service gives it (YYYY-MM-DD, may be empty).
     day: Mapped[str] = mapped_column(String(10), default="")
-    institution_code: Mapped[str] = mapped_column(String(10), default="")
-    institution_name: Mapped[str] = mapped_column(String(100), default="")
     #: The entry's codes by system (MEDIS disease key, ICD-10, YJ …), for adopting it into our record.
     codes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -94,21 +89,14 @@ ADOPTED, DISMISSED = "adopted", "dismissed"
 DECISION_LABELS = {ADOPTED: "当院の記録に取り込み済", DISMISSED: "取り込まない（却下）"}
 
 
-class NationalEntryDecision(ClinicScoped, Base):
+class NationalEntryDecision(OtherInstitutionEntry, Base):
     """A doctor's decision about another institution's entry: adopted into our record (the record made, with the
     source institution and date) or dismissed with a reason. Dismissed entries leave the safety banner."""
 
     __tablename__ = "sharing_entry_decision"
     __table_args__ = (UniqueConstraint("clinic_id", "patient_id", "entry_key", name="uq_sharing_entry_decision"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
-    entry_key: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(20))
-    #: The entry as it was decided on: what, from which institution, of which date.
-    title: Mapped[str] = mapped_column(String(300))
-    institution_code: Mapped[str] = mapped_column(String(10), default="")
-    institution_name: Mapped[str] = mapped_column(String(100), default="")
+    #: The entry's date as it was decided on.
     entry_day: Mapped[str] = mapped_column(String(10), default="")
     #: adopted / dismissed, and the reason (required to dismiss).
     decision: Mapped[str] = mapped_column(String(12))
@@ -126,7 +114,7 @@ class NationalEntryDecision(ClinicScoped, Base):
         return DECISION_LABELS.get(self.decision, self.decision)
 
 
-class SharingWithholding(ClinicScoped, Base):
+class SharingWithholding(PatientScoped, Base):
     """共有しない: one of our records (every version of it, by lineage) is kept from the service — e.g. a diagnosis
     not yet told to the patient, or at the patient's wish."""
 
@@ -134,8 +122,6 @@ class SharingWithholding(ClinicScoped, Base):
     __table_args__ = (UniqueConstraint("clinic_id", "subject_type", "lineage_id", name="uq_sharing_withholding"),
                       Index("ix_sharing_withholding_patient", "clinic_id", "patient_id"))
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
     subject_type: Mapped[str] = mapped_column(String(40))
     lineage_id: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(200), default="")

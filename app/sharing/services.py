@@ -22,7 +22,7 @@ from app.sharing.fhir import systems as S
 from app.sharing.fhir.validation import profile_problems
 from app.sharing.models import CONSENT_SOURCE, NationalEntryCopy, SharingConsent
 
-#: Institutions the demo's other side uses, for showing a name beside the code (unknown codes show the code).
+#: Condition.clinicalStatus codes as the 6情報 page says them.
 CONDITION_STATUS = {"active": "継続", "recurrence": "再発", "relapse": "再燃", "inactive": "終了",
                     "remission": "寛解", "resolved": "治癒"}
 ORDER = ["condition", "drug_allergy", "other_allergy", "infection", "contraindication", "lab_result", "medication"]

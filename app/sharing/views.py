@@ -8,13 +8,12 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.clinics.models import Clinic
 from app.core.audit import log_access
 from app.core.paging import Page, page_number, page_of_two
-from app.core.security import requires
 from app.core.timeutil import japan_today
-from app.core.web import current_actor, patient_or_404
+from app.core.web import current_actor, current_clinic, patient_view
 from app.db import db_session
+from app.patients.models import Patient
 from app.patients.profile_views import sparkline
 from app.sharing import adoption, bp, records, services, withholding
 from app.sharing.fhir.mapping import KINDS, MappingError, member_id
@@ -24,12 +23,11 @@ SECTION_ROWS = 20
 
 
 @bp.get("/patients/<int:patient_id>/sharing")
-@requires("sharing.read")
-def index(patient_id: int):
+@patient_view("sharing.read")
+def index(patient: Patient):
     """The national service's 6 information and health checks beside the clinic's own (with consent only)."""
-    patient = patient_or_404(patient_id)
     db = db_session()
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     log_access(db, current_actor(), patient_id=patient.id, action="view", resource="patient.sharing")
     db.commit()
     consent = services.current_consent(db, clinic.id, patient.id)
@@ -64,12 +62,11 @@ def index(patient_id: int):
 
 
 @bp.post("/patients/<int:patient_id>/sharing/consent")
-@requires("sharing.consent")
-def refresh_consent(patient_id: int):
+@patient_view("sharing.consent")
+def refresh_consent(patient: Patient):
     """Record the consent from the online eligibility result ORCA holds."""
-    patient = patient_or_404(patient_id)
     db = db_session()
-    clinic = db.get(Clinic, current_user.clinic_id)
+    clinic = current_clinic()
     _, message = services.refresh_consent_from_orca(db, clinic, current_actor(), patient,
                                                     recorded_by=current_user.display_name)
     db.commit()
@@ -87,22 +84,20 @@ def _back(patient_id: int) -> str:
     return url_for("sharing.index", patient_id=patient_id)
 
 
-def _entry_or_404(patient_id: int, entry_id: int) -> tuple:
-    """The clinic's patient and one stored entry of another institution about them (404 otherwise)."""
-    patient = patient_or_404(patient_id)
+def _entry_or_404(patient: Patient, entry_id: int) -> Any:
+    """One stored entry of another institution about the patient (404 otherwise)."""
     entry = adoption.get_entry(db_session(), current_user.clinic_id, patient.id, entry_id)
     if entry is None:
         abort(404)
-    return patient, entry
+    return entry
 
 
-def _own_or_404(patient_id: int, subject_type: str, item_id: int) -> tuple:
-    """The clinic's patient and one of their records that can be marked 共有しない (404 otherwise)."""
-    patient = patient_or_404(patient_id)
+def _own_or_404(patient: Patient, subject_type: str, item_id: int) -> Any:
+    """One of the patient's records that can be marked 共有しない (404 otherwise)."""
     record = withholding.get_withholdable(db_session(), current_user.clinic_id, patient.id, subject_type, item_id)
     if record is None:
         abort(404)
-    return patient, record
+    return record
 
 
 def _decided(patient_id: int, action: Callable[[], object], done: str) -> Any:
@@ -120,38 +115,38 @@ def _decided(patient_id: int, action: Callable[[], object], done: str) -> Any:
 
 
 @bp.post("/patients/<int:patient_id>/sharing/entries/<int:entry_id>/adopt")
-@requires("sharing.adopt")
-def adopt(patient_id: int, entry_id: int):
+@patient_view("sharing.adopt")
+def adopt(patient: Patient, entry_id: int):
     """Take another institution's allergy, 薬剤禁忌 or diagnosis into our record."""
-    patient, entry = _entry_or_404(patient_id, entry_id)
+    entry = _entry_or_404(patient, entry_id)
     return _decided(patient.id, lambda: adoption.adopt_entry(db_session(), current_actor(), patient, entry),
                     f"他院の情報「{entry.title}」を当院の記録に取り込みました")
 
 
 @bp.post("/patients/<int:patient_id>/sharing/entries/<int:entry_id>/dismiss")
-@requires("sharing.adopt")
-def dismiss(patient_id: int, entry_id: int):
+@patient_view("sharing.adopt")
+def dismiss(patient: Patient, entry_id: int):
     """Decide not to take another institution's entry into our record (with a reason)."""
-    patient, entry = _entry_or_404(patient_id, entry_id)
+    entry = _entry_or_404(patient, entry_id)
     reason = request.form.get("reason", "")
     return _decided(patient.id, lambda: adoption.dismiss_entry(db_session(), current_actor(), entry, reason),
                     f"他院の情報「{entry.title}」は取り込まないことにしました")
 
 
 @bp.post("/patients/<int:patient_id>/sharing/own/<subject_type>/<int:item_id>/withhold")
-@requires("sharing.withhold")
-def withhold(patient_id: int, subject_type: str, item_id: int):
+@patient_view("sharing.withhold")
+def withhold(patient: Patient, subject_type: str, item_id: int):
     """Mark one of our records 共有しない (and take it back from the service if it is held there)."""
-    patient, record = _own_or_404(patient_id, subject_type, item_id)
+    record = _own_or_404(patient, subject_type, item_id)
     reason = request.form.get("reason", "")
     return _decided(patient.id, lambda: withholding.withhold_record(db_session(), current_actor(), record, reason),
                     "「共有しない」にしました。電子カルテ情報共有サービスには登録されません")
 
 
 @bp.post("/patients/<int:patient_id>/sharing/own/<subject_type>/<int:item_id>/share")
-@requires("sharing.withhold")
-def share_again(patient_id: int, subject_type: str, item_id: int):
+@patient_view("sharing.withhold")
+def share_again(patient: Patient, subject_type: str, item_id: int):
     """Set a record marked 共有しない back to 共有する (it is then registered with the service as any record)."""
-    patient, record = _own_or_404(patient_id, subject_type, item_id)
+    record = _own_or_404(patient, subject_type, item_id)
     return _decided(patient.id, lambda: withholding.share_again(db_session(), current_actor(), record),
                     "「共有する」に戻しました。電子カルテ情報共有サービスに登録します")
