@@ -5,6 +5,7 @@ another day's study is left alone."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from app.billing.image_lines import DIAGNOSIS_MAIN, ELECTRONIC, PLAIN
@@ -16,13 +17,15 @@ from tests.imaging.world import configure
 
 
 def test_the_days_radiograph_is_billed_once_and_a_ct_is_reported(app, client, session, desk, orca, orthanc_server):
-    configure(session, desk["clinic"], orthanc_server)
+    # The Orthanc is shared by the run (both backends): a PatientID prefix of this test's own keeps it apart.
+    prefix = f"B{uuid.uuid4().hex[:6].upper()}"
+    configure(session, desk["clinic"], orthanc_server, id_prefix=prefix)
     day = desk["visit"].visit_date
-    upload_study(orthanc_server, "00001", study_date=day, description="胸部単純",
+    upload_study(orthanc_server, f"{prefix}00001", study_date=day, description="胸部単純",
                  series=[SeriesSpec("CR", "胸部正面", size=64, body_part="CHEST")])
-    upload_study(orthanc_server, "00001", study_date=day, description="胸部CT",
+    upload_study(orthanc_server, f"{prefix}00001", study_date=day, description="胸部CT",
                  series=[SeriesSpec("CT", "単純 5mm", images=2)])
-    upload_study(orthanc_server, "00001", study_date=day - timedelta(days=3), description="腹部単純")
+    upload_study(orthanc_server, f"{prefix}00001", study_date=day - timedelta(days=3), description="腹部単純")
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
     summary = f"/billing/visits/{desk['visit'].id}"
     added = client.post(f"{summary}/images", {}, form_page=summary)

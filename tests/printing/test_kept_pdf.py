@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.core.models import AccessLogEntry, KeptPdf
 from app.documents import printing as letter_printing
 from app.documents.models import ReferralLetter
-from app.prescriptions import printing as rx_printing
+from app.printing import prescription as rx_drawing
 from tests.documents.test_letters import _write
 from tests.factories import make_clinic, make_patient, make_user
 from tests.sharing.records import arrange
@@ -31,7 +31,7 @@ def _counting(monkeypatch, module, name: str) -> list[int]:
 def test_a_reprinted_prescription_is_the_kept_pdf_until_what_it_prints_changes(client, session, monkeypatch):
     desk = arrange(session)
     patient, rx = desk["patient"], desk["prescription"]
-    drawn = _counting(monkeypatch, rx_printing, "render_prescription_pdf")
+    drawn = _counting(monkeypatch, rx_drawing, "render_prescription_pdf")
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
     url = f"/patients/{patient.id}/prescriptions/{rx.id}/print.pdf"
     first, second = client.get(url), client.get(url)
