@@ -125,6 +125,7 @@ def test_a_phrase_change_is_a_new_version_with_who_when_why_and_retiring_keeps_i
     history = client.get(f"/notes/phrases/{first.id}/history").get_data(as_text=True)
     assert "第2版" in history and "現在の版" in history and "変更の理由: 再診の目安を追記" in history
     assert history.index("1週間後に再診") < history.index(">症状悪化時は再診<")  # newest first
+    assert history.count("この版で変更") == 1  # the text, in version 2
     # Retiring needs a reason; it is a last version, off the lists, kept in the history.
     current = f"/notes/phrases/{versions[1].id}/edit"
     no_reason = client.post(f"/notes/phrases/{versions[1].id}/retire", {"retire_reason": ""}, form_page=current)
