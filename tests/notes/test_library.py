@@ -162,14 +162,14 @@ def test_the_clinics_phrases_are_versioned_by_the_administrator_and_read_by_doct
     client.post("/notes/phrases", {"phrase_id": str(phrase.id), "title": "咽頭発赤なし", "kana": "いんとうほっせきなし",
                                    "part": "objective", "text": "咽頭発赤なし、扁桃腫大なし",
                                    "change_reason": "扁桃所見を追加"}, form_page=edit)
+    login(client, nurse)
+    assert client.get(f"/notes/phrases/{phrase.id}/history").status_code == 403
     login(client, doctor)
     history = client.get(f"/notes/phrases/{phrase.id}/history")
     assert history.status_code == 200 and "扁桃所見を追加" in history.get_data(as_text=True)
     assert "変更・外す" not in history.get_data(as_text=True)  # the clinic's: the administrator keeps it
     current = _phrase_versions(session, phrase.lineage_id)[-1]
     assert client.get(f"/notes/phrases/{current.id}/edit").status_code == 404
-    login(client, nurse)
-    assert client.get(f"/notes/phrases/{phrase.id}/history").status_code == 403
 
 
 def test_templates_fill_versions_and_self_reference(client, session):

@@ -5,21 +5,15 @@ keeps each phrase's current version and upgrading again gives the same."""
 from __future__ import annotations
 
 from alembic import command
-from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.cli import alembic_config
 from tests.factories import make_clinic
+from tests.notes.test_note_migration import database_before
 
 
 def test_existing_phrases_become_first_versions(tmp_path):
-    url = f"sqlite:///{tmp_path / 'before.db'}"
-    config = alembic_config(url)
-    # The revision before chart2_0001, whatever it is after merges.
-    before = ScriptDirectory.from_config(config).get_revision("chart2_0001").down_revision
-    command.upgrade(config, before)
-    engine = create_engine(url)
+    config, before, engine = database_before(tmp_path, "chart2_0001")
     with Session(engine) as session:
         clinic_id = make_clinic(session, is_full_chart_mode=True).id
         session.commit()
