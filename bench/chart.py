@@ -1,7 +1,8 @@
 """Full-chart mode's benchmark (issue 22): a clinic of its own in full-chart mode with `notes` notes written straight
 into the tables (SQL that generates them from a table of clinical phrases, with the search text folded as the app
-folds it), one patient of them holding 1,000 notes over twenty years. Figures through HTTP: the chart opened (first
-page and a page deep in its history), a patient's search, the clinic-wide search (kanji, kana, a rare word, a word
+folds it), one patient of them holding 1,000 notes over twenty years and a lab panel on each of their days.
+Figures through HTTP: the chart opened (first page and a page deep in its history, each note with its day's
+results), a patient's search, the clinic-wide search (kanji, kana, a rare word, a word
 shorter than a trigram), the 2号紙 of 100 notes, and a schema of 2,000 strokes saved."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from app.auth.passwords import hash_password
 from app.clinics.models import Clinic, StaffUser
 from app.core.jp import name_search_key
 from app.core.timeutil import japan_today
+from app.labs.models import LabResult
 from app.notes.search import spaced
 from app.notes.search_text import fold
 from app.patients.models import Patient
@@ -96,6 +98,25 @@ def _generate(conn: Any, clinic_id: int, first_patient: int, patients: int, firs
                      {"low": first_id, "high": first_id + count})
 
 
+#: The panel of the chart patient's visits (items and units of the shipped lab master): shown beside each note.
+PANEL = [("K0101", "総蛋白", "g/dL", 7.0), ("K0102", "アルブミン", "g/dL", 4.3),
+         ("K0132", "カリウム(K)", "mmol/L", 4.2), ("K0152", "HbA1c(NGSP)", "%", 6.4),
+         ("K0161", "Ｃ反応性蛋白(CRP)", "mg/dL", 0.1)]
+
+
+def _lab_results(conn: Any, clinic_id: int, patient_id: int) -> None:
+    """The panel's results on every day of the patient's notes (one week apart for twenty years), some flagged H."""
+    days = [japan_today() - timedelta(days=(n * 7) % 7300) for n in range(1, CHART_PATIENT_NOTES + 1)]
+    now = datetime.now(UTC)
+    conn.execute(insert(LabResult), [
+        {"clinic_id": clinic_id, "patient_id": patient_id, "lab_code": code, "name": name, "unit": unit,
+         "value": f"{base * (1.3 if n % 4 == 0 else 1):.1f}", "numeric_value": base * (1.3 if n % 4 == 0 else 1),
+         "flag": "H" if n % 4 == 0 else "", "collected_on": day, "version": 1, "recorded_at": now}
+        for n, day in enumerate(days) for code, name, unit, base in PANEL])
+    conn.execute(text("UPDATE lab_result SET lineage_id = id WHERE patient_id = :patient AND lineage_id IS NULL"),
+                 {"patient": patient_id})
+
+
 def seed(url: str, notes: int) -> tuple[Doctor, int]:
     """The full-chart clinic, its doctor and patients, `notes` notes; (the doctor, the patient of 1,000 notes)."""
     rng = random.Random(22)
@@ -128,6 +149,7 @@ def seed(url: str, notes: int) -> tuple[Doctor, int]:
         _generate(conn, clinic_id, chart_patient, 1, first_id, CHART_PATIENT_NOTES, 7300, author, spacing=7)
         _generate(conn, clinic_id, others[0], len(others), first_id + CHART_PATIENT_NOTES + 1,
                   max(0, notes - CHART_PATIENT_NOTES), 3650, author)
+        _lab_results(conn, clinic_id, chart_patient)
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT setval(pg_get_serial_sequence('progress_note', 'id'), "
                               "(SELECT MAX(id) FROM progress_note))"))

@@ -2,11 +2,11 @@
 `lineage_id` and marks the old one superseded; a withdrawal (取消) adds a version with `retracted` set.
 The current state of an item is its one version with `superseded_at` empty.
 
-The columns (`PatientRecordVersion`) and the one way to write versions (`record_first_version`,
-`record_new_version`: who, when, why, the audit entry, the reason checked the same way everywhere) are used by
-the profile items, the diagnoses, the key images, the progress notes, the schema drawings and the lab results
-entered in the clinic; the 診療録テンプレート (a clinic's record, not a patient's) take their lineage and
-superseding from here too (`start_lineage`, `supersede`)."""
+The columns (`PatientRecordVersion`, or `RecordVersion` for a clinic's own record) and the one way to write
+versions (`record_first_version`, `record_new_version`: who, when, why, the audit entry, the reason checked the
+same way everywhere) are used by the profile items, the diagnoses, the key images, the progress notes, the schema
+drawings, the lab results entered in the clinic and the 定型文 (a clinic's record, not a patient's); the
+診療録テンプレート take their lineage and superseding from here too (`start_lineage`, `supersede`)."""
 
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ _BOOKKEEPING = frozenset({"id", "lineage_id", "version", "recorded_at", "recorde
                           "superseded_at", "retracted", "change_reason"})
 
 
-class PatientRecordVersion(PatientScoped):
-    """Columns every versioned patient record has: the patient, its lineage and who recorded this version when."""
+class RecordVersion:
+    """Columns every versioned record has, a patient's or a clinic's own (定型文): its lineage and who recorded this
+    version when and why."""
 
     #: The id of the item's first version: every version of one item shares it.
     lineage_id: Mapped[int | None] = mapped_column(Integer)
@@ -51,6 +52,10 @@ class PatientRecordVersion(PatientScoped):
     retracted: Mapped[bool] = mapped_column(default=False)
     #: Why a correction or withdrawal was made (required for both).
     change_reason: Mapped[str] = mapped_column(String(200), default="")
+
+
+class PatientRecordVersion(RecordVersion, PatientScoped):
+    """Columns every versioned patient record has: the patient, its lineage and who recorded this version when."""
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple:  # noqa: N805 — SQLAlchemy's declared_attr convention
@@ -77,7 +82,12 @@ def clean_reason(reason: str | None, *, required: bool = True, missing: str = RE
     return text
 
 
-def _stamp(session: Session, item: PatientRecordVersion, actor: Actor) -> None:
+def _patient_of(item: RecordVersion) -> int | None:
+    """The patient a version is about (None for a clinic's own record), for its audit entry."""
+    return item.patient_id if isinstance(item, PatientScoped) else None
+
+
+def _stamp(session: Session, item: RecordVersion, actor: Actor) -> None:
     """Who recorded this version and when (the staff name as it is now, for the history)."""
     staff = get_staff(session, item.clinic_id, actor.user_id) if actor.user_id else None
     item.recorded_by_id = actor.user_id
@@ -113,23 +123,23 @@ def supersede(session: Session, old: Any, message: str = ALREADY_CHANGED) -> Non
     set_committed_value(old, "superseded_at", now)
 
 
-def record_first_version(session: Session, actor: Actor, item: PatientRecordVersion, *, action: str,
+def record_first_version(session: Session, actor: Actor, item: RecordVersion, *, action: str,
                          snapshot: Callable[[Any], dict[str, Any]] | None = None,
-                         extra: dict[str, Any] | None = None) -> PatientRecordVersion:
-    """Store `item` (built with its clinic, patient and fields) as version 1 of a new lineage: who and when
+                         extra: dict[str, Any] | None = None) -> RecordVersion:
+    """Store `item` (built with its clinic, patient if any, and fields) as version 1 of a new lineage: who and when
     stamped, and an audit entry `action` whose summary is the `snapshot` of the new item plus `extra`."""
     item.version = 1
     _stamp(session, item, actor)
     start_lineage(session, item)
     record_audit(session, actor, action, clinic_id=item.clinic_id, entity_type=item.__tablename__, entity_id=item.id,
-                 patient_id=item.patient_id, summary=_summary(snapshot, None, item, "", extra))
+                 patient_id=_patient_of(item), summary=_summary(snapshot, None, item, "", extra))
     return item
 
 
-def record_new_version(session: Session, actor: Actor, old: PatientRecordVersion, values: dict[str, Any], *,
+def record_new_version(session: Session, actor: Actor, old: RecordVersion, values: dict[str, Any], *,
                        action: str, reason: str | None, retract: bool = False, reason_required: bool = True,
                        missing_reason: str = REASON_REQUIRED, snapshot: Callable[[Any], dict[str, Any]] | None = None,
-                       extra: dict[str, Any] | None = None) -> PatientRecordVersion:
+                       extra: dict[str, Any] | None = None) -> RecordVersion:
     """Replace the current version `old` by a new one: every field copied, `values` applied, `retract` set for a
     withdrawal; `old` marked superseded; who, when and why recorded; an audit entry `action` (the changed fields
     by `snapshot`, plus `extra`, the version and the reason). ValidationError when `old` is no longer current
@@ -147,5 +157,5 @@ def record_new_version(session: Session, actor: Actor, old: PatientRecordVersion
     session.add(new)
     session.flush()
     record_audit(session, actor, action, clinic_id=new.clinic_id, entity_type=new.__tablename__, entity_id=new.id,
-                 patient_id=new.patient_id, summary=_summary(snapshot, old, new, reason, extra))
+                 patient_id=_patient_of(new), summary=_summary(snapshot, old, new, reason, extra))
     return new

@@ -14,6 +14,7 @@ from app.core.jp import age_on
 from app.core.timeutil import JST
 from app.db import scoped
 from app.diagnoses.models import Diagnosis
+from app.labs import results as lab_results
 from app.labs.models import LabOrder
 from app.notes.schema_models import SchemaDrawing
 from app.notes.services import PARTS
@@ -94,15 +95,16 @@ def _lab_orders(session: Session, clinic_id: int, patient_id: int, date_from: da
 
 
 def orders_of_days(session: Session, clinic_id: int, patient_id: int, days: set[date]) -> dict[date, dict]:
-    """The prescriptions and lab orders of these days, by day (two queries: a chart page shows them beside the
-    notes of their day, as the 2号紙 prints them)."""
+    """The prescriptions, lab orders and lab results (by the day collected) of these days, by day (three queries
+    whatever the history: a chart page shows them beside the notes of their day, as the 2号紙 prints the orders)."""
     if not days:
         return {}
     first, last = min(days), max(days)
     prescriptions = _prescriptions(session, clinic_id, patient_id, first, last, days)
     orders = _lab_orders(session, clinic_id, patient_id, first, last, days)
-    return {day: {"prescriptions": prescriptions.get(day, []), "orders": orders.get(day, [])}
-            for day in set(prescriptions) | set(orders)}
+    results = lab_results.results_of_days(session, clinic_id, patient_id, days)
+    return {day: {"prescriptions": prescriptions.get(day, []), "orders": orders.get(day, []),
+                  "results": results.get(day, [])} for day in set(prescriptions) | set(orders) | set(results)}
 
 
 def _drawings(session: Session, clinic_id: int, patient_id: int, date_from: date, date_to: date) -> list:

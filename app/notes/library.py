@@ -1,6 +1,7 @@
 """The writer's library in full-chart mode: 定型文 (fixed phrases) and 診療録テンプレート, each the clinic's (kept by
 an administrator) or one doctor's own (kept by that doctor). Phrases are found by their reading in kana; a
-template change is a new version of it, and a template that takes itself in is refused."""
+change to a phrase or a template is a new version of it (a phrase's with who, when and why; one taken off the lists
+is a last, retracted version), and a template that takes itself in is refused."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from app.core.audit import Actor, record_audit
 from app.core.errors import ValidationError
 from app.core.jp import normalize_kana, strip_control_chars
 from app.core.security import Role
-from app.core.versioning import start_lineage, supersede
-from app.db import scoped, utcnow
+from app.core.versioning import record_first_version, record_new_version, start_lineage, supersede
+from app.db import scoped
 from app.notes import templating
 from app.notes.models import NotePhrase, NoteTemplate
 
@@ -47,10 +48,16 @@ def _may_change(actor: Actor, owner_id: int | None) -> None:
 
 # 定型文 -------------------------------------------------------------------------------------------------------
 
+def _current_phrases(clinic_id: int, user_id: int):
+    return _visible(NotePhrase, clinic_id, user_id).where(NotePhrase.superseded_at.is_(None),
+                                                          NotePhrase.retracted.is_(False))
+
+
 def phrases(session: Session, clinic_id: int, user_id: int, query: str = "", *, limit: int = 50) -> list[NotePhrase]:
-    """The clinic's and the writer's own active phrases whose reading (or title) starts with or holds the query
-    (kana folded: ひらがな, カタカナ and half-width alike), the writer's own first."""
-    stmt = _visible(NotePhrase, clinic_id, user_id).where(NotePhrase.active.is_(True))
+    """The current versions of the clinic's and the writer's own phrases (not taken off the lists) whose reading (or
+    title) starts with or holds the query (kana folded: ひらがな, カタカナ and half-width alike), the writer's own
+    first."""
+    stmt = _current_phrases(clinic_id, user_id)
     key = normalize_kana(strip_control_chars(query or "").strip())[:60]
     if key:
         escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -60,14 +67,38 @@ def phrases(session: Session, clinic_id: int, user_id: int, query: str = "", *, 
     return list(session.scalars(stmt))
 
 
-def get_phrase(session: Session, clinic_id: int, phrase_id: int) -> NotePhrase | None:
-    """One phrase of this clinic."""
-    return session.scalar(scoped(NotePhrase, clinic_id).where(NotePhrase.id == phrase_id))
+def get_phrase(session: Session, clinic_id: int, user_id: int, phrase_id: int) -> NotePhrase | None:
+    """One version of a phrase the user may see (the clinic's or their own)."""
+    return session.scalar(_visible(NotePhrase, clinic_id, user_id).where(NotePhrase.id == phrase_id))
+
+
+def phrase_history(session: Session, clinic_id: int, lineage_id: int) -> list[NotePhrase]:
+    """Every version of one phrase, oldest first (the last one says so when it was taken off the lists)."""
+    return list(session.scalars(scoped(NotePhrase, clinic_id).where(NotePhrase.lineage_id == lineage_id)
+                                .order_by(NotePhrase.version)))
+
+
+def _phrase_snapshot(phrase: NotePhrase) -> dict[str, Any]:
+    return {"title": phrase.title, "kana": phrase.kana, "part": phrase.part, "text": phrase.text[:200]}
+
+
+def _phrase_to_change(session: Session, actor: Actor, phrase_id: int) -> NotePhrase:
+    """The version the actor changes: one they may change, and still current (else someone changed it first)."""
+    phrase = get_phrase(session, actor.clinic_id, actor.user_id or 0, phrase_id)
+    if phrase is None:
+        raise ValidationError("定型文が見つかりません", field="_form")
+    _may_change(actor, phrase.owner_id)
+    if phrase.superseded_at is not None or phrase.retracted:
+        raise ValidationError("この定型文は他の人が先に変更しました（または一覧から外されました）。開き直してください",
+                              field="_form")
+    return phrase
 
 
 def save_phrase(session: Session, actor: Actor, *, phrase_id: int | None, scope: str, title: str, kana: str,
-                text: str, part: str) -> NotePhrase:
-    """Add a phrase (the clinic's or the doctor's own), or change one the actor may change."""
+                text: str, part: str, reason: str = "") -> NotePhrase:
+    """Add a phrase (the clinic's or the doctor's own) as its first version, or save a change to the version
+    `phrase_id` the actor may change as the next version, with why (required). Saving it unchanged writes nothing;
+    a version someone else replaced first is refused."""
     title = strip_control_chars(title or "").strip()
     kana = strip_control_chars(kana or "").strip()
     text = strip_control_chars(text or "", multiline=True).strip()
@@ -80,31 +111,26 @@ def save_phrase(session: Session, actor: Actor, *, phrase_id: int | None, scope:
         raise ValidationError(f"本文を{MAX_PHRASE:,}文字以内で入力してください", field="text")
     if part not in PART_CHOICES:
         raise ValidationError("入れる欄を選んでください", field="part")
-    if phrase_id:
-        phrase = get_phrase(session, actor.clinic_id, phrase_id)
-        if phrase is None:
-            raise ValidationError("定型文が見つかりません", field="_form")
-        _may_change(actor, phrase.owner_id)
-    else:
-        phrase = NotePhrase(clinic_id=actor.clinic_id, owner_id=_owner(actor, scope))
-        session.add(phrase)
-    phrase.title, phrase.kana, phrase.kana_key, phrase.text, phrase.part = (
-        title, kana, normalize_kana(kana).replace(" ", ""), text, part)
-    phrase.updated_at = utcnow()
-    session.flush()
-    record_audit(session, actor, "note_phrase.save", entity_type="note_phrase", entity_id=phrase.id,
-                 summary={"title": title, "clinic": phrase.owner_id is None})
-    return phrase
+    values = {"title": title, "kana": kana, "kana_key": normalize_kana(kana).replace(" ", ""), "text": text,
+              "part": part}
+    if not phrase_id:
+        phrase = NotePhrase(clinic_id=actor.clinic_id, owner_id=_owner(actor, scope), **values)
+        return record_first_version(session, actor, phrase, action="note_phrase.save", snapshot=_phrase_snapshot,
+                                    extra={"clinic": phrase.owner_id is None})
+    current = _phrase_to_change(session, actor, phrase_id)
+    if {k: getattr(current, k) for k in values} == values:
+        return current
+    return record_new_version(session, actor, current, values, action="note_phrase.save", reason=reason,
+                              missing_reason="変更の理由を入力してください", snapshot=_phrase_snapshot,
+                              extra={"clinic": current.owner_id is None})
 
 
-def retire_phrase(session: Session, actor: Actor, phrase_id: int) -> None:
-    """Take a phrase off the lists (kept, inactive)."""
-    phrase = get_phrase(session, actor.clinic_id, phrase_id)
-    if phrase is None:
-        raise ValidationError("定型文が見つかりません", field="_form")
-    _may_change(actor, phrase.owner_id)
-    phrase.active = False
-    record_audit(session, actor, "note_phrase.retire", entity_type="note_phrase", entity_id=phrase.id)
+def retire_phrase(session: Session, actor: Actor, phrase_id: int, reason: str) -> NotePhrase:
+    """Take a phrase off the lists: a last version marked retracted, with why (required); the history stays."""
+    current = _phrase_to_change(session, actor, phrase_id)
+    return record_new_version(session, actor, current, {}, action="note_phrase.retire", reason=reason,
+                              retract=True, missing_reason="一覧から外す理由を入力してください",
+                              snapshot=_phrase_snapshot, extra={"clinic": current.owner_id is None})
 
 
 # 診療録テンプレート -----------------------------------------------------------------------------------------------

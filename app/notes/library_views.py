@@ -1,6 +1,7 @@
 """The 定型文 and 診療録テンプレート screens of full-chart mode (the clinic's kept by an administrator, each doctor's
-own by the doctor) and what the note editor asks of them as JSON: phrases found by kana, a template's fields, the
-SOAP text its filled-in fields make. A paper-chart clinic has none of it: every route answers 404."""
+own by the doctor; a change to either is a new version, a phrase's versions shown on its history page) and what
+the note editor asks of them as JSON: phrases found by kana, a template's fields, the SOAP text its filled-in fields
+make. A paper-chart clinic has none of it: every route answers 404."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask_login import current_user
 
 from app.core.errors import ValidationError
 from app.core.security import Role, requires
-from app.core.web import committed, current_actor
+from app.core.web import committed, current_actor, flashed, found
 from app.db import db_session
 from app.notes import bp, library, templating
 from app.notes.chart_views import full_chart_clinic
@@ -53,38 +54,79 @@ def _may_keep(owner_id: int | None) -> bool:
     return (owner_id is None and current_user.role == Role.ADMIN) or owner_id == current_user.id
 
 
+def _phrase_page(phrase, errors: dict | None = None, form: dict | None = None, status: int = 200):
+    """The page that changes a phrase or takes it off the lists, from its current version `phrase`."""
+    form = form or {"title": phrase.title, "kana": phrase.kana, "part": phrase.part, "text": phrase.text}
+    return render_template("notes/phrase_form.html", phrase=phrase, parts=library.PART_CHOICES, form=form,
+                           errors=errors or {}), status
+
+
+def _phrase_kept(phrase_id: int):
+    """The version of a phrase the user keeps (the clinic's for an administrator, their own for a doctor); 404
+    for one they do not keep or cannot see."""
+    phrase = found(library.get_phrase(db_session(), current_user.clinic_id, current_user.id, phrase_id))
+    if not _may_keep(phrase.owner_id):
+        abort(404)
+    return phrase
+
+
+@bp.get("/notes/phrases/<int:phrase_id>/edit")
+@requires("note.library")
+def phrase_form(phrase_id: int):
+    """Change a phrase (saved as its next version, with why) or take it off the lists."""
+    full_chart_clinic()
+    phrase = _phrase_kept(phrase_id)
+    if phrase.superseded_at is not None or phrase.retracted:
+        return flashed("この定型文には新しい版があるか、一覧から外されています。版の履歴をご覧ください",
+                       url_for("notes.phrase_history", phrase_id=phrase.id))
+    return _phrase_page(phrase)
+
+
 @bp.post("/notes/phrases")
 @requires("note.library")
 def phrase_save():
-    """Add a 定型文, or change one (its id in the form)."""
+    """Add a 定型文, or save a change to one as its next version (the version changed in the form, and why)."""
     form, phrase_id = _posted("phrase_id")
     db = db_session()
+
+    def refused(exc: ValidationError):
+        if phrase_id is None:
+            return _library_page(exc.errors, dict(form), 422)
+        return _phrase_page(_phrase_kept(phrase_id), exc.errors, dict(form), 422)
+
     phrase = committed(lambda: library.save_phrase(db, current_actor(), phrase_id=phrase_id,
                                                    scope=form.get("scope", ""), title=form.get("title", ""),
                                                    kana=form.get("kana", ""), text=form.get("text", ""),
-                                                   part=form.get("part", "")),
-                       lambda exc: _library_page(exc.errors, dict(form), 422))
-    flash(f"定型文「{phrase.title}」を保存しました", "success")
+                                                   part=form.get("part", ""), reason=form.get("change_reason", "")),
+                       refused)
+    flash(f"定型文「{phrase.title}」を保存しました（第{phrase.version}版）", "success")
     return redirect(url_for("notes.library_index") + "#phrases")
 
 
 @bp.post("/notes/phrases/<int:phrase_id>/retire")
 @requires("note.library")
 def phrase_retire(phrase_id: int):
-    """Take a phrase off the lists."""
+    """Take a phrase off the lists, with why (a last version; the history stays)."""
+    form, _ = _posted("phrase_id")
+    db = db_session()
+    phrase = _phrase_kept(phrase_id)
+    committed(lambda: library.retire_phrase(db, current_actor(), phrase_id, form.get("retire_reason", "")),
+              lambda exc: _phrase_page(phrase, {"retire_reason" if exc.field == "change_reason" else exc.field:
+                                                exc.message}, None, 422))
+    flash(f"定型文「{phrase.title}」を一覧から外しました（履歴は残ります）", "success")
+    return redirect(url_for("notes.library_index") + "#phrases")
+
+
+@bp.get("/notes/phrases/<int:phrase_id>/history")
+@requires("note.library")
+def phrase_history(phrase_id: int):
+    """Every version of a phrase the user can see (the clinic's or their own): what it said, who changed it,
+    when and why."""
     full_chart_clinic()
     db = db_session()
-    if library.get_phrase(db, current_user.clinic_id, phrase_id) is None:
-        abort(404)
-    try:
-        library.retire_phrase(db, current_actor(), phrase_id)
-    except ValidationError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("notes.library_index") + "#phrases")
-    db.commit()
-    flash("定型文を一覧から外しました", "success")
-    return redirect(url_for("notes.library_index") + "#phrases")
+    phrase = found(library.get_phrase(db, current_user.clinic_id, current_user.id, phrase_id))
+    return render_template("notes/phrase_history.html", versions=library.phrase_history(
+        db, current_user.clinic_id, phrase.lineage_id), parts=library.PART_CHOICES, may_keep=_may_keep(phrase.owner_id))
 
 
 @bp.get("/notes/phrases.json")

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.versioning import PatientRecordVersion, version_indexes
+from app.core.versioning import PatientRecordVersion, RecordVersion, version_indexes
 from app.db import Base, ClinicScoped, PatientScoped, UTCDateTime, utcnow
 
 #: How the patient was seen: at a reception (受付), or without one.
@@ -118,9 +118,11 @@ class NoteTemplate(ClinicScoped, Base):
         return f"<NoteTemplate {self.id} {self.name!r} v{self.version}>"
 
 
-class NotePhrase(ClinicScoped, Base):
-    """A 定型文: a phrase inserted in one touch into S, O, A or P. The clinic's (owner_id None, managed by the
-    administrator) or one doctor's own."""
+class NotePhrase(RecordVersion, ClinicScoped, Base):
+    """One version of a 定型文: a phrase inserted in one touch into S, O, A or P. The clinic's (owner_id None,
+    managed by the administrator) or one doctor's own. A change is a new version of the same lineage (who, when,
+    why); taking it off the lists (外す) is a version with `retracted` set, so the history stays whole. The
+    current version has superseded_at empty."""
 
     __tablename__ = "note_phrase"
 
@@ -133,10 +135,10 @@ class NotePhrase(ClinicScoped, Base):
     text: Mapped[str] = mapped_column(Text)
     #: The SOAP part it is usually for ("" for any).
     part: Mapped[str] = mapped_column(String(16), default="")
-    active: Mapped[bool] = mapped_column(default=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    __table_args__ = (Index("ix_note_phrase_clinic", "clinic_id", "owner_id"),)
+    __table_args__ = (Index("ix_note_phrase_clinic", "clinic_id", "owner_id"),
+                      Index("ix_note_phrase_current", "clinic_id", "superseded_at"),
+                      Index("ix_note_phrase_lineage", "lineage_id"))
 
     def __repr__(self) -> str:
-        return f"<NotePhrase {self.id} {self.title!r}>"
+        return f"<NotePhrase {self.id} {self.title!r} v{self.version}>"

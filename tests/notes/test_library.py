@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app.core.models import AuditEntry
 from app.core.timeutil import japan_today
 from app.db import utcnow
 from app.labs.masters import load_shipped_subset as load_lab_master
@@ -70,12 +71,105 @@ def test_phrases_clinic_and_own_found_by_kana(client, session):
     assert [p["title"] for p in found] == ["咽頭発赤なし"]
     clinic_phrase = session.scalar(select(NotePhrase).where(NotePhrase.owner_id.is_(None)))
     client.get("/notes/library")
-    client.post(f"/notes/phrases/{clinic_phrase.id}/retire", {})
+    assert client.post(f"/notes/phrases/{clinic_phrase.id}/retire", {"retire_reason": "不要"}).status_code == 404
+    assert client.get(f"/notes/phrases/{clinic_phrase.id}/edit").status_code == 404
     session.expire_all()
-    assert session.get(NotePhrase, clinic_phrase.id).active
+    assert session.scalar(select(func.count()).select_from(NotePhrase)) == 2
     login(client, nurse)
     assert client.get("/notes/library").status_code == 403
     assert client.get("/notes/phrases.json").status_code == 200
+
+
+def _phrase_versions(session, lineage_id):
+    session.expire_all()
+    return session.scalars(select(NotePhrase).where(NotePhrase.lineage_id == lineage_id)
+                           .order_by(NotePhrase.version)).all()
+
+
+def test_a_phrase_change_is_a_new_version_with_who_when_why_and_retiring_keeps_it(client, session):
+    clinic, admin, doctor, other, nurse = _world(session)
+    login(client, doctor)
+    _phrase(client, title="経過観察", kana="けいかかんさつ", text="症状悪化時は再診", part="plan")
+    first = session.scalar(select(NotePhrase))
+    edit = f"/notes/phrases/{first.id}/edit"
+    page = client.get(edit)
+    assert page.status_code == 200 and "いま第1版" in page.get_data(as_text=True)
+    # A change without a reason is refused with what was typed kept; nothing is written.
+    changed = {"phrase_id": str(first.id), "title": "経過観察", "kana": "けいかかんさつ", "part": "plan",
+               "text": "症状悪化時は再診、1週間後に再診"}
+    refused = client.post("/notes/phrases", changed | {"change_reason": "  "}, form_page=edit)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "変更の理由を入力してください" in html and "1週間後に再診" in html
+    assert len(_phrase_versions(session, first.lineage_id)) == 1
+    saved = client.post("/notes/phrases", changed | {"change_reason": "再診の目安を追記"}, form_page=edit)
+    assert saved.status_code == 302
+    versions = _phrase_versions(session, first.lineage_id)
+    assert [(v.version, v.superseded_at is not None, v.recorded_by_name, v.change_reason) for v in versions] == [
+        (1, True, "内科 一郎", ""), (2, False, "内科 一郎", "再診の目安を追記")]
+    assert versions[0].text == "症状悪化時は再診"  # the old version is kept as it was
+    # The list and the editor's search show the current version only.
+    library = client.get("/notes/library").get_data(as_text=True)
+    assert "1週間後に再診" in library and "第2版" in library
+    found = client.get("/notes/phrases.json", query_string={"q": "けいか"}).get_json()["phrases"]
+    assert [(p["id"], p["text"]) for p in found] == [(versions[1].id, "症状悪化時は再診、1週間後に再診")]
+    # Saving from the old version (another tab) is refused: someone changed it first.
+    stale = client.post("/notes/phrases", changed | {"text": "上書き", "change_reason": "古い画面から"},
+                        form_page=edit)
+    assert stale.status_code == 422 and "他の人が先に変更しました" in stale.get_data(as_text=True)
+    # Saving unchanged writes no version.
+    client.post("/notes/phrases", changed | {"phrase_id": str(versions[1].id), "change_reason": "同じ"},
+                form_page=f"/notes/phrases/{versions[1].id}/edit")
+    assert len(_phrase_versions(session, first.lineage_id)) == 2
+    # The history page: every version, who, when, why.
+    history = client.get(f"/notes/phrases/{first.id}/history").get_data(as_text=True)
+    assert "第2版" in history and "現在の版" in history and "変更の理由: 再診の目安を追記" in history
+    assert history.index("1週間後に再診") < history.index(">症状悪化時は再診<")  # newest first
+    assert history.count("この版で変更") == 1  # the text, in version 2
+    # Retiring needs a reason; it is a last version, off the lists, kept in the history.
+    current = f"/notes/phrases/{versions[1].id}/edit"
+    no_reason = client.post(f"/notes/phrases/{versions[1].id}/retire", {"retire_reason": ""}, form_page=current)
+    assert no_reason.status_code == 422 and "一覧から外す理由を入力してください" in no_reason.get_data(as_text=True)
+    retired = client.post(f"/notes/phrases/{versions[1].id}/retire", {"retire_reason": "院内で使わなくなった"},
+                          form_page=current)
+    assert retired.status_code == 302
+    versions = _phrase_versions(session, first.lineage_id)
+    assert [(v.version, v.retracted, v.superseded_at is None) for v in versions] == [
+        (1, False, False), (2, False, False), (3, True, True)]
+    assert client.get("/notes/phrases.json", query_string={"q": "けいか"}).get_json()["phrases"] == []
+    library = client.get("/notes/library").get_data(as_text=True)
+    assert "一覧から外しました" in library and "1週間後に再診" not in library and "定型文はまだありません" in library
+    history = client.get(f"/notes/phrases/{first.id}/history").get_data(as_text=True)
+    assert "一覧から外した版" in history and "外した理由: 院内で使わなくなった" in history
+    # An old version's edit page sends the user to the history.
+    assert client.get(edit).headers["Location"].endswith(f"/notes/phrases/{first.id}/history")
+    # Each change is audited with who made it; another doctor cannot see this doctor's phrase history.
+    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "note_phrase")
+                              .order_by(AuditEntry.id)).all()
+    assert actions == ["note_phrase.save", "note_phrase.save", "note_phrase.retire"]
+    login(client, other)
+    assert client.get(f"/notes/phrases/{first.id}/history").status_code == 404
+
+
+def test_the_clinics_phrases_are_versioned_by_the_administrator_and_read_by_doctors(client, session):
+    clinic, admin, doctor, other, nurse = _world(session)
+    login(client, admin)
+    _phrase(client, scope="clinic", title="咽頭発赤なし", kana="いんとうほっせきなし", text="咽頭発赤なし",
+            part="objective")
+    phrase = session.scalar(select(NotePhrase))
+    edit = f"/notes/phrases/{phrase.id}/edit"
+    client.get(edit)
+    client.post("/notes/phrases", {"phrase_id": str(phrase.id), "title": "咽頭発赤なし", "kana": "いんとうほっせきなし",
+                                   "part": "objective", "text": "咽頭発赤なし、扁桃腫大なし",
+                                   "change_reason": "扁桃所見を追加"}, form_page=edit)
+    login(client, nurse)
+    assert client.get(f"/notes/phrases/{phrase.id}/history").status_code == 403
+    login(client, doctor)
+    history = client.get(f"/notes/phrases/{phrase.id}/history")
+    assert history.status_code == 200 and "扁桃所見を追加" in history.get_data(as_text=True)
+    assert "変更・外す" not in history.get_data(as_text=True)  # the clinic's: the administrator keeps it
+    current = _phrase_versions(session, phrase.lineage_id)[-1]
+    assert client.get(f"/notes/phrases/{current.id}/edit").status_code == 404
 
 
 def test_templates_fill_versions_and_self_reference(client, session):

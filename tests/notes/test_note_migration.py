@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from alembic import command
+from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session
 
 from app.cli import alembic_config
@@ -16,13 +17,18 @@ from app.reception.models import Visit
 from tests.factories import make_clinic, make_patient
 
 
-def test_existing_notes_are_tied_to_their_days_visit(tmp_path):
+def database_before(tmp_path, revision: str) -> tuple[Config, str, Engine]:
+    """A SQLite file migrated to the revision before `revision` (whatever it is after merges: the models a test
+    writes with must match the schema there): its Alembic config, that revision and an engine on it."""
     url = f"sqlite:///{tmp_path / 'before.db'}"
     config = alembic_config(url)
-    # The revision before charta_0001, whatever it is after merges: the models must match the schema there.
-    before = ScriptDirectory.from_config(config).get_revision("charta_0001").down_revision
+    before = ScriptDirectory.from_config(config).get_revision(revision).down_revision
     command.upgrade(config, before)
-    engine = create_engine(url)
+    return config, before, create_engine(url)
+
+
+def test_existing_notes_are_tied_to_their_days_visit(tmp_path):
+    config, before, engine = database_before(tmp_path, "charta_0001")
     with Session(engine) as session:  # clinic, patient and visit are unchanged by the revision: the models do
         clinic = make_clinic(session, is_full_chart_mode=True)
         patient = make_patient(session, clinic)
