@@ -128,7 +128,8 @@ def main() -> None:
 
 def serve_like_production(port: int, database_url: str) -> None:
     """Serve as production does (deploy/systemd): gunicorn with several worker processes, and the outbox worker,
-    the pollers and the transfer worker as processes of their own, all on the same database; return when the web server stops."""
+    the pollers and the transfer worker as processes of their own, all on the same database; return when the web
+    server stops."""
     env = {**os.environ, "KAMIKARTE_OUTBOX_THREAD": "0"}
     env.setdefault("KAMIKARTE_WEB_WORKERS", str(max(2, usable_cores())))
     bin_dir = Path(sys.executable).parent
@@ -139,7 +140,8 @@ def serve_like_production(port: int, database_url: str) -> None:
         CHILDREN.append(subprocess.Popen([str(bin_dir / "flask"), "--app", "wsgi", *command],  # noqa: S603
                                          cwd=ROOT, env=env))
     wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120)
-    print(f"web: gunicorn × {env['KAMIKARTE_WEB_WORKERS']} workers; outbox worker, ORCA and lab pollers, transfer worker", flush=True)
+    print(f"web: gunicorn × {env['KAMIKARTE_WEB_WORKERS']} workers; outbox worker, ORCA and lab pollers, "
+          "transfer worker", flush=True)
     print(f"Kamikarte demo: http://127.0.0.1:{port}/  (database: {database_url})", flush=True)
     web.wait()
 

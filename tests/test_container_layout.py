@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
 from app import config as app_config
+from app import create_app
 from scripts.run_demo import WORKER_COMMANDS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +86,8 @@ def _config_variables() -> set[str]:
 
 def test_compose_starts_the_database_orthanc_with_its_postgresql_index_and_every_process(compose):
     services = compose["services"]
-    assert {"db", "orthanc", "migrate", "check", "web", "outbox", "orca-poller", "lab-poller", "transfer"} <= set(services)
+    assert {"db", "orthanc", "migrate", "check", "web", "outbox", "orca-poller", "lab-poller",
+            "transfer"} <= set(services)
     orthanc = json.loads(services["orthanc"]["environment"]["ORTHANC__POSTGRESQL"].replace(
         "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}", "x"))
     assert orthanc["EnableIndex"] is True and orthanc["Host"] == "db"
@@ -161,7 +162,7 @@ def test_every_worker_command_has_a_unit_a_container_and_a_place_in_the_demo(com
     worker_units = {path.name: _flask_command(_unit_command(path.name, "ExecStart"))
                     for path in (DEPLOY / "systemd").glob("*.service")
                     if "Type=oneshot" not in path.read_text(encoding="utf-8") and path.name != "kamikarte-web.service"}
-    assert set(worker_units.values()) == _long_running_commands(), "a worker without its unit (production has no thread)"
+    assert set(worker_units.values()) == _long_running_commands(), "a worker without a unit (production has no thread)"
     assert set(WORKER_COMMANDS) == set(worker_units.values()), "the demo starts every worker as production does"
     assert ("transfer-worker",) in WORKER_COMMANDS
 

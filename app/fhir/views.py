@@ -44,12 +44,12 @@ def _refused(exc: SearchError) -> Response:
 
 
 def _logged(patient_ids: set[int] | list[int], resource: str, action: str = "view") -> None:
-    """The calling application's look at each patient, committed at once."""
+    """The calling application's look at each patient, in the call's transaction (require_scope commits it with
+    the call's rate-limit count)."""
     session = db_session()
     actor = partner_actor()
     for patient_id in sorted(patient_ids):
         log_access(session, actor, patient_id=patient_id, action=action, resource=f"fhir:{resource}"[:255])
-    session.commit()
 
 
 @dataclass(frozen=True)
