@@ -46,8 +46,8 @@ def check_transfer_dir(config: Config) -> list[CheckLine]:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError:
-        return [CheckLine("KAMIKARTE_TRANSFER_DIR", f"フォルダー {folder} に書き込めません（このユーザーに書き込み権限を"
-                          "与えてください）", ok=False, fatal=config.is_production)]
+        return [CheckLine("KAMIKARTE_TRANSFER_DIR", f"フォルダー {folder} に書き込めません"
+                          "（このユーザーに書き込み権限を与えてください）", ok=False, fatal=config.is_production)]
     return [CheckLine("KAMIKARTE_TRANSFER_DIR", f"書き出し・取り込みのフォルダー {folder} に書き込めます", ok=True)]
 
 
