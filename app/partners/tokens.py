@@ -10,9 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from app.core.errors import ValidationError
@@ -135,13 +133,13 @@ def _window(now: datetime) -> int:
 #: The token, its application and the application's count for the current minute: one query on the unique index
 #: of token_hash (and the counter's primary key), built once. Read on every call, so a revocation or a deactivation
 #: written by any process takes effect at the next call.
-_LOOKUP = (select(PartnerToken.token_hash, PartnerToken.scopes, PartnerToken.expires_at, PartnerToken.revoked_at,
-                  PartnerApp.id, PartnerApp.clinic_id, PartnerApp.name, PartnerApp.active,
-                  PartnerApp.rate_limit_per_minute, PartnerRateWindow.count)
-           .join(PartnerApp, PartnerApp.id == PartnerToken.app_id)
-           .outerjoin(PartnerRateWindow, (PartnerRateWindow.app_id == PartnerToken.app_id)
-                      & (PartnerRateWindow.window == bindparam("window")))
-           .where(PartnerToken.token_hash == bindparam("token_hash")))
+_TOKEN, _APP, _COUNTER = PartnerToken.__table__.c, PartnerApp.__table__.c, PartnerRateWindow.__table__.c
+_LOOKUP = (select(_TOKEN.token_hash, _TOKEN.scopes, _TOKEN.expires_at, _TOKEN.revoked_at, _APP.id, _APP.clinic_id,
+                  _APP.name, _APP.active, _APP.rate_limit_per_minute, _COUNTER.count)
+           .select_from(PartnerToken.__table__.join(PartnerApp.__table__, _APP.id == _TOKEN.app_id)
+                        .outerjoin(PartnerRateWindow.__table__, (_COUNTER.app_id == _TOKEN.app_id)
+                                   & (_COUNTER.window == bindparam("window"))))
+           .where(_TOKEN.token_hash == bindparam("token_hash")))
 
 
 def check_token(session: Session, value: str | None, now: datetime | None = None) -> TokenCheck:
@@ -151,7 +149,7 @@ def check_token(session: Session, value: str | None, now: datetime | None = None
         return TokenCheck(None, problem="missing")
     offered = digest(value)
     now = now or utcnow()
-    row = session.execute(_LOOKUP, {"token_hash": offered, "window": _window(now)}).first()
+    row = session.connection().execute(_LOOKUP, {"token_hash": offered, "window": _window(now)}).first()
     if row is None or not hmac.compare_digest(row[0], offered):
         return TokenCheck(None, problem="invalid")
     _hash, scopes, expires_at, revoked_at, app_id, clinic_id, name, active, limit, used = row
@@ -165,13 +163,13 @@ def check_token(session: Session, value: str | None, now: datetime | None = None
     return TokenCheck(app, tuple(scopes))
 
 
-#: The counter's UPSERT per dialect, built once: one statement that adds the call and returns the minute's total.
-_COUNT = {name: insert(PartnerRateWindow).values(app_id=bindparam("app_id"), window=bindparam("window"), count=1)
-          .on_conflict_do_update(index_elements=["app_id", "window"], set_={"count": PartnerRateWindow.count + 1})
-          .returning(PartnerRateWindow.count)
-          for name, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))}
-_PRUNE = delete(PartnerRateWindow).where(PartnerRateWindow.app_id == bindparam("app_id"),
-                                         PartnerRateWindow.window < bindparam("window"))
+#: The counter's UPSERT: one statement that adds the call and returns the minute's total. Written as SQL because
+#: SQLAlchemy does not cache the compiled form of its dialects' ON CONFLICT constructs (each call compiled it
+#: again); this SQL is the same on SQLite (3.35+) and PostgreSQL.
+_COUNT = text('INSERT INTO partner_rate_window (app_id, "window", count) VALUES (:app_id, :window, 1) '
+              'ON CONFLICT (app_id, "window") DO UPDATE SET count = partner_rate_window.count + 1 RETURNING count')
+_PRUNE = delete(PartnerRateWindow.__table__).where(_COUNTER.app_id == bindparam("app_id"),
+                                                   _COUNTER.window < bindparam("window"))
 
 
 def seconds_to_next_window(now: datetime | None = None) -> int:
@@ -186,7 +184,8 @@ def count_request(session: Session, app: TokenApp | PartnerApp, now: datetime | 
     now = now or utcnow()
     window = _window(now)
     values = {"app_id": app.id, "window": window}
-    count = int(session.execute(_COUNT[session.get_bind().dialect.name], values).scalar_one())
+    connection = session.connection()
+    count = int(connection.execute(_COUNT, values).scalar_one())
     if count == 1:  # a new minute: the application's older counters are no longer read
-        session.execute(_PRUNE, values)
+        connection.execute(_PRUNE, values)
     return count, seconds_to_next_window(now)
