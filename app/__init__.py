@@ -22,6 +22,7 @@ from app.core import secrets, templating
 from app.core.audit import record_audit
 from app.core.web import (
     BoundedIntConverter,
+    CookieSessions,
     current_actor,
     enforce_session_rules,
     register_error_pages,
@@ -40,6 +41,7 @@ def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     config.validate()  # production refuses to start without its secrets, naming the variable
     app = Flask(__name__, static_folder="../static", static_url_path="/static", template_folder="templates")
+    app.session_interface = CookieSessions()
     app.config.update(config.as_flask_config())
     app.extensions["kamikarte_config"] = config
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024

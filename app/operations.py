@@ -1,9 +1,11 @@
-"""What an operator checks before starting Kamikarte (`flask --app wsgi check`): the configuration, the database
-and its schema, and the clinics' outside connections that need credentials."""
+"""What an operator checks before starting Kamikarte (`flask --app wsgi check`): the configuration (and the transfer
+folder it names), the database and its schema, and the clinics' outside connections that need credentials."""
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -30,7 +32,23 @@ def check_configuration(config: Config) -> list[CheckLine]:
     """The environment variables: each problem named by its variable (fatal in production)."""
     lines = [CheckLine(p.variable, p.message, ok=False, fatal=p.fatal) for p in config.problems()]
     mode = "本番（KAMIKARTE_ENV=production）" if config.is_production else "1台構成（デモ・小規模）"
-    return [CheckLine("KAMIKARTE_ENV", f"動作モード: {mode}", ok=True), *lines]
+    return [CheckLine("KAMIKARTE_ENV", f"動作モード: {mode}", ok=True), *lines, *check_transfer_dir(config)]
+
+
+def check_transfer_dir(config: Config) -> list[CheckLine]:
+    """KAMIKARTE_TRANSFER_DIR exists and this user may write there: the web processes keep uploaded imports in it
+    and the transfer worker writes exports there (fatal in production, where instance/ is read-only)."""
+    folder = Path(config.TRANSFER_DIR)
+    if not folder.is_dir():
+        return [CheckLine("KAMIKARTE_TRANSFER_DIR", f"フォルダー {folder} がありません（書き出し・取り込みに必要。"
+                          "Webとtransfer-workerが同じフォルダーを使います）", ok=False, fatal=config.is_production)]
+    try:  # a real write: access() says yes to root, and a read-only mount (ProtectSystem=strict) is found only so
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError:
+        return [CheckLine("KAMIKARTE_TRANSFER_DIR", f"フォルダー {folder} に書き込めません"
+                          "（このユーザーに書き込み権限を与えてください）", ok=False, fatal=config.is_production)]
+    return [CheckLine("KAMIKARTE_TRANSFER_DIR", f"書き出し・取り込みのフォルダー {folder} に書き込めます", ok=True)]
 
 
 def check_database(session: Session) -> list[CheckLine]:

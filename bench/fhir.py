@@ -130,6 +130,15 @@ def _token(base: str, url: str, clinic_id: int) -> str:
     return answer.json()["access_token"]
 
 
+def _patient_ids(url: str, clinic_id: int) -> list[int]:
+    """The clinic's patient ids (not 1…n: a database that held other rows before numbers them on)."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        ids = list(conn.scalars(select(Patient.id).where(Patient.clinic_id == clinic_id)))
+    engine.dispose()
+    return ids
+
+
 def _gunicorn(url: str, log: Path) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": BENCH_SECRET, "KAMIKARTE_COOKIE_SECURE": "0",
@@ -222,7 +231,7 @@ def run(db: str, patients: int, url: str | None = None, seconds: float = 10, sam
         token = _token(base, url, clinic_id)
         http = requests.Session()
         http.headers["Authorization"] = f"Bearer {token}"
-        ids = list(range(1, patients + 1))
+        ids = _patient_ids(url, clinic_id)
 
         def one_read() -> object:
             return http.get(f"{base}/fhir/Patient/pt-{random.choice(ids)}", timeout=10)

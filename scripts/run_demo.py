@@ -1,5 +1,6 @@
 """The demo runner: simulators on free ports, migrate, seed an empty database, serve on 127.0.0.1:$PORT through
-the production server (gunicorn, several worker processes) with the outbox worker and pollers as processes.
+the production server (gunicorn, several worker processes) with the outbox worker, pollers and transfer worker as
+processes.
 
 Started by scripts/demo.sh (the README's first Quick start command). Everything it starts stops with it.
 The app reaches the simulators over HTTP only, exactly as it would reach the real systems.
@@ -21,6 +22,9 @@ import requests
 from app.config import usable_cores
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The worker processes beside the web server: the `flask --app wsgi …` commands of deploy/systemd's worker units
+#: (tests/test_container_layout.py keeps the two lists equal).
+WORKER_COMMANDS = (("outbox-worker",), ("orca-poller",), ("lab", "poller"), ("transfer-worker",))
 CHILDREN: list[subprocess.Popen] = []
 
 
@@ -123,19 +127,21 @@ def main() -> None:
 
 
 def serve_like_production(port: int, database_url: str) -> None:
-    """Serve as production does (deploy/systemd): gunicorn with several worker processes, and the outbox worker
-    and the pollers as processes of their own, all on the same database; return when the web server stops."""
+    """Serve as production does (deploy/systemd): gunicorn with several worker processes, and the outbox worker,
+    the pollers and the transfer worker as processes of their own, all on the same database; return when the web
+    server stops."""
     env = {**os.environ, "KAMIKARTE_OUTBOX_THREAD": "0"}
     env.setdefault("KAMIKARTE_WEB_WORKERS", str(max(2, usable_cores())))
     bin_dir = Path(sys.executable).parent
     web = subprocess.Popen([str(bin_dir / "gunicorn"), "--config", "deploy/gunicorn.conf.py",  # noqa: S603
                             "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env)
     CHILDREN.append(web)
-    for command in (["outbox-worker"], ["orca-poller"], ["lab", "poller"]):
+    for command in WORKER_COMMANDS:
         CHILDREN.append(subprocess.Popen([str(bin_dir / "flask"), "--app", "wsgi", *command],  # noqa: S603
                                          cwd=ROOT, env=env))
     wait_http(f"http://127.0.0.1:{port}/healthz", timeout=120)
-    print(f"web: gunicorn × {env['KAMIKARTE_WEB_WORKERS']} workers; outbox worker, ORCA and lab pollers", flush=True)
+    print(f"web: gunicorn × {env['KAMIKARTE_WEB_WORKERS']} workers; outbox worker, ORCA and lab pollers, "
+          "transfer worker", flush=True)
     print(f"Kamikarte demo: http://127.0.0.1:{port}/  (database: {database_url})", flush=True)
     web.wait()
 

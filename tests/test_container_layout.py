@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from app import config as app_config
+from app import create_app
+from scripts.run_demo import WORKER_COMMANDS
+
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 KAMIKARTE_IMAGE = "kamikarte:latest"
@@ -82,7 +86,8 @@ def _config_variables() -> set[str]:
 
 def test_compose_starts_the_database_orthanc_with_its_postgresql_index_and_every_process(compose):
     services = compose["services"]
-    assert {"db", "orthanc", "migrate", "check", "web", "outbox", "orca-poller", "lab-poller"} <= set(services)
+    assert {"db", "orthanc", "migrate", "check", "web", "outbox", "orca-poller", "lab-poller",
+            "transfer"} <= set(services)
     orthanc = json.loads(services["orthanc"]["environment"]["ORTHANC__POSTGRESQL"].replace(
         "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}", "x"))
     assert orthanc["EnableIndex"] is True and orthanc["Host"] == "db"
@@ -92,7 +97,7 @@ def test_compose_starts_the_database_orthanc_with_its_postgresql_index_and_every
 
 def test_each_kamikarte_service_runs_its_systemd_units_command(compose):
     mirrored = {name: service for name, service in compose["services"].items() if "x-systemd" in service}
-    assert set(mirrored) == {"check", "web", "outbox", "orca-poller", "lab-poller"}
+    assert set(mirrored) == {"check", "web", "outbox", "orca-poller", "lab-poller", "transfer"}
     units = {path.name for path in (DEPLOY / "systemd").glob("*.service")
              if "Type=oneshot" not in path.read_text(encoding="utf-8")}  # the nightly backup runs on the host
     for name, service in mirrored.items():
@@ -126,6 +131,60 @@ def test_the_image_runs_the_web_units_command():
     assert "pip install -r requirements.txt" in dockerfile
     command = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.M).group(1))
     assert _listening_anywhere(command) == _listening_anywhere(_unit_command("kamikarte-web.service", "ExecStart"))
+
+
+def _unit_text(unit: str) -> str:
+    return (DEPLOY / "systemd" / unit).read_text(encoding="utf-8")
+
+
+def _flask_command(command: list[str]) -> tuple[str, ...] | None:
+    """The part after `flask --app wsgi` of a unit's command, or None for another program."""
+    prefix = ["/opt/kamikarte/.venv/bin/flask", "--app", "wsgi"]
+    return tuple(command[len(prefix):]) if command[:len(prefix)] == prefix else None
+
+
+def _long_running_commands() -> set[tuple[str, ...]]:
+    """The app's commands that run until stopped: the workers a web process runs as threads unless
+    KAMIKARTE_OUTBOX_THREAD=0 (named *-worker or *poller)."""
+    found = set()
+
+    def walk(group, path: tuple[str, ...]) -> None:
+        for name, command in getattr(group, "commands", {}).items():
+            walk(command, (*path, name))
+            if name.endswith(("-worker", "poller")):
+                found.add((*path, name))
+
+    walk(create_app(app_config.TestConfig(DATABASE_URL="sqlite://")).cli, ())
+    return found
+
+
+def test_every_worker_command_has_a_unit_a_container_and_a_place_in_the_demo(compose):
+    worker_units = {path.name: _flask_command(_unit_command(path.name, "ExecStart"))
+                    for path in (DEPLOY / "systemd").glob("*.service")
+                    if "Type=oneshot" not in path.read_text(encoding="utf-8") and path.name != "kamikarte-web.service"}
+    assert set(worker_units.values()) == _long_running_commands(), "a worker without a unit (production has no thread)"
+    assert set(WORKER_COMMANDS) == set(worker_units.values()), "the demo starts every worker as production does"
+    assert ("transfer-worker",) in WORKER_COMMANDS
+
+
+def test_web_and_transfer_worker_share_a_writable_transfer_dir(compose):
+    """ProtectSystem=strict leaves only the StateDirectory writable: the transfer folder must be it, for both units,
+    and in the containers one named volume mounted where KAMIKARTE_TRANSFER_DIR points, in both services."""
+    env_file = (DEPLOY / "systemd" / "kamikarte.env.example").read_text(encoding="utf-8")
+    (folder,) = re.findall(r"^KAMIKARTE_TRANSFER_DIR=(.+)$", env_file, re.M)
+    assert folder.startswith("/var/lib/")
+    for unit in ("kamikarte-web.service", "kamikarte-transfer.service"):
+        text = _unit_text(unit)
+        assert "ProtectSystem=strict" in text
+        assert f"StateDirectory={folder.removeprefix('/var/lib/')}" in text.splitlines(), unit
+    services = compose["services"]
+    for name in ("check", "web", "transfer"):
+        assert services[name]["environment"]["KAMIKARTE_TRANSFER_DIR"] == folder, name
+        assert services[name]["volumes"] == [f"transfer:{folder}"], name
+    assert "transfer" in compose["volumes"]
+    assert "KAMIKARTE_TRANSFER_DIR" in _config_variables()
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    assert f"install -d -o kamikarte -g kamikarte {folder}" in dockerfile, "the volume starts owned by the app user"
 
 
 def test_the_small_parser_reads_what_it_must():

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.config import Config, ConfigError
+from app.operations import check_transfer_dir
 from tests.factories import make_clinic
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,3 +71,17 @@ def test_check_names_a_pacs_without_credentials_and_exits_1(app, session):
     result = app.test_cli_runner().invoke(args=["check"])
     assert result.exit_code == 1
     assert "[NG ] PACS 1310123458: ユーザー名またはパスワードが未設定です" in result.output
+
+
+def test_check_reports_a_missing_or_unwritable_transfer_dir_fatal_in_production(tmp_path):
+    missing = tmp_path / "nowhere"
+    (line,) = check_transfer_dir(_production(TRANSFER_DIR=str(missing)))
+    assert (line.subject, line.ok, line.fatal) == ("KAMIKARTE_TRANSFER_DIR", False, True)
+    assert str(missing) in line.message and "ありません" in line.message
+    (line,) = check_transfer_dir(_production(TRANSFER_DIR="/proc"))  # a folder nobody (root included) writes into
+    assert (line.ok, line.fatal) == (False, True) and "書き込めません" in line.message
+    (line,) = check_transfer_dir(replace(Config(), ENVIRONMENT="", TRANSFER_DIR=str(missing)))
+    assert (line.ok, line.fatal) == (False, False), "on one machine only a warning"
+    (line,) = check_transfer_dir(_production(TRANSFER_DIR=str(tmp_path)))
+    assert line.ok and not list(tmp_path.iterdir()), "the probe leaves nothing behind"
+

@@ -29,11 +29,13 @@ def _exec_lines(unit: str, key: str = "ExecStart") -> list[list[str]]:
             for line in lines]
 
 
-def _environment(database_url: str) -> dict[str, str]:
+def _environment(database_url: str, transfer_dir: Path | None = None) -> dict[str, str]:
     values = dict(line.split("=", 1) for line in (UNITS / "kamikarte.env.example").read_text(encoding="utf-8")
                   .splitlines() if line and not line.startswith("#"))
     values.update(DATABASE_URL=database_url, SECRET_KEY="s" * 64, KAMIKARTE_SECRETS_KEY="k" * 64,
                   KAMIKARTE_ORCA_POLL="1")
+    if transfer_dir is not None:  # the units' /var/lib/kamikarte/transfer (StateDirectory), here a temporary folder
+        values["KAMIKARTE_TRANSFER_DIR"] = str(transfer_dir)
     return {**os.environ, **values}
 
 
@@ -77,16 +79,18 @@ def _wait_for(url: str, process: subprocess.Popen) -> requests.Response:
             time.sleep(0.3)
 
 
-def test_the_units_start_the_production_layout_on_postgresql(production_database):
-    env = {**_environment(production_database), "KAMIKARTE_WEB_WORKERS": "2"}
+def test_the_units_start_the_production_layout_on_postgresql(production_database, tmp_path):
+    env = {**_environment(production_database, tmp_path), "KAMIKARTE_WEB_WORKERS": "2"}
     check = subprocess.run(_exec_lines("kamikarte-web.service", "ExecStartPre")[0], cwd=ROOT, env=env,
                            capture_output=True, text=True, timeout=120, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "本番（KAMIKARTE_ENV=production）" in check.stdout
+    assert f"[OK ] KAMIKARTE_TRANSFER_DIR: 書き出し・取り込みのフォルダー {tmp_path}" in check.stdout
     port = _free_port()
     web = subprocess.Popen(_with_port(_exec_lines("kamikarte-web.service")[0], port), cwd=ROOT, env=env)
     processes = [web] + [subprocess.Popen(_exec_lines(unit)[0], cwd=ROOT, env=env) for unit in
-                         ("kamikarte-outbox.service", "kamikarte-orca-poller.service", "kamikarte-lab-poller.service")]
+                         ("kamikarte-outbox.service", "kamikarte-orca-poller.service", "kamikarte-lab-poller.service",
+                          "kamikarte-transfer.service")]
     try:
         response = _wait_for(f"http://127.0.0.1:{port}/healthz", web)
         assert response.status_code == 200
@@ -121,6 +125,14 @@ def test_the_backup_unit_writes_a_dated_backup(production_database, tmp_path):
     (backup,) = tmp_path.iterdir()
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{4}", backup.name)
     assert {"manifest.json", "manifest.sha256", "database.pgdump"} <= {path.name for path in backup.iterdir()}
+
+
+def test_a_web_unit_refuses_to_start_without_a_writable_transfer_dir(production_database, tmp_path):
+    check = subprocess.run(_exec_lines("kamikarte-web.service", "ExecStartPre")[0], cwd=ROOT,
+                           env=_environment(production_database, tmp_path / "missing"), capture_output=True,
+                           text=True, timeout=120, check=False)
+    assert check.returncode == 1
+    assert f"[NG ] KAMIKARTE_TRANSFER_DIR: フォルダー {tmp_path / 'missing'} がありません" in check.stdout
 
 
 def test_a_web_unit_refuses_to_start_without_its_secrets(production_database):

@@ -30,13 +30,12 @@ def api_abort(status: int, code: str, message: str) -> None:
 
 def api_patient(patient_id: int, resource: str) -> Patient:
     """The calling clinic's patient, or 404 (another clinic's id is not told apart from a missing one). The look
-    is written to the access log under the application's name and committed at once."""
+    is written to the access log under the application's name (committed by require_scope with the call)."""
     session = db_session()
     patient = get_patient(session, partner().clinic_id, patient_id)
     if patient is None:
         api_abort(404, "not_found", "指定された患者は見つかりません。")
     log_access(session, partner_actor(), patient_id=patient.id, action="view", resource=f"api:{resource}")
-    session.commit()
     return patient
 
 

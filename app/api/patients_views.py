@@ -39,7 +39,6 @@ def patients() -> Any:
     hits, message = search_patients(session, partner().clinic_id, api_query()["q"])
     for hit in hits:
         log_access(session, partner_actor(), patient_id=hit.id, action="search", resource="api:patients.search")
-    session.commit()
     return jsonify({"items": [patient_json(hit) for hit in hits], "count": len(hits), "message": message})
 
 

@@ -41,7 +41,6 @@ def reception_list() -> Any:
     visits = reception.day_visits(session, partner().clinic_id, day)
     for visit in visits:
         log_access(session, partner_actor(), patient_id=visit.patient_id, action="view", resource="api:reception")
-    session.commit()
     return listing([visit_json(v) for v in visits])
 
 

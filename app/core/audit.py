@@ -140,11 +140,15 @@ def log_access(session: Session, actor: Actor, *, patient_id: int | None, action
     actor is a staff member or a partner application (named by its login "app:<name>")."""
     if actor.clinic_id is None or (actor.user_id is None and actor.partner_app_id is None):
         raise ValueError("access log needs a clinic user or partner application")
-    session.execute(insert(AccessLogEntry).values(
-        clinic_id=actor.clinic_id, user_id=actor.user_id, partner_app_id=actor.partner_app_id,
-        actor_login=(actor.login_id or "")[:64] or None, patient_id=patient_id, action=action,
-        resource=strip_control_chars(resource)[:255], ip_address=actor.ip_address,
-        user_agent=strip_control_chars(actor.user_agent or "")[:255] or None, accessed_at=utcnow()))
+    # On the session's connection, a Core statement built once: every call of the partner API writes one.
+    session.connection().execute(_ACCESS_INSERT, {
+        "clinic_id": actor.clinic_id, "user_id": actor.user_id, "partner_app_id": actor.partner_app_id,
+        "actor_login": (actor.login_id or "")[:64] or None, "patient_id": patient_id, "action": action,
+        "resource": strip_control_chars(resource)[:255], "ip_address": actor.ip_address,
+        "user_agent": strip_control_chars(actor.user_agent or "")[:255] or None, "accessed_at": utcnow()})
+
+
+_ACCESS_INSERT = insert(AccessLogEntry.__table__)
 
 
 def summarize_change(before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:

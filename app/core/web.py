@@ -25,6 +25,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, logout_user
 from werkzeug.routing import IntegerConverter
 
@@ -150,10 +151,27 @@ def wants_json() -> bool:
     return request.is_json or request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/")
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building the signer for a request that brings no session cookie
+    (every partner API call): an empty session needs none."""
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        """An empty session when there is no cookie, else Flask's own reading of it."""
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
+def bearer_route() -> bool:
+    """Whether the request goes to a partner route (app/partners `require_scope`: a bearer token, never a cookie):
+    the staff session rules and the session itself are no concern of it."""
+    return bool(getattr(current_app.view_functions.get(request.endpoint or ""), "required_scopes", None))
+
+
 def enforce_session_rules() -> Any:
     """Before each request: end sessions past 12 hours, lock the screen after the clinic's idle time. A partner
     route (app/partners `require_scope`: a bearer token, no cookie) is outside these staff rules."""
-    if getattr(current_app.view_functions.get(request.endpoint or ""), "required_scopes", None):
+    if bearer_route():
         return None
     if not current_user.is_authenticated:
         return None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.clinics.models import Clinic
 from app.core.audit import log_access
@@ -44,12 +44,12 @@ def _refused(exc: SearchError) -> Response:
 
 
 def _logged(patient_ids: set[int] | list[int], resource: str, action: str = "view") -> None:
-    """The calling application's look at each patient, committed at once."""
+    """The calling application's look at each patient, in the call's transaction (require_scope commits it with
+    the call's rate-limit count)."""
     session = db_session()
     actor = partner_actor()
     for patient_id in sorted(patient_ids):
         log_access(session, actor, patient_id=patient_id, action=action, resource=f"fhir:{resource}"[:255])
-    session.commit()
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,15 @@ class ClinicFacts:
     departments: list[dict[str, str]]
 
 
+_CLINIC_COLUMNS = Clinic.__table__.c
+#: Built once (every call reads it): a Core statement on the session's connection.
+_CLINIC_FACTS = select(_CLINIC_COLUMNS.id, _CLINIC_COLUMNS.name, _CLINIC_COLUMNS.institution_code,
+                       _CLINIC_COLUMNS.departments).where(_CLINIC_COLUMNS.id == bindparam("clinic_id"))
+
+
 def _clinic() -> ClinicFacts:
     """The calling application's clinic."""
-    row = db_session().execute(select(Clinic.id, Clinic.name, Clinic.institution_code, Clinic.departments)
-                               .where(Clinic.id == partner().clinic_id)).one()
+    row = db_session().connection().execute(_CLINIC_FACTS, {"clinic_id": partner().clinic_id}).one()
     return ClinicFacts(*row)
 
 

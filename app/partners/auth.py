@@ -12,13 +12,14 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from app.core.audit import Actor
 from app.db import db_session
 from app.extensions import csrf
 from app.partners.models import PartnerApp
 from app.partners.scopes import SCOPES
-from app.partners.tokens import TOKEN_PROBLEMS, check_token, count_request
+from app.partners.tokens import TOKEN_PROBLEMS, TokenApp, check_token, count_request, seconds_to_next_window
 
 ERROR_FORMATS = ("json", "fhir")
 REALM = "kamikarte"
@@ -71,10 +72,17 @@ def _challenge(error: str | None = None, description: str | None = None, scope: 
     return "Bearer " + ", ".join(parts)
 
 
+def _too_many(app: TokenApp, reset: int, error_format: str) -> Response:
+    message = f"リクエストが多すぎます（1分あたり{app.rate_limit_per_minute}件まで）。{reset}秒後にお試しください。"
+    return partner_error(429, "rate_limited", message, error_format,
+                         {"Retry-After": str(reset), "RateLimit-Limit": str(app.rate_limit_per_minute),
+                          "RateLimit-Remaining": "0", "RateLimit-Reset": str(reset)})
+
+
 def _refusal(scopes: tuple[str, ...], error_format: str) -> Response | None:
-    """None when the request's token may call a route needing `scopes` (g.partner set), else the error."""
-    session = db_session()
-    check = check_token(session, bearer_token())
+    """None when the request's token may call a route needing `scopes` (g.partner set), else the error. A token
+    whose application has used up this minute is refused here, before any work (the count read with the token)."""
+    check = check_token(db_session(), bearer_token())
     if check.problem or check.app is None:
         problem = check.problem or "invalid"
         challenge = _challenge() if problem == "missing" else _challenge("invalid_token", f"token {problem}")
@@ -86,19 +94,29 @@ def _refusal(scopes: tuple[str, ...], error_format: str) -> Response | None:
         message = f"このトークンには必要なスコープがありません: {' '.join(missing)}"
         return partner_error(403, "insufficient_scope", message, error_format,
                              {"WWW-Authenticate": _challenge("insufficient_scope", scope=" ".join(scopes))})
-    count, reset = count_request(session, app)
-    session.commit()  # the counter is shared with every process at once, whatever the route does next
-    if count > app.rate_limit_per_minute:
-        message = f"リクエストが多すぎます（1分あたり{app.rate_limit_per_minute}件まで）。{reset}秒後にお試しください。"
-        return partner_error(429, "rate_limited", message, error_format,
-                             {"Retry-After": str(reset), "RateLimit-Limit": str(app.rate_limit_per_minute),
-                              "RateLimit-Remaining": "0", "RateLimit-Reset": str(reset)})
+    if app.used_this_minute >= app.rate_limit_per_minute:
+        return _too_many(app, seconds_to_next_window(), error_format)
     g.partner = CallingPartner(app.id, app.clinic_id, app.name, check.scopes)
     g.partner_actor = app_actor(app)
+    g.partner_app = app
     return None
 
 
-def app_actor(app: PartnerApp) -> Actor:
+def _counted(error_format: str) -> Response | None:
+    """Count the call and commit it with what the view wrote (its access-log entries): one commit per call, the
+    counter's row locked only for that short end. Another process may have counted the last allowed call
+    meanwhile: then the view's answer is not given and nothing it wrote is kept (the 429 returned)."""
+    session = db_session()
+    app = g.partner_app
+    count, reset = count_request(session, app)
+    if count > app.rate_limit_per_minute:
+        session.rollback()
+        return _too_many(app, reset, error_format)
+    session.commit()
+    return None
+
+
+def app_actor(app: PartnerApp | TokenApp) -> Actor:
     """An application as the Actor of the current request (login "app:<name>", no staff user)."""
     return Actor(user_id=None, login_id=f"app:{app.name}"[:64], clinic_id=app.clinic_id, role="partner",
                  ip_address=request.remote_addr, user_agent=(request.user_agent.string or "")[:255],
@@ -122,7 +140,15 @@ def require_scope(*scopes: str, error_format: str = "json") -> Callable[[Callabl
             refused = _refusal(scopes, error_format)
             if refused is not None:
                 return refused
-            return view(*args, **kwargs)
+            try:
+                answer = view(*args, **kwargs)
+            except HTTPException:  # an API error (api_abort) is a call like any other
+                refused = _counted(error_format)
+                if refused is not None:
+                    return refused
+                raise
+            refused = _counted(error_format)
+            return answer if refused is None else refused
 
         wrapped.required_scopes = scopes  # type: ignore[attr-defined]
         wrapped.error_format = error_format  # type: ignore[attr-defined]

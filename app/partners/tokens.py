@@ -10,9 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from app.core.errors import ValidationError
@@ -95,10 +93,24 @@ def revoke_all_tokens(session: Session, app: PartnerApp) -> int:
 
 
 @dataclass(frozen=True)
+class TokenApp:
+    """What a partner call needs of the token's application: read with the token in one query, never as the whole
+    ORM object (its secrets and webhook settings are of no use to a call)."""
+
+    id: int
+    clinic_id: int
+    name: str
+    active: bool
+    rate_limit_per_minute: int
+    #: Requests already counted in the current minute when the token was looked up.
+    used_this_minute: int = 0
+
+
+@dataclass(frozen=True)
 class TokenCheck:
     """What a presented bearer token is: its application and scopes, or why it is refused (`problem`)."""
 
-    app: PartnerApp | None
+    app: TokenApp | None
     scopes: tuple[str, ...] = ()
     problem: str | None = None
 
@@ -113,37 +125,67 @@ TOKEN_PROBLEMS = {
 }
 
 
+def _window(now: datetime) -> int:
+    """The rate-limit window of a moment: minutes since the epoch (UTC)."""
+    return int(now.timestamp() // 60)
+
+
+#: The token, its application and the application's count for the current minute: one query on the unique index
+#: of token_hash (and the counter's primary key), built once. Read on every call, so a revocation or a deactivation
+#: written by any process takes effect at the next call.
+_TOKEN, _APP, _COUNTER = PartnerToken.__table__.c, PartnerApp.__table__.c, PartnerRateWindow.__table__.c
+_LOOKUP = (select(_TOKEN.token_hash, _TOKEN.scopes, _TOKEN.expires_at, _TOKEN.revoked_at, _APP.id, _APP.clinic_id,
+                  _APP.name, _APP.active, _APP.rate_limit_per_minute, _COUNTER.count)
+           .select_from(PartnerToken.__table__.join(PartnerApp.__table__, _APP.id == _TOKEN.app_id)
+                        .outerjoin(PartnerRateWindow.__table__, (_COUNTER.app_id == _TOKEN.app_id)
+                                   & (_COUNTER.window == bindparam("window"))))
+           .where(_TOKEN.token_hash == bindparam("token_hash")))
+
+
 def check_token(session: Session, value: str | None, now: datetime | None = None) -> TokenCheck:
-    """Look a presented token up by its hash (one query with its application) and say whether it may be used."""
+    """Look a presented token up by its hash (one query with its application and this minute's count) and say
+    whether it may be used."""
     if not value:
         return TokenCheck(None, problem="missing")
     offered = digest(value)
-    row = session.execute(select(PartnerToken, PartnerApp).join(PartnerApp, PartnerApp.id == PartnerToken.app_id)
-                          .where(PartnerToken.token_hash == offered)).first()
-    if row is None or not hmac.compare_digest(row[0].token_hash, offered):
+    now = now or utcnow()
+    row = session.connection().execute(_LOOKUP, {"token_hash": offered, "window": _window(now)}).first()
+    if row is None or not hmac.compare_digest(row[0], offered):
         return TokenCheck(None, problem="invalid")
-    token, app = row
-    now = now or utcnow()
-    if token.revoked_at is not None:
+    _hash, scopes, expires_at, revoked_at, app_id, clinic_id, name, active, limit, used = row
+    app = TokenApp(app_id, clinic_id, name, active, limit, used or 0)
+    if revoked_at is not None:
         return TokenCheck(app, problem="revoked")
-    if token.expires_at <= now:
+    if expires_at <= now:
         return TokenCheck(app, problem="expired")
-    if not app.active:
+    if not active:
         return TokenCheck(app, problem="inactive")
-    return TokenCheck(app, tuple(token.scopes))
+    return TokenCheck(app, tuple(scopes))
 
 
-def count_request(session: Session, app: PartnerApp, now: datetime | None = None) -> tuple[int, int]:
+#: The counter's UPSERT: one statement that adds the call and returns the minute's total. Written as SQL because
+#: SQLAlchemy does not cache the compiled form of its dialects' ON CONFLICT constructs (each call compiled it
+#: again); this SQL is the same on SQLite (3.35+) and PostgreSQL.
+_COUNT = text('INSERT INTO partner_rate_window (app_id, "window", count) VALUES (:app_id, :window, 1) '
+              'ON CONFLICT (app_id, "window") DO UPDATE SET count = partner_rate_window.count + 1 RETURNING count')
+_PRUNE = delete(PartnerRateWindow.__table__).where(_COUNTER.app_id == bindparam("app_id"),
+                                                   _COUNTER.window < bindparam("window"))
+
+
+def seconds_to_next_window(now: datetime | None = None) -> int:
+    """Seconds until the rate-limit window after `now` begins (Retry-After)."""
+    return 60 - int((now or utcnow()).timestamp()) % 60
+
+
+def count_request(session: Session, app: TokenApp | PartnerApp, now: datetime | None = None) -> tuple[int, int]:
     """Count one request of the application in the current minute, in the database every process shares;
-    (requests so far in this minute, seconds until the next minute). The caller commits."""
+    (requests so far in this minute, seconds until the next minute). In the caller's transaction: the caller
+    commits it together with the call's access-log entries (one commit per call)."""
     now = now or utcnow()
-    window = int(now.timestamp() // 60)
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(PartnerRateWindow).values(app_id=app.id, window=window, count=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["app_id", "window"],
-                                      set_={"count": PartnerRateWindow.count + 1}).returning(PartnerRateWindow.count)
-    count = int(session.execute(stmt).scalar_one())
+    window = _window(now)
+    values = {"app_id": app.id, "window": window}
+    connection = session.connection()
+    count = int(connection.execute(_COUNT, values).scalar_one())
     if count == 1:  # a new minute: the application's older counters are no longer read
-        session.execute(delete(PartnerRateWindow).where(PartnerRateWindow.app_id == app.id,
-                                                        PartnerRateWindow.window < window))
-    return count, 60 - int(now.timestamp()) % 60
+        connection.execute(_PRUNE, values)
+    return count, seconds_to_next_window(now)

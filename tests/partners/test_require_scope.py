@@ -3,11 +3,14 @@ application's name, clinic isolation, the rate limit shared through the database
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from app import create_app
+from app.core.audit import log_access
 from app.core.models import AccessLogEntry
+from app.db import db_session
 from app.partners.auth import partner, partner_actor, require_scope
+from app.partners.models import PartnerRateWindow
 from tests.factories import make_clinic, make_patient, make_user
 from tests.partners.helpers import bearer, issue_token, register_partner, token_for
 
@@ -96,5 +99,57 @@ def test_fhir_error_format_and_partner_context(config, session):
         assert forbidden.status_code == 403 and forbidden.json["issue"][0]["code"] == "forbidden"
         ok = test_client.get("/_probe/fhir", headers=bearer(token_for(test_client, creds, ["fhir.read"])))
         assert ok.json == {"id": creds.app.id, "clinic": clinic.id, "login": "app:FHIR"}
+    finally:
+        application.extensions["db_engine"].dispose()
+
+
+def test_a_refused_call_is_counted_too_and_the_count_is_committed_with_the_access_log(client, session):
+    clinic, other = make_clinic(session), make_clinic(session)
+    mine, theirs = make_patient(session, clinic), make_patient(session, other)
+    session.commit()
+    creds = register_partner(client, clinic.institution_code, ["patient.read"], rate_limit_per_minute=3)
+    token = token_for(client, creds)
+    for _ in range(2):  # api_abort(404): an error answer is a call like any other
+        assert client.raw.get(f"/api/patients/{theirs.id}", headers=bearer(token)).status_code == 404
+    assert client.raw.get(f"/api/patients/{mine.id}", headers=bearer(token)).status_code == 200
+    limited = client.raw.get(f"/api/patients/{mine.id}", headers=bearer(token))
+    assert limited.status_code == 429
+    counted = session.scalar(select(PartnerRateWindow.count).where(PartnerRateWindow.app_id == creds.app.id))
+    assert counted == 3, "refused at the door: the limit reached is not counted past"
+    looks = session.scalars(select(AccessLogEntry.patient_id).where(AccessLogEntry.partner_app_id == creds.app.id))
+    assert list(looks) == [mine.id], "only the call that was answered is in the access log"
+
+
+def test_a_call_whose_last_slot_another_process_took_meanwhile_answers_429_and_keeps_nothing(config, session):
+    """The count is read with the token, the call counted at its end: when another process used the minute's last
+    call in between, the view's answer is withheld and its access-log entry rolled back with the count."""
+    application = create_app(config)
+
+    @require_scope("patient.read")
+    def probe():
+        db = application.extensions["db_sessionmaker"]()
+        try:  # another process counts the minute's last allowed call while this one works
+            db.execute(update(PartnerRateWindow).where(PartnerRateWindow.app_id == partner().id)
+                       .values(count=PartnerRateWindow.count + 1))
+            db.commit()
+        finally:
+            db.close()
+        log_access(db_session(), partner_actor(), patient_id=patient.id, action="view", resource="probe")
+        return {"secret": "the record"}
+
+    application.add_url_rule("/_probe/race", "probe_race", probe)
+    test_client = application.test_client()
+    try:
+        clinic = make_clinic(session)
+        patient = make_patient(session, clinic)
+        session.commit()
+        creds = register_partner(test_client, clinic.institution_code, ["patient.read"], rate_limit_per_minute=2)
+        token = token_for(test_client, creds)
+        assert test_client.get("/_probe/race", headers=bearer(token)).status_code == 200  # the row is new: 1
+        raced = test_client.get("/_probe/race", headers=bearer(token))  # 2 used, then 3: over the limit
+        assert raced.status_code == 429 and "secret" not in raced.get_data(as_text=True)
+        looks = session.scalar(select(func.count()).select_from(AccessLogEntry)
+                               .where(AccessLogEntry.partner_app_id == creds.app.id))
+        assert looks == 1, "the withheld answer's access-log entry is rolled back with its count"
     finally:
         application.extensions["db_engine"].dispose()
