@@ -78,12 +78,17 @@ def _worker_database(url: str) -> str:
 
 
 def _truncate_postgres(url: str) -> None:
+    """Empty every table (the migrated schema stays) and restart the ids. DELETE with triggers off (the audit
+    trail's append-only rule, foreign keys) is used rather than TRUNCATE: a test leaves a few rows, and TRUNCATE
+    makes new files for each of some 130 tables and their indexes — half a second before every test."""
     engine = create_engine(url)
     with engine.begin() as conn:
         tables = [r[0] for r in conn.execute(text(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
-        if tables:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.exec_driver_sql("; ".join(f'DELETE FROM "{table}"' for table in tables))  # noqa: S608 (names from pg_tables); one round trip
+        conn.execute(text("SELECT setval(c.oid::regclass, 1, false) FROM pg_class c JOIN pg_namespace n "
+                          "ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = 'public'"))
     engine.dispose()
 
 
