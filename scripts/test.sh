@@ -11,6 +11,6 @@ if command -v pg_isready >/dev/null && ! pg_isready -h 127.0.0.1 -q 2>/dev/null;
   fi
 fi
 .venv/bin/ruff check .
-# Three workers on two cores: much of a test's time is waiting (a server starting, a browser, Orthanc), and a
-# third worker fills those waits (the suite ran its two cores about 55% busy with two).
-.venv/bin/python -m pytest -q -p no:cacheprovider -n 3 "$@"
+# Four workers on two cores: much of a test's time is waiting (a server starting, a browser, Orthanc), and more
+# workers fill those waits (two workers kept the cores about 55% busy, three about 75%).
+.venv/bin/python -m pytest -q -p no:cacheprovider -n 4 "$@"

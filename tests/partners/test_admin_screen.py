@@ -62,7 +62,8 @@ def test_register_use_rotate_revoke_deactivate(client, session, partner_clinic):
     assert _token(client, client_id, new_secret).status_code == 200
 
     actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "partner_app",
-                                                              AuditEntry.actor_id == admin.id)).all()
+                                                              AuditEntry.actor_id == admin.id)
+                              .order_by(AuditEntry.id)).all()
     assert actions == ["partner.register", "partner.rotate_secret", "partner.revoke_tokens", "partner.deactivate",
                        "partner.activate"]
 
