@@ -39,13 +39,6 @@ def api_patient(patient_id: int, resource: str) -> Patient:
     return patient
 
 
-def found_or_404(record: Any, what: str) -> Any:
-    """A record a service looked up for the calling clinic, or 404."""
-    if record is None:
-        api_abort(404, "not_found", f"指定された{what}は見つかりません。")
-    return record
-
-
 def listing(items: list[dict[str, Any]]) -> Any:
     """A list answer: {"items": [...], "count": n}."""
     return jsonify({"items": items, "count": len(items)})

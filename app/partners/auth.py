@@ -167,8 +167,3 @@ def partner_actor() -> Actor:
     """The calling application as the Actor services write with: the access log and audit trail name it
     ("app:<name>") and carry its id."""
     return g.partner_actor
-
-
-def is_partner_route(view: Any) -> bool:
-    """Whether a view function is a partner route (bearer token, no staff session)."""
-    return bool(getattr(view, "required_scopes", None))

@@ -7,7 +7,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.audit import Actor, record_audit
@@ -192,8 +191,3 @@ def valid_secret_count(app: PartnerApp) -> int:
     """How many of the application's secrets work now (2 during a rotation)."""
     now = utcnow()
     return sum(1 for s in app.secrets if s.expires_at is None or s.expires_at > now)
-
-
-def app_by_client_id(session: Session, client_id: str) -> PartnerApp | None:
-    """The application with this client id (any clinic), or None."""
-    return session.scalar(select(PartnerApp).where(PartnerApp.client_id == client_id))

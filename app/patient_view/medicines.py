@@ -51,11 +51,6 @@ class Medicine:
     issued_on: date
     until: date
 
-    @property
-    def is_as_needed(self) -> bool:
-        """頓服: taken when needed, not at set times."""
-        return self.kind == RP_FORMS[2]
-
 
 def read_timing(usage_text: str, form: int) -> Timing:
     """The times of day and the meal a usage text names (nothing for 頓服 and 外用, said in words instead)."""
