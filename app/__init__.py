@@ -31,6 +31,8 @@ from app.core.web import (
 from app.extensions import csrf, login_manager
 from app.labs.poller import start_lab_poller
 from app.outbox.worker import OutboxWorker
+from app.partners import webhook_hosts
+from app.partners.webhook_hosts import WebhookHosts
 from app.patient_view.handover import enforce_handover
 from app.reception.poller import OrcaPoller
 from app.transfer.jobs import TransferWorker
@@ -50,6 +52,7 @@ def create_app(config: Config | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     secrets.configure(app.config["SECRETS_KEY"] or app.config["SECRET_KEY"])
+    webhook_hosts.configure(WebhookHosts.from_settings(config.WEBHOOK_HOSTS, config.WEBHOOK_INTERNAL_HOSTS))
     db.init_app(app)
     csrf.init_app(app)
     _init_login(app)

@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.core.urls import host_list
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -83,6 +85,11 @@ class Config:
     #: Where clinic exports and uploaded imports are kept (app/transfer), one folder per job.
     TRANSFER_DIR: str = field(default_factory=lambda: os.environ.get("KAMIKARTE_TRANSFER_DIR")
                               or str(ROOT / "instance" / "transfer"))
+    #: Hosts partner webhooks may be sent to (https, public addresses only): names and "*.domain", comma-separated.
+    WEBHOOK_HOSTS: str = field(default_factory=lambda: os.environ.get("KAMIKARTE_WEBHOOK_HOSTS", ""))
+    #: Hosts of the clinic's own network or this machine (the simulators of the demo and the tests) webhooks may be
+    #: sent to over plain http and at loopback or private addresses: each named, no "*.domain".
+    WEBHOOK_INTERNAL_HOSTS: str = field(default_factory=lambda: os.environ.get("KAMIKARTE_WEBHOOK_INTERNAL_HOSTS", ""))
     LOCKOUT_THRESHOLD: int = 5
     LOCKOUT_MINUTES: int = 15
     TESTING: bool = False
@@ -119,9 +126,22 @@ class Config:
         elif not self.DATABASE_URL.startswith("postgresql"):
             found.append(ConfigProblem("DATABASE_URL", "SQLiteは1台・1プロセスの構成専用です（本番はPostgreSQL）",
                                        fatal=production))
+        found += self._webhook_host_problems()
         if not self.SESSION_COOKIE_SECURE:
             found.append(ConfigProblem("KAMIKARTE_COOKIE_SECURE", "オフです（HTTPS以外でもCookieが送られます）",
                                        fatal=production))
+        return found
+
+    def _webhook_host_problems(self) -> list[ConfigProblem]:
+        found = []
+        for variable, text, wildcards in (("KAMIKARTE_WEBHOOK_HOSTS", self.WEBHOOK_HOSTS, True),
+                                          ("KAMIKARTE_WEBHOOK_INTERNAL_HOSTS", self.WEBHOOK_INTERNAL_HOSTS, False)):
+            refused = host_list(text, wildcards=wildcards)[1]
+            if refused:
+                form = ("ホスト名・IPアドレス・*.ドメイン" if wildcards
+                        else "ホスト名かIPアドレス（1台ずつ。*. は使えません）")
+                found.append(ConfigProblem(variable, f"使えない項目があります: {' '.join(refused)}（{form}で書き、"
+                                           "https:// やポート・パスは付けません）", fatal=self.is_production))
         return found
 
     def validate(self) -> None:
@@ -150,6 +170,8 @@ class Config:
             "ORCA_POLL_SECONDS": self.ORCA_POLL_SECONDS,
             "LAB_POLL_SECONDS": self.LAB_POLL_SECONDS,
             "TRANSFER_DIR": self.TRANSFER_DIR,
+            "WEBHOOK_HOSTS": self.WEBHOOK_HOSTS,
+            "WEBHOOK_INTERNAL_HOSTS": self.WEBHOOK_INTERNAL_HOSTS,
             "SESSION_MAX_HOURS": self.SESSION_MAX_HOURS,
             "TRUSTED_DEVICE_DAYS": self.TRUSTED_DEVICE_DAYS,
             "LOCKOUT_THRESHOLD": self.LOCKOUT_THRESHOLD,
@@ -184,4 +206,7 @@ class TestConfig(Config):
     OUTBOX_WORKER_THREAD: bool = False
     OUTBOX_BASE_DELAY_SECONDS: float = 0.0
     ORCA_POLL_SECONDS: float = 0
+    #: The tests' webhooks: "partner.example" (a reserved name, never resolves) and their receivers on loopback.
+    WEBHOOK_HOSTS: str = "partner.example"
+    WEBHOOK_INTERNAL_HOSTS: str = "127.0.0.1 localhost"
     TESTING: bool = True

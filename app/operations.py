@@ -1,5 +1,6 @@
 """What an operator checks before starting Kamikarte (`flask --app wsgi check`): the configuration (and the transfer
-folder it names), the database and its schema, and the clinics' outside connections that need credentials."""
+folder and webhook hosts it names), the database and its schema, the clinics' outside connections that need
+credentials, and partner webhooks the hosts no longer allow."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 from app.clinics.models import Clinic
 from app.config import ROOT, Config
 from app.imaging.pacs import PacsSettings
+from app.partners.models import PartnerApp
+from app.partners.webhook_hosts import WebhookHosts, refusal
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,20 @@ def check_configuration(config: Config) -> list[CheckLine]:
     """The environment variables: each problem named by its variable (fatal in production)."""
     lines = [CheckLine(p.variable, p.message, ok=False, fatal=p.fatal) for p in config.problems()]
     mode = "本番（KAMIKARTE_ENV=production）" if config.is_production else "1台構成（デモ・小規模）"
-    return [CheckLine("KAMIKARTE_ENV", f"動作モード: {mode}", ok=True), *lines, *check_transfer_dir(config)]
+    return [CheckLine("KAMIKARTE_ENV", f"動作モード: {mode}", ok=True), *lines, *check_transfer_dir(config),
+            check_webhook_hosts(config)]
+
+
+def check_webhook_hosts(config: Config) -> CheckLine:
+    """Which hosts partner webhooks may go to (KAMIKARTE_WEBHOOK_HOSTS and …_INTERNAL_HOSTS; an entry the lists
+    cannot hold is a configuration problem above)."""
+    allowed = WebhookHosts.from_settings(config.WEBHOOK_HOSTS, config.WEBHOOK_INTERNAL_HOSTS)
+    if not allowed.public and not allowed.internal:
+        return CheckLine("KAMIKARTE_WEBHOOK_HOSTS", "未設定: 連携アプリケーションのWebhookは登録も送信もできません",
+                         ok=True)
+    internal = f"／院内（http・院内アドレス可）: {allowed.internal.describe()}" if allowed.internal else ""
+    return CheckLine("KAMIKARTE_WEBHOOK_HOSTS", f"Webhookの送信先（https）: {allowed.public.describe() or 'なし'}"
+                     f"{internal}", ok=True)
 
 
 def check_transfer_dir(config: Config) -> list[CheckLine]:
@@ -78,4 +94,16 @@ def check_connections(session: Session) -> list[CheckLine]:
                                    "（管理 → PACS接続）", ok=False, fatal=True))
         else:
             lines.append(CheckLine(f"PACS {clinic.institution_code}", "認証情報あり", ok=True))
+    return lines + _refused_webhooks(session)
+
+
+def _refused_webhooks(session: Session) -> list[CheckLine]:
+    """Active partner applications whose saved webhook URL the operator's hosts no longer allow (their events are
+    refused at delivery): not fatal, the administrator changes the URL or the operator the list."""
+    lines = []
+    for app in session.scalars(select(PartnerApp).where(PartnerApp.active.is_(True),
+                                                        PartnerApp.webhook_url.is_not(None)).order_by(PartnerApp.id)):
+        why = refusal(app.webhook_url or "")
+        if why:
+            lines.append(CheckLine(f"Webhook {app.name}", why, ok=False))
     return lines

@@ -29,6 +29,8 @@ def _production(**overrides) -> Config:
     ({"SECRET_KEY": ""}, "SECRET_KEY"), ({"SECRET_KEY": "short"}, "SECRET_KEY"),
     ({"SECRETS_KEY": ""}, "KAMIKARTE_SECRETS_KEY"), ({"DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL"),
     ({"SESSION_COOKIE_SECURE": False}, "KAMIKARTE_COOKIE_SECURE"),
+    ({"WEBHOOK_HOSTS": "https://booking.example.jp/hook"}, "KAMIKARTE_WEBHOOK_HOSTS"),
+    ({"WEBHOOK_INTERNAL_HOSTS": "*.clinic.lan"}, "KAMIKARTE_WEBHOOK_INTERNAL_HOSTS"),
 ])
 def test_production_refuses_a_configuration_naming_the_variable(override, variable):
     with pytest.raises(ConfigError, match=variable):

@@ -24,11 +24,13 @@ def deliver_http_post(_session: Session, message: OutboxMessage) -> dict[str, An
                            {"Content-Type": "application/json", "Idempotency-Key": message.idempotency_key})
 
 
-def post_for_outbox(url: str, data: bytes, headers: dict[str, str]) -> dict[str, Any]:
-    """POST bytes for an outbox delivery (also the partner webhooks'): what the receiver answered when 2xx;
+def post_for_outbox(url: str, data: bytes, headers: dict[str, str],
+                    http: requests.Session | None = None) -> dict[str, Any]:
+    """POST bytes for an outbox delivery (also the partner webhooks', through their guarded `http` session, which
+    follows no redirect: a redirect could lead where the guard did not look): what the receiver answered when 2xx;
     PermanentDeliveryError for a 4xx other than 408/425/429, DeliveryError (retried) otherwise."""
     try:
-        response = requests.post(url, data=data, timeout=10, headers=headers)
+        response = (http or requests).post(url, data=data, timeout=10, headers=headers, allow_redirects=http is None)
     except requests.RequestException as exc:
         raise DeliveryError(f"送信先に接続できません: {exc}") from exc
     if 200 <= response.status_code < 300:

@@ -13,11 +13,12 @@ from app.core.audit import Actor, record_audit
 from app.core.errors import ValidationError
 from app.core.jp import strip_control_chars
 from app.core.secrets import seal
-from app.core.urls import connection_url
+from app.core.urls import url_shape
 from app.db import get_scoped, scoped, utcnow
 from app.partners.models import DEFAULT_RATE_LIMIT, PartnerApp, PartnerSecret
 from app.partners.scopes import SCOPES, unknown_scopes
 from app.partners.tokens import digest, new_secret, revoke_all_tokens
+from app.partners.webhook_hosts import refusal
 from app.partners.webhooks import EVENTS
 
 #: How long the old secret keeps working after a rotation, so the application can switch without a gap.
@@ -91,9 +92,12 @@ def register_app(session: Session, actor: Actor, *, name: str, scopes: list[str]
 
 def _clean_webhook(url: str | None, events: list[str], scopes: list[str]) -> tuple[str | None, list[str]]:
     try:
-        cleaned = connection_url(url, "連携アプリケーション", "患者のIDと受付・検査の知らせ")
+        cleaned = url_shape(url)
     except ValidationError as exc:
         raise ValidationError(exc.message, field="webhook_url") from exc
+    refused = refusal(cleaned) if cleaned else None  # the operator's hosts, https, and no address inside
+    if refused:
+        raise ValidationError(refused, field="webhook_url")
     unknown = [e for e in events if e not in EVENTS]
     if unknown:
         raise ValidationError(f"存在しないイベントです: {' '.join(unknown)}", field="webhook_events")

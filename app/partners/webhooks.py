@@ -23,6 +23,7 @@ from app.outbox.http_delivery import post_for_outbox
 from app.outbox.models import OutboxMessage
 from app.outbox.services import PermanentDeliveryError, enqueue, message_subject, register_handler
 from app.partners.models import PartnerApp
+from app.partners.webhook_hosts import RefusedAddress, guarded_session, refusal
 from app.reception.models import Visit
 from app.reception.services import VISIT_CREATED, VISIT_STATUS_CHANGED, on_visit_event
 
@@ -84,7 +85,8 @@ def _results_event(session: Session, clinic_id: int, new_ids: list[int], _supers
 
 
 def deliver_webhook(session: Session, message: OutboxMessage) -> dict[str, Any] | None:
-    """POST the event, signed, to the application's webhook URL; the outbox retries what fails for now."""
+    """POST the event, signed, to the application's webhook URL if the operator's hosts still allow it (refused for
+    good otherwise, webhook_hosts.py); the outbox retries what fails for now."""
     app = message_subject(session, message, PartnerApp, "app_id", "連携アプリケーションが見つかりません")
     if not app.active or not app.webhook_url:
         raise PermanentDeliveryError(f"連携アプリケーション「{app.name}」は無効か、Webhookの送信先がありません")
@@ -97,7 +99,14 @@ def deliver_webhook(session: Session, message: OutboxMessage) -> dict[str, Any] 
     headers = {"Content-Type": "application/json", "Idempotency-Key": message.idempotency_key,
                "Kamikarte-Event": message.payload["event"]["type"], TIMESTAMP_HEADER: str(timestamp),
                SIGNATURE_HEADER: signature(secret, timestamp, body)}
-    return post_for_outbox(app.webhook_url, body, headers)
+    refused = refusal(app.webhook_url)  # the operator's lists and DNS as they are now, not as when it was saved
+    if refused:
+        raise PermanentDeliveryError(f"連携アプリケーション「{app.name}」: {refused}")
+    with guarded_session() as http:
+        try:
+            return post_for_outbox(app.webhook_url, body, headers, http)
+        except RefusedAddress as exc:
+            raise PermanentDeliveryError(f"連携アプリケーション「{app.name}」: {exc}") from exc
 
 
 on_visit_event(_visit_event)
