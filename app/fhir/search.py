@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Date, and_, exists, func, select
+from sqlalchemy import Date, and_, bindparam, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.core.timeutil import JST
@@ -190,7 +191,7 @@ def _conditions(kind: Kind, params: dict[str, list[str]]) -> list[Any] | None:
     return where
 
 
-def _base_query(kind: Kind, clinic_id: int) -> Any:
+def _base_query(kind: Kind, clinic_id: Any) -> Any:
     model = kind.model
     query = select(model).where(model.clinic_id == clinic_id)
     if kind.versioned:
@@ -265,14 +266,21 @@ def read(session: Session, clinic: Any, resource_type: str, resource_id: str) ->
     if found is None or found[0].resource_type != resource_type:
         raise missing
     kind, row_id = found
-    row = session.scalars(_base_query(kind, clinic.id).where(kind.model.id == row_id)
-                          .options(*options_for(kind))).first()
+    row = session.scalars(_read_statement(kind), {"clinic_id": clinic.id, "row_id": row_id}).first()
     if row is None:
         raise missing
     resources = [r for r in kind.build(row, load_env(session, clinic, [row])) if r["id"] == resource_id]
     if not resources:
         raise missing
     return resources[0], row.id if isinstance(row, Patient) else row.patient_id
+
+
+@cache
+def _read_statement(kind: Kind) -> Any:
+    """The read of one row of a kind by clinic and id, built once per kind (every read of the facade runs one)."""
+    clinic_id = bindparam("clinic_id")
+    return (_base_query(kind, clinic_id).where(kind.model.id == bindparam("row_id"))
+            .options(*options_for(kind)))
 
 
 def next_link(base: str, resource_type: str, args: Iterable[tuple[str, str]], page: str) -> str:

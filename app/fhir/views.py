@@ -6,11 +6,9 @@ application's name; another clinic's id answers 404 like one that does not exist
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, request
-from sqlalchemy import bindparam, select
 
 from app.clinics.models import Clinic
 from app.core.audit import log_access
@@ -52,29 +50,6 @@ def _logged(patient_ids: set[int] | list[int], resource: str, action: str = "vie
         log_access(session, actor, patient_id=patient_id, action=action, resource=f"fhir:{resource}"[:255])
 
 
-@dataclass(frozen=True)
-class ClinicFacts:
-    """What the mapping reads of the clinic (read as four columns: loading the whole clinic would unseal its
-    integration settings on every call)."""
-
-    id: int
-    name: str
-    institution_code: str
-    departments: list[dict[str, str]]
-
-
-_CLINIC_COLUMNS = Clinic.__table__.c
-#: Built once (every call reads it): a Core statement on the session's connection.
-_CLINIC_FACTS = select(_CLINIC_COLUMNS.id, _CLINIC_COLUMNS.name, _CLINIC_COLUMNS.institution_code,
-                       _CLINIC_COLUMNS.departments).where(_CLINIC_COLUMNS.id == bindparam("clinic_id"))
-
-
-def _clinic() -> ClinicFacts:
-    """The calling application's clinic."""
-    row = db_session().connection().execute(_CLINIC_FACTS, {"clinic_id": partner().clinic_id}).one()
-    return ClinicFacts(*row)
-
-
 @bp.get("/metadata")
 @public
 def metadata():
@@ -88,7 +63,7 @@ def search_type(resource_type: str):
     """A searchset Bundle: one page of `_count` with a next link."""
     args = list(request.args.items(multi=True))
     try:
-        found = search(db_session(), _clinic(), resource_type, args)
+        found = search(db_session(), partner().clinic, resource_type, args)
     except SearchError as exc:
         return _refused(exc)
     _logged(found.patient_ids, f"{resource_type}?{request.query_string.decode()[:200]}", "search")
@@ -105,7 +80,7 @@ def search_type(resource_type: str):
 def read_resource(resource_type: str, resource_id: str):
     """One resource by id (404 OperationOutcome for an unknown id or another clinic's)."""
     try:
-        resource, patient_id = read(db_session(), _clinic(), resource_type, resource_id)
+        resource, patient_id = read(db_session(), partner().clinic, resource_type, resource_id)
     except SearchError as exc:
         return _refused(exc)
     _logged([patient_id], f"{resource_type}/{resource_id}")

@@ -19,7 +19,14 @@ from app.db import db_session
 from app.extensions import csrf
 from app.partners.models import PartnerApp
 from app.partners.scopes import SCOPES
-from app.partners.tokens import TOKEN_PROBLEMS, TokenApp, check_token, count_request, seconds_to_next_window
+from app.partners.tokens import (
+    TOKEN_PROBLEMS,
+    ClinicFacts,
+    TokenApp,
+    check_token,
+    count_request,
+    seconds_to_next_window,
+)
 
 ERROR_FORMATS = ("json", "fhir")
 REALM = "kamikarte"
@@ -33,6 +40,8 @@ class CallingPartner:
     clinic_id: int
     name: str
     scopes: tuple[str, ...]
+    #: Its clinic's name, 医療機関コード and departments (read with the token).
+    clinic: ClinicFacts
 
 
 def bearer_token() -> str | None:
@@ -96,7 +105,7 @@ def _refusal(scopes: tuple[str, ...], error_format: str) -> Response | None:
                              {"WWW-Authenticate": _challenge("insufficient_scope", scope=" ".join(scopes))})
     if app.used_this_minute >= app.rate_limit_per_minute:
         return _too_many(app, seconds_to_next_window(), error_format)
-    g.partner = CallingPartner(app.id, app.clinic_id, app.name, check.scopes)
+    g.partner = CallingPartner(app.id, app.clinic_id, app.name, check.scopes, app.clinic)
     g.partner_actor = app_actor(app)
     g.partner_app = app
     return None
@@ -119,7 +128,7 @@ def _counted(error_format: str) -> Response | None:
 def app_actor(app: PartnerApp | TokenApp) -> Actor:
     """An application as the Actor of the current request (login "app:<name>", no staff user)."""
     return Actor(user_id=None, login_id=f"app:{app.name}"[:64], clinic_id=app.clinic_id, role="partner",
-                 ip_address=request.remote_addr, user_agent=(request.user_agent.string or "")[:255],
+                 ip_address=request.remote_addr, user_agent=request.headers.get("User-Agent", "")[:255],
                  partner_app_id=app.id)
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.orm import Session
 
+from app.clinics.models import Clinic
 from app.core.errors import ValidationError
 from app.db import utcnow
 from app.partners.models import PartnerApp, PartnerRateWindow, PartnerToken
@@ -93,6 +94,18 @@ def revoke_all_tokens(session: Session, app: PartnerApp) -> int:
 
 
 @dataclass(frozen=True)
+class ClinicFacts:
+    """What a partner call's answers name of the application's clinic (the FHIR facade's organisation and
+    department): four columns read with the token, never the whole clinic (loading it would unseal its
+    integration settings on every call)."""
+
+    id: int
+    name: str
+    institution_code: str
+    departments: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
 class TokenApp:
     """What a partner call needs of the token's application: read with the token in one query, never as the whole
     ORM object (its secrets and webhook settings are of no use to a call)."""
@@ -104,6 +117,7 @@ class TokenApp:
     rate_limit_per_minute: int
     #: Requests already counted in the current minute when the token was looked up.
     used_this_minute: int = 0
+    clinic: ClinicFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -130,13 +144,16 @@ def _window(now: datetime) -> int:
     return int(now.timestamp() // 60)
 
 
-#: The token, its application and the application's count for the current minute: one query on the unique index
-#: of token_hash (and the counter's primary key), built once. Read on every call, so a revocation or a deactivation
-#: written by any process takes effect at the next call.
+#: The token, its application, its clinic's facts and the application's count for the current minute: one query
+#: on the unique index of token_hash (and primary keys), built once. Read on every call, so a revocation or a
+#: deactivation written by any process takes effect at the next call.
 _TOKEN, _APP, _COUNTER = PartnerToken.__table__.c, PartnerApp.__table__.c, PartnerRateWindow.__table__.c
+_CLINIC = Clinic.__table__.c
 _LOOKUP = (select(_TOKEN.token_hash, _TOKEN.scopes, _TOKEN.expires_at, _TOKEN.revoked_at, _APP.id, _APP.clinic_id,
-                  _APP.name, _APP.active, _APP.rate_limit_per_minute, _COUNTER.count)
+                  _APP.name, _APP.active, _APP.rate_limit_per_minute, _COUNTER.count, _CLINIC.name,
+                  _CLINIC.institution_code, _CLINIC.departments)
            .select_from(PartnerToken.__table__.join(PartnerApp.__table__, _APP.id == _TOKEN.app_id)
+                        .join(Clinic.__table__, _CLINIC.id == _APP.clinic_id)
                         .outerjoin(PartnerRateWindow.__table__, (_COUNTER.app_id == _TOKEN.app_id)
                                    & (_COUNTER.window == bindparam("window"))))
            .where(_TOKEN.token_hash == bindparam("token_hash")))
@@ -152,8 +169,8 @@ def check_token(session: Session, value: str | None, now: datetime | None = None
     row = session.connection().execute(_LOOKUP, {"token_hash": offered, "window": _window(now)}).first()
     if row is None or not hmac.compare_digest(row[0], offered):
         return TokenCheck(None, problem="invalid")
-    _hash, scopes, expires_at, revoked_at, app_id, clinic_id, name, active, limit, used = row
-    app = TokenApp(app_id, clinic_id, name, active, limit, used or 0)
+    _hash, scopes, expires_at, revoked_at, app_id, clinic_id, name, active, limit, used, *clinic = row
+    app = TokenApp(app_id, clinic_id, name, active, limit, used or 0, ClinicFacts(clinic_id, *clinic))
     if revoked_at is not None:
         return TokenCheck(app, problem="revoked")
     if expires_at <= now:
