@@ -49,12 +49,13 @@ def trend_svg(name: str, points: list[tuple[date, float, str]], reference_range:
         top, bottom = y(band[1]), y(band[0])
         parts.append(f'<rect x="{LEFT}" y="{top}" width="{WIDTH - LEFT - RIGHT}" height="{round(bottom - top, 1)}" '
                      f'fill="#dff0d8"/>')
-    line = " ".join(f"{x(d)},{y(v)}" for d, v, _flag in points)
+    placed = [(x(d), y(v), v, flag) for d, v, flag in points]  # each point's place worked out once
+    line = " ".join(f"{px},{py}" for px, py, _v, _flag in placed)
     parts.append(f'<polyline fill="none" stroke="#1f5f8b" stroke-width="3" points="{line}"/>')
-    for day, value, flag in points:
+    for px, py, value, flag in placed:
         colour, radius = ("#b3261e", 7) if flag else ("#1f5f8b", 5)
-        parts.append(f'<circle cx="{x(day)}" cy="{y(value)}" r="{radius}" fill="{colour}"/>'
-                     f'<text x="{x(day)}" y="{round(y(value) - 11, 1)}" font-size="15" fill="{colour}" '
+        parts.append(f'<circle cx="{px}" cy="{py}" r="{radius}" fill="{colour}"/>'
+                     f'<text x="{px}" y="{round(py - 11, 1)}" font-size="15" fill="{colour}" '
                      f'text-anchor="middle">{value:g}</text>')
     baseline = HEIGHT - 6
     first_day, last_day = points[0][0], points[-1][0]

@@ -19,7 +19,7 @@ from flask_login import current_user
 
 from app.auth.flow import LOGIN_TOKEN_KEY
 from app.auth.services import mark_handover
-from app.core.web import HANDOVER_KEY, bearer_route, wants_json
+from app.core.web import HANDOVER_KEY, wants_json
 from app.db import db_session
 from app.patient_view.choice import Choice
 
@@ -69,8 +69,8 @@ def has_timed_out(state: dict[str, Any], now: float) -> bool:
 
 def enforce_handover() -> Any:
     """Before every request: a handed-over session reaches only the patient screen's own routes (module doc)."""
-    if bearer_route():
-        return None  # a partner's call carries no staff login (and loading none costs every call)
+    if not request.cookies:
+        return None  # no cookie, no staff login to hold (every partner call: loading none would cost each one)
     state = session.get(HANDOVER_KEY)
     if current_user.is_authenticated and not state and g.get("handed_over_patient_id"):
         # The server says this login is handed over but the cookie does not: a copy taken before the handover.

@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.prescriptions.models import ISSUED, RP_FORMS, Prescription, PrescriptionLine, PrescriptionRp
@@ -69,19 +69,24 @@ def read_timing(usage_text: str, form: int) -> Timing:
     return Timing(times, meal, said or text)
 
 
+#: Built once (every patient screen reads it), its clinic, patient and first day bound at each showing.
+_MEDICINES = (select(Prescription.issued_on, PrescriptionRp.form, PrescriptionRp.usage_code, PrescriptionRp.usage_text,
+                     PrescriptionRp.times_per_day, PrescriptionRp.quantity, PrescriptionLine.drug_receipt_code,
+                     PrescriptionLine.drug_name, PrescriptionLine.by_generic_name, PrescriptionLine.generic_name,
+                     PrescriptionLine.dose, PrescriptionLine.unit)
+              .join(PrescriptionRp, PrescriptionRp.prescription_id == Prescription.id)
+              .join(PrescriptionLine, PrescriptionLine.rp_id == PrescriptionRp.id)
+              .where(Prescription.clinic_id == bindparam("clinic_id"),
+                     Prescription.patient_id == bindparam("patient_id"), Prescription.status == ISSUED,
+                     Prescription.issued_on >= bindparam("since"))
+              .order_by(Prescription.issued_at, Prescription.id, PrescriptionRp.number, PrescriptionLine.seq))
+
+
 def current_medicines_with_usage(session: Session, clinic_id: int, patient_id: int, today: date) -> list[Medicine]:
     """Drugs of issued prescriptions still being taken today (内服 by its days, 頓服・外用 for 30 days): a drug
     prescribed again is one line, the newest prescription's; sorted with today's first."""
-    rows = session.execute(
-        select(Prescription.issued_on, PrescriptionRp.form, PrescriptionRp.usage_code, PrescriptionRp.usage_text,
-               PrescriptionRp.times_per_day, PrescriptionRp.quantity, PrescriptionLine.drug_receipt_code,
-               PrescriptionLine.drug_name, PrescriptionLine.by_generic_name, PrescriptionLine.generic_name,
-               PrescriptionLine.dose, PrescriptionLine.unit)
-        .join(PrescriptionRp, PrescriptionRp.prescription_id == Prescription.id)
-        .join(PrescriptionLine, PrescriptionLine.rp_id == PrescriptionRp.id)
-        .where(Prescription.clinic_id == clinic_id, Prescription.patient_id == patient_id,
-               Prescription.status == ISSUED, Prescription.issued_on >= today - timedelta(days=MAX_DAYS))
-        .order_by(Prescription.issued_at, Prescription.id, PrescriptionRp.number, PrescriptionLine.seq))
+    rows = session.execute(_MEDICINES, {"clinic_id": clinic_id, "patient_id": patient_id,
+                                        "since": today - timedelta(days=MAX_DAYS)})
     newest: dict[str, Medicine] = {}
     for row in rows:
         days = row.quantity if row.form == 1 else AS_NEEDED_DAYS

@@ -9,13 +9,13 @@ from datetime import date
 from typing import Any
 
 from markupsafe import Markup
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
 
 from app.diagnoses.models import Diagnosis
 from app.documents.addressing import addressee
 from app.documents.models import FINAL, ReferralLetter
-from app.labs.models import LabOrder, LabResult
+from app.labs.models import LabOrder, LabResult, LabSpecimen
 from app.patient_view.charts import trend_svg
 from app.patient_view.choice import Choice
 from app.patient_view.medicines import Medicine, current_medicines_with_usage
@@ -135,19 +135,46 @@ def build_screen(session: Session, clinic_id: int, patient_id: int, choice: Choi
                 if "letter" in chosen and choice.letter_id is not None else None))
 
 
-def _current(model: Any, keys: dict[str, int]) -> list[Any]:
-    return [model.clinic_id == keys["clinic_id"], model.patient_id == keys["patient_id"],
-            model.superseded_at.is_(None), model.retracted.is_(False)]
+#: The section reads are built once, their clinic, patient and day bound at each showing: every screen of every
+#: tablet runs them (building them cost SQLAlchemy as much again as running them).
+_CLINIC, _PATIENT = bindparam("clinic_id"), bindparam("patient_id")
+
+
+def _current(model: Any) -> list[Any]:
+    return [model.clinic_id == _CLINIC, model.patient_id == _PATIENT, model.superseded_at.is_(None),
+            model.retracted.is_(False)]
+
+
+_DIAGNOSES = (select(Diagnosis.disease_code, Diagnosis.display_name, Diagnosis.is_suspected, Diagnosis.started_on)
+              .where(*_current(Diagnosis), Diagnosis.outcome == "continuing")
+              .order_by(Diagnosis.is_main.desc(), Diagnosis.started_on.desc(), Diagnosis.id.desc())
+              .limit(DIAGNOSES_SHOWN))
+_ALLERGIES = (select(Allergy.category, Allergy.substance, Allergy.reaction, Allergy.severity)
+              .where(*_current(Allergy)).order_by(Allergy.id).limit(ALLERGIES_SHOWN))
+_LAB_DAYS = (select(LabResult.collected_on).where(*_current(LabResult)).distinct()
+             .order_by(LabResult.collected_on.desc()).limit(TREND_POINTS).subquery())
+_LABS = (select(LabResult.collected_on, LabResult.lab_code, LabResult.jlac10, LabResult.name, LabResult.value,
+                LabResult.numeric_value, LabResult.unit, LabResult.reference_range, LabResult.flag, LabResult.sub_id,
+                LabResult.id)
+         .where(*_current(LabResult), LabResult.collected_on >= select(func.min(_LAB_DAYS.c.collected_on))
+                .scalar_subquery(), LabResult.result_status != "X")
+         .order_by(LabResult.collected_on, LabResult.id))
+_UPCOMING = (select(LabOrder.id, LabOrder.ordered_on)
+             .where(LabOrder.clinic_id == _CLINIC, LabOrder.patient_id == _PATIENT,
+                    LabOrder.ordered_on >= bindparam("today"), LabOrder.cancelled_at.is_(None),
+                    LabOrder.status.not_in(("complete", "cancelled", "rejected")))
+             .order_by(LabOrder.ordered_on, LabOrder.id).limit(UPCOMING_SHOWN))
+_SPECIMEN_ITEMS = (select(LabSpecimen.order_id, LabSpecimen.items)
+                   .where(LabSpecimen.order_id.in_(bindparam("order_ids", expanding=True)))
+                   .order_by(LabSpecimen.order_id, LabSpecimen.seq))
+_LETTER = select(ReferralLetter).where(ReferralLetter.id == bindparam("letter_id"), ReferralLetter.clinic_id == _CLINIC,
+                                       ReferralLetter.patient_id == _PATIENT, ReferralLetter.status == FINAL)
 
 
 def _diagnoses(session: Session, keys: dict[str, int]) -> list[DiagnosisLine]:
     """Continuing diagnoses, the main ones first."""
-    rows = session.execute(
-        select(Diagnosis.disease_code, Diagnosis.display_name, Diagnosis.is_suspected, Diagnosis.started_on)
-        .where(*_current(Diagnosis, keys), Diagnosis.outcome == "continuing")
-        .order_by(Diagnosis.is_main.desc(), Diagnosis.started_on.desc(), Diagnosis.id.desc()).limit(DIAGNOSES_SHOWN))
     lines = []
-    for row in rows:
+    for row in session.execute(_DIAGNOSES, keys):
         wording = diagnosis_wording(row.disease_code or "")
         lines.append(DiagnosisLine(wording.plain if wording else row.display_name,
                                    wording.explanation if wording else "", row.display_name, row.is_suspected,
@@ -156,25 +183,14 @@ def _diagnoses(session: Session, keys: dict[str, int]) -> list[DiagnosisLine]:
 
 
 def _allergies(session: Session, keys: dict[str, int]) -> list[AllergyLine]:
-    rows = session.execute(
-        select(Allergy.category, Allergy.substance, Allergy.reaction, Allergy.severity)
-        .where(*_current(Allergy, keys)).order_by(Allergy.id).limit(ALLERGIES_SHOWN))
     return [AllergyLine(ALLERGY_KINDS.get(r.category, ""), r.substance, r.reaction, SEVERITY_WORDS.get(r.severity, ""))
-            for r in rows]
+            for r in session.execute(_ALLERGIES, keys)]
 
 
 def _labs(session: Session, keys: dict[str, int]) -> tuple[date | None, list[LabLine]]:
     """The tests of the newest day a specimen was taken, each with its values of the last TREND_POINTS days
     specimens were taken: one query (a monthly panel of ten years reads eight days' rows, not the thousand)."""
-    days = (select(LabResult.collected_on).where(*_current(LabResult, keys)).distinct()
-            .order_by(LabResult.collected_on.desc()).limit(TREND_POINTS).subquery())
-    since = select(func.min(days.c.collected_on)).scalar_subquery()
-    rows = session.execute(
-        select(LabResult.collected_on, LabResult.lab_code, LabResult.jlac10, LabResult.name, LabResult.value,
-               LabResult.numeric_value, LabResult.unit, LabResult.reference_range, LabResult.flag, LabResult.sub_id,
-               LabResult.id)
-        .where(*_current(LabResult, keys), LabResult.collected_on >= since, LabResult.result_status != "X")
-        .order_by(LabResult.collected_on, LabResult.id)).all()
+    rows = session.execute(_LABS, keys).all()
     if not rows:
         return None, []
     newest = rows[-1].collected_on
@@ -194,20 +210,18 @@ def _labs(session: Session, keys: dict[str, int]) -> tuple[date | None, list[Lab
 
 def _upcoming(session: Session, keys: dict[str, int], today: date) -> list[UpcomingTest]:
     """Lab orders for today or later not yet done nor cancelled, soonest first, with each test's plain name."""
-    orders = session.scalars(
-        select(LabOrder).where(LabOrder.clinic_id == keys["clinic_id"], LabOrder.patient_id == keys["patient_id"],
-                               LabOrder.ordered_on >= today, LabOrder.cancelled_at.is_(None),
-                               LabOrder.status.not_in(("complete", "cancelled", "rejected")))
-        .options(selectinload(LabOrder.specimens))
-        .order_by(LabOrder.ordered_on, LabOrder.id).limit(UPCOMING_SHOWN)).all()
+    orders = session.execute(_UPCOMING, {**keys, "today": today}).all()
+    items: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if orders:
+        for order_id, specimen_items in session.execute(_SPECIMEN_ITEMS, {"order_ids": [o.id for o in orders]}):
+            items[order_id].extend(specimen_items or [])
     found = []
     for order in orders:
         tests = []
-        for specimen in order.specimens:
-            for item in specimen.items or []:
-                wording = lab_wording(item.get("jlac10", ""), item.get("lab_code", ""))
-                tests.append((wording.plain if wording else item.get("name", ""),
-                              wording.explanation if wording else ""))
+        for item in items[order.id]:
+            wording = lab_wording(item.get("jlac10", ""), item.get("lab_code", ""))
+            tests.append((wording.plain if wording else item.get("name", ""),
+                          wording.explanation if wording else ""))
         found.append(UpcomingTest(order.ordered_on, tests))
     return found
 
@@ -224,9 +238,7 @@ def offered_letters(session: Session, clinic_id: int, patient_id: int) -> list[A
 
 def find_letter(session: Session, clinic_id: int, patient_id: int, letter_id: int) -> LetterView | None:
     """A confirmed letter of this patient as the screen shows it (None: not this patient's, or not confirmed)."""
-    letter = session.scalar(select(ReferralLetter).where(
-        ReferralLetter.id == letter_id, ReferralLetter.clinic_id == clinic_id,
-        ReferralLetter.patient_id == patient_id, ReferralLetter.status == FINAL))
+    letter = session.scalar(_LETTER, {"letter_id": letter_id, "clinic_id": clinic_id, "patient_id": patient_id})
     if letter is None:
         return None
     return LetterView(letter.to_institution, letter.to_department,
