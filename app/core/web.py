@@ -162,15 +162,25 @@ class CookieSessions(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
 
+#: The views called with a bearer token, never a cookie (app/partners registers each `require_scope` route).
+_BEARER_VIEWS: set[Callable[..., Any]] = set()
+
+
+def bearer_view(view: Callable[..., T]) -> Callable[..., T]:
+    """Register a view as called with a bearer token instead of a staff session (a partner route)."""
+    _BEARER_VIEWS.add(view)
+    return view
+
+
 def bearer_route() -> bool:
-    """Whether the request goes to a partner route (app/partners `require_scope`: a bearer token, never a cookie):
-    the staff session rules and the session itself are no concern of it."""
-    return bool(getattr(current_app.view_functions.get(request.endpoint or ""), "required_scopes", None))
+    """Whether the request goes to a registered bearer-token view: the staff session rules and the session itself
+    are no concern of it."""
+    return current_app.view_functions.get(request.endpoint or "") in _BEARER_VIEWS
 
 
 def enforce_session_rules() -> Any:
     """Before each request: end sessions past 12 hours, lock the screen after the clinic's idle time. A partner
-    route (app/partners `require_scope`: a bearer token, no cookie) is outside these staff rules."""
+    route (`bearer_view`: a bearer token, no cookie) is outside these staff rules."""
     if bearer_route():
         return None
     if not current_user.is_authenticated:

@@ -2,7 +2,7 @@
 application as an Actor for the services (`partner_actor`).
 
 A partner route is called with a bearer token, never a cookie: it is exempt from CSRF and from the staff login
-and screen-lock rules (core/web.enforce_session_rules looks for `required_scopes`)."""
+and screen-lock rules (registered with core/web's `bearer_view`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from flask import Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from app.core.audit import Actor
+from app.core.web import bearer_view
 from app.db import db_session
 from app.extensions import csrf
 from app.partners.models import PartnerApp
@@ -162,7 +163,7 @@ def require_scope(*scopes: str, error_format: str = "json") -> Callable[[Callabl
         wrapped.required_scopes = scopes  # type: ignore[attr-defined]
         wrapped.error_format = error_format  # type: ignore[attr-defined]
         csrf.exempt(wrapped)  # a bearer token, no cookie: nothing for a forged form to ride on
-        return wrapped
+        return bearer_view(wrapped)
 
     return decorator
 
