@@ -159,14 +159,15 @@ _LABS = (select(LabResult.collected_on, LabResult.lab_code, LabResult.jlac10, La
          .where(*_current(LabResult), LabResult.collected_on >= select(func.min(_LAB_DAYS.c.collected_on))
                 .scalar_subquery(), LabResult.result_status != "X")
          .order_by(LabResult.collected_on, LabResult.id))
-_UPCOMING = (select(LabOrder.id, LabOrder.ordered_on)
-             .where(LabOrder.clinic_id == _CLINIC, LabOrder.patient_id == _PATIENT,
-                    LabOrder.ordered_on >= bindparam("today"), LabOrder.cancelled_at.is_(None),
-                    LabOrder.status.not_in(("complete", "cancelled", "rejected")))
-             .order_by(LabOrder.ordered_on, LabOrder.id).limit(UPCOMING_SHOWN))
-_SPECIMEN_ITEMS = (select(LabSpecimen.order_id, LabSpecimen.items)
-                   .where(LabSpecimen.order_id.in_(bindparam("order_ids", expanding=True)))
-                   .order_by(LabSpecimen.order_id, LabSpecimen.seq))
+_UPCOMING_ORDERS = (select(LabOrder.id, LabOrder.ordered_on)
+                    .where(LabOrder.clinic_id == _CLINIC, LabOrder.patient_id == _PATIENT,
+                           LabOrder.ordered_on >= bindparam("today"), LabOrder.cancelled_at.is_(None),
+                           LabOrder.status.not_in(("complete", "cancelled", "rejected")))
+                    .order_by(LabOrder.ordered_on, LabOrder.id).limit(UPCOMING_SHOWN).subquery())
+#: The orders with their specimens' tests, in one query.
+_UPCOMING = (select(_UPCOMING_ORDERS.c.id, _UPCOMING_ORDERS.c.ordered_on, LabSpecimen.items)
+             .select_from(_UPCOMING_ORDERS.outerjoin(LabSpecimen, LabSpecimen.order_id == _UPCOMING_ORDERS.c.id))
+             .order_by(_UPCOMING_ORDERS.c.ordered_on, _UPCOMING_ORDERS.c.id, LabSpecimen.seq))
 _LETTER = select(ReferralLetter).where(ReferralLetter.id == bindparam("letter_id"), ReferralLetter.clinic_id == _CLINIC,
                                        ReferralLetter.patient_id == _PATIENT, ReferralLetter.status == FINAL)
 
@@ -210,20 +211,14 @@ def _labs(session: Session, keys: dict[str, int]) -> tuple[date | None, list[Lab
 
 def _upcoming(session: Session, keys: dict[str, int], today: date) -> list[UpcomingTest]:
     """Lab orders for today or later not yet done nor cancelled, soonest first, with each test's plain name."""
-    orders = session.execute(_UPCOMING, {**keys, "today": today}).all()
-    items: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    if orders:
-        for order_id, specimen_items in session.execute(_SPECIMEN_ITEMS, {"order_ids": [o.id for o in orders]}):
-            items[order_id].extend(specimen_items or [])
-    found = []
-    for order in orders:
-        tests = []
-        for item in items[order.id]:
+    orders: dict[int, UpcomingTest] = {}
+    for order_id, ordered_on, items in session.execute(_UPCOMING, {**keys, "today": today}):
+        tests = orders.setdefault(order_id, UpcomingTest(ordered_on, [])).tests
+        for item in items or []:
             wording = lab_wording(item.get("jlac10", ""), item.get("lab_code", ""))
             tests.append((wording.plain if wording else item.get("name", ""),
                           wording.explanation if wording else ""))
-        found.append(UpcomingTest(order.ordered_on, tests))
-    return found
+    return list(orders.values())
 
 
 def offered_letters(session: Session, clinic_id: int, patient_id: int) -> list[Any]:
