@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import select
 
 from app.core.models import AuditEntry
 from tests.factories import DEMO_PASSWORD, make_clinic, make_user
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
 
 
 def _age_session(client, **changes):
