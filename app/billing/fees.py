@@ -195,7 +195,7 @@ def choose_fee(session: Session, clinic: Clinic, actor: Actor, visit: Visit, cod
     if rule is None and master.chapter not in ("B", "C"):
         raise ValidationError(f"「{master.name}」は指導料・管理料（医学管理等・在宅）ではありません", field="code")
     if rule is not None:
-        first = first_visit(clinic, visit).first
+        first = first_visit(session, clinic, visit).first
         applies, _, reason = fee_rules.judge(rule, facts_of(session, visit, chosen, first), True)
         if not applies:
             raise ValidationError(f"「{rule.rule}」は算定できません: {reason}", field="code")

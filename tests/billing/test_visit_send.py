@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from app.billing import rx_lines
-from app.billing.models import VisitBill
+from app.billing import first_visit, rx_lines
+from app.billing.models import FirstVisitAnswer, VisitBill
 from app.billing.rx_lines import GENERIC_ALL, RX_FEE, SPECIFIC_RX
 from app.billing.summary import SummaryLine, VisitSummary, compare
 from app.integrations.orca import OrcaBillSimulation
@@ -91,18 +91,53 @@ def test_a_prescription_after_the_visit_was_paid_is_refused(app, client, session
 def test_first_or_revisit_follows_orcas_first_calculation_date(client, session, desk, orca):
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
     summary, picker = f"/billing/visits/{desk['visit'].id}", f"/billing/visits/{desk['visit'].id}/fees"
+    orca.set_fault("down", api="medicalmodv23")  # never answered yet: nothing to show
+    assert "ORCAの初診算定日を確認できません" in client.get(summary).get_data(as_text=True)
+    orca.clear_faults()
     orca.set_first_calculation(CODE, "00001", None)  # ORCA holds no 初診算定日: today is a 初診
     html = client.get(summary).get_data(as_text=True)
     assert "初診（ORCAに初診算定日がありません）" in html and "111000110" in html and "112007410" not in html
     tokutei = next(o for o in client.get(picker + "?format=json").get_json() if o["code"] == TOKUTEI)
     assert not tokutei["applies"] and "初診の日" in tokutei["reason"]
+    _bump(session, desk["visit"])  # the reception changed (as a sync does): ORCA is asked again
     orca.set_first_calculation(CODE, "00001", desk["visit"].visit_date - timedelta(days=400))
     html = client.get(summary).get_data(as_text=True)
     assert "再診（ORCAの初診算定日" in html and "112007410" in html and "111000110" not in html
     assert next(o for o in client.get(picker + "?format=json").get_json() if o["code"] == TOKUTEI)["applies"]
+
+
+def _bump(session, visit):
+    session.get(Visit, visit.id).revision += 1
+    session.commit()
+
+
+def test_orcas_first_calculation_date_is_kept_for_the_visit_and_the_day(client, session, desk, orca, monkeypatch):
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    summary, picker = f"/billing/visits/{desk['visit'].id}", f"/billing/visits/{desk['visit'].id}/fees"
+    earlier = desk["visit"].visit_date - timedelta(days=400)
+    orca.set_first_calculation(CODE, "00001", earlier)
+    assert "再診（ORCAの初診算定日" in client.get(picker).get_data(as_text=True)
+    [kept] = session.scalars(select(FirstVisitAnswer)).all()
+    assert (kept.visit_id, kept.first_calculation_date) == (desk["visit"].id, earlier)
+    # The same visit on the same day: the kept answer, ORCA is not asked (its fault would show otherwise).
     orca.set_fault("down", api="medicalmodv23")
-    assert "ORCAの初診算定日を確認できません" in client.get(summary).get_data(as_text=True)
+    html = client.get(summary).get_data(as_text=True)
+    assert "再診（ORCAの初診算定日" in html and "ORCAに確認できない" not in html
+    # The visit changed and ORCA is down: the last answer, with when ORCA gave it.
+    _bump(session, desk["visit"])
+    html = client.get(picker).get_data(as_text=True)
+    assert "再診（ORCAの初診算定日" in html and "時点のORCAの答えです" in html
+    assert next(o for o in client.get(picker + "?format=json").get_json() if o["code"] == TOKUTEI)["applies"]
     orca.clear_faults()
+    orca.set_first_calculation(CODE, "00001", None)
+    assert "初診（ORCAに初診算定日がありません）" in client.get(summary).get_data(as_text=True)
+    # Another day: asked again even though the visit did not change.
+    orca.set_first_calculation(CODE, "00001", earlier)
+    assert "初診（ORCAに初診算定日がありません）" in client.get(summary).get_data(as_text=True)
+    monkeypatch.setattr(first_visit, "japan_today", lambda: desk["visit"].visit_date + timedelta(days=1))
+    assert "再診（ORCAの初診算定日" in client.get(summary).get_data(as_text=True)
+    session.expire_all()
+    assert session.scalars(select(func.count()).select_from(FirstVisitAnswer)).one() == 1
 
 
 def test_the_reception_list_offers_the_summary_only_to_roles_that_may_open_it(client, session, desk):
