@@ -12,16 +12,17 @@ from sqlalchemy import func, select
 
 from app.billing import first_visit, rx_lines
 from app.billing.models import FirstVisitAnswer, VisitBill
-from app.billing.rx_lines import GENERIC_ALL, RX_FEE, SPECIFIC_RX
+from app.billing.rx_lines import GENERIC_ALL, GENERIC_SOME, RX_FEE, SPECIFIC_RX
 from app.billing.summary import SummaryLine, VisitSummary, compare
 from app.integrations.orca import OrcaBillSimulation
 from app.outbox import services as outbox
+from app.prescriptions.billing import queue_billing
 from app.prescriptions.drug_master import load_shipped_subset as load_drugs
 from app.prescriptions.models import Prescription, PrescriptionLine, PrescriptionRp
 from app.reception.models import PAID, Visit
 from tests.billing.helpers import CODE, make_visit
 from tests.factories import make_user
-from tests.prescriptions.test_prescriptions import AFTER_MEALS_3, LOXONIN, _issue
+from tests.prescriptions.test_prescriptions import AFTER_MEALS_3, LOXONIN, MUCOSTA, _issue
 
 TOKUTEI = "113001810"
 #: 28 days of 内服, every drug by 一般名: 一般名処方加算１ and, with the main 特定疾患 (バセドウ病),
@@ -178,12 +179,13 @@ def test_a_difference_from_orcas_calculation_is_listed_never_hidden():
                                    "合計点数: かみかるて 135点 ／ ORCA 195点（差 +60点）"]
 
 
-def _long_rx(session, desk, day, status="sent") -> Prescription:
+def _long_rx(session, desk, day, status="sent", drug=(LOXONIN, "ロキソニン錠６０ｍｇ", True),
+             days=28) -> Prescription:
     rx = Prescription(clinic_id=desk["clinic"].id, patient_id=desk["patient"].id, doctor_name="医師", issued_on=day,
                       valid_until=day, orca_billing_status=status)
-    rx.rps.append(PrescriptionRp(number=1, form=1, usage_text="１日３回毎食後", quantity=28, lines=[
-        PrescriptionLine(seq=1, drug_receipt_code=LOXONIN, drug_name="ロキソニン錠６０ｍｇ", dose=3, unit="錠",
-                         by_generic_name=True)]))
+    rx.rps.append(PrescriptionRp(number=1, form=1, usage_text="１日３回毎食後", quantity=days, lines=[
+        PrescriptionLine(seq=1, drug_receipt_code=drug[0], drug_name=drug[1], dose=3, unit="錠",
+                         by_generic_name=drug[2])]))
     session.add(rx)
     session.flush()
     return rx
@@ -197,3 +199,21 @@ def test_specific_disease_prescription_fee_once_a_month(session, desk):
     _long_rx(session, desk, date(2026, 11, 5))  # already carried on an earlier day of the month
     codes = [line.code for dose in rx_lines.doses(session, [today], visit) for line in dose.lines]
     assert SPECIFIC_RX not in codes and RX_FEE in codes and GENERIC_ALL in codes
+
+
+def test_two_prescriptions_of_one_visit_bill_one_prescription_fee(app, client, session, desk, orca):
+    """告示 F400 注1: 処方箋料 is counted per 交付, and the sheets of one consultation are one 交付 (orca.md §4a)."""
+    day = desk["visit"].visit_date
+    for rx in (_long_rx(session, desk, day, ""), _long_rx(session, desk, day, "", (MUCOSTA, "ムコスタ錠", False), 14)):
+        queue_billing(session, desk["clinic"], rx)
+    session.commit()
+    _deliver(app)
+    _, entries = _entries(orca)
+    # Both sheets' drugs; one 処方箋料 with one 加算: 加算２, as only some drugs of the 交付 are by 一般名.
+    assert entries == [("212", [LOXONIN]), ("212", [MUCOSTA]), ("250", [RX_FEE, GENERIC_SOME, SPECIFIC_RX])]
+    session.expire_all()
+    assert [rx.orca_billing_status for rx in session.scalars(select(Prescription).order_by(Prescription.id))] \
+        == ["sent", "sent"]
+    client.login(desk["clerk"].login_id, desk["clerk"].totp_secret)
+    summary = client.get(f"/billing/visits/{desk['visit'].id}").get_data(as_text=True)
+    assert summary.count(f">{RX_FEE}</td>") == 1 and "一致しています" in summary  # ORCA's total agrees
