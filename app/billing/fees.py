@@ -105,15 +105,21 @@ def facts_of(session: Session, visit: Visit, chosen: list[VisitFee],
         Prescription.clinic_id == clinic_id, Prescription.patient_id == patient_id, Prescription.issued_on == day,
         Prescription.status == ISSUED)))
     facts.chosen_groups = {fee.group for fee in chosen}
+    for fee in chosen:
+        rule = fee_rules.rule_for(fee.code)
+        if rule is not None:
+            facts.chosen_names[rule.group] = fee.name
+            facts.chosen_excludes[rule.group] = rule.excludes
     if first:
         facts.chosen_groups.add(fee_rules.FIRST_VISIT_GROUP)
     facts.chosen_chapters = {p.chapter for p in procedures_by_code(session, {f.code for f in chosen}).values()}
     start, end = _month(day)
-    for code, count in session.execute(select(VisitFee.code, func.count()).where(
+    # Times billed, not rows: a fee chosen with 回数 2 counts twice toward its monthly limit.
+    for code, count in session.execute(select(VisitFee.code, func.sum(VisitFee.quantity)).where(
             VisitFee.clinic_id == clinic_id, VisitFee.patient_id == patient_id, VisitFee.removed_at.is_(None),
             VisitFee.visit_date >= start, VisitFee.visit_date < end, VisitFee.visit_id != visit.id)
             .group_by(VisitFee.code)):
-        facts.month_counts[code] = count
+        facts.month_counts[code] = int(count)
     facts.groups_ever = set(session.scalars(select(VisitFee.group).distinct().where(
         VisitFee.clinic_id == clinic_id, VisitFee.patient_id == patient_id, VisitFee.removed_at.is_(None),
         VisitFee.visit_id != visit.id, VisitFee.group.in_(("eiyo_first", "eiyo_next")))))
@@ -195,12 +201,14 @@ def choose_fee(session: Session, clinic: Clinic, actor: Actor, visit: Visit, cod
     if rule is None and master.chapter not in ("B", "C"):
         raise ValidationError(f"「{master.name}」は指導料・管理料（医学管理等・在宅）ではありません", field="code")
     if rule is not None:
-        first = first_visit(session, clinic, visit).first
-        applies, _, reason = fee_rules.judge(rule, facts_of(session, visit, chosen, first), True)
+        facts = facts_of(session, visit, chosen, first_visit(session, clinic, visit).first)
+        applies, _, reason = fee_rules.judge(rule, facts, True)
         if not applies:
             raise ValidationError(f"「{rule.rule}」は算定できません: {reason}", field="code")
-        if rule.monthly_limit and count > rule.monthly_limit:
-            raise ValidationError(f"回数は月{rule.monthly_limit}回までです", field="quantity")
+        done = facts.month_counts.get(code, 0)
+        if rule.monthly_limit and done + count > rule.monthly_limit:
+            raise ValidationError(f"回数は月{rule.monthly_limit}回までです" + (
+                f"（今月すでに{done}回算定: あと{rule.monthly_limit - done}回）" if done else ""), field="quantity")
     fee = VisitFee(clinic_id=visit.clinic_id, visit_id=visit.id, patient_id=visit.patient_id,
                    visit_date=visit.visit_date, code=code, name=rule.rule if rule else master.name, quantity=count,
                    group=rule.group if rule else "", chosen_by_id=actor.user_id)
