@@ -188,6 +188,8 @@ def choose_fee(session: Session, clinic: Clinic, actor: Actor, visit: Visit, cod
     """Add a fee to the visit after checking it as the list does; queues the visit's 中途データ."""
     open_visit(visit)
     code = (code or "").strip()
+    if not code:
+        raise ValidationError("診療行為コードを入力してください", field="code")
     count = _parse_quantity(quantity)
     master = procedures_by_code(session, {code}).get(code)
     if master is None:

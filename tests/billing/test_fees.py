@@ -147,7 +147,8 @@ def test_monthly_limit_exclusive_pairs_and_age(session, world):
 def test_bad_input_is_refused_with_a_message(session, world):
     clinic, actor = world["clinic"], world["actor"]
     visit = make_visit(session, clinic)
-    for code, quantity, message in (("999999999", 1, "マスターにありません"), (GAIRAI_KANRI, "0", "1から9"),
+    for code, quantity, message in (("999999999", 1, "マスターにありません"), ("", 1, "コードを入力"),
+                                    (GAIRAI_KANRI, "0", "1から9"),
                                     (GAIRAI_KANRI, "x", "1から9"), ("160008010", 1, "指導料・管理料")):
         with pytest.raises(ValidationError, match=message):
             fees.choose_fee(session, clinic, actor, visit, code, quantity)
