@@ -1,5 +1,6 @@
 """The 医科診療行為マスター (支払基金 s, national) with the edition it was loaded from, the 指導料・管理料 chosen
-for a visit, and a visit's own 中途データ (its fees sent to ORCA as one data, re-sent as a change)."""
+for a visit, a visit's own 中途データ (its fees sent to ORCA as one data, re-sent as a change), and ORCA's answer
+about the patient's 初診算定日 kept for the visit."""
 
 from __future__ import annotations
 
