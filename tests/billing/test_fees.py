@@ -120,12 +120,18 @@ def test_specific_disease_fee_applies_only_with_a_main_specific_disease(session,
     assert first.code == TOKUTEI and first.chosen
 
 
-def test_monthly_limit_exclusive_pairs_and_age(session, world):
-    clinic, actor = world["clinic"], world["actor"]
+def _returning_patient(session, clinic, day):
+    """A patient with a main 特定疾患 and a paid visit 40 days before `day` (a 再診)."""
     patient = make_patient(session, clinic)
     add_diagnosis(session, patient, *BASEDOW)
-    day = date.today().replace(day=1)
     earlier_visit(session, clinic, patient, day)
+    return patient
+
+
+def test_monthly_limit_exclusive_pairs_and_age(session, world):
+    clinic, actor = world["clinic"], world["actor"]
+    day = date.today().replace(day=1)
+    patient = _returning_patient(session, clinic, day)
     for offset in (0, 1):
         fees.choose_fee(session, clinic, actor, make_visit(session, clinic, patient, day=day + timedelta(offset)),
                         TOKUTEI)
@@ -204,16 +210,12 @@ def test_letter_of_today_and_the_online_variants(session, world):
 
 def test_monthly_limit_counts_times_and_a_return_visit_fee_is_greyed_on_a_first_visit(session, world):
     clinic, actor = world["clinic"], world["actor"]
-    patient = make_patient(session, clinic)
-    add_diagnosis(session, patient, *BASEDOW)
     day = date.today().replace(day=1)
-    earlier_visit(session, clinic, patient, day)
+    patient = _returning_patient(session, clinic, day)
     fees.choose_fee(session, clinic, actor, make_visit(session, clinic, patient, day=day), TOKUTEI, "2")
     second = make_visit(session, clinic, patient, day=day + timedelta(1))
     assert "今月すでに2回算定" in _options(session, second)[TOKUTEI].reason  # 回数 2 counts twice
-    other = make_patient(session, clinic)
-    add_diagnosis(session, other, *BASEDOW)
-    earlier_visit(session, clinic, other, day)
+    other = _returning_patient(session, clinic, day)
     fees.choose_fee(session, clinic, actor, make_visit(session, clinic, other, day=day), TOKUTEI)
     with pytest.raises(ValidationError, match="あと1回"):
         fees.choose_fee(session, clinic, actor, make_visit(session, clinic, other, day=day + timedelta(1)), TOKUTEI,
