@@ -88,13 +88,16 @@ def main_diseases(session: Session, visit: Visit) -> tuple[list[str], list[str]]
     return specific, lifestyle
 
 
-def facts_of(session: Session, visit: Visit, chosen: list[VisitFee],
-             first: bool | None = None) -> fee_rules.VisitFacts:
+def facts_of(session: Session, visit: Visit, chosen: list[VisitFee], first: bool | None = None,
+             bill: VisitBill | None | bool = True) -> fee_rules.VisitFacts:
     """What the rules read about the visit: a bounded number of queries, whatever the patient's history.
-    `first`: 初診 by ORCA's 初診算定日 (app/billing/first_visit.py); None when ORCA could not say."""
+    `first`: 初診 by ORCA's 初診算定日 (app/billing/first_visit.py); None when ORCA could not say. `bill`: the
+    visit's bill when the caller has read it already (None: it has none), True to read it here."""
     clinic_id, patient_id, day = visit.clinic_id, visit.patient_id, visit.visit_date
-    bill = bill_for(session, visit)
-    facts = fee_rules.VisitFacts(age=age_on(visit.patient.birth_date, day), online=bool(bill and bill.online))
+    if bill is True:
+        bill = bill_for(session, visit)
+    facts = fee_rules.VisitFacts(age=age_on(visit.patient.birth_date, day),
+                                 online=isinstance(bill, VisitBill) and bill.online)
     facts.specific_diseases, facts.lifestyle_diseases = main_diseases(session, visit)
     facts.letter_today = any(
         letter.confirmed_at is not None and to_japan_time(letter.confirmed_at).date() == day
@@ -134,14 +137,17 @@ def _matches(rule: fee_rules.FeeRule, master: Procedure | None, key: str, text: 
     return key in search_key(rule.rule) or (master is not None and (key in master.kana_key or key in master.name_key))
 
 
-def fee_options(session: Session, visit: Visit, text: str = "", first: bool | None = None) -> list[FeeOption]:
+def fee_options(session: Session, visit: Visit, text: str = "", first: bool | None = None,
+                chosen: list[VisitFee] | None = None, bill: VisitBill | None | bool = True) -> list[FeeOption]:
     """The picker's list: fees that apply (suggested first), then greyed ones with their reason; then, when
-    searching, other 医学管理等 (B) and 在宅 (C) procedures of the master that have no rule (the doctor's call)."""
-    chosen = chosen_fees(session, visit)
+    searching, other 医学管理等 (B) and 在宅 (C) procedures of the master that have no rule (the doctor's call).
+    `chosen` and `bill`: the visit's chosen fees and bill when the caller (the picker's page) has read them."""
+    chosen = chosen_fees(session, visit) if chosen is None else chosen
     chosen_codes = {fee.code for fee in chosen}
+    # Read with the chosen fees' rows in one query: facts_of then finds them in the session (procedures_by_code).
+    masters = procedures_by_code(session, {r.code for r in fee_rules.rules()} | chosen_codes)
     # A chosen fee is judged without itself, so it is not greyed by its own group.
-    facts = facts_of(session, visit, chosen, first)
-    masters = procedures_by_code(session, {r.code for r in fee_rules.rules()})
+    facts = facts_of(session, visit, chosen, first, bill)
     text = (text or "").strip()
     key = search_key(text)
     options = []
