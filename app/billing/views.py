@@ -33,14 +33,13 @@ def fee_picker(visit_id: int):
     log_look(visit.patient_id, f"billing.fees:{visit.id}")
     db = db_session()
     text = request.args.get("q", "")[:40]
-    visit_kind = first_visit(current_clinic(), visit)
-    options = fees.fee_options(db, visit, text, visit_kind.first)
+    visit_kind = first_visit(db, current_clinic(), visit)
+    bill, chosen = fees.bill_for(db, visit), fees.chosen_fees(db, visit)
+    options = fees.fee_options(db, visit, text, visit_kind.first, chosen, bill)
+    db.commit()  # ORCA's answer about the 初診算定日, kept for the visit's next renders
     if request.args.get("format") == "json":
         return jsonify([{"code": o.code, "name": o.name, "points": o.points, "applies": o.applies,
                          "suggested": o.suggested, "reason": o.reason, "chosen": o.chosen} for o in options])
-    bill = fees.bill_for(db, visit)
-    chosen = fees.chosen_fees(db, visit)
-    db.commit()
     return render_template("billing/fees.html", visit=visit, patient=visit.patient, options=options, q=text,
                            chosen=chosen, bill=bill, form=FeeForm(), online_form=OnlineForm(), visit_kind=visit_kind,
                            confirm=ConfirmForm(), today=japan_today())

@@ -30,6 +30,8 @@ def test_doctor_picks_fees_and_the_summary_shows_orcas_calculation(app, client, 
     # 再診/初診 75 or 291 + 225 + 52: the simulator computes from the same master; 3割 of 10 円 a point.
     assert "113001810" in summary and "ORCAへ送信待ち" in summary and "orca-points" in summary
     assert "一致しています" in summary
+    rate = desk["visit"].insurance_summary  # the share is by the visit's 保険組合せ's 負担割合 ("… 3割")
+    assert "割" in rate and f"円（{rate}）" in summary
     outbox.run_once(app.extensions["db_sessionmaker"], base_delay=0)
     assert "ORCAへ送信済（会計待ち）" in client.get(f"/billing/visits/{desk['visit'].id}").get_data(as_text=True)
     fee = session.scalars(select(VisitFee).where(VisitFee.code == GAIRAI_KANRI)).one()
