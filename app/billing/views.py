@@ -68,16 +68,17 @@ def _after(visit_id: int):
                     or url_for("billing.fee_picker", visit_id=visit_id))
 
 
-def _fee_change(visit_id: int, change: Callable[[], T]) -> T:
-    """Make a change to the visit's fees and commit it; when the rules refuse it, nothing is kept and the page
-    the button was on says why (an unknown fee answers 404)."""
+def _fee_change(visit: Any, change: Callable[..., T], *args: Any) -> T:
+    """Make a change to the visit's fees — `change(db, clinic, actor, visit, *args)`, one of fees' — and commit it;
+    when the rules refuse it, nothing is kept and the page the button was on says why (an unknown fee: 404)."""
     def refused(exc: DomainError) -> Any:
         if isinstance(exc, NotFoundError):
             abort(404)
         flash(exc.message, "error")
-        return _after(visit_id)
+        return _after(visit.id)
 
-    return committed(change, refused, DomainError)
+    return committed(lambda: change(db_session(), current_clinic(), current_actor(), visit, *args), refused,
+                     DomainError)
 
 
 @bp.post("/billing/visits/<int:visit_id>/fees")
@@ -89,9 +90,7 @@ def choose_fee(visit_id: int):
     if not form.validate_on_submit():
         flash("送信内容を確認できませんでした。画面を開き直してください", "error")
         return _after(visit_id)
-    db = db_session()
-    fee = _fee_change(visit_id, lambda: fees.choose_fee(db, current_clinic(), current_actor(), visit, form.code.data,
-                                                        form.quantity.data))
+    fee = _fee_change(visit, fees.choose_fee, form.code.data, form.quantity.data)
     flash(f"「{fee.name}」を算定しました", "success")
     return _after(visit_id)
 
@@ -101,8 +100,7 @@ def choose_fee(visit_id: int):
 def remove_fee(visit_id: int, fee_id: int):
     """Take a fee off the visit."""
     visit = _confirmed(visit_id)
-    db = db_session()
-    _fee_change(visit_id, lambda: fees.remove_fee(db, current_clinic(), current_actor(), visit, fee_id))
+    _fee_change(visit, fees.remove_fee, fee_id)
     flash("料金を外しました", "success")
     return _after(visit_id)
 
@@ -115,8 +113,7 @@ def set_online(visit_id: int):
     form = OnlineForm()
     if not form.validate_on_submit():
         abort(400)
-    db = db_session()
-    _fee_change(visit_id, lambda: fees.set_online(db, current_clinic(), current_actor(), visit, bool(form.online.data)))
+    _fee_change(visit, fees.set_online, bool(form.online.data))
     return _after(visit_id)
 
 

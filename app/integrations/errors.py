@@ -19,6 +19,13 @@ class IntegrationError(Exception):
         self.message_ja = message_ja
 
 
+class Refused:
+    """Mixin of a client's error that trying again cannot mend: a refusal for good, a setting to fix, a reply that
+    cannot be read (put it before the client's own error class)."""
+
+    retryable = False
+
+
 def connection_answer(client: Any, ask: Callable[[Any], T], not_configured: str) -> tuple[T | None, str]:
     """A connection test's one call to an outside system: (its answer, "") or (None, why in Japanese) — no
     client because the settings are incomplete (`not_configured`), or the system's refusal."""

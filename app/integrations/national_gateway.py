@@ -26,7 +26,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from app.integrations.errors import IntegrationError
+from app.integrations.errors import IntegrationError, Refused
 
 BUSINESS_CODE = re.compile(r"^[A-Za-z]{3}[a-z]{2}[A-Za-z]{3}[0-9]{2}$")  # e.g. EPSsiPIR01, YZKsiquc01
 REQUEST_ID = re.compile(r"^[A-Za-z0-9]{1,40}$")
@@ -49,10 +49,8 @@ class GatewayTimeout(GatewayUnavailable):
         self.request_id = request_id
 
 
-class GatewayRejected(GatewayError):
+class GatewayRejected(Refused, GatewayError):
     """The relay refused the request (authentication, a malformed file name)."""
-
-    retryable = False
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import requests
 
-from app.integrations.errors import IntegrationError
+from app.integrations.errors import IntegrationError, Refused
 
 HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
 
@@ -31,10 +31,8 @@ class LabCenterUnavailable(LabCenterError):
     """Not reachable, timed out, or 5xx."""
 
 
-class LabCenterRejected(LabCenterError):
+class LabCenterRejected(Refused, LabCenterError):
     """The lab refused the call for good (authentication, a message it cannot read)."""
-
-    retryable = False
 
 
 @dataclass(frozen=True)
