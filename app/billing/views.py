@@ -55,10 +55,11 @@ def fee_picker(visit_id: int):
                            confirm=ConfirmForm(), today=japan_today())
 
 
-def _confirmed(visit_id: int) -> Any:
-    """The visit a button posted for, once its CSRF token is checked (400 otherwise)."""
+def _confirmed(visit_id: int, form: Any = None) -> Any:
+    """The visit a button posted for, once its form — by default just the CSRF token — is checked (400
+    otherwise)."""
     visit = _visit(visit_id)
-    if not ConfirmForm().validate_on_submit():
+    if not (form or ConfirmForm()).validate_on_submit():
         abort(400)
     return visit
 
@@ -109,10 +110,8 @@ def remove_fee(visit_id: int, fee_id: int):
 @requires("fee.write")
 def set_online(visit_id: int):
     """情報通信機器を用いた診療 or face to face."""
-    visit = _visit(visit_id)
     form = OnlineForm()
-    if not form.validate_on_submit():
-        abort(400)
+    visit = _confirmed(visit_id, form)
     _fee_change(visit, fees.set_online, bool(form.online.data))
     return _after(visit_id)
 
