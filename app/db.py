@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Select,
+    String,
     create_engine,
     event,
     select,
@@ -110,6 +111,14 @@ class Timestamps:
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class PostalContact:
+    """Mixin of a record with a postal address and a phone number (a patient, an entry of the 紹介先 book)."""
+
+    postal_code: Mapped[str] = mapped_column(String(8), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
 
 
 M = TypeVar("M", bound=ClinicScoped)
