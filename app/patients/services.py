@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.audit import Actor, record_audit, summarize_change
 from app.core.jp import WarekiError, name_search_key, parse_date, parse_era_year, strip_control_chars
-from app.db import get_scoped, scoped, utcnow
+from app.db import scoped, utcnow
 from app.patients.models import SEX_LABELS, Patient
 
 MAX_QUERY_LENGTH = 100
@@ -150,7 +150,11 @@ def _hits(session: Session, stmt: Any) -> list[PatientHit]:
 
 def get_patient(session: Session, clinic_id: int, patient_id: int) -> Patient | None:
     """One patient of this clinic (None for another clinic's)."""
-    return get_scoped(session, Patient, clinic_id, patient_id)
+    return session.scalar(_PATIENT, {"clinic_id": clinic_id, "patient_id": patient_id})
+
+
+#: Built once: every patient screen reads its patient (building the statement cost more than running it).
+_PATIENT = select(Patient).where(Patient.clinic_id == bindparam("clinic_id"), Patient.id == bindparam("patient_id"))
 
 
 def find_by_orca_id(session: Session, clinic_id: int, orca_patient_id: str) -> Patient | None:

@@ -145,9 +145,14 @@ _LIST_REVISION = (select(func.count(Visit.id), func.coalesce(func.sum(Visit.revi
 
 def patient_visits_on(session: Session, clinic_id: int, patient_id: int, day: date) -> list[Visit]:
     """One patient's receptions of a day (cancelled ones too), in reception order."""
-    return list(session.scalars(scoped(Visit, clinic_id).where(Visit.patient_id == patient_id,
-                                                                Visit.visit_date == day)
-                                .order_by(Visit.accepted_at)))
+    return list(session.scalars(_PATIENT_VISITS_ON, {"clinic_id": clinic_id, "patient_id": patient_id, "day": day}))
+
+
+#: Built once: the patient page shows today's receptions on every view.
+_PATIENT_VISITS_ON = (select(Visit).where(Visit.clinic_id == bindparam("clinic_id"),
+                                          Visit.patient_id == bindparam("patient_id"),
+                                          Visit.visit_date == bindparam("day"))
+                      .order_by(Visit.accepted_at))
 
 
 def get_visit(session: Session, clinic_id: int, visit_id: int) -> Visit | None:
