@@ -41,6 +41,16 @@ class Row:
     is_in_house: bool = False
 
 
+def master_order(session: Session, codes: set[str]) -> dict[str, int]:
+    """The place of each of these test codes in the lab master's order (a code the master lacks has none: it
+    sorts last). Only the codes shown are read (a screen's tests, a few dozen), never the whole master."""
+    if not codes:
+        return {}
+    known = session.scalars(select(LabItem.lab_code).where(LabItem.lab_code.in_(sorted(codes)))
+                            .order_by(LabItem.lab_code))
+    return {code: index for index, code in enumerate(known)}
+
+
 @dataclass
 class Table:
     """Rows of tests against the shown days (newest first), and whether older days exist."""
@@ -71,8 +81,7 @@ def result_table(session: Session, clinic_id: int, patient_id: int, sex: str, *,
                LabResult.collected_on, LabResult.sub_id, LabResult.is_in_house)
         .where(*current, LabResult.collected_on.in_(days)).order_by(LabResult.collected_on.desc())).all() \
         if days else []
-    order = {code: index for index, code in enumerate(session.scalars(select(LabItem.lab_code)
-                                                                       .order_by(LabItem.lab_code)))}
+    order = master_order(session, {r.lab_code for r in records})
     rows: dict[str, Row] = {}
     for r in records:
         row_key = f"{r.lab_code}#{r.sub_id}" if r.sub_id else r.lab_code
@@ -172,9 +181,9 @@ def results_as_text(session: Session, clinic_id: int, patient_id: int, days: lis
         LabResult.retracted.is_(False), LabResult.collected_on.in_(days))
     if lab_codes:
         stmt = stmt.where(LabResult.lab_code.in_(lab_codes))
-    order = {code: index for index, code in enumerate(session.scalars(select(LabItem.lab_code)
-                                                                       .order_by(LabItem.lab_code)))}
-    records = sorted(session.execute(stmt).all(),
+    found = session.execute(stmt).all()
+    order = master_order(session, {r.lab_code for r in found})
+    records = sorted(found,
                      key=lambda r: (-r.collected_on.toordinal(), order.get(r.lab_code, 10**6), r.name, r.sub_id))
     blocks: list[str] = []
     for day in sorted({r.collected_on for r in records}, reverse=True):
