@@ -396,9 +396,3 @@ def latest_prescription(session: Session, clinic_id: int, patient_id: int) -> Pr
     return session.scalar(scoped(Prescription, clinic_id).where(Prescription.patient_id == patient_id,
                                                                 Prescription.status == ISSUED)
                           .order_by(Prescription.issued_at.desc()).limit(1))
-
-
-def count_for_patient(session: Session, clinic_id: int, patient_id: int) -> int:
-    """How many prescriptions a patient has (any state)."""
-    return len(list(session.scalars(select(Prescription.id).where(Prescription.clinic_id == clinic_id,
-                                                                  Prescription.patient_id == patient_id))))
