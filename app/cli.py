@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from alembic import command
@@ -26,6 +27,12 @@ from app.prescriptions.check_master import CheckMasterError, import_check_master
 from app.prescriptions.drug_master import DrugMasterError, import_official_file
 from app.reception.poller import OrcaPoller
 from app.transfer.cli import register_transfer_cli
+
+
+def stop(message: str) -> NoReturn:
+    """End a command that failed: `message` on standard error, exit status 1."""
+    click.echo(message, err=True)
+    sys.exit(1)
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -70,8 +77,7 @@ def register_cli(app: Flask) -> None:
             mark = "OK " if line.ok else ("NG " if line.fatal else "注意")
             click.echo(f"[{mark}] {line.subject}: {line.message}")
         if any(line.fatal for line in lines):
-            click.echo("起動できない設定があります（NG の行を直してください）", err=True)
-            sys.exit(1)
+            stop("起動できない設定があります（NG の行を直してください）")
         click.echo("設定の確認を終えました")
 
     @app.cli.group("demo")
@@ -86,8 +92,7 @@ def register_cli(app: Flask) -> None:
                 seed_demo(session)
                 session.commit()
         except DemoAlreadySeeded as exc:
-            click.echo(str(exc), err=True)
-            sys.exit(1)
+            stop(str(exc))
         click.echo("デモデータを登録しました")
 
     @app.cli.group("audit")
@@ -120,8 +125,7 @@ def register_cli(app: Flask) -> None:
                 manifest = backups.make_backup(current_app.extensions["db_engine"], session, directory,
                                                with_pacs=not without_pacs)
             except backups.BackupError as exc:
-                click.echo(f"バックアップできません: {exc}", err=True)
-                sys.exit(1)
+                stop(f"バックアップできません: {exc}")
         size = sum(f["size"] for f in manifest["files"])
         images = sum(p["instances"] for p in manifest["pacs"])
         click.echo(f"バックアップしました: {directory}（{len(manifest['files'])}ファイル、{size:,}バイト、"
@@ -135,32 +139,27 @@ def register_cli(app: Flask) -> None:
         try:
             manifest = backups.verify_backup(directory)
         except backups.BackupError as exc:
-            click.echo(f"復元しません（何も変更していません）: {exc}", err=True)
-            sys.exit(1)
+            stop(f"復元しません（何も変更していません）: {exc}")
         if not yes:
             click.confirm(f"{directory} の内容でデータベースを置き換えます。よろしいですか", abort=True)
         engine = current_app.extensions["db_engine"]
         try:
             backups.restore_backup(engine, directory)
         except backups.BackupError as exc:
-            click.echo(f"復元しません: {exc}", err=True)
-            sys.exit(1)
+            stop(f"復元しません: {exc}")
         with engine.connect() as connection:
             differences = backups.count_differences(manifest["database"]["row_counts"], backups.row_counts(connection))
         if differences:
-            click.echo("復元後の行数がマニフェストと一致しません: " + "; ".join(differences), err=True)
-            sys.exit(1)
+            stop("復元後の行数がマニフェストと一致しません: " + "; ".join(differences))
         upgrade_database(current_app.config["DATABASE_URL"])
         with current_app.extensions["db_sessionmaker"]() as session:
             breaks = list(iter_chain_breaks(session))
             if breaks:
-                click.echo(f"復元した監査証跡のハッシュチェーンが壊れています: 記録 #{breaks[0].entry_id}", err=True)
-                sys.exit(1)
+                stop(f"復元した監査証跡のハッシュチェーンが壊れています: 記録 #{breaks[0].entry_id}")
             try:
                 stored = backups.restore_pacs(session, directory, manifest)
             except backups.BackupError as exc:
-                click.echo(f"データベースは復元しました。画像の復元に失敗しました: {exc}", err=True)
-                sys.exit(1)
+                stop(f"データベースは復元しました。画像の復元に失敗しました: {exc}")
         click.echo(f"復元しました: {directory}（{manifest['finished_at']} のバックアップ、監査証跡検証済み、"
                    f"画像{sum(stored.values())}件）")
 
@@ -175,8 +174,7 @@ def register_cli(app: Flask) -> None:
                 count = load(session, path)
             except error as exc:
                 session.rollback()
-                click.echo(f"{label}を読み込めませんでした（何も登録していません）: {exc}", err=True)
-                sys.exit(1)
+                stop(f"{label}を読み込めませんでした（何も登録していません）: {exc}")
             session.commit()
         click.echo(f"{label}を{count}件読み込みました")
 
@@ -214,9 +212,7 @@ def register_cli(app: Flask) -> None:
                 loaded = import_check_master(session, path, version)
             except CheckMasterError as exc:
                 session.rollback()
-                click.echo(f"チェックマスタを読み込めませんでした（何も変更していません。使用中の版のままです）: {exc}",
-                           err=True)
-                sys.exit(1)
+                stop(f"チェックマスタを読み込めませんでした（何も変更していません。使用中の版のままです）: {exc}")
             session.commit()
             click.echo(f"チェックマスタ {loaded.version} を読み込みました（併用禁忌 {loaded.pair_count}組、傷病名禁忌 "
                        f"{loaded.disease_rule_count}件、適応・投与量 {loaded.dose_rule_count}件）")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Select,
+    String,
     create_engine,
     event,
     select,
@@ -112,6 +113,14 @@ class Timestamps:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+class PostalContact:
+    """Mixin of a record with a postal address and a phone number (a patient, an entry of the 紹介先 book)."""
+
+    postal_code: Mapped[str] = mapped_column(String(8), default="")
+    address: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+
+
 M = TypeVar("M", bound=ClinicScoped)
 
 
@@ -139,6 +148,9 @@ def make_engine(url: str) -> Engine:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    # pool_pre_ping: a `SELECT 1` when a connection leaves the pool (one or two a request, ~0.02 ms of our CPU each,
+    # measured) so that a connection PostgreSQL dropped (restart, pooler) is replaced instead of failing a user's
+    # request (tests/core/test_dropped_connections.py fails without it).
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the whole test suite: install what is needed, lint, then unit, HTTP, integration and browser
-# tests on SQLite and PostgreSQL.
+# tests on PostgreSQL and, where it behaves differently, SQLite (see tests/conftest.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh

@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -21,7 +22,9 @@ from tests.helpers import HTMLClient
 use_fast_hashing_for_tests()
 
 POSTGRES_URL = os.environ.get("KAMIKARTE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-BACKENDS = [b.strip() for b in os.environ.get("KAMIKARTE_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
+#: The backends a developer asked for (None: each test's own, see pytest_generate_tests).
+CHOSEN_BACKENDS = ([b.strip() for b in os.environ["KAMIKARTE_TEST_BACKENDS"].split(",") if b.strip()]
+                   if os.environ.get("KAMIKARTE_TEST_BACKENDS") else None)
 
 
 def _postgres_available() -> str | None:
@@ -92,9 +95,29 @@ def _truncate_postgres(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Give each test that needs a database its backends: PostgreSQL, or those its `backends` mark names.
+
+    PostgreSQL is the production database and every test runs on it. SQLite is the embedded default the demo runs
+    on: the tests of what behaves differently on it (locking and concurrent writers, search, the audit chain, the
+    outbox's claiming, sessions, backup and restore, migrations, bulk import and export, clinic isolation) are
+    marked `backends("sqlite", "postgresql")`, the demo's own tests `backends("sqlite")`, and the browser tests
+    run on SQLite by their own fixture. KAMIKARTE_TEST_BACKENDS, when set, decides for unmarked tests too (e.g.
+    `sqlite` to iterate without PostgreSQL)."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("backends")
+    own = list(marker.args) if marker else ["postgresql"]
+    wanted = own if CHOSEN_BACKENDS is None else [b for b in CHOSEN_BACKENDS if marker is None or b in own]
+    if not wanted:  # KAMIKARTE_TEST_BACKENDS left out every backend this test runs on
+        wanted = [pytest.param(b, marks=pytest.mark.skip(reason=f"{b} is not in KAMIKARTE_TEST_BACKENDS"))
+                  for b in own]
+    metafunc.parametrize("database_url", wanted, indirect=True)
+
+
+@pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A clean, migrated database of each backend."""
+    """A clean, migrated database of the backend the test is parametrized with."""
     if request.param == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path / "test.sqlite3"
@@ -111,12 +134,32 @@ def config(database_url: str) -> TestConfig:
     return replace(TestConfig(), DATABASE_URL=database_url)
 
 
+#: One app per PostgreSQL URL (one per worker), reused from test to test: building the app costs ~0.1 s (Werkzeug
+#: compiles some 190 routes) and most tests need one. Each test still gets an emptied database, and what a test
+#: changes in app.config or app.extensions is put back after it. SQLite tests get a new file, so a new app.
+_POSTGRES_APPS: dict[str, Any] = {}
+
+
 @pytest.fixture
 def app(config: TestConfig) -> Iterator:
     """The app under test."""
-    application = create_app(config)
+    if make_url(config.DATABASE_URL).get_backend_name() != "postgresql":
+        application = create_app(config)
+        yield application
+        application.extensions["db_engine"].dispose()
+        return
+    application = _POSTGRES_APPS.get(config.DATABASE_URL)
+    if application is None:
+        application = _POSTGRES_APPS[config.DATABASE_URL] = create_app(config)
+    settings, extensions = dict(application.config), dict(application.extensions)
     yield application
+    # Closing the pooled connections: a test may have dropped and rebuilt the schema (the restore drill), and a
+    # connection's prepared statements would still name the old tables.
     application.extensions["db_engine"].dispose()
+    application.config.clear()
+    application.config.update(settings)
+    application.extensions.clear()
+    application.extensions.update(extensions)
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from app.core.audit import SYSTEM, iter_chain_breaks, record_audit
 from app.core.models import AccessLogEntry, AuditEntry
 from tests.factories import make_clinic, make_patient, make_user
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
+
 
 def test_chain_links_each_entry_to_the_previous_one_of_its_clinic(session):
     clinic = make_clinic(session)

@@ -27,6 +27,8 @@ from tests.factories import make_clinic, make_patient, make_user
 from tests.imaging.pacs_data import new_patient_id, upload_study
 from tests.imaging.world import configure
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
+
 
 @pytest.fixture(scope="module")
 def own_orthanc():

@@ -3,6 +3,7 @@ and 山田 太郎 / 髙橋 美咲 with their clinical records (added once)."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from app.clinics.models import Clinic
@@ -15,6 +16,8 @@ from app.patients.models import Patient
 from app.patients.profile_forms import KINDS
 from app.patients.profile_models import Allergy, VitalSign
 from app.prescriptions.models import Prescription
+
+pytestmark = pytest.mark.backends("sqlite")  # the demo as it is started: see tests/conftest.py
 
 
 def _patient(session, orca_id: str) -> Patient:

@@ -15,6 +15,8 @@ from app.reception.models import Visit
 from tests.factories import make_clinic, make_patient, make_user
 from tests.helpers import HTMLClient
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
+
 #: A marker that only clinic A's data contains; clinic B must never see it anywhere.
 MARKER_NAME = "異界 守秘"
 MARKER_KANA = "イカイ シュヒ"

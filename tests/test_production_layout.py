@@ -72,8 +72,8 @@ def _wait_for(url: str, process: subprocess.Popen) -> requests.Response:
     deadline = time.monotonic() + 60
     while True:
         try:
-            return requests.get(url, timeout=2)
-        except requests.ConnectionError:
+            return requests.get(url, timeout=10)
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still loading the app
             assert process.poll() is None, "the web server stopped"
             assert time.monotonic() < deadline, f"{url} did not answer"
             time.sleep(0.3)

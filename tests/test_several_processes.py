@@ -18,6 +18,8 @@ from bench.server import Browser
 from tests.factories import DEMO_PASSWORD, make_clinic, make_patient, make_user
 from tests.test_production_layout import ROOT, _exec_lines, _free_port, _wait_for
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
+
 
 def _web_environment(database_url: str, **extra: str) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "s" * 64, "KAMIKARTE_SECRETS_KEY": "k" * 64,

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, logout_user
+from sqlalchemy.orm import Session
 
 from app.auth import bp, flow, totp
 from app.auth import services as auth
@@ -66,19 +67,35 @@ def login():
             elif auth.second_factor_required(db, user, request.cookies.get(flow.DEVICE_COOKIE), flow.policy()):
                 stage = "verify"
             else:
-                auth.complete_login(db, user, _actor_for(user), "trusted_device")
-                token = auth.open_login_session(db, user, _actor_for(user))
-                db.commit()
-                flow.finish_login(user, token)
+                _logged_in(db, user, "trusted_device")
                 return _landing()
             db.commit()
-            flow.start_pending(user, stage)
-            return flow.next_stage_url(stage)
+            return _next_stage(user, stage)
     elif request.method == "POST":
         error = "ログインIDとパスワードを入力してください"
     if request.args.get("expired"):
         flash("ログインの有効期間（12時間）が過ぎたため、もう一度ログインしてください", "warning")
     return render_template("auth/login.html", form=form, error=error), 200 if error is None else 401
+
+
+def _next_stage(user: Any, stage: str) -> Any:
+    """The password step passed: remember that this browser must do `stage` next, and go to its page."""
+    flow.start_pending(user, stage)
+    return flow.next_stage_url(stage)
+
+
+def _trust_device(db: Session, user: Any) -> str:
+    """Trust this browser for the second factor (the cookie's token to set)."""
+    return auth.trust_device(db, user, request.cookies.get(flow.DEVICE_COOKIE), request.user_agent.string)
+
+
+def _logged_in(db: Session, user: Any, method: str) -> None:
+    """The login done by `method` (trusted_device, totp, recovery, totp_enrolment): recorded, its server-side
+    session opened and committed, and this browser's session started on it."""
+    auth.complete_login(db, user, _actor_for(user), method)
+    token = auth.open_login_session(db, user, _actor_for(user))
+    db.commit()
+    flow.finish_login(user, token)
 
 
 def _pending_or_login(stage: str) -> Any:
@@ -104,11 +121,8 @@ def verify():
             db.commit()
             error = exc.message
         else:
-            token = auth.trust_device(db, user, request.cookies.get(flow.DEVICE_COOKIE), request.user_agent.string)
-            auth.complete_login(db, user, _actor_for(user), method)
-            login_token = auth.open_login_session(db, user, _actor_for(user))
-            db.commit()
-            flow.finish_login(user, login_token)
+            token = _trust_device(db, user)
+            _logged_in(db, user, method)
             if method == "recovery":
                 flash("リカバリーコードでログインしました。使ったコードは無効になりました。"
                       "スマートフォンを紛失した場合は管理者に連絡してください。", "warning")
@@ -133,9 +147,7 @@ def new_password():
             error = exc.message
         else:
             db.commit()
-            stage = "verify" if user.has_totp else "enrol"
-            flow.start_pending(user, stage)
-            return flow.next_stage_url(stage)
+            return _next_stage(user, "verify" if user.has_totp else "enrol")
     return render_template("auth/new_password.html", form=form, error=error, user=user)
 
 
@@ -156,11 +168,8 @@ def enrol():
             db.rollback()
             error = exc.message
         else:
-            token = auth.trust_device(db, user, request.cookies.get(flow.DEVICE_COOKIE), request.user_agent.string)
-            auth.complete_login(db, user, _actor_for(user), "totp_enrolment")
-            login_token = auth.open_login_session(db, user, _actor_for(user))
-            db.commit()
-            flow.finish_login(user, login_token)
+            token = _trust_device(db, user)
+            _logged_in(db, user, "totp_enrolment")
             session["show_recovery_codes"] = codes
             return flow.set_device_cookie(redirect(url_for("auth.recovery_codes")), token)
     uri = totp.provisioning_uri(secret, user.login_id, user.clinic.name)

@@ -54,6 +54,10 @@ class VisitFacts:
     prescription_today: bool = False
     #: Groups chosen on this visit, times each code was billed this month on other visits, groups ever billed.
     chosen_groups: set[str] = field(default_factory=set)
+    #: Per group chosen on this visit: the chosen fee's name and the groups its rule excludes (an exclusive pair
+    #: is refused whichever of the two rows names it).
+    chosen_names: dict[str, str] = field(default_factory=dict)
+    chosen_excludes: dict[str, tuple[str, ...]] = field(default_factory=dict)
     chosen_chapters: set[str] = field(default_factory=set)
     month_counts: dict[str, int] = field(default_factory=dict)
     groups_ever: set[str] = field(default_factory=set)
@@ -114,11 +118,13 @@ def judge(rule: FeeRule, facts: VisitFacts, available: bool) -> tuple[bool, bool
         return False, False, f"{rule.max_age + 1}歳未満が対象です（{facts.age}歳）"
     if rule.min_age is not None and facts.age < rule.min_age:
         return False, False, f"{rule.min_age}歳以上が対象です（{facts.age}歳）"
-    clash = [g for g in rule.excludes if g in facts.chosen_groups]
+    clash = [g for g in facts.chosen_groups
+             if g in rule.excludes or rule.group in facts.chosen_excludes.get(g, ())]
     if FIRST_VISIT_GROUP in clash:
         return False, False, "初診の日には算定できません（ORCAの初診算定日による）"
     if clash:
-        return False, False, "併算定できない料金がすでに選ばれています"
+        names = "、".join(sorted(f"「{facts.chosen_names[g]}」" for g in clash if g in facts.chosen_names))
+        return False, False, f"併算定できない料金{names}がすでに選ばれています"
     if rule.monthly_limit and facts.month_counts.get(rule.code, 0) >= rule.monthly_limit:
         done = facts.month_counts[rule.code]
         return False, False, f"今月すでに{done}回算定しています（月{rule.monthly_limit}回まで）"

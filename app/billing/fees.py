@@ -88,13 +88,16 @@ def main_diseases(session: Session, visit: Visit) -> tuple[list[str], list[str]]
     return specific, lifestyle
 
 
-def facts_of(session: Session, visit: Visit, chosen: list[VisitFee],
-             first: bool | None = None) -> fee_rules.VisitFacts:
+def facts_of(session: Session, visit: Visit, chosen: list[VisitFee], first: bool | None = None,
+             bill: VisitBill | None | bool = True) -> fee_rules.VisitFacts:
     """What the rules read about the visit: a bounded number of queries, whatever the patient's history.
-    `first`: 初診 by ORCA's 初診算定日 (app/billing/first_visit.py); None when ORCA could not say."""
+    `first`: 初診 by ORCA's 初診算定日 (app/billing/first_visit.py); None when ORCA could not say. `bill`: the
+    visit's bill when the caller has read it already (None: it has none), True to read it here."""
     clinic_id, patient_id, day = visit.clinic_id, visit.patient_id, visit.visit_date
-    bill = bill_for(session, visit)
-    facts = fee_rules.VisitFacts(age=age_on(visit.patient.birth_date, day), online=bool(bill and bill.online))
+    if bill is True:
+        bill = bill_for(session, visit)
+    facts = fee_rules.VisitFacts(age=age_on(visit.patient.birth_date, day),
+                                 online=isinstance(bill, VisitBill) and bill.online)
     facts.specific_diseases, facts.lifestyle_diseases = main_diseases(session, visit)
     facts.letter_today = any(
         letter.confirmed_at is not None and to_japan_time(letter.confirmed_at).date() == day
@@ -105,15 +108,21 @@ def facts_of(session: Session, visit: Visit, chosen: list[VisitFee],
         Prescription.clinic_id == clinic_id, Prescription.patient_id == patient_id, Prescription.issued_on == day,
         Prescription.status == ISSUED)))
     facts.chosen_groups = {fee.group for fee in chosen}
+    for fee in chosen:
+        rule = fee_rules.rule_for(fee.code)
+        if rule is not None:
+            facts.chosen_names[rule.group] = fee.name
+            facts.chosen_excludes[rule.group] = rule.excludes
     if first:
         facts.chosen_groups.add(fee_rules.FIRST_VISIT_GROUP)
     facts.chosen_chapters = {p.chapter for p in procedures_by_code(session, {f.code for f in chosen}).values()}
     start, end = _month(day)
-    for code, count in session.execute(select(VisitFee.code, func.count()).where(
+    # Times billed, not rows: a fee chosen with 回数 2 counts twice toward its monthly limit.
+    for code, count in session.execute(select(VisitFee.code, func.sum(VisitFee.quantity)).where(
             VisitFee.clinic_id == clinic_id, VisitFee.patient_id == patient_id, VisitFee.removed_at.is_(None),
             VisitFee.visit_date >= start, VisitFee.visit_date < end, VisitFee.visit_id != visit.id)
             .group_by(VisitFee.code)):
-        facts.month_counts[code] = count
+        facts.month_counts[code] = int(count)
     facts.groups_ever = set(session.scalars(select(VisitFee.group).distinct().where(
         VisitFee.clinic_id == clinic_id, VisitFee.patient_id == patient_id, VisitFee.removed_at.is_(None),
         VisitFee.visit_id != visit.id, VisitFee.group.in_(("eiyo_first", "eiyo_next")))))
@@ -128,14 +137,17 @@ def _matches(rule: fee_rules.FeeRule, master: Procedure | None, key: str, text: 
     return key in search_key(rule.rule) or (master is not None and (key in master.kana_key or key in master.name_key))
 
 
-def fee_options(session: Session, visit: Visit, text: str = "", first: bool | None = None) -> list[FeeOption]:
+def fee_options(session: Session, visit: Visit, text: str = "", first: bool | None = None,
+                chosen: list[VisitFee] | None = None, bill: VisitBill | None | bool = True) -> list[FeeOption]:
     """The picker's list: fees that apply (suggested first), then greyed ones with their reason; then, when
-    searching, other 医学管理等 (B) and 在宅 (C) procedures of the master that have no rule (the doctor's call)."""
-    chosen = chosen_fees(session, visit)
+    searching, other 医学管理等 (B) and 在宅 (C) procedures of the master that have no rule (the doctor's call).
+    `chosen` and `bill`: the visit's chosen fees and bill when the caller (the picker's page) has read them."""
+    chosen = chosen_fees(session, visit) if chosen is None else chosen
     chosen_codes = {fee.code for fee in chosen}
+    # Read with the chosen fees' rows in one query: facts_of then finds them in the session (procedures_by_code).
+    masters = procedures_by_code(session, {r.code for r in fee_rules.rules()} | chosen_codes)
     # A chosen fee is judged without itself, so it is not greyed by its own group.
-    facts = facts_of(session, visit, chosen, first)
-    masters = procedures_by_code(session, {r.code for r in fee_rules.rules()})
+    facts = facts_of(session, visit, chosen, first, bill)
     text = (text or "").strip()
     key = search_key(text)
     options = []
@@ -182,6 +194,8 @@ def choose_fee(session: Session, clinic: Clinic, actor: Actor, visit: Visit, cod
     """Add a fee to the visit after checking it as the list does; queues the visit's 中途データ."""
     open_visit(visit)
     code = (code or "").strip()
+    if not code:
+        raise ValidationError("診療行為コードを入力してください", field="code")
     count = _parse_quantity(quantity)
     master = procedures_by_code(session, {code}).get(code)
     if master is None:
@@ -195,12 +209,14 @@ def choose_fee(session: Session, clinic: Clinic, actor: Actor, visit: Visit, cod
     if rule is None and master.chapter not in ("B", "C"):
         raise ValidationError(f"「{master.name}」は指導料・管理料（医学管理等・在宅）ではありません", field="code")
     if rule is not None:
-        first = first_visit(clinic, visit).first
-        applies, _, reason = fee_rules.judge(rule, facts_of(session, visit, chosen, first), True)
+        facts = facts_of(session, visit, chosen, first_visit(session, clinic, visit).first)
+        applies, _, reason = fee_rules.judge(rule, facts, True)
         if not applies:
             raise ValidationError(f"「{rule.rule}」は算定できません: {reason}", field="code")
-        if rule.monthly_limit and count > rule.monthly_limit:
-            raise ValidationError(f"回数は月{rule.monthly_limit}回までです", field="quantity")
+        done = facts.month_counts.get(code, 0)
+        if rule.monthly_limit and done + count > rule.monthly_limit:
+            raise ValidationError(f"回数は月{rule.monthly_limit}回までです" + (
+                f"（今月すでに{done}回算定: あと{rule.monthly_limit - done}回）" if done else ""), field="quantity")
     fee = VisitFee(clinic_id=visit.clinic_id, visit_id=visit.id, patient_id=visit.patient_id,
                    visit_date=visit.visit_date, code=code, name=rule.rule if rule else master.name, quantity=count,
                    group=rule.group if rule else "", chosen_by_id=actor.user_id)

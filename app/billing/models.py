@@ -1,5 +1,6 @@
 """The 医科診療行為マスター (支払基金 s, national) with the edition it was loaded from, the 指導料・管理料 chosen
-for a visit, and a visit's own 中途データ (its fees sent to ORCA as one data, re-sent as a change)."""
+for a visit, a visit's own 中途データ (its fees sent to ORCA as one data, re-sent as a change), and ORCA's answer
+about the patient's 初診算定日 kept for the visit."""
 
 from __future__ import annotations
 
@@ -90,3 +91,21 @@ class VisitBill(PatientScoped, Base):
     orca_medical_uid: Mapped[str | None] = mapped_column(String(64))
     orca_billing_warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     orca_billing_error: Mapped[str] = mapped_column(String(500), default="")
+
+
+class FirstVisitAnswer(PatientScoped, Base):
+    """ORCA's answer about the patient's 初診算定日 (medicalmodv23), kept for one visit so that every render of the
+    picker and the summary (in any app process) reads it instead of asking ORCA again: reused while the visit's
+    revision and the day it was asked on stay the same, and shown with a note when ORCA cannot be asked."""
+
+    __tablename__ = "first_visit_answer"
+    __table_args__ = (UniqueConstraint("clinic_id", "visit_id", name="uq_first_visit_answer_visit"),)
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"))
+    #: What was asked: the visit's revision and ORCA's patient number at the time, and the day (Japan time).
+    visit_revision: Mapped[int] = mapped_column(Integer)
+    orca_patient_id: Mapped[str] = mapped_column(String(20))
+    asked_on: Mapped[date] = mapped_column(Date)
+    #: ORCA's 初診算定日 (None: ORCA holds none for the patient).
+    first_calculation_date: Mapped[date | None] = mapped_column(Date)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

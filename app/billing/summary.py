@@ -139,7 +139,7 @@ def compare(summary: VisitSummary) -> None:
 
 def build_summary(session: Session, clinic: Clinic, visit: Visit) -> VisitSummary:
     """The visit's lines and, when ORCA is set up, its trial calculation of them."""
-    first = first_visit(clinic, visit)
+    first = first_visit(session, clinic, visit)
     lines, claim_error = visit_lines(session, visit, first)
     summary = VisitSummary(lines=lines, first_note=first.note, claim_error=claim_error)
     client = orca_interim.orca_client_for(clinic) if orca_interim.is_available(clinic) else None

@@ -3,7 +3,8 @@ rules are in fees.py, summary.py and visit_claim.py."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 
@@ -17,6 +18,8 @@ from app.core.timeutil import japan_today
 from app.core.web import committed, current_actor, current_clinic, flashed, log_look
 from app.db import db_session
 
+T = TypeVar("T")
+
 
 def _visit(visit_id: int) -> Any:
     try:
@@ -25,31 +28,37 @@ def _visit(visit_id: int) -> Any:
         abort(404)
 
 
+def _visit_shown(visit_id: int, screen: str) -> Any:
+    """The visit a screen shows, its look at the patient's record logged as `screen:visit id`."""
+    visit = _visit(visit_id)
+    log_look(visit.patient_id, f"{screen}:{visit.id}")
+    return visit
+
+
 @bp.get("/billing/visits/<int:visit_id>/fees")
 @requires("clinical.read")
 def fee_picker(visit_id: int):
     """The fees of today's visit: what applies first, the rest greyed with the reason; ?q= searches."""
-    visit = _visit(visit_id)
-    log_look(visit.patient_id, f"billing.fees:{visit.id}")
+    visit = _visit_shown(visit_id, "billing.fees")
     db = db_session()
     text = request.args.get("q", "")[:40]
-    visit_kind = first_visit(current_clinic(), visit)
-    options = fees.fee_options(db, visit, text, visit_kind.first)
+    visit_kind = first_visit(db, current_clinic(), visit)
+    bill, chosen = fees.bill_for(db, visit), fees.chosen_fees(db, visit)
+    options = fees.fee_options(db, visit, text, visit_kind.first, chosen, bill)
+    db.commit()  # ORCA's answer about the 初診算定日, kept for the visit's next renders
     if request.args.get("format") == "json":
         return jsonify([{"code": o.code, "name": o.name, "points": o.points, "applies": o.applies,
                          "suggested": o.suggested, "reason": o.reason, "chosen": o.chosen} for o in options])
-    bill = fees.bill_for(db, visit)
-    chosen = fees.chosen_fees(db, visit)
-    db.commit()
     return render_template("billing/fees.html", visit=visit, patient=visit.patient, options=options, q=text,
                            chosen=chosen, bill=bill, form=FeeForm(), online_form=OnlineForm(), visit_kind=visit_kind,
                            confirm=ConfirmForm(), today=japan_today())
 
 
-def _confirmed(visit_id: int) -> Any:
-    """The visit a button posted for, once its CSRF token is checked (400 otherwise)."""
+def _confirmed(visit_id: int, form: Any = None) -> Any:
+    """The visit a button posted for, once its form — by default just the CSRF token — is checked (400
+    otherwise)."""
     visit = _visit(visit_id)
-    if not ConfirmForm().validate_on_submit():
+    if not (form or ConfirmForm()).validate_on_submit():
         abort(400)
     return visit
 
@@ -57,6 +66,19 @@ def _confirmed(visit_id: int) -> Any:
 def _after(visit_id: int):
     return redirect(request.form.get("then") == "summary" and url_for("billing.summary", visit_id=visit_id)
                     or url_for("billing.fee_picker", visit_id=visit_id))
+
+
+def _fee_change(visit: Any, change: Callable[..., T], *args: Any) -> T:
+    """Make a change to the visit's fees — `change(db, clinic, actor, visit, *args)`, one of fees' — and commit it;
+    when the rules refuse it, nothing is kept and the page the button was on says why (an unknown fee: 404)."""
+    def refused(exc: DomainError) -> Any:
+        if isinstance(exc, NotFoundError):
+            abort(404)
+        flash(exc.message, "error")
+        return _after(visit.id)
+
+    return committed(lambda: change(db_session(), current_clinic(), current_actor(), visit, *args), refused,
+                     DomainError)
 
 
 @bp.post("/billing/visits/<int:visit_id>/fees")
@@ -68,14 +90,7 @@ def choose_fee(visit_id: int):
     if not form.validate_on_submit():
         flash("送信内容を確認できませんでした。画面を開き直してください", "error")
         return _after(visit_id)
-    db = db_session()
-    try:
-        fee = fees.choose_fee(db, current_clinic(), current_actor(), visit, form.code.data, form.quantity.data)
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return _after(visit_id)
-    db.commit()
+    fee = _fee_change(visit, fees.choose_fee, form.code.data, form.quantity.data)
     flash(f"「{fee.name}」を算定しました", "success")
     return _after(visit_id)
 
@@ -85,16 +100,7 @@ def choose_fee(visit_id: int):
 def remove_fee(visit_id: int, fee_id: int):
     """Take a fee off the visit."""
     visit = _confirmed(visit_id)
-    db = db_session()
-    try:
-        fees.remove_fee(db, current_clinic(), current_actor(), visit, fee_id)
-    except NotFoundError:
-        abort(404)
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return _after(visit_id)
-    db.commit()
+    _fee_change(visit, fees.remove_fee, fee_id)
     flash("料金を外しました", "success")
     return _after(visit_id)
 
@@ -103,18 +109,9 @@ def remove_fee(visit_id: int, fee_id: int):
 @requires("fee.write")
 def set_online(visit_id: int):
     """情報通信機器を用いた診療 or face to face."""
-    visit = _visit(visit_id)
     form = OnlineForm()
-    if not form.validate_on_submit():
-        abort(400)
-    db = db_session()
-    try:
-        fees.set_online(db, current_clinic(), current_actor(), visit, bool(form.online.data))
-    except DomainError as exc:
-        db.rollback()
-        flash(exc.message, "error")
-        return _after(visit_id)
-    db.commit()
+    visit = _confirmed(visit_id, form)
+    _fee_change(visit, fees.set_online, bool(form.online.data))
     return _after(visit_id)
 
 
@@ -122,8 +119,7 @@ def set_online(visit_id: int):
 @requires("billing.read")
 def summary(visit_id: int):
     """The visit summary: every line with its code, quantity, points and state; ORCA's trial calculation."""
-    visit = _visit(visit_id)
-    log_look(visit.patient_id, f"billing.summary:{visit.id}")
+    visit = _visit_shown(visit_id, "billing.summary")
     db = db_session()
     result = build_summary(db, current_clinic(), visit)
     bill = fees.bill_for(db, visit)

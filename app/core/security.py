@@ -29,14 +29,16 @@ ROLE_LABELS: dict[str, str] = {
 
 ALL_ROLES = frozenset(Role)
 CLINICAL = frozenset({Role.DOCTOR, Role.NURSE})
+DOCTOR_ONLY = frozenset({Role.DOCTOR})
+ADMIN_ONLY = frozenset({Role.ADMIN})
 
 #: Which role may do what. Every route names one of these; tests check that none is missing.
 PERMISSIONS: dict[str, frozenset[Role]] = {
-    "clinic.manage": frozenset({Role.ADMIN}),
-    "staff.manage": frozenset({Role.ADMIN}),
-    "audit.read": frozenset({Role.ADMIN}),
+    "clinic.manage": ADMIN_ONLY,
+    "staff.manage": ADMIN_ONLY,
+    "audit.read": ADMIN_ONLY,
     # Registering outside applications (API clients) and their credentials, scopes and webhooks.
-    "partner.manage": frozenset({Role.ADMIN}),
+    "partner.manage": ADMIN_ONLY,
     "outbox.read": ALL_ROLES,
     "outbox.retry": frozenset({Role.ADMIN, Role.CLERK, Role.DOCTOR}),
     "reception.read": ALL_ROLES,
@@ -48,8 +50,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "clinical.write": CLINICAL,
     "profile.write": CLINICAL,
     "masters.read": ALL_ROLES,
-    "diagnosis.write": frozenset({Role.DOCTOR}),
-    "prescription.write": frozenset({Role.DOCTOR}),
+    "diagnosis.write": DOCTOR_ONLY,
+    "prescription.write": DOCTOR_ONLY,
     "lab.order": CLINICAL,
     "lab.messages": ALL_ROLES,
     "account.self": ALL_ROLES,
@@ -58,8 +60,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "sharing.consent": ALL_ROLES,
     # Taking another institution's entry into our record (or dismissing it), and keeping one of ours from the
     # service (共有しない, e.g. a diagnosis not yet told to the patient), are the doctor's decisions.
-    "sharing.adopt": frozenset({Role.DOCTOR}),
-    "sharing.withhold": frozenset({Role.DOCTOR}),
+    "sharing.adopt": DOCTOR_ONLY,
+    "sharing.withhold": DOCTOR_ONLY,
     # オンライン資格確認's history (薬剤・診療・特定健診): clinical data; reading the consent anew is for everyone.
     "onshi.read": CLINICAL,
     "onshi.consent": ALL_ROLES,
@@ -68,15 +70,15 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     # 診療録テンプレート and 定型文: the clinic's kept by administrators, each doctor's own by the doctor.
     "note.library": frozenset({Role.ADMIN, Role.DOCTOR}),
     # Searching every patient's notes at once is a doctor's look across the clinic (each look is logged).
-    "note.search_clinic": frozenset({Role.DOCTOR}),
+    "note.search_clinic": DOCTOR_ONLY,
     "letter.read": CLINICAL,
-    "letter.write": frozenset({Role.DOCTOR}),
+    "letter.write": DOCTOR_ONLY,
     # The clinic's 紹介先 address book (institutions and doctors, no patient data): kept by doctors and admins.
     "referral_book.manage": frozenset({Role.ADMIN, Role.DOCTOR}),
     # The visit's bill (lines, delivery states, ORCA's trial calculation): the clerk's 会計 and the doctor's.
     "billing.read": frozenset({Role.CLERK, Role.DOCTOR, Role.NURSE}),
     # Choosing 指導料・管理料 is the doctor's decision (the clerk corrects them in ORCA).
-    "fee.write": frozenset({Role.DOCTOR}),
+    "fee.write": DOCTOR_ONLY,
     # Handing the tablet to a patient (the patient screen, its print-out): the doctor or nurse with the patient.
     "patient_view.show": CLINICAL,
 }

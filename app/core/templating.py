@@ -36,10 +36,13 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def inject() -> dict[str, Any]:
-        def may(permission: str) -> bool:
-            return bool(current_user.is_authenticated and role_may(current_user.role, permission))
+        # The user once per page: a page asks may() dozens of times, each through Flask-Login's proxy otherwise.
+        user = current_user._get_current_object() if current_user.is_authenticated else None  # noqa: SLF001
 
-        clinic = current_user.clinic if current_user.is_authenticated else None
+        def may(permission: str) -> bool:
+            return user is not None and role_may(user.role, permission)
+
+        clinic = user.clinic if user is not None else None
 
         # A tablet handed to a patient shows no staff chrome (menu, account, idle-lock overlay) on any page.
         return {"may": may, "clinic": clinic, "screen_locked": bool(session.get("locked")), "now_utc": utcnow(),

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, inspect, update
+from sqlalchemy import ForeignKey, Index, Integer, String, bindparam, inspect, update
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -60,6 +60,13 @@ class PatientRecordVersion(RecordVersion, PatientScoped):
     @declared_attr.directive
     def __table_args__(cls) -> tuple:  # noqa: N805 — SQLAlchemy's declared_attr convention
         return version_indexes(cls.__tablename__)  # type: ignore[attr-defined]
+
+
+def current_of(model: Any) -> list[Any]:
+    """The conditions of a versioned model's current versions of one patient of one clinic, the clinic and the
+    patient as the bound parameters `clinic_id` and `patient_id`: for statements built once and run per page."""
+    return [model.clinic_id == bindparam("clinic_id"), model.patient_id == bindparam("patient_id"),
+            model.superseded_at.is_(None), model.retracted.is_(False)]
 
 
 def version_indexes(table_name: str) -> tuple[Index, Index]:

@@ -47,6 +47,17 @@ LOCK_EXEMPT = {"auth.unlock", "auth.lock_screen", "auth.logout", "auth.session_p
 HANDOVER_KEY = "handover"
 
 
+#: Requests a page makes by itself, not the user: the reception list's live refresh polling its revision, and the
+#: browser's own checks of the service worker and manifest. They never count as activity for the idle lock (a
+#: tablet left on a live list must still lock); only the user's own requests, and the page's activity ping after a
+#: touch (auth.session_ping), do. The one place that marks them; a page that fetches a screen users also open
+#: themselves (the list's refreshed table) says so with BACKGROUND_HEADER instead.
+BACKGROUND_ENDPOINTS = frozenset({"reception.revision", "pwa.service_worker", "pwa.manifest", "static"})
+#: Sent by a page's script with a fetch it makes by itself (static/js/reception.js); a client that leaves it out
+#: only keeps its own session awake, and one that sends it only locks sooner.
+BACKGROUND_HEADER = "X-Kamikarte-Background"
+
+
 #: The last activity is written into the session cookie at most this often: rewriting and re-signing the cookie
 #: on every request (each refresh of a live list) cost a fifth of a small request, and the idle lock counts minutes.
 LAST_SEEN_STEP_SECONDS = 10
@@ -204,10 +215,16 @@ def enforce_session_rules() -> Any:
             message = "画面がロックされています。パスワードを入力してください"
             return jsonify({"error": "locked", "message": message}), 401
         return redirect(url_for("auth.lock_screen", next=request.full_path.rstrip("?")))
-    if (request.endpoint not in ("static", "auth.session_ping") and not session.get("locked")
+    if (not is_background_request() and request.endpoint != "auth.session_ping" and not session.get("locked")
             and (now - last_seen >= LAST_SEEN_STEP_SECONDS or "last_seen" not in session)):
         session["last_seen"] = now
     return None
+
+
+def is_background_request() -> bool:
+    """Whether the request is one a page makes by itself (BACKGROUND_ENDPOINTS, or a fetch sent with
+    BACKGROUND_HEADER): it must not extend the idle time."""
+    return request.endpoint in BACKGROUND_ENDPOINTS or request.headers.get(BACKGROUND_HEADER) == "1"
 
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.audit import Actor
@@ -15,7 +16,7 @@ from app.core.dates import future_date_error
 from app.core.errors import ValidationError
 from app.core.jp import WarekiError, parse_date
 from app.core.timeutil import japan_today
-from app.core.versioning import record_first_version, record_new_version
+from app.core.versioning import current_of, record_first_version, record_new_version
 from app.db import scoped
 from app.diagnoses.models import OUTCOMES, SUSPECTED_SUFFIX, UNCODED, Diagnosis, Disease, Modifier
 from app.sharing.registration import record_changed, record_confirmed
@@ -200,9 +201,12 @@ def retract_diagnosis(session: Session, clinic_id: int, actor: Actor, item: Diag
 
 def current_diagnoses(session: Session, clinic_id: int, patient_id: int) -> list[Diagnosis]:
     """The patient's diagnoses as they stand (main first, then newest start)."""
-    return list(session.scalars(scoped(Diagnosis, clinic_id).where(
-        Diagnosis.patient_id == patient_id, Diagnosis.superseded_at.is_(None), Diagnosis.retracted.is_(False))
-        .order_by(Diagnosis.is_main.desc(), Diagnosis.started_on.desc(), Diagnosis.id.desc())))
+    return list(session.scalars(_CURRENT_DIAGNOSES, {"clinic_id": clinic_id, "patient_id": patient_id}))
+
+
+#: Built once: the diagnoses screen, the profile and every prescription check read them.
+_CURRENT_DIAGNOSES = (select(Diagnosis).where(*current_of(Diagnosis))
+                      .order_by(Diagnosis.is_main.desc(), Diagnosis.started_on.desc(), Diagnosis.id.desc()))
 
 
 def get_current(session: Session, clinic_id: int, patient_id: int, item_id: int) -> Diagnosis | None:

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.documents.discharge import UnreadableDocument
+from app.documents.discharge import UnreadableDocument, is_document_of
 
 BUNDLE_PROFILE = "http://jpfhir.jp/fhir/eCheckup/StructureDefinition/JP_Bundle_eCheckupGeneral"
 REPORT_TYPE = "53576-5"
@@ -47,10 +47,7 @@ class CheckupReport:
 
 def is_checkup_report(bundle: dict[str, Any]) -> bool:
     """Whether a received document says it is a health-check report (by profile or by its Composition's type)."""
-    profiles = [str(p).split("|")[0] for p in (bundle.get("meta") or {}).get("profile") or []]
-    first = ((bundle.get("entry") or [{}])[0] or {}).get("resource") or {}
-    codes = [c.get("code") for c in (first.get("type") or {}).get("coding") or [] if isinstance(c, dict)]
-    return BUNDLE_PROFILE in profiles or REPORT_TYPE in codes
+    return is_document_of(bundle, BUNDLE_PROFILE, REPORT_TYPE)
 
 
 def _judgement(resource: dict[str, Any]) -> str:

@@ -79,12 +79,18 @@ class DischargeSummary:
         return (self.discharged_on - self.admitted_on).days + 1
 
 
-def is_discharge_summary(bundle: dict[str, Any]) -> bool:
-    """Whether a received document says it is a discharge summary (by profile or by its Composition's type)."""
+def is_document_of(bundle: dict[str, Any], profile: str, type_code: str) -> bool:
+    """Whether a received document says it is of one kind: by its Bundle's profile or by its Composition's type
+    (the first entry); shared by the discharge summary and the health-check report."""
     profiles = [str(p).split("|")[0] for p in (bundle.get("meta") or {}).get("profile") or []]
     first = ((bundle.get("entry") or [{}])[0] or {}).get("resource") or {}
     codes = [c.get("code") for c in (first.get("type") or {}).get("coding") or [] if isinstance(c, dict)]
-    return BUNDLE_PROFILE in profiles or DISCHARGE_TYPE in codes
+    return profile in profiles or type_code in codes
+
+
+def is_discharge_summary(bundle: dict[str, Any]) -> bool:
+    """Whether a received document says it is a discharge summary (by profile or by its Composition's type)."""
+    return is_document_of(bundle, BUNDLE_PROFILE, DISCHARGE_TYPE)
 
 
 def _text(section: dict[str, Any]) -> str:

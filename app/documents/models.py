@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, ClinicScoped, PatientScoped, Timestamps, UTCDateTime
+from app.db import Base, ClinicScoped, PatientScoped, PostalContact, Timestamps, UTCDateTime
 
 DRAFT, FINAL = "draft", "final"
 #: The one honorific printed after the addressee (敬称): 先生, or 御侍史 / 御机下 (脇付, written to the doctor's desk).
@@ -71,7 +71,7 @@ class ReferralLetter(PatientScoped, Timestamps, Base):
         return SHARE_LABELS.get(self.share_status, self.share_status)
 
 
-class ReferralDestination(ClinicScoped, Timestamps, Base):
+class ReferralDestination(ClinicScoped, PostalContact, Timestamps, Base):
     """One entry of a clinic's 紹介先 address book: a hospital (or clinic), a department and a doctor, with the
     address and numbers to post or fax a letter. Retired entries stay (letters point at them) but are not offered."""
 
@@ -85,9 +85,6 @@ class ReferralDestination(ClinicScoped, Timestamps, Base):
     department: Mapped[str] = mapped_column(String(100), default="")
     #: The doctor's name without an honorific ("" when letters go to the department's 担当医).
     doctor: Mapped[str] = mapped_column(String(100), default="")
-    postal_code: Mapped[str] = mapped_column(String(8), default="")
-    address: Mapped[str] = mapped_column(String(200), default="")
-    phone: Mapped[str] = mapped_column(String(30), default="")
     fax: Mapped[str] = mapped_column(String(30), default="")
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

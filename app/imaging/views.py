@@ -51,7 +51,14 @@ def _image_error(exc: PacsError | ValidationError) -> Response:
 
 
 
-def _image(data: bytes, media_type: str) -> Response:
+def _pacs_image(patient: Patient, look: str, fetch: Callable[[], tuple[bytes, str]]) -> Response:
+    """An image the PACS gives — `fetch()`'s bytes and media type — with the look at it logged as `look`; a PACS
+    error or a bad window answers as `_image_error`."""
+    try:
+        data, media_type = fetch()
+    except (PacsError, ValidationError) as exc:
+        return _image_error(exc)
+    log_look(patient.id, look)
     return Response(data, mimetype=media_type)
 
 
@@ -122,12 +129,8 @@ def _note_targets(patient) -> list:
 def thumbnail(patient: Patient, study_uid: str):
     """A small JPEG of the study's first image."""
     _uid_or_404(study_uid)
-    try:
-        image = _image(*pacs.thumbnail(current_clinic(), patient, study_uid))
-    except PacsError as exc:
-        return _image_error(exc)
-    log_look(patient.id, f"patient.images.thumbnail:{study_uid}")
-    return image
+    return _pacs_image(patient, f"patient.images.thumbnail:{study_uid}",
+                       lambda: pacs.thumbnail(current_clinic(), patient, study_uid))
 
 
 @bp.get("/patients/<int:patient_id>/images/<study_uid>/series/<series_uid>/instances/<instance_uid>"
@@ -137,14 +140,13 @@ def rendered(patient: Patient, study_uid: str, series_uid: str, instance_uid: st
     """One image or frame as PNG (or ?format=jpeg), with an optional window ?wc=&ww=."""
     _uid_or_404(study_uid, series_uid, instance_uid)
     media_type = "image/jpeg" if request.args.get("format") == "jpeg" else "image/png"
-    try:
+
+    def fetch() -> tuple[bytes, str]:
         window = services.parse_window(request.args.get("wc"), request.args.get("ww"))
-        image = _image(*pacs.render_image(current_clinic(), patient, study_uid, series_uid, instance_uid, frame=frame,
-                                          window=window, media_type=media_type))
-    except (PacsError, ValidationError) as exc:
-        return _image_error(exc)
-    log_look(patient.id, f"patient.images.image:{instance_uid}#{frame}")
-    return image
+        return pacs.render_image(current_clinic(), patient, study_uid, series_uid, instance_uid, frame=frame,
+                                 window=window, media_type=media_type)
+
+    return _pacs_image(patient, f"patient.images.image:{instance_uid}#{frame}", fetch)
 
 
 @bp.post("/patients/<int:patient_id>/images/<study_uid>/key-images")
@@ -233,7 +235,7 @@ def key_image(patient: Patient, key_image_id: int):
     """The stored bytes of a key image (what letters print), not the PACS's current rendering."""
     item = _key_image_or_404(patient.id, key_image_id)
     log_look(patient.id, f"patient.key_image:{item.id}")
-    response = _image(item.image_bytes, item.media_type)
+    response = Response(item.image_bytes, mimetype=item.media_type)
     response.headers["X-Content-SHA256"] = item.image_sha256
     return response
 

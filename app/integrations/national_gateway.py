@@ -26,7 +26,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from app.integrations.errors import IntegrationError
+from app.integrations.errors import IntegrationError, Refused, bearer_call
 
 BUSINESS_CODE = re.compile(r"^[A-Za-z]{3}[a-z]{2}[A-Za-z]{3}[0-9]{2}$")  # e.g. EPSsiPIR01, YZKsiquc01
 REQUEST_ID = re.compile(r"^[A-Za-z0-9]{1,40}$")
@@ -49,10 +49,8 @@ class GatewayTimeout(GatewayUnavailable):
         self.request_id = request_id
 
 
-class GatewayRejected(GatewayError):
+class GatewayRejected(Refused, GatewayError):
     """The relay refused the request (authentication, a malformed file name)."""
-
-    retryable = False
 
 
 @dataclass(frozen=True)
@@ -151,17 +149,9 @@ class RelayGateway:
         self.timeout = timeout
 
     def _call(self, method: str, path: str, body: bytes | None = None) -> requests.Response:
-        try:
-            response = requests.request(method, f"{self.base_url}/{path}", data=body, timeout=self.timeout,
-                                        headers={"Authorization": f"Bearer {self.token}",
-                                                 "Content-Type": "application/xml"})
-        except requests.RequestException as exc:
-            raise GatewayUnavailable(f"資格確認端末の中継に接続できません（{type(exc).__name__}）") from exc
-        if response.status_code >= 500:
-            raise GatewayUnavailable(f"資格確認端末の中継が応答しません（HTTP {response.status_code}）")
-        if response.status_code in (401, 403):
-            raise GatewayRejected("資格確認端末の中継で認証に失敗しました。接続設定を確認してください")
-        return response
+        return bearer_call(method, f"{self.base_url}/{path}", self.token, body=body,
+                           headers={"Content-Type": "application/xml"}, timeout=self.timeout,
+                           system="資格確認端末の中継", unavailable=GatewayUnavailable, rejected=GatewayRejected)
 
     def submit(self, business_code: str, request_id: str, body: bytes) -> None:
         """PUT the request file."""

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from app.core.versioning import current_of
 from app.labs.masters import RANGE_PATTERN
 from app.labs.models import LabItem, LabResult
 
@@ -41,6 +42,16 @@ class Row:
     is_in_house: bool = False
 
 
+def master_order(session: Session, codes: set[str]) -> dict[str, int]:
+    """The place of each of these test codes in the lab master's order (a code the master lacks has none: it
+    sorts last). Only the codes shown are read (a screen's tests, a few dozen), never the whole master."""
+    if not codes:
+        return {}
+    known = session.scalars(select(LabItem.lab_code).where(LabItem.lab_code.in_(sorted(codes)))
+                            .order_by(LabItem.lab_code))
+    return {code: index for index, code in enumerate(known)}
+
+
 @dataclass
 class Table:
     """Rows of tests against the shown days (newest first), and whether older days exist."""
@@ -55,24 +66,16 @@ def result_table(session: Session, clinic_id: int, patient_id: int, sex: str, *,
                  columns: int = DEFAULT_COLUMNS) -> Table:
     """The current (not superseded, not withdrawn) results of a patient as a table of the newest `columns` days
     (before `before` when paging back)."""
-    current = (LabResult.clinic_id == clinic_id, LabResult.patient_id == patient_id,
-               LabResult.superseded_at.is_(None), LabResult.retracted.is_(False))
+    keys = {"clinic_id": clinic_id, "patient_id": patient_id}
     # The days first (one small DISTINCT), then only the results of the days shown: ten years of monthly
     # panels are ~4,000 results, a screen shows ~400 of them.
-    all_days = list(session.scalars(select(LabResult.collected_on).where(*current).distinct()
-                                    .order_by(LabResult.collected_on.desc())))
+    all_days = list(session.scalars(_RESULT_DAYS, keys))
     candidates = [d for d in all_days if before is None or d < before]
     days = candidates[:columns]
     shown = set(days)
     older = candidates[columns] if len(candidates) > columns else None
-    records = session.execute(
-        select(LabResult.lab_code, LabResult.name, LabResult.unit, LabResult.reference_range, LabResult.value,
-               LabResult.flag, LabResult.result_status, LabResult.comment, LabResult.version, LabResult.lineage_id,
-               LabResult.collected_on, LabResult.sub_id, LabResult.is_in_house)
-        .where(*current, LabResult.collected_on.in_(days)).order_by(LabResult.collected_on.desc())).all() \
-        if days else []
-    order = {code: index for index, code in enumerate(session.scalars(select(LabItem.lab_code)
-                                                                       .order_by(LabItem.lab_code)))}
+    records = session.execute(_RESULTS_OF_DAYS, {**keys, "days": days}).all() if days else []
+    order = master_order(session, {r.lab_code for r in records})
     rows: dict[str, Row] = {}
     for r in records:
         row_key = f"{r.lab_code}#{r.sub_id}" if r.sub_id else r.lab_code
@@ -86,6 +89,17 @@ def result_table(session: Session, clinic_id: int, patient_id: int, sex: str, *,
                 row.unit, row.reference = r.unit or row.unit, r.reference_range or row.reference
     ordered = sorted(rows.values(), key=lambda row: (order.get(row.lab_code, 10**6), row.name))
     return Table(days, [row for row in ordered if row.cells], older, len(all_days))
+
+
+# The table's statements, built once with the clinic and the patient bound (the lab table is opened all day).
+_RESULT_DAYS = (select(LabResult.collected_on).where(*current_of(LabResult)).distinct()
+                .order_by(LabResult.collected_on.desc()))
+_RESULTS_OF_DAYS = (
+    select(LabResult.lab_code, LabResult.name, LabResult.unit, LabResult.reference_range, LabResult.value,
+           LabResult.flag, LabResult.result_status, LabResult.comment, LabResult.version, LabResult.lineage_id,
+           LabResult.collected_on, LabResult.sub_id, LabResult.is_in_house)
+    .where(*current_of(LabResult), LabResult.collected_on.in_(bindparam("days", expanding=True)))
+    .order_by(LabResult.collected_on.desc()))
 
 
 @dataclass
@@ -172,9 +186,9 @@ def results_as_text(session: Session, clinic_id: int, patient_id: int, days: lis
         LabResult.retracted.is_(False), LabResult.collected_on.in_(days))
     if lab_codes:
         stmt = stmt.where(LabResult.lab_code.in_(lab_codes))
-    order = {code: index for index, code in enumerate(session.scalars(select(LabItem.lab_code)
-                                                                       .order_by(LabItem.lab_code)))}
-    records = sorted(session.execute(stmt).all(),
+    found = session.execute(stmt).all()
+    order = master_order(session, {r.lab_code for r in found})
+    records = sorted(found,
                      key=lambda r: (-r.collected_on.toordinal(), order.get(r.lab_code, 10**6), r.name, r.sub_id))
     blocks: list[str] = []
     for day in sorted({r.collected_on for r in records}, reverse=True):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.clinics.services import get_staff
@@ -190,9 +190,13 @@ def _queued(queue_message: Callable[[], object]) -> None:
 
 def list_orders(session: Session, clinic_id: int, patient_id: int, limit: int = 50) -> list[LabOrder]:
     """A patient's orders, newest first, with their specimens."""
-    return list(session.scalars(scoped(LabOrder, clinic_id).where(LabOrder.patient_id == patient_id)
-                                .options(selectinload(LabOrder.specimens))
-                                .order_by(LabOrder.id.desc()).limit(limit)))
+    return list(session.scalars(_ORDERS, {"clinic_id": clinic_id, "patient_id": patient_id, "limit": limit}))
+
+
+#: Built once: the lab table lists the orders on every view.
+_ORDERS = (select(LabOrder).where(LabOrder.clinic_id == bindparam("clinic_id"),
+                                  LabOrder.patient_id == bindparam("patient_id"))
+           .options(selectinload(LabOrder.specimens)).order_by(LabOrder.id.desc()).limit(bindparam("limit")))
 
 
 def get_order(session: Session, clinic_id: int, patient_id: int, order_id: int) -> LabOrder | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from app.core.errors import ValidationError
 from app.core.security import Role, requires
@@ -16,6 +17,7 @@ from app.core.web import committed, current_actor, flashed, found
 from app.db import db_session
 from app.notes import bp, library, templating
 from app.notes.chart_views import full_chart_clinic
+from app.notes.models import NoteTemplate
 
 
 def _posted(id_field: str) -> tuple[Any, int | None]:
@@ -30,6 +32,12 @@ def _posted(id_field: str) -> tuple[Any, int | None]:
 
 def _scopes() -> list[tuple[str, str]]:
     return [(library.CLINIC, "クリニック共通")] if current_user.role == Role.ADMIN else [(library.OWN, "自分用")]
+
+
+def _template_for_editor(db: Session, template_id: int) -> NoteTemplate:
+    """A template the writer may use (the clinic's or their own) in a full-chart clinic; 404 when there is none."""
+    full_chart_clinic()
+    return found(library.get_template(db, current_user.clinic_id, current_user.id, template_id))
 
 
 def _library_page(errors: dict | None = None, form: dict | None = None, status: int = 200):
@@ -183,11 +191,8 @@ def template_save():
 @requires("note.write")
 def template_fields(template_id: int):
     """A template's sections with the templates it takes in, for the editor's fill-in form."""
-    full_chart_clinic()
     db = db_session()
-    template = library.get_template(db, current_user.clinic_id, current_user.id, template_id)
-    if template is None:
-        abort(404)
+    template = _template_for_editor(db, template_id)
     try:
         sections = library.expanded(db, current_user.clinic_id, current_user.id, template)
     except ValidationError as exc:
@@ -199,11 +204,8 @@ def template_fields(template_id: int):
 @requires("note.write")
 def template_fill(template_id: int):
     """The SOAP text the filled-in fields make (JSON {values: {"0.1": "37.8", …}} → {subjective: …, …})."""
-    full_chart_clinic()
     db = db_session()
-    template = library.get_template(db, current_user.clinic_id, current_user.id, template_id)
-    if template is None:
-        abort(404)
+    template = _template_for_editor(db, template_id)
     data = request.get_json(silent=True)
     values = data.get("values") if isinstance(data, dict) else None
     if not isinstance(values, dict) or len(values) > 500:

@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.clinics.models import Clinic
 from app.core.audit import Actor, record_audit
 from app.core.timeutil import format_japan_datetime
-from app.db import scoped, utcnow
+from app.db import utcnow
 from app.integrations.orca import OrcaError
 from app.onshi.models import FLAG_LABELS, KINDS, HistoryConsent
 from app.patients.models import Patient
@@ -35,12 +36,17 @@ class ConsentState:
 
 def latest_consents(session: Session, clinic_id: int, patient_id: int) -> dict[str, HistoryConsent]:
     """The latest recorded consent of each kind."""
-    rows = session.scalars(scoped(HistoryConsent, clinic_id).where(HistoryConsent.patient_id == patient_id)
-                           .order_by(HistoryConsent.recorded_at.desc(), HistoryConsent.id.desc()).limit(40))
+    rows = session.scalars(_LATEST_CONSENTS, {"clinic_id": clinic_id, "patient_id": patient_id})
     latest: dict[str, HistoryConsent] = {}
     for row in rows:
         latest.setdefault(row.kind, row)
     return latest
+
+
+#: Built once: the patient page shows the consent block on every view.
+_LATEST_CONSENTS = (select(HistoryConsent).where(HistoryConsent.clinic_id == bindparam("clinic_id"),
+                                                 HistoryConsent.patient_id == bindparam("patient_id"))
+                    .order_by(HistoryConsent.recorded_at.desc(), HistoryConsent.id.desc()).limit(40))
 
 
 def is_valid(consent: HistoryConsent | None, now: datetime | None = None) -> bool:

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import JSON, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, ClinicScoped, Timestamps, UTCDateTime
+from app.db import Base, ClinicScoped, PostalContact, Timestamps, UTCDateTime
 
 SEX_LABELS = {"M": "男", "F": "女", "U": "不明"}
 
 
-class Patient(ClinicScoped, Timestamps, Base):
+class Patient(ClinicScoped, PostalContact, Timestamps, Base):
     """A patient of one clinic. ORCA is the source of demographics and insurance; the id is Kamikarte's."""
 
     __tablename__ = "patient"
@@ -31,9 +31,6 @@ class Patient(ClinicScoped, Timestamps, Base):
     #: M / F (ORCA's 1 / 2).
     sex: Mapped[str] = mapped_column(String(1))
     birth_date: Mapped[date] = mapped_column(Date)
-    postal_code: Mapped[str] = mapped_column(String(8), default="")
-    address: Mapped[str] = mapped_column(String(200), default="")
-    phone: Mapped[str] = mapped_column(String(30), default="")
     #: 職業 as ORCA's patient registration holds it (printed on referral letters).
     occupation: Mapped[str] = mapped_column(String(100), default="")
     #: What the patient chose at the card reader for the prescription (オンライン資格確認 via ORCA): "1" 電子処方箋,

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, String, exists, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app.core.audit import Actor
 from app.core.errors import ValidationError
 from app.core.forms import require_finite
 from app.core.timeutil import japan_today
-from app.core.versioning import record_first_version, record_new_version
+from app.core.versioning import current_of, record_first_version, record_new_version
 from app.db import scoped
 from app.patients.models import Patient
 from app.patients.profile_forms import KINDS, ProfileKind, check_pregnancy
@@ -80,13 +80,28 @@ def resolve_drug(session: Session, kind: ProfileKind, values: dict[str, Any], dr
                   substance=typed if scope == "class" and typed and typed != drug.name else default_name)
 
 
-def current_items(session: Session, clinic_id: int, kind: ProfileKind, patient_id: int) -> list[Any]:
-    """The items as they stand now (withdrawn ones left out), newest first."""
+def _current_statement(kind: ProfileKind) -> Select:
+    """A kind's current items, newest first."""
     model = kind.model
     order = getattr(model, kind.sort_column)
-    return list(session.scalars(scoped(model, clinic_id).where(
-        model.patient_id == patient_id, model.superseded_at.is_(None), model.retracted.is_(False))
-        .order_by(order.desc(), model.id.desc())))
+    return select(model).where(*current_of(model)).order_by(order.desc(), model.id.desc())
+
+
+#: Built once, by kind: the profile screen reads every kind on each view, and building a statement (and its cache
+#: key) anew each time cost as much as running it.
+_CURRENT = {slug: _current_statement(kind) for slug, kind in KINDS.items()}
+#: The slugs of the kinds the patient has any current item of: one query, so that the overview reads only those
+#: (most patients have a few of the nine kinds; an empty kind would otherwise cost a query of its own).
+_PRESENT = union_all(*[select(literal(slug, String)).where(exists().where(*current_of(kind.model)))
+                       for slug, kind in KINDS.items()])
+#: The vitals entries the profile screens show (its list and trend charts), newest first.
+VITALS_SHOWN = 50
+_VITALS_SHOWN = _CURRENT["vitals"].limit(VITALS_SHOWN)
+
+
+def current_items(session: Session, clinic_id: int, kind: ProfileKind, patient_id: int) -> list[Any]:
+    """The items as they stand now (withdrawn ones left out), newest first."""
+    return list(session.scalars(_CURRENT[kind.slug], {"clinic_id": clinic_id, "patient_id": patient_id}))
 
 
 def get_current(session: Session, clinic_id: int, kind: ProfileKind, patient_id: int, item_id: int) -> Any | None:
@@ -208,10 +223,9 @@ class LatestVitals:
 VITAL_MEASURES = ("height_cm", "weight_kg", "systolic", "diastolic", "pulse", "temperature_c", "spo2")
 
 
-def vitals_history(session: Session, clinic_id: int, patient_id: int, limit: int = 50) -> list[VitalSign]:
-    """The current vitals entries, newest first."""
-    kind = KINDS["vitals"]
-    return current_items(session, clinic_id, kind, patient_id)[:limit]
+def vitals_history(session: Session, clinic_id: int, patient_id: int) -> list[VitalSign]:
+    """The newest VITALS_SHOWN current vitals entries, newest first."""
+    return list(session.scalars(_VITALS_SHOWN, {"clinic_id": clinic_id, "patient_id": patient_id}))
 
 
 def latest_vitals(entries: list[VitalSign]) -> LatestVitals:
@@ -231,9 +245,13 @@ def vital_series(entries: list[VitalSign], name: str, points: int = 12) -> list[
     return list(reversed(series[:points]))
 
 
-def profile_overview(session: Session, clinic_id: int, patient_id: int) -> dict[str, list[Any]]:
-    """Every kind's current items, keyed by slug."""
-    return {slug: current_items(session, clinic_id, kind, patient_id) for slug, kind in KINDS.items()}
+def profile_overview(session: Session, clinic_id: int, patient_id: int,
+                     kinds: dict[str, ProfileKind] | None = None) -> dict[str, list[Any]]:
+    """The current items of every kind (or of `kinds`), keyed by slug: one query for which kinds have any, then one
+    for each of those."""
+    present = set(session.scalars(_PRESENT, {"clinic_id": clinic_id, "patient_id": patient_id}))
+    return {slug: current_items(session, clinic_id, kind, patient_id) if slug in present else []
+            for slug, kind in (kinds or KINDS).items()}
 
 
 def drug_allergies_and_contraindications(session: Session, clinic_id: int, patient_id: int) -> list[Any]:

@@ -86,13 +86,15 @@ def _common(patient: Any) -> dict[str, Any]:
 @patient_view("patient.read", look="patient.profile")
 def profile(patient: Patient):
     """Everything a doctor glances at before seeing the patient, on one screen."""
-    overview = profiles.profile_overview(db_session(), current_user.clinic_id, patient.id)
-
+    common = _common(patient)
+    # The kinds that apply to the patient, vitals aside: _vitals_context reads the newest of those once.
+    kinds = {slug: kind for slug, kind in common["kinds"].items() if slug != "vitals"}
+    overview = profiles.profile_overview(db_session(), current_user.clinic_id, patient.id, kinds)
     diagnoses = [d for d in current_diagnoses(db_session(), current_user.clinic_id, patient.id)
                  if d.outcome == "continuing"]
     return render_template("patients/profile.html", overview=overview, diagnoses=diagnoses,
                            withheld=withheld_lineages(db_session(), current_user.clinic_id, patient.id),
-                           **_vitals_context(patient.id), **_common(patient))
+                           **_vitals_context(patient.id), **common)
 
 
 @bp.get("/patients/<int:patient_id>/vitals")

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from app.core.timeutil import japan_today
+from app.core.versioning import current_of
 from app.diagnoses.models import Diagnosis
 from app.patients.profile_forms import PREGNANCY_STATUSES
 from app.patients.profile_models import Allergy, Contraindication, Infection, Pregnancy
@@ -94,31 +95,26 @@ class SafetyBanner:
         return [(key, label, self.sections[key]) for key, label in SECTIONS.items() if self.sections[key]]
 
 
-def _mine(model: type) -> list:
-    """A model's current versions of the patient (clinic and patient as bound parameters)."""
-    return [model.clinic_id == bindparam("clinic_id"), model.patient_id == bindparam("patient_id"),
-            model.superseded_at.is_(None), model.retracted.is_(False)]
-
-
 def _own_statement() -> CompoundSelect:
     """Our current allergies, 薬剤禁忌, warning infections, 妊娠・授乳 not ended by `today` and pregnancy diagnoses:
     (section, title, detail, extra)."""
     text = String(300)
     allergies = select(case((Allergy.category == "drug", "drug_allergy"), else_="other_allergy"),
                        cast(Allergy.substance, text), cast(Allergy.reaction, text), cast(Allergy.severity, text)).where(
-        *_mine(Allergy))
+        *current_of(Allergy))
     contraindications = select(literal("contraindication"), cast(Contraindication.substance, text),
-                               cast(Contraindication.reason, text), literal("")).where(*_mine(Contraindication))
+                               cast(Contraindication.reason, text), literal("")).where(*current_of(Contraindication))
     infections = select(literal("infection"), cast(Infection.kind, text), cast(Infection.kind_other, text),
-                        cast(Infection.result, text)).where(*_mine(Infection), Infection.result.in_(WARNING_RESULTS))
+                        cast(Infection.result, text)).where(*current_of(Infection),
+                                                            Infection.result.in_(WARNING_RESULTS))
     pregnancy = select(literal("pregnancy"), cast(Diagnosis.display_name, text), cast(Diagnosis.icd10, text),
                        literal("")).where(
-        *_mine(Diagnosis), Diagnosis.outcome == "continuing",
+        *current_of(Diagnosis), Diagnosis.outcome == "continuing",
         or_(*[Diagnosis.icd10.startswith(code) for code in PREGNANCY_ICD10],
             *[Diagnosis.display_name.contains(word) for word in PREGNANCY_WORDS]))
     status = select(literal("pregnancy"), cast(Pregnancy.status, text), cast(Pregnancy.due_on, text),
                     literal(PROFILE_ROW)).where(
-        *_mine(Pregnancy), or_(Pregnancy.ended_on.is_(None), Pregnancy.ended_on > bindparam("today", type_=Date)))
+        *current_of(Pregnancy), or_(Pregnancy.ended_on.is_(None), Pregnancy.ended_on > bindparam("today", type_=Date)))
     return union_all(allergies, contraindications, infections, status, pregnancy)
 
 

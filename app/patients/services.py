@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.audit import Actor, record_audit, summarize_change
 from app.core.jp import WarekiError, name_search_key, parse_date, parse_era_year, strip_control_chars
-from app.db import get_scoped, scoped, utcnow
+from app.db import scoped, utcnow
 from app.patients.models import SEX_LABELS, Patient
 
 MAX_QUERY_LENGTH = 100
@@ -109,48 +109,67 @@ def search_patients(
         if query.sex:
             return [], "氏名・患者番号・生年月日のいずれかも入力してください"
         return [], ""
-    stmt = select(*_HIT_COLUMNS).where(Patient.clinic_id == clinic_id)  # clinic isolation, as scoped() does
+    conditions = []
     if query.number:
         candidates = {query.number, query.number.zfill(5)}
-        conditions = [Patient.orca_patient_id.in_(candidates)]
+        numbers = [Patient.orca_patient_id.in_(candidates)]
         if len(query.number) <= 9:
-            conditions.append(Patient.id == int(query.number))
-        stmt = stmt.where(or_(*conditions))
+            numbers.append(Patient.id == int(query.number))
+        conditions.append(or_(*numbers))
     if query.birth_date:
-        stmt = stmt.where(Patient.birth_date == query.birth_date)
+        conditions.append(Patient.birth_date == query.birth_date)
     if query.born_between:
-        stmt = stmt.where(Patient.birth_date.between(*query.born_between))
+        conditions.append(Patient.birth_date.between(*query.born_between))
     if query.sex:
-        stmt = stmt.where(Patient.sex == query.sex)
+        conditions.append(Patient.sex == query.sex)
+    keys = {"clinic_id": clinic_id, "limit": limit + 1}
+    if not query.name_key:
+        stmt = select(*_HIT_COLUMNS).where(Patient.clinic_id == bindparam("clinic_id"), *conditions)
     if not query.name_key and query.born_between and not (query.number or query.birth_date):
         # A year of births is a thousand patients or more: the first ones in kana order, cut at the limit.
-        rows = _hits(session, stmt.order_by(Patient.kana_key, Patient.id).limit(limit + 1))
+        rows = _hits(session, stmt.order_by(Patient.kana_key, Patient.id).limit(bindparam("limit")), keys)
     elif not query.name_key:
         # A number or a birth date matches a handful of rows: no ORDER BY, so the planner uses the number or
         # birth-date index instead of walking the kana index over the whole table.
-        rows = sorted(_hits(session, stmt.limit(limit + 1)), key=lambda p: (p.kana_key, p.id))
+        rows = sorted(_hits(session, stmt.limit(bindparam("limit")), keys), key=lambda p: (p.kana_key, p.id))
     else:
         # Two prefix ranges, each walked in its own index order and cut at the limit, then merged: an OR of
-        # the two would make the database sort every match (thousands for a common family name).
-        upper = query.name_key + "\U0010ffff"
-        by_kana = stmt.where(Patient.kana_key >= query.name_key, Patient.kana_key < upper)
-        by_name = stmt.where(Patient.name_key >= query.name_key, Patient.name_key < upper)
-        found = {p.id: p for p in _hits(session, by_kana.order_by(Patient.kana_key, Patient.id).limit(limit + 1))}
-        found.update((p.id, p) for p in _hits(session, by_name.order_by(Patient.name_key, Patient.id)
-                                              .limit(limit + 1)))
+        # the two would make the database sort every match (thousands for a common family name). A name alone
+        # (the usual search, at every keystroke) runs the statements built once.
+        keys.update(low=query.name_key, high=query.name_key + "\U0010ffff")
+        by_kana, by_name = (_BY_KANA.where(*conditions), _BY_NAME.where(*conditions)) if conditions \
+            else (_BY_KANA, _BY_NAME)
+        found = {p.id: p for p in _hits(session, by_kana, keys)}
+        found.update((p.id, p) for p in _hits(session, by_name, keys))
         rows = sorted(found.values(), key=lambda p: (p.kana_key, p.id))
     if len(rows) > limit:
         return rows[:limit], f"{limit}件を超えて該当しました。氏名の続きや生年月日で絞り込んでください"
     return rows, "" if rows else "該当する患者はいません"
 
 
-def _hits(session: Session, stmt: Any) -> list[PatientHit]:
-    return [PatientHit(*row) for row in session.execute(stmt)]
+def _hits(session: Session, stmt: Any, keys: dict[str, Any]) -> list[PatientHit]:
+    return [PatientHit(*row) for row in session.execute(stmt, keys)]
+
+
+def _by_prefix(column: Any) -> Any:
+    """The clinic's patients whose folded name (or kana) starts with the bound `low` (up to `high`), in that
+    column's order, cut at the bound `limit` (clinic isolation as scoped() does)."""
+    return (select(*_HIT_COLUMNS).where(Patient.clinic_id == bindparam("clinic_id"), column >= bindparam("low"),
+                                        column < bindparam("high"))
+            .order_by(column, Patient.id).limit(bindparam("limit")))
+
+
+_BY_KANA = _by_prefix(Patient.kana_key)
+_BY_NAME = _by_prefix(Patient.name_key)
 
 
 def get_patient(session: Session, clinic_id: int, patient_id: int) -> Patient | None:
     """One patient of this clinic (None for another clinic's)."""
-    return get_scoped(session, Patient, clinic_id, patient_id)
+    return session.scalar(_PATIENT, {"clinic_id": clinic_id, "patient_id": patient_id})
+
+
+#: Built once: every patient screen reads its patient (building the statement cost more than running it).
+_PATIENT = select(Patient).where(Patient.clinic_id == bindparam("clinic_id"), Patient.id == bindparam("patient_id"))
 
 
 def find_by_orca_id(session: Session, clinic_id: int, orca_patient_id: str) -> Patient | None:

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from app.core.security import role_may
+from app.core.versioning import current_of
 from app.diagnoses.models import Diagnosis
 from app.documents.models import ReferralLetter
 from app.imaging.models import KeyImage
@@ -130,20 +131,9 @@ def build_summary(session: Session, clinic: Any, role: str, patient: Any, today:
     return summary
 
 
-def _current(model: Any, keys: dict[str, int]) -> list[Any]:
-    """The conditions of a versioned model's current versions of the patient."""
-    return [model.clinic_id == keys["clinic_id"], model.patient_id == keys["patient_id"],
-            model.superseded_at.is_(None), model.retracted.is_(False)]
-
-
-def _diagnoses(session: Session, keys: dict[str, int]) -> list[Any]:
+def _diagnoses(session: Session, keys: dict[str, Any]) -> list[Any]:
     """Continuing diagnoses, the main ones first, then the newest (one more than shown: is there more?)."""
-    return list(session.execute(
-        select(Diagnosis.lineage_id, Diagnosis.display_name, Diagnosis.started_on, Diagnosis.is_main,
-               Diagnosis.is_suspected, Diagnosis.icd10)
-        .where(*_current(Diagnosis, keys), Diagnosis.outcome == "continuing")
-        .order_by(Diagnosis.is_main.desc(), Diagnosis.started_on.desc(), Diagnosis.id.desc())
-        .limit(DIAGNOSES_SHOWN + 1)))
+    return list(session.execute(_DIAGNOSES, keys))
 
 
 def _one_line_a_drug(medicines: list[CurrentMedicine]) -> list[CurrentMedicine]:
@@ -168,11 +158,9 @@ def _other_medicines(session: Session, clinic: Any, patient_id: int, today: date
                                if m.day and since <= m.day <= today.isoformat()]
 
 
-def _vitals(session: Session, keys: dict[str, int]) -> list[VitalLine]:
+def _vitals(session: Session, keys: dict[str, Any]) -> list[VitalLine]:
     """Each measure's last value and the one before, from the newest entries."""
-    entries = list(session.scalars(select(VitalSign).where(*_current(VitalSign, keys))
-                                   .order_by(VitalSign.measured_at.desc(), VitalSign.id.desc())
-                                   .limit(VITAL_ENTRIES_READ)))
+    entries = list(session.scalars(_VITALS, keys))
     found: dict[str, list[tuple[float, datetime]]] = {name: [] for name in VITAL_MEASURES}
     for entry in entries:
         for name in VITAL_MEASURES:
@@ -194,38 +182,21 @@ def _vitals(session: Session, keys: dict[str, int]) -> list[VitalLine]:
     return lines
 
 
-def _newest_results(session: Session, keys: dict[str, int]) -> tuple[date | None, list[Any]]:
+def _newest_results(session: Session, keys: dict[str, Any]) -> tuple[date | None, list[Any]]:
     """The results of the newest day a specimen was taken (current versions), H/L flags included."""
-    newest = (select(func.max(LabResult.collected_on)).where(*_current(LabResult, keys)).scalar_subquery())
-    rows = list(session.execute(
-        select(LabResult.collected_on, LabResult.lineage_id, LabResult.name, LabResult.value, LabResult.unit,
-               LabResult.flag, LabResult.reference_range, LabResult.result_status)
-        .where(*_current(LabResult, keys), LabResult.collected_on == newest)
-        .order_by(LabResult.lab_code, LabResult.sub_id, LabResult.id).limit(RESULTS_SHOWN + 1)))
+    rows = list(session.execute(_NEWEST_RESULTS, keys))
     return (rows[0].collected_on if rows else None), rows
 
 
-def _open_lab_orders(session: Session, keys: dict[str, int]) -> list[Any]:
+def _open_lab_orders(session: Session, keys: dict[str, Any]) -> list[Any]:
     """Lab orders whose results are not all in (and not cancelled), oldest first."""
-    rows = session.execute(
-        select(LabOrder.id, LabOrder.order_number, LabOrder.ordered_on, LabOrder.status)
-        .where(LabOrder.clinic_id == keys["clinic_id"], LabOrder.patient_id == keys["patient_id"],
-               LabOrder.status.not_in(("complete", "cancelled")), LabOrder.cancelled_at.is_(None))
-        .order_by(LabOrder.ordered_on, LabOrder.id).limit(OPEN_ORDERS_SHOWN))
-    return [(row, ORDER_STATES.get(row.status, row.status)) for row in rows]
+    return [(row, ORDER_STATES.get(row.status, row.status)) for row in session.execute(_OPEN_LAB_ORDERS, keys)]
 
 
-def _open_prescriptions(session: Session, keys: dict[str, int], today: date) -> list[OpenPrescription]:
+def _open_prescriptions(session: Session, keys: dict[str, Any], today: date) -> list[OpenPrescription]:
     """Issued prescriptions of the last OPEN_PRESCRIPTION_DAYS days still waiting to reach the 電子処方箋管理サービス
     or ORCA (or refused by them)."""
-    rows = session.execute(
-        select(Prescription.id, Prescription.issued_on, Prescription.eprescription_status,
-               Prescription.orca_billing_status)
-        .where(Prescription.clinic_id == keys["clinic_id"], Prescription.patient_id == keys["patient_id"],
-               Prescription.status == ISSUED, Prescription.issued_on >= today - timedelta(days=OPEN_PRESCRIPTION_DAYS),
-               (Prescription.eprescription_status.in_(PRESCRIPTION_PENDING)
-                | Prescription.orca_billing_status.in_(PRESCRIPTION_PENDING)))
-        .order_by(Prescription.issued_on.desc(), Prescription.id.desc()).limit(OPEN_ORDERS_SHOWN))
+    rows = session.execute(_OPEN_PRESCRIPTIONS, {**keys, "since": today - timedelta(days=OPEN_PRESCRIPTION_DAYS)})
     found = []
     for row in rows:
         waiting = []
@@ -237,18 +208,52 @@ def _open_prescriptions(session: Session, keys: dict[str, int], today: date) -> 
     return found
 
 
-def _letters(session: Session, keys: dict[str, int]) -> list[Any]:
+def _letters(session: Session, keys: dict[str, Any]) -> list[Any]:
     """The newest referral letters written here (drafts too: a draft is work left to do)."""
-    return list(session.execute(
-        select(ReferralLetter.id, ReferralLetter.to_institution, ReferralLetter.to_department,
-               ReferralLetter.written_on, ReferralLetter.status, ReferralLetter.sent_at, ReferralLetter.share_status)
-        .where(ReferralLetter.clinic_id == keys["clinic_id"], ReferralLetter.patient_id == keys["patient_id"])
-        .order_by(ReferralLetter.written_on.desc(), ReferralLetter.id.desc()).limit(LETTERS_SHOWN)))
+    return list(session.execute(_LETTERS, keys))
 
 
-def _key_images(session: Session, keys: dict[str, int]) -> list[Any]:
+def _key_images(session: Session, keys: dict[str, Any]) -> list[Any]:
     """The newest key images kept here (their bytes are not read: the page asks for each image)."""
-    return list(session.execute(
-        select(KeyImage.id, KeyImage.caption, KeyImage.study_date, KeyImage.modality, KeyImage.study_description)
-        .where(*_current(KeyImage, keys))
-        .order_by(KeyImage.study_date.desc(), KeyImage.id.desc()).limit(KEY_IMAGES_SHOWN)))
+    return list(session.execute(_KEY_IMAGES, keys))
+
+
+# Each section's statement, built once with the clinic and the patient as bound parameters: a patient page runs
+# them all, and building a statement and its cache key anew cost several times what running it did.
+_DIAGNOSES = (
+    select(Diagnosis.lineage_id, Diagnosis.display_name, Diagnosis.started_on, Diagnosis.is_main,
+           Diagnosis.is_suspected, Diagnosis.icd10)
+    .where(*current_of(Diagnosis), Diagnosis.outcome == "continuing")
+    .order_by(Diagnosis.is_main.desc(), Diagnosis.started_on.desc(), Diagnosis.id.desc())
+    .limit(DIAGNOSES_SHOWN + 1))
+_VITALS = (select(VitalSign).where(*current_of(VitalSign))
+           .order_by(VitalSign.measured_at.desc(), VitalSign.id.desc()).limit(VITAL_ENTRIES_READ))
+_NEWEST_RESULTS = (
+    select(LabResult.collected_on, LabResult.lineage_id, LabResult.name, LabResult.value, LabResult.unit,
+           LabResult.flag, LabResult.reference_range, LabResult.result_status)
+    .where(*current_of(LabResult),
+           LabResult.collected_on == select(func.max(LabResult.collected_on)).where(*current_of(LabResult))
+           .scalar_subquery())
+    .order_by(LabResult.lab_code, LabResult.sub_id, LabResult.id).limit(RESULTS_SHOWN + 1))
+_OPEN_LAB_ORDERS = (
+    select(LabOrder.id, LabOrder.order_number, LabOrder.ordered_on, LabOrder.status)
+    .where(LabOrder.clinic_id == bindparam("clinic_id"), LabOrder.patient_id == bindparam("patient_id"),
+           LabOrder.status.not_in(("complete", "cancelled")), LabOrder.cancelled_at.is_(None))
+    .order_by(LabOrder.ordered_on, LabOrder.id).limit(OPEN_ORDERS_SHOWN))
+_OPEN_PRESCRIPTIONS = (
+    select(Prescription.id, Prescription.issued_on, Prescription.eprescription_status,
+           Prescription.orca_billing_status)
+    .where(Prescription.clinic_id == bindparam("clinic_id"), Prescription.patient_id == bindparam("patient_id"),
+           Prescription.status == ISSUED, Prescription.issued_on >= bindparam("since"),
+           (Prescription.eprescription_status.in_(PRESCRIPTION_PENDING)
+            | Prescription.orca_billing_status.in_(PRESCRIPTION_PENDING)))
+    .order_by(Prescription.issued_on.desc(), Prescription.id.desc()).limit(OPEN_ORDERS_SHOWN))
+_LETTERS = (
+    select(ReferralLetter.id, ReferralLetter.to_institution, ReferralLetter.to_department,
+           ReferralLetter.written_on, ReferralLetter.status, ReferralLetter.sent_at, ReferralLetter.share_status)
+    .where(ReferralLetter.clinic_id == bindparam("clinic_id"), ReferralLetter.patient_id == bindparam("patient_id"))
+    .order_by(ReferralLetter.written_on.desc(), ReferralLetter.id.desc()).limit(LETTERS_SHOWN))
+_KEY_IMAGES = (
+    select(KeyImage.id, KeyImage.caption, KeyImage.study_date, KeyImage.modality, KeyImage.study_description)
+    .where(*current_of(KeyImage))
+    .order_by(KeyImage.study_date.desc(), KeyImage.id.desc()).limit(KEY_IMAGES_SHOWN))

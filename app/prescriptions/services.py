@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from app.clinics.services import get_staff
@@ -369,15 +369,7 @@ def current_medicines(session: Session, clinic_id: int, patient_id: int,
     on = on or japan_today()
     since = on - timedelta(days=MAX_DAYS)
     # One query over the three tables (the check page waits for it; a round trip per table costs more than rows).
-    rows = session.execute(
-        select(Prescription.issued_on, PrescriptionRp.form, PrescriptionRp.quantity, PrescriptionLine.drug_receipt_code,
-               PrescriptionLine.drug_name, PrescriptionLine.by_generic_name, PrescriptionLine.generic_name,
-               PrescriptionLine.yj_code, PrescriptionLine.generic_code)
-        .join(PrescriptionRp, PrescriptionRp.prescription_id == Prescription.id)
-        .join(PrescriptionLine, PrescriptionLine.rp_id == PrescriptionRp.id)
-        .where(Prescription.clinic_id == clinic_id, Prescription.patient_id == patient_id,
-               Prescription.status == ISSUED, Prescription.issued_on >= since)
-        .order_by(Prescription.issued_at, Prescription.id, PrescriptionRp.number, PrescriptionLine.seq))
+    rows = session.execute(_CURRENT_LINES, {"clinic_id": clinic_id, "patient_id": patient_id, "since": since})
     found: list[CurrentMedicine] = []
     for issued_on, form, quantity, code, name, by_generic, generic_name, yj_code, generic_code in rows:
         until = issued_on + timedelta(days=(quantity if form == 1 else 30) - 1)
@@ -387,14 +379,20 @@ def current_medicines(session: Session, clinic_id: int, patient_id: int,
     return found
 
 
+#: The lines of a patient's prescriptions issued since a day, built once (the patient page and every check run it).
+_CURRENT_LINES = (
+    select(Prescription.issued_on, PrescriptionRp.form, PrescriptionRp.quantity, PrescriptionLine.drug_receipt_code,
+           PrescriptionLine.drug_name, PrescriptionLine.by_generic_name, PrescriptionLine.generic_name,
+           PrescriptionLine.yj_code, PrescriptionLine.generic_code)
+    .join(PrescriptionRp, PrescriptionRp.prescription_id == Prescription.id)
+    .join(PrescriptionLine, PrescriptionLine.rp_id == PrescriptionRp.id)
+    .where(Prescription.clinic_id == bindparam("clinic_id"), Prescription.patient_id == bindparam("patient_id"),
+           Prescription.status == ISSUED, Prescription.issued_on >= bindparam("since"))
+    .order_by(Prescription.issued_at, Prescription.id, PrescriptionRp.number, PrescriptionLine.seq))
+
+
 def latest_prescription(session: Session, clinic_id: int, patient_id: int) -> Prescription | None:
     """The newest issued prescription (for Do処方)."""
     return session.scalar(scoped(Prescription, clinic_id).where(Prescription.patient_id == patient_id,
                                                                 Prescription.status == ISSUED)
                           .order_by(Prescription.issued_at.desc()).limit(1))
-
-
-def count_for_patient(session: Session, clinic_id: int, patient_id: int) -> int:
-    """How many prescriptions a patient has (any state)."""
-    return len(list(session.scalars(select(Prescription.id).where(Prescription.clinic_id == clinic_id,
-                                                                  Prescription.patient_id == patient_id))))

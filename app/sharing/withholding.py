@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.clinics.services import get_staff
@@ -64,8 +65,13 @@ def _members(session: Session, record: Any) -> list[Any]:
 
 def withheld_lineages(session: Session, clinic_id: int, patient_id: int) -> set[tuple[str, int]]:
     """(table, lineage id) of a patient's records marked 共有しない."""
-    rows = session.scalars(scoped(SharingWithholding, clinic_id).where(SharingWithholding.patient_id == patient_id))
+    rows = session.scalars(_WITHHELD, {"clinic_id": clinic_id, "patient_id": patient_id})
     return {(row.subject_type, row.lineage_id) for row in rows}
+
+
+#: Built once: the profile screen reads the marks on every view.
+_WITHHELD = select(SharingWithholding).where(SharingWithholding.clinic_id == bindparam("clinic_id"),
+                                             SharingWithholding.patient_id == bindparam("patient_id"))
 
 
 def withhold_record(session: Session, actor: Actor, record: Any, reason: str) -> SharingWithholding:

@@ -90,7 +90,7 @@ class RunningOrca:
         raise KeyError(institution_code)
 
     def _post(self, path: str, payload: dict[str, Any]) -> None:
-        requests.post(self.url + path, json=payload, timeout=5).raise_for_status()
+        requests.post(self.url + path, json=payload, timeout=15).raise_for_status()  # generous: a busy test machine
 
 
 def start_orca_simulator(today: date | None = None, clinics: list[ClinicConfig] | None = None) -> RunningOrca:

@@ -44,7 +44,9 @@ if (section) {
 
   const poll = async () => {
     try {
-      const headers = { Accept: "application/json" };
+      // Background requests (X-Kamikarte-Background): the page polls by itself, which is no user activity and
+      // must not keep the idle screen lock away (app/core/web.py BACKGROUND_ENDPOINTS).
+      const headers = { Accept: "application/json", "X-Kamikarte-Background": "1" };
       if (etag) headers["If-None-Match"] = etag;  // nothing changed → an empty 304, almost free for the server
       const response = await fetch(section.dataset.revisionUrl, { headers, credentials: "same-origin", cache: "no-store" });
       if (response.status === 304) return;
@@ -52,7 +54,8 @@ if (section) {
         etag = response.headers.get("ETag");
         const data = await response.json();
         if (data.revision !== revision) {
-          const page = await fetch(window.location.href, { credentials: "same-origin" });
+          const page = await fetch(window.location.href,
+            { credentials: "same-origin", headers: { "X-Kamikarte-Background": "1" } });
           const html = new DOMParser().parseFromString(await page.text(), "text/html");
           const fresh = html.getElementById("reception");
           if (fresh) {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pyotp
+import pytest
 from sqlalchemy import select
 
 from app.auth.models import TrustedDevice
@@ -12,6 +13,8 @@ from app.core.models import AuditEntry
 from app.db import utcnow
 from tests.factories import DEMO_PASSWORD, make_clinic, make_user
 from tests.helpers import totp_code
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
 
 
 def _actions(session) -> list[str]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from sqlalchemy import select
 
 from app.core.models import AuditEntry
 from tests.factories import DEMO_PASSWORD, make_clinic, make_user
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
 
 
 def _age_session(client, **changes):
@@ -72,3 +75,34 @@ def test_forged_csrf_token_is_refused_and_audited(client, session):
 def test_login_without_csrf_token_is_refused(client):
     response = client.raw.post("/login", data={"login_id": "a", "password": "b"})
     assert response.status_code == 400
+
+
+def _last_seen(client) -> float:
+    with client.raw.session_transaction() as sess:
+        return sess["last_seen"]
+
+
+def test_live_refresh_polling_does_not_keep_the_screen_awake(client, session):
+    """A tablet left on the reception list polls its revision (and fetches the refreshed table) by itself: that is
+    no user activity, so the idle lock still comes after the clinic's idle time; a page the user opens is."""
+    user = make_user(session, make_clinic(session, idle_lock_minutes=10))
+    session.commit()
+    client.login(user.login_id, user.totp_secret)
+    _age_session(client, last_seen=9 * 60)
+    before = _last_seen(client)
+    assert client.raw.get("/reception/revision", headers={"Accept": "application/json"}).status_code == 200
+    refreshed = client.raw.get("/reception", headers={"X-Kamikarte-Background": "1"})
+    assert refreshed.status_code == 200
+    assert _last_seen(client) == before
+    _age_session(client, last_seen=10 * 60 + 5)
+    polled = client.raw.get("/reception/revision", headers={"Accept": "application/json"})
+    assert polled.status_code == 401 and polled.json["error"] == "locked"
+
+
+def test_the_users_own_request_extends_the_idle_time(client, session):
+    user = make_user(session, make_clinic(session, idle_lock_minutes=10))
+    session.commit()
+    client.login(user.login_id, user.totp_secret)
+    _age_session(client, last_seen=9 * 60)
+    assert client.get("/reception").status_code == 200
+    assert time.time() - _last_seen(client) < 5

@@ -120,12 +120,18 @@ def test_specific_disease_fee_applies_only_with_a_main_specific_disease(session,
     assert first.code == TOKUTEI and first.chosen
 
 
-def test_monthly_limit_exclusive_pairs_and_age(session, world):
-    clinic, actor = world["clinic"], world["actor"]
+def _returning_patient(session, clinic, day):
+    """A patient with a main 特定疾患 and a paid visit 40 days before `day` (a 再診)."""
     patient = make_patient(session, clinic)
     add_diagnosis(session, patient, *BASEDOW)
-    day = date.today().replace(day=1)
     earlier_visit(session, clinic, patient, day)
+    return patient
+
+
+def test_monthly_limit_exclusive_pairs_and_age(session, world):
+    clinic, actor = world["clinic"], world["actor"]
+    day = date.today().replace(day=1)
+    patient = _returning_patient(session, clinic, day)
     for offset in (0, 1):
         fees.choose_fee(session, clinic, actor, make_visit(session, clinic, patient, day=day + timedelta(offset)),
                         TOKUTEI)
@@ -140,14 +146,15 @@ def test_monthly_limit_exclusive_pairs_and_age(session, world):
     assert "処方箋がありません" in _options(session, child)[SHONIKA_RX].reason
     fees.choose_fee(session, clinic, actor, child, GAIRAI_KANRI)
     clash = _options(session, child)["113003810"]
-    assert not clash.applies and "併算定できない" in clash.reason
+    assert not clash.applies and "併算定できない料金「外来管理加算」" in clash.reason
     assert "未収載" in next(o for o in fees.fee_options(session, child) if o.name == "生活習慣病管理料（Ⅰ）").reason
 
 
 def test_bad_input_is_refused_with_a_message(session, world):
     clinic, actor = world["clinic"], world["actor"]
     visit = make_visit(session, clinic)
-    for code, quantity, message in (("999999999", 1, "マスターにありません"), (GAIRAI_KANRI, "0", "1から9"),
+    for code, quantity, message in (("999999999", 1, "マスターにありません"), ("", 1, "コードを入力"),
+                                    (GAIRAI_KANRI, "0", "1から9"),
                                     (GAIRAI_KANRI, "x", "1から9"), ("160008010", 1, "指導料・管理料")):
         with pytest.raises(ValidationError, match=message):
             fees.choose_fee(session, clinic, actor, visit, code, quantity)
@@ -199,3 +206,31 @@ def test_letter_of_today_and_the_online_variants(session, world):
     fees.choose_fee(session, clinic, actor, visit, TOKUTEI_ONLINE)
     with pytest.raises(ValidationError, match="外してから"):
         fees.set_online(session, clinic, actor, visit, False)
+
+
+def test_monthly_limit_counts_times_and_a_return_visit_fee_is_greyed_on_a_first_visit(session, world):
+    clinic, actor = world["clinic"], world["actor"]
+    day = date.today().replace(day=1)
+    patient = _returning_patient(session, clinic, day)
+    fees.choose_fee(session, clinic, actor, make_visit(session, clinic, patient, day=day), TOKUTEI, "2")
+    second = make_visit(session, clinic, patient, day=day + timedelta(1))
+    assert "今月すでに2回算定" in _options(session, second)[TOKUTEI].reason  # 回数 2 counts twice
+    other = _returning_patient(session, clinic, day)
+    fees.choose_fee(session, clinic, actor, make_visit(session, clinic, other, day=day), TOKUTEI)
+    with pytest.raises(ValidationError, match="あと1回"):
+        fees.choose_fee(session, clinic, actor, make_visit(session, clinic, other, day=day + timedelta(1)), TOKUTEI,
+                        "2")
+    # 外来管理加算 and the 再診時 小児科外来診療料 are 再診 fees (告示 A001 注8, B001-2).
+    toddler = make_visit(session, clinic, make_patient(session, clinic, birth_date=date.today() - timedelta(days=400)))
+    for code in (GAIRAI_KANRI, SHONIKA_RX, "112000970"):
+        option = _options(session, toddler, first=True)[code]
+        assert not option.applies and "初診の日" in option.reason
+
+
+def test_an_exclusive_pair_is_greyed_whichever_row_names_it():
+    rule = fee_rules.FeeRule("料金A", "113000000", "a", "doctor_judges", 0, None, None, (), None, "告示", "2024-06")
+    facts = fee_rules.VisitFacts(age=40, online=False, chosen_groups={"b"}, chosen_names={"b": "料金B"},
+                                 chosen_excludes={"b": ("a",)})
+    assert fee_rules.judge(rule, facts, True) == (False, False, "併算定できない料金「料金B」がすでに選ばれています")
+    facts.chosen_excludes = {"b": ()}
+    assert fee_rules.judge(rule, facts, True)[0]

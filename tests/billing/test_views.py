@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from app.billing.models import VisitFee
+from app.billing.models import VisitBill, VisitFee
 from app.outbox import services as outbox
 from tests.factories import make_clinic, make_user
 
@@ -30,6 +30,8 @@ def test_doctor_picks_fees_and_the_summary_shows_orcas_calculation(app, client, 
     # 再診/初診 75 or 291 + 225 + 52: the simulator computes from the same master; 3割 of 10 円 a point.
     assert "113001810" in summary and "ORCAへ送信待ち" in summary and "orca-points" in summary
     assert "一致しています" in summary
+    rate = desk["visit"].insurance_summary  # the share is by the visit's 保険組合せ's 負担割合 ("… 3割")
+    assert "割" in rate and f"円（{rate}）" in summary
     outbox.run_once(app.extensions["db_sessionmaker"], base_delay=0)
     assert "ORCAへ送信済（会計待ち）" in client.get(f"/billing/visits/{desk['visit'].id}").get_data(as_text=True)
     fee = session.scalars(select(VisitFee).where(VisitFee.code == GAIRAI_KANRI)).one()
@@ -62,3 +64,15 @@ def test_roles_and_the_other_clinic(client, session, desk):
     client.login(stranger.login_id, stranger.totp_secret)
     assert client.get(page).status_code == 404
     assert client.get(f"/billing/visits/{desk['visit'].id}").status_code == 404
+
+
+def test_the_doctor_marks_a_visit_online_and_a_post_without_its_token_is_refused(client, session, desk):
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    page = f"/billing/visits/{desk['visit'].id}/fees"
+    assert client.post(f"/billing/visits/{desk['visit'].id}/online", {"online": "y"}, form_page=page).status_code == 302
+    session.expire_all()
+    assert session.scalars(select(VisitBill).where(VisitBill.visit_id == desk["visit"].id)).one().online is True
+    refused = client.post(f"/billing/visits/{desk['visit'].id}/online", {"online": "", "csrf_token": "forged"})
+    assert refused.status_code == 400
+    session.expire_all()
+    assert session.scalars(select(VisitBill).where(VisitBill.visit_id == desk["visit"].id)).one().online is True

@@ -8,20 +8,21 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from app.billing import rx_lines
-from app.billing.models import VisitBill
-from app.billing.rx_lines import GENERIC_ALL, RX_FEE, SPECIFIC_RX
+from app.billing import first_visit, rx_lines
+from app.billing.models import FirstVisitAnswer, VisitBill
+from app.billing.rx_lines import GENERIC_ALL, GENERIC_SOME, RX_FEE, SPECIFIC_RX
 from app.billing.summary import SummaryLine, VisitSummary, compare
 from app.integrations.orca import OrcaBillSimulation
 from app.outbox import services as outbox
+from app.prescriptions.billing import queue_billing
 from app.prescriptions.drug_master import load_shipped_subset as load_drugs
 from app.prescriptions.models import Prescription, PrescriptionLine, PrescriptionRp
 from app.reception.models import PAID, Visit
 from tests.billing.helpers import CODE, make_visit
 from tests.factories import make_user
-from tests.prescriptions.test_prescriptions import AFTER_MEALS_3, LOXONIN, _issue
+from tests.prescriptions.test_prescriptions import AFTER_MEALS_3, LOXONIN, MUCOSTA, _issue
 
 TOKUTEI = "113001810"
 #: 28 days of 内服, every drug by 一般名: 一般名処方加算１ and, with the main 特定疾患 (バセドウ病),
@@ -91,18 +92,53 @@ def test_a_prescription_after_the_visit_was_paid_is_refused(app, client, session
 def test_first_or_revisit_follows_orcas_first_calculation_date(client, session, desk, orca):
     client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
     summary, picker = f"/billing/visits/{desk['visit'].id}", f"/billing/visits/{desk['visit'].id}/fees"
+    orca.set_fault("down", api="medicalmodv23")  # never answered yet: nothing to show
+    assert "ORCAの初診算定日を確認できません" in client.get(summary).get_data(as_text=True)
+    orca.clear_faults()
     orca.set_first_calculation(CODE, "00001", None)  # ORCA holds no 初診算定日: today is a 初診
     html = client.get(summary).get_data(as_text=True)
     assert "初診（ORCAに初診算定日がありません）" in html and "111000110" in html and "112007410" not in html
     tokutei = next(o for o in client.get(picker + "?format=json").get_json() if o["code"] == TOKUTEI)
     assert not tokutei["applies"] and "初診の日" in tokutei["reason"]
+    _bump(session, desk["visit"])  # the reception changed (as a sync does): ORCA is asked again
     orca.set_first_calculation(CODE, "00001", desk["visit"].visit_date - timedelta(days=400))
     html = client.get(summary).get_data(as_text=True)
     assert "再診（ORCAの初診算定日" in html and "112007410" in html and "111000110" not in html
     assert next(o for o in client.get(picker + "?format=json").get_json() if o["code"] == TOKUTEI)["applies"]
+
+
+def _bump(session, visit):
+    session.get(Visit, visit.id).revision += 1
+    session.commit()
+
+
+def test_orcas_first_calculation_date_is_kept_for_the_visit_and_the_day(client, session, desk, orca, monkeypatch):
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    summary, picker = f"/billing/visits/{desk['visit'].id}", f"/billing/visits/{desk['visit'].id}/fees"
+    earlier = desk["visit"].visit_date - timedelta(days=400)
+    orca.set_first_calculation(CODE, "00001", earlier)
+    assert "再診（ORCAの初診算定日" in client.get(picker).get_data(as_text=True)
+    [kept] = session.scalars(select(FirstVisitAnswer)).all()
+    assert (kept.visit_id, kept.first_calculation_date) == (desk["visit"].id, earlier)
+    # The same visit on the same day: the kept answer, ORCA is not asked (its fault would show otherwise).
     orca.set_fault("down", api="medicalmodv23")
-    assert "ORCAの初診算定日を確認できません" in client.get(summary).get_data(as_text=True)
+    html = client.get(summary).get_data(as_text=True)
+    assert "再診（ORCAの初診算定日" in html and "ORCAに確認できない" not in html
+    # The visit changed and ORCA is down: the last answer, with when ORCA gave it.
+    _bump(session, desk["visit"])
+    html = client.get(picker).get_data(as_text=True)
+    assert "再診（ORCAの初診算定日" in html and "時点のORCAの答えです" in html
+    assert next(o for o in client.get(picker + "?format=json").get_json() if o["code"] == TOKUTEI)["applies"]
     orca.clear_faults()
+    orca.set_first_calculation(CODE, "00001", None)
+    assert "初診（ORCAに初診算定日がありません）" in client.get(summary).get_data(as_text=True)
+    # Another day: asked again even though the visit did not change.
+    orca.set_first_calculation(CODE, "00001", earlier)
+    assert "初診（ORCAに初診算定日がありません）" in client.get(summary).get_data(as_text=True)
+    monkeypatch.setattr(first_visit, "japan_today", lambda: desk["visit"].visit_date + timedelta(days=1))
+    assert "再診（ORCAの初診算定日" in client.get(summary).get_data(as_text=True)
+    session.expire_all()
+    assert session.scalars(select(func.count()).select_from(FirstVisitAnswer)).one() == 1
 
 
 def test_the_reception_list_offers_the_summary_only_to_roles_that_may_open_it(client, session, desk):
@@ -143,12 +179,13 @@ def test_a_difference_from_orcas_calculation_is_listed_never_hidden():
                                    "合計点数: かみかるて 135点 ／ ORCA 195点（差 +60点）"]
 
 
-def _long_rx(session, desk, day, status="sent") -> Prescription:
+def _long_rx(session, desk, day, status="sent", drug=(LOXONIN, "ロキソニン錠６０ｍｇ", True),
+             days=28) -> Prescription:
     rx = Prescription(clinic_id=desk["clinic"].id, patient_id=desk["patient"].id, doctor_name="医師", issued_on=day,
                       valid_until=day, orca_billing_status=status)
-    rx.rps.append(PrescriptionRp(number=1, form=1, usage_text="１日３回毎食後", quantity=28, lines=[
-        PrescriptionLine(seq=1, drug_receipt_code=LOXONIN, drug_name="ロキソニン錠６０ｍｇ", dose=3, unit="錠",
-                         by_generic_name=True)]))
+    rx.rps.append(PrescriptionRp(number=1, form=1, usage_text="１日３回毎食後", quantity=days, lines=[
+        PrescriptionLine(seq=1, drug_receipt_code=drug[0], drug_name=drug[1], dose=3, unit="錠",
+                         by_generic_name=drug[2])]))
     session.add(rx)
     session.flush()
     return rx
@@ -162,3 +199,21 @@ def test_specific_disease_prescription_fee_once_a_month(session, desk):
     _long_rx(session, desk, date(2026, 11, 5))  # already carried on an earlier day of the month
     codes = [line.code for dose in rx_lines.doses(session, [today], visit) for line in dose.lines]
     assert SPECIFIC_RX not in codes and RX_FEE in codes and GENERIC_ALL in codes
+
+
+def test_two_prescriptions_of_one_visit_bill_one_prescription_fee(app, client, session, desk, orca):
+    """告示 F400 注1: 処方箋料 is counted per 交付, and the sheets of one consultation are one 交付 (orca.md §4a)."""
+    day = desk["visit"].visit_date
+    for rx in (_long_rx(session, desk, day, ""), _long_rx(session, desk, day, "", (MUCOSTA, "ムコスタ錠", False), 14)):
+        queue_billing(session, desk["clinic"], rx)
+    session.commit()
+    _deliver(app)
+    _, entries = _entries(orca)
+    # Both sheets' drugs; one 処方箋料 with one 加算: 加算２, as only some drugs of the 交付 are by 一般名.
+    assert entries == [("212", [LOXONIN]), ("212", [MUCOSTA]), ("250", [RX_FEE, GENERIC_SOME, SPECIFIC_RX])]
+    session.expire_all()
+    assert [rx.orca_billing_status for rx in session.scalars(select(Prescription).order_by(Prescription.id))] \
+        == ["sent", "sent"]
+    client.login(desk["clerk"].login_id, desk["clerk"].totp_secret)
+    summary = client.get(f"/billing/visits/{desk['visit'].id}").get_data(as_text=True)
+    assert summary.count(f">{RX_FEE}</td>") == 1 and "一致しています" in summary  # ORCA's total agrees

@@ -16,6 +16,8 @@ from tests.factories import make_clinic, make_patient, make_user
 from tests.helpers import HTMLClient
 from tests.sharing.test_registration import _add_diagnosis
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
+
 INTERNAL = re.compile(r"diagnosis\.create|auth\.login|patient\.page|\{&#34;|\{\"|&#34;after")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,8 @@ from app.core.models import AuditEntry
 from app.db import make_engine
 from tests.factories import make_clinic
 from tests.helpers import run_at_once
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
 
 
 def test_a_savepoint_transaction_that_reads_then_writes_waits_for_another_writer(database_url, session):

@@ -24,6 +24,8 @@ from app.patients.profile_models import Vaccination
 from app.printing.html_pdf import _environment
 from tests.factories import make_clinic, make_patient, make_user
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
+
 #: The invisible characters a pasted or crafted text brings: bidi embeddings, overrides, isolates and marks,
 #: zero-width characters, BOM, soft hyphen, word joiner, an invisible operator, a tag, NUL and ESC.
 INVISIBLE = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e",

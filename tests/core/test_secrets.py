@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import text
 
 from app.clinics.models import Clinic
 from app.core import secrets
 from tests.factories import make_clinic, make_user
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
 
 
 def _raw(session, clinic_id: int) -> dict:

@@ -21,6 +21,8 @@ from app.notes.models import ProgressNote
 from app.patients.profile_models import BloodType
 from tests.factories import make_clinic, make_patient, make_user
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
+
 TOO_LONG = "あ" * (MAX_REASON + 1)
 REFUSED = f"修正・取消の理由は{MAX_REASON}文字以内で入力してください"
 

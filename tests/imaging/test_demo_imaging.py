@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from sqlalchemy import func, select
 
 from app.clinics.models import Clinic
@@ -14,6 +15,8 @@ from app.imaging.models import KeyImage
 from app.integrations.pacs.client import DicomWebClient
 from app.patients.models import Patient
 from tests.helpers import HTMLClient
+
+pytestmark = pytest.mark.backends("sqlite")  # the demo as it is started: see tests/conftest.py
 
 DEMO_PASSWORD = "kamikarte-demo-2026"
 DOCTOR_TOTP = "IA6YOND7VRBS563LAATXBI6DNXZI4KME"

@@ -19,6 +19,8 @@ from app.labs.poller import import_stranded
 from tests.factories import make_patient
 from tests.labs.helpers import CLINIC, INBOUND_TOKEN, SAMPLES, deliver, latest_order, make_desk, place_order
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
+
 BIOCHEMISTRY = (SAMPLES / "oul_r22_biochemistry").read_bytes()
 
 

@@ -16,6 +16,8 @@ from app.labs import services as labs
 from app.labs.models import LabItem, LabResult
 from tests.labs.helpers import make_desk, panel_message
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
+
 PANEL = ["K0101", "K0102", "K0103"]
 
 

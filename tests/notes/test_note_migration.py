@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session
 from app.cli import alembic_config
 from app.reception.models import Visit
 from tests.factories import make_clinic, make_patient
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
 
 
 def database_before(tmp_path, revision: str) -> tuple[Config, str, Engine]:

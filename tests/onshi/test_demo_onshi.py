@@ -4,6 +4,7 @@ start, and the prescription check names the hospital's アムロジピン that d
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from app.clinics.models import Clinic
@@ -14,6 +15,8 @@ from simulators.onshi.demo_data import demo_state
 from simulators.onshi.testing import start_onshi
 from tests.prescriptions.test_prescriptions import AMLODIPINE, _form
 from tests.prescriptions.test_rx_safety import AFTER_BREAKFAST
+
+pytestmark = pytest.mark.backends("sqlite")  # the demo as it is started: see tests/conftest.py
 
 
 def test_demo_yamada_has_consent_history_and_a_named_duplicate(app, client, orca, session):

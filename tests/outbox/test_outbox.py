@@ -16,6 +16,8 @@ from app.outbox import services as outbox
 from app.outbox.models import DEAD, DELIVERED, DELIVERING, PENDING, OutboxMessage
 from tests.factories import make_clinic, make_user
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
+
 
 class Receiver:
     """A real HTTP server that fails the first `failures` requests, then accepts; it dedups by key."""

@@ -296,3 +296,53 @@ def test_drug_search_as_you_type_answers_json_in_any_kana(client, ward):
         items = client.get("/masters/drugs", query_string={"q": typed}).get_json()["items"]
         assert any(i["name"].startswith("ロキソニン") for i in items), typed
     assert client.get("/masters/drugs", query_string={"q": "%_" * 300}).get_json()["items"] == []
+
+
+def _items_of_every_kind(session, clinic, patient, n: int) -> None:
+    """`n` current items of every kind of the profile (a 妊娠・授乳 kind is single: one), each a first version."""
+    from app.db import utcnow
+    from app.patients.profile_models import CareLevel, Disability, Infection, Pregnancy, Vaccination
+
+    day = date(2024, 5, 1)
+    items = [Pregnancy(status="lactating", since=day)]
+    for i in range(n):
+        items += [VitalSign(measured_at=utcnow() - timedelta(days=i), systolic=120 + i, diastolic=70),
+                  BloodType(abo="A", rh="+"), Allergy(category="food", substance=f"そば{i}"),
+                  Contraindication(substance=f"薬{i}", reason="発疹"), PastHistory(disease=f"虫垂炎{i}"),
+                  Infection(kind="hbs_ag", result="positive", tested_on=day),
+                  Vaccination(vaccine=f"ワクチン{i}", administered_on=day),
+                  Disability(kind="physical", grade="4級"), CareLevel(level="support2", valid_from=day)]
+    for item in items:
+        item.clinic_id, item.patient_id = clinic.id, patient.id
+    session.add_all(items)
+    session.flush()
+    for item in items:
+        item.lineage_id = item.id
+    session.commit()
+
+
+def test_the_profile_runs_a_bounded_number_of_queries(app, client, ward, session):
+    """One query for the kinds the patient has, one for each of those, the vitals once: never one per item, and the
+    same for one item of each kind as for three."""
+    from tests.helpers import counted_statements
+
+    counts = []
+    for n in (1, 3):
+        patient = make_patient(session, ward["clinic"], sex="F", birth_date=date(1990, 1, 1))
+        session.commit()
+        _items_of_every_kind(session, ward["clinic"], patient, n)
+        if not counts:
+            client.login(ward["nurse"].login_id, ward["nurse"].totp_secret)
+        with counted_statements(app.extensions["db_engine"]) as statements:
+            html = client.get(f"/patients/{patient.id}/profile").get_data(as_text=True)
+        assert f"ワクチン{n - 1}" in html and "授乳中" in html
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+    # Login session, patient, access log, the kinds present, nine kinds besides the vitals, the vitals, diagnoses,
+    # 共有しない marks, the safety banner (2).
+    assert counts[1] <= 18, counts
+    empty = make_patient(session, ward["clinic"], sex="M")
+    session.commit()
+    with counted_statements(app.extensions["db_engine"]) as statements:
+        assert client.get(f"/patients/{empty.id}/profile").status_code == 200
+    assert len(statements) <= 10, statements  # nothing recorded: no query of any kind's items

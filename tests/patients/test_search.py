@@ -8,6 +8,8 @@ import pytest
 
 from tests.factories import make_clinic, make_patient, make_user
 
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
+
 
 @pytest.fixture
 def desk(session):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
@@ -15,6 +16,8 @@ from app.db import make_engine
 from app.reception.models import SyncState, Visit
 from app.reception.orca_sync import sync_all_clinics
 from tests.helpers import run_at_once
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
 
 
 def test_two_pollers_at_once_make_each_reception_one_visit(database_url, session, orca_clinic, caplog):

@@ -4,6 +4,7 @@ screen shows both sides; 日野 ちよ (no consent) shows why nothing is shown."
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from app.clinics.models import Clinic
@@ -13,6 +14,8 @@ from app.documents.models import ReferralLetter
 from app.outbox import worker as outbox
 from app.patients.models import Patient
 from app.sharing.models import SharingConsent, SharingRegistration
+
+pytestmark = pytest.mark.backends("sqlite")  # the demo as it is started: see tests/conftest.py
 
 
 def _patient(session, orca_id: str) -> Patient:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from app.patients.models import Patient
@@ -14,6 +15,8 @@ from app.transfer.export import export_clinic
 from app.transfer.importing import ImportRefused, import_export
 from tests.factories import make_clinic
 from tests.transfer.world import build
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
 
 
 def _export(session, tmp_path):

@@ -9,6 +9,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from app.core.models import AccessLogEntry
@@ -19,6 +20,8 @@ from app.transfer.models import TransferJob
 from tests.factories import make_clinic, make_user
 from tests.transfer.canonical import canonical
 from tests.transfer.world import build
+
+pytestmark = pytest.mark.backends("sqlite", "postgresql")  # behaves differently on SQLite: see tests/conftest.py
 
 PAGE = "/admin/transfer"
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from app.integrations.eprescription import messages as m
 from app.integrations.eprescription.signing import Signer
-from app.integrations.errors import IntegrationError
+from app.integrations.errors import IntegrationError, Refused
 from app.integrations.national_gateway import Gateway, GatewayError, exchange
 
 PREPARE, CHECK, REGISTER, CANCEL, STATUS, REFERENCE = ("EPSsiDMP01", "EPSsiDMP02", "EPSsiPIR01", "EPSsiPIR02",
@@ -37,10 +37,8 @@ class EPrescriptionUnavailable(EPrescriptionError):
     """The terminal or the service did not answer, or answered something unreadable: try later."""
 
 
-class EPrescriptionRejected(EPrescriptionError):
+class EPrescriptionRejected(Refused, EPrescriptionError):
     """The service refused the request; `problems` are its codes and messages (EPSB…)."""
-
-    retryable = False
 
     def __init__(self, message_ja: str, problems: list[str] | None = None) -> None:
         super().__init__(message_ja)

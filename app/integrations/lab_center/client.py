@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import requests
 
-from app.integrations.errors import IntegrationError
+from app.integrations.errors import IntegrationError, Refused, bearer_call
 
 HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
 
@@ -31,10 +31,8 @@ class LabCenterUnavailable(LabCenterError):
     """Not reachable, timed out, or 5xx."""
 
 
-class LabCenterRejected(LabCenterError):
+class LabCenterRejected(Refused, LabCenterError):
     """The lab refused the call for good (authentication, a message it cannot read)."""
-
-    retryable = False
 
 
 @dataclass(frozen=True)
@@ -55,19 +53,12 @@ class LabCenterClient:
 
     def _call(self, method: str, path: str, body: bytes | None = None, charset: str = "iso-2022-jp"
               ) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": f"{HL7_MEDIA_TYPE}, application/json"}
+        headers = {"Accept": f"{HL7_MEDIA_TYPE}, application/json"}
         if body is not None:
             headers["Content-Type"] = f"{HL7_MEDIA_TYPE}; charset={charset}"
-        try:
-            response = requests.request(method, f"{self.base_url}/{path}", data=body, headers=headers,
-                                        timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise LabCenterUnavailable(f"検査会社に接続できません（{type(exc).__name__}）") from exc
-        if response.status_code >= 500:
-            raise LabCenterUnavailable(f"検査会社が応答しません（HTTP {response.status_code}）")
-        if response.status_code in (401, 403):
-            raise LabCenterRejected("検査会社の認証に失敗しました。接続設定を確認してください")
-        return response
+        return bearer_call(method, f"{self.base_url}/{path}", self.token, body=body, headers=headers,
+                           timeout=self.timeout, system="検査会社", unavailable=LabCenterUnavailable,
+                           rejected=LabCenterRejected)
 
     def send_order(self, data: bytes, charset: str = "iso-2022-jp") -> bytes:
         """Send one OML^O33; the bytes of the lab's answer (its ORL^O34)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.integrations.errors import IntegrationError
+from app.integrations.errors import IntegrationError, Refused
 
 
 class OrcaError(IntegrationError):
@@ -19,10 +19,8 @@ class OrcaUnavailable(OrcaError):
     """ORCA could not be reached or did not answer (refused, timed out, HTTP 5xx)."""
 
 
-class OrcaAuthError(OrcaError):
+class OrcaAuthError(Refused, OrcaError):
     """ORCA refused the credentials (HTTP 401/403): a setting to fix, not a passing fault."""
-
-    retryable = False
 
 
 class OrcaApiError(OrcaError):
@@ -37,8 +35,6 @@ class OrcaApiError(OrcaError):
         self.api = api
 
 
-class OrcaProtocolError(OrcaError):
+class OrcaProtocolError(Refused, OrcaError):
     """ORCA's reply did not have the published shape (missing field, impossible date, unknown insurance type,
     text that is not valid characters …); nothing of it is used."""
-
-    retryable = False

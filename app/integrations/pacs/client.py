@@ -33,7 +33,8 @@ MSG_STORE = "PACSがDICOMファイルを受け付けませんでした（ファ�
 
 
 class PacsError(IntegrationError):
-    """The PACS could not answer as asked; `message_ja` is for staff, `status` the HTTP status to answer with."""
+    """The PACS could not answer as asked; `message_ja` is for staff, `status` the HTTP status to answer with
+    (502, a bad gateway, unless the kind of error says otherwise)."""
 
     status = 502
 
@@ -53,8 +54,6 @@ class PacsUnavailable(PacsError):
 class PacsAuthError(PacsError):
     """401/403: wrong user or password."""
 
-    status = 502
-
 
 class PacsNotFound(PacsError):
     """An unknown UID (or one that is not this patient's)."""
@@ -64,8 +63,6 @@ class PacsNotFound(PacsError):
 
 class PacsBadData(PacsError):
     """Broken DICOM: the PACS refused a file, or cannot render an image."""
-
-    status = 502
 
 
 def valid_uid(uid: str) -> bool:

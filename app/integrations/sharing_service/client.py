@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import requests
 
-from app.integrations.errors import IntegrationError
+from app.integrations.errors import IntegrationError, Refused
 
 FHIR_JSON = "application/fhir+json"
 
@@ -29,10 +29,8 @@ class SharingUnavailable(SharingError):
     """Not reachable, timed out, or 5xx."""
 
 
-class SharingRejected(SharingError):
+class SharingRejected(Refused, SharingError):
     """The service refused the request (invalid bundle, authentication, unknown document)."""
-
-    retryable = False
 
 
 class SharingConsentRequired(SharingRejected):
