@@ -124,6 +124,16 @@ def test_replies_that_are_not_ours_or_not_readable():
         read_medication_reply(broken_day, "x1", BIRTH, "M")
 
 
+def test_comments_and_processing_instructions_are_no_data():
+    _, service = _service()
+    reply = service["YZKsiquc01"]("1310123458", "c1", medication_request(
+        IDENTITY, "c1", date(2025, 1, 1), datetime.now(JST).date(), with_diagnosis=True))[1]
+    plain = read_medication_reply(reply, "c1", BIRTH, "M")
+    marked = reply.replace(b"<DrugC>", b"<!-- a terminal's note --><?terminal x?><DrugC>")
+    assert marked.count(b"<!--") == len(plain.dispensings)
+    assert read_medication_reply(marked, "c1", BIRTH, "M") == plain
+
+
 def test_no_or_expired_consent_is_refused_by_the_service():
     state, service = _service(consent_hours=-1)
     request = checkup_request(IDENTITY, "n1")
