@@ -67,12 +67,13 @@ def test_a_reply_is_read_whole_in_either_encoding(encoding):
     assert extension == ".xml" and f'encoding="{encoding}"'.encode() in reply
     history = read_medication_reply(reply, "abc123", BIRTH, "M")
     assert history.patient.name == "山田　太郎"
-    sources = {d.source for d in history.dispensings}
+    sources = {d["source"] for d in history.dispensings}
     assert sources == {"receipt", "eprescription", "dispensed"}
-    amlodipine = [d for d in history.dispensings if d.drug_code == "620007817"]
-    assert amlodipine and all(d.prescriber_name == "みなと総合病院" for d in amlodipine)
-    assert any(d.own for d in history.dispensings) and any(not d.own for d in history.dispensings)
-    assert {p.code for p in history.procedures} >= {"112007410", "160010010"}
+    amlodipine = [d for d in history.dispensings if d["drug_code"] == "620007817"]
+    assert amlodipine and all(d["prescriber_name"] == "みなと総合病院" for d in amlodipine)
+    assert any(d["own"] for d in history.dispensings) and any(not d["own"] for d in history.dispensings)
+    assert {p["code"] for p in history.procedures} >= {"112007410", "160010010"}
+    assert all(date.fromisoformat(r["day"]) for r in history.dispensings + history.procedures)
     checkups = read_checkup_reply(service["TKKsiquc01"]("1310123458", "c1", checkup_request(IDENTITY, "c1"))[1],
                                   "c1", BIRTH, "M")
     assert len(checkups.checkups) == 5 and any(i.code == "3D046000001906202" for i in checkups.checkups[0].items)
@@ -85,8 +86,8 @@ def test_the_service_keeps_only_what_the_real_one_keeps():
     reply = service["YZKsiquc01"]("1310123458", "k1", medication_request(
         IDENTITY, "k1", date(today.year - 3, today.month, 1), today, with_diagnosis=False))[1]
     history = read_medication_reply(reply, "k1", BIRTH, "M")
-    receipts = [d.day for d in history.dispensings if d.source == "receipt"]
-    electronic = [d.day for d in history.dispensings if d.source != "receipt"]
+    receipts = [date.fromisoformat(d["day"]) for d in history.dispensings if d["source"] == "receipt"]
+    electronic = [date.fromisoformat(d["day"]) for d in history.dispensings if d["source"] != "receipt"]
     assert min(today - d for d in receipts) >= timedelta(days=45)
     assert max(today - d for d in electronic) <= timedelta(days=100) and min(today - d for d in electronic) < \
         timedelta(days=45)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypedDict
 
 from lxml import etree  # DOCTYPE/ENTITY are refused before parsing; no DTD, entity or network is ever loaded
 
@@ -75,13 +75,13 @@ class ReplyPatient:
     sex: str
 
 
-@dataclass
-class Dispensing:  # not frozen: a reply holds a thousand, built fast
-    """One drug of one day's prescription or dispensing, with where it came from."""
+class Dispensing(TypedDict):
+    """One drug of one day's prescription or dispensing, with where it came from — built as the plain values that
+    are kept (dates as ISO text): a reply holds a thousand, and they go to the database as they are."""
 
     source: str  # receipt / eprescription / dispensed
-    day: date  # 診療日・調剤日・処方日
-    prescribed_on: date | None
+    day: str  # 診療日・調剤日・処方日
+    prescribed_on: str | None
     institution_code: str
     institution_name: str
     prescriber_code: str
@@ -98,11 +98,10 @@ class Dispensing:  # not frozen: a reply holds a thousand, built fast
     category: str
 
 
-@dataclass
-class Procedure:  # not frozen: a reply holds a thousand, built fast
-    """One 診療行為 of one day at one institution (from the receipts)."""
+class Procedure(TypedDict):
+    """One 診療行為 of one day at one institution (from the receipts), as plain values (the day as ISO text)."""
 
-    day: date
+    day: str
     institution_code: str
     institution_name: str
     code: str
@@ -201,6 +200,13 @@ def _as_day(value: str, path: str, what: str) -> date | None:
         raise OnshiReplyError(f"{what}（{path}={value}）が日付（YYYYMMDD）ではありません") from None
 
 
+@lru_cache(maxsize=4096)
+def _iso_day(value: str, path: str, what: str) -> str | None:
+    """YYYYMMDD as ISO text (None when empty), checked as _as_day checks it."""
+    day = _as_day(value, path, what)
+    return day.isoformat() if day else None
+
+
 def _fields(node: etree._Element, what: str) -> dict[str, str]:
     """A record's leaf children by tag, read in one pass (a tag given twice refuses the reply)."""
     found = {child.tag: (child.text or "").strip() for child in node}
@@ -285,15 +291,18 @@ def read_medication_reply(body: bytes, request_id: str, birth_date: date, sex: s
                 raise OnshiReplyError(f"処方発行元（{own_tag}={own}）が1・2ではありません")
             for day_node in _records(month, date_path):
                 d = _fields(day_node, "日別の情報")
-                day = _as_day(_required(d, date_tags[0], "診療・調剤日"), date_tags[0], "診療・調剤日")
-                prescribed = _as_day(d.get(date_tags[1], ""), date_tags[1], "処方日")
+                day = _iso_day(_required(d, date_tags[0], "診療・調剤日"), date_tags[0], "診療・調剤日")
+                prescribed = _iso_day(d.get(date_tags[1], ""), date_tags[1], "処方日")
                 for drug in _records(day_node, drug_path):
                     f = _fields(drug, "薬剤")
-                    dispensings.append(Dispensing(
-                        source, day, prescribed, code, name, prescriber, prescriber_name, own == "1",
-                        _drug_code(_required(f, "DrugC", "薬剤コード")), _required(f, "DrugN", "薬剤名"),
-                        f.get("IngreN", ""), f.get("Qua1", ""), f.get("Unit", ""), f.get("UsageN", ""),
-                        f.get("SpInst", ""), f.get("Times", ""), f.get(category_tag, "")))
+                    dispensings.append({
+                        "source": source, "day": day, "prescribed_on": prescribed, "institution_code": code,
+                        "institution_name": name, "prescriber_code": prescriber, "prescriber_name": prescriber_name,
+                        "own": own == "1", "drug_code": _drug_code(_required(f, "DrugC", "薬剤コード")),
+                        "drug_name": _required(f, "DrugN", "薬剤名"), "ingredient": f.get("IngreN", ""),
+                        "quantity": f.get("Qua1", ""), "unit": f.get("Unit", ""), "usage": f.get("UsageN", ""),
+                        "instruction": f.get("SpInst", ""), "times": f.get("Times", ""),
+                        "category": f.get(category_tag, "")})
                 if source != RECEIPT:
                     continue
                 for act in _records(day_node, ACTS):
@@ -302,8 +311,10 @@ def read_medication_reply(body: bytes, request_id: str, birth_date: date, sex: s
                     if not PROCEDURE_CODE.match(act_code):
                         raise OnshiReplyError(f"診療行為コード {act_code!r} はレセ電の診療行為コードではありません"
                                               "（未知のコード体系）")
-                    procedures.append(Procedure(day, code, name, act_code, _required(f, "SinInfN", "診療行為名"),
-                                                f.get("Qua1", ""), f.get("Times", ""), f.get("Unit", "")))
+                    procedures.append({"day": day, "institution_code": code, "institution_name": name,
+                                       "code": act_code, "name": _required(f, "SinInfN", "診療行為名"),
+                                       "quantity": f.get("Qua1", ""), "times": f.get("Times", ""),
+                                       "unit": f.get("Unit", "")})
     return MedicationHistory(patient, tuple(dispensings), tuple(procedures))
 
 
@@ -343,6 +354,8 @@ _NESTED: dict[type, tuple[str, ...]] = {}
 
 def as_plain(value: Any) -> Any:
     """A reading as JSON-ready dicts and lists (dates as ISO text), to keep beside the file as received."""
+    if isinstance(value, dict):  # the 薬剤・診療 records, read as plain values
+        return value
     if isinstance(value, tuple | list):
         return [as_plain(item) for item in value]
     if isinstance(value, date):
