@@ -135,6 +135,24 @@ def test_comments_and_processing_instructions_are_no_data():
     assert read_medication_reply(marked, "c1", BIRTH, "M") == plain
 
 
+def test_the_service_writes_a_period_once_and_answers_each_request_as_its_own():
+    state, service = _service()
+    ask = medication_request(IDENTITY, "a1", date(2025, 1, 1), datetime.now(JST).date(), with_diagnosis=True)
+    first = read_medication_reply(service["YZKsiquc01"]("1310123458", "a1", ask)[1], "a1", BIRTH, "M")
+    again = service["YZKsiquc01"]("1310123458", "a2", ask.replace(b">a1<", b">a2<"))[1]
+    assert read_medication_reply(again, "a2", BIRTH, "M") == first
+    state.fault = "unknown_code"  # a fault is no period already written
+    with pytest.raises(OnshiReplyError, match="未知のコード体系"):
+        read_medication_reply(service["YZKsiquc01"]("1310123458", "a3", ask.replace(b">a1<", b">a3<"))[1], "a3",
+                              BIRTH, "M")
+    state.fault = None
+    state.add_person(("01130012", "７５１３１３７８", "7812312", "00"), name="山田　太郎", kana="ヤマダ　タロウ",
+                     birth=BIRTH, sex="1", consent_until={"drug": datetime.now(JST) + timedelta(hours=1)})
+    drug_only = medication_request(IDENTITY, "a4", date(2025, 1, 1), datetime.now(JST).date(), with_diagnosis=False)
+    assert read_medication_reply(service["YZKsiquc01"]("1310123458", "a4", drug_only)[1], "a4", BIRTH,
+                                 "M").dispensings == ()  # held anew: nothing from before
+
+
 def test_no_or_expired_consent_is_refused_by_the_service():
     state, service = _service(consent_hours=-1)
     request = checkup_request(IDENTITY, "n1")
