@@ -170,9 +170,9 @@ def collect_late(session: Session, clinic: Clinic, patient: Patient) -> int:
     return came
 
 
-def consent_problem(session: Session, clinic: Clinic, patient: Patient, kind: str) -> str | None:
-    """Why this history may not be asked for now (Japanese), or None."""
-    consent = latest_consents(session, clinic.id, patient.id).get(CONSENT_KIND[kind])
+def consent_problem(consents: dict[str, HistoryConsent], kind: str) -> str | None:
+    """Why this history may not be asked for now (Japanese), or None, from the patient's latest consents."""
+    consent = consents.get(CONSENT_KIND[kind])
     if is_valid(consent):
         return None
     what = "薬剤情報" if kind == MEDICATION else "特定健診情報"
@@ -183,10 +183,11 @@ def consent_problem(session: Session, clinic: Clinic, patient: Patient, kind: st
             "もう一度同意を確認してもらってください。")
 
 
-def current_attempt(session: Session, clinic: Clinic, patient: Patient, kind: str) -> HistoryFetch | None:
+def current_attempt(session: Session, clinic: Clinic, patient: Patient, kind: str,
+                    consents: dict[str, HistoryConsent]) -> HistoryFetch | None:
     """The last request made since the current consent was given (while it holds), whatever came of it — a
-    reply read whole is reused; a failed one is shown with its reason until the doctor asks again."""
-    consents = latest_consents(session, clinic.id, patient.id)
+    reply read whole is reused; a failed one is shown with its reason until the doctor asks again. `consents`:
+    the patient's latest (latest_consents)."""
     consent = consents.get(CONSENT_KIND[kind])
     found = latest_fetch(session, clinic.id, patient.id, kind)
     if not is_valid(consent) or found is None:
@@ -209,13 +210,14 @@ def fetch_history(session: Session, clinic: Clinic, actor: Actor, actor_name: st
     if not settings:
         return None, "資格確認端末との接続が設定されていません（管理者の設定が必要です）"
     collect_late(session, clinic, patient)  # commits only when a request was waiting (most openings: none)
-    problem = consent_problem(session, clinic, patient, kind)
+    consents = latest_consents(session, clinic.id, patient.id)  # read once: the rules below all look at them
+    problem = consent_problem(consents, kind)
     if problem:
         return None, problem
-    if not again and not pdf and (found := current_attempt(session, clinic, patient, kind)):
+    if not again and not pdf and (found := current_attempt(session, clinic, patient, kind, consents)):
         return found, (None if found.status == RECEIVED else found.reason)
     today = today or japan_today()
-    with_diagnosis = kind == MEDICATION and is_valid(latest_consents(session, clinic.id, patient.id).get("diagnosis"))
+    with_diagnosis = kind == MEDICATION and is_valid(consents.get("diagnosis"))
     request_id = uuid.uuid4().hex[:24]
     first = date(today.year - MONTHS_KEPT // 12, today.month, 1)
     try:

@@ -52,7 +52,10 @@ class HistoryFetch(StatusLabelled, PatientScoped, Base):
 
     __tablename__ = "onshi_fetch"
     status_labels = STATUS_LABELS
-    __table_args__ = (Index("ix_onshi_fetch_patient", "clinic_id", "patient_id", "kind", "requested_at"),
+    #: Looked up by what was asked for and by what came of it (the reply and its reading make a row large: the
+    #: lookups must not read the rows they pass over).
+    __table_args__ = (Index("ix_onshi_fetch_format", "clinic_id", "patient_id", "kind", "reply_format", "requested_at"),
+                      Index("ix_onshi_fetch_status", "clinic_id", "patient_id", "kind", "status", "received_at"),
                       Index("ix_onshi_fetch_request", "clinic_id", "request_id", unique=True))
 
     kind: Mapped[str] = mapped_column(String(12))

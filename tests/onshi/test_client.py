@@ -67,12 +67,13 @@ def test_a_reply_is_read_whole_in_either_encoding(encoding):
     assert extension == ".xml" and f'encoding="{encoding}"'.encode() in reply
     history = read_medication_reply(reply, "abc123", BIRTH, "M")
     assert history.patient.name == "山田　太郎"
-    sources = {d.source for d in history.dispensings}
+    sources = {d["source"] for d in history.dispensings}
     assert sources == {"receipt", "eprescription", "dispensed"}
-    amlodipine = [d for d in history.dispensings if d.drug_code == "620007817"]
-    assert amlodipine and all(d.prescriber_name == "みなと総合病院" for d in amlodipine)
-    assert any(d.own for d in history.dispensings) and any(not d.own for d in history.dispensings)
-    assert {p.code for p in history.procedures} >= {"112007410", "160010010"}
+    amlodipine = [d for d in history.dispensings if d["drug_code"] == "620007817"]
+    assert amlodipine and all(d["prescriber_name"] == "みなと総合病院" for d in amlodipine)
+    assert any(d["own"] for d in history.dispensings) and any(not d["own"] for d in history.dispensings)
+    assert {p["code"] for p in history.procedures} >= {"112007410", "160010010"}
+    assert all(date.fromisoformat(r["day"]) for r in history.dispensings + history.procedures)
     checkups = read_checkup_reply(service["TKKsiquc01"]("1310123458", "c1", checkup_request(IDENTITY, "c1"))[1],
                                   "c1", BIRTH, "M")
     assert len(checkups.checkups) == 5 and any(i.code == "3D046000001906202" for i in checkups.checkups[0].items)
@@ -85,8 +86,8 @@ def test_the_service_keeps_only_what_the_real_one_keeps():
     reply = service["YZKsiquc01"]("1310123458", "k1", medication_request(
         IDENTITY, "k1", date(today.year - 3, today.month, 1), today, with_diagnosis=False))[1]
     history = read_medication_reply(reply, "k1", BIRTH, "M")
-    receipts = [d.day for d in history.dispensings if d.source == "receipt"]
-    electronic = [d.day for d in history.dispensings if d.source != "receipt"]
+    receipts = [date.fromisoformat(d["day"]) for d in history.dispensings if d["source"] == "receipt"]
+    electronic = [date.fromisoformat(d["day"]) for d in history.dispensings if d["source"] != "receipt"]
     assert min(today - d for d in receipts) >= timedelta(days=45)
     assert max(today - d for d in electronic) <= timedelta(days=100) and min(today - d for d in electronic) < \
         timedelta(days=45)
@@ -122,6 +123,34 @@ def test_replies_that_are_not_ours_or_not_readable():
     broken_day = reply.replace(b"<DiDate>", b"<DiDate>99", 1)
     with pytest.raises(OnshiReplyError, match="日付"):
         read_medication_reply(broken_day, "x1", BIRTH, "M")
+
+
+def test_comments_and_processing_instructions_are_no_data():
+    _, service = _service()
+    reply = service["YZKsiquc01"]("1310123458", "c1", medication_request(
+        IDENTITY, "c1", date(2025, 1, 1), datetime.now(JST).date(), with_diagnosis=True))[1]
+    plain = read_medication_reply(reply, "c1", BIRTH, "M")
+    marked = reply.replace(b"<DrugC>", b"<!-- a terminal's note --><?terminal x?><DrugC>")
+    assert marked.count(b"<!--") == len(plain.dispensings)
+    assert read_medication_reply(marked, "c1", BIRTH, "M") == plain
+
+
+def test_the_service_writes_a_period_once_and_answers_each_request_as_its_own():
+    state, service = _service()
+    ask = medication_request(IDENTITY, "a1", date(2025, 1, 1), datetime.now(JST).date(), with_diagnosis=True)
+    first = read_medication_reply(service["YZKsiquc01"]("1310123458", "a1", ask)[1], "a1", BIRTH, "M")
+    again = service["YZKsiquc01"]("1310123458", "a2", ask.replace(b">a1<", b">a2<"))[1]
+    assert read_medication_reply(again, "a2", BIRTH, "M") == first
+    state.fault = "unknown_code"  # a fault is no period already written
+    with pytest.raises(OnshiReplyError, match="未知のコード体系"):
+        read_medication_reply(service["YZKsiquc01"]("1310123458", "a3", ask.replace(b">a1<", b">a3<"))[1], "a3",
+                              BIRTH, "M")
+    state.fault = None
+    state.add_person(("01130012", "７５１３１３７８", "7812312", "00"), name="山田　太郎", kana="ヤマダ　タロウ",
+                     birth=BIRTH, sex="1", consent_until={"drug": datetime.now(JST) + timedelta(hours=1)})
+    drug_only = medication_request(IDENTITY, "a4", date(2025, 1, 1), datetime.now(JST).date(), with_diagnosis=False)
+    assert read_medication_reply(service["YZKsiquc01"]("1310123458", "a4", drug_only)[1], "a4", BIRTH,
+                                 "M").dispensings == ()  # held anew: nothing from before
 
 
 def test_no_or_expired_consent_is_refused_by_the_service():

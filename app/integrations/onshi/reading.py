@@ -1,16 +1,22 @@
 """Strict reading of the history replies into plain values: a reply is read whole or refused with the reason
 (OnshiReplyError) — never half. A reply that carries another patient or another request, a date that is not one,
 or a code of a system we do not know is refused; the service's own refusal (ResultCode ≠ 1, e.g. no consent)
-is OnshiRefused with its MessageContents. Layout: docs/standards/onshi.md §5."""
+is OnshiRefused with its MessageContents. Layout: docs/standards/onshi.md §5.
+
+Parsed with lxml: its tree lives outside Python's heap, so a reply of a thousand drug lines adds no hundred thousand
+objects for the garbage collector to walk (ElementTree's did, and in a busy app process the collections it set off
+cost more than the parsing); the records are then read by direct children, not by path."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Any
-from xml.etree import ElementTree as ET  # noqa: S405 — DOCTYPE/ENTITY are refused before parsing
+from typing import Any, TypedDict
+
+from lxml import etree  # DOCTYPE/ENTITY are refused before parsing; no DTD, entity or network is ever loaded
 
 DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding=[\"']([A-Za-z0-9_.\-]+)[\"'][^>]*\?>")
 #: Declared encodings → codec (Shift_JIS files from Windows terminals use the cp932 repertoire).
@@ -28,18 +34,22 @@ PROCEDURE_CODE = re.compile(r"^1\d{8}$")
 CHECKUP_ITEM_OID = "1.2.392.200119.6.1005"
 RECEIPT, EPRESCRIPTION, DISPENSED = "receipt", "eprescription", "dispensed"
 SOURCE_LABELS = {RECEIPT: "レセプト", EPRESCRIPTION: "電子処方箋の処方", DISPENSED: "電子処方箋の調剤"}
-#: The three roots of a 薬剤 reply: (source, month path, month tags, date path, date tag, drug path).
+#: The three roots of a 薬剤 reply: (source, month path, month tags, date path, date tags, drug path, category
+#: tag); a path is (container, record) below MessageBody or the record above it (None: no container).
 #: Month tags: 区分, 医療機関コード, 医療機関名, 年月, 処方医療機関コード, 処方医療機関名, 処方発行元.
 ROOTS = (
-    (RECEIPT, "MeTrMonthInf", ("DiOrg", "MeTrDiHCd", "MeTrDiHNm", "MeTrMonth", "PrlsHCd", "PrlsHNm", "PrIsOrg"),
-     "DiDateInfs/DiDateInf", ("DiDate", "PrDate"), "DrugInfs/DrugInf", "MeTrIdCl"),
-    (DISPENSED, "CzDiInf/CzDiMonthInf", ("CzDiOrg", "CzMeTrDiHCd", "CzMeTrDiHNm", "CzDiMonth", "CzPrlsHCd",
-                                         "CzPrlsHNm", "CzPrIsOrg"),
-     "CzDiDateInfs/CzDiDateInf", ("CzDiDate", "CzPrDate"), "CzDrugInfs/CzDrugInf", "CzUsageCl"),
-    (EPRESCRIPTION, "ShPrInf/ShPrMonthInf", ("ShPrOrg", "ShMeTrDiHCd", "ShMeTrDiHNm", "ShPrMonth", "ShPrHCd",
-                                             "ShPrHNm", "ShPrIsOrg"),
-     "ShPrDateInfs/ShPrDateInf", ("ShPrDate", "ShPrDate"), "ShDrugInfs/ShDrugInf", "ShUsageCl"),
+    (RECEIPT, (None, "MeTrMonthInf"),
+     ("DiOrg", "MeTrDiHCd", "MeTrDiHNm", "MeTrMonth", "PrlsHCd", "PrlsHNm", "PrIsOrg"),
+     ("DiDateInfs", "DiDateInf"), ("DiDate", "PrDate"), ("DrugInfs", "DrugInf"), "MeTrIdCl"),
+    (DISPENSED, ("CzDiInf", "CzDiMonthInf"),
+     ("CzDiOrg", "CzMeTrDiHCd", "CzMeTrDiHNm", "CzDiMonth", "CzPrlsHCd", "CzPrlsHNm", "CzPrIsOrg"),
+     ("CzDiDateInfs", "CzDiDateInf"), ("CzDiDate", "CzPrDate"), ("CzDrugInfs", "CzDrugInf"), "CzUsageCl"),
+    (EPRESCRIPTION, ("ShPrInf", "ShPrMonthInf"),
+     ("ShPrOrg", "ShMeTrDiHCd", "ShMeTrDiHNm", "ShPrMonth", "ShPrHCd", "ShPrHNm", "ShPrIsOrg"),
+     ("ShPrDateInfs", "ShPrDateInf"), ("ShPrDate", "ShPrDate"), ("ShDrugInfs", "ShDrugInf"), "ShUsageCl"),
 )
+#: The 診療行為 of a receipt's day.
+ACTS = ("MeTrInfs", "MeTrInf")
 
 
 class OnshiReplyError(Exception):
@@ -65,13 +75,13 @@ class ReplyPatient:
     sex: str
 
 
-@dataclass
-class Dispensing:  # not frozen: a reply holds a thousand, built fast
-    """One drug of one day's prescription or dispensing, with where it came from."""
+class Dispensing(TypedDict):
+    """One drug of one day's prescription or dispensing, with where it came from — built as the plain values that
+    are kept (dates as ISO text): a reply holds a thousand, and they go to the database as they are."""
 
     source: str  # receipt / eprescription / dispensed
-    day: date  # 診療日・調剤日・処方日
-    prescribed_on: date | None
+    day: str  # 診療日・調剤日・処方日
+    prescribed_on: str | None
     institution_code: str
     institution_name: str
     prescriber_code: str
@@ -88,11 +98,10 @@ class Dispensing:  # not frozen: a reply holds a thousand, built fast
     category: str
 
 
-@dataclass
-class Procedure:  # not frozen: a reply holds a thousand, built fast
-    """One 診療行為 of one day at one institution (from the receipts)."""
+class Procedure(TypedDict):
+    """One 診療行為 of one day at one institution (from the receipts), as plain values (the day as ISO text)."""
 
-    day: date
+    day: str
     institution_code: str
     institution_name: str
     code: str
@@ -139,8 +148,9 @@ class CheckupHistory:
     checkups: tuple[Checkup, ...]
 
 
-def parse_file(body: bytes) -> ET.Element:
-    """The XML root, decoded as its declaration says (UTF-8 without one); no DOCTYPE or ENTITY is accepted."""
+def parse_file(body: bytes) -> etree._Element:
+    """The XML root, decoded as its declaration says (UTF-8 without one); no DOCTYPE or ENTITY is accepted, comments
+    and processing instructions are dropped (they carry no data)."""
     match = DECLARATION.match(body)
     declared = match.group(1).decode("ascii").lower() if match else "utf-8"
     codec = CODECS.get(declared)
@@ -148,12 +158,14 @@ def parse_file(body: bytes) -> ET.Element:
         raise OnshiReplyError(f"応答の文字コード {declared} は読めません（UTF-8 か Shift_JIS）")
     if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
         raise OnshiReplyError("応答に DOCTYPE/ENTITY 宣言が含まれています")
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True,
+                             remove_pis=True)
     try:
         text = body[match.end() if match else 0:].decode(codec).lstrip("\ufeff")
-        root = ET.fromstring(text)  # noqa: S314 — no DTD possible (checked above)
+        root = etree.fromstring(text, parser)  # noqa: S320 — no DTD possible (checked above), none loaded
     except UnicodeDecodeError:
         raise OnshiReplyError(f"応答が宣言された文字コード（{declared}）として読めません") from None
-    except ET.ParseError as exc:
+    except (etree.XMLSyntaxError, ValueError) as exc:  # ValueError: a NUL or control character
         raise OnshiReplyError(f"応答がXMLとして読めません（{exc}）") from None
     if root.tag != "XmlMsg":
         raise OnshiReplyError(f"応答の最上位が XmlMsg ではありません（<{root.tag}>）")
@@ -161,7 +173,7 @@ def parse_file(body: bytes) -> ET.Element:
     return root
 
 
-def _text(node: ET.Element, path: str, what: str, required: bool = False) -> str:
+def _text(node: etree._Element, path: str, what: str, required: bool = False) -> str:
     found = node.findall(path)
     if len(found) > 1:
         raise OnshiReplyError(f"{what}（{path}）が複数あります")
@@ -171,7 +183,7 @@ def _text(node: ET.Element, path: str, what: str, required: bool = False) -> str
     return value
 
 
-def _day(node: ET.Element, path: str, what: str, required: bool = True) -> date | None:
+def _day(node: etree._Element, path: str, what: str, required: bool = True) -> date | None:
     return _as_day(_text(node, path, what, required), path, what)
 
 
@@ -188,7 +200,14 @@ def _as_day(value: str, path: str, what: str) -> date | None:
         raise OnshiReplyError(f"{what}（{path}={value}）が日付（YYYYMMDD）ではありません") from None
 
 
-def _fields(node: ET.Element, what: str) -> dict[str, str]:
+@lru_cache(maxsize=4096)
+def _iso_day(value: str, path: str, what: str) -> str | None:
+    """YYYYMMDD as ISO text (None when empty), checked as _as_day checks it."""
+    day = _as_day(value, path, what)
+    return day.isoformat() if day else None
+
+
+def _fields(node: etree._Element, what: str) -> dict[str, str]:
     """A record's leaf children by tag, read in one pass (a tag given twice refuses the reply)."""
     found = {child.tag: (child.text or "").strip() for child in node}
     if len(found) != len(node):  # a tag given twice: say which
@@ -198,6 +217,15 @@ def _fields(node: ET.Element, what: str) -> dict[str, str]:
     return found
 
 
+def _records(node: etree._Element, path: tuple[str | None, str]) -> Iterator[etree._Element]:
+    """The records of a path (container, record) below a node, in order: the children of each container child
+    (the walk `findall("container/record")` does, without parsing a path each time)."""
+    container, record = path
+    if container is None:
+        return node.iterchildren(record)
+    return (item for box in node.iterchildren(container) for item in box.iterchildren(record))
+
+
 def _required(fields: dict[str, str], tag: str, what: str) -> str:
     value = fields.get(tag, "")
     if not value:
@@ -205,7 +233,7 @@ def _required(fields: dict[str, str], tag: str, what: str) -> str:
     return value
 
 
-def _header(root: ET.Element, request_id: str) -> ET.Element:
+def _header(root: etree._Element, request_id: str) -> etree._Element:
     """The header, checked: the declared encoding agrees, it answers our request, the service did the work."""
     header = root.find("MessageHeader")
     if header is None:
@@ -222,7 +250,7 @@ def _header(root: ET.Element, request_id: str) -> ET.Element:
     return header
 
 
-def _patient(node: ET.Element | None, tags: tuple[str, str, str, str], birth: date, sex: str) -> ReplyPatient:
+def _patient(node: etree._Element | None, tags: tuple[str, str, str, str], birth: date, sex: str) -> ReplyPatient:
     if node is None:
         raise OnshiReplyError("応答に患者の情報がありません")
     name_tag, kana_tag, birth_tag, sex_tag = tags
@@ -253,7 +281,7 @@ def read_medication_reply(body: bytes, request_id: str, birth_date: date, sex: s
     dispensings: list[Dispensing] = []
     procedures: list[Procedure] = []
     for source, month_path, month_tags, date_path, date_tags, drug_path, category_tag in ROOTS:
-        for month in message.findall(month_path):
+        for month in _records(message, month_path):
             _, code_tag, name_tag, _, prescriber_tag, prescriber_name_tag, own_tag = month_tags
             m = _fields(month, "月別の情報")  # one pass over the record's children (a path per field costs)
             code = _required(m, code_tag, "医療機関・薬局コード")
@@ -261,27 +289,32 @@ def read_medication_reply(body: bytes, request_id: str, birth_date: date, sex: s
             prescriber, prescriber_name = m.get(prescriber_tag, ""), m.get(prescriber_name_tag, "")
             if own not in ("", "1", "2"):
                 raise OnshiReplyError(f"処方発行元（{own_tag}={own}）が1・2ではありません")
-            for day_node in month.findall(date_path):
+            for day_node in _records(month, date_path):
                 d = _fields(day_node, "日別の情報")
-                day = _as_day(_required(d, date_tags[0], "診療・調剤日"), date_tags[0], "診療・調剤日")
-                prescribed = _as_day(d.get(date_tags[1], ""), date_tags[1], "処方日")
-                for drug in day_node.findall(drug_path):
+                day = _iso_day(_required(d, date_tags[0], "診療・調剤日"), date_tags[0], "診療・調剤日")
+                prescribed = _iso_day(d.get(date_tags[1], ""), date_tags[1], "処方日")
+                for drug in _records(day_node, drug_path):
                     f = _fields(drug, "薬剤")
-                    dispensings.append(Dispensing(
-                        source, day, prescribed, code, name, prescriber, prescriber_name, own == "1",
-                        _drug_code(_required(f, "DrugC", "薬剤コード")), _required(f, "DrugN", "薬剤名"),
-                        f.get("IngreN", ""), f.get("Qua1", ""), f.get("Unit", ""), f.get("UsageN", ""),
-                        f.get("SpInst", ""), f.get("Times", ""), f.get(category_tag, "")))
+                    dispensings.append({
+                        "source": source, "day": day, "prescribed_on": prescribed, "institution_code": code,
+                        "institution_name": name, "prescriber_code": prescriber, "prescriber_name": prescriber_name,
+                        "own": own == "1", "drug_code": _drug_code(_required(f, "DrugC", "薬剤コード")),
+                        "drug_name": _required(f, "DrugN", "薬剤名"), "ingredient": f.get("IngreN", ""),
+                        "quantity": f.get("Qua1", ""), "unit": f.get("Unit", ""), "usage": f.get("UsageN", ""),
+                        "instruction": f.get("SpInst", ""), "times": f.get("Times", ""),
+                        "category": f.get(category_tag, "")})
                 if source != RECEIPT:
                     continue
-                for act in day_node.findall("MeTrInfs/MeTrInf"):
+                for act in _records(day_node, ACTS):
                     f = _fields(act, "診療行為")
                     act_code = _required(f, "SinInfCd", "診療行為コード")
                     if not PROCEDURE_CODE.match(act_code):
                         raise OnshiReplyError(f"診療行為コード {act_code!r} はレセ電の診療行為コードではありません"
                                               "（未知のコード体系）")
-                    procedures.append(Procedure(day, code, name, act_code, _required(f, "SinInfN", "診療行為名"),
-                                                f.get("Qua1", ""), f.get("Times", ""), f.get("Unit", "")))
+                    procedures.append({"day": day, "institution_code": code, "institution_name": name,
+                                       "code": act_code, "name": _required(f, "SinInfN", "診療行為名"),
+                                       "quantity": f.get("Qua1", ""), "times": f.get("Times", ""),
+                                       "unit": f.get("Unit", "")})
     return MedicationHistory(patient, tuple(dispensings), tuple(procedures))
 
 
@@ -321,6 +354,8 @@ _NESTED: dict[type, tuple[str, ...]] = {}
 
 def as_plain(value: Any) -> Any:
     """A reading as JSON-ready dicts and lists (dates as ISO text), to keep beside the file as received."""
+    if isinstance(value, dict):  # the 薬剤・診療 records, read as plain values
+        return value
     if isinstance(value, tuple | list):
         return [as_plain(item) for item in value]
     if isinstance(value, date):
