@@ -5,6 +5,7 @@ make. A paper-chart clinic has none of it: every route answers 404."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
@@ -125,28 +126,28 @@ def phrase_retire(phrase_id: int):
     return redirect(url_for("notes.library_index") + "#phrases")
 
 
-def _history_page(kind: str, versions: list, rows: list[list[tuple[str, str]]], *, edit_url: str | None,
-                  edit_label: str, anchor: str):
-    """The versions of a phrase or a template, newest first: each one's `rows` (label, value), who, when, why."""
-    return render_template("notes/library_history.html", kind=kind, title=versions[-1].name if kind == "テンプレート"
-                           else versions[-1].title, versions=versions, rows=rows, edit_url=edit_url,
-                           edit_label=edit_label, back_url=url_for("notes.library_index") + anchor)
+def _history_page(kind: str, get: Callable, history: Callable, item_id: int, rows_of: Callable, *,
+                  edit_endpoint: str, id_name: str, edit_label: str, anchor: str):
+    """Every version of the phrase or template `item_id` the user can see (the clinic's or their own), newest
+    first: what each said (`rows_of` a version: label and value, its name first), who changed it, when and why."""
+    full_chart_clinic()
+    db = db_session()
+    item = found(get(db, current_user.clinic_id, current_user.id, item_id))
+    versions = history(db, current_user.clinic_id, item.lineage_id)
+    rows = [rows_of(v) for v in versions]
+    edit_url = url_for(edit_endpoint, **{id_name: versions[-1].id}) if _may_keep(item.owner_id) else None
+    return render_template("notes/library_history.html", kind=kind, title=rows[-1][0][1], versions=versions,
+                           rows=rows, edit_url=edit_url, edit_label=edit_label,
+                           back_url=url_for("notes.library_index") + anchor)
 
 
 @bp.get("/notes/phrases/<int:phrase_id>/history")
 @requires("note.library")
 def phrase_history(phrase_id: int):
-    """Every version of a phrase the user can see (the clinic's or their own): what it said, who changed it,
-    when and why."""
-    full_chart_clinic()
-    db = db_session()
-    phrase = found(library.get_phrase(db, current_user.clinic_id, current_user.id, phrase_id))
-    versions = library.phrase_history(db, current_user.clinic_id, phrase.lineage_id)
-    rows = [[("見出し", v.title), ("よみ", v.kana), ("欄", library.PART_CHOICES.get(v.part, v.part)), ("本文", v.text)]
-            for v in versions]
-    return _history_page("定型文", versions, rows, edit_label="変更・外す", anchor="#phrases",
-                         edit_url=url_for("notes.phrase_form", phrase_id=versions[-1].id)
-                         if _may_keep(phrase.owner_id) else None)
+    """Every version of a phrase the user can see: what it said, who changed it, when and why."""
+    return _history_page("定型文", library.get_phrase, library.phrase_history, phrase_id, lambda v: [
+        ("見出し", v.title), ("よみ", v.kana), ("欄", library.PART_CHOICES.get(v.part, v.part)), ("本文", v.text)],
+        edit_endpoint="notes.phrase_form", id_name="phrase_id", edit_label="変更・外す", anchor="#phrases")
 
 
 @bp.get("/notes/phrases.json")
@@ -202,17 +203,11 @@ def template_save():
 @bp.get("/notes/templates/<int:template_id>/history")
 @requires("note.library")
 def template_history(template_id: int):
-    """Every version of a template the user can see (the clinic's or their own): what it said, who changed it,
-    when and why."""
-    full_chart_clinic()
-    db = db_session()
-    template = found(library.get_template(db, current_user.clinic_id, current_user.id, template_id))
-    versions = library.template_history(db, current_user.clinic_id, template.lineage_id)
-    rows = [[("名前", v.name), ("診療科", v.department_name or "共通"), ("目的", v.purpose),
-             ("内容", templating.to_source(v.body))] for v in versions]
-    return _history_page("テンプレート", versions, rows, edit_label="変更", anchor="#templates",
-                         edit_url=url_for("notes.template_form", template_id=versions[-1].id)
-                         if _may_keep(template.owner_id) else None)
+    """Every version of a template the user can see: what it said, who changed it, when and why."""
+    return _history_page("テンプレート", library.get_template, library.template_history, template_id, lambda v: [
+        ("名前", v.name), ("診療科", v.department_name or "共通"), ("目的", v.purpose),
+        ("内容", templating.to_source(v.body))],
+        edit_endpoint="notes.template_form", id_name="template_id", edit_label="変更", anchor="#templates")
 
 
 @bp.get("/notes/templates/<int:template_id>.json")
