@@ -4,7 +4,7 @@ named their author by login; each is tied to that staff member and shows their n
 was never asked for).
 
 Revision ID: chart_0002
-Revises: chart2_0001
+Revises: billing_0002
 Create Date: 2026-12-08
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "chart_0002"
-down_revision = "chart2_0001"
+down_revision = "billing_0002"
 branch_labels = None
 depends_on = None
 
