@@ -1,7 +1,7 @@
 """The printed chart through HTTP: カルテ1号紙 (patient, insurance, diagnoses with start, end and 転帰) and 2号紙 (by
 date: notes with their schema drawings and key images' descriptions, prescriptions, lab orders and lab results
-with units and H/L) as PDF for a date range, read back with pdftotext;
-every print audited; a bad range answered in Japanese; 100 notes within 3 seconds."""
+with units and H/L) as PDF for a date range, read back with pdftotext, each kind read once for the whole range;
+every print audited; a bad range answered in Japanese; a print of 100 notes holds every note."""
 
 from __future__ import annotations
 
