@@ -5,8 +5,8 @@ The current state of an item is its one version with `superseded_at` empty.
 The columns (`PatientRecordVersion`, or `RecordVersion` for a clinic's own record) and the one way to write
 versions (`record_first_version`, `record_new_version`: who, when, why, the audit entry, the reason checked the
 same way everywhere) are used by the profile items, the diagnoses, the key images, the progress notes, the schema
-drawings, the lab results entered in the clinic and the 定型文 (a clinic's record, not a patient's); the
-診療録テンプレート take their lineage and superseding from here too (`start_lineage`, `supersede`)."""
+drawings, the lab results entered in the clinic, and the 定型文 and 診療録テンプレート (a clinic's records, not a
+patient's)."""
 
 from __future__ import annotations
 

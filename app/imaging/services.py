@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clinics.models import Clinic
@@ -162,3 +163,18 @@ def key_image_versions(session: Session, clinic_id: int, patient_id: int, ids: l
     rows = {k.id: k for k in session.scalars(scoped(KeyImage, clinic_id).where(KeyImage.patient_id == patient_id,
                                                                                KeyImage.id.in_(ids)))}
     return [rows[i] for i in ids if i in rows]
+
+
+def key_image_descriptions(session: Session, clinic_id: int, patient_id: int,
+                           ids: list[int]) -> dict[int, dict[str, Any]]:
+    """What a printed chart says of these key-image versions (of this clinic's patient, as a note attached them),
+    by id: the date taken, modality, the study's description and the caption. One query, the image bytes not
+    read (the 2号紙 prints the words, not the pictures)."""
+    if not ids:
+        return {}
+    rows = session.execute(select(KeyImage.id, KeyImage.study_date, KeyImage.modality, KeyImage.study_description,
+                                  KeyImage.caption).where(KeyImage.clinic_id == clinic_id,
+                                                          KeyImage.patient_id == patient_id,
+                                                          KeyImage.id.in_(set(ids))))
+    return {r.id: {"taken_on": r.study_date, "modality": r.modality, "description": r.study_description,
+                   "caption": r.caption} for r in rows}

@@ -210,18 +210,15 @@ def results_as_text(session: Session, clinic_id: int, patient_id: int, days: lis
 DAY_RESULTS_LIMIT = 600
 
 
-def results_of_days(session: Session, clinic_id: int, patient_id: int, days: set[date]) -> dict[date, list[dict]]:
-    """The current results collected on these days, by day, compactly (name, value, unit, flag, in-house,
-    preliminary or not measured): one query whatever the patient's history, for the chart beside its notes."""
-    if not days:
-        return {}
+def _compact_by_day(session: Session, *where: Any, limit: int | None = None) -> dict[date, list[dict]]:
+    """The current results matching `where`, by the day collected, compactly (name, value, unit, flag, in-house,
+    preliminary or not measured): one query."""
     rows = session.execute(select(
         LabResult.collected_on, LabResult.name, LabResult.sub_id, LabResult.value, LabResult.unit, LabResult.flag,
         LabResult.result_status, LabResult.is_in_house).where(
-        LabResult.clinic_id == clinic_id, LabResult.patient_id == patient_id, LabResult.superseded_at.is_(None),
-        LabResult.retracted.is_(False), LabResult.collected_on.in_(days))
+        LabResult.superseded_at.is_(None), LabResult.retracted.is_(False), *where)
         .order_by(LabResult.collected_on, LabResult.is_in_house, LabResult.lab_code, LabResult.sub_id)
-        .limit(DAY_RESULTS_LIMIT))
+        .limit(limit))
     by_day: dict[date, list[dict]] = {}
     for r in rows:
         by_day.setdefault(r.collected_on, []).append({
@@ -229,6 +226,23 @@ def results_of_days(session: Session, clinic_id: int, patient_id: int, days: set
             "value": "検査不能" if r.result_status == "X" else (r.value or "—"), "unit": r.unit, "flag": r.flag,
             "preliminary": r.result_status == "P"})
     return by_day
+
+
+def results_of_days(session: Session, clinic_id: int, patient_id: int, days: set[date]) -> dict[date, list[dict]]:
+    """The current results collected on these days, by day, compactly (name, value, unit, flag, in-house,
+    preliminary or not measured): one query whatever the patient's history, for the chart beside its notes."""
+    if not days:
+        return {}
+    return _compact_by_day(session, LabResult.clinic_id == clinic_id, LabResult.patient_id == patient_id,
+                           LabResult.collected_on.in_(days), limit=DAY_RESULTS_LIMIT)
+
+
+def results_between(session: Session, clinic_id: int, patient_id: int, date_from: date,
+                    date_to: date) -> dict[date, list[dict]]:
+    """Every current result collected from `date_from` to `date_to`, by day, as results_of_days gives them (one
+    query for the whole range, none left out: the printed chart holds them all)."""
+    return _compact_by_day(session, LabResult.clinic_id == clinic_id, LabResult.patient_id == patient_id,
+                           LabResult.collected_on >= date_from, LabResult.collected_on <= date_to)
 
 
 def current_results(session: Session, clinic_id: int, patient_id: int, *, since: date | None = None,

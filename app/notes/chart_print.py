@@ -1,6 +1,7 @@
 """The printed chart (診療録) of a date range: カルテ1号紙 (the patient, insurance, diagnoses with start, end and
-転帰) and 2号紙 (by date: the notes, their schema drawings, prescriptions and lab orders), as PDF through
-print_templates/medical_record. The values are plain dicts: the sandboxed template never sees a model."""
+転帰) and 2号紙 (by date: the notes with their schema drawings and the descriptions of their key images, the
+prescriptions, lab orders and lab results of the day), as PDF through print_templates/medical_record. The values
+are plain dicts: the sandboxed template never sees a model."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from app.core.jp import age_on
 from app.core.timeutil import JST
 from app.db import scoped
 from app.diagnoses.models import Diagnosis
+from app.imaging import services as imaging
 from app.labs import results as lab_results
 from app.labs.models import LabOrder
 from app.notes.schema_models import SchemaDrawing
@@ -141,8 +143,12 @@ def chart_print(session: Session, clinic: Any, patient: Any, date_from: date, da
 
 def _days(session: Session, clinic_id: int, patient_id: int, date_from: date, date_to: date, notes: list,
           attachments: dict[str, tuple[bytes, str]]) -> list[dict[str, Any]]:
+    # One query per kind for the whole range (never one per note or day): a print of 500 notes stays in seconds.
     prescriptions = _prescriptions(session, clinic_id, patient_id, date_from, date_to)
     orders = _lab_orders(session, clinic_id, patient_id, date_from, date_to)
+    results = lab_results.results_between(session, clinic_id, patient_id, date_from, date_to)
+    images = imaging.key_image_descriptions(session, clinic_id, patient_id,
+                                            [i for note in notes for i in note.key_image_ids or []])
     drawings: dict[date, list[dict]] = {}
     # A note's own drawings print under it; the day's (and those of a note no longer shown) after its notes.
     of_notes: dict[int, list[dict]] = {}
@@ -160,10 +166,12 @@ def _days(session: Session, clinic_id: int, patient_id: int, date_from: date, da
             "author": note.recorded_by_name, "version": note.version,
             "recorded_at": note.recorded_at.astimezone(JST).strftime("%Y/%m/%d %H:%M"),
             "parts": [(label, getattr(note, name)) for name, label in PARTS if getattr(note, name)],
-            "drawings": of_notes.get(note.lineage_id, [])})
-    days = sorted(set(by_day) | set(prescriptions) | set(orders) | set(drawings))
+            "drawings": of_notes.get(note.lineage_id, []),
+            "images": [images[i] for i in note.key_image_ids or [] if i in images]})
+    days = sorted(set(by_day) | set(prescriptions) | set(orders) | set(results) | set(drawings))
     return [{"day": day, "notes": by_day.get(day, []), "prescriptions": prescriptions.get(day, []),
-             "orders": orders.get(day, []), "drawings": drawings.get(day, [])} for day in days]
+             "orders": orders.get(day, []), "results": results.get(day, []), "drawings": drawings.get(day, [])}
+            for day in days]
 
 
 def chart_pdf(session: Session, clinic: Any, patient: Any, date_from: date, date_to: date, sheet: str, *,

@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
-from app.core.audit import Actor, record_audit
+from app.core.audit import Actor
 from app.core.errors import ValidationError
 from app.core.jp import normalize_kana, strip_control_chars
 from app.core.security import Role
-from app.core.versioning import record_first_version, record_new_version, start_lineage, supersede
+from app.core.versioning import record_first_version, record_new_version
 from app.db import scoped
 from app.notes import templating
 from app.notes.models import NotePhrase, NoteTemplate
@@ -22,6 +22,8 @@ from app.notes.models import NotePhrase, NoteTemplate
 CLINIC = "clinic"
 OWN = "own"
 MAX_PHRASE = 2_000
+#: What a change to a phrase or a template without its reason is told.
+CHANGE_REASON_REQUIRED = "変更の理由を入力してください"
 PART_CHOICES = {"": "どこでも", "subjective": "S", "objective": "O", "assessment": "A", "plan": "P"}
 
 
@@ -121,7 +123,7 @@ def save_phrase(session: Session, actor: Actor, *, phrase_id: int | None, scope:
     if {k: getattr(current, k) for k in values} == values:
         return current
     return record_new_version(session, actor, current, values, action="note_phrase.save", reason=reason,
-                              missing_reason="変更の理由を入力してください", snapshot=_phrase_snapshot,
+                              missing_reason=CHANGE_REASON_REQUIRED, snapshot=_phrase_snapshot,
                               extra={"clinic": current.owner_id is None})
 
 
@@ -145,6 +147,12 @@ def templates(session: Session, clinic_id: int, user_id: int) -> list[NoteTempla
 def get_template(session: Session, clinic_id: int, user_id: int, template_id: int) -> NoteTemplate | None:
     """One version of a template the writer may use (the clinic's or their own)."""
     return session.scalar(_visible(NoteTemplate, clinic_id, user_id).where(NoteTemplate.id == template_id))
+
+
+def current_template(session: Session, clinic_id: int, user_id: int, lineage_id: int) -> NoteTemplate | None:
+    """The current version of a template the writer may see (the clinic's or their own), by its lineage."""
+    return session.scalar(_visible(NoteTemplate, clinic_id, user_id).where(
+        NoteTemplate.lineage_id == lineage_id, NoteTemplate.superseded_at.is_(None)))
 
 
 def template_history(session: Session, clinic_id: int, lineage_id: int) -> list[NoteTemplate]:
@@ -171,10 +179,16 @@ def expanded(session: Session, clinic_id: int, user_id: int, template: NoteTempl
                                                     template.name), (template.name,))
 
 
+def _template_snapshot(template: NoteTemplate) -> dict[str, Any]:
+    return {"name": template.name, "department": template.department_name, "purpose": template.purpose,
+            "source": templating.to_source(template.body)[:200]}
+
+
 def save_template(session: Session, actor: Actor, *, lineage_id: int | None, scope: str, name: str, department: str,
-                  purpose: str, source: str) -> NoteTemplate:
-    """Add a template or save a change to one as its next version. Refused: a template that takes itself in
-    (directly or through others), one taking in a template that does not exist, an unreadable source."""
+                  purpose: str, source: str, reason: str = "") -> NoteTemplate:
+    """Add a template as its first version, or save a change to one as its next version with why (required, as for
+    a phrase). Saving it unchanged writes nothing. Refused: a template that takes itself in (directly or through
+    others), one taking in a template that does not exist, an unreadable source, a missing or overlong reason."""
     name = strip_control_chars(name or "").strip()
     department = strip_control_chars(department or "").strip()
     purpose = strip_control_chars(purpose or "").strip()
@@ -185,31 +199,26 @@ def save_template(session: Session, actor: Actor, *, lineage_id: int | None, sco
     body = templating.parse(source)
     current = None
     if lineage_id:
-        current = session.scalar(scoped(NoteTemplate, actor.clinic_id).where(
-            NoteTemplate.lineage_id == lineage_id, NoteTemplate.superseded_at.is_(None)))
+        current = current_template(session, actor.clinic_id, actor.user_id or 0, lineage_id)
         if current is None:
             raise ValidationError("テンプレートが見つかりません", field="_form")
         _may_change(actor, current.owner_id)
-        owner = current.owner_id
-    else:
-        owner = _owner(actor, scope)
+    owner = current.owner_id if current is not None else _owner(actor, scope)
     clash = [t for t in templates(session, actor.clinic_id, actor.user_id)
              if t.name == name and t.lineage_id != lineage_id]
     if clash:
         raise ValidationError(f"「{name}」という名前のテンプレートがすでにあります", field="name")
     templating.expand(body, _lookup(session, actor.clinic_id, actor.user_id, lineage_id, body, name), (name,))
     values: dict[str, Any] = {"name": name, "department_name": department, "purpose": purpose, "body": body}
-    if current is not None:
-        if {k: getattr(current, k) for k in values} == values:
-            return current
-        supersede(session, current, "テンプレートが他の人に変更されました。開き直してください")
-    template = NoteTemplate(clinic_id=actor.clinic_id, owner_id=owner, lineage_id=lineage_id,
-                            version=current.version + 1 if current else 1, recorded_by_name=actor.login_id or "",
-                            **values)
-    start_lineage(session, template)
-    record_audit(session, actor, "note_template.save", entity_type="note_template", entity_id=template.id,
-                 summary={"name": name, "version": template.version, "clinic": owner is None})
-    return template
+    if current is None:
+        template = NoteTemplate(clinic_id=actor.clinic_id, owner_id=owner, **values)
+        return record_first_version(session, actor, template, action="note_template.save",
+                                    snapshot=_template_snapshot, extra={"clinic": owner is None})
+    if {k: getattr(current, k) for k in values} == values:
+        return current
+    return record_new_version(session, actor, current, values, action="note_template.save", reason=reason,
+                              missing_reason=CHANGE_REASON_REQUIRED, snapshot=_template_snapshot,
+                              extra={"clinic": owner is None})
 
 
 def for_editor(session: Session, clinic_id: int, user_id: int, department: str) -> dict[str, Any]:

@@ -1,10 +1,11 @@
 """The 定型文 and 診療録テンプレート screens of full-chart mode (the clinic's kept by an administrator, each doctor's
-own by the doctor; a change to either is a new version, a phrase's versions shown on its history page) and what
+own by the doctor; a change to either is a new version with who, when and why, shown on its history page) and what
 the note editor asks of them as JSON: phrases found by kana, a template's fields, the SOAP text its filled-in fields
 make. A paper-chart clinic has none of it: every route answers 404."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
@@ -125,16 +126,28 @@ def phrase_retire(phrase_id: int):
     return redirect(url_for("notes.library_index") + "#phrases")
 
 
+def _history_page(kind: str, get: Callable, history: Callable, item_id: int, rows_of: Callable, *,
+                  edit_endpoint: str, id_name: str, edit_label: str, anchor: str):
+    """Every version of the phrase or template `item_id` the user can see (the clinic's or their own), newest
+    first: what each said (`rows_of` a version: label and value, its name first), who changed it, when and why."""
+    full_chart_clinic()
+    db = db_session()
+    item = found(get(db, current_user.clinic_id, current_user.id, item_id))
+    versions = history(db, current_user.clinic_id, item.lineage_id)
+    rows = [rows_of(v) for v in versions]
+    edit_url = url_for(edit_endpoint, **{id_name: versions[-1].id}) if _may_keep(item.owner_id) else None
+    return render_template("notes/library_history.html", kind=kind, title=rows[-1][0][1], versions=versions,
+                           rows=rows, edit_url=edit_url, edit_label=edit_label,
+                           back_url=url_for("notes.library_index") + anchor)
+
+
 @bp.get("/notes/phrases/<int:phrase_id>/history")
 @requires("note.library")
 def phrase_history(phrase_id: int):
-    """Every version of a phrase the user can see (the clinic's or their own): what it said, who changed it,
-    when and why."""
-    full_chart_clinic()
-    db = db_session()
-    phrase = found(library.get_phrase(db, current_user.clinic_id, current_user.id, phrase_id))
-    return render_template("notes/phrase_history.html", versions=library.phrase_history(
-        db, current_user.clinic_id, phrase.lineage_id), parts=library.PART_CHOICES, may_keep=_may_keep(phrase.owner_id))
+    """Every version of a phrase the user can see: what it said, who changed it, when and why."""
+    return _history_page("定型文", library.get_phrase, library.phrase_history, phrase_id, lambda v: [
+        ("見出し", v.title), ("よみ", v.kana), ("欄", library.PART_CHOICES.get(v.part, v.part)), ("本文", v.text)],
+        edit_endpoint="notes.phrase_form", id_name="phrase_id", edit_label="変更・外す", anchor="#phrases")
 
 
 @bp.get("/notes/phrases.json")
@@ -158,33 +171,43 @@ def template_form(template_id: int | None = None):
     template = library.get_template(db, current_user.clinic_id, current_user.id, template_id) if template_id else None
     if template_id and (template is None or not _may_keep(template.owner_id)):
         abort(404)
-    history = library.template_history(db, current_user.clinic_id, template.lineage_id) if template else []
+    if template is not None and template.superseded_at is not None:
+        return flashed("このテンプレートには新しい版があります。版の履歴をご覧ください",
+                       url_for("notes.template_history", template_id=template.id))
     form = {"name": template.name, "department": template.department_name, "purpose": template.purpose,
             "source": templating.to_source(template.body)} if template else {}
-    return render_template("notes/template_form.html", template=template, history=history, form=form,
-                           scopes=_scopes(), errors={})
+    return render_template("notes/template_form.html", template=template, form=form, scopes=_scopes(), errors={})
 
 
 @bp.post("/notes/templates")
 @requires("note.library")
 def template_save():
-    """Save a template: a new one, or the next version of one (its lineage in the form)."""
+    """Save a template: a new one, or the next version of one (its lineage in the form, and why)."""
     form, lineage_id = _posted("lineage_id")
     db = db_session()
 
     def refused(exc: ValidationError):
-        current = (library.get_template(db, current_user.clinic_id, current_user.id, lineage_id)
+        current = (library.current_template(db, current_user.clinic_id, current_user.id, lineage_id)
                    if lineage_id else None)
-        history = library.template_history(db, current_user.clinic_id, lineage_id) if lineage_id else []
-        return render_template("notes/template_form.html", template=current, history=history, form=dict(form),
-                               scopes=_scopes(), errors=exc.errors), 422
+        return render_template("notes/template_form.html", template=current, form=dict(form), scopes=_scopes(),
+                               errors=exc.errors), 422
 
     template = committed(lambda: library.save_template(
         db, current_actor(), lineage_id=lineage_id, scope=form.get("scope", ""), name=form.get("name", ""),
-        department=form.get("department", ""), purpose=form.get("purpose", ""), source=form.get("source", "")),
-        refused)
+        department=form.get("department", ""), purpose=form.get("purpose", ""), source=form.get("source", ""),
+        reason=form.get("change_reason", "")), refused)
     flash(f"テンプレート「{template.name}」を保存しました（第{template.version}版）", "success")
     return redirect(url_for("notes.library_index") + "#templates")
+
+
+@bp.get("/notes/templates/<int:template_id>/history")
+@requires("note.library")
+def template_history(template_id: int):
+    """Every version of a template the user can see: what it said, who changed it, when and why."""
+    return _history_page("テンプレート", library.get_template, library.template_history, template_id, lambda v: [
+        ("名前", v.name), ("診療科", v.department_name or "共通"), ("目的", v.purpose),
+        ("内容", templating.to_source(v.body))],
+        edit_endpoint="notes.template_form", id_name="template_id", edit_label="変更", anchor="#templates")
 
 
 @bp.get("/notes/templates/<int:template_id>.json")

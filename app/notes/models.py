@@ -88,16 +88,14 @@ class NoteDraft(NoteFields, PatientScoped, Base):
         return f"<NoteDraft {self.id} patient={self.patient_id} {self.note_date} by={self.author_id}>"
 
 
-class NoteTemplate(ClinicScoped, Base):
+class NoteTemplate(RecordVersion, ClinicScoped, Base):
     """One version of a 診療録テンプレート: sections of fill-in fields that become plain SOAP text. A clinic
     template (owner_id None) is managed by the administrator; a personal one by its doctor. A change is a new
-    version of the same lineage; the current version has superseded_at empty."""
+    version of the same lineage (who, when, why); the current version has superseded_at empty."""
 
     __tablename__ = "note_template"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    lineage_id: Mapped[int | None] = mapped_column(Integer)
-    version: Mapped[int] = mapped_column(Integer, default=1)
     #: The doctor whose personal template it is; None for the clinic's.
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     name: Mapped[str] = mapped_column(String(60))
@@ -107,12 +105,9 @@ class NoteTemplate(ClinicScoped, Base):
     #: The sections: [{"part": "subjective", "title": ..., "fields": [{"key", "label", "kind", ...}]}]
     #: (see app.notes.templating for what a field may say).
     body: Mapped[list] = mapped_column(JSON, default=list)
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    recorded_by_name: Mapped[str] = mapped_column(String(100), default="")
-    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    retracted: Mapped[bool] = mapped_column(default=False)
 
-    __table_args__ = (Index("ix_note_template_current", "clinic_id", "superseded_at"),)
+    __table_args__ = (Index("ix_note_template_current", "clinic_id", "superseded_at"),
+                      Index("ix_note_template_lineage", "lineage_id"))
 
     def __repr__(self) -> str:
         return f"<NoteTemplate {self.id} {self.name!r} v{self.version}>"

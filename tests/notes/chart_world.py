@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from app.core.timeutil import japan_today
+from app.labs.models import LabResult
 from app.notes.models import ProgressNote
 from tests.factories import make_clinic, make_patient, make_user
 
@@ -57,3 +58,12 @@ def add_history(session, clinic, patient, count: int, *, author=None, start: dat
              for i in range(count)]
     session.commit()
     return notes
+
+
+def lab_result(world: ChartWorld, day: date, lab_code: str, name: str, value: str, unit: str, flag: str = "",
+               status: str = "F") -> LabResult:
+    """A current lab result of the patient collected on `day` (items and units of the shipped lab master), not yet
+    added to the session."""
+    return LabResult(clinic_id=world.clinic.id, patient_id=world.patient.id, lab_code=lab_code, name=name,
+                     value=value, numeric_value=float(value) if value else None, unit=unit, flag=flag,
+                     result_status=status, collected_on=day, version=1)

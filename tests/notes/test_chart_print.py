@@ -1,6 +1,7 @@
 """The printed chart through HTTP: カルテ1号紙 (patient, insurance, diagnoses with start, end and 転帰) and 2号紙 (by
-date: notes, schema drawings, prescriptions and lab orders) as PDF for a date range, read back with pdftotext;
-every print audited; a bad range answered in Japanese; 100 notes within 3 seconds."""
+date: notes with their schema drawings and key images' descriptions, prescriptions, lab orders and lab results
+with units and H/L) as PDF for a date range, read back with pdftotext, each kind read once for the whole range;
+every print audited; a bad range answered in Japanese; a print of 100 notes holds every note."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from app.core.models import AccessLogEntry, AuditEntry
 from app.core.timeutil import japan_today
 from app.db import utcnow
 from app.diagnoses.models import Diagnosis
+from app.imaging.models import KeyImage
 from app.integrations.orca.parsing import luhn_valid
 from app.labs.models import LabOrder, LabSpecimen
+from app.notes import chart_print
 from app.prescriptions.models import Prescription, PrescriptionLine, PrescriptionRp
-from tests.notes.chart_world import add_history, add_note, make_chart_world
+from tests.helpers import counted_statements
+from tests.notes.chart_world import add_history, add_note, lab_result, make_chart_world
 
 INSURANCE = {"name": "全国健康保険協会", "insurer_number": "01130012", "symbol": "12345", "number": "67",
              "relation": "本人", "burden_percent": 30}
@@ -97,6 +101,69 @@ def test_sheets_one_and_two_for_a_range(client, session, tmp_path):
     assert printed == [f"chart:all:{since}..{today.isoformat()}", f"chart:2:{since}..{today.isoformat()}"]
     assert session.scalars(select(AuditEntry.action).where(AuditEntry.action == "chart.print")).all() == [
         "chart.print", "chart.print"]
+
+
+def _key_image(session, world, day, caption):
+    item = KeyImage(clinic_id=world.clinic.id, patient_id=world.patient.id, study_uid="1.2.3", series_uid="1.2.3.1",
+                    instance_uid="1.2.3.1.1", study_date=day, modality="CR", study_description="胸部単純X線",
+                    caption=caption, image_bytes=b"\x89PNG", image_sha256="0" * 64, recorded_at=utcnow())
+    session.add(item)
+    session.flush()
+    item.lineage_id = item.id
+    return item
+
+
+def test_sheet_two_prints_each_days_lab_results_and_key_images(client, session, tmp_path):
+    world = make_chart_world(session)
+    today = japan_today()
+    week, month = today - timedelta(days=7), today - timedelta(days=30)
+    add_note(session, world.clinic, world.patient, week, subjective="倦怠感が続く")
+    shadow = _key_image(session, world, week, "右肺 浸潤影")
+    add_note(session, world.clinic, world.patient, week, commit=False,
+             subjective="咳が続く").key_image_ids = [shadow.id]
+    old_potassium = lab_result(world, week, "K0132", "カリウム(K)", "4.1", "mmol/L")
+    session.add_all([old_potassium, lab_result(world, week, "K0102", "アルブミン", "3.1", "g/dL", "L"),
+                     lab_result(world, month, "K0161", "Ｃ反応性蛋白(CRP)", "2.40", "mg/dL", "H"),
+                     lab_result(world, today - timedelta(days=400), "K0101", "総蛋白", "9.9", "g/dL", "H")])
+    session.flush()
+    # A corrected result prints as it stands now.
+    old_potassium.lineage_id, old_potassium.superseded_at = old_potassium.id, utcnow()
+    corrected = lab_result(world, week, "K0132", "カリウム(K)", "5.8", "mmol/L", "H")
+    corrected.lineage_id, corrected.version = old_potassium.id, 2
+    session.add(corrected)
+    session.commit()
+    client.login(world.doctor.login_id, world.doctor.totp_secret)
+    since = (today - timedelta(days=60)).isoformat()
+    text = _text(client.get(f"/patients/{world.patient.id}/chart/print.pdf?from={since}&to={today.isoformat()}"
+                            "&sheet=2").data, tmp_path)
+    # By date, oldest first; a day's row starts on the line above its date (和暦 first).
+    week_row, month_row = (text.rindex("\n", 0, text.rindex("\n", 0, text.index(day.strftime("%Y/%m/%d"))))
+                           for day in (week, month))
+    week_text = text[week_row:]
+    for expected in ("倦怠感が続く", "咳が続く", "【検査結果】", "カリウム(K) 5.8 mmol/L H", "アルブミン 3.1 g/dL L",
+                     "【キー画像】", "CR 胸部単純X線：右肺 浸潤影"):
+        assert expected in week_text, expected
+    # A day with results and no note prints them too; a superseded value and a day out of range do not.
+    assert "Ｃ反応性蛋白(CRP) 2.40 mg/dL H" in text[month_row:week_row]
+    assert "4.1" not in text and "総蛋白" not in text
+
+
+def test_sheet_two_reads_each_kind_once_however_many_notes(app, session):
+    world = make_chart_world(session)
+    today = japan_today()
+
+    def statements_for(count: int) -> int:
+        for note in add_history(session, world.clinic, world.patient, count, author=world.doctor):
+            note.key_image_ids = [_key_image(session, world, note.note_date, "所見").id]
+            session.add(lab_result(world, note.note_date, "K0161", "Ｃ反応性蛋白(CRP)", "0.3", "mg/dL"))
+        session.commit()
+        with counted_statements(app.extensions["db_engine"]) as statements:
+            context, _ = chart_print.chart_print(session, world.clinic, world.patient, today - timedelta(days=400),
+                                                 today, "2", today=today)
+        assert all(d["results"] and d["notes"][-1]["images"] for d in context["days"])
+        return len(statements)
+
+    assert statements_for(3) == statements_for(30)
 
 
 def test_a_bad_range_is_told_and_nothing_is_printed(client, session):

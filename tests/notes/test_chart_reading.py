@@ -10,10 +10,9 @@ import pytest
 
 from app.core.timeutil import japan_today
 from app.db import utcnow
-from app.labs.models import LabResult
 from tests.factories import make_user
 from tests.helpers import counted_statements
-from tests.notes.chart_world import add_history, add_note, make_chart_world
+from tests.notes.chart_world import add_history, add_note, lab_result, make_chart_world
 from tests.notes.test_chart_print import _records
 
 
@@ -123,28 +122,21 @@ def test_a_note_shows_its_days_prescriptions_and_orders_and_its_encounter(client
     assert "カルボシステイン" not in newer and "内科／協会けんぽ 本人 3割" in newer
 
 
-def _result(world, day, lab_code, name, value, unit, flag="", status="F"):
-    """A current lab result of the patient collected on `day` (items and units of the shipped lab master)."""
-    return LabResult(clinic_id=world.clinic.id, patient_id=world.patient.id, lab_code=lab_code, name=name,
-                     value=value, numeric_value=float(value) if value else None, unit=unit, flag=flag,
-                     result_status=status, collected_on=day, version=1)
-
-
 def test_a_note_shows_its_days_lab_results_with_units_and_flags(client, session):
     world = make_chart_world(session)
     today = japan_today()
     add_note(session, world.clinic, world.patient, today - timedelta(days=7), subjective="記録0001 倦怠感")
     add_note(session, world.clinic, world.patient, today - timedelta(days=14), subjective="記録0002 初診")
-    old_potassium = _result(world, today - timedelta(days=7), "K0132", "カリウム(K)", "5.9", "mmol/L", "H")
-    session.add_all([old_potassium, _result(world, today - timedelta(days=7), "K0161", "Ｃ反応性蛋白(CRP)", "0.05",
+    old_potassium = lab_result(world, today - timedelta(days=7), "K0132", "カリウム(K)", "5.9", "mmol/L", "H")
+    session.add_all([old_potassium, lab_result(world, today - timedelta(days=7), "K0161", "Ｃ反応性蛋白(CRP)", "0.05",
                                             "mg/dL"),
-                     _result(world, today - timedelta(days=7), "K0152", "HbA1c(NGSP)", "", "%", status="X"),
-                     _result(world, today - timedelta(days=30), "K0102", "アルブミン", "3.1", "g/dL", "L")])
+                     lab_result(world, today - timedelta(days=7), "K0152", "HbA1c(NGSP)", "", "%", status="X"),
+                     lab_result(world, today - timedelta(days=30), "K0102", "アルブミン", "3.1", "g/dL", "L")])
     session.flush()
     # A corrected result: only the current version is shown beside the note.
     old_potassium.lineage_id = old_potassium.id
     old_potassium.superseded_at = utcnow()
-    corrected = _result(world, today - timedelta(days=7), "K0132", "カリウム(K)", "4.2", "mmol/L")
+    corrected = lab_result(world, today - timedelta(days=7), "K0132", "カリウム(K)", "4.2", "mmol/L")
     corrected.lineage_id, corrected.version = old_potassium.id, 2
     session.add(corrected)
     session.commit()
@@ -164,7 +156,7 @@ def test_a_note_shows_its_days_lab_results_with_units_and_flags(client, session)
 def test_lab_results_beside_notes_keep_the_page_queries_bounded(app, client, session):
     world = make_chart_world(session)
     notes = add_history(session, world.clinic, world.patient, 45, author=world.doctor)
-    session.add_all(_result(world, note.note_date, "K0161", "Ｃ反応性蛋白(CRP)", f"{i / 10:.1f}", "mg/dL",
+    session.add_all(lab_result(world, note.note_date, "K0161", "Ｃ反応性蛋白(CRP)", f"{i / 10:.1f}", "mg/dL",
                             "H" if i % 2 else "") for i, note in enumerate(notes))
     session.commit()
     client.login(world.doctor.login_id, world.doctor.totp_secret)

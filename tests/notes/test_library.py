@@ -80,10 +80,10 @@ def test_phrases_clinic_and_own_found_by_kana(client, session):
     assert client.get("/notes/phrases.json").status_code == 200
 
 
-def _phrase_versions(session, lineage_id):
+def _versions(session, model, lineage_id):
+    """Every version of a phrase or a template (model), oldest first, as the database holds them now."""
     session.expire_all()
-    return session.scalars(select(NotePhrase).where(NotePhrase.lineage_id == lineage_id)
-                           .order_by(NotePhrase.version)).all()
+    return session.scalars(select(model).where(model.lineage_id == lineage_id).order_by(model.version)).all()
 
 
 def test_a_phrase_change_is_a_new_version_with_who_when_why_and_retiring_keeps_it(client, session):
@@ -101,10 +101,10 @@ def test_a_phrase_change_is_a_new_version_with_who_when_why_and_retiring_keeps_i
     assert refused.status_code == 422
     html = refused.get_data(as_text=True)
     assert "変更の理由を入力してください" in html and "1週間後に再診" in html
-    assert len(_phrase_versions(session, first.lineage_id)) == 1
+    assert len(_versions(session, NotePhrase, first.lineage_id)) == 1
     saved = client.post("/notes/phrases", changed | {"change_reason": "再診の目安を追記"}, form_page=edit)
     assert saved.status_code == 302
-    versions = _phrase_versions(session, first.lineage_id)
+    versions = _versions(session, NotePhrase, first.lineage_id)
     assert [(v.version, v.superseded_at is not None, v.recorded_by_name, v.change_reason) for v in versions] == [
         (1, True, "内科 一郎", ""), (2, False, "内科 一郎", "再診の目安を追記")]
     assert versions[0].text == "症状悪化時は再診"  # the old version is kept as it was
@@ -120,7 +120,7 @@ def test_a_phrase_change_is_a_new_version_with_who_when_why_and_retiring_keeps_i
     # Saving unchanged writes no version.
     client.post("/notes/phrases", changed | {"phrase_id": str(versions[1].id), "change_reason": "同じ"},
                 form_page=f"/notes/phrases/{versions[1].id}/edit")
-    assert len(_phrase_versions(session, first.lineage_id)) == 2
+    assert len(_versions(session, NotePhrase, first.lineage_id)) == 2
     # The history page: every version, who, when, why.
     history = client.get(f"/notes/phrases/{first.id}/history").get_data(as_text=True)
     assert "第2版" in history and "現在の版" in history and "変更の理由: 再診の目安を追記" in history
@@ -133,7 +133,7 @@ def test_a_phrase_change_is_a_new_version_with_who_when_why_and_retiring_keeps_i
     retired = client.post(f"/notes/phrases/{versions[1].id}/retire", {"retire_reason": "院内で使わなくなった"},
                           form_page=current)
     assert retired.status_code == 302
-    versions = _phrase_versions(session, first.lineage_id)
+    versions = _versions(session, NotePhrase, first.lineage_id)
     assert [(v.version, v.retracted, v.superseded_at is None) for v in versions] == [
         (1, False, False), (2, False, False), (3, True, True)]
     assert client.get("/notes/phrases.json", query_string={"q": "けいか"}).get_json()["phrases"] == []
@@ -168,7 +168,7 @@ def test_the_clinics_phrases_are_versioned_by_the_administrator_and_read_by_doct
     history = client.get(f"/notes/phrases/{phrase.id}/history")
     assert history.status_code == 200 and "扁桃所見を追加" in history.get_data(as_text=True)
     assert "変更・外す" not in history.get_data(as_text=True)  # the clinic's: the administrator keeps it
-    current = _phrase_versions(session, phrase.lineage_id)[-1]
+    current = _versions(session, NotePhrase, phrase.lineage_id)[-1]
     assert client.get(f"/notes/phrases/{current.id}/edit").status_code == 404
 
 
@@ -191,12 +191,10 @@ def test_templates_fill_versions_and_self_reference(client, session):
     assert loop.status_code == 422 and "再診 高血圧 → 初診 内科 → 再診 高血圧" in loop.get_data(as_text=True)
     # A change is a new version; the old one stays.
     client.post("/notes/templates", {"lineage_id": str(template.lineage_id), "scope": "clinic", "name": "再診 高血圧",
-                                     "department": "内科", "purpose": "再診 高血圧",
+                                     "department": "内科", "purpose": "再診 高血圧", "change_reason": "浮腫を追加",
                                      "source": HYPERTENSION + "\n浮腫: choice あり/なし"},
                 form_page=f"/notes/templates/{template.id}/edit")
-    session.expire_all()
-    versions = session.scalars(select(NoteTemplate).where(NoteTemplate.lineage_id == template.lineage_id)
-                               .order_by(NoteTemplate.version)).all()
+    versions = _versions(session, NoteTemplate, template.lineage_id)
     assert [(v.version, v.superseded_at is not None) for v in versions] == [(1, True), (2, False)]
     # The doctor fills it in: plain SOAP text; out-of-range numbers and unknown choices refused.
     login(client, doctor)
@@ -223,6 +221,55 @@ def test_templates_fill_versions_and_self_reference(client, session):
     login(client, other)
     own = session.scalar(select(NoteTemplate).where(NoteTemplate.name == "小児 発熱（自分用）"))
     assert client.get(f"/notes/templates/{own.id}.json").status_code == 404
+
+
+def test_a_template_change_is_a_new_version_with_who_when_why(client, session):
+    clinic, admin, doctor, other, nurse = _world(session)
+    login(client, doctor)
+    _template(client, name="再診 高血圧", department="内科", purpose="再診", source=HYPERTENSION)
+    first = session.scalar(select(NoteTemplate))
+    edit = f"/notes/templates/{first.id}/edit"
+    page = client.get(edit).get_data(as_text=True)
+    assert "いま第1版" in page and 'name="change_reason"' in page
+    changed = {"lineage_id": str(first.lineage_id), "scope": "own", "name": "再診 高血圧", "department": "内科",
+               "purpose": "再診", "source": HYPERTENSION + "\n浮腫: choice あり/なし"}
+    # Without a reason, or with one over 200 characters, it is refused as a phrase's is, what was typed kept and
+    # nothing written.
+    for reason, message in (("  ", "変更の理由を入力してください"),
+                            ("理" * 201, "修正・取消の理由は200文字以内で入力してください（いま201文字です）")):
+        refused = client.post("/notes/templates", changed | {"change_reason": reason}, form_page=edit)
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and message in html and "浮腫: choice あり/なし" in html, reason
+        assert len(_versions(session, NoteTemplate, first.lineage_id)) == 1
+    saved = client.post("/notes/templates", changed | {"change_reason": "浮腫の所見を追加"}, form_page=edit)
+    assert saved.status_code == 302
+    versions = _versions(session, NoteTemplate, first.lineage_id)
+    assert [(v.version, v.superseded_at is not None, v.recorded_by_id, v.recorded_by_name, v.change_reason)
+            for v in versions] == [(1, True, doctor.id, "内科 一郎", ""),
+                                   (2, False, doctor.id, "内科 一郎", "浮腫の所見を追加")]
+    assert len(versions[0].body) == 3 and "浮腫" not in str(versions[0].body)  # the old version kept as it was
+    # Saving unchanged writes no version.
+    client.post("/notes/templates", changed | {"change_reason": "同じ"},
+                form_page=f"/notes/templates/{versions[1].id}/edit")
+    assert len(_versions(session, NoteTemplate, first.lineage_id)) == 2
+    # The history: every version newest first, who, when, why, what changed.
+    library = client.get("/notes/library").get_data(as_text=True)
+    assert f'href="/notes/templates/{versions[1].id}/history">第2版' in library
+    history = client.get(f"/notes/templates/{first.id}/history").get_data(as_text=True)
+    assert "テンプレート「再診 高血圧」の版の履歴" in history and "現在の版" in history
+    assert "内科 一郎 ／ 変更の理由: 浮腫の所見を追加" in history
+    assert history.index("浮腫: choice あり/なし") < history.index('id="version-1"')  # newest first
+    assert history.count("この版で変更") == 1  # the content, in version 2
+    # An old version's edit page sends the user to the history.
+    assert client.get(edit).headers["Location"].endswith(f"/notes/templates/{first.id}/history")
+    actions = session.scalars(select(AuditEntry.summary).where(AuditEntry.entity_type == "note_template")
+                              .order_by(AuditEntry.id)).all()
+    assert [(a["version"], a.get("reason")) for a in actions] == [(1, None), (2, "浮腫の所見を追加")]
+    # Another doctor cannot see this doctor's template or its history; a nurse has no library.
+    login(client, other)
+    assert client.get(f"/notes/templates/{first.id}/history").status_code == 404
+    login(client, nurse)
+    assert client.get(f"/notes/templates/{first.id}/history").status_code == 403
 
 
 def test_do_and_transfer_offer_the_earlier_note_and_the_days_records(client, session):
