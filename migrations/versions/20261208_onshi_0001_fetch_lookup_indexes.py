@@ -6,7 +6,7 @@ patient ever made. On PostgreSQL the reply file and its reading are compressed w
 server has it): a reply of three years is written in 3 ms rather than 11, read faster, and stored smaller.
 
 Revision ID: onshi_0001_indexes
-Revises: billing_0002
+Revises: chart_0002
 Create Date: 2026-12-08
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "onshi_0001_indexes"
-down_revision = "billing_0002"
+down_revision = "chart_0002"
 branch_labels = None
 depends_on = None
 
