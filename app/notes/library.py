@@ -185,10 +185,12 @@ def _template_snapshot(template: NoteTemplate) -> dict[str, Any]:
 
 
 def save_template(session: Session, actor: Actor, *, lineage_id: int | None, scope: str, name: str, department: str,
-                  purpose: str, source: str, reason: str = "") -> NoteTemplate:
-    """Add a template as its first version, or save a change to one as its next version with why (required, as for
-    a phrase). Saving it unchanged writes nothing. Refused: a template that takes itself in (directly or through
-    others), one taking in a template that does not exist, an unreadable source, a missing or overlong reason."""
+                  purpose: str, source: str, reason: str = "", version_id: int | None = None) -> NoteTemplate:
+    """Add a template as its first version, or save a change to one (`lineage_id`, edited from its version
+    `version_id`) as its next version with why (required, as for a phrase). Saving it unchanged writes nothing.
+    Refused: a change to a version someone else replaced first (as for a phrase: no change is silently lost), a
+    template that takes itself in (directly or through others), one taking in a template that does not exist, an
+    unreadable source, a missing or overlong reason."""
     name = strip_control_chars(name or "").strip()
     department = strip_control_chars(department or "").strip()
     purpose = strip_control_chars(purpose or "").strip()
@@ -203,6 +205,8 @@ def save_template(session: Session, actor: Actor, *, lineage_id: int | None, sco
         if current is None:
             raise ValidationError("テンプレートが見つかりません", field="_form")
         _may_change(actor, current.owner_id)
+        if current.id != version_id:
+            raise ValidationError("このテンプレートは他の人が先に変更しました。開き直してください", field="_form")
     owner = current.owner_id if current is not None else _owner(actor, scope)
     clash = [t for t in templates(session, actor.clinic_id, actor.user_id)
              if t.name == name and t.lineage_id != lineage_id]

@@ -184,6 +184,7 @@ def template_form(template_id: int | None = None):
 def template_save():
     """Save a template: a new one, or the next version of one (its lineage in the form, and why)."""
     form, lineage_id = _posted("lineage_id")
+    _form, version_id = _posted("version_id")  # the version the form was opened on
     db = db_session()
 
     def refused(exc: ValidationError):
@@ -195,7 +196,7 @@ def template_save():
     template = committed(lambda: library.save_template(
         db, current_actor(), lineage_id=lineage_id, scope=form.get("scope", ""), name=form.get("name", ""),
         department=form.get("department", ""), purpose=form.get("purpose", ""), source=form.get("source", ""),
-        reason=form.get("change_reason", "")), refused)
+        reason=form.get("change_reason", ""), version_id=version_id), refused)
     flash(f"テンプレート「{template.name}」を保存しました（第{template.version}版）", "success")
     return redirect(url_for("notes.library_index") + "#templates")
 

@@ -185,12 +185,14 @@ def test_templates_fill_versions_and_self_reference(client, session):
     assert "自分自身を取り込んでいます" in selfish.get_data(as_text=True)
     _template(client, scope="clinic", name="初診 内科", department="内科", purpose="初診",
               source="[S] 主訴\n主訴: text\n@include 再診 高血圧")
-    loop = client.post("/notes/templates", {"lineage_id": str(template.lineage_id), "scope": "clinic",
+    loop = client.post("/notes/templates", {"lineage_id": str(template.lineage_id), "version_id": str(template.id),
+                                            "scope": "clinic",
                                             "name": "再診 高血圧", "source": HYPERTENSION + "\n@include 初診 内科"},
                        form_page=f"/notes/templates/{template.id}/edit")
     assert loop.status_code == 422 and "再診 高血圧 → 初診 内科 → 再診 高血圧" in loop.get_data(as_text=True)
     # A change is a new version; the old one stays.
-    client.post("/notes/templates", {"lineage_id": str(template.lineage_id), "scope": "clinic", "name": "再診 高血圧",
+    client.post("/notes/templates", {"lineage_id": str(template.lineage_id), "version_id": str(template.id),
+                                     "scope": "clinic", "name": "再診 高血圧",
                                      "department": "内科", "purpose": "再診 高血圧", "change_reason": "浮腫を追加",
                                      "source": HYPERTENSION + "\n浮腫: choice あり/なし"},
                 form_page=f"/notes/templates/{template.id}/edit")
@@ -231,7 +233,8 @@ def test_a_template_change_is_a_new_version_with_who_when_why(client, session):
     edit = f"/notes/templates/{first.id}/edit"
     page = client.get(edit).get_data(as_text=True)
     assert "いま第1版" in page and 'name="change_reason"' in page
-    changed = {"lineage_id": str(first.lineage_id), "scope": "own", "name": "再診 高血圧", "department": "内科",
+    changed = {"lineage_id": str(first.lineage_id), "version_id": str(first.id), "scope": "own", "name": "再診 高血圧",
+               "department": "内科",
                "purpose": "再診", "source": HYPERTENSION + "\n浮腫: choice あり/なし"}
     # Without a reason, or with one over 200 characters, it is refused as a phrase's is, what was typed kept and
     # nothing written.
@@ -249,8 +252,15 @@ def test_a_template_change_is_a_new_version_with_who_when_why(client, session):
                                    (2, False, doctor.id, "内科 一郎", "浮腫の所見を追加")]
     assert len(versions[0].body) == 3 and "浮腫" not in str(versions[0].body)  # the old version kept as it was
     # Saving unchanged writes no version.
-    client.post("/notes/templates", changed | {"change_reason": "同じ"},
+    client.post("/notes/templates", changed | {"version_id": str(versions[1].id), "change_reason": "同じ"},
                 form_page=f"/notes/templates/{versions[1].id}/edit")
+    assert len(_versions(session, NoteTemplate, first.lineage_id)) == 2
+    # A change made on a version someone else has replaced since is refused, what was typed kept: nothing is lost.
+    stale = client.post("/notes/templates", changed | {"name": "再診 高血圧 改", "change_reason": "古い版から"},
+                        form_page=f"/notes/templates/{versions[1].id}/edit")
+    stale_html = stale.get_data(as_text=True)
+    assert stale.status_code == 422 and "他の人が先に変更しました" in stale_html and "再診 高血圧 改" in stale_html
+    assert f'name="version_id" value="{first.id}"' in stale_html  # a second press is refused again
     assert len(_versions(session, NoteTemplate, first.lineage_id)) == 2
     # The history: every version newest first, who, when, why, what changed.
     library = client.get("/notes/library").get_data(as_text=True)
