@@ -82,13 +82,24 @@ def acsimulate(call: Call) -> Reply:
     rate = Decimal(combination.get("InsuranceCombination_Rate_Outpatient") or "0.30")
     # 一部負担金: 10円未満四捨五入 (健康保険法施行令).
     share = (total * 10 * rate / 10).to_integral_value(ROUND_HALF_UP) * 10
+    # Under a 公費 the patient's share is the 公費一部負担金 (Pi_Smoney) and the insurance part of it (Ai_Money) is
+    # nothing, as in ORCA's field list's example (Ac_Money 340, Ai_Money 0, Pi_Smoney 340). The 公費's 月額上限 is
+    # applied to this visit alone: the month's earlier payments are not summed (not simulated).
+    money = {"Ac_Money": f"{share:>9}", "Ai_Money": f"{share:>9}", "Oe_Money": f"{0:>9}"}
+    publics = combination.get("PublicInsurance_Information") or []
+    if publics:
+        cap = int(publics[0].get("Money_Outpatient") or 0)
+        share = min(share, Decimal(cap)) if cap else share
+        money = {"Ac_Money": f"{share:>9}", "Ai_Money": f"{0:>9}", "Oe_Money": f"{0:>9}"}
+        if share:
+            money["Pi_Smoney"] = f"{share:>9}"  # sent only when not zero, as ORCA does
     return call.reply(
         "acsimulateres", "00", "処理終了", "Medical Info", Perform_Date=day.isoformat(), Department_Code=dept,
         Department_Name=state.config.departments[dept],
         Patient_Information={"Patient_ID": patient["Patient_ID"], "WholeName": patient["WholeName"],
                              "HealthInsurance_Information": {"Combination_Number": combination[
                                  "Insurance_Combination_Number"]}},
-        Cd_Information={"Ac_Money": f"{share:>9}", "Ai_Money": f"{share:>9}", "Oe_Money": f"{0:>9}"},
+        Cd_Information=money,
         Ac_Point_Information={"Ac_Ttl_Point": f"{total:>9}", "Ac_Point_Detail": [
             {"AC_Point_Name": name, "AC_Point": f"{points.get(name, Decimal(0)).to_integral_value(ROUND_HALF_UP):>9}"}
             for name in ORDER]})

@@ -5,6 +5,8 @@ patient's share by the combination's rate."""
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import pytest
 
 from app.core.timeutil import japan_today
@@ -54,3 +56,17 @@ def test_trial_calculation_refuses_a_closed_visit(client, orca):
     with pytest.raises(OrcaApiError) as caught:
         client.simulate_bill("00001", japan_today(), reception.department_code, "0001", _lines("113001810"))
     assert caught.value.code == "50" and "会計済" in caught.value.message_ja
+
+
+def test_under_a_public_expense_the_share_is_the_public_expense_part(client):
+    """Billed to a 保険組合せ with a 公費 (e.g. 更生医療, 1割, 月額上限 5,000円), ORCA's reply carries the patient's
+    share as 公費一部負担金 (Pi_Smoney) and no insurance part; without one, no Pi_Smoney and the insurance part."""
+    patient = client.get_patient("00006")  # 日野 ちよ: 後期高齢 1割 and 更生医療
+    combination = next(c for c in patient.combinations if c.public_expenses)
+    result = client.simulate_bill(patient.patient_id, japan_today(), "01", combination.number,
+                                  _lines("113001810", "112011010"))
+    share = (Decimal(277) * combination.burden_percent / 100).to_integral_value(ROUND_HALF_UP) * 10  # 10円単位
+    expected = min(share, combination.public_expenses[0].monthly_cap_yen or share)
+    assert result.public_money == result.patient_money == expected and result.insured_money == 0
+    plain = client.simulate_bill("00001", japan_today(), "01", "0001", _lines("113001810", "112011010"))
+    assert plain.public_money == 0 and plain.insured_money == plain.patient_money == 830

@@ -7,7 +7,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.billing.models import VisitBill, VisitFee
+from app.core.timeutil import japan_today
 from app.outbox import services as outbox
+from app.patients.models import Patient
+from tests.billing.helpers import BASEDOW, add_diagnosis, earlier_visit, make_visit
 from tests.factories import make_clinic, make_user
 
 TOKUTEI, GAIRAI_KANRI = "113001810", "112011010"
@@ -76,3 +79,22 @@ def test_the_doctor_marks_a_visit_online_and_a_post_without_its_token_is_refused
     assert refused.status_code == 400
     session.expire_all()
     assert session.scalars(select(VisitBill).where(VisitBill.visit_id == desk["visit"].id)).one().online is True
+
+
+def test_a_visit_billed_to_a_public_expense_shows_its_part_of_the_share(client, session, desk):
+    """日野 ちよ (後期高齢 1割 and 更生医療) billed to her 保険組合せ with the 公費: the summary names ORCA's
+    公費一部負担金 beside the patient's share."""
+    patient = session.scalars(select(Patient).where(Patient.orca_patient_id == "00006")).one()
+    add_diagnosis(session, patient, *BASEDOW)
+    earlier_visit(session, desk["clinic"], patient, japan_today())
+    # ORCA makes the insurance alone 0001 and the insurance with the 公費 0002.
+    visit = make_visit(session, desk["clinic"], patient, insurance_combination="0002",
+                       insurance_summary="後期高齢 1割＋更生")
+    session.commit()
+    client.login(desk["doctor"].login_id, desk["doctor"].totp_secret)
+    page = f"/billing/visits/{visit.id}/fees"
+    assert client.post(page, {"code": "113001810", "quantity": "1"}, form_page=page).status_code == 302
+    summary = client.get(f"/billing/visits/{visit.id}").get_data(as_text=True)
+    assert "<dt>公費一部負担金</dt>" in summary, summary[summary.find("orca-money") - 200:][:800]
+    plain = client.get(f"/billing/visits/{desk['visit'].id}").get_data(as_text=True)
+    assert "公費一部負担金" not in plain

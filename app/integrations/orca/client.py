@@ -221,6 +221,9 @@ class OrcaClient:
             total_points=number(points, "Ac_Ttl_Point", "合計点数"),
             patient_money=number(money, "Ac_Money", "請求金額"),
             insured_money=number(money, "Ai_Money", "保険適用金額"), own_money=number(money, "Oe_Money", "自費金額"),
+            public_money=number(money, "Pi_Smoney", "公費一部負担金"),
+            drug_share_money=number(money, "Dg_Smoney", "薬剤一部負担金"),
+            elderly_share_money=number(money, "Om_Smoney", "老人一部負担金"),
             details=tuple((d.text("AC_Point_Name", "区分"), number(d, "AC_Point", "点数"))
                           for d in (points.records("Ac_Point_Detail", "点数の内訳") if points else [])))
 

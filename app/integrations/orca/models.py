@@ -192,6 +192,10 @@ class OrcaBillSimulation:
     insured_money: int  # Ai_Money 保険適用金額
     own_money: int  # Oe_Money 自費金額
     details: tuple[tuple[str, int], ...] = ()  # (AC_Point_Name, AC_Point) per part of the fee table
+    #: Sent only when not zero: Pi_Smoney 公費一部負担金, Dg_Smoney 薬剤一部負担金, Om_Smoney 老人一部負担金.
+    public_money: int = 0
+    drug_share_money: int = 0
+    elderly_share_money: int = 0
 
 
 @dataclass(frozen=True)
