@@ -73,12 +73,12 @@ class BilledKind:
 
 def is_available(clinic: Clinic) -> bool:
     """Whether the clinic's ORCA is configured (otherwise nothing is sent and nothing is shown)."""
-    return bool(((clinic.integrations or {}).get("orca") or {}).get("base_url"))
+    return bool(clinic.integration("orca").get("base_url"))
 
 
 def orca_client_for(clinic: Clinic | None) -> OrcaClient | None:
     """The clinic's ORCA client (None when not configured)."""
-    return client_from_settings((clinic.integrations or {}).get("orca")) if clinic is not None else None
+    return client_from_settings(clinic.integration("orca")) if clinic is not None else None
 
 
 def _enqueue(session: Session, kind: BilledKind, record: Any, message_kind: str) -> OutboxMessage:

@@ -48,6 +48,15 @@ class Clinic(Base):
         """The department's name for a code, or the code itself when unknown."""
         return next((d["name"] for d in self.departments or [] if d.get("code") == code), code)
 
+    def integration(self, key: str) -> dict[str, Any]:
+        """A copy of one outside connection's settings ("orca", "pacs", "lab_center", "sharing", "eprescription",
+        …); {} when the clinic has none."""
+        return dict((self.integrations or {}).get(key) or {})
+
+    def set_integration(self, key: str, settings: dict[str, Any]) -> None:
+        """Replace one connection's settings, the others kept (a new dict, so the change is saved)."""
+        self.integrations = {**(self.integrations or {}), key: settings}
+
 
 class StaffUser(UserMixin, Base):
     """A staff account: belongs to one clinic, has one role, logs in with a password and TOTP."""

@@ -187,14 +187,14 @@ def reset_staff_credentials(session: Session, user: StaffUser, actor: Actor, adm
 def update_orca_settings(session: Session, clinic: Clinic, actor: Actor, data: dict[str, Any]) -> Clinic:
     """Set the WebORCA connection (an empty password keeps the current one); audited without the secret."""
     base_url = connection_url(data.get("base_url"), "ORCA", "患者情報")
-    orca = dict((clinic.integrations or {}).get("orca") or {})
+    orca = clinic.integration("orca")
     before = {k: orca.get(k) for k in ("base_url", "user", "verify", "cert")}
     orca.update({"base_url": base_url, "user": (data.get("user") or "").strip(),
                  "verify": bool(data.get("verify_tls"))})
     orca["cert"] = client_cert_setting(data)
     if data.get("password"):
         orca["password"] = data["password"]
-    clinic.integrations = {**(clinic.integrations or {}), "orca": orca}
+    clinic.set_integration("orca", orca)
     session.flush()
     after = {k: orca.get(k) for k in ("base_url", "user", "verify", "cert")}
     record_audit(session, actor, "clinic.orca_settings", clinic_id=clinic.id, entity_type="clinic",

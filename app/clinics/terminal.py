@@ -17,14 +17,14 @@ FIELDS = ("url", "token", "timeout_seconds", "encoding")
 
 def terminal_settings(clinic: Clinic) -> dict[str, Any]:
     """The clinic's terminal connection, empty when no address is set."""
-    settings = (clinic.integrations or {}).get(KEY) or {}
+    settings = clinic.integration(KEY)
     return dict(settings) if settings.get("url") else {}
 
 
 def store_terminal_settings(clinic: Clinic, url: str, token: str | None) -> None:
     """Set the terminal's address and, when given, a new token (None or "" keeps the current one)."""
-    settings = dict((clinic.integrations or {}).get(KEY) or {})
+    settings = clinic.integration(KEY)
     settings["url"] = url
     if token:
         settings["token"] = token
-    clinic.integrations = {**(clinic.integrations or {}), KEY: settings}
+    clinic.set_integration(KEY, settings)

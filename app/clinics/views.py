@@ -102,7 +102,7 @@ def staff_reset(user_id: int):
 def orca_settings():
     """The clinic's WebORCA connection, with a connection test."""
     clinic = current_clinic()
-    orca = (clinic.integrations or {}).get("orca") or {}
+    orca = clinic.integration("orca")
     form = OrcaSettingsForm(data={"base_url": orca.get("base_url", ""), "user": orca.get("user", ""),
                                   "verify_tls": orca.get("verify", True), **client_cert_fields(orca.get("cert"))})
     return connection_settings_page(

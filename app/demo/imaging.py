@@ -61,10 +61,10 @@ def seed_demo_pacs(session: Session, dicomweb_url: str, username: str, password:
     clinic = session.scalar(select(Clinic).where(Clinic.institution_code == CLINIC_A))
     if clinic is None:
         return False
-    previous = (clinic.integrations or {}).get("pacs") or {}
-    clinic.integrations = {**(clinic.integrations or {}), "pacs": {
+    previous = clinic.integration("pacs")
+    clinic.set_integration("pacs", {
         **previous, "base_url": dicomweb_url, "username": username, "password": password,
-        "id_source": previous.get("id_source", "orca"), "id_prefix": previous.get("id_prefix", "")}}
+        "id_source": previous.get("id_source", "orca"), "id_prefix": previous.get("id_prefix", "")})
     session.flush()
     pacs_settings.forget_clinic(clinic.id)
     client = DicomWebClient(dicomweb_url, username, password, timeout=30)

@@ -50,22 +50,23 @@ def prepare_demo(app: Flask, orca_root: str, oqs_root: str | None = None, pacs: 
             seed_demo(session)
             log.info("demo seeded")
         for clinic in session.scalars(select(Clinic)):
-            orca = dict(clinic.integrations.get("orca") or {})
+            orca = clinic.integration("orca")
             if is_demo_connection(orca.get("base_url") or "", clinic.institution_code):
                 orca["base_url"] = f"{orca_root}/clinic/{clinic.institution_code}/api"
-                clinic.integrations = {**clinic.integrations, "orca": orca}
+                clinic.set_integration("orca", orca)
                 if lab_root and clinic.institution_code in LAB_DEMO_TOKENS:
-                    lab = dict(clinic.integrations.get("lab_center") or {})
+                    lab = clinic.integration("lab_center")
                     lab.update(base_url=f"{lab_root}/clinic/{clinic.institution_code}",
                                token=LAB_DEMO_TOKENS[clinic.institution_code],
                                inbound_token=LAB_INBOUND_DEMO_TOKENS[clinic.institution_code])
-                    clinic.integrations = {**clinic.integrations, "lab_center": lab}
+                    clinic.set_integration("lab_center", lab)
                 if sharing_root and (shared := sharing_connection(sharing_root, clinic.institution_code)):
-                    clinic.integrations = {**clinic.integrations, "sharing": shared}
+                    clinic.set_integration("sharing", shared)
                 if oqs_root and (gateway := oqs_connection(oqs_root, clinic.institution_code)):
                     # One 資格確認端末 for both national services; the demo's doctors sign with the test CA.
-                    signing = {**(clinic.integrations.get("eprescription") or {}), "signer": "test"}
-                    clinic.integrations = {**clinic.integrations, "national_gateway": gateway, "eprescription": signing}
+                    signing = {**clinic.integration("eprescription"), "signer": "test"}
+                    clinic.set_integration("national_gateway", gateway)
+                    clinic.set_integration("eprescription", signing)
         session.commit()
 
     with factory() as session:

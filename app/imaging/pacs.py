@@ -42,7 +42,7 @@ class PacsSettings:
     @classmethod
     def of(cls, clinic: Clinic) -> PacsSettings | None:
         """The clinic's settings, or None when no PACS is configured."""
-        raw = (clinic.integrations or {}).get("pacs") or {}
+        raw = clinic.integration("pacs")
         if not raw.get("base_url"):
             return None
         return cls(base_url=raw["base_url"], username=raw.get("username", ""), password=raw.get("password", ""),
@@ -76,14 +76,14 @@ def update_pacs_settings(session: Session, clinic: Clinic, actor: Actor, data: d
     prefix = (data.get("id_prefix") or "").strip()
     if not re.fullmatch(r"[A-Za-z0-9\-_.]{0,16}", prefix):
         raise ValidationError("接頭辞は英数字と - _ . で16文字までにしてください", field="id_prefix")
-    pacs = dict((clinic.integrations or {}).get("pacs") or {})
+    pacs = clinic.integration("pacs")
     keys = ("base_url", "username", "id_source", "id_prefix")
     before = {k: pacs.get(k) for k in keys}
     pacs.update({"base_url": base_url, "username": (data.get("username") or "").strip(), "id_source": source,
                  "id_prefix": prefix})
     if data.get("password"):
         pacs["password"] = data["password"]
-    clinic.integrations = {**(clinic.integrations or {}), "pacs": pacs}
+    clinic.set_integration("pacs", pacs)
     session.flush()
     forget_clinic(clinic.id)
     record_audit(session, actor, "clinic.pacs_settings", clinic_id=clinic.id, entity_type="clinic",

@@ -283,7 +283,7 @@ class PacsSettingsForm(CleanForm):
 def pacs_settings():
     """The clinic's PACS connection, with a connection test."""
     clinic = current_clinic()
-    raw = (clinic.integrations or {}).get("pacs") or {}
+    raw = clinic.integration("pacs")
     form = PacsSettingsForm(data={"base_url": raw.get("base_url", ""), "username": raw.get("username", ""),
                                   "id_source": raw.get("id_source", "orca"), "id_prefix": raw.get("id_prefix", "")})
     return connection_settings_page(

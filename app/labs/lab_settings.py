@@ -22,7 +22,7 @@ SECRETS = ("token", "inbound_token")
 
 def settings_of(clinic: Clinic | None) -> dict[str, Any]:
     """The clinic's lab link and label settings (defaults filled in)."""
-    stored = ((clinic.integrations or {}).get("lab_center") or {}) if clinic is not None else {}
+    stored = clinic.integration("lab_center") if clinic is not None else {}
     return {**LABEL_DEFAULTS, **stored}
 
 
@@ -52,7 +52,7 @@ def clinic_for_push(session: Session, institution_code: str, authorization: str)
 def update_settings(session: Session, clinic: Clinic, actor: Actor, form: Any) -> dict[str, str]:
     """Save the clinic's lab link and label settings; returns field errors (nothing saved when there are any)."""
     errors: dict[str, str] = {}
-    current = dict((clinic.integrations or {}).get("lab_center") or {})
+    current = clinic.integration("lab_center")
     values: dict[str, Any] = {"base_url": (form.get("base_url") or "").strip()[:300]}
     if values["base_url"] and not values["base_url"].startswith(("https://", "http://")):
         errors["base_url"] = "接続先は https:// で始まるURLを入力してください"
@@ -75,7 +75,7 @@ def update_settings(session: Session, clinic: Clinic, actor: Actor, form: Any) -
     if errors:
         return errors
     new = {**current, **values, **sizes, "barcode": barcode}
-    clinic.integrations = {**(clinic.integrations or {}), "lab_center": new}
+    clinic.set_integration("lab_center", new)
     record_audit(session, actor, "lab.settings", clinic_id=clinic.id, entity_type="clinic", entity_id=clinic.id,
                  summary={"after": {k: v for k, v in new.items() if k not in SECRETS}})
     return {}

@@ -59,7 +59,7 @@ def settings_of(clinic: Clinic) -> dict[str, Any]:
 def stored_settings(clinic: Clinic) -> dict[str, Any]:
     """What is stored, set up or not: the terminal's connection (shared with the other national services,
     app/clinics/terminal.py) and this service's own (signer)."""
-    return {**((clinic.integrations or {}).get("eprescription") or {}), **terminal_settings(clinic)}
+    return {**clinic.integration("eprescription"), **terminal_settings(clinic)}
 
 
 def is_available(clinic: Clinic) -> bool:
@@ -130,9 +130,9 @@ def update_settings(session: Session, clinic: Clinic, actor: Any, data: dict[str
     if signer == "remote" and not remote_url:
         raise ValidationError("リモート署名サービスのURLを入力してください", field="remote_url")
     before = {k: settings_of(clinic).get(k) for k in SETTING_KEYS}
-    settings = dict((clinic.integrations or {}).get("eprescription") or {})
+    settings = clinic.integration("eprescription")
     settings.update(signer=signer, signer_command=command, remote_url=remote_url)
-    clinic.integrations = {**(clinic.integrations or {}), "eprescription": settings}
+    clinic.set_integration("eprescription", settings)
     store_terminal_settings(clinic, url, data.get("token"))
     settings = settings_of(clinic)
     session.flush()

@@ -25,7 +25,7 @@ MAX_DRUGS = 30  # the API takes 30 drugs a call
 
 def orca_checks(clinic: Any, patient: Any, lines: list[tuple[DraftRp, DraftLine]], today: date) -> list[CheckResult]:
     """ORCA's findings (named as ORCA's), or why ORCA could not be asked; nothing when ORCA is not set up."""
-    client = client_from_settings((clinic.integrations or {}).get("orca"), timeout=TIMEOUT_SECONDS)
+    client = client_from_settings(clinic.integration("orca"), timeout=TIMEOUT_SECONDS)
     if client is None or not lines:
         return []
     if not patient.orca_patient_id:

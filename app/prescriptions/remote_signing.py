@@ -17,7 +17,7 @@ from app.prescriptions.models import RemoteSigningSession
 
 
 def _url(clinic: Clinic) -> str:
-    url = ((clinic.integrations or {}).get("eprescription") or {}).get("remote_url", "")
+    url = clinic.integration("eprescription").get("remote_url", "")
     if not url:
         raise SigningError("リモート署名サービスの接続先が設定されていません（電子処方箋の接続設定）")
     return url

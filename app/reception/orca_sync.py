@@ -55,7 +55,7 @@ def on_patient_read(listener: PatientListener) -> None:
 
 def orca_client_for(clinic: Clinic, timeout: float = 5.0) -> OrcaClient | None:
     """The ORCA client of a clinic from its settings, or None when ORCA is not configured."""
-    return client_from_settings((clinic.integrations or {}).get("orca"), timeout=timeout)
+    return client_from_settings(clinic.integration("orca"), timeout=timeout)
 
 
 def test_orca_connection(clinic: Clinic) -> tuple[bool, str]:
@@ -239,12 +239,12 @@ def sync_receptions(session: Session, clinic: Clinic, client: OrcaClient, day: d
 
 def refresh_staff_lists(clinic: Clinic, client: OrcaClient) -> None:
     """Keep ORCA's departments and doctors on the clinic (reception forms offer them; ORCA checks them)."""
-    orca = dict((clinic.integrations or {}).get("orca") or {})
+    orca = clinic.integration("orca")
     physicians = client.list_physicians()
     departments = client.list_departments()
     if orca.get("physicians") != physicians or orca.get("departments") != departments:
         orca.update({"physicians": physicians, "departments": departments})
-        clinic.integrations = {**(clinic.integrations or {}), "orca": orca}
+        clinic.set_integration("orca", orca)
 
 
 #: With PUSH working, the full pull (staff lists, patient master, today's list) is only a safety net, run this
@@ -337,7 +337,7 @@ def sync_all_clinics(session_factory: Callable[[], Session], day: date | None = 
         # two passes at once would both create the same visits and states and both record the same changes.
         with session_factory() as session, exclusive(session, SYNC_LOCK, clinic_id):
             clinic = session.get(Clinic, clinic_id)
-            if clinic is None or not (clinic.integrations or {}).get("orca", {}).get("base_url"):
+            if clinic is None or not clinic.integration("orca").get("base_url"):
                 continue
             try:
                 sync_clinic(session, clinic, day)

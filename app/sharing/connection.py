@@ -30,7 +30,7 @@ def update_sharing_settings(session: Session, clinic: Clinic, actor: Actor, data
         raise ValidationError("医療機関コードは10桁の数字で入力してください", field="institution_code")
     if (data.get("client_key") or "").strip() and not (data.get("client_cert") or "").strip():
         raise ValidationError("秘密鍵だけでは接続できません。クライアント証明書も指定してください", field="client_cert")
-    sharing = dict((clinic.integrations or {}).get("sharing") or {})
+    sharing = clinic.integration("sharing")
     before = {k: sharing.get(k) for k in _SHOWN}
     sharing.update({"base_url": base_url, "institution_code": code,
                     "cert": client_cert_setting(data)})
@@ -38,7 +38,7 @@ def update_sharing_settings(session: Session, clinic: Clinic, actor: Actor, data
         sharing["token"] = data["token"].strip()
     if base_url and not (sharing.get("token") or sharing.get("cert")):
         raise ValidationError("アクセストークンかクライアント証明書のどちらかを指定してください", field="token")
-    clinic.integrations = {**(clinic.integrations or {}), "sharing": sharing}
+    clinic.set_integration("sharing", sharing)
     session.flush()
     record_audit(session, actor, "clinic.sharing_settings", clinic_id=clinic.id, entity_type="clinic",
                  entity_id=clinic.id, summary={**summarize_change(before, {k: sharing.get(k) for k in _SHOWN}),

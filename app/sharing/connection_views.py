@@ -27,7 +27,7 @@ class SharingSettingsForm(CleanForm):
 def connection_settings():
     """The clinic's connection to the sharing service, with a connection test."""
     clinic = current_clinic()
-    raw = (clinic.integrations or {}).get("sharing") or {}
+    raw = clinic.integration("sharing")
     form = SharingSettingsForm(data={"base_url": raw.get("base_url", ""),
                                      "institution_code": raw.get("institution_code") or clinic.institution_code,
                                      **client_cert_fields(raw.get("cert"))})

@@ -35,7 +35,7 @@ class SharingUnavailable(Exception):
 def settings_of(clinic: Clinic) -> dict[str, Any]:
     """The clinic's connection to the service (base_url with a token or a client certificate), empty when not set
     up."""
-    settings = (clinic.integrations or {}).get("sharing") or {}
+    settings = clinic.integration("sharing")
     return settings if settings.get("base_url") and (settings.get("token") or settings.get("cert")) else {}
 
 
