@@ -89,15 +89,13 @@ def main_diseases(session: Session, visit: Visit) -> tuple[list[str], list[str]]
 
 
 def facts_of(session: Session, visit: Visit, chosen: list[VisitFee], first: bool | None = None,
-             bill: VisitBill | None | bool = True) -> fee_rules.VisitFacts:
+             bill: VisitBill | None = None, masters: dict[str, Procedure] | None = None) -> fee_rules.VisitFacts:
     """What the rules read about the visit: a bounded number of queries, whatever the patient's history.
-    `first`: 初診 by ORCA's 初診算定日 (app/billing/first_visit.py); None when ORCA could not say. `bill`: the
-    visit's bill when the caller has read it already (None: it has none), True to read it here."""
+    `first`: 初診 by ORCA's 初診算定日 (app/billing/first_visit.py); None when ORCA could not say. `bill` and
+    `masters` (the master rows of at least the chosen codes): when the caller has read them, else read here."""
     clinic_id, patient_id, day = visit.clinic_id, visit.patient_id, visit.visit_date
-    if bill is True:
-        bill = bill_for(session, visit)
-    facts = fee_rules.VisitFacts(age=age_on(visit.patient.birth_date, day),
-                                 online=isinstance(bill, VisitBill) and bill.online)
+    bill = bill if bill is not None else bill_for(session, visit)
+    facts = fee_rules.VisitFacts(age=age_on(visit.patient.birth_date, day), online=bool(bill and bill.online))
     facts.specific_diseases, facts.lifestyle_diseases = main_diseases(session, visit)
     facts.letter_today = any(
         letter.confirmed_at is not None and to_japan_time(letter.confirmed_at).date() == day
@@ -115,7 +113,9 @@ def facts_of(session: Session, visit: Visit, chosen: list[VisitFee], first: bool
             facts.chosen_excludes[rule.group] = rule.excludes
     if first:
         facts.chosen_groups.add(fee_rules.FIRST_VISIT_GROUP)
-    facts.chosen_chapters = {p.chapter for p in procedures_by_code(session, {f.code for f in chosen}).values()}
+    codes = {f.code for f in chosen}
+    masters = masters if masters is not None else procedures_by_code(session, codes)
+    facts.chosen_chapters = {masters[code].chapter for code in codes if code in masters}
     start, end = _month(day)
     # Times billed, not rows: a fee chosen with 回数 2 counts twice toward its monthly limit.
     for code, count in session.execute(select(VisitFee.code, func.sum(VisitFee.quantity)).where(
@@ -138,16 +138,16 @@ def _matches(rule: fee_rules.FeeRule, master: Procedure | None, key: str, text: 
 
 
 def fee_options(session: Session, visit: Visit, text: str = "", first: bool | None = None,
-                chosen: list[VisitFee] | None = None, bill: VisitBill | None | bool = True) -> list[FeeOption]:
+                chosen: list[VisitFee] | None = None, bill: VisitBill | None = None) -> list[FeeOption]:
     """The picker's list: fees that apply (suggested first), then greyed ones with their reason; then, when
     searching, other 医学管理等 (B) and 在宅 (C) procedures of the master that have no rule (the doctor's call).
     `chosen` and `bill`: the visit's chosen fees and bill when the caller (the picker's page) has read them."""
     chosen = chosen_fees(session, visit) if chosen is None else chosen
     chosen_codes = {fee.code for fee in chosen}
-    # Read with the chosen fees' rows in one query: facts_of then finds them in the session (procedures_by_code).
+    # The rules' master rows and the chosen fees' in one query, which facts_of reads the chapters from.
     masters = procedures_by_code(session, {r.code for r in fee_rules.rules()} | chosen_codes)
     # A chosen fee is judged without itself, so it is not greyed by its own group.
-    facts = facts_of(session, visit, chosen, first, bill)
+    facts = facts_of(session, visit, chosen, first, bill, masters)
     text = (text or "").strip()
     key = search_key(text)
     options = []

@@ -74,17 +74,17 @@ def first_visit(session: Session, clinic: Clinic | None, visit: Visit) -> FirstV
         return FirstVisit(None, "ORCAと連携していないため、初診・再診はORCAでの確認が必要です")
     today = japan_today()
     kept = _kept(session, visit)
-    if kept is not None and kept.orca_patient_id == patient_id:
-        if kept.visit_revision == visit.revision and kept.asked_on == today:
-            return _judged(kept.first_calculation_date, visit)
+    last = kept if kept is not None and kept.orca_patient_id == patient_id else None  # an answer for this patient
+    if last is not None and last.visit_revision == visit.revision and last.asked_on == today:
+        return _judged(last.first_calculation_date, visit)
     try:
         day = client.first_calculation_date(patient_id)
     except OrcaError as exc:
-        if kept is None or kept.orca_patient_id != patient_id:
+        if last is None:
             return FirstVisit(None, f"ORCAの初診算定日を確認できません（{exc.message_ja}）")
-        last = _judged(kept.first_calculation_date, visit)
-        return FirstVisit(last.first, f"{last.note}。ORCAに確認できないため、"
-                                      f"{to_japan_time(kept.answered_at):%Y-%m-%d %H:%M}時点のORCAの答えです"
-                                      f"（{exc.message_ja}）")
+        judged = _judged(last.first_calculation_date, visit)
+        return FirstVisit(judged.first, f"{judged.note}。ORCAに確認できないため、"
+                                        f"{to_japan_time(last.answered_at):%Y-%m-%d %H:%M}時点のORCAの答えです"
+                                        f"（{exc.message_ja}）")
     _keep(session, visit, kept, patient_id, today, day)
     return _judged(day, visit)

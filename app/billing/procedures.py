@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 from app.billing.models import Procedure, ProcedureMasterVersion
 from app.core.jp import search_key
@@ -107,15 +106,11 @@ def current_version(session: Session) -> ProcedureMasterVersion | None:
 
 
 def procedures_by_code(session: Session, codes: set[str] | list[str]) -> dict[str, Procedure]:
-    """The master rows of some codes: those the session holds already (a query would return the very same
-    objects), the others in one query."""
+    """The master rows of some codes (one query)."""
     wanted = {c for c in codes if c}
-    found = {code: row for code in wanted
-             if isinstance(row := session.identity_map.get(identity_key(Procedure, code)), Procedure)}
-    missing = wanted - found.keys()
-    if missing:
-        found.update((p.code, p) for p in session.scalars(select(Procedure).where(Procedure.code.in_(missing))))
-    return found
+    if not wanted:
+        return {}
+    return {p.code: p for p in session.scalars(select(Procedure).where(Procedure.code.in_(wanted)))}
 
 
 def search_procedures(session: Session, text: str, limit: int = MAX_RESULTS) -> list[Procedure]:

@@ -18,7 +18,7 @@ FIELDS = ("url", "token", "timeout_seconds", "encoding")
 def terminal_settings(clinic: Clinic) -> dict[str, Any]:
     """The clinic's terminal connection, empty when no address is set."""
     settings = clinic.integration(KEY)
-    return dict(settings) if settings.get("url") else {}
+    return settings if settings.get("url") else {}
 
 
 def store_terminal_settings(clinic: Clinic, url: str, token: str | None) -> None:

@@ -109,24 +109,24 @@ def _summary(snapshot: Callable[[Any], dict[str, Any]] | None, before: Any, afte
     return summary | ({"reason": reason} if reason else {})
 
 
-def start_lineage(session: Session, item: Any) -> None:
-    """Store `item`, a first version or the next of a lineage already set: a first one's lineage is its own id."""
+def _start_lineage(session: Session, item: Any) -> None:
+    """Store `item`, a first version: its lineage is its own id."""
     session.add(item)
     session.flush()
     item.lineage_id = item.lineage_id or item.id
     session.flush()
 
 
-def supersede(session: Session, old: Any, message: str = ALREADY_CHANGED) -> None:
+def _supersede(session: Session, old: Any) -> None:
     """Mark the current version `old` replaced. Superseding is the one write a stored version ever gets, and it is
     conditional: of two people changing the same version at once, the second waits for the first's row lock, then
-    finds it replaced — ValidationError (`message`) and nothing written."""
+    finds it replaced — ValidationError (ALREADY_CHANGED) and nothing written."""
     model = type(old)
     now = utcnow()
     replaced = session.execute(update(model).where(model.id == old.id, model.superseded_at.is_(None))
                                .values(superseded_at=now).execution_options(synchronize_session=False))
     if replaced.rowcount != 1:
-        raise ValidationError(message, field="_form")
+        raise ValidationError(ALREADY_CHANGED, field="_form")
     set_committed_value(old, "superseded_at", now)
 
 
@@ -137,7 +137,7 @@ def record_first_version(session: Session, actor: Actor, item: RecordVersion, *,
     stamped, and an audit entry `action` whose summary is the `snapshot` of the new item plus `extra`."""
     item.version = 1
     _stamp(session, item, actor)
-    start_lineage(session, item)
+    _start_lineage(session, item)
     record_audit(session, actor, action, clinic_id=item.clinic_id, entity_type=item.__tablename__, entity_id=item.id,
                  patient_id=_patient_of(item), summary=_summary(snapshot, None, item, "", extra))
     return item
@@ -155,7 +155,7 @@ def record_new_version(session: Session, actor: Actor, old: RecordVersion, value
         raise ValidationError(ALREADY_CHANGED, field="_form")
     reason = clean_reason(reason, required=reason_required, missing=missing_reason)
     model = type(old)
-    supersede(session, old)
+    _supersede(session, old)
     fields = {attr.key: copy.deepcopy(getattr(old, attr.key)) for attr in inspect(model).column_attrs
               if attr.key not in _BOOKKEEPING}  # a copy: JSON lists must not be shared between two versions
     new = model(**(fields | values), lineage_id=old.lineage_id or old.id, version=old.version + 1,

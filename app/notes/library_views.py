@@ -23,10 +23,15 @@ from app.notes.models import NoteTemplate
 
 def _posted(id_field: str) -> tuple[Any, int | None]:
     """The form a library page posts (full-chart clinics only) and the id in its `id_field` — of the item it
-    changes, None for a new one; an id that is not a number answers 400."""
+    changes, None for a new one."""
     full_chart_clinic()
+    return request.form, _posted_id(id_field)
+
+
+def _posted_id(field: str) -> int | None:
+    """An id the posted form carries in `field`, None when empty; one that is not a number answers 400."""
     try:
-        return request.form, int(request.form.get(id_field) or 0) or None
+        return int(request.form.get(field) or 0) or None
     except ValueError:
         abort(400)
 
@@ -184,7 +189,7 @@ def template_form(template_id: int | None = None):
 def template_save():
     """Save a template: a new one, or the next version of one (its lineage in the form, and why)."""
     form, lineage_id = _posted("lineage_id")
-    _form, version_id = _posted("version_id")  # the version the form was opened on
+    version_id = _posted_id("version_id")  # the version the form was opened on
     db = db_session()
 
     def refused(exc: ValidationError):
